@@ -1,0 +1,164 @@
+//! What a channel asks: start and end a contact; and the rules that check an end
+//! against the contact it ends (DOMAIN.md "Starting, completing and recording").
+
+use crate::contact::{ContactFacts, End, Outcome, ReferralTarget};
+use crate::contact::{Channel, Direction};
+use crate::identifier::IdentKey;
+use crate::settings::{TenantSettings, Within, DEFAULT_HANDOFF_WORKING_DAYS};
+use crate::{Code, Instant, Violations};
+use chrono::TimeDelta;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// How far ahead of the server clock an event may be.
+pub const MAX_CLOCK_SKEW_SECS: i64 = 5 * 60;
+/// The longest story accepted, in characters.
+pub const MAX_STORY_CHARS: usize = 10_000;
+/// The longest case reference or organisation accepted, in characters.
+pub const MAX_REFERENCE_CHARS: usize = 200;
+
+/// A contact begins. Identifiers are valid and keyed already (at most one strong).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StartCommand {
+    pub channel: Channel,
+    pub direction: Direction,
+    pub started_at: Instant,
+    pub identifiers: Vec<IdentKey>,
+    pub topic: Option<Code>,
+    pub case_id: Option<Uuid>,
+    pub case_reference: Option<String>,
+    pub department: Option<Code>,
+}
+
+/// A contact ends, as the channel reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EndCommand {
+    pub ended_at: Instant,
+    pub answered_at: Option<Instant>,
+    pub outcome: Outcome,
+    pub story: Option<String>,
+    pub department: Option<Code>,
+    pub topic: Option<Code>,
+    pub referred_to: Option<ReferralTarget>,
+    pub due_at: Option<Instant>,
+    pub story_repeated: bool,
+}
+
+/// Refuses an event more than 5 minutes ahead of `now`, naming `field`.
+pub fn check_not_future(t: Instant, now: Instant, field: &str, v: &mut Violations) {
+    if t > now + TimeDelta::seconds(MAX_CLOCK_SKEW_SECS) {
+        v.add(field, "lies more than 5 minutes in the future");
+    }
+}
+
+/// Checks an end against the contact it ends. `case_topic` is the topic of the case
+/// the contact is on, if any; `has_party` whether the contact has a known party.
+/// Field names are relative to the end (`answered_at`, `referred_to`, ...).
+pub fn validate_end(
+    contact: &ContactFacts,
+    case_topic: Option<&Code>,
+    has_party: bool,
+    end: &EndCommand,
+    now: Instant,
+) -> Result<(), Violations> {
+    let mut v = Violations::default();
+    check_not_future(end.ended_at, now, "ended_at", &mut v);
+    if end.ended_at < contact.started_at {
+        v.add("ended_at", "lies before the contact started");
+    }
+    let abandoned = end.outcome == Outcome::Abandoned;
+    if let Some(answered) = end.answered_at {
+        if abandoned {
+            v.add("answered_at", "an ABANDONED contact was never answered");
+        } else if answered < contact.started_at || answered > end.ended_at {
+            v.add("answered_at", "must lie between the start and the end of the contact");
+        }
+    } else if !abandoned && !contact.channel.answer_defaults_to_end() {
+        v.add(
+            "answered_at",
+            format!("is required for {} unless ABANDONED", contact.channel.as_str()),
+        );
+    }
+    if let Some(story) = &end.story {
+        if abandoned && !story.trim().is_empty() {
+            v.add("story", "an ABANDONED contact has no story");
+        }
+        if story.chars().count() > MAX_STORY_CHARS {
+            v.add("story", format!("must be at most {MAX_STORY_CHARS} characters"));
+        }
+    }
+    if let (Some(given), Some(at_start)) = (&end.topic, &contact.topic) {
+        if given != at_start {
+            v.add("topic", "differs from the topic given at start");
+        }
+    }
+    let has_topic = end.topic.is_some() || contact.topic.is_some() || case_topic.is_some();
+    if !abandoned && !has_topic {
+        v.add("topic", format!("is required to complete {}", end.outcome.as_str()));
+    }
+    match (&end.referred_to, end.outcome) {
+        (None, Outcome::Referred) => {
+            v.add("referred_to", "REFERRED needs one target: a department, organisation or channel")
+        }
+        (Some(_), o) if o != Outcome::Referred => {
+            v.add("referred_to", format!("a target is only for REFERRED, not {}", o.as_str()))
+        }
+        (Some(ReferralTarget::Organisation(org)), _) => {
+            if org.trim().is_empty() || org.chars().count() > MAX_REFERENCE_CHARS {
+                v.add("referred_to.organisation", "must be 1 to 200 characters");
+            }
+        }
+        _ => {}
+    }
+    if let Some(due) = end.due_at {
+        if !end.outcome.is_commitment() {
+            v.add("due_at", format!("a due time is only for CALLBACK and HANDED_OFF, not {}", end.outcome.as_str()));
+        } else if due < end.ended_at {
+            v.add("due_at", "lies before the promise was made");
+        }
+    }
+    if end.outcome == Outcome::Callback && !has_party {
+        v.add("outcome", "a CALLBACK needs a known party to call back: give a strong identifier");
+    }
+    if v.is_empty() { Ok(()) } else { Err(v) }
+}
+
+/// The end as stored: `answered_at` defaults to the end for e-mail and web (unless
+/// ABANDONED); a commitment gets its due time (given, or the default counted from the
+/// completion). An anonymous hand-off makes no commitment.
+pub fn end_facts(
+    contact: &ContactFacts,
+    has_party: bool,
+    end: EndCommand,
+    settings: &TenantSettings,
+) -> End {
+    let answered_at = match end.answered_at {
+        Some(t) => Some(t),
+        None if end.outcome != Outcome::Abandoned && contact.channel.answer_defaults_to_end() => {
+            Some(end.ended_at)
+        }
+        None => None,
+    };
+    let due_at = match end.outcome {
+        Outcome::Callback | Outcome::HandedOff if has_party => Some(end.due_at.unwrap_or_else(|| {
+            let within = if end.outcome == Outcome::Callback {
+                settings.callback_within()
+            } else {
+                Within::WorkingDays(DEFAULT_HANDOFF_WORKING_DAYS)
+            };
+            within.deadline(&settings.calendar, end.ended_at)
+        })),
+        _ => None,
+    };
+    End {
+        ended_at: end.ended_at,
+        answered_at,
+        outcome: end.outcome,
+        story: end.story.filter(|s| !s.trim().is_empty()),
+        department: end.department,
+        topic: end.topic,
+        referred_to: end.referred_to,
+        due_at,
+        story_repeated: end.story_repeated,
+    }
+}

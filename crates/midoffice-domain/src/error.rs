@@ -1,0 +1,95 @@
+//! Errors of the rules, in words an agent understands, naming the field.
+
+use serde::{Deserialize, Serialize};
+
+/// One invalid field of a request: its path (such as `start.identifiers.bsn`) and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+impl FieldViolation {
+    /// A violation of `field` for `description`.
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
+    }
+}
+
+/// Every invalid field of one request.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Violations(pub Vec<FieldViolation>);
+
+impl Violations {
+    /// Adds a violation.
+    pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
+        self.0.push(FieldViolation::new(field, description));
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(value)` when empty, else the violations as an error.
+    pub fn into_result<T>(self, value: T) -> Result<T, DomainError> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(DomainError::Invalid(self))
+        }
+    }
+
+    /// Prefixes every field path with `prefix.`.
+    pub fn prefixed(self, prefix: &str) -> Self {
+        Violations(
+            self.0
+                .into_iter()
+                .map(|v| FieldViolation::new(format!("{prefix}.{}", v.field), v.description))
+                .collect(),
+        )
+    }
+
+    /// One violation.
+    pub fn one(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Violations(vec![FieldViolation::new(field, description)])
+    }
+}
+
+impl std::fmt::Display for Violations {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|v| format!("{}: {}", v.field, v.description))
+            .collect();
+        f.write_str(&parts.join("; "))
+    }
+}
+
+/// Why a rule refused a request.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum DomainError {
+    /// Invalid input (INVALID_ARGUMENT).
+    #[error("invalid request: {0}")]
+    Invalid(Violations),
+    /// Unknown id (NOT_FOUND).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// Wrong state (FAILED_PRECONDITION).
+    #[error("failed precondition: {0}")]
+    FailedPrecondition(String),
+    /// Duplicate (ALREADY_EXISTS).
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+}
+
+impl DomainError {
+    /// An INVALID_ARGUMENT naming one field.
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        DomainError::Invalid(Violations::one(field, description))
+    }
+}

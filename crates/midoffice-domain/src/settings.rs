@@ -1,0 +1,311 @@
+//! A tenant's settings: norms (servicenormen) with explanations, calendar and windows.
+
+use crate::calendar::Calendar;
+use crate::contact::Channel;
+use crate::{Code, Instant, Violations};
+use chrono::TimeDelta;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// A threshold: elapsed time, or working days as in DOMAIN.md.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Within {
+    /// Elapsed seconds.
+    Elapsed(i64),
+    /// Working days.
+    WorkingDays(u32),
+}
+
+impl Within {
+    /// The deadline for something that began at `from`.
+    pub fn deadline(self, calendar: &Calendar, from: Instant) -> Instant {
+        match self {
+            Within::Elapsed(secs) => from + TimeDelta::seconds(secs),
+            Within::WorkingDays(n) => calendar.working_days_deadline(from, n),
+        }
+    }
+
+    /// Words for a title: "25 seconden", "2 werkdagen".
+    fn dutch(self) -> String {
+        match self {
+            Within::Elapsed(s) if s % 3600 == 0 && s >= 3600 => plural(s / 3600, "uur", "uur"),
+            Within::Elapsed(s) if s % 60 == 0 && s >= 60 => plural(s / 60, "minuut", "minuten"),
+            Within::Elapsed(s) => plural(s, "seconde", "seconden"),
+            Within::WorkingDays(n) => plural(i64::from(n), "werkdag", "werkdagen"),
+        }
+    }
+}
+
+fn plural(n: i64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// What a norm measures.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Measure {
+    /// Inbound contacts on a channel answered within a threshold.
+    ResponseTime { channel: Channel, within: Within },
+    /// Cases resolved in their first contact, with no repeat contact.
+    FirstContactResolution,
+    /// Cases referred at most `max` times.
+    ReferredAtMost { max: u32 },
+    /// Follow-ups in which the citizen did not have to tell the story again.
+    StoryToldOnce,
+    /// Commitments fulfilled on time; `within` is the default due time of a callback.
+    CommitmentOnTime { within: Option<Within> },
+}
+
+/// A public promise (servicenorm).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Norm {
+    pub id: Code,
+    pub title: String,
+    pub measure: Measure,
+    /// Whole percent, 0..=100.
+    pub target_percent: u32,
+    /// Why the norm is not met and what the tenant does about it.
+    pub explanation: Option<String>,
+}
+
+/// A tenant's settings, replaced together by an admin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantSettings {
+    pub norms: Vec<Norm>,
+    pub calendar: Calendar,
+    /// Seconds; default 7 days.
+    pub repeat_window_secs: i64,
+    /// Seconds; default 48 hours.
+    pub channel_hop_window_secs: i64,
+}
+
+/// The default repeat window: 7 days.
+pub const DEFAULT_REPEAT_WINDOW_SECS: i64 = 7 * 24 * 3600;
+/// The default channel-hop window: 48 hours.
+pub const DEFAULT_CHANNEL_HOP_WINDOW_SECS: i64 = 48 * 3600;
+/// Working days for a callback's due time when the tenant has no commitment norm.
+pub const DEFAULT_CALLBACK_WORKING_DAYS: u32 = 1;
+/// Working days for a hand-off's due time.
+pub const DEFAULT_HANDOFF_WORKING_DAYS: u32 = 5;
+/// The longest window or threshold accepted: a year.
+pub const MAX_WINDOW_SECS: i64 = 366 * 24 * 3600;
+/// The most working days accepted in a threshold.
+pub const MAX_WORKING_DAYS: u32 = 250;
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        TenantSettings {
+            norms: default_norms(),
+            calendar: Calendar::default(),
+            repeat_window_secs: DEFAULT_REPEAT_WINDOW_SECS,
+            channel_hop_window_secs: DEFAULT_CHANNEL_HOP_WINDOW_SECS,
+        }
+    }
+}
+
+impl TenantSettings {
+    /// The repeat window.
+    pub fn repeat_window(&self) -> TimeDelta {
+        TimeDelta::seconds(self.repeat_window_secs)
+    }
+
+    /// The channel-hop window.
+    pub fn channel_hop_window(&self) -> TimeDelta {
+        TimeDelta::seconds(self.channel_hop_window_secs)
+    }
+
+    /// The default threshold for a callback: the `within` of the commitment norm, else
+    /// one working day.
+    pub fn callback_within(&self) -> Within {
+        self.norms
+            .iter()
+            .find_map(|n| match n.measure {
+                Measure::CommitmentOnTime { within } => within,
+                _ => None,
+            })
+            .unwrap_or(Within::WorkingDays(DEFAULT_CALLBACK_WORKING_DAYS))
+    }
+
+    /// Checks what the types cannot: unique norm ids, windows and thresholds in range.
+    pub fn validate(&self) -> Result<(), Violations> {
+        let mut v = Violations::default();
+        let mut seen = BTreeSet::new();
+        for (i, norm) in self.norms.iter().enumerate() {
+            if !seen.insert(norm.id.clone()) {
+                v.add(format!("norms[{i}].id"), "is used by another norm of this tenant");
+            }
+            if norm.target_percent > 100 {
+                v.add(format!("norms[{i}].target"), "must be a share between 0 and 1");
+            }
+            let within = match &norm.measure {
+                Measure::ResponseTime { within, .. } => Some(*within),
+                Measure::CommitmentOnTime { within } => *within,
+                _ => None,
+            };
+            match within {
+                Some(Within::Elapsed(s)) if s <= 0 || s > MAX_WINDOW_SECS => {
+                    v.add(format!("norms[{i}].within"), "must be more than 0 and at most a year")
+                }
+                Some(Within::WorkingDays(d)) if d == 0 || d > MAX_WORKING_DAYS => v.add(
+                    format!("norms[{i}].within"),
+                    format!("must be 1 to {MAX_WORKING_DAYS} working days"),
+                ),
+                _ => {}
+            }
+            if norm.title.chars().count() > 200 {
+                v.add(format!("norms[{i}].title"), "must be at most 200 characters");
+            }
+            if norm.explanation.as_ref().is_some_and(|e| e.chars().count() > 2000) {
+                v.add(format!("norms[{i}].explanation"), "must be at most 2000 characters");
+            }
+        }
+        for (field, secs) in [
+            ("repeat_window", self.repeat_window_secs),
+            ("channel_hop_window", self.channel_hop_window_secs),
+        ] {
+            if secs <= 0 || secs > MAX_WINDOW_SECS {
+                v.add(field, "must be more than 0 and at most a year");
+            }
+        }
+        if self.norms.len() > 100 {
+            v.add("norms", "at most 100 norms");
+        }
+        if v.is_empty() { Ok(()) } else { Err(v) }
+    }
+}
+
+/// Rounds a target fraction (0.82) to whole percent; anything outside 0..=1 is refused.
+pub fn target_percent(fraction: f64) -> Result<u32, String> {
+    if !fraction.is_finite() || !(0.0..=1.0).contains(&fraction) {
+        return Err("must be a share between 0 and 1, such as 0.8".into());
+    }
+    // In range, so the cast cannot truncate.
+    Ok((fraction * 100.0).round() as u32)
+}
+
+/// A public title made from the measure, for a norm given without one.
+pub fn default_title(measure: &Measure) -> String {
+    match measure {
+        Measure::ResponseTime { channel, within } => {
+            let what = match channel {
+                Channel::Phone => "We nemen de telefoon op",
+                Channel::Counter => "Aan de balie bent u aan de beurt",
+                Channel::Email => "We beantwoorden uw e-mail",
+                Channel::Web => "We beantwoorden uw webformulier",
+            };
+            format!("{what} binnen {}", within.dutch())
+        }
+        Measure::FirstContactResolution => "Uw vraag is in één keer beantwoord".into(),
+        Measure::ReferredAtMost { max } => format!("U wordt hoogstens {max} keer doorverwezen"),
+        Measure::StoryToldOnce => "U hoeft uw verhaal maar één keer te vertellen".into(),
+        Measure::CommitmentOnTime { .. } => "We komen onze afspraken op tijd na".into(),
+    }
+}
+
+fn norm(id: &str, measure: Measure, target_percent: u32) -> Norm {
+    Norm {
+        // The ids below are valid codes.
+        id: Code::parse(id).unwrap_or_else(|_| unreachable!("default norm id {id} is a code")),
+        title: default_title(&measure),
+        measure,
+        target_percent,
+        explanation: None,
+    }
+}
+
+/// The norms of a new tenant (DOMAIN.md).
+pub fn default_norms() -> Vec<Norm> {
+    use Channel::*;
+    vec![
+        norm(
+            "phone-answered",
+            Measure::ResponseTime { channel: Phone, within: Within::Elapsed(25) },
+            80,
+        ),
+        norm(
+            "counter-served",
+            Measure::ResponseTime { channel: Counter, within: Within::Elapsed(15 * 60) },
+            80,
+        ),
+        norm(
+            "email-answered",
+            Measure::ResponseTime { channel: Email, within: Within::WorkingDays(2) },
+            90,
+        ),
+        norm(
+            "web-answered",
+            Measure::ResponseTime { channel: Web, within: Within::WorkingDays(5) },
+            90,
+        ),
+        norm("first-contact-resolution", Measure::FirstContactResolution, 80),
+        norm("referred-at-most-twice", Measure::ReferredAtMost { max: 2 }, 95),
+        norm("story-told-once", Measure::StoryToldOnce, 95),
+        norm(
+            "commitments-on-time",
+            Measure::CommitmentOnTime { within: Some(Within::WorkingDays(1)) },
+            90,
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_round_to_whole_percent_and_refuse_out_of_range() {
+        assert_eq!(target_percent(0.82), Ok(82));
+        assert_eq!(target_percent(0.825), Ok(83));
+        assert_eq!(target_percent(0.8), Ok(80));
+        assert_eq!(target_percent(1.0), Ok(100));
+        assert_eq!(target_percent(0.0), Ok(0));
+        assert!(target_percent(1.2).is_err());
+        assert!(target_percent(-0.1).is_err());
+        assert!(target_percent(f64::NAN).is_err());
+        assert!(target_percent(82.0).is_err());
+    }
+
+    #[test]
+    fn defaults_have_the_eight_norms_of_the_domain() {
+        let s = TenantSettings::default();
+        let ids: Vec<&str> = s.norms.iter().map(|n| n.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            [
+                "phone-answered",
+                "counter-served",
+                "email-answered",
+                "web-answered",
+                "first-contact-resolution",
+                "referred-at-most-twice",
+                "story-told-once",
+                "commitments-on-time"
+            ]
+        );
+        assert!(s.validate().is_ok());
+        assert_eq!(s.callback_within(), Within::WorkingDays(1));
+        assert_eq!(s.norms[0].title, "We nemen de telefoon op binnen 25 seconden");
+    }
+
+    #[test]
+    fn duplicate_ids_and_bad_windows_are_refused() {
+        let mut s = TenantSettings::default();
+        s.norms.push(s.norms[0].clone());
+        s.repeat_window_secs = 0;
+        let v = s.validate().unwrap_err();
+        let fields: Vec<&str> = v.0.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["norms[8].id", "repeat_window"]);
+    }
+
+    #[test]
+    fn callback_default_falls_back_to_one_working_day() {
+        let mut s = TenantSettings::default();
+        s.norms.retain(|n| !matches!(n.measure, Measure::CommitmentOnTime { .. }));
+        assert_eq!(s.callback_within(), Within::WorkingDays(1));
+        s.norms.push(norm(
+            "cb",
+            Measure::CommitmentOnTime { within: Some(Within::Elapsed(3600)) },
+            90,
+        ));
+        assert_eq!(s.callback_within(), Within::Elapsed(3600));
+    }
+}
