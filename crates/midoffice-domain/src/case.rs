@@ -1,7 +1,7 @@
 //! Cases: their status over time, choosing the case of a contact, and joining cases when
 //! parties merge (DOMAIN.md "Finding the case").
 
-use crate::contact::ContactFacts;
+use crate::contact::{ContactFacts, Outcome};
 use crate::settings::TenantSettings;
 use crate::{Code, DomainError, Instant};
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,23 @@ pub struct CaseFacts {
     pub contacts: Vec<ContactFacts>,
 }
 
+impl CaseFacts {
+    /// The contacts that started before `t`, leaving out `exclude` (the contact being
+    /// judged): what a contact starting at `t` can know of.
+    pub fn earlier(&self, t: Instant, exclude: Option<Uuid>) -> Vec<&ContactFacts> {
+        self.contacts
+            .iter()
+            .filter(|c| c.started_at < t && Some(c.id) != exclude)
+            .collect()
+    }
+
+    /// Whether the case existed before `t` (one of its contacts, other than
+    /// `exclude`, started before then).
+    pub fn existed_before(&self, t: Instant, exclude: Option<Uuid>) -> bool {
+        !self.earlier(t, exclude).is_empty()
+    }
+}
+
 /// The status of a case at a moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CaseStatus {
@@ -27,16 +44,49 @@ pub enum CaseStatus {
     Resolved { at: Instant },
 }
 
+/// The status given by `contacts` as known at `t`: a case is OPEN until a contact on it
+/// completes RESOLVED (resolved at that contact's end); a later contact that does not
+/// end ABANDONED makes it OPEN again from its start. Completions count from their end.
+pub fn status_of<'a>(contacts: impl IntoIterator<Item = &'a ContactFacts>, t: Instant) -> CaseStatus {
+    // (time, resolved?) events; at the same instant an opening wins over a resolution.
+    let mut last: Option<(Instant, bool)> = None;
+    for c in contacts {
+        let Some(end) = c.end_known_at(t) else { continue };
+        let event = match end.outcome {
+            Outcome::Resolved => (end.ended_at, true),
+            Outcome::Abandoned => continue,
+            _ => (c.started_at, false),
+        };
+        let later = match last {
+            None => true,
+            Some((at, resolved)) => event.0 > at || (event.0 == at && resolved && !event.1),
+        };
+        if later {
+            last = Some(event);
+        }
+    }
+    match last {
+        Some((at, true)) => CaseStatus::Resolved { at },
+        _ => CaseStatus::Open,
+    }
+}
+
 /// The status of a case as known at `t`.
 pub fn status_at(case: &CaseFacts, t: Instant) -> CaseStatus {
-    let _ = (case, t);
-    todo!()
+    status_of(&case.contacts, t)
+}
+
+/// Whether a status is active at `t`: open, or resolved less than the repeat window before.
+pub fn status_is_active(status: CaseStatus, t: Instant, settings: &TenantSettings) -> bool {
+    match status {
+        CaseStatus::Open => true,
+        CaseStatus::Resolved { at } => t - at < settings.repeat_window(),
+    }
 }
 
 /// Whether a case is active at `t`: open, or resolved less than the repeat window before.
 pub fn is_active_at(case: &CaseFacts, t: Instant, settings: &TenantSettings) -> bool {
-    let _ = (case, t, settings);
-    todo!()
+    status_is_active(status_at(case, t), t, settings)
 }
 
 /// What a contact asks for when its case is chosen.
@@ -66,18 +116,231 @@ pub fn choose(
     at: Instant,
     settings: &TenantSettings,
 ) -> Result<CaseChoice, DomainError> {
-    let _ = (request, party_cases, at, settings);
-    todo!()
+    if let Some(id) = request.case_id {
+        return party_cases
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| CaseChoice::Existing(c.id))
+            .ok_or_else(|| DomainError::NotFound("start.case_id: no such case for this party".into()));
+    }
+    if let Some(reference) = &request.case_reference {
+        if let Some(case) = party_cases
+            .iter()
+            .filter(|c| c.reference.as_deref() == Some(reference.as_str()))
+            .min_by_key(|c| (c.created_at, c.id))
+        {
+            return Ok(CaseChoice::Existing(case.id));
+        }
+        return Ok(match &request.topic {
+            Some(topic) => CaseChoice::New { topic: Some(topic.clone()), reference: Some(reference.clone()) },
+            None => CaseChoice::Later,
+        });
+    }
+    let Some(topic) = &request.topic else {
+        return Ok(CaseChoice::Later);
+    };
+    // Of the cases with this topic that are open or resolved within the repeat window,
+    // the one whose latest contact started last.
+    let chosen = party_cases
+        .iter()
+        .filter(|c| c.topic.as_ref() == Some(topic))
+        .filter_map(|c| {
+            let earlier = c.earlier(at, None);
+            let latest = earlier.iter().map(|x| x.started_at).max()?;
+            let status = status_of(earlier.iter().copied(), at);
+            status_is_active(status, at, settings).then_some((latest, c.created_at, c.id))
+        })
+        .max();
+    Ok(match chosen {
+        Some((_, _, id)) => CaseChoice::Existing(id),
+        None => CaseChoice::New { topic: Some(topic.clone()), reference: None },
+    })
 }
 
 /// When parties merge at `at`: each OPEN case of a merged-in party joins the surviving
 /// party's oldest OPEN case with the same topic, if it has one; cases with a reference
 /// never merge. Returns `(from, into)` pairs.
-pub fn merge_plan(
-    survivor_cases: &[CaseFacts],
-    merged_cases: &[CaseFacts],
-    at: Instant,
-) -> Vec<(Uuid, Uuid)> {
-    let _ = (survivor_cases, merged_cases, at);
-    todo!()
+pub fn merge_plan(survivor_cases: &[CaseFacts], merged_cases: &[CaseFacts], at: Instant) -> Vec<(Uuid, Uuid)> {
+    let open_unreferenced = |c: &&CaseFacts| {
+        c.reference.is_none() && c.topic.is_some() && status_of(c.earlier(at, None), at) == CaseStatus::Open
+    };
+    merged_cases
+        .iter()
+        .filter(open_unreferenced)
+        .filter_map(|m| {
+            survivor_cases
+                .iter()
+                .filter(open_unreferenced)
+                .filter(|s| s.topic == m.topic)
+                .min_by_key(|s| (s.created_at, s.id))
+                .map(|s| (m.id, s.id))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::contact::{Channel, Direction, End};
+    use chrono::{TimeDelta, TimeZone, Utc};
+
+    /// 2026-03-02 00:00 UTC plus `minutes`.
+    pub fn t(minutes: i64) -> Instant {
+        Utc.with_ymd_and_hms(2026, 3, 2, 0, 0, 0).unwrap() + TimeDelta::minutes(minutes)
+    }
+
+    pub fn contact(n: u128, start: i64) -> ContactFacts {
+        ContactFacts {
+            id: Uuid::from_u128(n),
+            party_id: Some(Uuid::from_u128(1000)),
+            case_id: Some(Uuid::from_u128(500)),
+            channel: Channel::Phone,
+            direction: Direction::Inbound,
+            started_at: t(start),
+            topic: Some(Code::parse("paspoort").unwrap()),
+            department: None,
+            case_chosen_at_end: false,
+            recorded: false,
+            context_seen: true,
+            ambiguous: false,
+            end: None,
+            feedback: None,
+        }
+    }
+
+    pub fn ended(mut c: ContactFacts, end: i64, outcome: Outcome) -> ContactFacts {
+        c.end = Some(End {
+            ended_at: t(end),
+            answered_at: (outcome != Outcome::Abandoned).then_some(c.started_at),
+            outcome,
+            story: None,
+            department: None,
+            topic: None,
+            referred_to: None,
+            due_at: None,
+            story_repeated: false,
+        });
+        c
+    }
+
+    pub fn case(n: u128, topic: &str, created: i64, contacts: Vec<ContactFacts>) -> CaseFacts {
+        CaseFacts {
+            id: Uuid::from_u128(n),
+            party_id: Uuid::from_u128(1000),
+            topic: Some(Code::parse(topic).unwrap()),
+            reference: None,
+            created_at: t(created),
+            contacts,
+        }
+    }
+
+    fn req(topic: &str) -> CaseRequest {
+        CaseRequest { case_id: None, case_reference: None, topic: Some(Code::parse(topic).unwrap()) }
+    }
+
+    const DAY: i64 = 24 * 60;
+
+    #[test]
+    fn a_case_is_open_until_resolved_and_reopened_by_a_later_contact() {
+        let c = case(1, "paspoort", 0, vec![ended(contact(1, 0), 5, Outcome::Resolved)]);
+        assert_eq!(status_at(&c, t(4)), CaseStatus::Open);
+        assert_eq!(status_at(&c, t(5)), CaseStatus::Resolved { at: t(5) });
+        let mut c2 = c.clone();
+        c2.contacts.push(ended(contact(2, 60), 70, Outcome::Referred));
+        // The referral is known from its end, and then reopens from its start.
+        assert_eq!(status_at(&c2, t(65)), CaseStatus::Resolved { at: t(5) });
+        assert_eq!(status_at(&c2, t(70)), CaseStatus::Open);
+        let mut c3 = c.clone();
+        c3.contacts.push(ended(contact(3, 60), 61, Outcome::Abandoned));
+        assert_eq!(status_at(&c3, t(100)), CaseStatus::Resolved { at: t(5) });
+    }
+
+    #[test]
+    fn active_means_open_or_resolved_strictly_less_than_the_window_ago() {
+        let s = TenantSettings::default();
+        let c = case(1, "paspoort", 0, vec![ended(contact(1, 0), 5, Outcome::Resolved)]);
+        assert!(is_active_at(&c, t(5 + 7 * DAY - 1), &s));
+        assert!(!is_active_at(&c, t(5 + 7 * DAY), &s));
+        assert!(is_active_at(&case(2, "x", 0, vec![contact(2, 0)]), t(100 * DAY), &s));
+    }
+
+    #[test]
+    fn choose_by_case_id_must_belong_to_the_party() {
+        let s = TenantSettings::default();
+        let cases = vec![case(1, "paspoort", 0, vec![contact(1, 0)])];
+        let mut r = req("paspoort");
+        r.case_id = Some(Uuid::from_u128(1));
+        assert_eq!(choose(&r, &cases, t(10), &s), Ok(CaseChoice::Existing(Uuid::from_u128(1))));
+        r.case_id = Some(Uuid::from_u128(9));
+        assert!(matches!(choose(&r, &cases, t(10), &s), Err(DomainError::NotFound(_))));
+    }
+
+    #[test]
+    fn choose_by_reference_finds_or_makes_that_case() {
+        let s = TenantSettings::default();
+        let mut referenced = case(1, "paspoort", 0, vec![ended(contact(1, 0), 5, Outcome::Resolved)]);
+        referenced.reference = Some("Z-1".into());
+        let cases = vec![referenced];
+        let mut r = req("paspoort");
+        r.case_reference = Some("Z-1".into());
+        // Even long after it was resolved.
+        assert_eq!(choose(&r, &cases, t(60 * DAY), &s), Ok(CaseChoice::Existing(Uuid::from_u128(1))));
+        r.case_reference = Some("Z-2".into());
+        assert_eq!(
+            choose(&r, &cases, t(10), &s),
+            Ok(CaseChoice::New { topic: Some(Code::parse("paspoort").unwrap()), reference: Some("Z-2".into()) })
+        );
+        r.topic = None;
+        assert_eq!(choose(&r, &cases, t(10), &s), Ok(CaseChoice::Later));
+    }
+
+    #[test]
+    fn choose_by_topic_takes_the_active_case_with_the_latest_contact() {
+        let s = TenantSettings::default();
+        let cases = vec![
+            case(1, "paspoort", 0, vec![contact(1, 0)]),
+            case(2, "paspoort", 1, vec![contact(2, 30)]),
+            case(3, "rijbewijs", 2, vec![contact(3, 40)]),
+        ];
+        assert_eq!(choose(&req("paspoort"), &cases, t(50), &s), Ok(CaseChoice::Existing(Uuid::from_u128(2))));
+        assert_eq!(choose(&req("rijbewijs"), &cases, t(50), &s), Ok(CaseChoice::Existing(Uuid::from_u128(3))));
+        assert_eq!(
+            choose(&req("wmo"), &cases, t(50), &s),
+            Ok(CaseChoice::New { topic: Some(Code::parse("wmo").unwrap()), reference: None })
+        );
+        let no_topic = CaseRequest { case_id: None, case_reference: None, topic: None };
+        assert_eq!(choose(&no_topic, &cases, t(50), &s), Ok(CaseChoice::Later));
+    }
+
+    #[test]
+    fn choose_by_topic_skips_cases_resolved_a_window_ago_or_not_yet_existing() {
+        let s = TenantSettings::default();
+        let cases = vec![case(1, "huurtoeslag", 0, vec![ended(contact(1, 0), 5, Outcome::Resolved)])];
+        assert_eq!(
+            choose(&req("huurtoeslag"), &cases, t(3 * DAY), &s),
+            Ok(CaseChoice::Existing(Uuid::from_u128(1)))
+        );
+        assert!(matches!(choose(&req("huurtoeslag"), &cases, t(5 + 7 * DAY), &s), Ok(CaseChoice::New { .. })));
+        // A contact registered after the fact, before the case existed.
+        let later = vec![case(1, "huurtoeslag", 0, vec![contact(1, 100)])];
+        assert!(matches!(choose(&req("huurtoeslag"), &later, t(50), &s), Ok(CaseChoice::New { .. })));
+    }
+
+    #[test]
+    fn merging_joins_open_cases_with_the_same_topic_only() {
+        let survivor = vec![
+            case(1, "afval", 5, vec![contact(1, 5)]),
+            case(2, "afval", 2, vec![contact(2, 2)]),
+            case(3, "paspoort", 0, vec![ended(contact(3, 0), 1, Outcome::Resolved)]),
+        ];
+        let mut referenced = case(12, "afval", 0, vec![contact(12, 0)]);
+        referenced.reference = Some("Z".into());
+        let merged = vec![
+            case(10, "afval", 0, vec![contact(10, 0)]),
+            case(11, "paspoort", 0, vec![contact(11, 0)]),
+            referenced,
+            case(13, "afval", 0, vec![ended(contact(13, 0), 1, Outcome::Resolved)]),
+        ];
+        assert_eq!(merge_plan(&survivor, &merged, t(10)), vec![(Uuid::from_u128(10), Uuid::from_u128(2))]);
+    }
 }

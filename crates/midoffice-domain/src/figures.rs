@@ -1,9 +1,13 @@
 //! Norms on the thermometer and dashboard figures (DOMAIN.md "Norms and the
 //! thermometer", "Dashboard figures").
 
+use crate::calendar::Calendar;
 use crate::case::CaseFacts;
-use crate::contact::{Channel, ContactFacts};
-use crate::settings::{Measure, TenantSettings};
+use crate::contact::{Channel, ContactFacts, Direction, End, Feedback, Outcome};
+use crate::settings::{Measure, TenantSettings, Within};
+use crate::signals::{self, Probe, Signal};
+use chrono::TimeDelta;
+use std::collections::BTreeSet;
 use crate::{Code, Instant};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -109,23 +113,263 @@ pub fn ratio(num: u64, den: u64) -> Option<f64> {
 
 /// The instants to load for a period in the tenant's calendar.
 pub fn load_window(period: &Period, settings: &TenantSettings) -> LoadWindow {
-    let _ = (period, settings);
-    todo!()
+    let from = settings.calendar.start_of_day(period.from);
+    let to = settings.calendar.start_of_day(period.to);
+    LoadWindow { starts_from: from, starts_to: to, due_after: from, due_until: to }
+}
+
+/// An ABANDONED contact that ended less than this many seconds after its start is left
+/// out of response times.
+pub const SHORT_ABANDON_SECS: i64 = 5;
+
+/// The facts as known at `as_of`: contacts that started by then, each on the case it
+/// was on by then; cases by id.
+struct Known<'a> {
+    as_of: Instant,
+    settings: &'a TenantSettings,
+    /// Contacts started in the period and by `as_of`.
+    in_period: Vec<&'a ContactFacts>,
+    cases: BTreeMap<Uuid, CaseFacts>,
+}
+
+impl<'a> Known<'a> {
+    fn new(facts: &'a FigureFacts, period: &Period, settings: &'a TenantSettings) -> Self {
+        let window = load_window(period, settings);
+        let as_of = period.as_of;
+        let in_period = facts
+            .contacts
+            .iter()
+            .filter(|c| c.started_at >= window.starts_from && c.started_at < window.starts_to)
+            .filter(|c| c.started_at <= as_of)
+            .collect();
+        let cases = facts
+            .cases
+            .iter()
+            .map(|(id, case)| {
+                let mut case = case.clone();
+                case.contacts.retain(|c| c.started_at <= as_of && c.case_at(as_of) == Some(*id));
+                (*id, case)
+            })
+            .collect();
+        Known { as_of, settings, in_period, cases }
+    }
+
+    fn case_of(&self, contact: &ContactFacts) -> Option<&CaseFacts> {
+        contact.case_at(self.as_of).and_then(|id| self.cases.get(&id))
+    }
+
+    fn matches(&self, contact: &ContactFacts, filter: &Filter) -> bool {
+        let t = self.as_of;
+        filter.channel.is_none_or(|ch| contact.channel == ch)
+            && filter.topic.as_ref().is_none_or(|topic| {
+                let own = contact.topic_at(t).or_else(|| self.case_of(contact).and_then(|c| c.topic.as_ref()));
+                own == Some(topic)
+            })
+            && filter.department.as_ref().is_none_or(|d| contact.department_at(t) == Some(d))
+    }
+
+    fn signals_of(&self, contact: &ContactFacts) -> BTreeSet<Signal> {
+        self.case_of(contact)
+            .map(|case| signals::signals(case, &Probe::of(contact), self.settings))
+            .unwrap_or_default()
+    }
+
+    /// Cases of the given contacts, by id.
+    fn cases_of<'b>(&'b self, contacts: &[&'a ContactFacts]) -> BTreeMap<Uuid, &'b CaseFacts> {
+        contacts.iter().filter_map(|c| self.case_of(c)).map(|c| (c.id, c)).collect()
+    }
+
+    /// First-contact resolution of one case: `None` when it is not counted (its first
+    /// contact that was not ABANDONED did not start in the period, or is in progress),
+    /// else whether it was resolved in that contact with no repeat contact by `as_of`.
+    fn first_contact_resolved(&self, case: &CaseFacts, window: &LoadWindow) -> Option<bool> {
+        let t = self.as_of;
+        let mut contacts: Vec<&ContactFacts> = case.contacts.iter().collect();
+        contacts.sort_by_key(|c| (c.started_at, c.id));
+        let first = contacts.iter().find(|c| c.outcome_at(t) != Some(Outcome::Abandoned))?;
+        let outcome = first.outcome_at(t)?;
+        if first.started_at < window.starts_from || first.started_at >= window.starts_to {
+            return None;
+        }
+        let repeated = contacts
+            .iter()
+            .any(|c| signals::signals(case, &Probe::of(c), self.settings).contains(&Signal::RepeatContact));
+        Some(outcome == Outcome::Resolved && !repeated)
+    }
+
+    fn referrals(&self, case: &CaseFacts) -> usize {
+        case.contacts.iter().filter(|c| c.outcome_at(self.as_of) == Some(Outcome::Referred)).count()
+    }
+}
+
+/// Whether a response-time item was met (`Some(true)`), missed (`Some(false)`), or is
+/// left out (`None`).
+fn response_met(contact: &ContactFacts, within: Within, calendar: &Calendar, as_of: Instant) -> Option<bool> {
+    let deadline = within.deadline(calendar, contact.started_at);
+    match contact.end_known_at(as_of) {
+        Some(end) if end.outcome == Outcome::Abandoned => {
+            if end.ended_at - contact.started_at < TimeDelta::seconds(SHORT_ABANDON_SECS) {
+                None
+            } else {
+                Some(false)
+            }
+        }
+        Some(End { answered_at: Some(answered), .. }) => Some(*answered <= deadline),
+        _ => (deadline < as_of).then_some(false),
+    }
+}
+
+fn status(met: u64, items: u64, target_percent: u32) -> NormStatus {
+    let target = u64::from(target_percent);
+    if items == 0 {
+        NormStatus::NoData
+    } else if 100 * met >= target * items {
+        NormStatus::Green
+    } else if 100 * met >= target.saturating_sub(5) * items {
+        NormStatus::Amber
+    } else {
+        NormStatus::Red
+    }
+}
+
+fn tally(results: impl IntoIterator<Item = bool>) -> (u64, u64) {
+    results.into_iter().fold((0, 0), |(met, items), ok| (met + u64::from(ok), items + 1))
 }
 
 /// The service thermometer: every norm of the tenant over the period.
 pub fn thermometer(facts: &FigureFacts, period: &Period, settings: &TenantSettings) -> Vec<NormResult> {
-    let _ = (facts, period, settings);
-    todo!()
+    let known = Known::new(facts, period, settings);
+    let window = load_window(period, settings);
+    let as_of = period.as_of;
+    let calendar = &settings.calendar;
+    let case_map = known.cases_of(&known.in_period);
+    settings
+        .norms
+        .iter()
+        .map(|norm| {
+            let (met, items) = match &norm.measure {
+                Measure::ResponseTime { channel, within } => tally(
+                    known
+                        .in_period
+                        .iter()
+                        .filter(|c| c.channel == *channel && c.direction == Direction::Inbound)
+                        .filter_map(|c| response_met(c, *within, calendar, as_of)),
+                ),
+                Measure::FirstContactResolution => tally(
+                    known.cases.values().filter_map(|case| known.first_contact_resolved(case, &window)),
+                ),
+                Measure::ReferredAtMost { max } => {
+                    tally(case_map.values().map(|case| known.referrals(case) <= *max as usize))
+                }
+                Measure::StoryToldOnce => tally(known.in_period.iter().filter_map(|c| {
+                    let case = known.case_of(c)?;
+                    signals::is_follow_up(case, c, as_of).then(|| !signals::story_repeated(case, c, as_of))
+                })),
+                Measure::CommitmentOnTime { .. } => tally(known.cases.values().flat_map(|case| {
+                    signals::commitments(case, as_of).into_iter().filter_map(|c| {
+                        let day = calendar.due_date(c.due_at);
+                        if day < period.from || day >= period.to {
+                            None
+                        } else if c.fulfilment.is_some() {
+                            Some(c.on_time())
+                        } else {
+                            (c.due_at < as_of).then_some(false)
+                        }
+                    })
+                })),
+            };
+            let status = status(met, items, norm.target_percent);
+            NormResult {
+                norm_id: norm.id.clone(),
+                title: norm.title.clone(),
+                measure: norm.measure.clone(),
+                target_percent: norm.target_percent,
+                met,
+                items,
+                status,
+                explanation: if status == NormStatus::Green { None } else { norm.explanation.clone() },
+            }
+        })
+        .collect()
+}
+
+/// The nearest-rank percentile `p` of sorted values.
+fn nearest_rank(sorted: &[u64], p: usize) -> u64 {
+    let rank = (p * sorted.len()).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied().unwrap_or(0)
+}
+
+fn mean(values: &[u8]) -> Option<f64> {
+    ratio(values.iter().map(|v| u64::from(*v)).sum(), values.len() as u64)
 }
 
 /// The dashboard figures over the period with a filter.
-pub fn figures(
-    facts: &FigureFacts,
-    period: &Period,
-    filter: &Filter,
-    settings: &TenantSettings,
-) -> Figures {
-    let _ = (facts, period, filter, settings);
-    todo!()
+pub fn figures(facts: &FigureFacts, period: &Period, filter: &Filter, settings: &TenantSettings) -> Figures {
+    let known = Known::new(facts, period, settings);
+    let window = load_window(period, settings);
+    let as_of = period.as_of;
+    let contacts: Vec<&ContactFacts> = known.in_period.iter().copied().filter(|c| known.matches(c, filter)).collect();
+    let cases = known.cases_of(&contacts);
+
+    let (fcr_met, fcr_items) =
+        tally(cases.values().filter_map(|case| known.first_contact_resolved(case, &window)));
+    let with_case: Vec<(&ContactFacts, BTreeSet<Signal>)> = contacts
+        .iter()
+        .filter(|c| known.case_of(c).is_some())
+        .map(|c| (*c, known.signals_of(c)))
+        .collect();
+    let repeats = with_case.iter().filter(|(_, s)| s.contains(&Signal::RepeatContact)).count() as u64;
+    let hops = with_case.iter().filter(|(_, s)| s.contains(&Signal::ChannelHop)).count() as u64;
+    let (referred, completed) = tally(
+        contacts
+            .iter()
+            .filter_map(|c| c.outcome_at(as_of))
+            .filter(|o| *o != Outcome::Abandoned)
+            .map(|o| o == Outcome::Referred),
+    );
+    let (repeated_stories, follow_ups) = tally(contacts.iter().filter_map(|c| {
+        let case = known.case_of(c)?;
+        signals::is_follow_up(case, c, as_of).then(|| signals::story_repeated(case, c, as_of))
+    }));
+    let response_times = Channel::ALL
+        .into_iter()
+        .filter_map(|channel| {
+            let mut secs: Vec<u64> = contacts
+                .iter()
+                .filter(|c| c.channel == channel && c.direction == Direction::Inbound)
+                .filter_map(|c| {
+                    let answered = c.end_known_at(as_of)?.answered_at?;
+                    u64::try_from((answered - c.started_at).num_seconds()).ok()
+                })
+                .collect();
+            if secs.is_empty() {
+                return None;
+            }
+            secs.sort_unstable();
+            Some(ResponseTimes {
+                channel,
+                answered: secs.len() as u64,
+                p50_seconds: nearest_rank(&secs, 50),
+                p90_seconds: nearest_rank(&secs, 90),
+            })
+        })
+        .collect();
+    let answers: Vec<&Feedback> =
+        contacts.iter().filter(|c| c.end_known_at(as_of).is_some()).filter_map(|c| c.feedback.as_ref()).collect();
+    let scores: Vec<u8> = answers.iter().map(|f| f.score).collect();
+    let efforts: Vec<u8> = answers.iter().map(|f| f.effort).collect();
+
+    Figures {
+        contacts: contacts.len() as u64,
+        cases: cases.len() as u64,
+        first_contact_resolution: ratio(fcr_met, fcr_items),
+        repeat_contact_rate: ratio(repeats, with_case.len() as u64),
+        referral_rate: ratio(referred, completed),
+        cases_referred_more_than_once: cases.values().filter(|c| known.referrals(c) > 1).count() as u64,
+        repeat_story_rate: ratio(repeated_stories, follow_ups),
+        channel_hops: hops,
+        response_times,
+        satisfaction_score: mean(&scores),
+        effort_score: mean(&efforts),
+    }
 }

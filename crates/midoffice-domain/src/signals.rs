@@ -1,7 +1,7 @@
 //! Signals, commitments and telling the story again (DOMAIN.md "Signals",
 //! "Telling the story again", and commitments).
 
-use crate::case::CaseFacts;
+use crate::case::{status_of, CaseFacts, CaseStatus};
 use crate::contact::{Channel, ContactFacts, Direction, Outcome};
 use crate::settings::TenantSettings;
 use crate::{Code, Instant};
@@ -75,14 +75,57 @@ impl Probe {
 /// The signals of a case for a contact starting as `probe` says, computed from the
 /// contacts on the case that started before it, with the completions known by then.
 pub fn signals(case: &CaseFacts, probe: &Probe, settings: &TenantSettings) -> BTreeSet<Signal> {
-    let _ = (case, probe, settings);
-    todo!()
+    let t = probe.at;
+    let earlier = case.earlier(t, probe.contact_id);
+    let mut out = BTreeSet::new();
+    let referred: Vec<&&ContactFacts> =
+        earlier.iter().filter(|c| c.outcome_at(t) == Some(Outcome::Referred)).collect();
+    if !referred.is_empty() {
+        out.insert(Signal::ReferredAgain);
+    }
+    if let Some(department) = &probe.department {
+        if referred.iter().any(|c| c.department_at(t) == Some(department)) {
+            out.insert(Signal::ReferralLoop);
+        }
+    }
+    if earlier.iter().any(|c| c.story_at(t).is_some()) {
+        out.insert(Signal::StoryAlreadyTold);
+    }
+    if probe.direction == Direction::Inbound {
+        if let CaseStatus::Resolved { at } = status_of(earlier.iter().copied(), t) {
+            if t - at < settings.repeat_window() {
+                out.insert(Signal::RepeatContact);
+            }
+        }
+        if probe.channel.is_some_and(Channel::is_assisted)
+            && earlier
+                .iter()
+                .any(|c| c.channel == Channel::Web && t - c.started_at < settings.channel_hop_window())
+        {
+            out.insert(Signal::ChannelHop);
+        }
+    }
+    for commitment in commitments_of(&earlier, t) {
+        if commitment.fulfilment.is_none() {
+            out.insert(if commitment.due_at < t {
+                Signal::CommitmentOverdue
+            } else {
+                Signal::CommitmentPending
+            });
+        }
+    }
+    out
 }
 
-/// How many earlier contacts on the case (known at the probe's start) ended REFERRED.
+/// How many earlier contacts on the case (known at `at`) ended REFERRED.
 pub fn referral_count(case: &CaseFacts, at: Instant, exclude: Option<Uuid>) -> u32 {
-    let _ = (case, at, exclude);
-    todo!()
+    let n = case
+        .contacts
+        .iter()
+        .filter(|c| c.started_at <= at && Some(c.id) != exclude)
+        .filter(|c| c.outcome_at(at) == Some(Outcome::Referred))
+        .count();
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// A promise made in a contact.
@@ -93,7 +136,7 @@ pub struct Commitment {
     /// When the promise was made: the promising contact's end.
     pub promised_at: Instant,
     pub due_at: Instant,
-    /// The fulfilling contact, known from its end.
+    /// The fulfilling contact, as known when the commitments were computed.
     pub fulfilment: Option<Fulfilment>,
 }
 
@@ -107,33 +150,230 @@ pub struct Fulfilment {
 }
 
 impl Commitment {
-    /// Fulfilled as known at `t`.
-    pub fn fulfilled_at(&self, t: Instant) -> Option<&Fulfilment> {
-        self.fulfilment.as_ref().filter(|f| f.known_at <= t)
-    }
-
-    /// Fulfilled on time (as known at `t`): the fulfilling contact started by the due time.
-    pub fn on_time_at(&self, t: Instant) -> bool {
-        self.fulfilled_at(t).is_some_and(|f| f.started_at <= self.due_at)
+    /// Fulfilled on time: the fulfilling contact started by the due time.
+    pub fn on_time(&self) -> bool {
+        self.fulfilment.as_ref().is_some_and(|f| f.started_at <= self.due_at)
     }
 }
 
 /// The commitments of a case known at `t` (made by completions ended by `t`), each with
-/// its fulfilment if there is one (check [`Commitment::fulfilled_at`] for `t`).
+/// the fulfilment known at `t`.
 pub fn commitments(case: &CaseFacts, t: Instant) -> Vec<Commitment> {
-    let _ = (case, t);
-    todo!()
+    let contacts: Vec<&ContactFacts> = case.contacts.iter().filter(|c| c.started_at <= t).collect();
+    commitments_of(&contacts, t)
 }
 
-/// Whether `contact` (on `case`) is a follow-up: not ABANDONED (known at `t`), and
-/// the case had an earlier contact known by its start not to have ended ABANDONED.
+/// A commitment is fulfilled by the first contact on its case that starts after the
+/// promising contact ended and either is OUTBOUND and not ABANDONED, or ends RESOLVED;
+/// known from that contact's end.
+fn commitments_of(contacts: &[&ContactFacts], t: Instant) -> Vec<Commitment> {
+    let mut by_start: Vec<&ContactFacts> = contacts.to_vec();
+    by_start.sort_by_key(|c| (c.started_at, c.id));
+    contacts
+        .iter()
+        .filter_map(|c| {
+            let end = c.end_known_at(t)?;
+            let due_at = end.due_at.filter(|_| end.outcome.is_commitment())?;
+            let fulfilment = by_start
+                .iter()
+                .filter(|f| f.started_at > end.ended_at && f.id != c.id)
+                .find(|f| match f.outcome_at(t) {
+                    Some(Outcome::Resolved) => true,
+                    Some(Outcome::Abandoned) | None => false,
+                    Some(_) => f.direction == Direction::Outbound,
+                })
+                .and_then(|f| {
+                    f.end_known_at(t).map(|e| Fulfilment {
+                        contact_id: f.id,
+                        started_at: f.started_at,
+                        known_at: e.ended_at,
+                    })
+                });
+            Some(Commitment {
+                contact_id: c.id,
+                kind: end.outcome,
+                promised_at: end.ended_at,
+                due_at,
+                fulfilment,
+            })
+        })
+        .collect()
+}
+
+/// Whether `contact` (on `case`) is a follow-up: known at `t` not to have ended
+/// ABANDONED, and the case had an earlier contact known by its start not to have ended
+/// ABANDONED.
 pub fn is_follow_up(case: &CaseFacts, contact: &ContactFacts, t: Instant) -> bool {
-    let _ = (case, contact, t);
-    todo!()
+    contact.known_not_abandoned_at(t)
+        && case
+            .earlier(contact.started_at, Some(contact.id))
+            .iter()
+            .any(|e| e.known_not_abandoned_at(contact.started_at))
 }
 
-/// Whether a follow-up made the citizen tell the story again, as known at `t`.
+/// Whether a follow-up made the citizen tell the story again, as known at `t`: the
+/// channel said so, it was recorded without the agent seeing the context, there was no
+/// earlier story to read, or a satisfaction answer says so.
 pub fn story_repeated(case: &CaseFacts, contact: &ContactFacts, t: Instant) -> bool {
-    let _ = (case, contact, t);
-    todo!()
+    if !is_follow_up(case, contact, t) {
+        return false;
+    }
+    let reported = contact.end_known_at(t).is_some_and(|e| e.story_repeated);
+    let unseen = contact.recorded && !contact.context_seen;
+    let nothing_to_read = !case
+        .earlier(contact.started_at, Some(contact.id))
+        .iter()
+        .any(|e| e.story_at(contact.started_at).is_some());
+    let surveyed = contact.feedback.as_ref().is_some_and(|f| f.story_repeated);
+    reported || unseen || nothing_to_read || surveyed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::tests::{case, contact, ended, t};
+    use crate::contact::Feedback;
+
+    const DAY: i64 = 24 * 60;
+
+    fn probe(at: i64) -> Probe {
+        Probe { contact_id: None, at: t(at), channel: Some(Channel::Phone), direction: Direction::Inbound, department: None }
+    }
+
+    fn with_story(mut c: ContactFacts, story: &str) -> ContactFacts {
+        if let Some(end) = c.end.as_mut() {
+            end.story = Some(story.into());
+        }
+        c
+    }
+
+    fn referred_by(mut c: ContactFacts, department: &str) -> ContactFacts {
+        c.department = Some(Code::parse(department).unwrap());
+        c
+    }
+
+    fn sigs(case: &CaseFacts, p: &Probe) -> Vec<Signal> {
+        signals(case, p, &TenantSettings::default()).into_iter().collect()
+    }
+
+    #[test]
+    fn referred_again_and_loop_come_from_earlier_referrals() {
+        let c = case(1, "bijstand", 0, vec![
+            referred_by(ended(contact(1, 0), 8, Outcome::Referred), "kcc"),
+            referred_by(ended(contact(2, 9), 15, Outcome::Referred), "werk-en-inkomen"),
+        ]);
+        let mut p = probe(20);
+        p.department = Some(Code::parse("schuldhulp").unwrap());
+        assert_eq!(sigs(&c, &p), vec![Signal::ReferredAgain]);
+        p.department = Some(Code::parse("werk-en-inkomen").unwrap());
+        assert_eq!(sigs(&c, &p), vec![Signal::ReferredAgain, Signal::ReferralLoop]);
+        assert_eq!(referral_count(&c, t(20), None), 2);
+        // A referral not yet ended is not known.
+        assert_eq!(sigs(&c, &probe(12)), vec![Signal::ReferredAgain]);
+    }
+
+    #[test]
+    fn the_handling_department_counts_for_a_loop() {
+        let mut first = ended(contact(1, 0), 8, Outcome::Referred);
+        first.department = Some(Code::parse("kcc").unwrap());
+        first.end.as_mut().unwrap().department = Some(Code::parse("burgerzaken").unwrap());
+        let c = case(1, "x", 0, vec![first]);
+        let mut p = probe(20);
+        p.department = Some(Code::parse("kcc").unwrap());
+        assert_eq!(sigs(&c, &p), vec![Signal::ReferredAgain]);
+        p.department = Some(Code::parse("burgerzaken").unwrap());
+        assert_eq!(sigs(&c, &p), vec![Signal::ReferredAgain, Signal::ReferralLoop]);
+    }
+
+    #[test]
+    fn story_already_told_needs_an_ended_contact_with_a_story() {
+        let c = case(1, "x", 0, vec![with_story(ended(contact(1, 0), 10, Outcome::HandedOff), "verhaal")]);
+        assert_eq!(sigs(&c, &probe(5)), Vec::<Signal>::new());
+        assert!(sigs(&c, &probe(11)).contains(&Signal::StoryAlreadyTold));
+    }
+
+    #[test]
+    fn repeat_contact_is_inbound_within_the_window_after_resolution() {
+        let c = case(1, "x", 0, vec![ended(contact(1, 0), 5, Outcome::Resolved)]);
+        assert_eq!(sigs(&c, &probe(3 * DAY)), vec![Signal::RepeatContact]);
+        assert_eq!(sigs(&c, &probe(5 + 7 * DAY)), Vec::<Signal>::new());
+        let mut out = probe(3 * DAY);
+        out.direction = Direction::Outbound;
+        assert_eq!(sigs(&c, &out), Vec::<Signal>::new());
+    }
+
+    #[test]
+    fn channel_hop_is_an_assisted_inbound_contact_soon_after_a_web_contact() {
+        let mut web = ended(contact(1, 0), 10, Outcome::HandedOff);
+        web.channel = Channel::Web;
+        let c = case(1, "x", 0, vec![web]);
+        let hop = sigs(&c, &probe(13 * 60));
+        assert!(hop.contains(&Signal::ChannelHop));
+        assert!(!sigs(&c, &probe(48 * 60)).contains(&Signal::ChannelHop));
+        assert!(sigs(&c, &probe(48 * 60 - 1)).contains(&Signal::ChannelHop));
+        let mut web_again = probe(60);
+        web_again.channel = Some(Channel::Web);
+        assert!(!sigs(&c, &web_again).contains(&Signal::ChannelHop));
+    }
+
+    fn promise(n: u128, start: i64, end: i64, due: i64) -> ContactFacts {
+        let mut c = ended(contact(n, start), end, Outcome::Callback);
+        c.end.as_mut().unwrap().due_at = Some(t(due));
+        c
+    }
+
+    #[test]
+    fn commitments_are_pending_then_overdue_until_fulfilled() {
+        let c = case(1, "x", 0, vec![promise(1, 0, 5, 100)]);
+        assert_eq!(sigs(&c, &probe(50)), vec![Signal::CommitmentPending]);
+        assert_eq!(sigs(&c, &probe(101)), vec![Signal::CommitmentOverdue]);
+        // An inbound contact that ends RESOLVED fulfils it, known from its end.
+        let mut fulfilled = c.clone();
+        fulfilled.contacts.push(ended(contact(2, 60), 70, Outcome::Resolved));
+        assert_eq!(sigs(&fulfilled, &probe(65)), vec![Signal::CommitmentPending]);
+        assert!(!sigs(&fulfilled, &probe(80)).contains(&Signal::CommitmentPending));
+        let list = commitments(&fulfilled, t(80));
+        assert!(list[0].on_time());
+        // An inbound referral does not fulfil; an outbound one does.
+        let mut inbound = c.clone();
+        inbound.contacts.push(ended(contact(3, 60), 70, Outcome::Referred));
+        assert!(commitments(&inbound, t(80))[0].fulfilment.is_none());
+        let mut outbound = c.clone();
+        let mut call = ended(contact(3, 120), 130, Outcome::Referred);
+        call.direction = Direction::Outbound;
+        outbound.contacts.push(call);
+        let list = commitments(&outbound, t(200));
+        assert_eq!(list[0].fulfilment.as_ref().map(|f| f.contact_id), Some(Uuid::from_u128(3)));
+        assert!(!list[0].on_time());
+    }
+
+    #[test]
+    fn follow_ups_and_story_repeated() {
+        let first = with_story(ended(contact(1, 0), 10, Outcome::HandedOff), "verhaal");
+        let second = ended(contact(2, 20), 30, Outcome::Resolved);
+        let c = case(1, "x", 0, vec![first.clone(), second.clone()]);
+        assert!(!is_follow_up(&c, &first, t(100)));
+        assert!(is_follow_up(&c, &second, t(100)));
+        assert!(!is_follow_up(&c, &second, t(25)), "in progress");
+        assert!(!story_repeated(&c, &second, t(100)));
+
+        let mut said = second.clone();
+        said.end.as_mut().unwrap().story_repeated = true;
+        assert!(story_repeated(&case(1, "x", 0, vec![first.clone(), said.clone()]), &said, t(100)));
+
+        let mut unseen = second.clone();
+        unseen.recorded = true;
+        unseen.context_seen = false;
+        assert!(story_repeated(&case(1, "x", 0, vec![first.clone(), unseen.clone()]), &unseen, t(100)));
+
+        let mut surveyed = second.clone();
+        surveyed.feedback = Some(Feedback { score: 2, effort: 6, story_repeated: true, comment: None });
+        assert!(story_repeated(&case(1, "x", 0, vec![first.clone(), surveyed.clone()]), &surveyed, t(100)));
+
+        let silent = ended(contact(1, 0), 10, Outcome::Referred);
+        assert!(story_repeated(&case(1, "x", 0, vec![silent, second.clone()]), &second, t(100)));
+
+        let abandoned = ended(contact(1, 0), 1, Outcome::Abandoned);
+        assert!(!is_follow_up(&case(1, "x", 0, vec![abandoned, second.clone()]), &second, t(100)));
+    }
 }

@@ -1,9 +1,9 @@
 //! What the API shows: the context (klantbeeld) and a contact, computed from facts.
 
-use crate::case::{CaseFacts, CaseStatus};
+use crate::case::{status_is_active, status_of, CaseFacts, CaseStatus};
 use crate::contact::{Channel, ContactFacts, Outcome};
 use crate::settings::TenantSettings;
-use crate::signals::{Probe, Signal};
+use crate::signals::{self, Probe, Signal};
 use crate::{Code, Instant};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -81,8 +81,48 @@ pub struct ContextView {
 
 /// A case as seen by a contact starting as `probe` says.
 pub fn case_view(case: &CaseFacts, probe: &Probe, settings: &TenantSettings) -> CaseView {
-    let _ = (case, probe, settings);
-    todo!()
+    let t = probe.at;
+    let earlier = case.earlier(t, probe.contact_id);
+    let mut stories: Vec<StoryView> = earlier
+        .iter()
+        .filter_map(|c| {
+            let text = c.story_at(t)?;
+            Some(StoryView {
+                contact_id: c.id,
+                channel: c.channel,
+                started_at: c.started_at,
+                department: c.department_at(t).cloned(),
+                outcome: c.outcome_at(t)?,
+                text: text.to_owned(),
+            })
+        })
+        .collect();
+    stories.sort_by(|a, b| (b.started_at, b.contact_id).cmp(&(a.started_at, a.contact_id)));
+    let mut open_commitments: Vec<CommitmentView> = signals::commitments(case, t)
+        .into_iter()
+        .filter(|c| c.fulfilment.is_none() && Some(c.contact_id) != probe.contact_id)
+        .map(|c| CommitmentView {
+            contact_id: c.contact_id,
+            kind: c.kind,
+            promised_at: c.promised_at,
+            due_at: c.due_at,
+            overdue: c.due_at < t,
+        })
+        .collect();
+    open_commitments.sort_by_key(|c| (c.due_at, c.contact_id));
+    CaseView {
+        id: case.id,
+        topic: case.topic.clone(),
+        reference: case.reference.clone(),
+        status: status_of(earlier.iter().copied(), t),
+        signals: signals::signals(case, probe, settings),
+        referral_count: u32::try_from(
+            earlier.iter().filter(|c| c.outcome_at(t) == Some(Outcome::Referred)).count(),
+        )
+        .unwrap_or(u32::MAX),
+        stories,
+        open_commitments,
+    }
 }
 
 /// The context for a contact starting as `probe` says (or a look-up at `probe.at`):
@@ -95,8 +135,25 @@ pub fn context(
     chosen_case: Option<Uuid>,
     settings: &TenantSettings,
 ) -> ContextView {
-    let _ = (party, party_cases, probe, chosen_case, settings);
-    todo!()
+    let t = probe.at;
+    let mut active: Vec<(&CaseFacts, Instant)> = party_cases
+        .iter()
+        .filter_map(|c| {
+            let earlier = c.earlier(t, probe.contact_id);
+            let latest = earlier.iter().map(|x| x.started_at).max()?;
+            status_is_active(status_of(earlier.iter().copied(), t), t, settings).then_some((c, latest))
+        })
+        .collect();
+    // Most recent activity first.
+    active.sort_by(|a, b| (b.1, b.0.id).cmp(&(a.1, a.0.id)));
+    ContextView {
+        party,
+        active_cases: active.into_iter().map(|(c, _)| case_view(c, probe, settings)).collect(),
+        case: chosen_case
+            .and_then(|id| party_cases.iter().find(|c| c.id == id))
+            .map(|c| case_view(c, probe, settings)),
+        as_of: t,
+    }
 }
 
 /// A contact with its signals (as of its start, on the case it belongs to now).
@@ -107,11 +164,10 @@ pub struct ContactView {
 }
 
 /// The view of a stored contact; `case` is the case it belongs to now, if any.
-pub fn contact_view(
-    contact: &ContactFacts,
-    case: Option<&CaseFacts>,
-    settings: &TenantSettings,
-) -> ContactView {
-    let _ = (contact, case, settings);
-    todo!()
+pub fn contact_view(contact: &ContactFacts, case: Option<&CaseFacts>, settings: &TenantSettings) -> ContactView {
+    let signals = match (contact.case_id, case) {
+        (Some(id), Some(case)) if case.id == id => signals::signals(case, &Probe::of(contact), settings),
+        _ => BTreeSet::new(),
+    };
+    ContactView { contact: contact.clone(), signals }
 }

@@ -1,0 +1,24 @@
+//! The first answer to a request with an idempotency key (AIP-155).
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "idempotency")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub tenant: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub operation: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub key: String,
+    pub fingerprint: String,
+    /// The answer as JSON.
+    #[sea_orm(column_type = "Text")]
+    pub response: String,
+    pub created_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
