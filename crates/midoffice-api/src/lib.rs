@@ -1,5 +1,24 @@
-//! placeholder
+//! The midoffice gRPC API: the generated code, the conversions between protobuf and the
+//! domain, the service implementations, the error mapping and the server.
+//!
+//! Only this crate knows about protobuf. Identifiers arrive here in clear text, are
+//! parsed and keyed with the deployment's secret, and only their keyed hashes go on to
+//! the store: no clear identifier leaves this crate, reaches a log or an error.
+
+/// The generated protobuf messages, clients and servers of `midoffice.v1`.
 pub mod pb {
+    #![allow(missing_docs, clippy::all)]
     tonic::include_proto!("midoffice.v1");
-    pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("midoffice_descriptor");
+    /// The encoded file descriptor set of `midoffice.v1`, for server reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        tonic::include_file_descriptor_set!("midoffice_descriptor");
 }
+
+pub mod convert;
+pub mod error;
+pub mod server;
+pub mod service;
+pub mod tenant;
+
+pub use error::ApiError;
+pub use server::{AppState, RunningServer, serve, spawn};

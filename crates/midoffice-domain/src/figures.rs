@@ -373,3 +373,182 @@ pub fn figures(facts: &FigureFacts, period: &Period, filter: &Filter, settings: 
         effort_score: mean(&efforts),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::tests::{case, contact, ended, t};
+    use crate::settings::Norm;
+
+    const DAY: i64 = 24 * 60;
+
+    /// March 2026 as known at 1 April.
+    fn march() -> Period {
+        Period {
+            from: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            to: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
+            as_of: t(40 * DAY),
+        }
+    }
+
+    fn facts(cases: Vec<CaseFacts>, anonymous: Vec<ContactFacts>) -> FigureFacts {
+        let mut contacts: Vec<ContactFacts> = cases.iter().flat_map(|c| c.contacts.clone()).collect();
+        contacts.extend(anonymous);
+        FigureFacts { contacts, cases: cases.into_iter().map(|c| (c.id, c)).collect() }
+    }
+
+    fn on_case(mut c: ContactFacts, case: u128) -> ContactFacts {
+        c.case_id = Some(Uuid::from_u128(case));
+        c
+    }
+
+    fn anonymous(mut c: ContactFacts) -> ContactFacts {
+        c.case_id = None;
+        c.party_id = None;
+        c
+    }
+
+    fn answered_after(mut c: ContactFacts, secs: i64) -> ContactFacts {
+        c.end.as_mut().unwrap().answered_at = Some(c.started_at + TimeDelta::seconds(secs));
+        c
+    }
+
+    fn norm_of(results: &[NormResult], id: &str) -> NormResult {
+        results.iter().find(|r| r.norm_id.as_str() == id).cloned().unwrap()
+    }
+
+    #[test]
+    fn status_is_decided_exactly_in_integers() {
+        assert_eq!(status(4, 5, 80), NormStatus::Green);
+        assert_eq!(status(4, 5, 82), NormStatus::Amber);
+        assert_eq!(status(3, 4, 80), NormStatus::Amber);
+        assert_eq!(status(3, 7, 90), NormStatus::Red);
+        assert_eq!(status(0, 0, 90), NormStatus::NoData);
+        assert_eq!(status(0, 1, 3), NormStatus::Amber);
+    }
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        assert_eq!(nearest_rank(&[15, 40], 50), 15);
+        assert_eq!(nearest_rank(&[15, 40], 90), 40);
+        assert_eq!(nearest_rank(&[1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90), 9);
+        assert_eq!(nearest_rank(&[7], 50), 7);
+    }
+
+    #[test]
+    fn ratios_without_a_denominator_are_null() {
+        let f = figures(&FigureFacts::default(), &march(), &Filter::default(), &TenantSettings::default());
+        assert_eq!(f.contacts, 0);
+        assert_eq!(f.first_contact_resolution, None);
+        assert_eq!(f.referral_rate, None);
+        assert_eq!(f.repeat_story_rate, None);
+        assert_eq!(f.satisfaction_score, None);
+        let th = thermometer(&FigureFacts::default(), &march(), &TenantSettings::default());
+        assert!(th.iter().all(|r| r.status == NormStatus::NoData && r.share().is_none()));
+    }
+
+    #[test]
+    fn first_contact_resolution_and_repeat_contacts() {
+        // Case 1 resolved at once; case 2 resolved, then a repeat contact; case 3 referred.
+        let c1 = case(1, "a", 0, vec![on_case(ended(contact(1, DAY), DAY + 5, Outcome::Resolved), 1)]);
+        let c2 = case(2, "b", 0, vec![
+            on_case(ended(contact(2, DAY), DAY + 5, Outcome::Resolved), 2),
+            on_case(ended(contact(3, 2 * DAY), 2 * DAY + 5, Outcome::Resolved), 2),
+        ]);
+        let c3 = case(3, "c", 0, vec![
+            on_case(ended(contact(4, DAY), DAY + 1, Outcome::Abandoned), 3),
+            on_case(ended(contact(5, DAY + 10), DAY + 15, Outcome::Referred), 3),
+        ]);
+        let f = facts(vec![c1, c2, c3], vec![anonymous(ended(contact(9, DAY), DAY + 3, Outcome::Resolved))]);
+        let s = TenantSettings::default();
+        let fig = figures(&f, &march(), &Filter::default(), &s);
+        assert_eq!(fig.contacts, 6);
+        assert_eq!(fig.cases, 3);
+        assert_eq!(fig.first_contact_resolution, Some(1.0 / 3.0));
+        assert_eq!(fig.repeat_contact_rate, Some(1.0 / 5.0));
+        // Completed, not abandoned: 5 (anonymous included); one referred.
+        assert_eq!(fig.referral_rate, Some(1.0 / 5.0));
+        let th = thermometer(&f, &march(), &s);
+        let fcr = norm_of(&th, "first-contact-resolution");
+        assert_eq!((fcr.met, fcr.items, fcr.status), (1, 3, NormStatus::Red));
+        // As known before the repeat contact, case 2 was still a first-contact resolution.
+        let early = Period { as_of: t(DAY + 12), ..march() };
+        let fcr = norm_of(&thermometer(&f, &early, &s), "first-contact-resolution");
+        assert_eq!((fcr.met, fcr.items), (2, 2), "case 3's first real contact was still in progress");
+    }
+
+    #[test]
+    fn response_time_leaves_out_short_abandons_and_unanswered_before_their_deadline() {
+        let s = TenantSettings::default();
+        let phone = |n, secs| anonymous(answered_after(ended(contact(n, DAY + n as i64), DAY + n as i64 + 3, Outcome::Resolved), secs));
+        let short = anonymous({
+            let mut c = ended(contact(20, DAY), DAY, Outcome::Abandoned);
+            c.end.as_mut().unwrap().ended_at = c.started_at + TimeDelta::seconds(4);
+            c
+        });
+        let long = anonymous({
+            let mut c = ended(contact(21, DAY), DAY, Outcome::Abandoned);
+            c.end.as_mut().unwrap().ended_at = c.started_at + TimeDelta::seconds(5);
+            c
+        });
+        let open = anonymous(contact(22, 3 * DAY));
+        let mut outbound = phone(23, 60);
+        outbound.direction = Direction::Outbound;
+        let f = facts(vec![], vec![phone(1, 25), phone(2, 26), short, long, open, outbound]);
+        let r = norm_of(&thermometer(&f, &march(), &s), "phone-answered");
+        assert_eq!((r.met, r.items), (1, 4), "25s met, 26s missed, 5s abandon missed, unanswered past deadline");
+        let just_after = Period { as_of: t(3 * DAY) + TimeDelta::seconds(10), ..march() };
+        let r = norm_of(&thermometer(&f, &just_after, &s), "phone-answered");
+        assert_eq!(r.items, 3, "the open call is left out before its deadline");
+        let fig = figures(&f, &march(), &Filter { channel: Some(Channel::Phone), ..Filter::default() }, &s);
+        assert_eq!(fig.response_times[0].p50_seconds, 25);
+        assert_eq!(fig.response_times[0].answered, 2);
+    }
+
+    #[test]
+    fn filters_keep_matching_contacts_and_whole_cases() {
+        let mut a = on_case(ended(contact(1, DAY), DAY + 5, Outcome::Referred), 1);
+        a.department = Some(Code::parse("kcc").unwrap());
+        let mut b = on_case(ended(contact(2, DAY + 10), DAY + 15, Outcome::Referred), 1);
+        b.department = Some(Code::parse("kcc").unwrap());
+        b.end.as_mut().unwrap().department = Some(Code::parse("wmo").unwrap());
+        let mut c = on_case(ended(contact(3, DAY + 20), DAY + 25, Outcome::Resolved), 1);
+        c.channel = Channel::Counter;
+        let f = facts(vec![case(1, "x", 0, vec![a, b, c])], vec![]);
+        let s = TenantSettings::default();
+        let kcc = Filter { department: Some(Code::parse("kcc").unwrap()), ..Filter::default() };
+        let fig = figures(&f, &march(), &kcc, &s);
+        assert_eq!((fig.contacts, fig.cases, fig.referral_rate), (1, 1, Some(1.0)));
+        assert_eq!(fig.cases_referred_more_than_once, 1, "computed over the whole case");
+        let counter = Filter { channel: Some(Channel::Counter), ..Filter::default() };
+        assert_eq!(figures(&f, &march(), &counter, &s).contacts, 1);
+        let topic = Filter { topic: Some(Code::parse("paspoort").unwrap()), ..Filter::default() };
+        assert_eq!(figures(&f, &march(), &topic, &s).contacts, 3);
+        let other = Filter { topic: Some(Code::parse("x").unwrap()), ..Filter::default() };
+        assert_eq!(figures(&f, &march(), &other, &s).contacts, 0, "a contact's own topic comes first");
+        let r = norm_of(&thermometer(&f, &march(), &s), "referred-at-most-twice");
+        assert_eq!((r.met, r.items), (1, 1));
+    }
+
+    #[test]
+    fn commitments_count_in_the_period_they_are_due() {
+        let mut s = TenantSettings::default();
+        s.norms = vec![Norm {
+            id: Code::parse("on-time").unwrap(),
+            title: "t".into(),
+            measure: Measure::CommitmentOnTime { within: None },
+            target_percent: 90,
+            explanation: Some("We bellen vaker terug.".into()),
+        }];
+        let mut promise = on_case(ended(contact(1, DAY), DAY + 5, Outcome::Callback), 1);
+        promise.end.as_mut().unwrap().due_at = Some(t(2 * DAY));
+        let mut outbound = on_case(ended(contact(2, 3 * DAY), 3 * DAY + 5, Outcome::Resolved), 1);
+        outbound.direction = Direction::Outbound;
+        let f = facts(vec![case(1, "x", 0, vec![promise, outbound])], vec![]);
+        let r = thermometer(&f, &march(), &s).remove(0);
+        assert_eq!((r.met, r.items, r.status), (0, 1, NormStatus::Red), "fulfilled late");
+        assert_eq!(r.explanation.as_deref(), Some("We bellen vaker terug."));
+        let before_due = Period { as_of: t(DAY + 60), ..march() };
+        assert_eq!(thermometer(&f, &before_due, &s)[0].items, 0, "still open before its due time");
+    }
+}

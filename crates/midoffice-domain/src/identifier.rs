@@ -500,7 +500,7 @@ mod tests {
             ("(020) 555 1234", "+31205551234"),
             ("  +32 2 123 45 67 ", "+3221234567"),
             ("+1 (555) 123-4567", "+15551234567"),
-            ("0123456", "+31123456"),            // 8 digits: the minimum
+            ("0123456", "+31123456"), // 8 digits: the minimum
             ("+123456789012345", "+123456789012345"), // 15 digits: the maximum
         ] {
             assert_eq!(normal(IdentifierKind::Phone, raw), e164, "{raw}");
@@ -558,7 +558,10 @@ mod tests {
     fn debug_never_shows_the_value() {
         let bsn = parse(IdentifierKind::Bsn, "999990019").unwrap();
         let debug = format!("{bsn:?}");
-        assert!(!debug.contains("999990019") && !debug.contains("019"), "{debug}");
+        assert!(
+            !debug.contains("999990019") && !debug.contains("019"),
+            "{debug}"
+        );
         assert!(debug.contains("bsn"));
         let p = Pseudonymiser::new(b"hunter2");
         assert!(!format!("{p:?}").contains("hunter2"));
@@ -569,8 +572,7 @@ mod tests {
         assert_eq!(parse_identifiers("", "", "", ""), Ok(vec![]));
         assert_eq!(parse_identifiers("  ", "", "", ""), Ok(vec![]));
         let ids = parse_identifiers("999990019", "", "Jan@Example.nl", "06-12345678").unwrap();
-        let got: Vec<(IdentifierKind, &str)> =
-            ids.iter().map(|i| (i.kind(), i.normal())).collect();
+        let got: Vec<(IdentifierKind, &str)> = ids.iter().map(|i| (i.kind(), i.normal())).collect();
         assert_eq!(
             got,
             vec![
@@ -652,7 +654,14 @@ mod tests {
 
     /// Strategy: separators that may go between digits.
     fn separator() -> impl Strategy<Value = &'static str> {
-        prop_oneof![Just(""), Just(" "), Just("-"), Just("."), Just("  "), Just(" - ")]
+        prop_oneof![
+            Just(""),
+            Just(" "),
+            Just("-"),
+            Just("."),
+            Just("  "),
+            Just(" - ")
+        ]
     }
 
     proptest! {
@@ -666,10 +675,10 @@ mod tests {
         #[test]
         fn prop_bsn_eight_digits_pad(first7 in "[0-9]{7}") {
             // Any 8-digit string whose zero padding is a valid BSN is accepted as that BSN.
-            if let Some(nine) = complete_bsn(&format!("0{first7}")) {
-                if nine != "000000000" {
-                    prop_assert_eq!(normal(IdentifierKind::Bsn, &nine[1..]), nine);
-                }
+            if let Some(nine) = complete_bsn(&format!("0{first7}"))
+                && nine != "000000000"
+            {
+                prop_assert_eq!(normal(IdentifierKind::Bsn, &nine[1..]), nine);
             }
         }
 

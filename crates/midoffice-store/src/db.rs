@@ -1,0 +1,205 @@
+//! Connecting, error mapping and transactions.
+//!
+//! SQLite has one writer: every write transaction goes through a pool of exactly one
+//! connection and begins `IMMEDIATE`, so writes are serialised and a read-then-write
+//! transaction can never fail with "database is locked"; reads use a separate pool.
+//! WAL with `synchronous=NORMAL` survives a crash of the process, but the last
+//! transactions before a power loss may be lost.
+//!
+//! PostgreSQL: one pool; every write transaction first takes a transaction-scoped
+//! advisory lock on the tenant, so two channels acting on one citizen at the same moment
+//! are serialised (no two parties for one BSN, no two open cases for one matter).
+
+use crate::migration::Migrator;
+use crate::StoreError;
+use midoffice_domain::TenantId;
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, IsolationLevel, RuntimeErr, SqliteTransactionMode, Statement,
+    TransactionOptions, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+use std::time::Duration;
+
+/// How long a caller waits for a pooled connection before UNAVAILABLE.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// Readers on SQLite.
+const SQLITE_READERS: u32 = 4;
+/// Connections to PostgreSQL.
+const POSTGRES_CONNECTIONS: u32 = 10;
+
+/// The pools of a store.
+#[derive(Clone, Debug)]
+pub struct Pools {
+    pub writer: DatabaseConnection,
+    pub reader: DatabaseConnection,
+    pub backend: DbBackend,
+}
+
+/// Maps a database error: a pool timeout or a lost connection is UNAVAILABLE (the
+/// caller may retry), anything else INTERNAL. Details go to the log only; they never
+/// contain identifier values (only hashes are stored) and statements are not logged.
+pub fn db_err(e: DbErr) -> StoreError {
+    if is_transient(&e) {
+        tracing::warn!(error = %e, "database unavailable");
+        StoreError::Unavailable("the database is busy or cannot be reached".into())
+    } else {
+        tracing::error!(error = %e, "database error");
+        StoreError::Internal("database error".into())
+    }
+}
+
+fn is_transient(e: &DbErr) -> bool {
+    match e {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => {
+            use sea_orm::sqlx::Error as X;
+            match s.as_ref() {
+                X::PoolTimedOut | X::PoolClosed | X::Io(_) | X::WorkerCrashed => true,
+                X::Database(d) => d.code().is_some_and(|c| {
+                    // SQLite BUSY/LOCKED (and extended codes); PostgreSQL serialisation
+                    // failure, deadlock, lock not available, shutdown, too many connections.
+                    let c = c.as_ref();
+                    matches!(c, "5" | "6" | "261" | "517" | "262")
+                        || matches!(c, "40001" | "40P01" | "55P03" | "57P01" | "57P03" | "53300")
+                }),
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// The file of an SQLite URL, unless it is in memory.
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.contains(":memory:") || rest.contains("mode=memory") {
+        None
+    } else {
+        Some(path)
+    }
+}
+
+fn sqlite_options(url: &str, connections: u32) -> ConnectOptions {
+    let mut opt = ConnectOptions::new(url);
+    opt.max_connections(connections)
+        .min_connections(1)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_timeout(ACQUIRE_TIMEOUT)
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|o| {
+            o.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5))
+        });
+    opt
+}
+
+/// Connects and migrates.
+pub async fn connect(url: &str) -> Result<Pools, StoreError> {
+    let pools = if url.starts_with("sqlite:") {
+        let file = sqlite_path(url);
+        if let Some(path) = file {
+            if let Some(parent) = std::path::Path::new(path).parent() {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        tracing::error!(error = %e, "cannot create the database directory");
+                        StoreError::Unavailable("cannot create the database directory".into())
+                    })?;
+                }
+            }
+        }
+        let writer = Database::connect(sqlite_options(url, 1)).await.map_err(db_err)?;
+        Migrator::up(&writer, None).await.map_err(db_err)?;
+        // An in-memory database exists once per connection: read through the writer.
+        let reader = if file.is_some() {
+            Database::connect(sqlite_options(url, SQLITE_READERS)).await.map_err(db_err)?
+        } else {
+            writer.clone()
+        };
+        Pools { writer, reader, backend: DbBackend::Sqlite }
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        let mut opt = ConnectOptions::new(url);
+        opt.max_connections(POSTGRES_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_timeout(ACQUIRE_TIMEOUT)
+            .sqlx_logging(false);
+        let db = Database::connect(opt).await.map_err(db_err)?;
+        Migrator::up(&db, None).await.map_err(db_err)?;
+        Pools { writer: db.clone(), reader: db, backend: DbBackend::Postgres }
+    } else {
+        return Err(StoreError::Internal(
+            "the database URL must start with sqlite: or postgres:".into(),
+        ));
+    };
+    Ok(pools)
+}
+
+/// A stable 64-bit key for the tenant's advisory lock (FNV-1a; the same in every process).
+pub fn tenant_lock_key(tenant: &TenantId) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in b"midoffice:".iter().chain(tenant.as_str().as_bytes()) {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    i64::from_ne_bytes(h.to_ne_bytes())
+}
+
+impl Pools {
+    /// Begins a write transaction for a tenant (see the module docs).
+    pub async fn begin_write(&self, tenant: &TenantId) -> Result<DatabaseTransaction, StoreError> {
+        match self.backend {
+            DbBackend::Postgres => {
+                let txn = self.writer.begin().await.map_err(db_err)?;
+                txn.execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_advisory_xact_lock($1)",
+                    [tenant_lock_key(tenant).into()],
+                ))
+                .await
+                .map_err(db_err)?;
+                Ok(txn)
+            }
+            _ => self
+                .writer
+                .begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..TransactionOptions::default()
+                })
+                .await
+                .map_err(db_err),
+        }
+    }
+
+    /// Begins a read transaction: one consistent snapshot for all its queries.
+    pub async fn begin_read(&self) -> Result<DatabaseTransaction, StoreError> {
+        match self.backend {
+            DbBackend::Postgres => self
+                .reader
+                .begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly))
+                .await
+                .map_err(db_err),
+            _ => self.reader.begin().await.map_err(db_err),
+        }
+    }
+}
+
+/// Commits on success, rolls back on failure.
+pub async fn finish<T>(txn: DatabaseTransaction, result: Result<T, StoreError>) -> Result<T, StoreError> {
+    match result {
+        Ok(v) => {
+            txn.commit().await.map_err(db_err)?;
+            Ok(v)
+        }
+        Err(e) => {
+            if let Err(re) = txn.rollback().await {
+                tracing::error!(error = %re, "rollback failed");
+            }
+            Err(e)
+        }
+    }
+}
