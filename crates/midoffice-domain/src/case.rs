@@ -47,11 +47,16 @@ pub enum CaseStatus {
 /// The status given by `contacts` as known at `t`: a case is OPEN until a contact on it
 /// completes RESOLVED (resolved at that contact's end); a later contact that does not
 /// end ABANDONED makes it OPEN again from its start. Completions count from their end.
-pub fn status_of<'a>(contacts: impl IntoIterator<Item = &'a ContactFacts>, t: Instant) -> CaseStatus {
+pub fn status_of<'a>(
+    contacts: impl IntoIterator<Item = &'a ContactFacts>,
+    t: Instant,
+) -> CaseStatus {
     // (time, resolved?) events; at the same instant an opening wins over a resolution.
     let mut last: Option<(Instant, bool)> = None;
     for c in contacts {
-        let Some(end) = c.end_known_at(t) else { continue };
+        let Some(end) = c.end_known_at(t) else {
+            continue;
+        };
         let event = match end.outcome {
             Outcome::Resolved => (end.ended_at, true),
             Outcome::Abandoned => continue,
@@ -103,7 +108,10 @@ pub enum CaseChoice {
     /// The contact belongs to this existing case.
     Existing(Uuid),
     /// A new case is to be made with this topic and reference.
-    New { topic: Option<Code>, reference: Option<String> },
+    New {
+        topic: Option<Code>,
+        reference: Option<String>,
+    },
     /// Not yet: no topic, case or known reference (chosen at completion).
     Later,
 }
@@ -121,7 +129,9 @@ pub fn choose(
             .iter()
             .find(|c| c.id == id)
             .map(|c| CaseChoice::Existing(c.id))
-            .ok_or_else(|| DomainError::NotFound("start.case_id: no such case for this party".into()));
+            .ok_or_else(|| {
+                DomainError::NotFound("start.case_id: no such case for this party".into())
+            });
     }
     if let Some(reference) = &request.case_reference {
         if let Some(case) = party_cases
@@ -132,7 +142,10 @@ pub fn choose(
             return Ok(CaseChoice::Existing(case.id));
         }
         return Ok(match &request.topic {
-            Some(topic) => CaseChoice::New { topic: Some(topic.clone()), reference: Some(reference.clone()) },
+            Some(topic) => CaseChoice::New {
+                topic: Some(topic.clone()),
+                reference: Some(reference.clone()),
+            },
             None => CaseChoice::Later,
         });
     }
@@ -153,16 +166,25 @@ pub fn choose(
         .max();
     Ok(match chosen {
         Some((_, _, id)) => CaseChoice::Existing(id),
-        None => CaseChoice::New { topic: Some(topic.clone()), reference: None },
+        None => CaseChoice::New {
+            topic: Some(topic.clone()),
+            reference: None,
+        },
     })
 }
 
 /// When parties merge at `at`: each OPEN case of a merged-in party joins the surviving
 /// party's oldest OPEN case with the same topic, if it has one; cases with a reference
 /// never merge. Returns `(from, into)` pairs.
-pub fn merge_plan(survivor_cases: &[CaseFacts], merged_cases: &[CaseFacts], at: Instant) -> Vec<(Uuid, Uuid)> {
+pub fn merge_plan(
+    survivor_cases: &[CaseFacts],
+    merged_cases: &[CaseFacts],
+    at: Instant,
+) -> Vec<(Uuid, Uuid)> {
     let open_unreferenced = |c: &&CaseFacts| {
-        c.reference.is_none() && c.topic.is_some() && status_of(c.earlier(at, None), at) == CaseStatus::Open
+        c.reference.is_none()
+            && c.topic.is_some()
+            && status_of(c.earlier(at, None), at) == CaseStatus::Open
     };
     merged_cases
         .iter()
@@ -235,33 +257,53 @@ pub(crate) mod tests {
     }
 
     fn req(topic: &str) -> CaseRequest {
-        CaseRequest { case_id: None, case_reference: None, topic: Some(Code::parse(topic).unwrap()) }
+        CaseRequest {
+            case_id: None,
+            case_reference: None,
+            topic: Some(Code::parse(topic).unwrap()),
+        }
     }
 
     const DAY: i64 = 24 * 60;
 
     #[test]
     fn a_case_is_open_until_resolved_and_reopened_by_a_later_contact() {
-        let c = case(1, "paspoort", 0, vec![ended(contact(1, 0), 5, Outcome::Resolved)]);
+        let c = case(
+            1,
+            "paspoort",
+            0,
+            vec![ended(contact(1, 0), 5, Outcome::Resolved)],
+        );
         assert_eq!(status_at(&c, t(4)), CaseStatus::Open);
         assert_eq!(status_at(&c, t(5)), CaseStatus::Resolved { at: t(5) });
         let mut c2 = c.clone();
-        c2.contacts.push(ended(contact(2, 60), 70, Outcome::Referred));
+        c2.contacts
+            .push(ended(contact(2, 60), 70, Outcome::Referred));
         // The referral is known from its end, and then reopens from its start.
         assert_eq!(status_at(&c2, t(65)), CaseStatus::Resolved { at: t(5) });
         assert_eq!(status_at(&c2, t(70)), CaseStatus::Open);
         let mut c3 = c.clone();
-        c3.contacts.push(ended(contact(3, 60), 61, Outcome::Abandoned));
+        c3.contacts
+            .push(ended(contact(3, 60), 61, Outcome::Abandoned));
         assert_eq!(status_at(&c3, t(100)), CaseStatus::Resolved { at: t(5) });
     }
 
     #[test]
     fn active_means_open_or_resolved_strictly_less_than_the_window_ago() {
         let s = TenantSettings::default();
-        let c = case(1, "paspoort", 0, vec![ended(contact(1, 0), 5, Outcome::Resolved)]);
+        let c = case(
+            1,
+            "paspoort",
+            0,
+            vec![ended(contact(1, 0), 5, Outcome::Resolved)],
+        );
         assert!(is_active_at(&c, t(5 + 7 * DAY - 1), &s));
         assert!(!is_active_at(&c, t(5 + 7 * DAY), &s));
-        assert!(is_active_at(&case(2, "x", 0, vec![contact(2, 0)]), t(100 * DAY), &s));
+        assert!(is_active_at(
+            &case(2, "x", 0, vec![contact(2, 0)]),
+            t(100 * DAY),
+            &s
+        ));
     }
 
     #[test]
@@ -270,25 +312,42 @@ pub(crate) mod tests {
         let cases = vec![case(1, "paspoort", 0, vec![contact(1, 0)])];
         let mut r = req("paspoort");
         r.case_id = Some(Uuid::from_u128(1));
-        assert_eq!(choose(&r, &cases, t(10), &s), Ok(CaseChoice::Existing(Uuid::from_u128(1))));
+        assert_eq!(
+            choose(&r, &cases, t(10), &s),
+            Ok(CaseChoice::Existing(Uuid::from_u128(1)))
+        );
         r.case_id = Some(Uuid::from_u128(9));
-        assert!(matches!(choose(&r, &cases, t(10), &s), Err(DomainError::NotFound(_))));
+        assert!(matches!(
+            choose(&r, &cases, t(10), &s),
+            Err(DomainError::NotFound(_))
+        ));
     }
 
     #[test]
     fn choose_by_reference_finds_or_makes_that_case() {
         let s = TenantSettings::default();
-        let mut referenced = case(1, "paspoort", 0, vec![ended(contact(1, 0), 5, Outcome::Resolved)]);
+        let mut referenced = case(
+            1,
+            "paspoort",
+            0,
+            vec![ended(contact(1, 0), 5, Outcome::Resolved)],
+        );
         referenced.reference = Some("Z-1".into());
         let cases = vec![referenced];
         let mut r = req("paspoort");
         r.case_reference = Some("Z-1".into());
         // Even long after it was resolved.
-        assert_eq!(choose(&r, &cases, t(60 * DAY), &s), Ok(CaseChoice::Existing(Uuid::from_u128(1))));
+        assert_eq!(
+            choose(&r, &cases, t(60 * DAY), &s),
+            Ok(CaseChoice::Existing(Uuid::from_u128(1)))
+        );
         r.case_reference = Some("Z-2".into());
         assert_eq!(
             choose(&r, &cases, t(10), &s),
-            Ok(CaseChoice::New { topic: Some(Code::parse("paspoort").unwrap()), reference: Some("Z-2".into()) })
+            Ok(CaseChoice::New {
+                topic: Some(Code::parse("paspoort").unwrap()),
+                reference: Some("Z-2".into())
+            })
         );
         r.topic = None;
         assert_eq!(choose(&r, &cases, t(10), &s), Ok(CaseChoice::Later));
@@ -302,28 +361,52 @@ pub(crate) mod tests {
             case(2, "paspoort", 1, vec![contact(2, 30)]),
             case(3, "rijbewijs", 2, vec![contact(3, 40)]),
         ];
-        assert_eq!(choose(&req("paspoort"), &cases, t(50), &s), Ok(CaseChoice::Existing(Uuid::from_u128(2))));
-        assert_eq!(choose(&req("rijbewijs"), &cases, t(50), &s), Ok(CaseChoice::Existing(Uuid::from_u128(3))));
+        assert_eq!(
+            choose(&req("paspoort"), &cases, t(50), &s),
+            Ok(CaseChoice::Existing(Uuid::from_u128(2)))
+        );
+        assert_eq!(
+            choose(&req("rijbewijs"), &cases, t(50), &s),
+            Ok(CaseChoice::Existing(Uuid::from_u128(3)))
+        );
         assert_eq!(
             choose(&req("wmo"), &cases, t(50), &s),
-            Ok(CaseChoice::New { topic: Some(Code::parse("wmo").unwrap()), reference: None })
+            Ok(CaseChoice::New {
+                topic: Some(Code::parse("wmo").unwrap()),
+                reference: None
+            })
         );
-        let no_topic = CaseRequest { case_id: None, case_reference: None, topic: None };
+        let no_topic = CaseRequest {
+            case_id: None,
+            case_reference: None,
+            topic: None,
+        };
         assert_eq!(choose(&no_topic, &cases, t(50), &s), Ok(CaseChoice::Later));
     }
 
     #[test]
     fn choose_by_topic_skips_cases_resolved_a_window_ago_or_not_yet_existing() {
         let s = TenantSettings::default();
-        let cases = vec![case(1, "huurtoeslag", 0, vec![ended(contact(1, 0), 5, Outcome::Resolved)])];
+        let cases = vec![case(
+            1,
+            "huurtoeslag",
+            0,
+            vec![ended(contact(1, 0), 5, Outcome::Resolved)],
+        )];
         assert_eq!(
             choose(&req("huurtoeslag"), &cases, t(3 * DAY), &s),
             Ok(CaseChoice::Existing(Uuid::from_u128(1)))
         );
-        assert!(matches!(choose(&req("huurtoeslag"), &cases, t(5 + 7 * DAY), &s), Ok(CaseChoice::New { .. })));
+        assert!(matches!(
+            choose(&req("huurtoeslag"), &cases, t(5 + 7 * DAY), &s),
+            Ok(CaseChoice::New { .. })
+        ));
         // A contact registered after the fact, before the case existed.
         let later = vec![case(1, "huurtoeslag", 0, vec![contact(1, 100)])];
-        assert!(matches!(choose(&req("huurtoeslag"), &later, t(50), &s), Ok(CaseChoice::New { .. })));
+        assert!(matches!(
+            choose(&req("huurtoeslag"), &later, t(50), &s),
+            Ok(CaseChoice::New { .. })
+        ));
     }
 
     #[test]
@@ -331,7 +414,12 @@ pub(crate) mod tests {
         let survivor = vec![
             case(1, "afval", 5, vec![contact(1, 5)]),
             case(2, "afval", 2, vec![contact(2, 2)]),
-            case(3, "paspoort", 0, vec![ended(contact(3, 0), 1, Outcome::Resolved)]),
+            case(
+                3,
+                "paspoort",
+                0,
+                vec![ended(contact(3, 0), 1, Outcome::Resolved)],
+            ),
         ];
         let mut referenced = case(12, "afval", 0, vec![contact(12, 0)]);
         referenced.reference = Some("Z".into());
@@ -339,8 +427,16 @@ pub(crate) mod tests {
             case(10, "afval", 0, vec![contact(10, 0)]),
             case(11, "paspoort", 0, vec![contact(11, 0)]),
             referenced,
-            case(13, "afval", 0, vec![ended(contact(13, 0), 1, Outcome::Resolved)]),
+            case(
+                13,
+                "afval",
+                0,
+                vec![ended(contact(13, 0), 1, Outcome::Resolved)],
+            ),
         ];
-        assert_eq!(merge_plan(&survivor, &merged, t(10)), vec![(Uuid::from_u128(10), Uuid::from_u128(2))]);
+        assert_eq!(
+            merge_plan(&survivor, &merged, t(10)),
+            vec![(Uuid::from_u128(10), Uuid::from_u128(2))]
+        );
     }
 }

@@ -1,10 +1,10 @@
 //! What a channel asks: start and end a contact; and the rules that check an end
 //! against the contact it ends (DOMAIN.md "Starting, completing and recording").
 
-use crate::contact::{ContactFacts, End, Outcome, ReferralTarget};
 use crate::contact::{Channel, Direction};
+use crate::contact::{ContactFacts, End, Outcome, ReferralTarget};
 use crate::identifier::IdentKey;
-use crate::settings::{TenantSettings, Within, DEFAULT_HANDOFF_WORKING_DAYS};
+use crate::settings::{DEFAULT_HANDOFF_WORKING_DAYS, TenantSettings, Within};
 use crate::{Code, Instant, Violations};
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
@@ -71,12 +71,18 @@ pub fn validate_end(
         if abandoned {
             v.add("answered_at", "an ABANDONED contact was never answered");
         } else if answered < contact.started_at || answered > end.ended_at {
-            v.add("answered_at", "must lie between the start and the end of the contact");
+            v.add(
+                "answered_at",
+                "must lie between the start and the end of the contact",
+            );
         }
     } else if !abandoned && !contact.channel.answer_defaults_to_end() {
         v.add(
             "answered_at",
-            format!("is required for {} unless ABANDONED", contact.channel.as_str()),
+            format!(
+                "is required for {} unless ABANDONED",
+                contact.channel.as_str()
+            ),
         );
     }
     if let Some(story) = &end.story {
@@ -84,41 +90,58 @@ pub fn validate_end(
             v.add("story", "an ABANDONED contact has no story");
         }
         if story.chars().count() > MAX_STORY_CHARS {
-            v.add("story", format!("must be at most {MAX_STORY_CHARS} characters"));
+            v.add(
+                "story",
+                format!("must be at most {MAX_STORY_CHARS} characters"),
+            );
         }
     }
-    if let (Some(given), Some(at_start)) = (&end.topic, &contact.topic) {
-        if given != at_start {
-            v.add("topic", "differs from the topic given at start");
-        }
+    if let (Some(given), Some(at_start)) = (&end.topic, &contact.topic)
+        && given != at_start
+    {
+        v.add("topic", "differs from the topic given at start");
     }
     let has_topic = end.topic.is_some() || contact.topic.is_some() || case_topic.is_some();
     if !abandoned && !has_topic {
-        v.add("topic", format!("is required to complete {}", end.outcome.as_str()));
+        v.add(
+            "topic",
+            format!("is required to complete {}", end.outcome.as_str()),
+        );
     }
     match (&end.referred_to, end.outcome) {
-        (None, Outcome::Referred) => {
-            v.add("referred_to", "REFERRED needs one target: a department, organisation or channel")
-        }
-        (Some(_), o) if o != Outcome::Referred => {
-            v.add("referred_to", format!("a target is only for REFERRED, not {}", o.as_str()))
-        }
-        (Some(ReferralTarget::Organisation(org)), _) => {
-            if org.trim().is_empty() || org.chars().count() > MAX_REFERENCE_CHARS {
-                v.add("referred_to.organisation", "must be 1 to 200 characters");
-            }
+        (None, Outcome::Referred) => v.add(
+            "referred_to",
+            "REFERRED needs one target: a department, organisation or channel",
+        ),
+        (Some(_), o) if o != Outcome::Referred => v.add(
+            "referred_to",
+            format!("a target is only for REFERRED, not {}", o.as_str()),
+        ),
+        (Some(ReferralTarget::Organisation(org)), _)
+            if org.trim().is_empty() || org.chars().count() > MAX_REFERENCE_CHARS =>
+        {
+            v.add("referred_to.organisation", "must be 1 to 200 characters");
         }
         _ => {}
     }
     if let Some(due) = end.due_at {
         if !end.outcome.is_commitment() {
-            v.add("due_at", format!("a due time is only for CALLBACK and HANDED_OFF, not {}", end.outcome.as_str()));
+            v.add(
+                "due_at",
+                format!(
+                    "a due time is only for CALLBACK and HANDED_OFF, not {}",
+                    end.outcome.as_str()
+                ),
+            );
         } else if due < end.ended_at {
             v.add("due_at", "lies before the promise was made");
         }
     }
     if end.outcome == Outcome::Callback && !has_party {
-        v.add("outcome", "a CALLBACK needs a known party to call back: give a strong identifier");
+        v.add(
+            "outcome",
+            "a CALLBACK needs a known party to call back: give a strong identifier",
+        );
     }
     if v.is_empty() { Ok(()) } else { Err(v) }
 }
@@ -140,14 +163,16 @@ pub fn end_facts(
         None => None,
     };
     let due_at = match end.outcome {
-        Outcome::Callback | Outcome::HandedOff if has_party => Some(end.due_at.unwrap_or_else(|| {
-            let within = if end.outcome == Outcome::Callback {
-                settings.callback_within()
-            } else {
-                Within::WorkingDays(DEFAULT_HANDOFF_WORKING_DAYS)
-            };
-            within.deadline(&settings.calendar, end.ended_at)
-        })),
+        Outcome::Callback | Outcome::HandedOff if has_party => {
+            Some(end.due_at.unwrap_or_else(|| {
+                let within = if end.outcome == Outcome::Callback {
+                    settings.callback_within()
+                } else {
+                    Within::WorkingDays(DEFAULT_HANDOFF_WORKING_DAYS)
+                };
+                within.deadline(&settings.calendar, end.ended_at)
+            }))
+        }
         _ => None,
     };
     End {

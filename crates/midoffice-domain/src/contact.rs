@@ -15,7 +15,12 @@ pub enum Channel {
 
 impl Channel {
     /// Every channel, in a fixed order.
-    pub const ALL: [Channel; 4] = [Channel::Phone, Channel::Counter, Channel::Web, Channel::Email];
+    pub const ALL: [Channel; 4] = [
+        Channel::Phone,
+        Channel::Counter,
+        Channel::Web,
+        Channel::Email,
+    ];
 
     /// WEB is self-service; the others are assisted.
     pub fn is_assisted(self) -> bool {

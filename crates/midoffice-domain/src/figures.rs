@@ -6,12 +6,12 @@ use crate::case::CaseFacts;
 use crate::contact::{Channel, ContactFacts, Direction, End, Feedback, Outcome};
 use crate::settings::{Measure, TenantSettings, Within};
 use crate::signals::{self, Probe, Signal};
-use chrono::TimeDelta;
-use std::collections::BTreeSet;
 use crate::{Code, Instant};
 use chrono::NaiveDate;
+use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::collections::BTreeSet;
 use uuid::Uuid;
 
 /// A range of the tenant's local dates, `to` exclusive, judged as known at `as_of`.
@@ -115,7 +115,12 @@ pub fn ratio(num: u64, den: u64) -> Option<f64> {
 pub fn load_window(period: &Period, settings: &TenantSettings) -> LoadWindow {
     let from = settings.calendar.start_of_day(period.from);
     let to = settings.calendar.start_of_day(period.to);
-    LoadWindow { starts_from: from, starts_to: to, due_after: from, due_until: to }
+    LoadWindow {
+        starts_from: from,
+        starts_to: to,
+        due_after: from,
+        due_until: to,
+    }
 }
 
 /// An ABANDONED contact that ended less than this many seconds after its start is left
@@ -147,25 +152,38 @@ impl<'a> Known<'a> {
             .iter()
             .map(|(id, case)| {
                 let mut case = case.clone();
-                case.contacts.retain(|c| c.started_at <= as_of && c.case_at(as_of) == Some(*id));
+                case.contacts
+                    .retain(|c| c.started_at <= as_of && c.case_at(as_of) == Some(*id));
                 (*id, case)
             })
             .collect();
-        Known { as_of, settings, in_period, cases }
+        Known {
+            as_of,
+            settings,
+            in_period,
+            cases,
+        }
     }
 
     fn case_of(&self, contact: &ContactFacts) -> Option<&CaseFacts> {
-        contact.case_at(self.as_of).and_then(|id| self.cases.get(&id))
+        contact
+            .case_at(self.as_of)
+            .and_then(|id| self.cases.get(&id))
     }
 
     fn matches(&self, contact: &ContactFacts, filter: &Filter) -> bool {
         let t = self.as_of;
         filter.channel.is_none_or(|ch| contact.channel == ch)
             && filter.topic.as_ref().is_none_or(|topic| {
-                let own = contact.topic_at(t).or_else(|| self.case_of(contact).and_then(|c| c.topic.as_ref()));
+                let own = contact
+                    .topic_at(t)
+                    .or_else(|| self.case_of(contact).and_then(|c| c.topic.as_ref()));
                 own == Some(topic)
             })
-            && filter.department.as_ref().is_none_or(|d| contact.department_at(t) == Some(d))
+            && filter
+                .department
+                .as_ref()
+                .is_none_or(|d| contact.department_at(t) == Some(d))
     }
 
     fn signals_of(&self, contact: &ContactFacts) -> BTreeSet<Signal> {
@@ -176,7 +194,11 @@ impl<'a> Known<'a> {
 
     /// Cases of the given contacts, by id.
     fn cases_of<'b>(&'b self, contacts: &[&'a ContactFacts]) -> BTreeMap<Uuid, &'b CaseFacts> {
-        contacts.iter().filter_map(|c| self.case_of(c)).map(|c| (c.id, c)).collect()
+        contacts
+            .iter()
+            .filter_map(|c| self.case_of(c))
+            .map(|c| (c.id, c))
+            .collect()
     }
 
     /// First-contact resolution of one case: `None` when it is not counted (its first
@@ -186,25 +208,35 @@ impl<'a> Known<'a> {
         let t = self.as_of;
         let mut contacts: Vec<&ContactFacts> = case.contacts.iter().collect();
         contacts.sort_by_key(|c| (c.started_at, c.id));
-        let first = contacts.iter().find(|c| c.outcome_at(t) != Some(Outcome::Abandoned))?;
+        let first = contacts
+            .iter()
+            .find(|c| c.outcome_at(t) != Some(Outcome::Abandoned))?;
         let outcome = first.outcome_at(t)?;
         if first.started_at < window.starts_from || first.started_at >= window.starts_to {
             return None;
         }
-        let repeated = contacts
-            .iter()
-            .any(|c| signals::signals(case, &Probe::of(c), self.settings).contains(&Signal::RepeatContact));
+        let repeated = contacts.iter().any(|c| {
+            signals::signals(case, &Probe::of(c), self.settings).contains(&Signal::RepeatContact)
+        });
         Some(outcome == Outcome::Resolved && !repeated)
     }
 
     fn referrals(&self, case: &CaseFacts) -> usize {
-        case.contacts.iter().filter(|c| c.outcome_at(self.as_of) == Some(Outcome::Referred)).count()
+        case.contacts
+            .iter()
+            .filter(|c| c.outcome_at(self.as_of) == Some(Outcome::Referred))
+            .count()
     }
 }
 
 /// Whether a response-time item was met (`Some(true)`), missed (`Some(false)`), or is
 /// left out (`None`).
-fn response_met(contact: &ContactFacts, within: Within, calendar: &Calendar, as_of: Instant) -> Option<bool> {
+fn response_met(
+    contact: &ContactFacts,
+    within: Within,
+    calendar: &Calendar,
+    as_of: Instant,
+) -> Option<bool> {
     let deadline = within.deadline(calendar, contact.started_at);
     match contact.end_known_at(as_of) {
         Some(end) if end.outcome == Outcome::Abandoned => {
@@ -214,7 +246,10 @@ fn response_met(contact: &ContactFacts, within: Within, calendar: &Calendar, as_
                 Some(false)
             }
         }
-        Some(End { answered_at: Some(answered), .. }) => Some(*answered <= deadline),
+        Some(End {
+            answered_at: Some(answered),
+            ..
+        }) => Some(*answered <= deadline),
         _ => (deadline < as_of).then_some(false),
     }
 }
@@ -233,11 +268,17 @@ fn status(met: u64, items: u64, target_percent: u32) -> NormStatus {
 }
 
 fn tally(results: impl IntoIterator<Item = bool>) -> (u64, u64) {
-    results.into_iter().fold((0, 0), |(met, items), ok| (met + u64::from(ok), items + 1))
+    results
+        .into_iter()
+        .fold((0, 0), |(met, items), ok| (met + u64::from(ok), items + 1))
 }
 
 /// The service thermometer: every norm of the tenant over the period.
-pub fn thermometer(facts: &FigureFacts, period: &Period, settings: &TenantSettings) -> Vec<NormResult> {
+pub fn thermometer(
+    facts: &FigureFacts,
+    period: &Period,
+    settings: &TenantSettings,
+) -> Vec<NormResult> {
     let known = Known::new(facts, period, settings);
     let window = load_window(period, settings);
     let as_of = period.as_of;
@@ -256,26 +297,34 @@ pub fn thermometer(facts: &FigureFacts, period: &Period, settings: &TenantSettin
                         .filter_map(|c| response_met(c, *within, calendar, as_of)),
                 ),
                 Measure::FirstContactResolution => tally(
-                    known.cases.values().filter_map(|case| known.first_contact_resolved(case, &window)),
+                    known
+                        .cases
+                        .values()
+                        .filter_map(|case| known.first_contact_resolved(case, &window)),
                 ),
-                Measure::ReferredAtMost { max } => {
-                    tally(case_map.values().map(|case| known.referrals(case) <= *max as usize))
-                }
+                Measure::ReferredAtMost { max } => tally(
+                    case_map
+                        .values()
+                        .map(|case| known.referrals(case) <= *max as usize),
+                ),
                 Measure::StoryToldOnce => tally(known.in_period.iter().filter_map(|c| {
                     let case = known.case_of(c)?;
-                    signals::is_follow_up(case, c, as_of).then(|| !signals::story_repeated(case, c, as_of))
+                    signals::is_follow_up(case, c, as_of)
+                        .then(|| !signals::story_repeated(case, c, as_of))
                 })),
                 Measure::CommitmentOnTime { .. } => tally(known.cases.values().flat_map(|case| {
-                    signals::commitments(case, as_of).into_iter().filter_map(|c| {
-                        let day = calendar.due_date(c.due_at);
-                        if day < period.from || day >= period.to {
-                            None
-                        } else if c.fulfilment.is_some() {
-                            Some(c.on_time())
-                        } else {
-                            (c.due_at < as_of).then_some(false)
-                        }
-                    })
+                    signals::commitments(case, as_of)
+                        .into_iter()
+                        .filter_map(|c| {
+                            let day = calendar.due_date(c.due_at);
+                            if day < period.from || day >= period.to {
+                                None
+                            } else if c.fulfilment.is_some() {
+                                Some(c.on_time())
+                            } else {
+                                (c.due_at < as_of).then_some(false)
+                            }
+                        })
                 })),
             };
             let status = status(met, items, norm.target_percent);
@@ -287,7 +336,11 @@ pub fn thermometer(facts: &FigureFacts, period: &Period, settings: &TenantSettin
                 met,
                 items,
                 status,
-                explanation: if status == NormStatus::Green { None } else { norm.explanation.clone() },
+                explanation: if status == NormStatus::Green {
+                    None
+                } else {
+                    norm.explanation.clone()
+                },
             }
         })
         .collect()
@@ -300,26 +353,48 @@ fn nearest_rank(sorted: &[u64], p: usize) -> u64 {
 }
 
 fn mean(values: &[u8]) -> Option<f64> {
-    ratio(values.iter().map(|v| u64::from(*v)).sum(), values.len() as u64)
+    ratio(
+        values.iter().map(|v| u64::from(*v)).sum(),
+        values.len() as u64,
+    )
 }
 
 /// The dashboard figures over the period with a filter.
-pub fn figures(facts: &FigureFacts, period: &Period, filter: &Filter, settings: &TenantSettings) -> Figures {
+pub fn figures(
+    facts: &FigureFacts,
+    period: &Period,
+    filter: &Filter,
+    settings: &TenantSettings,
+) -> Figures {
     let known = Known::new(facts, period, settings);
     let window = load_window(period, settings);
     let as_of = period.as_of;
-    let contacts: Vec<&ContactFacts> = known.in_period.iter().copied().filter(|c| known.matches(c, filter)).collect();
+    let contacts: Vec<&ContactFacts> = known
+        .in_period
+        .iter()
+        .copied()
+        .filter(|c| known.matches(c, filter))
+        .collect();
     let cases = known.cases_of(&contacts);
 
-    let (fcr_met, fcr_items) =
-        tally(cases.values().filter_map(|case| known.first_contact_resolved(case, &window)));
+    let (fcr_met, fcr_items) = tally(
+        cases
+            .values()
+            .filter_map(|case| known.first_contact_resolved(case, &window)),
+    );
     let with_case: Vec<(&ContactFacts, BTreeSet<Signal>)> = contacts
         .iter()
         .filter(|c| known.case_of(c).is_some())
         .map(|c| (*c, known.signals_of(c)))
         .collect();
-    let repeats = with_case.iter().filter(|(_, s)| s.contains(&Signal::RepeatContact)).count() as u64;
-    let hops = with_case.iter().filter(|(_, s)| s.contains(&Signal::ChannelHop)).count() as u64;
+    let repeats = with_case
+        .iter()
+        .filter(|(_, s)| s.contains(&Signal::RepeatContact))
+        .count() as u64;
+    let hops = with_case
+        .iter()
+        .filter(|(_, s)| s.contains(&Signal::ChannelHop))
+        .count() as u64;
     let (referred, completed) = tally(
         contacts
             .iter()
@@ -354,8 +429,11 @@ pub fn figures(facts: &FigureFacts, period: &Period, filter: &Filter, settings: 
             })
         })
         .collect();
-    let answers: Vec<&Feedback> =
-        contacts.iter().filter(|c| c.end_known_at(as_of).is_some()).filter_map(|c| c.feedback.as_ref()).collect();
+    let answers: Vec<&Feedback> = contacts
+        .iter()
+        .filter(|c| c.end_known_at(as_of).is_some())
+        .filter_map(|c| c.feedback.as_ref())
+        .collect();
     let scores: Vec<u8> = answers.iter().map(|f| f.score).collect();
     let efforts: Vec<u8> = answers.iter().map(|f| f.effort).collect();
 
@@ -365,7 +443,8 @@ pub fn figures(facts: &FigureFacts, period: &Period, filter: &Filter, settings: 
         first_contact_resolution: ratio(fcr_met, fcr_items),
         repeat_contact_rate: ratio(repeats, with_case.len() as u64),
         referral_rate: ratio(referred, completed),
-        cases_referred_more_than_once: cases.values().filter(|c| known.referrals(c) > 1).count() as u64,
+        cases_referred_more_than_once: cases.values().filter(|c| known.referrals(c) > 1).count()
+            as u64,
         repeat_story_rate: ratio(repeated_stories, follow_ups),
         channel_hops: hops,
         response_times,
@@ -392,9 +471,13 @@ mod tests {
     }
 
     fn facts(cases: Vec<CaseFacts>, anonymous: Vec<ContactFacts>) -> FigureFacts {
-        let mut contacts: Vec<ContactFacts> = cases.iter().flat_map(|c| c.contacts.clone()).collect();
+        let mut contacts: Vec<ContactFacts> =
+            cases.iter().flat_map(|c| c.contacts.clone()).collect();
         contacts.extend(anonymous);
-        FigureFacts { contacts, cases: cases.into_iter().map(|c| (c.id, c)).collect() }
+        FigureFacts {
+            contacts,
+            cases: cases.into_iter().map(|c| (c.id, c)).collect(),
+        }
     }
 
     fn on_case(mut c: ContactFacts, case: u128) -> ContactFacts {
@@ -414,7 +497,11 @@ mod tests {
     }
 
     fn norm_of(results: &[NormResult], id: &str) -> NormResult {
-        results.iter().find(|r| r.norm_id.as_str() == id).cloned().unwrap()
+        results
+            .iter()
+            .find(|r| r.norm_id.as_str() == id)
+            .cloned()
+            .unwrap()
     }
 
     #[test]
@@ -437,29 +524,69 @@ mod tests {
 
     #[test]
     fn ratios_without_a_denominator_are_null() {
-        let f = figures(&FigureFacts::default(), &march(), &Filter::default(), &TenantSettings::default());
+        let f = figures(
+            &FigureFacts::default(),
+            &march(),
+            &Filter::default(),
+            &TenantSettings::default(),
+        );
         assert_eq!(f.contacts, 0);
         assert_eq!(f.first_contact_resolution, None);
         assert_eq!(f.referral_rate, None);
         assert_eq!(f.repeat_story_rate, None);
         assert_eq!(f.satisfaction_score, None);
-        let th = thermometer(&FigureFacts::default(), &march(), &TenantSettings::default());
-        assert!(th.iter().all(|r| r.status == NormStatus::NoData && r.share().is_none()));
+        let th = thermometer(
+            &FigureFacts::default(),
+            &march(),
+            &TenantSettings::default(),
+        );
+        assert!(
+            th.iter()
+                .all(|r| r.status == NormStatus::NoData && r.share().is_none())
+        );
     }
 
     #[test]
     fn first_contact_resolution_and_repeat_contacts() {
         // Case 1 resolved at once; case 2 resolved, then a repeat contact; case 3 referred.
-        let c1 = case(1, "a", 0, vec![on_case(ended(contact(1, DAY), DAY + 5, Outcome::Resolved), 1)]);
-        let c2 = case(2, "b", 0, vec![
-            on_case(ended(contact(2, DAY), DAY + 5, Outcome::Resolved), 2),
-            on_case(ended(contact(3, 2 * DAY), 2 * DAY + 5, Outcome::Resolved), 2),
-        ]);
-        let c3 = case(3, "c", 0, vec![
-            on_case(ended(contact(4, DAY), DAY + 1, Outcome::Abandoned), 3),
-            on_case(ended(contact(5, DAY + 10), DAY + 15, Outcome::Referred), 3),
-        ]);
-        let f = facts(vec![c1, c2, c3], vec![anonymous(ended(contact(9, DAY), DAY + 3, Outcome::Resolved))]);
+        let c1 = case(
+            1,
+            "a",
+            0,
+            vec![on_case(
+                ended(contact(1, DAY), DAY + 5, Outcome::Resolved),
+                1,
+            )],
+        );
+        let c2 = case(
+            2,
+            "b",
+            0,
+            vec![
+                on_case(ended(contact(2, DAY), DAY + 5, Outcome::Resolved), 2),
+                on_case(
+                    ended(contact(3, 2 * DAY), 2 * DAY + 5, Outcome::Resolved),
+                    2,
+                ),
+            ],
+        );
+        let c3 = case(
+            3,
+            "c",
+            0,
+            vec![
+                on_case(ended(contact(4, DAY), DAY + 1, Outcome::Abandoned), 3),
+                on_case(ended(contact(5, DAY + 10), DAY + 15, Outcome::Referred), 3),
+            ],
+        );
+        let f = facts(
+            vec![c1, c2, c3],
+            vec![anonymous(ended(
+                contact(9, DAY),
+                DAY + 3,
+                Outcome::Resolved,
+            ))],
+        );
         let s = TenantSettings::default();
         let fig = figures(&f, &march(), &Filter::default(), &s);
         assert_eq!(fig.contacts, 6);
@@ -472,15 +599,31 @@ mod tests {
         let fcr = norm_of(&th, "first-contact-resolution");
         assert_eq!((fcr.met, fcr.items, fcr.status), (1, 3, NormStatus::Red));
         // As known before the repeat contact, case 2 was still a first-contact resolution.
-        let early = Period { as_of: t(DAY + 12), ..march() };
+        let early = Period {
+            as_of: t(DAY + 12),
+            ..march()
+        };
         let fcr = norm_of(&thermometer(&f, &early, &s), "first-contact-resolution");
-        assert_eq!((fcr.met, fcr.items), (2, 2), "case 3's first real contact was still in progress");
+        assert_eq!(
+            (fcr.met, fcr.items),
+            (2, 2),
+            "case 3's first real contact was still in progress"
+        );
     }
 
     #[test]
     fn response_time_leaves_out_short_abandons_and_unanswered_before_their_deadline() {
         let s = TenantSettings::default();
-        let phone = |n, secs| anonymous(answered_after(ended(contact(n, DAY + n as i64), DAY + n as i64 + 3, Outcome::Resolved), secs));
+        let phone = |n, secs| {
+            anonymous(answered_after(
+                ended(
+                    contact(n, DAY + n as i64),
+                    DAY + n as i64 + 3,
+                    Outcome::Resolved,
+                ),
+                secs,
+            ))
+        };
         let short = anonymous({
             let mut c = ended(contact(20, DAY), DAY, Outcome::Abandoned);
             c.end.as_mut().unwrap().ended_at = c.started_at + TimeDelta::seconds(4);
@@ -494,13 +637,31 @@ mod tests {
         let open = anonymous(contact(22, 3 * DAY));
         let mut outbound = phone(23, 60);
         outbound.direction = Direction::Outbound;
-        let f = facts(vec![], vec![phone(1, 25), phone(2, 26), short, long, open, outbound]);
+        let f = facts(
+            vec![],
+            vec![phone(1, 25), phone(2, 26), short, long, open, outbound],
+        );
         let r = norm_of(&thermometer(&f, &march(), &s), "phone-answered");
-        assert_eq!((r.met, r.items), (1, 4), "25s met, 26s missed, 5s abandon missed, unanswered past deadline");
-        let just_after = Period { as_of: t(3 * DAY) + TimeDelta::seconds(10), ..march() };
+        assert_eq!(
+            (r.met, r.items),
+            (1, 4),
+            "25s met, 26s missed, 5s abandon missed, unanswered past deadline"
+        );
+        let just_after = Period {
+            as_of: t(3 * DAY) + TimeDelta::seconds(10),
+            ..march()
+        };
         let r = norm_of(&thermometer(&f, &just_after, &s), "phone-answered");
         assert_eq!(r.items, 3, "the open call is left out before its deadline");
-        let fig = figures(&f, &march(), &Filter { channel: Some(Channel::Phone), ..Filter::default() }, &s);
+        let fig = figures(
+            &f,
+            &march(),
+            &Filter {
+                channel: Some(Channel::Phone),
+                ..Filter::default()
+            },
+            &s,
+        );
         assert_eq!(fig.response_times[0].p50_seconds, 25);
         assert_eq!(fig.response_times[0].answered, 2);
     }
@@ -516,39 +677,77 @@ mod tests {
         c.channel = Channel::Counter;
         let f = facts(vec![case(1, "x", 0, vec![a, b, c])], vec![]);
         let s = TenantSettings::default();
-        let kcc = Filter { department: Some(Code::parse("kcc").unwrap()), ..Filter::default() };
+        let kcc = Filter {
+            department: Some(Code::parse("kcc").unwrap()),
+            ..Filter::default()
+        };
         let fig = figures(&f, &march(), &kcc, &s);
-        assert_eq!((fig.contacts, fig.cases, fig.referral_rate), (1, 1, Some(1.0)));
-        assert_eq!(fig.cases_referred_more_than_once, 1, "computed over the whole case");
-        let counter = Filter { channel: Some(Channel::Counter), ..Filter::default() };
+        assert_eq!(
+            (fig.contacts, fig.cases, fig.referral_rate),
+            (1, 1, Some(1.0))
+        );
+        assert_eq!(
+            fig.cases_referred_more_than_once, 1,
+            "computed over the whole case"
+        );
+        let counter = Filter {
+            channel: Some(Channel::Counter),
+            ..Filter::default()
+        };
         assert_eq!(figures(&f, &march(), &counter, &s).contacts, 1);
-        let topic = Filter { topic: Some(Code::parse("paspoort").unwrap()), ..Filter::default() };
+        let topic = Filter {
+            topic: Some(Code::parse("paspoort").unwrap()),
+            ..Filter::default()
+        };
         assert_eq!(figures(&f, &march(), &topic, &s).contacts, 3);
-        let other = Filter { topic: Some(Code::parse("x").unwrap()), ..Filter::default() };
-        assert_eq!(figures(&f, &march(), &other, &s).contacts, 0, "a contact's own topic comes first");
+        let other = Filter {
+            topic: Some(Code::parse("x").unwrap()),
+            ..Filter::default()
+        };
+        assert_eq!(
+            figures(&f, &march(), &other, &s).contacts,
+            0,
+            "a contact's own topic comes first"
+        );
         let r = norm_of(&thermometer(&f, &march(), &s), "referred-at-most-twice");
         assert_eq!((r.met, r.items), (1, 1));
     }
 
     #[test]
     fn commitments_count_in_the_period_they_are_due() {
-        let mut s = TenantSettings::default();
-        s.norms = vec![Norm {
-            id: Code::parse("on-time").unwrap(),
-            title: "t".into(),
-            measure: Measure::CommitmentOnTime { within: None },
-            target_percent: 90,
-            explanation: Some("We bellen vaker terug.".into()),
-        }];
+        let s = TenantSettings {
+            norms: vec![Norm {
+                id: Code::parse("on-time").unwrap(),
+                title: "t".into(),
+                measure: Measure::CommitmentOnTime { within: None },
+                target_percent: 90,
+                explanation: Some("We bellen vaker terug.".into()),
+            }],
+            ..TenantSettings::default()
+        };
         let mut promise = on_case(ended(contact(1, DAY), DAY + 5, Outcome::Callback), 1);
         promise.end.as_mut().unwrap().due_at = Some(t(2 * DAY));
-        let mut outbound = on_case(ended(contact(2, 3 * DAY), 3 * DAY + 5, Outcome::Resolved), 1);
+        let mut outbound = on_case(
+            ended(contact(2, 3 * DAY), 3 * DAY + 5, Outcome::Resolved),
+            1,
+        );
         outbound.direction = Direction::Outbound;
         let f = facts(vec![case(1, "x", 0, vec![promise, outbound])], vec![]);
         let r = thermometer(&f, &march(), &s).remove(0);
-        assert_eq!((r.met, r.items, r.status), (0, 1, NormStatus::Red), "fulfilled late");
+        assert_eq!(
+            (r.met, r.items, r.status),
+            (0, 1, NormStatus::Red),
+            "fulfilled late"
+        );
         assert_eq!(r.explanation.as_deref(), Some("We bellen vaker terug."));
-        let before_due = Period { as_of: t(DAY + 60), ..march() };
-        assert_eq!(thermometer(&f, &before_due, &s)[0].items, 0, "still open before its due time");
+        let before_due = Period {
+            as_of: t(DAY + 60),
+            ..march()
+        };
+        assert_eq!(
+            thermometer(&f, &before_due, &s)[0].items,
+            0,
+            "still open before its due time"
+        );
     }
 }

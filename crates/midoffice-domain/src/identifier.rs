@@ -415,7 +415,7 @@ mod tests {
 
     #[test]
     fn bsn_of_eight_digits_gets_a_leading_zero() {
-        // 0·9 + 1·8 + 1·7 + 2·6 + 2·5 + 3·4 + 3·3 + 4·2 − 2 = 64? choose a valid one:
+        // A valid BSN that begins with 0, written without it.
         let nine = complete_bsn("01122334").expect("a valid check digit exists");
         let eight = &nine[1..];
         assert_eq!(eight.len(), 8);

@@ -107,7 +107,12 @@ pub fn resolve(given: &[IdentKey], known: &KnownParties) -> Resolution {
                 Some(owner) => Some(*owner),
                 // Nobody owns the strong identifier: the oldest party without a strong
                 // identifier that the weak ones lead to gets it.
-                None => known.oldest(weak_owners.iter().copied().filter(|p| !known.has_strong(*p))),
+                None => known.oldest(
+                    weak_owners
+                        .iter()
+                        .copied()
+                        .filter(|p| !known.has_strong(*p)),
+                ),
             };
             // Parties without a strong identifier that own a given weak one merge in; a
             // party with another strong identifier never does (the identifier is shared).
@@ -125,8 +130,11 @@ pub fn resolve(given: &[IdentKey], known: &KnownParties) -> Resolution {
                 if weak.iter().any(|k| known.owners_of(k).len() > 1) {
                     return Resolution::Ambiguous;
                 }
-                let with_strong: Vec<Uuid> =
-                    weak_owners.iter().copied().filter(|p| known.has_strong(*p)).collect();
+                let with_strong: Vec<Uuid> = weak_owners
+                    .iter()
+                    .copied()
+                    .filter(|p| known.has_strong(*p))
+                    .collect();
                 if with_strong.len() > 1 {
                     return Resolution::Ambiguous;
                 }
@@ -134,7 +142,11 @@ pub fn resolve(given: &[IdentKey], known: &KnownParties) -> Resolution {
                     Some(p) => Some(*p),
                     None => known.oldest(weak_owners.iter().copied()),
                 };
-                let merge = weak_owners.iter().copied().filter(|p| Some(*p) != chosen).collect();
+                let merge = weak_owners
+                    .iter()
+                    .copied()
+                    .filter(|p| Some(*p) != chosen)
+                    .collect();
                 (chosen, merge)
             }
         }
@@ -162,7 +174,11 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     fn key(kind: IdentifierKind, hash: &str) -> IdentKey {
-        IdentKey { kind, hash: hash.into(), display: None }
+        IdentKey {
+            kind,
+            hash: hash.into(),
+            display: None,
+        }
     }
     fn bsn(h: &str) -> IdentKey {
         key(IdentifierKind::Bsn, h)
@@ -208,7 +224,10 @@ mod tests {
 
     #[test]
     fn no_identifiers_is_anonymous() {
-        assert_eq!(resolve(&[], &KnownParties::default()), Resolution::Anonymous);
+        assert_eq!(
+            resolve(&[], &KnownParties::default()),
+            Resolution::Anonymous
+        );
     }
 
     #[test]
@@ -229,7 +248,10 @@ mod tests {
 
     #[test]
     fn an_unknown_strong_identifier_goes_to_the_oldest_weak_party_without_one() {
-        let known = world(&[(1, 5, None, vec![email("e")]), (2, 1, None, vec![phone("p")])]);
+        let known = world(&[
+            (1, 5, None, vec![email("e")]),
+            (2, 1, None, vec![phone("p")]),
+        ]);
         let p = plan(resolve(&[bsn("b"), email("e"), phone("p")], &known));
         assert_eq!(p.party, PartyChoice::Existing(id(2)));
         assert_eq!(p.attach, vec![bsn("b"), email("e")]);
@@ -270,13 +292,19 @@ mod tests {
 
     #[test]
     fn weak_identifiers_of_several_parties_merge_into_the_strong_one_or_the_oldest() {
-        let known = world(&[(1, 3, None, vec![email("e")]), (2, 1, None, vec![phone("p")])]);
+        let known = world(&[
+            (1, 3, None, vec![email("e")]),
+            (2, 1, None, vec![phone("p")]),
+        ]);
         let p = plan(resolve(&[email("e"), phone("p")], &known));
         assert_eq!(p.party, PartyChoice::Existing(id(2)));
         assert_eq!(p.merge, vec![id(1)]);
         assert_eq!(p.attach, vec![email("e")]);
 
-        let known = world(&[(1, 3, Some(bsn("b")), vec![email("e")]), (2, 1, None, vec![phone("p")])]);
+        let known = world(&[
+            (1, 3, Some(bsn("b")), vec![email("e")]),
+            (2, 1, None, vec![phone("p")]),
+        ]);
         let p = plan(resolve(&[email("e"), phone("p")], &known));
         assert_eq!(p.party, PartyChoice::Existing(id(1)));
         assert_eq!(p.merge, vec![id(2)]);
@@ -284,10 +312,19 @@ mod tests {
 
     #[test]
     fn weak_identifiers_are_ambiguous_when_shared_or_leading_to_two_strong_parties() {
-        let shared = world(&[(1, 0, Some(bsn("b1")), vec![email("e")]), (2, 1, None, vec![email("e")])]);
+        let shared = world(&[
+            (1, 0, Some(bsn("b1")), vec![email("e")]),
+            (2, 1, None, vec![email("e")]),
+        ]);
         assert_eq!(resolve(&[email("e")], &shared), Resolution::Ambiguous);
-        let two = world(&[(1, 0, Some(bsn("b1")), vec![email("e")]), (2, 1, Some(bsn("b2")), vec![phone("p")])]);
-        assert_eq!(resolve(&[email("e"), phone("p")], &two), Resolution::Ambiguous);
+        let two = world(&[
+            (1, 0, Some(bsn("b1")), vec![email("e")]),
+            (2, 1, Some(bsn("b2")), vec![phone("p")]),
+        ]);
+        assert_eq!(
+            resolve(&[email("e"), phone("p")], &two),
+            Resolution::Ambiguous
+        );
         // With the strong identifier the same request is clear.
         let p = plan(resolve(&[bsn("b2"), email("e"), phone("p")], &two));
         assert_eq!(p.party, PartyChoice::Existing(id(2)));

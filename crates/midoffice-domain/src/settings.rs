@@ -131,10 +131,16 @@ impl TenantSettings {
         let mut seen = BTreeSet::new();
         for (i, norm) in self.norms.iter().enumerate() {
             if !seen.insert(norm.id.clone()) {
-                v.add(format!("norms[{i}].id"), "is used by another norm of this tenant");
+                v.add(
+                    format!("norms[{i}].id"),
+                    "is used by another norm of this tenant",
+                );
             }
             if norm.target_percent > 100 {
-                v.add(format!("norms[{i}].target"), "must be a share between 0 and 1");
+                v.add(
+                    format!("norms[{i}].target"),
+                    "must be a share between 0 and 1",
+                );
             }
             let within = match &norm.measure {
                 Measure::ResponseTime { within, .. } => Some(*within),
@@ -142,9 +148,10 @@ impl TenantSettings {
                 _ => None,
             };
             match within {
-                Some(Within::Elapsed(s)) if s <= 0 || s > MAX_WINDOW_SECS => {
-                    v.add(format!("norms[{i}].within"), "must be more than 0 and at most a year")
-                }
+                Some(Within::Elapsed(s)) if s <= 0 || s > MAX_WINDOW_SECS => v.add(
+                    format!("norms[{i}].within"),
+                    "must be more than 0 and at most a year",
+                ),
                 Some(Within::WorkingDays(d)) if d == 0 || d > MAX_WORKING_DAYS => v.add(
                     format!("norms[{i}].within"),
                     format!("must be 1 to {MAX_WORKING_DAYS} working days"),
@@ -152,10 +159,20 @@ impl TenantSettings {
                 _ => {}
             }
             if norm.title.chars().count() > 200 {
-                v.add(format!("norms[{i}].title"), "must be at most 200 characters");
+                v.add(
+                    format!("norms[{i}].title"),
+                    "must be at most 200 characters",
+                );
             }
-            if norm.explanation.as_ref().is_some_and(|e| e.chars().count() > 2000) {
-                v.add(format!("norms[{i}].explanation"), "must be at most 2000 characters");
+            if norm
+                .explanation
+                .as_ref()
+                .is_some_and(|e| e.chars().count() > 2000)
+            {
+                v.add(
+                    format!("norms[{i}].explanation"),
+                    "must be at most 2000 characters",
+                );
             }
         }
         for (field, secs) in [
@@ -218,30 +235,52 @@ pub fn default_norms() -> Vec<Norm> {
     vec![
         norm(
             "phone-answered",
-            Measure::ResponseTime { channel: Phone, within: Within::Elapsed(25) },
+            Measure::ResponseTime {
+                channel: Phone,
+                within: Within::Elapsed(25),
+            },
             80,
         ),
         norm(
             "counter-served",
-            Measure::ResponseTime { channel: Counter, within: Within::Elapsed(15 * 60) },
+            Measure::ResponseTime {
+                channel: Counter,
+                within: Within::Elapsed(15 * 60),
+            },
             80,
         ),
         norm(
             "email-answered",
-            Measure::ResponseTime { channel: Email, within: Within::WorkingDays(2) },
+            Measure::ResponseTime {
+                channel: Email,
+                within: Within::WorkingDays(2),
+            },
             90,
         ),
         norm(
             "web-answered",
-            Measure::ResponseTime { channel: Web, within: Within::WorkingDays(5) },
+            Measure::ResponseTime {
+                channel: Web,
+                within: Within::WorkingDays(5),
+            },
             90,
         ),
-        norm("first-contact-resolution", Measure::FirstContactResolution, 80),
-        norm("referred-at-most-twice", Measure::ReferredAtMost { max: 2 }, 95),
+        norm(
+            "first-contact-resolution",
+            Measure::FirstContactResolution,
+            80,
+        ),
+        norm(
+            "referred-at-most-twice",
+            Measure::ReferredAtMost { max: 2 },
+            95,
+        ),
         norm("story-told-once", Measure::StoryToldOnce, 95),
         norm(
             "commitments-on-time",
-            Measure::CommitmentOnTime { within: Some(Within::WorkingDays(1)) },
+            Measure::CommitmentOnTime {
+                within: Some(Within::WorkingDays(1)),
+            },
             90,
         ),
     ]
@@ -283,7 +322,10 @@ mod tests {
         );
         assert!(s.validate().is_ok());
         assert_eq!(s.callback_within(), Within::WorkingDays(1));
-        assert_eq!(s.norms[0].title, "We nemen de telefoon op binnen 25 seconden");
+        assert_eq!(
+            s.norms[0].title,
+            "We nemen de telefoon op binnen 25 seconden"
+        );
     }
 
     #[test]
@@ -299,11 +341,14 @@ mod tests {
     #[test]
     fn callback_default_falls_back_to_one_working_day() {
         let mut s = TenantSettings::default();
-        s.norms.retain(|n| !matches!(n.measure, Measure::CommitmentOnTime { .. }));
+        s.norms
+            .retain(|n| !matches!(n.measure, Measure::CommitmentOnTime { .. }));
         assert_eq!(s.callback_within(), Within::WorkingDays(1));
         s.norms.push(norm(
             "cb",
-            Measure::CommitmentOnTime { within: Some(Within::Elapsed(3600)) },
+            Measure::CommitmentOnTime {
+                within: Some(Within::Elapsed(3600)),
+            },
             90,
         ));
         assert_eq!(s.callback_within(), Within::Elapsed(3600));

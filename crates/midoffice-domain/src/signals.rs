@@ -1,7 +1,7 @@
 //! Signals, commitments and telling the story again (DOMAIN.md "Signals",
 //! "Telling the story again", and commitments).
 
-use crate::case::{status_of, CaseFacts, CaseStatus};
+use crate::case::{CaseFacts, CaseStatus, status_of};
 use crate::contact::{Channel, ContactFacts, Direction, Outcome};
 use crate::settings::TenantSettings;
 use crate::{Code, Instant};
@@ -78,29 +78,33 @@ pub fn signals(case: &CaseFacts, probe: &Probe, settings: &TenantSettings) -> BT
     let t = probe.at;
     let earlier = case.earlier(t, probe.contact_id);
     let mut out = BTreeSet::new();
-    let referred: Vec<&&ContactFacts> =
-        earlier.iter().filter(|c| c.outcome_at(t) == Some(Outcome::Referred)).collect();
+    let referred: Vec<&&ContactFacts> = earlier
+        .iter()
+        .filter(|c| c.outcome_at(t) == Some(Outcome::Referred))
+        .collect();
     if !referred.is_empty() {
         out.insert(Signal::ReferredAgain);
     }
-    if let Some(department) = &probe.department {
-        if referred.iter().any(|c| c.department_at(t) == Some(department)) {
-            out.insert(Signal::ReferralLoop);
-        }
+    if let Some(department) = &probe.department
+        && referred
+            .iter()
+            .any(|c| c.department_at(t) == Some(department))
+    {
+        out.insert(Signal::ReferralLoop);
     }
     if earlier.iter().any(|c| c.story_at(t).is_some()) {
         out.insert(Signal::StoryAlreadyTold);
     }
     if probe.direction == Direction::Inbound {
-        if let CaseStatus::Resolved { at } = status_of(earlier.iter().copied(), t) {
-            if t - at < settings.repeat_window() {
-                out.insert(Signal::RepeatContact);
-            }
+        if let CaseStatus::Resolved { at } = status_of(earlier.iter().copied(), t)
+            && t - at < settings.repeat_window()
+        {
+            out.insert(Signal::RepeatContact);
         }
         if probe.channel.is_some_and(Channel::is_assisted)
-            && earlier
-                .iter()
-                .any(|c| c.channel == Channel::Web && t - c.started_at < settings.channel_hop_window())
+            && earlier.iter().any(|c| {
+                c.channel == Channel::Web && t - c.started_at < settings.channel_hop_window()
+            })
         {
             out.insert(Signal::ChannelHop);
         }
@@ -152,7 +156,9 @@ pub struct Fulfilment {
 impl Commitment {
     /// Fulfilled on time: the fulfilling contact started by the due time.
     pub fn on_time(&self) -> bool {
-        self.fulfilment.as_ref().is_some_and(|f| f.started_at <= self.due_at)
+        self.fulfilment
+            .as_ref()
+            .is_some_and(|f| f.started_at <= self.due_at)
     }
 }
 
@@ -237,7 +243,13 @@ mod tests {
     const DAY: i64 = 24 * 60;
 
     fn probe(at: i64) -> Probe {
-        Probe { contact_id: None, at: t(at), channel: Some(Channel::Phone), direction: Direction::Inbound, department: None }
+        Probe {
+            contact_id: None,
+            at: t(at),
+            channel: Some(Channel::Phone),
+            direction: Direction::Inbound,
+            department: None,
+        }
     }
 
     fn with_story(mut c: ContactFacts, story: &str) -> ContactFacts {
@@ -253,20 +265,33 @@ mod tests {
     }
 
     fn sigs(case: &CaseFacts, p: &Probe) -> Vec<Signal> {
-        signals(case, p, &TenantSettings::default()).into_iter().collect()
+        signals(case, p, &TenantSettings::default())
+            .into_iter()
+            .collect()
     }
 
     #[test]
     fn referred_again_and_loop_come_from_earlier_referrals() {
-        let c = case(1, "bijstand", 0, vec![
-            referred_by(ended(contact(1, 0), 8, Outcome::Referred), "kcc"),
-            referred_by(ended(contact(2, 9), 15, Outcome::Referred), "werk-en-inkomen"),
-        ]);
+        let c = case(
+            1,
+            "bijstand",
+            0,
+            vec![
+                referred_by(ended(contact(1, 0), 8, Outcome::Referred), "kcc"),
+                referred_by(
+                    ended(contact(2, 9), 15, Outcome::Referred),
+                    "werk-en-inkomen",
+                ),
+            ],
+        );
         let mut p = probe(20);
         p.department = Some(Code::parse("schuldhulp").unwrap());
         assert_eq!(sigs(&c, &p), vec![Signal::ReferredAgain]);
         p.department = Some(Code::parse("werk-en-inkomen").unwrap());
-        assert_eq!(sigs(&c, &p), vec![Signal::ReferredAgain, Signal::ReferralLoop]);
+        assert_eq!(
+            sigs(&c, &p),
+            vec![Signal::ReferredAgain, Signal::ReferralLoop]
+        );
         assert_eq!(referral_count(&c, t(20), None), 2);
         // A referral not yet ended is not known.
         assert_eq!(sigs(&c, &probe(12)), vec![Signal::ReferredAgain]);
@@ -282,12 +307,23 @@ mod tests {
         p.department = Some(Code::parse("kcc").unwrap());
         assert_eq!(sigs(&c, &p), vec![Signal::ReferredAgain]);
         p.department = Some(Code::parse("burgerzaken").unwrap());
-        assert_eq!(sigs(&c, &p), vec![Signal::ReferredAgain, Signal::ReferralLoop]);
+        assert_eq!(
+            sigs(&c, &p),
+            vec![Signal::ReferredAgain, Signal::ReferralLoop]
+        );
     }
 
     #[test]
     fn story_already_told_needs_an_ended_contact_with_a_story() {
-        let c = case(1, "x", 0, vec![with_story(ended(contact(1, 0), 10, Outcome::HandedOff), "verhaal")]);
+        let c = case(
+            1,
+            "x",
+            0,
+            vec![with_story(
+                ended(contact(1, 0), 10, Outcome::HandedOff),
+                "verhaal",
+            )],
+        );
         assert_eq!(sigs(&c, &probe(5)), Vec::<Signal>::new());
         assert!(sigs(&c, &probe(11)).contains(&Signal::StoryAlreadyTold));
     }
@@ -329,21 +365,31 @@ mod tests {
         assert_eq!(sigs(&c, &probe(101)), vec![Signal::CommitmentOverdue]);
         // An inbound contact that ends RESOLVED fulfils it, known from its end.
         let mut fulfilled = c.clone();
-        fulfilled.contacts.push(ended(contact(2, 60), 70, Outcome::Resolved));
-        assert_eq!(sigs(&fulfilled, &probe(65)), vec![Signal::CommitmentPending]);
+        fulfilled
+            .contacts
+            .push(ended(contact(2, 60), 70, Outcome::Resolved));
+        assert_eq!(
+            sigs(&fulfilled, &probe(65)),
+            vec![Signal::CommitmentPending]
+        );
         assert!(!sigs(&fulfilled, &probe(80)).contains(&Signal::CommitmentPending));
         let list = commitments(&fulfilled, t(80));
         assert!(list[0].on_time());
         // An inbound referral does not fulfil; an outbound one does.
         let mut inbound = c.clone();
-        inbound.contacts.push(ended(contact(3, 60), 70, Outcome::Referred));
+        inbound
+            .contacts
+            .push(ended(contact(3, 60), 70, Outcome::Referred));
         assert!(commitments(&inbound, t(80))[0].fulfilment.is_none());
         let mut outbound = c.clone();
         let mut call = ended(contact(3, 120), 130, Outcome::Referred);
         call.direction = Direction::Outbound;
         outbound.contacts.push(call);
         let list = commitments(&outbound, t(200));
-        assert_eq!(list[0].fulfilment.as_ref().map(|f| f.contact_id), Some(Uuid::from_u128(3)));
+        assert_eq!(
+            list[0].fulfilment.as_ref().map(|f| f.contact_id),
+            Some(Uuid::from_u128(3))
+        );
         assert!(!list[0].on_time());
     }
 
@@ -359,21 +405,46 @@ mod tests {
 
         let mut said = second.clone();
         said.end.as_mut().unwrap().story_repeated = true;
-        assert!(story_repeated(&case(1, "x", 0, vec![first.clone(), said.clone()]), &said, t(100)));
+        assert!(story_repeated(
+            &case(1, "x", 0, vec![first.clone(), said.clone()]),
+            &said,
+            t(100)
+        ));
 
         let mut unseen = second.clone();
         unseen.recorded = true;
         unseen.context_seen = false;
-        assert!(story_repeated(&case(1, "x", 0, vec![first.clone(), unseen.clone()]), &unseen, t(100)));
+        assert!(story_repeated(
+            &case(1, "x", 0, vec![first.clone(), unseen.clone()]),
+            &unseen,
+            t(100)
+        ));
 
         let mut surveyed = second.clone();
-        surveyed.feedback = Some(Feedback { score: 2, effort: 6, story_repeated: true, comment: None });
-        assert!(story_repeated(&case(1, "x", 0, vec![first.clone(), surveyed.clone()]), &surveyed, t(100)));
+        surveyed.feedback = Some(Feedback {
+            score: 2,
+            effort: 6,
+            story_repeated: true,
+            comment: None,
+        });
+        assert!(story_repeated(
+            &case(1, "x", 0, vec![first.clone(), surveyed.clone()]),
+            &surveyed,
+            t(100)
+        ));
 
         let silent = ended(contact(1, 0), 10, Outcome::Referred);
-        assert!(story_repeated(&case(1, "x", 0, vec![silent, second.clone()]), &second, t(100)));
+        assert!(story_repeated(
+            &case(1, "x", 0, vec![silent, second.clone()]),
+            &second,
+            t(100)
+        ));
 
         let abandoned = ended(contact(1, 0), 1, Outcome::Abandoned);
-        assert!(!is_follow_up(&case(1, "x", 0, vec![abandoned, second.clone()]), &second, t(100)));
+        assert!(!is_follow_up(
+            &case(1, "x", 0, vec![abandoned, second.clone()]),
+            &second,
+            t(100)
+        ));
     }
 }

@@ -1,6 +1,6 @@
 //! What the API shows: the context (klantbeeld) and a contact, computed from facts.
 
-use crate::case::{status_is_active, status_of, CaseFacts, CaseStatus};
+use crate::case::{CaseFacts, CaseStatus, status_is_active, status_of};
 use crate::contact::{Channel, ContactFacts, Outcome};
 use crate::settings::TenantSettings;
 use crate::signals::{self, Probe, Signal};
@@ -31,7 +31,12 @@ pub struct PartyView {
 impl PartyView {
     /// A view without a party (anonymous, ambiguous, not found).
     pub fn without(status: PartyStatus) -> Self {
-        PartyView { status, id: None, bsn_masked: None, has_kvk: false }
+        PartyView {
+            status,
+            id: None,
+            bsn_masked: None,
+            has_kvk: false,
+        }
     }
 }
 
@@ -97,7 +102,7 @@ pub fn case_view(case: &CaseFacts, probe: &Probe, settings: &TenantSettings) -> 
             })
         })
         .collect();
-    stories.sort_by(|a, b| (b.started_at, b.contact_id).cmp(&(a.started_at, a.contact_id)));
+    stories.sort_by_key(|s| std::cmp::Reverse((s.started_at, s.contact_id)));
     let mut open_commitments: Vec<CommitmentView> = signals::commitments(case, t)
         .into_iter()
         .filter(|c| c.fulfilment.is_none() && Some(c.contact_id) != probe.contact_id)
@@ -117,7 +122,10 @@ pub fn case_view(case: &CaseFacts, probe: &Probe, settings: &TenantSettings) -> 
         status: status_of(earlier.iter().copied(), t),
         signals: signals::signals(case, probe, settings),
         referral_count: u32::try_from(
-            earlier.iter().filter(|c| c.outcome_at(t) == Some(Outcome::Referred)).count(),
+            earlier
+                .iter()
+                .filter(|c| c.outcome_at(t) == Some(Outcome::Referred))
+                .count(),
         )
         .unwrap_or(u32::MAX),
         stories,
@@ -141,14 +149,18 @@ pub fn context(
         .filter_map(|c| {
             let earlier = c.earlier(t, probe.contact_id);
             let latest = earlier.iter().map(|x| x.started_at).max()?;
-            status_is_active(status_of(earlier.iter().copied(), t), t, settings).then_some((c, latest))
+            status_is_active(status_of(earlier.iter().copied(), t), t, settings)
+                .then_some((c, latest))
         })
         .collect();
     // Most recent activity first.
-    active.sort_by(|a, b| (b.1, b.0.id).cmp(&(a.1, a.0.id)));
+    active.sort_by_key(|(case, latest)| std::cmp::Reverse((*latest, case.id)));
     ContextView {
         party,
-        active_cases: active.into_iter().map(|(c, _)| case_view(c, probe, settings)).collect(),
+        active_cases: active
+            .into_iter()
+            .map(|(c, _)| case_view(c, probe, settings))
+            .collect(),
         case: chosen_case
             .and_then(|id| party_cases.iter().find(|c| c.id == id))
             .map(|c| case_view(c, probe, settings)),
@@ -164,10 +176,113 @@ pub struct ContactView {
 }
 
 /// The view of a stored contact; `case` is the case it belongs to now, if any.
-pub fn contact_view(contact: &ContactFacts, case: Option<&CaseFacts>, settings: &TenantSettings) -> ContactView {
+pub fn contact_view(
+    contact: &ContactFacts,
+    case: Option<&CaseFacts>,
+    settings: &TenantSettings,
+) -> ContactView {
     let signals = match (contact.case_id, case) {
-        (Some(id), Some(case)) if case.id == id => signals::signals(case, &Probe::of(contact), settings),
+        (Some(id), Some(case)) if case.id == id => {
+            signals::signals(case, &Probe::of(contact), settings)
+        }
         _ => BTreeSet::new(),
     };
-    ContactView { contact: contact.clone(), signals }
+    ContactView {
+        contact: contact.clone(),
+        signals,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::tests::{case, contact, ended, t};
+    use crate::contact::Direction;
+
+    const DAY: i64 = 24 * 60;
+
+    fn told(mut c: ContactFacts, story: &str) -> ContactFacts {
+        c.end.as_mut().unwrap().story = Some(story.into());
+        c
+    }
+
+    fn known() -> PartyView {
+        PartyView {
+            status: PartyStatus::Known,
+            id: Some(Uuid::from_u128(1000)),
+            bsn_masked: None,
+            has_kvk: false,
+        }
+    }
+
+    #[test]
+    fn context_shows_active_cases_from_before_the_contact_and_the_chosen_case() {
+        let s = TenantSettings::default();
+        let mut promise = told(
+            ended(contact(3, DAY), DAY + 5, Outcome::Callback),
+            "belt terug",
+        );
+        promise.end.as_mut().unwrap().due_at = Some(t(DAY + 60));
+        let new_contact = contact(9, 2 * DAY);
+        let cases = vec![
+            // Resolved 2 days before: active.
+            case(
+                1,
+                "a",
+                0,
+                vec![
+                    told(ended(contact(1, 0), 5, Outcome::Resolved), "een"),
+                    told(ended(contact(2, 10), 15, Outcome::Resolved), "twee"),
+                ],
+            ),
+            // Open with an overdue callback.
+            case(2, "b", 0, vec![promise]),
+            // Resolved long ago: not active.
+            case(
+                3,
+                "c",
+                0,
+                vec![ended(
+                    contact(4, -10 * DAY),
+                    -10 * DAY + 5,
+                    Outcome::Resolved,
+                )],
+            ),
+            // Opened by this contact: not "from before".
+            case(4, "d", 0, vec![new_contact.clone()]),
+        ];
+        let probe = Probe::of(&new_contact);
+        let ctx = context(known(), &cases, &probe, Some(Uuid::from_u128(4)), &s);
+        let ids: Vec<u128> = ctx.active_cases.iter().map(|c| c.id.as_u128()).collect();
+        assert_eq!(ids, vec![2, 1], "most recent activity first");
+        let a = &ctx.active_cases[1];
+        assert_eq!(a.status, CaseStatus::Resolved { at: t(15) });
+        let texts: Vec<&str> = a.stories.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(texts, vec!["twee", "een"], "newest first");
+        let b = &ctx.active_cases[0];
+        assert_eq!(b.open_commitments.len(), 1);
+        assert!(b.open_commitments[0].overdue);
+        assert!(b.signals.contains(&Signal::CommitmentOverdue));
+        let chosen = ctx.case.expect("chosen case");
+        assert_eq!(chosen.id, Uuid::from_u128(4));
+        assert!(chosen.stories.is_empty() && chosen.signals.is_empty());
+        assert_eq!(ctx.as_of, t(2 * DAY));
+    }
+
+    #[test]
+    fn a_contact_view_has_the_signals_of_its_case_as_of_its_start() {
+        let s = TenantSettings::default();
+        let first = told(ended(contact(1, 0), 5, Outcome::Referred), "verhaal");
+        let second = contact(2, 10);
+        let c = case(500, "a", 0, vec![first.clone(), second.clone()]);
+        let v = contact_view(&second, Some(&c), &s);
+        assert_eq!(
+            v.signals.into_iter().collect::<Vec<_>>(),
+            vec![Signal::ReferredAgain, Signal::StoryAlreadyTold]
+        );
+        assert!(contact_view(&first, Some(&c), &s).signals.is_empty());
+        let mut outbound = second.clone();
+        outbound.direction = Direction::Outbound;
+        assert!(contact_view(&outbound, None, &s).signals.is_empty());
+    }
 }
