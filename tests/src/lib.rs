@@ -1,1 +1,529 @@
-//! Black-box tests live in tests/*.rs.
+//! The harness of the black-box tests in `tests/*.rs`: a real server on a real socket,
+//! over a fresh database per test, talked to through the generated gRPC clients.
+//!
+//! [`backends`] gives one [`Backend`] on a fresh SQLite file always, and one on a fresh
+//! PostgreSQL database when `MIDOFFICE_TEST_DATABASE_URL` names a server (such as
+//! `postgres://postgres@127.0.0.1:5432/postgres`). [`on_every_backend`] runs a test
+//! body once per backend and cleans up even when the body panics. Quiet by default;
+//! `TEST_LOG=1` shows the server's logs.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, Once};
+
+use midoffice_api::pb::contact_service_client::ContactServiceClient;
+use midoffice_api::pb::figure_service_client::FigureServiceClient;
+use midoffice_api::pb::party_service_client::PartyServiceClient;
+use midoffice_api::pb::tenant_service_client::TenantServiceClient;
+use midoffice_api::server::{AppState, RunningServer};
+use midoffice_domain::identifier::Pseudonymiser;
+use midoffice_scenarios::scratch::{ScratchDb, test_secret};
+use midoffice_store::Store;
+use tonic::transport::{Channel, Endpoint};
+
+pub use midoffice_api::pb;
+
+/// The environment variable that names a PostgreSQL server to test against.
+pub const DATABASE_URL_VAR: &str = "MIDOFFICE_TEST_DATABASE_URL";
+
+/// The metadata key that names the tenant of a call.
+pub const TENANT_HEADER: &str = "x-tenant";
+
+/// The tenant most tests act for.
+pub const TENANT: &str = "gemeente-a";
+
+/// Which database a backend runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server over its own fresh database, with a connected channel.
+pub struct Backend {
+    /// The database under the server.
+    pub kind: Kind,
+    url: String,
+    db_url: String,
+    channel: Channel,
+    server: Mutex<Option<RunningServer>>,
+    db: Mutex<Option<ScratchDb>>,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Backend")
+            .field("kind", &self.kind)
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A fresh SQLite backend, and a fresh PostgreSQL one when `MIDOFFICE_TEST_DATABASE_URL`
+/// is set; without it, says so on stderr.
+pub async fn backends() -> Vec<Backend> {
+    init_logging();
+    let mut all = Vec::new();
+    let sqlite = ScratchDb::sqlite()
+        .await
+        .unwrap_or_else(|e| panic!("cannot make a SQLite scratch database: {e}"));
+    all.push(Backend::launch(Kind::Sqlite, sqlite).await);
+    match std::env::var(DATABASE_URL_VAR) {
+        Ok(base) if !base.trim().is_empty() => {
+            let pg = ScratchDb::postgres(base.trim())
+                .await
+                .unwrap_or_else(|e| panic!("cannot make a PostgreSQL scratch database: {e}"));
+            all.push(Backend::launch(Kind::Postgres, pg).await);
+        }
+        _ => eprintln!("skipped on PostgreSQL: {DATABASE_URL_VAR} not set"),
+    }
+    all
+}
+
+/// Runs `test` once per backend of [`backends`], each on its own server and database,
+/// and cleans up (server stopped, PostgreSQL database dropped) whatever the outcome.
+/// Every backend runs even when one fails; the failure names the backends it happened
+/// on, and the first failure's panic is what the test reports.
+pub async fn on_every_backend<F, Fut>(test: F)
+where
+    F: Fn(Arc<Backend>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let mut failed = Vec::new();
+    let mut first_panic = None;
+    for backend in backends().await {
+        let backend = Arc::new(backend);
+        let kind = backend.kind;
+        // Run on its own task, so a panic comes back as a value and clean-up still runs.
+        let outcome = tokio::spawn(test(Arc::clone(&backend))).await;
+        backend.finish().await;
+        if let Err(e) = outcome {
+            eprintln!("the test failed on {kind:?}");
+            failed.push(kind);
+            if first_panic.is_none() {
+                first_panic = Some(e);
+            }
+        }
+    }
+    if let Some(e) = first_panic {
+        eprintln!("the test failed on {failed:?}");
+        match e.try_into_panic() {
+            Ok(payload) => std::panic::resume_unwind(payload),
+            Err(e) => panic!("the test did not finish on {failed:?}: {e}"),
+        }
+    }
+}
+
+impl Backend {
+    async fn launch(kind: Kind, db: ScratchDb) -> Backend {
+        let store = Store::connect(&db.url)
+            .await
+            .unwrap_or_else(|e| panic!("Store::connect on {kind:?} failed: {e}"));
+        let pseudonymiser = Pseudonymiser::new(&test_secret());
+        let server = midoffice_api::server::spawn(AppState {
+            store,
+            pseudonymiser,
+        })
+        .await
+        .unwrap_or_else(|e| panic!("the server did not start on {kind:?}: {e}"));
+        let url = server.url();
+        let channel = connect(&url).await;
+        Backend {
+            kind,
+            url,
+            db_url: db.url.clone(),
+            channel,
+            server: Mutex::new(Some(server)),
+            db: Mutex::new(Some(db)),
+        }
+    }
+
+    /// The server's base URL, `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The server's socket address, `127.0.0.1:PORT`.
+    pub fn addr(&self) -> &str {
+        self.url.trim_start_matches("http://")
+    }
+
+    /// The URL of the database under the server.
+    pub fn db_url(&self) -> &str {
+        &self.db_url
+    }
+
+    /// The SQLite database file; `None` on PostgreSQL.
+    pub fn sqlite_file(&self) -> Option<PathBuf> {
+        let rest = self.db_url.strip_prefix("sqlite://")?;
+        let path = rest.split('?').next().unwrap_or(rest);
+        Some(PathBuf::from(path))
+    }
+
+    /// The shared channel (one HTTP/2 connection).
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    /// A new connection of its own, for calls that must not share one.
+    pub async fn new_channel(&self) -> Channel {
+        connect(&self.url).await
+    }
+
+    /// A contact client on the shared channel.
+    pub fn contacts(&self) -> ContactServiceClient<Channel> {
+        ContactServiceClient::new(self.channel())
+    }
+
+    /// A party client on the shared channel.
+    pub fn parties(&self) -> PartyServiceClient<Channel> {
+        PartyServiceClient::new(self.channel())
+    }
+
+    /// A tenant client on the shared channel.
+    pub fn tenants(&self) -> TenantServiceClient<Channel> {
+        TenantServiceClient::new(self.channel())
+    }
+
+    /// A figure client on the shared channel.
+    pub fn figures(&self) -> FigureServiceClient<Channel> {
+        FigureServiceClient::new(self.channel())
+    }
+
+    /// The dashboard figures of `tenant` over the whole of 2026, as known now.
+    pub async fn figures_2026(&self, tenant: &str) -> pb::Figures {
+        let answer = self
+            .figures()
+            .get_figures(request(
+                tenant,
+                pb::GetFiguresRequest {
+                    period: Some(period_2026()),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap_or_else(|s| panic!("GetFigures failed: {s:?}"));
+        answer
+            .into_inner()
+            .figures
+            .expect("GetFigures answered without figures")
+    }
+
+    /// How many contacts `tenant` has in 2026.
+    pub async fn contact_count(&self, tenant: &str) -> u64 {
+        self.figures_2026(tenant).await.contacts
+    }
+
+    /// A contact as stored now.
+    pub async fn contact(&self, tenant: &str, id: &str) -> pb::Contact {
+        self.contacts()
+            .get_contact(request(
+                tenant,
+                pb::GetContactRequest {
+                    contact_id: id.to_owned(),
+                },
+            ))
+            .await
+            .unwrap_or_else(|s| panic!("GetContact {id} failed: {s:?}"))
+            .into_inner()
+            .contact
+            .expect("GetContact answered without a contact")
+    }
+
+    /// Starts a contact and panics on an error.
+    pub async fn start(&self, tenant: &str, start: pb::ContactStart) -> pb::StartContactResponse {
+        self.contacts()
+            .start_contact(request(
+                tenant,
+                pb::StartContactRequest {
+                    request_id: String::new(),
+                    start: Some(start),
+                },
+            ))
+            .await
+            .unwrap_or_else(|s| panic!("StartContact failed: {s:?}"))
+            .into_inner()
+    }
+
+    /// Completes a contact and panics on an error.
+    pub async fn complete(
+        &self,
+        tenant: &str,
+        contact_id: &str,
+        end: pb::ContactEnd,
+    ) -> pb::Contact {
+        self.contacts()
+            .complete_contact(request(
+                tenant,
+                pb::CompleteContactRequest {
+                    request_id: String::new(),
+                    contact_id: contact_id.to_owned(),
+                    end: Some(end),
+                },
+            ))
+            .await
+            .unwrap_or_else(|s| panic!("CompleteContact failed: {s:?}"))
+            .into_inner()
+            .contact
+            .expect("CompleteContact answered without a contact")
+    }
+
+    /// Stops the server (idempotent). The database stays until [`Backend::finish`].
+    pub async fn stop_server(&self) {
+        let server = self.server.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(server) = server {
+            server.stop().await;
+        }
+    }
+
+    /// Stops the server and removes the database.
+    pub async fn finish(&self) {
+        self.stop_server().await;
+        let db = self.db.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(db) = db {
+            db.drop_db().await;
+        }
+    }
+}
+
+impl Drop for Backend {
+    /// A backend dropped without [`Backend::finish`] (a test that panicked outside
+    /// [`on_every_backend`]) still drops its PostgreSQL database: on a thread of its
+    /// own with a small runtime, since `Drop` cannot await.
+    fn drop(&mut self) {
+        let db = self.db.get_mut().unwrap_or_else(|e| e.into_inner()).take();
+        let Some(db) = db else {
+            return;
+        };
+        if db.postgres_name().is_none() {
+            return;
+        }
+        let dropped =
+            std::thread::spawn(move || {
+                match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime.block_on(db.drop_db()),
+                    Err(e) => eprintln!("warning: cannot drop a scratch database: {e}"),
+                }
+            })
+            .join();
+        if dropped.is_err() {
+            eprintln!("warning: dropping a scratch database panicked");
+        }
+    }
+}
+
+async fn connect(url: &str) -> Channel {
+    Endpoint::from_shared(url.to_owned())
+        .unwrap_or_else(|e| panic!("not a URL: {url}: {e}"))
+        .connect()
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"))
+}
+
+fn init_logging() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("debug")),
+                )
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
+
+/// `msg` as a request for `tenant` (metadata `x-tenant`).
+pub fn request<T>(tenant: &str, msg: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(msg);
+    let value = tenant
+        .parse()
+        .unwrap_or_else(|e| panic!("{tenant:?} is not a metadata value: {e}"));
+    request.metadata_mut().insert(TENANT_HEADER, value);
+    request
+}
+
+/// A protobuf timestamp from an RFC 3339 time such as `2026-03-02T09:00:00+01:00`.
+pub fn at(rfc3339: &str) -> prost_types::Timestamp {
+    let t = chrono::DateTime::parse_from_rfc3339(rfc3339)
+        .unwrap_or_else(|e| panic!("not an RFC 3339 time: {rfc3339}: {e}"));
+    prost_types::Timestamp {
+        seconds: t.timestamp(),
+        nanos: i32::try_from(t.timestamp_subsec_nanos()).unwrap_or(0),
+    }
+}
+
+/// A date.
+pub fn date(year: i32, month: i32, day: i32) -> pb::Date {
+    pb::Date { year, month, day }
+}
+
+/// The local dates of 2026, as known now.
+pub fn period_2026() -> pb::Period {
+    pb::Period {
+        from: Some(date(2026, 1, 1)),
+        to: Some(date(2027, 1, 1)),
+        as_of: None,
+    }
+}
+
+/// Identifiers with only a BSN.
+pub fn bsn(bsn: &str) -> pb::Identifiers {
+    pb::Identifiers {
+        bsn: bsn.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// Identifiers with only a phone number.
+pub fn phone(phone: &str) -> pb::Identifiers {
+    pb::Identifiers {
+        phone: phone.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// Identifiers with only an e-mail address.
+pub fn email(email: &str) -> pb::Identifiers {
+    pb::Identifiers {
+        email: email.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// An inbound contact start; `ids` `None` is anonymous, an empty topic is none.
+pub fn start(
+    channel: pb::Channel,
+    started_at: &str,
+    ids: Option<pb::Identifiers>,
+    topic: &str,
+) -> pb::ContactStart {
+    pb::ContactStart {
+        channel: channel as i32,
+        direction: pb::Direction::Inbound as i32,
+        started_at: Some(at(started_at)),
+        identifiers: ids,
+        topic: topic.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// A RESOLVED end with a story, answered at `answered_at`.
+pub fn resolved(answered_at: &str, ended_at: &str, story: &str) -> pb::ContactEnd {
+    pb::ContactEnd {
+        ended_at: Some(at(ended_at)),
+        answered_at: Some(at(answered_at)),
+        outcome: pb::Outcome::Resolved as i32,
+        story: story.to_owned(),
+        ..Default::default()
+    }
+}
+
+/// The ids of a start answer: (contact, party, case).
+pub fn ids_of(answer: &pb::StartContactResponse) -> (String, String, String) {
+    let contact = answer
+        .contact
+        .as_ref()
+        .expect("an answer without a contact");
+    (
+        contact.id.clone(),
+        contact.party_id.clone(),
+        contact.case_id.clone(),
+    )
+}
+
+/// The field paths of the `BadRequest` violations in `status`; empty when it has none.
+pub fn violated_fields(status: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    status
+        .get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+/// Asserts that `result` failed with INVALID_ARGUMENT whose violations name exactly
+/// `field`, and that neither its message nor its details echo any of `secrets`.
+#[track_caller]
+pub fn assert_invalid<T: std::fmt::Debug>(
+    result: Result<T, tonic::Status>,
+    field: &str,
+    secrets: &[&str],
+) -> tonic::Status {
+    let status = match result {
+        Ok(answer) => panic!("expected INVALID_ARGUMENT on {field}, got an answer: {answer:?}"),
+        Err(status) => status,
+    };
+    assert_eq!(
+        status.code(),
+        tonic::Code::InvalidArgument,
+        "expected INVALID_ARGUMENT on {field}: {status:?}"
+    );
+    assert_eq!(
+        violated_fields(&status),
+        [field],
+        "violations of {status:?}"
+    );
+    assert_no_secret(&status, secrets);
+    status
+}
+
+/// Asserts that `result` failed with INVALID_ARGUMENT whose violations include `field`
+/// (others may come with it), and that nothing of it echoes any of `secrets`.
+#[track_caller]
+pub fn assert_invalid_including<T: std::fmt::Debug>(
+    result: Result<T, tonic::Status>,
+    field: &str,
+    secrets: &[&str],
+) -> tonic::Status {
+    let status = assert_code(result, tonic::Code::InvalidArgument, secrets);
+    let fields = violated_fields(&status);
+    assert!(
+        fields.iter().any(|f| f == field),
+        "no violation of {field} in {status:?}"
+    );
+    status
+}
+
+/// Asserts that `result` failed with `code`, and that neither its message nor its
+/// details echo any of `secrets`.
+#[track_caller]
+pub fn assert_code<T: std::fmt::Debug>(
+    result: Result<T, tonic::Status>,
+    code: tonic::Code,
+    secrets: &[&str],
+) -> tonic::Status {
+    let status = match result {
+        Ok(answer) => panic!("expected {code:?}, got an answer: {answer:?}"),
+        Err(status) => status,
+    };
+    assert_eq!(status.code(), code, "unexpected status: {status:?}");
+    assert_no_secret(&status, secrets);
+    status
+}
+
+/// Asserts that no text of `status` (message, details, metadata) contains a secret.
+#[track_caller]
+pub fn assert_no_secret(status: &tonic::Status, secrets: &[&str]) {
+    use tonic_types::StatusExt;
+    let details = format!("{:?}", status.get_error_details());
+    let raw = String::from_utf8_lossy(status.details()).into_owned();
+    let metadata = format!("{:?}", status.metadata());
+    for secret in secrets {
+        for (what, text) in [
+            ("message", status.message()),
+            ("details", details.as_str()),
+            ("raw details", raw.as_str()),
+            ("metadata", metadata.as_str()),
+        ] {
+            assert!(
+                !text.contains(secret),
+                "the {what} of {status:?} contains {secret}"
+            );
+        }
+    }
+}

@@ -1,10 +1,12 @@
 //! Conversions between rows and domain facts: instants as microseconds, enums as short
 //! text, codes checked again on the way out.
 
-use crate::entity::{contact, feedback, party};
 use crate::StoreError;
+use crate::entity::{contact, feedback, party};
 use chrono::{DateTime, SubsecRound};
-use midoffice_domain::contact::{Channel, ContactFacts, Direction, End, Feedback, Outcome, ReferralTarget};
+use midoffice_domain::contact::{
+    Channel, ContactFacts, Direction, End, Feedback, Outcome, ReferralTarget,
+};
 use midoffice_domain::identifier::{IdentKey, IdentifierKind};
 use midoffice_domain::party::PartySummary;
 use midoffice_domain::{Code, Instant};
@@ -64,7 +66,8 @@ fn outcome(raw: &str) -> Result<Outcome, StoreError> {
 }
 
 pub fn code(raw: Option<&str>, what: &str) -> Result<Option<Code>, StoreError> {
-    raw.map(|r| Code::parse(r).map_err(|_| corrupt(what))).transpose()
+    raw.map(|r| Code::parse(r).map_err(|_| corrupt(what)))
+        .transpose()
 }
 
 /// A referral target as `(kind, value)` columns.
@@ -103,7 +106,10 @@ pub fn feedback_facts(row: &feedback::Model) -> Result<Feedback, StoreError> {
 }
 
 /// A contact row (and its feedback) as facts.
-pub fn contact_facts(row: &contact::Model, feedback: Option<Feedback>) -> Result<ContactFacts, StoreError> {
+pub fn contact_facts(
+    row: &contact::Model,
+    feedback: Option<Feedback>,
+) -> Result<ContactFacts, StoreError> {
     let end = match (row.ended_at, row.outcome.as_deref()) {
         (Some(ended_at), Some(o)) => Some(End {
             ended_at: instant(ended_at)?,

@@ -10,8 +10,8 @@
 //! advisory lock on the tenant, so two channels acting on one citizen at the same moment
 //! are serialised (no two parties for one BSN, no two open cases for one matter).
 
-use crate::migration::Migrator;
 use crate::StoreError;
+use crate::migration::Migrator;
 use midoffice_domain::TenantId;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
@@ -73,7 +73,9 @@ fn is_transient(e: &DbErr) -> bool {
 
 /// The file of an SQLite URL, unless it is in memory.
 fn sqlite_path(url: &str) -> Option<&str> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     if path.is_empty() || path.contains(":memory:") || rest.contains("mode=memory") {
         None
@@ -113,15 +115,23 @@ pub async fn connect(url: &str) -> Result<Pools, StoreError> {
                 }
             }
         }
-        let writer = Database::connect(sqlite_options(url, 1)).await.map_err(db_err)?;
+        let writer = Database::connect(sqlite_options(url, 1))
+            .await
+            .map_err(db_err)?;
         Migrator::up(&writer, None).await.map_err(db_err)?;
         // An in-memory database exists once per connection: read through the writer.
         let reader = if file.is_some() {
-            Database::connect(sqlite_options(url, SQLITE_READERS)).await.map_err(db_err)?
+            Database::connect(sqlite_options(url, SQLITE_READERS))
+                .await
+                .map_err(db_err)?
         } else {
             writer.clone()
         };
-        Pools { writer, reader, backend: DbBackend::Sqlite }
+        Pools {
+            writer,
+            reader,
+            backend: DbBackend::Sqlite,
+        }
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         let mut opt = ConnectOptions::new(url);
         opt.max_connections(POSTGRES_CONNECTIONS)
@@ -130,7 +140,11 @@ pub async fn connect(url: &str) -> Result<Pools, StoreError> {
             .sqlx_logging(false);
         let db = Database::connect(opt).await.map_err(db_err)?;
         Migrator::up(&db, None).await.map_err(db_err)?;
-        Pools { writer: db.clone(), reader: db, backend: DbBackend::Postgres }
+        Pools {
+            writer: db.clone(),
+            reader: db,
+            backend: DbBackend::Postgres,
+        }
     } else {
         return Err(StoreError::Internal(
             "the database URL must start with sqlite: or postgres:".into(),
@@ -180,7 +194,10 @@ impl Pools {
         match self.backend {
             DbBackend::Postgres => self
                 .reader
-                .begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly))
+                .begin_with_config(
+                    Some(IsolationLevel::RepeatableRead),
+                    Some(AccessMode::ReadOnly),
+                )
                 .await
                 .map_err(db_err),
             _ => self.reader.begin().await.map_err(db_err),
@@ -189,7 +206,10 @@ impl Pools {
 }
 
 /// Commits on success, rolls back on failure.
-pub async fn finish<T>(txn: DatabaseTransaction, result: Result<T, StoreError>) -> Result<T, StoreError> {
+pub async fn finish<T>(
+    txn: DatabaseTransaction,
+    result: Result<T, StoreError>,
+) -> Result<T, StoreError> {
     match result {
         Ok(v) => {
             txn.commit().await.map_err(db_err)?;

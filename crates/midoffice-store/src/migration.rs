@@ -7,7 +7,7 @@ use sea_orm_migration::prelude::*;
 /// All migrations, oldest first.
 pub struct Migrator;
 
-#[async_trait::async_trait]
+#[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![Box::new(m0001_initial::Migration)]
@@ -51,7 +51,11 @@ mod m0001_initial {
         ColumnDef::new(name).boolean().not_null().to_owned()
     }
 
-    fn fk(name: &str, from: (&'static str, &'static str), to: (&'static str, &'static str)) -> ForeignKeyCreateStatement {
+    fn fk(
+        name: &str,
+        from: (&'static str, &'static str),
+        to: (&'static str, &'static str),
+    ) -> ForeignKeyCreateStatement {
         ForeignKey::create()
             .name(name)
             .from(from.0, from.1)
@@ -70,7 +74,7 @@ mod m0001_initial {
         ix.to_owned()
     }
 
-    #[async_trait::async_trait]
+    #[sea_orm_migration::async_trait::async_trait]
     impl MigrationTrait for Migration {
         async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
             manager
@@ -96,7 +100,11 @@ mod m0001_initial {
                         .col(text_null("strong_display"))
                         .col(uuid_null("merged_into"))
                         .col(micros_null("erased_at"))
-                        .foreign_key(&mut fk("fk_party_merged_into", ("party", "merged_into"), ("party", "id")))
+                        .foreign_key(&mut fk(
+                            "fk_party_merged_into",
+                            ("party", "merged_into"),
+                            ("party", "id"),
+                        ))
                         .to_owned(),
                 )
                 .await?;
@@ -109,8 +117,18 @@ mod m0001_initial {
                         .col(text("kind"))
                         .col(text("hash"))
                         .col(id("party_id"))
-                        .primary_key(Index::create().col("tenant").col("kind").col("hash").col("party_id"))
-                        .foreign_key(&mut fk("fk_identifier_party", ("identifier", "party_id"), ("party", "id")))
+                        .primary_key(
+                            Index::create()
+                                .col("tenant")
+                                .col("kind")
+                                .col("hash")
+                                .col("party_id"),
+                        )
+                        .foreign_key(&mut fk(
+                            "fk_identifier_party",
+                            ("identifier", "party_id"),
+                            ("party", "id"),
+                        ))
                         .to_owned(),
                 )
                 .await?;
@@ -126,8 +144,16 @@ mod m0001_initial {
                         .col(text_null("reference"))
                         .col(micros("created_at"))
                         .col(uuid_null("merged_into"))
-                        .foreign_key(&mut fk("fk_case_party", ("case", "party_id"), ("party", "id")))
-                        .foreign_key(&mut fk("fk_case_merged_into", ("case", "merged_into"), ("case", "id")))
+                        .foreign_key(&mut fk(
+                            "fk_case_party",
+                            ("case", "party_id"),
+                            ("party", "id"),
+                        ))
+                        .foreign_key(&mut fk(
+                            "fk_case_merged_into",
+                            ("case", "merged_into"),
+                            ("case", "id"),
+                        ))
                         .to_owned(),
                 )
                 .await?;
@@ -161,8 +187,16 @@ mod m0001_initial {
                         .col(micros_null("due_at"))
                         .col(ColumnDef::new("story_repeated").boolean().null())
                         .col(micros("created_at"))
-                        .foreign_key(&mut fk("fk_contact_party", ("contact", "party_id"), ("party", "id")))
-                        .foreign_key(&mut fk("fk_contact_case", ("contact", "case_id"), ("case", "id")))
+                        .foreign_key(&mut fk(
+                            "fk_contact_party",
+                            ("contact", "party_id"),
+                            ("party", "id"),
+                        ))
+                        .foreign_key(&mut fk(
+                            "fk_contact_case",
+                            ("contact", "case_id"),
+                            ("case", "id"),
+                        ))
                         .to_owned(),
                 )
                 .await?;
@@ -178,7 +212,11 @@ mod m0001_initial {
                         .col(flag("story_repeated"))
                         .col(long_text_null("comment"))
                         .col(micros("created_at"))
-                        .foreign_key(&mut fk("fk_feedback_contact", ("feedback", "contact_id"), ("contact", "id")))
+                        .foreign_key(&mut fk(
+                            "fk_feedback_contact",
+                            ("feedback", "contact_id"),
+                            ("contact", "id"),
+                        ))
                         .to_owned(),
                 )
                 .await?;
@@ -199,12 +237,24 @@ mod m0001_initial {
                 .await?;
 
             for ix in [
-                index("ix_contact_tenant_started", "contact", &["tenant", "started_at"]),
+                index(
+                    "ix_contact_tenant_started",
+                    "contact",
+                    &["tenant", "started_at"],
+                ),
                 index("ix_contact_tenant_case", "contact", &["tenant", "case_id"]),
-                index("ix_contact_tenant_party", "contact", &["tenant", "party_id"]),
+                index(
+                    "ix_contact_tenant_party",
+                    "contact",
+                    &["tenant", "party_id"],
+                ),
                 index("ix_contact_tenant_due", "contact", &["tenant", "due_at"]),
                 index("ix_case_tenant_party", "case", &["tenant", "party_id"]),
-                index("ix_identifier_tenant_party", "identifier", &["tenant", "party_id"]),
+                index(
+                    "ix_identifier_tenant_party",
+                    "identifier",
+                    &["tenant", "party_id"],
+                ),
                 index("ix_party_merged_into", "party", &["merged_into"]),
                 index("ix_case_merged_into", "case", &["merged_into"]),
                 index("ix_idempotency_created", "idempotency", &["created_at"]),

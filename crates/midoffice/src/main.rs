@@ -1,1 +1,260 @@
-fn main() {}
+//! The midoffice service binary: `serve` (the default) and `play`.
+
+mod secret;
+mod telemetry;
+
+use clap::{Args, Parser, Subcommand};
+use midoffice_api::server::AppState;
+use midoffice_domain::identifier::Pseudonymiser;
+use midoffice_store::Store;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tracing::{error, info};
+
+const ENVIRONMENT_HELP: &str = "\
+Environment:
+  MIDOFFICE_LISTEN         as --listen
+  MIDOFFICE_DATA_DIR       as --data-dir
+  MIDOFFICE_DATABASE_URL   as --database-url (serve only)
+  MIDOFFICE_SECRET_FILE    as --secret-file
+  MIDOFFICE_SECRET         the identifier-hashing secret itself (at least 16 bytes);
+                           when set, the secret file is not used
+  MIDOFFICE_OTLP_ENDPOINT  as --otlp-endpoint
+  RUST_LOG                 log filter, such as `info` (the default for serve) or
+                           `midoffice_api=debug,info`
+
+Calls name their tenant in the gRPC metadata `x-tenant` (default `default`).";
+
+/// A midoffice for Dutch municipal contact centres: one record per citizen across phone,
+/// counter, web and e-mail, the signals an agent needs when a contact starts, and the
+/// cross-channel service norms.
+#[derive(Debug, Parser)]
+#[command(name = "midoffice", version, args_conflicts_with_subcommands = true, after_help = ENVIRONMENT_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the gRPC API, gRPC-Web, health and reflection on one port (the default).
+    #[command(after_help = ENVIRONMENT_HELP)]
+    Serve(ServeArgs),
+    /// Play scenario files against a fresh in-process server each; exits 1 if any fails.
+    Play(PlayArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+struct ServeArgs {
+    /// The address to listen on.
+    #[arg(long, env = "MIDOFFICE_LISTEN", default_value = "127.0.0.1:50051", value_name = "ADDR")]
+    listen: SocketAddr,
+
+    /// The data folder: the SQLite database and the generated secret live here.
+    #[arg(long, env = "MIDOFFICE_DATA_DIR", default_value = "./data", value_name = "DIR")]
+    data_dir: PathBuf,
+
+    /// The database: `sqlite://PATH?mode=rwc` or `postgres://USER:PASSWORD@HOST/DB`
+    /// [default: sqlite://<DATA_DIR>/midoffice.db?mode=rwc, created on first run, WAL].
+    #[arg(long, env = "MIDOFFICE_DATABASE_URL", hide_env_values = true, value_name = "URL")]
+    database_url: Option<String>,
+
+    /// The file holding the identifier-hashing secret [default: <DATA_DIR>/secret.key].
+    /// Without it and without MIDOFFICE_SECRET, a new secret is generated there (mode
+    /// 0600) on first run: back it up, identifiers cannot be found without it.
+    #[arg(long, env = "MIDOFFICE_SECRET_FILE", value_name = "PATH")]
+    secret_file: Option<PathBuf>,
+
+    /// Export traces over OTLP/gRPC to this collector, such as `http://localhost:4317`.
+    /// Without it nothing is exported.
+    #[arg(long, env = "MIDOFFICE_OTLP_ENDPOINT", value_name = "URL")]
+    otlp_endpoint: Option<String>,
+}
+
+#[derive(Debug, Args)]
+struct PlayArgs {
+    /// Scenario files (*.yaml) or folders of them, played in name order.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+
+    /// A PostgreSQL server URL (`postgres://USER:PASSWORD@HOST/DB`) under which a fresh
+    /// database is created and dropped for each file [default: a fresh temporary SQLite
+    /// file for each].
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Play(args)) => play(args).await,
+        Some(Command::Serve(args)) => serve(args).await,
+        None => serve(cli.serve).await,
+    }
+}
+
+async fn play(args: PlayArgs) -> ExitCode {
+    // The runner prints its own report on stdout; logs (stderr) only for trouble.
+    let telemetry = match telemetry::init(None, tracing::Level::WARN) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("midoffice: cannot set up logging: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let summary = midoffice_scenarios::play_paths(&args.paths, args.database_url.as_deref()).await;
+    telemetry.shutdown().await;
+    if summary.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+}
+
+async fn serve(args: ServeArgs) -> ExitCode {
+    let telemetry = match telemetry::init(args.otlp_endpoint.as_deref(), tracing::Level::INFO) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("midoffice: cannot set up logging and tracing: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = run_server(args).await;
+    if let Err(e) = &result {
+        error!("midoffice stopped: {e}");
+    }
+    telemetry.shutdown().await;
+    if result.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+async fn run_server(args: ServeArgs) -> Result<(), BoxError> {
+    let database_url = args.database_url.clone().unwrap_or_else(|| {
+        format!("sqlite://{}/midoffice.db?mode=rwc", args.data_dir.display())
+    });
+    let sqlite_file = sqlite_path(&database_url);
+    if let Some(dir) = sqlite_file.as_deref().and_then(Path::parent).filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create the database folder {}: {e}", dir.display()))?;
+    }
+
+    let secret_file = args.secret_file.clone().unwrap_or_else(|| args.data_dir.join("secret.key"));
+    let env_secret = std::env::var(secret::SECRET_ENV).ok();
+    let secret = secret::load(env_secret.as_deref(), &secret_file, sqlite_file.as_deref())?;
+    match &secret.source {
+        secret::Source::Env => info!("identifier-hashing secret from {}", secret::SECRET_ENV),
+        secret::Source::File(path) | secret::Source::Generated(path) => {
+            info!(path = %path.display(), "identifier-hashing secret from file")
+        }
+    }
+    let pseudonymiser = Pseudonymiser::new(&secret.key);
+    drop(secret);
+
+    let shown_url = redact(&database_url);
+    let store = Store::connect(&database_url)
+        .await
+        .map_err(|e| format!("cannot open the database {shown_url}: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener.local_addr()?;
+    info!(
+        listen = %addr,
+        database = %shown_url,
+        "midoffice serving gRPC, gRPC-Web, health and reflection"
+    );
+    midoffice_api::serve(listener, AppState { store, pseudonymiser }, shutdown_signal()).await?;
+    info!("midoffice stopped");
+    Ok(())
+}
+
+/// The file of a SQLite URL (`sqlite://data/x.db?mode=rwc` -> `data/x.db`); `None` for
+/// other databases and in-memory SQLite.
+fn sqlite_path(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+}
+
+/// The URL without its password, for the log.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => {
+            let user = rest[..at].split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{}", &rest[at + 1..])
+        }
+        None => url.to_owned(),
+    }
+}
+
+/// Completes on ctrl-c or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            error!(error = %e, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => info!("ctrl-c: shutting down"),
+        () = terminate => info!("SIGTERM: shutting down"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_is_well_formed() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn serve_is_the_default() {
+        let cli = Cli::try_parse_from(["midoffice", "--listen", "127.0.0.1:6000"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.listen, "127.0.0.1:6000".parse().unwrap());
+        let cli = Cli::try_parse_from(["midoffice", "serve", "--data-dir", "/tmp/x"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::Serve(a)) if a.data_dir == Path::new("/tmp/x")));
+    }
+
+    #[test]
+    fn play_takes_paths_and_a_database() {
+        let cli = Cli::try_parse_from(["midoffice", "play", "a.yaml", "dir", "--database-url", "postgres://x"])
+            .unwrap();
+        let Some(Command::Play(args)) = cli.command else { panic!("not play") };
+        assert_eq!(args.paths.len(), 2);
+        assert_eq!(args.database_url.as_deref(), Some("postgres://x"));
+        assert!(Cli::try_parse_from(["midoffice", "play"]).is_err());
+    }
+
+    #[test]
+    fn sqlite_paths_and_redaction() {
+        assert_eq!(sqlite_path("sqlite://./data/midoffice.db?mode=rwc"), Some(PathBuf::from("./data/midoffice.db")));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("postgres://u:p@h/db"), None);
+        assert_eq!(redact("postgres://user:pw@db:5432/mo"), "postgres://user:***@db:5432/mo");
+        assert_eq!(redact("sqlite://./data/midoffice.db?mode=rwc"), "sqlite://./data/midoffice.db?mode=rwc");
+    }
+}

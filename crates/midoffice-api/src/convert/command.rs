@@ -1,0 +1,366 @@
+//! Requests to domain commands: a contact's start and end, a satisfaction answer, and
+//! a look-up. Only syntax is checked here; how an end fits its contact is decided by
+//! `midoffice_domain::command::validate_end` inside the store.
+
+use super::{
+    channel, direction, identifier_keys, optional_code, optional_instant, optional_uuid,
+    outcome, path, required_instant, take,
+};
+use crate::pb;
+use midoffice_domain::command::{
+    EndCommand, MAX_REFERENCE_CHARS, StartCommand, check_not_future,
+};
+use midoffice_domain::contact::{Feedback, ReferralTarget};
+use midoffice_domain::identifier::{IdentKey, Pseudonymiser};
+use midoffice_domain::{Code, Instant, Violations};
+
+/// A contact's start as a command. Field paths begin with `prefix` (`start`).
+/// `now` is the server clock: a start more than 5 minutes ahead of it is refused.
+pub fn start_command(
+    start: Option<&pb::ContactStart>,
+    prefix: &str,
+    pseudonymiser: &Pseudonymiser,
+    now: Instant,
+) -> Result<StartCommand, Violations> {
+    let Some(start) = start else {
+        return Err(Violations::one(prefix, "is required"));
+    };
+    let mut v = Violations::default();
+    let f = |field: &str| path(prefix, field);
+
+    let channel = take(channel(start.channel), f("channel"), &mut v);
+    let direction = take(direction(start.direction), f("direction"), &mut v);
+    let started_at = required_instant(start.started_at.as_ref(), &f("started_at"), &mut v);
+    if let Some(t) = started_at {
+        check_not_future(t, now, &f("started_at"), &mut v);
+    }
+    let identifiers =
+        identifier_keys(start.identifiers.as_ref(), &f("identifiers"), pseudonymiser, &mut v);
+    let topic = optional_code(&start.topic, &f("topic"), &mut v);
+    let department = optional_code(&start.department, &f("department"), &mut v);
+    let case_id = take(optional_uuid(&start.case_id), f("case_id"), &mut v);
+    let case_reference = take(reference(&start.case_reference), f("case_reference"), &mut v);
+
+    match (channel, direction, started_at, topic, department, case_id, case_reference) {
+        (
+            Some(channel),
+            Some(direction),
+            Some(started_at),
+            Ok(topic),
+            Ok(department),
+            Some(case_id),
+            Some(case_reference),
+        ) if v.is_empty() => Ok(StartCommand {
+            channel,
+            direction,
+            started_at,
+            identifiers,
+            topic,
+            case_id,
+            case_reference,
+            department,
+        }),
+        _ => Err(v),
+    }
+}
+
+/// A case reference: blank is absent, surrounding spaces go, at most 200 characters.
+fn reference(raw: &str) -> Result<Option<String>, String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        Ok(None)
+    } else if trimmed.chars().count() > MAX_REFERENCE_CHARS {
+        Err(format!("must be at most {MAX_REFERENCE_CHARS} characters"))
+    } else {
+        Ok(Some(trimmed.to_owned()))
+    }
+}
+
+/// A contact's end as a command. Field paths are relative to the end (`outcome`,
+/// `referred_to.department`); prefix them with [`Violations::prefixed`].
+impl TryFrom<&pb::ContactEnd> for EndCommand {
+    type Error = Violations;
+
+    fn try_from(end: &pb::ContactEnd) -> Result<Self, Self::Error> {
+        let mut v = Violations::default();
+        let ended_at = required_instant(end.ended_at.as_ref(), "ended_at", &mut v);
+        let answered_at = optional_instant(end.answered_at.as_ref(), "answered_at", &mut v);
+        let due_at = optional_instant(end.due_at.as_ref(), "due_at", &mut v);
+        let outcome = take(outcome(end.outcome), "outcome", &mut v);
+        let department = optional_code(&end.department, "department", &mut v);
+        let topic = optional_code(&end.topic, "topic", &mut v);
+        let referred_to = referral_target(end.referred_to.as_ref(), &mut v);
+        let story = (!end.story.trim().is_empty()).then(|| end.story.clone());
+
+        match (ended_at, answered_at, due_at, outcome, department, topic, referred_to) {
+            (
+                Some(ended_at),
+                Ok(answered_at),
+                Ok(due_at),
+                Some(outcome),
+                Ok(department),
+                Ok(topic),
+                Ok(referred_to),
+            ) if v.is_empty() => Ok(EndCommand {
+                ended_at,
+                answered_at,
+                outcome,
+                story,
+                department,
+                topic,
+                referred_to,
+                due_at,
+                story_repeated: end.story_repeated,
+            }),
+            _ => Err(v),
+        }
+    }
+}
+
+/// The referral target: unset (or an empty oneof) is absent; a department must be a
+/// code, a channel must be named. An organisation is checked by the domain.
+fn referral_target(
+    target: Option<&pb::ReferralTarget>,
+    v: &mut Violations,
+) -> Result<Option<ReferralTarget>, ()> {
+    use pb::referral_target::Target;
+    match target.and_then(|t| t.target.as_ref()) {
+        None => Ok(None),
+        Some(Target::Department(raw)) => take(Code::parse(raw), "referred_to.department", v)
+            .map(|c| Some(ReferralTarget::Department(c)))
+            .ok_or(()),
+        Some(Target::Organisation(raw)) => Ok(Some(ReferralTarget::Organisation(raw.trim().to_owned()))),
+        Some(Target::Channel(raw)) => take(channel(*raw), "referred_to.channel", v)
+            .map(|c| Some(ReferralTarget::Channel(c)))
+            .ok_or(()),
+    }
+}
+
+/// An end as a command, with field paths under `prefix` (`end`).
+pub fn end_command(end: Option<&pb::ContactEnd>, prefix: &str) -> Result<EndCommand, Violations> {
+    match end {
+        None => Err(Violations::one(prefix, "is required")),
+        Some(end) => EndCommand::try_from(end).map_err(|v| v.prefixed(prefix)),
+    }
+}
+
+/// A satisfaction answer. Scores are passed through for the store to check after the
+/// state checks; a value above 255 becomes 255, which it refuses.
+pub fn feedback(req: &pb::SubmitFeedbackRequest) -> Feedback {
+    let saturate = |x: u32| u8::try_from(x).unwrap_or(u8::MAX);
+    Feedback {
+        score: saturate(req.score),
+        effort: saturate(req.effort),
+        story_repeated: req.story_repeated,
+        comment: (!req.comment.trim().is_empty()).then(|| req.comment.clone()),
+    }
+}
+
+/// Identifiers that must lead to a party (a look-up, an erasure): at least one.
+pub fn required_identifiers(
+    ids: Option<&pb::Identifiers>,
+    prefix: &str,
+    pseudonymiser: &Pseudonymiser,
+) -> Result<Vec<IdentKey>, Violations> {
+    let mut v = Violations::default();
+    let keys = identifier_keys(ids, prefix, pseudonymiser, &mut v);
+    if !v.is_empty() {
+        return Err(v);
+    }
+    if keys.is_empty() {
+        return Err(Violations::one(prefix, "give at least one of bsn, kvk, email or phone"));
+    }
+    Ok(keys)
+}
+
+/// A look-up: identifiers (at least one) and `as_of` (default now; not in the future).
+pub fn lookup(
+    req: &pb::GetContextRequest,
+    pseudonymiser: &Pseudonymiser,
+    now: Instant,
+) -> Result<(Vec<IdentKey>, Instant), Violations> {
+    let mut v = Violations::default();
+    let keys = match required_identifiers(req.identifiers.as_ref(), "identifiers", pseudonymiser) {
+        Ok(keys) => keys,
+        Err(e) => {
+            v.0.extend(e.0);
+            Vec::new()
+        }
+    };
+    let as_of = optional_instant(req.as_of.as_ref(), "as_of", &mut v);
+    let as_of = match as_of {
+        Ok(Some(t)) => {
+            check_not_future(t, now, "as_of", &mut v);
+            t
+        }
+        _ => now,
+    };
+    if v.is_empty() { Ok((keys, as_of)) } else { Err(v) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeDelta, TimeZone, Utc};
+    use midoffice_domain::contact::{Channel, Direction, Outcome};
+
+    fn fields(v: &Violations) -> Vec<&str> {
+        v.0.iter().map(|f| f.field.as_str()).collect()
+    }
+
+    fn now() -> Instant {
+        Utc.with_ymd_and_hms(2025, 3, 10, 9, 0, 0).unwrap()
+    }
+
+    fn ts(t: Instant) -> Option<prost_types::Timestamp> {
+        Some(super::super::timestamp(t))
+    }
+
+    fn pseudonymiser() -> Pseudonymiser {
+        Pseudonymiser::new(b"0123456789abcdef0123456789abcdef")
+    }
+
+    fn valid_start() -> pb::ContactStart {
+        pb::ContactStart {
+            channel: pb::Channel::Phone as i32,
+            direction: 0,
+            started_at: ts(now() - TimeDelta::minutes(3)),
+            identifiers: Some(pb::Identifiers { bsn: "111222333".into(), ..Default::default() }),
+            topic: "parkeervergunning".into(),
+            case_id: String::new(),
+            case_reference: "  Z-2025-1 ".into(),
+            department: "kcc".into(),
+        }
+    }
+
+    #[test]
+    fn a_valid_start_converts() {
+        let cmd = start_command(Some(&valid_start()), "start", &pseudonymiser(), now()).unwrap();
+        assert_eq!(cmd.channel, Channel::Phone);
+        assert_eq!(cmd.direction, Direction::Inbound);
+        assert_eq!(cmd.identifiers.len(), 1);
+        assert_eq!(cmd.topic.as_ref().map(Code::as_str), Some("parkeervergunning"));
+        assert_eq!(cmd.case_reference.as_deref(), Some("Z-2025-1"));
+        assert_eq!(cmd.case_id, None);
+    }
+
+    #[test]
+    fn every_invalid_start_field_is_named() {
+        let start = pb::ContactStart {
+            channel: 0,
+            direction: 9,
+            started_at: ts(now() + TimeDelta::minutes(6)),
+            identifiers: Some(pb::Identifiers {
+                bsn: "111222334".into(),
+                kvk: "1234".into(),
+                ..Default::default()
+            }),
+            topic: "Paspoort Aanvragen".into(),
+            case_id: "not-a-uuid".into(),
+            case_reference: "x".repeat(201),
+            department: "KCC".into(),
+        };
+        let v = start_command(Some(&start), "start", &pseudonymiser(), now()).unwrap_err();
+        assert_eq!(
+            fields(&v),
+            [
+                "start.channel",
+                "start.direction",
+                "start.started_at",
+                "start.identifiers.bsn",
+                "start.identifiers.kvk",
+                "start.identifiers.kvk",
+                "start.topic",
+                "start.department",
+                "start.case_id",
+                "start.case_reference",
+            ]
+        );
+        assert!(!v.to_string().contains("111222334"));
+    }
+
+    #[test]
+    fn a_missing_start_or_start_time_is_named() {
+        let v = start_command(None, "start", &pseudonymiser(), now()).unwrap_err();
+        assert_eq!(fields(&v), ["start"]);
+        let start = pb::ContactStart { started_at: None, ..valid_start() };
+        let v = start_command(Some(&start), "start", &pseudonymiser(), now()).unwrap_err();
+        assert_eq!(fields(&v), ["start.started_at"]);
+    }
+
+    fn valid_end() -> pb::ContactEnd {
+        pb::ContactEnd {
+            ended_at: ts(now()),
+            answered_at: ts(now() - TimeDelta::minutes(2)),
+            outcome: pb::Outcome::Referred as i32,
+            story: "wil een vergunning".into(),
+            department: "kcc".into(),
+            topic: String::new(),
+            referred_to: Some(pb::ReferralTarget {
+                target: Some(pb::referral_target::Target::Department("vergunningen".into())),
+            }),
+            due_at: None,
+            story_repeated: true,
+        }
+    }
+
+    #[test]
+    fn a_valid_end_converts() {
+        let end = end_command(Some(&valid_end()), "end").unwrap();
+        assert_eq!(end.outcome, Outcome::Referred);
+        assert_eq!(end.referred_to, Some(ReferralTarget::Department(Code::parse("vergunningen").unwrap())));
+        assert!(end.story_repeated);
+        assert_eq!(end.topic, None);
+    }
+
+    #[test]
+    fn every_invalid_end_field_is_named() {
+        let end = pb::ContactEnd {
+            ended_at: None,
+            answered_at: Some(prost_types::Timestamp { seconds: 1, nanos: -5 }),
+            outcome: 0,
+            department: "Burgerzaken!".into(),
+            topic: "-x".into(),
+            referred_to: Some(pb::ReferralTarget {
+                target: Some(pb::referral_target::Target::Channel(0)),
+            }),
+            due_at: Some(prost_types::Timestamp { seconds: -10, nanos: 0 }),
+            ..valid_end()
+        };
+        let v = end_command(Some(&end), "end").unwrap_err();
+        assert_eq!(
+            fields(&v),
+            [
+                "end.ended_at",
+                "end.answered_at",
+                "end.due_at",
+                "end.outcome",
+                "end.department",
+                "end.topic",
+                "end.referred_to.channel",
+            ]
+        );
+        assert_eq!(fields(&end_command(None, "end").unwrap_err()), ["end"]);
+    }
+
+    #[test]
+    fn feedback_scores_saturate() {
+        let req = pb::SubmitFeedbackRequest { score: 300, effort: 7, comment: " ".into(), ..Default::default() };
+        let f = feedback(&req);
+        assert_eq!((f.score, f.effort, f.comment), (255, 7, None));
+    }
+
+    #[test]
+    fn a_lookup_needs_an_identifier_and_no_future() {
+        let p = pseudonymiser();
+        let req = pb::GetContextRequest { identifiers: None, as_of: ts(now() + TimeDelta::hours(1)) };
+        let v = lookup(&req, &p, now()).unwrap_err();
+        assert_eq!(fields(&v), ["identifiers", "as_of"]);
+        let req = pb::GetContextRequest {
+            identifiers: Some(pb::Identifiers { email: "a@b.nl".into(), ..Default::default() }),
+            as_of: None,
+        };
+        let (keys, as_of) = lookup(&req, &p, now()).unwrap();
+        assert_eq!((keys.len(), as_of), (1, now()));
+    }
+}

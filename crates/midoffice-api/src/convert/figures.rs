@@ -1,0 +1,204 @@
+//! Periods, filters, the thermometer and the dashboard figures.
+
+use super::settings::pb_measure;
+use super::{date, optional_channel, optional_code, optional_instant, take};
+use crate::pb;
+use midoffice_domain::command::check_not_future;
+use midoffice_domain::figures::{Figures, Filter, NormResult, NormStatus, Period, ResponseTimes};
+use midoffice_domain::{Instant, Violations};
+
+/// The longest period accepted, in days: three years (with leap days).
+pub const MAX_PERIOD_DAYS: i64 = 3 * 366;
+
+/// A period: `from` before `to` (exclusive), at most three years; `as_of` defaults to
+/// `now` and may not lie more than 5 minutes ahead of it.
+pub fn period(p: Option<&pb::Period>, now: Instant) -> Result<Period, Violations> {
+    let Some(p) = p else {
+        return Err(Violations::one("period", "is required"));
+    };
+    let mut v = Violations::default();
+    let required_date = |d: Option<&pb::Date>, field: &str, v: &mut Violations| match d {
+        None => {
+            v.add(field, "is required");
+            None
+        }
+        Some(d) => take(date(d), field, v),
+    };
+    let from = required_date(p.from.as_ref(), "period.from", &mut v);
+    let to = required_date(p.to.as_ref(), "period.to", &mut v);
+    if let (Some(from), Some(to)) = (from, to) {
+        if to <= from {
+            v.add("period.to", "must lie after period.from (to is exclusive)");
+        } else if (to - from).num_days() > MAX_PERIOD_DAYS {
+            v.add("period.to", "a period may span at most 3 years");
+        }
+    }
+    let as_of = match optional_instant(p.as_of.as_ref(), "period.as_of", &mut v) {
+        Ok(Some(t)) => {
+            check_not_future(t, now, "period.as_of", &mut v);
+            t
+        }
+        _ => now,
+    };
+    match (from, to) {
+        (Some(from), Some(to)) if v.is_empty() => Ok(Period { from, to, as_of }),
+        _ => Err(v),
+    }
+}
+
+/// The dashboard filters of a request: UNSPECIFIED channel and empty codes are absent.
+pub fn filter(req: &pb::GetFiguresRequest) -> Result<Filter, Violations> {
+    let mut v = Violations::default();
+    let channel = take(optional_channel(req.channel), "channel", &mut v);
+    let topic = optional_code(&req.topic, "topic", &mut v);
+    let department = optional_code(&req.department, "department", &mut v);
+    match (channel, topic, department) {
+        (Some(channel), Ok(topic), Ok(department)) => Ok(Filter { channel, topic, department }),
+        _ => Err(v),
+    }
+}
+
+impl From<NormStatus> for pb::NormStatus {
+    fn from(s: NormStatus) -> Self {
+        match s {
+            NormStatus::Green => pb::NormStatus::Green,
+            NormStatus::Amber => pb::NormStatus::Amber,
+            NormStatus::Red => pb::NormStatus::Red,
+            NormStatus::NoData => pb::NormStatus::NoData,
+        }
+    }
+}
+
+impl From<&NormResult> for pb::NormResult {
+    fn from(r: &NormResult) -> Self {
+        pb::NormResult {
+            norm_id: r.norm_id.to_string(),
+            title: r.title.clone(),
+            measure: pb_measure(&r.measure) as i32,
+            target_percent: r.target_percent,
+            share: r.share(),
+            met: r.met,
+            items: r.items,
+            status: pb::NormStatus::from(r.status) as i32,
+            explanation: match r.status {
+                NormStatus::Green => String::new(),
+                _ => r.explanation.clone().unwrap_or_default(),
+            },
+        }
+    }
+}
+
+impl From<&ResponseTimes> for pb::ResponseTime {
+    fn from(r: &ResponseTimes) -> Self {
+        pb::ResponseTime {
+            channel: pb::Channel::from(r.channel) as i32,
+            answered: r.answered,
+            p50_seconds: r.p50_seconds,
+            p90_seconds: r.p90_seconds,
+        }
+    }
+}
+
+impl From<&Figures> for pb::Figures {
+    fn from(f: &Figures) -> Self {
+        pb::Figures {
+            contacts: f.contacts,
+            cases: f.cases,
+            first_contact_resolution: f.first_contact_resolution,
+            repeat_contact_rate: f.repeat_contact_rate,
+            referral_rate: f.referral_rate,
+            cases_referred_more_than_once: f.cases_referred_more_than_once,
+            repeat_story_rate: f.repeat_story_rate,
+            channel_hops: f.channel_hops,
+            response_times: f.response_times.iter().map(pb::ResponseTime::from).collect(),
+            satisfaction_score: f.satisfaction_score,
+            effort_score: f.effort_score,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, TimeZone, Utc};
+    use midoffice_domain::Code;
+    use midoffice_domain::contact::Channel;
+    use midoffice_domain::settings::Measure;
+
+    fn fields(v: &Violations) -> Vec<&str> {
+        v.0.iter().map(|f| f.field.as_str()).collect()
+    }
+
+    fn now() -> Instant {
+        Utc.with_ymd_and_hms(2025, 3, 10, 9, 0, 0).unwrap()
+    }
+
+    fn d(year: i32, month: i32, day: i32) -> Option<pb::Date> {
+        Some(pb::Date { year, month, day })
+    }
+
+    #[test]
+    fn a_period_defaults_as_of_to_now() {
+        let p = pb::Period { from: d(2025, 1, 1), to: d(2025, 2, 1), as_of: None };
+        let p = period(Some(&p), now()).unwrap();
+        assert_eq!(p.from, NaiveDate::from_ymd_opt(2025, 1, 1).unwrap());
+        assert_eq!(p.as_of, now());
+    }
+
+    #[test]
+    fn bad_periods_are_named() {
+        assert_eq!(fields(&period(None, now()).unwrap_err()), ["period"]);
+        let p = pb::Period { from: None, to: d(2025, 13, 1), as_of: None };
+        assert_eq!(fields(&period(Some(&p), now()).unwrap_err()), ["period.from", "period.to"]);
+        let p = pb::Period { from: d(2025, 2, 1), to: d(2025, 2, 1), as_of: None };
+        assert_eq!(fields(&period(Some(&p), now()).unwrap_err()), ["period.to"]);
+        let p = pb::Period { from: d(2020, 1, 1), to: d(2025, 1, 1), as_of: None };
+        assert_eq!(fields(&period(Some(&p), now()).unwrap_err()), ["period.to"]);
+        let p = pb::Period {
+            from: d(2025, 1, 1),
+            to: d(2025, 2, 1),
+            as_of: Some(prost_types::Timestamp { seconds: now().timestamp() + 3600, nanos: 0 }),
+        };
+        assert_eq!(fields(&period(Some(&p), now()).unwrap_err()), ["period.as_of"]);
+    }
+
+    #[test]
+    fn filters_are_checked() {
+        let req = pb::GetFiguresRequest {
+            channel: 42,
+            topic: "Afval".into(),
+            department: "kcc".into(),
+            ..Default::default()
+        };
+        assert_eq!(fields(&filter(&req).unwrap_err()), ["channel", "topic"]);
+        let req = pb::GetFiguresRequest {
+            channel: pb::Channel::Web as i32,
+            ..Default::default()
+        };
+        assert_eq!(
+            filter(&req).unwrap(),
+            Filter { channel: Some(Channel::Web), topic: None, department: None }
+        );
+    }
+
+    #[test]
+    fn null_ratios_stay_unset_and_green_hides_the_explanation() {
+        let r = NormResult {
+            norm_id: Code::parse("story-told-once").unwrap(),
+            title: "t".into(),
+            measure: Measure::StoryToldOnce,
+            target_percent: 95,
+            met: 0,
+            items: 0,
+            status: NormStatus::NoData,
+            explanation: Some("we werken eraan".into()),
+        };
+        let p = pb::NormResult::from(&r);
+        assert_eq!(p.share, None);
+        assert_eq!(p.status, pb::NormStatus::NoData as i32);
+        assert_eq!(p.explanation, "we werken eraan");
+        let green = NormResult { met: 1, items: 1, status: NormStatus::Green, ..r };
+        let p = pb::NormResult::from(&green);
+        assert_eq!((p.share, p.explanation.as_str()), (Some(1.0), ""));
+    }
+}

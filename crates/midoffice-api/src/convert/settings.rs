@@ -1,0 +1,384 @@
+//! A tenant's settings: norms with explanations, the calendar and the windows.
+//!
+//! Inbound field paths are relative to the settings message (`norms[0].target`,
+//! `calendar.time_zone`); the service prefixes them with `settings`.
+
+use super::{channel, date, pb_date, take};
+use crate::pb;
+use midoffice_domain::calendar::{Calendar, HolidaySet};
+use midoffice_domain::settings::{
+    DEFAULT_CHANNEL_HOP_WINDOW_SECS, DEFAULT_REPEAT_WINDOW_SECS, Measure, Norm, TenantSettings,
+    Within, default_title, target_percent,
+};
+use midoffice_domain::{Code, Violations};
+use std::collections::BTreeSet;
+
+/// The most closing days a calendar may list.
+pub const MAX_CLOSING_DAYS: usize = 1000;
+
+impl TryFrom<&pb::TenantSettings> for TenantSettings {
+    type Error = Violations;
+
+    /// Converts and validates ([`TenantSettings::validate`]) the settings.
+    fn try_from(s: &pb::TenantSettings) -> Result<Self, Self::Error> {
+        let mut v = Violations::default();
+        let norms: Vec<Option<Norm>> =
+            s.norms.iter().enumerate().map(|(i, n)| norm(n, i, &mut v)).collect();
+        let calendar = match &s.calendar {
+            None => Some(Calendar::default()),
+            Some(c) => calendar(c, &mut v),
+        };
+        let repeat_window = take(
+            window(s.repeat_window.as_ref(), DEFAULT_REPEAT_WINDOW_SECS),
+            "repeat_window",
+            &mut v,
+        );
+        let channel_hop_window = take(
+            window(s.channel_hop_window.as_ref(), DEFAULT_CHANNEL_HOP_WINDOW_SECS),
+            "channel_hop_window",
+            &mut v,
+        );
+        let (Some(calendar), Some(repeat_window_secs), Some(channel_hop_window_secs), true) =
+            (calendar, repeat_window, channel_hop_window, v.is_empty())
+        else {
+            return Err(v);
+        };
+        let settings = TenantSettings {
+            norms: norms.into_iter().flatten().collect(),
+            calendar,
+            repeat_window_secs,
+            channel_hop_window_secs,
+        };
+        settings.validate()?;
+        Ok(settings)
+    }
+}
+
+/// One norm; records violations under `norms[i]`.
+fn norm(n: &pb::Norm, i: usize, v: &mut Violations) -> Option<Norm> {
+    let f = |field: &str| format!("norms[{i}].{field}");
+    let id = take(Code::parse(&n.id), f("id"), v);
+    let target = take(target_percent(n.target), f("target"), v);
+    let measure = measure(n, &f, v);
+    let (id, target_percent, measure) = (id?, target?, measure?);
+    let title = if n.title.trim().is_empty() {
+        default_title(&measure)
+    } else {
+        n.title.trim().to_owned()
+    };
+    let explanation = (!n.explanation.trim().is_empty()).then(|| n.explanation.trim().to_owned());
+    Some(Norm { id, title, measure, target_percent, explanation })
+}
+
+/// The measure with its parts: each measure says which of `channel`, `within` and
+/// `max` it needs, and refuses the others so a mistake does not pass silently.
+fn measure(n: &pb::Norm, f: &dyn Fn(&str) -> String, v: &mut Violations) -> Option<Measure> {
+    let kind = match pb::Measure::try_from(n.measure) {
+        Ok(pb::Measure::Unspecified) | Err(_) => {
+            v.add(
+                f("measure"),
+                "is required: RESPONSE_TIME, FIRST_CONTACT_RESOLUTION, REFERRED_AT_MOST, \
+                 STORY_TOLD_ONCE or COMMITMENT_ON_TIME",
+            );
+            return None;
+        }
+        Ok(kind) => kind,
+    };
+    let name = kind.as_str_name().trim_start_matches("MEASURE_");
+    let before = v.0.len();
+    let refuse = |v: &mut Violations, field: &str, given: bool| {
+        if given {
+            v.add(f(field), format!("is not used by {name}"));
+        }
+    };
+    let measure = match kind {
+        pb::Measure::ResponseTime => {
+            refuse(v, "max", n.max != 0);
+            let channel = take(channel(n.channel), f("channel"), v);
+            let within = match &n.within {
+                None => {
+                    v.add(f("within"), "is required for RESPONSE_TIME");
+                    None
+                }
+                Some(w) => take(within(w), f("within"), v),
+            };
+            Measure::ResponseTime { channel: channel?, within: within? }
+        }
+        pb::Measure::CommitmentOnTime => {
+            refuse(v, "channel", n.channel != 0);
+            refuse(v, "max", n.max != 0);
+            let within = match &n.within {
+                None => None,
+                Some(w) => Some(take(within(w), f("within"), v)?),
+            };
+            Measure::CommitmentOnTime { within }
+        }
+        pb::Measure::ReferredAtMost => {
+            refuse(v, "channel", n.channel != 0);
+            refuse(v, "within", n.within.is_some());
+            Measure::ReferredAtMost { max: n.max }
+        }
+        pb::Measure::FirstContactResolution | pb::Measure::StoryToldOnce => {
+            refuse(v, "channel", n.channel != 0);
+            refuse(v, "within", n.within.is_some());
+            refuse(v, "max", n.max != 0);
+            if kind == pb::Measure::StoryToldOnce {
+                Measure::StoryToldOnce
+            } else {
+                Measure::FirstContactResolution
+            }
+        }
+        pb::Measure::Unspecified => return None,
+    };
+    (v.0.len() == before).then_some(measure)
+}
+
+/// A threshold. Ranges are checked by [`TenantSettings::validate`].
+fn within(w: &pb::Within) -> Result<Within, String> {
+    match &w.within {
+        None => Err("give elapsed or working_days".into()),
+        Some(pb::within::Within::Elapsed(d)) => whole_seconds(d).map(Within::Elapsed),
+        Some(pb::within::Within::WorkingDays(n)) => Ok(Within::WorkingDays(*n)),
+    }
+}
+
+fn whole_seconds(d: &prost_types::Duration) -> Result<i64, String> {
+    if d.nanos != 0 {
+        Err("must be a whole number of seconds".into())
+    } else {
+        Ok(d.seconds)
+    }
+}
+
+/// A window in seconds: unset is the default. Ranges are checked by `validate`.
+fn window(d: Option<&prost_types::Duration>, default: i64) -> Result<i64, String> {
+    d.map_or(Ok(default), whole_seconds)
+}
+
+/// The calendar: an empty time zone is Europe/Amsterdam, UNSPECIFIED holidays are NL.
+fn calendar(c: &pb::Calendar, v: &mut Violations) -> Option<Calendar> {
+    let time_zone = if c.time_zone.trim().is_empty() {
+        Some(chrono_tz::Europe::Amsterdam)
+    } else {
+        take(
+            c.time_zone
+                .trim()
+                .parse::<chrono_tz::Tz>()
+                .map_err(|_| "is not a known IANA time zone such as Europe/Amsterdam".to_owned()),
+            "calendar.time_zone",
+            v,
+        )
+    };
+    let holidays = take(
+        match pb::HolidaySet::try_from(c.holidays) {
+            Ok(pb::HolidaySet::Unspecified | pb::HolidaySet::Nl) => Ok(HolidaySet::Nl),
+            Ok(pb::HolidaySet::Be) => Ok(HolidaySet::Be),
+            Err(_) => Err("is not a known holiday set: NL or BE".to_owned()),
+        },
+        "calendar.holidays",
+        v,
+    );
+    if c.closing_days.len() > MAX_CLOSING_DAYS {
+        v.add("calendar.closing_days", format!("at most {MAX_CLOSING_DAYS} closing days"));
+        return None;
+    }
+    let mut closing_days = BTreeSet::new();
+    let mut all_valid = true;
+    for (i, d) in c.closing_days.iter().enumerate() {
+        match take(date(d), format!("calendar.closing_days[{i}]"), v) {
+            Some(d) => {
+                closing_days.insert(d);
+            }
+            None => all_valid = false,
+        }
+    }
+    Some(Calendar { time_zone: time_zone?, holidays: holidays?, closing_days })
+        .filter(|_| all_valid)
+}
+
+impl From<&TenantSettings> for pb::TenantSettings {
+    fn from(s: &TenantSettings) -> Self {
+        pb::TenantSettings {
+            norms: s.norms.iter().map(pb::Norm::from).collect(),
+            calendar: Some(pb::Calendar::from(&s.calendar)),
+            repeat_window: Some(duration(s.repeat_window_secs)),
+            channel_hop_window: Some(duration(s.channel_hop_window_secs)),
+        }
+    }
+}
+
+fn duration(seconds: i64) -> prost_types::Duration {
+    prost_types::Duration { seconds, nanos: 0 }
+}
+
+impl From<&Calendar> for pb::Calendar {
+    fn from(c: &Calendar) -> Self {
+        pb::Calendar {
+            time_zone: c.time_zone.name().to_owned(),
+            holidays: match c.holidays {
+                HolidaySet::Nl => pb::HolidaySet::Nl,
+                HolidaySet::Be => pb::HolidaySet::Be,
+            } as i32,
+            closing_days: c.closing_days.iter().copied().map(pb_date).collect(),
+        }
+    }
+}
+
+impl From<Within> for pb::Within {
+    fn from(w: Within) -> Self {
+        pb::Within {
+            within: Some(match w {
+                Within::Elapsed(s) => pb::within::Within::Elapsed(duration(s)),
+                Within::WorkingDays(n) => pb::within::Within::WorkingDays(n),
+            }),
+        }
+    }
+}
+
+/// The protobuf measure of a domain measure.
+pub fn pb_measure(m: &Measure) -> pb::Measure {
+    match m {
+        Measure::ResponseTime { .. } => pb::Measure::ResponseTime,
+        Measure::FirstContactResolution => pb::Measure::FirstContactResolution,
+        Measure::ReferredAtMost { .. } => pb::Measure::ReferredAtMost,
+        Measure::StoryToldOnce => pb::Measure::StoryToldOnce,
+        Measure::CommitmentOnTime { .. } => pb::Measure::CommitmentOnTime,
+    }
+}
+
+impl From<&Norm> for pb::Norm {
+    fn from(n: &Norm) -> Self {
+        let (channel, within, max) = match &n.measure {
+            Measure::ResponseTime { channel, within } => (Some(*channel), Some(*within), 0),
+            Measure::CommitmentOnTime { within } => (None, *within, 0),
+            Measure::ReferredAtMost { max } => (None, None, *max),
+            Measure::FirstContactResolution | Measure::StoryToldOnce => (None, None, 0),
+        };
+        pb::Norm {
+            id: n.id.to_string(),
+            title: n.title.clone(),
+            measure: pb_measure(&n.measure) as i32,
+            channel: channel.map_or(pb::Channel::Unspecified, pb::Channel::from) as i32,
+            within: within.map(pb::Within::from),
+            max,
+            target: f64::from(n.target_percent) / 100.0,
+            explanation: n.explanation.clone().unwrap_or_default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(v: &Violations) -> Vec<&str> {
+        v.0.iter().map(|f| f.field.as_str()).collect()
+    }
+
+    #[test]
+    fn the_defaults_round_trip() {
+        let defaults = TenantSettings::default();
+        let proto = pb::TenantSettings::from(&defaults);
+        assert_eq!(proto.norms[0].target, 0.8);
+        assert_eq!(proto.calendar.as_ref().unwrap().time_zone, "Europe/Amsterdam");
+        assert_eq!(TenantSettings::try_from(&proto), Ok(defaults));
+    }
+
+    #[test]
+    fn an_empty_message_is_the_default_calendar_and_windows_without_norms() {
+        let s = TenantSettings::try_from(&pb::TenantSettings::default()).unwrap();
+        assert!(s.norms.is_empty());
+        assert_eq!(s.calendar, Calendar::default());
+        assert_eq!(s.repeat_window_secs, DEFAULT_REPEAT_WINDOW_SECS);
+        assert_eq!(s.channel_hop_window_secs, DEFAULT_CHANNEL_HOP_WINDOW_SECS);
+    }
+
+    #[test]
+    fn titles_default_and_targets_round() {
+        let proto = pb::TenantSettings {
+            norms: vec![pb::Norm {
+                id: "phone".into(),
+                measure: pb::Measure::ResponseTime as i32,
+                channel: pb::Channel::Phone as i32,
+                within: Some(Within::Elapsed(30).into()),
+                target: 0.825,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let s = TenantSettings::try_from(&proto).unwrap();
+        assert_eq!(s.norms[0].target_percent, 83);
+        assert_eq!(s.norms[0].title, "We nemen de telefoon op binnen 30 seconden");
+        assert_eq!(s.norms[0].explanation, None);
+    }
+
+    #[test]
+    fn missing_and_extra_parts_of_a_measure_are_named() {
+        let proto = pb::TenantSettings {
+            norms: vec![
+                pb::Norm {
+                    id: "a".into(),
+                    measure: pb::Measure::ResponseTime as i32,
+                    target: 0.8,
+                    max: 3,
+                    ..Default::default()
+                },
+                pb::Norm { id: "B".into(), measure: 0, target: 1.5, ..Default::default() },
+                pb::Norm {
+                    id: "c".into(),
+                    measure: pb::Measure::StoryToldOnce as i32,
+                    channel: pb::Channel::Web as i32,
+                    target: 0.9,
+                    ..Default::default()
+                },
+                pb::Norm {
+                    id: "d".into(),
+                    measure: pb::Measure::CommitmentOnTime as i32,
+                    within: Some(pb::Within {
+                        within: Some(pb::within::Within::Elapsed(prost_types::Duration {
+                            seconds: 1,
+                            nanos: 5,
+                        })),
+                    }),
+                    target: 0.9,
+                    ..Default::default()
+                },
+            ],
+            calendar: Some(pb::Calendar {
+                time_zone: "Mars/Olympus".into(),
+                holidays: 7,
+                closing_days: vec![pb::Date { year: 2025, month: 2, day: 30 }],
+            }),
+            repeat_window: Some(prost_types::Duration { seconds: 3, nanos: 1 }),
+            channel_hop_window: None,
+        };
+        let v = TenantSettings::try_from(&proto).unwrap_err();
+        assert_eq!(
+            fields(&v),
+            [
+                "norms[0].max",
+                "norms[0].channel",
+                "norms[0].within",
+                "norms[1].id",
+                "norms[1].target",
+                "norms[1].measure",
+                "norms[2].channel",
+                "norms[3].within",
+                "calendar.time_zone",
+                "calendar.holidays",
+                "calendar.closing_days[0]",
+                "repeat_window",
+            ]
+        );
+    }
+
+    #[test]
+    fn domain_validation_is_reported_with_the_same_paths() {
+        let mut proto = pb::TenantSettings::from(&TenantSettings::default());
+        proto.norms[1].id = proto.norms[0].id.clone();
+        proto.norms[0].within = Some(Within::WorkingDays(0).into());
+        proto.channel_hop_window = Some(duration(0));
+        let v = TenantSettings::try_from(&proto).unwrap_err();
+        assert_eq!(fields(&v), ["norms[0].within", "norms[1].id", "channel_hop_window"]);
+    }
+}

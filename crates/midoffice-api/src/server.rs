@@ -1,0 +1,143 @@
+//! The gRPC server: the four midoffice services, `grpc.health.v1.Health`, server
+//! reflection (v1 and v1alpha) and gRPC-Web, all on one port, with limits.
+
+use crate::pb;
+use crate::pb::contact_service_server::ContactServiceServer;
+use crate::pb::figure_service_server::FigureServiceServer;
+use crate::pb::party_service_server::PartyServiceServer;
+use crate::pb::tenant_service_server::TenantServiceServer;
+use crate::service::{ContactApi, FigureApi, PartyApi, TenantApi};
+use midoffice_domain::identifier::Pseudonymiser;
+use midoffice_store::Store;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::transport::server::TcpIncoming;
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+/// Concurrent requests (HTTP/2 streams) served per connection; more wait.
+const CONCURRENCY_PER_CONNECTION: usize = 64;
+/// The longest a request may take before it is answered with DEADLINE_EXCEEDED... or
+/// CANCELLED by tonic; a client deadline that is shorter wins.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// HTTP/2 keep-alive pings find dead peers (a laptop closed mid-call).
+const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
+const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What every service shares: the store and the identifier-hashing secret.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Store,
+    pub pseudonymiser: Pseudonymiser,
+}
+
+/// The names health answers SERVING for: each midoffice service.
+const SERVICE_NAMES: [&str; 4] = [
+    <ContactServiceServer<ContactApi> as tonic::server::NamedService>::NAME,
+    <PartyServiceServer<PartyApi> as tonic::server::NamedService>::NAME,
+    <TenantServiceServer<TenantApi> as tonic::server::NamedService>::NAME,
+    <FigureServiceServer<FigureApi> as tonic::server::NamedService>::NAME,
+];
+
+async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
+    reporter.set_service_status("", status).await;
+    for name in SERVICE_NAMES {
+        reporter.set_service_status(name, status).await;
+    }
+}
+
+/// Serves every service on `listener` until `shutdown` completes; then health turns
+/// NOT_SERVING, new connections are refused and calls in flight finish.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), tonic::transport::Error> {
+    let state = Arc::new(state);
+    let (reporter, health) = tonic_health::server::health_reporter();
+    set_health(&reporter, ServingStatus::Serving).await;
+
+    // The descriptor sets are compiled in, so building reflection cannot fail in
+    // practice; if it ever did, serve without reflection rather than not at all.
+    let reflection = || {
+        tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+            .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+    };
+    let reflection_v1 = reflection()
+        .build_v1()
+        .inspect_err(|e| tracing::error!(error = %e, "server reflection v1 is not available"))
+        .ok();
+    let reflection_v1alpha = reflection()
+        .build_v1alpha()
+        .inspect_err(|e| tracing::error!(error = %e, "server reflection v1alpha is not available"))
+        .ok();
+
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let shutdown = async move {
+        shutdown.await;
+        set_health(&reporter, ServingStatus::NotServing).await;
+        tracing::info!("shutting down: finishing calls in flight");
+    };
+
+    tonic::transport::Server::builder()
+        .accept_http1(true)
+        .concurrency_limit_per_connection(CONCURRENCY_PER_CONNECTION)
+        .timeout(REQUEST_TIMEOUT)
+        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+        .trace_fn(|req| tracing::info_span!("grpc", path = %req.uri().path()))
+        .layer(tonic_web::GrpcWebLayer::new())
+        .add_service(health)
+        .add_optional_service(reflection_v1)
+        .add_optional_service(reflection_v1alpha)
+        .add_service(ContactServiceServer::new(ContactApi::new(state.clone())))
+        .add_service(PartyServiceServer::new(PartyApi::new(state.clone())))
+        .add_service(TenantServiceServer::new(TenantApi::new(state.clone())))
+        .add_service(FigureServiceServer::new(FigureApi::new(state)))
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await
+}
+
+/// A server serving in a background task, for tests and the scenario runner.
+#[derive(Debug)]
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    shutdown: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), tonic::transport::Error>>,
+}
+
+impl RunningServer {
+    /// The URL a client connects to: `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops the server and waits until it has stopped.
+    pub async fn stop(self) {
+        // The task may have ended already; then there is nobody to tell.
+        let _ = self.shutdown.send(());
+        match self.task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "the server stopped with an error"),
+            Err(e) => tracing::warn!(error = %e, "the server task failed"),
+        }
+    }
+}
+
+/// Binds `127.0.0.1:0` and serves in a background task.
+pub async fn spawn(state: AppState) -> std::io::Result<RunningServer> {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    let addr = listener.local_addr()?;
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve(listener, state, async move {
+        // A dropped sender also stops the server.
+        let _ = stopped.await;
+    }));
+    Ok(RunningServer { addr, shutdown, task })
+}

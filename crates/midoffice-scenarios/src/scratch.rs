@@ -1,0 +1,188 @@
+//! Throw-away databases for tests and scenario runs: a SQLite file in a temp folder,
+//! or a uniquely named PostgreSQL database that is created and dropped again.
+
+use sea_orm::{ConnectionTrait, Database};
+
+/// A fixed 32-byte key for the pseudonymiser in tests; never use it in a deployment.
+pub fn test_secret() -> Vec<u8> {
+    b"midoffice-scenarios-test-secret!".to_vec()
+}
+
+/// An empty database that lives as long as this value (SQLite) or until
+/// [`ScratchDb::drop_db`] (PostgreSQL).
+#[derive(Debug)]
+pub struct ScratchDb {
+    /// The URL to hand to `Store::connect`.
+    pub url: String,
+    kind: Kind,
+}
+
+#[derive(Debug)]
+enum Kind {
+    /// The folder goes when this is dropped.
+    Sqlite {
+        _dir: tempfile::TempDir,
+    },
+    Postgres {
+        base_url: String,
+        name: String,
+    },
+}
+
+impl ScratchDb {
+    /// A fresh SQLite database file in a new temp folder.
+    pub async fn sqlite() -> std::io::Result<ScratchDb> {
+        let dir = tempfile::Builder::new()
+            .prefix("midoffice-scratch-")
+            .tempdir()?;
+        let path = dir.path().join("midoffice.db");
+        let path = path
+            .to_str()
+            .ok_or_else(|| std::io::Error::other("the temp folder's path is not UTF-8"))?;
+        Ok(ScratchDb {
+            url: format!("sqlite://{path}?mode=rwc"),
+            kind: Kind::Sqlite { _dir: dir },
+        })
+    }
+
+    /// A fresh database `midoffice_t_<uuid>` on the server of `base_url`, which must let
+    /// its user create databases.
+    pub async fn postgres(base_url: &str) -> Result<ScratchDb, String> {
+        let name = format!("midoffice_t_{}", uuid::Uuid::now_v7().simple());
+        let url = with_database(base_url, &name)?;
+        let admin = Database::connect(base_url)
+            .await
+            .map_err(|e| format!("cannot connect to {}: {e}", redact(base_url)))?;
+        let created = admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await;
+        let _ = admin.close().await;
+        created.map_err(|e| format!("cannot create database {name}: {e}"))?;
+        Ok(ScratchDb {
+            url,
+            kind: Kind::Postgres {
+                base_url: base_url.to_string(),
+                name,
+            },
+        })
+    }
+
+    /// The database's name on a PostgreSQL server; `None` for SQLite.
+    pub fn postgres_name(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Postgres { name, .. } => Some(name),
+            Kind::Sqlite { .. } => None,
+        }
+    }
+
+    /// Removes the database: drops it on PostgreSQL (closing any connection still
+    /// open), deletes the folder for SQLite. A failure is printed, not returned, so
+    /// test clean-up never hides the test's own result.
+    pub async fn drop_db(self) {
+        let Kind::Postgres { base_url, name } = self.kind else {
+            return;
+        };
+        if let Err(e) = drop_postgres(&base_url, &name).await {
+            eprintln!("warning: could not drop scratch database {name}: {e}");
+        }
+    }
+}
+
+async fn drop_postgres(base_url: &str, name: &str) -> Result<(), String> {
+    let admin = Database::connect(base_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    // FORCE (PostgreSQL 13+) ends a pool the store may not have closed yet.
+    let mut result = admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await;
+    if result.is_err() {
+        result = admin
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+            .await;
+    }
+    let _ = admin.close().await;
+    result.map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// `base_url` with its database (the URL's path) replaced by `name`; the query stays.
+fn with_database(base_url: &str, name: &str) -> Result<String, String> {
+    let scheme_end = base_url
+        .find("://")
+        .ok_or_else(|| format!("not a database URL: {}", redact(base_url)))?
+        + 3;
+    let rest = &base_url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let query = tail.find(['?', '#']).map(|i| &tail[i..]).unwrap_or("");
+    Ok(format!(
+        "{}{authority}/{name}{query}",
+        &base_url[..scheme_end]
+    ))
+}
+
+/// The URL without its password, for messages.
+fn redact(url: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_string();
+    };
+    let rest = &url[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => match rest[..at].find(':') {
+            Some(colon) => format!(
+                "{}{}:***{}",
+                &url[..scheme_end],
+                &rest[..colon],
+                &rest[at..]
+            ),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_database_is_replaced_and_the_query_kept() {
+        assert_eq!(
+            with_database("postgres://u:p@h:5432/postgres", "x").unwrap(),
+            "postgres://u:p@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h", "x").unwrap(),
+            "postgres://u@h/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/db?sslmode=disable", "x").unwrap(),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(
+            with_database("postgres://h?sslmode=disable", "x").unwrap(),
+            "postgres://h/x?sslmode=disable"
+        );
+        assert!(with_database("nonsense", "x").is_err());
+    }
+
+    #[test]
+    fn passwords_are_not_shown() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+
+    #[test]
+    fn the_test_secret_is_32_bytes() {
+        assert_eq!(test_secret().len(), 32);
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_scratch_url_points_into_its_folder() {
+        let db = ScratchDb::sqlite().await.unwrap();
+        assert!(db.url.starts_with("sqlite://") && db.url.ends_with("/midoffice.db?mode=rwc"));
+        assert!(db.postgres_name().is_none());
+        db.drop_db().await;
+    }
+}

@@ -1,0 +1,287 @@
+//! Loading the facts a rule needs, in few queries (IN lists, chunked).
+
+use crate::StoreError;
+use crate::convert::{code, contact_facts, corrupt, feedback_facts, instant, party_summary};
+use crate::db::db_err;
+use crate::entity::{case, contact, feedback, identifier, party};
+use midoffice_domain::TenantId;
+use midoffice_domain::case::CaseFacts;
+use midoffice_domain::contact::{ContactFacts, Feedback};
+use midoffice_domain::identifier::{IdentKey, IdentifierKind};
+use midoffice_domain::party::KnownParties;
+use midoffice_domain::view::{PartyStatus, PartyView};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use std::collections::{BTreeMap, BTreeSet};
+use uuid::Uuid;
+
+/// The most values in one IN list.
+pub const CHUNK: usize = 500;
+/// The longest `merged_into` chain followed (merges keep chains short; this is a guard).
+const MAX_HOPS: usize = 64;
+
+/// A party by id, following `merged_into` to the surviving party.
+pub async fn party_row<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    id: Uuid,
+) -> Result<Option<party::Model>, StoreError> {
+    let mut id = id;
+    for _ in 0..MAX_HOPS {
+        let row = party::Entity::find_by_id(id)
+            .filter(party::Column::Tenant.eq(tenant.as_str()))
+            .one(c)
+            .await
+            .map_err(db_err)?;
+        match row {
+            Some(p) => match p.merged_into {
+                Some(next) => id = next,
+                None => return Ok(Some(p)),
+            },
+            None => return Ok(None),
+        }
+    }
+    Err(corrupt("party.merged_into chain too long"))
+}
+
+/// A case by id, following `merged_into` to the case it joined.
+pub async fn case_row<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    id: Uuid,
+) -> Result<Option<case::Model>, StoreError> {
+    let mut id = id;
+    for _ in 0..MAX_HOPS {
+        let row = case::Entity::find_by_id(id)
+            .filter(case::Column::Tenant.eq(tenant.as_str()))
+            .one(c)
+            .await
+            .map_err(db_err)?;
+        match row {
+            Some(k) => match k.merged_into {
+                Some(next) => id = next,
+                None => return Ok(Some(k)),
+            },
+            None => return Ok(None),
+        }
+    }
+    Err(corrupt("case.merged_into chain too long"))
+}
+
+/// A contact row.
+pub async fn contact_row<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    id: Uuid,
+) -> Result<Option<contact::Model>, StoreError> {
+    contact::Entity::find_by_id(id)
+        .filter(contact::Column::Tenant.eq(tenant.as_str()))
+        .one(c)
+        .await
+        .map_err(db_err)
+}
+
+/// The feedback of these contacts.
+pub async fn feedback_of<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    contact_ids: &[Uuid],
+) -> Result<BTreeMap<Uuid, Feedback>, StoreError> {
+    let mut out = BTreeMap::new();
+    for chunk in contact_ids.chunks(CHUNK) {
+        let rows = feedback::Entity::find()
+            .filter(feedback::Column::Tenant.eq(tenant.as_str()))
+            .filter(feedback::Column::ContactId.is_in(chunk.iter().copied()))
+            .all(c)
+            .await
+            .map_err(db_err)?;
+        for r in rows {
+            out.insert(r.contact_id, feedback_facts(&r)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Contact rows as facts, with their feedback, oldest first.
+pub async fn contacts_as_facts<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    rows: &[contact::Model],
+) -> Result<Vec<ContactFacts>, StoreError> {
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut feedback = feedback_of(c, tenant, &ids).await?;
+    let mut out = rows
+        .iter()
+        .map(|r| contact_facts(r, feedback.remove(&r.id)))
+        .collect::<Result<Vec<_>, _>>()?;
+    out.sort_by(|a, b| (a.started_at, a.id).cmp(&(b.started_at, b.id)));
+    Ok(out)
+}
+
+/// One contact as facts, with its feedback.
+pub async fn contact_with_feedback<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    row: &contact::Model,
+) -> Result<ContactFacts, StoreError> {
+    let mut feedback = feedback_of(c, tenant, &[row.id]).await?;
+    contact_facts(row, feedback.remove(&row.id))
+}
+
+/// These case rows with all their contacts (and feedback), oldest case first.
+pub async fn cases_with_contacts<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    cases: Vec<case::Model>,
+) -> Result<Vec<CaseFacts>, StoreError> {
+    let ids: Vec<Uuid> = cases.iter().map(|k| k.id).collect();
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        rows.extend(
+            contact::Entity::find()
+                .filter(contact::Column::Tenant.eq(tenant.as_str()))
+                .filter(contact::Column::CaseId.is_in(chunk.iter().copied()))
+                .all(c)
+                .await
+                .map_err(db_err)?,
+        );
+    }
+    let contacts = contacts_as_facts(c, tenant, &rows).await?;
+    let mut by_case: BTreeMap<Uuid, Vec<ContactFacts>> = BTreeMap::new();
+    for f in contacts {
+        if let Some(id) = f.case_id {
+            by_case.entry(id).or_default().push(f);
+        }
+    }
+    let mut out = cases
+        .into_iter()
+        .map(|k| {
+            Ok(CaseFacts {
+                id: k.id,
+                party_id: k.party_id,
+                topic: code(k.topic.as_deref(), "case.topic")?,
+                reference: k.reference,
+                created_at: instant(k.created_at)?,
+                contacts: by_case.remove(&k.id).unwrap_or_default(),
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    out.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+    Ok(out)
+}
+
+/// Cases by id (as stored, not following merges), each with all its contacts.
+pub async fn cases_by_id<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    ids: &[Uuid],
+) -> Result<Vec<CaseFacts>, StoreError> {
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(CHUNK) {
+        rows.extend(
+            case::Entity::find()
+                .filter(case::Column::Tenant.eq(tenant.as_str()))
+                .filter(case::Column::Id.is_in(chunk.iter().copied()))
+                .all(c)
+                .await
+                .map_err(db_err)?,
+        );
+    }
+    cases_with_contacts(c, tenant, rows).await
+}
+
+/// One case (as stored) with all its contacts.
+pub async fn case_facts<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    id: Uuid,
+) -> Result<Option<CaseFacts>, StoreError> {
+    Ok(cases_by_id(c, tenant, &[id]).await?.into_iter().next())
+}
+
+/// All of today's cases of a party, each with all its contacts.
+pub async fn party_cases<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    party_id: Uuid,
+) -> Result<Vec<CaseFacts>, StoreError> {
+    let rows = case::Entity::find()
+        .filter(case::Column::Tenant.eq(tenant.as_str()))
+        .filter(case::Column::PartyId.eq(party_id))
+        .filter(case::Column::MergedInto.is_null())
+        .all(c)
+        .await
+        .map_err(db_err)?;
+    cases_with_contacts(c, tenant, rows).await
+}
+
+/// The live (not merged, not erased) owners of the given identifiers, with a summary of
+/// each owner.
+pub async fn known_parties<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    given: &[IdentKey],
+) -> Result<KnownParties, StoreError> {
+    let mut known = KnownParties::default();
+    if given.is_empty() {
+        return Ok(known);
+    }
+    let mut any = Condition::any();
+    for k in given {
+        any = any.add(
+            Condition::all()
+                .add(identifier::Column::Kind.eq(k.kind.as_str()))
+                .add(identifier::Column::Hash.eq(k.hash.as_str())),
+        );
+    }
+    let rows = identifier::Entity::find()
+        .filter(identifier::Column::Tenant.eq(tenant.as_str()))
+        .filter(any)
+        .all(c)
+        .await
+        .map_err(db_err)?;
+    let owner_ids: BTreeSet<Uuid> = rows.iter().map(|r| r.party_id).collect();
+    let mut live = BTreeMap::new();
+    let owner_ids: Vec<Uuid> = owner_ids.into_iter().collect();
+    for chunk in owner_ids.chunks(CHUNK) {
+        let parties = party::Entity::find()
+            .filter(party::Column::Tenant.eq(tenant.as_str()))
+            .filter(party::Column::Id.is_in(chunk.iter().copied()))
+            .filter(party::Column::MergedInto.is_null())
+            .filter(party::Column::ErasedAt.is_null())
+            .all(c)
+            .await
+            .map_err(db_err)?;
+        for p in parties {
+            live.insert(p.id, party_summary(&p)?);
+        }
+    }
+    for k in given {
+        let mut owners: Vec<Uuid> = rows
+            .iter()
+            .filter(|r| {
+                r.kind == k.kind.as_str() && r.hash == k.hash && live.contains_key(&r.party_id)
+            })
+            .map(|r| r.party_id)
+            .collect();
+        owners.sort();
+        owners.dedup();
+        known.owners.insert(k.clone(), owners);
+    }
+    known.parties = live;
+    Ok(known)
+}
+
+/// How a known party is shown: its masked BSN and whether it has a KvK number.
+pub fn party_view(row: &party::Model, status: PartyStatus) -> PartyView {
+    let kind = row.strong_kind.as_deref().and_then(IdentifierKind::parse);
+    PartyView {
+        status,
+        id: Some(row.id),
+        bsn_masked: if kind == Some(IdentifierKind::Bsn) {
+            row.strong_display.clone()
+        } else {
+            None
+        },
+        has_kvk: kind == Some(IdentifierKind::Kvk),
+    }
+}

@@ -1,0 +1,965 @@
+//! The store against real databases: SQLite always, PostgreSQL when
+//! `MIDOFFICE_TEST_DATABASE_URL` is set (see `common`).
+
+mod common;
+
+use common::*;
+use midoffice_domain::DomainError;
+use midoffice_domain::contact::{Feedback, Outcome, ReferralTarget};
+use midoffice_domain::figures::LoadWindow;
+use midoffice_domain::settings::TenantSettings;
+use midoffice_domain::view::PartyStatus;
+use midoffice_store::entity::{
+    case, contact, feedback, idempotency, identifier, party, tenant_settings,
+};
+use midoffice_store::{ERASED_TEXT, Idempotency, Store, StoreError};
+use sea_orm::EntityTrait;
+
+fn idem(key: &str, fingerprint: &str) -> Option<Idempotency> {
+    Some(Idempotency {
+        key: key.into(),
+        fingerprint: fingerprint.into(),
+    })
+}
+
+fn invalid_fields(e: StoreError) -> Vec<String> {
+    match e {
+        StoreError::Domain(DomainError::Invalid(v)) => v.0.into_iter().map(|f| f.field).collect(),
+        other => panic!("expected INVALID_ARGUMENT, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn migrations_run_and_run_again() {
+    on_every_backend!(|db, store| {
+        // A second connect runs the migrator again: nothing left to do, no error.
+        let again = db.store().await;
+        drop(again);
+        let raw = db.raw().await;
+        for table in [
+            "tenant_settings",
+            "party",
+            "identifier",
+            "\"case\"",
+            "contact",
+            "feedback",
+            "idempotency",
+        ] {
+            assert_eq!(
+                count(&raw, &format!("SELECT COUNT(*) FROM {table}")).await,
+                0,
+                "{table}"
+            );
+        }
+        assert_eq!(
+            count(&raw, "SELECT COUNT(*) FROM seaql_migrations").await,
+            1
+        );
+        // The partial unique index: a strong identifier cannot belong to two parties,
+        // a weak one can.
+        let t = tenant();
+        let s1 = store
+            .start_contact(&t, start(vec![bsn(BSN_A)], None, 0), None)
+            .await
+            .unwrap();
+        let s2 = store
+            .start_contact(&t, start(vec![bsn(BSN_B)], None, 1), None)
+            .await
+            .unwrap();
+        let p2 = s2.context.party.id.unwrap();
+        let backend = raw.get_database_backend();
+        let dup = sea_orm::Statement::from_sql_and_values(
+            backend,
+            match backend {
+                sea_orm::DbBackend::Postgres => {
+                    "INSERT INTO identifier (tenant, kind, hash, party_id) VALUES ($1, $2, $3, $4)"
+                }
+                _ => "INSERT INTO identifier (tenant, kind, hash, party_id) VALUES (?, ?, ?, ?)",
+            },
+            [
+                t.as_str().into(),
+                "bsn".into(),
+                bsn(BSN_A).hash.into(),
+                p2.into(),
+            ],
+        );
+        use sea_orm::ConnectionTrait;
+        assert!(raw.execute_raw(dup).await.is_err(), "a BSN owned twice");
+        let _ = s1;
+    });
+}
+
+#[tokio::test]
+async fn settings_default_then_replaced() {
+    on_every_backend!(|db, store| {
+        let t = tenant();
+        assert_eq!(store.settings(&t).await.unwrap(), TenantSettings::default());
+        let mut bad = TenantSettings::default();
+        bad.repeat_window_secs = 0;
+        let e = store.replace_settings(&t, bad).await.unwrap_err();
+        assert_eq!(invalid_fields(e), ["settings.repeat_window"]);
+        let mut good = TenantSettings::default();
+        good.repeat_window_secs = 3 * 24 * 3600;
+        good.norms.truncate(2);
+        assert_eq!(
+            store.replace_settings(&t, good.clone()).await.unwrap(),
+            good
+        );
+        assert_eq!(store.settings(&t).await.unwrap(), good);
+        good.channel_hop_window_secs = 3600;
+        store.replace_settings(&t, good.clone()).await.unwrap();
+        assert_eq!(store.settings(&t).await.unwrap(), good);
+        // Another tenant still has the defaults.
+        let other = midoffice_domain::TenantId::parse("andere-gemeente").unwrap();
+        assert_eq!(
+            store.settings(&other).await.unwrap(),
+            TenantSettings::default()
+        );
+        let _ = &db;
+    });
+}
+
+#[tokio::test]
+async fn a_bsn_makes_a_party_and_a_case_and_finds_them_again() {
+    on_every_backend!(|db, store| {
+        let t = tenant();
+        let first = store
+            .start_contact(&t, start(vec![bsn(BSN_A)], Some("paspoort"), 0), None)
+            .await
+            .unwrap();
+        assert_eq!(first.context.party.status, PartyStatus::New);
+        assert_eq!(first.context.party.bsn_masked.as_deref(), Some("******333"));
+        let party_id = first.context.party.id.expect("a party");
+        let case_id = first.contact.contact.case_id.expect("a case");
+        assert_eq!(first.context.case.as_ref().map(|c| c.id), Some(case_id));
+        assert_eq!(first.contact.contact.party_id, Some(party_id));
+
+        store
+            .complete_contact(
+                &t,
+                first.contact.contact.id,
+                end(Outcome::Referred, 0, 5, Some("wil een nieuw paspoort")).with_target(),
+                None,
+                now(),
+            )
+            .await
+            .unwrap();
+
+        let second = store
+            .start_contact(&t, start(vec![bsn(BSN_A)], Some("paspoort"), 60), None)
+            .await
+            .unwrap();
+        assert_eq!(second.context.party.status, PartyStatus::Known);
+        assert_eq!(second.context.party.id, Some(party_id));
+        assert_eq!(second.contact.contact.case_id, Some(case_id));
+        let case = second.context.case.as_ref().expect("the case");
+        assert_eq!(case.referral_count, 1);
+        assert_eq!(case.stories.len(), 1);
+        assert_eq!(second.context.active_cases.len(), 1);
+
+        // A look-up finds the same party and stores nothing.
+        let raw = db.raw().await;
+        let contacts_before = count(&raw, "SELECT COUNT(*) FROM contact").await;
+        let seen = store
+            .lookup_context(&t, vec![bsn(BSN_A)], at(120))
+            .await
+            .unwrap();
+        assert_eq!(seen.party.status, PartyStatus::Known);
+        assert_eq!(seen.party.id, Some(party_id));
+        assert_eq!(seen.active_cases.len(), 1);
+        assert_eq!(
+            count(&raw, "SELECT COUNT(*) FROM contact").await,
+            contacts_before
+        );
+        let unknown = store
+            .lookup_context(&t, vec![bsn(BSN_B)], at(120))
+            .await
+            .unwrap();
+        assert_eq!(unknown.party.status, PartyStatus::NotFound);
+        assert_eq!(count(&raw, "SELECT COUNT(*) FROM party").await, 1);
+        let e = store.lookup_context(&t, vec![], at(120)).await.unwrap_err();
+        assert_eq!(invalid_fields(e), ["identifiers"]);
+
+        // Another tenant never sees this party.
+        let other = midoffice_domain::TenantId::parse("andere-gemeente").unwrap();
+        let elsewhere = store
+            .lookup_context(&other, vec![bsn(BSN_A)], at(120))
+            .await
+            .unwrap();
+        assert_eq!(elsewhere.party.status, PartyStatus::NotFound);
+        assert!(matches!(
+            store.get_contact(&other, first.contact.contact.id).await,
+            Err(StoreError::Domain(DomainError::NotFound(_)))
+        ));
+    });
+}
+
+trait WithTarget {
+    fn with_target(self) -> Self;
+}
+
+impl WithTarget for midoffice_domain::command::EndCommand {
+    fn with_target(mut self) -> Self {
+        self.referred_to = Some(ReferralTarget::Organisation("Belastingdienst".into()));
+        self
+    }
+}
+
+#[tokio::test]
+async fn weak_parties_merge_when_a_bsn_joins_them() {
+    on_every_backend!(|db, store| {
+        let t = tenant();
+        let by_mail = store
+            .start_contact(&t, start(vec![email(EMAIL)], Some("afval"), 0), None)
+            .await
+            .unwrap();
+        let by_phone = store
+            .start_contact(&t, start(vec![phone(PHONE)], Some("afval"), 10), None)
+            .await
+            .unwrap();
+        let p1 = by_mail.context.party.id.unwrap();
+        let p2 = by_phone.context.party.id.unwrap();
+        assert_ne!(p1, p2);
+        let c1 = by_mail.contact.contact.case_id.unwrap();
+        let c2 = by_phone.contact.contact.case_id.unwrap();
+        assert_ne!(c1, c2);
+
+        // A look-up with both counts the cases of both, joined, and changes nothing.
+        let seen = store
+            .lookup_context(&t, vec![email(EMAIL), phone(PHONE)], at(15))
+            .await
+            .unwrap();
+        assert_eq!(seen.party.id, Some(p1));
+        assert_eq!(seen.active_cases.len(), 1, "open cases of one topic join");
+        let raw = db.raw().await;
+        assert_eq!(
+            count(
+                &raw,
+                "SELECT COUNT(*) FROM party WHERE merged_into IS NOT NULL"
+            )
+            .await,
+            0
+        );
+
+        let joined = store
+            .start_contact(
+                &t,
+                start(
+                    vec![bsn(BSN_A), email(EMAIL), phone(PHONE)],
+                    Some("afval"),
+                    20,
+                ),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(joined.context.party.status, PartyStatus::Known);
+        assert_eq!(
+            joined.context.party.id,
+            Some(p1),
+            "the oldest party survives"
+        );
+        assert_eq!(
+            joined.context.party.bsn_masked.as_deref(),
+            Some("******333")
+        );
+        assert_eq!(joined.contact.contact.case_id, Some(c1));
+        let case = joined.context.case.as_ref().unwrap();
+        assert_eq!(case.id, c1);
+
+        // The merged party's contact now belongs to the survivor and its case.
+        let moved = store
+            .get_contact(&t, by_phone.contact.contact.id)
+            .await
+            .unwrap();
+        assert_eq!(moved.contact.party_id, Some(p1));
+        assert_eq!(moved.contact.case_id, Some(c1));
+
+        // The phone alone now finds the survivor.
+        let by_phone_again = store
+            .lookup_context(&t, vec![phone(PHONE)], at(30))
+            .await
+            .unwrap();
+        assert_eq!(by_phone_again.party.id, Some(p1));
+
+        // An old case id resolves to the case it joined.
+        let mut via_old_case = start(vec![], None, 40);
+        via_old_case.case_id = Some(c2);
+        via_old_case.direction = midoffice_domain::contact::Direction::Outbound;
+        let callback = store.start_contact(&t, via_old_case, None).await.unwrap();
+        assert_eq!(callback.contact.contact.case_id, Some(c1));
+        assert_eq!(callback.context.party.id, Some(p1));
+
+        let p2_row = party::Entity::find_by_id(p2)
+            .one(&raw)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(p2_row.merged_into, Some(p1));
+        let c2_row = case::Entity::find_by_id(c2)
+            .one(&raw)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(c2_row.merged_into, Some(c1));
+        assert_eq!(count(&raw, "SELECT COUNT(*) FROM identifier").await, 3);
+    });
+}
+
+#[tokio::test]
+async fn a_case_of_another_party_is_not_found_and_nothing_is_stored() {
+    on_every_backend!(|db, store| {
+        let t = tenant();
+        let a = store
+            .start_contact(&t, start(vec![bsn(BSN_A)], Some("paspoort"), 0), None)
+            .await
+            .unwrap();
+        let raw = db.raw().await;
+        let before = count(&raw, "SELECT COUNT(*) FROM party").await;
+        let mut s = start(vec![bsn(BSN_B)], None, 5);
+        s.case_id = a.contact.contact.case_id;
+        let e = store.start_contact(&t, s, None).await.unwrap_err();
+        match e {
+            StoreError::Domain(DomainError::NotFound(m)) => {
+                assert!(m.contains("start.case_id"), "{m}")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            count(&raw, "SELECT COUNT(*) FROM party").await,
+            before,
+            "rolled back"
+        );
+        let mut s = start(vec![], None, 5);
+        s.case_id = Some(uuid::Uuid::now_v7());
+        assert!(matches!(
+            store.start_contact(&t, s, None).await,
+            Err(StoreError::Domain(DomainError::NotFound(_)))
+        ));
+    });
+}
+
+#[tokio::test]
+async fn a_shared_email_is_ambiguous_and_stored_as_anonymous() {
+    on_every_backend!(|db, store| {
+        let t = tenant();
+        store
+            .start_contact(&t, start(vec![bsn(BSN_A), email(EMAIL)], None, 0), None)
+            .await
+            .unwrap();
+        store
+            .start_contact(&t, start(vec![bsn(BSN_B), email(EMAIL)], None, 1), None)
+            .await
+            .unwrap();
+        let s = store
+            .start_contact(&t, start(vec![email(EMAIL)], Some("afval"), 2), None)
+            .await
+            .unwrap();
+        assert_eq!(s.context.party.status, PartyStatus::Ambiguous);
+        assert_eq!(s.context.party.id, None);
+        assert!(s.contact.contact.ambiguous);
+        assert_eq!(s.contact.contact.party_id, None);
+        assert_eq!(s.contact.contact.case_id, None);
+        let anonymous = store
+            .start_contact(&t, start(vec![], Some("afval"), 3), None)
+            .await
+            .unwrap();
+        assert_eq!(anonymous.context.party.status, PartyStatus::Anonymous);
+        assert!(!anonymous.contact.contact.ambiguous);
+        let e = store.erase_party(&t, vec![email(EMAIL)]).await.unwrap_err();
+        assert!(
+            matches!(e, StoreError::Domain(DomainError::FailedPrecondition(_))),
+            "{e:?}"
+        );
+        let raw = db.raw().await;
+        assert_eq!(count(&raw, "SELECT COUNT(*) FROM party").await, 2);
+    });
+}
+
+/// Ten channels start a contact for one citizen at the same moment.
+async fn ten_at_once(store: &Store) -> Vec<midoffice_store::Started> {
+    let t = tenant();
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let store: Store = store.clone();
+        let t = t.clone();
+        tasks.push(tokio::spawn(async move {
+            let s = start(vec![bsn(BSN_A), phone(PHONE)], Some("parkeervergunning"), 0);
+            store.start_contact(&t, s, None).await
+        }));
+    }
+    let mut out = Vec::new();
+    for task in tasks {
+        out.push(
+            task.await
+                .expect("the task ran")
+                .expect("the start succeeded"),
+        );
+    }
+    out
+}
+
+#[tokio::test]
+async fn concurrent_starts_for_one_bsn_make_one_party() {
+    on_every_backend!(|db, store| {
+        let started = ten_at_once(&store).await;
+        let parties: std::collections::BTreeSet<_> = started
+            .iter()
+            .map(|s| s.context.party.id.unwrap())
+            .collect();
+        assert_eq!(parties.len(), 1);
+        assert_eq!(
+            started
+                .iter()
+                .filter(|s| s.context.party.status == PartyStatus::New)
+                .count(),
+            1
+        );
+        let raw = db.raw().await;
+        assert_eq!(count(&raw, "SELECT COUNT(*) FROM party").await, 1);
+        assert_eq!(count(&raw, "SELECT COUNT(*) FROM contact").await, 10);
+        assert_eq!(count(&raw, "SELECT COUNT(*) FROM identifier").await, 2);
+    });
+}
+
+#[tokio::test]
+#[ignore = "domain gap: case::choose only joins a case with a contact that started strictly \
+            before this one, so contacts starting at the same moment (or arriving out of \
+            order) each open a case; the store serialises them correctly"]
+async fn concurrent_starts_for_one_matter_make_one_open_case() {
+    on_every_backend!(|db, store| {
+        let started = ten_at_once(&store).await;
+        let cases: std::collections::BTreeSet<_> = started
+            .iter()
+            .map(|s| s.contact.contact.case_id.unwrap())
+            .collect();
+        assert_eq!(cases.len(), 1);
+        let raw = db.raw().await;
+        assert_eq!(count(&raw, "SELECT COUNT(*) FROM \"case\"").await, 1);
+    });
+}
+
+#[tokio::test]
+async fn an_idempotent_retry_returns_the_same_answer_and_creates_nothing() {
+    on_every_backend!(|db, store| {
+        let t = tenant();
+        let s = start(vec![bsn(BSN_A)], Some("paspoort"), 0);
+        let first = store
+            .start_contact(&t, s.clone(), idem("k-1", "f-1"))
+            .await
+            .unwrap();
+        let again = store
+            .start_contact(&t, s.clone(), idem("k-1", "f-1"))
+            .await
+            .unwrap();
+        assert_eq!(first, again);
+        let raw = db.raw().await;
+        assert_eq!(count(&raw, "SELECT COUNT(*) FROM contact").await, 1);
+        assert_eq!(count(&raw, "SELECT COUNT(*) FROM party").await, 1);
+        let e = store
+            .start_contact(&t, s.clone(), idem("k-1", "other"))
+            .await
+            .unwrap_err();
+        assert_eq!(invalid_fields(e), ["request_id"]);
+
+        let id = first.contact.contact.id;
+        let e1 = end(Outcome::Resolved, 0, 3, Some("geholpen"));
+        let done = store
+            .complete_contact(&t, id, e1.clone(), idem("c-1", "g-1"), now())
+            .await
+            .unwrap();
+        let done_again = store
+            .complete_contact(&t, id, e1.clone(), idem("c-1", "g-1"), now())
+            .await
+            .unwrap();
+        assert_eq!(done, done_again);
+        let twice = store
+            .complete_contact(&t, id, e1.clone(), None, now())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                twice,
+                StoreError::Domain(DomainError::FailedPrecondition(_))
+            ),
+            "{twice:?}"
+        );
+
+        let fb = Feedback {
+            score: 4,
+            effort: 2,
+            story_repeated: false,
+            comment: Some("prima".into()),
+        };
+        let a = store
+            .submit_feedback(&t, id, fb.clone(), idem("f-1", "h-1"))
+            .await
+            .unwrap();
+        let b = store
+            .submit_feedback(&t, id, fb.clone(), idem("f-1", "h-1"))
+            .await
+            .unwrap();
+        assert_eq!(a, b);
+        assert_eq!(count(&raw, "SELECT COUNT(*) FROM feedback").await, 1);
+
+        let rec_start = start(vec![bsn(BSN_B)], Some("afval"), 10);
+        let rec_end = end(Outcome::Resolved, 10, 12, Some("container"));
+        let r1 = store
+            .record_contact(
+                &t,
+                rec_start.clone(),
+                rec_end.clone(),
+                false,
+                idem("r-1", "x"),
+                now(),
+            )
+            .await
+            .unwrap();
+        let r2 = store
+            .record_contact(&t, rec_start, rec_end, false, idem("r-1", "x"), now())
+            .await
+            .unwrap();
+        assert_eq!(r1, r2);
+        assert_eq!(count(&raw, "SELECT COUNT(*) FROM contact").await, 2);
+        // The same key for another operation is another key.
+        let other_op = store
+            .start_contact(&t, start(vec![], None, 20), idem("r-1", "y"))
+            .await;
+        assert!(other_op.is_ok());
+    });
+}
+
+#[tokio::test]
+async fn completing_chooses_a_late_case_and_refuses_what_does_not_fit() {
+    on_every_backend!(|db, store| {
+        let t = tenant();
+        let s = store
+            .start_contact(&t, start(vec![bsn(BSN_A)], None, 0), None)
+            .await
+            .unwrap();
+        assert_eq!(s.contact.contact.case_id, None);
+        let id = s.contact.contact.id;
+
+        let missing = store
+            .complete_contact(
+                &t,
+                uuid::Uuid::now_v7(),
+                end(Outcome::Resolved, 0, 1, None),
+                None,
+                now(),
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            missing,
+            StoreError::Domain(DomainError::NotFound(_))
+        ));
+
+        // No topic anywhere: INVALID_ARGUMENT on end.topic, nothing changes.
+        let e = store
+            .complete_contact(&t, id, end(Outcome::Resolved, 0, 5, Some("x")), None, now())
+            .await
+            .unwrap_err();
+        assert_eq!(invalid_fields(e), ["end.topic"]);
+        let mut late = end(Outcome::Resolved, 0, 5, Some("over de vergunning"));
+        late.topic = Some(code("parkeervergunning"));
+        let done = store
+            .complete_contact(&t, id, late, None, now())
+            .await
+            .unwrap();
+        assert!(done.contact.case_chosen_at_end);
+        let case_id = done.contact.case_id.expect("chosen at completion");
+        assert_eq!(
+            done.contact.end.as_ref().map(|e| e.outcome),
+            Some(Outcome::Resolved)
+        );
+        assert_eq!(store.get_contact(&t, id).await.unwrap(), done);
+
+        // A callback gets a default due time; a later contact sees the commitment.
+        let s2 = store
+            .start_contact(
+                &t,
+                start(vec![bsn(BSN_A)], Some("parkeervergunning"), 60),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(s2.contact.contact.case_id, Some(case_id));
+        let cb = store
+            .complete_contact(
+                &t,
+                s2.contact.contact.id,
+                end(Outcome::Callback, 60, 65, Some("belt terug")),
+                None,
+                now(),
+            )
+            .await
+            .unwrap();
+        assert!(cb.contact.end.as_ref().and_then(|e| e.due_at).is_some());
+        let s3 = store
+            .start_contact(
+                &t,
+                start(vec![bsn(BSN_A)], Some("parkeervergunning"), 70),
+                None,
+            )
+            .await
+            .unwrap();
+        let case = s3.context.case.as_ref().unwrap();
+        assert_eq!(case.open_commitments.len(), 1);
+        assert_eq!(case.stories.len(), 2);
+
+        let raw = db.raw().await;
+        let row = contact::Entity::find_by_id(id)
+            .one(&raw)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(row.case_chosen_at_end);
+    });
+}
+
+#[tokio::test]
+async fn a_record_that_does_not_fit_stores_nothing() {
+    on_every_backend!(|db, store| {
+        let t = tenant();
+        let s = start(vec![bsn(BSN_A), email(EMAIL)], Some("paspoort"), 30);
+        let bad = end(Outcome::Resolved, 30, 10, Some("te vroeg"));
+        let e = store
+            .record_contact(&t, s.clone(), bad, true, None, now())
+            .await
+            .unwrap_err();
+        let fields = invalid_fields(e);
+        assert!(fields.iter().any(|f| f == "end.ended_at"), "{fields:?}");
+        let raw = db.raw().await;
+        for table in ["party", "identifier", "\"case\"", "contact"] {
+            assert_eq!(
+                count(&raw, &format!("SELECT COUNT(*) FROM {table}")).await,
+                0,
+                "{table}"
+            );
+        }
+        let good = end(Outcome::Resolved, 30, 40, Some("geholpen"));
+        let r = store
+            .record_contact(&t, s, good, false, None, now())
+            .await
+            .unwrap();
+        assert!(r.contact.contact.recorded);
+        assert!(!r.contact.contact.context_seen);
+        assert!(r.contact.contact.end.is_some());
+        assert_eq!(r.context.party.status, PartyStatus::New);
+        // The context is as of the start: the case had nothing yet.
+        assert!(
+            r.context
+                .case
+                .as_ref()
+                .is_some_and(|c| c.stories.is_empty())
+        );
+    });
+}
+
+#[tokio::test]
+async fn feedback_needs_a_completed_contact_once_with_valid_numbers() {
+    on_every_backend!(|db, store| {
+        let t = tenant();
+        let s = store
+            .start_contact(&t, start(vec![], Some("afval"), 0), None)
+            .await
+            .unwrap();
+        let id = s.contact.contact.id;
+        let fb = Feedback {
+            score: 5,
+            effort: 1,
+            story_repeated: true,
+            comment: None,
+        };
+        let e = store
+            .submit_feedback(&t, id, fb.clone(), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            e,
+            StoreError::Domain(DomainError::FailedPrecondition(_))
+        ));
+        store
+            .complete_contact(&t, id, end(Outcome::Resolved, 0, 2, None), None, now())
+            .await
+            .unwrap();
+        let bad = Feedback {
+            score: 9,
+            effort: 0,
+            story_repeated: false,
+            comment: Some("x".repeat(2001)),
+        };
+        let e = store.submit_feedback(&t, id, bad, None).await.unwrap_err();
+        assert_eq!(invalid_fields(e), ["score", "effort", "comment"]);
+        assert_eq!(
+            store
+                .submit_feedback(&t, id, fb.clone(), None)
+                .await
+                .unwrap(),
+            fb
+        );
+        let e = store
+            .submit_feedback(&t, id, fb.clone(), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(
+            e,
+            StoreError::Domain(DomainError::AlreadyExists(_))
+        ));
+        let view = store.get_contact(&t, id).await.unwrap();
+        assert_eq!(view.contact.feedback, Some(fb));
+        let missing = store
+            .submit_feedback(
+                &t,
+                uuid::Uuid::now_v7(),
+                Feedback {
+                    score: 3,
+                    effort: 3,
+                    story_repeated: false,
+                    comment: None,
+                },
+                None,
+            )
+            .await;
+        assert!(matches!(
+            missing,
+            Err(StoreError::Domain(DomainError::NotFound(_)))
+        ));
+        let _ = &db;
+    });
+}
+
+#[tokio::test]
+async fn erasing_a_party_keeps_counts_and_forgets_personal_data() {
+    on_every_backend!(|db, store| {
+        let t = tenant();
+        let mut s = start(vec![bsn(BSN_A), email(EMAIL)], Some("schuldhulp"), 0);
+        s.case_reference = Some("Z-2026-001".into());
+        let first = store.start_contact(&t, s, None).await.unwrap();
+        let id = first.contact.contact.id;
+        store
+            .complete_contact(
+                &t,
+                id,
+                end(Outcome::Referred, 0, 5, Some("heeft schulden")).with_target(),
+                None,
+                now(),
+            )
+            .await
+            .unwrap();
+        store
+            .submit_feedback(
+                &t,
+                id,
+                Feedback {
+                    score: 2,
+                    effort: 6,
+                    story_repeated: true,
+                    comment: Some("mijn naam is Jan".into()),
+                },
+                None,
+            )
+            .await
+            .unwrap();
+        let window = LoadWindow {
+            starts_from: at(-60),
+            starts_to: at(60),
+            due_after: at(-60),
+            due_until: at(60),
+        };
+        let before = store.figure_facts(&t, window).await.unwrap();
+
+        let e = store.erase_party(&t, vec![bsn(BSN_B)]).await.unwrap_err();
+        assert!(matches!(e, StoreError::Domain(DomainError::NotFound(_))));
+        let erased = store.erase_party(&t, vec![bsn(BSN_A)]).await.unwrap();
+        assert_eq!(erased.party_id, first.context.party.id.unwrap());
+        assert_eq!(erased.contacts_erased, 1);
+
+        let after = store.figure_facts(&t, window).await.unwrap();
+        assert_eq!(after.contacts.len(), before.contacts.len());
+        assert_eq!(after.cases.len(), before.cases.len());
+        let c = &after.contacts[0];
+        let e = c.end.as_ref().unwrap();
+        assert_eq!(e.story.as_deref(), Some(ERASED_TEXT));
+        assert_eq!(e.outcome, Outcome::Referred);
+        assert_eq!(
+            c.feedback.as_ref().map(|f| (f.score, f.comment.clone())),
+            Some((2, None))
+        );
+        assert!(after.cases.values().all(|k| k.reference.is_none()));
+
+        let gone = store
+            .lookup_context(&t, vec![bsn(BSN_A)], at(30))
+            .await
+            .unwrap();
+        assert_eq!(gone.party.status, PartyStatus::NotFound);
+        let raw = db.raw().await;
+        assert_eq!(count(&raw, "SELECT COUNT(*) FROM identifier").await, 0);
+        let dump = dump_everything(&raw).await;
+        for secret in [
+            "heeft schulden",
+            "Z-2026-001",
+            "Belastingdienst",
+            "mijn naam is Jan",
+            "******333",
+            &bsn(BSN_A).hash,
+        ] {
+            assert!(!dump.contains(secret), "{secret} is still stored");
+        }
+        // A new contact with the same BSN is a new party.
+        let again = store
+            .start_contact(&t, start(vec![bsn(BSN_A)], None, 40), None)
+            .await
+            .unwrap();
+        assert_eq!(again.context.party.status, PartyStatus::New);
+    });
+}
+
+#[tokio::test]
+async fn figure_facts_load_the_window_and_whole_cases() {
+    on_every_backend!(|db, store| {
+        let t = tenant();
+        // A case with a contact before the window and one inside it; an anonymous contact
+        // inside; a contact after the window.
+        let a = store
+            .start_contact(&t, start(vec![bsn(BSN_A)], Some("paspoort"), 0), None)
+            .await
+            .unwrap();
+        store
+            .complete_contact(
+                &t,
+                a.contact.contact.id,
+                end(Outcome::Callback, 0, 5, None),
+                None,
+                now(),
+            )
+            .await
+            .unwrap();
+        let b = store
+            .start_contact(&t, start(vec![bsn(BSN_A)], Some("paspoort"), 100), None)
+            .await
+            .unwrap();
+        store
+            .start_contact(&t, start(vec![], Some("afval"), 110), None)
+            .await
+            .unwrap();
+        store
+            .start_contact(&t, start(vec![bsn(BSN_B)], Some("afval"), 300), None)
+            .await
+            .unwrap();
+        let window = LoadWindow {
+            starts_from: at(60),
+            starts_to: at(200),
+            due_after: at(60),
+            due_until: at(200),
+        };
+        let facts = store.figure_facts(&t, window).await.unwrap();
+        assert_eq!(facts.contacts.len(), 2);
+        assert_eq!(facts.cases.len(), 1);
+        let case = &facts.cases[&b.contact.contact.case_id.unwrap()];
+        assert_eq!(case.contacts.len(), 2, "the whole case");
+
+        // A case with only a commitment due in the window is loaded too.
+        let due_window = LoadWindow {
+            starts_from: at(400),
+            starts_to: at(500),
+            due_after: at(0),
+            due_until: at(60 * 24 * 30),
+        };
+        let due = store.figure_facts(&t, due_window).await.unwrap();
+        assert!(due.contacts.is_empty());
+        assert_eq!(due.cases.len(), 1);
+        let _ = &db;
+    });
+}
+
+/// Every stored value of every table, as text.
+async fn dump_everything(raw: &sea_orm::DatabaseConnection) -> String {
+    format!(
+        "{:?}{:?}{:?}{:?}{:?}{:?}{:?}",
+        tenant_settings::Entity::find().all(raw).await.unwrap(),
+        party::Entity::find().all(raw).await.unwrap(),
+        identifier::Entity::find().all(raw).await.unwrap(),
+        case::Entity::find().all(raw).await.unwrap(),
+        contact::Entity::find().all(raw).await.unwrap(),
+        feedback::Entity::find().all(raw).await.unwrap(),
+        idempotency::Entity::find().all(raw).await.unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn no_identifier_is_stored_in_clear_text() {
+    on_every_backend!(|db, store| {
+        let t = tenant();
+        let s = start(
+            vec![bsn(BSN_A), email(EMAIL), phone(PHONE)],
+            Some("paspoort"),
+            0,
+        );
+        let first = store
+            .start_contact(&t, s.clone(), idem("k", "f"))
+            .await
+            .unwrap();
+        store
+            .complete_contact(
+                &t,
+                first.contact.contact.id,
+                end(Outcome::Resolved, 0, 5, Some("aanvraag")),
+                idem("c", "f"),
+                now(),
+            )
+            .await
+            .unwrap();
+        store
+            .record_contact(
+                &t,
+                start(vec![bsn(BSN_A)], Some("paspoort"), 30),
+                end(Outcome::Resolved, 30, 35, None),
+                true,
+                idem("r", "f"),
+                now(),
+            )
+            .await
+            .unwrap();
+        store
+            .lookup_context(&t, vec![phone(PHONE)], at(40))
+            .await
+            .unwrap();
+
+        let raw = db.raw().await;
+        let dump = dump_everything(&raw).await;
+        for clear in [BSN_A, EMAIL, PHONE, PHONE_E164, "612345678"] {
+            assert!(!dump.contains(clear), "{clear} stored in clear text");
+        }
+        // The masked display is the only BSN-like text.
+        assert!(dump.contains("******333"));
+        assert!(!dump.contains("111222"));
+
+        if db.backend == "sqlite" {
+            // Nothing in the files either (indexes, WAL, free pages included).
+            drop(raw);
+            drop(store);
+            let path = db
+                .url
+                .trim_start_matches("sqlite://")
+                .split('?')
+                .next()
+                .unwrap()
+                .to_owned();
+            let mut bytes = Vec::new();
+            for suffix in ["", "-wal"] {
+                if let Ok(b) = std::fs::read(format!("{path}{suffix}")) {
+                    bytes.extend(b);
+                }
+            }
+            assert!(!bytes.is_empty());
+            for clear in [BSN_A, EMAIL, PHONE_E164] {
+                assert!(
+                    !bytes.windows(clear.len()).any(|w| w == clear.as_bytes()),
+                    "{clear} in the database file"
+                );
+            }
+        }
+    });
+}

@@ -1,0 +1,217 @@
+//! The per-deployment secret that keys the identifier hashes (HMAC-SHA256).
+//!
+//! It comes from `MIDOFFICE_SECRET`, else from the secret file; on the first run without
+//! either, a new one is generated into the file (mode 0600). Its text (surrounding
+//! white space left out) is the key, so the same text always gives the same hashes.
+//! Losing it makes every stored identifier unfindable, so it is never overwritten and
+//! never generated beside an existing SQLite database.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The environment variable that may hold the secret itself.
+pub const SECRET_ENV: &str = "MIDOFFICE_SECRET";
+/// The shortest secret accepted, in bytes.
+pub const MIN_SECRET_BYTES: usize = 16;
+/// Random bytes in a generated secret (written as 64 hex characters).
+const GENERATED_BYTES: usize = 32;
+
+/// Where the secret came from (for the log; never the secret itself).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Source {
+    Env,
+    File(PathBuf),
+    Generated(PathBuf),
+}
+
+/// Why there is no usable secret.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("{0} is shorter than {MIN_SECRET_BYTES} bytes")]
+    TooShort(String),
+    #[error("cannot read the secret file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("cannot write a new secret file {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot generate a random secret: {0}")]
+    Random(String),
+    #[error(
+        "the database {database} exists but the secret file {secret} does not: restore the \
+         secret file (or set {SECRET_ENV}); a new secret would make every stored identifier \
+         unfindable. To start afresh, move the database away first"
+    )]
+    DatabaseWithoutSecret { database: PathBuf, secret: PathBuf },
+}
+
+/// The secret bytes and where they came from.
+pub struct Secret {
+    pub key: Vec<u8>,
+    pub source: Source,
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secret").field("source", &self.source).finish_non_exhaustive()
+    }
+}
+
+/// The secret: `env_value` (the content of `MIDOFFICE_SECRET`) if given, else the file,
+/// else a newly generated file. `existing_database` is the SQLite file the server will
+/// use, if any: a secret is not generated beside a database that already holds data.
+pub fn load(
+    env_value: Option<&str>,
+    file: &Path,
+    existing_database: Option<&Path>,
+) -> Result<Secret, SecretError> {
+    if let Some(value) = env_value.filter(|v| !v.trim().is_empty()) {
+        let key = checked(value.trim().as_bytes().to_vec(), SECRET_ENV)?;
+        return Ok(Secret { key, source: Source::Env });
+    }
+    match std::fs::read(file) {
+        Ok(bytes) => read_file(bytes, file),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(db) = existing_database.filter(|db| holds_data(db)) {
+                return Err(SecretError::DatabaseWithoutSecret {
+                    database: db.to_path_buf(),
+                    secret: file.to_path_buf(),
+                });
+            }
+            generate(file)
+        }
+        Err(source) => Err(SecretError::Read { path: file.to_path_buf(), source }),
+    }
+}
+
+fn holds_data(db: &Path) -> bool {
+    std::fs::metadata(db).is_ok_and(|m| m.len() > 0)
+}
+
+fn checked(key: Vec<u8>, what: &str) -> Result<Vec<u8>, SecretError> {
+    if key.len() < MIN_SECRET_BYTES {
+        Err(SecretError::TooShort(what.to_owned()))
+    } else {
+        Ok(key)
+    }
+}
+
+fn read_file(bytes: Vec<u8>, file: &Path) -> Result<Secret, SecretError> {
+    let key = checked(bytes.trim_ascii().to_vec(), &format!("the secret in {}", file.display()))?;
+    warn_if_readable_by_others(file);
+    Ok(Secret { key, source: Source::File(file.to_path_buf()) })
+}
+
+#[cfg(unix)]
+fn warn_if_readable_by_others(file: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(file) {
+        if meta.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(
+                path = %file.display(),
+                "the secret file can be read by other users; restrict it with chmod 600"
+            );
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn warn_if_readable_by_others(_file: &Path) {}
+
+/// Writes 32 random bytes as hex into a new file only the owner can read. Never
+/// overwrites: if another process created the file meanwhile, that one is used.
+fn generate(file: &Path) -> Result<Secret, SecretError> {
+    let write_err = |source| SecretError::Write { path: file.to_path_buf(), source };
+    let mut random = [0u8; GENERATED_BYTES];
+    getrandom::fill(&mut random).map_err(|e| SecretError::Random(e.to_string()))?;
+    let text = hex::encode(random);
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(write_err)?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut out = match options.open(file) {
+        Ok(out) => out,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let bytes =
+                std::fs::read(file).map_err(|source| SecretError::Read { path: file.to_path_buf(), source })?;
+            return read_file(bytes, file);
+        }
+        Err(e) => return Err(write_err(e)),
+    };
+    out.write_all(format!("{text}\n").as_bytes()).map_err(write_err)?;
+    out.sync_all().map_err(write_err)?;
+    tracing::warn!(
+        "generated a new identifier-hashing secret at {}; keep it safe and back it up: \
+         without it existing identifiers cannot be found",
+        file.display()
+    );
+    Ok(Secret { key: text.into_bytes(), source: Source::Generated(file.to_path_buf()) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_environment_wins_and_must_be_long_enough() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secret.key");
+        let s = load(Some(" a secret of enough length "), &file, None).unwrap();
+        assert_eq!(s.source, Source::Env);
+        assert_eq!(s.key, b"a secret of enough length");
+        assert!(!file.exists());
+        assert!(matches!(load(Some("short"), &file, None), Err(SecretError::TooShort(_))));
+    }
+
+    #[test]
+    fn a_first_run_generates_a_private_secret_and_later_runs_read_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("data").join("secret.key");
+        let first = load(None, &file, None).unwrap();
+        assert_eq!(first.source, Source::Generated(file.clone()));
+        assert_eq!(first.key.len(), 64);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let second = load(Some(""), &file, None).unwrap();
+        assert_eq!(second.source, Source::File(file.clone()));
+        assert_eq!(second.key, first.key);
+    }
+
+    #[test]
+    fn a_short_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secret.key");
+        std::fs::write(&file, "tiny\n").unwrap();
+        assert!(matches!(load(None, &file, None), Err(SecretError::TooShort(_))));
+    }
+
+    #[test]
+    fn no_secret_is_generated_beside_a_database_with_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secret.key");
+        let db = dir.path().join("midoffice.db");
+        std::fs::write(&db, b"SQLite format 3\0").unwrap();
+        assert!(matches!(
+            load(None, &file, Some(&db)),
+            Err(SecretError::DatabaseWithoutSecret { .. })
+        ));
+        assert!(!file.exists());
+        let empty = dir.path().join("empty.db");
+        std::fs::write(&empty, b"").unwrap();
+        assert!(load(None, &file, Some(&empty)).is_ok());
+    }
+
+    #[test]
+    fn debug_never_shows_the_key() {
+        let s = Secret { key: b"super secret value!".to_vec(), source: Source::Env };
+        assert!(!format!("{s:?}").contains("super"));
+    }
+}

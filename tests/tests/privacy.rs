@@ -1,0 +1,332 @@
+//! No BSN, e-mail address or phone number is stored in clear text: after a handful of
+//! contacts (started, completed, recorded, retried, looked up, answered, refused), the
+//! SQLite database files hold none of them byte for byte, and no row of any PostgreSQL
+//! table holds one as text. The masked form `******019` may be stored.
+
+use midoffice_tests::pb::{self, Channel, Outcome};
+use midoffice_tests::{
+    Backend, Kind, TENANT, at, bsn, ids_of, on_every_backend, request, resolved, start,
+};
+use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+
+/// Every identifier the contacts below carry, as given and in normal form.
+const SECRETS: &[&str] = &[
+    "999990019",
+    "999990032",
+    "999990044",
+    "999990081",
+    "999990123",
+    "Jan.Jansen@Example.NL",
+    "jan.jansen@example.nl",
+    "06-12345678",
+    "0612345678",
+    "+31612345678",
+    "+31 6 2222 3333",
+    "+31622223333",
+    "0031 6 3333 4444",
+    "+31633334444",
+];
+
+/// Text that must be stored, to show the check reads where the data is.
+const STORED: &[&str] = &["parkeervergunning", "Bewonersvergunning aangevraagd"];
+
+/// Plays contacts on every path that handles identifiers.
+async fn play(b: &Backend) {
+    let jan = pb::Identifiers {
+        bsn: "999990019".into(),
+        email: " Jan.Jansen@Example.NL".into(),
+        phone: "06-12345678".into(),
+        ..Default::default()
+    };
+    let first = pb::StartContactRequest {
+        request_id: "privacy-1".into(),
+        start: Some(start(
+            Channel::Phone,
+            "2026-03-02T09:00:00+01:00",
+            Some(jan),
+            "parkeervergunning",
+        )),
+    };
+    let started = b
+        .contacts()
+        .start_contact(request(TENANT, first.clone()))
+        .await
+        .expect("start")
+        .into_inner();
+    b.contacts()
+        .start_contact(request(TENANT, first))
+        .await
+        .expect("retried start");
+    let (c1, _, _) = ids_of(&started);
+    let party = started.context.and_then(|c| c.party).expect("a party");
+    assert_eq!(
+        party.bsn_masked, "******019",
+        "the agent sees the masked BSN"
+    );
+    b.contacts()
+        .complete_contact(request(
+            TENANT,
+            pb::CompleteContactRequest {
+                request_id: "privacy-2".into(),
+                contact_id: c1.clone(),
+                end: Some(pb::ContactEnd {
+                    outcome: Outcome::Callback as i32,
+                    due_at: Some(at("2026-03-03T17:00:00+01:00")),
+                    department: "kcc".into(),
+                    ..resolved(
+                        "2026-03-02T09:00:12+01:00",
+                        "2026-03-02T09:06:00+01:00",
+                        "Bewonersvergunning aangevraagd; belt terug.",
+                    )
+                }),
+            },
+        ))
+        .await
+        .expect("complete");
+
+    // The e-mail address alone, in another case.
+    let by_mail = b
+        .start(
+            TENANT,
+            start(
+                Channel::Email,
+                "2026-03-02T21:14:00+01:00",
+                Some(midoffice_tests::email("jan.jansen@example.nl")),
+                "afvalinzameling",
+            ),
+        )
+        .await;
+    let (c2, _, _) = ids_of(&by_mail);
+    b.complete(
+        TENANT,
+        &c2,
+        pb::ContactEnd {
+            outcome: Outcome::HandedOff as i32,
+            answered_at: None,
+            ..resolved(
+                "2026-03-03T09:00:00+01:00",
+                "2026-03-03T09:00:00+01:00",
+                "Container doorgezet.",
+            )
+        },
+    )
+    .await;
+    b.contacts()
+        .submit_feedback(request(
+            TENANT,
+            pb::SubmitFeedbackRequest {
+                request_id: "privacy-3".into(),
+                contact_id: c1,
+                score: 4,
+                effort: 2,
+                story_repeated: false,
+                comment: "Snel geholpen.".into(),
+            },
+        ))
+        .await
+        .expect("feedback");
+
+    // Registered after the fact, with a retry.
+    let record = pb::RecordContactRequest {
+        request_id: "privacy-4".into(),
+        start: Some(start(
+            Channel::Counter,
+            "2026-03-04T10:00:00+01:00",
+            Some(pb::Identifiers {
+                bsn: "999990032".into(),
+                phone: "+31 6 2222 3333".into(),
+                ..Default::default()
+            }),
+            "parkeervergunning",
+        )),
+        end: Some(resolved(
+            "2026-03-04T10:03:00+01:00",
+            "2026-03-04T10:12:00+01:00",
+            "Vergunning verlengd.",
+        )),
+        context_seen: true,
+    };
+    b.contacts()
+        .record_contact(request(TENANT, record.clone()))
+        .await
+        .expect("record");
+    b.contacts()
+        .record_contact(request(TENANT, record))
+        .await
+        .expect("retried record");
+
+    // A phone number alone, a BSN in another tenant, and an anonymous contact.
+    b.start(
+        TENANT,
+        start(
+            Channel::Phone,
+            "2026-03-05T08:30:00+01:00",
+            Some(midoffice_tests::phone("0031 6 3333 4444")),
+            "paspoort",
+        ),
+    )
+    .await;
+    b.start(
+        "gemeente-b",
+        start(
+            Channel::Web,
+            "2026-03-05T12:00:00+01:00",
+            Some(bsn("999990044")),
+            "paspoort",
+        ),
+    )
+    .await;
+    b.start(
+        TENANT,
+        start(
+            Channel::Counter,
+            "2026-03-05T13:00:00+01:00",
+            None,
+            "paspoort",
+        ),
+    )
+    .await;
+
+    // Look-ups (logged as processing) of a known and an unknown BSN.
+    for ids in [
+        bsn("999990019"),
+        bsn("999990123"),
+        midoffice_tests::phone("+31612345678"),
+    ] {
+        b.parties()
+            .get_context(request(
+                TENANT,
+                pb::GetContextRequest {
+                    identifiers: Some(ids),
+                    as_of: None,
+                },
+            ))
+            .await
+            .expect("GetContext");
+    }
+
+    // A refused start stores nothing, so it cannot store the BSN either.
+    let refused = b
+        .contacts()
+        .start_contact(request(
+            TENANT,
+            pb::StartContactRequest {
+                request_id: "privacy-5".into(),
+                start: Some(start(
+                    Channel::Phone,
+                    "2026-03-05T14:00:00+01:00",
+                    Some(bsn("999990081")),
+                    "Geen Code",
+                )),
+            },
+        ))
+        .await;
+    assert!(
+        refused.is_err(),
+        "a start with an invalid topic must be refused"
+    );
+    assert_eq!(b.contact_count(TENANT).await, 5);
+}
+
+fn assert_clean(what: &str, text: &[u8]) {
+    for secret in SECRETS {
+        assert!(
+            !contains(text, secret.as_bytes()),
+            "{what} holds {secret:?} in clear text"
+        );
+    }
+    for stored in STORED {
+        assert!(
+            contains(text, stored.as_bytes()),
+            "{what} does not hold {stored:?}: is this the data?"
+        );
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Every byte of the SQLite database: the file, and its -wal and -journal if present.
+async fn sqlite_bytes(b: &Backend) -> Vec<u8> {
+    let file = b.sqlite_file().expect("a SQLite backend has a file");
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_owned();
+    let dir = file.parent().expect("the file is in a folder");
+    let mut bytes = Vec::new();
+    let mut read = 0;
+    let mut entries = tokio::fs::read_dir(dir)
+        .await
+        .expect("read the scratch folder");
+    while let Some(entry) = entries.next_entry().await.expect("a folder entry") {
+        if entry.file_name().to_string_lossy().starts_with(&name) {
+            bytes.extend(
+                tokio::fs::read(entry.path())
+                    .await
+                    .expect("read a database file"),
+            );
+            read += 1;
+        }
+    }
+    assert!(read >= 1, "no database file in {}", dir.display());
+    bytes
+}
+
+/// Every row of every table of the PostgreSQL database, as JSON text.
+async fn postgres_rows(b: &Backend) -> Vec<u8> {
+    let db = Database::connect(b.db_url())
+        .await
+        .expect("connect to the scratch database");
+    let tables = db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT table_schema, table_name FROM information_schema.tables \
+             WHERE table_type = 'BASE TABLE' \
+             AND table_schema NOT IN ('pg_catalog', 'information_schema')",
+        ))
+        .await
+        .expect("list the tables");
+    assert!(!tables.is_empty(), "the database has no tables");
+    let mut text = Vec::new();
+    for table in tables {
+        let schema: String = table.try_get("", "table_schema").expect("table_schema");
+        let name: String = table.try_get("", "table_name").expect("table_name");
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Postgres,
+                format!(
+                    "SELECT row_to_json(t)::text AS j FROM \"{}\".\"{}\" t",
+                    schema.replace('"', "\"\""),
+                    name.replace('"', "\"\"")
+                ),
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("read {schema}.{name}: {e}"));
+        for row in rows {
+            let json: String = row.try_get("", "j").expect("a row as JSON");
+            text.extend(json.into_bytes());
+            text.push(b'\n');
+        }
+    }
+    let _ = db.close().await;
+    text
+}
+
+#[tokio::test]
+async fn no_identifier_is_stored_in_clear_text() {
+    on_every_backend(|b| async move {
+        play(&b).await;
+        match b.kind {
+            Kind::Sqlite => {
+                // Stopped first, so everything the server wrote is on disk.
+                b.stop_server().await;
+                assert_clean("the SQLite database", &sqlite_bytes(&b).await);
+            }
+            Kind::Postgres => assert_clean("the PostgreSQL database", &postgres_rows(&b).await),
+        }
+    })
+    .await;
+}
