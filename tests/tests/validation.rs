@@ -594,12 +594,12 @@ async fn figure_periods_must_run_forward() {
                     .get_figures(request(
                         TENANT,
                         pb::GetFiguresRequest {
-                            period: Some(period.clone()),
+                            period: Some(period),
                             ..Default::default()
                         },
                     ))
                     .await,
-                "period.from",
+                "period.to",
                 SECRETS,
             );
             assert_invalid(
@@ -611,7 +611,7 @@ async fn figure_periods_must_run_forward() {
                         },
                     ))
                     .await,
-                "period.from",
+                "period.to",
                 SECRETS,
             );
         }

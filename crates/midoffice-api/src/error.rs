@@ -83,12 +83,15 @@ pub fn invalid_status(v: Violations) -> Status {
     } else {
         format!("invalid request: {v}")
     };
-    let violations: Vec<FieldViolation> = v
-        .0
-        .into_iter()
-        .map(|f| FieldViolation::new(f.field, f.description))
-        .collect();
-    Status::with_error_details(Code::InvalidArgument, message, ErrorDetails::with_bad_request(violations))
+    let violations: Vec<FieldViolation> =
+        v.0.into_iter()
+            .map(|f| FieldViolation::new(f.field, f.description))
+            .collect();
+    Status::with_error_details(
+        Code::InvalidArgument,
+        message,
+        ErrorDetails::with_bad_request(violations),
+    )
 }
 
 #[cfg(test)]
@@ -108,7 +111,11 @@ mod tests {
         assert_eq!(s.code(), Code::InvalidArgument);
         let details = s.get_error_details();
         let bad = details.bad_request().expect("a BadRequest detail");
-        let fields: Vec<&str> = bad.field_violations.iter().map(|f| f.field.as_str()).collect();
+        let fields: Vec<&str> = bad
+            .field_violations
+            .iter()
+            .map(|f| f.field.as_str())
+            .collect();
         assert_eq!(fields, ["start.topic", "end.outcome"]);
         assert_eq!(bad.field_violations[1].description, "is required");
         assert!(s.message().contains("start.topic"));
@@ -117,14 +124,26 @@ mod tests {
     #[test]
     fn each_kind_maps_to_its_code() {
         let cases = [
-            (StoreError::Domain(DomainError::NotFound("contact".into())), Code::NotFound),
+            (
+                StoreError::Domain(DomainError::NotFound("contact".into())),
+                Code::NotFound,
+            ),
             (
                 StoreError::Domain(DomainError::FailedPrecondition("completed".into())),
                 Code::FailedPrecondition,
             ),
-            (StoreError::Domain(DomainError::AlreadyExists("feedback".into())), Code::AlreadyExists),
-            (StoreError::Unavailable("pool timed out".into()), Code::Unavailable),
-            (StoreError::Internal("syntax error near SELECT".into()), Code::Internal),
+            (
+                StoreError::Domain(DomainError::AlreadyExists("feedback".into())),
+                Code::AlreadyExists,
+            ),
+            (
+                StoreError::Unavailable("pool timed out".into()),
+                Code::Unavailable,
+            ),
+            (
+                StoreError::Internal("syntax error near SELECT".into()),
+                Code::Internal,
+            ),
         ];
         for (e, code) in cases {
             assert_eq!(status(e).code(), code);
@@ -133,10 +152,14 @@ mod tests {
 
     #[test]
     fn internal_details_stay_out_of_the_answer() {
-        let s = status(StoreError::Internal("constraint parties_hash_key violated".into()));
+        let s = status(StoreError::Internal(
+            "constraint parties_hash_key violated".into(),
+        ));
         assert!(!s.message().contains("parties_hash_key"));
         assert!(s.message().starts_with("internal error (reference "));
-        let s = status(StoreError::Unavailable("connection refused to db:5432".into()));
+        let s = status(StoreError::Unavailable(
+            "connection refused to db:5432".into(),
+        ));
         assert!(!s.message().contains("5432"));
     }
 }

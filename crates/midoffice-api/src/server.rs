@@ -139,5 +139,9 @@ pub async fn spawn(state: AppState) -> std::io::Result<RunningServer> {
         // A dropped sender also stops the server.
         let _ = stopped.await;
     }));
-    Ok(RunningServer { addr, shutdown, task })
+    Ok(RunningServer {
+        addr,
+        shutdown,
+        task,
+    })
 }

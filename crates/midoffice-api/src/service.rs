@@ -60,27 +60,42 @@ fn qualify(e: StoreError, fields: Fields) -> ApiError {
     let StoreError::Domain(DomainError::Invalid(v)) = e else {
         return ApiError::from(e);
     };
-    let qualified = v
-        .0
-        .into_iter()
-        .map(|mut f| {
-            let root = f.field.split(['.', '[']).next().unwrap_or_default();
-            let in_start = START_FIELDS.contains(&root);
-            let in_end = END_FIELDS.contains(&root);
-            let prefix = match fields {
-                Fields::Start if in_start || in_end => Some("start"),
-                Fields::End if in_end => Some("end"),
-                Fields::StartAndEnd if in_end => Some("end"),
-                Fields::StartAndEnd if in_start => Some("start"),
-                _ => None,
-            };
-            if let Some(prefix) = prefix {
-                f.field = format!("{prefix}.{}", f.field);
-            }
-            f
-        })
-        .collect();
+    let qualified =
+        v.0.into_iter()
+            .map(|mut f| {
+                let root = f.field.split(['.', '[']).next().unwrap_or_default();
+                let in_start = START_FIELDS.contains(&root);
+                let in_end = END_FIELDS.contains(&root);
+                let prefix = match fields {
+                    Fields::Start if in_start || in_end => Some("start"),
+                    Fields::End if in_end => Some("end"),
+                    Fields::StartAndEnd if in_end => Some("end"),
+                    Fields::StartAndEnd if in_start => Some("start"),
+                    _ => None,
+                };
+                if let Some(prefix) = prefix {
+                    f.field = format!("{prefix}.{}", f.field);
+                }
+                f
+            })
+            .collect();
     ApiError::from(Violations(qualified))
+}
+
+/// Puts every field under `prefix` unless it is there already (the store may name
+/// fields either way).
+fn under(prefix: &str, v: Violations) -> Violations {
+    let dotted = format!("{prefix}.");
+    Violations(
+        v.0.into_iter()
+            .map(|mut f| {
+                if f.field != prefix && !f.field.starts_with(&dotted) {
+                    f.field = format!("{dotted}{}", f.field);
+                }
+                f
+            })
+            .collect(),
+    )
 }
 
 /// Adds the violations of `r` to `v`; the value when there were none.
@@ -178,7 +193,12 @@ impl pb::contact_service_server::ContactService for ContactApi {
         let Some(end) = end.filter(|_| v.is_empty()) else {
             // An unknown contact and a second completion are answered before the fields
             // (DOMAIN.md), so ask the store about the contact before refusing them.
-            let current = self.state.store.get_contact(&tenant, contact_id).await.map_err(ApiError::from)?;
+            let current = self
+                .state
+                .store
+                .get_contact(&tenant, contact_id)
+                .await
+                .map_err(ApiError::from)?;
             if current.contact.end.is_some() {
                 return Err(ApiError::from(DomainError::FailedPrecondition(
                     "the contact is already completed".into(),
@@ -193,7 +213,9 @@ impl pb::contact_service_server::ContactService for ContactApi {
             .complete_contact(&tenant, contact_id, end, idem, now)
             .await
             .map_err(|e| qualify(e, Fields::End))?;
-        Ok(Response::new(pb::CompleteContactResponse { contact: Some(pb::Contact::from(&view)) }))
+        Ok(Response::new(pb::CompleteContactResponse {
+            contact: Some(pb::Contact::from(&view)),
+        }))
     }
 
     async fn record_contact(
@@ -237,8 +259,15 @@ impl pb::contact_service_server::ContactService for ContactApi {
         let req = request.into_inner();
         let contact_id = required_id(&req.contact_id, "contact_id").map_err(ApiError::from)?;
         debug!(tenant = %tenant, %contact_id, "GetContact");
-        let view = self.state.store.get_contact(&tenant, contact_id).await.map_err(ApiError::from)?;
-        Ok(Response::new(pb::GetContactResponse { contact: Some(pb::Contact::from(&view)) }))
+        let view = self
+            .state
+            .store
+            .get_contact(&tenant, contact_id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(pb::GetContactResponse {
+            contact: Some(pb::Contact::from(&view)),
+        }))
     }
 
     async fn submit_feedback(
@@ -298,9 +327,11 @@ impl pb::party_service_server::PartyService for PartyApi {
             .store
             .lookup_context(&tenant, identifiers, as_of)
             .await
-            .map_err(|e| qualify_identifiers(e))?;
+            .map_err(qualify_identifiers)?;
         log_context_read(&tenant, &context, None);
-        Ok(Response::new(pb::GetContextResponse { context: Some(pb::Context::from(&context)) }))
+        Ok(Response::new(pb::GetContextResponse {
+            context: Some(pb::Context::from(&context)),
+        }))
     }
 
     async fn erase_party(
@@ -309,16 +340,19 @@ impl pb::party_service_server::PartyService for PartyApi {
     ) -> Result<Response<pb::ErasePartyResponse>, Status> {
         let tenant = tenant_of(request.metadata())?;
         let req = request.into_inner();
-        let identifiers =
-            required_identifiers(req.identifiers.as_ref(), "identifiers", &self.state.pseudonymiser)
-                .map_err(ApiError::from)?;
+        let identifiers = required_identifiers(
+            req.identifiers.as_ref(),
+            "identifiers",
+            &self.state.pseudonymiser,
+        )
+        .map_err(ApiError::from)?;
         debug!(tenant = %tenant, "EraseParty");
         let erased = self
             .state
             .store
             .erase_party(&tenant, identifiers)
             .await
-            .map_err(|e| qualify_identifiers(e))?;
+            .map_err(qualify_identifiers)?;
         info!(
             target: "midoffice::dataverwerking",
             tenant = %tenant,
@@ -339,16 +373,15 @@ fn qualify_identifiers(e: StoreError) -> ApiError {
     let StoreError::Domain(DomainError::Invalid(v)) = e else {
         return ApiError::from(e);
     };
-    let qualified = v
-        .0
-        .into_iter()
-        .map(|mut f| {
-            if ["bsn", "kvk", "email", "phone"].contains(&f.field.as_str()) {
-                f.field = format!("identifiers.{}", f.field);
-            }
-            f
-        })
-        .collect();
+    let qualified =
+        v.0.into_iter()
+            .map(|mut f| {
+                if ["bsn", "kvk", "email", "phone"].contains(&f.field.as_str()) {
+                    f.field = format!("identifiers.{}", f.field);
+                }
+                f
+            })
+            .collect();
     ApiError::from(Violations(qualified))
 }
 
@@ -373,7 +406,12 @@ impl pb::tenant_service_server::TenantService for TenantApi {
     ) -> Result<Response<pb::GetTenantSettingsResponse>, Status> {
         let tenant = tenant_of(request.metadata())?;
         debug!(tenant = %tenant, "GetTenantSettings");
-        let settings = self.state.store.settings(&tenant).await.map_err(ApiError::from)?;
+        let settings = self
+            .state
+            .store
+            .settings(&tenant)
+            .await
+            .map_err(ApiError::from)?;
         Ok(Response::new(pb::GetTenantSettingsResponse {
             settings: Some(pb::TenantSettings::from(&settings)),
         }))
@@ -388,8 +426,8 @@ impl pb::tenant_service_server::TenantService for TenantApi {
         let Some(proto) = req.settings.as_ref() else {
             return Err(ApiError::invalid("settings", "is required").into());
         };
-        let settings = TenantSettings::try_from(proto)
-            .map_err(|v| ApiError::from(v.prefixed("settings")))?;
+        let settings =
+            TenantSettings::try_from(proto).map_err(|v| ApiError::from(v.prefixed("settings")))?;
         debug!(tenant = %tenant, norms = settings.norms.len(), "ReplaceTenantSettings");
         let stored = self
             .state
@@ -397,7 +435,7 @@ impl pb::tenant_service_server::TenantService for TenantApi {
             .replace_settings(&tenant, settings)
             .await
             .map_err(|e| match e {
-                StoreError::Domain(DomainError::Invalid(v)) => ApiError::from(v.prefixed("settings")),
+                StoreError::Domain(DomainError::Invalid(v)) => ApiError::from(under("settings", v)),
                 other => ApiError::from(other),
             })?;
         info!(tenant = %tenant, norms = stored.norms.len(), "tenant settings replaced");
@@ -468,8 +506,14 @@ impl pb::figure_service_server::FigureService for FigureApi {
             let by_channel: Vec<(Channel, figures::Figures)> = Channel::ALL
                 .into_iter()
                 .map(|channel| {
-                    let per_channel = Filter { channel: Some(channel), ..filter.clone() };
-                    (channel, figures::figures(&facts, &period, &per_channel, &settings))
+                    let per_channel = Filter {
+                        channel: Some(channel),
+                        ..filter.clone()
+                    };
+                    (
+                        channel,
+                        figures::figures(&facts, &period, &per_channel, &settings),
+                    )
                 })
                 .collect();
             (overall, by_channel)
@@ -509,10 +553,22 @@ mod tests {
 
     #[test]
     fn store_violations_get_their_request_path() {
-        let names = ["answered_at", "referred_to.organisation", "end.topic", "request_id", "case_id"];
+        let names = [
+            "answered_at",
+            "referred_to.organisation",
+            "end.topic",
+            "request_id",
+            "case_id",
+        ];
         assert_eq!(
             fields(qualify(store_invalid(&names), Fields::End)),
-            ["end.answered_at", "end.referred_to.organisation", "end.topic", "request_id", "case_id"]
+            [
+                "end.answered_at",
+                "end.referred_to.organisation",
+                "end.topic",
+                "request_id",
+                "case_id"
+            ]
         );
         assert_eq!(
             fields(qualify(store_invalid(&names), Fields::StartAndEnd)),
@@ -528,12 +584,31 @@ mod tests {
             fields(qualify(store_invalid(&["topic", "case_id"]), Fields::Start)),
             ["start.topic", "start.case_id"]
         );
-        assert_eq!(fields(qualify_identifiers(store_invalid(&["bsn"]))), ["identifiers.bsn"]);
+        assert_eq!(
+            fields(qualify_identifiers(store_invalid(&["bsn"]))),
+            ["identifiers.bsn"]
+        );
+    }
+
+    #[test]
+    fn settings_fields_are_prefixed_once() {
+        let mut v = Violations::default();
+        v.add("settings.norms[0].id", "why");
+        v.add("repeat_window", "why");
+        let fields: Vec<String> = under("settings", v)
+            .0
+            .into_iter()
+            .map(|f| f.field)
+            .collect();
+        assert_eq!(fields, ["settings.norms[0].id", "settings.repeat_window"]);
     }
 
     #[test]
     fn other_store_errors_pass_unchanged() {
-        let e = qualify(StoreError::Domain(DomainError::NotFound("contact".into())), Fields::End);
+        let e = qualify(
+            StoreError::Domain(DomainError::NotFound("contact".into())),
+            Fields::End,
+        );
         assert!(matches!(e, ApiError::Domain(DomainError::NotFound(_))));
     }
 }

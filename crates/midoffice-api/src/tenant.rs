@@ -16,11 +16,17 @@ pub fn tenant_of(metadata: &MetadataMap) -> Result<TenantId, ApiError> {
         return Ok(TenantId::default_tenant());
     };
     if values.next().is_some() {
-        return Err(ApiError::invalid(TENANT_KEY, "give one tenant, not several"));
+        return Err(ApiError::invalid(
+            TENANT_KEY,
+            "give one tenant, not several",
+        ));
     }
-    let raw = value
-        .to_str()
-        .map_err(|_| ApiError::invalid(TENANT_KEY, "must be a code of lower case letters, digits and '-'"))?;
+    let raw = value.to_str().map_err(|_| {
+        ApiError::invalid(
+            TENANT_KEY,
+            "must be a code of lower case letters, digits and '-'",
+        )
+    })?;
     TenantId::parse(raw).map_err(|why| ApiError::invalid(TENANT_KEY, why))
 }
 

@@ -154,11 +154,12 @@ pub fn choose(
     };
     // Of the cases with this topic that are open or resolved within the repeat window,
     // the one whose latest contact started last.
+    // A case opened at this very instant (another channel, same moment) counts too.
     let chosen = party_cases
         .iter()
         .filter(|c| c.topic.as_ref() == Some(topic))
         .filter_map(|c| {
-            let earlier = c.earlier(at, None);
+            let earlier: Vec<&ContactFacts> = c.contacts.iter().filter(|x| x.started_at <= at).collect();
             let latest = earlier.iter().map(|x| x.started_at).max()?;
             let status = status_of(earlier.iter().copied(), at);
             status_is_active(status, at, settings).then_some((latest, c.created_at, c.id))

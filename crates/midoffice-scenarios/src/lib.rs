@@ -30,7 +30,17 @@ pub struct Summary {
 /// A call that takes longer than this fails the file instead of hanging the run.
 const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// For each path: a *.yaml/*.yml file, or a folder whose *.yaml files are played in name order. Each file against an empty store: a fresh SQLite temp file, or with `database_url` = Some("postgres://...") a freshly created uniquely named PostgreSQL database (CREATE DATABASE via that URL, dropped afterwards). Prints each failure with file, step number (1-based) and key, e.g. `FAIL 02-referred-again-and-loop.yaml step 5 (start c3): signals: expected [REFERRED_AGAIN, STORY_ALREADY_TOLD], got [REFERRED_AGAIN]`, a line per passed file, and ends with the line `N passed, M failed` (N, M = files). A file that cannot be parsed counts as failed with the reason.
+/// Plays scenario files and prints what differs.
+///
+/// For each path: a *.yaml/*.yml file, or a folder whose *.yaml files are played in name
+/// order. Each file against an empty store: a fresh SQLite temp file, or with
+/// `database_url` = Some("postgres://...") a freshly created uniquely named PostgreSQL
+/// database (CREATE DATABASE via that URL, dropped afterwards). Prints each failure with
+/// file, step number (1-based) and key, e.g. `FAIL 02-referred-again-and-loop.yaml step 5
+/// (start c3): signals: expected [REFERRED_AGAIN, STORY_ALREADY_TOLD], got
+/// [REFERRED_AGAIN]`, a line per passed file, and ends with the line `N passed, M failed`
+/// (N, M = files). A file that cannot be parsed counts as failed with the reason; so does
+/// a path that names no scenario file, or a folder without any.
 pub async fn play_paths(paths: &[PathBuf], database_url: Option<&str>) -> Summary {
     let mut summary = Summary::default();
     for entry in collect(paths) {

@@ -704,10 +704,9 @@ impl Expect {
             }
         }
         let value = Value::Mapping(mapping);
-        let err = |e: serde_norway::Error| e.to_string();
         let expect = match action {
             Action::Start(_) | Action::Record(_) => {
-                let e: ContactExpect = serde_norway::from_value(value).map_err(err)?;
+                let e: ContactExpect = typed(value)?;
                 if let Some(party @ PartyExpect::None) = &e.party {
                     return Err(format!("party: `{party}` is only for context steps"));
                 }
@@ -720,7 +719,7 @@ impl Expect {
                 Expect::Contact(e)
             }
             Action::Context(_) => {
-                let e: ContextExpect = serde_norway::from_value(value).map_err(err)?;
+                let e: ContextExpect = typed(value)?;
                 if let Some(party @ PartyExpect::New) = &e.party {
                     return Err(format!(
                         "party: `{party}` is only for start and record steps (a look-up never makes a party)"
@@ -728,10 +727,8 @@ impl Expect {
                 }
                 Expect::Context(e)
             }
-            Action::Metrics(_) => Expect::Metrics(serde_norway::from_value(value).map_err(err)?),
-            Action::Thermometer(_) => {
-                Expect::Thermometer(serde_norway::from_value(value).map_err(err)?)
-            }
+            Action::Metrics(_) => Expect::Metrics(typed(value)?),
+            Action::Thermometer(_) => Expect::Thermometer(typed(value)?),
             Action::Complete(_) | Action::Feedback(_) | Action::Erase(_) => {
                 return Err(format!(
                     "a {} step can only expect `error`; got {}",
@@ -742,6 +739,21 @@ impl Expect {
         };
         Ok(expect)
     }
+}
+
+/// Reads an expectation of a known kind out of the buffered YAML. It goes through text
+/// again (not `from_value`) so that messages keep the key path, such as `signals[1]:`;
+/// the line numbers of that text would mislead, so they are cut and the caller adds
+/// the step's own position.
+fn typed<T: serde::de::DeserializeOwned>(value: serde_norway::Value) -> Result<T, String> {
+    let text = serde_norway::to_string(&value).map_err(|e| e.to_string())?;
+    serde_norway::from_str(&text).map_err(|e| {
+        let message = e.to_string();
+        match (e.location(), message.rfind(" at line ")) {
+            (Some(_), Some(cut)) => message[..cut].to_string(),
+            _ => message,
+        }
+    })
 }
 
 fn key_list(value: &serde_norway::Value) -> String {

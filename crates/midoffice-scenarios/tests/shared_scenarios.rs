@@ -34,9 +34,12 @@ async fn shared_scenarios_pass_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shared_scenarios_pass_on_postgres() {
-    let Ok(url) = std::env::var("MIDOFFICE_TEST_DATABASE_URL") else {
-        println!("skipped on PostgreSQL: MIDOFFICE_TEST_DATABASE_URL not set");
-        return;
+    let url = match std::env::var("MIDOFFICE_TEST_DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => url.trim().to_string(),
+        _ => {
+            println!("skipped on PostgreSQL: MIDOFFICE_TEST_DATABASE_URL not set");
+            return;
+        }
     };
     let dir = shared_folder();
     let files = file_count(&dir);

@@ -84,8 +84,12 @@ fn sqlite_path(url: &str) -> Option<&str> {
     }
 }
 
-fn sqlite_options(url: &str, connections: u32) -> ConnectOptions {
+fn sqlite_options(url: &str, connections: u32, in_memory: bool) -> ConnectOptions {
     let mut opt = ConnectOptions::new(url);
+    if in_memory {
+        // The database lives as long as its one connection: never recycle it.
+        opt.idle_timeout(None).max_lifetime(None);
+    }
     opt.max_connections(connections)
         .min_connections(1)
         .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -105,23 +109,21 @@ fn sqlite_options(url: &str, connections: u32) -> ConnectOptions {
 pub async fn connect(url: &str) -> Result<Pools, StoreError> {
     let pools = if url.starts_with("sqlite:") {
         let file = sqlite_path(url);
-        if let Some(path) = file {
-            if let Some(parent) = std::path::Path::new(path).parent() {
-                if !parent.as_os_str().is_empty() {
-                    std::fs::create_dir_all(parent).map_err(|e| {
-                        tracing::error!(error = %e, "cannot create the database directory");
-                        StoreError::Unavailable("cannot create the database directory".into())
-                    })?;
-                }
-            }
+        if let Some(parent) = file.and_then(|p| std::path::Path::new(p).parent())
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                tracing::error!(error = %e, "cannot create the database directory");
+                StoreError::Unavailable("cannot create the database directory".into())
+            })?;
         }
-        let writer = Database::connect(sqlite_options(url, 1))
+        let writer = Database::connect(sqlite_options(url, 1, file.is_none()))
             .await
             .map_err(db_err)?;
         Migrator::up(&writer, None).await.map_err(db_err)?;
         // An in-memory database exists once per connection: read through the writer.
         let reader = if file.is_some() {
-            Database::connect(sqlite_options(url, SQLITE_READERS))
+            Database::connect(sqlite_options(url, SQLITE_READERS, false))
                 .await
                 .map_err(db_err)?
         } else {

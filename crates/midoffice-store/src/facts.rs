@@ -113,7 +113,7 @@ pub async fn contacts_as_facts<C: ConnectionTrait>(
         .iter()
         .map(|r| contact_facts(r, feedback.remove(&r.id)))
         .collect::<Result<Vec<_>, _>>()?;
-    out.sort_by(|a, b| (a.started_at, a.id).cmp(&(b.started_at, b.id)));
+    out.sort_by_key(|a| (a.started_at, a.id));
     Ok(out)
 }
 
@@ -165,7 +165,7 @@ pub async fn cases_with_contacts<C: ConnectionTrait>(
             })
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    out.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+    out.sort_by_key(|a| (a.created_at, a.id));
     Ok(out)
 }
 

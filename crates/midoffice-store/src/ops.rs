@@ -839,8 +839,7 @@ fn join_in_memory(
                     contact.case_id = Some(into.id);
                     into.contacts.push(contact);
                 }
-                into.contacts
-                    .sort_by(|a, b| (a.started_at, a.id).cmp(&(b.started_at, b.id)));
+                into.contacts.sort_by_key(|a| (a.started_at, a.id));
             }
             None => {
                 k.party_id = party_id;
@@ -848,5 +847,5 @@ fn join_in_memory(
             }
         }
     }
-    cases.sort_by(|a, b| (a.created_at, a.id).cmp(&(b.created_at, b.id)));
+    cases.sort_by_key(|a| (a.created_at, a.id));
 }

@@ -18,8 +18,8 @@ Environment:
   MIDOFFICE_DATA_DIR       as --data-dir
   MIDOFFICE_DATABASE_URL   as --database-url (serve only)
   MIDOFFICE_SECRET_FILE    as --secret-file
-  MIDOFFICE_SECRET         the identifier-hashing secret itself (at least 16 bytes);
-                           when set, the secret file is not used
+  MIDOFFICE_SECRET         the identifier-hashing secret itself, in hex (at least 32
+                           hex characters); when set, the secret file is not used
   MIDOFFICE_OTLP_ENDPOINT  as --otlp-endpoint
   RUST_LOG                 log filter, such as `info` (the default for serve) or
                            `midoffice_api=debug,info`
@@ -50,19 +50,34 @@ enum Command {
 #[derive(Debug, Clone, Args)]
 struct ServeArgs {
     /// The address to listen on.
-    #[arg(long, env = "MIDOFFICE_LISTEN", default_value = "127.0.0.1:50051", value_name = "ADDR")]
+    #[arg(
+        long,
+        env = "MIDOFFICE_LISTEN",
+        default_value = "127.0.0.1:50051",
+        value_name = "ADDR"
+    )]
     listen: SocketAddr,
 
     /// The data folder: the SQLite database and the generated secret live here.
-    #[arg(long, env = "MIDOFFICE_DATA_DIR", default_value = "./data", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "MIDOFFICE_DATA_DIR",
+        default_value = "./data",
+        value_name = "DIR"
+    )]
     data_dir: PathBuf,
 
     /// The database: `sqlite://PATH?mode=rwc` or `postgres://USER:PASSWORD@HOST/DB`
     /// [default: sqlite://<DATA_DIR>/midoffice.db?mode=rwc, created on first run, WAL].
-    #[arg(long, env = "MIDOFFICE_DATABASE_URL", hide_env_values = true, value_name = "URL")]
+    #[arg(
+        long,
+        env = "MIDOFFICE_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     database_url: Option<String>,
 
-    /// The file holding the identifier-hashing secret [default: <DATA_DIR>/secret.key].
+    /// The file holding the identifier-hashing secret in hex [default: <DATA_DIR>/secret.key].
     /// Without it and without MIDOFFICE_SECRET, a new secret is generated there (mode
     /// 0600) on first run: back it up, identifiers cannot be found without it.
     #[arg(long, env = "MIDOFFICE_SECRET_FILE", value_name = "PATH")]
@@ -108,7 +123,11 @@ async fn play(args: PlayArgs) -> ExitCode {
     };
     let summary = midoffice_scenarios::play_paths(&args.paths, args.database_url.as_deref()).await;
     telemetry.shutdown().await;
-    if summary.failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if summary.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 async fn serve(args: ServeArgs) -> ExitCode {
@@ -121,25 +140,37 @@ async fn serve(args: ServeArgs) -> ExitCode {
     };
     let result = run_server(args).await;
     if let Err(e) = &result {
-        error!("midoffice stopped: {e}");
+        error!("midoffice failed: {e}");
     }
     telemetry.shutdown().await;
-    if result.is_ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if result.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 async fn run_server(args: ServeArgs) -> Result<(), BoxError> {
-    let database_url = args.database_url.clone().unwrap_or_else(|| {
-        format!("sqlite://{}/midoffice.db?mode=rwc", args.data_dir.display())
-    });
+    let database_url = args
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}/midoffice.db?mode=rwc", args.data_dir.display()));
     let sqlite_file = sqlite_path(&database_url);
-    if let Some(dir) = sqlite_file.as_deref().and_then(Path::parent).filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = sqlite_file
+        .as_deref()
+        .and_then(Path::parent)
+        .filter(|d| !d.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create the database folder {}: {e}", dir.display()))?;
     }
 
-    let secret_file = args.secret_file.clone().unwrap_or_else(|| args.data_dir.join("secret.key"));
+    let secret_file = args
+        .secret_file
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("secret.key"));
     let env_secret = std::env::var(secret::SECRET_ENV).ok();
     let secret = secret::load(env_secret.as_deref(), &secret_file, sqlite_file.as_deref())?;
     match &secret.source {
@@ -164,7 +195,15 @@ async fn run_server(args: ServeArgs) -> Result<(), BoxError> {
         database = %shown_url,
         "midoffice serving gRPC, gRPC-Web, health and reflection"
     );
-    midoffice_api::serve(listener, AppState { store, pseudonymiser }, shutdown_signal()).await?;
+    midoffice_api::serve(
+        listener,
+        AppState {
+            store,
+            pseudonymiser,
+        },
+        shutdown_signal(),
+    )
+    .await?;
     info!("midoffice stopped");
     Ok(())
 }
@@ -172,7 +211,9 @@ async fn run_server(args: ServeArgs) -> Result<(), BoxError> {
 /// The file of a SQLite URL (`sqlite://data/x.db?mode=rwc` -> `data/x.db`); `None` for
 /// other databases and in-memory SQLite.
 fn sqlite_path(url: &str) -> Option<PathBuf> {
-    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or_default();
     (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
 }
@@ -236,14 +277,25 @@ mod tests {
         assert!(cli.command.is_none());
         assert_eq!(cli.serve.listen, "127.0.0.1:6000".parse().unwrap());
         let cli = Cli::try_parse_from(["midoffice", "serve", "--data-dir", "/tmp/x"]).unwrap();
-        assert!(matches!(cli.command, Some(Command::Serve(a)) if a.data_dir == Path::new("/tmp/x")));
+        assert!(
+            matches!(cli.command, Some(Command::Serve(a)) if a.data_dir == Path::new("/tmp/x"))
+        );
     }
 
     #[test]
     fn play_takes_paths_and_a_database() {
-        let cli = Cli::try_parse_from(["midoffice", "play", "a.yaml", "dir", "--database-url", "postgres://x"])
-            .unwrap();
-        let Some(Command::Play(args)) = cli.command else { panic!("not play") };
+        let cli = Cli::try_parse_from([
+            "midoffice",
+            "play",
+            "a.yaml",
+            "dir",
+            "--database-url",
+            "postgres://x",
+        ])
+        .unwrap();
+        let Some(Command::Play(args)) = cli.command else {
+            panic!("not play")
+        };
         assert_eq!(args.paths.len(), 2);
         assert_eq!(args.database_url.as_deref(), Some("postgres://x"));
         assert!(Cli::try_parse_from(["midoffice", "play"]).is_err());
@@ -251,10 +303,19 @@ mod tests {
 
     #[test]
     fn sqlite_paths_and_redaction() {
-        assert_eq!(sqlite_path("sqlite://./data/midoffice.db?mode=rwc"), Some(PathBuf::from("./data/midoffice.db")));
+        assert_eq!(
+            sqlite_path("sqlite://./data/midoffice.db?mode=rwc"),
+            Some(PathBuf::from("./data/midoffice.db"))
+        );
         assert_eq!(sqlite_path("sqlite::memory:"), None);
         assert_eq!(sqlite_path("postgres://u:p@h/db"), None);
-        assert_eq!(redact("postgres://user:pw@db:5432/mo"), "postgres://user:***@db:5432/mo");
-        assert_eq!(redact("sqlite://./data/midoffice.db?mode=rwc"), "sqlite://./data/midoffice.db?mode=rwc");
+        assert_eq!(
+            redact("postgres://user:pw@db:5432/mo"),
+            "postgres://user:***@db:5432/mo"
+        );
+        assert_eq!(
+            redact("sqlite://./data/midoffice.db?mode=rwc"),
+            "sqlite://./data/midoffice.db?mode=rwc"
+        );
     }
 }

@@ -1,17 +1,17 @@
 //! The per-deployment secret that keys the identifier hashes (HMAC-SHA256).
 //!
 //! It comes from `MIDOFFICE_SECRET`, else from the secret file; on the first run without
-//! either, a new one is generated into the file (mode 0600). Its text (surrounding
-//! white space left out) is the key, so the same text always gives the same hashes.
-//! Losing it makes every stored identifier unfindable, so it is never overwritten and
-//! never generated beside an existing SQLite database.
+//! either, 32 random bytes are generated into the file (mode 0600). Both hold the key in
+//! hex (surrounding white space left out), at least 16 bytes. Losing it makes every
+//! stored identifier unfindable, so it is never overwritten and never generated beside
+//! an existing SQLite database.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The environment variable that may hold the secret itself.
 pub const SECRET_ENV: &str = "MIDOFFICE_SECRET";
-/// The shortest secret accepted, in bytes.
+/// The shortest secret accepted, in bytes (32 hex characters).
 pub const MIN_SECRET_BYTES: usize = 16;
 /// Random bytes in a generated secret (written as 64 hex characters).
 const GENERATED_BYTES: usize = 32;
@@ -24,15 +24,30 @@ pub enum Source {
     Generated(PathBuf),
 }
 
-/// Why there is no usable secret.
+/// Why there is no usable secret. Never carries the secret's value.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    #[error("{0} is shorter than {MIN_SECRET_BYTES} bytes")]
+    #[error("{0} is shorter than {MIN_SECRET_BYTES} bytes ({hex} hex characters)", hex = 2 * MIN_SECRET_BYTES)]
     TooShort(String),
+    #[error(
+        "{0} is not hex: give the key as hexadecimal digits, such as the 64 of `openssl rand -hex 32`"
+    )]
+    NotHex(String),
+    #[error(
+        "the secret file {0} is empty (a first run may have been interrupted): remove it to \
+         have a new one generated, but only if no identifiers were stored with it"
+    )]
+    Empty(PathBuf),
     #[error("cannot read the secret file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write a new secret file {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot generate a random secret: {0}")]
     Random(String),
     #[error(
@@ -43,7 +58,7 @@ pub enum SecretError {
     DatabaseWithoutSecret { database: PathBuf, secret: PathBuf },
 }
 
-/// The secret bytes and where they came from.
+/// The secret key and where it came from.
 pub struct Secret {
     pub key: Vec<u8>,
     pub source: Source,
@@ -51,7 +66,9 @@ pub struct Secret {
 
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Secret").field("source", &self.source).finish_non_exhaustive()
+        f.debug_struct("Secret")
+            .field("source", &self.source)
+            .finish_non_exhaustive()
     }
 }
 
@@ -64,11 +81,14 @@ pub fn load(
     existing_database: Option<&Path>,
 ) -> Result<Secret, SecretError> {
     if let Some(value) = env_value.filter(|v| !v.trim().is_empty()) {
-        let key = checked(value.trim().as_bytes().to_vec(), SECRET_ENV)?;
-        return Ok(Secret { key, source: Source::Env });
+        let key = decode(value.trim().as_bytes(), SECRET_ENV)?;
+        return Ok(Secret {
+            key,
+            source: Source::Env,
+        });
     }
     match std::fs::read(file) {
-        Ok(bytes) => read_file(bytes, file),
+        Ok(bytes) => read_file(&bytes, file),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if let Some(db) = existing_database.filter(|db| holds_data(db)) {
                 return Err(SecretError::DatabaseWithoutSecret {
@@ -78,7 +98,10 @@ pub fn load(
             }
             generate(file)
         }
-        Err(source) => Err(SecretError::Read { path: file.to_path_buf(), source }),
+        Err(source) => Err(SecretError::Read {
+            path: file.to_path_buf(),
+            source,
+        }),
     }
 }
 
@@ -86,7 +109,9 @@ fn holds_data(db: &Path) -> bool {
     std::fs::metadata(db).is_ok_and(|m| m.len() > 0)
 }
 
-fn checked(key: Vec<u8>, what: &str) -> Result<Vec<u8>, SecretError> {
+/// The key from its hex text; `what` names where it came from (never the value).
+fn decode(text: &[u8], what: &str) -> Result<Vec<u8>, SecretError> {
+    let key = hex::decode(text).map_err(|_| SecretError::NotHex(what.to_owned()))?;
     if key.len() < MIN_SECRET_BYTES {
         Err(SecretError::TooShort(what.to_owned()))
     } else {
@@ -94,22 +119,29 @@ fn checked(key: Vec<u8>, what: &str) -> Result<Vec<u8>, SecretError> {
     }
 }
 
-fn read_file(bytes: Vec<u8>, file: &Path) -> Result<Secret, SecretError> {
-    let key = checked(bytes.trim_ascii().to_vec(), &format!("the secret in {}", file.display()))?;
+fn read_file(bytes: &[u8], file: &Path) -> Result<Secret, SecretError> {
+    let text = bytes.trim_ascii();
+    if text.is_empty() {
+        return Err(SecretError::Empty(file.to_path_buf()));
+    }
+    let key = decode(text, &format!("the secret in {}", file.display()))?;
     warn_if_readable_by_others(file);
-    Ok(Secret { key, source: Source::File(file.to_path_buf()) })
+    Ok(Secret {
+        key,
+        source: Source::File(file.to_path_buf()),
+    })
 }
 
 #[cfg(unix)]
 fn warn_if_readable_by_others(file: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    if let Ok(meta) = std::fs::metadata(file) {
-        if meta.permissions().mode() & 0o077 != 0 {
-            tracing::warn!(
-                path = %file.display(),
-                "the secret file can be read by other users; restrict it with chmod 600"
-            );
-        }
+    if let Ok(meta) = std::fs::metadata(file)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        tracing::warn!(
+            path = %file.display(),
+            "the secret file can be read by other users; restrict it with chmod 600"
+        );
     }
 }
 
@@ -119,10 +151,12 @@ fn warn_if_readable_by_others(_file: &Path) {}
 /// Writes 32 random bytes as hex into a new file only the owner can read. Never
 /// overwrites: if another process created the file meanwhile, that one is used.
 fn generate(file: &Path) -> Result<Secret, SecretError> {
-    let write_err = |source| SecretError::Write { path: file.to_path_buf(), source };
+    let write_err = |source| SecretError::Write {
+        path: file.to_path_buf(),
+        source,
+    };
     let mut random = [0u8; GENERATED_BYTES];
     getrandom::fill(&mut random).map_err(|e| SecretError::Random(e.to_string()))?;
-    let text = hex::encode(random);
     if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(write_err)?;
     }
@@ -136,20 +170,26 @@ fn generate(file: &Path) -> Result<Secret, SecretError> {
     let mut out = match options.open(file) {
         Ok(out) => out,
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            let bytes =
-                std::fs::read(file).map_err(|source| SecretError::Read { path: file.to_path_buf(), source })?;
-            return read_file(bytes, file);
+            let bytes = std::fs::read(file).map_err(|source| SecretError::Read {
+                path: file.to_path_buf(),
+                source,
+            })?;
+            return read_file(&bytes, file);
         }
         Err(e) => return Err(write_err(e)),
     };
-    out.write_all(format!("{text}\n").as_bytes()).map_err(write_err)?;
+    out.write_all(format!("{}\n", hex::encode(random)).as_bytes())
+        .map_err(write_err)?;
     out.sync_all().map_err(write_err)?;
     tracing::warn!(
         "generated a new identifier-hashing secret at {}; keep it safe and back it up: \
          without it existing identifiers cannot be found",
         file.display()
     );
-    Ok(Secret { key: text.into_bytes(), source: Source::Generated(file.to_path_buf()) })
+    Ok(Secret {
+        key: random.to_vec(),
+        source: Source::Generated(file.to_path_buf()),
+    })
 }
 
 #[cfg(test)]
@@ -157,14 +197,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_environment_wins_and_must_be_long_enough() {
+    fn the_environment_wins_and_must_be_long_enough_hex() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("secret.key");
-        let s = load(Some(" a secret of enough length "), &file, None).unwrap();
+        let s = load(Some(" 000102030405060708090a0b0c0d0e0F\n"), &file, None).unwrap();
         assert_eq!(s.source, Source::Env);
-        assert_eq!(s.key, b"a secret of enough length");
+        assert_eq!(s.key, (0u8..16).collect::<Vec<_>>());
         assert!(!file.exists());
-        assert!(matches!(load(Some("short"), &file, None), Err(SecretError::TooShort(_))));
+        assert!(matches!(
+            load(Some("00ff"), &file, None),
+            Err(SecretError::TooShort(_))
+        ));
+        let err = load(Some("not hex but long enough to pass"), &file, None).unwrap_err();
+        assert!(matches!(err, SecretError::NotHex(_)));
+        assert!(!err.to_string().contains("long enough"));
     }
 
     #[test]
@@ -173,7 +219,9 @@ mod tests {
         let file = dir.path().join("data").join("secret.key");
         let first = load(None, &file, None).unwrap();
         assert_eq!(first.source, Source::Generated(file.clone()));
-        assert_eq!(first.key.len(), 64);
+        assert_eq!(first.key.len(), 32);
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(text.trim(), hex::encode(&first.key));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -186,11 +234,19 @@ mod tests {
     }
 
     #[test]
-    fn a_short_file_is_refused() {
+    fn short_and_empty_files_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("secret.key");
-        std::fs::write(&file, "tiny\n").unwrap();
-        assert!(matches!(load(None, &file, None), Err(SecretError::TooShort(_))));
+        std::fs::write(&file, "abcd\n").unwrap();
+        assert!(matches!(
+            load(None, &file, None),
+            Err(SecretError::TooShort(_))
+        ));
+        std::fs::write(&file, "").unwrap();
+        assert!(matches!(
+            load(None, &file, None),
+            Err(SecretError::Empty(_))
+        ));
     }
 
     #[test]
@@ -211,7 +267,10 @@ mod tests {
 
     #[test]
     fn debug_never_shows_the_key() {
-        let s = Secret { key: b"super secret value!".to_vec(), source: Source::Env };
+        let s = Secret {
+            key: b"super secret value!".to_vec(),
+            source: Source::Env,
+        };
         assert!(!format!("{s:?}").contains("super"));
     }
 }

@@ -5,6 +5,7 @@ use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -21,9 +22,13 @@ pub fn init(
     default_level: tracing::Level,
 ) -> Result<Telemetry, Box<dyn std::error::Error + Send + Sync>> {
     let filter = EnvFilter::builder()
-        .with_default_directive(tracing::level_filters::LevelFilter::from_level(default_level).into())
+        .with_default_directive(
+            tracing::level_filters::LevelFilter::from_level(default_level).into(),
+        )
         .from_env_lossy();
-    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let registry = tracing_subscriber::registry().with(filter).with(fmt);
     let Some(endpoint) = otlp_endpoint.filter(|e| !e.trim().is_empty()) else {
         registry.try_init()?;
@@ -42,7 +47,9 @@ pub fn init(
         .with(tracing_opentelemetry::layer().with_tracer(tracer))
         .try_init()?;
     tracing::info!(endpoint, "exporting traces over OTLP");
-    Ok(Telemetry { provider: Some(provider) })
+    Ok(Telemetry {
+        provider: Some(provider),
+    })
 }
 
 impl Telemetry {

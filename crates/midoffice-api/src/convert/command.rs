@@ -3,13 +3,11 @@
 //! `midoffice_domain::command::validate_end` inside the store.
 
 use super::{
-    channel, direction, identifier_keys, optional_code, optional_instant, optional_uuid,
-    outcome, path, required_instant, take,
+    channel, direction, identifier_keys, optional_code, optional_instant, optional_uuid, outcome,
+    path, required_instant, take,
 };
 use crate::pb;
-use midoffice_domain::command::{
-    EndCommand, MAX_REFERENCE_CHARS, StartCommand, check_not_future,
-};
+use midoffice_domain::command::{EndCommand, MAX_REFERENCE_CHARS, StartCommand, check_not_future};
 use midoffice_domain::contact::{Feedback, ReferralTarget};
 use midoffice_domain::identifier::{IdentKey, Pseudonymiser};
 use midoffice_domain::{Code, Instant, Violations};
@@ -34,14 +32,30 @@ pub fn start_command(
     if let Some(t) = started_at {
         check_not_future(t, now, &f("started_at"), &mut v);
     }
-    let identifiers =
-        identifier_keys(start.identifiers.as_ref(), &f("identifiers"), pseudonymiser, &mut v);
+    let identifiers = identifier_keys(
+        start.identifiers.as_ref(),
+        &f("identifiers"),
+        pseudonymiser,
+        &mut v,
+    );
     let topic = optional_code(&start.topic, &f("topic"), &mut v);
     let department = optional_code(&start.department, &f("department"), &mut v);
     let case_id = take(optional_uuid(&start.case_id), f("case_id"), &mut v);
-    let case_reference = take(reference(&start.case_reference), f("case_reference"), &mut v);
+    let case_reference = take(
+        reference(&start.case_reference),
+        f("case_reference"),
+        &mut v,
+    );
 
-    match (channel, direction, started_at, topic, department, case_id, case_reference) {
+    match (
+        channel,
+        direction,
+        started_at,
+        topic,
+        department,
+        case_id,
+        case_reference,
+    ) {
         (
             Some(channel),
             Some(direction),
@@ -92,7 +106,15 @@ impl TryFrom<&pb::ContactEnd> for EndCommand {
         let referred_to = referral_target(end.referred_to.as_ref(), &mut v);
         let story = (!end.story.trim().is_empty()).then(|| end.story.clone());
 
-        match (ended_at, answered_at, due_at, outcome, department, topic, referred_to) {
+        match (
+            ended_at,
+            answered_at,
+            due_at,
+            outcome,
+            department,
+            topic,
+            referred_to,
+        ) {
             (
                 Some(ended_at),
                 Ok(answered_at),
@@ -129,7 +151,9 @@ fn referral_target(
         Some(Target::Department(raw)) => take(Code::parse(raw), "referred_to.department", v)
             .map(|c| Some(ReferralTarget::Department(c)))
             .ok_or(()),
-        Some(Target::Organisation(raw)) => Ok(Some(ReferralTarget::Organisation(raw.trim().to_owned()))),
+        Some(Target::Organisation(raw)) => {
+            Ok(Some(ReferralTarget::Organisation(raw.trim().to_owned())))
+        }
         Some(Target::Channel(raw)) => take(channel(*raw), "referred_to.channel", v)
             .map(|c| Some(ReferralTarget::Channel(c)))
             .ok_or(()),
@@ -168,7 +192,10 @@ pub fn required_identifiers(
         return Err(v);
     }
     if keys.is_empty() {
-        return Err(Violations::one(prefix, "give at least one of bsn, kvk, email or phone"));
+        return Err(Violations::one(
+            prefix,
+            "give at least one of bsn, kvk, email or phone",
+        ));
     }
     Ok(keys)
 }
@@ -195,7 +222,11 @@ pub fn lookup(
         }
         _ => now,
     };
-    if v.is_empty() { Ok((keys, as_of)) } else { Err(v) }
+    if v.is_empty() {
+        Ok((keys, as_of))
+    } else {
+        Err(v)
+    }
 }
 
 #[cfg(test)]
@@ -225,7 +256,10 @@ mod tests {
             channel: pb::Channel::Phone as i32,
             direction: 0,
             started_at: ts(now() - TimeDelta::minutes(3)),
-            identifiers: Some(pb::Identifiers { bsn: "111222333".into(), ..Default::default() }),
+            identifiers: Some(pb::Identifiers {
+                bsn: "111222333".into(),
+                ..Default::default()
+            }),
             topic: "parkeervergunning".into(),
             case_id: String::new(),
             case_reference: "  Z-2025-1 ".into(),
@@ -239,7 +273,10 @@ mod tests {
         assert_eq!(cmd.channel, Channel::Phone);
         assert_eq!(cmd.direction, Direction::Inbound);
         assert_eq!(cmd.identifiers.len(), 1);
-        assert_eq!(cmd.topic.as_ref().map(Code::as_str), Some("parkeervergunning"));
+        assert_eq!(
+            cmd.topic.as_ref().map(Code::as_str),
+            Some("parkeervergunning")
+        );
         assert_eq!(cmd.case_reference.as_deref(), Some("Z-2025-1"));
         assert_eq!(cmd.case_id, None);
     }
@@ -283,7 +320,10 @@ mod tests {
     fn a_missing_start_or_start_time_is_named() {
         let v = start_command(None, "start", &pseudonymiser(), now()).unwrap_err();
         assert_eq!(fields(&v), ["start"]);
-        let start = pb::ContactStart { started_at: None, ..valid_start() };
+        let start = pb::ContactStart {
+            started_at: None,
+            ..valid_start()
+        };
         let v = start_command(Some(&start), "start", &pseudonymiser(), now()).unwrap_err();
         assert_eq!(fields(&v), ["start.started_at"]);
     }
@@ -297,7 +337,9 @@ mod tests {
             department: "kcc".into(),
             topic: String::new(),
             referred_to: Some(pb::ReferralTarget {
-                target: Some(pb::referral_target::Target::Department("vergunningen".into())),
+                target: Some(pb::referral_target::Target::Department(
+                    "vergunningen".into(),
+                )),
             }),
             due_at: None,
             story_repeated: true,
@@ -308,7 +350,12 @@ mod tests {
     fn a_valid_end_converts() {
         let end = end_command(Some(&valid_end()), "end").unwrap();
         assert_eq!(end.outcome, Outcome::Referred);
-        assert_eq!(end.referred_to, Some(ReferralTarget::Department(Code::parse("vergunningen").unwrap())));
+        assert_eq!(
+            end.referred_to,
+            Some(ReferralTarget::Department(
+                Code::parse("vergunningen").unwrap()
+            ))
+        );
         assert!(end.story_repeated);
         assert_eq!(end.topic, None);
     }
@@ -317,14 +364,20 @@ mod tests {
     fn every_invalid_end_field_is_named() {
         let end = pb::ContactEnd {
             ended_at: None,
-            answered_at: Some(prost_types::Timestamp { seconds: 1, nanos: -5 }),
+            answered_at: Some(prost_types::Timestamp {
+                seconds: 1,
+                nanos: -5,
+            }),
             outcome: 0,
             department: "Burgerzaken!".into(),
             topic: "-x".into(),
             referred_to: Some(pb::ReferralTarget {
                 target: Some(pb::referral_target::Target::Channel(0)),
             }),
-            due_at: Some(prost_types::Timestamp { seconds: -10, nanos: 0 }),
+            due_at: Some(prost_types::Timestamp {
+                seconds: -10,
+                nanos: 0,
+            }),
             ..valid_end()
         };
         let v = end_command(Some(&end), "end").unwrap_err();
@@ -345,7 +398,12 @@ mod tests {
 
     #[test]
     fn feedback_scores_saturate() {
-        let req = pb::SubmitFeedbackRequest { score: 300, effort: 7, comment: " ".into(), ..Default::default() };
+        let req = pb::SubmitFeedbackRequest {
+            score: 300,
+            effort: 7,
+            comment: " ".into(),
+            ..Default::default()
+        };
         let f = feedback(&req);
         assert_eq!((f.score, f.effort, f.comment), (255, 7, None));
     }
@@ -353,11 +411,17 @@ mod tests {
     #[test]
     fn a_lookup_needs_an_identifier_and_no_future() {
         let p = pseudonymiser();
-        let req = pb::GetContextRequest { identifiers: None, as_of: ts(now() + TimeDelta::hours(1)) };
+        let req = pb::GetContextRequest {
+            identifiers: None,
+            as_of: ts(now() + TimeDelta::hours(1)),
+        };
         let v = lookup(&req, &p, now()).unwrap_err();
         assert_eq!(fields(&v), ["identifiers", "as_of"]);
         let req = pb::GetContextRequest {
-            identifiers: Some(pb::Identifiers { email: "a@b.nl".into(), ..Default::default() }),
+            identifiers: Some(pb::Identifiers {
+                email: "a@b.nl".into(),
+                ..Default::default()
+            }),
             as_of: None,
         };
         let (keys, as_of) = lookup(&req, &p, now()).unwrap();

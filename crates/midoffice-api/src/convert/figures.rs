@@ -53,7 +53,11 @@ pub fn filter(req: &pb::GetFiguresRequest) -> Result<Filter, Violations> {
     let topic = optional_code(&req.topic, "topic", &mut v);
     let department = optional_code(&req.department, "department", &mut v);
     match (channel, topic, department) {
-        (Some(channel), Ok(topic), Ok(department)) => Ok(Filter { channel, topic, department }),
+        (Some(channel), Ok(topic), Ok(department)) => Ok(Filter {
+            channel,
+            topic,
+            department,
+        }),
         _ => Err(v),
     }
 }
@@ -110,7 +114,11 @@ impl From<&Figures> for pb::Figures {
             cases_referred_more_than_once: f.cases_referred_more_than_once,
             repeat_story_rate: f.repeat_story_rate,
             channel_hops: f.channel_hops,
-            response_times: f.response_times.iter().map(pb::ResponseTime::from).collect(),
+            response_times: f
+                .response_times
+                .iter()
+                .map(pb::ResponseTime::from)
+                .collect(),
             satisfaction_score: f.satisfaction_score,
             effort_score: f.effort_score,
         }
@@ -139,7 +147,11 @@ mod tests {
 
     #[test]
     fn a_period_defaults_as_of_to_now() {
-        let p = pb::Period { from: d(2025, 1, 1), to: d(2025, 2, 1), as_of: None };
+        let p = pb::Period {
+            from: d(2025, 1, 1),
+            to: d(2025, 2, 1),
+            as_of: None,
+        };
         let p = period(Some(&p), now()).unwrap();
         assert_eq!(p.from, NaiveDate::from_ymd_opt(2025, 1, 1).unwrap());
         assert_eq!(p.as_of, now());
@@ -148,18 +160,39 @@ mod tests {
     #[test]
     fn bad_periods_are_named() {
         assert_eq!(fields(&period(None, now()).unwrap_err()), ["period"]);
-        let p = pb::Period { from: None, to: d(2025, 13, 1), as_of: None };
-        assert_eq!(fields(&period(Some(&p), now()).unwrap_err()), ["period.from", "period.to"]);
-        let p = pb::Period { from: d(2025, 2, 1), to: d(2025, 2, 1), as_of: None };
+        let p = pb::Period {
+            from: None,
+            to: d(2025, 13, 1),
+            as_of: None,
+        };
+        assert_eq!(
+            fields(&period(Some(&p), now()).unwrap_err()),
+            ["period.from", "period.to"]
+        );
+        let p = pb::Period {
+            from: d(2025, 2, 1),
+            to: d(2025, 2, 1),
+            as_of: None,
+        };
         assert_eq!(fields(&period(Some(&p), now()).unwrap_err()), ["period.to"]);
-        let p = pb::Period { from: d(2020, 1, 1), to: d(2025, 1, 1), as_of: None };
+        let p = pb::Period {
+            from: d(2020, 1, 1),
+            to: d(2025, 1, 1),
+            as_of: None,
+        };
         assert_eq!(fields(&period(Some(&p), now()).unwrap_err()), ["period.to"]);
         let p = pb::Period {
             from: d(2025, 1, 1),
             to: d(2025, 2, 1),
-            as_of: Some(prost_types::Timestamp { seconds: now().timestamp() + 3600, nanos: 0 }),
+            as_of: Some(prost_types::Timestamp {
+                seconds: now().timestamp() + 3600,
+                nanos: 0,
+            }),
         };
-        assert_eq!(fields(&period(Some(&p), now()).unwrap_err()), ["period.as_of"]);
+        assert_eq!(
+            fields(&period(Some(&p), now()).unwrap_err()),
+            ["period.as_of"]
+        );
     }
 
     #[test]
@@ -177,7 +210,11 @@ mod tests {
         };
         assert_eq!(
             filter(&req).unwrap(),
-            Filter { channel: Some(Channel::Web), topic: None, department: None }
+            Filter {
+                channel: Some(Channel::Web),
+                topic: None,
+                department: None
+            }
         );
     }
 
@@ -197,7 +234,12 @@ mod tests {
         assert_eq!(p.share, None);
         assert_eq!(p.status, pb::NormStatus::NoData as i32);
         assert_eq!(p.explanation, "we werken eraan");
-        let green = NormResult { met: 1, items: 1, status: NormStatus::Green, ..r };
+        let green = NormResult {
+            met: 1,
+            items: 1,
+            status: NormStatus::Green,
+            ..r
+        };
         let p = pb::NormResult::from(&green);
         assert_eq!((p.share, p.explanation.as_str()), (Some(1.0), ""));
     }

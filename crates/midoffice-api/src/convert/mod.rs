@@ -115,7 +115,9 @@ pub fn date(d: &pb::Date) -> Result<NaiveDate, String> {
         }
         _ => None,
     }
-    .ok_or_else(|| "is not a valid date (year 1970 to 9999, month 1 to 12, a day of that month)".into())
+    .ok_or_else(|| {
+        "is not a valid date (year 1970 to 9999, month 1 to 12, a day of that month)".into()
+    })
 }
 
 /// A protobuf date from a calendar date.
@@ -205,7 +207,11 @@ impl From<Outcome> for pb::Outcome {
 }
 
 /// An optional code (topic, department): empty is absent.
-pub(crate) fn optional_code(raw: &str, field: &str, v: &mut Violations) -> Result<Option<Code>, ()> {
+pub(crate) fn optional_code(
+    raw: &str,
+    field: &str,
+    v: &mut Violations,
+) -> Result<Option<Code>, ()> {
     take(Code::parse_optional(raw), field, v).ok_or(())
 }
 
@@ -214,12 +220,17 @@ pub fn uuid(raw: &str) -> Result<Uuid, String> {
     if raw.is_empty() {
         return Err("is required".into());
     }
-    Uuid::parse_str(raw).map_err(|_| "must be a UUID such as 0190c8a0-7e1b-7c3a-9f00-0123456789ab".into())
+    Uuid::parse_str(raw)
+        .map_err(|_| "must be a UUID such as 0190c8a0-7e1b-7c3a-9f00-0123456789ab".into())
 }
 
 /// An optional UUID: empty is absent.
 pub fn optional_uuid(raw: &str) -> Result<Option<Uuid>, String> {
-    if raw.is_empty() { Ok(None) } else { uuid(raw).map(Some) }
+    if raw.is_empty() {
+        Ok(None)
+    } else {
+        uuid(raw).map(Some)
+    }
 }
 
 /// A required id field of a request (`contact_id`) as a violation list.
@@ -293,7 +304,10 @@ pub fn idempotency<R: IdempotentRequest>(request: &R) -> Result<Option<Idempoten
     hasher.update(R::OPERATION.as_bytes());
     hasher.update([0u8]);
     hasher.update(rest.encode_to_vec());
-    Ok(Some(Idempotency { key, fingerprint: hex::encode(hasher.finalize()) }))
+    Ok(Some(Idempotency {
+        key,
+        fingerprint: hex::encode(hasher.finalize()),
+    }))
 }
 
 #[cfg(test)]
@@ -306,21 +320,76 @@ mod tests {
 
     #[test]
     fn timestamps_round_trip_and_refuse_out_of_range() {
-        let ts = prost_types::Timestamp { seconds: 1_700_000_000, nanos: 123_000_000 };
+        let ts = prost_types::Timestamp {
+            seconds: 1_700_000_000,
+            nanos: 123_000_000,
+        };
         let t = instant(&ts).unwrap();
         assert_eq!(timestamp(t), ts);
-        assert!(instant(&prost_types::Timestamp { seconds: -1, nanos: 0 }).is_err());
-        assert!(instant(&prost_types::Timestamp { seconds: 0, nanos: -1 }).is_err());
-        assert!(instant(&prost_types::Timestamp { seconds: 0, nanos: 1_000_000_000 }).is_err());
-        assert!(instant(&prost_types::Timestamp { seconds: i64::MAX, nanos: 0 }).is_err());
+        assert!(
+            instant(&prost_types::Timestamp {
+                seconds: -1,
+                nanos: 0
+            })
+            .is_err()
+        );
+        assert!(
+            instant(&prost_types::Timestamp {
+                seconds: 0,
+                nanos: -1
+            })
+            .is_err()
+        );
+        assert!(
+            instant(&prost_types::Timestamp {
+                seconds: 0,
+                nanos: 1_000_000_000
+            })
+            .is_err()
+        );
+        assert!(
+            instant(&prost_types::Timestamp {
+                seconds: i64::MAX,
+                nanos: 0
+            })
+            .is_err()
+        );
     }
 
     #[test]
     fn dates_must_exist() {
-        assert!(date(&pb::Date { year: 2024, month: 2, day: 29 }).is_ok());
-        assert!(date(&pb::Date { year: 2023, month: 2, day: 29 }).is_err());
-        assert!(date(&pb::Date { year: 2024, month: -1, day: 1 }).is_err());
-        assert!(date(&pb::Date { year: 0, month: 1, day: 1 }).is_err());
+        assert!(
+            date(&pb::Date {
+                year: 2024,
+                month: 2,
+                day: 29
+            })
+            .is_ok()
+        );
+        assert!(
+            date(&pb::Date {
+                year: 2023,
+                month: 2,
+                day: 29
+            })
+            .is_err()
+        );
+        assert!(
+            date(&pb::Date {
+                year: 2024,
+                month: -1,
+                day: 1
+            })
+            .is_err()
+        );
+        assert!(
+            date(&pb::Date {
+                year: 0,
+                month: 1,
+                day: 1
+            })
+            .is_err()
+        );
         let d = NaiveDate::from_ymd_opt(2025, 4, 18).unwrap();
         assert_eq!(date(&pb_date(d)), Ok(d));
     }
@@ -334,7 +403,10 @@ mod tests {
         assert_eq!(direction(0), Ok(Direction::Inbound));
         assert!(direction(7).is_err());
         assert!(outcome(0).is_err());
-        assert_eq!(outcome(pb::Outcome::Abandoned as i32), Ok(Outcome::Abandoned));
+        assert_eq!(
+            outcome(pb::Outcome::Abandoned as i32),
+            Ok(Outcome::Abandoned)
+        );
     }
 
     #[test]
@@ -352,10 +424,17 @@ mod tests {
         assert_eq!(keys[0].display.as_deref(), Some("******333"));
         assert!(!keys[0].hash.contains("111222333"));
 
-        let bad = pb::Identifiers { bsn: "123456789".into(), phone: "abc".into(), ..Default::default() };
+        let bad = pb::Identifiers {
+            bsn: "123456789".into(),
+            phone: "abc".into(),
+            ..Default::default()
+        };
         let keys = identifier_keys(Some(&bad), "start.identifiers", &p, &mut v);
         assert!(keys.is_empty());
-        assert_eq!(fields(&v), ["start.identifiers.bsn", "start.identifiers.phone"]);
+        assert_eq!(
+            fields(&v),
+            ["start.identifiers.bsn", "start.identifiers.phone"]
+        );
         assert!(!v.to_string().contains("123456789"));
     }
 
@@ -370,9 +449,15 @@ mod tests {
         let first = idempotency(&a).unwrap().unwrap();
         assert_eq!(first.key, "k1");
         a.request_id = "k2".into();
-        assert_eq!(idempotency(&a).unwrap().unwrap().fingerprint, first.fingerprint);
+        assert_eq!(
+            idempotency(&a).unwrap().unwrap().fingerprint,
+            first.fingerprint
+        );
         a.score = 5;
-        assert_ne!(idempotency(&a).unwrap().unwrap().fingerprint, first.fingerprint);
+        assert_ne!(
+            idempotency(&a).unwrap().unwrap().fingerprint,
+            first.fingerprint
+        );
         a.request_id.clear();
         assert_eq!(idempotency(&a).unwrap(), None);
         a.request_id = "x".repeat(101);

@@ -22,8 +22,12 @@ impl TryFrom<&pb::TenantSettings> for TenantSettings {
     /// Converts and validates ([`TenantSettings::validate`]) the settings.
     fn try_from(s: &pb::TenantSettings) -> Result<Self, Self::Error> {
         let mut v = Violations::default();
-        let norms: Vec<Option<Norm>> =
-            s.norms.iter().enumerate().map(|(i, n)| norm(n, i, &mut v)).collect();
+        let norms: Vec<Option<Norm>> = s
+            .norms
+            .iter()
+            .enumerate()
+            .map(|(i, n)| norm(n, i, &mut v))
+            .collect();
         let calendar = match &s.calendar {
             None => Some(Calendar::default()),
             Some(c) => calendar(c, &mut v),
@@ -34,7 +38,10 @@ impl TryFrom<&pb::TenantSettings> for TenantSettings {
             &mut v,
         );
         let channel_hop_window = take(
-            window(s.channel_hop_window.as_ref(), DEFAULT_CHANNEL_HOP_WINDOW_SECS),
+            window(
+                s.channel_hop_window.as_ref(),
+                DEFAULT_CHANNEL_HOP_WINDOW_SECS,
+            ),
             "channel_hop_window",
             &mut v,
         );
@@ -67,7 +74,13 @@ fn norm(n: &pb::Norm, i: usize, v: &mut Violations) -> Option<Norm> {
         n.title.trim().to_owned()
     };
     let explanation = (!n.explanation.trim().is_empty()).then(|| n.explanation.trim().to_owned());
-    Some(Norm { id, title, measure, target_percent, explanation })
+    Some(Norm {
+        id,
+        title,
+        measure,
+        target_percent,
+        explanation,
+    })
 }
 
 /// The measure with its parts: each measure says which of `channel`, `within` and
@@ -102,7 +115,10 @@ fn measure(n: &pb::Norm, f: &dyn Fn(&str) -> String, v: &mut Violations) -> Opti
                 }
                 Some(w) => take(within(w), f("within"), v),
             };
-            Measure::ResponseTime { channel: channel?, within: within? }
+            Measure::ResponseTime {
+                channel: channel?,
+                within: within?,
+            }
         }
         pb::Measure::CommitmentOnTime => {
             refuse(v, "channel", n.channel != 0);
@@ -179,7 +195,10 @@ fn calendar(c: &pb::Calendar, v: &mut Violations) -> Option<Calendar> {
         v,
     );
     if c.closing_days.len() > MAX_CLOSING_DAYS {
-        v.add("calendar.closing_days", format!("at most {MAX_CLOSING_DAYS} closing days"));
+        v.add(
+            "calendar.closing_days",
+            format!("at most {MAX_CLOSING_DAYS} closing days"),
+        );
         return None;
     }
     let mut closing_days = BTreeSet::new();
@@ -192,8 +211,12 @@ fn calendar(c: &pb::Calendar, v: &mut Violations) -> Option<Calendar> {
             None => all_valid = false,
         }
     }
-    Some(Calendar { time_zone: time_zone?, holidays: holidays?, closing_days })
-        .filter(|_| all_valid)
+    Some(Calendar {
+        time_zone: time_zone?,
+        holidays: holidays?,
+        closing_days,
+    })
+    .filter(|_| all_valid)
 }
 
 impl From<&TenantSettings> for pb::TenantSettings {
@@ -280,7 +303,10 @@ mod tests {
         let defaults = TenantSettings::default();
         let proto = pb::TenantSettings::from(&defaults);
         assert_eq!(proto.norms[0].target, 0.8);
-        assert_eq!(proto.calendar.as_ref().unwrap().time_zone, "Europe/Amsterdam");
+        assert_eq!(
+            proto.calendar.as_ref().unwrap().time_zone,
+            "Europe/Amsterdam"
+        );
         assert_eq!(TenantSettings::try_from(&proto), Ok(defaults));
     }
 
@@ -308,7 +334,10 @@ mod tests {
         };
         let s = TenantSettings::try_from(&proto).unwrap();
         assert_eq!(s.norms[0].target_percent, 83);
-        assert_eq!(s.norms[0].title, "We nemen de telefoon op binnen 30 seconden");
+        assert_eq!(
+            s.norms[0].title,
+            "We nemen de telefoon op binnen 30 seconden"
+        );
         assert_eq!(s.norms[0].explanation, None);
     }
 
@@ -323,7 +352,12 @@ mod tests {
                     max: 3,
                     ..Default::default()
                 },
-                pb::Norm { id: "B".into(), measure: 0, target: 1.5, ..Default::default() },
+                pb::Norm {
+                    id: "B".into(),
+                    measure: 0,
+                    target: 1.5,
+                    ..Default::default()
+                },
                 pb::Norm {
                     id: "c".into(),
                     measure: pb::Measure::StoryToldOnce as i32,
@@ -347,9 +381,16 @@ mod tests {
             calendar: Some(pb::Calendar {
                 time_zone: "Mars/Olympus".into(),
                 holidays: 7,
-                closing_days: vec![pb::Date { year: 2025, month: 2, day: 30 }],
+                closing_days: vec![pb::Date {
+                    year: 2025,
+                    month: 2,
+                    day: 30,
+                }],
             }),
-            repeat_window: Some(prost_types::Duration { seconds: 3, nanos: 1 }),
+            repeat_window: Some(prost_types::Duration {
+                seconds: 3,
+                nanos: 1,
+            }),
             channel_hop_window: None,
         };
         let v = TenantSettings::try_from(&proto).unwrap_err();
@@ -379,6 +420,9 @@ mod tests {
         proto.norms[0].within = Some(Within::WorkingDays(0).into());
         proto.channel_hop_window = Some(duration(0));
         let v = TenantSettings::try_from(&proto).unwrap_err();
-        assert_eq!(fields(&v), ["norms[0].within", "norms[1].id", "channel_hop_window"]);
+        assert_eq!(
+            fields(&v),
+            ["norms[0].within", "norms[1].id", "channel_hop_window"]
+        );
     }
 }

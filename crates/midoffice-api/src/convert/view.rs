@@ -63,7 +63,11 @@ impl From<&StoryView> for pb::Story {
             contact_id: s.contact_id.to_string(),
             channel: pb::Channel::from(s.channel) as i32,
             started_at: Some(timestamp(s.started_at)),
-            department: s.department.as_ref().map(ToString::to_string).unwrap_or_default(),
+            department: s
+                .department
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             outcome: pb::Outcome::from(s.outcome) as i32,
             text: s.text.clone(),
         }
@@ -100,14 +104,22 @@ impl From<&CaseView> for pb::Case {
         };
         pb::Case {
             id: c.id.to_string(),
-            topic: c.topic.as_ref().map(ToString::to_string).unwrap_or_default(),
+            topic: c
+                .topic
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             reference: c.reference.clone().unwrap_or_default(),
             status: status as i32,
             resolved_at,
             signals: signals(&c.signals),
             referral_count: c.referral_count,
             stories: c.stories.iter().map(pb::Story::from).collect(),
-            open_commitments: c.open_commitments.iter().map(pb::Commitment::from).collect(),
+            open_commitments: c
+                .open_commitments
+                .iter()
+                .map(pb::Commitment::from)
+                .collect(),
         }
     }
 }
@@ -143,7 +155,11 @@ impl From<&End> for pb::Completion {
             answered_at: e.answered_at.map(timestamp),
             outcome: pb::Outcome::from(e.outcome) as i32,
             story: e.story.clone().unwrap_or_default(),
-            department: e.department.as_ref().map(ToString::to_string).unwrap_or_default(),
+            department: e
+                .department
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
             referred_to: e.referred_to.as_ref().map(pb::ReferralTarget::from),
             due_at: e.due_at.map(timestamp),
             story_repeated_reported: e.story_repeated,
@@ -154,7 +170,10 @@ impl From<&End> for pb::Completion {
 /// A contact as stored: its topic is the one given at start, else the one learned at
 /// completion.
 fn contact(c: &ContactFacts, signal_set: &BTreeSet<Signal>) -> pb::Contact {
-    let topic = c.topic.as_ref().or_else(|| c.end.as_ref().and_then(|e| e.topic.as_ref()));
+    let topic = c
+        .topic
+        .as_ref()
+        .or_else(|| c.end.as_ref().and_then(|e| e.topic.as_ref()));
     pb::Contact {
         id: c.id.to_string(),
         party_id: id(c.party_id),
@@ -163,7 +182,11 @@ fn contact(c: &ContactFacts, signal_set: &BTreeSet<Signal>) -> pb::Contact {
         direction: pb::Direction::from(c.direction) as i32,
         started_at: Some(timestamp(c.started_at)),
         topic: topic.map(ToString::to_string).unwrap_or_default(),
-        department: c.department.as_ref().map(ToString::to_string).unwrap_or_default(),
+        department: c
+            .department
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         completion: c.end.as_ref().map(pb::Completion::from),
         signals: signals(signal_set),
         ambiguous: c.ambiguous,
@@ -216,7 +239,9 @@ mod tests {
         };
         let view = ContactView {
             contact: facts,
-            signals: [Signal::ChannelHop, Signal::ReferredAgain].into_iter().collect(),
+            signals: [Signal::ChannelHop, Signal::ReferredAgain]
+                .into_iter()
+                .collect(),
         };
         let p = pb::Contact::from(&view);
         assert_eq!(p.party_id, Uuid::max().to_string());
@@ -225,14 +250,19 @@ mod tests {
         assert_eq!(p.direction, pb::Direction::Outbound as i32);
         assert_eq!(
             p.signals,
-            [pb::Signal::ReferredAgain as i32, pb::Signal::ChannelHop as i32]
+            [
+                pb::Signal::ReferredAgain as i32,
+                pb::Signal::ChannelHop as i32
+            ]
         );
         let c = p.completion.unwrap();
         assert_eq!(c.department, "kcc");
         assert!(c.story_repeated_reported);
         assert_eq!(
             c.referred_to.unwrap().target,
-            Some(pb::referral_target::Target::Channel(pb::Channel::Web as i32))
+            Some(pb::referral_target::Target::Channel(
+                pb::Channel::Web as i32
+            ))
         );
     }
 

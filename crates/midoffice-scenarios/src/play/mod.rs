@@ -1,7 +1,7 @@
 //! Plays one parsed scenario through the generated gRPC clients and checks every
 //! expectation a step states, stopping at the first step whose answer differs.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use midoffice_api::pb;
 use midoffice_api::pb::contact_service_client::ContactServiceClient;
@@ -318,7 +318,7 @@ fn describe_party(party: &pb::Party) -> String {
 
 fn show_ratio(value: Option<f64>) -> String {
     value
-        .map(|v| v.to_string())
+        .map(|v| format!("{v:?}"))
         .unwrap_or_else(|| "null".to_string())
 }
 
@@ -1004,37 +1004,47 @@ fn check_figures(e: &MetricsExpect, f: &pb::Figures) -> Checked {
         f.satisfaction_score,
     );
     check_ratio(&mut out, "effort_score", e.effort_score, f.effort_score);
-    for (key, expected, pick) in [
-        (
-            "response_time_p50",
-            &e.response_time_p50,
-            (|r: &pb::ResponseTime| r.p50_seconds) as fn(&pb::ResponseTime) -> u64,
-        ),
-        (
-            "response_time_p90",
-            &e.response_time_p90,
-            |r: &pb::ResponseTime| r.p90_seconds,
-        ),
-    ] {
-        for (name, seconds) in expected.iter().flatten() {
-            let wire = channel(*name) as i32;
-            let label = channel(*name).as_str_name().trim_start_matches("CHANNEL_");
-            match f.response_times.iter().find(|r| r.channel == wire) {
-                None => out.push(format!("{key}: {label}: expected {seconds}, but the figures have no response time for {label}")),
-                Some(r) if pick(r) != *seconds => {
-                    out.push(format!("{key}: {label}: expected {seconds}, got {}", pick(r)));
-                }
-                Some(_) => {}
-            }
-        }
-    }
+    check_response_times(
+        &mut out,
+        "response_time_p50",
+        &e.response_time_p50,
+        f,
+        |r| r.p50_seconds,
+    );
+    check_response_times(
+        &mut out,
+        "response_time_p90",
+        &e.response_time_p90,
+        f,
+        |r| r.p90_seconds,
+    );
     outcome_of(out)
 }
 
-fn check_thermometer(
-    expected: &std::collections::BTreeMap<String, NormExpect>,
-    norms: &[pb::NormResult],
-) -> Checked {
+/// Checks the channels given (and only those) against `figures.response_times`.
+fn check_response_times(
+    out: &mut Vec<String>,
+    key: &str,
+    expected: &Option<BTreeMap<ChannelName, u64>>,
+    figures: &pb::Figures,
+    pick: fn(&pb::ResponseTime) -> u64,
+) {
+    for (name, seconds) in expected.iter().flatten() {
+        let wire = channel(*name);
+        let label = wire.as_str_name().trim_start_matches("CHANNEL_");
+        match figures.response_times.iter().find(|r| r.channel == wire as i32) {
+            None => out.push(format!(
+                "{key}: {label}: expected {seconds}, but the figures have no response time for {label}"
+            )),
+            Some(r) if pick(r) != *seconds => {
+                out.push(format!("{key}: {label}: expected {seconds}, got {}", pick(r)));
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+fn check_thermometer(expected: &BTreeMap<String, NormExpect>, norms: &[pb::NormResult]) -> Checked {
     let mut out = Vec::new();
     for (id, e) in expected {
         let Some(result) = norms.iter().find(|n| &n.norm_id == id) else {
@@ -1082,15 +1092,15 @@ mod tests {
             out,
             [
                 "e: expected 0.5, got 0.5002",
-                "f: expected null, got 0",
-                "g: expected 0, got null"
+                "f: expected null, got 0.0",
+                "g: expected 0.0, got null"
             ]
         );
     }
 
     #[test]
     fn a_thermometer_without_the_norm_fails() {
-        let mut expected = std::collections::BTreeMap::new();
+        let mut expected = BTreeMap::new();
         expected.insert(
             "phone-answered".to_string(),
             NormExpect {
@@ -1120,7 +1130,7 @@ mod tests {
 
     #[test]
     fn response_times_are_checked_per_channel_given() {
-        let mut p50 = std::collections::BTreeMap::new();
+        let mut p50 = BTreeMap::new();
         p50.insert(ChannelName::Phone, 15);
         let e = MetricsExpect {
             contacts: Some(2),
