@@ -22,8 +22,7 @@ use tonic_health::server::HealthReporter;
 
 /// Concurrent requests (HTTP/2 streams) served per connection; more wait.
 const CONCURRENCY_PER_CONNECTION: usize = 64;
-/// The longest a request may take before it is answered with DEADLINE_EXCEEDED... or
-/// CANCELLED by tonic; a client deadline that is shorter wins.
+/// The longest a request may take before tonic cancels it; a shorter client deadline wins.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// HTTP/2 keep-alive pings find dead peers (a laptop closed mid-call).
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
