@@ -1,9 +1,11 @@
 //! Cases: their status over time, choosing the case of a contact, and joining cases when
 //! parties merge (DOMAIN.md "Finding the case").
 
+use crate::command::MAX_CLOCK_SKEW_SECS;
 use crate::contact::{ContactFacts, Outcome};
 use crate::settings::TenantSettings;
 use crate::{Code, DomainError, Instant};
+use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -154,15 +156,22 @@ pub fn choose(
     };
     // Of the cases with this topic that are open or resolved within the repeat window,
     // the one whose latest contact started last.
-    // A case opened at this very instant (another channel, same moment) counts too.
+    // Two channels acting at the same moment must land on one case, whichever commits
+    // first: a case opened by a contact that started within the clock tolerance after
+    // this one counts as existing. Beyond that, a contact registered after the fact is
+    // judged as of its own start.
+    let horizon = at + TimeDelta::seconds(MAX_CLOCK_SKEW_SECS);
     let chosen = party_cases
         .iter()
         .filter(|c| c.topic.as_ref() == Some(topic))
         .filter_map(|c| {
-            let earlier: Vec<&ContactFacts> = c.contacts.iter().filter(|x| x.started_at <= at).collect();
-            let latest = earlier.iter().map(|x| x.started_at).max()?;
-            let status = status_of(earlier.iter().copied(), at);
-            status_is_active(status, at, settings).then_some((latest, c.created_at, c.id))
+            let latest = c
+                .contacts
+                .iter()
+                .map(|x| x.started_at)
+                .filter(|s| *s <= horizon)
+                .max()?;
+            status_is_active(status_at(c, at), at, settings).then_some((latest, c.created_at, c.id))
         })
         .max();
     Ok(match chosen {
@@ -408,6 +417,11 @@ pub(crate) mod tests {
             choose(&req("huurtoeslag"), &later, t(50), &s),
             Ok(CaseChoice::New { .. })
         ));
+        // Another channel at (nearly) the same moment, whichever was stored first.
+        assert_eq!(
+            choose(&req("huurtoeslag"), &later, t(99), &s),
+            Ok(CaseChoice::Existing(Uuid::from_u128(1)))
+        );
     }
 
     #[test]

@@ -439,9 +439,6 @@ async fn concurrent_starts_for_one_bsn_make_one_party() {
 }
 
 #[tokio::test]
-#[ignore = "domain gap: case::choose only joins a case with a contact that started strictly \
-            before this one, so contacts starting at the same moment (or arriving out of \
-            order) each open a case; the store serialises them correctly"]
 async fn concurrent_starts_for_one_matter_make_one_open_case() {
     on_every_backend!(|db, store| {
         let started = ten_at_once(&store).await;
