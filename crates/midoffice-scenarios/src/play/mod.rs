@@ -1071,7 +1071,7 @@ fn check_thermometer(expected: &BTreeMap<String, NormExpect>, norms: &[pb::NormR
 }
 
 #[cfg(test)]
-mod fake_tests;
+mod runner_tests;
 
 #[cfg(test)]
 mod tests {
