@@ -1,11 +1,9 @@
 //! Cases: their status over time, choosing the case of a contact, and joining cases when
 //! parties merge (DOMAIN.md "Finding the case").
 
-use crate::command::MAX_CLOCK_SKEW_SECS;
 use crate::contact::{ContactFacts, Outcome};
 use crate::settings::TenantSettings;
 use crate::{Code, DomainError, Instant};
-use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -29,13 +27,9 @@ impl CaseFacts {
         self.contacts
             .iter()
             .filter(|c| c.started_at < t && Some(c.id) != exclude)
+            // A contact whose case was chosen at its completion was not on it before.
+            .filter(|c| c.case_at(t).is_some())
             .collect()
-    }
-
-    /// Whether the case existed before `t` (one of its contacts, other than
-    /// `exclude`, started before then).
-    pub fn existed_before(&self, t: Instant, exclude: Option<Uuid>) -> bool {
-        !self.earlier(t, exclude).is_empty()
     }
 }
 
@@ -156,21 +150,15 @@ pub fn choose(
     };
     // Of the cases with this topic that are open or resolved within the repeat window,
     // the one whose latest contact started last.
-    // Two channels acting at the same moment must land on one case, whichever commits
-    // first: a case opened by a contact that started within the clock tolerance after
-    // this one counts as existing. Beyond that, a contact registered after the fact is
-    // judged as of its own start.
-    let horizon = at + TimeDelta::seconds(MAX_CLOCK_SKEW_SECS);
+    // Every case with this topic counts, also one opened after this contact started
+    // (another channel at the same moment, or a contact registered after the fact), so
+    // the answer does not depend on the order in which contacts were registered. Its
+    // status is judged as of this contact's start.
     let chosen = party_cases
         .iter()
         .filter(|c| c.topic.as_ref() == Some(topic))
         .filter_map(|c| {
-            let latest = c
-                .contacts
-                .iter()
-                .map(|x| x.started_at)
-                .filter(|s| *s <= horizon)
-                .max()?;
+            let latest = c.contacts.iter().map(|x| x.started_at).max()?;
             status_is_active(status_at(c, at), at, settings).then_some((latest, c.created_at, c.id))
         })
         .max();
@@ -183,18 +171,16 @@ pub fn choose(
     })
 }
 
-/// When parties merge at `at`: each OPEN case of a merged-in party joins the surviving
-/// party's oldest OPEN case with the same topic, if it has one; cases with a reference
-/// never merge. Returns `(from, into)` pairs.
+/// When parties merge: each OPEN case (as known at `at`, the moment of the merge) of a
+/// merged-in party joins the surviving party's oldest OPEN case with the same topic, if
+/// it has one; cases with a reference never merge. Returns `(from, into)` pairs.
 pub fn merge_plan(
     survivor_cases: &[CaseFacts],
     merged_cases: &[CaseFacts],
     at: Instant,
 ) -> Vec<(Uuid, Uuid)> {
     let open_unreferenced = |c: &&CaseFacts| {
-        c.reference.is_none()
-            && c.topic.is_some()
-            && status_of(c.earlier(at, None), at) == CaseStatus::Open
+        c.reference.is_none() && c.topic.is_some() && status_at(c, at) == CaseStatus::Open
     };
     merged_cases
         .iter()
@@ -411,12 +397,13 @@ pub(crate) mod tests {
             choose(&req("huurtoeslag"), &cases, t(5 + 7 * DAY), &s),
             Ok(CaseChoice::New { .. })
         ));
-        // A contact registered after the fact, before the case existed.
+        // A contact registered after the fact, before the case existed: the same
+        // matter, as it would be had they been registered in time order.
         let later = vec![case(1, "huurtoeslag", 0, vec![contact(1, 100)])];
-        assert!(matches!(
+        assert_eq!(
             choose(&req("huurtoeslag"), &later, t(50), &s),
-            Ok(CaseChoice::New { .. })
-        ));
+            Ok(CaseChoice::Existing(Uuid::from_u128(1)))
+        );
         // Another channel at (nearly) the same moment, whichever was stored first.
         assert_eq!(
             choose(&req("huurtoeslag"), &later, t(99), &s),

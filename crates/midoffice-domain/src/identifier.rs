@@ -281,9 +281,6 @@ fn normalise_phone(raw: &str) -> Result<String, String> {
     if e164.is_empty() {
         return Err(SHAPE.into());
     }
-    if e164.starts_with('0') {
-        return Err("a country code cannot start with 0".into());
-    }
     if !(8..=15).contains(&e164.len()) {
         return Err("a phone number must have 8 to 15 digits in international form".into());
     }
@@ -519,8 +516,6 @@ mod tests {
             "012345",            // +3112345: 7 digits
             "+1234567",          // 7 digits
             "+1234567890123456", // 16 digits
-            "+0612345678",       // no country code begins with 0
-            "0006 12345678",
             "06-1234567a",
             "06/12345678",
             "06 12345678 ext 2",

@@ -206,15 +206,16 @@ fn commitments_of(contacts: &[&ContactFacts], t: Instant) -> Vec<Commitment> {
         .collect()
 }
 
-/// Whether `contact` (on `case`) is a follow-up: known at `t` not to have ended
-/// ABANDONED, and the case had an earlier contact known by its start not to have ended
-/// ABANDONED.
+/// Whether `contact` (on `case`) is a follow-up, as known at `t`: it did not end
+/// ABANDONED, and the case had an earlier contact (one that started before it) that did
+/// not end ABANDONED either.
 pub fn is_follow_up(case: &CaseFacts, contact: &ContactFacts, t: Instant) -> bool {
     contact.known_not_abandoned_at(t)
         && case
-            .earlier(contact.started_at, Some(contact.id))
+            .contacts
             .iter()
-            .any(|e| e.known_not_abandoned_at(contact.started_at))
+            .filter(|e| e.started_at < contact.started_at && e.id != contact.id)
+            .any(|e| e.known_not_abandoned_at(t))
 }
 
 /// Whether a follow-up made the citizen tell the story again, as known at `t`: the
@@ -439,6 +440,14 @@ mod tests {
             &second,
             t(100)
         ));
+
+        // An earlier contact still open when the follow-up started counts once it ends;
+        // its story was not there to read.
+        let open_then = with_story(ended(contact(1, 0), 40, Outcome::Resolved), "later");
+        let overlap = case(1, "x", 0, vec![open_then, second.clone()]);
+        assert!(is_follow_up(&overlap, &second, t(100)));
+        assert!(story_repeated(&overlap, &second, t(100)));
+        assert!(!is_follow_up(&overlap, &second, t(35)), "not known yet");
 
         let abandoned = ended(contact(1, 0), 1, Outcome::Abandoned);
         assert!(!is_follow_up(

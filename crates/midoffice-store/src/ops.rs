@@ -274,7 +274,8 @@ async fn apply_plan(
         }
     };
     for q in &plan.merge {
-        merge_party(txn, tenant, *q, id, at).await?;
+        // Which cases are OPEN is judged as they are now, not as of a back-dated start.
+        merge_party(txn, tenant, *q, id, std::cmp::max(at, now())).await?;
     }
     for key in &plan.attach {
         attach(txn, tenant, id, key).await?;
@@ -673,12 +674,15 @@ pub async fn erase(
     };
     let at = now();
     // The party a contact with these identifiers would belong to includes the parties it
-    // would merge in: they are the same person, so they go too.
+    // would merge in: they are the same person, so they go too, without merging (cases
+    // are not joined, so every count stays).
+    let mut family = merged_family(txn, tenant, party_id).await?;
     for q in &plan.merge {
-        merge_party(txn, tenant, *q, party_id, at).await?;
+        family.extend(merged_family(txn, tenant, *q).await?);
     }
+    family.sort();
+    family.dedup();
     let t = tenant.as_str();
-    let family = merged_family(txn, tenant, party_id).await?;
     let mut contact_ids = Vec::new();
     for chunk in family.chunks(CHUNK) {
         let ids = chunk.iter().copied();

@@ -200,7 +200,7 @@ pub fn required_identifiers(
     Ok(keys)
 }
 
-/// A look-up: identifiers (at least one) and `as_of` (default now; not in the future).
+/// A look-up: identifiers (at least one) and `as_of` (default now).
 pub fn lookup(
     req: &pb::GetContextRequest,
     pseudonymiser: &Pseudonymiser,
@@ -215,11 +215,9 @@ pub fn lookup(
         }
     };
     let as_of = optional_instant(req.as_of.as_ref(), "as_of", &mut v);
+    // `as_of` is the moment the context is judged at, not an event: it may lie ahead.
     let as_of = match as_of {
-        Ok(Some(t)) => {
-            check_not_future(t, now, "as_of", &mut v);
-            t
-        }
+        Ok(Some(t)) => t,
         _ => now,
     };
     if v.is_empty() {
@@ -409,14 +407,14 @@ mod tests {
     }
 
     #[test]
-    fn a_lookup_needs_an_identifier_and_no_future() {
+    fn a_lookup_needs_an_identifier_and_may_look_ahead() {
         let p = pseudonymiser();
         let req = pb::GetContextRequest {
             identifiers: None,
             as_of: ts(now() + TimeDelta::hours(1)),
         };
         let v = lookup(&req, &p, now()).unwrap_err();
-        assert_eq!(fields(&v), ["identifiers", "as_of"]);
+        assert_eq!(fields(&v), ["identifiers"]);
         let req = pb::GetContextRequest {
             identifiers: Some(pb::Identifiers {
                 email: "a@b.nl".into(),

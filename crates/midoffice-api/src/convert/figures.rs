@@ -3,7 +3,6 @@
 use super::settings::pb_measure;
 use super::{date, optional_channel, optional_code, optional_instant, take};
 use crate::pb;
-use midoffice_domain::command::check_not_future;
 use midoffice_domain::figures::{Figures, Filter, NormResult, NormStatus, Period, ResponseTimes};
 use midoffice_domain::{Instant, Violations};
 
@@ -33,11 +32,9 @@ pub fn period(p: Option<&pb::Period>, now: Instant) -> Result<Period, Violations
             v.add("period.to", "a period may span at most 3 years");
         }
     }
+    // `as_of` is the moment the figures are judged at, not an event: it may lie ahead.
     let as_of = match optional_instant(p.as_of.as_ref(), "period.as_of", &mut v) {
-        Ok(Some(t)) => {
-            check_not_future(t, now, "period.as_of", &mut v);
-            t
-        }
+        Ok(Some(t)) => t,
         _ => now,
     };
     match (from, to) {
@@ -189,10 +186,8 @@ mod tests {
                 nanos: 0,
             }),
         };
-        assert_eq!(
-            fields(&period(Some(&p), now()).unwrap_err()),
-            ["period.as_of"]
-        );
+        // A moment ahead is a moment to judge at, not an event: accepted.
+        assert!(period(Some(&p), now()).is_ok());
     }
 
     #[test]
