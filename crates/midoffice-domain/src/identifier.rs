@@ -210,8 +210,7 @@ fn is_phone_separator(c: char) -> bool {
 fn normalise_phone(raw: &str) -> Result<String, String> {
     const SHAPE: &str = "a phone number must start with +, 00 or 0 and contain only digits, \
                          with spaces, dashes, dots or round brackets between them";
-    // Only digits and separators, and one `+` that comes first (an opening bracket may
-    // precede it, as in "(+31) 6 ...").
+    // Only digits and separators, and one `+` that comes first.
     let mut seen_digit = false;
     let mut plus = false;
     for c in raw.chars() {
@@ -225,9 +224,14 @@ fn normalise_phone(raw: &str) -> Result<String, String> {
     // Separators go between digits: the number begins with `+`, a digit or `(`, ends with
     // a digit or `)`, and a bracket group closes, is not empty, holds no spaces, dashes
     // or dots, and does not nest.
-    let starts_well = raw.starts_with(['+', '(']) || raw.starts_with(|c: char| c.is_ascii_digit());
-    let ends_well = raw.ends_with(')') || raw.ends_with(|c: char| c.is_ascii_digit());
-    if !starts_well || !ends_well {
+    // The number starts with `+`, `00` or `0` (so with `+` or `0`), and separators stand
+    // only between digits: every run of them has a digit before and after it.
+    let digits_from = usize::from(raw.starts_with('+'));
+    if !raw.starts_with(['+', '0']) || !raw[digits_from..].starts_with(|c: char| c.is_ascii_digit())
+    {
+        return Err(SHAPE.into());
+    }
+    if !raw.ends_with(|c: char| c.is_ascii_digit()) {
         return Err(SHAPE.into());
     }
     let mut open = false;
@@ -492,9 +496,7 @@ mod tests {
             ("+31612345678", "+31612345678"),
             ("0031 6 12345678", "+31612345678"),
             ("+31 (0)6 1234 5678", "+31612345678"),
-            ("(+31) 6 1234 5678", "+31612345678"),
             ("020-555.12.34", "+31205551234"),
-            ("(020) 555 1234", "+31205551234"),
             ("  +32 2 123 45 67 ", "+3221234567"),
             ("+1 (555) 123-4567", "+15551234567"),
             ("0123456", "+31123456"), // 8 digits: the minimum
@@ -530,6 +532,11 @@ mod tests {
             "06 12345678+",
             "(6) 12345678",
             "-06 12345678",
+            "(020) 555 1234", // starts with a bracket, not with +, 00 or 0
+            "(+31) 6 1234 5678",
+            "+ 31612345678",
+            "+(31)612345678",
+            "06 1234 (5678)",
             "0６12345678", // a full-width digit
         ] {
             refused(IdentifierKind::Phone, raw);
@@ -761,7 +768,15 @@ mod tests {
                 1 => format!("+31{}{body}", seps[0]),
                 2 => format!("0031{}{body}", seps[1]),
                 _ if bracket => format!("+31 (0){}{body}", seps[2]),
-                _ => format!("(0{}){}{}", digits[0], seps[3], &body[1..]),
+                _ => {
+                    // An area code in brackets: "0{d0} ({d1}) {rest}".
+                    let rest: String = digits[2..]
+                        .iter()
+                        .enumerate()
+                        .map(|(i, c)| format!("{}{c}", if i > 0 { seps[i % seps.len()] } else { "" }))
+                        .collect();
+                    format!("0{} ({}){}{rest}", digits[0], digits[1], seps[3])
+                }
             };
             let expected = format!("+31{national}");
             let n = normal(IdentifierKind::Phone, &written);
