@@ -17,14 +17,18 @@ use midoffice_api::pb::party_service_client::PartyServiceClient;
 use midoffice_api::pb::tenant_service_client::TenantServiceClient;
 use midoffice_api::server::{AppState, RunningServer};
 use midoffice_domain::identifier::Pseudonymiser;
-use midoffice_scenarios::scratch::{ScratchDb, test_secret};
+use midoffice_scenarios::scratch::{ScratchDb, test_postgres_url, test_secret};
 use midoffice_store::Store;
 use tonic::transport::{Channel, Endpoint};
 
 pub use midoffice_api::pb;
 
 /// The environment variable that names a PostgreSQL server to test against.
-pub const DATABASE_URL_VAR: &str = "MIDOFFICE_TEST_DATABASE_URL";
+pub use midoffice_scenarios::scratch::DATABASE_URL_VAR;
+
+/// The environment variable that, set to `1`, makes a missing [`DATABASE_URL_VAR`] fail
+/// the tests instead of skipping PostgreSQL.
+pub use midoffice_scenarios::scratch::REQUIRE_POSTGRES_VAR;
 
 /// The metadata key that names the tenant of a call.
 pub const TENANT_HEADER: &str = "x-tenant";
@@ -60,7 +64,8 @@ impl std::fmt::Debug for Backend {
 }
 
 /// A fresh SQLite backend, and a fresh PostgreSQL one when `MIDOFFICE_TEST_DATABASE_URL`
-/// is set; without it, says so on stderr.
+/// is set; without it, says so on stderr (uncaptured), or fails when
+/// `MIDOFFICE_REQUIRE_POSTGRES=1`.
 pub async fn backends() -> Vec<Backend> {
     init_logging();
     let mut all = Vec::new();
@@ -68,14 +73,11 @@ pub async fn backends() -> Vec<Backend> {
         .await
         .unwrap_or_else(|e| panic!("cannot make a SQLite scratch database: {e}"));
     all.push(Backend::launch(Kind::Sqlite, sqlite).await);
-    match std::env::var(DATABASE_URL_VAR) {
-        Ok(base) if !base.trim().is_empty() => {
-            let pg = ScratchDb::postgres(base.trim())
-                .await
-                .unwrap_or_else(|e| panic!("cannot make a PostgreSQL scratch database: {e}"));
-            all.push(Backend::launch(Kind::Postgres, pg).await);
-        }
-        _ => eprintln!("skipped on PostgreSQL: {DATABASE_URL_VAR} not set"),
+    if let Some(base) = test_postgres_url() {
+        let pg = ScratchDb::postgres(&base)
+            .await
+            .unwrap_or_else(|e| panic!("cannot make a PostgreSQL scratch database: {e}"));
+        all.push(Backend::launch(Kind::Postgres, pg).await);
     }
     all
 }

@@ -267,3 +267,102 @@ async fn erasing_nobody_is_not_found_and_erasing_by_a_shared_phone_is_refused() 
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_retry_after_erasure_returns_no_personal_data_and_runs_nothing_again() {
+    on_every_backend(|b| async move {
+        const STORY: &str = "Mijn uitkering is gestopt na de verhuizing.";
+        const MASKED: &str = "******019";
+        let secrets = [STORY, MASKED, "999990019"];
+        let first = b
+            .start(
+                TENANT,
+                start(
+                    Channel::Phone,
+                    "2026-03-02T09:00:00+01:00",
+                    Some(bsn("999990019")),
+                    "uitkering",
+                ),
+            )
+            .await;
+        let (c1, party_id, _) = ids_of(&first);
+        let complete_c1 = pb::CompleteContactRequest {
+            request_id: "c1".into(),
+            contact_id: c1.clone(),
+            end: Some(resolved(
+                "2026-03-02T09:00:10+01:00",
+                "2026-03-02T09:05:00+01:00",
+                STORY,
+            )),
+        };
+        let completed = b
+            .contacts()
+            .complete_contact(request(TENANT, complete_c1.clone()))
+            .await
+            .expect("CompleteContact")
+            .into_inner();
+        assert!(format!("{completed:?}").contains(STORY));
+
+        let start_r2 = pb::StartContactRequest {
+            request_id: "r2".into(),
+            start: Some(start(
+                Channel::Counter,
+                "2026-03-03T10:00:00+01:00",
+                Some(bsn("999990019")),
+                "uitkering",
+            )),
+        };
+        let told = b
+            .contacts()
+            .start_contact(request(TENANT, start_r2.clone()))
+            .await
+            .expect("StartContact r2")
+            .into_inner();
+        // Before the erasure the answer shows the story and the masked BSN, and a retry
+        // returns it unchanged.
+        let shown = format!("{told:?}");
+        assert!(shown.contains(STORY) && shown.contains(MASKED), "{shown}");
+        let retried = b
+            .contacts()
+            .start_contact(request(TENANT, start_r2.clone()))
+            .await
+            .expect("StartContact r2 again")
+            .into_inner();
+        assert_eq!(retried, told);
+        let contacts_before = b.contact_count(TENANT).await;
+
+        let erased = b
+            .parties()
+            .erase_party(erase(bsn("999990019")))
+            .await
+            .expect("EraseParty")
+            .into_inner();
+        assert_eq!(erased.party_id, party_id);
+
+        // The retries are refused: not answered from what was kept, and not run again
+        // (which would store the erased citizen's BSN anew and count the contact twice).
+        let status = assert_code(
+            b.contacts()
+                .start_contact(request(TENANT, start_r2.clone()))
+                .await,
+            Code::FailedPrecondition,
+            &secrets,
+        );
+        assert!(status.message().contains("request_id"), "{status:?}");
+        assert_code(
+            b.contacts()
+                .complete_contact(request(TENANT, complete_c1))
+                .await,
+            Code::FailedPrecondition,
+            &secrets,
+        );
+        assert_eq!(b.contact_count(TENANT).await, contacts_before);
+        let (status, _, _) = lookup(&b, bsn("999990019")).await;
+        assert_eq!(
+            status,
+            PartyStatus::NotFound,
+            "the retry made the party again"
+        );
+    })
+    .await;
+}

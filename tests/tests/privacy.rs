@@ -1,8 +1,16 @@
 //! No BSN, e-mail address or phone number is stored in clear text: after a handful of
-//! contacts (started, completed, recorded, retried, looked up, answered, refused), the
-//! SQLite database files hold none of them byte for byte, and no row of any PostgreSQL
-//! table holds one as text. The masked form `******019` may be stored.
+//! contacts (started, completed, recorded, retried, looked up, answered, refused), and
+//! after a run of every scenario file, the SQLite database files hold none of them byte
+//! for byte, and no row of any PostgreSQL table holds one as text. The masked form
+//! `******019` may be stored.
 
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use midoffice_domain::identifier::{Identifier, IdentifierKind};
+use midoffice_scenarios::scenario::Action;
+use midoffice_scenarios::scratch::test_postgres_url;
+use midoffice_scenarios::{PlayedFile, Scenario, play_paths_keeping};
 use midoffice_tests::pb::{self, Channel, Outcome};
 use midoffice_tests::{
     Backend, Kind, TENANT, at, bsn, ids_of, on_every_backend, request, resolved, start,
@@ -249,7 +257,11 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 /// Every byte of the SQLite database: the file, and its -wal and -journal if present.
 async fn sqlite_bytes(b: &Backend) -> Vec<u8> {
-    let file = b.sqlite_file().expect("a SQLite backend has a file");
+    sqlite_file_bytes(&b.sqlite_file().expect("a SQLite backend has a file")).await
+}
+
+/// Every byte of the SQLite database `file` and of its -wal, -shm and -journal files.
+async fn sqlite_file_bytes(file: &Path) -> Vec<u8> {
     let name = file
         .file_name()
         .and_then(|n| n.to_str())
@@ -275,9 +287,9 @@ async fn sqlite_bytes(b: &Backend) -> Vec<u8> {
     bytes
 }
 
-/// Every row of every table of the PostgreSQL database, as JSON text.
-async fn postgres_rows(b: &Backend) -> Vec<u8> {
-    let db = Database::connect(b.db_url())
+/// Every row of every table of the PostgreSQL database at `url`, as JSON text.
+async fn postgres_rows(url: &str) -> Vec<u8> {
+    let db = Database::connect(url)
         .await
         .expect("connect to the scratch database");
     let tables = db
@@ -325,8 +337,190 @@ async fn no_identifier_is_stored_in_clear_text() {
                 b.stop_server().await;
                 assert_clean("the SQLite database", &sqlite_bytes(&b).await);
             }
-            Kind::Postgres => assert_clean("the PostgreSQL database", &postgres_rows(&b).await),
+            Kind::Postgres => {
+                assert_clean("the PostgreSQL database", &postgres_rows(b.db_url()).await)
+            }
         }
     })
     .await;
+}
+
+/// The scenario folders: the shared stories, and the project's own when it has any.
+fn scenario_folders() -> Vec<PathBuf> {
+    let shared = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/scenarios"
+    ));
+    let own = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios"));
+    let mut folders = vec![shared];
+    if own.is_dir() {
+        folders.push(own);
+    }
+    folders
+}
+
+/// The scenario files of `folders`, each parsed.
+fn scenario_files(folders: &[PathBuf]) -> Vec<(PathBuf, Scenario)> {
+    let mut files = Vec::new();
+    for folder in folders {
+        let entries = std::fs::read_dir(folder)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", folder.display()));
+        for entry in entries {
+            let path = entry.expect("a folder entry").path();
+            if path.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+                let scenario = midoffice_scenarios::load(&path)
+                    .unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
+                files.push((path, scenario));
+            }
+        }
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    files
+}
+
+/// Every identifier the scenarios carry (bsn, kvk, email, phone), as given and in
+/// normal form.
+fn scenario_secrets(scenarios: &[&Scenario]) -> BTreeSet<String> {
+    let mut secrets = BTreeSet::new();
+    for scenario in scenarios {
+        for step in &scenario.steps {
+            let (bsn, kvk, email, phone) = match &step.action {
+                Action::Start(s) => (&s.bsn, &s.kvk, &s.email, &s.phone),
+                Action::Record(s) => (&s.bsn, &s.kvk, &s.email, &s.phone),
+                Action::Context(s) => (&s.bsn, &s.kvk, &s.email, &s.phone),
+                Action::Erase(s) => (&s.bsn, &s.kvk, &s.email, &s.phone),
+                _ => continue,
+            };
+            let given = [
+                (IdentifierKind::Bsn, bsn),
+                (IdentifierKind::Kvk, kvk),
+                (IdentifierKind::Email, email),
+                (IdentifierKind::Phone, phone),
+            ];
+            for (kind, raw) in given {
+                let Some(raw) = raw else {
+                    continue;
+                };
+                secrets.insert(raw.clone());
+                secrets.insert(raw.trim().to_owned());
+                if kind == IdentifierKind::Phone {
+                    // The digits alone, as a careless normaliser would keep them.
+                    secrets.insert(raw.chars().filter(|c| !" -.()".contains(*c)).collect());
+                }
+                if let Ok(id) = Identifier::parse(kind, raw) {
+                    secrets.insert(id.normal().to_owned());
+                }
+            }
+        }
+    }
+    // A refused short value (such as phone "12345") can turn up by chance inside an id
+    // or a hash; no valid identifier is this short.
+    secrets.retain(|s| s.len() >= 8);
+    secrets
+}
+
+/// The topics a scenario names: text every database it passed on must hold.
+fn scenario_topics(scenario: &Scenario) -> Vec<String> {
+    let mut topics = Vec::new();
+    for step in &scenario.steps {
+        let topic = match &step.action {
+            Action::Start(s) => &s.topic,
+            Action::Record(s) => &s.topic,
+            Action::Complete(s) => &s.topic,
+            _ => continue,
+        };
+        topics.extend(topic.clone());
+    }
+    topics
+}
+
+/// What a scenario's database holds, read after its server stopped, as text.
+struct Stored {
+    file: PathBuf,
+    passed: bool,
+    text: String,
+}
+
+/// Plays every file of `folders` onto databases of its own (SQLite, or PostgreSQL on
+/// the server of `database_url`), reads everything each database holds, and removes
+/// the databases before anything is judged.
+async fn play_and_read(folders: &[PathBuf], database_url: Option<&str>) -> Vec<Stored> {
+    // Files that fail count too: what they stored before failing must be clean as well.
+    let (_, played) = play_paths_keeping(folders, database_url).await;
+    let mut stored = Vec::new();
+    for PlayedFile { path, passed, db } in played {
+        let bytes = match db.sqlite_file() {
+            Some(file) => sqlite_file_bytes(&file).await,
+            None => postgres_rows(&db.url).await,
+        };
+        db.drop_db().await;
+        stored.push(Stored {
+            file: path,
+            passed,
+            // Lossy keeps every ASCII byte, so an identifier in the raw bytes stays whole.
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        });
+    }
+    stored
+}
+
+/// Asserts that no database holds a secret, and that what was read is the data.
+fn assert_scenarios_clean(
+    backend: &str,
+    files: &[(PathBuf, Scenario)],
+    secrets: &BTreeSet<String>,
+    stored: &[Stored],
+) {
+    assert_eq!(
+        stored.len(),
+        files.len(),
+        "on {backend}: not every scenario file was played onto a database"
+    );
+    for db in stored {
+        for secret in secrets {
+            assert!(
+                !db.text.contains(secret.as_str()),
+                "on {backend}: the database of {} holds {secret:?} in clear text",
+                db.file.display()
+            );
+        }
+        let topics = files
+            .iter()
+            .find(|(path, _)| *path == db.file)
+            .map(|(_, scenario)| scenario_topics(scenario))
+            .unwrap_or_default();
+        if db.passed && !topics.is_empty() {
+            assert!(
+                topics.iter().any(|t| db.text.contains(t.as_str())),
+                "on {backend}: the database of {} holds none of its topics {topics:?}: \
+                 is this the data?",
+                db.file.display()
+            );
+        }
+    }
+    assert!(
+        stored.iter().any(|db| db.text.contains("******019")),
+        "on {backend}: no database holds the masked BSN ******019: is this the data?"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_identifier_of_any_scenario_is_stored_in_clear_text() {
+    let postgres = test_postgres_url();
+    let folders = scenario_folders();
+    let files = scenario_files(&folders);
+    assert!(!files.is_empty(), "no scenario files in {folders:?}");
+    let secrets = scenario_secrets(&files.iter().map(|(_, s)| s).collect::<Vec<_>>());
+    assert!(
+        secrets.contains("999990019"),
+        "the scenarios' identifiers were not collected: {secrets:?}"
+    );
+
+    let stored = play_and_read(&folders, None).await;
+    assert_scenarios_clean("SQLite", &files, &secrets, &stored);
+
+    if let Some(url) = postgres {
+        let stored = play_and_read(&folders, Some(&url)).await;
+        assert_scenarios_clean("PostgreSQL", &files, &secrets, &stored);
+    }
 }

@@ -3,7 +3,8 @@
 //! generated gRPC client over a real socket, and checks every expectation strictly.
 //!
 //! Each file gets an empty store of its own: a fresh SQLite file, or a freshly created
-//! PostgreSQL database that is dropped afterwards.
+//! PostgreSQL database that is dropped afterwards ([`play_paths`]), or handed to the
+//! caller to look into ([`play_paths_keeping`]).
 
 mod play;
 pub mod scenario;
@@ -42,12 +43,48 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// (N, M = files). A file that cannot be parsed counts as failed with the reason; so does
 /// a path that names no scenario file, or a folder without any.
 pub async fn play_paths(paths: &[PathBuf], database_url: Option<&str>) -> Summary {
+    play_all(paths, database_url, false).await.0
+}
+
+/// A scenario file played by [`play_paths_keeping`], with the database it left behind.
+#[derive(Debug)]
+pub struct PlayedFile {
+    /// The scenario file.
+    pub path: PathBuf,
+    /// Whether every step of it passed.
+    pub passed: bool,
+    /// The database it was played on, its server stopped; the caller removes it with
+    /// [`ScratchDb::drop_db`].
+    pub db: ScratchDb,
+}
+
+/// Plays and prints as [`play_paths`] does, but keeps each file's database and hands it
+/// back, so the caller can look at what the server stored (such as that no BSN is in it
+/// in clear text). A file that got no database (it does not parse, or the database
+/// could not be made) is only counted in the summary.
+pub async fn play_paths_keeping(
+    paths: &[PathBuf],
+    database_url: Option<&str>,
+) -> (Summary, Vec<PlayedFile>) {
+    play_all(paths, database_url, true).await
+}
+
+async fn play_all(
+    paths: &[PathBuf],
+    database_url: Option<&str>,
+    keep: bool,
+) -> (Summary, Vec<PlayedFile>) {
     let mut summary = Summary::default();
+    let mut kept = Vec::new();
     for entry in collect(paths) {
-        let result = match entry {
-            Entry::File(path) => play_one(path, database_url).await,
-            Entry::Refused(lines) => Err(lines),
+        let (result, played) = match entry {
+            Entry::File(path) => {
+                let (result, db) = play_file(&path, database_url).await;
+                (result, db.map(|db| (path, db)))
+            }
+            Entry::Refused(lines) => (Err(lines), None),
         };
+        let passed = result.is_ok();
         match result {
             Ok(line) => {
                 println!("{line}");
@@ -60,9 +97,16 @@ pub async fn play_paths(paths: &[PathBuf], database_url: Option<&str>) -> Summar
                 summary.failed += 1;
             }
         }
+        if let Some((path, db)) = played {
+            if keep {
+                kept.push(PlayedFile { path, passed, db });
+            } else {
+                db.drop_db().await;
+            }
+        }
     }
     println!("{} passed, {} failed", summary.passed, summary.failed);
-    summary
+    (summary, kept)
 }
 
 enum Entry {
@@ -124,19 +168,37 @@ fn collect(paths: &[PathBuf]) -> Vec<Entry> {
     entries
 }
 
-/// Plays one file in a task of its own, so that a panic anywhere in the server or
-/// store fails that file instead of the whole run. Answers the PASS line or the FAIL lines.
-async fn play_one(path: PathBuf, database_url: Option<&str>) -> Result<String, Vec<String>> {
+/// Plays one file on a fresh database. The play runs in a task of its own, so that a
+/// panic anywhere in the server or store fails that file instead of the whole run, and
+/// the database still comes back. Answers the PASS line or the FAIL lines, and the
+/// database when one was made.
+async fn play_file(
+    path: &Path,
+    database_url: Option<&str>,
+) -> (Result<String, Vec<String>>, Option<ScratchDb>) {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string());
-    let database_url = database_url.map(str::to_string);
+    let fail = |reason: String| vec![format!("FAIL {name}: {reason}")];
+    let scenario = match load(path) {
+        Ok(scenario) => scenario,
+        Err(e) => return (Err(fail(format!("cannot parse: {e}"))), None),
+    };
+    let db = match database_url {
+        Some(url) => ScratchDb::postgres(url).await,
+        None => ScratchDb::sqlite().await.map_err(|e| e.to_string()),
+    };
+    let db = match db {
+        Ok(db) => db,
+        Err(e) => return (Err(fail(format!("cannot create the database: {e}"))), None),
+    };
+    let url = db.url.clone();
     let task_name = name.clone();
-    match tokio::spawn(async move { play_file(&task_name, &path, database_url.as_deref()).await })
-        .await
-    {
-        Ok(result) => result,
+    let played = tokio::spawn(async move { run_on(&task_name, &scenario, &url).await }).await;
+    let result = match played {
+        Ok(Ok(steps)) => Ok(format!("PASS {name} ({steps} steps)")),
+        Ok(Err(lines)) => Err(lines),
         Err(e) => {
             let reason = if e.is_panic() {
                 let payload = e.into_panic();
@@ -148,32 +210,10 @@ async fn play_one(path: PathBuf, database_url: Option<&str>) -> Result<String, V
             } else {
                 e.to_string()
             };
-            Err(vec![format!("FAIL {name}: the run panicked: {reason}")])
+            Err(fail(format!("the run panicked: {reason}")))
         }
-    }
-}
-
-async fn play_file(
-    name: &str,
-    path: &Path,
-    database_url: Option<&str>,
-) -> Result<String, Vec<String>> {
-    let fail = |reason: String| vec![format!("FAIL {name}: {reason}")];
-    let scenario = load(path).map_err(|e| fail(format!("cannot parse: {e}")))?;
-    let db = match database_url {
-        Some(url) => ScratchDb::postgres(url)
-            .await
-            .map_err(|e| fail(format!("cannot create the database: {e}")))?,
-        None => ScratchDb::sqlite()
-            .await
-            .map_err(|e| fail(format!("cannot create the database: {e}")))?,
     };
-    let result = run_on(name, &scenario, &db.url).await;
-    db.drop_db().await;
-    match result {
-        Ok(steps) => Ok(format!("PASS {name} ({steps} steps)")),
-        Err(lines) => Err(lines),
-    }
+    (result, Some(db))
 }
 
 /// Starts a server on a store at `url`, plays the scenario against it, stops it.

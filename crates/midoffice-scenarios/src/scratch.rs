@@ -1,11 +1,51 @@
 //! Throw-away databases for tests and scenario runs: a SQLite file in a temp folder,
 //! or a uniquely named PostgreSQL database that is created and dropped again.
 
+use std::io::Write;
+
 use sea_orm::{ConnectionTrait, Database};
+
+/// The environment variable that names a PostgreSQL server to test against.
+pub const DATABASE_URL_VAR: &str = "MIDOFFICE_TEST_DATABASE_URL";
+
+/// The environment variable that, set to `1`, turns a missing [`DATABASE_URL_VAR`] from
+/// a skip into a failure (CI sets it, so PostgreSQL cannot silently drop out).
+pub const REQUIRE_POSTGRES_VAR: &str = "MIDOFFICE_REQUIRE_POSTGRES";
+
+/// The name of a scratch SQLite database file in its temp folder.
+const SQLITE_FILE: &str = "midoffice.db";
 
 /// A fixed 32-byte key for the pseudonymiser in tests; never use it in a deployment.
 pub fn test_secret() -> Vec<u8> {
     b"midoffice-scenarios-test-secret!".to_vec()
+}
+
+/// The PostgreSQL server the tests should use, from [`DATABASE_URL_VAR`]. Without it,
+/// says `skipped on PostgreSQL` on stderr and answers `None`, or panics when
+/// [`REQUIRE_POSTGRES_VAR`] is `1`.
+pub fn test_postgres_url() -> Option<String> {
+    match std::env::var(DATABASE_URL_VAR) {
+        Ok(url) if !url.trim().is_empty() => Some(url.trim().to_string()),
+        _ => {
+            assert!(
+                !postgres_required(),
+                "{REQUIRE_POSTGRES_VAR}=1 but {DATABASE_URL_VAR} is not set: \
+                 the PostgreSQL tests would be skipped"
+            );
+            // Straight to stderr: libtest captures `eprintln!`, and a skip nobody sees
+            // looks like a pass.
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped on PostgreSQL: {DATABASE_URL_VAR} not set"
+            );
+            None
+        }
+    }
+}
+
+/// Whether [`REQUIRE_POSTGRES_VAR`] is `1`.
+fn postgres_required() -> bool {
+    std::env::var(REQUIRE_POSTGRES_VAR).is_ok_and(|v| v.trim() == "1")
 }
 
 /// An empty database that lives as long as this value (SQLite) or until
@@ -35,7 +75,7 @@ impl ScratchDb {
         let dir = tempfile::Builder::new()
             .prefix("midoffice-scratch-")
             .tempdir()?;
-        let path = dir.path().join("midoffice.db");
+        let path = dir.path().join(SQLITE_FILE);
         let path = path
             .to_str()
             .ok_or_else(|| std::io::Error::other("the temp folder's path is not UTF-8"))?;
@@ -72,6 +112,15 @@ impl ScratchDb {
         match &self.kind {
             Kind::Postgres { name, .. } => Some(name),
             Kind::Sqlite { .. } => None,
+        }
+    }
+
+    /// The SQLite database file (its -wal and -shm files lie beside it); `None` for
+    /// PostgreSQL.
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        match &self.kind {
+            Kind::Sqlite { _dir: dir } => Some(dir.path().join(SQLITE_FILE)),
+            Kind::Postgres { .. } => None,
         }
     }
 
@@ -183,6 +232,8 @@ mod tests {
         let db = ScratchDb::sqlite().await.unwrap();
         assert!(db.url.starts_with("sqlite://") && db.url.ends_with("/midoffice.db?mode=rwc"));
         assert!(db.postgres_name().is_none());
+        let file = db.sqlite_file().unwrap();
+        assert!(db.url.contains(file.to_str().unwrap()));
         db.drop_db().await;
     }
 }

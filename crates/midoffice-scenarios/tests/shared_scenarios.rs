@@ -1,7 +1,10 @@
-//! Plays every shared scenario against a fresh server, on SQLite and, when
-//! `MIDOFFICE_TEST_DATABASE_URL` is set, on PostgreSQL.
+//! Plays every shared scenario, and every scenario committed in `tests/scenarios`,
+//! against a fresh server, on SQLite and, when `MIDOFFICE_TEST_DATABASE_URL` is set, on
+//! PostgreSQL.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use midoffice_scenarios::scratch::test_postgres_url;
 
 fn shared_folder() -> PathBuf {
     match std::env::var_os("MIDOFFICE_SCENARIOS") {
@@ -10,7 +13,12 @@ fn shared_folder() -> PathBuf {
     }
 }
 
-fn file_count(dir: &PathBuf) -> usize {
+/// The project's own scenarios, beside the shared ones.
+fn project_folder() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/scenarios")
+}
+
+fn file_count(dir: &Path) -> usize {
     std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
         .filter(|e| {
@@ -23,27 +31,37 @@ fn file_count(dir: &PathBuf) -> usize {
         .count()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn shared_scenarios_pass_on_sqlite() {
-    let dir = shared_folder();
+/// Plays every file of `dir` and asserts that all of them, and at least one, passed.
+async fn all_pass(dir: PathBuf, database_url: Option<&str>) {
     let files = file_count(&dir);
-    let summary = midoffice_scenarios::play_paths(&[dir], None).await;
+    assert!(files > 0, "no scenario files in {}", dir.display());
+    let summary = midoffice_scenarios::play_paths(&[dir], database_url).await;
     assert_eq!(summary.failed, 0, "{summary:?}");
     assert_eq!(summary.passed, files, "{summary:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_scenarios_pass_on_sqlite() {
+    all_pass(shared_folder(), None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shared_scenarios_pass_on_postgres() {
-    let url = match std::env::var("MIDOFFICE_TEST_DATABASE_URL") {
-        Ok(url) if !url.trim().is_empty() => url.trim().to_string(),
-        _ => {
-            println!("skipped on PostgreSQL: MIDOFFICE_TEST_DATABASE_URL not set");
-            return;
-        }
+    let Some(url) = test_postgres_url() else {
+        return;
     };
-    let dir = shared_folder();
-    let files = file_count(&dir);
-    let summary = midoffice_scenarios::play_paths(&[dir], Some(&url)).await;
-    assert_eq!(summary.failed, 0, "{summary:?}");
-    assert_eq!(summary.passed, files, "{summary:?}");
+    all_pass(shared_folder(), Some(&url)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_scenarios_pass_on_sqlite() {
+    all_pass(project_folder(), None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_scenarios_pass_on_postgres() {
+    let Some(url) = test_postgres_url() else {
+        return;
+    };
+    all_pass(project_folder(), Some(&url)).await;
 }

@@ -1,17 +1,26 @@
 //! Idempotency keys (AIP-155): the first answer is kept with the request's fingerprint,
 //! inside the same transaction as the work, and returned unchanged on a retry.
+//!
+//! An answer that concerns a party is kept with that party's id. Erasing the party
+//! empties its answers (and their fingerprints) but keeps the keys: a retry of such a
+//! request is refused with FAILED_PRECONDITION rather than run again, since running it
+//! again would store the erased person's identifiers anew and count the contact twice.
 
 use crate::convert::{corrupt, micros, now};
 use crate::db::db_err;
 use crate::entity::idempotency;
+use crate::facts::CHUNK;
 use crate::{Idempotency, StoreError};
-use midoffice_domain::{DomainError, TenantId};
-use sea_orm::{ConnectionTrait, EntityTrait, IntoActiveModel};
+use midoffice_domain::{DomainError, Instant, TenantId};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use uuid::Uuid;
 
 /// The stored answer for this key, if the same request came before; INVALID_ARGUMENT on
-/// `request_id` if the key came with another request.
+/// `request_id` if the key came with another request; FAILED_PRECONDITION if the party
+/// the answer concerned was erased.
 pub async fn replay<T: DeserializeOwned, C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
@@ -29,6 +38,12 @@ pub async fn replay<T: DeserializeOwned, C: ConnectionTrait>(
     .map_err(db_err)?;
     match row {
         None => Ok(None),
+        Some(r) if r.erased_at.is_some() => Err(DomainError::FailedPrecondition(
+            "request_id: the party this request concerned was erased on request; \
+             its answer is gone and the request is not carried out again"
+                .into(),
+        )
+        .into()),
         Some(r) if r.fingerprint == idem.fingerprint => serde_json::from_str(&r.response)
             .map(Some)
             .map_err(|_| corrupt("idempotency.response")),
@@ -40,13 +55,14 @@ pub async fn replay<T: DeserializeOwned, C: ConnectionTrait>(
     }
 }
 
-/// Keeps the answer for this key.
+/// Keeps the answer for this key; `party_id` is the party the answer concerns, if any.
 pub async fn remember<T: Serialize, C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
     operation: &str,
     idem: Option<&Idempotency>,
     answer: &T,
+    party_id: Option<Uuid>,
 ) -> Result<(), StoreError> {
     let Some(idem) = idem else { return Ok(()) };
     let response = serde_json::to_string(answer).map_err(|e| {
@@ -60,10 +76,38 @@ pub async fn remember<T: Serialize, C: ConnectionTrait>(
         fingerprint: idem.fingerprint.clone(),
         response,
         created_at: micros(now()),
+        party_id,
+        erased_at: None,
     };
     idempotency::Entity::insert(row.into_active_model())
         .exec_without_returning(c)
         .await
         .map_err(db_err)?;
+    Ok(())
+}
+
+/// Empties the answers that concern these (erased) parties: answer, fingerprint and
+/// party go; the key stays, marked erased at `at`.
+pub async fn erase<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    parties: &[Uuid],
+    at: Instant,
+) -> Result<(), StoreError> {
+    for chunk in parties.chunks(CHUNK) {
+        idempotency::Entity::update_many()
+            .col_expr(idempotency::Column::Response, Expr::value(""))
+            .col_expr(idempotency::Column::Fingerprint, Expr::value(""))
+            .col_expr(
+                idempotency::Column::PartyId,
+                Expr::value(Option::<Uuid>::None),
+            )
+            .col_expr(idempotency::Column::ErasedAt, Expr::value(micros(at)))
+            .filter(idempotency::Column::Tenant.eq(tenant.as_str()))
+            .filter(idempotency::Column::PartyId.is_in(chunk.iter().copied()))
+            .exec(c)
+            .await
+            .map_err(db_err)?;
+    }
     Ok(())
 }

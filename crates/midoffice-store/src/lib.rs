@@ -193,7 +193,8 @@ impl Store {
                 contact,
                 context: done.context,
             };
-            idempotency::remember(&txn, tenant, OP_START, idem, &answer).await?;
+            let party = answer.contact.contact.party_id;
+            idempotency::remember(&txn, tenant, OP_START, idem, &answer, party).await?;
             Ok(answer)
         }
         .await;
@@ -239,7 +240,8 @@ impl Store {
             let settings = settings_in(&txn, tenant).await?;
             let contact = ops::complete_by_id(&txn, tenant, id, end, now, &settings).await?;
             let answer = ops::contact_view(&txn, tenant, &contact, &settings).await?;
-            idempotency::remember(&txn, tenant, OP_COMPLETE, idem, &answer).await?;
+            let party = answer.contact.party_id;
+            idempotency::remember(&txn, tenant, OP_COMPLETE, idem, &answer, party).await?;
             Ok(answer)
         }
         .await;
@@ -275,7 +277,8 @@ impl Store {
                 contact,
                 context: done.context,
             };
-            idempotency::remember(&txn, tenant, OP_RECORD, idem, &answer).await?;
+            let party = answer.contact.contact.party_id;
+            idempotency::remember(&txn, tenant, OP_RECORD, idem, &answer, party).await?;
             Ok(answer)
         }
         .await;
@@ -283,15 +286,13 @@ impl Store {
     }
 
     /// The context of the party these identifiers lead to, as of `as_of`. Stores nothing.
+    /// No identifiers find nothing (the API refuses an empty look-up before this).
     pub async fn lookup_context(
         &self,
         tenant: &TenantId,
         identifiers: Vec<IdentKey>,
         as_of: Instant,
     ) -> Result<ContextView, StoreError> {
-        if identifiers.is_empty() {
-            return Err(DomainError::invalid("identifiers", "give at least one identifier").into());
-        }
         let probe = Probe {
             contact_id: None,
             at: as_of,
@@ -322,23 +323,22 @@ impl Store {
             if let Some(answer) = idempotency::replay(&txn, tenant, OP_FEEDBACK, idem).await? {
                 return Ok(answer);
             }
-            let answer = ops::feedback(&txn, tenant, contact_id, feedback).await?;
-            idempotency::remember(&txn, tenant, OP_FEEDBACK, idem, &answer).await?;
+            let (answer, party) = ops::feedback(&txn, tenant, contact_id, &feedback).await?;
+            idempotency::remember(&txn, tenant, OP_FEEDBACK, idem, &answer, party).await?;
             Ok(answer)
         }
         .await;
         db::finish(txn, result).await
     }
 
-    /// Erases the party these identifiers lead to.
+    /// Erases the party these identifiers lead to, with every answer kept for an
+    /// idempotency key that concerns it. No identifiers find nobody: NOT_FOUND (the API
+    /// refuses an empty erasure before this).
     pub async fn erase_party(
         &self,
         tenant: &TenantId,
         identifiers: Vec<IdentKey>,
     ) -> Result<Erased, StoreError> {
-        if identifiers.is_empty() {
-            return Err(DomainError::invalid("identifiers", "give at least one identifier").into());
-        }
         let txn = self.pools.begin_write(tenant).await?;
         let result = ops::erase(&txn, tenant, &identifiers).await;
         db::finish(txn, result).await

@@ -231,6 +231,10 @@ mod m0001_initial {
                         .col(text("fingerprint"))
                         .col(ColumnDef::new("response").text().not_null())
                         .col(micros("created_at"))
+                        // The party the answer concerns, so erasing it can find the answer.
+                        .col(uuid_null("party_id"))
+                        // Set when that party was erased: the answer and fingerprint are gone.
+                        .col(micros_null("erased_at"))
                         .primary_key(Index::create().col("tenant").col("operation").col("key"))
                         .to_owned(),
                 )
@@ -258,6 +262,11 @@ mod m0001_initial {
                 index("ix_party_merged_into", "party", &["merged_into"]),
                 index("ix_case_merged_into", "case", &["merged_into"]),
                 index("ix_idempotency_created", "idempotency", &["created_at"]),
+                index(
+                    "ix_idempotency_tenant_party",
+                    "idempotency",
+                    &["tenant", "party_id"],
+                ),
             ] {
                 manager.create_index(ix).await?;
             }

@@ -5,16 +5,17 @@ use crate::convert::{code, contact_facts, corrupt, direction_str, micros, now, r
 use crate::db::db_err;
 use crate::entity::{case, contact, feedback, identifier, party};
 use crate::facts::{self, CHUNK};
-use crate::{Erased, StoreError};
+use crate::{Erased, StoreError, idempotency};
 use midoffice_domain::case::{self as case_rules, CaseChoice, CaseFacts, CaseRequest};
 use midoffice_domain::command::{self, EndCommand, StartCommand};
 use midoffice_domain::contact::{ContactFacts, Feedback};
+use midoffice_domain::feedback as feedback_rules;
 use midoffice_domain::identifier::IdentKey;
 use midoffice_domain::party::{self as party_rules, PartyChoice, PartyPlan, Resolution};
 use midoffice_domain::settings::TenantSettings;
 use midoffice_domain::signals::Probe;
 use midoffice_domain::view::{self, ContactView, ContextView, PartyStatus, PartyView};
-use midoffice_domain::{Code, DomainError, Instant, TenantId, Violations};
+use midoffice_domain::{Code, DomainError, Instant, TenantId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait,
@@ -26,8 +27,19 @@ use uuid::Uuid;
 /// What replaces the story of a contact of an erased party: that a story existed stays
 /// known, so the figures do not change.
 pub const ERASED_TEXT: &str = "(gewist op verzoek)";
-/// The longest feedback comment accepted, in characters.
-pub const MAX_COMMENT_CHARS: usize = 2000;
+
+/// The instant at which a merge judges which cases are OPEN: after every completion
+/// stored, so the outcome depends only on what is stored, never on the wall clock or
+/// on the start time of the contact that merges. A look-up predicts a merge with the
+/// same instant.
+const MERGE_JUDGED_AT: Instant = Instant::MAX_UTC;
+
+/// Which cases of a party merging in join which cases of the survivor
+/// (`(from, into)` pairs): the one decision both [`merge_party`] (stored) and
+/// [`join_in_memory`] (a look-up) carry out.
+fn merge_pairs(survivor_cases: &[CaseFacts], merged_cases: &[CaseFacts]) -> Vec<(Uuid, Uuid)> {
+    case_rules::merge_plan(survivor_cases, merged_cases, MERGE_JUDGED_AT)
+}
 
 fn case_not_found() -> StoreError {
     DomainError::NotFound("start.case_id: no such case of this party".into()).into()
@@ -35,6 +47,10 @@ fn case_not_found() -> StoreError {
 
 fn contact_not_found() -> StoreError {
     DomainError::NotFound("contact_id: no such contact".into()).into()
+}
+
+fn nobody_found() -> StoreError {
+    DomainError::NotFound("identifiers: no party has these identifiers".into()).into()
 }
 
 /// A started contact, with the context as of its start and its case (reloaded).
@@ -116,15 +132,14 @@ async fn attach(
     Ok(())
 }
 
-/// Merges party `from` into `into` at `at`: open cases of the same topic join (as the
-/// domain's merge plan says), the rest of its cases, its contacts and identifiers move,
-/// and its id (and every id that resolved to it) resolves to `into` from now on.
+/// Merges party `from` into `into`: open cases of the same topic join (as
+/// [`merge_pairs`] says), the rest of its cases, its contacts and identifiers move, and
+/// its id (and every id that resolved to it) resolves to `into` from now on.
 pub async fn merge_party(
     txn: &DatabaseTransaction,
     tenant: &TenantId,
     from: Uuid,
     into: Uuid,
-    at: Instant,
 ) -> Result<(), StoreError> {
     if from == into {
         return Ok(());
@@ -132,7 +147,7 @@ pub async fn merge_party(
     let t = tenant.as_str();
     let survivor_cases = facts::party_cases(txn, tenant, into).await?;
     let merged_cases = facts::party_cases(txn, tenant, from).await?;
-    for (from_case, into_case) in case_rules::merge_plan(&survivor_cases, &merged_cases, at) {
+    for (from_case, into_case) in merge_pairs(&survivor_cases, &merged_cases) {
         contact::Entity::update_many()
             .col_expr(contact::Column::CaseId, Expr::value(into_case))
             .filter(contact::Column::Tenant.eq(t))
@@ -250,7 +265,6 @@ async fn apply_plan(
     txn: &DatabaseTransaction,
     tenant: &TenantId,
     plan: &PartyPlan,
-    at: Instant,
 ) -> Result<Uuid, StoreError> {
     let id = match plan.party {
         PartyChoice::Existing(id) => id,
@@ -274,8 +288,7 @@ async fn apply_plan(
         }
     };
     for q in &plan.merge {
-        // Which cases are OPEN is judged as they are now, not as of a back-dated start.
-        merge_party(txn, tenant, *q, id, std::cmp::max(at, now())).await?;
+        merge_party(txn, tenant, *q, id).await?;
     }
     for key in &plan.attach {
         attach(txn, tenant, id, key).await?;
@@ -338,28 +351,19 @@ pub async fn start(
                 PartyChoice::New => PartyStatus::New,
                 PartyChoice::Existing(_) => PartyStatus::Known,
             };
-            (
-                Some(apply_plan(txn, tenant, &plan, at).await?),
-                status,
-                false,
-            )
+            (Some(apply_plan(txn, tenant, &plan).await?), status, false)
         }
     };
 
-    // The case asked for must belong to the party, as it is after the merges above.
+    // The case asked for, as it is after the merges above (it may have joined another);
+    // `case_rules::choose` says NOT_FOUND if it is not the party's.
     let asked_case_id = match asked_case {
-        Some(k) => {
-            let k = facts::case_row(txn, tenant, k.id)
+        Some(k) => Some(
+            facts::case_row(txn, tenant, k.id)
                 .await?
-                .ok_or_else(case_not_found)?;
-            let owner = facts::party_row(txn, tenant, k.party_id)
-                .await?
-                .map(|p| p.id);
-            if owner.is_none() || owner != party_id {
-                return Err(case_not_found());
-            }
-            Some(k.id)
-        }
+                .ok_or_else(case_not_found)?
+                .id,
+        ),
         None => None,
     };
 
@@ -562,48 +566,19 @@ pub async fn complete_by_id(
     complete(txn, tenant, row, end, now, settings).await
 }
 
-/// Stores a satisfaction answer.
+/// Stores a satisfaction answer (NOT_FOUND for an unknown contact, then as
+/// [`feedback_rules::check_feedback`] says); returns it with the contact's party.
 pub async fn feedback(
     txn: &DatabaseTransaction,
     tenant: &TenantId,
     contact_id: Uuid,
-    answer: Feedback,
-) -> Result<Feedback, StoreError> {
+    answer: &Feedback,
+) -> Result<(Feedback, Option<Uuid>), StoreError> {
     let row = facts::contact_row(txn, tenant, contact_id)
         .await?
         .ok_or_else(contact_not_found)?;
-    if row.ended_at.is_none() {
-        return Err(DomainError::FailedPrecondition(
-            "contact_id: a satisfaction answer can only be given for a completed contact".into(),
-        )
-        .into());
-    }
-    let existing = facts::feedback_of(txn, tenant, &[contact_id]).await?;
-    if !existing.is_empty() {
-        return Err(DomainError::AlreadyExists(
-            "contact_id: this contact has a satisfaction answer already".into(),
-        )
-        .into());
-    }
-    let mut v = Violations::default();
-    if !(1..=5).contains(&answer.score) {
-        v.add("score", "must be 1 to 5");
-    }
-    if !(1..=7).contains(&answer.effort) {
-        v.add("effort", "must be 1 to 7");
-    }
-    if answer
-        .comment
-        .as_ref()
-        .is_some_and(|c| c.chars().count() > MAX_COMMENT_CHARS)
-    {
-        v.add(
-            "comment",
-            format!("must be at most {MAX_COMMENT_CHARS} characters"),
-        );
-    }
-    let mut answer = v.into_result(answer)?;
-    answer.comment = answer.comment.filter(|c| !c.trim().is_empty());
+    let contact = facts::contact_with_feedback(txn, tenant, &row).await?;
+    let answer = feedback_rules::check_feedback(&contact, answer)?;
     let stored = feedback::Model {
         contact_id,
         tenant: tenant.as_str().to_owned(),
@@ -617,7 +592,7 @@ pub async fn feedback(
         .exec_without_returning(txn)
         .await
         .map_err(db_err)?;
-    Ok(answer)
+    Ok((answer, row.party_id))
 }
 
 /// Every party id that resolves to `id` (itself and those merged into it).
@@ -646,8 +621,9 @@ async fn merged_family(
 }
 
 /// Erases the party these identifiers lead to: identifiers, strong columns, stories
-/// (replaced by [`ERASED_TEXT`]), case references, feedback comments and referral
-/// organisations go; contacts, cases and counts stay.
+/// (replaced by [`ERASED_TEXT`]), case references, feedback comments, referral
+/// organisations and the answers kept for idempotency keys go; contacts, cases and
+/// counts stay. No identifiers find nobody (NOT_FOUND).
 pub async fn erase(
     txn: &DatabaseTransaction,
     tenant: &TenantId,
@@ -655,9 +631,7 @@ pub async fn erase(
 ) -> Result<Erased, StoreError> {
     let known = facts::known_parties(txn, tenant, identifiers).await?;
     let plan = match party_rules::resolve(identifiers, &known) {
-        Resolution::Anonymous => {
-            return Err(DomainError::invalid("identifiers", "give at least one identifier").into());
-        }
+        Resolution::Anonymous => return Err(nobody_found()),
         Resolution::Ambiguous => {
             return Err(DomainError::FailedPrecondition(
                 "identifiers: these identifiers lead to more than one party; give a strong identifier"
@@ -668,9 +642,7 @@ pub async fn erase(
         Resolution::Party(plan) => plan,
     };
     let PartyChoice::Existing(party_id) = plan.party else {
-        return Err(
-            DomainError::NotFound("identifiers: no party has these identifiers".into()).into(),
-        );
+        return Err(nobody_found());
     };
     let at = now();
     // The party a contact with these identifiers would belong to includes the parties it
@@ -755,6 +727,8 @@ pub async fn erase(
             .map_err(db_err)?;
         contact_ids.extend(rows.into_iter().map(|r| r.id));
     }
+    // The answers kept for retries show stories, the masked BSN and comments.
+    idempotency::erase(txn, tenant, &family, at).await?;
     for chunk in contact_ids.chunks(CHUNK) {
         feedback::Entity::update_many()
             .col_expr(
@@ -802,9 +776,11 @@ pub async fn lookup<C: ConnectionTrait>(
         .await?
         .ok_or_else(|| corrupt("known party"))?;
     let mut cases = facts::party_cases(c, tenant, party.id).await?;
+    // Merged as a contact would merge them (the same pairs, judged at the same
+    // instant), whatever `as_of` the look-up is shown at.
     for q in &plan.merge {
         let merged = facts::party_cases(c, tenant, *q).await?;
-        let pairs = case_rules::merge_plan(&cases, &merged, probe.at);
+        let pairs = merge_pairs(&cases, &merged);
         join_in_memory(&mut cases, merged, &pairs, party.id);
     }
     let mut shown = facts::party_view(&party, PartyStatus::Known);

@@ -193,8 +193,10 @@ async fn a_bsn_makes_a_party_and_a_case_and_finds_them_again() {
             .unwrap();
         assert_eq!(unknown.party.status, PartyStatus::NotFound);
         assert_eq!(count(&raw, "SELECT COUNT(*) FROM party").await, 1);
-        let e = store.lookup_context(&t, vec![], at(120)).await.unwrap_err();
-        assert_eq!(invalid_fields(e), ["identifiers"]);
+        // No identifiers (the API refuses them first) find nothing, and break nothing.
+        let nothing = store.lookup_context(&t, vec![], at(120)).await.unwrap();
+        assert_eq!(nothing.party.status, PartyStatus::NotFound);
+        assert!(nothing.active_cases.is_empty());
 
         // Another tenant never sees this party.
         let other = midoffice_domain::TenantId::parse("andere-gemeente").unwrap();
@@ -319,6 +321,160 @@ async fn weak_parties_merge_when_a_bsn_joins_them() {
             .unwrap();
         assert_eq!(c2_row.merged_into, Some(c1));
         assert_eq!(count(&raw, "SELECT COUNT(*) FROM identifier").await, 3);
+    });
+}
+
+#[tokio::test]
+async fn a_merge_judges_open_cases_by_everything_stored_and_a_look_up_predicts_it() {
+    on_every_backend!(|db, store| {
+        let t = tenant();
+        // By e-mail: a case resolved at minute 10. By phone: an open case of the same topic.
+        let by_mail = store
+            .start_contact(&t, start(vec![email(EMAIL)], Some("afval"), 0), None)
+            .await
+            .unwrap();
+        store
+            .complete_contact(
+                &t,
+                by_mail.contact.contact.id,
+                end(Outcome::Resolved, 0, 10, None),
+                None,
+                now(),
+            )
+            .await
+            .unwrap();
+        let by_phone = store
+            .start_contact(&t, start(vec![phone(PHONE)], Some("afval"), 5), None)
+            .await
+            .unwrap();
+        let mail_case = by_mail.contact.contact.case_id.unwrap();
+        let phone_case = by_phone.contact.contact.case_id.unwrap();
+
+        // Shown as of minute 7, before the resolution: the look-up still merges as a
+        // contact would, judging with every completion stored, so the resolved case is
+        // not joined; both cases show, each active as of minute 7.
+        let ids = vec![email(EMAIL), phone(PHONE)];
+        let mut both = vec![mail_case, phone_case];
+        both.sort();
+        for as_of in [at(7), at(30)] {
+            let seen = store.lookup_context(&t, ids.clone(), as_of).await.unwrap();
+            let mut shown: Vec<_> = seen.active_cases.iter().map(|k| k.id).collect();
+            shown.sort();
+            assert_eq!(shown, both, "as of {as_of}");
+        }
+
+        // A contact back-dated to minute 7 merges the same way: no case joins, whatever
+        // the wall clock or the start time.
+        let joined = store
+            .start_contact(&t, start(ids.clone(), None, 7), None)
+            .await
+            .unwrap();
+        assert_eq!(joined.context.party.id, by_mail.context.party.id);
+        let raw = db.raw().await;
+        assert_eq!(
+            count(
+                &raw,
+                "SELECT COUNT(*) FROM \"case\" WHERE merged_into IS NOT NULL"
+            )
+            .await,
+            0
+        );
+        let mut stored: Vec<_> = joined.context.active_cases.iter().map(|k| k.id).collect();
+        stored.sort();
+        assert_eq!(stored, both);
+    });
+}
+
+#[tokio::test]
+async fn a_merge_does_not_depend_on_the_wall_clock() {
+    on_every_backend!(|db, store| {
+        let t = tenant();
+        // Resolved at an end a few minutes ahead of the server clock (within the
+        // tolerance): judged by the wall clock it would still be open, and join.
+        let ahead = (now() - at(0)).num_minutes() + 3;
+        let by_mail = store
+            .start_contact(&t, start(vec![email(EMAIL)], Some("afval"), 0), None)
+            .await
+            .unwrap();
+        store
+            .complete_contact(
+                &t,
+                by_mail.contact.contact.id,
+                end(Outcome::Resolved, 0, ahead, None),
+                None,
+                now(),
+            )
+            .await
+            .unwrap();
+        store
+            .start_contact(&t, start(vec![phone(PHONE)], Some("afval"), 5), None)
+            .await
+            .unwrap();
+        let ids = vec![email(EMAIL), phone(PHONE)];
+        let seen = store.lookup_context(&t, ids.clone(), at(7)).await.unwrap();
+        assert_eq!(
+            seen.active_cases.len(),
+            2,
+            "the resolved case does not join"
+        );
+        let joined = store
+            .start_contact(&t, start(ids, None, 7), None)
+            .await
+            .unwrap();
+        assert_eq!(joined.context.active_cases.len(), 2);
+        let raw = db.raw().await;
+        assert_eq!(
+            count(
+                &raw,
+                "SELECT COUNT(*) FROM \"case\" WHERE merged_into IS NOT NULL"
+            )
+            .await,
+            0
+        );
+    });
+}
+
+#[tokio::test]
+async fn a_look_up_joins_open_cases_exactly_as_the_contact_then_does() {
+    on_every_backend!(|db, store| {
+        let t = tenant();
+        let by_mail = store
+            .start_contact(&t, start(vec![email(EMAIL)], Some("afval"), 0), None)
+            .await
+            .unwrap();
+        let by_phone = store
+            .start_contact(&t, start(vec![phone(PHONE)], Some("afval"), 5), None)
+            .await
+            .unwrap();
+        // The phone case ends REFERRED at minute 20 (still open); a look-up as of
+        // minute 6 already joins it, as the contact will.
+        store
+            .complete_contact(
+                &t,
+                by_phone.contact.contact.id,
+                end(Outcome::Referred, 5, 20, Some("verhaal")).with_target(),
+                None,
+                now(),
+            )
+            .await
+            .unwrap();
+        let ids = vec![email(EMAIL), phone(PHONE)];
+        let seen = store.lookup_context(&t, ids.clone(), at(6)).await.unwrap();
+        let mail_case = by_mail.contact.contact.case_id.unwrap();
+        let shown: Vec<_> = seen.active_cases.iter().map(|k| k.id).collect();
+        assert_eq!(shown, [mail_case]);
+        let joined = store
+            .start_contact(&t, start(ids, None, 6), None)
+            .await
+            .unwrap();
+        let stored: Vec<_> = joined.context.active_cases.iter().map(|k| k.id).collect();
+        assert_eq!(stored, shown);
+        let moved = store
+            .get_contact(&t, by_phone.contact.contact.id)
+            .await
+            .unwrap();
+        assert_eq!(moved.contact.case_id, Some(mail_case));
+        let _ = &db;
     });
 }
 
@@ -749,30 +905,37 @@ async fn erasing_a_party_keeps_counts_and_forgets_personal_data() {
         let t = tenant();
         let mut s = start(vec![bsn(BSN_A), email(EMAIL)], Some("schuldhulp"), 0);
         s.case_reference = Some("Z-2026-001".into());
-        let first = store.start_contact(&t, s, None).await.unwrap();
-        let id = first.contact.contact.id;
-        store
-            .complete_contact(
-                &t,
-                id,
-                end(Outcome::Referred, 0, 5, Some("heeft schulden")).with_target(),
-                None,
-                now(),
-            )
+        let first = store
+            .start_contact(&t, s, idem("s-1", "f-s1"))
             .await
             .unwrap();
+        let id = first.contact.contact.id;
+        let referred = end(Outcome::Referred, 0, 5, Some("heeft schulden")).with_target();
         store
-            .submit_feedback(
-                &t,
-                id,
-                Feedback {
-                    score: 2,
-                    effort: 6,
-                    story_repeated: true,
-                    comment: Some("mijn naam is Jan".into()),
-                },
-                None,
-            )
+            .complete_contact(&t, id, referred.clone(), idem("c-1", "f-c1"), now())
+            .await
+            .unwrap();
+        let answer = Feedback {
+            score: 2,
+            effort: 6,
+            story_repeated: true,
+            comment: Some("mijn naam is Jan".into()),
+        };
+        store
+            .submit_feedback(&t, id, answer.clone(), idem("f-1", "f-f1"))
+            .await
+            .unwrap();
+        // A second contact whose answer shows the first one's story and the masked BSN.
+        let second = start(vec![bsn(BSN_A)], Some("schuldhulp"), 10);
+        let told = store
+            .start_contact(&t, second.clone(), idem("s-2", "f-s2"))
+            .await
+            .unwrap();
+        assert_eq!(told.context.party.bsn_masked.as_deref(), Some("******333"));
+        // Someone else's kept answer must survive the erasure.
+        let other = start(vec![bsn(BSN_B)], Some("afval"), 20);
+        let other_first = store
+            .start_contact(&t, other.clone(), idem("s-3", "f-s3"))
             .await
             .unwrap();
         let window = LoadWindow {
@@ -783,16 +946,56 @@ async fn erasing_a_party_keeps_counts_and_forgets_personal_data() {
         };
         let before = store.figure_facts(&t, window).await.unwrap();
 
-        let e = store.erase_party(&t, vec![bsn(BSN_B)]).await.unwrap_err();
+        let e = store
+            .erase_party(&t, vec![email("nobody@example.nl")])
+            .await
+            .unwrap_err();
+        assert!(matches!(e, StoreError::Domain(DomainError::NotFound(_))));
+        // No identifiers (the API refuses them first) find nobody.
+        let e = store.erase_party(&t, vec![]).await.unwrap_err();
         assert!(matches!(e, StoreError::Domain(DomainError::NotFound(_))));
         let erased = store.erase_party(&t, vec![bsn(BSN_A)]).await.unwrap();
         assert_eq!(erased.party_id, first.context.party.id.unwrap());
-        assert_eq!(erased.contacts_erased, 1);
+        assert_eq!(erased.contacts_erased, 2);
+
+        // A retry of any request about the erased party is refused, not answered from
+        // what was kept and not run again; someone else's retry still replays.
+        let refused = |e: StoreError| {
+            assert!(
+                matches!(&e, StoreError::Domain(DomainError::FailedPrecondition(m)) if m.starts_with("request_id")),
+                "{e:?}"
+            );
+        };
+        refused(
+            store
+                .start_contact(&t, second.clone(), idem("s-2", "f-s2"))
+                .await
+                .unwrap_err(),
+        );
+        refused(
+            store
+                .complete_contact(&t, id, referred, idem("c-1", "f-c1"), now())
+                .await
+                .unwrap_err(),
+        );
+        refused(
+            store
+                .submit_feedback(&t, id, answer, idem("f-1", "f-f1"))
+                .await
+                .unwrap_err(),
+        );
+        assert_eq!(
+            store
+                .start_contact(&t, other, idem("s-3", "f-s3"))
+                .await
+                .unwrap(),
+            other_first
+        );
 
         let after = store.figure_facts(&t, window).await.unwrap();
         assert_eq!(after.contacts.len(), before.contacts.len());
         assert_eq!(after.cases.len(), before.cases.len());
-        let c = &after.contacts[0];
+        let c = after.contacts.iter().find(|c| c.id == id).unwrap();
         let e = c.end.as_ref().unwrap();
         assert_eq!(e.story.as_deref(), Some(ERASED_TEXT));
         assert_eq!(e.outcome, Outcome::Referred);
@@ -808,9 +1011,23 @@ async fn erasing_a_party_keeps_counts_and_forgets_personal_data() {
             .unwrap();
         assert_eq!(gone.party.status, PartyStatus::NotFound);
         let raw = db.raw().await;
-        assert_eq!(count(&raw, "SELECT COUNT(*) FROM identifier").await, 0);
+        // Only the other party's identifier is left.
+        assert_eq!(count(&raw, "SELECT COUNT(*) FROM identifier").await, 1);
+        assert_eq!(
+            count(
+                &raw,
+                "SELECT COUNT(*) FROM idempotency WHERE erased_at IS NOT NULL \
+                 AND response = '' AND fingerprint = '' AND party_id IS NULL"
+            )
+            .await,
+            4
+        );
         let dump = dump_everything(&raw).await;
         for secret in [
+            "f-s1",
+            "f-s2",
+            "f-c1",
+            "f-f1",
             "heeft schulden",
             "Z-2026-001",
             "Belastingdienst",

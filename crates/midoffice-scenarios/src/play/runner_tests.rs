@@ -12,7 +12,7 @@ use midoffice_store::Store;
 use tonic::transport::Endpoint;
 
 use super::{Clients, Failure, play, request};
-use crate::scratch::{ScratchDb, test_secret};
+use crate::scratch::{ScratchDb, test_postgres_url, test_secret};
 
 /// Where a test's server keeps its data.
 enum Backend {
@@ -30,13 +30,11 @@ impl fmt::Display for Backend {
     }
 }
 
-/// SQLite always; PostgreSQL as well when `MIDOFFICE_TEST_DATABASE_URL` is set.
+/// SQLite always; PostgreSQL as well when `MIDOFFICE_TEST_DATABASE_URL` is set (see
+/// [`test_postgres_url`]).
 fn backends() -> Vec<Backend> {
     let mut backends = vec![Backend::Sqlite];
-    match std::env::var("MIDOFFICE_TEST_DATABASE_URL") {
-        Ok(url) if !url.trim().is_empty() => backends.push(Backend::Postgres(url.trim().into())),
-        _ => println!("skipped on PostgreSQL: MIDOFFICE_TEST_DATABASE_URL not set"),
-    }
+    backends.extend(test_postgres_url().map(Backend::Postgres));
     backends
 }
 

@@ -1,4 +1,5 @@
-//! The first answer to a request with an idempotency key (AIP-155).
+//! The first answer to a request with an idempotency key (AIP-155), with the party it
+//! concerns so an erasure can take it away.
 
 use sea_orm::entity::prelude::*;
 
@@ -16,6 +17,11 @@ pub struct Model {
     #[sea_orm(column_type = "Text")]
     pub response: String,
     pub created_at: i64,
+    /// The party the answer concerns (after merges, an id that resolves to it).
+    pub party_id: Option<Uuid>,
+    /// When that party was erased on request: `fingerprint` and `response` are emptied,
+    /// and a retry with this key is refused.
+    pub erased_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
