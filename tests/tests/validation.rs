@@ -1,6 +1,8 @@
 //! Every refused request names its field in a `BadRequest` violation, never echoes an
 //! identifier, and stores nothing. NOT_FOUND and FAILED_PRECONDITION come before the
-//! fields; one satisfaction answer per completed contact.
+//! fields; one satisfaction answer per completed contact. Free text with control
+//! characters (NUL above all, which PostgreSQL cannot store) is INVALID_ARGUMENT on
+//! every backend, never INTERNAL.
 
 use midoffice_tests::pb::{self, Channel, Outcome, PartyStatus, referral_target};
 use midoffice_tests::{
@@ -137,6 +139,48 @@ async fn invalid_starts_name_their_field_and_store_nothing() {
                 "start.department",
                 pb::ContactStart {
                     department: "KCC!".into(),
+                    ..phone_bsn(bsn("999990019"), "paspoort")
+                },
+            ),
+            (
+                "start.direction",
+                pb::ContactStart {
+                    direction: 9,
+                    ..phone_bsn(bsn("999990019"), "paspoort")
+                },
+            ),
+            (
+                "start.case_id",
+                pb::ContactStart {
+                    case_id: "zaak-999990019".into(),
+                    ..phone_bsn(bsn("999990019"), "paspoort")
+                },
+            ),
+            (
+                "start.case_reference",
+                pb::ContactStart {
+                    case_reference: "Z".repeat(201),
+                    ..phone_bsn(bsn("999990019"), "paspoort")
+                },
+            ),
+            (
+                "start.case_reference",
+                pb::ContactStart {
+                    case_reference: "Z-2026-\0-999990019".into(),
+                    ..phone_bsn(bsn("999990019"), "paspoort")
+                },
+            ),
+            (
+                "start.case_reference",
+                pb::ContactStart {
+                    case_reference: "Z-2026-\u{1b}[2J".into(),
+                    ..phone_bsn(bsn("999990019"), "paspoort")
+                },
+            ),
+            (
+                "start.case_reference",
+                pb::ContactStart {
+                    case_reference: "\u{85}Z-2026-1".into(),
                     ..phone_bsn(bsn("999990019"), "paspoort")
                 },
             ),
@@ -687,6 +731,398 @@ async fn a_target_that_is_not_a_fraction_is_refused_and_the_settings_stay() {
             .settings
             .expect("settings");
         assert_eq!(after, before, "refused settings were stored");
+    })
+    .await;
+}
+
+/// Control characters other than tab, line feed and carriage return, as a channel might
+/// pass them on: NUL (which PostgreSQL refuses in text), BEL, ESC, DEL and a C1 control.
+const CONTROLS: [&str; 5] = ["\0", "\u{7}", "\u{1b}", "\u{7f}", "\u{9b}"];
+
+/// `text` with a control character in it, and an identifier that must not be echoed.
+fn with_control(control: &str) -> String {
+    format!("Burger met bsn 999990019 belde{control} over zijn paspoort.")
+}
+
+fn record_request(s: pb::ContactStart, e: pb::ContactEnd) -> pb::RecordContactRequest {
+    pb::RecordContactRequest {
+        request_id: String::new(),
+        start: Some(s),
+        end: Some(e),
+        context_seen: true,
+    }
+}
+
+#[tokio::test]
+async fn control_characters_in_free_text_are_refused_and_store_nothing() {
+    on_every_backend(|b| async move {
+        let answered = "2026-03-02T09:00:10+01:00";
+        let ended = "2026-03-02T09:05:00+01:00";
+        let valid_start = || start(Channel::Phone, T0, Some(bsn("999990019")), "paspoort");
+        let valid_end = || resolved(answered, ended, "Uitgelegd.");
+
+        // Starts: the idempotency key (control characters, too long).
+        let mut keys: Vec<String> = CONTROLS.iter().map(|c| format!("sleutel{c}1")).collect();
+        keys.push("k".repeat(101));
+        for key in &keys {
+            let refused = pb::StartContactRequest {
+                request_id: key.clone(),
+                start: Some(valid_start()),
+            };
+            assert_invalid(
+                b.contacts().start_contact(request(TENANT, refused)).await,
+                "request_id",
+                SECRETS,
+            );
+            assert_eq!(
+                b.contact_count(TENANT).await,
+                0,
+                "a start with {key:?} was stored"
+            );
+        }
+
+        // Contacts registered after the fact: every free-text field of start and end.
+        let organisation = |name: String| {
+            Some(pb::ReferralTarget {
+                target: Some(referral_target::Target::Organisation(name)),
+            })
+        };
+        let mut records: Vec<(&str, pb::RecordContactRequest)> = Vec::new();
+        for control in CONTROLS {
+            records.push((
+                "end.story",
+                record_request(
+                    valid_start(),
+                    pb::ContactEnd {
+                        story: with_control(control),
+                        ..valid_end()
+                    },
+                ),
+            ));
+            records.push((
+                "start.case_reference",
+                record_request(
+                    pb::ContactStart {
+                        case_reference: format!("Z-2026{control}-1"),
+                        ..valid_start()
+                    },
+                    valid_end(),
+                ),
+            ));
+            records.push((
+                "end.referred_to.organisation",
+                record_request(
+                    valid_start(),
+                    pb::ContactEnd {
+                        outcome: Outcome::Referred as i32,
+                        referred_to: organisation(format!("UWV{control}")),
+                        ..valid_end()
+                    },
+                ),
+            ));
+            records.push((
+                "request_id",
+                pb::RecordContactRequest {
+                    request_id: format!("sleutel{control}"),
+                    ..record_request(valid_start(), valid_end())
+                },
+            ));
+        }
+        for (field, refused) in records {
+            assert_invalid(
+                b.contacts().record_contact(request(TENANT, refused)).await,
+                field,
+                SECRETS,
+            );
+            assert_eq!(
+                b.contact_count(TENANT).await,
+                0,
+                "a record refused on {field} was stored"
+            );
+        }
+        assert_eq!(
+            lookup(&b, TENANT, bsn("999990019")).await,
+            PartyStatus::NotFound
+        );
+
+        // Completions of a started contact: story, organisation, idempotency key.
+        let (c1, _, _) = ids_of(&b.start(TENANT, valid_start()).await);
+        let mut completions: Vec<(&str, pb::CompleteContactRequest)> = Vec::new();
+        for control in CONTROLS {
+            let story = pb::ContactEnd {
+                story: with_control(control),
+                ..valid_end()
+            };
+            completions.push(("end.story", complete_request(&c1, story)));
+            let referred = pb::ContactEnd {
+                outcome: Outcome::Referred as i32,
+                referred_to: organisation(format!("Belastingdienst{control}")),
+                ..valid_end()
+            };
+            completions.push((
+                "end.referred_to.organisation",
+                complete_request(&c1, referred),
+            ));
+            completions.push((
+                "request_id",
+                pb::CompleteContactRequest {
+                    request_id: format!("sleutel{control}"),
+                    ..complete_request(&c1, valid_end())
+                },
+            ));
+        }
+        completions.push((
+            "end.story",
+            complete_request(
+                &c1,
+                pb::ContactEnd {
+                    story: "x".repeat(10_001),
+                    ..valid_end()
+                },
+            ),
+        ));
+        for (field, refused) in completions {
+            assert_invalid(
+                b.contacts()
+                    .complete_contact(request(TENANT, refused))
+                    .await,
+                field,
+                SECRETS,
+            );
+            assert!(
+                b.contact(TENANT, &c1).await.completion.is_none(),
+                "a completion refused on {field} was stored"
+            );
+        }
+
+        // Line breaks and tabs are text: stored and read back as given.
+        let story = "Regel 1\r\nRegel 2\n\tingesprongen";
+        let done = b
+            .complete(TENANT, &c1, resolved(answered, ended, story))
+            .await;
+        assert_eq!(done.completion.expect("completed").story, story);
+
+        // Satisfaction answers: the comment and the idempotency key.
+        let mut answers: Vec<(&str, pb::SubmitFeedbackRequest)> = Vec::new();
+        for control in CONTROLS {
+            answers.push((
+                "comment",
+                pb::SubmitFeedbackRequest {
+                    comment: with_control(control),
+                    ..feedback(&c1, 4, 2)
+                },
+            ));
+            answers.push((
+                "request_id",
+                pb::SubmitFeedbackRequest {
+                    request_id: format!("sleutel{control}"),
+                    ..feedback(&c1, 4, 2)
+                },
+            ));
+        }
+        for (field, refused) in answers {
+            assert_invalid(
+                b.contacts().submit_feedback(request(TENANT, refused)).await,
+                field,
+                SECRETS,
+            );
+            assert_eq!(
+                b.figures_2026(TENANT).await.satisfaction_score,
+                None,
+                "feedback refused on {field} was stored"
+            );
+        }
+        b.contacts()
+            .submit_feedback(request(
+                TENANT,
+                pb::SubmitFeedbackRequest {
+                    comment: "Snel geholpen.\r\nDank!".into(),
+                    ..feedback(&c1, 4, 2)
+                },
+            ))
+            .await
+            .expect("a comment with a line break is text");
+        assert_eq!(b.figures_2026(TENANT).await.satisfaction_score, Some(4.0));
+        assert_eq!(b.contact_count(TENANT).await, 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn figure_filters_name_their_field() {
+    on_every_backend(|b| async move {
+        let filtered = |channel: i32, topic: &str, department: &str| pb::GetFiguresRequest {
+            period: Some(midoffice_tests::period_2026()),
+            channel,
+            topic: topic.to_owned(),
+            department: department.to_owned(),
+        };
+        for (field, refused) in [
+            ("channel", filtered(42, "", "")),
+            ("channel", filtered(-1, "", "")),
+            ("topic", filtered(0, "Paspoort!", "")),
+            ("topic", filtered(0, "paspoort\0", "")),
+            ("department", filtered(0, "", "KCC")),
+            (
+                "department",
+                filtered(Channel::Phone as i32, "paspoort", "kcc_1"),
+            ),
+        ] {
+            assert_invalid(
+                b.figures().get_figures(request(TENANT, refused)).await,
+                field,
+                SECRETS,
+            );
+        }
+        assert_eq!(b.contact_count(TENANT).await, 0);
+    })
+    .await;
+}
+
+/// The settings of [`TENANT`] as stored now.
+async fn settings_of(b: &Backend) -> pb::TenantSettings {
+    b.tenants()
+        .get_tenant_settings(request(TENANT, pb::GetTenantSettingsRequest {}))
+        .await
+        .expect("GetTenantSettings")
+        .into_inner()
+        .settings
+        .expect("settings")
+}
+
+#[tokio::test]
+async fn invalid_settings_name_their_field_and_change_nothing() {
+    on_every_backend(|b| async move {
+        let before = settings_of(&b).await;
+        let changed = |change: &dyn Fn(&mut pb::TenantSettings)| {
+            let mut s = before.clone();
+            change(&mut s);
+            s
+        };
+        fn calendar(s: &mut pb::TenantSettings) -> &mut pb::Calendar {
+            s.calendar.get_or_insert_with(Default::default)
+        }
+        let refused: Vec<(&str, pb::TenantSettings)> = vec![
+            (
+                "settings.calendar.time_zone",
+                changed(&|s| calendar(s).time_zone = "Europe/Utrecht".into()),
+            ),
+            (
+                "settings.calendar.time_zone",
+                changed(&|s| calendar(s).time_zone = "Europe/Amsterdam\0".into()),
+            ),
+            (
+                "settings.calendar.holidays",
+                changed(&|s| calendar(s).holidays = 7),
+            ),
+            (
+                "settings.calendar.closing_days[0]",
+                changed(&|s| calendar(s).closing_days = vec![date(2026, 2, 30)]),
+            ),
+            (
+                "settings.norms[0].measure",
+                changed(&|s| s.norms[0].measure = pb::Measure::Unspecified as i32),
+            ),
+            (
+                "settings.norms[1].id",
+                changed(&|s| s.norms[1].id = s.norms[0].id.clone()),
+            ),
+            (
+                "settings.norms[0].target",
+                changed(&|s| s.norms[0].target = 1.5),
+            ),
+            (
+                "settings.norms[0].title",
+                changed(&|s| s.norms[0].title = "Telefoon\0opgenomen".into()),
+            ),
+            (
+                "settings.norms[2].title",
+                changed(&|s| s.norms[2].title = "Balie\u{1b}[2J".into()),
+            ),
+            (
+                "settings.norms[1].explanation",
+                changed(&|s| s.norms[1].explanation = "Drukte\0.".into()),
+            ),
+            (
+                "settings.norms[3].explanation",
+                changed(&|s| s.norms[3].explanation = "Drukte\u{85}.".into()),
+            ),
+        ];
+        for (field, settings) in refused {
+            assert_invalid(
+                b.tenants()
+                    .replace_tenant_settings(request(
+                        TENANT,
+                        pb::ReplaceTenantSettingsRequest {
+                            settings: Some(settings),
+                        },
+                    ))
+                    .await,
+                field,
+                SECRETS,
+            );
+            assert_eq!(
+                settings_of(&b).await,
+                before,
+                "settings refused on {field} were stored"
+            );
+        }
+
+        // Line breaks in an explanation are text.
+        let accepted = changed(&|s| s.norms[0].explanation = "Drukte.\r\nWe werven.".into());
+        let stored = b
+            .tenants()
+            .replace_tenant_settings(request(
+                TENANT,
+                pb::ReplaceTenantSettingsRequest {
+                    settings: Some(accepted.clone()),
+                },
+            ))
+            .await
+            .expect("an explanation with a line break")
+            .into_inner()
+            .settings
+            .expect("settings");
+        assert_eq!(stored.norms[0].explanation, accepted.norms[0].explanation);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn look_ups_and_erasures_need_an_identifier() {
+    on_every_backend(|b| async move {
+        b.start(
+            TENANT,
+            start(Channel::Phone, T0, Some(bsn("999990019")), "paspoort"),
+        )
+        .await;
+        for ids in [None, Some(pb::Identifiers::default())] {
+            assert_invalid(
+                b.parties()
+                    .get_context(request(
+                        TENANT,
+                        pb::GetContextRequest {
+                            identifiers: ids.clone(),
+                            as_of: None,
+                        },
+                    ))
+                    .await,
+                "identifiers",
+                SECRETS,
+            );
+            assert_invalid(
+                b.parties()
+                    .erase_party(request(TENANT, pb::ErasePartyRequest { identifiers: ids }))
+                    .await,
+                "identifiers",
+                SECRETS,
+            );
+        }
+        assert_eq!(
+            lookup(&b, TENANT, bsn("999990019")).await,
+            PartyStatus::Known
+        );
+        assert_eq!(b.contact_count(TENANT).await, 1);
     })
     .await;
 }

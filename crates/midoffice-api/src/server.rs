@@ -20,8 +20,13 @@ use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
-/// Concurrent requests (HTTP/2 streams) served per connection; more wait.
+/// Concurrent requests (HTTP/2 streams) served per connection. With load shedding on,
+/// any more are refused at once with RESOURCE_EXHAUSTED (a client may retry with
+/// back-off) rather than queued without bound behind calls that may be slow.
 const CONCURRENCY_PER_CONNECTION: usize = 64;
+/// Refuse rather than queue what is over the per-connection limit: a queue only hides
+/// overload until the timeout, and holds memory for every waiting request meanwhile.
+const LOAD_SHED: bool = true;
 /// The longest a request may take before tonic cancels it; a shorter client deadline wins.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// HTTP/2 keep-alive pings find dead peers (a laptop closed mid-call).
@@ -87,6 +92,7 @@ pub async fn serve(
     tonic::transport::Server::builder()
         .accept_http1(true)
         .concurrency_limit_per_connection(CONCURRENCY_PER_CONNECTION)
+        .load_shed(LOAD_SHED)
         .timeout(REQUEST_TIMEOUT)
         .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))

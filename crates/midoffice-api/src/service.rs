@@ -154,7 +154,7 @@ impl pb::contact_service_server::ContactService for ContactApi {
         let req = request.into_inner();
         let now = Utc::now();
         let mut v = Violations::default();
-        let idem = collect(&mut v, idempotency(&req)).flatten();
+        let idem = collect(&mut v, idempotency(&req, &self.state.pseudonymiser)).flatten();
         let start = collect(
             &mut v,
             start_command(req.start.as_ref(), "start", &self.state.pseudonymiser, now),
@@ -188,7 +188,7 @@ impl pb::contact_service_server::ContactService for ContactApi {
         let contact_id = required_id(&req.contact_id, "contact_id").map_err(ApiError::from)?;
         debug!(tenant = %tenant, %contact_id, "CompleteContact");
         let mut v = Violations::default();
-        let idem = collect(&mut v, idempotency(&req)).flatten();
+        let idem = collect(&mut v, idempotency(&req, &self.state.pseudonymiser)).flatten();
         let end = collect(&mut v, end_command(req.end.as_ref(), "end"));
         let Some(end) = end.filter(|_| v.is_empty()) else {
             // An unknown contact and a second completion are answered before the fields
@@ -226,7 +226,7 @@ impl pb::contact_service_server::ContactService for ContactApi {
         let req = request.into_inner();
         let now = Utc::now();
         let mut v = Violations::default();
-        let idem = collect(&mut v, idempotency(&req)).flatten();
+        let idem = collect(&mut v, idempotency(&req, &self.state.pseudonymiser)).flatten();
         let start = collect(
             &mut v,
             start_command(req.start.as_ref(), "start", &self.state.pseudonymiser, now),
@@ -278,15 +278,16 @@ impl pb::contact_service_server::ContactService for ContactApi {
         let req = request.into_inner();
         let mut v = Violations::default();
         let contact_id = collect(&mut v, required_id(&req.contact_id, "contact_id"));
-        let idem = collect(&mut v, idempotency(&req)).flatten();
-        let (Some(contact_id), true) = (contact_id, v.is_empty()) else {
+        let idem = collect(&mut v, idempotency(&req, &self.state.pseudonymiser)).flatten();
+        let answer = collect(&mut v, feedback(&req));
+        let (Some(contact_id), Some(answer), true) = (contact_id, answer, v.is_empty()) else {
             return Err(ApiError::from(v).into());
         };
         debug!(tenant = %tenant, %contact_id, "SubmitFeedback");
         let answer = self
             .state
             .store
-            .submit_feedback(&tenant, contact_id, feedback(&req), idem)
+            .submit_feedback(&tenant, contact_id, answer, idem)
             .await
             .map_err(ApiError::from)?;
         Ok(Response::new(pb::SubmitFeedbackResponse {

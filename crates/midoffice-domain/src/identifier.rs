@@ -300,10 +300,11 @@ pub struct IdentKey {
     pub display: Option<String>,
 }
 
-/// Keyed hashing of identifiers with the per-deployment secret.
+/// Keyed hashing of identifiers (and of requests holding them) with the per-deployment
+/// secret: an unkeyed hash of a BSN can be brute-forced, a keyed one cannot.
 #[derive(Clone)]
 pub struct Pseudonymiser {
-    key: Vec<u8>,
+    mac: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for Pseudonymiser {
@@ -315,26 +316,33 @@ impl std::fmt::Debug for Pseudonymiser {
 impl Pseudonymiser {
     /// A pseudonymiser with this secret key.
     pub fn new(key: &[u8]) -> Self {
-        Self { key: key.to_vec() }
+        // HMAC accepts a key of any length; this runs once, at start-up.
+        let mac = <Hmac<Sha256> as Mac>::new_from_slice(key)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts a key of any length"));
+        Self { mac }
     }
 
     /// The stored form of an identifier.
     pub fn key(&self, id: &Identifier) -> IdentKey {
         IdentKey {
             kind: id.kind,
-            hash: self.hash(id.kind, &id.normal),
+            hash: self.hash(&[id.kind.as_str().as_bytes(), b":", id.normal.as_bytes()]),
             display: id.masked(),
         }
     }
 
-    /// Hex HMAC-SHA256 over `<kind>:<normal>`.
-    fn hash(&self, kind: IdentifierKind, normal: &str) -> String {
-        // HMAC accepts a key of any length, so this cannot fail.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
-            .expect("HMAC accepts a key of any length");
-        mac.update(kind.as_str().as_bytes());
-        mac.update(b":");
-        mac.update(normal.as_bytes());
+    /// A keyed fingerprint of a request (for idempotency), which may hold identifiers:
+    /// hex HMAC-SHA256 over `fingerprint:<operation>\0<bytes>`.
+    pub fn fingerprint(&self, operation: &str, bytes: &[u8]) -> String {
+        self.hash(&[b"fingerprint:", operation.as_bytes(), &[0], bytes])
+    }
+
+    /// Hex HMAC-SHA256 over the parts, in order.
+    fn hash(&self, parts: &[&[u8]]) -> String {
+        let mut mac = self.mac.clone();
+        for part in parts {
+            mac.update(part);
+        }
         hex::encode(mac.finalize().into_bytes())
     }
 }
@@ -820,5 +828,30 @@ mod tests {
             prop_assert!(masked.starts_with("******"));
             prop_assert!(masked.ends_with(&bsn[6..]));
         }
+    }
+}
+
+#[cfg(test)]
+mod fingerprint_tests {
+    use super::Pseudonymiser;
+
+    #[test]
+    fn fingerprints_are_keyed_and_separate_operations() {
+        let a = Pseudonymiser::new(b"secret-a");
+        let b = Pseudonymiser::new(b"secret-b");
+        let request = b"bsn 999990019";
+        assert_eq!(
+            a.fingerprint("start", request),
+            a.fingerprint("start", request)
+        );
+        assert_ne!(
+            a.fingerprint("start", request),
+            b.fingerprint("start", request)
+        );
+        assert_ne!(
+            a.fingerprint("start", request),
+            a.fingerprint("record", request)
+        );
+        assert!(!a.fingerprint("start", request).contains("999990019"));
     }
 }

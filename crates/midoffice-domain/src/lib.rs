@@ -8,11 +8,13 @@ pub mod code;
 pub mod command;
 pub mod contact;
 pub mod error;
+pub mod feedback;
 pub mod figures;
 pub mod identifier;
 pub mod party;
 pub mod settings;
 pub mod signals;
+pub mod text;
 pub mod view;
 
 /// An instant on the time line. Every event carries the time it happened.

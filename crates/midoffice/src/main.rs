@@ -163,7 +163,7 @@ async fn run_server(args: ServeArgs) -> Result<(), BoxError> {
         .and_then(Path::parent)
         .filter(|d| !d.as_os_str().is_empty())
     {
-        std::fs::create_dir_all(dir)
+        create_private_dir(dir)
             .map_err(|e| format!("cannot create the database folder {}: {e}", dir.display()))?;
     }
 
@@ -182,6 +182,10 @@ async fn run_server(args: ServeArgs) -> Result<(), BoxError> {
     let pseudonymiser = Pseudonymiser::new(&secret.key);
     drop(secret);
 
+    if let Some(file) = &sqlite_file {
+        create_private_file(file)
+            .map_err(|e| format!("cannot create the database {}: {e}", file.display()))?;
+    }
     let shown_url = redact(&database_url);
     let store = Store::connect(&database_url)
         .await
@@ -206,6 +210,36 @@ async fn run_server(args: ServeArgs) -> Result<(), BoxError> {
     .await?;
     info!("midoffice stopped");
     Ok(())
+}
+
+/// Creates `dir` and its missing parents so that only the owner may enter them (0700):
+/// the database and the secret in it are personal data. An existing folder keeps its mode.
+pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir)
+}
+
+/// Creates an empty SQLite database file only the owner can read (0600), unless there
+/// is one; SQLite gives its journal, WAL and shared-memory files the same mode.
+fn create_private_file(file: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(file) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// The file of a SQLite URL (`sqlite://data/x.db?mode=rwc` -> `data/x.db`); `None` for
@@ -299,6 +333,35 @@ mod tests {
         assert_eq!(args.paths.len(), 2);
         assert_eq!(args.database_url.as_deref(), Some("postgres://x"));
         assert!(Cli::try_parse_from(["midoffice", "play"]).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_folder_and_database_are_private_when_created_here() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let tmp = tempfile::tempdir().unwrap();
+        let data = tmp.path().join("a").join("data");
+        create_private_dir(&data).unwrap();
+        assert_eq!(mode(&data), 0o700);
+        assert_eq!(mode(data.parent().unwrap()), 0o700);
+        create_private_dir(&data).unwrap();
+
+        let db = data.join("midoffice.db");
+        create_private_file(&db).unwrap();
+        assert_eq!(mode(&db), 0o600);
+        assert_eq!(std::fs::metadata(&db).unwrap().len(), 0);
+
+        // What exists already is left alone: its mode and its content.
+        let shared = tmp.path().join("shared");
+        std::fs::create_dir(&shared).unwrap();
+        std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o750)).unwrap();
+        create_private_dir(&shared).unwrap();
+        assert_eq!(mode(&shared), 0o750);
+        let existing = shared.join("midoffice.db");
+        std::fs::write(&existing, b"data").unwrap();
+        create_private_file(&existing).unwrap();
+        assert_eq!(std::fs::read(&existing).unwrap(), b"data");
     }
 
     #[test]

@@ -158,7 +158,7 @@ fn generate(file: &Path) -> Result<Secret, SecretError> {
     let mut random = [0u8; GENERATED_BYTES];
     getrandom::fill(&mut random).map_err(|e| SecretError::Random(e.to_string()))?;
     if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(write_err)?;
+        crate::create_private_dir(dir).map_err(write_err)?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

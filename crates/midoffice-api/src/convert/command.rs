@@ -1,5 +1,6 @@
 //! Requests to domain commands: a contact's start and end, a satisfaction answer, and
-//! a look-up. Only syntax is checked here; how an end fits its contact is decided by
+//! a look-up. Only syntax is checked here, free text included (no control characters,
+//! see `midoffice_domain::text`); how an end fits its contact is decided by
 //! `midoffice_domain::command::validate_end` inside the store.
 
 use super::{
@@ -7,9 +8,12 @@ use super::{
     path, required_instant, take,
 };
 use crate::pb;
-use midoffice_domain::command::{EndCommand, MAX_REFERENCE_CHARS, StartCommand, check_not_future};
+use midoffice_domain::command::{
+    EndCommand, MAX_REFERENCE_CHARS, MAX_STORY_CHARS, StartCommand, check_not_future,
+};
 use midoffice_domain::contact::{Feedback, ReferralTarget};
 use midoffice_domain::identifier::{IdentKey, Pseudonymiser};
+use midoffice_domain::text::{check_characters, check_text};
 use midoffice_domain::{Code, Instant, Violations};
 
 /// A contact's start as a command. Field paths begin with `prefix` (`start`).
@@ -78,15 +82,15 @@ pub fn start_command(
     }
 }
 
-/// A case reference: blank is absent, surrounding spaces go, at most 200 characters.
+/// A case reference: no control characters (not even in the spaces around it, which
+/// go), blank is absent, at most 200 characters.
 fn reference(raw: &str) -> Result<Option<String>, String> {
+    check_characters(raw)?;
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         Ok(None)
-    } else if trimmed.chars().count() > MAX_REFERENCE_CHARS {
-        Err(format!("must be at most {MAX_REFERENCE_CHARS} characters"))
     } else {
-        Ok(Some(trimmed.to_owned()))
+        check_text(trimmed, MAX_REFERENCE_CHARS).map(|()| Some(trimmed.to_owned()))
     }
 }
 
@@ -104,6 +108,9 @@ impl TryFrom<&pb::ContactEnd> for EndCommand {
         let department = optional_code(&end.department, "department", &mut v);
         let topic = optional_code(&end.topic, "topic", &mut v);
         let referred_to = referral_target(end.referred_to.as_ref(), &mut v);
+        if let Err(why) = check_text(&end.story, MAX_STORY_CHARS) {
+            v.add("story", why);
+        }
         let story = (!end.story.trim().is_empty()).then(|| end.story.clone());
 
         match (
@@ -140,7 +147,8 @@ impl TryFrom<&pb::ContactEnd> for EndCommand {
 }
 
 /// The referral target: unset (or an empty oneof) is absent; a department must be a
-/// code, a channel must be named. An organisation is checked by the domain.
+/// code, a channel must be named. An organisation must be text without control
+/// characters; its length is checked by the domain.
 fn referral_target(
     target: Option<&pb::ReferralTarget>,
     v: &mut Violations,
@@ -152,7 +160,9 @@ fn referral_target(
             .map(|c| Some(ReferralTarget::Department(c)))
             .ok_or(()),
         Some(Target::Organisation(raw)) => {
-            Ok(Some(ReferralTarget::Organisation(raw.trim().to_owned())))
+            take(check_characters(raw), "referred_to.organisation", v)
+                .map(|()| Some(ReferralTarget::Organisation(raw.trim().to_owned())))
+                .ok_or(())
         }
         Some(Target::Channel(raw)) => take(channel(*raw), "referred_to.channel", v)
             .map(|c| Some(ReferralTarget::Channel(c)))
@@ -168,16 +178,18 @@ pub fn end_command(end: Option<&pb::ContactEnd>, prefix: &str) -> Result<EndComm
     }
 }
 
-/// A satisfaction answer. Scores are passed through for the store to check after the
-/// state checks; a value above 255 becomes 255, which it refuses.
-pub fn feedback(req: &pb::SubmitFeedbackRequest) -> Feedback {
+/// A satisfaction answer. Scores and the comment's length are passed through for the
+/// store to check after the state checks; a value above 255 becomes 255, which it
+/// refuses. A comment with control characters is refused here: it cannot be stored.
+pub fn feedback(req: &pb::SubmitFeedbackRequest) -> Result<Feedback, Violations> {
+    check_characters(&req.comment).map_err(|why| Violations::one("comment", why))?;
     let saturate = |x: u32| u8::try_from(x).unwrap_or(u8::MAX);
-    Feedback {
+    Ok(Feedback {
         score: saturate(req.score),
         effort: saturate(req.effort),
         story_repeated: req.story_repeated,
         comment: (!req.comment.trim().is_empty()).then(|| req.comment.clone()),
-    }
+    })
 }
 
 /// Identifiers that must lead to a party (a look-up, an erasure): at least one.
@@ -376,6 +388,7 @@ mod tests {
                 seconds: -10,
                 nanos: 0,
             }),
+            story: "x".repeat(MAX_STORY_CHARS + 1),
             ..valid_end()
         };
         let v = end_command(Some(&end), "end").unwrap_err();
@@ -389,9 +402,54 @@ mod tests {
                 "end.department",
                 "end.topic",
                 "end.referred_to.channel",
+                "end.story",
             ]
         );
         assert_eq!(fields(&end_command(None, "end").unwrap_err()), ["end"]);
+    }
+
+    #[test]
+    fn control_characters_in_free_text_are_named_without_echoing_it() {
+        let organisation = |name: &str| {
+            Some(pb::ReferralTarget {
+                target: Some(pb::referral_target::Target::Organisation(name.into())),
+            })
+        };
+        let end = pb::ContactEnd {
+            story: "bsn 111222333\0".into(),
+            referred_to: organisation("UWV\u{1b}"),
+            ..valid_end()
+        };
+        let v = end_command(Some(&end), "end").unwrap_err();
+        assert_eq!(fields(&v), ["end.referred_to.organisation", "end.story"]);
+        assert!(!v.to_string().contains("111222333"));
+
+        // Line breaks and tabs are text; a blank story is none.
+        let end = pb::ContactEnd {
+            story: "Regel 1\r\nRegel 2\tklaar".into(),
+            referred_to: organisation(" UWV "),
+            ..valid_end()
+        };
+        let cmd = end_command(Some(&end), "end").unwrap();
+        assert_eq!(cmd.story.as_deref(), Some("Regel 1\r\nRegel 2\tklaar"));
+        assert_eq!(
+            cmd.referred_to,
+            Some(ReferralTarget::Organisation("UWV".into()))
+        );
+        let end = pb::ContactEnd {
+            story: " \n ".into(),
+            ..valid_end()
+        };
+        assert_eq!(end_command(Some(&end), "end").unwrap().story, None);
+
+        for reference in ["Z-2025\0-1", "\u{85}Z-2025-1", "Z-2025-1\u{7f}"] {
+            let start = pb::ContactStart {
+                case_reference: reference.into(),
+                ..valid_start()
+            };
+            let v = start_command(Some(&start), "start", &pseudonymiser(), now()).unwrap_err();
+            assert_eq!(fields(&v), ["start.case_reference"], "{reference:?}");
+        }
     }
 
     #[test]
@@ -402,8 +460,24 @@ mod tests {
             comment: " ".into(),
             ..Default::default()
         };
-        let f = feedback(&req);
+        let f = feedback(&req).unwrap();
         assert_eq!((f.score, f.effort, f.comment), (255, 7, None));
+        let req = pb::SubmitFeedbackRequest {
+            comment: "Prima geholpen.\r\nDank!\t".into(),
+            ..Default::default()
+        };
+        assert!(feedback(&req).unwrap().comment.is_some());
+    }
+
+    #[test]
+    fn control_characters_in_a_comment_are_refused_without_echoing_it() {
+        let req = pb::SubmitFeedbackRequest {
+            comment: "mijn bsn is 111222333\0".into(),
+            ..Default::default()
+        };
+        let v = feedback(&req).unwrap_err();
+        assert_eq!(fields(&v), ["comment"]);
+        assert!(!v.to_string().contains("111222333"));
     }
 
     #[test]

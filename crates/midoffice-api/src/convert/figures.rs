@@ -81,10 +81,8 @@ impl From<&NormResult> for pb::NormResult {
             met: r.met,
             items: r.items,
             status: pb::NormStatus::from(r.status) as i32,
-            explanation: match r.status {
-                NormStatus::Green => String::new(),
-                _ => r.explanation.clone().unwrap_or_default(),
-            },
+            // The domain leaves it out where the status is GREEN.
+            explanation: r.explanation.clone().unwrap_or_default(),
         }
     }
 }
@@ -214,7 +212,7 @@ mod tests {
     }
 
     #[test]
-    fn null_ratios_stay_unset_and_green_hides_the_explanation() {
+    fn null_ratios_stay_unset_and_the_explanation_passes_through() {
         let r = NormResult {
             norm_id: Code::parse("story-told-once").unwrap(),
             title: "t".into(),
@@ -233,6 +231,7 @@ mod tests {
             met: 1,
             items: 1,
             status: NormStatus::Green,
+            explanation: None,
             ..r
         };
         let p = pb::NormResult::from(&green);

@@ -16,9 +16,9 @@ use crate::pb;
 use chrono::{DateTime, NaiveDate};
 use midoffice_domain::contact::{Channel, Direction, Outcome};
 use midoffice_domain::identifier::{IdentKey, Pseudonymiser, parse_identifiers};
+use midoffice_domain::text::check_text;
 use midoffice_domain::{Code, Instant, Violations};
 use midoffice_store::Idempotency;
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 /// The longest idempotency key accepted, in characters.
@@ -286,27 +286,22 @@ idempotent! {
 }
 
 /// The idempotency of a request: `None` without a `request_id`; else the key with the
-/// fingerprint of the request without it (hex SHA-256 over the operation's name and the
-/// protobuf encoding), so the same key with another request can be refused.
-pub fn idempotency<R: IdempotentRequest>(request: &R) -> Result<Option<Idempotency>, Violations> {
+/// fingerprint of the request without it, so the same key with another request can be
+/// refused. The request may hold a BSN, so the fingerprint is keyed with the deployment
+/// secret (an unkeyed hash of it could be brute-forced).
+pub fn idempotency<R: IdempotentRequest>(
+    request: &R,
+    pseudonymiser: &Pseudonymiser,
+) -> Result<Option<Idempotency>, Violations> {
     let mut rest = request.clone();
     let key = std::mem::take(rest.request_id_mut());
     if key.is_empty() {
         return Ok(None);
     }
-    if key.chars().count() > MAX_REQUEST_ID_CHARS {
-        return Err(Violations::one(
-            "request_id",
-            format!("must be at most {MAX_REQUEST_ID_CHARS} characters"),
-        ));
-    }
-    let mut hasher = Sha256::new();
-    hasher.update(R::OPERATION.as_bytes());
-    hasher.update([0u8]);
-    hasher.update(rest.encode_to_vec());
+    check_text(&key, MAX_REQUEST_ID_CHARS).map_err(|why| Violations::one("request_id", why))?;
     Ok(Some(Idempotency {
         key,
-        fingerprint: hex::encode(hasher.finalize()),
+        fingerprint: pseudonymiser.fingerprint(R::OPERATION, &rest.encode_to_vec()),
     }))
 }
 
@@ -440,28 +435,39 @@ mod tests {
 
     #[test]
     fn idempotency_fingerprints_the_request_without_its_key() {
+        let p = Pseudonymiser::new(b"test secret");
         let mut a = pb::SubmitFeedbackRequest {
             request_id: "k1".into(),
             contact_id: Uuid::nil().to_string(),
             score: 4,
             ..Default::default()
         };
-        let first = idempotency(&a).unwrap().unwrap();
+        let first = idempotency(&a, &p).unwrap().unwrap();
         assert_eq!(first.key, "k1");
         a.request_id = "k2".into();
         assert_eq!(
-            idempotency(&a).unwrap().unwrap().fingerprint,
+            idempotency(&a, &p).unwrap().unwrap().fingerprint,
             first.fingerprint
         );
         a.score = 5;
         assert_ne!(
-            idempotency(&a).unwrap().unwrap().fingerprint,
+            idempotency(&a, &p).unwrap().unwrap().fingerprint,
             first.fingerprint
         );
+        // Keyed: another deployment's secret gives another fingerprint.
+        assert_ne!(
+            idempotency(&a, &Pseudonymiser::new(b"other"))
+                .unwrap()
+                .unwrap()
+                .fingerprint,
+            idempotency(&a, &p).unwrap().unwrap().fingerprint
+        );
         a.request_id.clear();
-        assert_eq!(idempotency(&a).unwrap(), None);
+        assert_eq!(idempotency(&a, &p).unwrap(), None);
         a.request_id = "x".repeat(101);
-        assert_eq!(fields(&idempotency(&a).unwrap_err()), ["request_id"]);
+        assert_eq!(fields(&idempotency(&a, &p).unwrap_err()), ["request_id"]);
+        a.request_id = "k1\0".into();
+        assert_eq!(fields(&idempotency(&a, &p).unwrap_err()), ["request_id"]);
     }
 
     #[test]

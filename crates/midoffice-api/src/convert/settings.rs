@@ -10,6 +10,7 @@ use midoffice_domain::settings::{
     DEFAULT_CHANNEL_HOP_WINDOW_SECS, DEFAULT_REPEAT_WINDOW_SECS, Measure, Norm, TenantSettings,
     Within, default_title, target_percent,
 };
+use midoffice_domain::text::check_characters;
 use midoffice_domain::{Code, Violations};
 use std::collections::BTreeSet;
 
@@ -61,13 +62,17 @@ impl TryFrom<&pb::TenantSettings> for TenantSettings {
     }
 }
 
-/// One norm; records violations under `norms[i]`.
+/// One norm; records violations under `norms[i]`. Title and explanation are public
+/// text: no control characters here, their lengths in [`TenantSettings::validate`].
 fn norm(n: &pb::Norm, i: usize, v: &mut Violations) -> Option<Norm> {
     let f = |field: &str| format!("norms[{i}].{field}");
     let id = take(Code::parse(&n.id), f("id"), v);
     let target = take(target_percent(n.target), f("target"), v);
     let measure = measure(n, &f, v);
-    let (id, target_percent, measure) = (id?, target?, measure?);
+    let title_ok = take(check_characters(&n.title), f("title"), v);
+    let explanation_ok = take(check_characters(&n.explanation), f("explanation"), v);
+    let (id, target_percent, measure, (), ()) =
+        (id?, target?, measure?, title_ok?, explanation_ok?);
     let title = if n.title.trim().is_empty() {
         default_title(&measure)
     } else {
@@ -411,6 +416,16 @@ mod tests {
                 "repeat_window",
             ]
         );
+    }
+
+    #[test]
+    fn control_characters_in_titles_and_explanations_are_named() {
+        let mut proto = pb::TenantSettings::from(&TenantSettings::default());
+        proto.norms[0].title = "Telefoon\0".into();
+        proto.norms[1].explanation = "Drukte.\u{7}".into();
+        proto.norms[2].explanation = "Drukte.\r\nWe werven.\t".into();
+        let v = TenantSettings::try_from(&proto).unwrap_err();
+        assert_eq!(fields(&v), ["norms[0].title", "norms[1].explanation"]);
     }
 
     #[test]
