@@ -180,3 +180,181 @@ pub fn end_facts(
         story_repeated: end.story_repeated,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::case::tests::{contact, t};
+    use crate::contact::Channel;
+    use crate::settings::{Measure, Norm};
+
+    fn end(outcome: Outcome, at: i64) -> EndCommand {
+        EndCommand {
+            ended_at: t(at),
+            answered_at: (outcome != Outcome::Abandoned).then(|| t(0)),
+            outcome,
+            story: None,
+            department: None,
+            topic: None,
+            referred_to: None,
+            due_at: None,
+            story_repeated: false,
+        }
+    }
+
+    fn fields(result: Result<(), Violations>) -> Vec<String> {
+        result
+            .err()
+            .map(|v| v.0.into_iter().map(|f| f.field).collect())
+            .unwrap_or_default()
+    }
+
+    fn check(c: &ContactFacts, e: &EndCommand) -> Vec<String> {
+        fields(validate_end(c, None, true, e, t(10_000)))
+    }
+
+    #[test]
+    fn a_fitting_end_passes() {
+        assert!(check(&contact(1, 0), &end(Outcome::Resolved, 5)).is_empty());
+    }
+
+    #[test]
+    fn each_misfit_names_its_field() {
+        let c = contact(1, 0);
+        let mut e = end(Outcome::Referred, 5);
+        assert_eq!(check(&c, &e), ["referred_to"]);
+        e.outcome = Outcome::Resolved;
+        e.referred_to = Some(ReferralTarget::Channel(Channel::Web));
+        assert_eq!(check(&c, &e), ["referred_to"]);
+
+        let mut e = end(Outcome::Abandoned, 5);
+        e.story = Some("Er was geen gesprek.".into());
+        e.answered_at = Some(t(1));
+        assert_eq!(check(&c, &e), ["answered_at", "story"]);
+
+        let mut e = end(Outcome::Resolved, 5);
+        e.ended_at = t(-1);
+        e.answered_at = Some(t(0));
+        assert_eq!(check(&c, &e), ["ended_at", "answered_at"]);
+
+        let mut e = end(Outcome::Resolved, 5);
+        e.answered_at = Some(t(6));
+        assert_eq!(check(&c, &e), ["answered_at"], "answered after the end");
+
+        let mut e = end(Outcome::Resolved, 5);
+        e.answered_at = None;
+        assert_eq!(check(&c, &e), ["answered_at"], "required on the phone");
+        let mut mail = contact(1, 0);
+        mail.channel = Channel::Email;
+        assert!(
+            check(&mail, &e).is_empty(),
+            "defaults to the end for e-mail"
+        );
+
+        let mut e = end(Outcome::Resolved, 5);
+        e.due_at = Some(t(100));
+        assert_eq!(check(&c, &e), ["due_at"]);
+        let mut e = end(Outcome::Callback, 5);
+        e.due_at = Some(t(4));
+        assert_eq!(check(&c, &e), ["due_at"], "before the promise");
+
+        let mut e = end(Outcome::Resolved, 5);
+        e.topic = Some(Code::parse("rijbewijs").unwrap());
+        assert_eq!(check(&c, &e), ["topic"], "differs from the start");
+
+        let mut untopical = contact(1, 0);
+        untopical.topic = None;
+        assert_eq!(check(&untopical, &end(Outcome::Resolved, 5)), ["topic"]);
+        assert!(check(&untopical, &end(Outcome::Abandoned, 5)).is_empty());
+        let case_topic = Code::parse("paspoort").unwrap();
+        assert!(
+            fields(validate_end(
+                &untopical,
+                Some(&case_topic),
+                true,
+                &end(Outcome::Resolved, 5),
+                t(10_000)
+            ))
+            .is_empty()
+        );
+
+        assert_eq!(
+            fields(validate_end(
+                &c,
+                None,
+                false,
+                &end(Outcome::Callback, 5),
+                t(10_000)
+            )),
+            ["outcome"],
+            "a callback needs someone to call"
+        );
+        assert_eq!(
+            fields(validate_end(
+                &c,
+                None,
+                true,
+                &end(Outcome::Resolved, 5),
+                t(-10)
+            )),
+            ["ended_at"],
+            "more than 5 minutes ahead of the clock"
+        );
+    }
+
+    #[test]
+    fn end_facts_fill_in_the_answer_and_due_times() {
+        let s = TenantSettings::default();
+        let mut mail = contact(1, 0);
+        mail.channel = Channel::Email;
+        let mut e = end(Outcome::Resolved, 30);
+        e.answered_at = None;
+        e.story = Some("  ".into());
+        let f = end_facts(&mail, true, e, &s);
+        assert_eq!(f.answered_at, Some(t(30)));
+        assert_eq!(f.story, None, "a blank story is no story");
+
+        // t(0) is Monday 2 March 2026 01:00 in Amsterdam.
+        let callback = end_facts(&contact(1, 0), true, end(Outcome::Callback, 5), &s);
+        assert_eq!(
+            callback.due_at,
+            Some(s.calendar.working_days_deadline(t(5), 1))
+        );
+        let handoff = end_facts(&contact(1, 0), true, end(Outcome::HandedOff, 5), &s);
+        assert_eq!(
+            handoff.due_at,
+            Some(s.calendar.working_days_deadline(t(5), 5))
+        );
+        let anonymous = end_facts(&contact(1, 0), false, end(Outcome::HandedOff, 5), &s);
+        assert_eq!(
+            anonymous.due_at, None,
+            "an anonymous hand-off makes no commitment"
+        );
+
+        let mut given = end(Outcome::Callback, 5);
+        given.due_at = Some(t(90));
+        assert_eq!(
+            end_facts(&contact(1, 0), true, given, &s).due_at,
+            Some(t(90))
+        );
+
+        let hours = TenantSettings {
+            norms: vec![Norm {
+                id: Code::parse("terugbellen").unwrap(),
+                title: "t".into(),
+                measure: Measure::CommitmentOnTime {
+                    within: Some(Within::Elapsed(4 * 3600)),
+                },
+                target_percent: 90,
+                explanation: None,
+            }],
+            ..TenantSettings::default()
+        };
+        let callback = end_facts(&contact(1, 0), true, end(Outcome::Callback, 5), &hours);
+        assert_eq!(
+            callback.due_at,
+            Some(t(5 + 4 * 60)),
+            "the norm's within, from the completion"
+        );
+    }
+}

@@ -750,4 +750,73 @@ mod tests {
             "still open before its due time"
         );
     }
+
+    #[test]
+    fn a_green_norm_shows_no_explanation() {
+        let mut s = TenantSettings::default();
+        for norm in &mut s.norms {
+            norm.explanation = Some("Wij werken eraan.".into());
+        }
+        let phone = anonymous(answered_after(
+            ended(contact(1, DAY), DAY + 3, Outcome::Resolved),
+            10,
+        ));
+        let th = thermometer(&facts(vec![], vec![phone]), &march(), &s);
+        let green = norm_of(&th, "phone-answered");
+        assert_eq!((green.status, green.explanation), (NormStatus::Green, None));
+        let empty = norm_of(&th, "email-answered");
+        assert_eq!(empty.status, NormStatus::NoData);
+        assert_eq!(empty.explanation.as_deref(), Some("Wij werken eraan."));
+    }
+
+    #[test]
+    fn stories_hops_and_satisfaction() {
+        use crate::contact::Feedback;
+        let s = TenantSettings::default();
+        // A web form, then a phone call 2 hours later (a hop, a follow-up with a story to
+        // read), then a counter visit the citizen says made them tell it again.
+        let mut web = on_case(ended(contact(1, DAY), DAY + 5, Outcome::HandedOff), 1);
+        web.channel = Channel::Web;
+        web.end.as_mut().unwrap().story = Some("formulier".into());
+        web.end.as_mut().unwrap().due_at = Some(t(10 * DAY));
+        let mut call = on_case(
+            ended(contact(2, DAY + 120), DAY + 130, Outcome::Referred),
+            1,
+        );
+        call.feedback = Some(Feedback {
+            score: 4,
+            effort: 2,
+            story_repeated: false,
+            comment: None,
+        });
+        let mut visit = on_case(
+            ended(contact(3, 3 * DAY), 3 * DAY + 20, Outcome::Resolved),
+            1,
+        );
+        visit.channel = Channel::Counter;
+        visit.feedback = Some(Feedback {
+            score: 2,
+            effort: 5,
+            story_repeated: true,
+            comment: None,
+        });
+        let f = facts(vec![case(1, "x", 0, vec![web, call, visit])], vec![]);
+        let fig = figures(&f, &march(), &Filter::default(), &s);
+        assert_eq!(fig.channel_hops, 1);
+        assert_eq!(fig.repeat_story_rate, Some(0.5));
+        assert_eq!(fig.satisfaction_score, Some(3.0));
+        assert_eq!(fig.effort_score, Some(3.5));
+        let once = norm_of(&thermometer(&f, &march(), &s), "story-told-once");
+        assert_eq!((once.met, once.items), (1, 2));
+        // Before the visit ended, its answer and its story were not known yet.
+        let early = Period {
+            as_of: t(3 * DAY + 10),
+            ..march()
+        };
+        let fig = figures(&f, &early, &Filter::default(), &s);
+        assert_eq!(
+            (fig.repeat_story_rate, fig.satisfaction_score),
+            (Some(0.0), Some(4.0))
+        );
+    }
 }
