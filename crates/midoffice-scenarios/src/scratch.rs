@@ -3,6 +3,7 @@
 
 use std::io::Write;
 
+use midoffice_store::redact_url;
 use sea_orm::{ConnectionTrait, Database};
 
 /// The environment variable that names a PostgreSQL server to test against.
@@ -92,7 +93,7 @@ impl ScratchDb {
         let url = with_database(base_url, &name)?;
         let admin = Database::connect(base_url)
             .await
-            .map_err(|e| format!("cannot connect to {}: {e}", redact(base_url)))?;
+            .map_err(|e| format!("cannot connect to {}: {e}", redact_url(base_url)))?;
         let created = admin
             .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
             .await;
@@ -158,7 +159,7 @@ async fn drop_postgres(base_url: &str, name: &str) -> Result<(), String> {
 fn with_database(base_url: &str, name: &str) -> Result<String, String> {
     let scheme_end = base_url
         .find("://")
-        .ok_or_else(|| format!("not a database URL: {}", redact(base_url)))?
+        .ok_or_else(|| format!("not a database URL: {}", redact_url(base_url)))?
         + 3;
     let rest = &base_url[scheme_end..];
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
@@ -168,27 +169,6 @@ fn with_database(base_url: &str, name: &str) -> Result<String, String> {
         "{}{authority}/{name}{query}",
         &base_url[..scheme_end]
     ))
-}
-
-/// The URL without its password, for messages.
-fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
-        return url.to_string();
-    };
-    let rest = &url[scheme_end..];
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => match rest[..at].find(':') {
-            Some(colon) => format!(
-                "{}{}:***{}",
-                &url[..scheme_end],
-                &rest[..colon],
-                &rest[at..]
-            ),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -214,12 +194,6 @@ mod tests {
             "postgres://h/x?sslmode=disable"
         );
         assert!(with_database("nonsense", "x").is_err());
-    }
-
-    #[test]
-    fn passwords_are_not_shown() {
-        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
-        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
     }
 
     #[test]

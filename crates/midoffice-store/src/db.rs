@@ -11,6 +11,7 @@
 //! are serialised (no two parties for one BSN, no two open cases for one matter).
 
 use crate::StoreError;
+use crate::dburl::sqlite_path;
 use crate::migration::Migrator;
 use midoffice_domain::TenantId;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
@@ -71,19 +72,6 @@ fn is_transient(e: &DbErr) -> bool {
     }
 }
 
-/// The file of an SQLite URL, unless it is in memory.
-fn sqlite_path(url: &str) -> Option<&str> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    if path.is_empty() || path.contains(":memory:") || rest.contains("mode=memory") {
-        None
-    } else {
-        Some(path)
-    }
-}
-
 fn sqlite_options(url: &str, connections: u32, in_memory: bool) -> ConnectOptions {
     let mut opt = ConnectOptions::new(url);
     if in_memory {
@@ -109,7 +97,7 @@ fn sqlite_options(url: &str, connections: u32, in_memory: bool) -> ConnectOption
 pub async fn connect(url: &str) -> Result<Pools, StoreError> {
     let pools = if url.starts_with("sqlite:") {
         let file = sqlite_path(url);
-        if let Some(parent) = file.and_then(|p| std::path::Path::new(p).parent())
+        if let Some(parent) = file.as_deref().and_then(std::path::Path::parent)
             && !parent.as_os_str().is_empty()
         {
             std::fs::create_dir_all(parent).map_err(|e| {

@@ -6,7 +6,8 @@
 //!
 //! Module map: [`entity`] (tables), [`migration`] (schema), `db` (pools, transactions,
 //! error mapping), `facts` (loading), `ops` (the work inside a write transaction),
-//! `idempotency` (AIP-155 keys), `convert` (rows to facts).
+//! `idempotency` (AIP-155 keys), `convert` (rows to facts), `dburl` (the SQLite file of a
+//! database URL, and URLs with their password masked).
 
 use midoffice_domain::command::{EndCommand, StartCommand};
 use midoffice_domain::contact::Feedback;
@@ -19,6 +20,7 @@ use uuid::Uuid;
 
 mod convert;
 mod db;
+mod dburl;
 pub mod entity;
 mod facts;
 mod idempotency;
@@ -34,6 +36,7 @@ use sea_orm::{
 };
 use std::collections::BTreeMap;
 
+pub use dburl::{redact_url, sqlite_path};
 pub use ops::ERASED_TEXT;
 
 /// Why a store operation failed.

@@ -1,28 +1,42 @@
 //! The midoffice service binary: `serve` (the default) and `play`.
 
+mod config;
 mod secret;
 mod telemetry;
 
 use clap::{Args, Parser, Subcommand};
+use config::{ServeArgs, Settings};
 use midoffice_api::server::AppState;
 use midoffice_domain::identifier::Pseudonymiser;
-use midoffice_store::Store;
-use std::net::SocketAddr;
+use midoffice_store::{Store, redact_url, sqlite_path};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use tracing::{error, info};
+use tracing::{error, info, warn};
 
-const ENVIRONMENT_HELP: &str = "\
-Environment:
-  MIDOFFICE_LISTEN         as --listen
-  MIDOFFICE_DATA_DIR       as --data-dir
-  MIDOFFICE_DATABASE_URL   as --database-url (serve only)
-  MIDOFFICE_SECRET_FILE    as --secret-file
-  MIDOFFICE_SECRET         the identifier-hashing secret itself, in hex (at least 32
-                           hex characters); when set, the secret file is not used
-  MIDOFFICE_OTLP_ENDPOINT  as --otlp-endpoint
-  RUST_LOG                 log filter, such as `info` (the default for serve) or
-                           `midoffice_api=debug,info`
+const CONFIGURATION_HELP: &str = "\
+Configuration, each layer overriding the one before:
+  1. the built-in defaults shown above;
+  2. a TOML file: --config, else MIDOFFICE_CONFIG, else ./midoffice.toml if it exists
+     (see deploy/midoffice.example.toml; an unknown key is an error);
+  3. environment variables MIDOFFICE__SECTION__KEY, or the older flat names: when
+     both are set, the MIDOFFICE__ one wins;
+  4. flags.
+An empty value means the built-in default.
+
+  flag             file key                 environment
+  --listen         server.listen            MIDOFFICE__SERVER__LISTEN, MIDOFFICE_LISTEN
+  --data-dir       data.dir                 MIDOFFICE__DATA__DIR, MIDOFFICE_DATA_DIR
+  --database-url   database.url             MIDOFFICE__DATABASE__URL,
+                                            MIDOFFICE_DATABASE_URL
+  --secret-file    secret.file              MIDOFFICE__SECRET__FILE, MIDOFFICE_SECRET_FILE
+  --otlp-endpoint  telemetry.otlp_endpoint  MIDOFFICE__TELEMETRY__OTLP_ENDPOINT,
+                                            MIDOFFICE_OTLP_ENDPOINT
+
+Environment only:
+  MIDOFFICE_SECRET  the identifier-hashing secret itself, in hex (at least 32 hex
+                    characters); when set, the secret file is not used
+  RUST_LOG          log filter, such as `info` (the default for serve) or
+                    `midoffice_api=debug,info`
 
 Calls name their tenant in the gRPC metadata `x-tenant` (default `default`).";
 
@@ -30,7 +44,7 @@ Calls name their tenant in the gRPC metadata `x-tenant` (default `default`).";
 /// counter, web and e-mail, the signals an agent needs when a contact starts, and the
 /// cross-channel service norms.
 #[derive(Debug, Parser)]
-#[command(name = "midoffice", version, args_conflicts_with_subcommands = true, after_help = ENVIRONMENT_HELP)]
+#[command(name = "midoffice", version, args_conflicts_with_subcommands = true, after_help = CONFIGURATION_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -41,52 +55,10 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Serve the gRPC API, gRPC-Web, health and reflection on one port (the default).
-    #[command(after_help = ENVIRONMENT_HELP)]
+    #[command(after_help = CONFIGURATION_HELP)]
     Serve(ServeArgs),
     /// Play scenario files against a fresh in-process server each; exits 1 if any fails.
     Play(PlayArgs),
-}
-
-#[derive(Debug, Clone, Args)]
-struct ServeArgs {
-    /// The address to listen on.
-    #[arg(
-        long,
-        env = "MIDOFFICE_LISTEN",
-        default_value = "127.0.0.1:50051",
-        value_name = "ADDR"
-    )]
-    listen: SocketAddr,
-
-    /// The data folder: the SQLite database and the generated secret live here.
-    #[arg(
-        long,
-        env = "MIDOFFICE_DATA_DIR",
-        default_value = "./data",
-        value_name = "DIR"
-    )]
-    data_dir: PathBuf,
-
-    /// The database: `sqlite://PATH?mode=rwc` or `postgres://USER:PASSWORD@HOST/DB`
-    /// [default: sqlite://<DATA_DIR>/midoffice.db?mode=rwc, created on first run, WAL].
-    #[arg(
-        long,
-        env = "MIDOFFICE_DATABASE_URL",
-        hide_env_values = true,
-        value_name = "URL"
-    )]
-    database_url: Option<String>,
-
-    /// The file holding the identifier-hashing secret in hex [default: <DATA_DIR>/secret.key].
-    /// Without it and without MIDOFFICE_SECRET, a new secret is generated there (mode
-    /// 0600) on first run: back it up, identifiers cannot be found without it.
-    #[arg(long, env = "MIDOFFICE_SECRET_FILE", value_name = "PATH")]
-    secret_file: Option<PathBuf>,
-
-    /// Export traces over OTLP/gRPC to this collector, such as `http://localhost:4317`.
-    /// Without it nothing is exported.
-    #[arg(long, env = "MIDOFFICE_OTLP_ENDPOINT", value_name = "URL")]
-    otlp_endpoint: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -131,14 +103,31 @@ async fn play(args: PlayArgs) -> ExitCode {
 }
 
 async fn serve(args: ServeArgs) -> ExitCode {
-    let telemetry = match telemetry::init(args.otlp_endpoint.as_deref(), tracing::Level::INFO) {
+    // Read before logging starts: the OTLP endpoint is part of the configuration.
+    let (settings, env) = match config::environment()
+        .and_then(|env| config::load(&args, &env).map(|settings| (settings, env)))
+    {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("midoffice: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let telemetry = match telemetry::init(settings.otlp_endpoint.as_deref(), tracing::Level::INFO) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("midoffice: cannot set up logging and tracing: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let result = run_server(args).await;
+    if let Some(file) = &settings.file {
+        info!(path = %file.display(), "configuration file");
+    }
+    for warning in &settings.warnings {
+        warn!("{warning}");
+    }
+    let env_secret = env.get(secret::SECRET_ENV).map(String::as_str);
+    let result = run_server(&settings, env_secret).await;
     if let Err(e) = &result {
         error!("midoffice failed: {e}");
     }
@@ -152,12 +141,9 @@ async fn serve(args: ServeArgs) -> ExitCode {
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-async fn run_server(args: ServeArgs) -> Result<(), BoxError> {
-    let database_url = args
-        .database_url
-        .clone()
-        .unwrap_or_else(|| format!("sqlite://{}/midoffice.db?mode=rwc", args.data_dir.display()));
-    let sqlite_file = sqlite_path(&database_url);
+async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(), BoxError> {
+    let database_url = &settings.database_url;
+    let sqlite_file = sqlite_path(database_url);
     if let Some(dir) = sqlite_file
         .as_deref()
         .and_then(Path::parent)
@@ -167,12 +153,7 @@ async fn run_server(args: ServeArgs) -> Result<(), BoxError> {
             .map_err(|e| format!("cannot create the database folder {}: {e}", dir.display()))?;
     }
 
-    let secret_file = args
-        .secret_file
-        .clone()
-        .unwrap_or_else(|| args.data_dir.join("secret.key"));
-    let env_secret = std::env::var(secret::SECRET_ENV).ok();
-    let secret = secret::load(env_secret.as_deref(), &secret_file, sqlite_file.as_deref())?;
+    let secret = secret::load(env_secret, &settings.secret_file, sqlite_file.as_deref())?;
     match &secret.source {
         secret::Source::Env => info!("identifier-hashing secret from {}", secret::SECRET_ENV),
         secret::Source::File(path) | secret::Source::Generated(path) => {
@@ -186,13 +167,13 @@ async fn run_server(args: ServeArgs) -> Result<(), BoxError> {
         create_private_file(file)
             .map_err(|e| format!("cannot create the database {}: {e}", file.display()))?;
     }
-    let shown_url = redact(&database_url);
-    let store = Store::connect(&database_url)
+    let shown_url = redact_url(database_url);
+    let store = Store::connect(database_url)
         .await
         .map_err(|e| format!("cannot open the database {shown_url}: {e}"))?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
+    let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let addr = listener.local_addr()?;
     info!(
         listen = %addr,
@@ -242,31 +223,6 @@ fn create_private_file(file: &Path) -> std::io::Result<()> {
     }
 }
 
-/// The file of a SQLite URL (`sqlite://data/x.db?mode=rwc` -> `data/x.db`); `None` for
-/// other databases and in-memory SQLite.
-fn sqlite_path(url: &str) -> Option<PathBuf> {
-    let rest = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))?;
-    let path = rest.split('?').next().unwrap_or_default();
-    (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
-}
-
-/// The URL without its password, for the log.
-fn redact(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => {
-            let user = rest[..at].split(':').next().unwrap_or_default();
-            format!("{scheme}://{user}:***@{}", &rest[at + 1..])
-        }
-        None => url.to_owned(),
-    }
-}
-
 /// Completes on ctrl-c or SIGTERM.
 async fn shutdown_signal() {
     let ctrl_c = async {
@@ -306,14 +262,37 @@ mod tests {
     }
 
     #[test]
+    fn the_help_names_every_setting_in_every_layer() {
+        for spec in &config::SPECS {
+            for name in [spec.env, spec.alias, spec.flag] {
+                assert!(CONFIGURATION_HELP.contains(name), "{name} missing");
+            }
+            let key = format!("{}.{}", spec.section, spec.key);
+            assert!(CONFIGURATION_HELP.contains(&key), "{key} missing");
+        }
+        assert!(CONFIGURATION_HELP.contains(config::CONFIG_ENV));
+        assert!(CONFIGURATION_HELP.contains(config::DEFAULT_FILE));
+        assert!(CONFIGURATION_HELP.contains(secret::SECRET_ENV));
+    }
+
+    #[test]
     fn serve_is_the_default() {
         let cli = Cli::try_parse_from(["midoffice", "--listen", "127.0.0.1:6000"]).unwrap();
         assert!(cli.command.is_none());
-        assert_eq!(cli.serve.listen, "127.0.0.1:6000".parse().unwrap());
-        let cli = Cli::try_parse_from(["midoffice", "serve", "--data-dir", "/tmp/x"]).unwrap();
-        assert!(
-            matches!(cli.command, Some(Command::Serve(a)) if a.data_dir == Path::new("/tmp/x"))
-        );
+        assert_eq!(cli.serve.listen.as_deref(), Some("127.0.0.1:6000"));
+        assert_eq!(cli.serve.data_dir, None);
+        let cli = Cli::try_parse_from([
+            "midoffice",
+            "serve",
+            "--data-dir",
+            "/tmp/x",
+            "--config",
+            "m.toml",
+        ])
+        .unwrap();
+        assert!(matches!(cli.command, Some(Command::Serve(a))
+                if a.data_dir.as_deref() == Some("/tmp/x")
+                    && a.config.as_deref() == Some(Path::new("m.toml"))));
     }
 
     #[test]
@@ -362,23 +341,5 @@ mod tests {
         std::fs::write(&existing, b"data").unwrap();
         create_private_file(&existing).unwrap();
         assert_eq!(std::fs::read(&existing).unwrap(), b"data");
-    }
-
-    #[test]
-    fn sqlite_paths_and_redaction() {
-        assert_eq!(
-            sqlite_path("sqlite://./data/midoffice.db?mode=rwc"),
-            Some(PathBuf::from("./data/midoffice.db"))
-        );
-        assert_eq!(sqlite_path("sqlite::memory:"), None);
-        assert_eq!(sqlite_path("postgres://u:p@h/db"), None);
-        assert_eq!(
-            redact("postgres://user:pw@db:5432/mo"),
-            "postgres://user:***@db:5432/mo"
-        );
-        assert_eq!(
-            redact("sqlite://./data/midoffice.db?mode=rwc"),
-            "sqlite://./data/midoffice.db?mode=rwc"
-        );
     }
 }

@@ -1,0 +1,663 @@
+//! The serve configuration, in layers where each overrides the one before: built-in
+//! defaults, an optional TOML file, environment variables (`MIDOFFICE__SECTION__KEY`,
+//! and the older flat names as aliases), flags.
+//!
+//! Every layer is read into the same map of raw text, and only the winning value of a
+//! setting is parsed, so an error names where that value came from. An empty value
+//! means the built-in default. Nothing here shows a database password: URLs in messages
+//! go through [`redact_url`], and the file's parse errors leave out quoted values.
+
+use clap::Args;
+use midoffice_store::redact_url;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The environment variable naming the configuration file.
+pub const CONFIG_ENV: &str = "MIDOFFICE_CONFIG";
+/// The file read from the working directory when none is named and it exists.
+pub const DEFAULT_FILE: &str = "midoffice.toml";
+/// The prefix of the layered environment variables.
+const ENV_PREFIX: &str = "MIDOFFICE__";
+/// The address served on by default.
+const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 50051);
+/// The data folder by default.
+const DEFAULT_DATA_DIR: &str = "./data";
+
+/// The flags of `serve`; each setting is `None` unless given on the command line.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// The configuration file (TOML; see deploy/midoffice.example.toml).
+    /// [env: MIDOFFICE_CONFIG] [default: ./midoffice.toml if it exists, else none]
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// The address to listen on. [default: 127.0.0.1:50051]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+
+    /// The data folder: the SQLite database and the generated secret live here.
+    /// [default: ./data]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<String>,
+
+    /// The database: `sqlite://PATH?mode=rwc` or `postgres://USER:PASSWORD@HOST/DB`.
+    /// [default: sqlite://<DATA_DIR>/midoffice.db?mode=rwc, created on first run, WAL]
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+
+    /// The file holding the identifier-hashing secret in hex. Without it and without
+    /// MIDOFFICE_SECRET, a new secret is generated there (mode 0600) on first run: back
+    /// it up, identifiers cannot be found without it. [default: <DATA_DIR>/secret.key]
+    #[arg(long, value_name = "PATH")]
+    pub secret_file: Option<String>,
+
+    /// Export traces over OTLP/gRPC to this collector, such as `http://localhost:4317`.
+    /// [default: none, nothing is exported]
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
+}
+
+/// One setting and its name in every layer.
+#[derive(Debug)]
+pub struct Spec {
+    /// The table in the file.
+    pub section: &'static str,
+    /// The key in that table.
+    pub key: &'static str,
+    /// `MIDOFFICE__SECTION__KEY`.
+    pub env: &'static str,
+    /// The older flat variable; the `MIDOFFICE__` one wins when both are set.
+    pub alias: &'static str,
+    /// The long flag.
+    pub flag: &'static str,
+}
+
+const LISTEN: usize = 0;
+const DATA_DIR: usize = 1;
+const DATABASE_URL: usize = 2;
+const SECRET_FILE: usize = 3;
+const OTLP_ENDPOINT: usize = 4;
+
+/// Every setting, in the order of [`ServeArgs`].
+pub const SPECS: [Spec; 5] = [
+    Spec {
+        section: "server",
+        key: "listen",
+        env: "MIDOFFICE__SERVER__LISTEN",
+        alias: "MIDOFFICE_LISTEN",
+        flag: "--listen",
+    },
+    Spec {
+        section: "data",
+        key: "dir",
+        env: "MIDOFFICE__DATA__DIR",
+        alias: "MIDOFFICE_DATA_DIR",
+        flag: "--data-dir",
+    },
+    Spec {
+        section: "database",
+        key: "url",
+        env: "MIDOFFICE__DATABASE__URL",
+        alias: "MIDOFFICE_DATABASE_URL",
+        flag: "--database-url",
+    },
+    Spec {
+        section: "secret",
+        key: "file",
+        env: "MIDOFFICE__SECRET__FILE",
+        alias: "MIDOFFICE_SECRET_FILE",
+        flag: "--secret-file",
+    },
+    Spec {
+        section: "telemetry",
+        key: "otlp_endpoint",
+        env: "MIDOFFICE__TELEMETRY__OTLP_ENDPOINT",
+        alias: "MIDOFFICE_OTLP_ENDPOINT",
+        flag: "--otlp-endpoint",
+    },
+];
+
+/// The settings `serve` runs with, every default filled in.
+pub struct Settings {
+    /// The address to serve on.
+    pub listen: SocketAddr,
+    /// The data folder.
+    pub data_dir: PathBuf,
+    /// The database URL, with its password: show it only through [`redact_url`].
+    pub database_url: String,
+    /// The file of the identifier-hashing secret.
+    pub secret_file: PathBuf,
+    /// The OTLP collector, if traces are exported.
+    pub otlp_endpoint: Option<String>,
+    /// The configuration file that was read, if any.
+    pub file: Option<PathBuf>,
+    /// Things to warn about once logging is up.
+    pub warnings: Vec<String>,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("secret_file", &self.secret_file)
+            .field("otlp_endpoint", &self.otlp_endpoint)
+            .field("file", &self.file)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the configuration cannot be used. Never carries a password.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("in the configuration file {path}, line {line}, column {column}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error(
+        "unknown environment variable {0}: the MIDOFFICE__ variables are {known}",
+        known = SPECS.map(|s| s.env).join(", ")
+    )]
+    UnknownEnv(String),
+    #[error("the environment variable {0} is not valid UTF-8")]
+    NotUnicode(String),
+    #[error("{origin}: {value:?} is not an address such as 127.0.0.1:50051 ({reason})")]
+    Listen {
+        origin: String,
+        value: String,
+        reason: String,
+    },
+}
+
+/// The file's layout; any key not named here is refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a midoffice configuration")]
+struct File {
+    #[serde(default)]
+    server: ServerTable,
+    #[serde(default)]
+    data: DataTable,
+    #[serde(default)]
+    database: DatabaseTable,
+    #[serde(default)]
+    secret: SecretTable,
+    #[serde(default)]
+    telemetry: TelemetryTable,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table [server]")]
+struct ServerTable {
+    listen: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table [data]")]
+struct DataTable {
+    dir: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table [database]")]
+struct DatabaseTable {
+    url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table [secret]")]
+struct SecretTable {
+    file: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table [telemetry]")]
+struct TelemetryTable {
+    otlp_endpoint: Option<String>,
+}
+
+/// A configuration file, read and checked.
+#[derive(Debug)]
+pub struct FileLayer {
+    path: PathBuf,
+    values: [Option<String>; 5],
+}
+
+/// The variables of the process that configuration may use. Only these are read, and
+/// once, so the rest of the program (and the tests) work on a plain map.
+pub fn environment() -> Result<BTreeMap<String, String>, ConfigError> {
+    let wanted = |name: &str| {
+        name.starts_with(ENV_PREFIX)
+            || name == CONFIG_ENV
+            || name == crate::secret::SECRET_ENV
+            || SPECS.iter().any(|s| s.alias == name)
+    };
+    let mut env = BTreeMap::new();
+    for (name, value) in std::env::vars_os() {
+        let Some(name) = name.to_str().filter(|n| wanted(n)).map(str::to_owned) else {
+            continue;
+        };
+        let value = value
+            .into_string()
+            .map_err(|_| ConfigError::NotUnicode(name.clone()))?;
+        env.insert(name, value);
+    }
+    Ok(env)
+}
+
+/// Reads the configuration file (if any) and merges every layer.
+pub fn load(flags: &ServeArgs, env: &BTreeMap<String, String>) -> Result<Settings, ConfigError> {
+    let file = match file_path(flags, env, |p| p.is_file()) {
+        Some(path) => Some(read_file(&path)?),
+        None => None,
+    };
+    resolve(file, env, flags)
+}
+
+/// The configuration file: `--config`, else `MIDOFFICE_CONFIG`, else `./midoffice.toml`
+/// when `exists` says it is there. A named file must exist; reading it will say so.
+fn file_path(
+    flags: &ServeArgs,
+    env: &BTreeMap<String, String>,
+    exists: impl Fn(&Path) -> bool,
+) -> Option<PathBuf> {
+    let named = flags
+        .config
+        .clone()
+        .or_else(|| env.get(CONFIG_ENV).map(PathBuf::from))
+        .filter(|p| !p.as_os_str().is_empty());
+    named.or_else(|| {
+        let default = Path::new(".").join(DEFAULT_FILE);
+        exists(&default).then_some(default)
+    })
+}
+
+fn read_file(path: &Path) -> Result<FileLayer, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse_file(&text, path)
+}
+
+/// Parses the file's text; `path` is only for messages.
+pub fn parse_file(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
+    let file: File = toml::from_str(text).map_err(|e| {
+        let start = e.span().map_or(0, |s| s.start).min(text.len());
+        let before = &text[..start];
+        ConfigError::Parse {
+            path: path.to_path_buf(),
+            line: before.matches('\n').count() + 1,
+            column: before
+                .rsplit('\n')
+                .next()
+                .unwrap_or_default()
+                .chars()
+                .count()
+                + 1,
+            // The error's own rendering quotes the offending line, which may hold a
+            // password; its message alone names the key.
+            message: without_quoted_values(e.message().trim())
+                .replace("unknown field", "unknown key"),
+        }
+    })?;
+    let mut values: [Option<String>; 5] = Default::default();
+    values[LISTEN] = file.server.listen;
+    values[DATA_DIR] = file.data.dir;
+    values[DATABASE_URL] = file.database.url;
+    values[SECRET_FILE] = file.secret.file;
+    values[OTLP_ENDPOINT] = file.telemetry.otlp_endpoint;
+    Ok(FileLayer {
+        path: path.to_path_buf(),
+        values,
+    })
+}
+
+/// `message` with every double-quoted string (serde quotes values that way) shown as
+/// `"…"`; what stands in backticks (keys, expected tokens) is kept.
+fn without_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut chars = message.chars();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        match c {
+            '`' => {
+                for c in chars.by_ref() {
+                    out.push(c);
+                    if c == '`' {
+                        break;
+                    }
+                }
+            }
+            '"' => {
+                let mut escaped = false;
+                for c in chars.by_ref() {
+                    match c {
+                        '\\' if !escaped => escaped = true,
+                        '"' if !escaped => break,
+                        _ => escaped = false,
+                    }
+                }
+                out.push_str("…\"");
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Merges the layers: defaults < file < environment (`MIDOFFICE__…` over its flat
+/// alias) < flags. An empty value at any layer means the built-in default.
+pub fn resolve(
+    file: Option<FileLayer>,
+    env: &BTreeMap<String, String>,
+    flags: &ServeArgs,
+) -> Result<Settings, ConfigError> {
+    if let Some(name) = env
+        .keys()
+        .find(|n| n.starts_with(ENV_PREFIX) && !SPECS.iter().any(|s| s.env == n.as_str()))
+    {
+        return Err(ConfigError::UnknownEnv(name.clone()));
+    }
+    let flag_values = [
+        &flags.listen,
+        &flags.data_dir,
+        &flags.database_url,
+        &flags.secret_file,
+        &flags.otlp_endpoint,
+    ];
+    let mut warnings = Vec::new();
+    // The winning value of each setting and where it came from; `None` for the default.
+    let mut chosen: [Option<(String, String)>; 5] = Default::default();
+    for (i, spec) in SPECS.iter().enumerate() {
+        let from_file = file.as_ref().and_then(|f| {
+            f.values[i].clone().map(|v| {
+                let origin = format!("{}.{} in {}", spec.section, spec.key, f.path.display());
+                (v, origin)
+            })
+        });
+        let from_alias = env
+            .get(spec.alias)
+            .map(|v| (v.clone(), spec.alias.to_owned()));
+        let from_env = env.get(spec.env).map(|v| (v.clone(), spec.env.to_owned()));
+        if let (Some((new, _)), Some((old, _))) = (&from_env, &from_alias)
+            && new != old
+        {
+            warnings.push(format!(
+                "both {} and {} are set; {} is used",
+                spec.env, spec.alias, spec.env
+            ));
+        }
+        let from_flag = flag_values[i].clone().map(|v| (v, spec.flag.to_owned()));
+        chosen[i] = from_flag
+            .or(from_env)
+            .or(from_alias)
+            .or(from_file)
+            .filter(|(v, _)| !v.trim().is_empty());
+    }
+    let [listen, data_dir, database_url, secret_file, otlp_endpoint] = chosen;
+
+    let listen = match listen {
+        None => DEFAULT_LISTEN,
+        Some((value, origin)) => value
+            .trim()
+            .parse()
+            .map_err(|e: std::net::AddrParseError| ConfigError::Listen {
+                origin,
+                value,
+                reason: e.to_string(),
+            })?,
+    };
+    let data_dir = PathBuf::from(data_dir.map_or(DEFAULT_DATA_DIR.to_owned(), |(v, _)| v));
+    let database_url = database_url.map_or_else(
+        || format!("sqlite://{}/midoffice.db?mode=rwc", data_dir.display()),
+        |(v, _)| v.trim().to_owned(),
+    );
+    let secret_file = secret_file.map_or_else(|| data_dir.join("secret.key"), |(v, _)| v.into());
+    Ok(Settings {
+        listen,
+        data_dir,
+        database_url,
+        secret_file,
+        otlp_endpoint: otlp_endpoint.map(|(v, _)| v.trim().to_owned()),
+        file: file.map(|f| f.path),
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn file(text: &str) -> FileLayer {
+        parse_file(text, Path::new("test.toml")).unwrap()
+    }
+
+    const FULL_FILE: &str = r#"
+        [server]
+        listen = "127.0.0.1:1000"
+        [data]
+        dir = "/srv/file"
+        [database]
+        url = "postgres://mo:filepw@db/mo"
+        [secret]
+        file = "/srv/file/secret.key"
+        [telemetry]
+        otlp_endpoint = "http://file:4317"
+    "#;
+
+    #[test]
+    fn without_anything_the_defaults_run() {
+        let s = resolve(None, &env(&[]), &ServeArgs::default()).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:50051".parse().unwrap());
+        assert_eq!(s.data_dir, Path::new("./data"));
+        assert_eq!(s.database_url, "sqlite://./data/midoffice.db?mode=rwc");
+        assert_eq!(s.secret_file, Path::new("./data/secret.key"));
+        assert_eq!(s.otlp_endpoint, None);
+        assert_eq!(s.file, None);
+    }
+
+    #[test]
+    fn the_file_overrides_the_defaults() {
+        let s = resolve(Some(file(FULL_FILE)), &env(&[]), &ServeArgs::default()).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:1000".parse().unwrap());
+        assert_eq!(s.data_dir, Path::new("/srv/file"));
+        assert_eq!(s.database_url, "postgres://mo:filepw@db/mo");
+        assert_eq!(s.secret_file, Path::new("/srv/file/secret.key"));
+        assert_eq!(s.otlp_endpoint.as_deref(), Some("http://file:4317"));
+        assert_eq!(s.file.as_deref(), Some(Path::new("test.toml")));
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file_and_flags_override_both() {
+        let e = env(&[
+            ("MIDOFFICE__SERVER__LISTEN", "127.0.0.1:2000"),
+            ("MIDOFFICE__DATA__DIR", "/srv/env"),
+            ("MIDOFFICE_OTLP_ENDPOINT", "http://alias:4317"),
+            ("MIDOFFICE__SECRET__FILE", "/srv/env/secret.key"),
+        ]);
+        let s = resolve(Some(file(FULL_FILE)), &e, &ServeArgs::default()).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:2000".parse().unwrap());
+        assert_eq!(s.data_dir, Path::new("/srv/env"));
+        assert_eq!(s.database_url, "postgres://mo:filepw@db/mo");
+        assert_eq!(s.secret_file, Path::new("/srv/env/secret.key"));
+        assert_eq!(s.otlp_endpoint.as_deref(), Some("http://alias:4317"));
+
+        let flags = ServeArgs {
+            listen: Some("127.0.0.1:3000".into()),
+            database_url: Some("sqlite://flag.db".into()),
+            ..ServeArgs::default()
+        };
+        let s = resolve(Some(file(FULL_FILE)), &e, &flags).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:3000".parse().unwrap());
+        assert_eq!(s.data_dir, Path::new("/srv/env"));
+        assert_eq!(s.database_url, "sqlite://flag.db");
+    }
+
+    #[test]
+    fn the_database_and_secret_follow_the_data_folder_unless_set() {
+        let e = env(&[("MIDOFFICE_DATA_DIR", "/var/lib/mo")]);
+        let s = resolve(None, &e, &ServeArgs::default()).unwrap();
+        assert_eq!(s.database_url, "sqlite:///var/lib/mo/midoffice.db?mode=rwc");
+        assert_eq!(s.secret_file, Path::new("/var/lib/mo/secret.key"));
+    }
+
+    #[test]
+    fn the_layered_name_wins_over_its_flat_alias_with_a_warning() {
+        let e = env(&[
+            ("MIDOFFICE_LISTEN", "127.0.0.1:4000"),
+            ("MIDOFFICE__SERVER__LISTEN", "127.0.0.1:5000"),
+        ]);
+        let s = resolve(None, &e, &ServeArgs::default()).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:5000".parse().unwrap());
+        assert_eq!(s.warnings.len(), 1);
+        assert!(s.warnings[0].contains("MIDOFFICE__SERVER__LISTEN is used"));
+        // Every documented flat name still works on its own.
+        let e = env(&[
+            ("MIDOFFICE_LISTEN", "127.0.0.1:4000"),
+            ("MIDOFFICE_DATA_DIR", "/a"),
+            ("MIDOFFICE_DATABASE_URL", "postgres://h/db"),
+            ("MIDOFFICE_SECRET_FILE", "/b/key"),
+            ("MIDOFFICE_OTLP_ENDPOINT", "http://c:4317"),
+        ]);
+        let s = resolve(Some(file(FULL_FILE)), &e, &ServeArgs::default()).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:4000".parse().unwrap());
+        assert_eq!(s.data_dir, Path::new("/a"));
+        assert_eq!(s.database_url, "postgres://h/db");
+        assert_eq!(s.secret_file, Path::new("/b/key"));
+        assert_eq!(s.otlp_endpoint.as_deref(), Some("http://c:4317"));
+        assert!(s.warnings.is_empty());
+    }
+
+    #[test]
+    fn an_empty_value_means_the_default() {
+        let e = env(&[
+            ("MIDOFFICE__TELEMETRY__OTLP_ENDPOINT", ""),
+            ("MIDOFFICE__DATABASE__URL", " "),
+        ]);
+        let s = resolve(Some(file(FULL_FILE)), &e, &ServeArgs::default()).unwrap();
+        assert_eq!(s.otlp_endpoint, None);
+        assert_eq!(s.database_url, "sqlite:///srv/file/midoffice.db?mode=rwc");
+    }
+
+    #[test]
+    fn unknown_keys_in_the_file_are_named() {
+        let text = "[server]\nlisten = \"127.0.0.1:1\"\nlistne = \"x\"\n";
+        let err = parse_file(text, Path::new("m.toml")).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("m.toml"), "{msg}");
+        assert!(msg.contains("line 3"), "{msg}");
+        assert!(msg.contains("unknown key `listne`"), "{msg}");
+        let err = parse_file("[servr]\nlisten = \"x\"\n", Path::new("m.toml")).unwrap_err();
+        assert!(err.to_string().contains("`servr`"), "{err}");
+    }
+
+    #[test]
+    fn quoted_values_are_left_out_and_backticked_tokens_kept() {
+        assert_eq!(
+            without_quoted_values(r#"invalid type: string "a\"b", expected `"` or `x`"#),
+            r#"invalid type: string "…", expected `"` or `x`"#
+        );
+    }
+
+    #[test]
+    fn file_errors_never_show_a_password() {
+        for text in [
+            "[database]\nurl = \"postgres://u:hunter2@h/db\"\nurll = \"postgres://u:hunter2@h/db\"\n",
+            "database = \"postgres://u:hunter2@h/db\"\n",
+            "[database]\nurl = \"postgres://u:hunter2@h/db\n",
+        ] {
+            let err = parse_file(text, Path::new("m.toml")).unwrap_err();
+            assert!(!err.to_string().contains("hunter2"), "{err}");
+            assert!(!format!("{err:?}").contains("hunter2"), "{err:?}");
+        }
+        let s = resolve(Some(file(FULL_FILE)), &env(&[]), &ServeArgs::default()).unwrap();
+        assert!(!format!("{s:?}").contains("filepw"));
+    }
+
+    #[test]
+    fn unknown_layered_variables_and_bad_addresses_are_refused() {
+        let e = env(&[("MIDOFFICE__SERVER__LISTNE", "x")]);
+        let err = resolve(None, &e, &ServeArgs::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("MIDOFFICE__SERVER__LISTNE"),
+            "{err}"
+        );
+        // Other flat MIDOFFICE_ variables (test settings and the like) are not ours.
+        assert!(
+            resolve(
+                None,
+                &env(&[("MIDOFFICE_SCENARIOS", "x")]),
+                &ServeArgs::default()
+            )
+            .is_ok()
+        );
+
+        let e = env(&[("MIDOFFICE__SERVER__LISTEN", "localhost")]);
+        let err = resolve(None, &e, &ServeArgs::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("MIDOFFICE__SERVER__LISTEN"),
+            "{err}"
+        );
+        let flags = ServeArgs {
+            listen: Some("nope".into()),
+            ..ServeArgs::default()
+        };
+        let err = resolve(None, &env(&[]), &flags).unwrap_err();
+        assert!(err.to_string().starts_with("--listen"), "{err}");
+    }
+
+    #[test]
+    fn the_file_is_the_flag_else_the_variable_else_the_local_one_if_present() {
+        let flags = ServeArgs {
+            config: Some("/etc/flag.toml".into()),
+            ..ServeArgs::default()
+        };
+        let e = env(&[(CONFIG_ENV, "/etc/env.toml")]);
+        let yes = |_: &Path| true;
+        let no = |_: &Path| false;
+        assert_eq!(file_path(&flags, &e, no), Some("/etc/flag.toml".into()));
+        assert_eq!(
+            file_path(&ServeArgs::default(), &e, no),
+            Some("/etc/env.toml".into())
+        );
+        assert_eq!(
+            file_path(&ServeArgs::default(), &env(&[]), yes),
+            Some(Path::new(".").join("midoffice.toml"))
+        );
+        assert_eq!(file_path(&ServeArgs::default(), &env(&[]), no), None);
+        let missing = read_file(Path::new("/nonexistent/midoffice.toml")).unwrap_err();
+        assert!(matches!(missing, ConfigError::Read { .. }));
+    }
+
+    #[test]
+    fn the_example_file_is_valid_and_uses_the_defaults() {
+        let text = include_str!("../../../deploy/midoffice.example.toml");
+        let example = parse_file(text, Path::new("midoffice.example.toml")).unwrap();
+        let s = resolve(Some(example), &env(&[]), &ServeArgs::default()).unwrap();
+        let d = resolve(None, &env(&[]), &ServeArgs::default()).unwrap();
+        assert_eq!(s.listen, d.listen);
+        assert_eq!(s.data_dir, d.data_dir);
+        assert_eq!(s.database_url, d.database_url);
+        assert_eq!(s.secret_file, d.secret_file);
+        assert_eq!(s.otlp_endpoint, d.otlp_endpoint);
+    }
+}
