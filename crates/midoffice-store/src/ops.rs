@@ -60,6 +60,24 @@ pub struct StartDone {
     pub case: Option<CaseFacts>,
 }
 
+/// An update that takes the strong identifier off parties (a merge moves it; an erasure
+/// removes it).
+fn clear_strong() -> sea_orm::UpdateMany<party::Entity> {
+    party::Entity::update_many()
+        .col_expr(
+            party::Column::StrongKind,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            party::Column::StrongHash,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            party::Column::StrongDisplay,
+            Expr::value(Option::<String>::None),
+        )
+}
+
 /// Inserts a new case.
 async fn insert_case(
     txn: &DatabaseTransaction,
@@ -226,19 +244,7 @@ pub async fn merge_party(
         .map_err(db_err)?
         .ok_or_else(|| corrupt("party to merge"))?;
     if let Some(strong) = crate::convert::strong_key(&from_row)? {
-        party::Entity::update_many()
-            .col_expr(
-                party::Column::StrongKind,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                party::Column::StrongHash,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                party::Column::StrongDisplay,
-                Expr::value(Option::<String>::None),
-            )
+        clear_strong()
             .filter(party::Column::Tenant.eq(t))
             .filter(party::Column::Id.eq(from))
             .exec(txn)
@@ -664,19 +670,7 @@ pub async fn erase(
             .exec(txn)
             .await
             .map_err(db_err)?;
-        party::Entity::update_many()
-            .col_expr(
-                party::Column::StrongKind,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                party::Column::StrongHash,
-                Expr::value(Option::<String>::None),
-            )
-            .col_expr(
-                party::Column::StrongDisplay,
-                Expr::value(Option::<String>::None),
-            )
+        clear_strong()
             .col_expr(party::Column::ErasedAt, Expr::value(micros(at)))
             .filter(party::Column::Tenant.eq(t))
             .filter(party::Column::Id.is_in(ids.clone()))
