@@ -1,9 +1,11 @@
 //! Cases: their status over time, choosing the case of a contact, and joining cases when
 //! parties merge (DOMAIN.md "Finding the case").
 
+use crate::command::MAX_CLOCK_SKEW_SECS;
 use crate::contact::{ContactFacts, Outcome};
 use crate::settings::TenantSettings;
 use crate::{Code, DomainError, Instant};
+use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -113,11 +115,14 @@ pub enum CaseChoice {
 }
 
 /// Chooses the case of a contact of a known party that starts at `at`, among the
-/// party's cases. `case_id` must belong to the party (else NOT_FOUND on `case_id`).
+/// party's cases, when the choice is made at `decided_at` (the start, or the completion
+/// for a contact that learns its topic then). `case_id` must belong to the party (else
+/// NOT_FOUND on `case_id`).
 pub fn choose(
     request: &CaseRequest,
     party_cases: &[CaseFacts],
     at: Instant,
+    decided_at: Instant,
     settings: &TenantSettings,
 ) -> Result<CaseChoice, DomainError> {
     if let Some(id) = request.case_id {
@@ -148,17 +153,23 @@ pub fn choose(
     let Some(topic) = &request.topic else {
         return Ok(CaseChoice::Later);
     };
-    // Of the cases with this topic that are open or resolved within the repeat window,
-    // the one whose latest contact started last.
-    // Every case with this topic counts, also one opened after this contact started
-    // (another channel at the same moment, or a contact registered after the fact), so
-    // the answer does not depend on the order in which contacts were registered. Its
-    // status is judged as of this contact's start.
+    // Of the cases with this topic that are open or resolved within the repeat window
+    // (as of this contact's start), the one whose latest contact started last. A case
+    // counts when it existed by the time the choice is made: a contact registered after
+    // the fact is judged as of its own start, and a case opened later does not exist for
+    // it. Another channel acting at the same moment may have stored its contact just
+    // before or after: contacts within the clock tolerance count as the same moment.
+    let horizon = decided_at.max(at) + TimeDelta::seconds(MAX_CLOCK_SKEW_SECS);
     let chosen = party_cases
         .iter()
         .filter(|c| c.topic.as_ref() == Some(topic))
         .filter_map(|c| {
-            let latest = c.contacts.iter().map(|x| x.started_at).max()?;
+            let latest = c
+                .contacts
+                .iter()
+                .map(|x| x.started_at)
+                .filter(|s| *s <= horizon)
+                .max()?;
             status_is_active(status_at(c, at), at, settings).then_some((latest, c.created_at, c.id))
         })
         .max();
@@ -309,12 +320,12 @@ pub(crate) mod tests {
         let mut r = req("paspoort");
         r.case_id = Some(Uuid::from_u128(1));
         assert_eq!(
-            choose(&r, &cases, t(10), &s),
+            choose(&r, &cases, t(10), t(10), &s),
             Ok(CaseChoice::Existing(Uuid::from_u128(1)))
         );
         r.case_id = Some(Uuid::from_u128(9));
         assert!(matches!(
-            choose(&r, &cases, t(10), &s),
+            choose(&r, &cases, t(10), t(10), &s),
             Err(DomainError::NotFound(_))
         ));
     }
@@ -334,19 +345,19 @@ pub(crate) mod tests {
         r.case_reference = Some("Z-1".into());
         // Even long after it was resolved.
         assert_eq!(
-            choose(&r, &cases, t(60 * DAY), &s),
+            choose(&r, &cases, t(60 * DAY), t(60 * DAY), &s),
             Ok(CaseChoice::Existing(Uuid::from_u128(1)))
         );
         r.case_reference = Some("Z-2".into());
         assert_eq!(
-            choose(&r, &cases, t(10), &s),
+            choose(&r, &cases, t(10), t(10), &s),
             Ok(CaseChoice::New {
                 topic: Some(Code::parse("paspoort").unwrap()),
                 reference: Some("Z-2".into())
             })
         );
         r.topic = None;
-        assert_eq!(choose(&r, &cases, t(10), &s), Ok(CaseChoice::Later));
+        assert_eq!(choose(&r, &cases, t(10), t(10), &s), Ok(CaseChoice::Later));
     }
 
     #[test]
@@ -358,15 +369,15 @@ pub(crate) mod tests {
             case(3, "rijbewijs", 2, vec![contact(3, 40)]),
         ];
         assert_eq!(
-            choose(&req("paspoort"), &cases, t(50), &s),
+            choose(&req("paspoort"), &cases, t(50), t(50), &s),
             Ok(CaseChoice::Existing(Uuid::from_u128(2)))
         );
         assert_eq!(
-            choose(&req("rijbewijs"), &cases, t(50), &s),
+            choose(&req("rijbewijs"), &cases, t(50), t(50), &s),
             Ok(CaseChoice::Existing(Uuid::from_u128(3)))
         );
         assert_eq!(
-            choose(&req("wmo"), &cases, t(50), &s),
+            choose(&req("wmo"), &cases, t(50), t(50), &s),
             Ok(CaseChoice::New {
                 topic: Some(Code::parse("wmo").unwrap()),
                 reference: None
@@ -377,7 +388,10 @@ pub(crate) mod tests {
             case_reference: None,
             topic: None,
         };
-        assert_eq!(choose(&no_topic, &cases, t(50), &s), Ok(CaseChoice::Later));
+        assert_eq!(
+            choose(&no_topic, &cases, t(50), t(50), &s),
+            Ok(CaseChoice::Later)
+        );
     }
 
     #[test]
@@ -390,23 +404,34 @@ pub(crate) mod tests {
             vec![ended(contact(1, 0), 5, Outcome::Resolved)],
         )];
         assert_eq!(
-            choose(&req("huurtoeslag"), &cases, t(3 * DAY), &s),
+            choose(&req("huurtoeslag"), &cases, t(3 * DAY), t(3 * DAY), &s),
             Ok(CaseChoice::Existing(Uuid::from_u128(1)))
         );
         assert!(matches!(
-            choose(&req("huurtoeslag"), &cases, t(5 + 7 * DAY), &s),
+            choose(
+                &req("huurtoeslag"),
+                &cases,
+                t(5 + 7 * DAY),
+                t(5 + 7 * DAY),
+                &s
+            ),
             Ok(CaseChoice::New { .. })
         ));
-        // A contact registered after the fact, before the case existed: the same
-        // matter, as it would be had they been registered in time order.
+        // A contact registered after the fact, well before the case existed: judged as of
+        // its own start, when that case did not exist.
         let later = vec![case(1, "huurtoeslag", 0, vec![contact(1, 100)])];
-        assert_eq!(
-            choose(&req("huurtoeslag"), &later, t(50), &s),
-            Ok(CaseChoice::Existing(Uuid::from_u128(1)))
-        );
+        assert!(matches!(
+            choose(&req("huurtoeslag"), &later, t(50), t(50), &s),
+            Ok(CaseChoice::New { .. })
+        ));
         // Another channel at (nearly) the same moment, whichever was stored first.
         assert_eq!(
-            choose(&req("huurtoeslag"), &later, t(99), &s),
+            choose(&req("huurtoeslag"), &later, t(99), t(99), &s),
+            Ok(CaseChoice::Existing(Uuid::from_u128(1)))
+        );
+        // A topic learned at completion joins a case opened during the contact.
+        assert_eq!(
+            choose(&req("huurtoeslag"), &later, t(50), t(120), &s),
             Ok(CaseChoice::Existing(Uuid::from_u128(1)))
         );
     }

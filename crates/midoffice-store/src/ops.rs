@@ -309,10 +309,11 @@ async fn choose_case(
     party_id: Uuid,
     request: &CaseRequest,
     at: Instant,
+    decided_at: Instant,
     settings: &TenantSettings,
 ) -> Result<Option<Uuid>, StoreError> {
     let cases = facts::party_cases(txn, tenant, party_id).await?;
-    match case_rules::choose(request, &cases, at, settings)? {
+    match case_rules::choose(request, &cases, at, decided_at, settings)? {
         CaseChoice::Existing(id) => Ok(Some(id)),
         CaseChoice::New { topic, reference } => Ok(Some(
             insert_case(txn, tenant, party_id, topic, reference).await?,
@@ -380,7 +381,7 @@ pub async fn start(
                 case_reference: start.case_reference.clone(),
                 topic: start.topic.clone(),
             };
-            choose_case(txn, tenant, p, &request, at, settings).await?
+            choose_case(txn, tenant, p, &request, at, at, settings).await?
         }
         None => None,
     };
@@ -491,6 +492,7 @@ pub async fn complete(
             party_id,
             &request,
             contact.started_at,
+            end.ended_at,
             settings,
         )
         .await?;
