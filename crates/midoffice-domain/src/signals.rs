@@ -121,13 +121,13 @@ pub fn signals(case: &CaseFacts, probe: &Probe, settings: &TenantSettings) -> BT
     out
 }
 
-/// How many earlier contacts on the case (known at `at`) ended REFERRED.
-pub fn referral_count(case: &CaseFacts, at: Instant, exclude: Option<Uuid>) -> u32 {
+/// The referral count a contact starting as `probe` says is shown: the earlier contacts
+/// on the case known by then to have ended REFERRED.
+pub fn referral_count(case: &CaseFacts, probe: &Probe) -> u32 {
     let n = case
-        .contacts
+        .earlier(probe.at, probe.contact_id)
         .iter()
-        .filter(|c| c.started_at <= at && Some(c.id) != exclude)
-        .filter(|c| c.outcome_at(at) == Some(Outcome::Referred))
+        .filter(|c| c.outcome_at(probe.at) == Some(Outcome::Referred))
         .count();
     u32::try_from(n).unwrap_or(u32::MAX)
 }
@@ -293,7 +293,8 @@ mod tests {
             sigs(&c, &p),
             vec![Signal::ReferredAgain, Signal::ReferralLoop]
         );
-        assert_eq!(referral_count(&c, t(20), None), 2);
+        assert_eq!(referral_count(&c, &probe(20)), 2);
+        assert_eq!(referral_count(&c, &probe(12)), 1);
         // A referral not yet ended is not known.
         assert_eq!(sigs(&c, &probe(12)), vec![Signal::ReferredAgain]);
     }

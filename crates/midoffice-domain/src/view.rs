@@ -121,13 +121,7 @@ pub fn case_view(case: &CaseFacts, probe: &Probe, settings: &TenantSettings) -> 
         reference: case.reference.clone(),
         status: status_of(earlier.iter().copied(), t),
         signals: signals::signals(case, probe, settings),
-        referral_count: u32::try_from(
-            earlier
-                .iter()
-                .filter(|c| c.outcome_at(t) == Some(Outcome::Referred))
-                .count(),
-        )
-        .unwrap_or(u32::MAX),
+        referral_count: signals::referral_count(case, probe),
         stories,
         open_commitments,
     }
