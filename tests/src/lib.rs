@@ -232,6 +232,24 @@ impl Backend {
             .expect("GetContact answered without a contact")
     }
 
+    /// The context GetContext answers for `ids` in `tenant`, as of now; panics on an
+    /// error.
+    pub async fn context(&self, tenant: &str, ids: pb::Identifiers) -> pb::Context {
+        self.parties()
+            .get_context(request(
+                tenant,
+                pb::GetContextRequest {
+                    identifiers: Some(ids),
+                    as_of: None,
+                },
+            ))
+            .await
+            .unwrap_or_else(|s| panic!("GetContext in {tenant} failed: {s:?}"))
+            .into_inner()
+            .context
+            .expect("GetContext answered without a context")
+    }
+
     /// Starts a contact and panics on an error.
     pub async fn start(&self, tenant: &str, start: pb::ContactStart) -> pb::StartContactResponse {
         self.contacts()
@@ -424,6 +442,13 @@ pub fn resolved(answered_at: &str, ended_at: &str, story: &str) -> pb::ContactEn
         story: story.to_owned(),
         ..Default::default()
     }
+}
+
+/// The party status a context shows (`Unspecified` without a party or for an unknown
+/// value).
+pub fn party_status(context: &pb::Context) -> pb::PartyStatus {
+    let status = context.party.as_ref().map(|p| p.status).unwrap_or_default();
+    pb::PartyStatus::try_from(status).unwrap_or(pb::PartyStatus::Unspecified)
 }
 
 /// The ids of a start answer: (contact, party, case).

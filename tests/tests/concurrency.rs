@@ -165,20 +165,7 @@ async fn concurrent_starts_with_a_phone_number_and_the_bsn_make_one_party_and_on
                 ..Default::default()
             },
         ] {
-            let context = b
-                .parties()
-                .get_context(request(
-                    tenant,
-                    pb::GetContextRequest {
-                        identifiers: Some(ids),
-                        as_of: None,
-                    },
-                ))
-                .await
-                .expect("GetContext")
-                .into_inner()
-                .context
-                .expect("a context");
+            let context = b.context(tenant, ids).await;
             let found = context.party.expect("a party");
             assert_eq!(found.status, PartyStatus::Known as i32);
             assert_eq!(found.id, party);

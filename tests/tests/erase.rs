@@ -4,7 +4,8 @@
 
 use midoffice_tests::pb::{self, Channel, Outcome, PartyStatus};
 use midoffice_tests::{
-    Backend, TENANT, assert_code, at, bsn, ids_of, on_every_backend, request, resolved, start,
+    Backend, TENANT, assert_code, at, bsn, ids_of, on_every_backend, party_status, request,
+    resolved, start,
 };
 use tonic::Code;
 
@@ -18,26 +19,13 @@ const SECRETS: &[&str] = &[
 ];
 
 async fn lookup(b: &Backend, ids: pb::Identifiers) -> (PartyStatus, String, usize) {
-    let context = b
-        .parties()
-        .get_context(request(
-            TENANT,
-            pb::GetContextRequest {
-                identifiers: Some(ids),
-                as_of: None,
-            },
-        ))
-        .await
-        .expect("GetContext")
-        .into_inner()
-        .context
-        .expect("a context");
-    let party = context.party.unwrap_or_default();
-    (
-        PartyStatus::try_from(party.status).unwrap_or(PartyStatus::Unspecified),
-        party.id,
-        context.active_cases.len(),
-    )
+    let context = b.context(TENANT, ids).await;
+    let id = context
+        .party
+        .as_ref()
+        .map(|p| p.id.clone())
+        .unwrap_or_default();
+    (party_status(&context), id, context.active_cases.len())
 }
 
 fn erase(ids: pb::Identifiers) -> tonic::Request<pb::ErasePartyRequest> {

@@ -201,16 +201,7 @@ async fn play(b: &Backend) {
         bsn("999990123"),
         midoffice_tests::phone("+31612345678"),
     ] {
-        b.parties()
-            .get_context(request(
-                TENANT,
-                pb::GetContextRequest {
-                    identifiers: Some(ids),
-                    as_of: None,
-                },
-            ))
-            .await
-            .expect("GetContext");
+        b.context(TENANT, ids).await;
     }
 
     // A refused start stores nothing, so it cannot store the BSN either.

@@ -3,7 +3,7 @@
 
 use midoffice_tests::pb::{self, Channel, PartyStatus};
 use midoffice_tests::{
-    Backend, assert_code, bsn, ids_of, on_every_backend, request, resolved, start,
+    Backend, assert_code, bsn, ids_of, on_every_backend, party_status, request, resolved, start,
 };
 use tonic::Code;
 
@@ -11,28 +11,13 @@ const A: &str = "gemeente-a";
 const B: &str = "gemeente-b";
 const SECRETS: &[&str] = &["999990056"];
 
-async fn context(b: &Backend, tenant: &str, ids: pb::Identifiers) -> pb::Context {
-    b.parties()
-        .get_context(request(
-            tenant,
-            pb::GetContextRequest {
-                identifiers: Some(ids),
-                as_of: None,
-            },
-        ))
-        .await
-        .unwrap_or_else(|s| panic!("GetContext in {tenant}: {s:?}"))
-        .into_inner()
-        .context
-        .expect("a context")
-}
-
 fn party(context: &pb::Context) -> (PartyStatus, String) {
-    let party = context.party.clone().unwrap_or_default();
-    (
-        PartyStatus::try_from(party.status).unwrap_or(PartyStatus::Unspecified),
-        party.id,
-    )
+    let id = context
+        .party
+        .as_ref()
+        .map(|p| p.id.clone())
+        .unwrap_or_default();
+    (party_status(context), id)
 }
 
 async fn settings(b: &Backend, tenant: &str) -> pb::TenantSettings {
@@ -58,10 +43,10 @@ async fn a_contact_of_one_tenant_is_invisible_to_another() {
         let (contact_id, party_a, case_a) = ids_of(&started);
 
         // Tenant a finds the party; tenant b does not.
-        let in_a = context(&b, A, bsn("999990056")).await;
+        let in_a = b.context(A, bsn("999990056")).await;
         assert_eq!(party(&in_a), (PartyStatus::Known, party_a.clone()));
         assert_eq!(in_a.active_cases.len(), 1);
-        let in_b = context(&b, B, bsn("999990056")).await;
+        let in_b = b.context(B, bsn("999990056")).await;
         assert_eq!(
             party(&in_b).0,
             PartyStatus::NotFound,
@@ -118,7 +103,7 @@ async fn a_contact_of_one_tenant_is_invisible_to_another() {
             SECRETS,
         );
         assert_eq!(
-            party(&context(&b, A, bsn("999990056")).await),
+            party(&b.context(A, bsn("999990056")).await),
             (PartyStatus::Known, party_a.clone())
         );
 
@@ -310,7 +295,7 @@ async fn a_call_without_x_tenant_acts_for_the_default_tenant() {
             SECRETS,
         );
         assert_eq!(
-            party(&context(&b, "default", bsn("999990056")).await),
+            party(&b.context("default", bsn("999990056")).await),
             (PartyStatus::Known, party_id)
         );
         assert_eq!(b.contact_count("default").await, 1);

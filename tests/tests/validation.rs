@@ -7,7 +7,7 @@
 use midoffice_tests::pb::{self, Channel, Outcome, PartyStatus, referral_target};
 use midoffice_tests::{
     Backend, TENANT, assert_code, assert_invalid, assert_invalid_including, at, bsn, date, ids_of,
-    on_every_backend, request, resolved, start,
+    on_every_backend, party_status, request, resolved, start,
 };
 use tonic::Code;
 
@@ -56,22 +56,7 @@ fn end(outcome: Outcome, answered_at: Option<&str>, ended_at: &str, story: &str)
 
 /// The party status GetContext answers for `ids` in `tenant`.
 async fn lookup(b: &Backend, tenant: &str, ids: pb::Identifiers) -> PartyStatus {
-    let context = b
-        .parties()
-        .get_context(request(
-            tenant,
-            pb::GetContextRequest {
-                identifiers: Some(ids),
-                as_of: None,
-            },
-        ))
-        .await
-        .expect("GetContext")
-        .into_inner()
-        .context
-        .expect("a context");
-    let status = context.party.map(|p| p.status).unwrap_or_default();
-    PartyStatus::try_from(status).unwrap_or(PartyStatus::Unspecified)
+    party_status(&b.context(tenant, ids).await)
 }
 
 #[tokio::test]

@@ -155,18 +155,24 @@ pub async fn cases_with_contacts<C: ConnectionTrait>(
     let mut out = cases
         .into_iter()
         .map(|k| {
-            Ok(CaseFacts {
-                id: k.id,
-                party_id: k.party_id,
-                topic: code(k.topic.as_deref(), "case.topic")?,
-                reference: k.reference,
-                created_at: instant(k.created_at)?,
-                contacts: by_case.remove(&k.id).unwrap_or_default(),
-            })
+            let contacts = by_case.remove(&k.id).unwrap_or_default();
+            case_of_row(k, contacts)
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     out.sort_by_key(|a| (a.created_at, a.id));
     Ok(out)
+}
+
+/// A case row as facts, with these contacts.
+pub fn case_of_row(row: case::Model, contacts: Vec<ContactFacts>) -> Result<CaseFacts, StoreError> {
+    Ok(CaseFacts {
+        id: row.id,
+        party_id: row.party_id,
+        topic: code(row.topic.as_deref(), "case.topic")?,
+        reference: row.reference,
+        created_at: instant(row.created_at)?,
+        contacts,
+    })
 }
 
 /// Cases by id (as stored, not following merges), each with all its contacts.

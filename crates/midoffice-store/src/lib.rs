@@ -214,7 +214,7 @@ impl Store {
         let result = async {
             let row = facts::contact_row(&txn, tenant, id)
                 .await?
-                .ok_or_else(|| DomainError::NotFound("contact_id: no such contact".into()))?;
+                .ok_or_else(ops::contact_not_found)?;
             let settings = settings_in(&txn, tenant).await?;
             let contact = facts::contact_with_feedback(&txn, tenant, &row).await?;
             ops::contact_view(&txn, tenant, &contact, &settings).await

@@ -45,8 +45,12 @@ fn case_not_found() -> StoreError {
     DomainError::NotFound("start.case_id: no such case of this party".into()).into()
 }
 
-fn contact_not_found() -> StoreError {
+pub(crate) fn contact_not_found() -> StoreError {
     DomainError::NotFound("contact_id: no such contact".into()).into()
+}
+
+fn completed_already() -> StoreError {
+    DomainError::FailedPrecondition("contact_id: the contact is completed already".into()).into()
 }
 
 fn nobody_found() -> StoreError {
@@ -78,14 +82,14 @@ fn clear_strong() -> sea_orm::UpdateMany<party::Entity> {
         )
 }
 
-/// Inserts a new case.
+/// Inserts a new case; returns it as stored (without contacts).
 async fn insert_case(
     txn: &DatabaseTransaction,
     tenant: &TenantId,
     party_id: Uuid,
     topic: Option<Code>,
     reference: Option<String>,
-) -> Result<Uuid, StoreError> {
+) -> Result<CaseFacts, StoreError> {
     let row = case::Model {
         id: Uuid::now_v7(),
         tenant: tenant.as_str().to_owned(),
@@ -95,12 +99,11 @@ async fn insert_case(
         created_at: micros(now()),
         merged_into: None,
     };
-    let id = row.id;
-    case::Entity::insert(row.into_active_model())
+    case::Entity::insert(row.clone().into_active_model())
         .exec_without_returning(txn)
         .await
         .map_err(db_err)?;
-    Ok(id)
+    facts::case_of_row(row, Vec::new())
 }
 
 /// Gives an identifier to a party (a strong one also fills the party's strong columns).
@@ -302,7 +305,9 @@ async fn apply_plan(
     Ok(id)
 }
 
-/// Chooses the case of a contact of a party, making a new one if the rule says so.
+/// Chooses the case of a contact of a party, making a new one if the rule says so;
+/// returns it with the party's cases as stored now (a new case included), so a caller
+/// need not load them again.
 async fn choose_case(
     txn: &DatabaseTransaction,
     tenant: &TenantId,
@@ -311,15 +316,19 @@ async fn choose_case(
     at: Instant,
     decided_at: Instant,
     settings: &TenantSettings,
-) -> Result<Option<Uuid>, StoreError> {
-    let cases = facts::party_cases(txn, tenant, party_id).await?;
-    match case_rules::choose(request, &cases, at, decided_at, settings)? {
-        CaseChoice::Existing(id) => Ok(Some(id)),
-        CaseChoice::New { topic, reference } => Ok(Some(
-            insert_case(txn, tenant, party_id, topic, reference).await?,
-        )),
-        CaseChoice::Later => Ok(None),
-    }
+) -> Result<(Option<Uuid>, Vec<CaseFacts>), StoreError> {
+    let mut cases = facts::party_cases(txn, tenant, party_id).await?;
+    let chosen = match case_rules::choose(request, &cases, at, decided_at, settings)? {
+        CaseChoice::Existing(id) => Some(id),
+        CaseChoice::New { topic, reference } => {
+            let case = insert_case(txn, tenant, party_id, topic, reference).await?;
+            let id = case.id;
+            cases.push(case);
+            Some(id)
+        }
+        CaseChoice::Later => None,
+    };
+    Ok((chosen, cases))
 }
 
 /// A contact begins: find the party (applying the plan), choose the case, store the
@@ -374,7 +383,7 @@ pub async fn start(
         None => None,
     };
 
-    let case_id = match party_id {
+    let (case_id, mut cases) = match party_id {
         Some(p) => {
             let request = CaseRequest {
                 case_id: asked_case_id,
@@ -383,7 +392,7 @@ pub async fn start(
             };
             choose_case(txn, tenant, p, &request, at, at, settings).await?
         }
-        None => None,
+        None => (None, Vec::new()),
     };
 
     let row = contact::Model {
@@ -431,7 +440,12 @@ pub async fn start(
     let party = facts::party_row(txn, tenant, party_id)
         .await?
         .ok_or_else(|| corrupt("contact.party_id"))?;
-    let cases = facts::party_cases(txn, tenant, party_id).await?;
+    // The party's cases as stored now: those `choose_case` loaded, with this contact.
+    if let Some(k) = cases.iter_mut().find(|k| Some(k.id) == case_id) {
+        k.contacts.push(contact.clone());
+        k.contacts.sort_by_key(|a| (a.started_at, a.id));
+    }
+    cases.sort_by_key(|a| (a.created_at, a.id));
     let context = view::context(
         facts::party_view(&party, status),
         &cases,
@@ -459,10 +473,7 @@ pub async fn complete(
 ) -> Result<ContactFacts, StoreError> {
     let contact = facts::contact_with_feedback(txn, tenant, &row).await?;
     if contact.end.is_some() {
-        return Err(DomainError::FailedPrecondition(
-            "contact_id: the contact is completed already".into(),
-        )
-        .into());
+        return Err(completed_already());
     }
     let has_party = row.party_id.is_some();
     let case_topic = match row.case_id {
@@ -486,7 +497,7 @@ pub async fn complete(
             case_reference: row.case_reference.clone(),
             topic: end.topic.clone().or_else(|| contact.topic.clone()),
         };
-        case_id = choose_case(
+        (case_id, _) = choose_case(
             txn,
             tenant,
             party_id,
@@ -528,10 +539,7 @@ pub async fn complete(
         .await
         .map_err(db_err)?;
     if done.rows_affected != 1 {
-        return Err(DomainError::FailedPrecondition(
-            "contact_id: the contact is completed already".into(),
-        )
-        .into());
+        return Err(completed_already());
     }
     Ok(ContactFacts {
         case_id,
@@ -753,20 +761,22 @@ pub async fn lookup<C: ConnectionTrait>(
     settings: &TenantSettings,
 ) -> Result<ContextView, StoreError> {
     let known = facts::known_parties(c, tenant, identifiers).await?;
+    let without_party = |status| {
+        Ok(view::context(
+            PartyView::without(status),
+            &[],
+            probe,
+            None,
+            settings,
+        ))
+    };
     let plan = match party_rules::resolve(identifiers, &known) {
-        Resolution::Anonymous => {
-            let v = PartyView::without(PartyStatus::NotFound);
-            return Ok(view::context(v, &[], probe, None, settings));
-        }
-        Resolution::Ambiguous => {
-            let v = PartyView::without(PartyStatus::Ambiguous);
-            return Ok(view::context(v, &[], probe, None, settings));
-        }
+        Resolution::Anonymous => return without_party(PartyStatus::NotFound),
+        Resolution::Ambiguous => return without_party(PartyStatus::Ambiguous),
         Resolution::Party(plan) => plan,
     };
     let PartyChoice::Existing(party_id) = plan.party else {
-        let v = PartyView::without(PartyStatus::NotFound);
-        return Ok(view::context(v, &[], probe, None, settings));
+        return without_party(PartyStatus::NotFound);
     };
     let party = facts::party_row(c, tenant, party_id)
         .await?
