@@ -13,6 +13,7 @@ use crate::pb;
 use crate::server::AppState;
 use crate::tenant::tenant_of;
 use chrono::Utc;
+use midoffice_domain::command;
 use midoffice_domain::contact::Channel;
 use midoffice_domain::figures::{self, FigureFacts, Filter, Period};
 use midoffice_domain::settings::TenantSettings;
@@ -109,6 +110,21 @@ fn collect<T>(v: &mut Violations, r: Result<T, Violations>) -> Option<T> {
     }
 }
 
+/// A started or recorded contact as answered: the context shown to the agent is a
+/// processing of personal data, so it is logged.
+fn shown(
+    tenant: &TenantId,
+    started: &midoffice_store::Started,
+) -> (Option<pb::Contact>, Option<pb::Context>) {
+    let contact_id = started.contact.contact.id;
+    debug!(tenant = %tenant, %contact_id, "contact started");
+    log_context_read(tenant, &started.context, Some(contact_id));
+    (
+        Some(pb::Contact::from(&started.contact)),
+        Some(pb::Context::from(&started.context)),
+    )
+}
+
 /// Records the reading of a party's context: a processing of personal data (DOMAIN.md
 /// "Privacy"), in the shape of the Logboek Dataverwerkingen. Only ids, never identifiers.
 fn log_context_read(tenant: &TenantId, context: &ContextView, contact_id: Option<Uuid>) {
@@ -169,13 +185,8 @@ impl pb::contact_service_server::ContactService for ContactApi {
             .start_contact(&tenant, start, idem)
             .await
             .map_err(|e| qualify(e, Fields::Start))?;
-        let contact_id = started.contact.contact.id;
-        debug!(tenant = %tenant, %contact_id, "contact started");
-        log_context_read(&tenant, &started.context, Some(contact_id));
-        Ok(Response::new(pb::StartContactResponse {
-            contact: Some(pb::Contact::from(&started.contact)),
-            context: Some(pb::Context::from(&started.context)),
-        }))
+        let (contact, context) = shown(&tenant, &started);
+        Ok(Response::new(pb::StartContactResponse { contact, context }))
     }
 
     async fn complete_contact(
@@ -199,12 +210,7 @@ impl pb::contact_service_server::ContactService for ContactApi {
                 .get_contact(&tenant, contact_id)
                 .await
                 .map_err(ApiError::from)?;
-            if current.contact.end.is_some() {
-                return Err(ApiError::from(DomainError::FailedPrecondition(
-                    "the contact is already completed".into(),
-                ))
-                .into());
-            }
+            command::check_not_completed(&current.contact).map_err(ApiError::from)?;
             return Err(ApiError::from(v).into());
         };
         let view = self
@@ -242,12 +248,10 @@ impl pb::contact_service_server::ContactService for ContactApi {
             .record_contact(&tenant, start, end, req.context_seen, idem, now)
             .await
             .map_err(|e| qualify(e, Fields::StartAndEnd))?;
-        let contact_id = recorded.contact.contact.id;
-        debug!(tenant = %tenant, %contact_id, "contact recorded");
-        log_context_read(&tenant, &recorded.context, Some(contact_id));
+        let (contact, context) = shown(&tenant, &recorded);
         Ok(Response::new(pb::RecordContactResponse {
-            contact: Some(pb::Contact::from(&recorded.contact)),
-            context: Some(pb::Context::from(&recorded.context)),
+            contact,
+            context,
         }))
     }
 

@@ -5,7 +5,7 @@ use crate::contact::{Channel, Direction};
 use crate::contact::{ContactFacts, End, Outcome, ReferralTarget};
 use crate::identifier::IdentKey;
 use crate::settings::{DEFAULT_HANDOFF_WORKING_DAYS, TenantSettings, Within};
-use crate::{Code, Instant, Violations};
+use crate::{Code, DomainError, Instant, Violations};
 use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -50,6 +50,21 @@ pub fn check_not_future(t: Instant, now: Instant, field: &str, v: &mut Violation
     if t > now + TimeDelta::seconds(MAX_CLOCK_SKEW_SECS) {
         v.add(field, "lies more than 5 minutes in the future");
     }
+}
+
+/// A contact completes once: a second completion is FAILED_PRECONDITION (checked before
+/// the fields of the end).
+pub fn check_not_completed(contact: &ContactFacts) -> Result<(), DomainError> {
+    if contact.end.is_some() {
+        Err(completed_already())
+    } else {
+        Ok(())
+    }
+}
+
+/// The refusal of a second completion.
+pub fn completed_already() -> DomainError {
+    DomainError::FailedPrecondition("contact_id: the contact is completed already".into())
 }
 
 /// Checks an end against the contact it ends. `case_topic` is the topic of the case
@@ -356,5 +371,21 @@ mod tests {
             Some(t(5 + 4 * 60)),
             "the norm's within, from the completion"
         );
+    }
+
+    #[test]
+    fn a_contact_completes_once() {
+        let mut c = contact(1, 0);
+        assert_eq!(check_not_completed(&c), Ok(()));
+        c.end = Some(end_facts(
+            &c,
+            true,
+            end(Outcome::Resolved, 5),
+            &TenantSettings::default(),
+        ));
+        assert!(matches!(
+            check_not_completed(&c),
+            Err(DomainError::FailedPrecondition(_))
+        ));
     }
 }

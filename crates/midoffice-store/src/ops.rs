@@ -49,10 +49,6 @@ pub(crate) fn contact_not_found() -> StoreError {
     DomainError::NotFound("contact_id: no such contact".into()).into()
 }
 
-fn completed_already() -> StoreError {
-    DomainError::FailedPrecondition("contact_id: the contact is completed already".into()).into()
-}
-
 fn nobody_found() -> StoreError {
     DomainError::NotFound("identifiers: no party has these identifiers".into()).into()
 }
@@ -472,9 +468,7 @@ pub async fn complete(
     settings: &TenantSettings,
 ) -> Result<ContactFacts, StoreError> {
     let contact = facts::contact_with_feedback(txn, tenant, &row).await?;
-    if contact.end.is_some() {
-        return Err(completed_already());
-    }
+    command::check_not_completed(&contact)?;
     let has_party = row.party_id.is_some();
     let case_topic = match row.case_id {
         Some(id) => match facts::case_row(txn, tenant, id).await? {
@@ -539,7 +533,8 @@ pub async fn complete(
         .await
         .map_err(db_err)?;
     if done.rows_affected != 1 {
-        return Err(completed_already());
+        // Another completion won the race for this row.
+        return Err(command::completed_already().into());
     }
     Ok(ContactFacts {
         case_id,
