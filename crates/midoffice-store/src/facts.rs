@@ -19,28 +19,62 @@ pub const CHUNK: usize = 500;
 /// The longest `merged_into` chain followed (merges keep chains short; this is a guard).
 const MAX_HOPS: usize = 64;
 
+/// A row that a merge may point elsewhere (party or case).
+trait Merged {
+    fn merged_into(&self) -> Option<Uuid>;
+}
+
+impl Merged for party::Model {
+    fn merged_into(&self) -> Option<Uuid> {
+        self.merged_into
+    }
+}
+
+impl Merged for case::Model {
+    fn merged_into(&self) -> Option<Uuid> {
+        self.merged_into
+    }
+}
+
+/// A row by id, following `merged_into` to the one it was merged into.
+async fn follow_merged<E, C>(
+    c: &C,
+    tenant: (E::Column, &TenantId),
+    id: Uuid,
+    what: &str,
+) -> Result<Option<E::Model>, StoreError>
+where
+    E: EntityTrait,
+    E::Model: Merged,
+    E::Column: ColumnTrait,
+    C: ConnectionTrait,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<Uuid>,
+{
+    let mut id = id;
+    for _ in 0..MAX_HOPS {
+        let row = E::find_by_id(id)
+            .filter(tenant.0.eq(tenant.1.as_str()))
+            .one(c)
+            .await
+            .map_err(db_err)?;
+        match row {
+            Some(r) => match r.merged_into() {
+                Some(next) => id = next,
+                None => return Ok(Some(r)),
+            },
+            None => return Ok(None),
+        }
+    }
+    Err(corrupt(&format!("{what}.merged_into chain too long")))
+}
+
 /// A party by id, following `merged_into` to the surviving party.
 pub async fn party_row<C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
     id: Uuid,
 ) -> Result<Option<party::Model>, StoreError> {
-    let mut id = id;
-    for _ in 0..MAX_HOPS {
-        let row = party::Entity::find_by_id(id)
-            .filter(party::Column::Tenant.eq(tenant.as_str()))
-            .one(c)
-            .await
-            .map_err(db_err)?;
-        match row {
-            Some(p) => match p.merged_into {
-                Some(next) => id = next,
-                None => return Ok(Some(p)),
-            },
-            None => return Ok(None),
-        }
-    }
-    Err(corrupt("party.merged_into chain too long"))
+    follow_merged::<party::Entity, _>(c, (party::Column::Tenant, tenant), id, "party").await
 }
 
 /// A case by id, following `merged_into` to the case it joined.
@@ -49,22 +83,7 @@ pub async fn case_row<C: ConnectionTrait>(
     tenant: &TenantId,
     id: Uuid,
 ) -> Result<Option<case::Model>, StoreError> {
-    let mut id = id;
-    for _ in 0..MAX_HOPS {
-        let row = case::Entity::find_by_id(id)
-            .filter(case::Column::Tenant.eq(tenant.as_str()))
-            .one(c)
-            .await
-            .map_err(db_err)?;
-        match row {
-            Some(k) => match k.merged_into {
-                Some(next) => id = next,
-                None => return Ok(Some(k)),
-            },
-            None => return Ok(None),
-        }
-    }
-    Err(corrupt("case.merged_into chain too long"))
+    follow_merged::<case::Entity, _>(c, (case::Column::Tenant, tenant), id, "case").await
 }
 
 /// A contact row.
