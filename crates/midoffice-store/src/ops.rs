@@ -349,6 +349,7 @@ pub async fn start(
 
     let known = facts::known_parties(txn, tenant, &start.identifiers).await?;
     let resolution = party_rules::resolve(&start.identifiers, &known);
+    let merges = matches!(&resolution, Resolution::Party(plan) if !plan.merge.is_empty());
     let (party_id, status, ambiguous) = match (resolution, &asked_case) {
         (Resolution::Anonymous | Resolution::Ambiguous, Some(k)) => {
             let owner = facts::party_row(txn, tenant, k.party_id)
@@ -367,15 +368,17 @@ pub async fn start(
         }
     };
 
-    // The case asked for, as it is after the merges above (it may have joined another);
+    // The case asked for, as it is after the merges above (it may have joined another,
+    // so look again when parties merged);
     // `case_rules::choose` says NOT_FOUND if it is not the party's.
     let asked_case_id = match asked_case {
-        Some(k) => Some(
+        Some(k) if merges => Some(
             facts::case_row(txn, tenant, k.id)
                 .await?
                 .ok_or_else(case_not_found)?
                 .id,
         ),
+        Some(k) => Some(k.id),
         None => None,
     };
 
