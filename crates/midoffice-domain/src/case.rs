@@ -1,11 +1,9 @@
 //! Cases: their status over time, choosing the case of a contact, and joining cases when
 //! parties merge (DOMAIN.md "Finding the case").
 
-use crate::command::MAX_CLOCK_SKEW_SECS;
 use crate::contact::{ContactFacts, Outcome};
 use crate::settings::TenantSettings;
 use crate::{Code, DomainError, Instant};
-use chrono::TimeDelta;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -44,7 +42,11 @@ pub enum CaseStatus {
 
 /// The status given by `contacts` as known at `t`: a case is OPEN until a contact on it
 /// completes RESOLVED (resolved at that contact's end); a later contact that does not
-/// end ABANDONED makes it OPEN again from its start. Completions count from their end.
+/// end ABANDONED makes it OPEN again from its start. Judged with what is known at `t`:
+/// a completion counts from its end, and a contact that started before `t` and is still
+/// in progress then counts as not ABANDONED (it is not known to end so), once it is on
+/// the case (a contact whose case is chosen at completion is not on it before that). A
+/// contact known by `t` to have ended ABANDONED does not count.
 pub fn status_of<'a>(
     contacts: impl IntoIterator<Item = &'a ContactFacts>,
     t: Instant,
@@ -52,13 +54,14 @@ pub fn status_of<'a>(
     // (time, resolved?) events; at the same instant an opening wins over a resolution.
     let mut last: Option<(Instant, bool)> = None;
     for c in contacts {
-        let Some(end) = c.end_known_at(t) else {
-            continue;
-        };
-        let event = match end.outcome {
-            Outcome::Resolved => (end.ended_at, true),
-            Outcome::Abandoned => continue,
-            _ => (c.started_at, false),
+        let event = match c.end_known_at(t) {
+            Some(end) => match end.outcome {
+                Outcome::Resolved => (end.ended_at, true),
+                Outcome::Abandoned => continue,
+                _ => (c.started_at, false),
+            },
+            None if c.started_at < t && c.case_at(t).is_some() => (c.started_at, false),
+            None => continue,
         };
         let later = match last {
             None => true,
@@ -92,6 +95,22 @@ pub fn is_active_at(case: &CaseFacts, t: Instant, settings: &TenantSettings) -> 
     status_is_active(status_at(case, t), t, settings)
 }
 
+/// When a contact came onto its case: its start, or its completion for a contact whose
+/// case was chosen then.
+fn joined_at(contact: &ContactFacts) -> Option<Instant> {
+    if contact.case_chosen_at_end {
+        contact.end.as_ref().map(|e| e.ended_at)
+    } else {
+        Some(contact.started_at)
+    }
+}
+
+/// When a case was opened, as its contacts tell: the first moment a contact came onto
+/// it. `None` for a case without contacts (left after retention), which no choice takes.
+fn opened_at(case: &CaseFacts) -> Option<Instant> {
+    case.contacts.iter().filter_map(joined_at).min()
+}
+
 /// What a contact asks for when its case is chosen.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CaseRequest {
@@ -117,7 +136,9 @@ pub enum CaseChoice {
 /// Chooses the case of a contact of a known party that starts at `at`, among the
 /// party's cases, when the choice is made at `decided_at` (the start, or the completion
 /// for a contact that learns its topic then). `case_id` must belong to the party (else
-/// NOT_FOUND on `case_id`).
+/// NOT_FOUND on `case_id`). A case opened before `at` is judged as of `at`; one opened
+/// from `at` up to `decided_at` is a candidate too; one opened later does not exist yet
+/// for this contact.
 pub fn choose(
     request: &CaseRequest,
     party_cases: &[CaseFacts],
@@ -153,24 +174,31 @@ pub fn choose(
     let Some(topic) = &request.topic else {
         return Ok(CaseChoice::Later);
     };
-    // Of the cases with this topic that are open or resolved within the repeat window
-    // (as of this contact's start), the one whose latest contact started last. A case
-    // counts when it existed by the time the choice is made: a contact registered after
-    // the fact is judged as of its own start, and a case opened later does not exist for
-    // it. Another channel acting at the same moment may have stored its contact just
-    // before or after: contacts within the clock tolerance count as the same moment.
-    let horizon = decided_at.max(at) + TimeDelta::seconds(MAX_CLOCK_SKEW_SECS);
+    // Of the cases with this topic, those opened before this contact started count when
+    // they were open or resolved within the repeat window as of that start; those another
+    // contact opened since then, up to the moment of choosing (the completion, for a
+    // topic learned then), count too. Of these, the one whose latest contact started
+    // last, looking at the contacts on it by the moment of choosing.
     let chosen = party_cases
         .iter()
         .filter(|c| c.topic.as_ref() == Some(topic))
         .filter_map(|c| {
+            let opened = opened_at(c)?;
+            let candidate = if opened < at {
+                status_is_active(status_at(c, at), at, settings)
+            } else {
+                opened <= decided_at
+            };
+            if !candidate {
+                return None;
+            }
             let latest = c
                 .contacts
                 .iter()
+                .filter(|x| joined_at(x).is_some_and(|j| j <= decided_at))
                 .map(|x| x.started_at)
-                .filter(|s| *s <= horizon)
                 .max()?;
-            status_is_active(status_at(c, at), at, settings).then_some((latest, c.created_at, c.id))
+            Some((latest, c.created_at, c.id))
         })
         .max();
     Ok(match chosen {
@@ -182,8 +210,8 @@ pub fn choose(
     })
 }
 
-/// When parties merge: each OPEN case (as known at `at`, the moment of the merge) of a
-/// merged-in party joins the surviving party's oldest OPEN case with the same topic, if
+/// When parties merge: each OPEN case (as known at `at`: the start of the contact that
+/// merges, or the time of a look-up that predicts the merge) of a merged-in party joins the surviving party's oldest OPEN case with the same topic, if
 /// it has one; cases with a reference never merge. Returns `(from, into)` pairs.
 pub fn merge_plan(
     survivor_cases: &[CaseFacts],
@@ -286,13 +314,57 @@ pub(crate) mod tests {
         let mut c2 = c.clone();
         c2.contacts
             .push(ended(contact(2, 60), 70, Outcome::Referred));
-        // The referral is known from its end, and then reopens from its start.
-        assert_eq!(status_at(&c2, t(65)), CaseStatus::Resolved { at: t(5) });
+        // Not yet started: not known at all.
+        assert_eq!(status_at(&c2, t(60)), CaseStatus::Resolved { at: t(5) });
+        // In progress: not known to end ABANDONED, so it reopens from its start.
+        assert_eq!(status_at(&c2, t(65)), CaseStatus::Open);
         assert_eq!(status_at(&c2, t(70)), CaseStatus::Open);
         let mut c3 = c.clone();
         c3.contacts
             .push(ended(contact(3, 60), 61, Outcome::Abandoned));
+        // Open while in progress; once known to have ended ABANDONED, it never counted.
+        assert_eq!(
+            status_at(&c3, t(60) + TimeDelta::seconds(30)),
+            CaseStatus::Open
+        );
+        assert_eq!(status_at(&c3, t(61)), CaseStatus::Resolved { at: t(5) });
         assert_eq!(status_at(&c3, t(100)), CaseStatus::Resolved { at: t(5) });
+    }
+
+    #[test]
+    fn a_contact_in_progress_reopens_from_its_start_as_known_at_the_instant() {
+        // Resolved on day 0; an e-mail on day 5 stays unanswered until day 12.
+        let resolved = ended(contact(1, 0), 5, Outcome::Resolved);
+        let mut mail = ended(contact(2, 5 * DAY), 12 * DAY, Outcome::Resolved);
+        mail.channel = crate::contact::Channel::Email;
+        let c = case(1, "paspoort", 0, vec![resolved.clone(), mail.clone()]);
+        // On day 9 the e-mail is in progress: OPEN, so active past the window.
+        assert_eq!(status_at(&c, t(9 * DAY)), CaseStatus::Open);
+        assert!(is_active_at(&c, t(9 * DAY), &TenantSettings::default()));
+        // Once answered it is resolved at its end.
+        assert_eq!(
+            status_at(&c, t(12 * DAY)),
+            CaseStatus::Resolved { at: t(12 * DAY) }
+        );
+        // A contact in progress that started before a later resolution does not reopen
+        // the case after it.
+        let early = contact(3, 1);
+        let resolving = ended(contact(4, 2), 10, Outcome::Resolved);
+        let overlap = case(2, "paspoort", 0, vec![early, resolving]);
+        assert_eq!(status_at(&overlap, t(5)), CaseStatus::Open);
+        assert_eq!(
+            status_at(&overlap, t(20)),
+            CaseStatus::Resolved { at: t(10) }
+        );
+        // A contact whose case is chosen at its completion is not on the case before.
+        let mut later = ended(contact(5, 60), 70, Outcome::Referred);
+        later.case_chosen_at_end = true;
+        let chosen_late = case(3, "paspoort", 0, vec![resolved, later]);
+        assert_eq!(
+            status_at(&chosen_late, t(65)),
+            CaseStatus::Resolved { at: t(5) }
+        );
+        assert_eq!(status_at(&chosen_late, t(70)), CaseStatus::Open);
     }
 
     #[test]
@@ -424,9 +496,15 @@ pub(crate) mod tests {
             choose(&req("huurtoeslag"), &later, t(50), t(50), &s),
             Ok(CaseChoice::New { .. })
         ));
-        // Another channel at (nearly) the same moment, whichever was stored first.
-        assert_eq!(
+        // Judged as of its start, even a minute before the other case was opened: that
+        // case did not exist yet (no clock tolerance: the text judges as of the start).
+        assert!(matches!(
             choose(&req("huurtoeslag"), &later, t(99), t(99), &s),
+            Ok(CaseChoice::New { .. })
+        ));
+        // A case opened at the very instant this contact starts is a candidate.
+        assert_eq!(
+            choose(&req("huurtoeslag"), &later, t(100), t(100), &s),
             Ok(CaseChoice::Existing(Uuid::from_u128(1)))
         );
         // A topic learned at completion joins a case opened during the contact.
@@ -434,6 +512,170 @@ pub(crate) mod tests {
             choose(&req("huurtoeslag"), &later, t(50), t(120), &s),
             Ok(CaseChoice::Existing(Uuid::from_u128(1)))
         );
+    }
+
+    #[test]
+    fn choose_by_topic_counts_a_contact_in_progress() {
+        let s = TenantSettings::default();
+        // Resolved on day 0; an e-mail about it on day 5 is still unanswered on day 9.
+        let cases = vec![case(
+            1,
+            "paspoort",
+            0,
+            vec![
+                ended(contact(1, 0), 5, Outcome::Resolved),
+                contact(2, 5 * DAY),
+            ],
+        )];
+        assert_eq!(
+            choose(&req("paspoort"), &cases, t(9 * DAY), t(9 * DAY), &s),
+            Ok(CaseChoice::Existing(Uuid::from_u128(1)))
+        );
+        // Had the e-mail been known by then to have ended ABANDONED, it would not count.
+        let abandoned = vec![case(
+            1,
+            "paspoort",
+            0,
+            vec![
+                ended(contact(1, 0), 5, Outcome::Resolved),
+                ended(contact(2, 5 * DAY), 5 * DAY + 1, Outcome::Abandoned),
+            ],
+        )];
+        assert!(matches!(
+            choose(&req("paspoort"), &abandoned, t(9 * DAY), t(9 * DAY), &s),
+            Ok(CaseChoice::New { .. })
+        ));
+    }
+
+    #[test]
+    fn choose_at_completion_judges_older_cases_as_of_the_start() {
+        let s = TenantSettings::default();
+        // Resolved at minute 5: active until 5 + 7 days (exclusive).
+        let cases = vec![case(
+            1,
+            "afval",
+            0,
+            vec![ended(contact(1, 0), 5, Outcome::Resolved)],
+        )];
+        let edge = 5 + 7 * DAY;
+        // Started within the window, completed after it: still that case.
+        assert_eq!(
+            choose(&req("afval"), &cases, t(edge - 1), t(edge + 60), &s),
+            Ok(CaseChoice::Existing(Uuid::from_u128(1)))
+        );
+        // Started at the window's end: a new case, whenever it completes.
+        assert!(matches!(
+            choose(&req("afval"), &cases, t(edge), t(edge + 1), &s),
+            Ok(CaseChoice::New { .. })
+        ));
+        // A case reopened during the contact was not opened since its start: still new.
+        let mut reopened = cases.clone();
+        reopened[0]
+            .contacts
+            .push(ended(contact(2, edge + 10), edge + 20, Outcome::Referred));
+        assert!(matches!(
+            choose(&req("afval"), &reopened, t(edge), t(edge + 30), &s),
+            Ok(CaseChoice::New { .. })
+        ));
+    }
+
+    #[test]
+    fn choose_at_completion_takes_a_case_opened_since_the_start_up_to_the_completion() {
+        let s = TenantSettings::default();
+        // Our contact starts at minute 100 without a topic and completes at minute 200.
+        let opened_during = case(1, "wmo", 150, vec![contact(1, 150)]);
+        assert_eq!(
+            choose(&req("wmo"), &[opened_during.clone()], t(100), t(200), &s),
+            Ok(CaseChoice::Existing(Uuid::from_u128(1)))
+        );
+        // Opened (and even resolved) during the contact: a candidate too.
+        let resolved_during = case(
+            1,
+            "wmo",
+            150,
+            vec![ended(contact(1, 150), 160, Outcome::Resolved)],
+        );
+        assert_eq!(
+            choose(&req("wmo"), &[resolved_during], t(100), t(200), &s),
+            Ok(CaseChoice::Existing(Uuid::from_u128(1)))
+        );
+        // Opened after the completion: does not exist yet for this contact.
+        let opened_after = case(1, "wmo", 250, vec![contact(1, 250)]);
+        assert!(matches!(
+            choose(&req("wmo"), &[opened_after], t(100), t(200), &s),
+            Ok(CaseChoice::New { .. })
+        ));
+        // A case opened by a contact that learned its topic at completion counts from
+        // that completion, not from that contact's start.
+        let mut learned = ended(contact(1, 50), 220, Outcome::Referred);
+        learned.case_chosen_at_end = true;
+        let learned_later = case(1, "wmo", 220, vec![learned.clone()]);
+        assert!(matches!(
+            choose(&req("wmo"), &[learned_later], t(100), t(200), &s),
+            Ok(CaseChoice::New { .. })
+        ));
+        learned.end.as_mut().unwrap().ended_at = t(180);
+        let learned_during = case(1, "wmo", 180, vec![learned]);
+        assert_eq!(
+            choose(&req("wmo"), &[learned_during], t(100), t(200), &s),
+            Ok(CaseChoice::Existing(Uuid::from_u128(1)))
+        );
+    }
+
+    #[test]
+    fn choose_at_completion_looks_at_contacts_started_by_the_completion() {
+        let s = TenantSettings::default();
+        // Two open cases; case 2's newest contact started after our completion (200), so
+        // by then case 1's contact at 120 is the latest.
+        let cases = vec![
+            case(1, "wmo", 0, vec![contact(1, 10), contact(2, 120)]),
+            case(2, "wmo", 1, vec![contact(3, 20), contact(4, 300)]),
+        ];
+        assert_eq!(
+            choose(&req("wmo"), &cases, t(100), t(200), &s),
+            Ok(CaseChoice::Existing(Uuid::from_u128(1)))
+        );
+        assert_eq!(
+            choose(&req("wmo"), &cases, t(100), t(400), &s),
+            Ok(CaseChoice::Existing(Uuid::from_u128(2)))
+        );
+        // At a start, only the contacts started by then count.
+        assert_eq!(
+            choose(&req("wmo"), &cases, t(100), t(100), &s),
+            Ok(CaseChoice::Existing(Uuid::from_u128(2)))
+        );
+    }
+
+    #[test]
+    fn merging_judges_open_as_known_at_the_merge() {
+        // The merged-in case was resolved at minute 50 by a contact that started at 30.
+        let survivor = vec![case(1, "afval", 0, vec![contact(1, 0)])];
+        let merged = vec![case(
+            10,
+            "afval",
+            0,
+            vec![ended(contact(10, 30), 50, Outcome::Resolved)],
+        )];
+        let joined = vec![(Uuid::from_u128(10), Uuid::from_u128(1))];
+        // Merged at 40: the resolving contact was still in progress, so the case was OPEN.
+        assert_eq!(merge_plan(&survivor, &merged, t(40)), joined);
+        // Merged at 60: resolved, so it stays apart.
+        assert_eq!(merge_plan(&survivor, &merged, t(60)), vec![]);
+        // The survivor's case counts the same way: resolved by 60, reopened by a contact
+        // in progress at 70.
+        let mut survivor = vec![case(
+            1,
+            "afval",
+            0,
+            vec![ended(contact(1, 0), 5, Outcome::Resolved)],
+        )];
+        let open_merged = vec![case(10, "afval", 0, vec![contact(10, 30)])];
+        assert_eq!(merge_plan(&survivor, &open_merged, t(60)), vec![]);
+        survivor[0].contacts.push(contact(2, 65));
+        assert_eq!(merge_plan(&survivor, &open_merged, t(70)), joined);
+        // Until it is known to have ended ABANDONED.
+        survivor[0].contacts[1] = ended(contact(2, 65), 66, Outcome::Abandoned);
+        assert_eq!(merge_plan(&survivor, &open_merged, t(70)), vec![]);
     }
 
     #[test]

@@ -612,6 +612,42 @@ mod tests {
     }
 
     #[test]
+    fn a_contact_in_progress_keeps_a_case_open_for_repeat_contacts_and_fcr() {
+        // Resolved by phone on day 1; an e-mail on day 2 is answered (RESOLVED) on day 4;
+        // a phone call on day 3, while the e-mail is unanswered, is no repeat contact.
+        let mut mail = on_case(ended(contact(2, 2 * DAY), 4 * DAY, Outcome::Resolved), 1);
+        mail.channel = Channel::Email;
+        let c1 = case(
+            1,
+            "a",
+            0,
+            vec![
+                on_case(ended(contact(1, DAY), DAY + 5, Outcome::Resolved), 1),
+                mail,
+                on_case(
+                    ended(contact(3, 3 * DAY), 3 * DAY + 5, Outcome::Resolved),
+                    1,
+                ),
+            ],
+        );
+        let f = facts(vec![c1], vec![]);
+        let s = TenantSettings::default();
+        let fig = figures(&f, &march(), &Filter::default(), &s);
+        // Only the e-mail (the case resolved the day before) is a repeat contact.
+        assert_eq!(fig.repeat_contact_rate, Some(1.0 / 3.0));
+        assert_eq!(fig.first_contact_resolution, Some(0.0));
+        // As known on day 2, before the e-mail: a first-contact resolution.
+        let early = Period {
+            as_of: t(2 * DAY - 1),
+            ..march()
+        };
+        assert_eq!(
+            figures(&f, &early, &Filter::default(), &s).first_contact_resolution,
+            Some(1.0)
+        );
+    }
+
+    #[test]
     fn response_time_leaves_out_short_abandons_and_unanswered_before_their_deadline() {
         let s = TenantSettings::default();
         let phone = |n, secs| {

@@ -341,6 +341,34 @@ mod tests {
     }
 
     #[test]
+    fn a_contact_in_progress_means_no_repeat_contact() {
+        // Resolved at minute 5; an e-mail started at minute 60 and is answered at 2 days.
+        let mut mail = ended(contact(2, 60), 2 * DAY, Outcome::Resolved);
+        mail.channel = Channel::Email;
+        let c = case(
+            1,
+            "x",
+            0,
+            vec![ended(contact(1, 0), 5, Outcome::Resolved), mail.clone()],
+        );
+        // A phone call while the e-mail is unanswered: the case is open again, no repeat.
+        assert_eq!(sigs(&c, &probe(DAY)), Vec::<Signal>::new());
+        // After the e-mail is answered (RESOLVED) a new call is a repeat contact.
+        assert_eq!(sigs(&c, &probe(3 * DAY)), vec![Signal::RepeatContact]);
+        // An e-mail known by then to have been abandoned does not reopen the case.
+        let gone = case(
+            1,
+            "x",
+            0,
+            vec![
+                ended(contact(1, 0), 5, Outcome::Resolved),
+                ended(contact(2, 60), 61, Outcome::Abandoned),
+            ],
+        );
+        assert_eq!(sigs(&gone, &probe(DAY)), vec![Signal::RepeatContact]);
+    }
+
+    #[test]
     fn channel_hop_is_an_assisted_inbound_contact_soon_after_a_web_contact() {
         let mut web = ended(contact(1, 0), 10, Outcome::HandedOff);
         web.channel = Channel::Web;

@@ -264,6 +264,34 @@ mod tests {
     }
 
     #[test]
+    fn a_case_with_a_contact_in_progress_is_active_and_open() {
+        let s = TenantSettings::default();
+        // Resolved 10 days ago, then an e-mail 9 days ago that is still unanswered.
+        let mut mail = contact(2, DAY);
+        mail.channel = Channel::Email;
+        let cases = vec![case(
+            1,
+            "a",
+            0,
+            vec![
+                told(ended(contact(1, 0), 5, Outcome::Resolved), "een"),
+                mail,
+            ],
+        )];
+        let call = contact(9, 10 * DAY);
+        let ctx = context(known(), &cases, &Probe::of(&call), None, &s);
+        assert_eq!(ctx.active_cases.len(), 1);
+        assert_eq!(ctx.active_cases[0].status, CaseStatus::Open);
+        assert_eq!(ctx.active_cases[0].stories.len(), 1);
+        // Had the e-mail been answered RESOLVED a day later, the case would be resolved
+        // 8 days before the call: no longer active.
+        let mut answered = cases.clone();
+        answered[0].contacts[1] = ended(contact(2, DAY), 2 * DAY, Outcome::Resolved);
+        let ctx = context(known(), &answered, &Probe::of(&call), None, &s);
+        assert!(ctx.active_cases.is_empty());
+    }
+
+    #[test]
     fn a_contact_view_has_the_signals_of_its_case_as_of_its_start() {
         let s = TenantSettings::default();
         let first = told(ended(contact(1, 0), 5, Outcome::Referred), "verhaal");

@@ -28,17 +28,16 @@ use uuid::Uuid;
 /// known, so the figures do not change.
 pub const ERASED_TEXT: &str = "(gewist op verzoek)";
 
-/// The instant at which a merge judges which cases are OPEN: after every completion
-/// stored, so the outcome depends only on what is stored, never on the wall clock or
-/// on the start time of the contact that merges. A look-up predicts a merge with the
-/// same instant.
-const MERGE_JUDGED_AT: Instant = Instant::MAX_UTC;
-
 /// Which cases of a party merging in join which cases of the survivor
-/// (`(from, into)` pairs): the one decision both [`merge_party`] (stored) and
-/// [`join_in_memory`] (a look-up) carry out.
-fn merge_pairs(survivor_cases: &[CaseFacts], merged_cases: &[CaseFacts]) -> Vec<(Uuid, Uuid)> {
-    case_rules::merge_plan(survivor_cases, merged_cases, MERGE_JUDGED_AT)
+/// (`(from, into)` pairs), judged as known at `at` (the start of the contact that
+/// merges; a look-up predicts the merge as of its own time): the one decision both
+/// [`merge_party`] (stored) and [`join_in_memory`] (a look-up) carry out.
+fn merge_pairs(
+    survivor_cases: &[CaseFacts],
+    merged_cases: &[CaseFacts],
+    at: Instant,
+) -> Vec<(Uuid, Uuid)> {
+    case_rules::merge_plan(survivor_cases, merged_cases, at)
 }
 
 fn case_not_found() -> StoreError {
@@ -157,6 +156,7 @@ pub async fn merge_party(
     tenant: &TenantId,
     from: Uuid,
     into: Uuid,
+    at: Instant,
 ) -> Result<(), StoreError> {
     if from == into {
         return Ok(());
@@ -164,7 +164,7 @@ pub async fn merge_party(
     let t = tenant.as_str();
     let survivor_cases = facts::party_cases(txn, tenant, into).await?;
     let merged_cases = facts::party_cases(txn, tenant, from).await?;
-    for (from_case, into_case) in merge_pairs(&survivor_cases, &merged_cases) {
+    for (from_case, into_case) in merge_pairs(&survivor_cases, &merged_cases, at) {
         contact::Entity::update_many()
             .col_expr(contact::Column::CaseId, Expr::value(into_case))
             .filter(contact::Column::Tenant.eq(t))
@@ -270,6 +270,7 @@ async fn apply_plan(
     txn: &DatabaseTransaction,
     tenant: &TenantId,
     plan: &PartyPlan,
+    at: Instant,
 ) -> Result<Uuid, StoreError> {
     let id = match plan.party {
         PartyChoice::Existing(id) => id,
@@ -293,7 +294,7 @@ async fn apply_plan(
         }
     };
     for q in &plan.merge {
-        merge_party(txn, tenant, *q, id).await?;
+        merge_party(txn, tenant, *q, id, at).await?;
     }
     for key in &plan.attach {
         attach(txn, tenant, id, key).await?;
@@ -364,7 +365,11 @@ pub async fn start(
                 PartyChoice::New => PartyStatus::New,
                 PartyChoice::Existing(_) => PartyStatus::Known,
             };
-            (Some(apply_plan(txn, tenant, &plan).await?), status, false)
+            (
+                Some(apply_plan(txn, tenant, &plan, at).await?),
+                status,
+                false,
+            )
         }
     };
 
@@ -780,11 +785,10 @@ pub async fn lookup<C: ConnectionTrait>(
         .await?
         .ok_or_else(|| corrupt("known party"))?;
     let mut cases = facts::party_cases(c, tenant, party.id).await?;
-    // Merged as a contact would merge them (the same pairs, judged at the same
-    // instant), whatever `as_of` the look-up is shown at.
+    // Merged as a contact starting at the look-up's time would merge them.
     for q in &plan.merge {
         let merged = facts::party_cases(c, tenant, *q).await?;
-        let pairs = merge_pairs(&cases, &merged);
+        let pairs = merge_pairs(&cases, &merged, probe.at);
         join_in_memory(&mut cases, merged, &pairs, party.id);
     }
     let mut shown = facts::party_view(&party, PartyStatus::Known);
