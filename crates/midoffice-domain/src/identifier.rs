@@ -203,92 +203,133 @@ fn normalise_email(raw: &str) -> Result<String, String> {
     Ok(raw.to_lowercase())
 }
 
-fn is_phone_separator(c: char) -> bool {
-    matches!(c, ' ' | '-' | '.' | '(' | ')')
+/// Why a text is not a phone number, in general.
+const PHONE_SHAPE: &str = "a phone number must start with +, 00 or 0 and contain only digits, \
+                           with spaces, dashes, dots or round brackets between them";
+
+/// The most digits a country code has (E.164).
+const MAX_COUNTRY_CODE_DIGITS: usize = 3;
+
+/// A run of digits in a phone number as written, and whether it stood in round brackets.
+struct DigitGroup {
+    digits: String,
+    bracketed: bool,
 }
 
-fn normalise_phone(raw: &str) -> Result<String, String> {
-    const SHAPE: &str = "a phone number must start with +, 00 or 0 and contain only digits, \
-                         with spaces, dashes, dots or round brackets between them";
-    // Only digits and separators, and one `+` that comes first.
-    let mut seen_digit = false;
-    let mut plus = false;
-    for c in raw.chars() {
-        match c {
-            '0'..='9' => seen_digit = true,
-            '+' if !plus && !seen_digit => plus = true,
-            c if is_phone_separator(c) => {}
-            _ => return Err(SHAPE.into()),
-        }
+/// Splits a phone number as people write it into its digit groups, refusing what is not
+/// one: it starts with `+` and a digit, with a digit, or with a bracket group; it ends
+/// with a digit; between groups stand spaces with at most one dash or dot; a bracket
+/// group holds only digits, is not empty and does not nest. Returns whether it began
+/// with `+`, and the groups.
+fn phone_groups(raw: &str) -> Result<(bool, Vec<DigitGroup>), String> {
+    const DOUBLED: &str = "a phone number may have only one dash or dot between two digits";
+    const BRACKETS: &str = "a phone number has unbalanced or empty round brackets";
+    let (plus, body) = match raw.strip_prefix('+') {
+        Some(rest) => (true, rest),
+        None => (false, raw),
+    };
+    // After a `+` comes the country code itself, not a separator or a bracket.
+    if !body.starts_with(|c: char| c.is_ascii_digit() || (!plus && c == '(')) {
+        return Err(PHONE_SHAPE.into());
     }
-    // Separators go between digits: the number begins with `+`, a digit or `(`, ends with
-    // a digit or `)`, and a bracket group closes, is not empty, holds no spaces, dashes
-    // or dots, and does not nest.
-    // The number starts with `+`, `00` or `0` (so with `+` or `0`), and separators stand
-    // only between digits: every run of them has a digit before and after it.
-    let digits_from = usize::from(raw.starts_with('+'));
-    if !raw.starts_with(['+', '0']) || !raw[digits_from..].starts_with(|c: char| c.is_ascii_digit())
-    {
-        return Err(SHAPE.into());
+    if !body.ends_with(|c: char| c.is_ascii_digit()) {
+        return Err(PHONE_SHAPE.into());
     }
-    if !raw.ends_with(|c: char| c.is_ascii_digit()) {
-        return Err(SHAPE.into());
-    }
+    let mut groups: Vec<DigitGroup> = Vec::new();
     let mut open = false;
-    let mut group_len = 0usize;
-    for c in raw.chars() {
+    // Since the last digit or bracket: whether a separator came, and a dash or dot.
+    let mut separated = true;
+    let mut punctuation = false;
+    for c in body.chars() {
         match c {
+            '0'..='9' => {
+                match groups.last_mut() {
+                    Some(g) if open || (!g.bracketed && !separated) => g.digits.push(c),
+                    _ => groups.push(DigitGroup {
+                        digits: c.to_string(),
+                        bracketed: false,
+                    }),
+                }
+                separated = false;
+                punctuation = false;
+            }
             '(' if open => return Err("a phone number may not nest round brackets".into()),
             '(' => {
                 open = true;
-                group_len = 0;
+                groups.push(DigitGroup {
+                    digits: String::new(),
+                    bracketed: true,
+                });
             }
-            ')' if !open || group_len == 0 => {
-                return Err("a phone number has unbalanced or empty round brackets".into());
+            ')' if !open || groups.last().is_none_or(|g| g.digits.is_empty()) => {
+                return Err(BRACKETS.into());
             }
-            ')' => open = false,
+            ')' => {
+                open = false;
+                // What follows a bracket group starts a new group.
+                separated = true;
+                punctuation = false;
+            }
             ' ' | '-' | '.' if open => {
                 return Err("a phone number may only have digits between round brackets".into());
             }
-            _ if open => group_len += 1,
-            _ => {}
+            ' ' => separated = true,
+            '-' | '.' if punctuation => return Err(DOUBLED.into()),
+            '-' | '.' => {
+                separated = true;
+                punctuation = true;
+            }
+            _ => return Err(PHONE_SHAPE.into()),
         }
     }
     if open {
-        return Err("a phone number has unbalanced or empty round brackets".into());
+        return Err(BRACKETS.into());
     }
-    let significant: String = raw
-        .chars()
-        .filter(|c| *c == '+' || c.is_ascii_digit())
-        .collect();
-    let e164 = if let Some(rest) = significant.strip_prefix('+') {
-        // In an international number a bracketed trunk zero, as in "+31 (0)6 ...", is
-        // not dialled: leave it out.
-        let after_plus = &raw[raw.find('+').map_or(0, |i| i + 1)..];
-        if after_plus.contains("(0)") {
-            after_plus
-                .replacen("(0)", "", 1)
-                .chars()
-                .filter(char::is_ascii_digit)
-                .collect()
-        } else {
-            rest.to_string()
-        }
-    } else if let Some(rest) = significant.strip_prefix("00") {
-        rest.to_string()
-    } else if let Some(rest) = significant.strip_prefix('0') {
+    Ok((plus, groups))
+}
+
+fn normalise_phone(raw: &str) -> Result<String, String> {
+    let (plus, groups) = phone_groups(raw)?;
+    let all: String = groups.iter().map(|g| g.digits.as_str()).collect();
+    let e164 = if plus {
+        international_digits(&groups, 0)
+    } else if all.starts_with("00") {
+        international_digits(&groups, 2)
+    } else if let Some(national) = all.strip_prefix('0') {
         // A leading single 0 is the Dutch trunk prefix.
-        format!("31{rest}")
+        format!("31{national}")
     } else {
-        return Err(SHAPE.into());
+        return Err(PHONE_SHAPE.into());
     };
-    if e164.is_empty() {
-        return Err(SHAPE.into());
-    }
     if !(8..=15).contains(&e164.len()) {
         return Err("a phone number must have 8 to 15 digits in international form".into());
     }
     Ok(format!("+{e164}"))
+}
+
+/// The digits of an international number after its prefix (`prefix` digits: none after
+/// `+`, two for `00`). A `(0)` right after the country code (1 to 3 digits) is the
+/// national trunk prefix, which is not dialled from abroad: it is left out.
+fn international_digits(groups: &[DigitGroup], prefix: usize) -> String {
+    let mut out = String::new();
+    let mut seen = 0usize;
+    let mut trunk_dropped = false;
+    for g in groups {
+        let country_code = seen.saturating_sub(prefix);
+        let trunk = !trunk_dropped
+            && g.bracketed
+            && g.digits == "0"
+            && seen > prefix
+            && country_code <= MAX_COUNTRY_CODE_DIGITS;
+        if trunk {
+            trunk_dropped = true;
+        } else {
+            out.push_str(&g.digits);
+        }
+        seen += g.digits.len();
+    }
+    // The prefix digits come first in `out` (a dropped trunk comes after them).
+    out.split_off(prefix.min(out.len()))
 }
 
 /// An identifier as stored: its kind and keyed hash (hex HMAC-SHA256), and for a BSN its
@@ -509,6 +550,27 @@ mod tests {
             ("+1 (555) 123-4567", "+15551234567"),
             ("0123456", "+31123456"), // 8 digits: the minimum
             ("+123456789012345", "+123456789012345"), // 15 digits: the maximum
+            // As people write them (DOMAIN.md "Identifiers").
+            ("(06) 1234 5678", "+31612345678"),
+            ("(020) 123 45 67", "+31201234567"),
+            ("(020) 555 1234", "+31205551234"),
+            ("020-123 45 67", "+31201234567"),
+            ("0032 2 123 45 67", "+3221234567"),
+            // The trunk prefix `(0)` right after the country code, after + or 00.
+            ("0031 (0)6-12 34 56 78", "+31612345678"),
+            ("0031(0)612345678", "+31612345678"),
+            ("+31(0)612345678", "+31612345678"),
+            ("+31 (0) 6 1234 5678", "+31612345678"),
+            ("00 31 (0)20 123 45 67", "+31201234567"),
+            ("+358 (0)9 123 4567", "+35891234567"),
+            ("0032 (0)2 123 45 67", "+3221234567"),
+            // Elsewhere a bracketed 0 is an ordinary digit.
+            ("+3120 (0) 1234567", "+312001234567"),
+            ("(0)6 1234 5678", "+31612345678"),
+            // Spaces around one dash or dot.
+            ("020 - 123 45 67", "+31201234567"),
+            ("06  1234  5678", "+31612345678"),
+            ("(06)-1234 5678", "+31612345678"),
         ] {
             assert_eq!(normal(IdentifierKind::Phone, raw), e164, "{raw}");
         }
@@ -540,12 +602,30 @@ mod tests {
             "06 12345678+",
             "(6) 12345678",
             "-06 12345678",
-            "(020) 555 1234", // starts with a bracket, not with +, 00 or 0
+            "(20) 555 1234", // the first digit is not 0
             "(+31) 6 1234 5678",
             "+ 31612345678",
             "+(31)612345678",
             "06 1234 (5678)",
             "0６12345678", // a full-width digit
+            // Separators doubled or at the ends.
+            "06--12345678",
+            "06 - - 12345678",
+            "06.-12345678",
+            "020..1234567",
+            ".0612345678",
+            "0612345678.",
+            "06 12345678 (",
+            "(06 12345678",
+            ") 0612345678",
+            "()0612345678",
+            "+31 (0)",
+            "+31 (0)6 1234 5678)",
+            "0031 ((0))6 12345678",
+            "0031 (0 6) 12345678",
+            "+31 (0-6) 12345678",
+            "0031\t612345678",
+            "00 (0)", // nothing after the prefix
         ] {
             refused(IdentifierKind::Phone, raw);
         }
@@ -790,6 +870,77 @@ mod tests {
             let n = normal(IdentifierKind::Phone, &written);
             prop_assert_eq!(&n, &expected, "{}", written);
             prop_assert_eq!(normal(IdentifierKind::Phone, &n), n);
+        }
+
+        #[test]
+        fn prop_phone_area_code_in_brackets(
+            area in "[1-9][0-9]{0,3}",
+            rest in "[0-9]{5,8}",
+            seps in proptest::collection::vec(separator(), 8),
+        ) {
+            // "(020) 123 45 67": the area code with its trunk 0 in brackets.
+            let mut body = String::new();
+            for (i, c) in rest.chars().enumerate() {
+                if i > 0 {
+                    body.push_str(seps[i % seps.len()]);
+                }
+                body.push(c);
+            }
+            let written = format!("(0{area}){}{body}", seps[0]);
+            let expected = format!("+31{area}{rest}");
+            if (8..=15).contains(&(expected.len() - 1)) {
+                prop_assert_eq!(normal(IdentifierKind::Phone, &written), expected);
+            } else {
+                refused(IdentifierKind::Phone, &written);
+            }
+        }
+
+        #[test]
+        fn prop_trunk_zero_after_the_country_code_is_dropped_after_plus_and_00(
+            cc in "[1-9][0-9]{0,2}",
+            national in "[1-9][0-9]{6,9}",
+            sep_a in separator(),
+            sep_b in separator(),
+        ) {
+            // "+31 (0)6 1234 5678" and "0031 (0)6-12 34 56 78" are the same number.
+            let expected = format!("+{cc}{national}");
+            prop_assume!((8..=15).contains(&(expected.len() - 1)));
+            let plus = format!("+{cc}{sep_a}(0){sep_b}{national}");
+            let zeros = format!("00{cc}{sep_a}(0){sep_b}{national}");
+            prop_assert_eq!(normal(IdentifierKind::Phone, &plus), expected.clone());
+            prop_assert_eq!(normal(IdentifierKind::Phone, &zeros), expected.clone());
+            prop_assert_eq!(normal(IdentifierKind::Phone, &expected), expected);
+        }
+
+        #[test]
+        fn prop_phone_accepted_means_e164_and_stable(raw in "[0-9 ().+-]{1,24}") {
+            // Whatever is accepted normalises to + and 8 to 15 digits, which parses to
+            // itself; brackets that do not balance are always refused.
+            match Identifier::parse(IdentifierKind::Phone, &raw) {
+                Ok(id) => {
+                    let n = id.normal().to_string();
+                    prop_assert!(n.starts_with('+'));
+                    prop_assert!((9..=16).contains(&n.len()), "{}", n);
+                    prop_assert!(n[1..].bytes().all(|b| b.is_ascii_digit()));
+                    prop_assert_eq!(normal(IdentifierKind::Phone, &n), n.clone());
+                    prop_assert_eq!(raw.matches('(').count(), raw.matches(')').count());
+                    let t = raw.trim();
+                    prop_assert!(t.starts_with(['+', '0', '(']), "{}", raw);
+                    prop_assert!(t.ends_with(|c: char| c.is_ascii_digit()), "{}", raw);
+                    prop_assert!(!raw.contains("--") && !raw.contains("..") && !raw.contains("()"));
+                }
+                Err(e) => prop_assert!(!e.is_empty()),
+            }
+        }
+
+        #[test]
+        fn prop_doubled_punctuation_is_refused(
+            national in "[1-9][0-9]{8}",
+            at in 1usize..9,
+            doubled in prop_oneof![Just("--"), Just(".."), Just("-."), Just(" - -"), Just(". .")],
+        ) {
+            let written = format!("0{}{doubled}{}", &national[..at], &national[at..]);
+            refused(IdentifierKind::Phone, &written);
         }
 
         #[test]

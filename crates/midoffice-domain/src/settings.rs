@@ -190,13 +190,39 @@ impl TenantSettings {
     }
 }
 
-/// Rounds a target fraction (0.82) to whole percent; anything outside 0..=1 is refused.
+/// Rounds a target fraction (0.82) to whole percent as a decimal number, a half up:
+/// 0.825 is 83 and 0.8249 is 82. The fraction is read as the decimal number it was
+/// written as (the shortest text that reads back as the same `f64`), since `0.825`
+/// as a binary float is a little below 0.825. NaN, infinities and anything outside
+/// 0..=1 are refused.
 pub fn target_percent(fraction: f64) -> Result<u32, String> {
+    const REFUSED: &str = "must be a share between 0 and 1, such as 0.8";
     if !fraction.is_finite() || !(0.0..=1.0).contains(&fraction) {
-        return Err("must be a share between 0 and 1, such as 0.8".into());
+        return Err(REFUSED.into());
     }
-    // In range, so the cast cannot truncate.
-    Ok((fraction * 100.0).round() as u32)
+    if fraction == 0.0 {
+        // Also -0.0, whose text has a sign.
+        return Ok(0);
+    }
+    // Rust prints an f64 as the shortest decimal that reads back the same, never in
+    // exponent notation.
+    let text = fraction.to_string();
+    let (whole, decimals) = text.split_once('.').unwrap_or((text.as_str(), ""));
+    let digit = |i: usize| {
+        decimals
+            .as_bytes()
+            .get(i)
+            .map_or(0, |b| u32::from(b.wrapping_sub(b'0')))
+    };
+    let whole: u32 = match whole {
+        "0" => 0,
+        "1" => 1,
+        _ => return Err(REFUSED.into()),
+    };
+    let percent = whole * 100 + digit(0) * 10 + digit(1);
+    // The rest, from the third decimal on, is at least a half percent when that
+    // decimal is 5 or more.
+    Ok(percent + u32::from(digit(2) >= 5))
 }
 
 /// A public title made from the measure, for a norm given without one.
@@ -301,6 +327,53 @@ mod tests {
         assert!(target_percent(-0.1).is_err());
         assert!(target_percent(f64::NAN).is_err());
         assert!(target_percent(82.0).is_err());
+    }
+
+    #[test]
+    fn targets_round_as_decimal_numbers_a_half_up() {
+        // 0.575 as an f64 is a little below 0.575, and 0.575 * 100.0 is 57.49999...: a
+        // rounding in floating point would say 57.
+        assert!(0.575_f64 * 100.0 < 57.5);
+        assert_eq!(target_percent(0.825), Ok(83));
+        assert_eq!(target_percent(0.8249), Ok(82));
+        assert_eq!(target_percent(0.82499999), Ok(82));
+        assert_eq!(target_percent(0.8250001), Ok(83));
+        assert_eq!(target_percent(0.005), Ok(1));
+        assert_eq!(target_percent(0.0049), Ok(0));
+        assert_eq!(target_percent(0.995), Ok(100));
+        assert_eq!(target_percent(0.575), Ok(58));
+        assert_eq!(target_percent(0.145), Ok(15));
+        assert_eq!(target_percent(0.1 + 0.2), Ok(30));
+        assert_eq!(target_percent(1e-7), Ok(0));
+        assert_eq!(target_percent(-0.0), Ok(0));
+        assert!(target_percent(f64::INFINITY).is_err());
+        assert!(target_percent(f64::NEG_INFINITY).is_err());
+        assert!(target_percent(1.0000001).is_err());
+        assert!(target_percent(-1e-300).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn prop_target_percent_is_the_decimal_half_up(thousandths in 0u32..=1000, tail in 0u32..10) {
+            // A fraction written with up to four decimals rounds as that decimal number.
+            let ten_thousandths = thousandths * 10 + if thousandths < 1000 { tail } else { 0 };
+            let fraction: f64 = format!("{}.{:04}", ten_thousandths / 10000, ten_thousandths % 10000)
+                .parse()
+                .unwrap();
+            let expected = (ten_thousandths + 50) / 100;
+            proptest::prop_assert_eq!(target_percent(fraction), Ok(expected));
+        }
+
+        #[test]
+        fn prop_target_percent_refuses_outside_zero_to_one(x in proptest::num::f64::ANY) {
+            let result = target_percent(x);
+            proptest::prop_assert_eq!(result.is_ok(), (0.0..=1.0).contains(&x));
+            if let Ok(p) = result {
+                proptest::prop_assert!(p <= 100);
+                // Never more than half a percent (plus float noise) from the value.
+                proptest::prop_assert!((f64::from(p) - x * 100.0).abs() <= 0.5 + 1e-9);
+            }
+        }
     }
 
     #[test]
