@@ -308,28 +308,39 @@ fn normalise_phone(raw: &str) -> Result<String, String> {
 }
 
 /// The digits of an international number after its prefix (`prefix` digits: none after
-/// `+`, two for `00`). A `(0)` right after the country code (1 to 3 digits) is the
-/// national trunk prefix, which is not dialled from abroad: it is left out.
+/// `+`, two for `00`). A `(0)` right after the country code (1 to 3 digits written
+/// together, as in `+31 (0)6` or `0031(0)6`) is the national trunk prefix, which is not
+/// dialled from abroad: it is left out.
 fn international_digits(groups: &[DigitGroup], prefix: usize) -> String {
     let mut out = String::new();
-    let mut seen = 0usize;
     let mut trunk_dropped = false;
-    for g in groups {
-        let country_code = seen.saturating_sub(prefix);
+    for (i, g) in groups.iter().enumerate() {
         let trunk = !trunk_dropped
             && g.bracketed
             && g.digits == "0"
-            && seen > prefix
-            && country_code <= MAX_COUNTRY_CODE_DIGITS;
+            && i > 0
+            && follows_country_code(&groups[..i], prefix);
         if trunk {
             trunk_dropped = true;
         } else {
             out.push_str(&g.digits);
         }
-        seen += g.digits.len();
     }
     // The prefix digits come first in `out` (a dropped trunk comes after them).
     out.split_off(prefix.min(out.len()))
+}
+
+/// Whether `before` (the groups before a bracket group) ends with the country code
+/// written as one run: after the `prefix` digits, 1 to 3 digits, all in the last group.
+fn follows_country_code(before: &[DigitGroup], prefix: usize) -> bool {
+    let written: usize = before.iter().map(|g| g.digits.len()).sum();
+    let country_code = written.saturating_sub(prefix);
+    before.last().is_some_and(|last| {
+        !last.bracketed
+            && written > prefix
+            && country_code <= MAX_COUNTRY_CODE_DIGITS
+            && last.digits.len() >= country_code
+    })
 }
 
 /// An identifier as stored: its kind and keyed hash (hex HMAC-SHA256), and for a BSN its
@@ -566,6 +577,8 @@ mod tests {
             ("0032 (0)2 123 45 67", "+3221234567"),
             // Elsewhere a bracketed 0 is an ordinary digit.
             ("+3120 (0) 1234567", "+312001234567"),
+            ("+31 6 (0) 1234 5678", "+316012345678"),
+            ("+3 1 (0)6 1234 5678", "+310612345678"),
             ("(0)6 1234 5678", "+31612345678"),
             // Spaces around one dash or dot.
             ("020 - 123 45 67", "+31201234567"),
