@@ -585,7 +585,7 @@ pub(crate) mod tests {
         // Our contact starts at minute 100 without a topic and completes at minute 200.
         let opened_during = case(1, "wmo", 150, vec![contact(1, 150)]);
         assert_eq!(
-            choose(&req("wmo"), &[opened_during.clone()], t(100), t(200), &s),
+            choose(&req("wmo"), &[opened_during], t(100), t(200), &s),
             Ok(CaseChoice::Existing(Uuid::from_u128(1)))
         );
         // Opened (and even resolved) during the contact: a candidate too.

@@ -333,7 +333,8 @@ mod tests {
     fn targets_round_as_decimal_numbers_a_half_up() {
         // 0.575 as an f64 is a little below 0.575, and 0.575 * 100.0 is 57.49999...: a
         // rounding in floating point would say 57.
-        assert!(0.575_f64 * 100.0 < 57.5);
+        let fraction: f64 = "0.575".parse().unwrap();
+        assert_eq!((fraction * 100.0).round(), 57.0);
         assert_eq!(target_percent(0.825), Ok(83));
         assert_eq!(target_percent(0.8249), Ok(82));
         assert_eq!(target_percent(0.82499999), Ok(82));
