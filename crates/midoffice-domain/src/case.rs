@@ -4,11 +4,10 @@
 use crate::contact::{ContactFacts, Outcome};
 use crate::settings::TenantSettings;
 use crate::{Code, DomainError, Instant};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// A case with all its contacts (of today's party, after merges).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct CaseFacts {
     pub id: Uuid,
     pub party_id: Uuid,
@@ -34,7 +33,7 @@ impl CaseFacts {
 }
 
 /// The status of a case at a moment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CaseStatus {
     Open,
     Resolved { at: Instant },

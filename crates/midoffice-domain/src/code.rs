@@ -1,11 +1,8 @@
 //! Short codes: topics, departments, norm ids and tenants.
 
-use serde::{Deserialize, Serialize};
-
 /// A short code such as `parkeervergunning` or `kcc`: lower case letters, digits and `-`,
 /// starting with a letter or digit, at most 64 characters.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Code(String);
 
 /// The longest code accepted.
@@ -70,7 +67,7 @@ impl std::fmt::Display for Code {
 }
 
 /// A tenant (organisatie): a code such as `gemeente-a`. Every record belongs to one.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TenantId(Code);
 
 impl TenantId {

@@ -7,7 +7,6 @@ use crate::identifier::IdentKey;
 use crate::settings::{DEFAULT_HANDOFF_WORKING_DAYS, TenantSettings, Within};
 use crate::{Code, DomainError, Instant, Violations};
 use chrono::TimeDelta;
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// How far ahead of the server clock an event may be.
@@ -19,7 +18,7 @@ pub const MAX_STORY_CHARS: usize = 10_000;
 pub const MAX_REFERENCE_CHARS: usize = 200;
 
 /// A contact begins. Identifiers are valid and keyed already (at most one strong).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct StartCommand {
     pub channel: Channel,
     pub direction: Direction,
@@ -32,7 +31,7 @@ pub struct StartCommand {
 }
 
 /// A contact ends, as the channel reports it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct EndCommand {
     pub ended_at: Instant,
     pub answered_at: Option<Instant>,

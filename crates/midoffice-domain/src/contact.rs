@@ -1,11 +1,10 @@
 //! Contacts as facts: what started, how it ended, and what is known of it at a moment.
 
 use crate::{Code, Instant};
-use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// The channel of a contact.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Channel {
     Phone,
     Counter,
@@ -49,14 +48,14 @@ impl Channel {
 }
 
 /// Who started a contact.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Direction {
     Inbound,
     Outbound,
 }
 
 /// How a contact ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Outcome {
     Resolved,
     Referred,
@@ -84,7 +83,7 @@ impl Outcome {
 }
 
 /// Where a REFERRED contact sent the citizen.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReferralTarget {
     Department(Code),
     Organisation(String),
@@ -93,7 +92,7 @@ pub enum ReferralTarget {
 
 /// How a contact ended, as stored. `due_at` is the effective due time of a commitment
 /// (given, or the default computed at completion).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct End {
     pub ended_at: Instant,
     pub answered_at: Option<Instant>,
@@ -108,7 +107,7 @@ pub struct End {
 }
 
 /// A satisfaction answer; it counts from its contact's end.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Feedback {
     pub score: u8,
     pub effort: u8,
@@ -117,7 +116,7 @@ pub struct Feedback {
 }
 
 /// One contact as the rules see it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContactFacts {
     pub id: Uuid,
     pub party_id: Option<Uuid>,

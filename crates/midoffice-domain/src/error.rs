@@ -1,9 +1,7 @@
 //! Errors of the rules, in words an agent understands, naming the field.
 
-use serde::{Deserialize, Serialize};
-
 /// One invalid field of a request: its path (such as `start.identifiers.bsn`) and why.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldViolation {
     pub field: String,
     pub description: String,
@@ -20,7 +18,7 @@ impl FieldViolation {
 }
 
 /// Every invalid field of one request.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Violations(pub Vec<FieldViolation>);
 
 impl Violations {
@@ -71,7 +69,7 @@ impl std::fmt::Display for Violations {
 }
 
 /// Why a rule refused a request.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {
     /// Invalid input (INVALID_ARGUMENT).
     #[error("invalid request: {0}")]

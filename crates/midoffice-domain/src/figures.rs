@@ -9,7 +9,6 @@ use crate::signals::{self, Probe, Signal};
 use crate::{Code, Instant};
 use chrono::NaiveDate;
 use chrono::TimeDelta;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use uuid::Uuid;
@@ -52,7 +51,7 @@ pub struct Filter {
 }
 
 /// Traffic-light status of a norm.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NormStatus {
     Green,
     Amber,
@@ -61,7 +60,7 @@ pub enum NormStatus {
 }
 
 /// One norm on the thermometer.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct NormResult {
     pub norm_id: Code,
     pub title: String,
@@ -82,7 +81,7 @@ impl NormResult {
 }
 
 /// Response times of one channel.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ResponseTimes {
     pub channel: Channel,
     pub answered: u64,
@@ -91,7 +90,7 @@ pub struct ResponseTimes {
 }
 
 /// Dashboard figures. A ratio with nothing to divide by is `None`, never 0.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Figures {
     pub contacts: u64,
     pub cases: u64,

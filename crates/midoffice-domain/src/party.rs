@@ -2,12 +2,11 @@
 
 use crate::Instant;
 use crate::identifier::IdentKey;
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
 /// A party as resolution needs it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartySummary {
     pub id: Uuid,
     /// When it was created; "oldest" means created first (ties: smaller id).

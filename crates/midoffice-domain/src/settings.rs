@@ -4,11 +4,10 @@ use crate::calendar::Calendar;
 use crate::contact::Channel;
 use crate::{Code, Instant, Violations};
 use chrono::TimeDelta;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
 /// A threshold: elapsed time, or working days as in DOMAIN.md.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Within {
     /// Elapsed seconds.
     Elapsed(i64),
@@ -41,7 +40,7 @@ fn plural(n: i64, one: &str, many: &str) -> String {
 }
 
 /// What a norm measures.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Measure {
     /// Inbound contacts on a channel answered within a threshold.
     ResponseTime { channel: Channel, within: Within },
@@ -56,7 +55,7 @@ pub enum Measure {
 }
 
 /// A public promise (servicenorm).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Norm {
     pub id: Code,
     pub title: String,
@@ -68,7 +67,7 @@ pub struct Norm {
 }
 
 /// A tenant's settings, replaced together by an admin.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TenantSettings {
     pub norms: Vec<Norm>,
     pub calendar: Calendar,

@@ -5,12 +5,11 @@ use crate::case::{CaseFacts, CaseStatus, status_of};
 use crate::contact::{Channel, ContactFacts, Direction, Outcome};
 use crate::settings::TenantSettings;
 use crate::{Code, Instant};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
 /// A fact about a case the agent must act on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Signal {
     ReferredAgain,
     ReferralLoop,
@@ -133,7 +132,7 @@ pub fn referral_count(case: &CaseFacts, probe: &Probe) -> u32 {
 }
 
 /// A promise made in a contact.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Commitment {
     pub contact_id: Uuid,
     pub kind: Outcome,
@@ -145,7 +144,7 @@ pub struct Commitment {
 }
 
 /// The contact that fulfilled a commitment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fulfilment {
     pub contact_id: Uuid,
     pub started_at: Instant,

@@ -5,12 +5,11 @@ use crate::contact::{Channel, ContactFacts, Outcome};
 use crate::settings::TenantSettings;
 use crate::signals::{self, Probe, Signal};
 use crate::{Code, Instant};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
 /// What the party is to the agent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PartyStatus {
     New,
     Known,
@@ -20,7 +19,7 @@ pub enum PartyStatus {
 }
 
 /// The party as shown: no identifier in clear text.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartyView {
     pub status: PartyStatus,
     pub id: Option<Uuid>,
@@ -41,7 +40,7 @@ impl PartyView {
 }
 
 /// An earlier story on a case.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoryView {
     pub contact_id: Uuid,
     pub channel: Channel,
@@ -52,7 +51,7 @@ pub struct StoryView {
 }
 
 /// An open commitment on a case.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CommitmentView {
     pub contact_id: Uuid,
     pub kind: Outcome,
@@ -62,7 +61,7 @@ pub struct CommitmentView {
 }
 
 /// A case as the agent sees it at a moment.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CaseView {
     pub id: Uuid,
     pub topic: Option<Code>,
@@ -76,7 +75,7 @@ pub struct CaseView {
 }
 
 /// The context (klantbeeld).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContextView {
     pub party: PartyView,
     pub active_cases: Vec<CaseView>,
@@ -163,7 +162,7 @@ pub fn context(
 }
 
 /// A contact with its signals (as of its start, on the case it belongs to now).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ContactView {
     pub contact: ContactFacts,
     pub signals: BTreeSet<Signal>,

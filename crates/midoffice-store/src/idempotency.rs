@@ -6,22 +6,21 @@
 //! request is refused with FAILED_PRECONDITION rather than run again, since running it
 //! again would store the erased person's identifiers anew and count the contact twice.
 
-use crate::convert::{corrupt, micros, now};
+use crate::convert::{micros, now};
 use crate::db::db_err;
 use crate::entity::idempotency;
 use crate::facts::CHUNK;
+use crate::rows::{self, answers::Kept};
 use crate::{Idempotency, StoreError};
 use midoffice_domain::{DomainError, Instant, TenantId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
 /// The stored answer for this key, if the same request came before; INVALID_ARGUMENT on
 /// `request_id` if the key came with another request; FAILED_PRECONDITION if the party
 /// the answer concerned was erased.
-pub async fn replay<T: DeserializeOwned, C: ConnectionTrait>(
+pub async fn replay<T: Kept, C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
     operation: &str,
@@ -44,9 +43,9 @@ pub async fn replay<T: DeserializeOwned, C: ConnectionTrait>(
                 .into(),
         )
         .into()),
-        Some(r) if r.fingerprint == idem.fingerprint => serde_json::from_str(&r.response)
+        Some(r) if r.fingerprint == idem.fingerprint => T::decode(&r.response)
             .map(Some)
-            .map_err(|_| corrupt("idempotency.response")),
+            .map_err(|e| rows::unreadable("idempotency.response", &e)),
         Some(_) => Err(DomainError::invalid(
             "request_id",
             "was used before for a different request",
@@ -56,7 +55,7 @@ pub async fn replay<T: DeserializeOwned, C: ConnectionTrait>(
 }
 
 /// Keeps the answer for this key; `party_id` is the party the answer concerns, if any.
-pub async fn remember<T: Serialize, C: ConnectionTrait>(
+pub async fn remember<T: Kept, C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
     operation: &str,
@@ -65,8 +64,8 @@ pub async fn remember<T: Serialize, C: ConnectionTrait>(
     party_id: Option<Uuid>,
 ) -> Result<(), StoreError> {
     let Some(idem) = idem else { return Ok(()) };
-    let response = serde_json::to_string(answer).map_err(|e| {
-        tracing::error!(error = %e, "cannot serialise an answer");
+    let response = answer.encode().map_err(|e| {
+        tracing::error!(error = %e, "cannot write the answer row");
         StoreError::Internal("cannot keep the answer".into())
     })?;
     let row = idempotency::Model {

@@ -6,8 +6,9 @@
 //!
 //! Module map: [`entity`] (tables), [`migration`] (schema), `db` (pools, transactions,
 //! error mapping), `facts` (loading), `ops` (the work inside a write transaction),
-//! `idempotency` (AIP-155 keys), `convert` (rows to facts), `dburl` (the SQLite file of a
-//! database URL, and URLs with their password masked).
+//! `idempotency` (AIP-155 keys), `convert` (rows to facts), [`rows`] (the versioned JSON
+//! formats of settings and kept answers), `dburl` (the SQLite file of a database URL,
+//! and URLs with their password masked).
 
 use midoffice_domain::command::{EndCommand, StartCommand};
 use midoffice_domain::contact::Feedback;
@@ -26,6 +27,7 @@ mod facts;
 mod idempotency;
 pub mod migration;
 mod ops;
+pub mod rows;
 
 use convert::{micros, trunc};
 use midoffice_domain::contact::Direction;
@@ -63,14 +65,14 @@ pub struct Idempotency {
 }
 
 /// The answer to a start or a record.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Started {
     pub contact: ContactView,
     pub context: ContextView,
 }
 
 /// The answer to an erasure.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Erased {
     pub party_id: Uuid,
     pub contacts_erased: u32,
@@ -112,8 +114,8 @@ async fn settings_in<C: ConnectionTrait>(
         .map_err(db::db_err)?;
     match row {
         None => Ok(TenantSettings::default()),
-        Some(r) => serde_json::from_str(&r.settings)
-            .map_err(|_| convert::corrupt("tenant_settings.settings")),
+        Some(r) => rows::settings::decode(&r.settings)
+            .map_err(|e| rows::unreadable("tenant_settings.settings", &e)),
     }
 }
 
@@ -140,8 +142,8 @@ impl Store {
         settings
             .validate()
             .map_err(|v| DomainError::Invalid(v.prefixed("settings")))?;
-        let json = serde_json::to_string(&settings).map_err(|e| {
-            tracing::error!(error = %e, "cannot serialise settings");
+        let json = rows::settings::encode(&settings).map_err(|e| {
+            tracing::error!(error = %e, "cannot write the settings row");
             StoreError::Internal("cannot store the settings".into())
         })?;
         let txn = self.pools.begin_write(tenant).await?;

@@ -10,7 +10,10 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m0001_initial::Migration)]
+        vec![
+            Box::new(m0001_initial::Migration),
+            Box::new(m0002_versioned_rows::Migration),
+        ]
     }
 }
 
@@ -285,6 +288,172 @@ mod m0001_initial {
 
         fn use_transaction(&self) -> Option<bool> {
             // SQLite has transactional DDL too: a failed first migration leaves nothing behind.
+            Some(true)
+        }
+    }
+}
+
+mod m0002_versioned_rows {
+    //! Tenant settings and kept answers that the first release wrote as serde JSON of
+    //! its domain types (version 0) are rewritten in the store's own versioned rows
+    //! (version 1). Reading accepts version 0 as well (a row written by an instance of
+    //! the first release during a rolling upgrade), so a row this migration cannot
+    //! read is left as it is, logged, and reads as INTERNAL exactly as it did before.
+    //!
+    //! Uses only the frozen row types of versions 0 and 1, never the entities or the
+    //! domain, so it does the same thing in every later release.
+
+    use crate::rows::answers::{self, AnswerKind};
+    use crate::rows::settings;
+    use sea_orm_migration::prelude::*;
+    use sea_orm_migration::sea_orm::ConnectionTrait;
+
+    /// Answers read per page.
+    const PAGE: u64 = 500;
+
+    /// Rewrites version 0 rows in version 1.
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0002_versioned_rows"
+        }
+    }
+
+    /// The answer the first release kept per operation (its rows do not say).
+    fn kind_of(operation: &str) -> Option<AnswerKind> {
+        match operation {
+            "start" | "record" => Some(AnswerKind::Started),
+            "complete" => Some(AnswerKind::Contact),
+            "feedback" => Some(AnswerKind::Feedback),
+            _ => None,
+        }
+    }
+
+    async fn settings_rows(db: &SchemaManagerConnection<'_>) -> Result<(), DbErr> {
+        let rows = db
+            .query_all(
+                Query::select()
+                    .columns(["tenant", "settings"])
+                    .from("tenant_settings")
+                    .order_by("tenant", Order::Asc),
+            )
+            .await?;
+        let (mut rewritten, mut left) = (0u64, 0u64);
+        for row in rows {
+            let tenant: String = row.try_get("", "tenant")?;
+            let text: String = row.try_get("", "settings")?;
+            match settings::upgrade_v0(&text) {
+                Ok(Some(v1)) => {
+                    db.execute(
+                        Query::update()
+                            .table("tenant_settings")
+                            .value("settings", v1)
+                            .and_where(Expr::col("tenant").eq(tenant)),
+                    )
+                    .await?;
+                    rewritten += 1;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(tenant, error = %e, "settings row left as it is: unreadable");
+                    left += 1;
+                }
+            }
+        }
+        tracing::info!(rewritten, left, "settings rows in version 1");
+        Ok(())
+    }
+
+    async fn answer_rows(db: &SchemaManagerConnection<'_>) -> Result<(), DbErr> {
+        let (mut rewritten, mut left) = (0u64, 0u64);
+        let mut after: Option<(String, String, String)> = None;
+        loop {
+            let mut page = Query::select();
+            page.columns(["tenant", "operation", "key", "response"])
+                .from("idempotency")
+                // An erased answer is empty: nothing to rewrite.
+                .and_where(Expr::col("erased_at").is_null())
+                .order_by("tenant", Order::Asc)
+                .order_by("operation", Order::Asc)
+                .order_by("key", Order::Asc)
+                .limit(PAGE);
+            if let Some((t, o, k)) = after.take() {
+                page.and_where(
+                    Expr::tuple([
+                        Expr::col("tenant"),
+                        Expr::col("operation"),
+                        Expr::col("key"),
+                    ])
+                    .gt(Expr::tuple([
+                        Expr::val(t),
+                        Expr::val(o),
+                        Expr::val(k),
+                    ])),
+                );
+            }
+            let rows = db.query_all(&page).await?;
+            let last_page = (rows.len() as u64) < PAGE;
+            for row in rows {
+                let tenant: String = row.try_get("", "tenant")?;
+                let operation: String = row.try_get("", "operation")?;
+                let key: String = row.try_get("", "key")?;
+                let text: String = row.try_get("", "response")?;
+                let upgraded = match kind_of(&operation) {
+                    Some(kind) => answers::upgrade_v0(&text, kind),
+                    None => Ok(None),
+                };
+                match upgraded {
+                    Ok(Some(v1)) => {
+                        db.execute(
+                            Query::update()
+                                .table("idempotency")
+                                .value("response", v1)
+                                .and_where(Expr::col("tenant").eq(tenant.as_str()))
+                                .and_where(Expr::col("operation").eq(operation.as_str()))
+                                .and_where(Expr::col("key").eq(key.as_str())),
+                        )
+                        .await?;
+                        rewritten += 1;
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        // The key is the client's request id, not personal data.
+                        tracing::warn!(
+                            tenant, operation, error = %e,
+                            "kept answer left as it is: unreadable"
+                        );
+                        left += 1;
+                    }
+                }
+                after = Some((tenant, operation, key));
+            }
+            if last_page {
+                break;
+            }
+        }
+        tracing::info!(rewritten, left, "kept answers in version 1");
+        Ok(())
+    }
+
+    #[sea_orm_migration::async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let db = manager.get_connection();
+            settings_rows(db).await?;
+            answer_rows(db).await
+        }
+
+        async fn down(&self, _manager: &SchemaManager) -> Result<(), DbErr> {
+            Err(DbErr::Migration(
+                "m0002_versioned_rows cannot be undone: the first release cannot read \
+                 version 1 rows"
+                    .into(),
+            ))
+        }
+
+        fn use_transaction(&self) -> Option<bool> {
+            // All rows or none: a failure leaves the database as the first release left it.
             Some(true)
         }
     }

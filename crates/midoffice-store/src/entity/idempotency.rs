@@ -13,7 +13,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub key: String,
     pub fingerprint: String,
-    /// The answer as JSON.
+    /// The answer as JSON, in the store's own versioned format (`crate::rows::answers`).
     #[sea_orm(column_type = "Text")]
     pub response: String,
     pub created_at: i64,

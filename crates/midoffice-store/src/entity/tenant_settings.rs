@@ -1,4 +1,4 @@
-//! A tenant's settings as JSON (serde of `midoffice_domain::settings::TenantSettings`).
+//! A tenant's settings as one JSON row in the store's own versioned format (`crate::rows::settings`).
 
 use sea_orm::entity::prelude::*;
 
