@@ -39,14 +39,26 @@ impl RowError {
         RowError(what.into())
     }
 
-    /// A JSON error, by its kind and position only: serde's message can quote the value.
+    /// A JSON error without the value it met: serde's message can quote the row (a
+    /// story, a comment). A missing or unknown field is named, as keys are no data.
     fn json(e: &serde_json::Error) -> Self {
-        RowError(format!(
-            "{:?} error in the JSON at line {} column {}",
-            e.classify(),
-            e.line(),
-            e.column()
-        ))
+        let message = e.to_string();
+        let names_a_key = ["missing field `", "unknown field `"]
+            .iter()
+            .any(|start| message.starts_with(start));
+        let what = if names_a_key {
+            message
+                .split_once(", expected")
+                .map_or(message.as_str(), |(head, _)| head)
+                .to_owned()
+        } else {
+            format!("{:?} error", e.classify())
+        };
+        if e.line() == 0 {
+            RowError(what)
+        } else {
+            RowError(format!("{what} at line {} column {}", e.line(), e.column()))
+        }
     }
 }
 
@@ -213,9 +225,21 @@ mod tests {
     }
 
     #[test]
-    fn a_json_error_does_not_quote_the_row() {
+    fn a_json_error_does_not_quote_the_row_but_names_a_key() {
         let e = serde_json::from_str::<u8>("\"geheim verhaal\"").unwrap_err();
         let message = RowError::json(&e).to_string();
         assert!(!message.contains("geheim"), "{message}");
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Row {
+            story: String,
+        }
+        let e = serde_json::from_str::<Row>(r#"{"verhaal": "geheim"}"#).unwrap_err();
+        let message = RowError::json(&e).to_string();
+        assert!(message.starts_with("unknown field `verhaal`"), "{message}");
+        assert!(!message.contains("geheim"), "{message}");
+        let e = serde_json::from_value::<Row>(serde_json::json!({})).unwrap_err();
+        assert_eq!(RowError::json(&e).to_string(), "missing field `story`");
     }
 }
