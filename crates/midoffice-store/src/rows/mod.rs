@@ -89,7 +89,7 @@ fn to_text<T: Serialize>(row: &T) -> Result<String, RowError> {
 
 /// The version tag `"v": N` of a row type: writes `N`, reads only `N`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Tag<const N: u8>;
+pub(crate) struct Tag<const N: u8>;
 
 impl<const N: u8> Serialize for Tag<N> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -113,7 +113,7 @@ impl<'de, const N: u8> Deserialize<'de> for Tag<N> {
 /// An instant as stored: RFC 3339 in UTC (`2025-03-04T08:30:00Z`, with a fraction
 /// only when there is one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Stamp(pub Instant);
+pub(crate) struct Stamp(pub Instant);
 
 impl Serialize for Stamp {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -182,7 +182,7 @@ macro_rules! stored_names {
 pub(crate) use stored_names;
 
 /// Names of version 1, shared by the settings and the answers.
-pub mod names_v1 {
+pub(crate) mod names_v1 {
     stored_names! {
         /// A channel.
         ChannelV1 <=> midoffice_domain::contact::Channel {
