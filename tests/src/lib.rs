@@ -270,7 +270,7 @@ impl Backend {
         &self,
         tenant: &str,
         contact_id: &str,
-        end: pb::ContactEnd,
+        completion: pb::ContactCompletion,
     ) -> pb::Contact {
         self.contacts()
             .complete_contact(request(
@@ -278,7 +278,7 @@ impl Backend {
                 pb::CompleteContactRequest {
                     request_id: String::new(),
                     contact_id: contact_id.to_owned(),
-                    end: Some(end),
+                    completion: Some(completion),
                 },
             ))
             .await
@@ -386,8 +386,8 @@ pub fn date(year: i32, month: i32, day: i32) -> pb::Date {
 /// The local dates of 2026, as known now.
 pub fn period_2026() -> pb::Period {
     pb::Period {
-        from: Some(date(2026, 1, 1)),
-        to: Some(date(2027, 1, 1)),
+        start_date: Some(date(2026, 1, 1)),
+        end_date: Some(date(2027, 1, 1)),
         as_of: None,
     }
 }
@@ -433,9 +433,9 @@ pub fn start(
     }
 }
 
-/// A RESOLVED end with a story, answered at `answered_at`.
-pub fn resolved(answered_at: &str, ended_at: &str, story: &str) -> pb::ContactEnd {
-    pb::ContactEnd {
+/// A RESOLVED completion with a story, answered at `answered_at`.
+pub fn resolved(answered_at: &str, ended_at: &str, story: &str) -> pb::ContactCompletion {
+    pb::ContactCompletion {
         ended_at: Some(at(ended_at)),
         answered_at: Some(at(answered_at)),
         outcome: pb::Outcome::Resolved as i32,

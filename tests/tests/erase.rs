@@ -83,7 +83,7 @@ async fn an_erased_party_is_gone_but_its_contacts_still_count() {
         b.complete(
             TENANT,
             &c2,
-            pb::ContactEnd {
+            pb::ContactCompletion {
                 outcome: Outcome::HandedOff as i32,
                 ..resolved(
                     "2026-03-03T10:02:00+01:00",
@@ -277,7 +277,7 @@ async fn a_retry_after_erasure_returns_no_personal_data_and_runs_nothing_again()
         let complete_c1 = pb::CompleteContactRequest {
             request_id: "c1".into(),
             contact_id: c1.clone(),
-            end: Some(resolved(
+            completion: Some(resolved(
                 "2026-03-02T09:00:10+01:00",
                 "2026-03-02T09:05:00+01:00",
                 STORY,

@@ -89,7 +89,7 @@ async fn a_retried_record_returns_the_same_contact_and_stores_nothing_more() {
                 Some(bsn("999990032")),
                 "parkeervergunning",
             )),
-            end: Some(resolved(
+            completion: Some(resolved(
                 "2026-03-03T10:04:00+01:00",
                 "2026-03-03T10:15:00+01:00",
                 "Bewonersvergunning aangevraagd.",
@@ -152,7 +152,7 @@ async fn a_retried_completion_returns_the_first_answer_and_changes_nothing() {
         let first_request = pb::CompleteContactRequest {
             request_id: "complete-1".into(),
             contact_id: contact_id.clone(),
-            end: Some(resolved(
+            completion: Some(resolved(
                 "2026-03-04T11:00:20+01:00",
                 "2026-03-04T11:05:00+01:00",
                 "Container wordt vervangen.",
@@ -175,7 +175,7 @@ async fn a_retried_completion_returns_the_first_answer_and_changes_nothing() {
         assert_eq!(retry, first, "a retry must give the first answer unchanged");
 
         let mut other = first_request.clone();
-        if let Some(end) = other.end.as_mut() {
+        if let Some(end) = other.completion.as_mut() {
             end.story = "Een ander verhaal.".into();
             end.outcome = Outcome::HandedOff as i32;
         }

@@ -77,7 +77,7 @@ async fn play(b: &Backend) {
             pb::CompleteContactRequest {
                 request_id: "privacy-2".into(),
                 contact_id: c1.clone(),
-                end: Some(pb::ContactEnd {
+                completion: Some(pb::ContactCompletion {
                     outcome: Outcome::Callback as i32,
                     due_at: Some(at("2026-03-03T17:00:00+01:00")),
                     department: "kcc".into(),
@@ -108,7 +108,7 @@ async fn play(b: &Backend) {
     b.complete(
         TENANT,
         &c2,
-        pb::ContactEnd {
+        pb::ContactCompletion {
             outcome: Outcome::HandedOff as i32,
             answered_at: None,
             ..resolved(
@@ -147,7 +147,7 @@ async fn play(b: &Backend) {
             }),
             "parkeervergunning",
         )),
-        end: Some(resolved(
+        completion: Some(resolved(
             "2026-03-04T10:03:00+01:00",
             "2026-03-04T10:12:00+01:00",
             "Vergunning verlengd.",

@@ -135,8 +135,8 @@ async fn grpc_web_answers_a_plain_http1_post() {
     on_every_backend(|b| async move {
         let message = pb::GetThermometerRequest {
             period: Some(pb::Period {
-                from: Some(date(2026, 3, 1)),
-                to: Some(date(2026, 4, 1)),
+                start_date: Some(date(2026, 3, 1)),
+                end_date: Some(date(2026, 4, 1)),
                 as_of: Some(at("2026-04-01T00:00:00+02:00")),
             }),
         };

@@ -75,7 +75,7 @@ async fn a_contact_of_one_tenant_is_invisible_to_another() {
                     pb::CompleteContactRequest {
                         request_id: String::new(),
                         contact_id: contact_id.clone(),
-                        end: Some(resolved(
+                        completion: Some(resolved(
                             "2026-03-02T09:00:10+01:00",
                             "2026-03-02T09:05:00+01:00",
                             "Uitgelegd.",
@@ -227,8 +227,8 @@ async fn settings_replaced_in_one_tenant_leave_the_other_alone() {
 
         // The thermometers follow: a has one norm, b the eight defaults.
         let period = pb::Period {
-            from: Some(midoffice_tests::date(2026, 3, 1)),
-            to: Some(midoffice_tests::date(2026, 4, 1)),
+            start_date: Some(midoffice_tests::date(2026, 3, 1)),
+            end_date: Some(midoffice_tests::date(2026, 4, 1)),
             as_of: None,
         };
         for (tenant, norms) in [(A, 1), (B, defaults_b.norms.len())] {

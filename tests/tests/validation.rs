@@ -25,11 +25,11 @@ fn start_request(s: pb::ContactStart) -> pb::StartContactRequest {
     }
 }
 
-fn complete_request(contact_id: &str, end: pb::ContactEnd) -> pb::CompleteContactRequest {
+fn complete_request(contact_id: &str, end: pb::ContactCompletion) -> pb::CompleteContactRequest {
     pb::CompleteContactRequest {
         request_id: String::new(),
         contact_id: contact_id.to_owned(),
-        end: Some(end),
+        completion: Some(end),
     }
 }
 
@@ -44,8 +44,13 @@ fn feedback(contact_id: &str, score: u32, effort: u32) -> pb::SubmitFeedbackRequ
     }
 }
 
-fn end(outcome: Outcome, answered_at: Option<&str>, ended_at: &str, story: &str) -> pb::ContactEnd {
-    pb::ContactEnd {
+fn end(
+    outcome: Outcome,
+    answered_at: Option<&str>,
+    ended_at: &str,
+    story: &str,
+) -> pb::ContactCompletion {
+    pb::ContactCompletion {
         ended_at: Some(at(ended_at)),
         answered_at: answered_at.map(at),
         outcome: outcome as i32,
@@ -187,7 +192,7 @@ async fn invalid_starts_name_their_field_and_store_nothing() {
                         pb::RecordContactRequest {
                             request_id: String::new(),
                             start: Some(s),
-                            end: Some(resolved(
+                            completion: Some(resolved(
                                 "2026-03-02T09:00:10+01:00",
                                 "2026-03-02T09:05:00+01:00",
                                 "Uitgelegd.",
@@ -232,14 +237,14 @@ async fn invalid_completions_name_their_field_and_change_nothing() {
         let answered = Some("2026-03-02T09:00:10+01:00");
         let ended = "2026-03-02T09:05:00+01:00";
 
-        let refused: Vec<(&str, pb::ContactEnd)> = vec![
+        let refused: Vec<(&str, pb::ContactCompletion)> = vec![
             (
-                "end.referred_to",
+                "completion.referred_to",
                 end(Outcome::Referred, answered, ended, "Wil een paspoort."),
             ),
             (
-                "end.referred_to",
-                pb::ContactEnd {
+                "completion.referred_to",
+                pb::ContactCompletion {
                     referred_to: Some(pb::ReferralTarget {
                         target: Some(referral_target::Target::Department("burgerzaken".into())),
                     }),
@@ -247,19 +252,19 @@ async fn invalid_completions_name_their_field_and_change_nothing() {
                 },
             ),
             (
-                "end.story",
+                "completion.story",
                 end(Outcome::Abandoned, None, ended, "Er was geen gesprek."),
             ),
             (
-                "end.answered_at",
+                "completion.answered_at",
                 end(Outcome::Abandoned, answered, ended, ""),
             ),
             (
-                "end.ended_at",
+                "completion.ended_at",
                 end(Outcome::Abandoned, None, "2026-03-02T08:55:00+01:00", ""),
             ),
             (
-                "end.ended_at",
+                "completion.ended_at",
                 end(
                     Outcome::Resolved,
                     answered,
@@ -268,7 +273,7 @@ async fn invalid_completions_name_their_field_and_change_nothing() {
                 ),
             ),
             (
-                "end.answered_at",
+                "completion.answered_at",
                 end(
                     Outcome::Resolved,
                     None,
@@ -277,7 +282,7 @@ async fn invalid_completions_name_their_field_and_change_nothing() {
                 ),
             ),
             (
-                "end.answered_at",
+                "completion.answered_at",
                 end(
                     Outcome::Resolved,
                     Some("2026-03-02T08:59:00+01:00"),
@@ -286,7 +291,7 @@ async fn invalid_completions_name_their_field_and_change_nothing() {
                 ),
             ),
             (
-                "end.answered_at",
+                "completion.answered_at",
                 end(
                     Outcome::Resolved,
                     Some("2026-03-02T09:06:00+01:00"),
@@ -295,33 +300,33 @@ async fn invalid_completions_name_their_field_and_change_nothing() {
                 ),
             ),
             (
-                "end.topic",
-                pb::ContactEnd {
+                "completion.topic",
+                pb::ContactCompletion {
                     topic: "rijbewijs".into(),
                     ..end(Outcome::Resolved, answered, ended, "Uitgelegd.")
                 },
             ),
             (
-                "end.due_at",
-                pb::ContactEnd {
+                "completion.due_at",
+                pb::ContactCompletion {
                     due_at: Some(at("2026-03-03T17:00:00+01:00")),
                     ..end(Outcome::Resolved, answered, ended, "Uitgelegd.")
                 },
             ),
             (
-                "end.outcome",
+                "completion.outcome",
                 end(Outcome::Unspecified, answered, ended, "Uitgelegd."),
             ),
             (
-                "end.department",
-                pb::ContactEnd {
+                "completion.department",
+                pb::ContactCompletion {
                     department: "Burger Zaken".into(),
                     ..end(Outcome::Resolved, answered, ended, "Uitgelegd.")
                 },
             ),
             (
-                "end.ended_at",
-                pb::ContactEnd {
+                "completion.ended_at",
+                pb::ContactCompletion {
                     ended_at: None,
                     ..end(Outcome::Resolved, answered, ended, "Uitgelegd.")
                 },
@@ -358,7 +363,7 @@ async fn invalid_completions_name_their_field_and_change_nothing() {
                     complete_request(&c2, end(Outcome::Resolved, answered, ended, "Uitgelegd.")),
                 ))
                 .await,
-            "end.topic",
+            "completion.topic",
             SECRETS,
         );
         assert!(b.contact(TENANT, &c2).await.completion.is_none());
@@ -375,7 +380,7 @@ async fn invalid_completions_name_their_field_and_change_nothing() {
                     complete_request(&c3, end(Outcome::Callback, answered, ended, "Belt terug.")),
                 ))
                 .await,
-            "end.outcome",
+            "completion.outcome",
             SECRETS,
         );
         assert!(b.contact(TENANT, &c3).await.completion.is_none());
@@ -614,8 +619,8 @@ async fn figure_periods_must_run_forward() {
             (date(2026, 3, 1), date(2026, 3, 1)),
         ] {
             let period = pb::Period {
-                from: Some(from),
-                to: Some(to),
+                start_date: Some(from),
+                end_date: Some(to),
                 as_of: None,
             };
             assert_invalid(
@@ -628,7 +633,7 @@ async fn figure_periods_must_run_forward() {
                         },
                     ))
                     .await,
-                "period.to",
+                "period.end_date",
                 SECRETS,
             );
             assert_invalid(
@@ -640,7 +645,7 @@ async fn figure_periods_must_run_forward() {
                         },
                     ))
                     .await,
-                "period.to",
+                "period.end_date",
                 SECRETS,
             );
         }
@@ -652,8 +657,8 @@ async fn figure_periods_must_run_forward() {
 async fn figure_periods_must_be_real_dates() {
     on_every_backend(|b| async move {
         let impossible = pb::Period {
-            from: Some(date(2026, 2, 30)),
-            to: Some(date(2026, 4, 1)),
+            start_date: Some(date(2026, 2, 30)),
+            end_date: Some(date(2026, 4, 1)),
             as_of: None,
         };
         assert_invalid(
@@ -666,7 +671,7 @@ async fn figure_periods_must_be_real_dates() {
                     },
                 ))
                 .await,
-            "period.from",
+            "period.start_date",
             SECRETS,
         );
     })
@@ -729,11 +734,11 @@ fn with_control(control: &str) -> String {
     format!("Burger met bsn 999990019 belde{control} over zijn paspoort.")
 }
 
-fn record_request(s: pb::ContactStart, e: pb::ContactEnd) -> pb::RecordContactRequest {
+fn record_request(s: pb::ContactStart, e: pb::ContactCompletion) -> pb::RecordContactRequest {
     pb::RecordContactRequest {
         request_id: String::new(),
         start: Some(s),
-        end: Some(e),
+        completion: Some(e),
         context_seen: true,
     }
 }
@@ -775,10 +780,10 @@ async fn control_characters_in_free_text_are_refused_and_store_nothing() {
         let mut records: Vec<(&str, pb::RecordContactRequest)> = Vec::new();
         for control in CONTROLS {
             records.push((
-                "end.story",
+                "completion.story",
                 record_request(
                     valid_start(),
-                    pb::ContactEnd {
+                    pb::ContactCompletion {
                         story: with_control(control),
                         ..valid_end()
                     },
@@ -795,10 +800,10 @@ async fn control_characters_in_free_text_are_refused_and_store_nothing() {
                 ),
             ));
             records.push((
-                "end.referred_to.organisation",
+                "completion.referred_to.organisation",
                 record_request(
                     valid_start(),
-                    pb::ContactEnd {
+                    pb::ContactCompletion {
                         outcome: Outcome::Referred as i32,
                         referred_to: organisation(format!("UWV{control}")),
                         ..valid_end()
@@ -834,18 +839,18 @@ async fn control_characters_in_free_text_are_refused_and_store_nothing() {
         let (c1, _, _) = ids_of(&b.start(TENANT, valid_start()).await);
         let mut completions: Vec<(&str, pb::CompleteContactRequest)> = Vec::new();
         for control in CONTROLS {
-            let story = pb::ContactEnd {
+            let story = pb::ContactCompletion {
                 story: with_control(control),
                 ..valid_end()
             };
-            completions.push(("end.story", complete_request(&c1, story)));
-            let referred = pb::ContactEnd {
+            completions.push(("completion.story", complete_request(&c1, story)));
+            let referred = pb::ContactCompletion {
                 outcome: Outcome::Referred as i32,
                 referred_to: organisation(format!("Belastingdienst{control}")),
                 ..valid_end()
             };
             completions.push((
-                "end.referred_to.organisation",
+                "completion.referred_to.organisation",
                 complete_request(&c1, referred),
             ));
             completions.push((
@@ -857,10 +862,10 @@ async fn control_characters_in_free_text_are_refused_and_store_nothing() {
             ));
         }
         completions.push((
-            "end.story",
+            "completion.story",
             complete_request(
                 &c1,
-                pb::ContactEnd {
+                pb::ContactCompletion {
                     story: "x".repeat(10_001),
                     ..valid_end()
                 },
@@ -1006,7 +1011,21 @@ async fn invalid_settings_name_their_field_and_change_nothing() {
             ),
             (
                 "settings.norms[0].measure",
-                changed(&|s| s.norms[0].measure = pb::Measure::Unspecified as i32),
+                changed(&|s| s.norms[0].measure = None),
+            ),
+            (
+                "settings.norms[0].measure",
+                changed(&|s| s.norms[0].measure = Some(pb::Measure { kind: None })),
+            ),
+            (
+                "settings.norms[0].measure.response_time.channel",
+                changed(&|s| {
+                    if let Some(pb::measure::Kind::ResponseTime(r)) =
+                        s.norms[0].measure.as_mut().and_then(|m| m.kind.as_mut())
+                    {
+                        r.channel = pb::Channel::Unspecified as i32;
+                    }
+                }),
             ),
             (
                 "settings.norms[1].id",

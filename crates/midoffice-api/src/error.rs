@@ -73,6 +73,10 @@ fn domain_status(e: DomainError) -> Status {
         DomainError::NotFound(msg) => Status::not_found(msg),
         DomainError::FailedPrecondition(msg) => Status::failed_precondition(msg),
         DomainError::AlreadyExists(msg) => Status::already_exists(msg),
+        DomainError::RequestIdReused => invalid_status(Violations::one(
+            "request_id",
+            "was used before for a different request",
+        )),
     }
 }
 

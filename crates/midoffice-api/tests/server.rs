@@ -74,8 +74,8 @@ fn phone_start(bsn: &str) -> pb::ContactStart {
     }
 }
 
-fn resolved_end() -> pb::ContactEnd {
-    pb::ContactEnd {
+fn resolved_end() -> pb::ContactCompletion {
+    pb::ContactCompletion {
         ended_at: Some(later_ts(30)),
         answered_at: Some(later_ts(10)),
         outcome: pb::Outcome::Resolved as i32,
@@ -306,7 +306,7 @@ async fn completion_checks_the_contact_before_the_fields() {
     let s = start().await;
     let mut contacts = ContactServiceClient::new(s.channel.clone());
     let unknown = uuid::Uuid::now_v7().to_string();
-    let no_outcome = pb::ContactEnd {
+    let no_outcome = pb::ContactCompletion {
         outcome: 0,
         ..resolved_end()
     };
@@ -315,7 +315,7 @@ async fn completion_checks_the_contact_before_the_fields() {
         .complete_contact(pb::CompleteContactRequest {
             request_id: String::new(),
             contact_id: unknown,
-            end: Some(no_outcome.clone()),
+            completion: Some(no_outcome.clone()),
         })
         .await
         .unwrap_err();
@@ -335,31 +335,31 @@ async fn completion_checks_the_contact_before_the_fields() {
         .complete_contact(pb::CompleteContactRequest {
             request_id: String::new(),
             contact_id: id.clone(),
-            end: Some(no_outcome.clone()),
+            completion: Some(no_outcome.clone()),
         })
         .await
         .unwrap_err();
-    assert_eq!(violations(&status), ["end.outcome"]);
+    assert_eq!(violations(&status), ["completion.outcome"]);
 
     // A phone contact needs answered_at: the domain's rule, with the full path.
     let status = contacts
         .complete_contact(pb::CompleteContactRequest {
             request_id: String::new(),
             contact_id: id.clone(),
-            end: Some(pb::ContactEnd {
+            completion: Some(pb::ContactCompletion {
                 answered_at: None,
                 ..resolved_end()
             }),
         })
         .await
         .unwrap_err();
-    assert_eq!(violations(&status), ["end.answered_at"]);
+    assert_eq!(violations(&status), ["completion.answered_at"]);
 
     let done = contacts
         .complete_contact(pb::CompleteContactRequest {
             request_id: String::new(),
             contact_id: id.clone(),
-            end: Some(resolved_end()),
+            completion: Some(resolved_end()),
         })
         .await
         .unwrap()
@@ -371,7 +371,7 @@ async fn completion_checks_the_contact_before_the_fields() {
             .complete_contact(pb::CompleteContactRequest {
                 request_id: String::new(),
                 contact_id: id.clone(),
-                end: Some(end),
+                completion: Some(end),
             })
             .await
             .unwrap_err();
@@ -470,7 +470,7 @@ async fn settings_round_trip_and_figures_answer_per_channel() {
         .record_contact(pb::RecordContactRequest {
             request_id: String::new(),
             start: Some(phone_start(BSN)),
-            end: Some(resolved_end()),
+            completion: Some(resolved_end()),
             context_seen: true,
         })
         .await
@@ -486,8 +486,8 @@ async fn settings_round_trip_and_figures_answer_per_channel() {
         }
     };
     let period = pb::Period {
-        from: Some(date(today - chrono::Days::new(7))),
-        to: Some(date(today + chrono::Days::new(1))),
+        start_date: Some(date(today - chrono::Days::new(7))),
+        end_date: Some(date(today + chrono::Days::new(1))),
         as_of: None,
     };
     let mut figures = FigureServiceClient::new(s.channel.clone());
@@ -553,14 +553,14 @@ async fn extreme_input_is_answered_without_internal_errors() {
         .into_inner();
     let id = started.contact.unwrap().id;
     for end in [
-        pb::ContactEnd {
+        pb::ContactCompletion {
             ended_at: Some(epoch),
             answered_at: Some(epoch),
             outcome: pb::Outcome::Callback as i32,
             due_at: Some(far),
             ..Default::default()
         },
-        pb::ContactEnd {
+        pb::ContactCompletion {
             ended_at: Some(far),
             outcome: pb::Outcome::HandedOff as i32,
             ..Default::default()
@@ -570,7 +570,7 @@ async fn extreme_input_is_answered_without_internal_errors() {
             .record_contact(pb::RecordContactRequest {
                 request_id: String::new(),
                 start: Some(start.clone()),
-                end: Some(end.clone()),
+                completion: Some(end.clone()),
                 context_seen: false,
             })
             .await;
@@ -581,7 +581,7 @@ async fn extreme_input_is_answered_without_internal_errors() {
             .complete_contact(pb::CompleteContactRequest {
                 request_id: "x".repeat(100),
                 contact_id: id.clone(),
-                end: Some(end),
+                completion: Some(end),
             })
             .await;
         if let Err(status) = &answer {
@@ -597,7 +597,15 @@ async fn extreme_input_is_answered_without_internal_errors() {
         .into_inner()
         .settings
         .unwrap();
-    settings.norms[2].within = Some(pb::Within {
+    // The third default norm is e-mail answered within 2 working days.
+    let Some(pb::measure::Kind::ResponseTime(email)) = settings.norms[2]
+        .measure
+        .as_mut()
+        .and_then(|m| m.kind.as_mut())
+    else {
+        panic!("the third default norm is a response time");
+    };
+    email.within = Some(pb::Within {
         within: Some(pb::within::Within::WorkingDays(250)),
     });
     settings.repeat_window = Some(prost_types::Duration {
@@ -615,12 +623,12 @@ async fn extreme_input_is_answered_without_internal_errors() {
         ((9996, 12, 31), (9999, 12, 31)),
     ] {
         let period = pb::Period {
-            from: Some(pb::Date {
+            start_date: Some(pb::Date {
                 year: from.0,
                 month: from.1,
                 day: from.2,
             }),
-            to: Some(pb::Date {
+            end_date: Some(pb::Date {
                 year: to.0,
                 month: to.1,
                 day: to.2,

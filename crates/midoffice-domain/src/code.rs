@@ -1,12 +1,11 @@
 //! Short codes: topics, departments, norm ids and tenants.
 
+use crate::limits::MAX_CODE_LEN;
+
 /// A short code such as `parkeervergunning` or `kcc`: lower case letters, digits and `-`,
 /// starting with a letter or digit, at most 64 characters.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Code(String);
-
-/// The longest code accepted.
-pub const MAX_CODE_LEN: usize = 64;
 
 impl Code {
     /// Parses a code; the error says why in plain words.

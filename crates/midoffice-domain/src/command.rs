@@ -4,18 +4,11 @@
 use crate::contact::{Channel, Direction};
 use crate::contact::{ContactFacts, End, Outcome, ReferralTarget};
 use crate::identifier::IdentKey;
+use crate::limits::{MAX_CLOCK_SKEW_SECS, MAX_REFERENCE_CHARS};
 use crate::settings::{DEFAULT_HANDOFF_WORKING_DAYS, TenantSettings, Within};
 use crate::{Code, DomainError, Instant, Violations};
 use chrono::TimeDelta;
 use uuid::Uuid;
-
-/// How far ahead of the server clock an event may be.
-pub const MAX_CLOCK_SKEW_SECS: i64 = 5 * 60;
-/// The longest story accepted, in characters: checked at the edge, with its characters
-/// (`crate::text::check_text`).
-pub const MAX_STORY_CHARS: usize = 10_000;
-/// The longest case reference or organisation accepted, in characters.
-pub const MAX_REFERENCE_CHARS: usize = 200;
 
 /// A contact begins. Identifiers are valid and keyed already (at most one strong).
 #[derive(Clone, Debug, PartialEq)]
@@ -127,7 +120,10 @@ pub fn validate_end(
         (Some(ReferralTarget::Organisation(org)), _)
             if org.trim().is_empty() || org.chars().count() > MAX_REFERENCE_CHARS =>
         {
-            v.add("referred_to.organisation", "must be 1 to 200 characters");
+            v.add(
+                "referred_to.organisation",
+                format!("must be 1 to {MAX_REFERENCE_CHARS} characters"),
+            );
         }
         _ => {}
     }

@@ -1,6 +1,8 @@
 //! Errors of the rules, in words an agent understands, naming the field.
 
-/// One invalid field of a request: its path (such as `start.identifiers.bsn`) and why.
+/// One invalid field of a request: its path and why. Paths are relative to the message
+/// validated (`bsn`, `norms[0].target`); the API puts them under the request field that
+/// holds that message, once ([`Violations::prefixed`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FieldViolation {
     pub field: String,
@@ -41,12 +43,17 @@ impl Violations {
         }
     }
 
-    /// Prefixes every field path with `prefix.`.
+    /// Puts every field path under `prefix` (`bsn` becomes `identifiers.bsn`); a
+    /// violation of the message itself (an empty path) becomes one of `prefix`.
     pub fn prefixed(self, prefix: &str) -> Self {
+        let path = |field: String| match field.as_str() {
+            "" => prefix.to_owned(),
+            _ => format!("{prefix}.{field}"),
+        };
         Violations(
             self.0
                 .into_iter()
-                .map(|v| FieldViolation::new(format!("{prefix}.{}", v.field), v.description))
+                .map(|v| FieldViolation::new(path(v.field), v.description))
                 .collect(),
         )
     }
@@ -83,6 +90,10 @@ pub enum DomainError {
     /// Duplicate (ALREADY_EXISTS).
     #[error("already exists: {0}")]
     AlreadyExists(String),
+    /// An idempotency key sent before with another request (INVALID_ARGUMENT on
+    /// `request_id`, AIP-155).
+    #[error("invalid request: request_id: was used before for a different request")]
+    RequestIdReused,
 }
 
 impl DomainError {

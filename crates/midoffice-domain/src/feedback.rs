@@ -4,8 +4,7 @@
 use crate::contact::{ContactFacts, Feedback};
 use crate::{DomainError, Violations};
 
-/// The longest comment accepted, in characters.
-pub const MAX_COMMENT_CHARS: usize = 2000;
+use crate::limits::MAX_COMMENT_CHARS;
 
 /// Checks a satisfaction answer for a stored contact and returns it as it is to be
 /// kept (a blank comment is none). The contact's state comes before the fields:

@@ -4,6 +4,7 @@
 //! must not reach an error message or a log.
 
 use crate::Violations;
+use crate::limits::MAX_EMAIL_LEN;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
@@ -131,9 +132,6 @@ pub fn parse_identifiers(
 fn is_absent(raw: &str) -> bool {
     raw.trim().is_empty()
 }
-
-/// The longest e-mail address accepted (RFC 5321 path limit less the brackets).
-const MAX_EMAIL_LEN: usize = 254;
 
 fn all_ascii_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())

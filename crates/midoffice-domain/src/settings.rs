@@ -2,6 +2,9 @@
 
 use crate::calendar::Calendar;
 use crate::contact::Channel;
+use crate::limits::{
+    MAX_EXPLANATION_CHARS, MAX_NORMS, MAX_TITLE_CHARS, MAX_WINDOW_SECS, MAX_WORKING_DAYS,
+};
 use crate::{Code, Instant, Violations};
 use chrono::TimeDelta;
 use std::collections::BTreeSet;
@@ -54,6 +57,20 @@ pub enum Measure {
     CommitmentOnTime { within: Option<Within> },
 }
 
+impl Measure {
+    /// The name of the kind of measure, as the API's oneof and the scenario files
+    /// write it: `response_time`, `first_contact_resolution`, ...
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Measure::ResponseTime { .. } => "response_time",
+            Measure::FirstContactResolution => "first_contact_resolution",
+            Measure::ReferredAtMost { .. } => "referred_at_most",
+            Measure::StoryToldOnce => "story_told_once",
+            Measure::CommitmentOnTime { .. } => "commitment_on_time",
+        }
+    }
+}
+
 /// A public promise (servicenorm).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Norm {
@@ -85,10 +102,6 @@ pub const DEFAULT_CHANNEL_HOP_WINDOW_SECS: i64 = 48 * 3600;
 pub const DEFAULT_CALLBACK_WORKING_DAYS: u32 = 1;
 /// Working days for a hand-off's due time.
 pub const DEFAULT_HANDOFF_WORKING_DAYS: u32 = 5;
-/// The longest window or threshold accepted: a year.
-pub const MAX_WINDOW_SECS: i64 = 366 * 24 * 3600;
-/// The most working days accepted in a threshold.
-pub const MAX_WORKING_DAYS: u32 = 250;
 
 impl Default for TenantSettings {
     fn default() -> Self {
@@ -146,31 +159,31 @@ impl TenantSettings {
                 Measure::CommitmentOnTime { within } => *within,
                 _ => None,
             };
+            let within_field = || format!("norms[{i}].measure.{}.within", norm.measure.as_str());
             match within {
-                Some(Within::Elapsed(s)) if s <= 0 || s > MAX_WINDOW_SECS => v.add(
-                    format!("norms[{i}].within"),
-                    "must be more than 0 and at most a year",
-                ),
+                Some(Within::Elapsed(s)) if s <= 0 || s > MAX_WINDOW_SECS => {
+                    v.add(within_field(), "must be more than 0 and at most a year")
+                }
                 Some(Within::WorkingDays(d)) if d == 0 || d > MAX_WORKING_DAYS => v.add(
-                    format!("norms[{i}].within"),
+                    within_field(),
                     format!("must be 1 to {MAX_WORKING_DAYS} working days"),
                 ),
                 _ => {}
             }
-            if norm.title.chars().count() > 200 {
+            if norm.title.chars().count() > MAX_TITLE_CHARS {
                 v.add(
                     format!("norms[{i}].title"),
-                    "must be at most 200 characters",
+                    format!("must be at most {MAX_TITLE_CHARS} characters"),
                 );
             }
             if norm
                 .explanation
                 .as_ref()
-                .is_some_and(|e| e.chars().count() > 2000)
+                .is_some_and(|e| e.chars().count() > MAX_EXPLANATION_CHARS)
             {
                 v.add(
                     format!("norms[{i}].explanation"),
-                    "must be at most 2000 characters",
+                    format!("must be at most {MAX_EXPLANATION_CHARS} characters"),
                 );
             }
         }
@@ -182,8 +195,8 @@ impl TenantSettings {
                 v.add(field, "must be more than 0 and at most a year");
             }
         }
-        if self.norms.len() > 100 {
-            v.add("norms", "at most 100 norms");
+        if self.norms.len() > MAX_NORMS {
+            v.add("norms", format!("at most {MAX_NORMS} norms"));
         }
         if v.is_empty() { Ok(()) } else { Err(v) }
     }

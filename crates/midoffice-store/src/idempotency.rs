@@ -46,11 +46,7 @@ pub async fn replay<T: Kept, C: ConnectionTrait>(
         Some(r) if r.fingerprint == idem.fingerprint => T::decode(&r.response)
             .map(Some)
             .map_err(|e| rows::unreadable("idempotency.response", &e)),
-        Some(_) => Err(DomainError::invalid(
-            "request_id",
-            "was used before for a different request",
-        )
-        .into()),
+        Some(_) => Err(DomainError::RequestIdReused.into()),
     }
 }
 

@@ -139,9 +139,6 @@ impl Store {
         tenant: &TenantId,
         settings: TenantSettings,
     ) -> Result<TenantSettings, StoreError> {
-        settings
-            .validate()
-            .map_err(|v| DomainError::Invalid(v.prefixed("settings")))?;
         let json = rows::settings::encode(&settings).map_err(|e| {
             tracing::error!(error = %e, "cannot write the settings row");
             StoreError::Internal("cannot store the settings".into())

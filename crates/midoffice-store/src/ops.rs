@@ -486,7 +486,7 @@ pub async fn complete(
         None => None,
     };
     command::validate_end(&contact, case_topic.as_ref(), has_party, &end, now)
-        .map_err(|v| DomainError::Invalid(v.prefixed("end")))?;
+        .map_err(DomainError::Invalid)?;
 
     let mut case_id = row.case_id;
     let mut chosen_at_end = row.case_chosen_at_end;

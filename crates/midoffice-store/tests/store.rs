@@ -107,12 +107,8 @@ async fn settings_default_then_replaced() {
     on_every_backend!(|db, store| {
         let t = tenant();
         assert_eq!(store.settings(&t).await.unwrap(), TenantSettings::default());
-        let bad = TenantSettings {
-            repeat_window_secs: 0,
-            ..TenantSettings::default()
-        };
-        let e = store.replace_settings(&t, bad).await.unwrap_err();
-        assert_eq!(invalid_fields(e), ["settings.repeat_window"]);
+        // Settings are validated once, where they are converted from the request
+        // (`midoffice-api`); the store keeps what it is given.
         let mut good = TenantSettings {
             repeat_window_secs: 3 * 24 * 3600,
             ..TenantSettings::default()
@@ -636,7 +632,10 @@ async fn an_idempotent_retry_returns_the_same_answer_and_creates_nothing() {
             .start_contact(&t, s.clone(), idem("k-1", "other"))
             .await
             .unwrap_err();
-        assert_eq!(invalid_fields(e), ["request_id"]);
+        assert!(
+            matches!(e, StoreError::Domain(DomainError::RequestIdReused)),
+            "{e:?}"
+        );
 
         let id = first.contact.contact.id;
         let e1 = end(Outcome::Resolved, 0, 3, Some("geholpen"));
@@ -731,12 +730,12 @@ async fn completing_chooses_a_late_case_and_refuses_what_does_not_fit() {
             StoreError::Domain(DomainError::NotFound(_))
         ));
 
-        // No topic anywhere: INVALID_ARGUMENT on end.topic, nothing changes.
+        // No topic anywhere: INVALID_ARGUMENT on topic (of the completion), nothing changes.
         let e = store
             .complete_contact(&t, id, end(Outcome::Resolved, 0, 5, Some("x")), None, now())
             .await
             .unwrap_err();
-        assert_eq!(invalid_fields(e), ["end.topic"]);
+        assert_eq!(invalid_fields(e), ["topic"]);
         let mut late = end(Outcome::Resolved, 0, 5, Some("over de vergunning"));
         late.topic = Some(code("parkeervergunning"));
         let done = store
@@ -805,7 +804,7 @@ async fn a_record_that_does_not_fit_stores_nothing() {
             .await
             .unwrap_err();
         let fields = invalid_fields(e);
-        assert!(fields.iter().any(|f| f == "end.ended_at"), "{fields:?}");
+        assert!(fields.iter().any(|f| f == "ended_at"), "{fields:?}");
         let raw = db.raw().await;
         for table in ["party", "identifier", "\"case\"", "contact"] {
             assert_eq!(

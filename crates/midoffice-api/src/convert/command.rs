@@ -1,55 +1,51 @@
-//! Requests to domain commands: a contact's start and end, a satisfaction answer, and
-//! a look-up. Only syntax is checked here, free text included (no control characters,
-//! see `midoffice_domain::text`); how an end fits its contact is decided by
-//! `midoffice_domain::command::validate_end` inside the store.
+//! Requests to domain commands: a contact's start and completion, a satisfaction
+//! answer, and a look-up. Only syntax is checked here, free text included (no control
+//! characters, see `midoffice_domain::text`); how a completion fits its contact is
+//! decided by `midoffice_domain::command::validate_end` inside the store.
+//!
+//! Field paths are relative to the message converted (`channel`, `referred_to.channel`);
+//! the service puts them under the request field that holds the message, once
+//! ([`super::nested`]).
 
 use super::{
-    channel, direction, identifier_keys, optional_code, optional_instant, optional_uuid, outcome,
-    path, required_instant, take,
+    channel, collect, direction, identifier_keys, nested, optional_code, optional_instant,
+    optional_uuid, outcome, required_instant, take,
 };
 use crate::pb;
-use midoffice_domain::command::{
-    EndCommand, MAX_REFERENCE_CHARS, MAX_STORY_CHARS, StartCommand, check_not_future,
-};
+// The domain's word for a completion command is still `EndCommand`.
+use midoffice_domain::command::{EndCommand as CompletionCommand, StartCommand, check_not_future};
 use midoffice_domain::contact::{Feedback, ReferralTarget};
 use midoffice_domain::identifier::{IdentKey, Pseudonymiser};
+use midoffice_domain::limits::{MAX_REFERENCE_CHARS, MAX_STORY_CHARS};
 use midoffice_domain::text::{check_characters, check_text};
 use midoffice_domain::{Code, Instant, Violations};
 
-/// A contact's start as a command. Field paths begin with `prefix` (`start`).
-/// `now` is the server clock: a start more than 5 minutes ahead of it is refused.
+/// A contact's start as a command. `now` is the server clock: a start more than 5
+/// minutes ahead of it is refused.
 pub fn start_command(
-    start: Option<&pb::ContactStart>,
-    prefix: &str,
+    start: &pb::ContactStart,
     pseudonymiser: &Pseudonymiser,
     now: Instant,
 ) -> Result<StartCommand, Violations> {
-    let Some(start) = start else {
-        return Err(Violations::one(prefix, "is required"));
-    };
     let mut v = Violations::default();
-    let f = |field: &str| path(prefix, field);
-
-    let channel = take(channel(start.channel), f("channel"), &mut v);
-    let direction = take(direction(start.direction), f("direction"), &mut v);
-    let started_at = required_instant(start.started_at.as_ref(), &f("started_at"), &mut v);
+    let channel = take(channel(start.channel), "channel", &mut v);
+    let direction = take(direction(start.direction), "direction", &mut v);
+    let started_at = required_instant(start.started_at.as_ref(), "started_at", &mut v);
     if let Some(t) = started_at {
-        check_not_future(t, now, &f("started_at"), &mut v);
+        check_not_future(t, now, "started_at", &mut v);
     }
-    let identifiers = identifier_keys(
-        start.identifiers.as_ref(),
-        &f("identifiers"),
-        pseudonymiser,
-        &mut v,
-    );
-    let topic = optional_code(&start.topic, &f("topic"), &mut v);
-    let department = optional_code(&start.department, &f("department"), &mut v);
-    let case_id = take(optional_uuid(&start.case_id), f("case_id"), &mut v);
-    let case_reference = take(
-        reference(&start.case_reference),
-        f("case_reference"),
-        &mut v,
-    );
+    let identifiers = match start.identifiers.as_ref() {
+        None => Vec::new(),
+        Some(ids) => collect(
+            &mut v,
+            nested("identifiers", identifier_keys(ids, pseudonymiser)),
+        )
+        .unwrap_or_default(),
+    };
+    let topic = optional_code(&start.topic, "topic", &mut v);
+    let department = optional_code(&start.department, "department", &mut v);
+    let case_id = take(optional_uuid(&start.case_id), "case_id", &mut v);
+    let case_reference = take(reference(&start.case_reference), "case_reference", &mut v);
 
     match (
         channel,
@@ -94,12 +90,11 @@ fn reference(raw: &str) -> Result<Option<String>, String> {
     }
 }
 
-/// A contact's end as a command. Field paths are relative to the end (`outcome`,
-/// `referred_to.department`); prefix them with [`Violations::prefixed`].
-impl TryFrom<&pb::ContactEnd> for EndCommand {
+/// A contact's completion as a command.
+impl TryFrom<&pb::ContactCompletion> for CompletionCommand {
     type Error = Violations;
 
-    fn try_from(end: &pb::ContactEnd) -> Result<Self, Self::Error> {
+    fn try_from(end: &pb::ContactCompletion) -> Result<Self, Self::Error> {
         let mut v = Violations::default();
         let ended_at = required_instant(end.ended_at.as_ref(), "ended_at", &mut v);
         let answered_at = optional_instant(end.answered_at.as_ref(), "answered_at", &mut v);
@@ -130,7 +125,7 @@ impl TryFrom<&pb::ContactEnd> for EndCommand {
                 Ok(department),
                 Ok(topic),
                 Ok(referred_to),
-            ) if v.is_empty() => Ok(EndCommand {
+            ) if v.is_empty() => Ok(CompletionCommand {
                 ended_at,
                 answered_at,
                 outcome,
@@ -170,14 +165,6 @@ fn referral_target(
     }
 }
 
-/// An end as a command, with field paths under `prefix` (`end`).
-pub fn end_command(end: Option<&pb::ContactEnd>, prefix: &str) -> Result<EndCommand, Violations> {
-    match end {
-        None => Err(Violations::one(prefix, "is required")),
-        Some(end) => EndCommand::try_from(end).map_err(|v| v.prefixed(prefix)),
-    }
-}
-
 /// A satisfaction answer. Scores and the comment's length are passed through for the
 /// store to check after the state checks; a value above 255 becomes 255, which it
 /// refuses. A comment with control characters is refused here: it cannot be stored.
@@ -192,20 +179,19 @@ pub fn feedback(req: &pb::SubmitFeedbackRequest) -> Result<Feedback, Violations>
     })
 }
 
-/// Identifiers that must lead to a party (a look-up, an erasure): at least one.
+/// Identifiers that must lead to a party (a look-up, an erasure): at least one. An
+/// unset message is no identifiers.
 pub fn required_identifiers(
     ids: Option<&pb::Identifiers>,
-    prefix: &str,
     pseudonymiser: &Pseudonymiser,
 ) -> Result<Vec<IdentKey>, Violations> {
-    let mut v = Violations::default();
-    let keys = identifier_keys(ids, prefix, pseudonymiser, &mut v);
-    if !v.is_empty() {
-        return Err(v);
-    }
+    let keys = match ids {
+        None => Vec::new(),
+        Some(ids) => identifier_keys(ids, pseudonymiser)?,
+    };
     if keys.is_empty() {
         return Err(Violations::one(
-            prefix,
+            "",
             "give at least one of bsn, kvk, email or phone",
         ));
     }
@@ -219,23 +205,22 @@ pub fn lookup(
     now: Instant,
 ) -> Result<(Vec<IdentKey>, Instant), Violations> {
     let mut v = Violations::default();
-    let keys = match required_identifiers(req.identifiers.as_ref(), "identifiers", pseudonymiser) {
-        Ok(keys) => keys,
-        Err(e) => {
-            v.0.extend(e.0);
-            Vec::new()
-        }
-    };
+    let keys = collect(
+        &mut v,
+        nested(
+            "identifiers",
+            required_identifiers(req.identifiers.as_ref(), pseudonymiser),
+        ),
+    );
     let as_of = optional_instant(req.as_of.as_ref(), "as_of", &mut v);
     // `as_of` is the moment the context is judged at, not an event: it may lie ahead.
     let as_of = match as_of {
         Ok(Some(t)) => t,
         _ => now,
     };
-    if v.is_empty() {
-        Ok((keys, as_of))
-    } else {
-        Err(v)
+    match keys {
+        Some(keys) if v.is_empty() => Ok((keys, as_of)),
+        _ => Err(v),
     }
 }
 
@@ -261,6 +246,16 @@ mod tests {
         Pseudonymiser::new(b"0123456789abcdef0123456789abcdef")
     }
 
+    /// As the services convert a start: under the request field `start`.
+    fn convert_start(s: Option<&pb::ContactStart>) -> Result<StartCommand, Violations> {
+        super::super::required("start", s, |s| start_command(s, &pseudonymiser(), now()))
+    }
+
+    /// As the services convert a completion: under the request field `completion`.
+    fn completion(c: Option<&pb::ContactCompletion>) -> Result<CompletionCommand, Violations> {
+        super::super::required("completion", c, CompletionCommand::try_from)
+    }
+
     fn valid_start() -> pb::ContactStart {
         pb::ContactStart {
             channel: pb::Channel::Phone as i32,
@@ -279,7 +274,7 @@ mod tests {
 
     #[test]
     fn a_valid_start_converts() {
-        let cmd = start_command(Some(&valid_start()), "start", &pseudonymiser(), now()).unwrap();
+        let cmd = convert_start(Some(&valid_start())).unwrap();
         assert_eq!(cmd.channel, Channel::Phone);
         assert_eq!(cmd.direction, Direction::Inbound);
         assert_eq!(cmd.identifiers.len(), 1);
@@ -307,7 +302,7 @@ mod tests {
             case_reference: "x".repeat(201),
             department: "KCC".into(),
         };
-        let v = start_command(Some(&start), "start", &pseudonymiser(), now()).unwrap_err();
+        let v = convert_start(Some(&start)).unwrap_err();
         assert_eq!(
             fields(&v),
             [
@@ -328,18 +323,18 @@ mod tests {
 
     #[test]
     fn a_missing_start_or_start_time_is_named() {
-        let v = start_command(None, "start", &pseudonymiser(), now()).unwrap_err();
+        let v = convert_start(None).unwrap_err();
         assert_eq!(fields(&v), ["start"]);
         let start = pb::ContactStart {
             started_at: None,
             ..valid_start()
         };
-        let v = start_command(Some(&start), "start", &pseudonymiser(), now()).unwrap_err();
+        let v = convert_start(Some(&start)).unwrap_err();
         assert_eq!(fields(&v), ["start.started_at"]);
     }
 
-    fn valid_end() -> pb::ContactEnd {
-        pb::ContactEnd {
+    fn valid_completion() -> pb::ContactCompletion {
+        pb::ContactCompletion {
             ended_at: ts(now()),
             answered_at: ts(now() - TimeDelta::minutes(2)),
             outcome: pb::Outcome::Referred as i32,
@@ -357,8 +352,8 @@ mod tests {
     }
 
     #[test]
-    fn a_valid_end_converts() {
-        let end = end_command(Some(&valid_end()), "end").unwrap();
+    fn a_valid_completion_converts() {
+        let end = completion(Some(&valid_completion())).unwrap();
         assert_eq!(end.outcome, Outcome::Referred);
         assert_eq!(
             end.referred_to,
@@ -371,8 +366,8 @@ mod tests {
     }
 
     #[test]
-    fn every_invalid_end_field_is_named() {
-        let end = pb::ContactEnd {
+    fn every_invalid_completion_field_is_named() {
+        let end = pb::ContactCompletion {
             ended_at: None,
             answered_at: Some(prost_types::Timestamp {
                 seconds: 1,
@@ -389,23 +384,23 @@ mod tests {
                 nanos: 0,
             }),
             story: "x".repeat(MAX_STORY_CHARS + 1),
-            ..valid_end()
+            ..valid_completion()
         };
-        let v = end_command(Some(&end), "end").unwrap_err();
+        let v = completion(Some(&end)).unwrap_err();
         assert_eq!(
             fields(&v),
             [
-                "end.ended_at",
-                "end.answered_at",
-                "end.due_at",
-                "end.outcome",
-                "end.department",
-                "end.topic",
-                "end.referred_to.channel",
-                "end.story",
+                "completion.ended_at",
+                "completion.answered_at",
+                "completion.due_at",
+                "completion.outcome",
+                "completion.department",
+                "completion.topic",
+                "completion.referred_to.channel",
+                "completion.story",
             ]
         );
-        assert_eq!(fields(&end_command(None, "end").unwrap_err()), ["end"]);
+        assert_eq!(fields(&completion(None).unwrap_err()), ["completion"]);
     }
 
     #[test]
@@ -415,39 +410,42 @@ mod tests {
                 target: Some(pb::referral_target::Target::Organisation(name.into())),
             })
         };
-        let end = pb::ContactEnd {
+        let end = pb::ContactCompletion {
             story: "bsn 111222333\0".into(),
             referred_to: organisation("UWV\u{1b}"),
-            ..valid_end()
+            ..valid_completion()
         };
-        let v = end_command(Some(&end), "end").unwrap_err();
-        assert_eq!(fields(&v), ["end.referred_to.organisation", "end.story"]);
+        let v = completion(Some(&end)).unwrap_err();
+        assert_eq!(
+            fields(&v),
+            ["completion.referred_to.organisation", "completion.story"]
+        );
         assert!(!v.to_string().contains("111222333"));
 
         // Line breaks and tabs are text; a blank story is none.
-        let end = pb::ContactEnd {
+        let end = pb::ContactCompletion {
             story: "Regel 1\r\nRegel 2\tklaar".into(),
             referred_to: organisation(" UWV "),
-            ..valid_end()
+            ..valid_completion()
         };
-        let cmd = end_command(Some(&end), "end").unwrap();
+        let cmd = completion(Some(&end)).unwrap();
         assert_eq!(cmd.story.as_deref(), Some("Regel 1\r\nRegel 2\tklaar"));
         assert_eq!(
             cmd.referred_to,
             Some(ReferralTarget::Organisation("UWV".into()))
         );
-        let end = pb::ContactEnd {
+        let end = pb::ContactCompletion {
             story: " \n ".into(),
-            ..valid_end()
+            ..valid_completion()
         };
-        assert_eq!(end_command(Some(&end), "end").unwrap().story, None);
+        assert_eq!(completion(Some(&end)).unwrap().story, None);
 
         for reference in ["Z-2025\0-1", "\u{85}Z-2025-1", "Z-2025-1\u{7f}"] {
             let start = pb::ContactStart {
                 case_reference: reference.into(),
                 ..valid_start()
             };
-            let v = start_command(Some(&start), "start", &pseudonymiser(), now()).unwrap_err();
+            let v = convert_start(Some(&start)).unwrap_err();
             assert_eq!(fields(&v), ["start.case_reference"], "{reference:?}");
         }
     }

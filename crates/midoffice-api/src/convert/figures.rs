@@ -1,20 +1,14 @@
 //! Periods, filters, the thermometer and the dashboard figures.
 
-use super::settings::pb_measure;
 use super::{date, optional_channel, optional_code, optional_instant, take};
 use crate::pb;
 use midoffice_domain::figures::{Figures, Filter, NormResult, NormStatus, Period, ResponseTimes};
+use midoffice_domain::limits::MAX_PERIOD_DAYS;
 use midoffice_domain::{Instant, Violations};
 
-/// The longest period accepted, in days: three years (with leap days).
-pub const MAX_PERIOD_DAYS: i64 = 3 * 366;
-
-/// A period: `from` before `to` (exclusive), at most three years; `as_of` defaults to
-/// `now` and may not lie more than 5 minutes ahead of it.
-pub fn period(p: Option<&pb::Period>, now: Instant) -> Result<Period, Violations> {
-    let Some(p) = p else {
-        return Err(Violations::one("period", "is required"));
-    };
+/// A period: `start_date` before `end_date` (exclusive), at most three years apart;
+/// `as_of` defaults to `now` and may lie ahead of it.
+pub fn period(p: &pb::Period, now: Instant) -> Result<Period, Violations> {
     let mut v = Violations::default();
     let required_date = |d: Option<&pb::Date>, field: &str, v: &mut Violations| match d {
         None => {
@@ -23,17 +17,20 @@ pub fn period(p: Option<&pb::Period>, now: Instant) -> Result<Period, Violations
         }
         Some(d) => take(date(d), field, v),
     };
-    let from = required_date(p.from.as_ref(), "period.from", &mut v);
-    let to = required_date(p.to.as_ref(), "period.to", &mut v);
+    let from = required_date(p.start_date.as_ref(), "start_date", &mut v);
+    let to = required_date(p.end_date.as_ref(), "end_date", &mut v);
     if let (Some(from), Some(to)) = (from, to) {
         if to <= from {
-            v.add("period.to", "must lie after period.from (to is exclusive)");
+            v.add(
+                "end_date",
+                "must lie after start_date (end_date is exclusive)",
+            );
         } else if (to - from).num_days() > MAX_PERIOD_DAYS {
-            v.add("period.to", "a period may span at most 3 years");
+            v.add("end_date", "a period may span at most 3 years");
         }
     }
     // `as_of` is the moment the figures are judged at, not an event: it may lie ahead.
-    let as_of = match optional_instant(p.as_of.as_ref(), "period.as_of", &mut v) {
+    let as_of = match optional_instant(p.as_of.as_ref(), "as_of", &mut v) {
         Ok(Some(t)) => t,
         _ => now,
     };
@@ -75,7 +72,7 @@ impl From<&NormResult> for pb::NormResult {
         pb::NormResult {
             norm_id: r.norm_id.to_string(),
             title: r.title.clone(),
-            measure: pb_measure(&r.measure) as i32,
+            measure: Some(pb::Measure::from(&r.measure)),
             target_percent: r.target_percent,
             share: r.share(),
             met: r.met,
@@ -143,49 +140,58 @@ mod tests {
     #[test]
     fn a_period_defaults_as_of_to_now() {
         let p = pb::Period {
-            from: d(2025, 1, 1),
-            to: d(2025, 2, 1),
+            start_date: d(2025, 1, 1),
+            end_date: d(2025, 2, 1),
             as_of: None,
         };
-        let p = period(Some(&p), now()).unwrap();
+        let p = period(&p, now()).unwrap();
         assert_eq!(p.from, NaiveDate::from_ymd_opt(2025, 1, 1).unwrap());
         assert_eq!(p.as_of, now());
     }
 
     #[test]
     fn bad_periods_are_named() {
-        assert_eq!(fields(&period(None, now()).unwrap_err()), ["period"]);
+        // As the services convert it: under the request field `period`.
+        let checked =
+            |p: Option<&pb::Period>, now| super::super::required("period", p, |p| period(p, now));
+        assert_eq!(fields(&checked(None, now()).unwrap_err()), ["period"]);
         let p = pb::Period {
-            from: None,
-            to: d(2025, 13, 1),
+            start_date: None,
+            end_date: d(2025, 13, 1),
             as_of: None,
         };
         assert_eq!(
-            fields(&period(Some(&p), now()).unwrap_err()),
-            ["period.from", "period.to"]
+            fields(&checked(Some(&p), now()).unwrap_err()),
+            ["period.start_date", "period.end_date"]
         );
         let p = pb::Period {
-            from: d(2025, 2, 1),
-            to: d(2025, 2, 1),
+            start_date: d(2025, 2, 1),
+            end_date: d(2025, 2, 1),
             as_of: None,
         };
-        assert_eq!(fields(&period(Some(&p), now()).unwrap_err()), ["period.to"]);
+        assert_eq!(
+            fields(&checked(Some(&p), now()).unwrap_err()),
+            ["period.end_date"]
+        );
         let p = pb::Period {
-            from: d(2020, 1, 1),
-            to: d(2025, 1, 1),
+            start_date: d(2020, 1, 1),
+            end_date: d(2025, 1, 1),
             as_of: None,
         };
-        assert_eq!(fields(&period(Some(&p), now()).unwrap_err()), ["period.to"]);
+        assert_eq!(
+            fields(&checked(Some(&p), now()).unwrap_err()),
+            ["period.end_date"]
+        );
         let p = pb::Period {
-            from: d(2025, 1, 1),
-            to: d(2025, 2, 1),
+            start_date: d(2025, 1, 1),
+            end_date: d(2025, 2, 1),
             as_of: Some(prost_types::Timestamp {
                 seconds: now().timestamp() + 3600,
                 nanos: 0,
             }),
         };
         // A moment ahead is a moment to judge at, not an event: accepted.
-        assert!(period(Some(&p), now()).is_ok());
+        assert!(checked(Some(&p), now()).is_ok());
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Conversions between the protobuf messages and the domain types.
 //!
-//! Inbound, every invalid field is collected as a [`FieldViolation`] naming its full
-//! path in the request (`start.identifiers.bsn`, `end.outcome`,
-//! `settings.norms[0].target`), so one answer tells the caller everything that is wrong.
+//! Inbound, every invalid field is collected as a [`FieldViolation`], so one answer
+//! tells the caller everything that is wrong. A conversion names fields relative to the
+//! message it converts (`outcome`, `norms[0].target`); the request field holding that
+//! message is put in front once, by [`nested`] or [`required`], where the service knows
+//! the request's shape (`completion.outcome`, `settings.norms[0].target`).
 //! Outbound conversions cannot fail.
 //!
 //! [`FieldViolation`]: midoffice_domain::FieldViolation
@@ -16,28 +18,47 @@ use crate::pb;
 use chrono::{DateTime, NaiveDate};
 use midoffice_domain::contact::{Channel, Direction, Outcome};
 use midoffice_domain::identifier::{IdentKey, Pseudonymiser, parse_identifiers};
+use midoffice_domain::limits::{MAX_REQUEST_ID_CHARS, YEARS};
 use midoffice_domain::text::check_text;
 use midoffice_domain::{Code, Instant, Violations};
 use midoffice_store::Idempotency;
 use uuid::Uuid;
 
-/// The longest idempotency key accepted, in characters.
-pub const MAX_REQUEST_ID_CHARS: usize = 100;
-
-/// The first second accepted in a timestamp: 1970-01-01T00:00:00Z. A contact centre has
-/// no events before it, and refusing them keeps every later computation in range.
+/// The first second accepted in a timestamp: 1970-01-01T00:00:00Z, the start of
+/// [`YEARS`]. A contact centre has no events before it, and refusing them keeps every
+/// later computation in range.
 const MIN_TIMESTAMP_SECS: i64 = 0;
-/// The last second a `google.protobuf.Timestamp` may hold: 9999-12-31T23:59:59Z.
+/// The last second of [`YEARS`], also the last a `google.protobuf.Timestamp` may hold:
+/// 9999-12-31T23:59:59Z.
 const MAX_TIMESTAMP_SECS: i64 = 253_402_300_799;
-/// The years a date may have.
-const DATE_YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
 
-/// `prefix.field`, or `field` without a prefix.
-pub(crate) fn path(prefix: &str, field: &str) -> String {
-    if prefix.is_empty() {
-        field.to_owned()
-    } else {
-        format!("{prefix}.{field}")
+/// Puts the violations of a message under the request field that holds it
+/// (`identifiers` + `bsn` = `identifiers.bsn`): the one place a path gets its prefix.
+pub fn nested<T>(field: &str, result: Result<T, Violations>) -> Result<T, Violations> {
+    result.map_err(|v| v.prefixed(field))
+}
+
+/// A required message field: `is required` when unset, else converted with `convert`
+/// and its violations put under `field`.
+pub fn required<'a, M, T>(
+    field: &str,
+    message: Option<&'a M>,
+    convert: impl FnOnce(&'a M) -> Result<T, Violations>,
+) -> Result<T, Violations> {
+    match message {
+        None => Err(Violations::one(field, "is required")),
+        Some(m) => nested(field, convert(m)),
+    }
+}
+
+/// Adds the violations of `result` to `v`; the value when there were none.
+pub fn collect<T>(v: &mut Violations, result: Result<T, Violations>) -> Option<T> {
+    match result {
+        Ok(t) => Some(t),
+        Err(e) => {
+            v.0.extend(e.0);
+            None
+        }
     }
 }
 
@@ -110,7 +131,7 @@ pub fn date(d: &pb::Date) -> Result<NaiveDate, String> {
     let month = u32::try_from(d.month).ok();
     let day = u32::try_from(d.day).ok();
     match (month, day) {
-        (Some(month), Some(day)) if DATE_YEARS.contains(&d.year) => {
+        (Some(month), Some(day)) if YEARS.contains(&d.year) => {
             NaiveDate::from_ymd_opt(d.year, month, day)
         }
         _ => None,
@@ -238,24 +259,14 @@ pub fn required_id(raw: &str, field: &str) -> Result<Uuid, Violations> {
     uuid(raw).map_err(|why| Violations::one(field, why))
 }
 
-/// The identifiers of a request, parsed, normalised and keyed. Violations name
-/// `<prefix>.bsn` and so on; the clear values are dropped here.
+/// The identifiers of a request, parsed, normalised and keyed. Violations name `bsn`
+/// and so on; the clear values are dropped here.
 pub fn identifier_keys(
-    ids: Option<&pb::Identifiers>,
-    prefix: &str,
+    ids: &pb::Identifiers,
     pseudonymiser: &Pseudonymiser,
-    v: &mut Violations,
-) -> Vec<IdentKey> {
-    let Some(ids) = ids else {
-        return Vec::new();
-    };
-    match parse_identifiers(&ids.bsn, &ids.kvk, &ids.email, &ids.phone) {
-        Ok(parsed) => parsed.iter().map(|id| pseudonymiser.key(id)).collect(),
-        Err(violations) => {
-            v.0.extend(violations.prefixed(prefix).0);
-            Vec::new()
-        }
-    }
+) -> Result<Vec<IdentKey>, Violations> {
+    let parsed = parse_identifiers(&ids.bsn, &ids.kvk, &ids.email, &ids.phone)?;
+    Ok(parsed.iter().map(|id| pseudonymiser.key(id)).collect())
 }
 
 /// A request that carries an idempotency key (AIP-155).
@@ -405,7 +416,7 @@ mod tests {
     }
 
     #[test]
-    fn identifiers_are_keyed_and_violations_carry_the_full_path() {
+    fn identifiers_are_keyed_and_violations_get_the_path_once() {
         let p = Pseudonymiser::new(b"a test secret of some length");
         let mut v = Violations::default();
         let ids = pb::Identifiers {
@@ -413,8 +424,7 @@ mod tests {
             email: "A@Example.nl ".into(),
             ..Default::default()
         };
-        let keys = identifier_keys(Some(&ids), "start.identifiers", &p, &mut v);
-        assert!(v.is_empty());
+        let keys = identifier_keys(&ids, &p).unwrap();
         assert_eq!(keys.len(), 2);
         assert_eq!(keys[0].display.as_deref(), Some("******333"));
         assert!(!keys[0].hash.contains("111222333"));
@@ -424,8 +434,11 @@ mod tests {
             phone: "abc".into(),
             ..Default::default()
         };
-        let keys = identifier_keys(Some(&bad), "start.identifiers", &p, &mut v);
-        assert!(keys.is_empty());
+        v.0.extend(
+            nested("start.identifiers", identifier_keys(&bad, &p))
+                .unwrap_err()
+                .0,
+        );
         assert_eq!(
             fields(&v),
             ["start.identifiers.bsn", "start.identifiers.phone"]

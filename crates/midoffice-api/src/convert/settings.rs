@@ -3,9 +3,10 @@
 //! Inbound field paths are relative to the settings message (`norms[0].target`,
 //! `calendar.time_zone`); the service prefixes them with `settings`.
 
-use super::{channel, date, pb_date, take};
+use super::{channel, collect, date, nested, pb_date, required, take};
 use crate::pb;
 use midoffice_domain::calendar::{Calendar, HolidaySet};
+use midoffice_domain::limits::MAX_CLOSING_DAYS;
 use midoffice_domain::settings::{
     DEFAULT_CHANNEL_HOP_WINDOW_SECS, DEFAULT_REPEAT_WINDOW_SECS, Measure, Norm, TenantSettings,
     Within, default_title, target_percent,
@@ -13,9 +14,6 @@ use midoffice_domain::settings::{
 use midoffice_domain::text::check_characters;
 use midoffice_domain::{Code, Violations};
 use std::collections::BTreeSet;
-
-/// The most closing days a calendar may list.
-pub const MAX_CLOSING_DAYS: usize = 1000;
 
 impl TryFrom<&pb::TenantSettings> for TenantSettings {
     type Error = Violations;
@@ -68,7 +66,7 @@ fn norm(n: &pb::Norm, i: usize, v: &mut Violations) -> Option<Norm> {
     let f = |field: &str| format!("norms[{i}].{field}");
     let id = take(Code::parse(&n.id), f("id"), v);
     let target = take(target_percent(n.target), f("target"), v);
-    let measure = measure(n, &f, v);
+    let measure = collect(v, required(&f("measure"), n.measure.as_ref(), measure));
     let title_ok = take(check_characters(&n.title), f("title"), v);
     let explanation_ok = take(check_characters(&n.explanation), f("explanation"), v);
     let (id, target_percent, measure, (), ()) =
@@ -88,81 +86,56 @@ fn norm(n: &pb::Norm, i: usize, v: &mut Violations) -> Option<Norm> {
     })
 }
 
-/// The measure with its parts: each measure says which of `channel`, `within` and
-/// `max` it needs, and refuses the others so a mistake does not pass silently.
-fn measure(n: &pb::Norm, f: &dyn Fn(&str) -> String, v: &mut Violations) -> Option<Measure> {
-    let kind = match pb::Measure::try_from(n.measure) {
-        Ok(pb::Measure::Unspecified) | Err(_) => {
+/// The measure: exactly one kind, with the parts that kind has. Paths are relative to
+/// the measure (`response_time.within`).
+fn measure(m: &pb::Measure) -> Result<Measure, Violations> {
+    use pb::measure::Kind;
+    let mut v = Violations::default();
+    let measure = match &m.kind {
+        None => {
             v.add(
-                f("measure"),
-                "is required: RESPONSE_TIME, FIRST_CONTACT_RESOLUTION, REFERRED_AT_MOST, \
-                 STORY_TOLD_ONCE or COMMITMENT_ON_TIME",
+                "",
+                "give one of response_time, first_contact_resolution, referred_at_most, \
+                 story_told_once or commitment_on_time",
             );
-            return None;
+            None
         }
-        Ok(kind) => kind,
-    };
-    let name = kind.as_str_name().trim_start_matches("MEASURE_");
-    let before = v.0.len();
-    let refuse = |v: &mut Violations, field: &str, given: bool| {
-        if given {
-            v.add(f(field), format!("is not used by {name}"));
-        }
-    };
-    let measure = match kind {
-        pb::Measure::ResponseTime => {
-            refuse(v, "max", n.max != 0);
-            let channel = take(channel(n.channel), f("channel"), v);
-            let within = match &n.within {
-                None => {
-                    v.add(f("within"), "is required for RESPONSE_TIME");
-                    None
-                }
-                Some(w) => take(within(w), f("within"), v),
-            };
-            Measure::ResponseTime {
-                channel: channel?,
-                within: within?,
+        Some(Kind::ResponseTime(r)) => {
+            let channel = take(channel(r.channel), "response_time.channel", &mut v);
+            let within = collect(
+                &mut v,
+                required("response_time.within", r.within.as_ref(), within),
+            );
+            match (channel, within) {
+                (Some(channel), Some(within)) => Some(Measure::ResponseTime { channel, within }),
+                _ => None,
             }
         }
-        pb::Measure::CommitmentOnTime => {
-            refuse(v, "channel", n.channel != 0);
-            refuse(v, "max", n.max != 0);
-            let within = match &n.within {
-                None => None,
-                Some(w) => Some(take(within(w), f("within"), v)?),
-            };
-            Measure::CommitmentOnTime { within }
-        }
-        pb::Measure::ReferredAtMost => {
-            refuse(v, "channel", n.channel != 0);
-            refuse(v, "within", n.within.is_some());
-            Measure::ReferredAtMost { max: n.max }
-        }
-        pb::Measure::FirstContactResolution | pb::Measure::StoryToldOnce => {
-            refuse(v, "channel", n.channel != 0);
-            refuse(v, "within", n.within.is_some());
-            refuse(v, "max", n.max != 0);
-            if kind == pb::Measure::StoryToldOnce {
-                Measure::StoryToldOnce
-            } else {
-                Measure::FirstContactResolution
-            }
-        }
-        pb::Measure::Unspecified => return None,
+        Some(Kind::FirstContactResolution(_)) => Some(Measure::FirstContactResolution),
+        Some(Kind::ReferredAtMost(r)) => Some(Measure::ReferredAtMost { max: r.max }),
+        Some(Kind::StoryToldOnce(_)) => Some(Measure::StoryToldOnce),
+        Some(Kind::CommitmentOnTime(c)) => match &c.within {
+            None => Some(Measure::CommitmentOnTime { within: None }),
+            Some(w) => collect(&mut v, nested("commitment_on_time.within", within(w)))
+                .map(|w| Measure::CommitmentOnTime { within: Some(w) }),
+        },
     };
-    (v.0.len() == before).then_some(measure)
-}
-
-/// A threshold. Ranges are checked by [`TenantSettings::validate`].
-fn within(w: &pb::Within) -> Result<Within, String> {
-    match &w.within {
-        None => Err("give elapsed or working_days".into()),
-        Some(pb::within::Within::Elapsed(d)) => whole_seconds(d).map(Within::Elapsed),
-        Some(pb::within::Within::WorkingDays(n)) => Ok(Within::WorkingDays(*n)),
+    match measure {
+        Some(m) if v.is_empty() => Ok(m),
+        _ => Err(v),
     }
 }
 
+/// A threshold. Ranges are checked by [`TenantSettings::validate`].
+fn within(w: &pb::Within) -> Result<Within, Violations> {
+    match &w.within {
+        None => Err(Violations::one("", "give elapsed or working_days")),
+        Some(pb::within::Within::Elapsed(d)) => whole_seconds(d)
+            .map(Within::Elapsed)
+            .map_err(|why| Violations::one("elapsed", why)),
+        Some(pb::within::Within::WorkingDays(n)) => Ok(Within::WorkingDays(*n)),
+    }
+}
 fn whole_seconds(d: &prost_types::Duration) -> Result<i64, String> {
     if d.nanos != 0 {
         Err("must be a whole number of seconds".into())
@@ -263,32 +236,37 @@ impl From<Within> for pb::Within {
     }
 }
 
-/// The protobuf measure of a domain measure.
-pub fn pb_measure(m: &Measure) -> pb::Measure {
-    match m {
-        Measure::ResponseTime { .. } => pb::Measure::ResponseTime,
-        Measure::FirstContactResolution => pb::Measure::FirstContactResolution,
-        Measure::ReferredAtMost { .. } => pb::Measure::ReferredAtMost,
-        Measure::StoryToldOnce => pb::Measure::StoryToldOnce,
-        Measure::CommitmentOnTime { .. } => pb::Measure::CommitmentOnTime,
+impl From<&Measure> for pb::Measure {
+    fn from(m: &Measure) -> Self {
+        use pb::measure::{self as kind, Kind};
+        let kind = match m {
+            Measure::ResponseTime { channel, within } => Kind::ResponseTime(kind::ResponseTime {
+                channel: pb::Channel::from(*channel) as i32,
+                within: Some(pb::Within::from(*within)),
+            }),
+            Measure::FirstContactResolution => {
+                Kind::FirstContactResolution(kind::FirstContactResolution {})
+            }
+            Measure::ReferredAtMost { max } => {
+                Kind::ReferredAtMost(kind::ReferredAtMost { max: *max })
+            }
+            Measure::StoryToldOnce => Kind::StoryToldOnce(kind::StoryToldOnce {}),
+            Measure::CommitmentOnTime { within } => {
+                Kind::CommitmentOnTime(kind::CommitmentOnTime {
+                    within: within.map(pb::Within::from),
+                })
+            }
+        };
+        pb::Measure { kind: Some(kind) }
     }
 }
 
 impl From<&Norm> for pb::Norm {
     fn from(n: &Norm) -> Self {
-        let (channel, within, max) = match &n.measure {
-            Measure::ResponseTime { channel, within } => (Some(*channel), Some(*within), 0),
-            Measure::CommitmentOnTime { within } => (None, *within, 0),
-            Measure::ReferredAtMost { max } => (None, None, *max),
-            Measure::FirstContactResolution | Measure::StoryToldOnce => (None, None, 0),
-        };
         pb::Norm {
             id: n.id.to_string(),
             title: n.title.clone(),
-            measure: pb_measure(&n.measure) as i32,
-            channel: channel.map_or(pb::Channel::Unspecified, pb::Channel::from) as i32,
-            within: within.map(pb::Within::from),
-            max,
+            measure: Some(pb::Measure::from(&n.measure)),
             target: f64::from(n.target_percent) / 100.0,
             explanation: n.explanation.clone().unwrap_or_default(),
         }
@@ -324,14 +302,21 @@ mod tests {
         assert_eq!(s.channel_hop_window_secs, DEFAULT_CHANNEL_HOP_WINDOW_SECS);
     }
 
+    fn response_time(channel: pb::Channel, within: Option<Within>) -> Option<pb::Measure> {
+        Some(pb::Measure {
+            kind: Some(pb::measure::Kind::ResponseTime(pb::measure::ResponseTime {
+                channel: channel as i32,
+                within: within.map(pb::Within::from),
+            })),
+        })
+    }
+
     #[test]
     fn titles_default_and_targets_round() {
         let proto = pb::TenantSettings {
             norms: vec![pb::Norm {
                 id: "phone".into(),
-                measure: pb::Measure::ResponseTime as i32,
-                channel: pb::Channel::Phone as i32,
-                within: Some(Within::Elapsed(30).into()),
+                measure: response_time(pb::Channel::Phone, Some(Within::Elapsed(30))),
                 target: 0.825,
                 ..Default::default()
             }],
@@ -347,37 +332,63 @@ mod tests {
     }
 
     #[test]
-    fn missing_and_extra_parts_of_a_measure_are_named() {
+    fn every_measure_round_trips_through_its_oneof() {
+        let measures = [
+            Measure::ResponseTime {
+                channel: midoffice_domain::contact::Channel::Email,
+                within: Within::WorkingDays(2),
+            },
+            Measure::FirstContactResolution,
+            Measure::ReferredAtMost { max: 3 },
+            Measure::StoryToldOnce,
+            Measure::CommitmentOnTime { within: None },
+            Measure::CommitmentOnTime {
+                within: Some(Within::Elapsed(3600)),
+            },
+        ];
+        for m in measures {
+            let proto = pb::Measure::from(&m);
+            assert_eq!(measure(&proto), Ok(m));
+        }
+    }
+
+    #[test]
+    fn missing_parts_of_a_measure_are_named() {
         let proto = pb::TenantSettings {
             norms: vec![
                 pb::Norm {
                     id: "a".into(),
-                    measure: pb::Measure::ResponseTime as i32,
+                    measure: response_time(pb::Channel::Unspecified, None),
                     target: 0.8,
-                    max: 3,
                     ..Default::default()
                 },
                 pb::Norm {
                     id: "B".into(),
-                    measure: 0,
+                    measure: None,
                     target: 1.5,
                     ..Default::default()
                 },
                 pb::Norm {
                     id: "c".into(),
-                    measure: pb::Measure::StoryToldOnce as i32,
-                    channel: pb::Channel::Web as i32,
+                    measure: Some(pb::Measure { kind: None }),
                     target: 0.9,
                     ..Default::default()
                 },
                 pb::Norm {
                     id: "d".into(),
-                    measure: pb::Measure::CommitmentOnTime as i32,
-                    within: Some(pb::Within {
-                        within: Some(pb::within::Within::Elapsed(prost_types::Duration {
-                            seconds: 1,
-                            nanos: 5,
-                        })),
+                    measure: Some(pb::Measure {
+                        kind: Some(pb::measure::Kind::CommitmentOnTime(
+                            pb::measure::CommitmentOnTime {
+                                within: Some(pb::Within {
+                                    within: Some(pb::within::Within::Elapsed(
+                                        prost_types::Duration {
+                                            seconds: 1,
+                                            nanos: 5,
+                                        },
+                                    )),
+                                }),
+                            },
+                        )),
                     }),
                     target: 0.9,
                     ..Default::default()
@@ -402,14 +413,13 @@ mod tests {
         assert_eq!(
             fields(&v),
             [
-                "norms[0].max",
-                "norms[0].channel",
-                "norms[0].within",
+                "norms[0].measure.response_time.channel",
+                "norms[0].measure.response_time.within",
                 "norms[1].id",
                 "norms[1].target",
                 "norms[1].measure",
-                "norms[2].channel",
-                "norms[3].within",
+                "norms[2].measure",
+                "norms[3].measure.commitment_on_time.within.elapsed",
                 "calendar.time_zone",
                 "calendar.holidays",
                 "calendar.closing_days[0]",
@@ -432,12 +442,16 @@ mod tests {
     fn domain_validation_is_reported_with_the_same_paths() {
         let mut proto = pb::TenantSettings::from(&TenantSettings::default());
         proto.norms[1].id = proto.norms[0].id.clone();
-        proto.norms[0].within = Some(Within::WorkingDays(0).into());
+        proto.norms[0].measure = response_time(pb::Channel::Phone, Some(Within::WorkingDays(0)));
         proto.channel_hop_window = Some(duration(0));
         let v = TenantSettings::try_from(&proto).unwrap_err();
         assert_eq!(
             fields(&v),
-            ["norms[0].within", "norms[1].id", "channel_hop_window"]
+            [
+                "norms[0].measure.response_time.within",
+                "norms[1].id",
+                "channel_hop_window"
+            ]
         );
     }
 }

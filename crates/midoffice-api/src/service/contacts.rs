@@ -1,0 +1,208 @@
+//! `midoffice.v1.ContactService`: start, complete, record, read, and the satisfaction
+//! answer.
+
+use super::{log_context_read, under};
+use crate::convert::command::{feedback, start_command};
+use crate::convert::{collect, idempotency, required, required_id};
+use crate::error::ApiError;
+use crate::pb;
+use crate::server::AppState;
+use crate::tenant::tenant_of;
+use chrono::Utc;
+use midoffice_domain::command::{self, EndCommand as CompletionCommand};
+use midoffice_domain::{TenantId, Violations};
+use std::sync::Arc;
+use tonic::{Request, Response, Status};
+use tracing::debug;
+
+/// Contacts: start, complete, record, read, and the satisfaction answer.
+#[derive(Clone, Debug)]
+pub struct ContactApi {
+    state: Arc<AppState>,
+}
+
+impl ContactApi {
+    /// The service over shared state.
+    pub fn new(state: Arc<AppState>) -> Self {
+        Self { state }
+    }
+}
+
+/// A started or recorded contact as answered: the context shown to the agent is a
+/// processing of personal data, so it is logged.
+fn shown(
+    tenant: &TenantId,
+    started: &midoffice_store::Started,
+) -> (Option<pb::Contact>, Option<pb::Context>) {
+    let contact_id = started.contact.contact.id;
+    debug!(tenant = %tenant, %contact_id, "contact started");
+    log_context_read(tenant, &started.context, Some(contact_id));
+    (
+        Some(pb::Contact::from(&started.contact)),
+        Some(pb::Context::from(&started.context)),
+    )
+}
+
+#[tonic::async_trait]
+impl pb::contact_service_server::ContactService for ContactApi {
+    async fn start_contact(
+        &self,
+        request: Request<pb::StartContactRequest>,
+    ) -> Result<Response<pb::StartContactResponse>, Status> {
+        let tenant = tenant_of(request.metadata())?;
+        let req = request.into_inner();
+        let now = Utc::now();
+        let pseudonymiser = &self.state.pseudonymiser;
+        let mut v = Violations::default();
+        let idem = collect(&mut v, idempotency(&req, pseudonymiser)).flatten();
+        let start = collect(
+            &mut v,
+            required("start", req.start.as_ref(), |s| {
+                start_command(s, pseudonymiser, now)
+            }),
+        );
+        let Some(start) = start.filter(|_| v.is_empty()) else {
+            return Err(ApiError::from(v).into());
+        };
+        debug!(tenant = %tenant, idempotent = idem.is_some(), "StartContact");
+        let started = self
+            .state
+            .store
+            .start_contact(&tenant, start, idem)
+            .await
+            .map_err(ApiError::from)?;
+        let (contact, context) = shown(&tenant, &started);
+        Ok(Response::new(pb::StartContactResponse { contact, context }))
+    }
+
+    async fn complete_contact(
+        &self,
+        request: Request<pb::CompleteContactRequest>,
+    ) -> Result<Response<pb::CompleteContactResponse>, Status> {
+        let tenant = tenant_of(request.metadata())?;
+        let req = request.into_inner();
+        let now = Utc::now();
+        let contact_id = required_id(&req.contact_id, "contact_id").map_err(ApiError::from)?;
+        debug!(tenant = %tenant, %contact_id, "CompleteContact");
+        let mut v = Violations::default();
+        let idem = collect(&mut v, idempotency(&req, &self.state.pseudonymiser)).flatten();
+        let completion = collect(
+            &mut v,
+            required(
+                "completion",
+                req.completion.as_ref(),
+                CompletionCommand::try_from,
+            ),
+        );
+        let Some(completion) = completion.filter(|_| v.is_empty()) else {
+            // An unknown contact and a second completion are answered before the fields
+            // (DOMAIN.md), so ask the store about the contact before refusing them.
+            let current = self
+                .state
+                .store
+                .get_contact(&tenant, contact_id)
+                .await
+                .map_err(ApiError::from)?;
+            command::check_not_completed(&current.contact).map_err(ApiError::from)?;
+            return Err(ApiError::from(v).into());
+        };
+        let view = self
+            .state
+            .store
+            .complete_contact(&tenant, contact_id, completion, idem, now)
+            .await
+            .map_err(|e| under("completion", e))?;
+        Ok(Response::new(pb::CompleteContactResponse {
+            contact: Some(pb::Contact::from(&view)),
+        }))
+    }
+
+    async fn record_contact(
+        &self,
+        request: Request<pb::RecordContactRequest>,
+    ) -> Result<Response<pb::RecordContactResponse>, Status> {
+        let tenant = tenant_of(request.metadata())?;
+        let req = request.into_inner();
+        let now = Utc::now();
+        let pseudonymiser = &self.state.pseudonymiser;
+        let mut v = Violations::default();
+        let idem = collect(&mut v, idempotency(&req, pseudonymiser)).flatten();
+        let start = collect(
+            &mut v,
+            required("start", req.start.as_ref(), |s| {
+                start_command(s, pseudonymiser, now)
+            }),
+        );
+        let completion = collect(
+            &mut v,
+            required(
+                "completion",
+                req.completion.as_ref(),
+                CompletionCommand::try_from,
+            ),
+        );
+        let (Some(start), Some(completion), true) = (start, completion, v.is_empty()) else {
+            return Err(ApiError::from(v).into());
+        };
+        debug!(tenant = %tenant, idempotent = idem.is_some(), "RecordContact");
+        let recorded = self
+            .state
+            .store
+            .record_contact(&tenant, start, completion, req.context_seen, idem, now)
+            .await
+            .map_err(|e| under("completion", e))?;
+        let (contact, context) = shown(&tenant, &recorded);
+        Ok(Response::new(pb::RecordContactResponse {
+            contact,
+            context,
+        }))
+    }
+
+    async fn get_contact(
+        &self,
+        request: Request<pb::GetContactRequest>,
+    ) -> Result<Response<pb::GetContactResponse>, Status> {
+        let tenant = tenant_of(request.metadata())?;
+        let req = request.into_inner();
+        let contact_id = required_id(&req.contact_id, "contact_id").map_err(ApiError::from)?;
+        debug!(tenant = %tenant, %contact_id, "GetContact");
+        let view = self
+            .state
+            .store
+            .get_contact(&tenant, contact_id)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(pb::GetContactResponse {
+            contact: Some(pb::Contact::from(&view)),
+        }))
+    }
+
+    async fn submit_feedback(
+        &self,
+        request: Request<pb::SubmitFeedbackRequest>,
+    ) -> Result<Response<pb::SubmitFeedbackResponse>, Status> {
+        let tenant = tenant_of(request.metadata())?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let contact_id = collect(&mut v, required_id(&req.contact_id, "contact_id"));
+        let idem = collect(&mut v, idempotency(&req, &self.state.pseudonymiser)).flatten();
+        let answer = collect(&mut v, feedback(&req));
+        let (Some(contact_id), Some(answer), true) = (contact_id, answer, v.is_empty()) else {
+            return Err(ApiError::from(v).into());
+        };
+        debug!(tenant = %tenant, %contact_id, "SubmitFeedback");
+        // The domain names the answer's fields as the request does (`score`, `comment`).
+        let answer = self
+            .state
+            .store
+            .submit_feedback(&tenant, contact_id, answer, idem)
+            .await
+            .map_err(ApiError::from)?;
+        Ok(Response::new(pb::SubmitFeedbackResponse {
+            contact_id: contact_id.to_string(),
+            score: u32::from(answer.score),
+            effort: u32::from(answer.effort),
+            story_repeated: answer.story_repeated,
+        }))
+    }
+}

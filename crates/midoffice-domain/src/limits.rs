@@ -1,0 +1,39 @@
+//! Every limit on what a request may carry, in one place: the longest texts, the most
+//! items, the widest ranges. The API, the domain and the store refer to these; none
+//! keeps a number of its own.
+
+use std::ops::RangeInclusive;
+
+/// The years a date or an instant may lie in. A contact centre has no events before
+/// 1970, and a `google.protobuf.Timestamp` ends with 9999.
+pub const YEARS: RangeInclusive<i32> = 1970..=9999;
+/// How far ahead of the server clock an event may be, in seconds.
+pub const MAX_CLOCK_SKEW_SECS: i64 = 5 * 60;
+
+/// The longest code (topic, department, tenant, norm id), in bytes.
+pub const MAX_CODE_LEN: usize = 64;
+/// The longest e-mail address, in bytes (RFC 5321).
+pub const MAX_EMAIL_LEN: usize = 254;
+/// The longest idempotency key (`request_id`), in characters.
+pub const MAX_REQUEST_ID_CHARS: usize = 100;
+/// The longest story, in characters.
+pub const MAX_STORY_CHARS: usize = 10_000;
+/// The longest case reference or organisation, in characters.
+pub const MAX_REFERENCE_CHARS: usize = 200;
+/// The longest comment of a satisfaction answer, in characters.
+pub const MAX_COMMENT_CHARS: usize = 2000;
+/// The longest public title of a norm, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+/// The longest explanation of a norm, in characters.
+pub const MAX_EXPLANATION_CHARS: usize = 2000;
+
+/// The most norms a tenant may have.
+pub const MAX_NORMS: usize = 100;
+/// The most closing days a calendar may list.
+pub const MAX_CLOSING_DAYS: usize = 1000;
+/// The longest window or elapsed threshold, in seconds: a year.
+pub const MAX_WINDOW_SECS: i64 = 366 * 24 * 3600;
+/// The most working days in a threshold.
+pub const MAX_WORKING_DAYS: u32 = 250;
+/// The longest period of figures, in days: three years (with leap days).
+pub const MAX_PERIOD_DAYS: i64 = 3 * 366;
