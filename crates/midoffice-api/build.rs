@@ -17,12 +17,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for file in &files {
         println!("cargo:rerun-if-changed={}", root.join(file).display());
     }
-    // Also includes the imported files (field_behavior, the well-known types), so
-    // reflection can describe every type and annotation the services use.
-    let fds = protox::compile(files, [&root])?;
+    // With the imported files (field_behavior, the well-known types), so reflection can
+    // describe every type and annotation the services use.
+    let mut compiler = protox::Compiler::new([&root])?;
+    compiler.include_source_info(true).include_imports(true);
+    compiler.open_files(files)?;
     let out = PathBuf::from(std::env::var("OUT_DIR")?);
-    let descriptor_path = out.join("midoffice_descriptor.bin");
-    std::fs::write(&descriptor_path, prost::Message::encode_to_vec(&fds))?;
+    // Encoded by protox itself: re-encoding its prost-types copy would drop the options'
+    // extensions, such as every `google.api.field_behavior`.
+    std::fs::write(
+        out.join("midoffice_descriptor.bin"),
+        compiler.encode_file_descriptor_set(),
+    )?;
+    let fds = compiler.file_descriptor_set();
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)

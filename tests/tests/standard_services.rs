@@ -97,6 +97,114 @@ async fn reflection_lists_and_describes_the_services() {
     .await;
 }
 
+/// Every field of every message the services use, as reflection describes them,
+/// carries a `google.api.field_behavior`: OUTPUT_ONLY on every field of a response,
+/// REQUIRED or OPTIONAL on every field of a request.
+#[tokio::test]
+async fn reflection_shows_a_field_behavior_on_every_field() {
+    use prost_reflect::{DescriptorPool, MessageDescriptor, Value};
+    on_every_backend(|b| async move {
+        // Each service's file, then every file it imports, by name, as a client does.
+        // The raw bytes go into the pool: prost-types would drop the options' extensions.
+        let mut files: Vec<(prost_types::FileDescriptorProto, Vec<u8>)> = Vec::new();
+        let mut wanted: Vec<MessageRequest> = SERVICES
+            .iter()
+            .map(|s| MessageRequest::FileContainingSymbol((*s).into()))
+            .collect();
+        while let Some(ask) = wanted.pop() {
+            let MessageResponse::FileDescriptorResponse(answer) = reflect(&b, ask.clone()).await
+            else {
+                panic!("{ask:?} did not answer with files");
+            };
+            for bytes in answer.file_descriptor_proto {
+                let file = prost_types::FileDescriptorProto::decode(bytes.as_slice())
+                    .expect("a file descriptor");
+                if files.iter().any(|(f, _)| f.name == file.name) {
+                    continue;
+                }
+                for dependency in &file.dependency {
+                    wanted.push(MessageRequest::FileByFilename(dependency.clone()));
+                }
+                files.push((file, bytes));
+            }
+        }
+        // Into the pool, each file after the files it imports.
+        let mut pool = DescriptorPool::new();
+        while !files.is_empty() {
+            let ready = files
+                .iter()
+                .position(|(f, _)| {
+                    f.dependency
+                        .iter()
+                        .all(|d| pool.get_file_by_name(d).is_some())
+                })
+                .expect("reflection serves every file the services import");
+            let (_, bytes) = files.remove(ready);
+            pool.decode_file_descriptor_proto(bytes.as_slice())
+                .expect("a file the pool accepts");
+        }
+        let behavior = pool
+            .get_extension_by_name("google.api.field_behavior")
+            .expect("the field_behavior extension");
+        let name_of = |n: i32| {
+            pool.get_enum_by_name("google.api.FieldBehavior")
+                .and_then(|e| e.get_value(n))
+                .map(|v| v.name().to_owned())
+                .unwrap_or_else(|| n.to_string())
+        };
+
+        fn all(m: MessageDescriptor, out: &mut Vec<MessageDescriptor>) {
+            for nested in m.child_messages() {
+                all(nested, out);
+            }
+            out.push(m);
+        }
+        let mut messages = Vec::new();
+        for m in pool
+            .all_messages()
+            .filter(|m| m.package_name() == "midoffice.v1")
+        {
+            if m.parent_message().is_none() {
+                all(m, &mut messages);
+            }
+        }
+        assert!(messages.len() > 30, "{} messages", messages.len());
+        let mut fields = 0;
+        let mut missing = Vec::new();
+        for m in &messages {
+            for field in m.fields() {
+                fields += 1;
+                let options = field.options();
+                let behaviors: Vec<String> = match options.get_extension(&behavior).as_ref() {
+                    Value::List(values) => values
+                        .iter()
+                        .filter_map(Value::as_enum_number)
+                        .map(name_of)
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                let ok = match behaviors.as_slice() {
+                    [one] if m.name().ends_with("Response") => one == "OUTPUT_ONLY",
+                    [one] if m.name().ends_with("Request") => {
+                        one == "REQUIRED" || one == "OPTIONAL"
+                    }
+                    [one] => ["REQUIRED", "OPTIONAL", "OUTPUT_ONLY"].contains(&one.as_str()),
+                    _ => false,
+                };
+                if !ok {
+                    missing.push(format!("{}: {behaviors:?}", field.full_name()));
+                }
+            }
+        }
+        assert!(fields > 100, "{fields} fields");
+        assert!(
+            missing.is_empty(),
+            "fields without a fitting behavior: {missing:#?}"
+        );
+    })
+    .await;
+}
+
 /// A gRPC-Web (and gRPC) frame: flag, big-endian length, payload.
 fn frame(flag: u8, payload: &[u8]) -> Vec<u8> {
     let mut out = vec![flag];

@@ -1,14 +1,25 @@
 //! The one mapping from errors to gRPC statuses (AIP-193).
 //!
-//! Invalid input answers INVALID_ARGUMENT with a `google.rpc.BadRequest` listing every
-//! field violation. Store trouble answers UNAVAILABLE or INTERNAL with a generic message
-//! and a reference; the details go to the log under that reference, never to the client.
+//! Every status carries a `google.rpc.ErrorInfo`: a `reason` in UPPER_SNAKE_CASE that a
+//! client may branch on, the domain [`ERROR_DOMAIN`], and metadata that names the
+//! request field concerned or a log reference, never personal data. Invalid input
+//! answers INVALID_ARGUMENT with a `google.rpc.BadRequest` listing every field
+//! violation besides. Store trouble answers UNAVAILABLE or INTERNAL with a generic
+//! message and a reference; the details go to the log under that reference, never to
+//! the client.
 
-use midoffice_domain::{DomainError, Violations};
+use midoffice_domain::{DomainError, Duplicate, Missing, Precondition, Violations};
 use midoffice_store::StoreError;
+use std::collections::HashMap;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
 use uuid::Uuid;
+
+/// The `domain` of every ErrorInfo: the name under which the reasons are defined.
+pub const ERROR_DOMAIN: &str = "midoffice";
+
+/// The reason of INVALID_ARGUMENT with field violations (see the BadRequest detail).
+pub const INVALID_FIELDS: &str = "INVALID_FIELDS";
 
 /// Why a request failed, as the API answers it.
 #[derive(Debug, thiserror::Error)]
@@ -54,33 +65,103 @@ impl From<ApiError> for Status {
             ApiError::Unavailable(detail) => {
                 let reference = Uuid::now_v7();
                 tracing::warn!(%reference, error = %detail, "store unavailable");
-                Status::unavailable(format!(
-                    "the service is temporarily unavailable, try again later (reference {reference})"
-                ))
+                status(
+                    Code::Unavailable,
+                    "STORE_UNAVAILABLE",
+                    format!(
+                        "the service is temporarily unavailable, try again later (reference {reference})"
+                    ),
+                    reference_metadata(reference),
+                )
             }
             ApiError::Internal(detail) => {
                 let reference = Uuid::now_v7();
                 tracing::error!(%reference, error = %detail, "internal error");
-                Status::internal(format!("internal error (reference {reference})"))
+                status(
+                    Code::Internal,
+                    "INTERNAL_ERROR",
+                    format!("internal error (reference {reference})"),
+                    reference_metadata(reference),
+                )
             }
         }
     }
 }
 
+/// The code, the reason and the request field of every refusal: one exhaustive match,
+/// so a new kind of refusal does not compile until it has its reason.
 fn domain_status(e: DomainError) -> Status {
-    match e {
-        DomainError::Invalid(v) => invalid_status(v),
-        DomainError::NotFound(msg) => Status::not_found(msg),
-        DomainError::FailedPrecondition(msg) => Status::failed_precondition(msg),
-        DomainError::AlreadyExists(msg) => Status::already_exists(msg),
-        DomainError::RequestIdReused => invalid_status(Violations::one(
-            "request_id",
-            "was used before for a different request",
-        )),
-    }
+    let (code, reason, field, why) = match e {
+        DomainError::Invalid(v) => return invalid_status(v),
+        DomainError::RequestIdReused => {
+            let mut details = ErrorDetails::with_bad_request(vec![FieldViolation::new(
+                "request_id",
+                "was used before for a different request",
+            )]);
+            details.set_error_info(
+                "REQUEST_ID_REUSED",
+                ERROR_DOMAIN,
+                field_metadata("request_id"),
+            );
+            return Status::with_error_details(
+                Code::InvalidArgument,
+                "request_id: was used before for a different request",
+                details,
+            );
+        }
+        DomainError::NotFound(m) => {
+            let (reason, field) = match m {
+                Missing::Contact => ("CONTACT_NOT_FOUND", "contact_id"),
+                Missing::Case => ("CASE_NOT_FOUND", "start.case_id"),
+                Missing::Party => ("PARTY_NOT_FOUND", "identifiers"),
+            };
+            (Code::NotFound, reason, field, m.to_string())
+        }
+        DomainError::FailedPrecondition(p) => {
+            let (reason, field) = match p {
+                Precondition::ContactCompleted => ("CONTACT_ALREADY_COMPLETED", "contact_id"),
+                Precondition::ContactNotCompleted => ("CONTACT_NOT_COMPLETED", "contact_id"),
+                Precondition::PartyAmbiguous => ("PARTY_AMBIGUOUS", "identifiers"),
+                Precondition::PartyErased => ("PARTY_ERASED", "request_id"),
+            };
+            (Code::FailedPrecondition, reason, field, p.to_string())
+        }
+        DomainError::AlreadyExists(d) => {
+            let (reason, field) = match d {
+                Duplicate::Feedback => ("FEEDBACK_ALREADY_GIVEN", "contact_id"),
+            };
+            (Code::AlreadyExists, reason, field, d.to_string())
+        }
+    };
+    status(
+        code,
+        reason,
+        format!("{field}: {why}"),
+        field_metadata(field),
+    )
 }
 
-/// INVALID_ARGUMENT with a BadRequest detail holding every field violation.
+/// ErrorInfo metadata naming the request field concerned.
+fn field_metadata(field: &str) -> HashMap<String, String> {
+    HashMap::from([("field".to_owned(), field.to_owned())])
+}
+
+/// ErrorInfo metadata with the reference under which the detail was logged.
+fn reference_metadata(reference: Uuid) -> HashMap<String, String> {
+    HashMap::from([("reference".to_owned(), reference.to_string())])
+}
+
+/// A status with an ErrorInfo detail.
+fn status(code: Code, reason: &str, message: String, metadata: HashMap<String, String>) -> Status {
+    Status::with_error_details(
+        code,
+        message,
+        ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata),
+    )
+}
+
+/// INVALID_ARGUMENT with a BadRequest detail holding every field violation, and an
+/// ErrorInfo with the reason [`INVALID_FIELDS`].
 pub fn invalid_status(v: Violations) -> Status {
     let message = if v.is_empty() {
         "invalid request".to_owned()
@@ -91,11 +172,10 @@ pub fn invalid_status(v: Violations) -> Status {
         v.0.into_iter()
             .map(|f| FieldViolation::new(f.field, f.description))
             .collect();
-    Status::with_error_details(
-        Code::InvalidArgument,
-        message,
-        ErrorDetails::with_bad_request(violations),
-    )
+    let mut details = ErrorDetails::with_bad_request(violations);
+    // The fields are in the BadRequest detail; the ErrorInfo only says why.
+    details.set_error_info(INVALID_FIELDS, ERROR_DOMAIN, HashMap::new());
+    Status::with_error_details(Code::InvalidArgument, message, details)
 }
 
 #[cfg(test)]
@@ -123,34 +203,122 @@ mod tests {
         assert_eq!(fields, ["start.topic", "end.outcome"]);
         assert_eq!(bad.field_violations[1].description, "is required");
         assert!(s.message().contains("start.topic"));
+        assert_eq!(
+            details.error_info().map(|i| i.reason.as_str()),
+            Some(INVALID_FIELDS)
+        );
+    }
+
+    /// The reason, domain and `field` metadata of a status's ErrorInfo.
+    fn info(s: &Status) -> (String, String, Option<String>) {
+        let details = s.get_error_details();
+        let info = details.error_info().expect("an ErrorInfo detail");
+        (
+            info.reason.clone(),
+            info.domain.clone(),
+            info.metadata.get("field").cloned(),
+        )
     }
 
     #[test]
-    fn each_kind_maps_to_its_code() {
+    fn every_kind_has_its_code_and_reason() {
+        use DomainError as D;
         let cases = [
             (
-                StoreError::Domain(DomainError::NotFound("contact".into())),
+                D::invalid("x", "why"),
+                Code::InvalidArgument,
+                "INVALID_FIELDS",
+                None,
+            ),
+            (
+                D::RequestIdReused,
+                Code::InvalidArgument,
+                "REQUEST_ID_REUSED",
+                Some("request_id"),
+            ),
+            (
+                D::NotFound(Missing::Contact),
                 Code::NotFound,
+                "CONTACT_NOT_FOUND",
+                Some("contact_id"),
             ),
             (
-                StoreError::Domain(DomainError::FailedPrecondition("completed".into())),
+                D::NotFound(Missing::Case),
+                Code::NotFound,
+                "CASE_NOT_FOUND",
+                Some("start.case_id"),
+            ),
+            (
+                D::NotFound(Missing::Party),
+                Code::NotFound,
+                "PARTY_NOT_FOUND",
+                Some("identifiers"),
+            ),
+            (
+                D::FailedPrecondition(Precondition::ContactCompleted),
                 Code::FailedPrecondition,
+                "CONTACT_ALREADY_COMPLETED",
+                Some("contact_id"),
             ),
             (
-                StoreError::Domain(DomainError::AlreadyExists("feedback".into())),
-                Code::AlreadyExists,
+                D::FailedPrecondition(Precondition::ContactNotCompleted),
+                Code::FailedPrecondition,
+                "CONTACT_NOT_COMPLETED",
+                Some("contact_id"),
             ),
+            (
+                D::FailedPrecondition(Precondition::PartyAmbiguous),
+                Code::FailedPrecondition,
+                "PARTY_AMBIGUOUS",
+                Some("identifiers"),
+            ),
+            (
+                D::FailedPrecondition(Precondition::PartyErased),
+                Code::FailedPrecondition,
+                "PARTY_ERASED",
+                Some("request_id"),
+            ),
+            (
+                D::AlreadyExists(Duplicate::Feedback),
+                Code::AlreadyExists,
+                "FEEDBACK_ALREADY_GIVEN",
+                Some("contact_id"),
+            ),
+        ];
+        for (e, code, reason, field) in cases {
+            let s = status(StoreError::Domain(e));
+            assert_eq!(s.code(), code, "{reason}");
+            assert_eq!(
+                info(&s),
+                (reason.into(), ERROR_DOMAIN.into(), field.map(String::from))
+            );
+            if let Some(field) = field {
+                assert!(s.message().starts_with(&format!("{field}: ")), "{s:?}");
+            }
+        }
+        for (e, code, reason) in [
             (
                 StoreError::Unavailable("pool timed out".into()),
                 Code::Unavailable,
+                "STORE_UNAVAILABLE",
             ),
             (
                 StoreError::Internal("syntax error near SELECT".into()),
                 Code::Internal,
+                "INTERNAL_ERROR",
             ),
-        ];
-        for (e, code) in cases {
-            assert_eq!(status(e).code(), code);
+        ] {
+            let s = status(e);
+            assert_eq!(s.code(), code);
+            let details = s.get_error_details();
+            let info = details.error_info().expect("an ErrorInfo detail");
+            assert_eq!(
+                (info.reason.as_str(), info.domain.as_str()),
+                (reason, ERROR_DOMAIN)
+            );
+            // The reference in the metadata is the one in the message, for the log.
+            let reference = &info.metadata["reference"];
+            assert!(s.message().contains(reference.as_str()), "{s:?}");
         }
     }
 

@@ -150,9 +150,7 @@ pub fn choose(
             .iter()
             .find(|c| c.id == id)
             .map(|c| CaseChoice::Existing(c.id))
-            .ok_or_else(|| {
-                DomainError::NotFound("start.case_id: no such case for this party".into())
-            });
+            .ok_or(DomainError::NotFound(crate::Missing::Case));
     }
     if let Some(reference) = &request.case_reference {
         if let Some(case) = party_cases

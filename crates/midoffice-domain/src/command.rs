@@ -56,7 +56,7 @@ pub fn check_not_completed(contact: &ContactFacts) -> Result<(), DomainError> {
 
 /// The refusal of a second completion.
 pub fn completed_already() -> DomainError {
-    DomainError::FailedPrecondition("contact_id: the contact is completed already".into())
+    DomainError::FailedPrecondition(crate::Precondition::ContactCompleted)
 }
 
 /// Checks an end against the contact it ends. `case_topic` is the topic of the case

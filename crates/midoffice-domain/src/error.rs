@@ -75,6 +75,49 @@ impl std::fmt::Display for Violations {
     }
 }
 
+/// What a request names that does not exist (NOT_FOUND). Each says what, never the
+/// value asked for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Missing {
+    /// No such contact of this tenant.
+    #[error("no such contact")]
+    Contact,
+    /// No such case of this party.
+    #[error("no such case of this party")]
+    Case,
+    /// No party has the identifiers given.
+    #[error("no party has these identifiers")]
+    Party,
+}
+
+/// A state the request does not fit (FAILED_PRECONDITION).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Precondition {
+    /// A contact completes once.
+    #[error("the contact is completed already")]
+    ContactCompleted,
+    /// A satisfaction answer is for a completed contact.
+    #[error("a satisfaction answer can only be given for a completed contact")]
+    ContactNotCompleted,
+    /// An erasure must name one party.
+    #[error("these identifiers lead to more than one party; give a strong identifier")]
+    PartyAmbiguous,
+    /// A retry of a request about a party erased since: its answer held personal data.
+    #[error(
+        "the party this request concerned was erased on request; its answer is gone and \
+         the request is not carried out again"
+    )]
+    PartyErased,
+}
+
+/// Something that exists once and is there already (ALREADY_EXISTS).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Duplicate {
+    /// One satisfaction answer per contact.
+    #[error("this contact has a satisfaction answer already")]
+    Feedback,
+}
+
 /// Why a rule refused a request.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {
@@ -83,13 +126,13 @@ pub enum DomainError {
     Invalid(Violations),
     /// Unknown id (NOT_FOUND).
     #[error("not found: {0}")]
-    NotFound(String),
+    NotFound(Missing),
     /// Wrong state (FAILED_PRECONDITION).
     #[error("failed precondition: {0}")]
-    FailedPrecondition(String),
+    FailedPrecondition(Precondition),
     /// Duplicate (ALREADY_EXISTS).
     #[error("already exists: {0}")]
-    AlreadyExists(String),
+    AlreadyExists(Duplicate),
     /// An idempotency key sent before with another request (INVALID_ARGUMENT on
     /// `request_id`, AIP-155).
     #[error("invalid request: request_id: was used before for a different request")]

@@ -17,13 +17,11 @@ pub fn check_feedback(
 ) -> Result<Feedback, DomainError> {
     if contact.end.is_none() {
         return Err(DomainError::FailedPrecondition(
-            "contact_id: a satisfaction answer can only be given for a completed contact".into(),
+            crate::Precondition::ContactNotCompleted,
         ));
     }
     if contact.feedback.is_some() {
-        return Err(DomainError::AlreadyExists(
-            "contact_id: this contact has a satisfaction answer already".into(),
-        ));
+        return Err(DomainError::AlreadyExists(crate::Duplicate::Feedback));
     }
     let mut v = Violations::default();
     if !(1..=5).contains(&feedback.score) {

@@ -22,4 +22,4 @@ pub mod view;
 pub type Instant = chrono::DateTime<chrono::Utc>;
 
 pub use code::{Code, TenantId};
-pub use error::{DomainError, FieldViolation, Violations};
+pub use error::{DomainError, Duplicate, FieldViolation, Missing, Precondition, Violations};

@@ -12,7 +12,7 @@ use crate::entity::idempotency;
 use crate::facts::CHUNK;
 use crate::rows::{self, answers::Kept};
 use crate::{Idempotency, StoreError};
-use midoffice_domain::{DomainError, Instant, TenantId};
+use midoffice_domain::{DomainError, Instant, Precondition, TenantId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use uuid::Uuid;
@@ -37,12 +37,9 @@ pub async fn replay<T: Kept, C: ConnectionTrait>(
     .map_err(db_err)?;
     match row {
         None => Ok(None),
-        Some(r) if r.erased_at.is_some() => Err(DomainError::FailedPrecondition(
-            "request_id: the party this request concerned was erased on request; \
-             its answer is gone and the request is not carried out again"
-                .into(),
-        )
-        .into()),
+        Some(r) if r.erased_at.is_some() => {
+            Err(DomainError::FailedPrecondition(Precondition::PartyErased).into())
+        }
         Some(r) if r.fingerprint == idem.fingerprint => T::decode(&r.response)
             .map(Some)
             .map_err(|e| rows::unreadable("idempotency.response", &e)),

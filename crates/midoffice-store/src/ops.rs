@@ -15,7 +15,7 @@ use midoffice_domain::party::{self as party_rules, PartyChoice, PartyPlan, Resol
 use midoffice_domain::settings::TenantSettings;
 use midoffice_domain::signals::Probe;
 use midoffice_domain::view::{self, ContactView, ContextView, PartyStatus, PartyView};
-use midoffice_domain::{Code, DomainError, Instant, TenantId};
+use midoffice_domain::{Code, DomainError, Instant, Missing, Precondition, TenantId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, ExprTrait,
@@ -41,15 +41,15 @@ fn merge_pairs(
 }
 
 fn case_not_found() -> StoreError {
-    DomainError::NotFound("start.case_id: no such case of this party".into()).into()
+    DomainError::NotFound(Missing::Case).into()
 }
 
 pub(crate) fn contact_not_found() -> StoreError {
-    DomainError::NotFound("contact_id: no such contact".into()).into()
+    DomainError::NotFound(Missing::Contact).into()
 }
 
 fn nobody_found() -> StoreError {
-    DomainError::NotFound("identifiers: no party has these identifiers".into()).into()
+    DomainError::NotFound(Missing::Party).into()
 }
 
 /// A started contact, with the context as of its start and its case (reloaded).
@@ -652,11 +652,7 @@ pub async fn erase(
     let plan = match party_rules::resolve(identifiers, &known) {
         Resolution::Anonymous => return Err(nobody_found()),
         Resolution::Ambiguous => {
-            return Err(DomainError::FailedPrecondition(
-                "identifiers: these identifiers lead to more than one party; give a strong identifier"
-                    .into(),
-            )
-            .into());
+            return Err(DomainError::FailedPrecondition(Precondition::PartyAmbiguous).into());
         }
         Resolution::Party(plan) => plan,
     };
