@@ -54,6 +54,24 @@ pub enum Direction {
     Outbound,
 }
 
+impl Direction {
+    /// Both directions.
+    pub const ALL: [Direction; 2] = [Direction::Inbound, Direction::Outbound];
+
+    /// The name used in the API and in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "INBOUND",
+            Direction::Outbound => "OUTBOUND",
+        }
+    }
+
+    /// Parses the name used in the API and in files.
+    pub fn parse(raw: &str) -> Option<Self> {
+        Direction::ALL.into_iter().find(|d| d.as_str() == raw)
+    }
+}
+
 /// How a contact ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Outcome {
@@ -65,6 +83,20 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome.
+    pub const ALL: [Outcome; 5] = [
+        Outcome::Resolved,
+        Outcome::Referred,
+        Outcome::HandedOff,
+        Outcome::Callback,
+        Outcome::Abandoned,
+    ];
+
+    /// Parses the name used in the API and in files.
+    pub fn parse(raw: &str) -> Option<Self> {
+        Outcome::ALL.into_iter().find(|o| o.as_str() == raw)
+    }
+
     /// Whether the outcome is a promise (a commitment).
     pub fn is_commitment(self) -> bool {
         matches!(self, Outcome::HandedOff | Outcome::Callback)
@@ -185,5 +217,25 @@ impl ContactFacts {
     /// Known at `t` not to have ended ABANDONED.
     pub fn known_not_abandoned_at(&self, t: Instant) -> bool {
         matches!(self.outcome_at(t), Some(o) if o != Outcome::Abandoned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_parses_back_to_its_value() {
+        for c in Channel::ALL {
+            assert_eq!(Channel::parse(c.as_str()), Some(c));
+        }
+        for d in Direction::ALL {
+            assert_eq!(Direction::parse(d.as_str()), Some(d));
+        }
+        for o in Outcome::ALL {
+            assert_eq!(Outcome::parse(o.as_str()), Some(o));
+        }
+        assert_eq!(Outcome::parse("resolved"), None);
+        assert_eq!(Direction::parse(""), None);
     }
 }

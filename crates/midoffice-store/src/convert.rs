@@ -38,31 +38,15 @@ pub fn corrupt(what: &str) -> StoreError {
 }
 
 pub fn direction_str(d: Direction) -> &'static str {
-    match d {
-        Direction::Inbound => "INBOUND",
-        Direction::Outbound => "OUTBOUND",
-    }
+    d.as_str()
 }
 
 fn direction(raw: &str) -> Result<Direction, StoreError> {
-    match raw {
-        "INBOUND" => Ok(Direction::Inbound),
-        "OUTBOUND" => Ok(Direction::Outbound),
-        _ => Err(corrupt("contact.direction")),
-    }
+    Direction::parse(raw).ok_or_else(|| corrupt("contact.direction"))
 }
 
 fn outcome(raw: &str) -> Result<Outcome, StoreError> {
-    [
-        Outcome::Resolved,
-        Outcome::Referred,
-        Outcome::HandedOff,
-        Outcome::Callback,
-        Outcome::Abandoned,
-    ]
-    .into_iter()
-    .find(|o| o.as_str() == raw)
-    .ok_or_else(|| corrupt("contact.outcome"))
+    Outcome::parse(raw).ok_or_else(|| corrupt("contact.outcome"))
 }
 
 pub fn code(raw: Option<&str>, what: &str) -> Result<Option<Code>, StoreError> {
