@@ -93,6 +93,15 @@ async fn reflection_lists_and_describes_the_services() {
             methods.iter().any(|m| m == "StartContact"),
             "ContactService methods: {methods:?}"
         );
+
+        // The error details are described too, so a client can read an ErrorInfo.
+        for symbol in ["google.rpc.ErrorInfo", "google.rpc.BadRequest"] {
+            let answer = reflect(&b, MessageRequest::FileContainingSymbol(symbol.into())).await;
+            assert!(
+                matches!(answer, MessageResponse::FileDescriptorResponse(_)),
+                "{symbol}: {answer:?}"
+            );
+        }
     })
     .await;
 }
