@@ -303,3 +303,74 @@ async fn a_call_without_x_tenant_acts_for_the_default_tenant() {
     })
     .await;
 }
+
+/// Each kind of measure goes in as its oneof member and comes back the same, through
+/// the store, in GetTenantSettings and on the thermometer.
+#[tokio::test]
+async fn every_measure_round_trips_through_its_oneof() {
+    use pb::measure::{self as kind, Kind};
+    on_every_backend(|b| async move {
+        let within = |w: pb::within::Within| Some(pb::Within { within: Some(w) });
+        let kinds = [
+            Kind::ResponseTime(kind::ResponseTime {
+                channel: Channel::Email as i32,
+                within: within(pb::within::Within::WorkingDays(3)),
+            }),
+            Kind::FirstContactResolution(kind::FirstContactResolution {}),
+            Kind::ReferredAtMost(kind::ReferredAtMost { max: 1 }),
+            Kind::StoryToldOnce(kind::StoryToldOnce {}),
+            Kind::CommitmentOnTime(kind::CommitmentOnTime { within: None }),
+            Kind::CommitmentOnTime(kind::CommitmentOnTime {
+                within: within(pb::within::Within::Elapsed(prost_types::Duration {
+                    seconds: 7200,
+                    nanos: 0,
+                })),
+            }),
+        ];
+        let norms: Vec<pb::Norm> = kinds
+            .into_iter()
+            .enumerate()
+            .map(|(i, k)| pb::Norm {
+                id: format!("norm-{i}"),
+                title: format!("Norm {i}"),
+                measure: Some(pb::Measure { kind: Some(k) }),
+                target: 0.75,
+                explanation: String::new(),
+            })
+            .collect();
+        let sent = pb::TenantSettings {
+            norms: norms.clone(),
+            ..settings(&b, A).await
+        };
+        let stored = b
+            .tenants()
+            .replace_tenant_settings(request(
+                A,
+                pb::ReplaceTenantSettingsRequest {
+                    settings: Some(sent.clone()),
+                },
+            ))
+            .await
+            .expect("ReplaceTenantSettings")
+            .into_inner()
+            .settings
+            .expect("settings");
+        assert_eq!(stored, sent);
+        assert_eq!(settings(&b, A).await.norms, norms);
+        let thermometer = b
+            .figures()
+            .get_thermometer(request(
+                A,
+                pb::GetThermometerRequest {
+                    period: Some(midoffice_tests::period_2026()),
+                },
+            ))
+            .await
+            .expect("GetThermometer")
+            .into_inner();
+        let measures: Vec<_> = thermometer.norms.into_iter().map(|n| n.measure).collect();
+        let want: Vec<_> = norms.into_iter().map(|n| n.measure).collect();
+        assert_eq!(measures, want);
+    })
+    .await;
+}
