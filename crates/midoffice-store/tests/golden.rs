@@ -492,14 +492,16 @@ async fn a_database_of_the_first_release_is_migrated_and_answers_as_before() {
             .await
             .unwrap_err();
         assert!(
-            matches!(&other, StoreError::Domain(DomainError::Invalid(v)) if v.0[0].field == "request_id"),
+            matches!(&other, StoreError::Domain(DomainError::RequestIdReused)),
             "{other:?}"
         );
         let erased = replay(&store, &t, "answer-start-erased").await.unwrap_err();
         assert!(
             matches!(
                 erased,
-                StoreError::Domain(DomainError::FailedPrecondition(_))
+                StoreError::Domain(DomainError::FailedPrecondition(
+                    midoffice_domain::Precondition::PartyErased
+                ))
             ),
             "{erased:?}"
         );
