@@ -13,7 +13,6 @@ use crate::pb;
 use crate::server::AppState;
 use crate::tenant::tenant_of;
 use chrono::Utc;
-use midoffice_domain::command;
 use midoffice_domain::contact::Channel;
 use midoffice_domain::figures::{self, FigureFacts, Filter, Period};
 use midoffice_domain::settings::TenantSettings;
@@ -34,7 +33,7 @@ const START_FIELDS: &[&str] = &[
     "case_id",
     "case_reference",
 ];
-/// The fields of a contact's end, as `validate_end` names them (relative to the end).
+/// The fields of a contact's end, as `validate_completion` names them (relative to the end).
 const END_FIELDS: &[&str] = &[
     "ended_at",
     "answered_at",
@@ -201,22 +200,17 @@ impl pb::contact_service_server::ContactService for ContactApi {
         let mut v = Violations::default();
         let idem = collect(&mut v, idempotency(&req, &self.state.pseudonymiser)).flatten();
         let end = collect(&mut v, end_command(req.end.as_ref(), "end"));
-        let Some(end) = end.filter(|_| v.is_empty()) else {
-            // An unknown contact and a second completion are answered before the fields
-            // (DOMAIN.md), so ask the store about the contact before refusing them.
-            let current = self
-                .state
-                .store
-                .get_contact(&tenant, contact_id)
-                .await
-                .map_err(ApiError::from)?;
-            command::check_not_completed(&current.contact).map_err(ApiError::from)?;
-            return Err(ApiError::from(v).into());
+        // An unknown contact and a second completion are answered before the fields
+        // (DOMAIN.md): the domain's completion plan decides that order, so invalid
+        // fields go to the store too (without the key, which may be what is invalid).
+        let (completion, idem) = match end.filter(|_| v.is_empty()) {
+            Some(end) => (Ok(end), idem),
+            None => (Err(v), None),
         };
         let view = self
             .state
             .store
-            .complete_contact(&tenant, contact_id, end, idem, now)
+            .complete_contact(&tenant, contact_id, completion, idem, now)
             .await
             .map_err(|e| qualify(e, Fields::End))?;
         Ok(Response::new(pb::CompleteContactResponse {

@@ -16,7 +16,7 @@ pub fn check_feedback(
     contact: &ContactFacts,
     feedback: &Feedback,
 ) -> Result<Feedback, DomainError> {
-    if contact.end.is_none() {
+    if contact.completion.is_none() {
         return Err(DomainError::FailedPrecondition(
             "contact_id: a satisfaction answer can only be given for a completed contact".into(),
         ));

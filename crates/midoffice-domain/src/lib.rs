@@ -12,6 +12,7 @@ pub mod feedback;
 pub mod figures;
 pub mod identifier;
 pub mod party;
+pub mod plan;
 pub mod settings;
 pub mod signals;
 pub mod text;

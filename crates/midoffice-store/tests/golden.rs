@@ -25,7 +25,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use midoffice_domain::calendar::{Calendar, HolidaySet};
 use midoffice_domain::case::CaseStatus;
 use midoffice_domain::contact::{
-    Channel, ContactFacts, Direction, End, Feedback, Outcome, ReferralTarget,
+    Channel, Completion, ContactFacts, Direction, Feedback, Outcome, ReferralTarget,
 };
 use midoffice_domain::settings::{Measure, Norm, TenantSettings, Within};
 use midoffice_domain::signals::Signal;
@@ -194,7 +194,10 @@ fn golden_answers_of_every_version_read_as_written() {
                 );
             }
             (Answer::Contact(r), Answer::Contact(e)) => {
-                assert_eq!(r.contact.end, e.contact.end, "{sample}-v{v} completion");
+                assert_eq!(
+                    r.contact.completion, e.contact.completion,
+                    "{sample}-v{v} completion"
+                );
                 assert_eq!(r.contact, e.contact, "{sample}-v{v} contact");
                 assert_eq!(r.signals, e.signals, "{sample}-v{v} signals");
             }
@@ -368,7 +371,7 @@ async fn replay(
         )),
         "complete" => Answer::Contact(Box::new(
             store
-                .complete_contact(t, Uuid::now_v7(), any_end, idem(key), common::now())
+                .complete_contact(t, Uuid::now_v7(), Ok(any_end), idem(key), common::now())
                 .await?,
         )),
         "feedback" => Answer::Feedback(
@@ -684,17 +687,17 @@ fn contact(
         started_at: t(started),
         topic: topic.map(c),
         department: department.map(c),
-        case_chosen_at_end: false,
+        case_chosen_at_completion: false,
         recorded: false,
         context_seen: true,
         ambiguous: false,
-        end: None,
+        completion: None,
         feedback: None,
     }
 }
 
-fn end(outcome: Outcome, ended: &str, answered: Option<&str>, story: Option<&str>) -> End {
-    End {
+fn end(outcome: Outcome, ended: &str, answered: Option<&str>, story: Option<&str>) -> Completion {
+    Completion {
         ended_at: t(ended),
         answered_at: answered.map(t),
         outcome,
@@ -707,8 +710,8 @@ fn end(outcome: Outcome, ended: &str, answered: Option<&str>, story: Option<&str
     }
 }
 
-fn completed(mut contact: ContactFacts, end: End, signals: &[Signal]) -> Answer {
-    contact.end = Some(end);
+fn completed(mut contact: ContactFacts, end: Completion, signals: &[Signal]) -> Answer {
+    contact.completion = Some(end);
     Answer::Contact(Box::new(ContactView {
         contact,
         signals: signals.iter().copied().collect(),
@@ -792,7 +795,7 @@ fn answer(key: &str) -> Answer {
                 Some(PARKING),
                 Some("kcc"),
             ),
-            End {
+            Completion {
                 referred_to: Some(ReferralTarget::Department(c("vergunningen"))),
                 ..end(
                     Outcome::Referred,
@@ -812,7 +815,7 @@ fn answer(key: &str) -> Answer {
                 Some(PARKING),
                 None,
             ),
-            End {
+            Completion {
                 department: Some(c("vergunningen")),
                 due_at: Some(t("2025-03-10T12:00:00Z")),
                 ..end(
@@ -833,7 +836,7 @@ fn answer(key: &str) -> Answer {
                 Some(PARKING),
                 Some("balie"),
             ),
-            End {
+            Completion {
                 due_at: Some(t("2025-03-04T08:00:00Z")),
                 ..end(
                     Outcome::Callback,
@@ -875,7 +878,7 @@ fn answer(key: &str) -> Answer {
                 Some(PARKING),
                 Some("kcc"),
             ),
-            End {
+            Completion {
                 department: Some(c("vergunningen")),
                 topic: Some(c(PARKING)),
                 referred_to: Some(ReferralTarget::Organisation("RDW".into())),
@@ -891,7 +894,7 @@ fn answer(key: &str) -> Answer {
         ),
         "complete-case-chosen-at-end" => completed(
             ContactFacts {
-                case_chosen_at_end: true,
+                case_chosen_at_completion: true,
                 ..contact(
                     C_LATE_TOPIC,
                     Some((PARTY_A, CASE_PASSPORT)),
@@ -901,7 +904,7 @@ fn answer(key: &str) -> Answer {
                     None,
                 )
             },
-            End {
+            Completion {
                 topic: Some(c("paspoort")),
                 ..end(
                     Outcome::Resolved,
@@ -1046,7 +1049,7 @@ fn answer(key: &str) -> Answer {
                     direction: Direction::Outbound,
                     recorded: true,
                     context_seen: false,
-                    end: Some(End {
+                    completion: Some(Completion {
                         department: Some(c("afval")),
                         referred_to: Some(ReferralTarget::Channel(Channel::Counter)),
                         ..end(

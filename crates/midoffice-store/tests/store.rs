@@ -155,7 +155,7 @@ async fn a_bsn_makes_a_party_and_a_case_and_finds_them_again() {
             .complete_contact(
                 &t,
                 first.contact.contact.id,
-                end(Outcome::Referred, 0, 5, Some("wil een nieuw paspoort")).with_target(),
+                Ok(end(Outcome::Referred, 0, 5, Some("wil een nieuw paspoort")).with_target()),
                 None,
                 now(),
             )
@@ -217,7 +217,7 @@ trait WithTarget {
     fn with_target(self) -> Self;
 }
 
-impl WithTarget for midoffice_domain::command::EndCommand {
+impl WithTarget for midoffice_domain::command::CompletionCommand {
     fn with_target(mut self) -> Self {
         self.referred_to = Some(ReferralTarget::Organisation("Belastingdienst".into()));
         self
@@ -338,7 +338,7 @@ async fn a_merge_judges_open_cases_as_known_at_its_instant_and_a_look_up_predict
             .complete_contact(
                 &t,
                 by_mail.contact.contact.id,
-                end(Outcome::Resolved, 0, 10, None),
+                Ok(end(Outcome::Resolved, 0, 10, None)),
                 None,
                 now(),
             )
@@ -402,7 +402,7 @@ async fn a_merge_does_not_depend_on_the_wall_clock() {
             .complete_contact(
                 &t,
                 by_mail.contact.contact.id,
-                end(Outcome::Resolved, 0, ahead, None),
+                Ok(end(Outcome::Resolved, 0, ahead, None)),
                 None,
                 now(),
             )
@@ -459,7 +459,7 @@ async fn a_look_up_joins_open_cases_exactly_as_the_contact_then_does() {
             .complete_contact(
                 &t,
                 by_phone.contact.contact.id,
-                end(Outcome::Referred, 5, 20, Some("verhaal")).with_target(),
+                Ok(end(Outcome::Referred, 5, 20, Some("verhaal")).with_target()),
                 None,
                 now(),
             )
@@ -641,16 +641,16 @@ async fn an_idempotent_retry_returns_the_same_answer_and_creates_nothing() {
         let id = first.contact.contact.id;
         let e1 = end(Outcome::Resolved, 0, 3, Some("geholpen"));
         let done = store
-            .complete_contact(&t, id, e1.clone(), idem("c-1", "g-1"), now())
+            .complete_contact(&t, id, Ok(e1.clone()), idem("c-1", "g-1"), now())
             .await
             .unwrap();
         let done_again = store
-            .complete_contact(&t, id, e1.clone(), idem("c-1", "g-1"), now())
+            .complete_contact(&t, id, Ok(e1.clone()), idem("c-1", "g-1"), now())
             .await
             .unwrap();
         assert_eq!(done, done_again);
         let twice = store
-            .complete_contact(&t, id, e1.clone(), None, now())
+            .complete_contact(&t, id, Ok(e1.clone()), None, now())
             .await
             .unwrap_err();
         assert!(
@@ -720,7 +720,7 @@ async fn completing_chooses_a_late_case_and_refuses_what_does_not_fit() {
             .complete_contact(
                 &t,
                 uuid::Uuid::now_v7(),
-                end(Outcome::Resolved, 0, 1, None),
+                Ok(end(Outcome::Resolved, 0, 1, None)),
                 None,
                 now(),
             )
@@ -733,20 +733,26 @@ async fn completing_chooses_a_late_case_and_refuses_what_does_not_fit() {
 
         // No topic anywhere: INVALID_ARGUMENT on end.topic, nothing changes.
         let e = store
-            .complete_contact(&t, id, end(Outcome::Resolved, 0, 5, Some("x")), None, now())
+            .complete_contact(
+                &t,
+                id,
+                Ok(end(Outcome::Resolved, 0, 5, Some("x"))),
+                None,
+                now(),
+            )
             .await
             .unwrap_err();
         assert_eq!(invalid_fields(e), ["end.topic"]);
         let mut late = end(Outcome::Resolved, 0, 5, Some("over de vergunning"));
         late.topic = Some(code("parkeervergunning"));
         let done = store
-            .complete_contact(&t, id, late, None, now())
+            .complete_contact(&t, id, Ok(late), None, now())
             .await
             .unwrap();
-        assert!(done.contact.case_chosen_at_end);
+        assert!(done.contact.case_chosen_at_completion);
         let case_id = done.contact.case_id.expect("chosen at completion");
         assert_eq!(
-            done.contact.end.as_ref().map(|e| e.outcome),
+            done.contact.completion.as_ref().map(|e| e.outcome),
             Some(Outcome::Resolved)
         );
         assert_eq!(store.get_contact(&t, id).await.unwrap(), done);
@@ -765,13 +771,19 @@ async fn completing_chooses_a_late_case_and_refuses_what_does_not_fit() {
             .complete_contact(
                 &t,
                 s2.contact.contact.id,
-                end(Outcome::Callback, 60, 65, Some("belt terug")),
+                Ok(end(Outcome::Callback, 60, 65, Some("belt terug"))),
                 None,
                 now(),
             )
             .await
             .unwrap();
-        assert!(cb.contact.end.as_ref().and_then(|e| e.due_at).is_some());
+        assert!(
+            cb.contact
+                .completion
+                .as_ref()
+                .and_then(|e| e.due_at)
+                .is_some()
+        );
         let s3 = store
             .start_contact(
                 &t,
@@ -790,7 +802,7 @@ async fn completing_chooses_a_late_case_and_refuses_what_does_not_fit() {
             .await
             .unwrap()
             .unwrap();
-        assert!(row.case_chosen_at_end);
+        assert!(row.case_chosen_at_completion);
     });
 }
 
@@ -821,7 +833,7 @@ async fn a_record_that_does_not_fit_stores_nothing() {
             .unwrap();
         assert!(r.contact.contact.recorded);
         assert!(!r.contact.contact.context_seen);
-        assert!(r.contact.contact.end.is_some());
+        assert!(r.contact.contact.completion.is_some());
         assert_eq!(r.context.party.status, PartyStatus::New);
         // The context is as of the start: the case had nothing yet.
         assert!(
@@ -857,7 +869,7 @@ async fn feedback_needs_a_completed_contact_once_with_valid_numbers() {
             StoreError::Domain(DomainError::FailedPrecondition(_))
         ));
         store
-            .complete_contact(&t, id, end(Outcome::Resolved, 0, 2, None), None, now())
+            .complete_contact(&t, id, Ok(end(Outcome::Resolved, 0, 2, None)), None, now())
             .await
             .unwrap();
         let bad = Feedback {
@@ -919,7 +931,7 @@ async fn erasing_a_party_keeps_counts_and_forgets_personal_data() {
         let id = first.contact.contact.id;
         let referred = end(Outcome::Referred, 0, 5, Some("heeft schulden")).with_target();
         store
-            .complete_contact(&t, id, referred.clone(), idem("c-1", "f-c1"), now())
+            .complete_contact(&t, id, Ok(referred.clone()), idem("c-1", "f-c1"), now())
             .await
             .unwrap();
         let answer = Feedback {
@@ -981,7 +993,7 @@ async fn erasing_a_party_keeps_counts_and_forgets_personal_data() {
         );
         refused(
             store
-                .complete_contact(&t, id, referred, idem("c-1", "f-c1"), now())
+                .complete_contact(&t, id, Ok(referred), idem("c-1", "f-c1"), now())
                 .await
                 .unwrap_err(),
         );
@@ -1003,7 +1015,7 @@ async fn erasing_a_party_keeps_counts_and_forgets_personal_data() {
         assert_eq!(after.contacts.len(), before.contacts.len());
         assert_eq!(after.cases.len(), before.cases.len());
         let c = after.contacts.iter().find(|c| c.id == id).unwrap();
-        let e = c.end.as_ref().unwrap();
+        let e = c.completion.as_ref().unwrap();
         assert_eq!(e.story.as_deref(), Some(ERASED_TEXT));
         assert_eq!(e.outcome, Outcome::Referred);
         assert_eq!(
@@ -1067,7 +1079,7 @@ async fn figure_facts_load_the_window_and_whole_cases() {
             .complete_contact(
                 &t,
                 a.contact.contact.id,
-                end(Outcome::Callback, 0, 5, None),
+                Ok(end(Outcome::Callback, 0, 5, None)),
                 None,
                 now(),
             )
@@ -1142,7 +1154,7 @@ async fn no_identifier_is_stored_in_clear_text() {
             .complete_contact(
                 &t,
                 first.contact.contact.id,
-                end(Outcome::Resolved, 0, 5, Some("aanvraag")),
+                Ok(end(Outcome::Resolved, 0, 5, Some("aanvraag"))),
                 idem("c", "f"),
                 now(),
             )
@@ -1208,7 +1220,7 @@ fn futures_are_send(store: &Store, t: &midoffice_domain::TenantId) {
     send(store.complete_contact(
         t,
         uuid::Uuid::nil(),
-        end(Outcome::Resolved, 0, 1, None),
+        Ok(end(Outcome::Resolved, 0, 1, None)),
         None,
         now(),
     ));

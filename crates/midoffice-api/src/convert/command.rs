@@ -1,7 +1,7 @@
 //! Requests to domain commands: a contact's start and end, a satisfaction answer, and
 //! a look-up. Only syntax is checked here, free text included (no control characters,
 //! see `midoffice_domain::text`); how an end fits its contact is decided by
-//! `midoffice_domain::command::validate_end` inside the store.
+//! `midoffice_domain::command::validate_completion` inside the store.
 
 use super::{
     channel, direction, identifier_keys, optional_code, optional_instant, optional_uuid, outcome,
@@ -9,9 +9,9 @@ use super::{
 };
 use crate::pb;
 use midoffice_domain::command::{
-    EndCommand, MAX_REFERENCE_CHARS, MAX_STORY_CHARS, StartCommand, check_not_future,
+    CompletionCommand, MAX_REFERENCE_CHARS, MAX_STORY_CHARS, StartCommand, check_not_future,
 };
-use midoffice_domain::contact::{Feedback, ReferralTarget};
+use midoffice_domain::contact::{Feedback, ReferralTarget, story};
 use midoffice_domain::identifier::{IdentKey, Pseudonymiser};
 use midoffice_domain::text::{check_characters, check_text};
 use midoffice_domain::{Code, Instant, Violations};
@@ -96,7 +96,7 @@ fn reference(raw: &str) -> Result<Option<String>, String> {
 
 /// A contact's end as a command. Field paths are relative to the end (`outcome`,
 /// `referred_to.department`); prefix them with [`Violations::prefixed`].
-impl TryFrom<&pb::ContactEnd> for EndCommand {
+impl TryFrom<&pb::ContactEnd> for CompletionCommand {
     type Error = Violations;
 
     fn try_from(end: &pb::ContactEnd) -> Result<Self, Self::Error> {
@@ -111,7 +111,7 @@ impl TryFrom<&pb::ContactEnd> for EndCommand {
         if let Err(why) = check_text(&end.story, MAX_STORY_CHARS) {
             v.add("story", why);
         }
-        let story = (!end.story.trim().is_empty()).then(|| end.story.clone());
+        let story = story(Some(&end.story)).map(str::to_owned);
 
         match (
             ended_at,
@@ -130,7 +130,7 @@ impl TryFrom<&pb::ContactEnd> for EndCommand {
                 Ok(department),
                 Ok(topic),
                 Ok(referred_to),
-            ) if v.is_empty() => Ok(EndCommand {
+            ) if v.is_empty() => Ok(CompletionCommand {
                 ended_at,
                 answered_at,
                 outcome,
@@ -171,10 +171,13 @@ fn referral_target(
 }
 
 /// An end as a command, with field paths under `prefix` (`end`).
-pub fn end_command(end: Option<&pb::ContactEnd>, prefix: &str) -> Result<EndCommand, Violations> {
+pub fn end_command(
+    end: Option<&pb::ContactEnd>,
+    prefix: &str,
+) -> Result<CompletionCommand, Violations> {
     match end {
         None => Err(Violations::one(prefix, "is required")),
-        Some(end) => EndCommand::try_from(end).map_err(|v| v.prefixed(prefix)),
+        Some(end) => CompletionCommand::try_from(end).map_err(|v| v.prefixed(prefix)),
     }
 }
 

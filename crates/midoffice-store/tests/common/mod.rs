@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use midoffice_domain::command::{EndCommand, StartCommand};
+use midoffice_domain::command::{CompletionCommand, StartCommand};
 use midoffice_domain::contact::{Channel, Direction, Outcome};
 use midoffice_domain::identifier::{IdentKey, Identifier, IdentifierKind, Pseudonymiser};
 use midoffice_domain::{Code, TenantId};
@@ -212,8 +212,8 @@ pub fn end(
     start_minute: i64,
     end_minute: i64,
     story: Option<&str>,
-) -> EndCommand {
-    EndCommand {
+) -> CompletionCommand {
+    CompletionCommand {
         ended_at: at(end_minute),
         answered_at: (outcome != Outcome::Abandoned).then(|| at(start_minute)),
         outcome,
