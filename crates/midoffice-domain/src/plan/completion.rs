@@ -296,4 +296,66 @@ mod tests {
         assert!(matches!(plan.writes[0], Write::CreateCase { .. }));
         assert_eq!(plan.contact.contact.case_id, Some(Uuid::from_u128(9002)));
     }
+
+    #[test]
+    fn a_record_is_a_start_then_a_completion_and_a_misfit_refuses_both() {
+        use super::super::start::{AskedCase, FreshIds};
+        use crate::command::StartCommand;
+        use crate::contact::{Channel, Direction};
+        use crate::identifier::{IdentKey, IdentifierKind};
+        let facts = RecordFacts {
+            start: StartFacts {
+                known: Default::default(),
+                asked_case: AskedCase::NotAsked,
+                cases: Default::default(),
+                settings: TenantSettings::default(),
+                fresh: FreshIds {
+                    party: Uuid::from_u128(9001),
+                    case: Uuid::from_u128(9002),
+                    contact: Uuid::from_u128(9003),
+                },
+                stored_at: t(1000),
+            },
+            fresh_case: Uuid::from_u128(9004),
+            now: t(1000),
+        };
+        let start = StartCommand {
+            channel: Channel::Counter,
+            direction: Direction::Inbound,
+            started_at: t(30),
+            identifiers: vec![IdentKey {
+                kind: IdentifierKind::Email,
+                hash: "e".into(),
+                display: None,
+            }],
+            topic: Some(Code::parse("paspoort").unwrap()),
+            case_id: None,
+            case_reference: None,
+            department: None,
+        };
+        let mut early = end(Outcome::Resolved, 10);
+        early.answered_at = None;
+        match plan_record(&facts, &start, early, false) {
+            Err(DomainError::Invalid(v)) => {
+                assert!(v.0.iter().any(|f| f.field == "end.ended_at"), "{v}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let plan = plan_record(&facts, &start, end(Outcome::Resolved, 40), false).unwrap();
+        assert!(matches!(
+            plan.writes.last(),
+            Some(Write::CompleteContact { .. })
+        ));
+        assert!(plan.contact.contact.recorded && !plan.contact.contact.context_seen);
+        assert_eq!(plan.contact.contact.case_id, Some(Uuid::from_u128(9002)));
+        assert!(plan.contact.contact.completion.is_some());
+        // The context is as of the start: the case had nothing yet.
+        assert!(
+            plan.context
+                .case
+                .as_ref()
+                .is_some_and(|k| k.stories.is_empty())
+        );
+        assert_eq!(plan.subject, Some(Uuid::from_u128(9001)));
+    }
 }
