@@ -2,7 +2,7 @@
 //! over plain HTTP/1.1 for browsers.
 
 use midoffice_tests::pb::{self, NormStatus};
-use midoffice_tests::{Backend, TENANT, at, date, on_every_backend};
+use midoffice_tests::{Backend, TENANT, TestDatabase, at, database_test, date, on_backend};
 use prost::Message;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -19,9 +19,9 @@ const SERVICES: [&str; 4] = [
     "midoffice.v1.FigureService",
 ];
 
-#[tokio::test]
-async fn health_check_says_serving() {
-    on_every_backend(|b| async move {
+database_test!(health_check_says_serving);
+async fn health_check_says_serving(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let answer = HealthClient::new(b.channel())
             .check(tonic_health::pb::HealthCheckRequest {
                 service: String::new(),
@@ -53,9 +53,9 @@ async fn reflect(b: &Backend, request: MessageRequest) -> MessageResponse {
         .expect("an answer without a response")
 }
 
-#[tokio::test]
-async fn reflection_lists_and_describes_the_services() {
-    on_every_backend(|b| async move {
+database_test!(reflection_lists_and_describes_the_services);
+async fn reflection_lists_and_describes_the_services(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let MessageResponse::ListServicesResponse(list) =
             reflect(&b, MessageRequest::ListServices(String::new())).await
         else {
@@ -130,9 +130,9 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-#[tokio::test]
-async fn grpc_web_answers_a_plain_http1_post() {
-    on_every_backend(|b| async move {
+database_test!(grpc_web_answers_a_plain_http1_post);
+async fn grpc_web_answers_a_plain_http1_post(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let message = pb::GetThermometerRequest {
             period: Some(pb::Period {
                 from: Some(date(2026, 3, 1)),
