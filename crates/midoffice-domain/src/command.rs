@@ -190,7 +190,8 @@ pub fn stored_completion(
         ended_at: end.ended_at,
         answered_at,
         outcome: end.outcome,
-        story: story(end.story.as_deref()).map(str::to_owned),
+        // Identifiers typed into the story are masked before it is stored.
+        story: story(end.story.as_deref()).map(crate::mask::mask_identifiers),
         department: end.department,
         topic: end.topic,
         referred_to: end.referred_to,

@@ -44,7 +44,10 @@ pub fn check_feedback(
         );
     }
     v.into_result(Feedback {
-        comment: feedback.comment.clone().filter(|c| !c.trim().is_empty()),
+        // Identifiers typed into the comment are masked before it is stored.
+        comment: crate::mask::mask_optional(
+            feedback.comment.clone().filter(|c| !c.trim().is_empty()),
+        ),
         ..feedback.clone()
     })
 }

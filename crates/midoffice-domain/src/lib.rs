@@ -11,6 +11,7 @@ pub mod error;
 pub mod feedback;
 pub mod figures;
 pub mod identifier;
+pub mod mask;
 pub mod party;
 pub mod plan;
 pub mod settings;

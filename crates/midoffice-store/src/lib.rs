@@ -144,9 +144,7 @@ impl Store {
         tenant: &TenantId,
         settings: TenantSettings,
     ) -> Result<TenantSettings, StoreError> {
-        settings
-            .validate()
-            .map_err(|v| DomainError::Invalid(v.prefixed("settings")))?;
+        let settings = midoffice_domain::plan::settings::plan_settings(settings)?;
         let json = rows::settings::encode(&settings).map_err(|e| {
             tracing::error!(error = %e, "cannot write the settings row");
             StoreError::Internal("cannot store the settings".into())

@@ -19,6 +19,7 @@
 pub mod completion;
 pub mod erase;
 pub mod feedback;
+pub mod settings;
 pub mod start;
 
 use crate::contact::{Completion, ContactFacts, Feedback};
