@@ -371,7 +371,10 @@ impl Store {
             })
         }
         .await;
-        db::finish(txn, result).await
+        let erased = db::finish(txn, result).await?;
+        // Committed: now the old copies of what was cleared leave the files.
+        self.pools.scrub_after_erase().await;
+        Ok(erased)
     }
 
     /// The facts the figures of a period need.
