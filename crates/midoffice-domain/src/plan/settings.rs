@@ -37,8 +37,10 @@ mod tests {
 
     #[test]
     fn invalid_settings_are_refused_under_settings() {
-        let mut asked = TenantSettings::default();
-        asked.repeat_window_secs = 0;
+        let asked = TenantSettings {
+            repeat_window_secs: 0,
+            ..TenantSettings::default()
+        };
         let Err(DomainError::Invalid(v)) = plan_settings(asked) else {
             panic!("refused");
         };
