@@ -791,5 +791,6 @@ mod tests {
         assert_eq!(s.database_url, d.database_url);
         assert_eq!(s.secret_file, d.secret_file);
         assert_eq!(s.otlp_endpoint, d.otlp_endpoint);
+        assert_eq!(s.mode, d.mode);
     }
 }
