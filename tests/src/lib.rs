@@ -1,11 +1,12 @@
 //! The harness of the black-box tests in `tests/*.rs`: a real server on a real socket,
 //! over a fresh database per test, talked to through the generated gRPC clients.
 //!
-//! [`backends`] gives one [`Backend`] on a fresh SQLite file always, and one on a fresh
-//! PostgreSQL database when `MIDOFFICE_TEST_DATABASE_URL` names a server (such as
-//! `postgres://postgres@127.0.0.1:5432/postgres`). [`on_every_backend`] runs a test
-//! body once per backend and cleans up even when the body panics. Quiet by default;
-//! `TEST_LOG=1` shows the server's logs.
+//! [`database_test!`] declares a test as two, `<name>::sqlite` and `<name>::postgres`;
+//! [`on_backend`] runs its body on a [`Backend`] over a fresh database of that kind (the
+//! PostgreSQL one on the server `MIDOFFICE_TEST_DATABASE_URL` names, such as
+//! `postgres://postgres@127.0.0.1:5432/postgres`) and cleans up even when the body
+//! panics. Without that variable the PostgreSQL halves are reported `ignored`. Quiet by
+//! default; `TEST_LOG=1` shows the server's logs.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -17,11 +18,13 @@ use midoffice_api::pb::party_service_client::PartyServiceClient;
 use midoffice_api::pb::tenant_service_client::TenantServiceClient;
 use midoffice_api::server::{AppState, RunningServer};
 use midoffice_domain::identifier::Pseudonymiser;
-use midoffice_scenarios::scratch::{ScratchDb, test_postgres_url, test_secret};
+use midoffice_scenarios::scratch::{ScratchDb, test_secret};
 use midoffice_store::Store;
 use tonic::transport::{Channel, Endpoint};
 
 pub use midoffice_api::pb;
+pub use midoffice_scenarios::database_test;
+pub use midoffice_scenarios::scratch::TestDatabase;
 
 /// The environment variable that names a PostgreSQL server to test against.
 pub use midoffice_scenarios::scratch::DATABASE_URL_VAR;
@@ -63,55 +66,32 @@ impl std::fmt::Debug for Backend {
     }
 }
 
-/// A fresh SQLite backend, and a fresh PostgreSQL one when `MIDOFFICE_TEST_DATABASE_URL`
-/// is set; without it, says so on stderr (uncaptured), or fails when
-/// `MIDOFFICE_REQUIRE_POSTGRES=1`.
-pub async fn backends() -> Vec<Backend> {
-    init_logging();
-    let mut all = Vec::new();
-    let sqlite = ScratchDb::sqlite()
-        .await
-        .unwrap_or_else(|e| panic!("cannot make a SQLite scratch database: {e}"));
-    all.push(Backend::launch(Kind::Sqlite, sqlite).await);
-    if let Some(base) = test_postgres_url() {
-        let pg = ScratchDb::postgres(&base)
-            .await
-            .unwrap_or_else(|e| panic!("cannot make a PostgreSQL scratch database: {e}"));
-        all.push(Backend::launch(Kind::Postgres, pg).await);
-    }
-    all
-}
-
-/// Runs `test` once per backend of [`backends`], each on its own server and database,
-/// and cleans up (server stopped, PostgreSQL database dropped) whatever the outcome.
-/// Every backend runs even when one fails; the failure names the backends it happened
-/// on, and the first failure's panic is what the test reports.
-pub async fn on_every_backend<F, Fut>(test: F)
+/// Runs `test` on a server over a fresh database of `database` (one half of a
+/// [`database_test!`]), and cleans up (server stopped, PostgreSQL database dropped)
+/// whatever the outcome; a failure says which database it happened on.
+pub async fn on_backend<F, Fut>(database: TestDatabase, test: F)
 where
-    F: Fn(Arc<Backend>) -> Fut,
+    F: FnOnce(Arc<Backend>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let mut failed = Vec::new();
-    let mut first_panic = None;
-    for backend in backends().await {
-        let backend = Arc::new(backend);
-        let kind = backend.kind;
-        // Run on its own task, so a panic comes back as a value and clean-up still runs.
-        let outcome = tokio::spawn(test(Arc::clone(&backend))).await;
-        backend.finish().await;
-        if let Err(e) = outcome {
-            eprintln!("the test failed on {kind:?}");
-            failed.push(kind);
-            if first_panic.is_none() {
-                first_panic = Some(e);
-            }
-        }
-    }
-    if let Some(e) = first_panic {
-        eprintln!("the test failed on {failed:?}");
+    init_logging();
+    let db = database
+        .scratch()
+        .await
+        .unwrap_or_else(|e| panic!("cannot make a scratch database on {database}: {e}"));
+    let kind = match database {
+        TestDatabase::Sqlite => Kind::Sqlite,
+        TestDatabase::Postgres(_) => Kind::Postgres,
+    };
+    let backend = Arc::new(Backend::launch(kind, db).await);
+    // Run on its own task, so a panic comes back as a value and clean-up still runs.
+    let outcome = tokio::spawn(test(Arc::clone(&backend))).await;
+    backend.finish().await;
+    if let Err(e) = outcome {
+        eprintln!("the test failed on {database}");
         match e.try_into_panic() {
             Ok(payload) => std::panic::resume_unwind(payload),
-            Err(e) => panic!("the test did not finish on {failed:?}: {e}"),
+            Err(e) => panic!("the test did not finish on {database}: {e}"),
         }
     }
 }
@@ -308,7 +288,7 @@ impl Backend {
 
 impl Drop for Backend {
     /// A backend dropped without [`Backend::finish`] (a test that panicked outside
-    /// [`on_every_backend`]) still drops its PostgreSQL database: on a thread of its
+    /// [`on_backend`]) still drops its PostgreSQL database: on a thread of its
     /// own with a small runtime, since `Drop` cannot await.
     fn drop(&mut self) {
         let db = self.db.get_mut().unwrap_or_else(|e| e.into_inner()).take();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use midoffice_tests::pb::contact_service_client::ContactServiceClient;
 use midoffice_tests::pb::{self, Channel, PartyStatus};
-use midoffice_tests::{Backend, bsn, on_every_backend, request, start};
+use midoffice_tests::{Backend, TestDatabase, bsn, database_test, on_backend, request, start};
 use tokio::sync::Barrier;
 
 /// Calls per channel.
@@ -58,9 +58,13 @@ fn contacts(answers: &[pb::StartContactResponse]) -> Vec<pb::Contact> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_starts_for_one_bsn_make_one_party_and_one_case() {
-    on_every_backend(|b| async move {
+database_test!(
+    concurrent_starts_for_one_bsn_make_one_party_and_one_case,
+    flavor = "multi_thread",
+    worker_threads = 4
+);
+async fn concurrent_starts_for_one_bsn_make_one_party_and_one_case(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let tenant = "gemeente-a";
         let starts = CHANNELS
             .iter()
@@ -111,9 +115,15 @@ async fn concurrent_starts_for_one_bsn_make_one_party_and_one_case() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_starts_with_a_phone_number_and_the_bsn_make_one_party_and_one_case() {
-    on_every_backend(|b| async move {
+database_test!(
+    concurrent_starts_with_a_phone_number_and_the_bsn_make_one_party_and_one_case,
+    flavor = "multi_thread",
+    worker_threads = 4
+);
+async fn concurrent_starts_with_a_phone_number_and_the_bsn_make_one_party_and_one_case(
+    database: TestDatabase,
+) {
+    on_backend(database, |b| async move {
         let tenant = "gemeente-b";
         // Half know the citizen by phone only, half by phone and BSN, on two channels.
         let mut starts = Vec::new();
@@ -181,9 +191,13 @@ async fn concurrent_starts_with_a_phone_number_and_the_bsn_make_one_party_and_on
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_starts_all_join_the_case_an_earlier_contact_opened() {
-    on_every_backend(|b| async move {
+database_test!(
+    concurrent_starts_all_join_the_case_an_earlier_contact_opened,
+    flavor = "multi_thread",
+    worker_threads = 4
+);
+async fn concurrent_starts_all_join_the_case_an_earlier_contact_opened(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let tenant = "gemeente-c";
         let first = b
             .start(
@@ -234,9 +248,13 @@ async fn concurrent_starts_all_join_the_case_an_earlier_contact_opened() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_retries_with_one_request_id_make_one_contact() {
-    on_every_backend(|b| async move {
+database_test!(
+    concurrent_retries_with_one_request_id_make_one_contact,
+    flavor = "multi_thread",
+    worker_threads = 4
+);
+async fn concurrent_retries_with_one_request_id_make_one_contact(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let tenant = "gemeente-d";
         let request_id = "retried-by-a-flaky-network";
         let s = start(

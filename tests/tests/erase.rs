@@ -4,8 +4,8 @@
 
 use midoffice_tests::pb::{self, Channel, Outcome, PartyStatus};
 use midoffice_tests::{
-    Backend, TENANT, assert_code, at, bsn, ids_of, on_every_backend, party_status, request,
-    resolved, start,
+    Backend, TENANT, TestDatabase, assert_code, at, bsn, database_test, ids_of, on_backend,
+    party_status, request, resolved, start,
 };
 use tonic::Code;
 
@@ -37,9 +37,9 @@ fn erase(ids: pb::Identifiers) -> tonic::Request<pb::ErasePartyRequest> {
     )
 }
 
-#[tokio::test]
-async fn an_erased_party_is_gone_but_its_contacts_still_count() {
-    on_every_backend(|b| async move {
+database_test!(an_erased_party_is_gone_but_its_contacts_still_count);
+async fn an_erased_party_is_gone_but_its_contacts_still_count(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let ids = pb::Identifiers {
             bsn: "999990068".into(),
             phone: "06-1111 2222".into(),
@@ -197,9 +197,11 @@ async fn an_erased_party_is_gone_but_its_contacts_still_count() {
     .await;
 }
 
-#[tokio::test]
-async fn erasing_nobody_is_not_found_and_erasing_by_a_shared_phone_is_refused() {
-    on_every_backend(|b| async move {
+database_test!(erasing_nobody_is_not_found_and_erasing_by_a_shared_phone_is_refused);
+async fn erasing_nobody_is_not_found_and_erasing_by_a_shared_phone_is_refused(
+    database: TestDatabase,
+) {
+    on_backend(database, |b| async move {
         assert_code(
             b.parties().erase_party(erase(bsn("999990081"))).await,
             Code::NotFound,
@@ -256,9 +258,11 @@ async fn erasing_nobody_is_not_found_and_erasing_by_a_shared_phone_is_refused() 
     .await;
 }
 
-#[tokio::test]
-async fn a_retry_after_erasure_returns_no_personal_data_and_runs_nothing_again() {
-    on_every_backend(|b| async move {
+database_test!(a_retry_after_erasure_returns_no_personal_data_and_runs_nothing_again);
+async fn a_retry_after_erasure_returns_no_personal_data_and_runs_nothing_again(
+    database: TestDatabase,
+) {
+    on_backend(database, |b| async move {
         const STORY: &str = "Mijn uitkering is gestopt na de verhuizing.";
         const MASKED: &str = "******019";
         let secrets = [STORY, MASKED, "999990019"];

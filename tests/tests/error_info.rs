@@ -3,7 +3,9 @@
 //! of invalid input: each kind of refusal is provoked here over a real socket.
 
 use midoffice_tests::pb::{self, Channel};
-use midoffice_tests::{Backend, TENANT, bsn, email, ids_of, on_every_backend, request};
+use midoffice_tests::{
+    Backend, TENANT, TestDatabase, bsn, database_test, email, ids_of, on_backend, request,
+};
 use midoffice_tests::{resolved, start};
 use tonic::Code;
 use tonic_types::StatusExt;
@@ -234,7 +236,7 @@ async fn every_kind(b: &Backend) {
     );
 }
 
-#[tokio::test]
-async fn every_error_carries_error_info_with_its_reason() {
-    on_every_backend(|b| async move { every_kind(&b).await }).await;
+database_test!(every_error_carries_error_info_with_its_reason);
+async fn every_error_carries_error_info_with_its_reason(database: TestDatabase) {
+    on_backend(database, |b| async move { every_kind(&b).await }).await;
 }

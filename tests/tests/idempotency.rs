@@ -3,13 +3,15 @@
 //! INVALID_ARGUMENT on `request_id`.
 
 use midoffice_tests::pb::{self, Channel, Outcome};
-use midoffice_tests::{TENANT, assert_invalid, bsn, on_every_backend, request, resolved, start};
+use midoffice_tests::{
+    TENANT, TestDatabase, assert_invalid, bsn, database_test, on_backend, request, resolved, start,
+};
 
 const BSNS: &[&str] = &["999990019", "999990032", "999990044"];
 
-#[tokio::test]
-async fn a_retried_start_returns_the_same_contact_and_stores_nothing_more() {
-    on_every_backend(|b| async move {
+database_test!(a_retried_start_returns_the_same_contact_and_stores_nothing_more);
+async fn a_retried_start_returns_the_same_contact_and_stores_nothing_more(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let first_request = pb::StartContactRequest {
             request_id: "start-1".into(),
             start: Some(start(
@@ -78,9 +80,9 @@ async fn a_retried_start_returns_the_same_contact_and_stores_nothing_more() {
     .await;
 }
 
-#[tokio::test]
-async fn a_retried_record_returns_the_same_contact_and_stores_nothing_more() {
-    on_every_backend(|b| async move {
+database_test!(a_retried_record_returns_the_same_contact_and_stores_nothing_more);
+async fn a_retried_record_returns_the_same_contact_and_stores_nothing_more(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let first_request = pb::RecordContactRequest {
             request_id: "record-1".into(),
             start: Some(start(
@@ -134,9 +136,9 @@ async fn a_retried_record_returns_the_same_contact_and_stores_nothing_more() {
     .await;
 }
 
-#[tokio::test]
-async fn a_retried_completion_returns_the_first_answer_and_changes_nothing() {
-    on_every_backend(|b| async move {
+database_test!(a_retried_completion_returns_the_first_answer_and_changes_nothing);
+async fn a_retried_completion_returns_the_first_answer_and_changes_nothing(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let started = b
             .start(
                 TENANT,
@@ -193,9 +195,9 @@ async fn a_retried_completion_returns_the_first_answer_and_changes_nothing() {
     .await;
 }
 
-#[tokio::test]
-async fn a_retried_feedback_returns_the_first_answer_and_stores_one() {
-    on_every_backend(|b| async move {
+database_test!(a_retried_feedback_returns_the_first_answer_and_stores_one);
+async fn a_retried_feedback_returns_the_first_answer_and_stores_one(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let started = b
             .start(
                 TENANT,

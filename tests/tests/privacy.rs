@@ -4,16 +4,18 @@
 //! for byte, and no row of any PostgreSQL table holds one as text. The masked form
 //! `******019` may be stored.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use midoffice_domain::identifier::{Identifier, IdentifierKind};
+use midoffice_domain::identifier::{Identifier, IdentifierKind, Pseudonymiser};
+use midoffice_scenarios::folders::{scenario_files, scenario_folders};
 use midoffice_scenarios::scenario::Action;
-use midoffice_scenarios::scratch::test_postgres_url;
+use midoffice_scenarios::scratch::test_secret;
 use midoffice_scenarios::{PlayedFile, Scenario, play_paths_keeping};
 use midoffice_tests::pb::{self, Channel, Outcome};
 use midoffice_tests::{
-    Backend, Kind, TENANT, at, bsn, ids_of, on_every_backend, request, resolved, start,
+    Backend, Kind, TENANT, TestDatabase, at, bsn, database_test, ids_of, on_backend, request,
+    resolved, start,
 };
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 
@@ -318,9 +320,9 @@ async fn postgres_rows(url: &str) -> Vec<u8> {
     text
 }
 
-#[tokio::test]
-async fn no_identifier_is_stored_in_clear_text() {
-    on_every_backend(|b| async move {
+database_test!(no_identifier_is_stored_in_clear_text);
+async fn no_identifier_is_stored_in_clear_text(database: TestDatabase) {
+    on_backend(database, |b| async move {
         play(&b).await;
         match b.kind {
             Kind::Sqlite => {
@@ -336,37 +338,16 @@ async fn no_identifier_is_stored_in_clear_text() {
     .await;
 }
 
-/// The scenario folders: the shared stories, and the project's own when it has any.
-fn scenario_folders() -> Vec<PathBuf> {
-    let shared = PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/scenarios"
-    ));
-    let own = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios"));
-    let mut folders = vec![shared];
-    if own.is_dir() {
-        folders.push(own);
-    }
-    folders
-}
-
 /// The scenario files of `folders`, each parsed.
-fn scenario_files(folders: &[PathBuf]) -> Vec<(PathBuf, Scenario)> {
-    let mut files = Vec::new();
-    for folder in folders {
-        let entries = std::fs::read_dir(folder)
-            .unwrap_or_else(|e| panic!("cannot read {}: {e}", folder.display()));
-        for entry in entries {
-            let path = entry.expect("a folder entry").path();
-            if path.extension().is_some_and(|x| x == "yaml" || x == "yml") {
-                let scenario = midoffice_scenarios::load(&path)
-                    .unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
-                files.push((path, scenario));
-            }
-        }
-    }
-    files.sort_by(|a, b| a.0.cmp(&b.0));
-    files
+fn parsed(folders: &[PathBuf]) -> Vec<(PathBuf, Scenario)> {
+    scenario_files(folders)
+        .into_iter()
+        .map(|path| {
+            let scenario = midoffice_scenarios::load(&path)
+                .unwrap_or_else(|e| panic!("{} does not parse: {e}", path.display()));
+            (path, scenario)
+        })
+        .collect()
 }
 
 /// Every identifier the scenarios carry (bsn, kvk, email, phone), as given and in
@@ -408,6 +389,26 @@ fn scenario_secrets(scenarios: &[&Scenario]) -> BTreeSet<String> {
     // or a hash; no valid identifier is this short.
     secrets.retain(|s| s.len() >= 8);
     secrets
+}
+
+/// The masked form (`******019`) of every valid BSN a contact of the scenarios gives:
+/// what a database may hold of a BSN.
+fn masked_bsns(scenarios: &[&Scenario]) -> BTreeSet<String> {
+    let mut masked = BTreeSet::new();
+    for scenario in scenarios {
+        for step in &scenario.steps {
+            let bsn = match &step.action {
+                Action::Start(s) => &s.bsn,
+                Action::Record(s) => &s.bsn,
+                _ => continue,
+            };
+            let parsed = bsn
+                .as_deref()
+                .and_then(|raw| Identifier::parse(IdentifierKind::Bsn, raw).ok());
+            masked.extend(parsed.and_then(|id| id.masked()));
+        }
+    }
+    masked
 }
 
 /// The topics a scenario names: text every database it passed on must hold.
@@ -460,6 +461,7 @@ fn assert_scenarios_clean(
     backend: &str,
     files: &[(PathBuf, Scenario)],
     secrets: &BTreeSet<String>,
+    masked: &BTreeSet<String>,
     stored: &[Stored],
 ) {
     assert_eq!(
@@ -490,28 +492,316 @@ fn assert_scenarios_clean(
         }
     }
     assert!(
-        stored.iter().any(|db| db.text.contains("******019")),
-        "on {backend}: no database holds the masked BSN ******019: is this the data?"
+        stored
+            .iter()
+            .any(|db| masked.iter().any(|m| db.text.contains(m.as_str()))),
+        "on {backend}: no database holds any masked BSN of {masked:?}: is this the data?"
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn no_identifier_of_any_scenario_is_stored_in_clear_text() {
-    let postgres = test_postgres_url();
+database_test!(
+    no_identifier_of_any_scenario_is_stored_in_clear_text,
+    flavor = "multi_thread",
+    worker_threads = 2
+);
+async fn no_identifier_of_any_scenario_is_stored_in_clear_text(database: TestDatabase) {
     let folders = scenario_folders();
-    let files = scenario_files(&folders);
-    assert!(!files.is_empty(), "no scenario files in {folders:?}");
-    let secrets = scenario_secrets(&files.iter().map(|(_, s)| s).collect::<Vec<_>>());
+    let files = parsed(&folders);
+    let scenarios: Vec<&Scenario> = files.iter().map(|(_, s)| s).collect();
+    let secrets = scenario_secrets(&scenarios);
+    let masked = masked_bsns(&scenarios);
     assert!(
-        secrets.contains("999990019"),
+        !masked.is_empty() && masked.len() < secrets.len(),
         "the scenarios' identifiers were not collected: {secrets:?}"
     );
+    let stored = play_and_read(&folders, database.postgres_url()).await;
+    assert_scenarios_clean(&database.to_string(), &files, &secrets, &masked, &stored);
+}
 
-    let stored = play_and_read(&folders, None).await;
-    assert_scenarios_clean("SQLite", &files, &secrets, &stored);
+/// Starts and completes a contact for `ids` with a case reference and a story, and
+/// answers it with a comment; returns the completed contact.
+async fn contact_with_text(
+    b: &Backend,
+    ids: pb::Identifiers,
+    started_at: &str,
+    case_reference: &str,
+    story: &str,
+    comment: &str,
+) -> pb::Contact {
+    let started = b
+        .start(
+            TENANT,
+            pb::ContactStart {
+                case_reference: case_reference.into(),
+                ..start(Channel::Phone, started_at, Some(ids), "parkeervergunning")
+            },
+        )
+        .await;
+    let (contact_id, _, _) = ids_of(&started);
+    let start = chrono::DateTime::parse_from_rfc3339(started_at).expect("a time");
+    let later = |secs: i64| (start + chrono::Duration::seconds(secs)).to_rfc3339();
+    let completed = b
+        .complete(
+            TENANT,
+            &contact_id,
+            resolved(&later(10), &later(300), story),
+        )
+        .await;
+    b.contacts()
+        .submit_feedback(request(
+            TENANT,
+            pb::SubmitFeedbackRequest {
+                request_id: String::new(),
+                contact_id,
+                score: 3,
+                effort: 3,
+                story_repeated: false,
+                comment: comment.into(),
+            },
+        ))
+        .await
+        .expect("feedback");
+    completed
+}
 
-    if let Some(url) = postgres {
-        let stored = play_and_read(&folders, Some(&url)).await;
-        assert_scenarios_clean("PostgreSQL", &files, &secrets, &stored);
+/// `len` letters and digits that do not compress, the same for the same `seed`.
+fn noise(seed: u64, len: usize) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from(ALPHABET[(x % ALPHABET.len() as u64) as usize])
+        })
+        .collect()
+}
+
+/// Every byte of the files of the PostgreSQL database at `url` (tables, their TOAST
+/// tables and indexes: `base/<oid>/` under the data directory), after a CHECKPOINT has
+/// written every changed page to them. The write-ahead log (`pg_wal`) is not read: it
+/// keeps what was written until its segments are recycled (see the README).
+async fn postgres_files(url: &str) -> Vec<(String, Vec<u8>)> {
+    let db = Database::connect(url)
+        .await
+        .expect("connect to the scratch database");
+    let one = |sql: &str| Statement::from_string(DbBackend::Postgres, sql.to_owned());
+    db.execute_raw(one("CHECKPOINT")).await.expect("CHECKPOINT");
+    let row = db
+        .query_one_raw(one("SELECT current_setting('data_directory') AS dir, \
+             (SELECT oid::text FROM pg_database WHERE datname = current_database()) AS oid"))
+        .await
+        .expect("the data directory")
+        .expect("a row");
+    let dir: String = row.try_get("", "dir").expect("dir");
+    let oid: String = row.try_get("", "oid").expect("oid");
+    // Which relation a file belongs to, to say where something was found.
+    let relations: BTreeMap<String, String> = db
+        .query_all_raw(one(
+            "SELECT relname::text AS name, pg_relation_filepath(oid) AS path FROM pg_class \
+             WHERE pg_relation_filepath(oid) IS NOT NULL",
+        ))
+        .await
+        .expect("the relations")
+        .into_iter()
+        .filter_map(|r| {
+            let name: String = r.try_get("", "name").ok()?;
+            let path: String = r.try_get("", "path").ok()?;
+            let file = path.rsplit('/').next()?.to_owned();
+            Some((file, name))
+        })
+        .collect();
+    let _ = db.close().await;
+    let folder = Path::new(&dir).join("base").join(oid);
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&folder).unwrap_or_else(|e| {
+        panic!(
+            "read {}: {e} (the test reads PostgreSQL's files)",
+            folder.display()
+        )
+    }) {
+        let path = entry.expect("a folder entry").path();
+        if path.is_file() {
+            let file = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            // `1234`, `1234.1` (a further segment), `1234_fsm`, `1234_vm`.
+            let node = file.split(['.', '_']).next().unwrap_or_default();
+            let name = relations
+                .get(node)
+                .map_or(file.clone(), |r| format!("{r} ({file})"));
+            files.push((name, std::fs::read(&path).expect("read a relation file")));
+        }
     }
+    assert!(
+        !files.is_empty(),
+        "no relation files in {}",
+        folder.display()
+    );
+    files
+}
+
+database_test!(an_erased_party_leaves_none_of_its_text_in_the_raw_database_files);
+async fn an_erased_party_leaves_none_of_its_text_in_the_raw_database_files(database: TestDatabase) {
+    on_backend(database, |b| async move {
+        let gone = pb::Identifiers {
+            bsn: "999990147".into(),
+            email: "k.kwikstaart@example.nl".into(),
+            ..Default::default()
+        };
+        let stays = pb::Identifiers {
+            bsn: "999990238".into(),
+            ..Default::default()
+        };
+        // A long story goes to overflow pages (SQLite) or out of line to TOAST
+        // (PostgreSQL); text that does not compress is stored as written, so the scan
+        // can find it.
+        let gone_noise = noise(1, 3000);
+        let long_story = format!("Kwikstaartverhaal begint. {gone_noise} Einde.");
+        for (i, story) in ["Kwikstaartgesprek kort.", long_story.as_str()]
+            .into_iter()
+            .enumerate()
+        {
+            contact_with_text(
+                &b,
+                gone.clone(),
+                &format!("2026-03-0{}T09:00:00+01:00", i + 2),
+                "KWIKSTAART-ZAAK-17",
+                story,
+                "Kwikstaartoordeel: traag.",
+            )
+            .await;
+        }
+        let stays_noise = noise(2, 3000);
+        for (i, story) in ["Merelverhaal blijft.", stays_noise.as_str()]
+            .into_iter()
+            .enumerate()
+        {
+            contact_with_text(
+                &b,
+                stays.clone(),
+                &format!("2026-03-0{}T10:00:00+01:00", i + 2),
+                "MERELZAAK-23",
+                story,
+                "Mereloordeel: prima.",
+            )
+            .await;
+        }
+        b.parties()
+            .erase_party(request(
+                TENANT,
+                pb::ErasePartyRequest {
+                    identifiers: Some(bsn("999990147")),
+                },
+            ))
+            .await
+            .expect("erase");
+
+        let by_file = match b.kind {
+            // Read while the server runs: a copy of the files taken now is what counts.
+            Kind::Sqlite => vec![("the SQLite files".to_owned(), sqlite_bytes(&b).await)],
+            Kind::Postgres => postgres_files(b.db_url()).await,
+        };
+        let files: Vec<u8> = by_file
+            .iter()
+            .flat_map(|(_, f)| f.iter().copied())
+            .collect();
+        let what = format!("the {:?} database files after the erase", b.kind);
+        for kept in [
+            "Merelverhaal blijft.",
+            "MERELZAAK-23",
+            "Mereloordeel",
+            &stays_noise[1000..1040],
+        ] {
+            assert!(
+                contains(&files, kept.as_bytes()),
+                "{what} do not hold {kept:?}: is this the data?"
+            );
+        }
+        let pseudonymiser = Pseudonymiser::new(&test_secret());
+        let hashes: Vec<String> = [
+            (IdentifierKind::Bsn, "999990147"),
+            (IdentifierKind::Email, "k.kwikstaart@example.nl"),
+        ]
+        .into_iter()
+        .map(|(kind, value)| {
+            let id = Identifier::parse(kind, value).expect("a valid identifier");
+            pseudonymiser.key(&id).hash
+        })
+        .collect();
+        let mut erased = vec![
+            "Kwikstaartgesprek",
+            "Kwikstaartverhaal",
+            &gone_noise[1000..1040],
+            "KWIKSTAART-ZAAK-17",
+            "Kwikstaartoordeel",
+            "******147",
+            "999990147",
+            "k.kwikstaart@example.nl",
+        ];
+        erased.extend(hashes.iter().map(String::as_str));
+        let left: Vec<(&str, &str)> = erased
+            .into_iter()
+            .flat_map(|text| {
+                by_file
+                    .iter()
+                    .filter(move |(_, f)| contains(f, text.as_bytes()))
+                    .map(move |(name, _)| (text, name.as_str()))
+            })
+            .collect();
+        assert!(left.is_empty(), "{what} still hold {left:?}");
+    })
+    .await;
+}
+
+database_test!(identifiers_typed_into_a_story_or_comment_are_masked_before_they_are_stored);
+async fn identifiers_typed_into_a_story_or_comment_are_masked_before_they_are_stored(
+    database: TestDatabase,
+) {
+    on_backend(database, |b| async move {
+        let completed = contact_with_text(
+            &b,
+            bsn("999990251"),
+            "2026-03-02T09:00:00+01:00",
+            "Zaak 2026-0042",
+            "Buurman met bsn 999990263 belde, mail z.zwaluw@example.nl of 06 9876 5432. \
+             Zaak 2026-0042, bedrag €123,45 op 02-03-2026.",
+            "Bel me op +31 6 1357 2468 of mail a.b@example.org",
+        )
+        .await;
+        let story = completed.completion.expect("a completion").story;
+        assert_eq!(
+            story,
+            "Buurman met bsn [bsn] belde, mail [e-mail] of [telefoon]. \
+             Zaak 2026-0042, bedrag €123,45 op 02-03-2026.",
+            "the answer echoes the story as stored"
+        );
+        let again = b.contact(TENANT, &completed.id).await;
+        assert_eq!(again.completion.expect("a completion").story, story);
+        let files = match b.kind {
+            Kind::Sqlite => {
+                b.stop_server().await;
+                sqlite_bytes(&b).await
+            }
+            Kind::Postgres => postgres_rows(b.db_url()).await,
+        };
+        for secret in [
+            "999990263",
+            "z.zwaluw@example.nl",
+            "06 9876 5432",
+            "1357 2468",
+            "a.b@example.org",
+        ] {
+            assert!(!contains(&files, secret.as_bytes()), "{secret:?} is stored");
+        }
+        for kept in [
+            "Buurman met bsn [bsn]",
+            "Bel me op [telefoon] of mail [e-mail]",
+        ] {
+            assert!(contains(&files, kept.as_bytes()), "{kept:?} is not stored");
+        }
+    })
+    .await;
 }

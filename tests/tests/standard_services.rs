@@ -2,7 +2,7 @@
 //! over plain HTTP/1.1 for browsers.
 
 use midoffice_tests::pb::{self, NormStatus};
-use midoffice_tests::{Backend, TENANT, at, date, on_every_backend};
+use midoffice_tests::{Backend, TENANT, TestDatabase, at, database_test, date, on_backend};
 use prost::Message;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic_health::pb::health_check_response::ServingStatus;
@@ -19,9 +19,9 @@ const SERVICES: [&str; 4] = [
     "midoffice.v1.FigureService",
 ];
 
-#[tokio::test]
-async fn health_check_says_serving() {
-    on_every_backend(|b| async move {
+database_test!(health_check_says_serving);
+async fn health_check_says_serving(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let answer = HealthClient::new(b.channel())
             .check(tonic_health::pb::HealthCheckRequest {
                 service: String::new(),
@@ -53,9 +53,9 @@ async fn reflect(b: &Backend, request: MessageRequest) -> MessageResponse {
         .expect("an answer without a response")
 }
 
-#[tokio::test]
-async fn reflection_lists_and_describes_the_services() {
-    on_every_backend(|b| async move {
+database_test!(reflection_lists_and_describes_the_services);
+async fn reflection_lists_and_describes_the_services(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let MessageResponse::ListServicesResponse(list) =
             reflect(&b, MessageRequest::ListServices(String::new())).await
         else {
@@ -106,13 +106,13 @@ async fn reflection_lists_and_describes_the_services() {
     .await;
 }
 
+database_test!(reflection_shows_a_field_behavior_on_every_field);
 /// Every field of every message the services use, as reflection describes them,
 /// carries a `google.api.field_behavior`: OUTPUT_ONLY on every field of a response,
 /// REQUIRED or OPTIONAL on every field of a request.
-#[tokio::test]
-async fn reflection_shows_a_field_behavior_on_every_field() {
+async fn reflection_shows_a_field_behavior_on_every_field(database: TestDatabase) {
     use prost_reflect::{DescriptorPool, MessageDescriptor, Value};
-    on_every_backend(|b| async move {
+    on_backend(database, |b| async move {
         // Each service's file, then every file it imports, by name, as a client does.
         // The raw bytes go into the pool: prost-types would drop the options' extensions.
         let mut files: Vec<(prost_types::FileDescriptorProto, Vec<u8>)> = Vec::new();
@@ -247,9 +247,9 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-#[tokio::test]
-async fn grpc_web_answers_a_plain_http1_post() {
-    on_every_backend(|b| async move {
+database_test!(grpc_web_answers_a_plain_http1_post);
+async fn grpc_web_answers_a_plain_http1_post(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let message = pb::GetThermometerRequest {
             period: Some(pb::Period {
                 start_date: Some(date(2026, 3, 1)),

@@ -3,7 +3,8 @@
 
 use midoffice_tests::pb::{self, Channel, PartyStatus};
 use midoffice_tests::{
-    Backend, assert_code, bsn, ids_of, on_every_backend, party_status, request, resolved, start,
+    Backend, TestDatabase, assert_code, bsn, database_test, ids_of, on_backend, party_status,
+    request, resolved, start,
 };
 use tonic::Code;
 
@@ -30,9 +31,9 @@ async fn settings(b: &Backend, tenant: &str) -> pb::TenantSettings {
         .expect("settings")
 }
 
-#[tokio::test]
-async fn a_contact_of_one_tenant_is_invisible_to_another() {
-    on_every_backend(|b| async move {
+database_test!(a_contact_of_one_tenant_is_invisible_to_another);
+async fn a_contact_of_one_tenant_is_invisible_to_another(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let s = start(
             Channel::Phone,
             "2026-03-02T09:00:00+01:00",
@@ -149,9 +150,9 @@ async fn a_contact_of_one_tenant_is_invisible_to_another() {
     .await;
 }
 
-#[tokio::test]
-async fn idempotency_keys_belong_to_one_tenant() {
-    on_every_backend(|b| async move {
+database_test!(idempotency_keys_belong_to_one_tenant);
+async fn idempotency_keys_belong_to_one_tenant(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let same = pb::StartContactRequest {
             request_id: "retry-me".into(),
             start: Some(start(
@@ -183,9 +184,9 @@ async fn idempotency_keys_belong_to_one_tenant() {
     .await;
 }
 
-#[tokio::test]
-async fn settings_replaced_in_one_tenant_leave_the_other_alone() {
-    on_every_backend(|b| async move {
+database_test!(settings_replaced_in_one_tenant_leave_the_other_alone);
+async fn settings_replaced_in_one_tenant_leave_the_other_alone(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let defaults_b = settings(&b, B).await;
         let defaults_a = settings(&b, A).await;
         assert_eq!(
@@ -249,9 +250,9 @@ async fn settings_replaced_in_one_tenant_leave_the_other_alone() {
     .await;
 }
 
-#[tokio::test]
-async fn a_call_without_x_tenant_acts_for_the_default_tenant() {
-    on_every_backend(|b| async move {
+database_test!(a_call_without_x_tenant_acts_for_the_default_tenant);
+async fn a_call_without_x_tenant_acts_for_the_default_tenant(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let s = start(
             Channel::Web,
             "2026-03-02T20:00:00+01:00",
@@ -304,12 +305,12 @@ async fn a_call_without_x_tenant_acts_for_the_default_tenant() {
     .await;
 }
 
+database_test!(every_measure_round_trips_through_its_oneof);
 /// Each kind of measure goes in as its oneof member and comes back the same, through
 /// the store, in GetTenantSettings and on the thermometer.
-#[tokio::test]
-async fn every_measure_round_trips_through_its_oneof() {
+async fn every_measure_round_trips_through_its_oneof(database: TestDatabase) {
     use pb::measure::{self as kind, Kind};
-    on_every_backend(|b| async move {
+    on_backend(database, |b| async move {
         let within = |w: pb::within::Within| Some(pb::Within { within: Some(w) });
         let kinds = [
             Kind::ResponseTime(kind::ResponseTime {

@@ -6,8 +6,8 @@
 
 use midoffice_tests::pb::{self, Channel, Outcome, PartyStatus, referral_target};
 use midoffice_tests::{
-    Backend, TENANT, assert_code, assert_invalid, assert_invalid_including, at, bsn, date, ids_of,
-    on_every_backend, party_status, request, resolved, start,
+    Backend, TENANT, TestDatabase, assert_code, assert_invalid, assert_invalid_including, at, bsn,
+    database_test, date, ids_of, on_backend, party_status, request, resolved, start,
 };
 use tonic::Code;
 
@@ -64,9 +64,9 @@ async fn lookup(b: &Backend, tenant: &str, ids: pb::Identifiers) -> PartyStatus 
     party_status(&b.context(tenant, ids).await)
 }
 
-#[tokio::test]
-async fn invalid_starts_name_their_field_and_store_nothing() {
-    on_every_backend(|b| async move {
+database_test!(invalid_starts_name_their_field_and_store_nothing);
+async fn invalid_starts_name_their_field_and_store_nothing(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let phone_bsn =
             |ids: pb::Identifiers, topic: &str| start(Channel::Phone, T0, Some(ids), topic);
         let cases: Vec<(&str, pb::ContactStart)> = vec![
@@ -224,9 +224,9 @@ async fn invalid_starts_name_their_field_and_store_nothing() {
     .await;
 }
 
-#[tokio::test]
-async fn invalid_completions_name_their_field_and_change_nothing() {
-    on_every_backend(|b| async move {
+database_test!(invalid_completions_name_their_field_and_change_nothing);
+async fn invalid_completions_name_their_field_and_change_nothing(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let started = b
             .start(
                 TENANT,
@@ -412,9 +412,11 @@ async fn invalid_completions_name_their_field_and_change_nothing() {
     .await;
 }
 
-#[tokio::test]
-async fn unknown_contacts_and_second_completions_are_refused_before_the_fields() {
-    on_every_backend(|b| async move {
+database_test!(unknown_contacts_and_second_completions_are_refused_before_the_fields);
+async fn unknown_contacts_and_second_completions_are_refused_before_the_fields(
+    database: TestDatabase,
+) {
+    on_backend(database, |b| async move {
         let unknown = "0190c8a0-7e1b-7c3a-9f00-0123456789ab";
         // Bad fields too (REFERRED without a target, an end before any start): the
         // unknown contact is what is wrong.
@@ -504,9 +506,9 @@ async fn unknown_contacts_and_second_completions_are_refused_before_the_fields()
     .await;
 }
 
-#[tokio::test]
-async fn feedback_needs_a_completed_contact_a_valid_answer_and_comes_once() {
-    on_every_backend(|b| async move {
+database_test!(feedback_needs_a_completed_contact_a_valid_answer_and_comes_once);
+async fn feedback_needs_a_completed_contact_a_valid_answer_and_comes_once(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let started = b
             .start(
                 TENANT,
@@ -577,9 +579,9 @@ async fn feedback_needs_a_completed_contact_a_valid_answer_and_comes_once() {
     .await;
 }
 
-#[tokio::test]
-async fn an_invalid_tenant_is_refused_on_x_tenant() {
-    on_every_backend(|b| async move {
+database_test!(an_invalid_tenant_is_refused_on_x_tenant);
+async fn an_invalid_tenant_is_refused_on_x_tenant(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let s = start(Channel::Phone, T0, Some(bsn("999990019")), "paspoort");
         assert_invalid(
             b.contacts()
@@ -611,9 +613,9 @@ async fn an_invalid_tenant_is_refused_on_x_tenant() {
     .await;
 }
 
-#[tokio::test]
-async fn figure_periods_must_run_forward() {
-    on_every_backend(|b| async move {
+database_test!(figure_periods_must_run_forward);
+async fn figure_periods_must_run_forward(database: TestDatabase) {
+    on_backend(database, |b| async move {
         for (from, to) in [
             (date(2026, 4, 1), date(2026, 3, 1)),
             (date(2026, 3, 1), date(2026, 3, 1)),
@@ -653,9 +655,9 @@ async fn figure_periods_must_run_forward() {
     .await;
 }
 
-#[tokio::test]
-async fn figure_periods_must_be_real_dates() {
-    on_every_backend(|b| async move {
+database_test!(figure_periods_must_be_real_dates);
+async fn figure_periods_must_be_real_dates(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let impossible = pb::Period {
             start_date: Some(date(2026, 2, 30)),
             end_date: Some(date(2026, 4, 1)),
@@ -678,9 +680,9 @@ async fn figure_periods_must_be_real_dates() {
     .await;
 }
 
-#[tokio::test]
-async fn a_target_that_is_not_a_fraction_is_refused_and_the_settings_stay() {
-    on_every_backend(|b| async move {
+database_test!(a_target_that_is_not_a_fraction_is_refused_and_the_settings_stay);
+async fn a_target_that_is_not_a_fraction_is_refused_and_the_settings_stay(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let before = b
             .tenants()
             .get_tenant_settings(request(TENANT, pb::GetTenantSettingsRequest {}))
@@ -743,9 +745,9 @@ fn record_request(s: pb::ContactStart, e: pb::ContactCompletion) -> pb::RecordCo
     }
 }
 
-#[tokio::test]
-async fn control_characters_in_free_text_are_refused_and_store_nothing() {
-    on_every_backend(|b| async move {
+database_test!(control_characters_in_free_text_are_refused_and_store_nothing);
+async fn control_characters_in_free_text_are_refused_and_store_nothing(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let answered = "2026-03-02T09:00:10+01:00";
         let ended = "2026-03-02T09:05:00+01:00";
         let valid_start = || start(Channel::Phone, T0, Some(bsn("999990019")), "paspoort");
@@ -938,9 +940,9 @@ async fn control_characters_in_free_text_are_refused_and_store_nothing() {
     .await;
 }
 
-#[tokio::test]
-async fn figure_filters_name_their_field() {
-    on_every_backend(|b| async move {
+database_test!(figure_filters_name_their_field);
+async fn figure_filters_name_their_field(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let filtered = |channel: i32, topic: &str, department: &str| pb::GetFiguresRequest {
             period: Some(midoffice_tests::period_2026()),
             channel,
@@ -980,9 +982,9 @@ async fn settings_of(b: &Backend) -> pb::TenantSettings {
         .expect("settings")
 }
 
-#[tokio::test]
-async fn invalid_settings_name_their_field_and_change_nothing() {
-    on_every_backend(|b| async move {
+database_test!(invalid_settings_name_their_field_and_change_nothing);
+async fn invalid_settings_name_their_field_and_change_nothing(database: TestDatabase) {
+    on_backend(database, |b| async move {
         let before = settings_of(&b).await;
         let changed = |change: &dyn Fn(&mut pb::TenantSettings)| {
             let mut s = before.clone();
@@ -1092,9 +1094,9 @@ async fn invalid_settings_name_their_field_and_change_nothing() {
     .await;
 }
 
-#[tokio::test]
-async fn look_ups_and_erasures_need_an_identifier() {
-    on_every_backend(|b| async move {
+database_test!(look_ups_and_erasures_need_an_identifier);
+async fn look_ups_and_erasures_need_an_identifier(database: TestDatabase) {
+    on_backend(database, |b| async move {
         b.start(
             TENANT,
             start(Channel::Phone, T0, Some(bsn("999990019")), "paspoort"),

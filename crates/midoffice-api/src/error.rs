@@ -190,7 +190,7 @@ mod tests {
     fn invalid_input_carries_bad_request_field_violations() {
         let mut v = Violations::default();
         v.add("start.topic", "must be a code");
-        v.add("end.outcome", "is required");
+        v.add("completion.outcome", "is required");
         let s = status(StoreError::Domain(DomainError::Invalid(v)));
         assert_eq!(s.code(), Code::InvalidArgument);
         let details = s.get_error_details();
@@ -200,7 +200,7 @@ mod tests {
             .iter()
             .map(|f| f.field.as_str())
             .collect();
-        assert_eq!(fields, ["start.topic", "end.outcome"]);
+        assert_eq!(fields, ["start.topic", "completion.outcome"]);
         assert_eq!(bad.field_violations[1].description, "is required");
         assert!(s.message().contains("start.topic"));
         assert_eq!(

@@ -53,7 +53,7 @@ pub fn status_of<'a>(
     // (time, resolved?) events; at the same instant an opening wins over a resolution.
     let mut last: Option<(Instant, bool)> = None;
     for c in contacts {
-        let event = match c.end_known_at(t) {
+        let event = match c.completion_known_at(t) {
             Some(end) => match end.outcome {
                 Outcome::Resolved => (end.ended_at, true),
                 Outcome::Abandoned => continue,
@@ -97,8 +97,8 @@ pub fn is_active_at(case: &CaseFacts, t: Instant, settings: &TenantSettings) -> 
 /// When a contact came onto its case: its start, or its completion for a contact whose
 /// case was chosen then.
 fn joined_at(contact: &ContactFacts) -> Option<Instant> {
-    if contact.case_chosen_at_end {
-        contact.end.as_ref().map(|e| e.ended_at)
+    if contact.case_chosen_at_completion {
+        contact.completion.as_ref().map(|e| e.ended_at)
     } else {
         Some(contact.started_at)
     }
@@ -235,7 +235,7 @@ pub fn merge_plan(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::contact::{Channel, Direction, End};
+    use crate::contact::{Channel, Completion, Direction};
     use chrono::{TimeDelta, TimeZone, Utc};
 
     /// 2026-03-02 00:00 UTC plus `minutes`.
@@ -253,17 +253,17 @@ pub(crate) mod tests {
             started_at: t(start),
             topic: Some(Code::parse("paspoort").unwrap()),
             department: None,
-            case_chosen_at_end: false,
+            case_chosen_at_completion: false,
             recorded: false,
             context_seen: true,
             ambiguous: false,
-            end: None,
+            completion: None,
             feedback: None,
         }
     }
 
     pub fn ended(mut c: ContactFacts, end: i64, outcome: Outcome) -> ContactFacts {
-        c.end = Some(End {
+        c.completion = Some(Completion {
             ended_at: t(end),
             answered_at: (outcome != Outcome::Abandoned).then_some(c.started_at),
             outcome,
@@ -355,7 +355,7 @@ pub(crate) mod tests {
         );
         // A contact whose case is chosen at its completion is not on the case before.
         let mut later = ended(contact(5, 60), 70, Outcome::Referred);
-        later.case_chosen_at_end = true;
+        later.case_chosen_at_completion = true;
         let chosen_late = case(3, "paspoort", 0, vec![resolved, later]);
         assert_eq!(
             status_at(&chosen_late, t(65)),
@@ -605,13 +605,13 @@ pub(crate) mod tests {
         // A case opened by a contact that learned its topic at completion counts from
         // that completion, not from that contact's start.
         let mut learned = ended(contact(1, 50), 220, Outcome::Referred);
-        learned.case_chosen_at_end = true;
+        learned.case_chosen_at_completion = true;
         let learned_later = case(1, "wmo", 220, vec![learned.clone()]);
         assert!(matches!(
             choose(&req("wmo"), &[learned_later], t(100), t(200), &s),
             Ok(CaseChoice::New { .. })
         ));
-        learned.end.as_mut().unwrap().ended_at = t(180);
+        learned.completion.as_mut().unwrap().ended_at = t(180);
         let learned_during = case(1, "wmo", 180, vec![learned]);
         assert_eq!(
             choose(&req("wmo"), &[learned_during], t(100), t(200), &s),

@@ -2,7 +2,7 @@
 //! against the contact it ends (DOMAIN.md "Starting, completing and recording").
 
 use crate::contact::{Channel, Direction};
-use crate::contact::{ContactFacts, End, Outcome, ReferralTarget};
+use crate::contact::{Completion, ContactFacts, Outcome, ReferralTarget, story};
 use crate::identifier::IdentKey;
 use crate::limits::{MAX_CLOCK_SKEW_SECS, MAX_REFERENCE_CHARS};
 use crate::settings::{DEFAULT_HANDOFF_WORKING_DAYS, TenantSettings, Within};
@@ -25,7 +25,7 @@ pub struct StartCommand {
 
 /// A contact ends, as the channel reports it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct EndCommand {
+pub struct CompletionCommand {
     pub ended_at: Instant,
     pub answered_at: Option<Instant>,
     pub outcome: Outcome,
@@ -47,7 +47,7 @@ pub fn check_not_future(t: Instant, now: Instant, field: &str, v: &mut Violation
 /// A contact completes once: a second completion is FAILED_PRECONDITION (checked before
 /// the fields of the end).
 pub fn check_not_completed(contact: &ContactFacts) -> Result<(), DomainError> {
-    if contact.end.is_some() {
+    if contact.completion.is_some() {
         Err(completed_already())
     } else {
         Ok(())
@@ -62,11 +62,11 @@ pub fn completed_already() -> DomainError {
 /// Checks an end against the contact it ends. `case_topic` is the topic of the case
 /// the contact is on, if any; `has_party` whether the contact has a known party.
 /// Field names are relative to the end (`answered_at`, `referred_to`, ...).
-pub fn validate_end(
+pub fn validate_completion(
     contact: &ContactFacts,
     case_topic: Option<&Code>,
     has_party: bool,
-    end: &EndCommand,
+    end: &CompletionCommand,
     now: Instant,
 ) -> Result<(), Violations> {
     let mut v = Violations::default();
@@ -93,7 +93,7 @@ pub fn validate_end(
             ),
         );
     }
-    if abandoned && end.story.as_ref().is_some_and(|s| !s.trim().is_empty()) {
+    if abandoned && story(end.story.as_deref()).is_some() {
         v.add("story", "an ABANDONED contact has no story");
     }
     if let (Some(given), Some(at_start)) = (&end.topic, &contact.topic)
@@ -152,12 +152,12 @@ pub fn validate_end(
 /// The end as stored: `answered_at` defaults to the end for e-mail and web (unless
 /// ABANDONED); a commitment gets its due time (given, or the default counted from the
 /// completion). An anonymous hand-off makes no commitment.
-pub fn end_facts(
+pub fn stored_completion(
     contact: &ContactFacts,
     has_party: bool,
-    end: EndCommand,
+    end: CompletionCommand,
     settings: &TenantSettings,
-) -> End {
+) -> Completion {
     let answered_at = match end.answered_at {
         Some(t) => Some(t),
         None if end.outcome != Outcome::Abandoned && contact.channel.answer_defaults_to_end() => {
@@ -178,11 +178,12 @@ pub fn end_facts(
         }
         _ => None,
     };
-    End {
+    Completion {
         ended_at: end.ended_at,
         answered_at,
         outcome: end.outcome,
-        story: end.story.filter(|s| !s.trim().is_empty()),
+        // Identifiers typed into the story are masked before it is stored.
+        story: story(end.story.as_deref()).map(crate::mask::mask_identifiers),
         department: end.department,
         topic: end.topic,
         referred_to: end.referred_to,
@@ -198,8 +199,8 @@ mod tests {
     use crate::contact::Channel;
     use crate::settings::{Measure, Norm};
 
-    fn end(outcome: Outcome, at: i64) -> EndCommand {
-        EndCommand {
+    fn end(outcome: Outcome, at: i64) -> CompletionCommand {
+        CompletionCommand {
             ended_at: t(at),
             answered_at: (outcome != Outcome::Abandoned).then(|| t(0)),
             outcome,
@@ -219,8 +220,8 @@ mod tests {
             .unwrap_or_default()
     }
 
-    fn check(c: &ContactFacts, e: &EndCommand) -> Vec<String> {
-        fields(validate_end(c, None, true, e, t(10_000)))
+    fn check(c: &ContactFacts, e: &CompletionCommand) -> Vec<String> {
+        fields(validate_completion(c, None, true, e, t(10_000)))
     }
 
     #[test]
@@ -278,7 +279,7 @@ mod tests {
         assert!(check(&untopical, &end(Outcome::Abandoned, 5)).is_empty());
         let case_topic = Code::parse("paspoort").unwrap();
         assert!(
-            fields(validate_end(
+            fields(validate_completion(
                 &untopical,
                 Some(&case_topic),
                 true,
@@ -289,7 +290,7 @@ mod tests {
         );
 
         assert_eq!(
-            fields(validate_end(
+            fields(validate_completion(
                 &c,
                 None,
                 false,
@@ -300,7 +301,7 @@ mod tests {
             "a callback needs someone to call"
         );
         assert_eq!(
-            fields(validate_end(
+            fields(validate_completion(
                 &c,
                 None,
                 true,
@@ -313,29 +314,29 @@ mod tests {
     }
 
     #[test]
-    fn end_facts_fill_in_the_answer_and_due_times() {
+    fn stored_completion_fills_in_the_answer_and_due_times() {
         let s = TenantSettings::default();
         let mut mail = contact(1, 0);
         mail.channel = Channel::Email;
         let mut e = end(Outcome::Resolved, 30);
         e.answered_at = None;
         e.story = Some("  ".into());
-        let f = end_facts(&mail, true, e, &s);
+        let f = stored_completion(&mail, true, e, &s);
         assert_eq!(f.answered_at, Some(t(30)));
         assert_eq!(f.story, None, "a blank story is no story");
 
         // t(0) is Monday 2 March 2026 01:00 in Amsterdam.
-        let callback = end_facts(&contact(1, 0), true, end(Outcome::Callback, 5), &s);
+        let callback = stored_completion(&contact(1, 0), true, end(Outcome::Callback, 5), &s);
         assert_eq!(
             callback.due_at,
             Some(s.calendar.working_days_deadline(t(5), 1))
         );
-        let handoff = end_facts(&contact(1, 0), true, end(Outcome::HandedOff, 5), &s);
+        let handoff = stored_completion(&contact(1, 0), true, end(Outcome::HandedOff, 5), &s);
         assert_eq!(
             handoff.due_at,
             Some(s.calendar.working_days_deadline(t(5), 5))
         );
-        let anonymous = end_facts(&contact(1, 0), false, end(Outcome::HandedOff, 5), &s);
+        let anonymous = stored_completion(&contact(1, 0), false, end(Outcome::HandedOff, 5), &s);
         assert_eq!(
             anonymous.due_at, None,
             "an anonymous hand-off makes no commitment"
@@ -344,7 +345,7 @@ mod tests {
         let mut given = end(Outcome::Callback, 5);
         given.due_at = Some(t(90));
         assert_eq!(
-            end_facts(&contact(1, 0), true, given, &s).due_at,
+            stored_completion(&contact(1, 0), true, given, &s).due_at,
             Some(t(90))
         );
 
@@ -360,7 +361,7 @@ mod tests {
             }],
             ..TenantSettings::default()
         };
-        let callback = end_facts(&contact(1, 0), true, end(Outcome::Callback, 5), &hours);
+        let callback = stored_completion(&contact(1, 0), true, end(Outcome::Callback, 5), &hours);
         assert_eq!(
             callback.due_at,
             Some(t(5 + 4 * 60)),
@@ -372,7 +373,7 @@ mod tests {
     fn a_contact_completes_once() {
         let mut c = contact(1, 0);
         assert_eq!(check_not_completed(&c), Ok(()));
-        c.end = Some(end_facts(
+        c.completion = Some(stored_completion(
             &c,
             true,
             end(Outcome::Resolved, 5),

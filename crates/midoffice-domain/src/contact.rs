@@ -125,7 +125,7 @@ pub enum ReferralTarget {
 /// How a contact ended, as stored. `due_at` is the effective due time of a commitment
 /// (given, or the default computed at completion).
 #[derive(Clone, Debug, PartialEq)]
-pub struct End {
+pub struct Completion {
     pub ended_at: Instant,
     pub answered_at: Option<Instant>,
     pub outcome: Outcome,
@@ -136,6 +136,12 @@ pub struct End {
     pub due_at: Option<Instant>,
     /// The channel reported that the citizen had to tell the story again.
     pub story_repeated: bool,
+}
+
+/// A blank story is no story: the text to keep and show, if any. Every place that keeps,
+/// checks or shows a story asks this one function.
+pub fn story(text: Option<&str>) -> Option<&str> {
+    text.filter(|s| !s.trim().is_empty())
 }
 
 /// A satisfaction answer; it counts from its contact's end.
@@ -156,43 +162,43 @@ pub struct ContactFacts {
     pub channel: Channel,
     pub direction: Direction,
     pub started_at: Instant,
-    /// The topic given at start (or learned at completion, see `End::topic`).
+    /// The topic given at start (or learned at completion, see `Completion::topic`).
     pub topic: Option<Code>,
     /// The department given at start.
     pub department: Option<Code>,
     /// The case was chosen only at completion, when the topic became known.
-    pub case_chosen_at_end: bool,
+    pub case_chosen_at_completion: bool,
     /// Registered after the fact.
     pub recorded: bool,
     /// Whether the agent saw this product's context (true for live contacts).
     pub context_seen: bool,
     /// Stored as anonymous because its identifiers were ambiguous.
     pub ambiguous: bool,
-    pub end: Option<End>,
+    pub completion: Option<Completion>,
     pub feedback: Option<Feedback>,
 }
 
 impl ContactFacts {
     /// The completion if it was known at `t` (a completion is known from its end time).
-    pub fn end_known_at(&self, t: Instant) -> Option<&End> {
-        self.end.as_ref().filter(|e| e.ended_at <= t)
+    pub fn completion_known_at(&self, t: Instant) -> Option<&Completion> {
+        self.completion.as_ref().filter(|e| e.ended_at <= t)
     }
 
     /// The outcome if known at `t`.
     pub fn outcome_at(&self, t: Instant) -> Option<Outcome> {
-        self.end_known_at(t).map(|e| e.outcome)
+        self.completion_known_at(t).map(|e| e.outcome)
     }
 
     /// The contact's own topic: given at start, else learned at completion (if known at `t`).
     pub fn topic_at(&self, t: Instant) -> Option<&Code> {
         self.topic
             .as_ref()
-            .or_else(|| self.end_known_at(t).and_then(|e| e.topic.as_ref()))
+            .or_else(|| self.completion_known_at(t).and_then(|e| e.topic.as_ref()))
     }
 
     /// The handling department (if known at `t`), else the one given at start.
     pub fn department_at(&self, t: Instant) -> Option<&Code> {
-        self.end_known_at(t)
+        self.completion_known_at(t)
             .and_then(|e| e.department.as_ref())
             .or(self.department.as_ref())
     }
@@ -200,7 +206,7 @@ impl ContactFacts {
     /// The case the contact belongs to as known at `t`: a case chosen at completion
     /// is not known before that completion.
     pub fn case_at(&self, t: Instant) -> Option<Uuid> {
-        if self.case_chosen_at_end && self.end_known_at(t).is_none() {
+        if self.case_chosen_at_completion && self.completion_known_at(t).is_none() {
             None
         } else {
             self.case_id
@@ -209,9 +215,7 @@ impl ContactFacts {
 
     /// The story, if the completion is known at `t` and has one.
     pub fn story_at(&self, t: Instant) -> Option<&str> {
-        self.end_known_at(t)
-            .and_then(|e| e.story.as_deref())
-            .filter(|s| !s.trim().is_empty())
+        story(self.completion_known_at(t).and_then(|e| e.story.as_deref()))
     }
 
     /// Known at `t` not to have ended ABANDONED.

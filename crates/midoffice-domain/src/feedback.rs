@@ -15,7 +15,7 @@ pub fn check_feedback(
     contact: &ContactFacts,
     feedback: &Feedback,
 ) -> Result<Feedback, DomainError> {
-    if contact.end.is_none() {
+    if contact.completion.is_none() {
         return Err(DomainError::FailedPrecondition(
             crate::Precondition::ContactNotCompleted,
         ));
@@ -41,7 +41,10 @@ pub fn check_feedback(
         );
     }
     v.into_result(Feedback {
-        comment: feedback.comment.clone().filter(|c| !c.trim().is_empty()),
+        // Identifiers typed into the comment are masked before it is stored.
+        comment: crate::mask::mask_optional(
+            feedback.comment.clone().filter(|c| !c.trim().is_empty()),
+        ),
         ..feedback.clone()
     })
 }

@@ -3,7 +3,7 @@
 
 use crate::calendar::Calendar;
 use crate::case::CaseFacts;
-use crate::contact::{Channel, ContactFacts, Direction, End, Feedback, Outcome};
+use crate::contact::{Channel, Completion, ContactFacts, Direction, Feedback, Outcome};
 use crate::settings::{Measure, TenantSettings, Within};
 use crate::signals::{self, Probe, Signal};
 use crate::{Code, Instant};
@@ -237,7 +237,7 @@ fn response_met(
     as_of: Instant,
 ) -> Option<bool> {
     let deadline = within.deadline(calendar, contact.started_at);
-    match contact.end_known_at(as_of) {
+    match contact.completion_known_at(as_of) {
         Some(end) if end.outcome == Outcome::Abandoned => {
             if end.ended_at - contact.started_at < TimeDelta::seconds(SHORT_ABANDON_SECS) {
                 None
@@ -245,7 +245,7 @@ fn response_met(
                 Some(false)
             }
         }
-        Some(End {
+        Some(Completion {
             answered_at: Some(answered),
             ..
         }) => Some(*answered <= deadline),
@@ -412,7 +412,7 @@ pub fn figures(
                 .iter()
                 .filter(|c| c.channel == channel && c.direction == Direction::Inbound)
                 .filter_map(|c| {
-                    let answered = c.end_known_at(as_of)?.answered_at?;
+                    let answered = c.completion_known_at(as_of)?.answered_at?;
                     u64::try_from((answered - c.started_at).num_seconds()).ok()
                 })
                 .collect();
@@ -430,7 +430,7 @@ pub fn figures(
         .collect();
     let answers: Vec<&Feedback> = contacts
         .iter()
-        .filter(|c| c.end_known_at(as_of).is_some())
+        .filter(|c| c.completion_known_at(as_of).is_some())
         .filter_map(|c| c.feedback.as_ref())
         .collect();
     let scores: Vec<u8> = answers.iter().map(|f| f.score).collect();
@@ -491,7 +491,7 @@ mod tests {
     }
 
     fn answered_after(mut c: ContactFacts, secs: i64) -> ContactFacts {
-        c.end.as_mut().unwrap().answered_at = Some(c.started_at + TimeDelta::seconds(secs));
+        c.completion.as_mut().unwrap().answered_at = Some(c.started_at + TimeDelta::seconds(secs));
         c
     }
 
@@ -661,12 +661,12 @@ mod tests {
         };
         let short = anonymous({
             let mut c = ended(contact(20, DAY), DAY, Outcome::Abandoned);
-            c.end.as_mut().unwrap().ended_at = c.started_at + TimeDelta::seconds(4);
+            c.completion.as_mut().unwrap().ended_at = c.started_at + TimeDelta::seconds(4);
             c
         });
         let long = anonymous({
             let mut c = ended(contact(21, DAY), DAY, Outcome::Abandoned);
-            c.end.as_mut().unwrap().ended_at = c.started_at + TimeDelta::seconds(5);
+            c.completion.as_mut().unwrap().ended_at = c.started_at + TimeDelta::seconds(5);
             c
         });
         let open = anonymous(contact(22, 3 * DAY));
@@ -707,7 +707,7 @@ mod tests {
         a.department = Some(Code::parse("kcc").unwrap());
         let mut b = on_case(ended(contact(2, DAY + 10), DAY + 15, Outcome::Referred), 1);
         b.department = Some(Code::parse("kcc").unwrap());
-        b.end.as_mut().unwrap().department = Some(Code::parse("wmo").unwrap());
+        b.completion.as_mut().unwrap().department = Some(Code::parse("wmo").unwrap());
         let mut c = on_case(ended(contact(3, DAY + 20), DAY + 25, Outcome::Resolved), 1);
         c.channel = Channel::Counter;
         let f = facts(vec![case(1, "x", 0, vec![a, b, c])], vec![]);
@@ -761,7 +761,7 @@ mod tests {
             ..TenantSettings::default()
         };
         let mut promise = on_case(ended(contact(1, DAY), DAY + 5, Outcome::Callback), 1);
-        promise.end.as_mut().unwrap().due_at = Some(t(2 * DAY));
+        promise.completion.as_mut().unwrap().due_at = Some(t(2 * DAY));
         let mut outbound = on_case(
             ended(contact(2, 3 * DAY), 3 * DAY + 5, Outcome::Resolved),
             1,
@@ -812,8 +812,8 @@ mod tests {
         // read), then a counter visit the citizen says made them tell it again.
         let mut web = on_case(ended(contact(1, DAY), DAY + 5, Outcome::HandedOff), 1);
         web.channel = Channel::Web;
-        web.end.as_mut().unwrap().story = Some("formulier".into());
-        web.end.as_mut().unwrap().due_at = Some(t(10 * DAY));
+        web.completion.as_mut().unwrap().story = Some("formulier".into());
+        web.completion.as_mut().unwrap().due_at = Some(t(10 * DAY));
         let mut call = on_case(
             ended(contact(2, DAY + 120), DAY + 130, Outcome::Referred),
             1,

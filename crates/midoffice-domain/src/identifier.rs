@@ -137,7 +137,7 @@ fn all_ascii_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn normalise_bsn(raw: &str) -> Result<String, String> {
+pub(crate) fn normalise_bsn(raw: &str) -> Result<String, String> {
     if !all_ascii_digits(raw) {
         return Err("a bsn must consist of 9 digits only".into());
     }
@@ -169,7 +169,7 @@ fn normalise_kvk(raw: &str) -> Result<String, String> {
     Ok(raw.to_string())
 }
 
-fn normalise_email(raw: &str) -> Result<String, String> {
+pub(crate) fn normalise_email(raw: &str) -> Result<String, String> {
     if raw.is_empty() {
         return Err("an e-mail address may not be empty".into());
     }
@@ -285,7 +285,7 @@ fn phone_groups(raw: &str) -> Result<(bool, Vec<DigitGroup>), String> {
     Ok((plus, groups))
 }
 
-fn normalise_phone(raw: &str) -> Result<String, String> {
+pub(crate) fn normalise_phone(raw: &str) -> Result<String, String> {
     let (plus, groups) = phone_groups(raw)?;
     let all: String = groups.iter().map(|g| g.digits.as_str()).collect();
     let e164 = if plus {

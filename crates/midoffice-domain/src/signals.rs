@@ -177,7 +177,7 @@ fn commitments_of(contacts: &[&ContactFacts], t: Instant) -> Vec<Commitment> {
     contacts
         .iter()
         .filter_map(|c| {
-            let end = c.end_known_at(t)?;
+            let end = c.completion_known_at(t)?;
             let due_at = end.due_at.filter(|_| end.outcome.is_commitment())?;
             let fulfilment = by_start
                 .iter()
@@ -188,7 +188,7 @@ fn commitments_of(contacts: &[&ContactFacts], t: Instant) -> Vec<Commitment> {
                     Some(_) => f.direction == Direction::Outbound,
                 })
                 .and_then(|f| {
-                    f.end_known_at(t).map(|e| Fulfilment {
+                    f.completion_known_at(t).map(|e| Fulfilment {
                         contact_id: f.id,
                         started_at: f.started_at,
                         known_at: e.ended_at,
@@ -224,7 +224,9 @@ pub fn story_repeated(case: &CaseFacts, contact: &ContactFacts, t: Instant) -> b
     if !is_follow_up(case, contact, t) {
         return false;
     }
-    let reported = contact.end_known_at(t).is_some_and(|e| e.story_repeated);
+    let reported = contact
+        .completion_known_at(t)
+        .is_some_and(|e| e.story_repeated);
     let unseen = contact.recorded && !contact.context_seen;
     let nothing_to_read = !case
         .earlier(contact.started_at, Some(contact.id))
@@ -253,7 +255,7 @@ mod tests {
     }
 
     fn with_story(mut c: ContactFacts, story: &str) -> ContactFacts {
-        if let Some(end) = c.end.as_mut() {
+        if let Some(end) = c.completion.as_mut() {
             end.story = Some(story.into());
         }
         c
@@ -302,7 +304,7 @@ mod tests {
     fn the_handling_department_counts_for_a_loop() {
         let mut first = ended(contact(1, 0), 8, Outcome::Referred);
         first.department = Some(Code::parse("kcc").unwrap());
-        first.end.as_mut().unwrap().department = Some(Code::parse("burgerzaken").unwrap());
+        first.completion.as_mut().unwrap().department = Some(Code::parse("burgerzaken").unwrap());
         let c = case(1, "x", 0, vec![first]);
         let mut p = probe(20);
         p.department = Some(Code::parse("kcc").unwrap());
@@ -383,7 +385,7 @@ mod tests {
 
     fn promise(n: u128, start: i64, end: i64, due: i64) -> ContactFacts {
         let mut c = ended(contact(n, start), end, Outcome::Callback);
-        c.end.as_mut().unwrap().due_at = Some(t(due));
+        c.completion.as_mut().unwrap().due_at = Some(t(due));
         c
     }
 
@@ -433,7 +435,7 @@ mod tests {
         assert!(!story_repeated(&c, &second, t(100)));
 
         let mut said = second.clone();
-        said.end.as_mut().unwrap().story_repeated = true;
+        said.completion.as_mut().unwrap().story_repeated = true;
         assert!(story_repeated(
             &case(1, "x", 0, vec![first.clone(), said.clone()]),
             &said,

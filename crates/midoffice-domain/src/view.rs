@@ -2,6 +2,8 @@
 
 use crate::case::{CaseFacts, CaseStatus, status_is_active, status_of};
 use crate::contact::{Channel, ContactFacts, Outcome};
+use crate::identifier::IdentifierKind;
+use crate::party::PartySummary;
 use crate::settings::TenantSettings;
 use crate::signals::{self, Probe, Signal};
 use crate::{Code, Instant};
@@ -28,6 +30,20 @@ pub struct PartyView {
 }
 
 impl PartyView {
+    /// A known party as shown: its masked BSN, or that it has a KvK number; never a hash.
+    pub fn of(party: &PartySummary, status: PartyStatus) -> Self {
+        let strong = party.strong.as_ref();
+        let kind = strong.map(|k| k.kind);
+        PartyView {
+            status,
+            id: Some(party.id),
+            bsn_masked: strong
+                .filter(|k| k.kind == IdentifierKind::Bsn)
+                .and_then(|k| k.display.clone()),
+            has_kvk: kind == Some(IdentifierKind::Kvk),
+        }
+    }
+
     /// A view without a party (anonymous, ambiguous, not found).
     pub fn without(status: PartyStatus) -> Self {
         PartyView {
@@ -195,7 +211,7 @@ mod tests {
     const DAY: i64 = 24 * 60;
 
     fn told(mut c: ContactFacts, story: &str) -> ContactFacts {
-        c.end.as_mut().unwrap().story = Some(story.into());
+        c.completion.as_mut().unwrap().story = Some(story.into());
         c
     }
 
@@ -215,7 +231,7 @@ mod tests {
             ended(contact(3, DAY), DAY + 5, Outcome::Callback),
             "belt terug",
         );
-        promise.end.as_mut().unwrap().due_at = Some(t(DAY + 60));
+        promise.completion.as_mut().unwrap().due_at = Some(t(DAY + 60));
         let new_contact = contact(9, 2 * DAY);
         let cases = vec![
             // Resolved 2 days before: active.

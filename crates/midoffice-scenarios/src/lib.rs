@@ -1,11 +1,12 @@
-//! The scenario runner: parses the story files of `shared/scenarios` (format in its
-//! README), plays each against a freshly started in-process server through the
-//! generated gRPC client over a real socket, and checks every expectation strictly.
+//! The scenario runner: parses story files (format in `docs/scenarios.md`), plays each
+//! against a freshly started in-process server through the generated gRPC client over a
+//! real socket, and checks every expectation strictly.
 //!
 //! Each file gets an empty store of its own: a fresh SQLite file, or a freshly created
 //! PostgreSQL database that is dropped afterwards ([`play_paths`]), or handed to the
 //! caller to look into ([`play_paths_keeping`]).
 
+pub mod folders;
 mod play;
 pub mod scenario;
 pub mod scratch;

@@ -1,7 +1,9 @@
 //! Throw-away databases for tests and scenario runs: a SQLite file in a temp folder,
-//! or a uniquely named PostgreSQL database that is created and dropped again.
+//! or a uniquely named PostgreSQL database that is created and dropped again; and the
+//! two halves, SQLite and PostgreSQL, of a test that runs on a database
+//! ([`database_test!`](crate::database_test)).
 
-use std::io::Write;
+use std::fmt;
 
 use midoffice_store::redact_url;
 use sea_orm::{ConnectionTrait, Database};
@@ -21,32 +23,85 @@ pub fn test_secret() -> Vec<u8> {
     b"midoffice-scenarios-test-secret!".to_vec()
 }
 
-/// The PostgreSQL server the tests should use, from [`DATABASE_URL_VAR`]. Without it,
-/// says `skipped on PostgreSQL` on stderr and answers `None`, or panics when
-/// [`REQUIRE_POSTGRES_VAR`] is `1`.
-pub fn test_postgres_url() -> Option<String> {
-    match std::env::var(DATABASE_URL_VAR) {
-        Ok(url) if !url.trim().is_empty() => Some(url.trim().to_string()),
-        _ => {
-            assert!(
-                !postgres_required(),
-                "{REQUIRE_POSTGRES_VAR}=1 but {DATABASE_URL_VAR} is not set: \
-                 the PostgreSQL tests would be skipped"
-            );
-            // Straight to stderr: libtest captures `eprintln!`, and a skip nobody sees
-            // looks like a pass.
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipped on PostgreSQL: {DATABASE_URL_VAR} not set"
-            );
-            None
+/// Declares a test that runs once per database, as two tests: `<name>::sqlite` and
+/// `<name>::postgres`, each calling `async fn <name>(TestDatabase)` of the enclosing
+/// module. Options for `#[tokio::test]` may follow the name
+/// (`database_test!(name, flavor = "multi_thread", worker_threads = 4)`).
+///
+/// libtest cannot report a test as skipped at run time, so whether the PostgreSQL half
+/// runs is decided when it is compiled: without [`DATABASE_URL_VAR`] (and without
+/// [`REQUIRE_POSTGRES_VAR`]`=1`) the build script `tests/build.rs` of the package sets
+/// `cfg(postgres_skipped)`, and `cargo test` lists the half as
+/// `<name>::postgres ... ignored, no MIDOFFICE_TEST_DATABASE_URL`. A PostgreSQL half that
+/// runs never passes without PostgreSQL ([`TestDatabase::postgres`]). A package that uses
+/// this macro needs that build script.
+#[macro_export]
+macro_rules! database_test {
+    ($name:ident $(, $($option:tt)+)?) => {
+        mod $name {
+            #[::tokio::test($($($option)+)?)]
+            async fn sqlite() {
+                super::$name($crate::scratch::TestDatabase::Sqlite).await;
+            }
+
+            #[::tokio::test($($($option)+)?)]
+            #[cfg_attr(postgres_skipped, ignore = "no MIDOFFICE_TEST_DATABASE_URL")]
+            async fn postgres() {
+                super::$name($crate::scratch::TestDatabase::postgres()).await;
+            }
+        }
+    };
+}
+
+/// The database one half of a [`database_test!`](crate::database_test) runs on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TestDatabase {
+    /// A fresh SQLite file.
+    Sqlite,
+    /// A fresh database on this PostgreSQL server, which lets its user create databases.
+    Postgres(String),
+}
+
+impl TestDatabase {
+    /// The PostgreSQL server of [`DATABASE_URL_VAR`]. Panics without it: a PostgreSQL
+    /// test that runs (it was built with the variable set or required, or was asked for
+    /// with `--ignored`) must fail rather than pass without PostgreSQL.
+    pub fn postgres() -> TestDatabase {
+        match std::env::var(DATABASE_URL_VAR) {
+            Ok(url) if !url.trim().is_empty() => TestDatabase::Postgres(url.trim().to_string()),
+            _ => panic!(
+                "{DATABASE_URL_VAR} is not set, so this PostgreSQL test cannot run. Set it \
+                 (such as postgres://postgres@127.0.0.1:5432/postgres); or build the tests \
+                 with neither it nor {REQUIRE_POSTGRES_VAR}=1 set, and `cargo test` \
+                 reports the PostgreSQL tests as ignored"
+            ),
+        }
+    }
+
+    /// The PostgreSQL server's URL, as `play_paths` takes it; `None` for SQLite.
+    pub fn postgres_url(&self) -> Option<&str> {
+        match self {
+            TestDatabase::Sqlite => None,
+            TestDatabase::Postgres(url) => Some(url),
+        }
+    }
+
+    /// A fresh, empty database of this kind.
+    pub async fn scratch(&self) -> Result<ScratchDb, String> {
+        match self {
+            TestDatabase::Sqlite => ScratchDb::sqlite().await.map_err(|e| e.to_string()),
+            TestDatabase::Postgres(url) => ScratchDb::postgres(url).await,
         }
     }
 }
 
-/// Whether [`REQUIRE_POSTGRES_VAR`] is `1`.
-fn postgres_required() -> bool {
-    std::env::var(REQUIRE_POSTGRES_VAR).is_ok_and(|v| v.trim() == "1")
+impl fmt::Display for TestDatabase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TestDatabase::Sqlite => f.write_str("SQLite"),
+            TestDatabase::Postgres(_) => f.write_str("PostgreSQL"),
+        }
+    }
 }
 
 /// An empty database that lives as long as this value (SQLite) or until

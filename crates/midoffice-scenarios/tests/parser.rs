@@ -1,18 +1,10 @@
 //! The parser refuses what it does not know; no server is needed here.
 
-use std::path::PathBuf;
-
+use midoffice_scenarios::folders::{scenario_files, scenario_folders};
 use midoffice_scenarios::scenario::{
     Action, CaseExpect, Expect, PartyExpect, SignalName, WithinSpec,
 };
 use midoffice_scenarios::{ParseError, parse};
-
-fn shared_folder() -> PathBuf {
-    match std::env::var_os("MIDOFFICE_SCENARIOS") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/scenarios"),
-    }
-}
 
 /// A small valid file with `step` as its only step.
 fn with_step(step: &str) -> String {
@@ -28,17 +20,10 @@ fn refused(text: &str) -> String {
 
 const START: &str = r#"  - start: {ref: c1, at: "2026-03-02T09:00:00+01:00", channel: PHONE, bsn: "999990019", topic: paspoort}"#;
 
+/// The project's scenarios always, the shared ones when they are there.
 #[test]
-fn every_shared_file_parses() {
-    let dir = shared_folder();
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
-        .collect();
-    files.sort();
-    assert!(!files.is_empty(), "no scenario files in {}", dir.display());
-    for file in files {
+fn every_scenario_file_parses() {
+    for file in scenario_files(&scenario_folders()) {
         let scenario =
             midoffice_scenarios::load(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         assert!(!scenario.steps.is_empty(), "{}", file.display());

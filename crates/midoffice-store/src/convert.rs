@@ -5,7 +5,7 @@ use crate::StoreError;
 use crate::entity::{contact, feedback, party};
 use chrono::{DateTime, SubsecRound};
 use midoffice_domain::contact::{
-    Channel, ContactFacts, Direction, End, Feedback, Outcome, ReferralTarget,
+    Channel, Completion, ContactFacts, Direction, Feedback, Outcome, ReferralTarget,
 };
 use midoffice_domain::identifier::{IdentKey, IdentifierKind};
 use midoffice_domain::party::PartySummary;
@@ -54,11 +54,14 @@ pub fn code(raw: Option<&str>, what: &str) -> Result<Option<Code>, StoreError> {
         .transpose()
 }
 
+/// The stored kind of a referral to another organisation.
+pub const ORGANISATION: &str = "ORGANISATION";
+
 /// A referral target as `(kind, value)` columns.
 pub fn referral_columns(t: &ReferralTarget) -> (&'static str, String) {
     match t {
         ReferralTarget::Department(c) => ("DEPARTMENT", c.as_str().to_owned()),
-        ReferralTarget::Organisation(o) => ("ORGANISATION", o.clone()),
+        ReferralTarget::Organisation(o) => (ORGANISATION, o.clone()),
         ReferralTarget::Channel(c) => ("CHANNEL", c.as_str().to_owned()),
     }
 }
@@ -70,7 +73,7 @@ fn referral(kind: Option<&str>, value: Option<&str>) -> Result<Option<ReferralTa
         "DEPARTMENT" => ReferralTarget::Department(
             Code::parse(value).map_err(|_| corrupt("contact.referred_value"))?,
         ),
-        "ORGANISATION" => ReferralTarget::Organisation(value.to_owned()),
+        ORGANISATION => ReferralTarget::Organisation(value.to_owned()),
         "CHANNEL" => ReferralTarget::Channel(
             Channel::parse(value).ok_or_else(|| corrupt("contact.referred_value"))?,
         ),
@@ -94,14 +97,17 @@ pub fn contact_facts(
     row: &contact::Model,
     feedback: Option<Feedback>,
 ) -> Result<ContactFacts, StoreError> {
-    let end = match (row.ended_at, row.outcome.as_deref()) {
-        (Some(ended_at), Some(o)) => Some(End {
+    let completion = match (row.ended_at, row.outcome.as_deref()) {
+        (Some(ended_at), Some(o)) => Some(Completion {
             ended_at: instant(ended_at)?,
             answered_at: row.answered_at.map(instant).transpose()?,
             outcome: outcome(o)?,
             story: row.story.clone(),
-            department: code(row.end_department.as_deref(), "contact.end_department")?,
-            topic: code(row.end_topic.as_deref(), "contact.end_topic")?,
+            department: code(
+                row.completion_department.as_deref(),
+                "contact.end_department",
+            )?,
+            topic: code(row.completion_topic.as_deref(), "contact.end_topic")?,
             referred_to: referral(row.referred_kind.as_deref(), row.referred_value.as_deref())?,
             due_at: row.due_at.map(instant).transpose()?,
             story_repeated: row.story_repeated.unwrap_or(false),
@@ -117,11 +123,11 @@ pub fn contact_facts(
         started_at: instant(row.started_at)?,
         topic: code(row.topic.as_deref(), "contact.topic")?,
         department: code(row.department.as_deref(), "contact.department")?,
-        case_chosen_at_end: row.case_chosen_at_end,
+        case_chosen_at_completion: row.case_chosen_at_completion,
         recorded: row.recorded,
         context_seen: row.context_seen,
         ambiguous: row.ambiguous,
-        end,
+        completion,
         feedback,
     })
 }

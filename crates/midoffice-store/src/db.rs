@@ -89,6 +89,10 @@ fn sqlite_options(url: &str, connections: u32, in_memory: bool) -> ConnectOption
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5))
+                // Deleted and overwritten content is zeroed in the page (and freed
+                // pages are zeroed), so an erased party's text leaves no copy in the
+                // file once its page is checkpointed (see [`Pools::scrub_after_erase`]).
+                .pragma("secure_delete", "ON")
         });
     opt
 }
@@ -192,6 +196,94 @@ impl Pools {
                 .map_err(db_err),
             _ => self.reader.begin().await.map_err(db_err),
         }
+    }
+}
+
+/// The rewrite of each table an erasure changes, after it on PostgreSQL.
+const REWRITE_ERASED_TABLES: [&str; 6] = [
+    "VACUUM FULL party",
+    "VACUUM FULL identifier",
+    "VACUUM FULL \"case\"",
+    "VACUUM FULL contact",
+    "VACUUM FULL feedback",
+    "VACUUM FULL idempotency",
+];
+
+/// How long the rewrite of one table after an erasure waits for its lock before it
+/// gives up (and logs that the old copies stay until the next rewrite).
+const SCRUB_LOCK_TIMEOUT: &str = "SET lock_timeout = '5s'";
+
+impl Pools {
+    /// After an erasure has committed: remove the old copies of what it cleared from
+    /// the database files.
+    ///
+    /// - SQLite: with `secure_delete` the database pages hold no old content, but the
+    ///   write-ahead log still holds the page images from before the erasure. A
+    ///   `wal_checkpoint(TRUNCATE)` copies the newest pages into the database and empties
+    ///   the log file. A reader in the middle of a transaction can keep it from
+    ///   finishing (after the busy timeout): that is logged, and the next erasure (or
+    ///   SQLite's own checkpoint at 1000 pages, or closing) completes it.
+    /// - PostgreSQL: the erased rows' old versions stay as dead tuples until a VACUUM,
+    ///   and a plain VACUUM only marks their space free: the bytes stay in the page until
+    ///   it is reused (measured: a case reference and an identifier hash were still in
+    ///   the relation files after one). `VACUUM FULL` rewrites each table the erasure
+    ///   changed into new files, one table at a time; each holds an exclusive lock on
+    ///   its table while it is rewritten, waiting at most 5 seconds for it.
+    ///   A transaction that was open before the erasure keeps the old versions alive;
+    ///   the write-ahead log (`pg_wal`) and backups keep them until they are recycled
+    ///   (see the README).
+    ///
+    /// The erasure itself has committed: a failure here is logged, not answered.
+    pub async fn scrub_after_erase(&self) {
+        match self.backend {
+            DbBackend::Postgres => {
+                if let Err(e) = self.rewrite_erased_tables().await {
+                    tracing::warn!(
+                        error = %e,
+                        "rewriting the tables after an erasure failed: old copies of the \
+                         erased data stay in the relation files until the next VACUUM FULL"
+                    );
+                }
+            }
+            _ => {
+                let checkpoint =
+                    Statement::from_string(DbBackend::Sqlite, "PRAGMA wal_checkpoint(TRUNCATE)");
+                match self.writer.query_one_raw(checkpoint).await {
+                    Ok(Some(row)) => {
+                        let busy: i64 = row.try_get_by_index(0).unwrap_or(1);
+                        if busy != 0 {
+                            tracing::warn!(
+                                "the WAL checkpoint after an erasure could not finish: \
+                                 a reader was busy; the next checkpoint completes it"
+                            );
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "the WAL checkpoint after an erasure failed")
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Pools {
+    /// `VACUUM FULL` of the tables an erasure changes, on one connection with a lock
+    /// timeout (VACUUM cannot run inside a transaction).
+    async fn rewrite_erased_tables(&self) -> Result<(), sea_orm::sqlx::Error> {
+        use sea_orm::sqlx::Executor;
+        let mut conn = self.writer.get_postgres_connection_pool().acquire().await?;
+        conn.execute(SCRUB_LOCK_TIMEOUT).await?;
+        let mut result = Ok(());
+        for rewrite in REWRITE_ERASED_TABLES {
+            if let Err(e) = conn.execute(rewrite).await {
+                result = Err(e);
+                break;
+            }
+        }
+        conn.execute("RESET lock_timeout").await?;
+        result.map(|_| ())
     }
 }
 

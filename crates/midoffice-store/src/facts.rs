@@ -1,16 +1,20 @@
 //! Loading the facts a rule needs, in few queries (IN lists, chunked).
 
 use crate::StoreError;
-use crate::convert::{code, contact_facts, corrupt, feedback_facts, instant, party_summary};
+use crate::convert::{code, contact_facts, corrupt, feedback_facts, instant, now, party_summary};
 use crate::db::db_err;
 use crate::entity::{case, contact, feedback, identifier, party};
-use midoffice_domain::TenantId;
 use midoffice_domain::case::CaseFacts;
 use midoffice_domain::contact::{ContactFacts, Feedback};
-use midoffice_domain::identifier::{IdentKey, IdentifierKind};
+use midoffice_domain::identifier::IdentKey;
 use midoffice_domain::party::KnownParties;
-use midoffice_domain::view::{PartyStatus, PartyView};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
+use midoffice_domain::plan::completion::{CompletionFacts, StoredContact};
+use midoffice_domain::plan::erase::{EraseFacts, Family};
+use midoffice_domain::plan::feedback::FeedbackFacts;
+use midoffice_domain::plan::start::{AskedCase, FreshIds, StartFacts};
+use midoffice_domain::settings::TenantSettings;
+use midoffice_domain::{Instant, TenantId};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
@@ -296,17 +300,173 @@ pub async fn known_parties<C: ConnectionTrait>(
     Ok(known)
 }
 
-/// How a known party is shown: its masked BSN and whether it has a KvK number.
-pub fn party_view(row: &party::Model, status: PartyStatus) -> PartyView {
-    let kind = row.strong_kind.as_deref().and_then(IdentifierKind::parse);
-    PartyView {
-        status,
-        id: Some(row.id),
-        bsn_masked: if kind == Some(IdentifierKind::Bsn) {
-            row.strong_display.clone()
-        } else {
-            None
-        },
-        has_kvk: kind == Some(IdentifierKind::Kvk),
+/// Every party id that resolves to `id` (itself and those merged into it, at any depth).
+pub async fn merged_family<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    id: Uuid,
+) -> Result<Vec<Uuid>, StoreError> {
+    let mut all = vec![id];
+    let mut frontier = vec![id];
+    while !frontier.is_empty() && all.len() < 100_000 {
+        let mut next = Vec::new();
+        for chunk in frontier.chunks(CHUNK) {
+            let rows = party::Entity::find()
+                .filter(party::Column::Tenant.eq(tenant.as_str()))
+                .filter(party::Column::MergedInto.is_in(chunk.iter().copied()))
+                .all(c)
+                .await
+                .map_err(db_err)?;
+            next.extend(rows.into_iter().map(|r| r.id).filter(|r| !all.contains(r)));
+        }
+        all.extend(next.iter().copied());
+        frontier = next;
     }
+    Ok(all)
+}
+
+/// The ids of the contacts of these parties.
+async fn contact_ids_of<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    parties: &[Uuid],
+) -> Result<Vec<Uuid>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in parties.chunks(CHUNK) {
+        let ids: Vec<Uuid> = contact::Entity::find()
+            .select_only()
+            .column(contact::Column::Id)
+            .filter(contact::Column::Tenant.eq(tenant.as_str()))
+            .filter(contact::Column::PartyId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(c)
+            .await
+            .map_err(db_err)?;
+        out.extend(ids);
+    }
+    Ok(out)
+}
+
+/// What a start or a look-up needs: the owners of the identifiers, the case asked for
+/// (following joins) and its party, and today's cases of all of those parties.
+pub async fn load_start<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    identifiers: &[IdentKey],
+    case_id: Option<Uuid>,
+    settings: TenantSettings,
+) -> Result<StartFacts, StoreError> {
+    let known = known_parties(c, tenant, identifiers).await?;
+    let asked_case = match case_id {
+        None => AskedCase::NotAsked,
+        Some(id) => match case_row(c, tenant, id).await? {
+            None => AskedCase::Unknown,
+            Some(k) => {
+                let owner = party_row(c, tenant, k.party_id)
+                    .await?
+                    .ok_or_else(|| corrupt("case.party_id"))?;
+                AskedCase::Found {
+                    case_id: k.id,
+                    party: party_summary(&owner)?,
+                }
+            }
+        },
+    };
+    let mut parties: BTreeSet<Uuid> = known.parties.keys().copied().collect();
+    if let AskedCase::Found { party, .. } = &asked_case {
+        parties.insert(party.id);
+    }
+    let mut cases = BTreeMap::new();
+    for p in parties {
+        cases.insert(p, party_cases(c, tenant, p).await?);
+    }
+    Ok(StartFacts {
+        known,
+        asked_case,
+        cases,
+        settings,
+        fresh: FreshIds {
+            party: Uuid::now_v7(),
+            case: Uuid::now_v7(),
+            contact: Uuid::now_v7(),
+        },
+        stored_at: now(),
+    })
+}
+
+/// What a completion needs: the contact (with its feedback and the case reference it
+/// started with) and today's cases of its party.
+pub async fn load_completion<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    contact_id: Uuid,
+    settings: TenantSettings,
+    server_now: Instant,
+) -> Result<CompletionFacts, StoreError> {
+    let (contact, party_cases) = match contact_row(c, tenant, contact_id).await? {
+        None => (None, Vec::new()),
+        Some(row) => {
+            let mut facts = contact_with_feedback(c, tenant, &row).await?;
+            let party = match row.party_id {
+                Some(p) => party_row(c, tenant, p).await?.map(|p| p.id),
+                None => None,
+            };
+            // Merges keep a contact's party current; follow them all the same.
+            facts.party_id = party.or(facts.party_id);
+            let cases = match facts.party_id {
+                Some(p) => party_cases(c, tenant, p).await?,
+                None => Vec::new(),
+            };
+            let stored = StoredContact {
+                facts,
+                case_reference: row.case_reference,
+            };
+            (Some(stored), cases)
+        }
+    };
+    Ok(CompletionFacts {
+        contact,
+        party_cases,
+        settings,
+        fresh_case: Uuid::now_v7(),
+        now: server_now,
+        stored_at: now(),
+    })
+}
+
+/// What an erasure needs: the owners of the identifiers and the family (parties merged
+/// in, contacts) of each.
+pub async fn load_erase<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    identifiers: &[IdentKey],
+) -> Result<EraseFacts, StoreError> {
+    let known = known_parties(c, tenant, identifiers).await?;
+    let mut families = BTreeMap::new();
+    for p in known.parties.keys() {
+        let parties = merged_family(c, tenant, *p).await?;
+        let contacts = contact_ids_of(c, tenant, &parties).await?;
+        families.insert(*p, Family { parties, contacts });
+    }
+    Ok(EraseFacts {
+        known,
+        families,
+        stored_at: now(),
+    })
+}
+
+/// What a satisfaction answer needs: the contact with its feedback.
+pub async fn load_feedback<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    contact_id: Uuid,
+) -> Result<FeedbackFacts, StoreError> {
+    let contact = match contact_row(c, tenant, contact_id).await? {
+        Some(row) => Some(contact_with_feedback(c, tenant, &row).await?),
+        None => None,
+    };
+    Ok(FeedbackFacts {
+        contact,
+        stored_at: now(),
+    })
 }

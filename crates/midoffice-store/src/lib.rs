@@ -4,19 +4,25 @@
 //!
 //! The [`Store`] is the one narrow interface the API uses.
 //!
+//! Every write has one shape: load the facts (`facts`), let one function of
+//! `midoffice_domain::plan` return the plan, save its writes (`write`) in the same
+//! transaction, and answer with what the plan computed. A look-up is the same plan as a
+//! start, not saved.
+//!
 //! Module map: [`entity`] (tables), [`migration`] (schema), `db` (pools, transactions,
-//! error mapping), `facts` (loading), `ops` (the work inside a write transaction),
+//! error mapping), `facts` (loading), `write` (saving a plan, one file per seam),
 //! `idempotency` (AIP-155 keys), `convert` (rows to facts), [`rows`] (the versioned JSON
 //! formats of settings and kept answers), `dburl` (the SQLite file of a database URL,
 //! and URLs with their password masked).
 
-use midoffice_domain::command::{EndCommand, StartCommand};
+use midoffice_domain::command::{CompletionCommand, StartCommand};
 use midoffice_domain::contact::Feedback;
 use midoffice_domain::figures::{FigureFacts, LoadWindow};
 use midoffice_domain::identifier::IdentKey;
+use midoffice_domain::plan::{completion, erase, feedback as feedback_plan, start};
 use midoffice_domain::settings::TenantSettings;
 use midoffice_domain::view::{self, ContactView, ContextView};
-use midoffice_domain::{DomainError, Instant, TenantId};
+use midoffice_domain::{DomainError, Instant, TenantId, Violations};
 use uuid::Uuid;
 
 mod convert;
@@ -26,12 +32,10 @@ pub mod entity;
 mod facts;
 mod idempotency;
 pub mod migration;
-mod ops;
 pub mod rows;
+mod write;
 
 use convert::{micros, trunc};
-use midoffice_domain::contact::Direction;
-use midoffice_domain::signals::Probe;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QuerySelect,
@@ -39,7 +43,8 @@ use sea_orm::{
 use std::collections::BTreeMap;
 
 pub use dburl::{redact_url, sqlite_path};
-pub use ops::ERASED_TEXT;
+/// What replaces the story of a contact of an erased party.
+pub use midoffice_domain::plan::erase::ERASED_STORY as ERASED_TEXT;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -97,7 +102,7 @@ fn trunc_start(mut s: StartCommand) -> StartCommand {
     s
 }
 
-fn trunc_end(mut e: EndCommand) -> EndCommand {
+fn trunc_completion(mut e: CompletionCommand) -> CompletionCommand {
     e.ended_at = trunc(e.ended_at);
     e.answered_at = e.answered_at.map(trunc);
     e.due_at = e.due_at.map(trunc);
@@ -139,6 +144,8 @@ impl Store {
         tenant: &TenantId,
         settings: TenantSettings,
     ) -> Result<TenantSettings, StoreError> {
+        // Validated at the edge; the plan masks what is stored.
+        let settings = midoffice_domain::plan::settings::plan_settings(settings);
         let json = rows::settings::encode(&settings).map_err(|e| {
             tracing::error!(error = %e, "cannot write the settings row");
             StoreError::Internal("cannot store the settings".into())
@@ -189,14 +196,16 @@ impl Store {
                 return Ok(answer);
             }
             let settings = settings_in(&txn, tenant).await?;
-            let done = ops::start(&txn, tenant, &start, &settings, false, true).await?;
-            let contact = view::contact_view(&done.contact, done.case.as_ref(), &settings);
+            let facts =
+                facts::load_start(&txn, tenant, &start.identifiers, start.case_id, settings)
+                    .await?;
+            let plan = start::plan_start(&facts, &start, false, true)?;
+            write::save(&txn, tenant, &plan.writes).await?;
             let answer = Started {
-                contact,
-                context: done.context,
+                contact: plan.contact,
+                context: plan.context,
             };
-            let party = answer.contact.contact.party_id;
-            idempotency::remember(&txn, tenant, OP_START, idem, &answer, party).await?;
+            idempotency::remember(&txn, tenant, OP_START, idem, &answer, plan.subject).await?;
             Ok(answer)
         }
         .await;
@@ -213,26 +222,36 @@ impl Store {
         let result = async {
             let row = facts::contact_row(&txn, tenant, id)
                 .await?
-                .ok_or_else(ops::contact_not_found)?;
+                .ok_or_else(|| StoreError::from(completion::contact_not_found()))?;
             let settings = settings_in(&txn, tenant).await?;
             let contact = facts::contact_with_feedback(&txn, tenant, &row).await?;
-            ops::contact_view(&txn, tenant, &contact, &settings).await
+            let case = match contact.case_id {
+                Some(id) => facts::case_facts(&txn, tenant, id).await?,
+                None => None,
+            };
+            let stored = case
+                .as_ref()
+                .and_then(|k| k.contacts.iter().find(|x| x.id == contact.id))
+                .unwrap_or(&contact);
+            Ok(view::contact_view(stored, case.as_ref(), &settings))
         }
         .await;
         db::finish(txn, result).await
     }
 
-    /// A contact ends. NOT_FOUND, then FAILED_PRECONDITION if completed already, are
-    /// checked before the fields. `now` is the server clock.
+    /// A contact completes. `completion` is the command, or the violations found in it
+    /// at the edge: an unknown contact (NOT_FOUND) and a second completion
+    /// (FAILED_PRECONDITION) are answered before the fields either way. `now` is the
+    /// server clock.
     pub async fn complete_contact(
         &self,
         tenant: &TenantId,
         id: Uuid,
-        end: EndCommand,
+        completion: Result<CompletionCommand, Violations>,
         idempotency: Option<Idempotency>,
         now: Instant,
     ) -> Result<ContactView, StoreError> {
-        let end = trunc_end(end);
+        let completion = completion.map(trunc_completion);
         let idem = idempotency.as_ref();
         let txn = self.pools.begin_write(tenant).await?;
         let result = async {
@@ -240,11 +259,12 @@ impl Store {
                 return Ok(answer);
             }
             let settings = settings_in(&txn, tenant).await?;
-            let contact = ops::complete_by_id(&txn, tenant, id, end, now, &settings).await?;
-            let answer = ops::contact_view(&txn, tenant, &contact, &settings).await?;
-            let party = answer.contact.party_id;
-            idempotency::remember(&txn, tenant, OP_COMPLETE, idem, &answer, party).await?;
-            Ok(answer)
+            let facts = facts::load_completion(&txn, tenant, id, settings, now).await?;
+            let plan = completion::plan_completion(&facts, completion)?;
+            write::save(&txn, tenant, &plan.writes).await?;
+            idempotency::remember(&txn, tenant, OP_COMPLETE, idem, &plan.contact, plan.subject)
+                .await?;
+            Ok(plan.contact)
         }
         .await;
         db::finish(txn, result).await
@@ -255,13 +275,13 @@ impl Store {
         &self,
         tenant: &TenantId,
         start: StartCommand,
-        end: EndCommand,
+        completion: CompletionCommand,
         context_seen: bool,
         idempotency: Option<Idempotency>,
         now: Instant,
     ) -> Result<Started, StoreError> {
         let start = trunc_start(start);
-        let end = trunc_end(end);
+        let completion = trunc_completion(completion);
         let idem = idempotency.as_ref();
         let txn = self.pools.begin_write(tenant).await?;
         let result = async {
@@ -269,43 +289,40 @@ impl Store {
                 return Ok(answer);
             }
             let settings = settings_in(&txn, tenant).await?;
-            // Everything happens in this transaction: an end that does not fit the
-            // contact fails below and rolls the start back with it, so nothing is stored.
-            let done = ops::start(&txn, tenant, &start, &settings, true, context_seen).await?;
-            let contact =
-                ops::complete_by_id(&txn, tenant, done.contact.id, end, now, &settings).await?;
-            let contact = ops::contact_view(&txn, tenant, &contact, &settings).await?;
-            let answer = Started {
-                contact,
-                context: done.context,
+            let facts = completion::RecordFacts {
+                start: facts::load_start(&txn, tenant, &start.identifiers, start.case_id, settings)
+                    .await?,
+                fresh_case: Uuid::now_v7(),
+                now,
             };
-            let party = answer.contact.contact.party_id;
-            idempotency::remember(&txn, tenant, OP_RECORD, idem, &answer, party).await?;
+            // A completion that does not fit refuses the whole plan: nothing is stored.
+            let plan = completion::plan_record(&facts, &start, completion, context_seen)?;
+            write::save(&txn, tenant, &plan.writes).await?;
+            let answer = Started {
+                contact: plan.contact,
+                context: plan.context,
+            };
+            idempotency::remember(&txn, tenant, OP_RECORD, idem, &answer, plan.subject).await?;
             Ok(answer)
         }
         .await;
         db::finish(txn, result).await
     }
 
-    /// The context of the party these identifiers lead to, as of `as_of`. Stores nothing.
-    /// No identifiers find nothing (the API refuses an empty look-up before this).
+    /// The context of the party these identifiers lead to, as of `as_of`: the start plan
+    /// of a contact with them, not saved. No identifiers find nothing (the API refuses an
+    /// empty look-up before this).
     pub async fn lookup_context(
         &self,
         tenant: &TenantId,
         identifiers: Vec<IdentKey>,
         as_of: Instant,
     ) -> Result<ContextView, StoreError> {
-        let probe = Probe {
-            contact_id: None,
-            at: as_of,
-            channel: None,
-            direction: Direction::Inbound,
-            department: None,
-        };
         let txn = self.pools.begin_read().await?;
         let result = async {
             let settings = settings_in(&txn, tenant).await?;
-            ops::lookup(&txn, tenant, &identifiers, &probe, &settings).await
+            let facts = facts::load_start(&txn, tenant, &identifiers, None, settings).await?;
+            Ok(start::plan_lookup(&facts, &identifiers, as_of)?)
         }
         .await;
         db::finish(txn, result).await
@@ -325,9 +342,12 @@ impl Store {
             if let Some(answer) = idempotency::replay(&txn, tenant, OP_FEEDBACK, idem).await? {
                 return Ok(answer);
             }
-            let (answer, party) = ops::feedback(&txn, tenant, contact_id, &feedback).await?;
-            idempotency::remember(&txn, tenant, OP_FEEDBACK, idem, &answer, party).await?;
-            Ok(answer)
+            let facts = facts::load_feedback(&txn, tenant, contact_id).await?;
+            let plan = feedback_plan::plan_feedback(&facts, &feedback)?;
+            write::save(&txn, tenant, &plan.writes).await?;
+            idempotency::remember(&txn, tenant, OP_FEEDBACK, idem, &plan.answer, plan.subject)
+                .await?;
+            Ok(plan.answer)
         }
         .await;
         db::finish(txn, result).await
@@ -342,8 +362,20 @@ impl Store {
         identifiers: Vec<IdentKey>,
     ) -> Result<Erased, StoreError> {
         let txn = self.pools.begin_write(tenant).await?;
-        let result = ops::erase(&txn, tenant, &identifiers).await;
-        db::finish(txn, result).await
+        let result = async {
+            let facts = facts::load_erase(&txn, tenant, &identifiers).await?;
+            let plan = erase::plan_erase(&facts, &identifiers)?;
+            write::save(&txn, tenant, &plan.writes).await?;
+            Ok(Erased {
+                party_id: plan.party_id,
+                contacts_erased: plan.contacts_erased,
+            })
+        }
+        .await;
+        let erased = db::finish(txn, result).await?;
+        // Committed: now the old copies of what was cleared leave the files.
+        self.pools.scrub_after_erase().await;
+        Ok(erased)
     }
 
     /// The facts the figures of a period need.

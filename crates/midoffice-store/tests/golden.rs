@@ -25,7 +25,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use midoffice_domain::calendar::{Calendar, HolidaySet};
 use midoffice_domain::case::CaseStatus;
 use midoffice_domain::contact::{
-    Channel, ContactFacts, Direction, End, Feedback, Outcome, ReferralTarget,
+    Channel, Completion, ContactFacts, Direction, Feedback, Outcome, ReferralTarget,
 };
 use midoffice_domain::settings::{Measure, Norm, TenantSettings, Within};
 use midoffice_domain::signals::Signal;
@@ -194,7 +194,10 @@ fn golden_answers_of_every_version_read_as_written() {
                 );
             }
             (Answer::Contact(r), Answer::Contact(e)) => {
-                assert_eq!(r.contact.end, e.contact.end, "{sample}-v{v} completion");
+                assert_eq!(
+                    r.contact.completion, e.contact.completion,
+                    "{sample}-v{v} completion"
+                );
                 assert_eq!(r.contact, e.contact, "{sample}-v{v} contact");
                 assert_eq!(r.signals, e.signals, "{sample}-v{v} signals");
             }
@@ -368,7 +371,7 @@ async fn replay(
         )),
         "complete" => Answer::Contact(Box::new(
             store
-                .complete_contact(t, Uuid::now_v7(), any_end, idem(key), common::now())
+                .complete_contact(t, Uuid::now_v7(), Ok(any_end), idem(key), common::now())
                 .await?,
         )),
         "feedback" => Answer::Feedback(
@@ -390,8 +393,10 @@ async fn replay(
     })
 }
 
-#[tokio::test]
-async fn a_database_of_the_first_release_is_migrated_and_answers_as_before() {
+database_test!(a_database_of_the_first_release_is_migrated_and_answers_as_before);
+async fn a_database_of_the_first_release_is_migrated_and_answers_as_before(
+    backend: common::Backend,
+) {
     use sea_orm_migration::MigratorTrait;
     let files = golden_files();
     let v0 = |sample: &str| files[&(sample.to_owned(), 0)].clone();
@@ -399,158 +404,156 @@ async fn a_database_of_the_first_release_is_migrated_and_answers_as_before() {
         let v = *versions_of(sample).last().unwrap();
         serde_json::from_str::<serde_json::Value>(&files[&(sample.to_owned(), v)]).unwrap()
     };
-    for db in common::databases().await {
-        eprintln!("-- on {}", db.backend);
-        if let Some(dir) =
-            midoffice_store::sqlite_path(&db.url).and_then(|p| p.parent().map(Path::to_path_buf))
-        {
-            std::fs::create_dir_all(dir).unwrap();
-        }
-        let raw = db.raw().await;
-        // The first release's schema and rows, written with plain SQL.
-        midoffice_store::migration::Migrator::up(&raw, Some(1))
-            .await
-            .unwrap();
-        exec(
-            &raw,
-            "INSERT INTO tenant_settings (tenant, settings, updated_at) VALUES (?, ?, ?)",
-            vec![
-                TENANT.into(),
-                v0("settings").into(),
-                1_741_000_000_000_000_i64.into(),
-            ],
-        )
-        .await;
-        for sample in SAMPLES.iter().filter(|s| s.starts_with("answer-")) {
-            insert_answer(
-                &raw,
-                TENANT,
-                operation(sample).0,
-                key_of(sample),
-                &v0(sample),
-            )
-            .await;
-        }
-        // An answer of an erased party: emptied, to be refused rather than replayed.
-        exec(
-            &raw,
-            "INSERT INTO idempotency (tenant, operation, key, fingerprint, response, created_at, \
-             party_id, erased_at) VALUES (?, 'start', 'start-erased', '', '', ?, NULL, ?)",
-            vec![
-                TENANT.into(),
-                1_741_000_000_000_000_i64.into(),
-                1_742_000_000_000_000_i64.into(),
-            ],
-        )
-        .await;
-
-        // The new release starts on it: the migration rewrites every row.
-        let store = db.store().await;
-        assert_eq!(
-            common::count(&raw, "SELECT COUNT(*) FROM seaql_migrations").await,
-            2
-        );
-        let json = |text: String| serde_json::from_str::<serde_json::Value>(&text).unwrap();
-        let stored = raw_text(
-            &raw,
-            "SELECT settings FROM tenant_settings WHERE tenant = ?",
-            vec![TENANT.into()],
-        )
-        .await;
-        assert_eq!(json(stored), current("settings"), "settings rewritten");
-        for sample in SAMPLES.iter().filter(|s| s.starts_with("answer-")) {
-            let stored = raw_text(
-                &raw,
-                "SELECT response FROM idempotency WHERE tenant = ? AND operation = ? AND key = ?",
-                vec![
-                    TENANT.into(),
-                    operation(sample).0.into(),
-                    key_of(sample).into(),
-                ],
-            )
-            .await;
-            assert_eq!(json(stored), current(sample), "{sample} rewritten");
-        }
-
-        // And the store answers as the first release did.
-        let t = TenantId::parse(TENANT).unwrap();
-        assert_eq!(store.settings(&t).await.unwrap(), settings());
-        for sample in SAMPLES.iter().filter(|s| s.starts_with("answer-")) {
-            let got = replay(&store, &t, sample).await.unwrap();
-            assert_eq!(got, answer(key_of(sample)), "{sample} replayed");
-        }
-        // Same key, other request: refused; an erased party's answer: refused.
-        let other = store
-            .start_contact(
-                &t,
-                common::start(vec![], None, 0),
-                Some(Idempotency {
-                    key: "start-known-party".into(),
-                    fingerprint: "another request".into(),
-                }),
-            )
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(&other, StoreError::Domain(DomainError::RequestIdReused)),
-            "{other:?}"
-        );
-        let erased = replay(&store, &t, "answer-start-erased").await.unwrap_err();
-        assert!(
-            matches!(
-                erased,
-                StoreError::Domain(DomainError::FailedPrecondition(
-                    midoffice_domain::Precondition::PartyErased
-                ))
-            ),
-            "{erased:?}"
-        );
-
-        // A first-release instance still running during a rolling upgrade may write
-        // version 0 rows after the migration: they read too.
-        exec(
-            &raw,
-            "INSERT INTO tenant_settings (tenant, settings, updated_at) VALUES (?, ?, ?)",
-            vec![
-                "gemeente-later".into(),
-                v0("settings").into(),
-                1_743_000_000_000_000_i64.into(),
-            ],
-        )
-        .await;
+    let db = common::database(backend).await;
+    if let Some(dir) =
+        midoffice_store::sqlite_path(&db.url).and_then(|p| p.parent().map(Path::to_path_buf))
+    {
+        std::fs::create_dir_all(dir).unwrap();
+    }
+    let raw = db.raw().await;
+    // The first release's schema and rows, written with plain SQL.
+    midoffice_store::migration::Migrator::up(&raw, Some(1))
+        .await
+        .unwrap();
+    exec(
+        &raw,
+        "INSERT INTO tenant_settings (tenant, settings, updated_at) VALUES (?, ?, ?)",
+        vec![
+            TENANT.into(),
+            v0("settings").into(),
+            1_741_000_000_000_000_i64.into(),
+        ],
+    )
+    .await;
+    for sample in SAMPLES.iter().filter(|s| s.starts_with("answer-")) {
         insert_answer(
             &raw,
-            "gemeente-later",
-            "feedback",
-            "feedback-with-comment",
-            &v0("answer-feedback-with-comment"),
+            TENANT,
+            operation(sample).0,
+            key_of(sample),
+            &v0(sample),
         )
         .await;
-        let later = TenantId::parse("gemeente-later").unwrap();
-        assert_eq!(store.settings(&later).await.unwrap(), settings());
-        assert_eq!(
-            replay(&store, &later, "answer-feedback-with-comment")
-                .await
-                .unwrap(),
-            answer("feedback-with-comment")
-        );
+    }
+    // An answer of an erased party: emptied, to be refused rather than replayed.
+    exec(
+        &raw,
+        "INSERT INTO idempotency (tenant, operation, key, fingerprint, response, created_at, \
+         party_id, erased_at) VALUES (?, 'start', 'start-erased', '', '', ?, NULL, ?)",
+        vec![
+            TENANT.into(),
+            1_741_000_000_000_000_i64.into(),
+            1_742_000_000_000_000_i64.into(),
+        ],
+    )
+    .await;
 
-        // A row that cannot be read is INTERNAL, and says nothing of its content.
-        exec(
+    // The new release starts on it: the migration rewrites every row.
+    let store = db.store().await;
+    assert_eq!(
+        common::count(&raw, "SELECT COUNT(*) FROM seaql_migrations").await,
+        2
+    );
+    let json = |text: String| serde_json::from_str::<serde_json::Value>(&text).unwrap();
+    let stored = raw_text(
+        &raw,
+        "SELECT settings FROM tenant_settings WHERE tenant = ?",
+        vec![TENANT.into()],
+    )
+    .await;
+    assert_eq!(json(stored), current("settings"), "settings rewritten");
+    for sample in SAMPLES.iter().filter(|s| s.starts_with("answer-")) {
+        let stored = raw_text(
             &raw,
-            "UPDATE tenant_settings SET settings = ? WHERE tenant = ?",
+            "SELECT response FROM idempotency WHERE tenant = ? AND operation = ? AND key = ?",
             vec![
-                r#"{"v": 1, "norms": "geheim"}"#.into(),
-                "gemeente-later".into(),
+                TENANT.into(),
+                operation(sample).0.into(),
+                key_of(sample).into(),
             ],
         )
         .await;
-        let e = store.settings(&later).await.unwrap_err();
-        assert!(
-            matches!(&e, StoreError::Internal(m) if !m.contains("geheim")),
-            "{e:?}"
-        );
+        assert_eq!(json(stored), current(sample), "{sample} rewritten");
     }
+
+    // And the store answers as the first release did.
+    let t = TenantId::parse(TENANT).unwrap();
+    assert_eq!(store.settings(&t).await.unwrap(), settings());
+    for sample in SAMPLES.iter().filter(|s| s.starts_with("answer-")) {
+        let got = replay(&store, &t, sample).await.unwrap();
+        assert_eq!(got, answer(key_of(sample)), "{sample} replayed");
+    }
+    // Same key, other request: refused; an erased party's answer: refused.
+    let other = store
+        .start_contact(
+            &t,
+            common::start(vec![], None, 0),
+            Some(Idempotency {
+                key: "start-known-party".into(),
+                fingerprint: "another request".into(),
+            }),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&other, StoreError::Domain(DomainError::RequestIdReused)),
+        "{other:?}"
+    );
+    let erased = replay(&store, &t, "answer-start-erased").await.unwrap_err();
+    assert!(
+        matches!(
+            erased,
+            StoreError::Domain(DomainError::FailedPrecondition(
+                midoffice_domain::Precondition::PartyErased
+            ))
+        ),
+        "{erased:?}"
+    );
+
+    // A first-release instance still running during a rolling upgrade may write
+    // version 0 rows after the migration: they read too.
+    exec(
+        &raw,
+        "INSERT INTO tenant_settings (tenant, settings, updated_at) VALUES (?, ?, ?)",
+        vec![
+            "gemeente-later".into(),
+            v0("settings").into(),
+            1_743_000_000_000_000_i64.into(),
+        ],
+    )
+    .await;
+    insert_answer(
+        &raw,
+        "gemeente-later",
+        "feedback",
+        "feedback-with-comment",
+        &v0("answer-feedback-with-comment"),
+    )
+    .await;
+    let later = TenantId::parse("gemeente-later").unwrap();
+    assert_eq!(store.settings(&later).await.unwrap(), settings());
+    assert_eq!(
+        replay(&store, &later, "answer-feedback-with-comment")
+            .await
+            .unwrap(),
+        answer("feedback-with-comment")
+    );
+
+    // A row that cannot be read is INTERNAL, and says nothing of its content.
+    exec(
+        &raw,
+        "UPDATE tenant_settings SET settings = ? WHERE tenant = ?",
+        vec![
+            r#"{"v": 1, "norms": "geheim"}"#.into(),
+            "gemeente-later".into(),
+        ],
+    )
+    .await;
+    let e = store.settings(&later).await.unwrap_err();
+    assert!(
+        matches!(&e, StoreError::Internal(m) if !m.contains("geheim")),
+        "{e:?}"
+    );
 }
 
 // The values the golden rows were written with.
@@ -686,17 +689,17 @@ fn contact(
         started_at: t(started),
         topic: topic.map(c),
         department: department.map(c),
-        case_chosen_at_end: false,
+        case_chosen_at_completion: false,
         recorded: false,
         context_seen: true,
         ambiguous: false,
-        end: None,
+        completion: None,
         feedback: None,
     }
 }
 
-fn end(outcome: Outcome, ended: &str, answered: Option<&str>, story: Option<&str>) -> End {
-    End {
+fn end(outcome: Outcome, ended: &str, answered: Option<&str>, story: Option<&str>) -> Completion {
+    Completion {
         ended_at: t(ended),
         answered_at: answered.map(t),
         outcome,
@@ -709,8 +712,8 @@ fn end(outcome: Outcome, ended: &str, answered: Option<&str>, story: Option<&str
     }
 }
 
-fn completed(mut contact: ContactFacts, end: End, signals: &[Signal]) -> Answer {
-    contact.end = Some(end);
+fn completed(mut contact: ContactFacts, end: Completion, signals: &[Signal]) -> Answer {
+    contact.completion = Some(end);
     Answer::Contact(Box::new(ContactView {
         contact,
         signals: signals.iter().copied().collect(),
@@ -794,7 +797,7 @@ fn answer(key: &str) -> Answer {
                 Some(PARKING),
                 Some("kcc"),
             ),
-            End {
+            Completion {
                 referred_to: Some(ReferralTarget::Department(c("vergunningen"))),
                 ..end(
                     Outcome::Referred,
@@ -814,7 +817,7 @@ fn answer(key: &str) -> Answer {
                 Some(PARKING),
                 None,
             ),
-            End {
+            Completion {
                 department: Some(c("vergunningen")),
                 due_at: Some(t("2025-03-10T12:00:00Z")),
                 ..end(
@@ -835,7 +838,7 @@ fn answer(key: &str) -> Answer {
                 Some(PARKING),
                 Some("balie"),
             ),
-            End {
+            Completion {
                 due_at: Some(t("2025-03-04T08:00:00Z")),
                 ..end(
                     Outcome::Callback,
@@ -877,7 +880,7 @@ fn answer(key: &str) -> Answer {
                 Some(PARKING),
                 Some("kcc"),
             ),
-            End {
+            Completion {
                 department: Some(c("vergunningen")),
                 topic: Some(c(PARKING)),
                 referred_to: Some(ReferralTarget::Organisation("RDW".into())),
@@ -893,7 +896,7 @@ fn answer(key: &str) -> Answer {
         ),
         "complete-case-chosen-at-end" => completed(
             ContactFacts {
-                case_chosen_at_end: true,
+                case_chosen_at_completion: true,
                 ..contact(
                     C_LATE_TOPIC,
                     Some((PARTY_A, CASE_PASSPORT)),
@@ -903,7 +906,7 @@ fn answer(key: &str) -> Answer {
                     None,
                 )
             },
-            End {
+            Completion {
                 topic: Some(c("paspoort")),
                 ..end(
                     Outcome::Resolved,
@@ -1048,7 +1051,7 @@ fn answer(key: &str) -> Answer {
                     direction: Direction::Outbound,
                     recorded: true,
                     context_seen: false,
-                    end: Some(End {
+                    completion: Some(Completion {
                         department: Some(c("afval")),
                         referred_to: Some(ReferralTarget::Channel(Channel::Counter)),
                         ..end(

@@ -58,6 +58,13 @@ pub struct ServeArgs {
     /// [default: none, nothing is exported]
     #[arg(long, value_name = "URL")]
     pub otlp_endpoint: Option<String>,
+
+    /// `development` or `production`. In production the identifier-hashing secret must
+    /// come from MIDOFFICE_SECRET or a file outside the data folder, and is never
+    /// generated. [default: production when listening on a non-loopback address or
+    /// using PostgreSQL, else development]
+    #[arg(long, value_name = "MODE")]
+    pub mode: Option<String>,
 }
 
 /// One setting and its name in every layer.
@@ -80,9 +87,10 @@ const DATA_DIR: usize = 1;
 const DATABASE_URL: usize = 2;
 const SECRET_FILE: usize = 3;
 const OTLP_ENDPOINT: usize = 4;
+const MODE: usize = 5;
 
 /// Every setting, in the order of [`ServeArgs`].
-pub const SPECS: [Spec; 5] = [
+pub const SPECS: [Spec; 6] = [
     Spec {
         section: "server",
         key: "listen",
@@ -118,7 +126,34 @@ pub const SPECS: [Spec; 5] = [
         alias: "MIDOFFICE_OTLP_ENDPOINT",
         flag: "--otlp-endpoint",
     },
+    Spec {
+        section: "server",
+        key: "mode",
+        env: "MIDOFFICE__SERVER__MODE",
+        alias: "MIDOFFICE_MODE",
+        flag: "--mode",
+    },
 ];
+
+/// Whether the service runs for development or with real data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// A local trial: a missing secret is generated in the data folder.
+    Development,
+    /// Real data: the secret comes from MIDOFFICE_SECRET or a file outside the data
+    /// folder, and is never generated.
+    Production,
+}
+
+impl Mode {
+    /// The name as configured.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Development => "development",
+            Mode::Production => "production",
+        }
+    }
+}
 
 /// The settings `serve` runs with, every default filled in.
 pub struct Settings {
@@ -132,6 +167,9 @@ pub struct Settings {
     pub secret_file: PathBuf,
     /// The OTLP collector, if traces are exported.
     pub otlp_endpoint: Option<String>,
+    /// Development or production, and why (for the log).
+    pub mode: Mode,
+    pub mode_reason: String,
     /// The configuration file that was read, if any.
     pub file: Option<PathBuf>,
     /// Things to warn about once logging is up.
@@ -146,6 +184,7 @@ impl std::fmt::Debug for Settings {
             .field("database_url", &redact_url(&self.database_url))
             .field("secret_file", &self.secret_file)
             .field("otlp_endpoint", &self.otlp_endpoint)
+            .field("mode", &self.mode)
             .field("file", &self.file)
             .finish_non_exhaustive()
     }
@@ -173,6 +212,8 @@ pub enum ConfigError {
     UnknownEnv(String),
     #[error("the environment variable {0} is not valid UTF-8")]
     NotUnicode(String),
+    #[error("{origin}: {value:?} is not a mode: use \"development\" or \"production\"")]
+    Mode { origin: String, value: String },
     #[error("{origin}: {value:?} is not an address such as 127.0.0.1:50051 ({reason})")]
     Listen {
         origin: String,
@@ -201,6 +242,7 @@ struct File {
 #[serde(deny_unknown_fields, expecting = "a table [server]")]
 struct ServerTable {
     listen: Option<String>,
+    mode: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -231,7 +273,7 @@ struct TelemetryTable {
 #[derive(Debug)]
 pub struct FileLayer {
     path: PathBuf,
-    values: [Option<String>; 5],
+    values: [Option<String>; 6],
 }
 
 /// The variables of the process that configuration may use. Only these are read, and
@@ -312,12 +354,13 @@ pub fn parse_file(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
                 .replace("unknown field", "unknown key"),
         }
     })?;
-    let mut values: [Option<String>; 5] = Default::default();
+    let mut values: [Option<String>; 6] = Default::default();
     values[LISTEN] = file.server.listen;
     values[DATA_DIR] = file.data.dir;
     values[DATABASE_URL] = file.database.url;
     values[SECRET_FILE] = file.secret.file;
     values[OTLP_ENDPOINT] = file.telemetry.otlp_endpoint;
+    values[MODE] = file.server.mode;
     Ok(FileLayer {
         path: path.to_path_buf(),
         values,
@@ -376,10 +419,11 @@ pub fn resolve(
         &flags.database_url,
         &flags.secret_file,
         &flags.otlp_endpoint,
+        &flags.mode,
     ];
     let mut warnings = Vec::new();
     // The winning value of each setting and where it came from; `None` for the default.
-    let mut chosen: [Option<(String, String)>; 5] = Default::default();
+    let mut chosen: [Option<(String, String)>; 6] = Default::default();
     for (i, spec) in SPECS.iter().enumerate() {
         let from_file = file.as_ref().and_then(|f| {
             f.values[i].clone().map(|v| {
@@ -406,7 +450,14 @@ pub fn resolve(
             .or(from_file)
             .filter(|(v, _)| !v.trim().is_empty());
     }
-    let [listen, data_dir, database_url, secret_file, otlp_endpoint] = chosen;
+    let [
+        listen,
+        data_dir,
+        database_url,
+        secret_file,
+        otlp_endpoint,
+        mode,
+    ] = chosen;
 
     let listen = match listen {
         None => DEFAULT_LISTEN,
@@ -425,15 +476,56 @@ pub fn resolve(
         |(v, _)| v.trim().to_owned(),
     );
     let secret_file = secret_file.map_or_else(|| data_dir.join("secret.key"), |(v, _)| v.into());
+    let (mode, mode_reason) = match mode {
+        Some((value, origin)) => match value.trim() {
+            "development" => {
+                if !listen.ip().is_loopback() {
+                    warnings.push(format!(
+                        "{origin} says development, yet the service listens on {listen}, \
+                         which is not loopback: a secret generated in the data folder is \
+                         fit for a trial only"
+                    ));
+                }
+                (Mode::Development, format!("set by {origin}"))
+            }
+            "production" => (Mode::Production, format!("set by {origin}")),
+            _ => return Err(ConfigError::Mode { origin, value }),
+        },
+        None => infer_mode(listen, &database_url),
+    };
     Ok(Settings {
         listen,
         data_dir,
         database_url,
         secret_file,
         otlp_endpoint: otlp_endpoint.map(|(v, _)| v.trim().to_owned()),
+        mode,
+        mode_reason,
         file: file.map(|f| f.path),
         warnings,
     })
+}
+
+/// The mode when none is set: production when the service listens on a non-loopback
+/// address (others can reach it) or uses PostgreSQL (a shared database), else
+/// development. Returns the reason for the log.
+fn infer_mode(listen: SocketAddr, database_url: &str) -> (Mode, String) {
+    if !listen.ip().is_loopback() {
+        (
+            Mode::Production,
+            format!("inferred: {listen} is not a loopback address"),
+        )
+    } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
+        (
+            Mode::Production,
+            "inferred: the database is PostgreSQL".to_owned(),
+        )
+    } else {
+        (
+            Mode::Development,
+            "inferred: loopback address and SQLite".to_owned(),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -559,6 +651,46 @@ mod tests {
     }
 
     #[test]
+    fn the_mode_is_development_on_loopback_with_sqlite_else_production_unless_set() {
+        let none = ServeArgs::default();
+        let s = resolve(None, &env(&[]), &none).unwrap();
+        assert_eq!(s.mode, Mode::Development, "the defaults are a local trial");
+        let public = ServeArgs {
+            listen: Some("0.0.0.0:50051".into()),
+            ..ServeArgs::default()
+        };
+        assert_eq!(
+            resolve(None, &env(&[]), &public).unwrap().mode,
+            Mode::Production
+        );
+        let postgres = env(&[("MIDOFFICE__DATABASE__URL", "postgres://mo@db/mo")]);
+        assert_eq!(
+            resolve(None, &postgres, &none).unwrap().mode,
+            Mode::Production
+        );
+        // Set explicitly, in any layer, it wins; on a public address with a warning.
+        let e = env(&[("MIDOFFICE__SERVER__MODE", "production")]);
+        assert_eq!(resolve(None, &e, &none).unwrap().mode, Mode::Production);
+        let f = file("[server]\nmode = \"development\"\nlisten = \"0.0.0.0:1\"\n");
+        let s = resolve(Some(f), &env(&[]), &none).unwrap();
+        assert_eq!(s.mode, Mode::Development);
+        assert!(
+            s.warnings.iter().any(|w| w.contains("not loopback")),
+            "{:?}",
+            s.warnings
+        );
+        let flags = ServeArgs {
+            mode: Some("prod".into()),
+            ..ServeArgs::default()
+        };
+        let err = resolve(None, &env(&[]), &flags).unwrap_err().to_string();
+        assert!(
+            err.starts_with("--mode") && err.contains("production"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn unknown_keys_in_the_file_are_named() {
         let text = "[server]\nlisten = \"127.0.0.1:1\"\nlistne = \"x\"\n";
         let err = parse_file(text, Path::new("m.toml")).unwrap_err();
@@ -659,5 +791,6 @@ mod tests {
         assert_eq!(s.database_url, d.database_url);
         assert_eq!(s.secret_file, d.secret_file);
         assert_eq!(s.otlp_endpoint, d.otlp_endpoint);
+        assert_eq!(s.mode, d.mode);
     }
 }

@@ -31,6 +31,11 @@ An empty value means the built-in default.
   --secret-file    secret.file              MIDOFFICE__SECRET__FILE, MIDOFFICE_SECRET_FILE
   --otlp-endpoint  telemetry.otlp_endpoint  MIDOFFICE__TELEMETRY__OTLP_ENDPOINT,
                                             MIDOFFICE_OTLP_ENDPOINT
+  --mode           server.mode              MIDOFFICE__SERVER__MODE, MIDOFFICE_MODE
+                   development or production; unset: production when listening on a
+                   non-loopback address or using PostgreSQL, else development. In
+                   production the secret must come from MIDOFFICE_SECRET or a file
+                   outside the data folder, and is never generated.
 
 Environment only:
   MIDOFFICE_SECRET  the identifier-hashing secret itself, in hex (at least 32 hex
@@ -153,7 +158,20 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
             .map_err(|e| format!("cannot create the database folder {}: {e}", dir.display()))?;
     }
 
-    let secret = secret::load(env_secret, &settings.secret_file, sqlite_file.as_deref())?;
+    info!(
+        mode = settings.mode.as_str(),
+        reason = %settings.mode_reason,
+        "running mode"
+    );
+    let secret = secret::load_for_mode(
+        settings.mode == config::Mode::Production,
+        env_secret,
+        &settings.secret_file,
+        secret::DataPlace {
+            data_dir: &settings.data_dir,
+            database_file: sqlite_file.as_deref(),
+        },
+    )?;
     match &secret.source {
         secret::Source::Env => info!("identifier-hashing secret from {}", secret::SECRET_ENV),
         secret::Source::File(path) | secret::Source::Generated(path) => {

@@ -56,6 +56,105 @@ pub enum SecretError {
          unfindable. To start afresh, move the database away first"
     )]
     DatabaseWithoutSecret { database: PathBuf, secret: PathBuf },
+    #[error(
+        "in production the identifier-hashing secret may not live in the data folder {folder}: \
+         a copy or backup of that folder would hold both the data and the key \
+         that unlocks its identifiers. Give the secret in {SECRET_ENV} (hex, such as the \
+         output of `openssl rand -hex 32`), or move the file {secret} elsewhere (such as \
+         /etc/midoffice/secret.key, mode 0600) and set secret.file \
+         (MIDOFFICE__SECRET__FILE, --secret-file) to it; back it up apart from the data. \
+         For a local trial, set server.mode = \"development\""
+    )]
+    InsideDataFolder { secret: PathBuf, folder: PathBuf },
+    #[error(
+        "in production no identifier-hashing secret is generated, and the secret file \
+         {secret} does not exist: give the secret in {SECRET_ENV} or create the file (such \
+         as `openssl rand -hex 32 > {secret}; chmod 600 {secret}`) outside the data \
+         folder, set secret.file (MIDOFFICE__SECRET__FILE, --secret-file) to it, and back \
+         it up apart from the data. For a local trial, set server.mode = \"development\""
+    )]
+    Missing { secret: PathBuf },
+}
+
+/// Where the data lives, so that the secret can be kept out of it.
+#[derive(Debug, Clone, Copy)]
+pub struct DataPlace<'a> {
+    /// The data folder.
+    pub data_dir: &'a Path,
+    /// The SQLite database file, if the database is one.
+    pub database_file: Option<&'a Path>,
+}
+
+/// The secret as [`load`] finds it, with the rule of the mode: in development a missing
+/// secret is generated (in the data folder by default, with a log line); in
+/// production the secret comes from `MIDOFFICE_SECRET` or from an existing file outside
+/// the data folder and the database's folder, and is never generated.
+pub fn load_for_mode(
+    production: bool,
+    env_value: Option<&str>,
+    file: &Path,
+    place: DataPlace<'_>,
+) -> Result<Secret, SecretError> {
+    let from_env = env_value.is_some_and(|v| !v.trim().is_empty());
+    if production && !from_env {
+        let folders = std::iter::once(place.data_dir)
+            .chain(place.database_file.and_then(Path::parent))
+            .filter(|d| !d.as_os_str().is_empty());
+        for folder in folders {
+            if is_inside(file, folder) {
+                return Err(SecretError::InsideDataFolder {
+                    secret: file.to_path_buf(),
+                    folder: folder.to_path_buf(),
+                });
+            }
+        }
+        if !file.exists() {
+            return Err(SecretError::Missing {
+                secret: file.to_path_buf(),
+            });
+        }
+    }
+    load(env_value, file, place.database_file)
+}
+
+/// Whether `file` lies in `folder` or below it, comparing real paths: absolute, `..`
+/// resolved, and symbolic links resolved as far as the path exists.
+fn is_inside(file: &Path, folder: &Path) -> bool {
+    let parent = file
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    real_path(parent).starts_with(real_path(folder))
+}
+
+fn real_path(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut lexical = PathBuf::new();
+    for part in absolute.components() {
+        match part {
+            Component::ParentDir => {
+                lexical.pop();
+            }
+            Component::CurDir => {}
+            other => lexical.push(other),
+        }
+    }
+    // The longest part that exists, with its links resolved, and the rest as written.
+    let mut existing = lexical.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(existing) {
+            return rest.iter().rev().fold(real, |p, c| p.join(c));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(up), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = up;
+            }
+            _ => return lexical,
+        }
+    }
 }
 
 /// The secret key and where it came from.
@@ -195,6 +294,93 @@ fn generate(file: &Path) -> Result<Secret, SecretError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn place(data_dir: &Path) -> DataPlace<'_> {
+        DataPlace {
+            data_dir,
+            database_file: None,
+        }
+    }
+
+    #[test]
+    fn in_production_a_secret_in_the_data_folder_is_refused_with_how_to_configure() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        // Even an existing secret file: a backup of the folder would hold it.
+        let file = data.join("secret.key");
+        std::fs::write(&file, "000102030405060708090a0b0c0d0e0f\n").unwrap();
+        let err = load_for_mode(true, None, &file, place(&data)).unwrap_err();
+        assert!(matches!(err, SecretError::InsideDataFolder { .. }), "{err}");
+        let msg = err.to_string();
+        for needed in [
+            SECRET_ENV,
+            "secret.file",
+            "MIDOFFICE__SECRET__FILE",
+            "development",
+        ] {
+            assert!(msg.contains(needed), "{msg}");
+        }
+        assert!(!msg.contains("000102"), "{msg}");
+        // Below it, or reached through `..`, is inside too.
+        let deeper = data.join("keys").join("secret.key");
+        assert!(load_for_mode(true, None, &deeper, place(&data)).is_err());
+        let dotted = dir
+            .path()
+            .join("other")
+            .join("..")
+            .join("data")
+            .join("secret.key");
+        assert!(matches!(
+            load_for_mode(true, None, &dotted, place(&data)),
+            Err(SecretError::InsideDataFolder { .. })
+        ));
+        // The folder of the SQLite database counts as well.
+        let db_dir = dir.path().join("db");
+        let beside_db = db_dir.join("secret.key");
+        let with_db = DataPlace {
+            data_dir: &data,
+            database_file: Some(&db_dir.join("midoffice.db")),
+        };
+        assert!(matches!(
+            load_for_mode(true, None, &beside_db, with_db),
+            Err(SecretError::InsideDataFolder { .. })
+        ));
+    }
+
+    #[test]
+    fn in_production_a_secret_is_never_generated_but_read_from_elsewhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let file = dir.path().join("etc").join("secret.key");
+        let err = load_for_mode(true, None, &file, place(&data)).unwrap_err();
+        assert!(matches!(err, SecretError::Missing { .. }), "{err}");
+        assert!(!file.exists(), "nothing was generated");
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(&file, "000102030405060708090a0b0c0d0e0f\n").unwrap();
+        let s = load_for_mode(true, None, &file, place(&data)).unwrap();
+        assert_eq!(s.source, Source::File(file.clone()));
+        // The environment needs no file at all.
+        let inside = data.join("secret.key");
+        let s = load_for_mode(
+            true,
+            Some("000102030405060708090a0b0c0d0e0f"),
+            &inside,
+            place(&data),
+        )
+        .unwrap();
+        assert_eq!(s.source, Source::Env);
+    }
+
+    #[test]
+    fn in_development_a_missing_secret_is_generated_in_the_data_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let file = data.join("secret.key");
+        let s = load_for_mode(false, None, &file, place(&data)).unwrap();
+        assert_eq!(s.source, Source::Generated(file.clone()));
+        assert!(file.exists());
+    }
 
     #[test]
     fn the_environment_wins_and_must_be_long_enough_hex() {

@@ -1,7 +1,8 @@
 //! Requests to domain commands: a contact's start and completion, a satisfaction
 //! answer, and a look-up. Only syntax is checked here, free text included (no control
 //! characters, see `midoffice_domain::text`); how a completion fits its contact is
-//! decided by `midoffice_domain::command::validate_end` inside the store.
+//! decided by `midoffice_domain::command::validate_completion` in the domain's
+//! completion plan.
 //!
 //! Field paths are relative to the message converted (`channel`, `referred_to.channel`);
 //! the service puts them under the request field that holds the message, once
@@ -12,9 +13,8 @@ use super::{
     optional_uuid, outcome, required_instant, take,
 };
 use crate::pb;
-// The domain's word for a completion command is still `EndCommand`.
-use midoffice_domain::command::{EndCommand as CompletionCommand, StartCommand, check_not_future};
-use midoffice_domain::contact::{Feedback, ReferralTarget};
+use midoffice_domain::command::{CompletionCommand, StartCommand, check_not_future};
+use midoffice_domain::contact::{Feedback, ReferralTarget, story};
 use midoffice_domain::identifier::{IdentKey, Pseudonymiser};
 use midoffice_domain::limits::{MAX_REFERENCE_CHARS, MAX_STORY_CHARS};
 use midoffice_domain::text::{check_characters, check_text};
@@ -106,7 +106,7 @@ impl TryFrom<&pb::ContactCompletion> for CompletionCommand {
         if let Err(why) = check_text(&end.story, MAX_STORY_CHARS) {
             v.add("story", why);
         }
-        let story = (!end.story.trim().is_empty()).then(|| end.story.clone());
+        let story = story(Some(&end.story)).map(str::to_owned);
 
         match (
             ended_at,

@@ -4,7 +4,7 @@
 use super::timestamp;
 use crate::pb;
 use midoffice_domain::case::CaseStatus;
-use midoffice_domain::contact::{ContactFacts, End, Outcome, ReferralTarget};
+use midoffice_domain::contact::{Completion, ContactFacts, Outcome, ReferralTarget};
 use midoffice_domain::signals::Signal;
 use midoffice_domain::view::{
     CaseView, CommitmentView, ContactView, ContextView, PartyStatus, PartyView, StoryView,
@@ -148,8 +148,8 @@ impl From<&ReferralTarget> for pb::ReferralTarget {
     }
 }
 
-impl From<&End> for pb::Completion {
-    fn from(e: &End) -> Self {
+impl From<&Completion> for pb::Completion {
+    fn from(e: &Completion) -> Self {
         pb::Completion {
             ended_at: Some(timestamp(e.ended_at)),
             answered_at: e.answered_at.map(timestamp),
@@ -173,7 +173,7 @@ fn contact(c: &ContactFacts, signal_set: &BTreeSet<Signal>) -> pb::Contact {
     let topic = c
         .topic
         .as_ref()
-        .or_else(|| c.end.as_ref().and_then(|e| e.topic.as_ref()));
+        .or_else(|| c.completion.as_ref().and_then(|e| e.topic.as_ref()));
     pb::Contact {
         id: c.id.to_string(),
         party_id: id(c.party_id),
@@ -187,7 +187,7 @@ fn contact(c: &ContactFacts, signal_set: &BTreeSet<Signal>) -> pb::Contact {
             .as_ref()
             .map(ToString::to_string)
             .unwrap_or_default(),
-        completion: c.end.as_ref().map(pb::Completion::from),
+        completion: c.completion.as_ref().map(pb::Completion::from),
         signals: signals(signal_set),
         ambiguous: c.ambiguous,
         recorded: c.recorded,
@@ -220,11 +220,11 @@ mod tests {
             started_at: t,
             topic: None,
             department: None,
-            case_chosen_at_end: true,
+            case_chosen_at_completion: true,
             recorded: true,
             context_seen: false,
             ambiguous: false,
-            end: Some(End {
+            completion: Some(Completion {
                 ended_at: t,
                 answered_at: Some(t),
                 outcome: Outcome::Referred,

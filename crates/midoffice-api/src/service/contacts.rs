@@ -9,7 +9,7 @@ use crate::pb;
 use crate::server::AppState;
 use crate::tenant::tenant_of;
 use chrono::Utc;
-use midoffice_domain::command::{self, EndCommand as CompletionCommand};
+use midoffice_domain::command::CompletionCommand;
 use midoffice_domain::{TenantId, Violations};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -94,24 +94,24 @@ impl pb::contact_service_server::ContactService for ContactApi {
                 CompletionCommand::try_from,
             ),
         );
-        let Some(completion) = completion.filter(|_| v.is_empty()) else {
-            // An unknown contact and a second completion are answered before the fields
-            // (DOMAIN.md), so ask the store about the contact before refusing them.
-            let current = self
+        // An unknown contact and a second completion are answered before the fields
+        // (DOMAIN.md): the domain's completion plan decides that order, so invalid
+        // fields go to the store too (without the key, which may be what is invalid),
+        // already named as the request names them.
+        let view = match completion.filter(|_| v.is_empty()) {
+            Some(completion) => self
                 .state
                 .store
-                .get_contact(&tenant, contact_id)
+                .complete_contact(&tenant, contact_id, Ok(completion), idem, now)
                 .await
-                .map_err(ApiError::from)?;
-            command::check_not_completed(&current.contact).map_err(ApiError::from)?;
-            return Err(ApiError::from(v).into());
+                .map_err(|e| under("completion", e))?,
+            None => self
+                .state
+                .store
+                .complete_contact(&tenant, contact_id, Err(v), None, now)
+                .await
+                .map_err(ApiError::from)?,
         };
-        let view = self
-            .state
-            .store
-            .complete_contact(&tenant, contact_id, completion, idem, now)
-            .await
-            .map_err(|e| under("completion", e))?;
         Ok(Response::new(pb::CompleteContactResponse {
             contact: Some(pb::Contact::from(&view)),
         }))

@@ -1,9 +1,7 @@
-//! The runner against the real server and store, over a real socket: on SQLite, and on
-//! PostgreSQL too when `MIDOFFICE_TEST_DATABASE_URL` is set. Each story gets an empty
-//! store of its own; the expected answers follow `shared/spec/DOMAIN.md`. They prove the
+//! The runner against the real server and store, over a real socket: each test on SQLite
+//! and on PostgreSQL (`database_test!`). Each story gets an empty store of its own; the
+//! expected answers follow the rules in `docs/rules.md`. They prove the
 //! runner's wiring (tenant metadata, refs, ids, expectations, failure messages).
-
-use std::fmt;
 
 use midoffice_api::pb;
 use midoffice_api::server::{AppState, RunningServer, spawn};
@@ -12,31 +10,7 @@ use midoffice_store::Store;
 use tonic::transport::Endpoint;
 
 use super::{Clients, Failure, play, request};
-use crate::scratch::{ScratchDb, test_postgres_url, test_secret};
-
-/// Where a test's server keeps its data.
-enum Backend {
-    Sqlite,
-    /// The URL of a PostgreSQL server that lets its user create databases.
-    Postgres(String),
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Backend::Sqlite => f.write_str("SQLite"),
-            Backend::Postgres(_) => f.write_str("PostgreSQL"),
-        }
-    }
-}
-
-/// SQLite always; PostgreSQL as well when `MIDOFFICE_TEST_DATABASE_URL` is set (see
-/// [`test_postgres_url`]).
-fn backends() -> Vec<Backend> {
-    let mut backends = vec![Backend::Sqlite];
-    backends.extend(test_postgres_url().map(Backend::Postgres));
-    backends
-}
+use crate::scratch::{ScratchDb, TestDatabase, test_secret};
 
 /// A real server on an empty store of its own, and the runner's clients connected to it.
 struct Served {
@@ -48,13 +22,11 @@ struct Served {
 impl Served {
     /// The one place the tests start a server: a fresh scratch database, the store on
     /// it (through the migrations), the server on a free port, clients over a socket.
-    async fn start(backend: &Backend) -> Served {
-        let db = match backend {
-            Backend::Sqlite => ScratchDb::sqlite().await.expect("a scratch SQLite file"),
-            Backend::Postgres(url) => ScratchDb::postgres(url)
-                .await
-                .expect("a scratch PostgreSQL database"),
-        };
+    async fn start(backend: &TestDatabase) -> Served {
+        let db = backend
+            .scratch()
+            .await
+            .unwrap_or_else(|e| panic!("a scratch database on {backend}: {e}"));
         let store = Store::connect(&db.url).await.expect("the store opens");
         let server = spawn(AppState {
             store,
@@ -135,7 +107,7 @@ impl Served {
 }
 
 /// Plays one story on a server of its own.
-async fn run(backend: &Backend, text: &str) -> Result<usize, Failure> {
+async fn run(backend: &TestDatabase, text: &str) -> Result<usize, Failure> {
     let served = Served::start(backend).await;
     let result = served.play(text).await;
     served.stop().await;
@@ -153,15 +125,18 @@ fn story(steps: &str) -> String {
 }
 
 /// Where the story stopped; panics when every step passed.
-async fn first_failure(backend: &Backend, text: &str) -> (Option<(usize, String)>, Vec<String>) {
+async fn first_failure(
+    backend: &TestDatabase,
+    text: &str,
+) -> (Option<(usize, String)>, Vec<String>) {
     match run(backend, text).await {
         Ok(n) => panic!("on {backend}: expected a failure, all {n} steps passed"),
         Err(failure) => (failure.step, failure.messages),
     }
 }
 
-#[tokio::test]
-async fn a_story_that_matches_passes() {
+crate::database_test!(a_story_that_matches_passes);
+async fn a_story_that_matches_passes(backend: TestDatabase) {
     let text = r#"
 name: runner
 tenant: t1
@@ -228,16 +203,14 @@ steps:
     tenant: t2
     expect: {party: new, case: new, signals: [], stories: 0, active_cases: 0}
 "#;
-    for backend in backends() {
-        match run(&backend, text).await {
-            Ok(steps) => assert_eq!(steps, 25, "on {backend}"),
-            Err(failure) => panic!("on {backend}: {failure:?}"),
-        }
+    match run(&backend, text).await {
+        Ok(steps) => assert_eq!(steps, 25, "on {backend}"),
+        Err(failure) => panic!("on {backend}: {failure:?}"),
     }
 }
 
-#[tokio::test]
-async fn a_differing_answer_names_the_step_and_the_key_and_stops_the_file() {
+crate::database_test!(a_differing_answer_names_the_step_and_the_key_and_stops_the_file);
+async fn a_differing_answer_names_the_step_and_the_key_and_stops_the_file(backend: TestDatabase) {
     let text = story(
         "  - complete: {ref: c1, at: \"2026-03-02T09:05:00+01:00\", answered_at: \"2026-03-02T09:00:15+01:00\", outcome: RESOLVED, story: \"Wil een paspoort aanvragen.\"}
   - start: {ref: c2, at: \"2026-03-02T10:00:00+01:00\", channel: PHONE, bsn: \"999990019\", topic: paspoort}
@@ -245,137 +218,129 @@ async fn a_differing_answer_names_the_step_and_the_key_and_stops_the_file() {
   - start: {ref: c3, at: \"2026-03-02T11:00:00+01:00\", channel: PHONE, bsn: \"999990018\"}
 ",
     );
-    for backend in backends() {
-        let (step, messages) = first_failure(&backend, &text).await;
-        assert_eq!(step, Some((3, "start c2".to_string())), "on {backend}");
-        assert_eq!(
-            messages,
-            [
-                "signals: expected [REFERRED_AGAIN, STORY_ALREADY_TOLD], got [STORY_ALREADY_TOLD, REPEAT_CONTACT]",
-                "referral_count: expected 1, got 0"
-            ],
-            "on {backend}"
-        );
-    }
+    let (step, messages) = first_failure(&backend, &text).await;
+    assert_eq!(step, Some((3, "start c2".to_string())), "on {backend}");
+    assert_eq!(
+        messages,
+        [
+            "signals: expected [REFERRED_AGAIN, STORY_ALREADY_TOLD], got [STORY_ALREADY_TOLD, REPEAT_CONTACT]",
+            "referral_count: expected 1, got 0"
+        ],
+        "on {backend}"
+    );
 }
 
-#[tokio::test]
-async fn new_refuses_an_id_seen_before() {
+crate::database_test!(new_refuses_an_id_seen_before);
+async fn new_refuses_an_id_seen_before(backend: TestDatabase) {
     let text = story(&format!(
         "  - start: {{ref: c2, at: {T}, channel: PHONE, bsn: \"999990019\", topic: paspoort}}\n    expect: {{party: new, case: new}}\n"
     ));
-    for backend in backends() {
-        let served = Served::start(&backend).await;
-        let result = served.play(&text).await;
-        let context = served.context("default", "999990019").await;
-        served.stop().await;
-        let failure = result.expect_err("c2 has the party and case of c1");
-        let party = context.party.expect("a party").id;
-        let cases: Vec<String> = context.active_cases.into_iter().map(|c| c.id).collect();
-        assert_eq!(cases.len(), 1, "on {backend}: {cases:?}");
-        assert_eq!(
-            failure.step,
-            Some((2, "start c2".to_string())),
-            "on {backend}"
-        );
-        assert_eq!(
-            failure.messages,
-            [
-                format!("party: expected new, got {party} which an earlier step already had"),
-                format!(
-                    "case: expected new, got {} which an earlier step already had",
-                    cases[0]
-                ),
-            ],
-            "on {backend}"
-        );
-    }
+    let served = Served::start(&backend).await;
+    let result = served.play(&text).await;
+    let context = served.context("default", "999990019").await;
+    served.stop().await;
+    let failure = result.expect_err("c2 has the party and case of c1");
+    let party = context.party.expect("a party").id;
+    let cases: Vec<String> = context.active_cases.into_iter().map(|c| c.id).collect();
+    assert_eq!(cases.len(), 1, "on {backend}: {cases:?}");
+    assert_eq!(
+        failure.step,
+        Some((2, "start c2".to_string())),
+        "on {backend}"
+    );
+    assert_eq!(
+        failure.messages,
+        [
+            format!("party: expected new, got {party} which an earlier step already had"),
+            format!(
+                "case: expected new, got {} which an earlier step already had",
+                cases[0]
+            ),
+        ],
+        "on {backend}"
+    );
 }
 
-#[tokio::test]
-async fn errors_are_judged_both_ways() {
-    for backend in backends() {
-        let (_, messages) = first_failure(
-            &backend,
-            &story(&format!(
-                "  - start: {{ref: c2, at: {T}, channel: PHONE, bsn: \"999990032\", topic: paspoort}}\n    expect: {{error: INVALID_ARGUMENT}}\n"
-            )),
-        )
-        .await;
-        assert_eq!(
-            messages,
-            ["error: expected INVALID_ARGUMENT, but the call succeeded"],
-            "on {backend}"
-        );
+crate::database_test!(errors_are_judged_both_ways);
+async fn errors_are_judged_both_ways(backend: TestDatabase) {
+    let (_, messages) = first_failure(
+        &backend,
+        &story(&format!(
+            "  - start: {{ref: c2, at: {T}, channel: PHONE, bsn: \"999990032\", topic: paspoort}}\n    expect: {{error: INVALID_ARGUMENT}}\n"
+        )),
+    )
+    .await;
+    assert_eq!(
+        messages,
+        ["error: expected INVALID_ARGUMENT, but the call succeeded"],
+        "on {backend}"
+    );
 
-        let (_, messages) = first_failure(
-            &backend,
-            &story(&format!(
-                "  - start: {{ref: c2, at: {T}, channel: PHONE, bsn: \"999990018\"}}\n"
-            )),
-        )
-        .await;
-        assert_eq!(messages.len(), 1, "on {backend}: {messages:?}");
-        assert!(
-            messages[0].starts_with("the call failed: INVALID_ARGUMENT: ")
-                && messages[0].contains("bsn"),
-            "on {backend}: {messages:?}"
-        );
+    let (_, messages) = first_failure(
+        &backend,
+        &story(&format!(
+            "  - start: {{ref: c2, at: {T}, channel: PHONE, bsn: \"999990018\"}}\n"
+        )),
+    )
+    .await;
+    assert_eq!(messages.len(), 1, "on {backend}: {messages:?}");
+    assert!(
+        messages[0].starts_with("the call failed: INVALID_ARGUMENT: ")
+            && messages[0].contains("bsn"),
+        "on {backend}: {messages:?}"
+    );
 
-        let (step, messages) = first_failure(
-            &backend,
-            &story(
-                "  - complete: {ref: c1, at: \"2026-03-02T09:05:00+01:00\", answered_at: \"2026-03-02T09:00:15+01:00\", outcome: RESOLVED, story: \"Uitgelegd.\"}
+    let (step, messages) = first_failure(
+        &backend,
+        &story(
+            "  - complete: {ref: c1, at: \"2026-03-02T09:05:00+01:00\", answered_at: \"2026-03-02T09:00:15+01:00\", outcome: RESOLVED, story: \"Uitgelegd.\"}
   - complete: {ref: c1, at: \"2026-03-02T09:06:00+01:00\", answered_at: \"2026-03-02T09:00:15+01:00\", outcome: RESOLVED}
     expect: {error: NOT_FOUND}
 ",
-            ),
-        )
-        .await;
-        assert_eq!(step, Some((3, "complete c1".to_string())), "on {backend}");
-        assert_eq!(messages.len(), 1, "on {backend}: {messages:?}");
-        assert!(
-            messages[0].starts_with("error: expected NOT_FOUND, got FAILED_PRECONDITION: "),
-            "on {backend}: {messages:?}"
-        );
-    }
+        ),
+    )
+    .await;
+    assert_eq!(step, Some((3, "complete c1".to_string())), "on {backend}");
+    assert_eq!(messages.len(), 1, "on {backend}: {messages:?}");
+    assert!(
+        messages[0].starts_with("error: expected NOT_FOUND, got FAILED_PRECONDITION: "),
+        "on {backend}: {messages:?}"
+    );
 }
 
-#[tokio::test]
-async fn a_failed_start_registers_nothing_and_unknown_refs_fail() {
-    for backend in backends() {
-        let (step, messages) = first_failure(
-            &backend,
-            &story(&format!(
-                "  - start: {{ref: x1, at: {T}, channel: PHONE, bsn: \"999990018\"}}\n    expect: {{error: INVALID_ARGUMENT}}\n  - complete: {{ref: x1, at: {T}, outcome: ABANDONED}}\n"
-            )),
-        )
-        .await;
-        assert_eq!(step, Some((3, "complete x1".to_string())), "on {backend}");
-        assert_eq!(
-            messages,
-            ["unknown ref `x1`: no earlier start or record step made that contact"],
-            "on {backend}"
-        );
+crate::database_test!(a_failed_start_registers_nothing_and_unknown_refs_fail);
+async fn a_failed_start_registers_nothing_and_unknown_refs_fail(backend: TestDatabase) {
+    let (step, messages) = first_failure(
+        &backend,
+        &story(&format!(
+            "  - start: {{ref: x1, at: {T}, channel: PHONE, bsn: \"999990018\"}}\n    expect: {{error: INVALID_ARGUMENT}}\n  - complete: {{ref: x1, at: {T}, outcome: ABANDONED}}\n"
+        )),
+    )
+    .await;
+    assert_eq!(step, Some((3, "complete x1".to_string())), "on {backend}");
+    assert_eq!(
+        messages,
+        ["unknown ref `x1`: no earlier start or record step made that contact"],
+        "on {backend}"
+    );
 
-        let (step, messages) = first_failure(
-            &backend,
-            &story(&format!(
-                "  - start: {{ref: c2, at: {T}, channel: PHONE, bsn: \"999990019\", topic: paspoort}}\n    expect: {{party: same_as nobody}}\n"
-            )),
-        )
-        .await;
-        assert_eq!(step, Some((2, "start c2".to_string())), "on {backend}");
-        assert_eq!(
-            messages,
-            ["party: unknown ref `nobody`: no earlier start or record step made that contact"],
-            "on {backend}"
-        );
-    }
+    let (step, messages) = first_failure(
+        &backend,
+        &story(&format!(
+            "  - start: {{ref: c2, at: {T}, channel: PHONE, bsn: \"999990019\", topic: paspoort}}\n    expect: {{party: same_as nobody}}\n"
+        )),
+    )
+    .await;
+    assert_eq!(step, Some((2, "start c2".to_string())), "on {backend}");
+    assert_eq!(
+        messages,
+        ["party: unknown ref `nobody`: no earlier start or record step made that contact"],
+        "on {backend}"
+    );
 }
 
-#[tokio::test]
-async fn a_missing_norm_and_a_wrong_figure_fail() {
+crate::database_test!(a_missing_norm_and_a_wrong_figure_fail);
+async fn a_missing_norm_and_a_wrong_figure_fail(backend: TestDatabase) {
     let thermometer = "name: runner
 norms:
   - {id: phone-answered, measure: response_time, channel: PHONE, within: 25s, target: 0.8}
@@ -393,104 +358,98 @@ steps:
     expect: {contacts: 2, referral_rate: 0.33, response_time_p90: {PHONE: 22, EMAIL: 9}}
 ",
     );
-    for backend in backends() {
-        let (step, messages) = first_failure(&backend, thermometer).await;
-        assert_eq!(step, Some((1, "thermometer".to_string())), "on {backend}");
-        assert_eq!(
-            messages,
-            ["story-told-once: the thermometer has no such norm (it has: phone-answered)"],
-            "on {backend}"
-        );
+    let (step, messages) = first_failure(&backend, thermometer).await;
+    assert_eq!(step, Some((1, "thermometer".to_string())), "on {backend}");
+    assert_eq!(
+        messages,
+        ["story-told-once: the thermometer has no such norm (it has: phone-answered)"],
+        "on {backend}"
+    );
 
-        let (step, messages) = first_failure(&backend, &metrics).await;
-        assert_eq!(step, Some((7, "metrics".to_string())), "on {backend}");
-        assert_eq!(
-            messages,
-            [
-                "contacts: expected 2, got 3",
-                "referral_rate: expected 0.33, got 0.3333333333333333",
-                "response_time_p90: EMAIL: expected 9, but the figures have no response time for EMAIL"
-            ],
-            "on {backend}"
-        );
-    }
+    let (step, messages) = first_failure(&backend, &metrics).await;
+    assert_eq!(step, Some((7, "metrics".to_string())), "on {backend}");
+    assert_eq!(
+        messages,
+        [
+            "contacts: expected 2, got 3",
+            "referral_rate: expected 0.33, got 0.3333333333333333",
+            "response_time_p90: EMAIL: expected 9, but the figures have no response time for EMAIL"
+        ],
+        "on {backend}"
+    );
 }
 
-#[tokio::test]
-async fn a_ref_cannot_name_two_contacts() {
+crate::database_test!(a_ref_cannot_name_two_contacts);
+async fn a_ref_cannot_name_two_contacts(backend: TestDatabase) {
     let text = story(&format!(
         "  - start: {{ref: c1, at: {T}, channel: PHONE, bsn: \"999990032\", topic: paspoort}}\n"
     ));
-    for backend in backends() {
-        let served = Served::start(&backend).await;
-        let result = served.play(&text).await;
-        let (step, messages) = match result {
-            Ok(n) => panic!("on {backend}: expected a failure, all {n} steps passed"),
-            Err(failure) => (failure.step, failure.messages),
-        };
-        // Which contacts the message names, and whose they are.
-        let named = messages.first().and_then(|m| {
-            let rest = m.strip_prefix("ref c1 already names contact ")?;
-            let (first, second) = rest.split_once(", this step made contact ")?;
-            Some((first.to_string(), second.to_string()))
-        });
-        let owners = match &named {
-            Some((first, second)) => Some((
-                served.contact("default", first).await.party_id,
-                served.contact("default", second).await.party_id,
-            )),
-            None => None,
-        };
-        let parties = (
-            served
-                .context("default", "999990019")
-                .await
-                .party
-                .unwrap()
-                .id,
-            served
-                .context("default", "999990032")
-                .await
-                .party
-                .unwrap()
-                .id,
-        );
-        served.stop().await;
-        assert_eq!(step, Some((2, "start c1".to_string())), "on {backend}");
-        assert_eq!(messages.len(), 1, "on {backend}: {messages:?}");
-        assert!(named.is_some(), "on {backend}: {messages:?}");
-        assert_eq!(owners, Some(parties), "on {backend}: {messages:?}");
-    }
+    let served = Served::start(&backend).await;
+    let result = served.play(&text).await;
+    let (step, messages) = match result {
+        Ok(n) => panic!("on {backend}: expected a failure, all {n} steps passed"),
+        Err(failure) => (failure.step, failure.messages),
+    };
+    // Which contacts the message names, and whose they are.
+    let named = messages.first().and_then(|m| {
+        let rest = m.strip_prefix("ref c1 already names contact ")?;
+        let (first, second) = rest.split_once(", this step made contact ")?;
+        Some((first.to_string(), second.to_string()))
+    });
+    let owners = match &named {
+        Some((first, second)) => Some((
+            served.contact("default", first).await.party_id,
+            served.contact("default", second).await.party_id,
+        )),
+        None => None,
+    };
+    let parties = (
+        served
+            .context("default", "999990019")
+            .await
+            .party
+            .unwrap()
+            .id,
+        served
+            .context("default", "999990032")
+            .await
+            .party
+            .unwrap()
+            .id,
+    );
+    served.stop().await;
+    assert_eq!(step, Some((2, "start c1".to_string())), "on {backend}");
+    assert_eq!(messages.len(), 1, "on {backend}: {messages:?}");
+    assert!(named.is_some(), "on {backend}: {messages:?}");
+    assert_eq!(owners, Some(parties), "on {backend}: {messages:?}");
 }
 
-#[tokio::test]
-async fn settings_reach_the_files_tenant_only() {
+crate::database_test!(settings_reach_the_files_tenant_only);
+async fn settings_reach_the_files_tenant_only(backend: TestDatabase) {
     let calendar_only = "name: runner\ntenant: t1\ncalendar: {time_zone: Europe/Brussels}\nsteps:\n  - thermometer: {from: \"2026-03-01\", to: \"2026-04-01\"}\n    expect: {phone-answered: {status: NO_DATA, items: 0}}\n";
     let norms_only = "name: runner\ntenant: t1\nnorms:\n  - {id: phone-answered, measure: response_time, channel: PHONE, within: 20s, target: 0.9}\nsteps:\n  - thermometer: {from: \"2026-03-01\", to: \"2026-04-01\"}\n    expect: {phone-answered: {status: NO_DATA, items: 0}}\n";
-    for backend in backends() {
-        let served = Served::start(&backend).await;
-        let before = served.settings("t1").await;
-        let calendar_played = served.play(calendar_only).await;
-        let after_calendar = served.settings("t1").await;
-        let norms_played = served.play(norms_only).await;
-        let after_norms = served.settings("t1").await;
-        let other = served.settings("default").await;
-        served.stop().await;
+    let served = Served::start(&backend).await;
+    let before = served.settings("t1").await;
+    let calendar_played = served.play(calendar_only).await;
+    let after_calendar = served.settings("t1").await;
+    let norms_played = served.play(norms_only).await;
+    let after_norms = served.settings("t1").await;
+    let other = served.settings("default").await;
+    served.stop().await;
 
-        assert_eq!(calendar_played.map_err(|f| format!("{f:?}")), Ok(1));
-        assert_eq!(norms_played.map_err(|f| format!("{f:?}")), Ok(1));
-        let zone = |s: &pb::TenantSettings| s.calendar.clone().unwrap_or_default().time_zone;
-        let ids = |s: &pb::TenantSettings| s.norms.iter().map(|n| n.id.clone()).collect::<Vec<_>>();
-        assert_eq!(zone(&before), "Europe/Amsterdam", "on {backend}");
-        // Only the calendar was given: the norms stay the tenant's own.
-        assert_eq!(zone(&after_calendar), "Europe/Brussels", "on {backend}");
-        assert_eq!(ids(&after_calendar), ids(&before), "on {backend}");
-        assert_eq!(ids(&before).len(), 8, "on {backend}: {:?}", ids(&before));
-        // Only norms were given: the calendar stays.
-        assert_eq!(zone(&after_norms), "Europe/Brussels", "on {backend}");
-        assert_eq!(ids(&after_norms), ["phone-answered"], "on {backend}");
-        // Another tenant keeps its defaults.
-        assert_eq!(zone(&other), "Europe/Amsterdam", "on {backend}");
-        assert_eq!(ids(&other), ids(&before), "on {backend}");
-    }
+    assert_eq!(calendar_played.map_err(|f| format!("{f:?}")), Ok(1));
+    assert_eq!(norms_played.map_err(|f| format!("{f:?}")), Ok(1));
+    let zone = |s: &pb::TenantSettings| s.calendar.clone().unwrap_or_default().time_zone;
+    let ids = |s: &pb::TenantSettings| s.norms.iter().map(|n| n.id.clone()).collect::<Vec<_>>();
+    assert_eq!(zone(&before), "Europe/Amsterdam", "on {backend}");
+    // Only the calendar was given: the norms stay the tenant's own.
+    assert_eq!(zone(&after_calendar), "Europe/Brussels", "on {backend}");
+    assert_eq!(ids(&after_calendar), ids(&before), "on {backend}");
+    assert_eq!(ids(&before).len(), 8, "on {backend}: {:?}", ids(&before));
+    // Only norms were given: the calendar stays.
+    assert_eq!(zone(&after_norms), "Europe/Brussels", "on {backend}");
+    assert_eq!(ids(&after_norms), ["phone-answered"], "on {backend}");
+    // Another tenant keeps its defaults.
+    assert_eq!(zone(&other), "Europe/Amsterdam", "on {backend}");
+    assert_eq!(ids(&other), ids(&before), "on {backend}");
 }

@@ -17,7 +17,9 @@ pub struct Model {
     pub topic: Option<String>,
     pub department: Option<String>,
     pub case_reference: Option<String>,
-    pub case_chosen_at_end: bool,
+    /// Column named before "completion" was the word; renaming it needs no migration.
+    #[sea_orm(column_name = "case_chosen_at_end")]
+    pub case_chosen_at_completion: bool,
     pub recorded: bool,
     pub context_seen: bool,
     pub ended_at: Option<i64>,
@@ -25,8 +27,10 @@ pub struct Model {
     pub outcome: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]
     pub story: Option<String>,
-    pub end_department: Option<String>,
-    pub end_topic: Option<String>,
+    #[sea_orm(column_name = "end_department")]
+    pub completion_department: Option<String>,
+    #[sea_orm(column_name = "end_topic")]
+    pub completion_topic: Option<String>,
     pub referred_kind: Option<String>,
     pub referred_value: Option<String>,
     pub due_at: Option<i64>,

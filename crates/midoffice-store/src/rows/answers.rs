@@ -16,7 +16,7 @@ use super::{
 };
 use crate::Started;
 use midoffice_domain::case::CaseStatus;
-use midoffice_domain::contact::{ContactFacts, End, Feedback, ReferralTarget};
+use midoffice_domain::contact::{Completion, ContactFacts, Feedback, ReferralTarget};
 use midoffice_domain::view::{
     CaseView, CommitmentView, ContactView, ContextView, PartyView, StoryView,
 };
@@ -457,18 +457,18 @@ impl From<&ContactFacts> for ContactV1 {
             started_at: Stamp(c.started_at),
             topic: c.topic.as_ref().map(text_of),
             department: c.department.as_ref().map(text_of),
-            case_chosen_at_end: c.case_chosen_at_end,
+            case_chosen_at_end: c.case_chosen_at_completion,
             recorded: c.recorded,
             context_seen: c.context_seen,
             ambiguous: c.ambiguous,
-            completion: c.end.as_ref().map(Into::into),
+            completion: c.completion.as_ref().map(Into::into),
             feedback: c.feedback.as_ref().map(Into::into),
         }
     }
 }
 
-impl From<&End> for CompletionV1 {
-    fn from(e: &End) -> Self {
+impl From<&Completion> for CompletionV1 {
+    fn from(e: &Completion) -> Self {
         CompletionV1 {
             ended_at: Stamp(e.ended_at),
             answered_at: e.answered_at.map(Stamp),
@@ -591,20 +591,20 @@ impl TryFrom<ContactV1> for ContactFacts {
             started_at: c.started_at.0,
             topic: code_opt(c.topic, "contact.topic")?,
             department: code_opt(c.department, "contact.department")?,
-            case_chosen_at_end: c.case_chosen_at_end,
+            case_chosen_at_completion: c.case_chosen_at_end,
             recorded: c.recorded,
             context_seen: c.context_seen,
             ambiguous: c.ambiguous,
-            end: c.completion.map(TryInto::try_into).transpose()?,
+            completion: c.completion.map(TryInto::try_into).transpose()?,
             feedback: c.feedback.map(Into::into),
         })
     }
 }
 
-impl TryFrom<CompletionV1> for End {
+impl TryFrom<CompletionV1> for Completion {
     type Error = RowError;
     fn try_from(e: CompletionV1) -> Result<Self, RowError> {
-        Ok(End {
+        Ok(Completion {
             ended_at: e.ended_at.0,
             answered_at: e.answered_at.map(|t| t.0),
             outcome: e.outcome.into(),

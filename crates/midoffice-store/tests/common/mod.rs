@@ -1,11 +1,12 @@
-//! Real databases for the store tests: a fresh SQLite file for every test and, when
-//! `MIDOFFICE_TEST_DATABASE_URL` is set, a freshly created PostgreSQL database that is
-//! dropped again at the end (also when the test fails).
+//! Real databases for the store tests: each test runs twice ([`database_test!`]), on a
+//! fresh SQLite file and on a freshly created PostgreSQL database on the server of
+//! `MIDOFFICE_TEST_DATABASE_URL`, which is dropped again at the end (also when the test
+//! fails).
 
 #![allow(dead_code)]
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use midoffice_domain::command::{EndCommand, StartCommand};
+use midoffice_domain::command::{CompletionCommand, StartCommand};
 use midoffice_domain::contact::{Channel, Direction, Outcome};
 use midoffice_domain::identifier::{IdentKey, Identifier, IdentifierKind, Pseudonymiser};
 use midoffice_domain::{Code, TenantId};
@@ -24,24 +25,28 @@ pub struct TestDb {
     pg: Option<(String, String)>,
 }
 
-/// The databases a test runs on: SQLite always, PostgreSQL when configured.
-pub async fn databases() -> Vec<TestDb> {
-    let mut out = vec![sqlite()];
-    match std::env::var(PG_ENV) {
-        Ok(url) if !url.trim().is_empty() => out.push(postgres(url.trim()).await),
-        _ => {
-            assert!(
-                !std::env::var("MIDOFFICE_REQUIRE_POSTGRES").is_ok_and(|v| v.trim() == "1"),
-                "MIDOFFICE_REQUIRE_POSTGRES=1 but {PG_ENV} is not set: \
-                 the PostgreSQL tests would be skipped"
-            );
-            // Straight to stderr: libtest captures `eprintln!`, and a skip nobody sees
-            // looks like a pass.
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "skipped on PostgreSQL: {PG_ENV} not set");
-        }
+/// The database one half of a [`database_test!`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh database of `backend`. PostgreSQL needs [`PG_ENV`]: a PostgreSQL half that
+/// runs fails rather than pass without it.
+pub async fn database(backend: Backend) -> TestDb {
+    match backend {
+        Backend::Sqlite => sqlite(),
+        Backend::Postgres => match std::env::var(PG_ENV) {
+            Ok(url) if !url.trim().is_empty() => postgres(url.trim()).await,
+            _ => panic!(
+                "{PG_ENV} is not set, so this PostgreSQL test cannot run. Set it (such as \
+                 postgres://postgres@127.0.0.1:5432/postgres); or build the tests with \
+                 neither it nor MIDOFFICE_REQUIRE_POSTGRES=1 set, and `cargo test` reports \
+                 the PostgreSQL tests as ignored"
+            ),
+        },
     }
-    out
 }
 
 fn sqlite() -> TestDb {
@@ -132,16 +137,36 @@ impl Drop for TestDb {
     }
 }
 
-/// Runs `$body` once per backend with `$db` and `$store` bound.
+/// Declares a test as two: `<name>::sqlite` and `<name>::postgres`, each calling
+/// `async fn <name>(Backend)`. Without [`PG_ENV`] when the tests were built, the build
+/// script (`tests/build.rs` of the repository) sets `cfg(postgres_skipped)` and the
+/// PostgreSQL half is reported `ignored`, not a bare `ok`.
 #[macro_export]
-macro_rules! on_every_backend {
-    (|$db:ident, $store:ident| $body:block) => {
-        for $db in common::databases().await {
-            eprintln!("-- on {}", $db.backend);
-            let $store = $db.store().await;
-            $body
+macro_rules! database_test {
+    ($name:ident) => {
+        mod $name {
+            #[::tokio::test]
+            async fn sqlite() {
+                super::$name($crate::common::Backend::Sqlite).await;
+            }
+
+            #[::tokio::test]
+            #[cfg_attr(postgres_skipped, ignore = "no MIDOFFICE_TEST_DATABASE_URL")]
+            async fn postgres() {
+                super::$name($crate::common::Backend::Postgres).await;
+            }
         }
     };
+}
+
+/// Runs `$body` on a fresh database of `$backend`, with `$db` and `$store` bound.
+#[macro_export]
+macro_rules! on_backend {
+    ($backend:expr, |$db:ident, $store:ident| $body:block) => {{
+        let $db = $crate::common::database($backend).await;
+        let $store = $db.store().await;
+        $body
+    }};
 }
 
 pub fn tenant() -> TenantId {
@@ -212,8 +237,8 @@ pub fn end(
     start_minute: i64,
     end_minute: i64,
     story: Option<&str>,
-) -> EndCommand {
-    EndCommand {
+) -> CompletionCommand {
+    CompletionCommand {
         ended_at: at(end_minute),
         answered_at: (outcome != Outcome::Abandoned).then(|| at(start_minute)),
         outcome,

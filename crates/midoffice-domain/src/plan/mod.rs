@@ -1,0 +1,103 @@
+//! Every write has one shape: the store loads the facts (one `...Facts` struct per
+//! write), ONE function here returns a plan, and the store saves the plan's [`Write`]s in
+//! order, in the same transaction, deciding nothing. A plan also carries the answer,
+//! computed in memory from the facts as the plan leaves them, so nothing is reloaded.
+//!
+//! - [`start::plan_start`]: finding the party (new, attach, merge and the cases that
+//!   join), choosing the case, the contact; a look-up ([`start::plan_lookup`]) is the same
+//!   plan, not saved, so it answers what a contact would do by construction.
+//! - [`completion::plan_completion`]: NOT_FOUND, completes once, the fields, the case
+//!   chosen at completion, the completion as stored; [`completion::plan_record`] is a
+//!   start and a completion in one plan.
+//! - [`erase::plan_erase`]: which parties go and which fields are cleared.
+//! - [`feedback::plan_feedback`]: a satisfaction answer.
+//!
+//! New ids and the store's clock come in with the facts: the domain has no I/O and no
+//! clock. The order of the writes is itself a rule (merge, then attach, then the case,
+//! then the contact) and lives in the plan.
+
+pub mod completion;
+pub mod erase;
+pub mod feedback;
+pub mod settings;
+pub mod start;
+
+use crate::contact::{Completion, ContactFacts, Feedback};
+use crate::identifier::IdentKey;
+use crate::{Code, Instant};
+use uuid::Uuid;
+
+/// One change to the stored facts. The store carries each out as it says, in the order
+/// of the plan.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Write {
+    /// A new party, with its strong identifier (if any) in its strong columns.
+    CreateParty {
+        id: Uuid,
+        created_at: Instant,
+        strong: Option<IdentKey>,
+    },
+    /// Party `from` merges into `into`: each `(from, into)` pair of `joins` joins a case
+    /// of `from` into a case of `into` (its contacts move, its id resolves to the other);
+    /// the rest of its cases, its contacts and its identifiers move to `into`, and its id
+    /// (and every id that resolved to it) resolves to `into` from now on.
+    MergeParty {
+        from: Uuid,
+        into: Uuid,
+        joins: Vec<(Uuid, Uuid)>,
+    },
+    /// An identifier the party does not own yet.
+    Attach { party: Uuid, key: IdentKey },
+    /// The party's strong identifier (it had none).
+    SetStrong { party: Uuid, key: IdentKey },
+    /// A new case.
+    CreateCase {
+        id: Uuid,
+        party: Uuid,
+        topic: Option<Code>,
+        reference: Option<String>,
+        created_at: Instant,
+    },
+    /// A new contact (not completed).
+    InsertContact {
+        contact: Box<ContactFacts>,
+        case_reference: Option<String>,
+        created_at: Instant,
+    },
+    /// A contact completes (and, for a case chosen at completion, gets its case). Saved
+    /// only if it has not completed meanwhile.
+    CompleteContact {
+        contact_id: Uuid,
+        case_id: Option<Uuid>,
+        case_chosen_at_completion: bool,
+        completion: Box<Completion>,
+    },
+    /// A satisfaction answer.
+    InsertFeedback {
+        contact_id: Uuid,
+        answer: Feedback,
+        created_at: Instant,
+    },
+    /// Erasure: these parties' identifiers go.
+    DeleteIdentifiers { parties: Vec<Uuid> },
+    /// Erasure: these parties lose their strong columns and are marked erased.
+    MarkErased { parties: Vec<Uuid>, at: Instant },
+    /// Erasure: the references of these parties' cases go.
+    ClearCaseReferences { parties: Vec<Uuid> },
+    /// Erasure: the stories of these parties' contacts are replaced by `marker`, so
+    /// that a story existed stays known.
+    ReplaceStories {
+        parties: Vec<Uuid>,
+        marker: &'static str,
+    },
+    /// Erasure: the case references given with these parties' contacts go.
+    ClearContactCaseReferences { parties: Vec<Uuid> },
+    /// Erasure: the organisations these parties' contacts were referred to go (the
+    /// kind of target stays, so referral figures do not change).
+    ClearOrganisationTargets { parties: Vec<Uuid> },
+    /// Erasure: the comments of these contacts' satisfaction answers go.
+    ClearFeedbackComments { contacts: Vec<Uuid> },
+    /// Erasure: the answers kept for idempotency keys that concern these parties are
+    /// emptied; the keys stay, marked erased at `at`.
+    EmptyIdempotentAnswers { parties: Vec<Uuid>, at: Instant },
+}

@@ -1,0 +1,657 @@
+//! A contact starts, or a party is looked up: finding the party (DOMAIN.md "Finding the
+//! party"), the cases that join when parties merge, and choosing the case ("Finding the
+//! case"). A look-up is the same plan, not saved.
+
+use super::Write;
+use crate::case::{self, CaseChoice, CaseFacts, CaseRequest};
+use crate::command::StartCommand;
+use crate::contact::{ContactFacts, Direction};
+use crate::identifier::IdentKey;
+use crate::party::{self, KnownParties, PartyChoice, PartyPlan, PartySummary, Resolution};
+use crate::settings::TenantSettings;
+use crate::signals::Probe;
+use crate::view::{self, ContactView, ContextView, PartyStatus, PartyView};
+use crate::{DomainError, Instant, Missing};
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// The instant at which a merge made at `at` judges which cases are OPEN (DOMAIN.md
+/// "Finding the party", rule 4): as known at the start of the contact that merges; a
+/// look-up predicts the merge as of the instant it is shown at. Never the wall clock.
+pub fn merge_judged_at(at: Instant) -> Instant {
+    at
+}
+
+/// Ids the store generated (UUIDv7) for what a start may create.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FreshIds {
+    pub party: Uuid,
+    pub case: Uuid,
+    pub contact: Uuid,
+}
+
+/// The case asked for by id (`case_id`), as it resolves today.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AskedCase {
+    /// No case was asked for.
+    NotAsked,
+    /// No such case in this tenant.
+    Unknown,
+    /// The case (after following joins) and its party today.
+    Found { case_id: Uuid, party: PartySummary },
+}
+
+/// What a start (or a look-up) needs to know, loaded in the write transaction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StartFacts {
+    /// The live owners of the given identifiers.
+    pub known: KnownParties,
+    /// The case asked for by id.
+    pub asked_case: AskedCase,
+    /// Today's cases (each with all its contacts) of every party in `known` and of the
+    /// asked case's party, by party.
+    pub cases: BTreeMap<Uuid, Vec<CaseFacts>>,
+    pub settings: TenantSettings,
+    pub fresh: FreshIds,
+    /// The store's clock: when new rows are made.
+    pub stored_at: Instant,
+}
+
+/// What a start does and answers.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StartPlan {
+    /// In order.
+    pub writes: Vec<Write>,
+    /// The new contact, on the case it was given.
+    pub contact: ContactView,
+    /// The context as of its start.
+    pub context: ContextView,
+    /// The party the start concerns (the data subject), if any.
+    pub subject: Option<Uuid>,
+}
+
+/// The party of a contact (or a look-up), with the merges and attachments that make it,
+/// and its cases as the merges leave them.
+pub(crate) struct FoundParty {
+    pub writes: Vec<Write>,
+    pub party: Option<PartySummary>,
+    pub status: PartyStatus,
+    /// The party's cases (after merges), oldest first.
+    pub cases: Vec<CaseFacts>,
+    /// The case asked for by id, as the merges leave it.
+    pub asked_case: Option<Uuid>,
+}
+
+fn case_not_found() -> DomainError {
+    DomainError::NotFound(Missing::Case)
+}
+
+/// Finds the party, for a contact starting at `at` (`look_up` false) or a look-up shown
+/// at `at`, in this order: the
+/// party (a new one, or found), the parties merged in (with the cases that join), the
+/// identifiers attached.
+fn find_party(
+    facts: &StartFacts,
+    identifiers: &[IdentKey],
+    case_id: Option<Uuid>,
+    at: Instant,
+    look_up: bool,
+) -> Result<FoundParty, DomainError> {
+    let asked = match (case_id, &facts.asked_case) {
+        (None, _) => None,
+        (Some(_), AskedCase::Found { case_id, party }) => Some((*case_id, party)),
+        (Some(_), _) => return Err(case_not_found()),
+    };
+    let without = |status| FoundParty {
+        writes: Vec::new(),
+        party: None,
+        status,
+        cases: Vec::new(),
+        asked_case: None,
+    };
+    let plan = match (party::resolve(identifiers, &facts.known), asked) {
+        // With a case and no (or ambiguous) identifiers, the contact belongs to the
+        // case's party (an outbound callback started from the case).
+        (Resolution::Anonymous | Resolution::Ambiguous, Some((case_id, owner))) => {
+            return Ok(FoundParty {
+                writes: Vec::new(),
+                party: Some(owner.clone()),
+                status: PartyStatus::Known,
+                cases: facts.cases.get(&owner.id).cloned().unwrap_or_default(),
+                asked_case: Some(case_id),
+            });
+        }
+        (Resolution::Anonymous, None) if look_up => return Ok(without(PartyStatus::NotFound)),
+        (Resolution::Anonymous, None) => return Ok(without(PartyStatus::Anonymous)),
+        (Resolution::Ambiguous, None) => return Ok(without(PartyStatus::Ambiguous)),
+        // An unknown identifier alone finds nothing.
+        (
+            Resolution::Party(PartyPlan {
+                party: PartyChoice::New,
+                ..
+            }),
+            _,
+        ) if look_up => {
+            return Ok(without(PartyStatus::NotFound));
+        }
+        (Resolution::Party(plan), _) => plan,
+    };
+
+    let mut writes = Vec::new();
+    let (mut party, status) = match plan.party {
+        PartyChoice::Existing(id) => {
+            // `resolve` chooses among the known parties only.
+            let found = facts
+                .known
+                .parties
+                .get(&id)
+                .ok_or(DomainError::NotFound(Missing::Party))?;
+            (found.clone(), PartyStatus::Known)
+        }
+        PartyChoice::New => {
+            let made = PartySummary {
+                id: facts.fresh.party,
+                created_at: facts.stored_at,
+                strong: None,
+            };
+            writes.push(Write::CreateParty {
+                id: made.id,
+                created_at: made.created_at,
+                strong: None,
+            });
+            (made, PartyStatus::New)
+        }
+    };
+
+    let mut cases = facts.cases.get(&party.id).cloned().unwrap_or_default();
+    let mut asked_case = asked.map(|(id, _)| id);
+    for from in &plan.merge {
+        let merged = facts.cases.get(from).cloned().unwrap_or_default();
+        let joins = case::merge_plan(&cases, &merged, merge_judged_at(at));
+        if let Some(id) = asked_case {
+            asked_case = Some(joined(id, &joins));
+        }
+        join(&mut cases, merged, &joins, party.id);
+        writes.push(Write::MergeParty {
+            from: *from,
+            into: party.id,
+            joins,
+        });
+    }
+
+    for key in &plan.attach {
+        // An identifier of a party merged in moved with it.
+        if owned_by_any(&facts.known, key, &plan.merge) {
+            continue;
+        }
+        writes.push(Write::Attach {
+            party: party.id,
+            key: key.clone(),
+        });
+        if key.kind.is_strong() && party.strong.is_none() {
+            party.strong = Some(key.clone());
+            writes.push(Write::SetStrong {
+                party: party.id,
+                key: key.clone(),
+            });
+        }
+    }
+    Ok(FoundParty {
+        writes,
+        party: Some(party),
+        status,
+        cases,
+        asked_case,
+    })
+}
+
+/// Whether one of `parties` owns `key` (matched on kind and hash).
+fn owned_by_any(known: &KnownParties, key: &IdentKey, parties: &[Uuid]) -> bool {
+    known
+        .owners
+        .iter()
+        .filter(|(k, _)| k.kind == key.kind && k.hash == key.hash)
+        .flat_map(|(_, owners)| owners)
+        .any(|o| parties.contains(o))
+}
+
+/// The case `id` resolves to after these joins.
+fn joined(id: Uuid, joins: &[(Uuid, Uuid)]) -> Uuid {
+    joins
+        .iter()
+        .find(|(from, _)| *from == id)
+        .map_or(id, |(_, into)| *into)
+}
+
+/// Joins the cases of a party merging in, as `joins` says; the rest become the
+/// survivor's.
+fn join(cases: &mut Vec<CaseFacts>, merged: Vec<CaseFacts>, joins: &[(Uuid, Uuid)], party: Uuid) {
+    for mut k in merged {
+        for contact in &mut k.contacts {
+            contact.party_id = Some(party);
+        }
+        let target = joins
+            .iter()
+            .find(|(from, _)| *from == k.id)
+            .and_then(|(_, into)| cases.iter_mut().find(|c| c.id == *into));
+        match target {
+            Some(into) => {
+                for mut contact in k.contacts {
+                    contact.case_id = Some(into.id);
+                    into.contacts.push(contact);
+                }
+                into.contacts.sort_by_key(|a| (a.started_at, a.id));
+            }
+            None => {
+                k.party_id = party;
+                cases.push(k);
+            }
+        }
+    }
+    cases.sort_by_key(|a| (a.created_at, a.id));
+}
+
+/// A started contact with the party's cases as the plan leaves them.
+pub(crate) struct Started {
+    pub plan: StartPlan,
+    pub contact: ContactFacts,
+    pub case_reference: Option<String>,
+    pub cases: Vec<CaseFacts>,
+}
+
+/// A contact begins: the party (as [`find_party`]), then its case, then the contact.
+pub(crate) fn start(
+    facts: &StartFacts,
+    start: &StartCommand,
+    recorded: bool,
+    context_seen: bool,
+) -> Result<Started, DomainError> {
+    let found = find_party(
+        facts,
+        &start.identifiers,
+        start.case_id,
+        start.started_at,
+        false,
+    )?;
+    let FoundParty {
+        mut writes,
+        party,
+        status,
+        mut cases,
+        asked_case,
+    } = found;
+    let at = start.started_at;
+    let case_id = match &party {
+        None => None,
+        Some(party) => {
+            let request = CaseRequest {
+                case_id: asked_case,
+                case_reference: start.case_reference.clone(),
+                topic: start.topic.clone(),
+            };
+            match case::choose(&request, &cases, at, at, &facts.settings)? {
+                CaseChoice::Existing(id) => Some(id),
+                CaseChoice::New { topic, reference } => {
+                    let made = CaseFacts {
+                        id: facts.fresh.case,
+                        party_id: party.id,
+                        topic,
+                        reference,
+                        created_at: facts.stored_at,
+                        contacts: Vec::new(),
+                    };
+                    writes.push(Write::CreateCase {
+                        id: made.id,
+                        party: made.party_id,
+                        topic: made.topic.clone(),
+                        reference: made.reference.clone(),
+                        created_at: made.created_at,
+                    });
+                    cases.push(made);
+                    Some(facts.fresh.case)
+                }
+                CaseChoice::Later => None,
+            }
+        }
+    };
+
+    let contact = ContactFacts {
+        id: facts.fresh.contact,
+        party_id: party.as_ref().map(|p| p.id),
+        case_id,
+        channel: start.channel,
+        direction: start.direction,
+        started_at: at,
+        topic: start.topic.clone(),
+        department: start.department.clone(),
+        case_chosen_at_completion: false,
+        recorded,
+        context_seen,
+        ambiguous: status == PartyStatus::Ambiguous,
+        completion: None,
+        feedback: None,
+    };
+    writes.push(Write::InsertContact {
+        contact: Box::new(contact.clone()),
+        case_reference: start.case_reference.clone(),
+        created_at: facts.stored_at,
+    });
+    if let Some(k) = cases.iter_mut().find(|k| Some(k.id) == case_id) {
+        k.contacts.push(contact.clone());
+        k.contacts.sort_by_key(|a| (a.started_at, a.id));
+    }
+    cases.sort_by_key(|a| (a.created_at, a.id));
+
+    let shown = match &party {
+        Some(p) => PartyView::of(p, status),
+        None => PartyView::without(status),
+    };
+    let probe = Probe::of(&contact);
+    let context = view::context(shown, &cases, &probe, case_id, &facts.settings);
+    let case = case_id.and_then(|id| cases.iter().find(|k| k.id == id));
+    let view = view::contact_view(&contact, case, &facts.settings);
+    Ok(Started {
+        plan: StartPlan {
+            writes,
+            contact: view,
+            context,
+            subject: contact.party_id,
+        },
+        contact,
+        case_reference: start.case_reference.clone(),
+        cases,
+    })
+}
+
+/// A contact begins: the plan of its start (see [`start`]).
+pub fn plan_start(
+    facts: &StartFacts,
+    start: &StartCommand,
+    recorded: bool,
+    context_seen: bool,
+) -> Result<StartPlan, DomainError> {
+    self::start(facts, start, recorded, context_seen).map(|s| s.plan)
+}
+
+/// The context a look-up shows as of `as_of`: the party a contact with these
+/// identifiers would belong to, found by the same plan as a start, with the cases of
+/// every party it would merge in joined as that merge would leave them. Nothing of the
+/// plan is saved.
+pub fn plan_lookup(
+    facts: &StartFacts,
+    identifiers: &[IdentKey],
+    as_of: Instant,
+) -> Result<ContextView, DomainError> {
+    let found = find_party(facts, identifiers, None, as_of, true)?;
+    let shown = match &found.party {
+        Some(p) => PartyView::of(p, found.status),
+        None => PartyView::without(found.status),
+    };
+    let probe = Probe {
+        contact_id: None,
+        at: as_of,
+        channel: None,
+        direction: Direction::Inbound,
+        department: None,
+    };
+    Ok(view::context(
+        shown,
+        &found.cases,
+        &probe,
+        None,
+        &facts.settings,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Code;
+    use crate::case::tests::{case, contact, ended, t};
+    use crate::contact::{Channel, Outcome};
+    use crate::identifier::IdentifierKind;
+
+    fn key(kind: IdentifierKind, hash: &str) -> IdentKey {
+        IdentKey {
+            kind,
+            hash: hash.into(),
+            display: (kind == IdentifierKind::Bsn).then(|| "******333".into()),
+        }
+    }
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    fn summary(n: u128, minute: i64, strong: Option<IdentKey>) -> PartySummary {
+        PartySummary {
+            id: id(n),
+            created_at: t(minute),
+            strong,
+        }
+    }
+
+    fn facts() -> StartFacts {
+        StartFacts {
+            known: KnownParties::default(),
+            asked_case: AskedCase::NotAsked,
+            cases: BTreeMap::new(),
+            settings: TenantSettings::default(),
+            fresh: FreshIds {
+                party: id(9001),
+                case: id(9002),
+                contact: id(9003),
+            },
+            stored_at: t(1000),
+        }
+    }
+
+    /// Party `n` owns `keys` and has `cases`.
+    fn own(f: &mut StartFacts, p: PartySummary, keys: Vec<IdentKey>, cases: Vec<CaseFacts>) {
+        for k in keys.iter().chain(p.strong.iter()) {
+            f.known.owners.entry(k.clone()).or_default().push(p.id);
+        }
+        f.cases.insert(
+            p.id,
+            cases
+                .into_iter()
+                .map(|mut k| {
+                    k.party_id = p.id;
+                    for c in &mut k.contacts {
+                        c.party_id = Some(p.id);
+                        c.case_id = Some(k.id);
+                    }
+                    k
+                })
+                .collect(),
+        );
+        f.known.parties.insert(p.id, p);
+    }
+
+    fn cmd(ids: Vec<IdentKey>, topic: Option<&str>, minute: i64) -> StartCommand {
+        StartCommand {
+            channel: Channel::Phone,
+            direction: Direction::Inbound,
+            started_at: t(minute),
+            identifiers: ids,
+            topic: topic.map(|s| Code::parse(s).unwrap()),
+            case_id: None,
+            case_reference: None,
+            department: None,
+        }
+    }
+
+    #[test]
+    fn a_new_party_is_made_then_given_its_identifiers_then_a_case_then_the_contact() {
+        let f = facts();
+        let bsn = key(IdentifierKind::Bsn, "b");
+        let plan = plan_start(
+            &f,
+            &cmd(vec![bsn.clone()], Some("paspoort"), 0),
+            false,
+            true,
+        )
+        .unwrap();
+        let kinds: Vec<&str> = plan
+            .writes
+            .iter()
+            .map(|w| match w {
+                Write::CreateParty { .. } => "party",
+                Write::Attach { .. } => "attach",
+                Write::SetStrong { .. } => "strong",
+                Write::CreateCase { .. } => "case",
+                Write::InsertContact { .. } => "contact",
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(kinds, ["party", "attach", "strong", "case", "contact"]);
+        assert_eq!(plan.context.party.status, PartyStatus::New);
+        assert_eq!(plan.context.party.bsn_masked.as_deref(), Some("******333"));
+        assert_eq!(plan.contact.contact.case_id, Some(id(9002)));
+        assert_eq!(plan.context.case.as_ref().map(|k| k.id), Some(id(9002)));
+        assert_eq!(plan.subject, Some(id(9001)));
+    }
+
+    #[test]
+    fn merging_joins_open_cases_moves_the_rest_and_attaches_only_what_did_not_move() {
+        let mut f = facts();
+        let email = key(IdentifierKind::Email, "e");
+        let phone = key(IdentifierKind::Phone, "p");
+        let bsn = key(IdentifierKind::Bsn, "b");
+        own(
+            &mut f,
+            summary(1, 0, None),
+            vec![email.clone()],
+            vec![case(10, "afval", 0, vec![contact(1, 0)])],
+        );
+        own(
+            &mut f,
+            summary(2, 5, None),
+            vec![phone.clone()],
+            vec![
+                case(20, "afval", 5, vec![contact(2, 5)]),
+                case(21, "paspoort", 6, vec![contact(3, 6)]),
+            ],
+        );
+        let ids = vec![bsn.clone(), email, phone];
+        let plan = plan_start(&f, &cmd(ids.clone(), Some("afval"), 20), false, true).unwrap();
+        assert_eq!(
+            plan.writes[0],
+            Write::MergeParty {
+                from: id(2),
+                into: id(1),
+                joins: vec![(id(20), id(10))],
+            }
+        );
+        let attached: Vec<&IdentKey> = plan
+            .writes
+            .iter()
+            .filter_map(|w| match w {
+                Write::Attach { key, .. } => Some(key),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(attached, [&bsn], "the phone moved with its party");
+        assert_eq!(plan.contact.contact.case_id, Some(id(10)));
+        assert_eq!(plan.context.party.id, Some(id(1)));
+        let mut active: Vec<Uuid> = plan.context.active_cases.iter().map(|k| k.id).collect();
+        active.sort();
+        assert_eq!(active, [id(10), id(21)]);
+
+        // The look-up is the same plan, not saved: the same party and cases.
+        let seen = plan_lookup(&f, &ids, t(20)).unwrap();
+        assert_eq!(seen.party.id, Some(id(1)));
+        assert_eq!(seen.party.bsn_masked.as_deref(), Some("******333"));
+        assert_eq!(seen.party.status, PartyStatus::Known);
+        let mut shown: Vec<Uuid> = seen.active_cases.iter().map(|k| k.id).collect();
+        shown.sort();
+        assert_eq!(shown, active);
+    }
+
+    #[test]
+    fn a_merge_judges_open_as_known_at_the_start_of_the_contact_that_merges() {
+        let mut f = facts();
+        let email = key(IdentifierKind::Email, "e");
+        let phone = key(IdentifierKind::Phone, "p");
+        own(
+            &mut f,
+            summary(1, 0, None),
+            vec![email.clone()],
+            vec![case(
+                10,
+                "afval",
+                0,
+                vec![ended(contact(1, 0), 10, Outcome::Resolved)],
+            )],
+        );
+        own(
+            &mut f,
+            summary(2, 5, None),
+            vec![phone.clone()],
+            vec![case(20, "afval", 5, vec![contact(2, 5)])],
+        );
+        // Started before the resolution at minute 10 was known: the case is OPEN, so
+        // the cases join; a look-up at that instant predicts it.
+        let ids = vec![email, phone];
+        let plan = plan_start(&f, &cmd(ids.clone(), None, 7), false, true).unwrap();
+        assert!(matches!(
+            &plan.writes[0],
+            Write::MergeParty { joins, .. } if joins == &[(id(20), id(10))]
+        ));
+        assert_eq!(plan_lookup(&f, &ids, t(7)).unwrap().active_cases.len(), 1);
+        // Started after it: resolved, no join.
+        let plan = plan_start(&f, &cmd(ids.clone(), None, 11), false, true).unwrap();
+        assert!(matches!(
+            &plan.writes[0],
+            Write::MergeParty { joins, .. } if joins.is_empty()
+        ));
+        assert_eq!(plan_lookup(&f, &ids, t(11)).unwrap().active_cases.len(), 2);
+    }
+
+    #[test]
+    fn a_case_asked_for_without_identifiers_belongs_to_its_party_and_an_unknown_one_is_not_found() {
+        let mut f = facts();
+        own(
+            &mut f,
+            summary(1, 0, Some(key(IdentifierKind::Bsn, "b"))),
+            vec![],
+            vec![case(10, "afval", 0, vec![contact(1, 0)])],
+        );
+        let mut s = cmd(vec![], None, 30);
+        s.case_id = Some(id(77));
+        assert!(matches!(
+            plan_start(&f, &s, false, true),
+            Err(DomainError::NotFound(_))
+        ));
+        f.asked_case = AskedCase::Found {
+            case_id: id(10),
+            party: f.known.parties[&id(1)].clone(),
+        };
+        let plan = plan_start(&f, &s, false, true).unwrap();
+        assert_eq!(plan.contact.contact.case_id, Some(id(10)));
+        assert_eq!(plan.context.party.status, PartyStatus::Known);
+        assert_eq!(plan.writes.len(), 1, "only the contact");
+        // With identifiers of another party, the case is not theirs.
+        let mut other = cmd(vec![key(IdentifierKind::Bsn, "x")], None, 30);
+        other.case_id = Some(id(10));
+        assert!(matches!(
+            plan_start(&f, &other, false, true),
+            Err(DomainError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn a_look_up_finds_nothing_for_unknown_or_no_identifiers() {
+        let f = facts();
+        let seen = plan_lookup(&f, &[key(IdentifierKind::Email, "e")], t(0)).unwrap();
+        assert_eq!(seen.party.status, PartyStatus::NotFound);
+        assert_eq!(
+            plan_lookup(&f, &[], t(0)).unwrap().party.status,
+            PartyStatus::NotFound
+        );
+        let anonymous = plan_start(&f, &cmd(vec![], Some("afval"), 0), false, true).unwrap();
+        assert_eq!(anonymous.context.party.status, PartyStatus::Anonymous);
+        assert_eq!(anonymous.writes.len(), 1);
+        assert_eq!(anonymous.subject, None);
+    }
+}
