@@ -213,6 +213,13 @@ const REWRITE_ERASED_TABLES: [&str; 6] = [
 /// gives up (and logs that the old copies stay until the next rewrite).
 const SCRUB_LOCK_TIMEOUT: &str = "SET lock_timeout = '5s'";
 
+/// The transactions of this database, other than this one, that began before a moment
+/// and hold a snapshot: `VACUUM FULL` copies the old row versions such a snapshot may
+/// still see ("recently dead") into the new files.
+const OLDER_SNAPSHOTS: &str = "SELECT count(*) FROM pg_stat_activity \
+     WHERE datname = current_database() AND pid <> pg_backend_pid() \
+     AND backend_xmin IS NOT NULL AND xact_start < $1::timestamptz";
+
 impl Pools {
     /// After an erasure has committed: remove the old copies of what it cleared from
     /// the database files.
@@ -229,8 +236,9 @@ impl Pools {
     ///   the relation files after one). `VACUUM FULL` rewrites each table the erasure
     ///   changed into new files, one table at a time; each holds an exclusive lock on
     ///   its table while it is rewritten, waiting at most 5 seconds for it.
-    ///   A transaction that was open before the erasure keeps the old versions alive;
-    ///   the write-ahead log (`pg_wal`) and backups keep them until they are recycled
+    ///   A transaction that was open before the erasure (a reader, an autovacuum
+    ///   ANALYZE) keeps the old versions alive, so the rewrite first waits up to 5
+    ///   seconds for those to end; the write-ahead log (`pg_wal`) and backups keep them until they are recycled
     ///   (see the README).
     ///
     /// The erasure itself has committed: a failure here is logged, not answered.
@@ -275,6 +283,30 @@ impl Pools {
         use sea_orm::sqlx::Executor;
         let mut conn = self.writer.get_postgres_connection_pool().acquire().await?;
         conn.execute(SCRUB_LOCK_TIMEOUT).await?;
+        // A transaction open since before the erasure (a reader, an autovacuum ANALYZE)
+        // keeps the old versions alive: wait for those, at most 5 seconds.
+        let since: String = sea_orm::sqlx::query_scalar("SELECT clock_timestamp()::text")
+            .fetch_one(&mut *conn)
+            .await?;
+        let mut waited = 0;
+        loop {
+            let older: i64 = sea_orm::sqlx::query_scalar(OLDER_SNAPSHOTS)
+                .bind(&since)
+                .fetch_one(&mut *conn)
+                .await?;
+            if older == 0 {
+                break;
+            }
+            if waited == 100 {
+                tracing::warn!(
+                    "a transaction older than the erasure is still open: its old copies \
+                     may stay in the relation files until the next VACUUM FULL"
+                );
+                break;
+            }
+            waited += 1;
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         let mut result = Ok(());
         for rewrite in REWRITE_ERASED_TABLES {
             if let Err(e) = conn.execute(rewrite).await {
