@@ -213,11 +213,13 @@ const REWRITE_ERASED_TABLES: [&str; 6] = [
 /// gives up (and logs that the old copies stay until the next rewrite).
 const SCRUB_LOCK_TIMEOUT: &str = "SET lock_timeout = '5s'";
 
-/// The transactions of this database, other than this one, that began before a moment
-/// and hold a snapshot: `VACUUM FULL` copies the old row versions such a snapshot may
-/// still see ("recently dead") into the new files.
+/// The transactions, other than this one, that began before a moment and hold a
+/// snapshot: `VACUUM FULL` copies the old row versions such a snapshot may still see
+/// ("recently dead") into the new files. Of every database on the server, not only
+/// this one: some (a `CREATE DATABASE` copying its template) hold back the horizon of
+/// all databases.
 const OLDER_SNAPSHOTS: &str = "SELECT count(*) FROM pg_stat_activity \
-     WHERE datname = current_database() AND pid <> pg_backend_pid() \
+     WHERE pid <> pg_backend_pid() \
      AND backend_xmin IS NOT NULL AND xact_start < $1::timestamptz";
 
 impl Pools {
