@@ -12,7 +12,8 @@ use crate::entity::idempotency;
 use crate::facts::CHUNK;
 use crate::rows::{self, answers::Kept};
 use crate::{Idempotency, StoreError};
-use midoffice_domain::{DomainError, Instant, Precondition, TenantId};
+use midoffice_domain::plan::retry::{KeptKey, Retry, plan_retry};
+use midoffice_domain::{Instant, TenantId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
 use uuid::Uuid;
@@ -35,15 +36,17 @@ pub async fn replay<T: Kept, C: ConnectionTrait>(
     .one(c)
     .await
     .map_err(db_err)?;
-    match row {
-        None => Ok(None),
-        Some(r) if r.erased_at.is_some() => {
-            Err(DomainError::FailedPrecondition(Precondition::PartyErased).into())
-        }
-        Some(r) if r.fingerprint == idem.fingerprint => T::decode(&r.response)
+    let kept = row.as_ref().map(|r| match r.erased_at {
+        Some(_) => KeptKey::Erased,
+        None => KeptKey::Answer {
+            fingerprint: &r.fingerprint,
+        },
+    });
+    match (plan_retry(kept, &idem.fingerprint)?, row) {
+        (Retry::Replay, Some(r)) => T::decode(&r.response)
             .map(Some)
             .map_err(|e| rows::unreadable("idempotency.response", &e)),
-        Some(_) => Err(DomainError::RequestIdReused.into()),
+        _ => Ok(None),
     }
 }
 

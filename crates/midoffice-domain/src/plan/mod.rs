@@ -11,6 +11,7 @@
 //!   start and a completion in one plan.
 //! - [`erase::plan_erase`]: which parties go and which fields are cleared.
 //! - [`feedback::plan_feedback`]: a satisfaction answer.
+//! - [`retry::plan_retry`]: a request with a key that came before (replay, refuse).
 //!
 //! New ids and the store's clock come in with the facts: the domain has no I/O and no
 //! clock. The order of the writes is itself a rule (merge, then attach, then the case,
@@ -19,6 +20,7 @@
 pub mod completion;
 pub mod erase;
 pub mod feedback;
+pub mod retry;
 pub mod settings;
 pub mod start;
 
