@@ -3,14 +3,16 @@
 
 use super::{log_context_read, under};
 use crate::convert::command::{feedback, start_command};
-use crate::convert::{collect, idempotency, required, required_id};
+use crate::convert::{IdempotentRequest, collect, idempotency, required, required_id};
 use crate::error::ApiError;
 use crate::pb;
 use crate::server::AppState;
 use crate::tenant::tenant_of;
 use chrono::Utc;
-use midoffice_domain::command::CompletionCommand;
+use midoffice_domain::Instant;
+use midoffice_domain::command::{CompletionCommand, StartCommand};
 use midoffice_domain::{TenantId, Violations};
+use midoffice_store::Idempotency;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 use tracing::debug;
@@ -25,6 +27,24 @@ impl ContactApi {
     /// The service over shared state.
     pub fn new(state: Arc<AppState>) -> Self {
         Self { state }
+    }
+
+    /// The idempotency key and the start of a request that starts a contact
+    /// (StartContact, RecordContact); every invalid field is collected in `v`.
+    fn key_and_start<R: IdempotentRequest>(
+        &self,
+        req: &R,
+        start: Option<&pb::ContactStart>,
+        now: Instant,
+        v: &mut Violations,
+    ) -> (Option<Idempotency>, Option<StartCommand>) {
+        let pseudonymiser = &self.state.pseudonymiser;
+        let idem = collect(v, idempotency(req, pseudonymiser)).flatten();
+        let start = collect(
+            v,
+            required("start", start, |s| start_command(s, pseudonymiser, now)),
+        );
+        (idem, start)
     }
 }
 
@@ -52,15 +72,8 @@ impl pb::contact_service_server::ContactService for ContactApi {
         let tenant = tenant_of(request.metadata())?;
         let req = request.into_inner();
         let now = Utc::now();
-        let pseudonymiser = &self.state.pseudonymiser;
         let mut v = Violations::default();
-        let idem = collect(&mut v, idempotency(&req, pseudonymiser)).flatten();
-        let start = collect(
-            &mut v,
-            required("start", req.start.as_ref(), |s| {
-                start_command(s, pseudonymiser, now)
-            }),
-        );
+        let (idem, start) = self.key_and_start(&req, req.start.as_ref(), now, &mut v);
         let Some(start) = start.filter(|_| v.is_empty()) else {
             return Err(ApiError::from(v).into());
         };
@@ -124,15 +137,8 @@ impl pb::contact_service_server::ContactService for ContactApi {
         let tenant = tenant_of(request.metadata())?;
         let req = request.into_inner();
         let now = Utc::now();
-        let pseudonymiser = &self.state.pseudonymiser;
         let mut v = Violations::default();
-        let idem = collect(&mut v, idempotency(&req, pseudonymiser)).flatten();
-        let start = collect(
-            &mut v,
-            required("start", req.start.as_ref(), |s| {
-                start_command(s, pseudonymiser, now)
-            }),
-        );
+        let (idem, start) = self.key_and_start(&req, req.start.as_ref(), now, &mut v);
         let completion = collect(
             &mut v,
             required(
