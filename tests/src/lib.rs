@@ -105,6 +105,7 @@ impl Backend {
         let server = midoffice_api::server::spawn(AppState {
             store,
             pseudonymiser,
+            access: midoffice_api::auth::Access::development(),
         })
         .await
         .unwrap_or_else(|e| panic!("the server did not start on {kind:?}: {e}"));

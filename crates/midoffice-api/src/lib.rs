@@ -14,11 +14,13 @@ pub mod pb {
         tonic::include_file_descriptor_set!("midoffice_descriptor");
 }
 
+pub mod auth;
 pub mod convert;
 pub mod error;
 pub mod server;
 pub mod service;
 pub mod tenant;
+pub mod trace;
 
 pub use error::ApiError;
 pub use server::{AppState, RunningServer, serve, spawn};

@@ -1,6 +1,7 @@
 //! The gRPC server: the four midoffice services, `grpc.health.v1.Health`, server
 //! reflection (v1 and v1alpha) and gRPC-Web, all on one port, with limits.
 
+use crate::auth::Access;
 use crate::pb;
 use crate::pb::contact_service_server::ContactServiceServer;
 use crate::pb::figure_service_server::FigureServiceServer;
@@ -33,11 +34,13 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
 const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// What every service shares: the store and the identifier-hashing secret.
+/// What every service shares: the store, the identifier-hashing secret and access.
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub store: Store,
     pub pseudonymiser: Pseudonymiser,
+    /// How calls are authenticated and authorised.
+    pub access: Access,
 }
 
 /// The names health answers SERVING for: each midoffice service.

@@ -30,6 +30,7 @@ async fn start() -> Server {
     let running = spawn(AppState {
         store,
         pseudonymiser,
+        access: midoffice_api::auth::Access::development(),
     })
     .await
     .unwrap();

@@ -227,6 +227,7 @@ async fn run_on(name: &str, scenario: &Scenario, url: &str) -> Result<usize, Vec
     let server = spawn(AppState {
         store,
         pseudonymiser,
+        access: midoffice_api::auth::Access::development(),
     })
     .await
     .map_err(|e| fail(format!("cannot start the server: {e}")))?;

@@ -203,6 +203,7 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
         AppState {
             store,
             pseudonymiser,
+            access: midoffice_api::auth::Access::development(),
         },
         shutdown_signal(),
     )

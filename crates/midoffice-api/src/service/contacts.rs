@@ -2,12 +2,12 @@
 //! answer.
 
 use super::{log_context_read, under};
+use crate::auth::Rpc;
 use crate::convert::command::{feedback, start_command};
 use crate::convert::{IdempotentRequest, collect, idempotency, required, required_id};
 use crate::error::ApiError;
 use crate::pb;
 use crate::server::AppState;
-use crate::tenant::tenant_of;
 use chrono::Utc;
 use midoffice_domain::Instant;
 use midoffice_domain::command::{CompletionCommand, StartCommand};
@@ -69,7 +69,8 @@ impl pb::contact_service_server::ContactService for ContactApi {
         &self,
         request: Request<pb::StartContactRequest>,
     ) -> Result<Response<pb::StartContactResponse>, Status> {
-        let tenant = tenant_of(request.metadata())?;
+        let call = self.state.access.authorise(&request, Rpc::StartContact)?;
+        let tenant = call.tenant;
         let req = request.into_inner();
         let now = Utc::now();
         let mut v = Violations::default();
@@ -92,7 +93,11 @@ impl pb::contact_service_server::ContactService for ContactApi {
         &self,
         request: Request<pb::CompleteContactRequest>,
     ) -> Result<Response<pb::CompleteContactResponse>, Status> {
-        let tenant = tenant_of(request.metadata())?;
+        let call = self
+            .state
+            .access
+            .authorise(&request, Rpc::CompleteContact)?;
+        let tenant = call.tenant;
         let req = request.into_inner();
         let now = Utc::now();
         let contact_id = required_id(&req.contact_id, "contact_id").map_err(ApiError::from)?;
@@ -134,7 +139,8 @@ impl pb::contact_service_server::ContactService for ContactApi {
         &self,
         request: Request<pb::RecordContactRequest>,
     ) -> Result<Response<pb::RecordContactResponse>, Status> {
-        let tenant = tenant_of(request.metadata())?;
+        let call = self.state.access.authorise(&request, Rpc::RecordContact)?;
+        let tenant = call.tenant;
         let req = request.into_inner();
         let now = Utc::now();
         let mut v = Violations::default();
@@ -168,7 +174,8 @@ impl pb::contact_service_server::ContactService for ContactApi {
         &self,
         request: Request<pb::GetContactRequest>,
     ) -> Result<Response<pb::GetContactResponse>, Status> {
-        let tenant = tenant_of(request.metadata())?;
+        let call = self.state.access.authorise(&request, Rpc::GetContact)?;
+        let tenant = call.tenant;
         let req = request.into_inner();
         let contact_id = required_id(&req.contact_id, "contact_id").map_err(ApiError::from)?;
         debug!(tenant = %tenant, %contact_id, "GetContact");
@@ -187,7 +194,8 @@ impl pb::contact_service_server::ContactService for ContactApi {
         &self,
         request: Request<pb::SubmitFeedbackRequest>,
     ) -> Result<Response<pb::SubmitFeedbackResponse>, Status> {
-        let tenant = tenant_of(request.metadata())?;
+        let call = self.state.access.authorise(&request, Rpc::SubmitFeedback)?;
+        let tenant = call.tenant;
         let req = request.into_inner();
         let mut v = Violations::default();
         let contact_id = collect(&mut v, required_id(&req.contact_id, "contact_id"));

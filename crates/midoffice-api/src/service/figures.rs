@@ -1,12 +1,12 @@
 //! `midoffice.v1.FigureService`: the thermometer and the dashboard, without personal
 //! data.
 
+use crate::auth::Rpc;
 use crate::convert::figures::{filter, period};
 use crate::convert::{collect, required};
 use crate::error::ApiError;
 use crate::pb;
 use crate::server::AppState;
-use crate::tenant::tenant_of;
 use chrono::Utc;
 use midoffice_domain::contact::Channel;
 use midoffice_domain::figures::{self, FigureFacts, Filter, Period};
@@ -54,7 +54,8 @@ impl pb::figure_service_server::FigureService for FigureApi {
         &self,
         request: Request<pb::GetThermometerRequest>,
     ) -> Result<Response<pb::GetThermometerResponse>, Status> {
-        let tenant = tenant_of(request.metadata())?;
+        let call = self.state.access.authorise(&request, Rpc::GetThermometer)?;
+        let tenant = call.tenant;
         let req = request.into_inner();
         let now = Utc::now();
         let period =
@@ -71,7 +72,8 @@ impl pb::figure_service_server::FigureService for FigureApi {
         &self,
         request: Request<pb::GetFiguresRequest>,
     ) -> Result<Response<pb::GetFiguresResponse>, Status> {
-        let tenant = tenant_of(request.metadata())?;
+        let call = self.state.access.authorise(&request, Rpc::GetFigures)?;
+        let tenant = call.tenant;
         let req = request.into_inner();
         let now = Utc::now();
         let mut v = Violations::default();

@@ -1,12 +1,12 @@
 //! `midoffice.v1.PartyService`: the context without a contact, and erasure on request.
 
 use super::log_context_read;
+use crate::auth::Rpc;
 use crate::convert::command::{lookup, required_identifiers};
 use crate::convert::nested;
 use crate::error::ApiError;
 use crate::pb;
 use crate::server::AppState;
-use crate::tenant::tenant_of;
 use chrono::Utc;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -31,7 +31,8 @@ impl pb::party_service_server::PartyService for PartyApi {
         &self,
         request: Request<pb::GetContextRequest>,
     ) -> Result<Response<pb::GetContextResponse>, Status> {
-        let tenant = tenant_of(request.metadata())?;
+        let call = self.state.access.authorise(&request, Rpc::GetContext)?;
+        let tenant = call.tenant;
         let req = request.into_inner();
         let (identifiers, as_of) =
             lookup(&req, &self.state.pseudonymiser, Utc::now()).map_err(ApiError::from)?;
@@ -52,7 +53,8 @@ impl pb::party_service_server::PartyService for PartyApi {
         &self,
         request: Request<pb::ErasePartyRequest>,
     ) -> Result<Response<pb::ErasePartyResponse>, Status> {
-        let tenant = tenant_of(request.metadata())?;
+        let call = self.state.access.authorise(&request, Rpc::EraseParty)?;
+        let tenant = call.tenant;
         let req = request.into_inner();
         let identifiers = nested(
             "identifiers",

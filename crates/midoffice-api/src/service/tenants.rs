@@ -1,10 +1,10 @@
 //! `midoffice.v1.TenantService`: norms with explanations, calendar and windows.
 
+use crate::auth::Rpc;
 use crate::convert::required;
 use crate::error::ApiError;
 use crate::pb;
 use crate::server::AppState;
-use crate::tenant::tenant_of;
 use midoffice_domain::settings::TenantSettings;
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
@@ -29,7 +29,11 @@ impl pb::tenant_service_server::TenantService for TenantApi {
         &self,
         request: Request<pb::GetTenantSettingsRequest>,
     ) -> Result<Response<pb::GetTenantSettingsResponse>, Status> {
-        let tenant = tenant_of(request.metadata())?;
+        let call = self
+            .state
+            .access
+            .authorise(&request, Rpc::GetTenantSettings)?;
+        let tenant = call.tenant;
         debug!(tenant = %tenant, "GetTenantSettings");
         let settings = self
             .state
@@ -46,7 +50,11 @@ impl pb::tenant_service_server::TenantService for TenantApi {
         &self,
         request: Request<pb::ReplaceTenantSettingsRequest>,
     ) -> Result<Response<pb::ReplaceTenantSettingsResponse>, Status> {
-        let tenant = tenant_of(request.metadata())?;
+        let call = self
+            .state
+            .access
+            .authorise(&request, Rpc::ReplaceTenantSettings)?;
+        let tenant = call.tenant;
         let req = request.into_inner();
         // Converted and validated once, here (`TenantSettings::validate` runs inside
         // the conversion); the store keeps what it is given.

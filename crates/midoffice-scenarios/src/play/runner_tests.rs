@@ -31,6 +31,7 @@ impl Served {
         let server = spawn(AppState {
             store,
             pseudonymiser: Pseudonymiser::new(&test_secret()),
+            access: midoffice_api::auth::Access::development(),
         })
         .await
         .expect("the server starts");
