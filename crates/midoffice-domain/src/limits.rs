@@ -37,3 +37,19 @@ pub const MAX_WINDOW_SECS: i64 = 366 * 24 * 3600;
 pub const MAX_WORKING_DAYS: u32 = 250;
 /// The longest period of figures, in days: three years (with leap days).
 pub const MAX_PERIOD_DAYS: i64 = 3 * 366;
+
+/// The most earlier stories a case shows in a context, newest first; the case says how
+/// many there are in all, and `ListPartyContacts` pages through the rest. With
+/// [`MAX_CASES_SHOWN`] and [`MAX_STORY_CHARS`] this keeps a context under 1 MB.
+pub const MAX_STORIES_SHOWN: usize = 3;
+/// The most active cases a context lists (besides the chosen case), most recent first;
+/// the context says how many there are in all.
+pub const MAX_CASES_SHOWN: usize = 5;
+/// The most open commitments a case shows, soonest due first; the case says how many
+/// there are in all.
+pub const MAX_COMMITMENTS_SHOWN: usize = 10;
+/// The default page of `ListPartyContacts`, in contacts.
+pub const DEFAULT_PAGE_SIZE: usize = 20;
+/// The largest page of `ListPartyContacts`, in contacts: with [`MAX_STORY_CHARS`] a
+/// page stays under 1 MB. A larger `page_size` is read as this (AIP-158).
+pub const MAX_PAGE_SIZE: usize = 20;

@@ -6,6 +6,7 @@ use crate::identifier::IdentifierKind;
 use crate::party::PartySummary;
 use crate::settings::TenantSettings;
 use crate::signals::{self, Probe, Signal};
+use crate::limits::{MAX_CASES_SHOWN, MAX_COMMITMENTS_SHOWN, MAX_STORIES_SHOWN};
 use crate::{Code, Instant};
 use std::collections::BTreeSet;
 use uuid::Uuid;
@@ -85,16 +86,26 @@ pub struct CaseView {
     pub status: CaseStatus,
     pub signals: BTreeSet<Signal>,
     pub referral_count: u32,
-    /// Newest first.
+    /// Newest first, at most [`MAX_STORIES_SHOWN`].
     pub stories: Vec<StoryView>,
+    /// How many earlier stories the case has in all, shown or not.
+    pub story_count: u32,
+    /// Soonest due first, at most [`MAX_COMMITMENTS_SHOWN`].
     pub open_commitments: Vec<CommitmentView>,
+    /// How many open commitments the case has in all, shown or not.
+    pub open_commitment_count: u32,
 }
 
 /// The context (klantbeeld).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContextView {
     pub party: PartyView,
+    /// Most recent activity first, at most [`MAX_CASES_SHOWN`], never the chosen case
+    /// (it is `case`).
     pub active_cases: Vec<CaseView>,
+    /// How many active cases the party has in all, the chosen case included when it is
+    /// one of them.
+    pub active_case_count: u32,
     pub case: Option<CaseView>,
     pub as_of: Instant,
 }
@@ -118,6 +129,8 @@ pub fn case_view(case: &CaseFacts, probe: &Probe, settings: &TenantSettings) -> 
         })
         .collect();
     stories.sort_by_key(|s| std::cmp::Reverse((s.started_at, s.contact_id)));
+    let story_count = count(stories.len());
+    stories.truncate(MAX_STORIES_SHOWN);
     let mut open_commitments: Vec<CommitmentView> = signals::commitments(case, t)
         .into_iter()
         .filter(|c| c.fulfilment.is_none() && Some(c.contact_id) != probe.contact_id)
@@ -130,6 +143,8 @@ pub fn case_view(case: &CaseFacts, probe: &Probe, settings: &TenantSettings) -> 
         })
         .collect();
     open_commitments.sort_by_key(|c| (c.due_at, c.contact_id));
+    let open_commitment_count = count(open_commitments.len());
+    open_commitments.truncate(MAX_COMMITMENTS_SHOWN);
     CaseView {
         id: case.id,
         topic: case.topic.clone(),
@@ -138,13 +153,25 @@ pub fn case_view(case: &CaseFacts, probe: &Probe, settings: &TenantSettings) -> 
         signals: signals::signals(case, probe, settings),
         referral_count: signals::referral_count(case, probe),
         stories,
+        story_count,
         open_commitments,
+        open_commitment_count,
     }
+}
+
+/// A length as a count in an answer; no list here comes near `u32::MAX`.
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// The context for a contact starting as `probe` says (or a look-up at `probe.at`):
 /// the party's active cases from before it (each as seen by the probe), and the chosen
 /// case, if any. `party_cases` are all of today's cases of the party.
+///
+/// The context is bounded, so that a citizen with a long history can still be served:
+/// the most recent [`MAX_CASES_SHOWN`] active cases besides the chosen one (which is sent
+/// once, as `case`), each with its newest [`MAX_STORIES_SHOWN`] stories and soonest
+/// [`MAX_COMMITMENTS_SHOWN`] open commitments, and the counts of all of them.
 pub fn context(
     party: PartyView,
     party_cases: &[CaseFacts],
@@ -164,12 +191,16 @@ pub fn context(
         .collect();
     // Most recent activity first.
     active.sort_by_key(|(case, latest)| std::cmp::Reverse((*latest, case.id)));
+    let active_case_count = count(active.len());
     ContextView {
         party,
         active_cases: active
             .into_iter()
+            .filter(|(c, _)| Some(c.id) != chosen_case)
+            .take(MAX_CASES_SHOWN)
             .map(|(c, _)| case_view(c, probe, settings))
             .collect(),
+        active_case_count,
         case: chosen_case
             .and_then(|id| party_cases.iter().find(|c| c.id == id))
             .map(|c| case_view(c, probe, settings)),
@@ -199,6 +230,61 @@ pub fn contact_view(
     ContactView {
         contact: contact.clone(),
         signals,
+    }
+}
+
+/// Where a page of a party's contacts ends: the last contact shown. The next page holds
+/// the contacts that come after it, newest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ContactCursor {
+    pub started_at: Instant,
+    pub contact_id: Uuid,
+}
+
+/// One page of a party's contacts, newest first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ContactPage {
+    /// The party the identifiers lead to.
+    pub party: PartyView,
+    /// At most the page size, each with the signals of its case as of its start.
+    pub contacts: Vec<ContactView>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<ContactCursor>,
+}
+
+/// A page of the contacts on `cases` (a party's cases, or one of them), newest first
+/// (by start, then id), after `after`, at most `size` of them.
+pub fn contact_page(
+    party: PartyView,
+    cases: &[&CaseFacts],
+    after: Option<ContactCursor>,
+    size: usize,
+    settings: &TenantSettings,
+) -> ContactPage {
+    let key = |c: &ContactFacts| (c.started_at, c.id);
+    let mut all: Vec<(&ContactFacts, &CaseFacts)> = cases
+        .iter()
+        .flat_map(|case| case.contacts.iter().map(move |c| (c, *case)))
+        .filter(|(c, _)| after.is_none_or(|a| key(c) < (a.started_at, a.contact_id)))
+        .collect();
+    all.sort_by_key(|(c, _)| std::cmp::Reverse(key(c)));
+    let more = all.len() > size;
+    all.truncate(size);
+    let next = if more {
+        all.last().map(|(c, _)| ContactCursor {
+            started_at: c.started_at,
+            contact_id: c.id,
+        })
+    } else {
+        None
+    };
+    ContactPage {
+        party,
+        contacts: all
+            .into_iter()
+            .map(|(c, case)| contact_view(c, Some(case), settings))
+            .collect(),
+        next,
     }
 }
 
@@ -321,5 +407,88 @@ mod tests {
         let mut outbound = second.clone();
         outbound.direction = Direction::Outbound;
         assert!(contact_view(&outbound, None, &s).signals.is_empty());
+    }
+
+    #[test]
+    fn a_long_history_is_bounded_with_counts_and_the_chosen_case_is_sent_once() {
+        let s = TenantSettings::default();
+        // One case with 12 earlier stories and 15 unkept callbacks, seven more open
+        // cases, each with one story; then a call on the first case.
+        let mut history = Vec::new();
+        for n in 0..12u128 {
+            history.push(told(
+                ended(contact(n + 1, n as i64 * 10), n as i64 * 10 + 5, Outcome::Resolved),
+                &format!("verhaal {n}"),
+            ));
+        }
+        for n in 0..15u128 {
+            let mut promise = ended(contact(100 + n, 200 + n as i64), 201 + n as i64, Outcome::Callback);
+            promise.completion.as_mut().unwrap().due_at = Some(t(DAY + n as i64));
+            history.push(promise);
+        }
+        let mut cases = vec![case(1, "a", 0, history)];
+        for n in 0..7u128 {
+            let mut c = told(ended(contact(300 + n, 300 + n as i64), 301 + n as i64, Outcome::Callback), "ander");
+            c.completion.as_mut().unwrap().due_at = Some(t(10 * DAY));
+            cases.push(case(10 + n, "b", 0, vec![c]));
+        }
+        let call = contact(999, 2 * DAY);
+        let ctx = context(known(), &cases, &Probe::of(&call), Some(Uuid::from_u128(1)), &s);
+        assert_eq!(ctx.active_case_count, 8, "all active cases, the chosen one included");
+        assert_eq!(ctx.active_cases.len(), MAX_CASES_SHOWN);
+        assert!(
+            ctx.active_cases.iter().all(|c| c.id != Uuid::from_u128(1)),
+            "the chosen case is not listed again"
+        );
+        let ids: Vec<u128> = ctx.active_cases.iter().map(|c| c.id.as_u128()).collect();
+        assert_eq!(ids, vec![16, 15, 14, 13, 12], "the most recent active cases");
+        let chosen = ctx.case.expect("chosen case");
+        assert_eq!(chosen.story_count, 12);
+        let texts: Vec<&str> = chosen.stories.iter().map(|s| s.text.as_str()).collect();
+        assert_eq!(texts, vec!["verhaal 11", "verhaal 10", "verhaal 9"], "the newest");
+        assert_eq!(chosen.open_commitment_count, 15);
+        assert_eq!(chosen.open_commitments.len(), MAX_COMMITMENTS_SHOWN);
+        assert_eq!(
+            chosen.open_commitments[0].contact_id,
+            Uuid::from_u128(100),
+            "soonest due first"
+        );
+        // A short history is shown whole: the counts equal what is listed.
+        let short = &ctx.active_cases[0];
+        assert_eq!((short.story_count, short.stories.len()), (1, 1));
+        assert_eq!((short.open_commitment_count, short.open_commitments.len()), (1, 1));
+    }
+
+    #[test]
+    fn pages_go_through_every_contact_newest_first_once() {
+        let s = TenantSettings::default();
+        // Two cases, contacts interleaved in time; two start at the same minute.
+        let a = case(1, "a", 0, (0..5u128).map(|n| contact(n + 1, n as i64 * 2)).collect());
+        let mut b = case(2, "b", 0, (0..4u128).map(|n| contact(n + 10, n as i64 * 2 + 1)).collect());
+        b.contacts.push(contact(20, 8));
+        let mut seen = Vec::new();
+        let mut after = None;
+        let mut pages = 0;
+        loop {
+            let page = contact_page(known(), &[&a, &b], after, 3, &s);
+            assert!(page.contacts.len() <= 3);
+            seen.extend(page.contacts.iter().map(|v| (v.contact.started_at, v.contact.id)));
+            pages += 1;
+            match page.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(pages, 4, "10 contacts in pages of 3");
+        let mut expected = seen.clone();
+        expected.sort_by_key(|k| std::cmp::Reverse(*k));
+        expected.dedup();
+        assert_eq!(seen, expected, "newest first, none twice");
+        assert_eq!(seen.len(), 10, "none left out");
+        assert_eq!(seen[0].1, Uuid::from_u128(20), "the same minute: the larger id first");
+        // One case only.
+        let only = contact_page(known(), &[&b], None, 10, &s);
+        assert_eq!(only.contacts.len(), 5);
+        assert!(only.next.is_none(), "a page that holds the rest is the last");
     }
 }

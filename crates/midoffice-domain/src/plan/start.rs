@@ -403,6 +403,40 @@ pub fn plan_lookup(
     ))
 }
 
+/// A page of the contacts of the party these identifiers lead to (found as a look-up at
+/// `as_of` finds it), on one of its cases if `case_id` is given, newest first. A case
+/// that is not one of the party's cases today is NOT_FOUND; no party is NOT_FOUND.
+pub fn plan_contact_page(
+    facts: &StartFacts,
+    identifiers: &[IdentKey],
+    case_id: Option<Uuid>,
+    after: Option<view::ContactCursor>,
+    size: usize,
+    as_of: Instant,
+) -> Result<view::ContactPage, DomainError> {
+    let found = find_party(facts, identifiers, None, as_of, true)?;
+    let Some(party) = &found.party else {
+        return Err(DomainError::NotFound(Missing::Party));
+    };
+    let cases: Vec<&CaseFacts> = match case_id {
+        None => found.cases.iter().collect(),
+        Some(id) => vec![
+            found
+                .cases
+                .iter()
+                .find(|c| c.id == id)
+                .ok_or_else(case_not_found)?,
+        ],
+    };
+    Ok(view::contact_page(
+        PartyView::of(party, found.status),
+        &cases,
+        after,
+        size,
+        &facts.settings,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -556,7 +590,9 @@ mod tests {
         assert_eq!(plan.context.party.id, Some(id(1)));
         let mut active: Vec<Uuid> = plan.context.active_cases.iter().map(|k| k.id).collect();
         active.sort();
-        assert_eq!(active, [id(10), id(21)]);
+        assert_eq!(active, [id(21)], "the chosen case (10) is sent once, as `case`");
+        assert_eq!(plan.context.active_case_count, 2);
+        assert_eq!(plan.context.case.as_ref().map(|c| c.id), Some(id(10)));
 
         // The look-up is the same plan, not saved: the same party and cases.
         let seen = plan_lookup(&f, &ids, t(20)).unwrap();
