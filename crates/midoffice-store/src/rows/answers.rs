@@ -4,10 +4,16 @@
 //! the whole answer as it was given. The row says its kind, so a reader need not trust
 //! the operation it is filed under.
 //!
-//! Answers are meant to become small (the ids of what was stored, not the whole
-//! context): that is a version 2 beside this one, `{"v": 2, "answer": {"kind": ..,
-//! ids}}`, read into a variant of [`Answer`] that the store completes from the
-//! database; version 1 rows stay readable as they are.
+//! Version 2: the same, with the context as it is bounded since (`view::context`): a
+//! case holds its newest stories and soonest open commitments with the counts of all
+//! (`story_count`, `open_commitment_count`), the context the count of active cases
+//! (`active_case_count`) and never the chosen case among them. So an answer row is at
+//! most a few bounded stories long, whatever the citizen's history: storage per contact
+//! is constant. A retry answers exactly the first answer.
+//!
+//! Rows of version 1 are read through an upgrade to version 2: a case's counts are the
+//! lengths of its lists (those rows held every story), the active cases are as they
+//! were (the chosen case among them, as then answered).
 
 use super::names_v1::ChannelV1;
 use super::{
@@ -25,7 +31,7 @@ use std::collections::BTreeSet;
 use uuid::Uuid;
 
 /// Every version an answer row was ever written in, oldest first; the last is written.
-pub const VERSIONS: [u64; 2] = [0, 1];
+pub const VERSIONS: [u64; 3] = [0, 1, 2];
 
 /// An answer kept for an idempotency key, as read back.
 #[derive(Clone, Debug, PartialEq)]
@@ -82,7 +88,7 @@ pub trait Kept: Sized {
 impl Kept for Started {
     const KIND: AnswerKind = AnswerKind::Started;
     fn encode(&self) -> Result<String, RowError> {
-        to_text(&AnswerRowV1::new(AnswerV1::Started {
+        to_text(&AnswerRowV2::new(AnswerV2::Started {
             contact: Box::new((&self.contact).into()),
             context: Box::new((&self.context).into()),
         }))
@@ -98,7 +104,7 @@ impl Kept for Started {
 impl Kept for ContactView {
     const KIND: AnswerKind = AnswerKind::Contact;
     fn encode(&self) -> Result<String, RowError> {
-        to_text(&AnswerRowV1::new(AnswerV1::Contact {
+        to_text(&AnswerRowV2::new(AnswerV2::Contact {
             contact: Box::new(self.into()),
         }))
     }
@@ -113,7 +119,7 @@ impl Kept for ContactView {
 impl Kept for Feedback {
     const KIND: AnswerKind = AnswerKind::Feedback;
     fn encode(&self) -> Result<String, RowError> {
-        to_text(&AnswerRowV1::new(AnswerV1::Feedback {
+        to_text(&AnswerRowV2::new(AnswerV2::Feedback {
             feedback: self.into(),
         }))
     }
@@ -131,11 +137,12 @@ pub fn decode(text: &str, kind: AnswerKind) -> Result<Answer, RowError> {
     read(text, kind)?.answer.try_into()
 }
 
-fn read(text: &str, kind: AnswerKind) -> Result<AnswerRowV1, RowError> {
+fn read(text: &str, kind: AnswerKind) -> Result<AnswerRowV2, RowError> {
     let value = parse(text)?;
     match version_of(&value)? {
-        0 => legacy::answer_v0(value, kind),
-        1 => from_value(value),
+        0 => legacy::answer_v0(value, kind).map(Into::into),
+        1 => from_value::<AnswerRowV1>(value).map(Into::into),
+        2 => from_value(value),
         v => Err(RowError::new(format!(
             "an answer of version {v}, which this release does not know"
         ))),
@@ -193,6 +200,139 @@ pub(crate) enum AnswerV1 {
         #[serde(rename = "feedback")]
         feedback: FeedbackV1,
     },
+}
+
+/// An answer row, version 2.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AnswerRowV2 {
+    #[serde(rename = "v")]
+    pub version: Tag<2>,
+    #[serde(rename = "answer")]
+    pub answer: AnswerV2,
+}
+
+impl AnswerRowV2 {
+    pub fn new(answer: AnswerV2) -> Self {
+        AnswerRowV2 {
+            version: Tag,
+            answer,
+        }
+    }
+}
+
+/// The answer itself, version 2: a start's context is bounded ([`ContextV2`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", deny_unknown_fields)]
+pub(crate) enum AnswerV2 {
+    #[serde(rename = "STARTED")]
+    Started {
+        #[serde(rename = "contact")]
+        contact: Box<ContactViewV1>,
+        #[serde(rename = "context")]
+        context: Box<ContextV2>,
+    },
+    #[serde(rename = "CONTACT")]
+    Contact {
+        #[serde(rename = "contact")]
+        contact: Box<ContactViewV1>,
+    },
+    #[serde(rename = "FEEDBACK")]
+    Feedback {
+        #[serde(rename = "feedback")]
+        feedback: FeedbackV1,
+    },
+}
+
+/// The bounded context, version 2.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ContextV2 {
+    #[serde(rename = "party")]
+    pub party: PartyV1,
+    #[serde(rename = "active_cases")]
+    pub active_cases: Vec<CaseV2>,
+    #[serde(rename = "active_case_count")]
+    pub active_case_count: u32,
+    #[serde(rename = "case")]
+    pub case: Option<CaseV2>,
+    #[serde(rename = "as_of")]
+    pub as_of: Stamp,
+}
+
+/// A case as shown, version 2: its newest stories and soonest commitments, with counts.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CaseV2 {
+    #[serde(rename = "id")]
+    pub id: Uuid,
+    #[serde(rename = "topic")]
+    pub topic: Option<String>,
+    #[serde(rename = "reference")]
+    pub reference: Option<String>,
+    #[serde(rename = "status")]
+    pub status: CaseStatusV1,
+    #[serde(rename = "signals")]
+    pub signals: Vec<SignalV1>,
+    #[serde(rename = "referral_count")]
+    pub referral_count: u32,
+    #[serde(rename = "stories")]
+    pub stories: Vec<StoryV1>,
+    #[serde(rename = "story_count")]
+    pub story_count: u32,
+    #[serde(rename = "open_commitments")]
+    pub open_commitments: Vec<CommitmentV1>,
+    #[serde(rename = "open_commitment_count")]
+    pub open_commitment_count: u32,
+}
+
+/// A length as a stored count.
+fn count(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+// Version 1 -> version 2.
+
+impl From<AnswerRowV1> for AnswerRowV2 {
+    fn from(row: AnswerRowV1) -> Self {
+        AnswerRowV2::new(match row.answer {
+            AnswerV1::Started { contact, context } => AnswerV2::Started {
+                contact,
+                context: Box::new((*context).into()),
+            },
+            AnswerV1::Contact { contact } => AnswerV2::Contact { contact },
+            AnswerV1::Feedback { feedback } => AnswerV2::Feedback { feedback },
+        })
+    }
+}
+
+impl From<ContextV1> for ContextV2 {
+    fn from(c: ContextV1) -> Self {
+        ContextV2 {
+            party: c.party,
+            active_case_count: count(c.active_cases.len()),
+            active_cases: c.active_cases.into_iter().map(Into::into).collect(),
+            case: c.case.map(Into::into),
+            as_of: c.as_of,
+        }
+    }
+}
+
+impl From<CaseV1> for CaseV2 {
+    fn from(c: CaseV1) -> Self {
+        CaseV2 {
+            id: c.id,
+            topic: c.topic,
+            reference: c.reference,
+            status: c.status,
+            signals: c.signals,
+            referral_count: c.referral_count,
+            story_count: count(c.stories.len()),
+            stories: c.stories,
+            open_commitment_count: count(c.open_commitments.len()),
+            open_commitments: c.open_commitments,
+        }
+    }
 }
 
 /// A contact with its signals, version 1.
@@ -498,9 +638,9 @@ impl From<&Feedback> for FeedbackV1 {
     }
 }
 
-impl From<&ContextView> for ContextV1 {
+impl From<&ContextView> for ContextV2 {
     fn from(c: &ContextView) -> Self {
-        ContextV1 {
+        ContextV2 {
             party: PartyV1 {
                 status: c.party.status.into(),
                 id: c.party.id,
@@ -508,15 +648,16 @@ impl From<&ContextView> for ContextV1 {
                 has_kvk: c.party.has_kvk,
             },
             active_cases: c.active_cases.iter().map(Into::into).collect(),
+            active_case_count: c.active_case_count,
             case: c.case.as_ref().map(Into::into),
             as_of: Stamp(c.as_of),
         }
     }
 }
 
-impl From<&CaseView> for CaseV1 {
+impl From<&CaseView> for CaseV2 {
     fn from(c: &CaseView) -> Self {
-        CaseV1 {
+        CaseV2 {
             id: c.id,
             topic: c.topic.as_ref().map(text_of),
             reference: c.reference.clone(),
@@ -538,6 +679,7 @@ impl From<&CaseView> for CaseV1 {
                     text: s.text.clone(),
                 })
                 .collect(),
+            story_count: c.story_count,
             open_commitments: c
                 .open_commitments
                 .iter()
@@ -549,22 +691,23 @@ impl From<&CaseView> for CaseV1 {
                     overdue: k.overdue,
                 })
                 .collect(),
+            open_commitment_count: c.open_commitment_count,
         }
     }
 }
 
 // Row -> domain.
 
-impl TryFrom<AnswerV1> for Answer {
+impl TryFrom<AnswerV2> for Answer {
     type Error = RowError;
-    fn try_from(a: AnswerV1) -> Result<Self, RowError> {
+    fn try_from(a: AnswerV2) -> Result<Self, RowError> {
         Ok(match a {
-            AnswerV1::Started { contact, context } => Answer::Started(Box::new(Started {
+            AnswerV2::Started { contact, context } => Answer::Started(Box::new(Started {
                 contact: (*contact).try_into()?,
                 context: (*context).try_into()?,
             })),
-            AnswerV1::Contact { contact } => Answer::Contact(Box::new((*contact).try_into()?)),
-            AnswerV1::Feedback { feedback } => Answer::Feedback(feedback.into()),
+            AnswerV2::Contact { contact } => Answer::Contact(Box::new((*contact).try_into()?)),
+            AnswerV2::Feedback { feedback } => Answer::Feedback(feedback.into()),
         })
     }
 }
@@ -640,9 +783,9 @@ impl From<FeedbackV1> for Feedback {
     }
 }
 
-impl TryFrom<ContextV1> for ContextView {
+impl TryFrom<ContextV2> for ContextView {
     type Error = RowError;
-    fn try_from(c: ContextV1) -> Result<Self, RowError> {
+    fn try_from(c: ContextV2) -> Result<Self, RowError> {
         Ok(ContextView {
             party: PartyView {
                 status: c.party.status.into(),
@@ -655,15 +798,16 @@ impl TryFrom<ContextV1> for ContextView {
                 .into_iter()
                 .map(TryInto::try_into)
                 .collect::<Result<_, _>>()?,
+            active_case_count: c.active_case_count,
             case: c.case.map(TryInto::try_into).transpose()?,
             as_of: c.as_of.0,
         })
     }
 }
 
-impl TryFrom<CaseV1> for CaseView {
+impl TryFrom<CaseV2> for CaseView {
     type Error = RowError;
-    fn try_from(c: CaseV1) -> Result<Self, RowError> {
+    fn try_from(c: CaseV2) -> Result<Self, RowError> {
         Ok(CaseView {
             id: c.id,
             topic: code_opt(c.topic, "case.topic")?,
@@ -688,6 +832,7 @@ impl TryFrom<CaseV1> for CaseView {
                     })
                 })
                 .collect::<Result<_, RowError>>()?,
+            story_count: c.story_count,
             open_commitments: c
                 .open_commitments
                 .into_iter()
@@ -699,6 +844,7 @@ impl TryFrom<CaseV1> for CaseView {
                     overdue: k.overdue,
                 })
                 .collect(),
+            open_commitment_count: c.open_commitment_count,
         })
     }
 }
