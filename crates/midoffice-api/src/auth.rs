@@ -32,6 +32,7 @@ pub enum Rpc {
     GetContact,
     SubmitFeedback,
     GetContext,
+    ListPartyContacts,
     EraseParty,
     GetTenantSettings,
     ReplaceTenantSettings,
@@ -41,13 +42,14 @@ pub enum Rpc {
 
 impl Rpc {
     /// Every RPC, for tests that walk them all.
-    pub const ALL: [Rpc; 11] = [
+    pub const ALL: [Rpc; 12] = [
         Rpc::StartContact,
         Rpc::CompleteContact,
         Rpc::RecordContact,
         Rpc::GetContact,
         Rpc::SubmitFeedback,
         Rpc::GetContext,
+        Rpc::ListPartyContacts,
         Rpc::EraseParty,
         Rpc::GetTenantSettings,
         Rpc::ReplaceTenantSettings,
@@ -63,7 +65,8 @@ impl Rpc {
             | Rpc::RecordContact
             | Rpc::GetContact
             | Rpc::SubmitFeedback
-            | Rpc::GetContext => Some(Role::Channel),
+            | Rpc::GetContext
+            | Rpc::ListPartyContacts => Some(Role::Channel),
             Rpc::GetFigures => Some(Role::Dashboard),
             Rpc::EraseParty | Rpc::GetTenantSettings | Rpc::ReplaceTenantSettings => {
                 Some(Role::Admin)
@@ -81,6 +84,7 @@ impl Rpc {
             Rpc::GetContact => "GetContact",
             Rpc::SubmitFeedback => "SubmitFeedback",
             Rpc::GetContext => "GetContext",
+            Rpc::ListPartyContacts => "ListPartyContacts",
             Rpc::EraseParty => "EraseParty",
             Rpc::GetTenantSettings => "GetTenantSettings",
             Rpc::ReplaceTenantSettings => "ReplaceTenantSettings",

@@ -328,6 +328,35 @@ impl Store {
         db::finish(txn, result).await
     }
 
+    /// A page of the contacts of the party these identifiers lead to (as a look-up at
+    /// `as_of` finds it), on one of its cases if `case_id` is given, newest first,
+    /// after `after`, at most `size`. Changes nothing.
+    pub async fn list_party_contacts(
+        &self,
+        tenant: &TenantId,
+        identifiers: Vec<IdentKey>,
+        case_id: Option<Uuid>,
+        after: Option<view::ContactCursor>,
+        size: usize,
+        as_of: Instant,
+    ) -> Result<view::ContactPage, StoreError> {
+        let txn = self.pools.begin_read().await?;
+        let result = async {
+            let settings = settings_in(&txn, tenant).await?;
+            let facts = facts::load_start(&txn, tenant, &identifiers, None, settings).await?;
+            Ok(start::plan_contact_page(
+                &facts,
+                &identifiers,
+                case_id,
+                after,
+                size,
+                as_of,
+            )?)
+        }
+        .await;
+        db::finish(txn, result).await
+    }
+
     /// A satisfaction answer for a completed contact; one per contact.
     pub async fn submit_feedback(
         &self,

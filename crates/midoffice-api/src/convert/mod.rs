@@ -11,6 +11,7 @@
 
 pub mod command;
 pub mod figures;
+pub mod page;
 pub mod settings;
 pub mod view;
 

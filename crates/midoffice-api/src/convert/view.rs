@@ -120,6 +120,8 @@ impl From<&CaseView> for pb::Case {
                 .iter()
                 .map(pb::Commitment::from)
                 .collect(),
+            story_count: c.story_count,
+            open_commitment_count: c.open_commitment_count,
         }
     }
 }
@@ -131,6 +133,7 @@ impl From<&ContextView> for pb::Context {
             active_cases: c.active_cases.iter().map(pb::Case::from).collect(),
             case: c.case.as_ref().map(pb::Case::from),
             as_of: Some(timestamp(c.as_of)),
+            active_case_count: c.active_case_count,
         }
     }
 }
@@ -277,18 +280,23 @@ mod tests {
             signals: BTreeSet::new(),
             referral_count: 2,
             stories: vec![],
+            story_count: 7,
             open_commitments: vec![],
+            open_commitment_count: 0,
         };
         let p = pb::Case::from(&case);
+        assert_eq!(p.story_count, 7, "the count of all stories, shown or not");
         assert_eq!(p.status, pb::CaseStatus::Resolved as i32);
         assert_eq!(p.resolved_at, Some(timestamp(t)));
         let ctx = ContextView {
             party: PartyView::without(PartyStatus::Ambiguous),
             active_cases: vec![],
+            active_case_count: 1,
             case: Some(case),
             as_of: t,
         };
         let p = pb::Context::from(&ctx);
+        assert_eq!(p.active_case_count, 1);
         assert_eq!(p.party.unwrap().status, pb::PartyStatus::Ambiguous as i32);
         assert!(p.case.is_some());
     }

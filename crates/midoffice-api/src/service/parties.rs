@@ -4,6 +4,7 @@ use super::log_context_read;
 use crate::auth::Rpc;
 use crate::convert::command::{lookup, required_identifiers};
 use crate::convert::nested;
+use crate::convert::page::{contact_query, next_token};
 use crate::error::ApiError;
 use crate::pb;
 use crate::server::AppState;
@@ -46,6 +47,58 @@ impl pb::party_service_server::PartyService for PartyApi {
         log_context_read(&tenant, &context, None);
         Ok(Response::new(pb::GetContextResponse {
             context: Some(pb::Context::from(&context)),
+        }))
+    }
+
+    async fn list_party_contacts(
+        &self,
+        request: Request<pb::ListPartyContactsRequest>,
+    ) -> Result<Response<pb::ListPartyContactsResponse>, Status> {
+        let call = self.state.access.authorise(&request, Rpc::ListPartyContacts)?;
+        let tenant = call.tenant;
+        let req = request.into_inner();
+        let query = contact_query(&req, &tenant, &self.state.pseudonymiser)
+            .map_err(ApiError::from)?;
+        debug!(tenant = %tenant, size = query.size, "ListPartyContacts");
+        let page = self
+            .state
+            .store
+            .list_party_contacts(
+                &tenant,
+                query.identifiers.clone(),
+                query.case_id,
+                query.after,
+                query.size,
+                Utc::now(),
+            )
+            .await
+            .map_err(ApiError::from)?;
+        if let Some(party_id) = page.party.id {
+            info!(
+                target: "midoffice::dataverwerking",
+                tenant = %tenant,
+                activity = "contacthistorie-raadplegen",
+                data_subject = %party_id,
+                contacts = page.contacts.len(),
+                "party contacts read"
+            );
+        }
+        let next_page_token = page
+            .next
+            .map(|cursor| {
+                next_token(
+                    &cursor,
+                    &tenant,
+                    &query.identifiers,
+                    query.case_id,
+                    &self.state.pseudonymiser,
+                )
+            })
+            .unwrap_or_default();
+        Ok(Response::new(pb::ListPartyContactsResponse {
+            party: Some(pb::Party::from(&page.party)),
+            contacts: page.contacts.iter().map(pb::Contact::from).collect(),
+            next_page_token,
         }))
     }
 

@@ -265,7 +265,8 @@ impl Player {
             }
         }
         if let Some(expected) = e.stories {
-            let got = case.map(|c| c.stories.len()).unwrap_or(0);
+            // All earlier stories, also those the bounded context leaves out.
+            let got = case.map(|c| c.story_count as usize).unwrap_or(0);
             if expected != got {
                 out.push(format!("stories: expected {expected}, got {got}{no_case}"));
             }
@@ -274,7 +275,7 @@ impl Player {
             &mut out,
             "active_cases",
             e.active_cases,
-            context.active_cases.len(),
+            context.active_case_count as usize,
         );
         outcome_of(out)
     }
@@ -312,7 +313,12 @@ impl Player {
             .filter(|c| c.status == pb::CaseStatus::Open as i32)
             .count();
         check_count(&mut out, "open_cases", e.open_cases, open);
-        check_count(&mut out, "active_cases", e.active_cases, cases.len());
+        check_count(
+            &mut out,
+            "active_cases",
+            e.active_cases,
+            context.active_case_count as usize,
+        );
         let commitments = cases.iter().flat_map(|c| c.open_commitments.iter());
         let overdue = commitments.clone().filter(|c| c.overdue).count();
         let pending = commitments.filter(|c| !c.overdue).count();
