@@ -8,14 +8,18 @@
 
 use crate::convert::{micros, now};
 use crate::db::db_err;
-use crate::entity::idempotency;
+use crate::entity::{contact, idempotency};
 use crate::facts::CHUNK;
 use crate::rows::{self, answers::Kept};
 use crate::{Idempotency, StoreError};
 use midoffice_domain::plan::retry::{KeptKey, Retry, plan_retry};
 use midoffice_domain::{Instant, TenantId};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use midoffice_domain::contact::story;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
+};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The stored answer for this key, if the same request came before; INVALID_ARGUMENT on
@@ -43,11 +47,55 @@ pub async fn replay<T: Kept, C: ConnectionTrait>(
         },
     });
     match (plan_retry(kept, &idem.fingerprint)?, row) {
-        (Retry::Replay, Some(r)) => T::decode(&r.response)
-            .map(Some)
-            .map_err(|e| rows::unreadable("idempotency.response", &e)),
+        (Retry::Replay, Some(r)) => {
+            let mut answer = T::decode(&r.response)
+                .map_err(|e| rows::unreadable("idempotency.response", &e))?;
+            read_back_stories(c, tenant, &mut answer).await?;
+            Ok(Some(answer))
+        }
         _ => Ok(None),
     }
+}
+
+/// Fills in the stories an answer keeps by reference, from their contacts' rows: the
+/// story as it was shown, since a completed contact's story does not change (erasing
+/// it empties the answers that showed it).
+async fn read_back_stories<T: Kept, C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    answer: &mut T,
+) -> Result<(), StoreError> {
+    let mut wanted = answer.stories_by_reference();
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = wanted.iter().map(|s| s.contact_id).collect();
+    let mut texts: HashMap<Uuid, String> = HashMap::new();
+    for chunk in ids.chunks(CHUNK) {
+        let rows: Vec<(Uuid, Option<String>)> = contact::Entity::find()
+            .select_only()
+            .column(contact::Column::Id)
+            .column(contact::Column::Story)
+            .filter(contact::Column::Tenant.eq(tenant.as_str()))
+            .filter(contact::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(c)
+            .await
+            .map_err(db_err)?;
+        texts.extend(rows.into_iter().filter_map(|(id, text)| {
+            story(text.as_deref()).map(|t| (id, t.to_owned()))
+        }));
+    }
+    for shown in &mut wanted {
+        match texts.get(&shown.contact_id) {
+            Some(text) => shown.text.clone_from(text),
+            None => {
+                tracing::error!(contact_id = %shown.contact_id, "a kept answer shows a story that is gone");
+                return Err(StoreError::Internal("cannot replay the answer".into()));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Keeps the answer for this key; `party_id` is the party the answer concerns, if any.

@@ -174,7 +174,19 @@ fn golden_answers_of_every_version_read_as_written() {
         let (_, kind) = operation(&sample);
         let read = answers::decode(&text, kind)
             .unwrap_or_else(|e| panic!("{sample}-v{v}.json no longer reads: {e}"));
-        let expected = answer(key_of(&sample));
+        let mut expected = answer(key_of(&sample));
+        if v >= 2 {
+            // Since version 2 a shown story is kept by reference: the row has no text,
+            // the store reads it back from the contact's row when it replays.
+            if let Answer::Started(s) = &mut expected {
+                let context = &mut s.context;
+                for case in context.active_cases.iter_mut().chain(context.case.iter_mut()) {
+                    for story in &mut case.stories {
+                        story.text.clear();
+                    }
+                }
+            }
+        }
         match (&read, &expected) {
             (Answer::Started(r), Answer::Started(e)) => {
                 assert_eq!(

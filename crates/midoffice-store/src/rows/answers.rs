@@ -7,13 +7,18 @@
 //! Version 2: the same, with the context as it is bounded since (`view::context`): a
 //! case holds its newest stories and soonest open commitments with the counts of all
 //! (`story_count`, `open_commitment_count`), the context the count of active cases
-//! (`active_case_count`) and never the chosen case among them. So an answer row is at
-//! most a few bounded stories long, whatever the citizen's history: storage per contact
+//! (`active_case_count`) and never the chosen case among them. A story shown in the
+//! context is kept by reference: its contact, channel, start, department and outcome,
+//! without its text (`"text": null`); the store reads the text back from the contact's
+//! row when it replays the answer (a completed contact's story never changes; it is
+//! only erased, and then the answer is refused). So an answer row holds no earlier
+//! story and stays a few kilobytes, whatever the citizen's history: storage per contact
 //! is constant. A retry answers exactly the first answer.
 //!
 //! Rows of version 1 are read through an upgrade to version 2: a case's counts are the
 //! lengths of its lists (those rows held every story), the active cases are as they
-//! were (the chosen case among them, as then answered).
+//! were (the chosen case among them, as then answered), and their stories keep the
+//! text they hold.
 
 use super::names_v1::ChannelV1;
 use super::{
@@ -72,6 +77,12 @@ pub trait Kept: Sized {
     /// This answer out of a decoded row, if the row holds this kind.
     fn from_answer(answer: Answer) -> Option<Self>;
 
+    /// The stories of this answer kept by reference, whose text the store reads back
+    /// from their contacts' rows (an empty text: a story shown is never blank).
+    fn stories_by_reference(&mut self) -> Vec<&mut StoryView> {
+        Vec::new()
+    }
+
     /// Reads a row of any version that should hold this kind of answer.
     fn decode(text: &str) -> Result<Self, RowError> {
         let answer = decode(text, Self::KIND)?;
@@ -87,6 +98,16 @@ pub trait Kept: Sized {
 
 impl Kept for Started {
     const KIND: AnswerKind = AnswerKind::Started;
+    fn stories_by_reference(&mut self) -> Vec<&mut StoryView> {
+        let context = &mut self.context;
+        context
+            .active_cases
+            .iter_mut()
+            .chain(context.case.iter_mut())
+            .flat_map(|c| c.stories.iter_mut())
+            .filter(|s| s.text.is_empty())
+            .collect()
+    }
     fn encode(&self) -> Result<String, RowError> {
         to_text(&AnswerRowV2::new(AnswerV2::Started {
             contact: Box::new((&self.contact).into()),
@@ -277,13 +298,45 @@ pub(crate) struct CaseV2 {
     #[serde(rename = "referral_count")]
     pub referral_count: u32,
     #[serde(rename = "stories")]
-    pub stories: Vec<StoryV1>,
+    pub stories: Vec<StoryV2>,
     #[serde(rename = "story_count")]
     pub story_count: u32,
     #[serde(rename = "open_commitments")]
     pub open_commitments: Vec<CommitmentV1>,
     #[serde(rename = "open_commitment_count")]
     pub open_commitment_count: u32,
+}
+
+/// An earlier story, version 2: by reference (`text` null, read back from the contact's
+/// row), or with its text (a row upgraded from version 1).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StoryV2 {
+    #[serde(rename = "contact_id")]
+    pub contact_id: Uuid,
+    #[serde(rename = "channel")]
+    pub channel: ChannelV1,
+    #[serde(rename = "started_at")]
+    pub started_at: Stamp,
+    #[serde(rename = "department")]
+    pub department: Option<String>,
+    #[serde(rename = "outcome")]
+    pub outcome: OutcomeV1,
+    #[serde(rename = "text")]
+    pub text: Option<String>,
+}
+
+impl From<StoryV1> for StoryV2 {
+    fn from(s: StoryV1) -> Self {
+        StoryV2 {
+            contact_id: s.contact_id,
+            channel: s.channel,
+            started_at: s.started_at,
+            department: s.department,
+            outcome: s.outcome,
+            text: Some(s.text),
+        }
+    }
 }
 
 /// A length as a stored count.
@@ -328,7 +381,7 @@ impl From<CaseV1> for CaseV2 {
             signals: c.signals,
             referral_count: c.referral_count,
             story_count: count(c.stories.len()),
-            stories: c.stories,
+            stories: c.stories.into_iter().map(Into::into).collect(),
             open_commitment_count: count(c.open_commitments.len()),
             open_commitments: c.open_commitments,
         }
@@ -670,13 +723,14 @@ impl From<&CaseView> for CaseV2 {
             stories: c
                 .stories
                 .iter()
-                .map(|s| StoryV1 {
+                .map(|s| StoryV2 {
                     contact_id: s.contact_id,
                     channel: s.channel.into(),
                     started_at: Stamp(s.started_at),
                     department: s.department.as_ref().map(text_of),
                     outcome: s.outcome.into(),
-                    text: s.text.clone(),
+                    // By reference: the contact's row holds the text.
+                    text: None,
                 })
                 .collect(),
             story_count: c.story_count,
@@ -828,7 +882,9 @@ impl TryFrom<CaseV2> for CaseView {
                         started_at: s.started_at.0,
                         department: code_opt(s.department, "story.department")?,
                         outcome: s.outcome.into(),
-                        text: s.text,
+                        // Empty: by reference, for the store to read back (a story
+                        // shown is never blank).
+                        text: s.text.unwrap_or_default(),
                     })
                 })
                 .collect::<Result<_, RowError>>()?,
