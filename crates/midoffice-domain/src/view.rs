@@ -3,10 +3,10 @@
 use crate::case::{CaseFacts, CaseStatus, status_is_active, status_of};
 use crate::contact::{Channel, ContactFacts, Outcome};
 use crate::identifier::IdentifierKind;
+use crate::limits::{MAX_CASES_SHOWN, MAX_COMMITMENTS_SHOWN, MAX_STORIES_SHOWN};
 use crate::party::PartySummary;
 use crate::settings::TenantSettings;
 use crate::signals::{self, Probe, Signal};
-use crate::limits::{MAX_CASES_SHOWN, MAX_COMMITMENTS_SHOWN, MAX_STORIES_SHOWN};
 use crate::{Code, Instant};
 use std::collections::BTreeSet;
 use uuid::Uuid;
@@ -417,35 +417,67 @@ mod tests {
         let mut history = Vec::new();
         for n in 0..12u128 {
             history.push(told(
-                ended(contact(n + 1, n as i64 * 10), n as i64 * 10 + 5, Outcome::Resolved),
+                ended(
+                    contact(n + 1, n as i64 * 10),
+                    n as i64 * 10 + 5,
+                    Outcome::Resolved,
+                ),
                 &format!("verhaal {n}"),
             ));
         }
         for n in 0..15u128 {
-            let mut promise = ended(contact(100 + n, 200 + n as i64), 201 + n as i64, Outcome::Callback);
+            let mut promise = ended(
+                contact(100 + n, 200 + n as i64),
+                201 + n as i64,
+                Outcome::Callback,
+            );
             promise.completion.as_mut().unwrap().due_at = Some(t(DAY + n as i64));
             history.push(promise);
         }
         let mut cases = vec![case(1, "a", 0, history)];
         for n in 0..7u128 {
-            let mut c = told(ended(contact(300 + n, 300 + n as i64), 301 + n as i64, Outcome::Callback), "ander");
+            let mut c = told(
+                ended(
+                    contact(300 + n, 300 + n as i64),
+                    301 + n as i64,
+                    Outcome::Callback,
+                ),
+                "ander",
+            );
             c.completion.as_mut().unwrap().due_at = Some(t(10 * DAY));
             cases.push(case(10 + n, "b", 0, vec![c]));
         }
         let call = contact(999, 2 * DAY);
-        let ctx = context(known(), &cases, &Probe::of(&call), Some(Uuid::from_u128(1)), &s);
-        assert_eq!(ctx.active_case_count, 8, "all active cases, the chosen one included");
+        let ctx = context(
+            known(),
+            &cases,
+            &Probe::of(&call),
+            Some(Uuid::from_u128(1)),
+            &s,
+        );
+        assert_eq!(
+            ctx.active_case_count, 8,
+            "all active cases, the chosen one included"
+        );
         assert_eq!(ctx.active_cases.len(), MAX_CASES_SHOWN);
         assert!(
             ctx.active_cases.iter().all(|c| c.id != Uuid::from_u128(1)),
             "the chosen case is not listed again"
         );
         let ids: Vec<u128> = ctx.active_cases.iter().map(|c| c.id.as_u128()).collect();
-        assert_eq!(ids, vec![16, 15, 14, 13, 12], "the most recent active cases");
+        assert_eq!(
+            ids,
+            vec![16, 15, 14, 13, 12],
+            "the most recent active cases"
+        );
         let chosen = ctx.case.expect("chosen case");
         assert_eq!(chosen.story_count, 12);
         let texts: Vec<&str> = chosen.stories.iter().map(|s| s.text.as_str()).collect();
-        assert_eq!(texts, vec!["verhaal 11", "verhaal 10", "verhaal 9"], "the newest");
+        assert_eq!(
+            texts,
+            vec!["verhaal 11", "verhaal 10", "verhaal 9"],
+            "the newest"
+        );
         assert_eq!(chosen.open_commitment_count, 15);
         assert_eq!(chosen.open_commitments.len(), MAX_COMMITMENTS_SHOWN);
         assert_eq!(
@@ -456,15 +488,30 @@ mod tests {
         // A short history is shown whole: the counts equal what is listed.
         let short = &ctx.active_cases[0];
         assert_eq!((short.story_count, short.stories.len()), (1, 1));
-        assert_eq!((short.open_commitment_count, short.open_commitments.len()), (1, 1));
+        assert_eq!(
+            (short.open_commitment_count, short.open_commitments.len()),
+            (1, 1)
+        );
     }
 
     #[test]
     fn pages_go_through_every_contact_newest_first_once() {
         let s = TenantSettings::default();
         // Two cases, contacts interleaved in time; two start at the same minute.
-        let a = case(1, "a", 0, (0..5u128).map(|n| contact(n + 1, n as i64 * 2)).collect());
-        let mut b = case(2, "b", 0, (0..4u128).map(|n| contact(n + 10, n as i64 * 2 + 1)).collect());
+        let a = case(
+            1,
+            "a",
+            0,
+            (0..5u128).map(|n| contact(n + 1, n as i64 * 2)).collect(),
+        );
+        let mut b = case(
+            2,
+            "b",
+            0,
+            (0..4u128)
+                .map(|n| contact(n + 10, n as i64 * 2 + 1))
+                .collect(),
+        );
         b.contacts.push(contact(20, 8));
         let mut seen = Vec::new();
         let mut after = None;
@@ -472,7 +519,11 @@ mod tests {
         loop {
             let page = contact_page(known(), &[&a, &b], after, 3, &s);
             assert!(page.contacts.len() <= 3);
-            seen.extend(page.contacts.iter().map(|v| (v.contact.started_at, v.contact.id)));
+            seen.extend(
+                page.contacts
+                    .iter()
+                    .map(|v| (v.contact.started_at, v.contact.id)),
+            );
             pages += 1;
             match page.next {
                 Some(next) => after = Some(next),
@@ -485,10 +536,17 @@ mod tests {
         expected.dedup();
         assert_eq!(seen, expected, "newest first, none twice");
         assert_eq!(seen.len(), 10, "none left out");
-        assert_eq!(seen[0].1, Uuid::from_u128(20), "the same minute: the larger id first");
+        assert_eq!(
+            seen[0].1,
+            Uuid::from_u128(20),
+            "the same minute: the larger id first"
+        );
         // One case only.
         let only = contact_page(known(), &[&b], None, 10, &s);
         assert_eq!(only.contacts.len(), 5);
-        assert!(only.next.is_none(), "a page that holds the rest is the last");
+        assert!(
+            only.next.is_none(),
+            "a page that holds the rest is the last"
+        );
     }
 }

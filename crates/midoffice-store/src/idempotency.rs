@@ -12,10 +12,10 @@ use crate::entity::{contact, idempotency};
 use crate::facts::CHUNK;
 use crate::rows::{self, answers::Kept};
 use crate::{Idempotency, StoreError};
+use midoffice_domain::contact::story;
 use midoffice_domain::plan::retry::{KeptKey, Retry, plan_retry};
 use midoffice_domain::{Instant, TenantId};
 use sea_orm::sea_query::Expr;
-use midoffice_domain::contact::story;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
 };
@@ -48,8 +48,8 @@ pub async fn replay<T: Kept, C: ConnectionTrait>(
     });
     match (plan_retry(kept, &idem.fingerprint)?, row) {
         (Retry::Replay, Some(r)) => {
-            let mut answer = T::decode(&r.response)
-                .map_err(|e| rows::unreadable("idempotency.response", &e))?;
+            let mut answer =
+                T::decode(&r.response).map_err(|e| rows::unreadable("idempotency.response", &e))?;
             read_back_stories(c, tenant, &mut answer).await?;
             Ok(Some(answer))
         }
@@ -82,9 +82,10 @@ async fn read_back_stories<T: Kept, C: ConnectionTrait>(
             .all(c)
             .await
             .map_err(db_err)?;
-        texts.extend(rows.into_iter().filter_map(|(id, text)| {
-            story(text.as_deref()).map(|t| (id, t.to_owned()))
-        }));
+        texts.extend(
+            rows.into_iter()
+                .filter_map(|(id, text)| story(text.as_deref()).map(|t| (id, t.to_owned()))),
+        );
     }
     for shown in &mut wanted {
         match texts.get(&shown.contact_id) {

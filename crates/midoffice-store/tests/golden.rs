@@ -180,7 +180,11 @@ fn golden_answers_of_every_version_read_as_written() {
             // the store reads it back from the contact's row when it replays.
             if let Answer::Started(s) = &mut expected {
                 let context = &mut s.context;
-                for case in context.active_cases.iter_mut().chain(context.case.iter_mut()) {
+                for case in context
+                    .active_cases
+                    .iter_mut()
+                    .chain(context.case.iter_mut())
+                {
                     for story in &mut case.stories {
                         story.text.clear();
                     }

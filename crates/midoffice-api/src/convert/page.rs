@@ -7,8 +7,8 @@
 //! changed by hand, or used with other identifiers, another case or another tenant, is
 //! INVALID_ARGUMENT on `page_token`; it never reveals an identifier.
 
-use crate::convert::{collect, nested, optional_uuid};
 use crate::convert::command::required_identifiers;
+use crate::convert::{collect, nested, optional_uuid};
 use crate::pb;
 use chrono::DateTime;
 use midoffice_domain::identifier::{IdentKey, Pseudonymiser};
@@ -109,7 +109,8 @@ fn position(cursor: &ContactCursor) -> String {
 }
 
 fn mac(pseudonymiser: &Pseudonymiser, scope: &str, position: &str) -> String {
-    let mut mac = pseudonymiser.fingerprint(TOKEN_PURPOSE, format!("{scope}\0{position}").as_bytes());
+    let mut mac =
+        pseudonymiser.fingerprint(TOKEN_PURPOSE, format!("{scope}\0{position}").as_bytes());
     mac.truncate(MAC_CHARS);
     mac
 }
@@ -123,7 +124,11 @@ pub fn next_token(
     pseudonymiser: &Pseudonymiser,
 ) -> String {
     let position = position(cursor);
-    let mac = mac(pseudonymiser, &scope(tenant, identifiers, case_id), &position);
+    let mac = mac(
+        pseudonymiser,
+        &scope(tenant, identifiers, case_id),
+        &position,
+    );
     format!("{position}.{mac}")
 }
 
@@ -143,8 +148,7 @@ fn read_token(token: &str, scope: &str, pseudonymiser: &Pseudonymiser) -> Option
 /// Equality that takes as long whatever the first difference.
 fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
@@ -177,9 +181,15 @@ mod tests {
         let ids = [key("h1")];
         let token = next_token(&cursor(), &t, &ids, None, &p);
         let scope_of = |t: &TenantId, ids: &[IdentKey], case| scope(t, ids, case);
-        assert_eq!(read_token(&token, &scope_of(&t, &ids, None), &p), Some(cursor()));
+        assert_eq!(
+            read_token(&token, &scope_of(&t, &ids, None), &p),
+            Some(cursor())
+        );
         // Another party, case, tenant or secret: refused.
-        assert_eq!(read_token(&token, &scope_of(&t, &[key("h2")], None), &p), None);
+        assert_eq!(
+            read_token(&token, &scope_of(&t, &[key("h2")], None), &p),
+            None
+        );
         let case = Some(Uuid::from_u128(7));
         assert_eq!(read_token(&token, &scope_of(&t, &ids, case), &p), None);
         let other = TenantId::parse("gemeente-b").unwrap();

@@ -54,11 +54,14 @@ impl pb::party_service_server::PartyService for PartyApi {
         &self,
         request: Request<pb::ListPartyContactsRequest>,
     ) -> Result<Response<pb::ListPartyContactsResponse>, Status> {
-        let call = self.state.access.authorise(&request, Rpc::ListPartyContacts)?;
+        let call = self
+            .state
+            .access
+            .authorise(&request, Rpc::ListPartyContacts)?;
         let tenant = call.tenant;
         let req = request.into_inner();
-        let query = contact_query(&req, &tenant, &self.state.pseudonymiser)
-            .map_err(ApiError::from)?;
+        let query =
+            contact_query(&req, &tenant, &self.state.pseudonymiser).map_err(ApiError::from)?;
         debug!(tenant = %tenant, size = query.size, "ListPartyContacts");
         let page = self
             .state

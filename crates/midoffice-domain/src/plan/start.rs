@@ -590,7 +590,11 @@ mod tests {
         assert_eq!(plan.context.party.id, Some(id(1)));
         let mut active: Vec<Uuid> = plan.context.active_cases.iter().map(|k| k.id).collect();
         active.sort();
-        assert_eq!(active, [id(21)], "the chosen case (10) is sent once, as `case`");
+        assert_eq!(
+            active,
+            [id(21)],
+            "the chosen case (10) is sent once, as `case`"
+        );
         assert_eq!(plan.context.active_case_count, 2);
         assert_eq!(plan.context.case.as_ref().map(|c| c.id), Some(id(10)));
 
@@ -601,7 +605,11 @@ mod tests {
         assert_eq!(seen.party.status, PartyStatus::Known);
         let mut shown: Vec<Uuid> = seen.active_cases.iter().map(|k| k.id).collect();
         shown.sort();
-        assert_eq!(shown, [id(10), id(21)], "a look-up chooses no case: both listed");
+        assert_eq!(
+            shown,
+            [id(10), id(21)],
+            "a look-up chooses no case: both listed"
+        );
     }
 
     #[test]
