@@ -11,7 +11,7 @@ use crate::party::{self, KnownParties, PartyChoice, PartyPlan, PartySummary, Res
 use crate::settings::TenantSettings;
 use crate::signals::Probe;
 use crate::view::{self, ContactView, ContextView, PartyStatus, PartyView};
-use crate::{DomainError, Instant, Missing};
+use crate::{DomainError, Instant, Missing, Precondition};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -405,7 +405,9 @@ pub fn plan_lookup(
 
 /// A page of the contacts of the party these identifiers lead to (found as a look-up at
 /// `as_of` finds it), on one of its cases if `case_id` is given, newest first. A case
-/// that is not one of the party's cases today is NOT_FOUND; no party is NOT_FOUND.
+/// that is not one of the party's cases today is NOT_FOUND; no party is NOT_FOUND; weak
+/// identifiers shared by more than one party are FAILED_PRECONDITION (as for erasure:
+/// give a strong one).
 pub fn plan_contact_page(
     facts: &StartFacts,
     identifiers: &[IdentKey],
@@ -416,7 +418,10 @@ pub fn plan_contact_page(
 ) -> Result<view::ContactPage, DomainError> {
     let found = find_party(facts, identifiers, None, as_of, true)?;
     let Some(party) = &found.party else {
-        return Err(DomainError::NotFound(Missing::Party));
+        return Err(match found.status {
+            PartyStatus::Ambiguous => DomainError::FailedPrecondition(Precondition::PartyAmbiguous),
+            _ => DomainError::NotFound(Missing::Party),
+        });
     };
     let cases: Vec<&CaseFacts> = match case_id {
         None => found.cases.iter().collect(),
@@ -697,5 +702,41 @@ mod tests {
         assert_eq!(anonymous.context.party.status, PartyStatus::Anonymous);
         assert_eq!(anonymous.writes.len(), 1);
         assert_eq!(anonymous.subject, None);
+    }
+
+    #[test]
+    fn a_page_of_contacts_needs_one_party_and_a_case_of_it() {
+        let mut f = facts();
+        let mail = key(IdentifierKind::Email, "mail");
+        let shared = key(IdentifierKind::Email, "gedeeld");
+        let a = case(10, "paspoort", 0, vec![contact(1, 0), contact(2, 5)]);
+        own(
+            &mut f,
+            summary(1, 0, None),
+            vec![mail.clone(), shared.clone()],
+            vec![a],
+        );
+        own(&mut f, summary(2, 0, None), vec![shared.clone()], vec![]);
+        let page = plan_contact_page(&f, &[mail.clone()], None, None, 10, t(20)).unwrap();
+        let ids: Vec<Uuid> = page.contacts.iter().map(|c| c.contact.id).collect();
+        assert_eq!(ids, [id(2), id(1)], "newest first");
+        assert_eq!(page.party.id, Some(id(1)));
+        let one = plan_contact_page(&f, &[mail.clone()], Some(id(10)), None, 10, t(20));
+        assert_eq!(one.unwrap().contacts.len(), 2);
+        assert_eq!(
+            plan_contact_page(&f, &[mail], Some(id(99)), None, 10, t(20)),
+            Err(DomainError::NotFound(Missing::Case))
+        );
+        assert_eq!(
+            plan_contact_page(&f, &[shared], None, None, 10, t(20)),
+            Err(DomainError::FailedPrecondition(
+                Precondition::PartyAmbiguous
+            ))
+        );
+        let nobody = key(IdentifierKind::Email, "niemand");
+        assert_eq!(
+            plan_contact_page(&f, &[nobody], None, None, 10, t(20)),
+            Err(DomainError::NotFound(Missing::Party))
+        );
     }
 }
