@@ -717,11 +717,19 @@ mod tests {
             vec![a],
         );
         own(&mut f, summary(2, 0, None), vec![shared.clone()], vec![]);
-        let page = plan_contact_page(&f, &[mail.clone()], None, None, 10, t(20)).unwrap();
+        let page =
+            plan_contact_page(&f, std::slice::from_ref(&mail), None, None, 10, t(20)).unwrap();
         let ids: Vec<Uuid> = page.contacts.iter().map(|c| c.contact.id).collect();
         assert_eq!(ids, [id(2), id(1)], "newest first");
         assert_eq!(page.party.id, Some(id(1)));
-        let one = plan_contact_page(&f, &[mail.clone()], Some(id(10)), None, 10, t(20));
+        let one = plan_contact_page(
+            &f,
+            std::slice::from_ref(&mail),
+            Some(id(10)),
+            None,
+            10,
+            t(20),
+        );
         assert_eq!(one.unwrap().contacts.len(), 2);
         assert_eq!(
             plan_contact_page(&f, &[mail], Some(id(99)), None, 10, t(20)),
