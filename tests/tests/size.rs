@@ -18,6 +18,7 @@ use midoffice_tests::{
 };
 use prost::Message;
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+use tonic_types::StatusExt;
 
 const CITIZEN: &str = "999990019";
 const CONTACTS: usize = 200;
@@ -352,6 +353,18 @@ async fn one_citizen_with_200_long_contacts_grows_linearly_and_every_answer_stay
         );
         let status = list(bsn("999990032"), "", "", 2).await.expect_err("nobody");
         assert_eq!(status.code(), tonic::Code::NotFound);
+        // A case that is not the citizen's: NOT_FOUND, naming this request's field.
+        let other_case = "01a24b94-3b3a-75ca-82d0-d6823645bf07";
+        let status = list(bsn(CITIZEN), other_case, "", 2)
+            .await
+            .expect_err("not a case of the party");
+        assert_eq!(status.code(), tonic::Code::NotFound);
+        let info = status.get_details_error_info().expect("an ErrorInfo");
+        assert_eq!(info.reason, "CASE_NOT_FOUND");
+        assert_eq!(
+            info.metadata.get("field").map(String::as_str),
+            Some("case_id")
+        );
 
         // Growth per contact: the same from the first 50 to the last, and bounded.
         let longest = longest_kept_answer(&b).await;

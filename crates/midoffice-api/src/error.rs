@@ -27,6 +27,13 @@ pub enum ApiError {
     /// A rule refused the request.
     #[error(transparent)]
     Domain(#[from] DomainError),
+    /// A refusal about a field the call names otherwise than the refusal's usual field
+    /// (a case id is `start.case_id` in a start, `case_id` in a listing).
+    #[error("{error}")]
+    RefusedAt {
+        error: DomainError,
+        field: &'static str,
+    },
     /// The store cannot be reached or is overloaded; the detail is for the log only.
     #[error("store unavailable: {0}")]
     Unavailable(String),
@@ -61,7 +68,8 @@ impl From<StoreError> for ApiError {
 impl From<ApiError> for Status {
     fn from(e: ApiError) -> Self {
         match e {
-            ApiError::Domain(e) => domain_status(e),
+            ApiError::Domain(e) => domain_status(e, None),
+            ApiError::RefusedAt { error, field } => domain_status(error, Some(field)),
             ApiError::Unavailable(detail) => {
                 let reference = Uuid::now_v7();
                 tracing::warn!(%reference, error = %detail, "store unavailable");
@@ -90,7 +98,7 @@ impl From<ApiError> for Status {
 
 /// The code, the reason and the request field of every refusal: one exhaustive match,
 /// so a new kind of refusal does not compile until it has its reason.
-fn domain_status(e: DomainError) -> Status {
+fn domain_status(e: DomainError, field_named: Option<&str>) -> Status {
     let (code, reason, field, why) = match e {
         DomainError::Invalid(v) => return invalid_status(v),
         DomainError::RequestIdReused => {
@@ -133,6 +141,7 @@ fn domain_status(e: DomainError) -> Status {
             (Code::AlreadyExists, reason, field, d.to_string())
         }
     };
+    let field = field_named.unwrap_or(field);
     status(
         code,
         reason,

@@ -9,6 +9,7 @@ use crate::error::ApiError;
 use crate::pb;
 use crate::server::AppState;
 use chrono::Utc;
+use midoffice_domain::{DomainError, Missing};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 use tracing::{debug, info};
@@ -75,7 +76,15 @@ impl pb::party_service_server::PartyService for PartyApi {
                 Utc::now(),
             )
             .await
-            .map_err(ApiError::from)?;
+            .map_err(|e| match ApiError::from(e) {
+                ApiError::Domain(error @ DomainError::NotFound(Missing::Case)) => {
+                    ApiError::RefusedAt {
+                        error,
+                        field: "case_id",
+                    }
+                }
+                other => other,
+            })?;
         if let Some(party_id) = page.party.id {
             info!(
                 target: "midoffice::dataverwerking",
