@@ -40,6 +40,21 @@ pub enum ApiError {
     /// Anything else; the detail is for the log only.
     #[error("internal error: {0}")]
     Internal(String),
+    /// No credential, or one that is not valid (UNAUTHENTICATED). The message never
+    /// holds the credential itself.
+    #[error("{message}")]
+    Unauthenticated {
+        /// The ErrorInfo reason, such as `CREDENTIAL_MISSING`.
+        reason: &'static str,
+        message: String,
+    },
+    /// A valid credential that may not do this (PERMISSION_DENIED).
+    #[error("{message}")]
+    PermissionDenied {
+        /// The ErrorInfo reason, such as `ROLE_NOT_GRANTED`.
+        reason: &'static str,
+        message: String,
+    },
 }
 
 impl ApiError {
@@ -81,6 +96,12 @@ impl From<ApiError> for Status {
                     ),
                     reference_metadata(reference),
                 )
+            }
+            ApiError::Unauthenticated { reason, message } => {
+                status(Code::Unauthenticated, reason, message, HashMap::new())
+            }
+            ApiError::PermissionDenied { reason, message } => {
+                status(Code::PermissionDenied, reason, message, HashMap::new())
             }
             ApiError::Internal(detail) => {
                 let reference = Uuid::now_v7();

@@ -17,10 +17,11 @@ pub mod pb {
 pub mod auth;
 pub mod convert;
 pub mod error;
+pub mod oidc;
 pub mod server;
 pub mod service;
 pub mod tenant;
 pub mod trace;
 
 pub use error::ApiError;
-pub use server::{AppState, RunningServer, serve, spawn};
+pub use server::{AppState, RunningServer, Tls, serve, serve_with, spawn, spawn_with};

@@ -1,7 +1,7 @@
 //! The gRPC server: the four midoffice services, `grpc.health.v1.Health`, server
 //! reflection (v1 and v1alpha) and gRPC-Web, all on one port, with limits.
 
-use crate::auth::Access;
+use crate::auth::{Access, AuthLayer};
 use crate::pb;
 use crate::pb::contact_service_server::ContactServiceServer;
 use crate::pb::figure_service_server::FigureServiceServer;
@@ -58,6 +58,40 @@ async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
     }
 }
 
+/// TLS on the server: its certificate chain and key, and optionally the CA whose client
+/// certificates are asked for (a client without one may still connect and use a key or
+/// token; a client certificate is a credential only when its fingerprint is configured).
+#[derive(Clone)]
+pub struct Tls {
+    /// The certificate chain, PEM.
+    pub cert_pem: Vec<u8>,
+    /// The private key, PEM.
+    pub key_pem: Vec<u8>,
+    /// The CA of client certificates, PEM.
+    pub client_ca_pem: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tls")
+            .field("client_ca", &self.client_ca_pem.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tls {
+    fn config(&self) -> tonic::transport::ServerTlsConfig {
+        let identity = tonic::transport::Identity::from_pem(&self.cert_pem, &self.key_pem);
+        let config = tonic::transport::ServerTlsConfig::new().identity(identity);
+        match &self.client_ca_pem {
+            Some(ca) => config
+                .client_ca_root(tonic::transport::Certificate::from_pem(ca))
+                .client_auth_optional(true),
+            None => config,
+        }
+    }
+}
+
 /// Serves every service on `listener` until `shutdown` completes; then health turns
 /// NOT_SERVING, new connections are refused and calls in flight finish.
 pub async fn serve(
@@ -65,6 +99,17 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
+    serve_with(listener, state, None, shutdown).await
+}
+
+/// [`serve`], over TLS when `tls` is given.
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    tls: Option<Tls>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), tonic::transport::Error> {
+    let auth = AuthLayer::new(state.access.clone());
     let state = Arc::new(state);
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, ServingStatus::Serving).await;
@@ -94,7 +139,11 @@ pub async fn serve(
         tracing::info!("shutting down: finishing calls in flight");
     };
 
-    tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = &tls {
+        builder = builder.tls_config(tls.config())?;
+    }
+    builder
         .accept_http1(true)
         .concurrency_limit_per_connection(CONCURRENCY_PER_CONNECTION)
         .load_shed(LOAD_SHED)
@@ -103,6 +152,7 @@ pub async fn serve(
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
         .trace_fn(|req| tracing::info_span!("grpc", path = %req.uri().path()))
         .layer(tonic_web::GrpcWebLayer::new())
+        .layer(auth)
         .add_service(health)
         .add_optional_service(reflection_v1)
         .add_optional_service(reflection_v1alpha)
@@ -142,10 +192,15 @@ impl RunningServer {
 
 /// Binds `127.0.0.1:0` and serves in a background task.
 pub async fn spawn(state: AppState) -> std::io::Result<RunningServer> {
+    spawn_with(state, None).await
+}
+
+/// [`spawn`], over TLS when `tls` is given.
+pub async fn spawn_with(state: AppState, tls: Option<Tls>) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
     let (shutdown, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve(listener, state, async move {
+    let task = tokio::spawn(serve_with(listener, state, tls, async move {
         // A dropped sender also stops the server.
         let _ = stopped.await;
     }));

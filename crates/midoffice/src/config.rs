@@ -174,6 +174,10 @@ pub struct Settings {
     pub file: Option<PathBuf>,
     /// Things to warn about once logging is up.
     pub warnings: Vec<String>,
+    /// The credentials; none: development access, loopback only.
+    pub access: midoffice_api::auth::AccessConfig,
+    /// TLS, if configured.
+    pub tls: Option<crate::access::TlsFiles>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -212,6 +216,8 @@ pub enum ConfigError {
     UnknownEnv(String),
     #[error("the environment variable {0} is not valid UTF-8")]
     NotUnicode(String),
+    #[error("in the configuration file {path}: {message}")]
+    Access { path: PathBuf, message: String },
     #[error("{origin}: {value:?} is not a mode: use \"development\" or \"production\"")]
     Mode { origin: String, value: String },
     #[error("{origin}: {value:?} is not an address such as 127.0.0.1:50051 ({reason})")]
@@ -236,6 +242,10 @@ struct File {
     secret: SecretTable,
     #[serde(default)]
     telemetry: TelemetryTable,
+    #[serde(default)]
+    access: crate::access::AccessTable,
+    #[serde(default)]
+    tls: crate::access::TlsTable,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -274,6 +284,10 @@ struct TelemetryTable {
 pub struct FileLayer {
     path: PathBuf,
     values: [Option<String>; 6],
+    /// The credentials (`[access]`), checked.
+    access: midoffice_api::auth::AccessConfig,
+    /// TLS (`[tls]`), checked.
+    tls: Option<crate::access::TlsFiles>,
 }
 
 /// The variables of the process that configuration may use. Only these are read, and
@@ -361,9 +375,22 @@ pub fn parse_file(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
     values[SECRET_FILE] = file.secret.file;
     values[OTLP_ENDPOINT] = file.telemetry.otlp_endpoint;
     values[MODE] = file.server.mode;
+    let access = file
+        .access
+        .config()
+        .map_err(|message| ConfigError::Access {
+            path: path.to_path_buf(),
+            message,
+        })?;
+    let tls = file.tls.files().map_err(|message| ConfigError::Access {
+        path: path.to_path_buf(),
+        message,
+    })?;
     Ok(FileLayer {
         path: path.to_path_buf(),
         values,
+        access,
+        tls,
     })
 }
 
@@ -501,8 +528,10 @@ pub fn resolve(
         otlp_endpoint: otlp_endpoint.map(|(v, _)| v.trim().to_owned()),
         mode,
         mode_reason,
-        file: file.map(|f| f.path),
         warnings,
+        access: file.as_ref().map(|f| f.access.clone()).unwrap_or_default(),
+        tls: file.as_ref().and_then(|f| f.tls.clone()),
+        file: file.map(|f| f.path),
     })
 }
 

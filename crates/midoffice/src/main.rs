@@ -1,5 +1,6 @@
-//! The midoffice service binary: `serve` (the default) and `play`.
+//! The midoffice service binary: `serve` (the default), `play` and `key new`.
 
+mod access;
 mod config;
 mod secret;
 mod telemetry;
@@ -43,7 +44,11 @@ Environment only:
   RUST_LOG          log filter, such as `info` (the default for serve) or
                     `midoffice_api=debug,info`
 
-Calls name their tenant in the gRPC metadata `x-tenant` (default `default`).";
+Credentials ([access] in the file; see docs/operations/access.md): API keys made by
+`midoffice key new`, an OIDC issuer, client certificates; TLS in [tls]. With none
+configured, midoffice serves loopback only, for development, and every call may name
+its tenant in the gRPC metadata `x-tenant` (default `default`); with credentials, the
+tenant comes from the credential.";
 
 /// A midoffice for Dutch municipal contact centres: one record per citizen across phone,
 /// counter, web and e-mail, the signals an agent needs when a contact starts, and the
@@ -64,6 +69,34 @@ enum Command {
     Serve(ServeArgs),
     /// Play scenario files against a fresh in-process server each; exits 1 if any fails.
     Play(PlayArgs),
+    /// API keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCommand {
+    /// Make a new API key: prints the key once and the configuration entry (its hash,
+    /// tenants, roles and channels) to add under [access].
+    New(KeyNewArgs),
+}
+
+#[derive(Debug, Args)]
+struct KeyNewArgs {
+    /// The key's name, recorded as the subject of its calls (such as kcc-telefonie).
+    #[arg(long)]
+    name: String,
+    /// A tenant the key acts for; repeat for several (the call then names one in
+    /// `x-tenant`).
+    #[arg(long = "tenant", required = true, value_name = "TENANT")]
+    tenants: Vec<String>,
+    /// A role: channel, dashboard, admin or privacy; repeat for several.
+    #[arg(long = "role", required = true, value_name = "ROLE")]
+    roles: Vec<String>,
+    /// Limit a channel key to a channel: phone, counter, web or email; repeat for
+    /// several [default: every channel].
+    #[arg(long = "channel", value_name = "CHANNEL")]
+    channels: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -85,6 +118,7 @@ async fn main() -> ExitCode {
     match cli.command {
         Some(Command::Play(args)) => play(args).await,
         Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Key(KeyCommand::New(args))) => key_new(args),
         None => serve(cli.serve).await,
     }
 }
@@ -104,6 +138,19 @@ async fn play(args: PlayArgs) -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+fn key_new(args: KeyNewArgs) -> ExitCode {
+    match access::new_key_text(&args.name, &args.tenants, &args.roles, &args.channels) {
+        Ok(text) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("midoffice: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -181,6 +228,14 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
     let pseudonymiser = Pseudonymiser::new(&secret.key);
     drop(secret);
 
+    let access = check_access(settings)?;
+    let tls = settings
+        .tls
+        .as_ref()
+        .map(access::TlsFiles::read)
+        .transpose()?;
+    access.warm_up().await;
+
     if let Some(file) = &sqlite_file {
         create_private_file(file)
             .map_err(|e| format!("cannot create the database {}: {e}", file.display()))?;
@@ -196,20 +251,63 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
     info!(
         listen = %addr,
         database = %shown_url,
+        tls = settings.tls.is_some(),
+        credentials = settings.access.keys.len() + settings.access.client_certs.len()
+            + usize::from(settings.access.oidc.is_some()),
         "midoffice serving gRPC, gRPC-Web, health and reflection"
     );
-    midoffice_api::serve(
+    midoffice_api::serve_with(
         listener,
         AppState {
             store,
             pseudonymiser,
-            access: midoffice_api::auth::Access::development(),
+            access,
         },
+        tls,
         shutdown_signal(),
     )
     .await?;
     info!("midoffice stopped");
     Ok(())
+}
+
+/// What `serve` says when it will not serve without credentials.
+const NO_CREDENTIALS: &str = "no credentials are configured, so midoffice serves only on a \
+loopback address (127.0.0.1 or ::1), for development. To serve others, configure \
+credentials in the configuration file: an API key (`midoffice key new --name NAME \
+--tenant TENANT --role ROLE` prints the [[access.keys]] entry), an OIDC issuer \
+([access.oidc]) or client certificates ([[access.client_certs]]); see \
+docs/operations/access.md";
+
+/// The access the server runs with: development access only on loopback and outside
+/// production; configured credentials otherwise.
+fn check_access(settings: &Settings) -> Result<midoffice_api::auth::Access, BoxError> {
+    let access = midoffice_api::auth::Access::configured(settings.access.clone());
+    if !access.requires_credentials() {
+        if !settings.listen.ip().is_loopback() {
+            return Err(format!(
+                "refusing to listen on {}: {NO_CREDENTIALS}",
+                settings.listen
+            )
+            .into());
+        }
+        if settings.mode == config::Mode::Production {
+            return Err(format!(
+                "refusing to run in production ({}): {NO_CREDENTIALS}; for a local trial set server.mode = \"development\"",
+                settings.mode_reason
+            )
+            .into());
+        }
+        warn!("no credentials configured: every call on loopback is allowed (development)");
+    }
+    if settings.tls.is_none() && !settings.listen.ip().is_loopback() {
+        warn!(
+            listen = %settings.listen,
+            "serving without TLS on a non-loopback address: credentials travel in clear \
+             unless a proxy in front terminates TLS ([tls] in the configuration)"
+        );
+    }
+    Ok(access)
 }
 
 /// Creates `dir` and its missing parents so that only the owner may enter them (0700):

@@ -70,7 +70,7 @@ impl pb::contact_service_server::ContactService for ContactApi {
         request: Request<pb::StartContactRequest>,
     ) -> Result<Response<pb::StartContactResponse>, Status> {
         let call = self.state.access.authorise(&request, Rpc::StartContact)?;
-        let tenant = call.tenant;
+        let tenant = call.tenant.clone();
         let req = request.into_inner();
         let now = Utc::now();
         let mut v = Violations::default();
@@ -78,6 +78,7 @@ impl pb::contact_service_server::ContactService for ContactApi {
         let Some(start) = start.filter(|_| v.is_empty()) else {
             return Err(ApiError::from(v).into());
         };
+        call.check_channel(start.channel)?;
         debug!(tenant = %tenant, idempotent = idem.is_some(), "StartContact");
         let started = self
             .state
@@ -140,7 +141,7 @@ impl pb::contact_service_server::ContactService for ContactApi {
         request: Request<pb::RecordContactRequest>,
     ) -> Result<Response<pb::RecordContactResponse>, Status> {
         let call = self.state.access.authorise(&request, Rpc::RecordContact)?;
-        let tenant = call.tenant;
+        let tenant = call.tenant.clone();
         let req = request.into_inner();
         let now = Utc::now();
         let mut v = Violations::default();
@@ -156,6 +157,7 @@ impl pb::contact_service_server::ContactService for ContactApi {
         let (Some(start), Some(completion), true) = (start, completion, v.is_empty()) else {
             return Err(ApiError::from(v).into());
         };
+        call.check_channel(start.channel)?;
         debug!(tenant = %tenant, idempotent = idem.is_some(), "RecordContact");
         let recorded = self
             .state
@@ -175,7 +177,7 @@ impl pb::contact_service_server::ContactService for ContactApi {
         request: Request<pb::GetContactRequest>,
     ) -> Result<Response<pb::GetContactResponse>, Status> {
         let call = self.state.access.authorise(&request, Rpc::GetContact)?;
-        let tenant = call.tenant;
+        let tenant = call.tenant.clone();
         let req = request.into_inner();
         let contact_id = required_id(&req.contact_id, "contact_id").map_err(ApiError::from)?;
         debug!(tenant = %tenant, %contact_id, "GetContact");
@@ -185,6 +187,8 @@ impl pb::contact_service_server::ContactService for ContactApi {
             .get_contact(&tenant, contact_id)
             .await
             .map_err(ApiError::from)?;
+        // A credential limited to some channels reads only their contacts.
+        call.check_channel(view.contact.channel)?;
         Ok(Response::new(pb::GetContactResponse {
             contact: Some(pb::Contact::from(&view)),
         }))

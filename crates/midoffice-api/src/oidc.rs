@@ -1,0 +1,610 @@
+//! OIDC bearer tokens (JWT, RFC 7519, in JWS compact form) validated against a configured
+//! issuer: the signature with a key from the issuer's JWKS (RFC 7517), the algorithm
+//! from a configured list (never `none`, never an HMAC), `iss`, `aud`, `exp` and `nbf`
+//! with a small leeway. The tenants, roles and channels come from configured claims.
+//!
+//! The signature is checked with `ring`, which the TLS stack brings already; the keys
+//! are fetched over HTTPS (plain HTTP only from a loopback address, for tests), cached,
+//! fetched again when older than the refresh interval and when a token names an
+//! unknown `kid` (at most once per [`OidcConfig::min_refetch`]).
+
+use crate::auth::{Grant, Principal, Role};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http_body_util::{BodyExt, Empty, Limited};
+use hyper::body::Bytes;
+use midoffice_domain::TenantId;
+use midoffice_domain::contact::Channel;
+use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{Mutex, RwLock};
+
+/// The largest JWKS document read.
+const MAX_JWKS_BYTES: usize = 1 << 20;
+/// How long fetching the JWKS may take.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A signature algorithm a token may use. HMAC and `none` are not among them: a
+/// public key must never serve as a shared secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Algorithm {
+    RS256,
+    RS384,
+    RS512,
+    PS256,
+    PS384,
+    PS512,
+    ES256,
+    ES384,
+    EdDSA,
+}
+
+impl Algorithm {
+    /// Every algorithm supported.
+    pub const ALL: [Algorithm; 9] = [
+        Algorithm::RS256,
+        Algorithm::RS384,
+        Algorithm::RS512,
+        Algorithm::PS256,
+        Algorithm::PS384,
+        Algorithm::PS512,
+        Algorithm::ES256,
+        Algorithm::ES384,
+        Algorithm::EdDSA,
+    ];
+
+    /// The JOSE name (`alg`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Algorithm::RS256 => "RS256",
+            Algorithm::RS384 => "RS384",
+            Algorithm::RS512 => "RS512",
+            Algorithm::PS256 => "PS256",
+            Algorithm::PS384 => "PS384",
+            Algorithm::PS512 => "PS512",
+            Algorithm::ES256 => "ES256",
+            Algorithm::ES384 => "ES384",
+            Algorithm::EdDSA => "EdDSA",
+        }
+    }
+
+    /// Parses a JOSE name; `none` and HMAC (`HS256`…) are not algorithms here.
+    pub fn parse(raw: &str) -> Option<Algorithm> {
+        Algorithm::ALL.into_iter().find(|a| a.as_str() == raw)
+    }
+}
+
+/// The configured issuer.
+#[derive(Clone, Debug)]
+pub struct OidcConfig {
+    /// `iss` must equal this.
+    pub issuer: String,
+    /// `aud` must be or contain this.
+    pub audience: String,
+    /// Where the issuer publishes its keys: `https://…`, or `http://` on loopback.
+    pub jwks_url: String,
+    /// The algorithms accepted (at least one).
+    pub algorithms: Vec<Algorithm>,
+    /// Clock difference allowed on `exp` and `nbf`.
+    pub leeway: Duration,
+    /// The claim holding the tenant(s): a string or a list of strings.
+    pub tenants_claim: String,
+    /// The claim holding the roles: a list of strings (or one space-separated string).
+    pub roles_claim: String,
+    /// The claim holding the channels the caller is limited to; absent: every channel.
+    pub channels_claim: Option<String>,
+    /// Keys older than this are fetched again.
+    pub refresh: Duration,
+    /// An unknown `kid` fetches the keys at most this often.
+    pub min_refetch: Duration,
+}
+
+impl OidcConfig {
+    /// Checks the URL of the keys: HTTPS, or HTTP on a loopback address only.
+    pub fn check_jwks_url(url: &str) -> Result<(), String> {
+        let parsed = Url::parse(url)?;
+        if !parsed.https && !parsed.is_loopback() {
+            return Err(format!(
+                "the JWKS URL must use https:// (plain http:// only on a loopback address): {url}"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A URL as far as fetching the keys needs it.
+struct Url {
+    https: bool,
+    host: String,
+    port: u16,
+    path_and_query: String,
+}
+
+impl Url {
+    fn parse(url: &str) -> Result<Url, String> {
+        let bad = || format!("not a URL such as https://login.example.nl/keys: {url}");
+        let (https, rest) = if let Some(rest) = url.strip_prefix("https://") {
+            (true, rest)
+        } else if let Some(rest) = url.strip_prefix("http://") {
+            (false, rest)
+        } else {
+            return Err(bad());
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/"),
+        };
+        if authority.is_empty() || authority.contains('@') {
+            return Err(bad());
+        }
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            let (host, after) = v6.split_once(']').ok_or_else(bad)?;
+            (host.to_owned(), after.strip_prefix(':'))
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (h.to_owned(), Some(p)),
+                None => (authority.to_owned(), None),
+            }
+        };
+        let port = match port {
+            Some(p) => p.parse().map_err(|_| bad())?,
+            None if https => 443,
+            None => 80,
+        };
+        Ok(Url {
+            https,
+            host,
+            port,
+            path_and_query: path.to_owned(),
+        })
+    }
+
+    fn is_loopback(&self) -> bool {
+        self.host == "localhost"
+            || self
+                .host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+}
+
+/// A public key from the JWKS, ready to check signatures.
+#[derive(Debug, Clone)]
+enum Key {
+    Rsa { n: Vec<u8>, e: Vec<u8> },
+    P256(Vec<u8>),
+    P384(Vec<u8>),
+    Ed25519(Vec<u8>),
+}
+
+#[derive(Debug, Clone)]
+struct CachedKey {
+    kid: Option<String>,
+    /// The `alg` the JWK is limited to, if it says.
+    alg: Option<String>,
+    key: Key,
+}
+
+#[derive(Debug, Default)]
+struct Cache {
+    keys: Vec<CachedKey>,
+    fetched: Option<Instant>,
+    last_attempt: Option<Instant>,
+}
+
+/// A configured issuer with its key cache.
+#[derive(Debug)]
+pub struct Oidc {
+    config: OidcConfig,
+    cache: RwLock<Cache>,
+    /// One fetch at a time.
+    fetching: Mutex<()>,
+    tls: Arc<tokio_rustls::rustls::ClientConfig>,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    kid: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Jwks {
+    keys: Vec<Jwk>,
+}
+
+#[derive(Deserialize)]
+struct Jwk {
+    kty: String,
+    kid: Option<String>,
+    alg: Option<String>,
+    #[serde(rename = "use")]
+    usage: Option<String>,
+    crv: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+    x: Option<String>,
+    y: Option<String>,
+}
+
+fn b64(part: &str) -> Result<Vec<u8>, &'static str> {
+    URL_SAFE_NO_PAD
+        .decode(part)
+        .map_err(|_| "the token is not base64url")
+}
+
+fn now_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Oidc {
+    /// The issuer, with an empty key cache.
+    pub fn new(config: OidcConfig) -> Self {
+        let mut roots = tokio_rustls::rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let tls = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map(|b| b.with_root_certificates(roots).with_no_client_auth())
+            .unwrap_or_else(|_| {
+                // The ring provider supports the default versions; this is not reached.
+                tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::new(
+                    tokio_rustls::rustls::crypto::ring::default_provider(),
+                ))
+                .with_protocol_versions(&[&tokio_rustls::rustls::version::TLS13])
+                .expect("TLS 1.3 with ring")
+                .with_root_certificates(tokio_rustls::rustls::RootCertStore::empty())
+                .with_no_client_auth()
+            });
+        Oidc {
+            config,
+            cache: RwLock::new(Cache::default()),
+            fetching: Mutex::new(()),
+            tls: Arc::new(tls),
+        }
+    }
+
+    /// Fetches the keys once, logging a failure.
+    pub async fn warm_up(&self) {
+        self.refetch(Duration::ZERO).await;
+    }
+
+    /// Validates a token; the error says why, without the token.
+    pub async fn validate(&self, token: &str) -> Result<Principal, &'static str> {
+        let mut parts = token.split('.');
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err("the token is not a JWS in compact form");
+        };
+        let header: Header =
+            serde_json::from_slice(&b64(h)?).map_err(|_| "the token header is not valid")?;
+        let alg = Algorithm::parse(&header.alg)
+            .filter(|a| self.config.algorithms.contains(a))
+            .ok_or("the token's algorithm is not accepted")?;
+        let signature = b64(s)?;
+        let signed = &token.as_bytes()[..h.len() + 1 + p.len()];
+
+        let key = self.key_for(header.kid.as_deref(), alg).await?;
+        verify(&key, alg, signed, &signature)?;
+
+        let claims: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_slice(&b64(p)?).map_err(|_| "the token claims are not valid")?;
+        self.check_claims(&claims)
+    }
+
+    fn check_claims(
+        &self,
+        claims: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Principal, &'static str> {
+        use serde_json::Value;
+        let c = &self.config;
+        if claims.get("iss").and_then(Value::as_str) != Some(c.issuer.as_str()) {
+            return Err("the token is from another issuer");
+        }
+        let audience_ok = match claims.get("aud") {
+            Some(Value::String(a)) => *a == c.audience,
+            Some(Value::Array(list)) => list.iter().any(|a| a.as_str() == Some(&c.audience)),
+            _ => false,
+        };
+        if !audience_ok {
+            return Err("the token is for another audience");
+        }
+        let now = now_secs();
+        let leeway = c.leeway.as_secs() as i64;
+        let exp = claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .ok_or("the token has no expiry")?;
+        if now > exp.saturating_add(leeway) {
+            return Err("the token has expired");
+        }
+        if let Some(nbf) = claims.get("nbf") {
+            let nbf = nbf.as_i64().ok_or("the token's nbf is not a time")?;
+            if now < nbf.saturating_sub(leeway) {
+                return Err("the token is not valid yet");
+            }
+        }
+        let subject = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .ok_or("the token has no subject")?;
+        let tenants: Vec<TenantId> = strings(claims.get(&c.tenants_claim))
+            .into_iter()
+            .map(|t| TenantId::parse(&t))
+            .collect::<Result<_, _>>()
+            .map_err(|_| "the token's tenant claim is not valid")?;
+        if tenants.is_empty() {
+            return Err("the token names no tenant");
+        }
+        // Roles this service does not know are someone else's: they grant nothing here.
+        let roles: Vec<Role> = strings(claims.get(&c.roles_claim))
+            .iter()
+            .filter_map(|r| Role::parse(r))
+            .collect();
+        let channels = match &c.channels_claim {
+            Some(name) if claims.contains_key(name) => Some(
+                strings(claims.get(name))
+                    .iter()
+                    .map(|ch| Channel::parse(&ch.to_ascii_uppercase()))
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or("the token's channel claim is not valid")?,
+            ),
+            _ => None,
+        };
+        Ok(Principal {
+            subject: format!("oidc:{subject}"),
+            grant: Grant {
+                tenants,
+                roles,
+                channels,
+            },
+        })
+    }
+
+    /// The key for `kid` (or the only fitting key when the token names none), fetching
+    /// the keys when they are stale or the `kid` is unknown.
+    async fn key_for(&self, kid: Option<&str>, alg: Algorithm) -> Result<Key, &'static str> {
+        let stale = {
+            let cache = self.cache.read().await;
+            cache
+                .fetched
+                .is_none_or(|at| at.elapsed() >= self.config.refresh)
+        };
+        if stale {
+            self.refetch(self.config.min_refetch).await;
+        }
+        if let Some(key) = self.find(kid, alg).await? {
+            return Ok(key);
+        }
+        // An unknown kid: the issuer may have rolled its keys.
+        self.refetch(self.config.min_refetch).await;
+        self.find(kid, alg)
+            .await?
+            .ok_or("the token's signing key is unknown")
+    }
+
+    async fn find(&self, kid: Option<&str>, alg: Algorithm) -> Result<Option<Key>, &'static str> {
+        let cache = self.cache.read().await;
+        let fitting: Vec<&CachedKey> = cache
+            .keys
+            .iter()
+            .filter(|k| kid.is_none() || k.kid.as_deref() == kid)
+            .filter(|k| k.alg.as_deref().is_none_or(|a| a == alg.as_str()))
+            .filter(|k| fits(&k.key, alg))
+            .collect();
+        match (kid, fitting.as_slice()) {
+            (_, [one]) => Ok(Some(one.key.clone())),
+            (_, []) => Ok(None),
+            (None, _) => Err("the token names no key and the issuer has several"),
+            (Some(_), _) => Err("the issuer publishes one kid for several keys"),
+        }
+    }
+
+    /// Fetches the keys unless an attempt was made less than `min_gap` ago.
+    async fn refetch(&self, min_gap: Duration) {
+        let _one = self.fetching.lock().await;
+        {
+            let cache = self.cache.read().await;
+            if cache.last_attempt.is_some_and(|at| at.elapsed() < min_gap) {
+                return;
+            }
+        }
+        let attempt = Instant::now();
+        let result = tokio::time::timeout(FETCH_TIMEOUT, self.fetch()).await;
+        let mut cache = self.cache.write().await;
+        cache.last_attempt = Some(attempt);
+        match result {
+            Ok(Ok(keys)) => {
+                tracing::info!(keys = keys.len(), "fetched the OIDC issuer's keys");
+                cache.keys = keys;
+                cache.fetched = Some(attempt);
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "cannot fetch the OIDC issuer's keys"),
+            Err(_) => tracing::warn!("fetching the OIDC issuer's keys timed out"),
+        }
+    }
+
+    async fn fetch(&self) -> Result<Vec<CachedKey>, String> {
+        let url = Url::parse(&self.config.jwks_url)?;
+        let tcp = tokio::net::TcpStream::connect((url.host.as_str(), url.port))
+            .await
+            .map_err(|e| format!("cannot connect: {e}"))?;
+        let authority = if (url.https && url.port == 443) || (!url.https && url.port == 80) {
+            url.host.clone()
+        } else {
+            format!("{}:{}", url.host, url.port)
+        };
+        let request = http::Request::get(url.path_and_query.as_str())
+            .header(http::header::HOST, authority)
+            .header(http::header::ACCEPT, "application/json")
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| format!("bad request: {e}"))?;
+        let body = if url.https {
+            let name = tokio_rustls::rustls::pki_types::ServerName::try_from(url.host.clone())
+                .map_err(|e| format!("bad host name: {e}"))?;
+            let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
+                .connect(name, tcp)
+                .await
+                .map_err(|e| format!("TLS: {e}"))?;
+            get(hyper_util::rt::TokioIo::new(tls), request).await?
+        } else {
+            get(hyper_util::rt::TokioIo::new(tcp), request).await?
+        };
+        let jwks: Jwks =
+            serde_json::from_slice(&body).map_err(|e| format!("not a JWKS document: {e}"))?;
+        Ok(jwks.keys.into_iter().filter_map(cached_key).collect())
+    }
+}
+
+async fn get<I>(io: I, request: http::Request<Empty<Bytes>>) -> Result<Bytes, String>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| format!("HTTP: {e}"))?;
+    let driver = tokio::spawn(connection);
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| format!("HTTP: {e}"))?;
+    if !response.status().is_success() {
+        driver.abort();
+        return Err(format!("HTTP status {}", response.status()));
+    }
+    let body = Limited::new(response.into_body(), MAX_JWKS_BYTES)
+        .collect()
+        .await
+        .map_err(|e| format!("reading the keys: {e}"))?
+        .to_bytes();
+    driver.abort();
+    Ok(body)
+}
+
+/// A JWK as a key, if it is a signing key of a kind supported.
+fn cached_key(jwk: Jwk) -> Option<CachedKey> {
+    if jwk.usage.as_deref().is_some_and(|u| u != "sig") {
+        return None;
+    }
+    let d = |v: &Option<String>| v.as_deref().and_then(|s| URL_SAFE_NO_PAD.decode(s).ok());
+    let key = match (jwk.kty.as_str(), jwk.crv.as_deref()) {
+        ("RSA", _) => Key::Rsa {
+            n: d(&jwk.n)?,
+            e: d(&jwk.e)?,
+        },
+        ("EC", Some(crv @ ("P-256" | "P-384"))) => {
+            let (x, y) = (d(&jwk.x)?, d(&jwk.y)?);
+            let mut point = vec![0x04];
+            point.extend_from_slice(&x);
+            point.extend_from_slice(&y);
+            if crv == "P-256" {
+                Key::P256(point)
+            } else {
+                Key::P384(point)
+            }
+        }
+        ("OKP", Some("Ed25519")) => Key::Ed25519(d(&jwk.x)?),
+        _ => return None,
+    };
+    Some(CachedKey {
+        kid: jwk.kid,
+        alg: jwk.alg,
+        key,
+    })
+}
+
+/// Whether a key is of the kind the algorithm needs.
+fn fits(key: &Key, alg: Algorithm) -> bool {
+    use Algorithm as A;
+    matches!(
+        (key, alg),
+        (
+            Key::Rsa { .. },
+            A::RS256 | A::RS384 | A::RS512 | A::PS256 | A::PS384 | A::PS512
+        ) | (Key::P256(_), A::ES256)
+            | (Key::P384(_), A::ES384)
+            | (Key::Ed25519(_), A::EdDSA)
+    )
+}
+
+fn verify(key: &Key, alg: Algorithm, signed: &[u8], sig: &[u8]) -> Result<(), &'static str> {
+    use Algorithm as A;
+    let ok = match (key, alg) {
+        (Key::Rsa { n, e }, _) => {
+            let params: &signature::RsaParameters = match alg {
+                A::RS256 => &signature::RSA_PKCS1_2048_8192_SHA256,
+                A::RS384 => &signature::RSA_PKCS1_2048_8192_SHA384,
+                A::RS512 => &signature::RSA_PKCS1_2048_8192_SHA512,
+                A::PS256 => &signature::RSA_PSS_2048_8192_SHA256,
+                A::PS384 => &signature::RSA_PSS_2048_8192_SHA384,
+                A::PS512 => &signature::RSA_PSS_2048_8192_SHA512,
+                _ => return Err("the token's algorithm does not fit its key"),
+            };
+            RsaPublicKeyComponents { n, e }
+                .verify(params, signed, sig)
+                .is_ok()
+        }
+        (Key::P256(point), A::ES256) => {
+            UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+                .verify(signed, sig)
+                .is_ok()
+        }
+        (Key::P384(point), A::ES384) => {
+            UnparsedPublicKey::new(&signature::ECDSA_P384_SHA384_FIXED, point)
+                .verify(signed, sig)
+                .is_ok()
+        }
+        (Key::Ed25519(x), A::EdDSA) => UnparsedPublicKey::new(&signature::ED25519, x)
+            .verify(signed, sig)
+            .is_ok(),
+        _ => return Err("the token's algorithm does not fit its key"),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err("the token's signature is not valid")
+    }
+}
+
+/// A claim as a list of strings: a list, or one string split on spaces.
+fn strings(value: Option<&serde_json::Value>) -> Vec<String> {
+    match value {
+        Some(serde_json::Value::String(s)) => s.split_whitespace().map(str::to_owned).collect(),
+        Some(serde_json::Value::Array(list)) => list
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn none_and_hmac_are_never_algorithms() {
+        for raw in ["none", "HS256", "HS384", "HS512", "", "rs256"] {
+            assert_eq!(Algorithm::parse(raw), None, "{raw}");
+        }
+        for a in Algorithm::ALL {
+            assert_eq!(Algorithm::parse(a.as_str()), Some(a));
+        }
+    }
+
+    #[test]
+    fn plain_http_keys_only_from_loopback() {
+        assert!(OidcConfig::check_jwks_url("https://login.example.nl/keys").is_ok());
+        assert!(OidcConfig::check_jwks_url("http://127.0.0.1:8080/keys").is_ok());
+        assert!(OidcConfig::check_jwks_url("http://[::1]:8080/keys").is_ok());
+        assert!(OidcConfig::check_jwks_url("http://localhost/keys").is_ok());
+        assert!(OidcConfig::check_jwks_url("http://login.example.nl/keys").is_err());
+        assert!(OidcConfig::check_jwks_url("ftp://x/keys").is_err());
+    }
+}
