@@ -20,7 +20,10 @@ use midoffice_api::server::{AppState, RunningServer};
 use midoffice_domain::identifier::Pseudonymiser;
 use midoffice_scenarios::scratch::{ScratchDb, test_secret};
 use midoffice_store::Store;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
+
+pub use midoffice_api::auth::Access;
+pub use midoffice_api::server::Tls;
 
 pub use midoffice_api::pb;
 pub use midoffice_scenarios::database_test;
@@ -53,6 +56,7 @@ pub struct Backend {
     url: String,
     db_url: String,
     channel: Channel,
+    client_tls: Option<ClientTlsConfig>,
     server: Mutex<Option<RunningServer>>,
     db: Mutex<Option<ScratchDb>>,
 }
@@ -74,6 +78,26 @@ where
     F: FnOnce(Arc<Backend>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    on_backend_with(database, Setup::default(), test).await;
+}
+
+/// How the server of a test is started: development access without TLS by default.
+#[derive(Debug, Default)]
+pub struct Setup {
+    /// How calls are authenticated.
+    pub access: Access,
+    /// TLS on the server.
+    pub tls: Option<Tls>,
+    /// How the shared channel connects when the server has TLS (CA, client identity).
+    pub client_tls: Option<ClientTlsConfig>,
+}
+
+/// [`on_backend`] with a server started as `setup` says (configured access, TLS).
+pub async fn on_backend_with<F, Fut>(database: TestDatabase, setup: Setup, test: F)
+where
+    F: FnOnce(Arc<Backend>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     init_logging();
     let db = database
         .scratch()
@@ -83,7 +107,7 @@ where
         TestDatabase::Sqlite => Kind::Sqlite,
         TestDatabase::Postgres(_) => Kind::Postgres,
     };
-    let backend = Arc::new(Backend::launch(kind, db).await);
+    let backend = Arc::new(Backend::launch(kind, db, setup).await);
     // Run on its own task, so a panic comes back as a value and clean-up still runs.
     let outcome = tokio::spawn(test(Arc::clone(&backend))).await;
     backend.finish().await;
@@ -97,38 +121,49 @@ where
 }
 
 impl Backend {
-    async fn launch(kind: Kind, db: ScratchDb) -> Backend {
+    async fn launch(kind: Kind, db: ScratchDb, setup: Setup) -> Backend {
         let store = Store::connect(&db.url)
             .await
             .unwrap_or_else(|e| panic!("Store::connect on {kind:?} failed: {e}"));
         let pseudonymiser = Pseudonymiser::new(&test_secret());
-        let server = midoffice_api::server::spawn(AppState {
-            store,
-            pseudonymiser,
-            access: midoffice_api::auth::Access::development(),
-        })
+        let tls = setup.tls.is_some();
+        let server = midoffice_api::server::spawn_with(
+            AppState {
+                store,
+                pseudonymiser,
+                access: setup.access,
+            },
+            setup.tls,
+        )
         .await
         .unwrap_or_else(|e| panic!("the server did not start on {kind:?}: {e}"));
-        let url = server.url();
-        let channel = connect(&url).await;
+        let url = if tls {
+            format!("https://localhost:{}", server.addr.port())
+        } else {
+            server.url()
+        };
+        let channel = connect_with(&url, setup.client_tls.clone()).await;
         Backend {
             kind,
             url,
             db_url: db.url.clone(),
             channel,
+            client_tls: setup.client_tls,
             server: Mutex::new(Some(server)),
             db: Mutex::new(Some(db)),
         }
     }
 
-    /// The server's base URL, `http://127.0.0.1:PORT`.
+    /// The server's base URL, `http://127.0.0.1:PORT` (`https://localhost:PORT` with TLS).
     pub fn url(&self) -> &str {
         &self.url
     }
 
     /// The server's socket address, `127.0.0.1:PORT`.
     pub fn addr(&self) -> &str {
-        self.url.trim_start_matches("http://")
+        self.url
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
     }
 
     /// The URL of the database under the server.
@@ -150,7 +185,7 @@ impl Backend {
 
     /// A new connection of its own, for calls that must not share one.
     pub async fn new_channel(&self) -> Channel {
-        connect(&self.url).await
+        connect_with(&self.url, self.client_tls.clone()).await
     }
 
     /// A contact client on the shared channel.
@@ -316,9 +351,15 @@ impl Drop for Backend {
     }
 }
 
-async fn connect(url: &str) -> Channel {
-    Endpoint::from_shared(url.to_owned())
-        .unwrap_or_else(|e| panic!("not a URL: {url}: {e}"))
+async fn connect_with(url: &str, tls: Option<ClientTlsConfig>) -> Channel {
+    let mut endpoint =
+        Endpoint::from_shared(url.to_owned()).unwrap_or_else(|e| panic!("not a URL: {url}: {e}"));
+    if let Some(tls) = tls {
+        endpoint = endpoint
+            .tls_config(tls)
+            .unwrap_or_else(|e| panic!("bad TLS configuration for {url}: {e}"));
+    }
+    endpoint
         .connect()
         .await
         .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"))
