@@ -1,0 +1,196 @@
+//! The binary and its credentials: without any it serves loopback only and says how to
+//! configure one; the entry `midoffice key new` prints works as configuration, and the
+//! key it printed opens the API while no key does not.
+
+use midoffice_api::pb;
+use midoffice_api::pb::figure_service_client::FigureServiceClient;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A secret for the tests, from the environment (never the data folder in production).
+const SECRET: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+fn midoffice(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_midoffice"));
+    cmd.env_clear()
+        .env("RUST_LOG", "info")
+        .env("MIDOFFICE_SECRET", SECRET)
+        .current_dir(dir)
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn said(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+#[test]
+fn without_credentials_only_loopback_is_served_and_the_refusal_says_how_to_configure() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--listen", "0.0.0.0:0", "--mode", "development"],
+        vec!["--listen", "[::]:0", "--mode", "development"],
+        vec!["--listen", "127.0.0.1:0", "--mode", "production"],
+    ] {
+        let out = midoffice(dir.path())
+            .args(["serve", "--data-dir", "data"])
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            !out.status.success(),
+            "{args:?} started without credentials"
+        );
+        let text = said(&out);
+        for needed in [
+            "no credentials",
+            "loopback",
+            "midoffice key new",
+            "[access.oidc]",
+        ] {
+            assert!(
+                text.contains(needed),
+                "{args:?}: {needed} missing in {text}"
+            );
+        }
+    }
+}
+
+fn key_new(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_midoffice"))
+        .env_clear()
+        .args(["key", "new"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn key_new_refuses_what_the_configuration_would_refuse() {
+    for args in [
+        vec!["--name", "x", "--tenant", "Gemeente A", "--role", "channel"],
+        vec!["--name", "x", "--tenant", "gemeente-a", "--role", "root"],
+        vec![
+            "--name",
+            "x",
+            "--tenant",
+            "gemeente-a",
+            "--role",
+            "channel",
+            "--channel",
+            "fax",
+        ],
+        vec!["--name", "x", "--role", "channel"],
+    ] {
+        let out = key_new(&args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?} printed a key");
+    }
+}
+
+/// Kills the server when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_printed_key_and_entry_work_as_configuration() {
+    let out = key_new(&[
+        "--name",
+        "dashboard-kcc",
+        "--tenant",
+        "gemeente-a",
+        "--role",
+        "dashboard",
+    ]);
+    assert!(out.status.success(), "{}", said(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let key = text
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("mo_"))
+        .expect("the key")
+        .to_owned();
+    let entry = &text[text.find("[[access.keys]]").expect("the entry")..];
+    assert!(!entry.contains(&key), "the entry holds the key itself");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("midoffice.toml"), entry).unwrap();
+    let mut child = midoffice(dir.path())
+        .args(["serve", "--data-dir", "data", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let running = Running(child);
+    // The address comes in the log line that says the server is serving.
+    let (tx, rx) = std::sync::mpsc::channel();
+    for stream in [
+        Box::new(stdout) as Box<dyn std::io::Read + Send>,
+        Box::new(stderr),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut log = String::new();
+    let addr = loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("the server did not say where it serves:\n{log}"));
+        log.push_str(&line);
+        log.push('\n');
+        if let Some(rest) = line.split("listen=").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    assert!(!log.contains(&key), "the log shows the key");
+
+    let mut figures = FigureServiceClient::connect(format!("http://{addr}"))
+        .await
+        .unwrap();
+    let request = |key: Option<&str>| {
+        let mut r = tonic::Request::new(pb::GetFiguresRequest {
+            period: Some(pb::Period {
+                start_date: Some(pb::Date {
+                    year: 2026,
+                    month: 1,
+                    day: 1,
+                }),
+                end_date: Some(pb::Date {
+                    year: 2027,
+                    month: 1,
+                    day: 1,
+                }),
+                as_of: None,
+            }),
+            ..Default::default()
+        });
+        if let Some(key) = key {
+            r.metadata_mut()
+                .insert("authorization", format!("Bearer {key}").parse().unwrap());
+        }
+        r
+    };
+    figures.get_figures(request(Some(&key))).await.unwrap();
+    let refused = figures.get_figures(request(None)).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::Unauthenticated);
+    drop(running);
+}
