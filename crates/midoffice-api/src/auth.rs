@@ -241,7 +241,7 @@ pub enum Authenticated {
 pub struct Credentials {
     keys: Vec<ApiKey>,
     client_certs: Vec<ClientCert>,
-    oidc: Option<Oidc>,
+    oidc: Option<Arc<Oidc>>,
 }
 
 /// How calls are authenticated.
@@ -295,7 +295,7 @@ impl Access {
         Access::Configured(Arc::new(Credentials {
             keys: config.keys,
             client_certs: config.client_certs,
-            oidc: config.oidc.map(Oidc::new),
+            oidc: config.oidc.map(|c| Arc::new(Oidc::new(c))),
         }))
     }
 
@@ -397,8 +397,27 @@ impl Access {
         Authenticated::Nothing
     }
 
-    /// Authenticates the call and checks that its credential may call `rpc`.
+    /// Authenticates the call and checks that its credential may call `rpc`. A refusal
+    /// is logged with its reason and the RPC (never the credential).
     pub fn authorise<T>(&self, request: &Request<T>, rpc: Rpc) -> Result<Call, ApiError> {
+        let result = self.decide(request, rpc);
+        match &result {
+            Err(ApiError::Unauthenticated { reason, message }) => {
+                tracing::warn!(rpc = rpc.name(), reason, why = %message, "call refused")
+            }
+            Err(ApiError::PermissionDenied { reason, .. }) => {
+                let subject = match request.extensions().get::<Authenticated>() {
+                    Some(Authenticated::Principal(p)) => p.subject.as_str(),
+                    _ => "",
+                };
+                tracing::warn!(rpc = rpc.name(), reason, subject, "call refused")
+            }
+            _ => {}
+        }
+        result
+    }
+
+    fn decide<T>(&self, request: &Request<T>, rpc: Rpc) -> Result<Call, ApiError> {
         let trace = TraceContext::continued(request.metadata());
         let metadata = request.metadata();
         let Access::Configured(_) = self else {

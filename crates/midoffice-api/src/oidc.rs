@@ -274,7 +274,7 @@ impl Oidc {
     }
 
     /// Validates a token; the error says why, without the token.
-    pub async fn validate(&self, token: &str) -> Result<Principal, &'static str> {
+    pub async fn validate(self: &Arc<Self>, token: &str) -> Result<Principal, &'static str> {
         let mut parts = token.split('.');
         let (Some(h), Some(p), Some(s), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -369,15 +369,27 @@ impl Oidc {
 
     /// The key for `kid` (or the only fitting key when the token names none), fetching
     /// the keys when they are stale or the `kid` is unknown.
-    async fn key_for(&self, kid: Option<&str>, alg: Algorithm) -> Result<Key, &'static str> {
-        let stale = {
+    async fn key_for(
+        self: &Arc<Self>,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Key, &'static str> {
+        let (empty, stale) = {
             let cache = self.cache.read().await;
-            cache
-                .fetched
-                .is_none_or(|at| at.elapsed() >= self.config.refresh)
+            (
+                cache.keys.is_empty(),
+                cache
+                    .fetched
+                    .is_none_or(|at| at.elapsed() >= self.config.refresh),
+            )
         };
-        if stale {
+        if empty {
             self.refetch(self.config.min_refetch).await;
+        } else if stale {
+            // Old keys still verify while the new ones come: refresh in the background,
+            // so no call waits for the issuer.
+            let this = Arc::clone(self);
+            tokio::spawn(async move { this.refetch(this.config.min_refetch).await });
         }
         if let Some(key) = self.find(kid, alg).await? {
             return Ok(key);
