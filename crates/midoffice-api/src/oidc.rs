@@ -610,6 +610,62 @@ mod tests {
         }
     }
 
+    /// RS256 and PS256, the algorithms of most single sign-on servers: ring cannot make
+    /// RSA keys, so the test has `openssl` make one (it is on every machine the project
+    /// builds on; without it this test fails rather than pass unchecked).
+    #[test]
+    fn rsa_signatures_verify_through_the_jwk() {
+        let dir = tempfile::tempdir().unwrap();
+        let pem = dir.path().join("rsa.pem");
+        let der = dir.path().join("rsa.der");
+        for args in [
+            vec![
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+            ],
+            vec!["rsa", "-traditional", "-outform", "DER", "-out"],
+        ] {
+            let mut cmd = std::process::Command::new("openssl");
+            cmd.args(&args);
+            if args[0] == "rsa" {
+                cmd.arg(&der).arg("-in").arg(&pem);
+            } else {
+                cmd.arg(&pem);
+            }
+            let made = cmd.output().expect("openssl makes the RSA test key");
+            assert!(made.status.success(), "{made:?}");
+        }
+        let der = std::fs::read(&der).unwrap();
+        let kp = ring::signature::RsaKeyPair::from_der(&der).unwrap();
+        let public = ring::rsa::PublicKeyComponents::<Vec<u8>>::from(kp.public());
+        let jwk: Jwk = serde_json::from_value(serde_json::json!({
+            "kty": "RSA", "kid": "r1", "use": "sig",
+            "n": URL_SAFE_NO_PAD.encode(&public.n),
+            "e": URL_SAFE_NO_PAD.encode(&public.e),
+        }))
+        .unwrap();
+        let key = cached_key(jwk).unwrap().key;
+        let rng = ring::rand::SystemRandom::new();
+        let message = b"header.claims";
+        for (alg, padding) in [
+            (
+                Algorithm::RS256,
+                &signature::RSA_PKCS1_SHA256 as &dyn signature::RsaEncoding,
+            ),
+            (Algorithm::PS256, &signature::RSA_PSS_SHA256),
+        ] {
+            let mut sig = vec![0; kp.public().modulus_len()];
+            kp.sign(padding, &rng, message, &mut sig).unwrap();
+            assert_eq!(verify(&key, alg, message, &sig), Ok(()), "{alg:?}");
+            assert!(verify(&key, alg, b"header.other", &sig).is_err(), "{alg:?}");
+            assert!(verify(&key, Algorithm::ES256, message, &sig).is_err());
+        }
+    }
+
     #[test]
     fn plain_http_keys_only_from_loopback() {
         assert!(OidcConfig::check_jwks_url("https://login.example.nl/keys").is_ok());
