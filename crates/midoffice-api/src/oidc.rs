@@ -201,7 +201,7 @@ pub struct Oidc {
     cache: RwLock<Cache>,
     /// One fetch at a time.
     fetching: Mutex<()>,
-    tls: Arc<tokio_rustls::rustls::ClientConfig>,
+    tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
 }
 
 #[derive(Deserialize)]
@@ -247,24 +247,18 @@ impl Oidc {
         let mut roots = tokio_rustls::rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        // The ring provider supports the safe default versions; should it ever not,
+        // fetching says so and the keys stay unfetched.
         let tls = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
-            .map(|b| b.with_root_certificates(roots).with_no_client_auth())
-            .unwrap_or_else(|_| {
-                // The ring provider supports the default versions; this is not reached.
-                tokio_rustls::rustls::ClientConfig::builder_with_provider(Arc::new(
-                    tokio_rustls::rustls::crypto::ring::default_provider(),
-                ))
-                .with_protocol_versions(&[&tokio_rustls::rustls::version::TLS13])
-                .expect("TLS 1.3 with ring")
-                .with_root_certificates(tokio_rustls::rustls::RootCertStore::empty())
-                .with_no_client_auth()
-            });
+            .map(|b| Arc::new(b.with_root_certificates(roots).with_no_client_auth()))
+            .inspect_err(|e| tracing::error!(error = %e, "no TLS client for the OIDC keys"))
+            .ok();
         Oidc {
             config,
             cache: RwLock::new(Cache::default()),
             fetching: Mutex::new(()),
-            tls: Arc::new(tls),
+            tls,
         }
     }
 
@@ -460,7 +454,8 @@ impl Oidc {
         let body = if url.https {
             let name = tokio_rustls::rustls::pki_types::ServerName::try_from(url.host.clone())
                 .map_err(|e| format!("bad host name: {e}"))?;
-            let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
+            let config = self.tls.clone().ok_or("no TLS client")?;
+            let tls = tokio_rustls::TlsConnector::from(config)
                 .connect(name, tcp)
                 .await
                 .map_err(|e| format!("TLS: {e}"))?;
