@@ -389,34 +389,49 @@ impl SigningKey {
 }
 
 impl Issuer {
-    async fn start(keys: &[&SigningKey]) -> Issuer {
+    /// Serves the keys over plain HTTP, or over TLS with `tls` (certificate, key; PEM).
+    async fn start(keys: &[&SigningKey], tls: Option<(&str, &str)>) -> Issuer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/keys", listener.local_addr().unwrap());
+        let port = listener.local_addr().unwrap().port();
+        let url = match tls {
+            Some(_) => format!("https://localhost:{port}/keys"),
+            None => format!("http://127.0.0.1:{port}/keys"),
+        };
+        let acceptor = tls.map(|(cert, key)| {
+            use tokio_rustls::rustls;
+            use tokio_rustls::rustls::pki_types::pem::PemObject;
+            let certs = rustls::pki_types::CertificateDer::pem_slice_iter(cert.as_bytes())
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap();
+            let key = rustls::pki_types::PrivateKeyDer::from_pem_slice(key.as_bytes()).unwrap();
+            let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+                rustls::crypto::ring::default_provider(),
+            ))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .unwrap();
+            tokio_rustls::TlsAcceptor::from(Arc::new(config))
+        });
         let jwks = Arc::new(Mutex::new(
             json!({"keys": keys.iter().map(|k| k.jwk()).collect::<Vec<_>>() }),
         ));
         let fetches = Arc::new(AtomicUsize::new(0));
         let (served, counted) = (jwks.clone(), fetches.clone());
         tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
+            while let Ok((socket, _)) = listener.accept().await {
                 let (served, counted) = (served.clone(), counted.clone());
+                let acceptor = acceptor.clone();
                 tokio::spawn(async move {
-                    let mut buf = Vec::new();
-                    let mut chunk = [0u8; 1024];
-                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match socket.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    match acceptor {
+                        Some(acceptor) => {
+                            if let Ok(stream) = acceptor.accept(socket).await {
+                                answer(stream, served, counted).await;
+                            }
                         }
+                        None => answer(socket, served, counted).await,
                     }
-                    counted.fetch_add(1, Ordering::SeqCst);
-                    let body = served.lock().await.to_string();
-                    let answer = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = socket.write_all(answer.as_bytes()).await;
-                    let _ = socket.shutdown().await;
                 });
             }
         });
@@ -440,8 +455,33 @@ impl Issuer {
             channels_claim: Some("midoffice_channels".to_owned()),
             refresh: Duration::from_secs(3600),
             min_refetch,
+            jwks_ca_pem: None,
         }
     }
+}
+
+/// Answers one HTTP request with the JWKS.
+async fn answer<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut socket: S,
+    served: Arc<Mutex<serde_json::Value>>,
+    counted: Arc<AtomicUsize>,
+) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+        match socket.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+    counted.fetch_add(1, Ordering::SeqCst);
+    let body = served.lock().await.to_string();
+    let answer = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = socket.write_all(answer.as_bytes()).await;
+    let _ = socket.shutdown().await;
 }
 
 fn now() -> i64 {
@@ -470,7 +510,7 @@ database_test!(oidc_tokens_are_checked_against_the_issuer);
 async fn oidc_tokens_are_checked_against_the_issuer(database: TestDatabase) {
     let rng = SystemRandom::new();
     let first = SigningKey::new("key-1", &rng);
-    let issuer = Issuer::start(&[&first]).await;
+    let issuer = Issuer::start(&[&first], None).await;
     let access = Access::configured(AccessConfig {
         oidc: Some(issuer.config(MIN_REFETCH)),
         ..Default::default()
@@ -823,6 +863,53 @@ async fn tls_with_client_certificates_for_channel_adapters(database: TestDatabas
             "CREDENTIAL_INVALID",
             &[],
         );
+    })
+    .await;
+}
+
+database_test!(oidc_keys_come_over_https_from_a_trusted_ca_only);
+async fn oidc_keys_come_over_https_from_a_trusted_ca_only(database: TestDatabase) {
+    let rng = SystemRandom::new();
+    let key = SigningKey::new("key-1", &rng);
+    let issuer_pki = pki(0);
+    let other_pki = pki(0);
+    let issuer = Issuer::start(
+        &[&key],
+        Some((&issuer_pki.server_cert, &issuer_pki.server_key)),
+    )
+    .await;
+    let trusting = |ca: &str| {
+        let mut config = issuer.config(MIN_REFETCH);
+        config.jwks_ca_pem = Some(ca.as_bytes().to_vec());
+        config
+    };
+    let right = Access::configured(AccessConfig {
+        oidc: Some(trusting(&issuer_pki.ca_pem)),
+        ..Default::default()
+    });
+    let wrong = Access::configured(AccessConfig {
+        oidc: Some(trusting(&other_pki.ca_pem)),
+        ..Default::default()
+    });
+    let token = key.token(&claims(&["dashboard"], &[TENANT]), &rng);
+    let mut headers = http::HeaderMap::new();
+    headers.insert("authorization", format!("Bearer {token}").parse().unwrap());
+    // An issuer whose certificate the configured CA did not sign is not believed.
+    assert!(matches!(
+        wrong.authenticate(&headers, None).await,
+        midoffice_api::auth::Authenticated::Refused(_)
+    ));
+    assert_eq!(issuer.fetches.load(Ordering::SeqCst), 0);
+    let setup = Setup {
+        access: right,
+        ..Setup::default()
+    };
+    on_backend_with(database, setup, move |b| async move {
+        b.figures()
+            .get_figures(figures_request(Some(&token), None))
+            .await
+            .unwrap();
+        assert_eq!(issuer.fetches.load(Ordering::SeqCst), 1);
     })
     .await;
 }

@@ -99,9 +99,17 @@ pub struct OidcConfig {
     pub refresh: Duration,
     /// An unknown `kid` fetches the keys at most this often.
     pub min_refetch: Duration,
+    /// The CA certificates (PEM) trusted for the JWKS URL instead of the built-in web
+    /// roots, for an issuer behind the municipality's own CA.
+    pub jwks_ca_pem: Option<Vec<u8>>,
 }
 
 impl OidcConfig {
+    /// The certificates of a PEM file; none, or one that does not parse, is an error.
+    pub fn check_ca(pem: &[u8]) -> Result<(), String> {
+        ca_certificates(pem).map(|_| ())
+    }
+
     /// Checks the URL of the keys: HTTPS, or HTTP on a loopback address only.
     pub fn check_jwks_url(url: &str) -> Result<(), String> {
         let parsed = Url::parse(url)?;
@@ -112,6 +120,20 @@ impl OidcConfig {
         }
         Ok(())
     }
+}
+
+fn ca_certificates(
+    pem: &[u8],
+) -> Result<Vec<tokio_rustls::rustls::pki_types::CertificateDer<'static>>, String> {
+    use tokio_rustls::rustls::pki_types::CertificateDer;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("not PEM certificates: {e}"))?;
+    if certs.is_empty() {
+        return Err("no certificate in it".to_owned());
+    }
+    Ok(certs)
 }
 
 /// A URL as far as fetching the keys needs it.
@@ -245,7 +267,18 @@ impl Oidc {
     /// The issuer, with an empty key cache.
     pub fn new(config: OidcConfig) -> Self {
         let mut roots = tokio_rustls::rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        match &config.jwks_ca_pem {
+            None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
+            Some(pem) => match ca_certificates(pem) {
+                Ok(certs) => {
+                    let (_, ignored) = roots.add_parsable_certificates(certs);
+                    if ignored > 0 {
+                        tracing::warn!(ignored, "certificates of the JWKS CA file not usable");
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "the JWKS CA file"),
+            },
+        }
         let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
         // The ring provider supports the safe default versions; should it ever not,
         // fetching says so and the keys stay unfetched.

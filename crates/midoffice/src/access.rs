@@ -56,6 +56,8 @@ struct OidcTable {
     channels_claim: Option<String>,
     #[serde(default = "default_refresh")]
     refresh_seconds: u64,
+    /// A PEM file of the CA(s) trusted for jwks_url instead of the built-in web roots.
+    jwks_ca: Option<String>,
 }
 
 fn default_algorithms() -> Vec<String> {
@@ -259,6 +261,15 @@ fn oidc_config(t: OidcTable) -> Result<OidcConfig, String> {
             MIN_REFETCH.as_secs()
         ));
     }
+    let jwks_ca_pem = match &t.jwks_ca {
+        None => None,
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("access.oidc.jwks_ca: cannot read {path}: {e}"))?;
+            OidcConfig::check_ca(&pem).map_err(|e| format!("access.oidc.jwks_ca {path}: {e}"))?;
+            Some(pem)
+        }
+    };
     Ok(OidcConfig {
         issuer: t.issuer,
         audience: t.audience,
@@ -270,6 +281,7 @@ fn oidc_config(t: OidcTable) -> Result<OidcConfig, String> {
         channels_claim: t.channels_claim,
         refresh: Duration::from_secs(t.refresh_seconds),
         min_refetch: MIN_REFETCH,
+        jwks_ca_pem,
     })
 }
 
