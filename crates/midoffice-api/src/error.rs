@@ -364,4 +364,35 @@ mod tests {
         ));
         assert!(!s.message().contains("5432"));
     }
+
+    #[test]
+    fn refused_access_has_its_code_and_reason() {
+        for (e, code, reason) in [
+            (
+                ApiError::Unauthenticated {
+                    reason: "CREDENTIAL_MISSING",
+                    message: "needs a credential".into(),
+                },
+                Code::Unauthenticated,
+                "CREDENTIAL_MISSING",
+            ),
+            (
+                ApiError::PermissionDenied {
+                    reason: "ROLE_NOT_GRANTED",
+                    message: "needs the role admin".into(),
+                },
+                Code::PermissionDenied,
+                "ROLE_NOT_GRANTED",
+            ),
+        ] {
+            let s = Status::from(e);
+            assert_eq!(s.code(), code);
+            let details = s.get_error_details();
+            let info = details.error_info().expect("an ErrorInfo detail");
+            assert_eq!(
+                (info.reason.as_str(), info.domain.as_str()),
+                (reason, ERROR_DOMAIN)
+            );
+        }
+    }
 }
