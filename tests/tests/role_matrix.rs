@@ -31,6 +31,7 @@ const ALLOWED: &[(&str, Who)] = &[
     ("ContactService/GetContact", Roles(&[R::Channel])),
     ("ContactService/SubmitFeedback", Roles(&[R::Channel])),
     ("PartyService/GetContext", Roles(&[R::Channel])),
+    ("PartyService/ListPartyContacts", Roles(&[R::Channel])),
     ("PartyService/EraseParty", Roles(&[R::Admin])),
     ("TenantService/GetTenantSettings", Roles(&[R::Admin])),
     ("TenantService/ReplaceTenantSettings", Roles(&[R::Admin])),
@@ -313,6 +314,12 @@ fn valid_request(method: &str, f: &Fixture) -> Option<Vec<u8>> {
         "PartyService/GetContext" => pb::GetContextRequest {
             identifiers: Some(bsn("999990019")),
             as_of: None,
+        }
+        .encode_to_vec(),
+        "PartyService/ListPartyContacts" => pb::ListPartyContactsRequest {
+            identifiers: Some(bsn("999990019")),
+            page_size: 10,
+            ..Default::default()
         }
         .encode_to_vec(),
         "PartyService/EraseParty" => pb::ErasePartyRequest {
