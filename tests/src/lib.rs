@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, Once};
 use midoffice_api::pb::contact_service_client::ContactServiceClient;
 use midoffice_api::pb::figure_service_client::FigureServiceClient;
 use midoffice_api::pb::party_service_client::PartyServiceClient;
+use midoffice_api::pb::processing_log_service_client::ProcessingLogServiceClient;
 use midoffice_api::pb::tenant_service_client::TenantServiceClient;
 use midoffice_api::server::{AppState, RunningServer};
 use midoffice_domain::identifier::Pseudonymiser;
@@ -201,6 +202,11 @@ impl Backend {
     /// A tenant client on the shared channel.
     pub fn tenants(&self) -> TenantServiceClient<Channel> {
         TenantServiceClient::new(self.channel())
+    }
+
+    /// A processing-log client on the shared channel.
+    pub fn processing_log(&self) -> ProcessingLogServiceClient<Channel> {
+        ProcessingLogServiceClient::new(self.channel())
     }
 
     /// A figure client on the shared channel.

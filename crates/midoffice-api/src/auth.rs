@@ -74,11 +74,13 @@ pub enum Rpc {
     ReplaceTenantSettings,
     GetThermometer,
     GetFigures,
+    ListProcessingRecords,
+    ListAuditRecords,
 }
 
 impl Rpc {
     /// Every RPC, for tests that walk them all.
-    pub const ALL: [Rpc; 12] = [
+    pub const ALL: [Rpc; 14] = [
         Rpc::StartContact,
         Rpc::CompleteContact,
         Rpc::RecordContact,
@@ -91,6 +93,8 @@ impl Rpc {
         Rpc::ReplaceTenantSettings,
         Rpc::GetThermometer,
         Rpc::GetFigures,
+        Rpc::ListProcessingRecords,
+        Rpc::ListAuditRecords,
     ];
 
     /// The role an RPC needs; `None` for the public thermometer.
@@ -107,6 +111,7 @@ impl Rpc {
             Rpc::EraseParty | Rpc::GetTenantSettings | Rpc::ReplaceTenantSettings => {
                 Some(Role::Admin)
             }
+            Rpc::ListProcessingRecords | Rpc::ListAuditRecords => Some(Role::Privacy),
             Rpc::GetThermometer => None,
         }
     }
@@ -126,6 +131,8 @@ impl Rpc {
             Rpc::ReplaceTenantSettings => "ReplaceTenantSettings",
             Rpc::GetThermometer => "GetThermometer",
             Rpc::GetFigures => "GetFigures",
+            Rpc::ListProcessingRecords => "ListProcessingRecords",
+            Rpc::ListAuditRecords => "ListAuditRecords",
         }
     }
 }

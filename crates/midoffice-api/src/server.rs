@@ -6,8 +6,9 @@ use crate::pb;
 use crate::pb::contact_service_server::ContactServiceServer;
 use crate::pb::figure_service_server::FigureServiceServer;
 use crate::pb::party_service_server::PartyServiceServer;
+use crate::pb::processing_log_service_server::ProcessingLogServiceServer;
 use crate::pb::tenant_service_server::TenantServiceServer;
-use crate::service::{ContactApi, FigureApi, PartyApi, TenantApi};
+use crate::service::{ContactApi, FigureApi, PartyApi, ProcessingLogApi, TenantApi};
 use midoffice_domain::identifier::Pseudonymiser;
 use midoffice_store::Store;
 use std::future::Future;
@@ -44,11 +45,12 @@ pub struct AppState {
 }
 
 /// The names health answers SERVING for: each midoffice service.
-const SERVICE_NAMES: [&str; 4] = [
+const SERVICE_NAMES: [&str; 5] = [
     <ContactServiceServer<ContactApi> as tonic::server::NamedService>::NAME,
     <PartyServiceServer<PartyApi> as tonic::server::NamedService>::NAME,
     <TenantServiceServer<TenantApi> as tonic::server::NamedService>::NAME,
     <FigureServiceServer<FigureApi> as tonic::server::NamedService>::NAME,
+    <ProcessingLogServiceServer<ProcessingLogApi> as tonic::server::NamedService>::NAME,
 ];
 
 async fn set_health(reporter: &HealthReporter, status: ServingStatus) {
@@ -159,6 +161,9 @@ pub async fn serve_with(
         .add_service(ContactServiceServer::new(ContactApi::new(state.clone())))
         .add_service(PartyServiceServer::new(PartyApi::new(state.clone())))
         .add_service(TenantServiceServer::new(TenantApi::new(state.clone())))
+        .add_service(ProcessingLogServiceServer::new(ProcessingLogApi::new(
+            state.clone(),
+        )))
         .add_service(FigureServiceServer::new(FigureApi::new(state)))
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await

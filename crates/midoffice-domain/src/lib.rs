@@ -15,6 +15,7 @@ pub mod limits;
 pub mod mask;
 pub mod party;
 pub mod plan;
+pub mod processing;
 pub mod settings;
 pub mod signals;
 pub mod text;

@@ -5,6 +5,7 @@ use crate::contact::Channel;
 use crate::limits::{
     MAX_EXPLANATION_CHARS, MAX_NORMS, MAX_TITLE_CHARS, MAX_WINDOW_SECS, MAX_WORKING_DAYS,
 };
+use crate::processing::ProcessingActivities;
 use crate::{Code, Instant, Violations};
 use chrono::TimeDelta;
 use std::collections::BTreeSet;
@@ -92,6 +93,8 @@ pub struct TenantSettings {
     pub repeat_window_secs: i64,
     /// Seconds; default 48 hours.
     pub channel_hop_window_secs: i64,
+    /// The processing-activity URIs of the processing log (defaults when unset).
+    pub processing_activities: ProcessingActivities,
 }
 
 /// The default repeat window: 7 days.
@@ -110,6 +113,7 @@ impl Default for TenantSettings {
             calendar: Calendar::default(),
             repeat_window_secs: DEFAULT_REPEAT_WINDOW_SECS,
             channel_hop_window_secs: DEFAULT_CHANNEL_HOP_WINDOW_SECS,
+            processing_activities: ProcessingActivities::default(),
         }
     }
 }
@@ -198,6 +202,12 @@ impl TenantSettings {
         if self.norms.len() > MAX_NORMS {
             v.add("norms", format!("at most {MAX_NORMS} norms"));
         }
+        v.0.extend(
+            self.processing_activities
+                .violations()
+                .prefixed("processing_activities")
+                .0,
+        );
         if v.is_empty() { Ok(()) } else { Err(v) }
     }
 }

@@ -1,10 +1,12 @@
 //! sea-orm entities, one per table. Instants are `i64` microseconds since the epoch;
 //! enums are short upper-case text; identifiers are only ever keyed hashes.
 
+pub mod audit_record;
 pub mod case;
 pub mod contact;
 pub mod feedback;
 pub mod idempotency;
 pub mod identifier;
 pub mod party;
+pub mod processing_record;
 pub mod tenant_settings;

@@ -440,6 +440,7 @@ pub async fn load_erase<C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
     identifiers: &[IdentKey],
+    settings: TenantSettings,
 ) -> Result<EraseFacts, StoreError> {
     let known = known_parties(c, tenant, identifiers).await?;
     let mut families = BTreeMap::new();
@@ -452,6 +453,7 @@ pub async fn load_erase<C: ConnectionTrait>(
         known,
         families,
         stored_at: now(),
+        settings,
     })
 }
 

@@ -19,7 +19,8 @@ use midoffice_domain::command::{CompletionCommand, StartCommand};
 use midoffice_domain::contact::Feedback;
 use midoffice_domain::figures::{FigureFacts, LoadWindow};
 use midoffice_domain::identifier::IdentKey;
-use midoffice_domain::plan::{completion, erase, feedback as feedback_plan, start};
+use midoffice_domain::plan::{Write, completion, erase, feedback as feedback_plan, start};
+use midoffice_domain::processing::{Processing, ProcessingKind, ProcessingStatus, processing};
 use midoffice_domain::settings::TenantSettings;
 use midoffice_domain::view::{self, ContactView, ContextView};
 use midoffice_domain::{DomainError, Instant, TenantId, Violations};
@@ -32,6 +33,7 @@ pub mod entity;
 mod facts;
 mod idempotency;
 pub mod migration;
+pub mod processing_log;
 pub mod rows;
 mod write;
 
@@ -45,6 +47,7 @@ use std::collections::BTreeMap;
 pub use dburl::{redact_url, sqlite_path};
 /// What replaces the story of a contact of an erased party.
 pub use midoffice_domain::plan::erase::ERASED_STORY as ERASED_TEXT;
+pub use processing_log::{AuditRecord, Caller, Cursor, Listing, Page, ProcessingRecord};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +77,15 @@ pub struct Idempotency {
 pub struct Started {
     pub contact: ContactView,
     pub context: ContextView,
+}
+
+/// Whose processing records to list.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DataSubject {
+    /// The party these identifiers lead to (keyed hashes, as every request gives them).
+    Identifiers(Vec<IdentKey>),
+    /// A party id: the `data_subject_id` of a record (also of an erased party).
+    Party(Uuid),
 }
 
 /// The answer to an erasure.
@@ -124,7 +136,72 @@ async fn settings_in<C: ConnectionTrait>(
     }
 }
 
+/// The processing a plan's writes log, if any.
+fn logged(writes: &[Write]) -> Option<Processing> {
+    writes.iter().find_map(|w| match w {
+        Write::LogProcessing(p) => Some(p.clone()),
+        _ => None,
+    })
+}
+
+/// A kept answer replayed shows its context again: that is a processing of the party it
+/// shows, logged like the first.
+async fn log_replayed<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    caller: &Caller,
+    answer: &Started,
+) -> Result<(), StoreError> {
+    let settings = settings_in(c, tenant).await?;
+    if let Some(p) = processing(
+        &settings,
+        ProcessingKind::ContextRead,
+        answer.context.party.id,
+    ) {
+        processing_log::write(c, tenant, caller, &p, ProcessingStatus::Ok).await?;
+    }
+    Ok(())
+}
+
 impl Store {
+    /// After a processing did not answer: a technical failure of a planned processing is
+    /// logged `Error`, a refused input whose data subject was known `Unset`. The
+    /// processing's own transaction is gone, so these are written in one of their own,
+    /// best effort: if that fails too, the failure is logged (without the subject).
+    async fn log_after_failure<T>(
+        &self,
+        tenant: &TenantId,
+        caller: &Caller,
+        result: &Result<T, StoreError>,
+        planned: Option<Processing>,
+        refused: Option<Processing>,
+    ) {
+        let (processing, status) = match result {
+            Ok(_) => return,
+            Err(StoreError::Domain(_)) => (refused, ProcessingStatus::Unset),
+            Err(StoreError::Internal(_) | StoreError::Unavailable(_)) => {
+                (planned, ProcessingStatus::Error)
+            }
+        };
+        let Some(processing) = processing else {
+            return;
+        };
+        let written = async {
+            let txn = self.pools.begin_write(tenant).await?;
+            let r = processing_log::write(&txn, tenant, caller, &processing, status).await;
+            db::finish(txn, r).await
+        }
+        .await;
+        if let Err(e) = written {
+            tracing::error!(
+                tenant = %tenant,
+                status = status.as_str(),
+                error = %e,
+                "processing log record could not be written after a failed processing"
+            );
+        }
+    }
+
     /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://...`) and runs the
     /// migrations. SQLite runs in WAL mode with one writer connection.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
@@ -185,14 +262,17 @@ impl Store {
     pub async fn start_contact(
         &self,
         tenant: &TenantId,
+        caller: &Caller,
         start: StartCommand,
         idempotency: Option<Idempotency>,
     ) -> Result<Started, StoreError> {
         let start = trunc_start(start);
         let idem = idempotency.as_ref();
+        let mut planned = None;
         let txn = self.pools.begin_write(tenant).await?;
         let result = async {
             if let Some(answer) = idempotency::replay(&txn, tenant, OP_START, idem).await? {
+                log_replayed(&txn, tenant, caller, &answer).await?;
                 return Ok(answer);
             }
             let settings = settings_in(&txn, tenant).await?;
@@ -200,7 +280,8 @@ impl Store {
                 facts::load_start(&txn, tenant, &start.identifiers, start.case_id, settings)
                     .await?;
             let plan = start::plan_start(&facts, &start, false, true)?;
-            write::save(&txn, tenant, &plan.writes).await?;
+            planned = logged(&plan.writes);
+            write::save(&txn, tenant, Some(caller), &plan.writes).await?;
             let answer = Started {
                 contact: plan.contact,
                 context: plan.context,
@@ -209,16 +290,22 @@ impl Store {
             Ok(answer)
         }
         .await;
-        db::finish(txn, result).await
+        let result = db::finish(txn, result).await;
+        self.log_after_failure(tenant, caller, &result, planned, None)
+            .await;
+        result
     }
 
     /// The contact as stored now (NOT_FOUND if unknown).
     pub async fn get_contact(
         &self,
         tenant: &TenantId,
+        caller: &Caller,
         id: Uuid,
     ) -> Result<ContactView, StoreError> {
-        let txn = self.pools.begin_read().await?;
+        let mut planned = None;
+        // A write transaction: the read is logged with it.
+        let txn = self.pools.begin_write(tenant).await?;
         let result = async {
             let row = facts::contact_row(&txn, tenant, id)
                 .await?
@@ -233,10 +320,20 @@ impl Store {
                 .as_ref()
                 .and_then(|k| k.contacts.iter().find(|x| x.id == contact.id))
                 .unwrap_or(&contact);
+            let writes: Vec<Write> =
+                processing(&settings, ProcessingKind::ContactRead, contact.party_id)
+                    .map(Write::LogProcessing)
+                    .into_iter()
+                    .collect();
+            planned = logged(&writes);
+            write::save(&txn, tenant, Some(caller), &writes).await?;
             Ok(view::contact_view(stored, case.as_ref(), &settings))
         }
         .await;
-        db::finish(txn, result).await
+        let result = db::finish(txn, result).await;
+        self.log_after_failure(tenant, caller, &result, planned, None)
+            .await;
+        result
     }
 
     /// A contact completes. `completion` is the command, or the violations found in it
@@ -261,7 +358,7 @@ impl Store {
             let settings = settings_in(&txn, tenant).await?;
             let facts = facts::load_completion(&txn, tenant, id, settings, now).await?;
             let plan = completion::plan_completion(&facts, completion)?;
-            write::save(&txn, tenant, &plan.writes).await?;
+            write::save(&txn, tenant, None, &plan.writes).await?;
             idempotency::remember(&txn, tenant, OP_COMPLETE, idem, &plan.contact, plan.subject)
                 .await?;
             Ok(plan.contact)
@@ -274,6 +371,7 @@ impl Store {
     pub async fn record_contact(
         &self,
         tenant: &TenantId,
+        caller: &Caller,
         start: StartCommand,
         completion: CompletionCommand,
         context_seen: bool,
@@ -283,9 +381,11 @@ impl Store {
         let start = trunc_start(start);
         let completion = trunc_completion(completion);
         let idem = idempotency.as_ref();
+        let (mut planned, mut refused) = (None, None);
         let txn = self.pools.begin_write(tenant).await?;
         let result = async {
             if let Some(answer) = idempotency::replay(&txn, tenant, OP_RECORD, idem).await? {
+                log_replayed(&txn, tenant, caller, &answer).await?;
                 return Ok(answer);
             }
             let settings = settings_in(&txn, tenant).await?;
@@ -295,9 +395,19 @@ impl Store {
                 fresh_case: Uuid::now_v7(),
                 now,
             };
-            // A completion that does not fit refuses the whole plan: nothing is stored.
-            let plan = completion::plan_record(&facts, &start, completion, context_seen)?;
-            write::save(&txn, tenant, &plan.writes).await?;
+            // A completion that does not fit refuses the whole plan: nothing is stored,
+            // and the party the start found is logged as refused (`Unset`).
+            let plan = match completion::plan_record(&facts, &start, completion, context_seen) {
+                Ok(plan) => plan,
+                Err(e) => {
+                    refused = start::plan_start(&facts.start, &start, true, context_seen)
+                        .ok()
+                        .and_then(|p| logged(&p.writes));
+                    return Err(e.into());
+                }
+            };
+            planned = logged(&plan.writes);
+            write::save(&txn, tenant, Some(caller), &plan.writes).await?;
             let answer = Started {
                 contact: plan.contact,
                 context: plan.context,
@@ -306,7 +416,10 @@ impl Store {
             Ok(answer)
         }
         .await;
-        db::finish(txn, result).await
+        let result = db::finish(txn, result).await;
+        self.log_after_failure(tenant, caller, &result, planned, refused)
+            .await;
+        result
     }
 
     /// The context of the party these identifiers lead to, as of `as_of`: the start plan
@@ -315,17 +428,26 @@ impl Store {
     pub async fn lookup_context(
         &self,
         tenant: &TenantId,
+        caller: &Caller,
         identifiers: Vec<IdentKey>,
         as_of: Instant,
     ) -> Result<ContextView, StoreError> {
-        let txn = self.pools.begin_read().await?;
+        let mut planned = None;
+        // A write transaction: the look-up is logged with it.
+        let txn = self.pools.begin_write(tenant).await?;
         let result = async {
             let settings = settings_in(&txn, tenant).await?;
             let facts = facts::load_start(&txn, tenant, &identifiers, None, settings).await?;
-            Ok(start::plan_lookup(&facts, &identifiers, as_of)?)
+            let plan = start::plan_lookup(&facts, &identifiers, as_of)?;
+            planned = logged(&plan.writes);
+            write::save(&txn, tenant, Some(caller), &plan.writes).await?;
+            Ok(plan.context)
         }
         .await;
-        db::finish(txn, result).await
+        let result = db::finish(txn, result).await;
+        self.log_after_failure(tenant, caller, &result, planned, None)
+            .await;
+        result
     }
 
     /// A page of the contacts of the party these identifiers lead to (as a look-up at
@@ -373,7 +495,7 @@ impl Store {
             }
             let facts = facts::load_feedback(&txn, tenant, contact_id).await?;
             let plan = feedback_plan::plan_feedback(&facts, &feedback)?;
-            write::save(&txn, tenant, &plan.writes).await?;
+            write::save(&txn, tenant, None, &plan.writes).await?;
             idempotency::remember(&txn, tenant, OP_FEEDBACK, idem, &plan.answer, plan.subject)
                 .await?;
             Ok(plan.answer)
@@ -388,23 +510,109 @@ impl Store {
     pub async fn erase_party(
         &self,
         tenant: &TenantId,
+        caller: &Caller,
         identifiers: Vec<IdentKey>,
     ) -> Result<Erased, StoreError> {
+        let mut planned = None;
         let txn = self.pools.begin_write(tenant).await?;
         let result = async {
-            let facts = facts::load_erase(&txn, tenant, &identifiers).await?;
+            let settings = settings_in(&txn, tenant).await?;
+            let facts = facts::load_erase(&txn, tenant, &identifiers, settings).await?;
             let plan = erase::plan_erase(&facts, &identifiers)?;
-            write::save(&txn, tenant, &plan.writes).await?;
+            planned = logged(&plan.writes);
+            write::save(&txn, tenant, Some(caller), &plan.writes).await?;
             Ok(Erased {
                 party_id: plan.party_id,
                 contacts_erased: plan.contacts_erased,
             })
         }
         .await;
-        let erased = db::finish(txn, result).await?;
+        let result = db::finish(txn, result).await;
+        self.log_after_failure(tenant, caller, &result, planned, None)
+            .await;
+        let erased = result?;
         // Committed: now the old copies of what was cleared leave the files.
         self.pools.scrub_after_erase().await;
         Ok(erased)
+    }
+
+    /// A page of the processing log: of the data subject these identifiers lead to (the
+    /// party and every party ever merged into it), of a party id (a `data_subject_id`
+    /// of an earlier record), or of everyone, in `listing`'s period. Identifiers that
+    /// find nobody (an erased party's are gone) list nothing.
+    pub async fn processing_records(
+        &self,
+        tenant: &TenantId,
+        subject: Option<DataSubject>,
+        mut listing: Listing,
+    ) -> Result<Page<ProcessingRecord>, StoreError> {
+        let txn = self.pools.begin_read().await?;
+        let result = async {
+            listing.subjects = match subject {
+                None => None,
+                Some(DataSubject::Identifiers(ids)) => {
+                    let known = facts::known_parties(&txn, tenant, &ids).await?;
+                    let mut all = Vec::new();
+                    for p in known.parties.keys() {
+                        all.extend(facts::merged_family(&txn, tenant, *p).await?);
+                    }
+                    Some(all)
+                }
+                Some(DataSubject::Party(id)) => {
+                    // An unknown id lists only its own records (there are none).
+                    let survivor = facts::party_row(&txn, tenant, id)
+                        .await?
+                        .map_or(id, |p| p.id);
+                    Some(facts::merged_family(&txn, tenant, survivor).await?)
+                }
+            };
+            processing_log::list_records(&txn, tenant, &listing).await
+        }
+        .await;
+        db::finish(txn, result).await
+    }
+
+    /// A page of the audit records: of one trace (and span), or of `listing`'s period.
+    pub async fn audit_records(
+        &self,
+        tenant: &TenantId,
+        trace_id: Option<[u8; 16]>,
+        span_id: Option<[u8; 8]>,
+        listing: Listing,
+    ) -> Result<Page<AuditRecord>, StoreError> {
+        let txn = self.pools.begin_read().await?;
+        let result = processing_log::list_audit(&txn, tenant, trace_id, span_id, &listing).await;
+        db::finish(txn, result).await
+    }
+
+    /// Up to `limit` processing records the OTLP collector has not acknowledged yet, of
+    /// every tenant, oldest first (the outbox of the exporter).
+    pub async fn unexported_records(
+        &self,
+        limit: u64,
+    ) -> Result<Vec<ProcessingRecord>, StoreError> {
+        let txn = self.pools.begin_read().await?;
+        let result = processing_log::unexported(&txn, limit).await;
+        db::finish(txn, result).await
+    }
+
+    /// Marks records as acknowledged by the collector, one transaction per tenant.
+    pub async fn mark_exported(&self, records: &[ProcessingRecord]) -> Result<(), StoreError> {
+        let mut tenants: Vec<&TenantId> = records.iter().map(|r| &r.tenant).collect();
+        tenants.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        tenants.dedup();
+        let at = convert::now();
+        for tenant in tenants {
+            let mine: Vec<ProcessingRecord> = records
+                .iter()
+                .filter(|r| &r.tenant == tenant)
+                .cloned()
+                .collect();
+            let txn = self.pools.begin_write(tenant).await?;
+            let result = processing_log::mark_exported(&txn, &mine, at).await;
+            db::finish(txn, result).await?;
+        }
+        Ok(())
     }
 
     /// The facts the figures of a period need.

@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m0001_initial::Migration),
             Box::new(m0002_versioned_rows::Migration),
+            Box::new(m0003_processing_log::Migration),
         ]
     }
 }
@@ -454,6 +455,116 @@ mod m0002_versioned_rows {
 
         fn use_transaction(&self) -> Option<bool> {
             // All rows or none: a failure leaves the database as the first release left it.
+            Some(true)
+        }
+    }
+}
+
+mod m0003_processing_log {
+    //! The processing log (Logboek Dataverwerkingen): one `processing_record` per data
+    //! subject of each processing, and the separate `audit_record` of who did it, linked
+    //! by trace and span id. Ids of traces and spans are lower-case hex, as in
+    //! `traceparent`; instants are microseconds like everywhere else.
+
+    use sea_orm_migration::prelude::*;
+
+    /// The two tables and their indexes.
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0003_processing_log"
+        }
+    }
+
+    fn text(name: &'static str) -> ColumnDef {
+        ColumnDef::new(name).string().not_null().to_owned()
+    }
+    fn micros(name: &'static str) -> ColumnDef {
+        ColumnDef::new(name).big_integer().not_null().to_owned()
+    }
+
+    fn index(name: &str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
+        let mut ix = Index::create();
+        ix.name(name).table(table);
+        for c in cols {
+            ix.col(*c);
+        }
+        ix.to_owned()
+    }
+
+    #[sea_orm_migration::async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .create_table(
+                    Table::create()
+                        .table("processing_record")
+                        .col(text("tenant"))
+                        .col(text("trace_id"))
+                        .col(text("span_id"))
+                        .col(ColumnDef::new("parent_span_id").string().null())
+                        .col(text("name"))
+                        .col(micros("start_time"))
+                        .col(micros("end_time"))
+                        .col(text("status"))
+                        .col(text("activity_id"))
+                        .col(ColumnDef::new("data_subject_id").uuid().not_null())
+                        .col(text("data_subject_id_type"))
+                        .col(text("service_name"))
+                        .col(text("service_version"))
+                        // The outbox mark: set once the OTLP collector acknowledged it.
+                        .col(ColumnDef::new("exported_at").big_integer().null())
+                        .primary_key(Index::create().col("tenant").col("trace_id").col("span_id"))
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_table(
+                    Table::create()
+                        .table("audit_record")
+                        .col(text("tenant"))
+                        .col(text("trace_id"))
+                        .col(text("span_id"))
+                        .col(text("operation"))
+                        .col(text("actor"))
+                        .col(micros("at"))
+                        .primary_key(Index::create().col("tenant").col("trace_id").col("span_id"))
+                        .to_owned(),
+                )
+                .await?;
+            for ix in [
+                index(
+                    "ix_processing_record_tenant_subject",
+                    "processing_record",
+                    &["tenant", "data_subject_id", "start_time"],
+                ),
+                index(
+                    "ix_processing_record_tenant_start",
+                    "processing_record",
+                    &["tenant", "start_time"],
+                ),
+                index(
+                    "ix_audit_record_tenant_at",
+                    "audit_record",
+                    &["tenant", "at"],
+                ),
+            ] {
+                manager.create_index(ix).await?;
+            }
+            // The outbox: only records not yet exported, so it stays small. The same SQL
+            // on both backends (sea-query cannot express a partial index for both).
+            manager
+                .get_connection()
+                .execute_unprepared(
+                    "CREATE INDEX ix_processing_record_unexported \
+                     ON processing_record (tenant, start_time) WHERE exported_at IS NULL",
+                )
+                .await?;
+            Ok(())
+        }
+
+        fn use_transaction(&self) -> Option<bool> {
             Some(true)
         }
     }

@@ -27,6 +27,7 @@ use midoffice_domain::case::CaseStatus;
 use midoffice_domain::contact::{
     Channel, Completion, ContactFacts, Direction, Feedback, Outcome, ReferralTarget,
 };
+use midoffice_domain::processing::ProcessingActivities;
 use midoffice_domain::settings::{Measure, Norm, TenantSettings, Within};
 use midoffice_domain::signals::Signal;
 use midoffice_domain::view::{
@@ -47,8 +48,9 @@ fn golden_dir() -> PathBuf {
 
 /// The samples: `settings` and one answer per idempotency key of the scenario; an
 /// answer's key starts with the operation it was kept for.
-const SAMPLES: [&str; 13] = [
+const SAMPLES: [&str; 14] = [
     "settings",
+    "settings-processing-activities",
     "answer-start-known-party",
     "answer-start-anonymous",
     "answer-start-ambiguous",
@@ -85,7 +87,10 @@ fn golden_files() -> BTreeMap<(String, u64), String> {
 }
 
 fn versions_of(sample: &str) -> &'static [u64] {
-    if sample == "settings" {
+    if sample == "settings-processing-activities" {
+        // Added compatibly within version 1, with the processing log.
+        &[1]
+    } else if sample == "settings" {
         &settings_rows::VERSIONS
     } else {
         &answers::VERSIONS
@@ -168,7 +173,7 @@ fn golden_settings_of_every_version_read_as_written() {
 fn golden_answers_of_every_version_read_as_written() {
     let mut read_any = false;
     for ((sample, v), text) in golden_files() {
-        if sample == "settings" {
+        if sample.starts_with("settings") {
             continue;
         }
         let (_, kind) = operation(&sample);
@@ -378,11 +383,21 @@ async fn replay(
     let any_end = common::end(Outcome::Resolved, 0, 1, None);
     Ok(match operation(sample).0 {
         "start" => Answer::Started(Box::new(
-            store.start_contact(t, any_start, idem(key)).await?,
+            store
+                .start_contact(t, &common::caller(), any_start, idem(key))
+                .await?,
         )),
         "record" => Answer::Started(Box::new(
             store
-                .record_contact(t, any_start, any_end, true, idem(key), common::now())
+                .record_contact(
+                    t,
+                    &common::caller(),
+                    any_start,
+                    any_end,
+                    true,
+                    idem(key),
+                    common::now(),
+                )
                 .await?,
         )),
         "complete" => Answer::Contact(Box::new(
@@ -469,7 +484,8 @@ async fn a_database_of_the_first_release_is_migrated_and_answers_as_before(
     let store = db.store().await;
     assert_eq!(
         common::count(&raw, "SELECT COUNT(*) FROM seaql_migrations").await,
-        2
+        3,
+        "every migration ran"
     );
     let json = |text: String| serde_json::from_str::<serde_json::Value>(&text).unwrap();
     let stored = raw_text(
@@ -504,6 +520,7 @@ async fn a_database_of_the_first_release_is_migrated_and_answers_as_before(
     let other = store
         .start_contact(
             &t,
+            &common::caller(),
             common::start(vec![], None, 0),
             Some(Idempotency {
                 key: "start-known-party".into(),
@@ -667,7 +684,43 @@ fn settings() -> TenantSettings {
         },
         repeat_window_secs: 5 * 24 * 3600,
         channel_hop_window_secs: 24 * 3600,
+        processing_activities: ProcessingActivities::default(),
     }
+}
+
+/// The settings of the scenario with processing-activity URIs for two of the three kinds.
+fn settings_with_activities() -> TenantSettings {
+    TenantSettings {
+        processing_activities: ProcessingActivities {
+            context_read: Some("https://register.gemeente.example/verwerkingen/klantbeeld".into()),
+            contact_read: None,
+            erase: Some("urn:gemeente-example:va:wissen-op-verzoek".into()),
+        },
+        ..settings()
+    }
+}
+
+/// Settings with processing-activity URIs (an optional field of version 1) read as
+/// written, and are written exactly as their golden row; rows without it (every older
+/// row) read as the defaults, as the other settings test shows.
+#[test]
+fn settings_with_processing_activities_read_and_write_their_golden_row() {
+    let files = golden_files();
+    let text = &files[&("settings-processing-activities".to_owned(), 1)];
+    assert_eq!(
+        settings_rows::decode(text).unwrap(),
+        settings_with_activities()
+    );
+    let json = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+    assert_eq!(
+        json(&settings_rows::encode(&settings_with_activities()).unwrap()),
+        json(text)
+    );
+    let plain = &files[&("settings".to_owned(), 1)];
+    assert_eq!(
+        settings_rows::decode(plain).unwrap().processing_activities,
+        ProcessingActivities::default()
+    );
 }
 
 const PARTY_A: &str = "01a24b60-e746-73dd-8229-33f264ad1b68";

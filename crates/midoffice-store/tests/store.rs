@@ -60,11 +60,11 @@ async fn migrations_run_and_run_again(backend: Backend) {
         // a weak one can.
         let t = tenant();
         let s1 = store
-            .start_contact(&t, start(vec![bsn(BSN_A)], None, 0), None)
+            .start_contact(&t, &caller(), start(vec![bsn(BSN_A)], None, 0), None)
             .await
             .unwrap();
         let s2 = store
-            .start_contact(&t, start(vec![bsn(BSN_B)], None, 1), None)
+            .start_contact(&t, &caller(), start(vec![bsn(BSN_B)], None, 1), None)
             .await
             .unwrap();
         let p2 = s2.context.party.id.unwrap();
@@ -95,10 +95,18 @@ async fn an_in_memory_database_works_for_quick_runs() {
     let store = Store::connect("sqlite::memory:").await.unwrap();
     let t = tenant();
     let s = store
-        .start_contact(&t, start(vec![bsn(BSN_A)], Some("paspoort"), 0), None)
+        .start_contact(
+            &t,
+            &caller(),
+            start(vec![bsn(BSN_A)], Some("paspoort"), 0),
+            None,
+        )
         .await
         .unwrap();
-    let read = store.get_contact(&t, s.contact.contact.id).await.unwrap();
+    let read = store
+        .get_contact(&t, &caller(), s.contact.contact.id)
+        .await
+        .unwrap();
     assert_eq!(read, s.contact);
 }
 
@@ -137,7 +145,12 @@ async fn a_bsn_makes_a_party_and_a_case_and_finds_them_again(backend: Backend) {
     on_backend!(backend, |db, store| {
         let t = tenant();
         let first = store
-            .start_contact(&t, start(vec![bsn(BSN_A)], Some("paspoort"), 0), None)
+            .start_contact(
+                &t,
+                &caller(),
+                start(vec![bsn(BSN_A)], Some("paspoort"), 0),
+                None,
+            )
             .await
             .unwrap();
         assert_eq!(first.context.party.status, PartyStatus::New);
@@ -159,7 +172,12 @@ async fn a_bsn_makes_a_party_and_a_case_and_finds_them_again(backend: Backend) {
             .unwrap();
 
         let second = store
-            .start_contact(&t, start(vec![bsn(BSN_A)], Some("paspoort"), 60), None)
+            .start_contact(
+                &t,
+                &caller(),
+                start(vec![bsn(BSN_A)], Some("paspoort"), 60),
+                None,
+            )
             .await
             .unwrap();
         assert_eq!(second.context.party.status, PartyStatus::Known);
@@ -178,7 +196,7 @@ async fn a_bsn_makes_a_party_and_a_case_and_finds_them_again(backend: Backend) {
         let raw = db.raw().await;
         let contacts_before = count(&raw, "SELECT COUNT(*) FROM contact").await;
         let seen = store
-            .lookup_context(&t, vec![bsn(BSN_A)], at(120))
+            .lookup_context(&t, &caller(), vec![bsn(BSN_A)], at(120))
             .await
             .unwrap();
         assert_eq!(seen.party.status, PartyStatus::Known);
@@ -189,25 +207,30 @@ async fn a_bsn_makes_a_party_and_a_case_and_finds_them_again(backend: Backend) {
             contacts_before
         );
         let unknown = store
-            .lookup_context(&t, vec![bsn(BSN_B)], at(120))
+            .lookup_context(&t, &caller(), vec![bsn(BSN_B)], at(120))
             .await
             .unwrap();
         assert_eq!(unknown.party.status, PartyStatus::NotFound);
         assert_eq!(count(&raw, "SELECT COUNT(*) FROM party").await, 1);
         // No identifiers (the API refuses them first) find nothing, and break nothing.
-        let nothing = store.lookup_context(&t, vec![], at(120)).await.unwrap();
+        let nothing = store
+            .lookup_context(&t, &caller(), vec![], at(120))
+            .await
+            .unwrap();
         assert_eq!(nothing.party.status, PartyStatus::NotFound);
         assert!(nothing.active_cases.is_empty());
 
         // Another tenant never sees this party.
         let other = midoffice_domain::TenantId::parse("andere-gemeente").unwrap();
         let elsewhere = store
-            .lookup_context(&other, vec![bsn(BSN_A)], at(120))
+            .lookup_context(&other, &caller(), vec![bsn(BSN_A)], at(120))
             .await
             .unwrap();
         assert_eq!(elsewhere.party.status, PartyStatus::NotFound);
         assert!(matches!(
-            store.get_contact(&other, first.contact.contact.id).await,
+            store
+                .get_contact(&other, &caller(), first.contact.contact.id)
+                .await,
             Err(StoreError::Domain(DomainError::NotFound(_)))
         ));
     });
@@ -229,11 +252,21 @@ async fn weak_parties_merge_when_a_bsn_joins_them(backend: Backend) {
     on_backend!(backend, |db, store| {
         let t = tenant();
         let by_mail = store
-            .start_contact(&t, start(vec![email(EMAIL)], Some("afval"), 0), None)
+            .start_contact(
+                &t,
+                &caller(),
+                start(vec![email(EMAIL)], Some("afval"), 0),
+                None,
+            )
             .await
             .unwrap();
         let by_phone = store
-            .start_contact(&t, start(vec![phone(PHONE)], Some("afval"), 10), None)
+            .start_contact(
+                &t,
+                &caller(),
+                start(vec![phone(PHONE)], Some("afval"), 10),
+                None,
+            )
             .await
             .unwrap();
         let p1 = by_mail.context.party.id.unwrap();
@@ -245,7 +278,7 @@ async fn weak_parties_merge_when_a_bsn_joins_them(backend: Backend) {
 
         // A look-up with both counts the cases of both, joined, and changes nothing.
         let seen = store
-            .lookup_context(&t, vec![email(EMAIL), phone(PHONE)], at(15))
+            .lookup_context(&t, &caller(), vec![email(EMAIL), phone(PHONE)], at(15))
             .await
             .unwrap();
         assert_eq!(seen.party.id, Some(p1));
@@ -263,6 +296,7 @@ async fn weak_parties_merge_when_a_bsn_joins_them(backend: Backend) {
         let joined = store
             .start_contact(
                 &t,
+                &caller(),
                 start(
                     vec![bsn(BSN_A), email(EMAIL), phone(PHONE)],
                     Some("afval"),
@@ -288,7 +322,7 @@ async fn weak_parties_merge_when_a_bsn_joins_them(backend: Backend) {
 
         // The merged party's contact now belongs to the survivor and its case.
         let moved = store
-            .get_contact(&t, by_phone.contact.contact.id)
+            .get_contact(&t, &caller(), by_phone.contact.contact.id)
             .await
             .unwrap();
         assert_eq!(moved.contact.party_id, Some(p1));
@@ -296,7 +330,7 @@ async fn weak_parties_merge_when_a_bsn_joins_them(backend: Backend) {
 
         // The phone alone now finds the survivor.
         let by_phone_again = store
-            .lookup_context(&t, vec![phone(PHONE)], at(30))
+            .lookup_context(&t, &caller(), vec![phone(PHONE)], at(30))
             .await
             .unwrap();
         assert_eq!(by_phone_again.party.id, Some(p1));
@@ -305,7 +339,10 @@ async fn weak_parties_merge_when_a_bsn_joins_them(backend: Backend) {
         let mut via_old_case = start(vec![], None, 40);
         via_old_case.case_id = Some(c2);
         via_old_case.direction = midoffice_domain::contact::Direction::Outbound;
-        let callback = store.start_contact(&t, via_old_case, None).await.unwrap();
+        let callback = store
+            .start_contact(&t, &caller(), via_old_case, None)
+            .await
+            .unwrap();
         assert_eq!(callback.contact.contact.case_id, Some(c1));
         assert_eq!(callback.context.party.id, Some(p1));
 
@@ -333,7 +370,12 @@ async fn a_merge_judges_open_cases_as_known_at_its_instant_and_a_look_up_predict
         let t = tenant();
         // By e-mail: a case resolved at minute 10. By phone: an open case of the same topic.
         let by_mail = store
-            .start_contact(&t, start(vec![email(EMAIL)], Some("afval"), 0), None)
+            .start_contact(
+                &t,
+                &caller(),
+                start(vec![email(EMAIL)], Some("afval"), 0),
+                None,
+            )
             .await
             .unwrap();
         store
@@ -347,7 +389,12 @@ async fn a_merge_judges_open_cases_as_known_at_its_instant_and_a_look_up_predict
             .await
             .unwrap();
         let by_phone = store
-            .start_contact(&t, start(vec![phone(PHONE)], Some("afval"), 5), None)
+            .start_contact(
+                &t,
+                &caller(),
+                start(vec![phone(PHONE)], Some("afval"), 5),
+                None,
+            )
             .await
             .unwrap();
         let mail_case = by_mail.contact.contact.case_id.unwrap();
@@ -358,20 +405,26 @@ async fn a_merge_judges_open_cases_as_known_at_its_instant_and_a_look_up_predict
         let ids = vec![email(EMAIL), phone(PHONE)];
         let mut both = vec![mail_case, phone_case];
         both.sort();
-        let seen = store.lookup_context(&t, ids.clone(), at(30)).await.unwrap();
+        let seen = store
+            .lookup_context(&t, &caller(), ids.clone(), at(30))
+            .await
+            .unwrap();
         let mut shown: Vec<_> = seen.active_cases.iter().map(|k| k.id).collect();
         shown.sort();
         assert_eq!(shown, both);
         // As of minute 7 the e-mail was in progress, so its case was OPEN: the phone's
         // case would join it and counts once.
-        let seen = store.lookup_context(&t, ids.clone(), at(7)).await.unwrap();
+        let seen = store
+            .lookup_context(&t, &caller(), ids.clone(), at(7))
+            .await
+            .unwrap();
         let shown: Vec<_> = seen.active_cases.iter().map(|k| k.id).collect();
         assert_eq!(shown, vec![mail_case]);
 
         // A contact back-dated to minute 7 merges as the look-up said, whatever the wall
         // clock: judged as known at its start.
         let joined = store
-            .start_contact(&t, start(ids.clone(), None, 7), None)
+            .start_contact(&t, &caller(), start(ids.clone(), None, 7), None)
             .await
             .unwrap();
         assert_eq!(joined.context.party.id, by_mail.context.party.id);
@@ -397,7 +450,12 @@ async fn a_merge_does_not_depend_on_the_wall_clock(backend: Backend) {
         // tolerance): judged by the wall clock it would still be open, and join.
         let ahead = (now() - at(0)).num_minutes() + 3;
         let by_mail = store
-            .start_contact(&t, start(vec![email(EMAIL)], Some("afval"), 0), None)
+            .start_contact(
+                &t,
+                &caller(),
+                start(vec![email(EMAIL)], Some("afval"), 0),
+                None,
+            )
             .await
             .unwrap();
         store
@@ -411,14 +469,19 @@ async fn a_merge_does_not_depend_on_the_wall_clock(backend: Backend) {
             .await
             .unwrap();
         store
-            .start_contact(&t, start(vec![phone(PHONE)], Some("afval"), 5), None)
+            .start_contact(
+                &t,
+                &caller(),
+                start(vec![phone(PHONE)], Some("afval"), 5),
+                None,
+            )
             .await
             .unwrap();
         // A contact that merges, started just after that end (also ahead of the clock):
         // judged as known at its start, the case is resolved and does not join.
         let ids = vec![email(EMAIL), phone(PHONE)];
         let seen = store
-            .lookup_context(&t, ids.clone(), at(ahead + 1))
+            .lookup_context(&t, &caller(), ids.clone(), at(ahead + 1))
             .await
             .unwrap();
         assert_eq!(
@@ -427,7 +490,7 @@ async fn a_merge_does_not_depend_on_the_wall_clock(backend: Backend) {
             "the resolved case does not join"
         );
         let joined = store
-            .start_contact(&t, start(ids, None, ahead + 1), None)
+            .start_contact(&t, &caller(), start(ids, None, ahead + 1), None)
             .await
             .unwrap();
         assert_eq!(joined.context.active_cases.len(), 2);
@@ -448,11 +511,21 @@ async fn a_look_up_joins_open_cases_exactly_as_the_contact_then_does(backend: Ba
     on_backend!(backend, |db, store| {
         let t = tenant();
         let by_mail = store
-            .start_contact(&t, start(vec![email(EMAIL)], Some("afval"), 0), None)
+            .start_contact(
+                &t,
+                &caller(),
+                start(vec![email(EMAIL)], Some("afval"), 0),
+                None,
+            )
             .await
             .unwrap();
         let by_phone = store
-            .start_contact(&t, start(vec![phone(PHONE)], Some("afval"), 5), None)
+            .start_contact(
+                &t,
+                &caller(),
+                start(vec![phone(PHONE)], Some("afval"), 5),
+                None,
+            )
             .await
             .unwrap();
         // The phone case ends REFERRED at minute 20 (still open); a look-up as of
@@ -468,18 +541,21 @@ async fn a_look_up_joins_open_cases_exactly_as_the_contact_then_does(backend: Ba
             .await
             .unwrap();
         let ids = vec![email(EMAIL), phone(PHONE)];
-        let seen = store.lookup_context(&t, ids.clone(), at(6)).await.unwrap();
+        let seen = store
+            .lookup_context(&t, &caller(), ids.clone(), at(6))
+            .await
+            .unwrap();
         let mail_case = by_mail.contact.contact.case_id.unwrap();
         let shown: Vec<_> = seen.active_cases.iter().map(|k| k.id).collect();
         assert_eq!(shown, [mail_case]);
         let joined = store
-            .start_contact(&t, start(ids, None, 6), None)
+            .start_contact(&t, &caller(), start(ids, None, 6), None)
             .await
             .unwrap();
         let stored: Vec<_> = joined.context.active_cases.iter().map(|k| k.id).collect();
         assert_eq!(stored, shown);
         let moved = store
-            .get_contact(&t, by_phone.contact.contact.id)
+            .get_contact(&t, &caller(), by_phone.contact.contact.id)
             .await
             .unwrap();
         assert_eq!(moved.contact.case_id, Some(mail_case));
@@ -492,14 +568,22 @@ async fn a_case_of_another_party_is_not_found_and_nothing_is_stored(backend: Bac
     on_backend!(backend, |db, store| {
         let t = tenant();
         let a = store
-            .start_contact(&t, start(vec![bsn(BSN_A)], Some("paspoort"), 0), None)
+            .start_contact(
+                &t,
+                &caller(),
+                start(vec![bsn(BSN_A)], Some("paspoort"), 0),
+                None,
+            )
             .await
             .unwrap();
         let raw = db.raw().await;
         let before = count(&raw, "SELECT COUNT(*) FROM party").await;
         let mut s = start(vec![bsn(BSN_B)], None, 5);
         s.case_id = a.contact.contact.case_id;
-        let e = store.start_contact(&t, s, None).await.unwrap_err();
+        let e = store
+            .start_contact(&t, &caller(), s, None)
+            .await
+            .unwrap_err();
         match e {
             StoreError::Domain(DomainError::NotFound(m)) => {
                 assert_eq!(m, midoffice_domain::Missing::Case)
@@ -514,7 +598,7 @@ async fn a_case_of_another_party_is_not_found_and_nothing_is_stored(backend: Bac
         let mut s = start(vec![], None, 5);
         s.case_id = Some(uuid::Uuid::now_v7());
         assert!(matches!(
-            store.start_contact(&t, s, None).await,
+            store.start_contact(&t, &caller(), s, None).await,
             Err(StoreError::Domain(DomainError::NotFound(_)))
         ));
     });
@@ -525,15 +609,30 @@ async fn a_shared_email_is_ambiguous_and_stored_as_anonymous(backend: Backend) {
     on_backend!(backend, |db, store| {
         let t = tenant();
         store
-            .start_contact(&t, start(vec![bsn(BSN_A), email(EMAIL)], None, 0), None)
+            .start_contact(
+                &t,
+                &caller(),
+                start(vec![bsn(BSN_A), email(EMAIL)], None, 0),
+                None,
+            )
             .await
             .unwrap();
         store
-            .start_contact(&t, start(vec![bsn(BSN_B), email(EMAIL)], None, 1), None)
+            .start_contact(
+                &t,
+                &caller(),
+                start(vec![bsn(BSN_B), email(EMAIL)], None, 1),
+                None,
+            )
             .await
             .unwrap();
         let s = store
-            .start_contact(&t, start(vec![email(EMAIL)], Some("afval"), 2), None)
+            .start_contact(
+                &t,
+                &caller(),
+                start(vec![email(EMAIL)], Some("afval"), 2),
+                None,
+            )
             .await
             .unwrap();
         assert_eq!(s.context.party.status, PartyStatus::Ambiguous);
@@ -542,12 +641,15 @@ async fn a_shared_email_is_ambiguous_and_stored_as_anonymous(backend: Backend) {
         assert_eq!(s.contact.contact.party_id, None);
         assert_eq!(s.contact.contact.case_id, None);
         let anonymous = store
-            .start_contact(&t, start(vec![], Some("afval"), 3), None)
+            .start_contact(&t, &caller(), start(vec![], Some("afval"), 3), None)
             .await
             .unwrap();
         assert_eq!(anonymous.context.party.status, PartyStatus::Anonymous);
         assert!(!anonymous.contact.contact.ambiguous);
-        let e = store.erase_party(&t, vec![email(EMAIL)]).await.unwrap_err();
+        let e = store
+            .erase_party(&t, &caller(), vec![email(EMAIL)])
+            .await
+            .unwrap_err();
         assert!(
             matches!(e, StoreError::Domain(DomainError::FailedPrecondition(_))),
             "{e:?}"
@@ -566,7 +668,7 @@ async fn ten_at_once(store: &Store) -> Vec<midoffice_store::Started> {
         let t = t.clone();
         tasks.push(tokio::spawn(async move {
             let s = start(vec![bsn(BSN_A), phone(PHONE)], Some("parkeervergunning"), 0);
-            store.start_contact(&t, s, None).await
+            store.start_contact(&t, &caller(), s, None).await
         }));
     }
     let mut out = Vec::new();
@@ -623,11 +725,11 @@ async fn an_idempotent_retry_returns_the_same_answer_and_creates_nothing(backend
         let t = tenant();
         let s = start(vec![bsn(BSN_A)], Some("paspoort"), 0);
         let first = store
-            .start_contact(&t, s.clone(), idem("k-1", "f-1"))
+            .start_contact(&t, &caller(), s.clone(), idem("k-1", "f-1"))
             .await
             .unwrap();
         let again = store
-            .start_contact(&t, s.clone(), idem("k-1", "f-1"))
+            .start_contact(&t, &caller(), s.clone(), idem("k-1", "f-1"))
             .await
             .unwrap();
         assert_eq!(first, again);
@@ -635,7 +737,7 @@ async fn an_idempotent_retry_returns_the_same_answer_and_creates_nothing(backend
         assert_eq!(count(&raw, "SELECT COUNT(*) FROM contact").await, 1);
         assert_eq!(count(&raw, "SELECT COUNT(*) FROM party").await, 1);
         let e = store
-            .start_contact(&t, s.clone(), idem("k-1", "other"))
+            .start_contact(&t, &caller(), s.clone(), idem("k-1", "other"))
             .await
             .unwrap_err();
         assert!(
@@ -688,6 +790,7 @@ async fn an_idempotent_retry_returns_the_same_answer_and_creates_nothing(backend
         let r1 = store
             .record_contact(
                 &t,
+                &caller(),
                 rec_start.clone(),
                 rec_end.clone(),
                 false,
@@ -697,14 +800,22 @@ async fn an_idempotent_retry_returns_the_same_answer_and_creates_nothing(backend
             .await
             .unwrap();
         let r2 = store
-            .record_contact(&t, rec_start, rec_end, false, idem("r-1", "x"), now())
+            .record_contact(
+                &t,
+                &caller(),
+                rec_start,
+                rec_end,
+                false,
+                idem("r-1", "x"),
+                now(),
+            )
             .await
             .unwrap();
         assert_eq!(r1, r2);
         assert_eq!(count(&raw, "SELECT COUNT(*) FROM contact").await, 2);
         // The same key for another operation is another key.
         let other_op = store
-            .start_contact(&t, start(vec![], None, 20), idem("r-1", "y"))
+            .start_contact(&t, &caller(), start(vec![], None, 20), idem("r-1", "y"))
             .await;
         assert!(other_op.is_ok());
     });
@@ -715,7 +826,7 @@ async fn completing_chooses_a_late_case_and_refuses_what_does_not_fit(backend: B
     on_backend!(backend, |db, store| {
         let t = tenant();
         let s = store
-            .start_contact(&t, start(vec![bsn(BSN_A)], None, 0), None)
+            .start_contact(&t, &caller(), start(vec![bsn(BSN_A)], None, 0), None)
             .await
             .unwrap();
         assert_eq!(s.contact.contact.case_id, None);
@@ -760,12 +871,13 @@ async fn completing_chooses_a_late_case_and_refuses_what_does_not_fit(backend: B
             done.contact.completion.as_ref().map(|e| e.outcome),
             Some(Outcome::Resolved)
         );
-        assert_eq!(store.get_contact(&t, id).await.unwrap(), done);
+        assert_eq!(store.get_contact(&t, &caller(), id).await.unwrap(), done);
 
         // A callback gets a default due time; a later contact sees the commitment.
         let s2 = store
             .start_contact(
                 &t,
+                &caller(),
                 start(vec![bsn(BSN_A)], Some("parkeervergunning"), 60),
                 None,
             )
@@ -792,6 +904,7 @@ async fn completing_chooses_a_late_case_and_refuses_what_does_not_fit(backend: B
         let s3 = store
             .start_contact(
                 &t,
+                &caller(),
                 start(vec![bsn(BSN_A)], Some("parkeervergunning"), 70),
                 None,
             )
@@ -818,7 +931,7 @@ async fn a_record_that_does_not_fit_stores_nothing(backend: Backend) {
         let s = start(vec![bsn(BSN_A), email(EMAIL)], Some("paspoort"), 30);
         let bad = end(Outcome::Resolved, 30, 10, Some("te vroeg"));
         let e = store
-            .record_contact(&t, s.clone(), bad, true, None, now())
+            .record_contact(&t, &caller(), s.clone(), bad, true, None, now())
             .await
             .unwrap_err();
         let fields = invalid_fields(e);
@@ -833,7 +946,7 @@ async fn a_record_that_does_not_fit_stores_nothing(backend: Backend) {
         }
         let good = end(Outcome::Resolved, 30, 40, Some("geholpen"));
         let r = store
-            .record_contact(&t, s, good, false, None, now())
+            .record_contact(&t, &caller(), s, good, false, None, now())
             .await
             .unwrap();
         assert!(r.contact.contact.recorded);
@@ -855,7 +968,7 @@ async fn feedback_needs_a_completed_contact_once_with_valid_numbers(backend: Bac
     on_backend!(backend, |db, store| {
         let t = tenant();
         let s = store
-            .start_contact(&t, start(vec![], Some("afval"), 0), None)
+            .start_contact(&t, &caller(), start(vec![], Some("afval"), 0), None)
             .await
             .unwrap();
         let id = s.contact.contact.id;
@@ -900,7 +1013,7 @@ async fn feedback_needs_a_completed_contact_once_with_valid_numbers(backend: Bac
             e,
             StoreError::Domain(DomainError::AlreadyExists(_))
         ));
-        let view = store.get_contact(&t, id).await.unwrap();
+        let view = store.get_contact(&t, &caller(), id).await.unwrap();
         assert_eq!(view.contact.feedback, Some(fb));
         let missing = store
             .submit_feedback(
@@ -930,7 +1043,7 @@ async fn erasing_a_party_keeps_counts_and_forgets_personal_data(backend: Backend
         let mut s = start(vec![bsn(BSN_A), email(EMAIL)], Some("schuldhulp"), 0);
         s.case_reference = Some("Z-2026-001".into());
         let first = store
-            .start_contact(&t, s, idem("s-1", "f-s1"))
+            .start_contact(&t, &caller(), s, idem("s-1", "f-s1"))
             .await
             .unwrap();
         let id = first.contact.contact.id;
@@ -952,14 +1065,14 @@ async fn erasing_a_party_keeps_counts_and_forgets_personal_data(backend: Backend
         // A second contact whose answer shows the first one's story and the masked BSN.
         let second = start(vec![bsn(BSN_A)], Some("schuldhulp"), 10);
         let told = store
-            .start_contact(&t, second.clone(), idem("s-2", "f-s2"))
+            .start_contact(&t, &caller(), second.clone(), idem("s-2", "f-s2"))
             .await
             .unwrap();
         assert_eq!(told.context.party.bsn_masked.as_deref(), Some("******333"));
         // Someone else's kept answer must survive the erasure.
         let other = start(vec![bsn(BSN_B)], Some("afval"), 20);
         let other_first = store
-            .start_contact(&t, other.clone(), idem("s-3", "f-s3"))
+            .start_contact(&t, &caller(), other.clone(), idem("s-3", "f-s3"))
             .await
             .unwrap();
         let window = LoadWindow {
@@ -971,14 +1084,17 @@ async fn erasing_a_party_keeps_counts_and_forgets_personal_data(backend: Backend
         let before = store.figure_facts(&t, window).await.unwrap();
 
         let e = store
-            .erase_party(&t, vec![email("nobody@example.nl")])
+            .erase_party(&t, &caller(), vec![email("nobody@example.nl")])
             .await
             .unwrap_err();
         assert!(matches!(e, StoreError::Domain(DomainError::NotFound(_))));
         // No identifiers (the API refuses them first) find nobody.
-        let e = store.erase_party(&t, vec![]).await.unwrap_err();
+        let e = store.erase_party(&t, &caller(), vec![]).await.unwrap_err();
         assert!(matches!(e, StoreError::Domain(DomainError::NotFound(_))));
-        let erased = store.erase_party(&t, vec![bsn(BSN_A)]).await.unwrap();
+        let erased = store
+            .erase_party(&t, &caller(), vec![bsn(BSN_A)])
+            .await
+            .unwrap();
         assert_eq!(erased.party_id, first.context.party.id.unwrap());
         assert_eq!(erased.contacts_erased, 2);
 
@@ -997,7 +1113,7 @@ async fn erasing_a_party_keeps_counts_and_forgets_personal_data(backend: Backend
         };
         refused(
             store
-                .start_contact(&t, second.clone(), idem("s-2", "f-s2"))
+                .start_contact(&t, &caller(), second.clone(), idem("s-2", "f-s2"))
                 .await
                 .unwrap_err(),
         );
@@ -1015,7 +1131,7 @@ async fn erasing_a_party_keeps_counts_and_forgets_personal_data(backend: Backend
         );
         assert_eq!(
             store
-                .start_contact(&t, other, idem("s-3", "f-s3"))
+                .start_contact(&t, &caller(), other, idem("s-3", "f-s3"))
                 .await
                 .unwrap(),
             other_first
@@ -1035,7 +1151,7 @@ async fn erasing_a_party_keeps_counts_and_forgets_personal_data(backend: Backend
         assert!(after.cases.values().all(|k| k.reference.is_none()));
 
         let gone = store
-            .lookup_context(&t, vec![bsn(BSN_A)], at(30))
+            .lookup_context(&t, &caller(), vec![bsn(BSN_A)], at(30))
             .await
             .unwrap();
         assert_eq!(gone.party.status, PartyStatus::NotFound);
@@ -1119,7 +1235,7 @@ async fn erasing_a_party_keeps_counts_and_forgets_personal_data(backend: Backend
         }
         // A new contact with the same BSN is a new party.
         let again = store
-            .start_contact(&t, start(vec![bsn(BSN_A)], None, 40), None)
+            .start_contact(&t, &caller(), start(vec![bsn(BSN_A)], None, 40), None)
             .await
             .unwrap();
         assert_eq!(again.context.party.status, PartyStatus::New);
@@ -1133,7 +1249,12 @@ async fn figure_facts_load_the_window_and_whole_cases(backend: Backend) {
         // A case with a contact before the window and one inside it; an anonymous contact
         // inside; a contact after the window.
         let a = store
-            .start_contact(&t, start(vec![bsn(BSN_A)], Some("paspoort"), 0), None)
+            .start_contact(
+                &t,
+                &caller(),
+                start(vec![bsn(BSN_A)], Some("paspoort"), 0),
+                None,
+            )
             .await
             .unwrap();
         store
@@ -1147,15 +1268,25 @@ async fn figure_facts_load_the_window_and_whole_cases(backend: Backend) {
             .await
             .unwrap();
         let b = store
-            .start_contact(&t, start(vec![bsn(BSN_A)], Some("paspoort"), 100), None)
+            .start_contact(
+                &t,
+                &caller(),
+                start(vec![bsn(BSN_A)], Some("paspoort"), 100),
+                None,
+            )
             .await
             .unwrap();
         store
-            .start_contact(&t, start(vec![], Some("afval"), 110), None)
+            .start_contact(&t, &caller(), start(vec![], Some("afval"), 110), None)
             .await
             .unwrap();
         store
-            .start_contact(&t, start(vec![bsn(BSN_B)], Some("afval"), 300), None)
+            .start_contact(
+                &t,
+                &caller(),
+                start(vec![bsn(BSN_B)], Some("afval"), 300),
+                None,
+            )
             .await
             .unwrap();
         let window = LoadWindow {
@@ -1208,7 +1339,7 @@ async fn no_identifier_is_stored_in_clear_text(backend: Backend) {
             0,
         );
         let first = store
-            .start_contact(&t, s.clone(), idem("k", "f"))
+            .start_contact(&t, &caller(), s.clone(), idem("k", "f"))
             .await
             .unwrap();
         store
@@ -1224,6 +1355,7 @@ async fn no_identifier_is_stored_in_clear_text(backend: Backend) {
         store
             .record_contact(
                 &t,
+                &caller(),
                 start(vec![bsn(BSN_A)], Some("paspoort"), 30),
                 end(Outcome::Resolved, 30, 35, None),
                 true,
@@ -1233,7 +1365,7 @@ async fn no_identifier_is_stored_in_clear_text(backend: Backend) {
             .await
             .unwrap();
         store
-            .lookup_context(&t, vec![phone(PHONE)], at(40))
+            .lookup_context(&t, &caller(), vec![phone(PHONE)], at(40))
             .await
             .unwrap();
 
@@ -1277,7 +1409,7 @@ async fn no_identifier_is_stored_in_clear_text(backend: Backend) {
 #[allow(dead_code, clippy::let_underscore_future)]
 fn futures_are_send(store: &Store, t: &midoffice_domain::TenantId) {
     fn send<T: Send>(_: T) {}
-    send(store.start_contact(t, start(vec![], None, 0), None));
+    send(store.start_contact(t, &caller(), start(vec![], None, 0), None));
     send(store.complete_contact(
         t,
         uuid::Uuid::nil(),
@@ -1287,15 +1419,16 @@ fn futures_are_send(store: &Store, t: &midoffice_domain::TenantId) {
     ));
     send(store.record_contact(
         t,
+        &caller(),
         start(vec![], None, 0),
         end(Outcome::Resolved, 0, 1, None),
         true,
         None,
         now(),
     ));
-    send(store.lookup_context(t, vec![], now()));
-    send(store.get_contact(t, uuid::Uuid::nil()));
-    send(store.erase_party(t, vec![]));
+    send(store.lookup_context(t, &caller(), vec![], now()));
+    send(store.get_contact(t, &caller(), uuid::Uuid::nil()));
+    send(store.erase_party(t, &caller(), vec![]));
     send(store.submit_feedback(
         t,
         uuid::Uuid::nil(),

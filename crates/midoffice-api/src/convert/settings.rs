@@ -7,6 +7,7 @@ use super::{channel, collect, date, nested, pb_date, required, take};
 use crate::pb;
 use midoffice_domain::calendar::{Calendar, HolidaySet};
 use midoffice_domain::limits::MAX_CLOSING_DAYS;
+use midoffice_domain::processing::{ProcessingActivities, ProcessingKind};
 use midoffice_domain::settings::{
     DEFAULT_CHANNEL_HOP_WINDOW_SECS, DEFAULT_REPEAT_WINDOW_SECS, Measure, Norm, TenantSettings,
     Within, default_title, target_percent,
@@ -49,11 +50,25 @@ impl TryFrom<&pb::TenantSettings> for TenantSettings {
         else {
             return Err(v);
         };
+        // Empty, or the default sent back as it was answered, is the default.
+        let uri = |s: &str, kind: ProcessingKind| {
+            (!s.is_empty() && s != kind.default_activity()).then(|| s.to_owned())
+        };
+        let processing_activities = s
+            .processing_activities
+            .as_ref()
+            .map(|a| ProcessingActivities {
+                context_read: uri(&a.context_read, ProcessingKind::ContextRead),
+                contact_read: uri(&a.contact_read, ProcessingKind::ContactRead),
+                erase: uri(&a.erase, ProcessingKind::Erase),
+            })
+            .unwrap_or_default();
         let settings = TenantSettings {
             norms: norms.into_iter().flatten().collect(),
             calendar,
             repeat_window_secs,
             channel_hop_window_secs,
+            processing_activities,
         };
         settings.validate()?;
         Ok(settings)
@@ -204,6 +219,11 @@ impl From<&TenantSettings> for pb::TenantSettings {
             calendar: Some(pb::Calendar::from(&s.calendar)),
             repeat_window: Some(duration(s.repeat_window_secs)),
             channel_hop_window: Some(duration(s.channel_hop_window_secs)),
+            processing_activities: Some(pb::ProcessingActivities {
+                context_read: s.processing_activities.uri(ProcessingKind::ContextRead),
+                contact_read: s.processing_activities.uri(ProcessingKind::ContactRead),
+                erase: s.processing_activities.uri(ProcessingKind::Erase),
+            }),
         }
     }
 }
@@ -403,6 +423,7 @@ mod tests {
                     day: 30,
                 }],
             }),
+            processing_activities: None,
             repeat_window: Some(prost_types::Duration {
                 seconds: 3,
                 nanos: 1,

@@ -1,7 +1,8 @@
 //! `midoffice.v1.ContactService`: start, complete, record, read, and the satisfaction
 //! answer.
 
-use super::{log_context_read, under};
+use super::processing_log::caller;
+use super::under;
 use crate::auth::Rpc;
 use crate::convert::command::{feedback, start_command};
 use crate::convert::{IdempotentRequest, collect, idempotency, required, required_id};
@@ -48,15 +49,14 @@ impl ContactApi {
     }
 }
 
-/// A started or recorded contact as answered: the context shown to the agent is a
-/// processing of personal data, so it is logged.
+/// A started or recorded contact as answered (the store logged the context shown in the
+/// processing log, in the same transaction).
 fn shown(
     tenant: &TenantId,
     started: &midoffice_store::Started,
 ) -> (Option<pb::Contact>, Option<pb::Context>) {
     let contact_id = started.contact.contact.id;
     debug!(tenant = %tenant, %contact_id, "contact started");
-    log_context_read(tenant, &started.context, Some(contact_id));
     (
         Some(pb::Contact::from(&started.contact)),
         Some(pb::Context::from(&started.context)),
@@ -70,6 +70,7 @@ impl pb::contact_service_server::ContactService for ContactApi {
         request: Request<pb::StartContactRequest>,
     ) -> Result<Response<pb::StartContactResponse>, Status> {
         let call = self.state.access.authorise(&request, Rpc::StartContact)?;
+        let caller = caller(&call, Rpc::StartContact, Utc::now());
         let tenant = call.tenant.clone();
         let req = request.into_inner();
         let now = Utc::now();
@@ -83,7 +84,7 @@ impl pb::contact_service_server::ContactService for ContactApi {
         let started = self
             .state
             .store
-            .start_contact(&tenant, start, idem)
+            .start_contact(&tenant, &caller, start, idem)
             .await
             .map_err(ApiError::from)?;
         let (contact, context) = shown(&tenant, &started);
@@ -141,6 +142,7 @@ impl pb::contact_service_server::ContactService for ContactApi {
         request: Request<pb::RecordContactRequest>,
     ) -> Result<Response<pb::RecordContactResponse>, Status> {
         let call = self.state.access.authorise(&request, Rpc::RecordContact)?;
+        let caller = caller(&call, Rpc::RecordContact, Utc::now());
         let tenant = call.tenant.clone();
         let req = request.into_inner();
         let now = Utc::now();
@@ -162,7 +164,15 @@ impl pb::contact_service_server::ContactService for ContactApi {
         let recorded = self
             .state
             .store
-            .record_contact(&tenant, start, completion, req.context_seen, idem, now)
+            .record_contact(
+                &tenant,
+                &caller,
+                start,
+                completion,
+                req.context_seen,
+                idem,
+                now,
+            )
             .await
             .map_err(|e| under("completion", e))?;
         let (contact, context) = shown(&tenant, &recorded);
@@ -177,6 +187,7 @@ impl pb::contact_service_server::ContactService for ContactApi {
         request: Request<pb::GetContactRequest>,
     ) -> Result<Response<pb::GetContactResponse>, Status> {
         let call = self.state.access.authorise(&request, Rpc::GetContact)?;
+        let caller = caller(&call, Rpc::GetContact, Utc::now());
         let tenant = call.tenant.clone();
         let req = request.into_inner();
         let contact_id = required_id(&req.contact_id, "contact_id").map_err(ApiError::from)?;
@@ -184,7 +195,7 @@ impl pb::contact_service_server::ContactService for ContactApi {
         let view = self
             .state
             .store
-            .get_contact(&tenant, contact_id)
+            .get_contact(&tenant, &caller, contact_id)
             .await
             .map_err(ApiError::from)?;
         // A credential limited to some channels reads only their contacts.

@@ -10,19 +10,18 @@
 mod contacts;
 mod figures;
 mod parties;
+mod processing_log;
 mod tenants;
 
 pub use contacts::ContactApi;
 pub use figures::FigureApi;
 pub use parties::PartyApi;
+pub use processing_log::ProcessingLogApi;
 pub use tenants::TenantApi;
 
 use crate::error::ApiError;
-use midoffice_domain::view::ContextView;
-use midoffice_domain::{DomainError, TenantId};
+use midoffice_domain::DomainError;
 use midoffice_store::StoreError;
-use tracing::info;
-use uuid::Uuid;
 
 /// A store error, with the field violations of the message the store checked (the
 /// domain names them relative to it) put under the request field `field` that holds it.
@@ -30,21 +29,6 @@ fn under(field: &str, e: StoreError) -> ApiError {
     match e {
         StoreError::Domain(DomainError::Invalid(v)) => ApiError::from(v.prefixed(field)),
         other => ApiError::from(other),
-    }
-}
-
-/// Records the reading of a party's context: a processing of personal data (DOMAIN.md
-/// "Privacy"), in the shape of the Logboek Dataverwerkingen. Only ids, never identifiers.
-fn log_context_read(tenant: &TenantId, context: &ContextView, contact_id: Option<Uuid>) {
-    if let Some(party_id) = context.party.id {
-        info!(
-            target: "midoffice::dataverwerking",
-            tenant = %tenant,
-            activity = "klantbeeld-raadplegen",
-            data_subject = %party_id,
-            contact_id = %contact_id.map(|c| c.to_string()).unwrap_or_default(),
-            "context read"
-        );
     }
 }
 

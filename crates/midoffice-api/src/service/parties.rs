@@ -1,6 +1,6 @@
 //! `midoffice.v1.PartyService`: the context without a contact, and erasure on request.
 
-use super::log_context_read;
+use super::processing_log::caller;
 use crate::auth::Rpc;
 use crate::convert::command::{lookup, required_identifiers};
 use crate::convert::nested;
@@ -34,6 +34,7 @@ impl pb::party_service_server::PartyService for PartyApi {
         request: Request<pb::GetContextRequest>,
     ) -> Result<Response<pb::GetContextResponse>, Status> {
         let call = self.state.access.authorise(&request, Rpc::GetContext)?;
+        let caller = caller(&call, Rpc::GetContext, Utc::now());
         let tenant = call.tenant;
         let req = request.into_inner();
         let (identifiers, as_of) =
@@ -42,10 +43,9 @@ impl pb::party_service_server::PartyService for PartyApi {
         let context = self
             .state
             .store
-            .lookup_context(&tenant, identifiers, as_of)
+            .lookup_context(&tenant, &caller, identifiers, as_of)
             .await
             .map_err(ApiError::from)?;
-        log_context_read(&tenant, &context, None);
         Ok(Response::new(pb::GetContextResponse {
             context: Some(pb::Context::from(&context)),
         }))
@@ -119,6 +119,7 @@ impl pb::party_service_server::PartyService for PartyApi {
         request: Request<pb::ErasePartyRequest>,
     ) -> Result<Response<pb::ErasePartyResponse>, Status> {
         let call = self.state.access.authorise(&request, Rpc::EraseParty)?;
+        let caller = caller(&call, Rpc::EraseParty, Utc::now());
         let tenant = call.tenant;
         let req = request.into_inner();
         let identifiers = nested(
@@ -130,17 +131,9 @@ impl pb::party_service_server::PartyService for PartyApi {
         let erased = self
             .state
             .store
-            .erase_party(&tenant, identifiers)
+            .erase_party(&tenant, &caller, identifiers)
             .await
             .map_err(ApiError::from)?;
-        info!(
-            target: "midoffice::dataverwerking",
-            tenant = %tenant,
-            activity = "partij-wissen",
-            data_subject = %erased.party_id,
-            contacts_erased = erased.contacts_erased,
-            "party erased"
-        );
         Ok(Response::new(pb::ErasePartyResponse {
             party_id: erased.party_id.to_string(),
             contacts_erased: erased.contacts_erased,

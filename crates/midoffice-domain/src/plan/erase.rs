@@ -4,6 +4,8 @@
 use super::Write;
 use crate::identifier::IdentKey;
 use crate::party::{self, KnownParties, PartyChoice, Resolution};
+use crate::processing::{ProcessingKind, processing};
+use crate::settings::TenantSettings;
 use crate::{DomainError, Instant, Missing, Precondition};
 use std::collections::BTreeMap;
 use uuid::Uuid;
@@ -30,6 +32,8 @@ pub struct EraseFacts {
     pub families: BTreeMap<Uuid, Family>,
     /// The store's clock: when the erasure happens.
     pub stored_at: Instant,
+    /// The tenant's settings (the processing activity of an erase).
+    pub settings: TenantSettings,
 }
 
 /// What an erasure does and answers.
@@ -63,6 +67,13 @@ pub fn plan_erase(facts: &EraseFacts, identifiers: &[IdentKey]) -> Result<EraseP
     };
     let mut parties = Vec::new();
     let mut contacts = Vec::new();
+    // The data subjects: the party and the parties a contact would merge in (those
+    // merged before are the same subjects, found through their family).
+    let logged = processing(
+        &facts.settings,
+        ProcessingKind::Erase,
+        std::iter::once(party_id).chain(plan.merge.iter().copied()),
+    );
     for id in std::iter::once(&party_id).chain(&plan.merge) {
         let family = facts.families.get(id).cloned().unwrap_or_else(|| Family {
             parties: vec![*id],
@@ -76,7 +87,7 @@ pub fn plan_erase(facts: &EraseFacts, identifiers: &[IdentKey]) -> Result<EraseP
     contacts.sort();
     contacts.dedup();
     let at = facts.stored_at;
-    let writes = vec![
+    let mut writes = vec![
         Write::DeleteIdentifiers {
             parties: parties.clone(),
         },
@@ -103,6 +114,7 @@ pub fn plan_erase(facts: &EraseFacts, identifiers: &[IdentKey]) -> Result<EraseP
         // The answers kept for retries show stories, the masked BSN and comments.
         Write::EmptyIdempotentAnswers { parties, at },
     ];
+    writes.extend(logged.map(Write::LogProcessing));
     Ok(ErasePlan {
         writes,
         party_id,
@@ -178,7 +190,14 @@ mod tests {
             parties: vec![id(1), id(2), id(5)],
             marker: ERASED_STORY
         }));
-        assert_eq!(plan.writes.len(), 8);
+        assert_eq!(plan.writes.len(), 9);
+        // Logged last, under the erase activity, with the party first.
+        let Some(Write::LogProcessing(logged)) = plan.writes.last() else {
+            panic!("an erase is logged: {:?}", plan.writes.last());
+        };
+        assert_eq!(logged.kind, ProcessingKind::Erase);
+        assert_eq!(logged.subjects.first(), Some(&id(1)));
+        assert_eq!(logged.activity, "urn:midoffice:processing-activity:erase");
 
         assert!(matches!(plan_erase(&f, &[]), Err(DomainError::NotFound(_))));
         assert!(matches!(

@@ -13,6 +13,9 @@
 //! - [`feedback::plan_feedback`]: a satisfaction answer.
 //! - [`retry::plan_retry`]: a request with a key that came before (replay, refuse).
 //!
+//! A plan that processes personal data (a context shown, an erase) ends with
+//! [`Write::LogProcessing`], naming its data subjects (`crate::processing`).
+//!
 //! New ids and the store's clock come in with the facts: the domain has no I/O and no
 //! clock. The order of the writes is itself a rule (merge, then attach, then the case,
 //! then the contact) and lives in the plan.
@@ -26,6 +29,7 @@ pub mod start;
 
 use crate::contact::{Completion, ContactFacts, Feedback};
 use crate::identifier::IdentKey;
+use crate::processing::Processing;
 use crate::{Code, Instant};
 use uuid::Uuid;
 
@@ -102,4 +106,8 @@ pub enum Write {
     /// Erasure: the answers kept for idempotency keys that concern these parties are
     /// emptied; the keys stay, marked erased at `at`.
     EmptyIdempotentAnswers { parties: Vec<Uuid>, at: Instant },
+    /// The processing log: one record per data subject of this processing, in the same
+    /// transaction as the processing (Logboek Dataverwerkingen). Always the plan's last
+    /// write, so it is written only if every other write was.
+    LogProcessing(Processing),
 }

@@ -8,6 +8,7 @@ use crate::command::StartCommand;
 use crate::contact::{ContactFacts, Direction};
 use crate::identifier::IdentKey;
 use crate::party::{self, KnownParties, PartyChoice, PartyPlan, PartySummary, Resolution};
+use crate::processing::{Processing, ProcessingKind, processing};
 use crate::settings::TenantSettings;
 use crate::signals::Probe;
 use crate::view::{self, ContactView, ContextView, PartyStatus, PartyView};
@@ -259,6 +260,30 @@ pub(crate) struct Started {
     pub cases: Vec<CaseFacts>,
 }
 
+/// The processing of showing the context of this party: the party, and every party it
+/// merges in (their contacts and cases are shown with it), one record each.
+fn shown_context(facts: &StartFacts, found: &FoundParty) -> Option<Processing> {
+    let merged = found.writes.iter().filter_map(|w| match w {
+        Write::MergeParty { from, .. } => Some(*from),
+        _ => None,
+    });
+    processing(
+        &facts.settings,
+        ProcessingKind::ContextRead,
+        found.party.iter().map(|p| p.id).chain(merged),
+    )
+}
+
+/// What a look-up shows, and its processing (none when it found nobody).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LookupPlan {
+    /// The context as of the look-up.
+    pub context: ContextView,
+    /// [`Write::LogProcessing`] of the parties shown, or nothing: a look-up saves
+    /// nothing else.
+    pub writes: Vec<Write>,
+}
+
 /// A contact begins: the party (as [`find_party`]), then its case, then the contact.
 pub(crate) fn start(
     facts: &StartFacts,
@@ -273,6 +298,7 @@ pub(crate) fn start(
         start.started_at,
         false,
     )?;
+    let logged = shown_context(facts, &found);
     let FoundParty {
         mut writes,
         party,
@@ -350,6 +376,7 @@ pub(crate) fn start(
     let context = view::context(shown, &cases, &probe, case_id, &facts.settings);
     let case = case_id.and_then(|id| cases.iter().find(|k| k.id == id));
     let view = view::contact_view(&contact, case, &facts.settings);
+    writes.extend(logged.map(Write::LogProcessing));
     Ok(Started {
         plan: StartPlan {
             writes,
@@ -381,8 +408,12 @@ pub fn plan_lookup(
     facts: &StartFacts,
     identifiers: &[IdentKey],
     as_of: Instant,
-) -> Result<ContextView, DomainError> {
+) -> Result<LookupPlan, DomainError> {
     let found = find_party(facts, identifiers, None, as_of, true)?;
+    let writes = shown_context(facts, &found)
+        .map(Write::LogProcessing)
+        .into_iter()
+        .collect();
     let shown = match &found.party {
         Some(p) => PartyView::of(p, found.status),
         None => PartyView::without(found.status),
@@ -394,13 +425,8 @@ pub fn plan_lookup(
         direction: Direction::Inbound,
         department: None,
     };
-    Ok(view::context(
-        shown,
-        &found.cases,
-        &probe,
-        None,
-        &facts.settings,
-    ))
+    let context = view::context(shown, &found.cases, &probe, None, &facts.settings);
+    Ok(LookupPlan { context, writes })
 }
 
 /// A page of the contacts of the party these identifiers lead to (found as a look-up at
@@ -540,10 +566,14 @@ mod tests {
                 Write::SetStrong { .. } => "strong",
                 Write::CreateCase { .. } => "case",
                 Write::InsertContact { .. } => "contact",
+                Write::LogProcessing(p) if p.subjects == [id(9001)] => "log",
                 _ => "other",
             })
             .collect();
-        assert_eq!(kinds, ["party", "attach", "strong", "case", "contact"]);
+        assert_eq!(
+            kinds,
+            ["party", "attach", "strong", "case", "contact", "log"]
+        );
         assert_eq!(plan.context.party.status, PartyStatus::New);
         assert_eq!(plan.context.party.bsn_masked.as_deref(), Some("******333"));
         assert_eq!(plan.contact.contact.case_id, Some(id(9002)));
@@ -604,7 +634,7 @@ mod tests {
         assert_eq!(plan.context.case.as_ref().map(|c| c.id), Some(id(10)));
 
         // The look-up is the same plan, not saved: the same party and cases.
-        let seen = plan_lookup(&f, &ids, t(20)).unwrap();
+        let seen = plan_lookup(&f, &ids, t(20)).unwrap().context;
         assert_eq!(seen.party.id, Some(id(1)));
         assert_eq!(seen.party.bsn_masked.as_deref(), Some("******333"));
         assert_eq!(seen.party.status, PartyStatus::Known);
@@ -647,14 +677,28 @@ mod tests {
             &plan.writes[0],
             Write::MergeParty { joins, .. } if joins == &[(id(20), id(10))]
         ));
-        assert_eq!(plan_lookup(&f, &ids, t(7)).unwrap().active_cases.len(), 1);
+        assert_eq!(
+            plan_lookup(&f, &ids, t(7))
+                .unwrap()
+                .context
+                .active_cases
+                .len(),
+            1
+        );
         // Started after it: resolved, no join.
         let plan = plan_start(&f, &cmd(ids.clone(), None, 11), false, true).unwrap();
         assert!(matches!(
             &plan.writes[0],
             Write::MergeParty { joins, .. } if joins.is_empty()
         ));
-        assert_eq!(plan_lookup(&f, &ids, t(11)).unwrap().active_cases.len(), 2);
+        assert_eq!(
+            plan_lookup(&f, &ids, t(11))
+                .unwrap()
+                .context
+                .active_cases
+                .len(),
+            2
+        );
     }
 
     #[test]
@@ -679,7 +723,7 @@ mod tests {
         let plan = plan_start(&f, &s, false, true).unwrap();
         assert_eq!(plan.contact.contact.case_id, Some(id(10)));
         assert_eq!(plan.context.party.status, PartyStatus::Known);
-        assert_eq!(plan.writes.len(), 1, "only the contact");
+        assert_eq!(plan.writes.len(), 2, "only the contact, and its log");
         // With identifiers of another party, the case is not theirs.
         let mut other = cmd(vec![key(IdentifierKind::Bsn, "x")], None, 30);
         other.case_id = Some(id(10));
@@ -692,10 +736,12 @@ mod tests {
     #[test]
     fn a_look_up_finds_nothing_for_unknown_or_no_identifiers() {
         let f = facts();
-        let seen = plan_lookup(&f, &[key(IdentifierKind::Email, "e")], t(0)).unwrap();
+        let seen = plan_lookup(&f, &[key(IdentifierKind::Email, "e")], t(0))
+            .unwrap()
+            .context;
         assert_eq!(seen.party.status, PartyStatus::NotFound);
         assert_eq!(
-            plan_lookup(&f, &[], t(0)).unwrap().party.status,
+            plan_lookup(&f, &[], t(0)).unwrap().context.party.status,
             PartyStatus::NotFound
         );
         let anonymous = plan_start(&f, &cmd(vec![], Some("afval"), 0), false, true).unwrap();

@@ -9,6 +9,7 @@ use super::{RowError, Tag, code, from_value, legacy, parse, stored_names, to_tex
 use chrono::NaiveDate;
 use chrono_tz::Tz;
 use midoffice_domain::calendar::Calendar;
+use midoffice_domain::processing::ProcessingActivities;
 use midoffice_domain::settings::{Measure, Norm, TenantSettings, Within};
 use serde::{Deserialize, Serialize};
 
@@ -62,6 +63,34 @@ pub(crate) struct SettingsRowV1 {
     pub repeat_window_secs: i64,
     #[serde(rename = "channel_hop_window_secs")]
     pub channel_hop_window_secs: i64,
+    /// Added compatibly within version 1: absent in rows written before the processing
+    /// log, and absent when no kind has a URI configured.
+    #[serde(
+        rename = "processing_activities",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub processing_activities: Option<ProcessingActivitiesV1>,
+}
+
+/// The tenant's processing-activity URIs, version 1 (each absent for the default).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProcessingActivitiesV1 {
+    #[serde(
+        rename = "context_read",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub context_read: Option<String>,
+    #[serde(
+        rename = "contact_read",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub contact_read: Option<String>,
+    #[serde(rename = "erase", default, skip_serializing_if = "Option::is_none")]
+    pub erase: Option<String>,
 }
 
 /// A norm, version 1.
@@ -219,6 +248,14 @@ impl From<&TenantSettings> for SettingsRowV1 {
             },
             repeat_window_secs: s.repeat_window_secs,
             channel_hop_window_secs: s.channel_hop_window_secs,
+            processing_activities: {
+                let a = &s.processing_activities;
+                (*a != ProcessingActivities::default()).then(|| ProcessingActivitiesV1 {
+                    context_read: a.context_read.clone(),
+                    contact_read: a.contact_read.clone(),
+                    erase: a.erase.clone(),
+                })
+            },
         }
     }
 }
@@ -264,6 +301,14 @@ impl TryFrom<SettingsRowV1> for TenantSettings {
             },
             repeat_window_secs: row.repeat_window_secs,
             channel_hop_window_secs: row.channel_hop_window_secs,
+            processing_activities: row
+                .processing_activities
+                .map(|a| ProcessingActivities {
+                    context_read: a.context_read,
+                    contact_read: a.contact_read,
+                    erase: a.erase,
+                })
+                .unwrap_or_default(),
         })
     }
 }

@@ -13,14 +13,19 @@ mod merge;
 mod start;
 
 use crate::StoreError;
+use crate::processing_log::{self, Caller};
 use midoffice_domain::TenantId;
 use midoffice_domain::plan::Write;
+use midoffice_domain::processing::ProcessingStatus;
 use sea_orm::DatabaseTransaction;
 
-/// Carries out `writes` in order.
+/// Carries out `writes` in order. `caller` is the call a processing of personal data
+/// ([`Write::LogProcessing`]) is logged under; a plan that logs without one is a bug, and
+/// refused whole.
 pub async fn save(
     txn: &DatabaseTransaction,
     tenant: &TenantId,
+    caller: Option<&Caller>,
     writes: &[Write],
 ) -> Result<(), StoreError> {
     for w in writes {
@@ -105,6 +110,14 @@ pub async fn save(
             }
             Write::EmptyIdempotentAnswers { parties, at } => {
                 crate::idempotency::erase(txn, tenant, parties, *at).await?;
+            }
+            Write::LogProcessing(processing) => {
+                let caller = caller.ok_or_else(|| {
+                    tracing::error!("a processing without its call: not saved");
+                    StoreError::Internal("a processing without its call".into())
+                })?;
+                processing_log::write(txn, tenant, caller, processing, ProcessingStatus::Ok)
+                    .await?;
             }
         }
     }

@@ -169,6 +169,18 @@ macro_rules! on_backend {
     }};
 }
 
+/// The call a test's processing is logged under.
+pub fn caller() -> midoffice_store::Caller {
+    midoffice_store::Caller {
+        trace_id: [7; 16],
+        span_id: uuid::Uuid::now_v7().as_bytes()[8..].try_into().unwrap(),
+        parent_span_id: None,
+        operation: "test",
+        actor: "store test".into(),
+        started_at: chrono::Utc::now(),
+    }
+}
+
 pub fn tenant() -> TenantId {
     TenantId::parse("gemeente-test").expect("a tenant code")
 }

@@ -1,0 +1,501 @@
+//! The processing log (Logboek Dataverwerkingen 1.0), one test per rule of the standard,
+//! over a real socket on both backends: one record per data subject (child spans when
+//! there are several), the caller's `traceparent` continued, no sampling, written in the
+//! processing's own transaction (a refused processing leaves no `Ok` record), the status
+//! rules, no user identity and no identifier in the record, the audit record linked by
+//! span id, the tenant's activity URIs, and the privacy officer's listings.
+
+use midoffice_tests::pb::{self, Channel};
+use midoffice_tests::{
+    Backend, TENANT, TestDatabase, at, bsn, database_test, email, ids_of, on_backend, phone,
+    request, resolved, start, violated_fields,
+};
+
+/// Asserts INVALID_ARGUMENT naming exactly `fields` (in order), with nothing of `BSN`.
+#[track_caller]
+fn assert_invalid<T: std::fmt::Debug>(result: Result<T, tonic::Status>, fields: &[&str]) {
+    let status = result.expect_err("expected INVALID_ARGUMENT");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
+    assert_eq!(violated_fields(&status), fields, "{status:?}");
+    assert!(!format!("{status:?}").contains(BSN));
+}
+
+const BSN: &str = "999990068";
+const CALLER_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const CALLER_SPAN: &str = "00f067aa0ba902b7";
+
+async fn records(b: &Backend, req: pb::ListProcessingRecordsRequest) -> Vec<pb::ProcessingRecord> {
+    let mut all = Vec::new();
+    let mut req = req;
+    loop {
+        let page = b
+            .processing_log()
+            .list_processing_records(request(TENANT, req.clone()))
+            .await
+            .unwrap_or_else(|s| panic!("ListProcessingRecords failed: {s:?}"))
+            .into_inner();
+        all.extend(page.records);
+        if page.next_page_token.is_empty() {
+            return all;
+        }
+        req.page_token = page.next_page_token;
+    }
+}
+
+async fn of(b: &Backend, ids: pb::Identifiers) -> Vec<pb::ProcessingRecord> {
+    records(
+        b,
+        pb::ListProcessingRecordsRequest {
+            identifiers: Some(ids),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+async fn everyone(b: &Backend) -> Vec<pb::ProcessingRecord> {
+    records(b, pb::ListProcessingRecordsRequest::default()).await
+}
+
+fn ok(r: &pb::ProcessingRecord) -> bool {
+    r.status == pb::ProcessingStatus::Ok as i32
+}
+
+fn with_traceparent<T>(msg: T) -> tonic::Request<T> {
+    let mut r = request(TENANT, msg);
+    r.metadata_mut().insert(
+        "traceparent",
+        format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01")
+            .parse()
+            .unwrap(),
+    );
+    r
+}
+
+async fn start_bsn(b: &Backend, minute: u32) -> pb::StartContactResponse {
+    b.start(
+        TENANT,
+        start(
+            Channel::Phone,
+            &format!("2026-03-02T09:{minute:02}:00+01:00"),
+            Some(bsn(BSN)),
+            "paspoort",
+        ),
+    )
+    .await
+}
+
+database_test!(a_context_shown_is_one_record_of_its_party_without_identifier_or_user);
+async fn a_context_shown_is_one_record_of_its_party_without_identifier_or_user(
+    database: TestDatabase,
+) {
+    on_backend(database, |b| async move {
+        let started = start_bsn(&b, 0).await;
+        let (_, party, _) = ids_of(&started);
+        let log = of(&b, bsn(BSN)).await;
+        assert_eq!(log.len(), 1, "{log:?}");
+        let r = &log[0];
+        assert!(ok(r));
+        assert_eq!(r.name, "midoffice context read");
+        assert_eq!(r.data_subject_id, party);
+        assert_eq!(r.data_subject_id_type, "midoffice-party-id");
+        assert_eq!(
+            r.processing_activity_id,
+            "urn:midoffice:processing-activity:context-read"
+        );
+        assert_eq!(r.service_name, "midoffice");
+        assert!(!r.service_version.is_empty());
+        assert!(r.start_time.is_some() && r.end_time.is_some());
+        // No identifier and no user identity anywhere in the record.
+        let text = format!("{r:?}");
+        for secret in [BSN, "development", "******068"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+        // Who did it is in the audit record with the same span.
+        let audit = b
+            .processing_log()
+            .list_audit_records(request(
+                TENANT,
+                pb::ListAuditRecordsRequest {
+                    trace_id: r.trace_id.clone(),
+                    span_id: r.span_id.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .records;
+        assert_eq!(audit.len(), 1, "{audit:?}");
+        assert_eq!(audit[0].span_id, r.span_id);
+        assert_eq!(audit[0].operation, "StartContact");
+        assert!(audit[0].actor.contains("development"), "{:?}", audit[0]);
+    })
+    .await;
+}
+
+database_test!(the_callers_traceparent_is_continued_and_without_one_a_trace_starts);
+async fn the_callers_traceparent_is_continued_and_without_one_a_trace_starts(
+    database: TestDatabase,
+) {
+    on_backend(database, |b| async move {
+        start_bsn(&b, 0).await;
+        b.parties()
+            .get_context(with_traceparent(pb::GetContextRequest {
+                identifiers: Some(bsn(BSN)),
+                as_of: None,
+            }))
+            .await
+            .unwrap();
+        let log = of(&b, bsn(BSN)).await;
+        assert_eq!(log.len(), 2);
+        let (first, second) = (&log[0], &log[1]);
+        // Without a traceparent: a trace of its own, no parent.
+        assert_ne!(first.trace_id, CALLER_TRACE);
+        assert_eq!(first.trace_id.len(), 32);
+        assert_eq!(first.parent_span_id, "");
+        // With one: the caller's trace, the caller's span as parent, a span of its own.
+        assert_eq!(second.trace_id, CALLER_TRACE);
+        assert_eq!(second.parent_span_id, CALLER_SPAN);
+        assert_ne!(second.span_id, CALLER_SPAN);
+        assert_eq!(second.span_id.len(), 16);
+    })
+    .await;
+}
+
+database_test!(a_start_that_merges_parties_logs_each_as_a_child_span_and_the_listing_finds_both);
+async fn a_start_that_merges_parties_logs_each_as_a_child_span_and_the_listing_finds_both(
+    database: TestDatabase,
+) {
+    on_backend(database, |b| async move {
+        let mail = "p.de.vries@example.nl";
+        let tel = "0611112222";
+        let a = b
+            .start(
+                TENANT,
+                start(
+                    Channel::Email,
+                    "2026-03-02T09:00:00+01:00",
+                    Some(email(mail)),
+                    "afval",
+                ),
+            )
+            .await;
+        let c = b
+            .start(
+                TENANT,
+                start(
+                    Channel::Phone,
+                    "2026-03-02T09:05:00+01:00",
+                    Some(phone(tel)),
+                    "afval",
+                ),
+            )
+            .await;
+        let (_, party_a, _) = ids_of(&a);
+        let (_, party_b, _) = ids_of(&c);
+        assert_ne!(party_a, party_b);
+        let both = pb::Identifiers {
+            email: mail.into(),
+            phone: tel.into(),
+            ..Default::default()
+        };
+        b.contacts()
+            .start_contact(with_traceparent(pb::StartContactRequest {
+                request_id: String::new(),
+                start: Some(start(
+                    Channel::Phone,
+                    "2026-03-02T09:10:00+01:00",
+                    Some(both),
+                    "afval",
+                )),
+            }))
+            .await
+            .unwrap();
+        let merged: Vec<_> = everyone(&b)
+            .await
+            .into_iter()
+            .filter(|r| r.trace_id == CALLER_TRACE)
+            .collect();
+        assert_eq!(merged.len(), 2, "one record per data subject: {merged:?}");
+        let mut subjects: Vec<&str> = merged.iter().map(|r| r.data_subject_id.as_str()).collect();
+        subjects.sort();
+        let mut expected = [party_a.as_str(), party_b.as_str()];
+        expected.sort();
+        assert_eq!(subjects, expected);
+        // Child spans of the call's span: one parent, two spans, neither the caller's.
+        assert_eq!(merged[0].parent_span_id, merged[1].parent_span_id);
+        assert_ne!(merged[0].span_id, merged[1].span_id);
+        assert_ne!(merged[0].parent_span_id, CALLER_SPAN);
+        // An access request by either identifier finds every record of the person,
+        // also those written under the party merged away.
+        for ids in [email(mail), phone(tel)] {
+            assert_eq!(of(&b, ids).await.len(), 4);
+        }
+    })
+    .await;
+}
+
+database_test!(no_sampling_every_processing_is_one_record);
+async fn no_sampling_every_processing_is_one_record(database: TestDatabase) {
+    on_backend(database, |b| async move {
+        let started = start_bsn(&b, 0).await;
+        let (contact, _, _) = ids_of(&started);
+        const N: usize = 25;
+        for _ in 0..N {
+            b.context(TENANT, bsn(BSN)).await;
+        }
+        b.contact(TENANT, &contact).await;
+        let log = of(&b, bsn(BSN)).await;
+        assert_eq!(log.len(), 1 + N + 1);
+        assert!(log.iter().all(ok));
+        let reads = log
+            .iter()
+            .filter(|r| r.name == "midoffice contact read")
+            .count();
+        assert_eq!(reads, 1);
+        // An unknown identifier shows nobody: nothing personal, nothing logged.
+        b.context(TENANT, bsn("999990081")).await;
+        assert_eq!(everyone(&b).await.len(), 1 + N + 1);
+    })
+    .await;
+}
+
+database_test!(a_refused_processing_leaves_no_ok_record_but_an_unset_one);
+async fn a_refused_processing_leaves_no_ok_record_but_an_unset_one(database: TestDatabase) {
+    on_backend(database, |b| async move {
+        start_bsn(&b, 0).await;
+        // Ends before it starts: the domain refuses the whole record.
+        let refused = b
+            .contacts()
+            .record_contact(request(
+                TENANT,
+                pb::RecordContactRequest {
+                    start: Some(start(
+                        Channel::Phone,
+                        "2026-03-02T10:00:00+01:00",
+                        Some(bsn(BSN)),
+                        "paspoort",
+                    )),
+                    completion: Some(resolved(
+                        "2026-03-02T09:30:00+01:00",
+                        "2026-03-02T09:40:00+01:00",
+                        "te vroeg",
+                    )),
+                    context_seen: true,
+                    ..Default::default()
+                },
+            ))
+            .await;
+        assert!(refused.is_err(), "{refused:?}");
+        let log = of(&b, bsn(BSN)).await;
+        let oks = log.iter().filter(|r| ok(r)).count();
+        assert_eq!(oks, 1, "only the start that answered: {log:?}");
+        let unset: Vec<_> = log
+            .iter()
+            .filter(|r| r.status == pb::ProcessingStatus::Unset as i32)
+            .collect();
+        assert_eq!(unset.len(), 1, "{log:?}");
+        assert!(
+            log.iter()
+                .all(|r| r.status != pb::ProcessingStatus::Error as i32)
+        );
+        // Refused before a data subject was known (no identifiers valid): nothing.
+        let before = everyone(&b).await.len();
+        let _ = b
+            .parties()
+            .get_context(request(
+                TENANT,
+                pb::GetContextRequest {
+                    identifiers: Some(bsn("123")),
+                    as_of: None,
+                },
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(everyone(&b).await.len(), before);
+    })
+    .await;
+}
+
+database_test!(the_activity_uri_comes_from_the_tenant_settings);
+async fn the_activity_uri_comes_from_the_tenant_settings(database: TestDatabase) {
+    on_backend(database, |b| async move {
+        let mut settings = b
+            .tenants()
+            .get_tenant_settings(request(TENANT, pb::GetTenantSettingsRequest {}))
+            .await
+            .unwrap()
+            .into_inner()
+            .settings
+            .unwrap();
+        let uri = "https://register.gemeente.example/verwerkingen/klantbeeld";
+        settings.processing_activities = Some(pb::ProcessingActivities {
+            context_read: uri.into(),
+            ..Default::default()
+        });
+        b.tenants()
+            .replace_tenant_settings(request(
+                TENANT,
+                pb::ReplaceTenantSettingsRequest {
+                    settings: Some(settings.clone()),
+                },
+            ))
+            .await
+            .unwrap();
+        let started = start_bsn(&b, 0).await;
+        let (contact, _, _) = ids_of(&started);
+        b.contact(TENANT, &contact).await;
+        let log = of(&b, bsn(BSN)).await;
+        assert_eq!(log[0].processing_activity_id, uri);
+        assert_eq!(
+            log[1].processing_activity_id,
+            "urn:midoffice:processing-activity:contact-read"
+        );
+        // Not a URI: refused, naming the field.
+        settings.processing_activities = Some(pb::ProcessingActivities {
+            erase: "verwerking 12".into(),
+            ..Default::default()
+        });
+        assert_invalid(
+            b.tenants()
+                .replace_tenant_settings(request(
+                    TENANT,
+                    pb::ReplaceTenantSettingsRequest {
+                        settings: Some(settings),
+                    },
+                ))
+                .await,
+            &["settings.processing_activities.erase"],
+        );
+    })
+    .await;
+}
+
+database_test!(listings_by_period_page_without_gaps_or_repeats);
+async fn listings_by_period_page_without_gaps_or_repeats(database: TestDatabase) {
+    on_backend(database, |b| async move {
+        start_bsn(&b, 0).await;
+        for _ in 0..6 {
+            b.context(TENANT, bsn(BSN)).await;
+        }
+        let all = everyone(&b).await;
+        assert_eq!(all.len(), 7);
+        let paged = records(
+            &b,
+            pb::ListProcessingRecordsRequest {
+                page_size: 2,
+                ..Default::default()
+            },
+        )
+        .await;
+        assert_eq!(paged, all);
+        // A period: from the fourth record's start on.
+        let from = all[3].start_time;
+        let later = records(
+            &b,
+            pb::ListProcessingRecordsRequest {
+                start_time: from,
+                page_size: 3,
+                ..Default::default()
+            },
+        )
+        .await;
+        assert!(later.len() >= 4 && later.len() <= 7, "{}", later.len());
+        assert_eq!(later.last(), all.last());
+        // A period before everything holds nothing.
+        let none = records(
+            &b,
+            pb::ListProcessingRecordsRequest {
+                start_time: Some(at("2000-01-01T00:00:00Z")),
+                end_time: Some(at("2000-01-02T00:00:00Z")),
+                ..Default::default()
+            },
+        )
+        .await;
+        assert!(none.is_empty());
+    })
+    .await;
+}
+
+database_test!(an_erase_is_logged_and_its_records_stay_findable_by_pseudonym);
+async fn an_erase_is_logged_and_its_records_stay_findable_by_pseudonym(database: TestDatabase) {
+    on_backend(database, |b| async move {
+        let started = start_bsn(&b, 0).await;
+        let (_, party, _) = ids_of(&started);
+        let erased = b
+            .parties()
+            .erase_party(request(
+                TENANT,
+                pb::ErasePartyRequest {
+                    identifiers: Some(bsn(BSN)),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(erased.party_id, party);
+        // The identifier is gone, so it finds nothing any more ...
+        assert!(of(&b, bsn(BSN)).await.is_empty());
+        // ... but the pseudonym the erase answered finds the whole history.
+        let log = records(
+            &b,
+            pb::ListProcessingRecordsRequest {
+                data_subject_id: party.clone(),
+                ..Default::default()
+            },
+        )
+        .await;
+        let names: Vec<&str> = log.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["midoffice context read", "midoffice party erase"]);
+        assert!(log.iter().all(ok));
+        assert_eq!(
+            log[1].processing_activity_id,
+            "urn:midoffice:processing-activity:erase"
+        );
+    })
+    .await;
+}
+
+database_test!(every_bad_listing_field_is_named);
+async fn every_bad_listing_field_is_named(database: TestDatabase) {
+    on_backend(database, |b| async move {
+        assert_invalid(
+            b.processing_log()
+                .list_processing_records(request(
+                    TENANT,
+                    pb::ListProcessingRecordsRequest {
+                        identifiers: Some(bsn("123")),
+                        data_subject_id: "not-a-uuid".into(),
+                        start_time: Some(at("2026-03-02T00:00:00Z")),
+                        end_time: Some(at("2026-03-01T00:00:00Z")),
+                        page_size: -1,
+                        page_token: "x".into(),
+                    },
+                ))
+                .await,
+            &[
+                "identifiers.bsn",
+                "data_subject_id",
+                "data_subject_id",
+                "end_time",
+                "page_size",
+                "page_token",
+            ],
+        );
+        assert_invalid(
+            b.processing_log()
+                .list_audit_records(request(
+                    TENANT,
+                    pb::ListAuditRecordsRequest {
+                        trace_id: "ZZ".into(),
+                        span_id: "0000000000000000".into(),
+                        ..Default::default()
+                    },
+                ))
+                .await,
+            &["trace_id", "span_id"],
+        );
+    })
+    .await;
+}
