@@ -368,6 +368,10 @@ impl Store {
     }
 
     /// Start and complete in one transaction, for a contact registered after the fact.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the start, the completion and how it was seen are the request's own parts"
+    )]
     pub async fn record_contact(
         &self,
         tenant: &TenantId,
