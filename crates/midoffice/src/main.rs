@@ -2,6 +2,7 @@
 
 mod access;
 mod config;
+mod processing_export;
 mod secret;
 mod telemetry;
 
@@ -256,7 +257,30 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
             + usize::from(settings.access.oidc.is_some()),
         "midoffice serving gRPC, gRPC-Web, health and reflection"
     );
-    midoffice_api::serve_with(
+    // The processing log goes to the same collector as the traces, when there is one.
+    let (stop_export, stopped) = tokio::sync::watch::channel(false);
+    let export = match settings
+        .otlp_endpoint
+        .as_deref()
+        .filter(|e| !e.trim().is_empty())
+    {
+        None => None,
+        Some(endpoint) => {
+            use opentelemetry_otlp::WithExportConfig;
+            let exporter = opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(endpoint)
+                .build()
+                .map_err(|e| format!("cannot build the processing log exporter: {e}"))?;
+            info!(endpoint, "exporting the processing log over OTLP");
+            Some(tokio::spawn(processing_export::run(
+                store.clone(),
+                exporter,
+                stopped,
+            )))
+        }
+    };
+    let served = midoffice_api::serve_with(
         listener,
         AppState {
             store,
@@ -266,7 +290,14 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
         tls,
         shutdown_signal(),
     )
-    .await?;
+    .await;
+    let _ = stop_export.send(true);
+    if let Some(task) = export
+        && let Err(e) = task.await
+    {
+        tracing::warn!(error = %e, "the processing log exporter stopped abnormally");
+    }
+    served?;
     info!("midoffice stopped");
     Ok(())
 }
