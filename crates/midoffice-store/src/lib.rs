@@ -144,6 +144,25 @@ fn logged(writes: &[Write]) -> Option<Processing> {
     })
 }
 
+/// Logs a read of personal data: the one call a read (a contact, a party's history)
+/// makes, inside its write transaction, with the parties it showed. Answers the
+/// processing, for [`Store::log_after_failure`] should the commit fail.
+async fn log_read(
+    txn: &sea_orm::DatabaseTransaction,
+    tenant: &TenantId,
+    caller: &Caller,
+    settings: &TenantSettings,
+    kind: ProcessingKind,
+    subjects: impl IntoIterator<Item = Uuid>,
+) -> Result<Option<Processing>, StoreError> {
+    let writes: Vec<Write> = processing(settings, kind, subjects)
+        .map(Write::LogProcessing)
+        .into_iter()
+        .collect();
+    write::save(txn, tenant, Some(caller), &writes).await?;
+    Ok(logged(&writes))
+}
+
 /// A kept answer replayed shows its context again: that is a processing of the party it
 /// shows, logged like the first.
 async fn log_replayed<C: ConnectionTrait>(
@@ -320,13 +339,15 @@ impl Store {
                 .as_ref()
                 .and_then(|k| k.contacts.iter().find(|x| x.id == contact.id))
                 .unwrap_or(&contact);
-            let writes: Vec<Write> =
-                processing(&settings, ProcessingKind::ContactRead, contact.party_id)
-                    .map(Write::LogProcessing)
-                    .into_iter()
-                    .collect();
-            planned = logged(&writes);
-            write::save(&txn, tenant, Some(caller), &writes).await?;
+            planned = log_read(
+                &txn,
+                tenant,
+                caller,
+                &settings,
+                ProcessingKind::ContactRead,
+                contact.party_id,
+            )
+            .await?;
             Ok(view::contact_view(stored, case.as_ref(), &settings))
         }
         .await;

@@ -1453,3 +1453,68 @@ fn futures_are_send(store: &Store, t: &midoffice_domain::TenantId) {
     send(store.replace_settings(t, TenantSettings::default()));
     send(Store::connect("sqlite::memory:"));
 }
+
+database_test!(a_technical_failure_after_the_plan_is_logged_error_and_never_ok);
+async fn a_technical_failure_after_the_plan_is_logged_error_and_never_ok(backend: Backend) {
+    on_backend!(backend, |db, store| {
+        use sea_orm::ConnectionTrait;
+        let t = tenant();
+        let raw = db.raw().await;
+        // The contact's insert fails as a full disk would: after the plan, inside its
+        // transaction.
+        let (install, remove) = match backend {
+            Backend::Sqlite => (
+                vec![
+                    "CREATE TRIGGER fail_contact BEFORE INSERT ON contact \
+                     BEGIN SELECT RAISE(ABORT, 'simulated failure'); END",
+                ],
+                "DROP TRIGGER fail_contact",
+            ),
+            Backend::Postgres => (
+                vec![
+                    "CREATE FUNCTION fail_contact() RETURNS trigger AS $$ \
+                     BEGIN RAISE EXCEPTION 'simulated failure'; END $$ LANGUAGE plpgsql",
+                    "CREATE TRIGGER fail_contact BEFORE INSERT ON contact \
+                     FOR EACH ROW EXECUTE FUNCTION fail_contact()",
+                ],
+                "DROP TRIGGER fail_contact ON contact",
+            ),
+        };
+        for sql in install {
+            raw.execute_unprepared(sql).await.unwrap();
+        }
+        let failed = store
+            .start_contact(&t, &caller(), start(vec![bsn(BSN_A)], None, 0), None)
+            .await;
+        assert!(
+            matches!(
+                failed,
+                Err(StoreError::Internal(_) | StoreError::Unavailable(_))
+            ),
+            "{failed:?}"
+        );
+        let status = |s: &'static str| {
+            let raw = &raw;
+            async move {
+                count(
+                    raw,
+                    &format!("SELECT COUNT(*) FROM processing_record WHERE status = '{s}'"),
+                )
+                .await
+            }
+        };
+        // Nothing of the processing was stored, and its record says it failed.
+        assert_eq!(count(&raw, "SELECT COUNT(*) FROM party").await, 0);
+        assert_eq!(status("Ok").await, 0);
+        assert_eq!(status("Error").await, 1);
+        assert_eq!(count(&raw, "SELECT COUNT(*) FROM audit_record").await, 1);
+
+        raw.execute_unprepared(remove).await.unwrap();
+        store
+            .start_contact(&t, &caller(), start(vec![bsn(BSN_A)], None, 1), None)
+            .await
+            .unwrap();
+        assert_eq!(status("Ok").await, 1);
+        assert_eq!(status("Error").await, 1);
+    });
+}
