@@ -183,6 +183,27 @@ impl Pools {
         }
     }
 
+    /// Begins a read that is logged (the processing log): one consistent snapshot, able
+    /// to insert its records. On PostgreSQL without the tenant's lock (the records are
+    /// inserts under fresh keys, no read-then-write), so reads of one tenant still run
+    /// side by side; SQLite has one writer, so it is a write transaction there.
+    pub async fn begin_logged_read(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<DatabaseTransaction, StoreError> {
+        match self.backend {
+            DbBackend::Postgres => self
+                .writer
+                .begin_with_config(
+                    Some(IsolationLevel::RepeatableRead),
+                    Some(AccessMode::ReadWrite),
+                )
+                .await
+                .map_err(db_err),
+            _ => self.begin_write(tenant).await,
+        }
+    }
+
     /// Begins a read transaction: one consistent snapshot for all its queries.
     pub async fn begin_read(&self) -> Result<DatabaseTransaction, StoreError> {
         match self.backend {

@@ -323,8 +323,8 @@ impl Store {
         id: Uuid,
     ) -> Result<ContactView, StoreError> {
         let mut planned = None;
-        // A write transaction: the read is logged with it.
-        let txn = self.pools.begin_write(tenant).await?;
+        // The read is logged with it, in the same transaction.
+        let txn = self.pools.begin_logged_read(tenant).await?;
         let result = async {
             let row = facts::contact_row(&txn, tenant, id)
                 .await?
@@ -458,8 +458,8 @@ impl Store {
         as_of: Instant,
     ) -> Result<ContextView, StoreError> {
         let mut planned = None;
-        // A write transaction: the look-up is logged with it.
-        let txn = self.pools.begin_write(tenant).await?;
+        // The look-up is logged with it, in the same transaction.
+        let txn = self.pools.begin_logged_read(tenant).await?;
         let result = async {
             let settings = settings_in(&txn, tenant).await?;
             let facts = facts::load_start(&txn, tenant, &identifiers, None, settings).await?;
