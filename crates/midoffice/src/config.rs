@@ -54,8 +54,8 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATH")]
     pub secret_file: Option<String>,
 
-    /// Export traces over OTLP/gRPC to this collector, such as `http://localhost:4317`.
-    /// [default: none, nothing is exported]
+    /// Export traces and the processing log over OTLP/gRPC to this collector, such as
+    /// `http://localhost:4317`. [default: none, nothing is exported]
     #[arg(long, value_name = "URL")]
     pub otlp_endpoint: Option<String>,
 
