@@ -5,10 +5,13 @@
 //! rules, no user identity and no identifier in the record, the audit record linked by
 //! span id, the tenant's activity URIs, and the privacy officer's listings.
 
+use midoffice_api::auth::{AccessConfig, ApiKey, Grant, Role, key_hash, new_key};
+use midoffice_domain::TenantId;
+use midoffice_domain::contact::Channel as DomainChannel;
 use midoffice_tests::pb::{self, Channel};
 use midoffice_tests::{
-    Backend, TENANT, TestDatabase, at, bsn, database_test, email, ids_of, on_backend, phone,
-    request, resolved, start, violated_fields,
+    Access, Backend, Setup, TENANT, TestDatabase, at, bsn, database_test, email, ids_of,
+    on_backend, on_backend_with, phone, request, resolved, start, violated_fields,
 };
 
 /// Asserts INVALID_ARGUMENT naming exactly `fields` (in order), with nothing of `BSN`.
@@ -495,6 +498,173 @@ async fn every_bad_listing_field_is_named(database: TestDatabase) {
                 ))
                 .await,
             &["trace_id", "span_id"],
+        );
+    })
+    .await;
+}
+
+database_test!(a_page_of_a_partys_contacts_is_a_context_read_too);
+async fn a_page_of_a_partys_contacts_is_a_context_read_too(database: TestDatabase) {
+    on_backend(database, |b| async move {
+        let started = start_bsn(&b, 0).await;
+        let (_, party, _) = ids_of(&started);
+        b.parties()
+            .list_party_contacts(with_traceparent(pb::ListPartyContactsRequest {
+                identifiers: Some(bsn(BSN)),
+                ..Default::default()
+            }))
+            .await
+            .unwrap();
+        let log = of(&b, bsn(BSN)).await;
+        assert_eq!(log.len(), 2, "{log:?}");
+        assert_eq!(log[1].name, "midoffice context read");
+        assert_eq!(log[1].data_subject_id, party);
+        assert_eq!(log[1].trace_id, CALLER_TRACE);
+        assert!(ok(&log[1]));
+        let audit = b
+            .processing_log()
+            .list_audit_records(request(
+                TENANT,
+                pb::ListAuditRecordsRequest {
+                    span_id: log[1].span_id.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .records;
+        assert_eq!(audit.len(), 1);
+        assert_eq!(audit[0].operation, "ListPartyContacts");
+    })
+    .await;
+}
+
+fn key(name: &str, key: &str, roles: &[Role], channels: Option<Vec<DomainChannel>>) -> ApiKey {
+    ApiKey {
+        name: name.to_owned(),
+        sha256: key_hash(key),
+        grant: Grant {
+            tenants: vec![TenantId::parse(TENANT).unwrap()],
+            roles: roles.to_vec(),
+            channels,
+        },
+    }
+}
+
+fn as_key<T>(key: &str, msg: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    r.metadata_mut()
+        .insert("authorization", format!("Bearer {key}").parse().unwrap());
+    r
+}
+
+database_test!(who_did_it_is_the_credential_in_the_audit_record_and_a_refused_read_is_unset);
+async fn who_did_it_is_the_credential_in_the_audit_record_and_a_refused_read_is_unset(
+    database: TestDatabase,
+) {
+    let (agent, phone_only, officer) = (new_key().unwrap(), new_key().unwrap(), new_key().unwrap());
+    let access = Access::configured(AccessConfig {
+        keys: vec![
+            key("agent-web", &agent, &[Role::Channel], None),
+            key(
+                "agent-phone",
+                &phone_only,
+                &[Role::Channel],
+                Some(vec![DomainChannel::Phone]),
+            ),
+            key("privacy-officer", &officer, &[Role::Privacy], None),
+        ],
+        ..Default::default()
+    });
+    let setup = Setup {
+        access,
+        ..Setup::default()
+    };
+    on_backend_with(database, setup, move |b| async move {
+        let started = b
+            .contacts()
+            .start_contact(as_key(
+                &agent,
+                pb::StartContactRequest {
+                    request_id: String::new(),
+                    start: Some(start(
+                        Channel::Web,
+                        "2026-03-02T09:00:00+01:00",
+                        Some(bsn(BSN)),
+                        "paspoort",
+                    )),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let (contact, party, _) = ids_of(&started);
+        // A phone-only credential may not read a web contact: refused after the party
+        // was known, so logged Unset, never Ok.
+        let refused = b
+            .contacts()
+            .get_contact(as_key(
+                &phone_only,
+                pb::GetContactRequest {
+                    contact_id: contact.clone(),
+                },
+            ))
+            .await
+            .expect_err("a web contact for a phone-only credential");
+        assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+        // The channel role cannot read the log; the privacy role can.
+        let denied = b
+            .processing_log()
+            .list_processing_records(as_key(&agent, pb::ListProcessingRecordsRequest::default()))
+            .await
+            .expect_err("the log is for the privacy role");
+        assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+        let log = b
+            .processing_log()
+            .list_processing_records(as_key(
+                &officer,
+                pb::ListProcessingRecordsRequest {
+                    identifiers: Some(bsn(BSN)),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .records;
+        assert_eq!(log.len(), 2, "{log:?}");
+        assert!(ok(&log[0]));
+        assert_eq!(log[1].name, "midoffice contact read");
+        assert_eq!(log[1].status, pb::ProcessingStatus::Unset as i32);
+        assert_eq!(log[1].data_subject_id, party);
+        let mut actors = Vec::new();
+        for r in &log {
+            // The record itself names nobody.
+            assert!(!format!("{r:?}").contains("agent"), "{r:?}");
+            let audit = b
+                .processing_log()
+                .list_audit_records(as_key(
+                    &officer,
+                    pb::ListAuditRecordsRequest {
+                        trace_id: r.trace_id.clone(),
+                        span_id: r.span_id.clone(),
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .records;
+            assert_eq!(audit.len(), 1);
+            actors.push((audit[0].operation.clone(), audit[0].actor.clone()));
+        }
+        assert_eq!(
+            actors,
+            [
+                ("StartContact".to_owned(), "key:agent-web".to_owned()),
+                ("GetContact".to_owned(), "key:agent-phone".to_owned()),
+            ]
         );
     })
     .await;

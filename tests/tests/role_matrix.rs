@@ -37,6 +37,14 @@ const ALLOWED: &[(&str, Who)] = &[
     ("TenantService/ReplaceTenantSettings", Roles(&[R::Admin])),
     ("FigureService/GetThermometer", Public),
     ("FigureService/GetFigures", Roles(&[R::Dashboard])),
+    (
+        "ProcessingLogService/ListProcessingRecords",
+        Roles(&[R::Privacy]),
+    ),
+    (
+        "ProcessingLogService/ListAuditRecords",
+        Roles(&[R::Privacy]),
+    ),
 ];
 
 /// The roles of the test's own table (not the server's `Role`).
@@ -337,6 +345,17 @@ fn valid_request(method: &str, f: &Fixture) -> Option<Vec<u8>> {
         .encode_to_vec(),
         "FigureService/GetFigures" => pb::GetFiguresRequest {
             period: Some(period_2026()),
+            ..Default::default()
+        }
+        .encode_to_vec(),
+        "ProcessingLogService/ListProcessingRecords" => pb::ListProcessingRecordsRequest {
+            identifiers: Some(bsn("999990019")),
+            page_size: 10,
+            ..Default::default()
+        }
+        .encode_to_vec(),
+        "ProcessingLogService/ListAuditRecords" => pb::ListAuditRecordsRequest {
+            page_size: 10,
             ..Default::default()
         }
         .encode_to_vec(),

@@ -16,7 +16,7 @@
 //! and URLs with their password masked).
 
 use midoffice_domain::command::{CompletionCommand, StartCommand};
-use midoffice_domain::contact::Feedback;
+use midoffice_domain::contact::{Channel, Feedback};
 use midoffice_domain::figures::{FigureFacts, LoadWindow};
 use midoffice_domain::identifier::IdentKey;
 use midoffice_domain::plan::{Write, completion, erase, feedback as feedback_plan, start};
@@ -86,6 +86,25 @@ pub enum DataSubject {
     Identifiers(Vec<IdentKey>),
     /// A party id: the `data_subject_id` of a record (also of an erased party).
     Party(Uuid),
+}
+
+/// The answer to a contact read.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ContactRead {
+    /// The contact, logged `Ok`.
+    Shown(Box<ContactView>),
+    /// The caller may not read contacts of this channel; logged `Unset`.
+    NotGranted(Channel),
+}
+
+impl ContactRead {
+    /// The contact, if it was shown.
+    pub fn shown(self) -> Option<ContactView> {
+        match self {
+            ContactRead::Shown(view) => Some(*view),
+            ContactRead::NotGranted(_) => None,
+        }
+    }
 }
 
 /// The answer to an erasure.
@@ -315,13 +334,15 @@ impl Store {
         result
     }
 
-    /// The contact as stored now (NOT_FOUND if unknown).
+    /// The contact as stored now (NOT_FOUND if unknown), unless `channels` (a credential
+    /// limited to some channels) does not hold its channel.
     pub async fn get_contact(
         &self,
         tenant: &TenantId,
         caller: &Caller,
         id: Uuid,
-    ) -> Result<ContactView, StoreError> {
+        channels: Option<&[Channel]>,
+    ) -> Result<ContactRead, StoreError> {
         let mut planned = None;
         // The read is logged with it, in the same transaction.
         let txn = self.pools.begin_logged_read(tenant).await?;
@@ -331,6 +352,16 @@ impl Store {
                 .ok_or_else(|| StoreError::from(completion::contact_not_found()))?;
             let settings = settings_in(&txn, tenant).await?;
             let contact = facts::contact_with_feedback(&txn, tenant, &row).await?;
+            if channels.is_some_and(|allowed| !allowed.contains(&contact.channel)) {
+                // Refused after the data subject was known: logged `Unset`, not shown.
+                if let Some(p) =
+                    processing(&settings, ProcessingKind::ContactRead, contact.party_id)
+                {
+                    processing_log::write(&txn, tenant, caller, &p, ProcessingStatus::Unset)
+                        .await?;
+                }
+                return Ok(ContactRead::NotGranted(contact.channel));
+            }
             let case = match contact.case_id {
                 Some(id) => facts::case_facts(&txn, tenant, id).await?,
                 None => None,
@@ -348,7 +379,11 @@ impl Store {
                 contact.party_id,
             )
             .await?;
-            Ok(view::contact_view(stored, case.as_ref(), &settings))
+            Ok(ContactRead::Shown(Box::new(view::contact_view(
+                stored,
+                case.as_ref(),
+                &settings,
+            ))))
         }
         .await;
         let result = db::finish(txn, result).await;
@@ -478,30 +513,41 @@ impl Store {
     /// A page of the contacts of the party these identifiers lead to (as a look-up at
     /// `as_of` finds it), on one of its cases if `case_id` is given, newest first,
     /// after `after`, at most `size`. Changes nothing.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the page's own parts, and the call it is logged under"
+    )]
     pub async fn list_party_contacts(
         &self,
         tenant: &TenantId,
+        caller: &Caller,
         identifiers: Vec<IdentKey>,
         case_id: Option<Uuid>,
         after: Option<view::ContactCursor>,
         size: usize,
         as_of: Instant,
     ) -> Result<view::ContactPage, StoreError> {
-        let txn = self.pools.begin_read().await?;
+        let mut planned = None;
+        // The page is a context read, logged with it in the same transaction.
+        let txn = self.pools.begin_logged_read(tenant).await?;
         let result = async {
             let settings = settings_in(&txn, tenant).await?;
             let facts = facts::load_start(&txn, tenant, &identifiers, None, settings).await?;
-            Ok(start::plan_contact_page(
-                &facts,
-                &identifiers,
-                case_id,
-                after,
-                size,
-                as_of,
-            )?)
+            let page = start::plan_contact_page(&facts, &identifiers, case_id, after, size, as_of)?;
+            // The parties shown: the party and those whose cases join it.
+            let writes: Vec<Write> = start::shown_processing(&facts, &identifiers, as_of)?
+                .map(Write::LogProcessing)
+                .into_iter()
+                .collect();
+            write::save(&txn, tenant, Some(caller), &writes).await?;
+            planned = logged(&writes);
+            Ok(page)
         }
         .await;
-        db::finish(txn, result).await
+        let result = db::finish(txn, result).await;
+        self.log_after_failure(tenant, caller, &result, planned, None)
+            .await;
+        result
     }
 
     /// A satisfaction answer for a completed contact; one per contact.

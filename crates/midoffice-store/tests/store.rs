@@ -104,8 +104,10 @@ async fn an_in_memory_database_works_for_quick_runs() {
         .await
         .unwrap();
     let read = store
-        .get_contact(&t, &caller(), s.contact.contact.id)
+        .get_contact(&t, &caller(), s.contact.contact.id, None)
         .await
+        .unwrap()
+        .shown()
         .unwrap();
     assert_eq!(read, s.contact);
 }
@@ -229,7 +231,7 @@ async fn a_bsn_makes_a_party_and_a_case_and_finds_them_again(backend: Backend) {
         assert_eq!(elsewhere.party.status, PartyStatus::NotFound);
         assert!(matches!(
             store
-                .get_contact(&other, &caller(), first.contact.contact.id)
+                .get_contact(&other, &caller(), first.contact.contact.id, None)
                 .await,
             Err(StoreError::Domain(DomainError::NotFound(_)))
         ));
@@ -322,8 +324,10 @@ async fn weak_parties_merge_when_a_bsn_joins_them(backend: Backend) {
 
         // The merged party's contact now belongs to the survivor and its case.
         let moved = store
-            .get_contact(&t, &caller(), by_phone.contact.contact.id)
+            .get_contact(&t, &caller(), by_phone.contact.contact.id, None)
             .await
+            .unwrap()
+            .shown()
             .unwrap();
         assert_eq!(moved.contact.party_id, Some(p1));
         assert_eq!(moved.contact.case_id, Some(c1));
@@ -555,8 +559,10 @@ async fn a_look_up_joins_open_cases_exactly_as_the_contact_then_does(backend: Ba
         let stored: Vec<_> = joined.context.active_cases.iter().map(|k| k.id).collect();
         assert_eq!(stored, shown);
         let moved = store
-            .get_contact(&t, &caller(), by_phone.contact.contact.id)
+            .get_contact(&t, &caller(), by_phone.contact.contact.id, None)
             .await
+            .unwrap()
+            .shown()
             .unwrap();
         assert_eq!(moved.contact.case_id, Some(mail_case));
         let _ = &db;
@@ -871,7 +877,15 @@ async fn completing_chooses_a_late_case_and_refuses_what_does_not_fit(backend: B
             done.contact.completion.as_ref().map(|e| e.outcome),
             Some(Outcome::Resolved)
         );
-        assert_eq!(store.get_contact(&t, &caller(), id).await.unwrap(), done);
+        assert_eq!(
+            store
+                .get_contact(&t, &caller(), id, None)
+                .await
+                .unwrap()
+                .shown()
+                .unwrap(),
+            done
+        );
 
         // A callback gets a default due time; a later contact sees the commitment.
         let s2 = store
@@ -1013,7 +1027,12 @@ async fn feedback_needs_a_completed_contact_once_with_valid_numbers(backend: Bac
             e,
             StoreError::Domain(DomainError::AlreadyExists(_))
         ));
-        let view = store.get_contact(&t, &caller(), id).await.unwrap();
+        let view = store
+            .get_contact(&t, &caller(), id, None)
+            .await
+            .unwrap()
+            .shown()
+            .unwrap();
         assert_eq!(view.contact.feedback, Some(fb));
         let missing = store
             .submit_feedback(
@@ -1427,7 +1446,7 @@ fn futures_are_send(store: &Store, t: &midoffice_domain::TenantId) {
         now(),
     ));
     send(store.lookup_context(t, &caller(), vec![], now()));
-    send(store.get_contact(t, &caller(), uuid::Uuid::nil()));
+    send(store.get_contact(t, &caller(), uuid::Uuid::nil(), None));
     send(store.erase_party(t, &caller(), vec![]));
     send(store.submit_feedback(
         t,

@@ -13,7 +13,7 @@ use chrono::Utc;
 use midoffice_domain::Instant;
 use midoffice_domain::command::{CompletionCommand, StartCommand};
 use midoffice_domain::{TenantId, Violations};
-use midoffice_store::Idempotency;
+use midoffice_store::{ContactRead, Idempotency};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 use tracing::debug;
@@ -192,14 +192,24 @@ impl pb::contact_service_server::ContactService for ContactApi {
         let req = request.into_inner();
         let contact_id = required_id(&req.contact_id, "contact_id").map_err(ApiError::from)?;
         debug!(tenant = %tenant, %contact_id, "GetContact");
-        let view = self
+        // A credential limited to some channels reads only their contacts; the store
+        // checks it with the read, so a refused read is logged as refused.
+        let read = self
             .state
             .store
-            .get_contact(&tenant, &caller, contact_id)
+            .get_contact(&tenant, &caller, contact_id, call.channels.as_deref())
             .await
             .map_err(ApiError::from)?;
-        // A credential limited to some channels reads only their contacts.
-        call.check_channel(view.contact.channel)?;
+        let view = match read {
+            ContactRead::Shown(view) => *view,
+            ContactRead::NotGranted(channel) => {
+                call.check_channel(channel)?;
+                return Err(ApiError::Internal(
+                    "a contact read refused for a channel the credential holds".into(),
+                )
+                .into());
+            }
+        };
         Ok(Response::new(pb::GetContactResponse {
             contact: Some(pb::Contact::from(&view)),
         }))

@@ -12,7 +12,7 @@ use chrono::Utc;
 use midoffice_domain::{DomainError, Missing};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
-use tracing::{debug, info};
+use tracing::debug;
 
 /// Parties: the context without a contact, and erasure on request.
 #[derive(Clone, Debug)]
@@ -59,6 +59,7 @@ impl pb::party_service_server::PartyService for PartyApi {
             .state
             .access
             .authorise(&request, Rpc::ListPartyContacts)?;
+        let caller = caller(&call, Rpc::ListPartyContacts, Utc::now());
         let tenant = call.tenant;
         let req = request.into_inner();
         let query =
@@ -69,6 +70,7 @@ impl pb::party_service_server::PartyService for PartyApi {
             .store
             .list_party_contacts(
                 &tenant,
+                &caller,
                 query.identifiers.clone(),
                 query.case_id,
                 query.after,
@@ -85,16 +87,6 @@ impl pb::party_service_server::PartyService for PartyApi {
                 }
                 other => other,
             })?;
-        if let Some(party_id) = page.party.id {
-            info!(
-                target: "midoffice::dataverwerking",
-                tenant = %tenant,
-                activity = "contacthistorie-raadplegen",
-                data_subject = %party_id,
-                contacts = page.contacts.len(),
-                "party contacts read"
-            );
-        }
         let next_page_token = page
             .next
             .map(|cursor| {

@@ -274,6 +274,18 @@ fn shown_context(facts: &StartFacts, found: &FoundParty) -> Option<Processing> {
     )
 }
 
+/// The processing of showing what these identifiers lead to as of `as_of` (a page of a
+/// party's contacts, which is a context read too): the party and every party it would
+/// merge in, as [`plan_lookup`] logs them; none when they find nobody.
+pub fn shown_processing(
+    facts: &StartFacts,
+    identifiers: &[IdentKey],
+    as_of: Instant,
+) -> Result<Option<Processing>, DomainError> {
+    let found = find_party(facts, identifiers, None, as_of, true)?;
+    Ok(shown_context(facts, &found))
+}
+
 /// What a look-up shows, and its processing (none when it found nobody).
 #[derive(Clone, Debug, PartialEq)]
 pub struct LookupPlan {
