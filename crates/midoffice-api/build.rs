@@ -34,6 +34,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
+        // tonic_prost's codec, but invalid protobuf is INVALID_ARGUMENT (see codec.rs).
+        .codec_path("crate::codec::MidofficeCodec")
         .compile_fds(fds)?;
     Ok(())
 }

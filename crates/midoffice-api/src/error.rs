@@ -20,6 +20,18 @@ pub const ERROR_DOMAIN: &str = "midoffice";
 
 /// The reason of INVALID_ARGUMENT with field violations (see the BadRequest detail).
 pub const INVALID_FIELDS: &str = "INVALID_FIELDS";
+/// The reason of INVALID_ARGUMENT when the bytes are not a request: not protobuf of the
+/// request's type, or not gRPC framing (a truncated frame, a bad compression flag).
+pub const MALFORMED_MESSAGE: &str = "MALFORMED_MESSAGE";
+/// The reason of RESOURCE_EXHAUSTED for a request over the largest message size.
+pub const MESSAGE_TOO_LARGE: &str = "MESSAGE_TOO_LARGE";
+/// The reason of RESOURCE_EXHAUSTED when the figure calls' budget stayed full.
+pub const FIGURES_BUSY: &str = "FIGURES_BUSY";
+/// The reason of RESOURCE_EXHAUSTED when the server's budget of calls stayed full.
+pub const SERVER_BUSY: &str = "SERVER_BUSY";
+/// The reason of DEADLINE_EXCEEDED: the caller's deadline (or the server's longest
+/// call) passed before the answer.
+pub const DEADLINE_EXCEEDED: &str = "DEADLINE_EXCEEDED";
 
 /// Why a request failed, as the API answers it.
 #[derive(Debug, thiserror::Error)]
@@ -187,6 +199,53 @@ fn status(code: Code, reason: &str, message: String, metadata: HashMap<String, S
         code,
         message,
         ErrorDetails::with_error_info(reason, ERROR_DOMAIN, metadata),
+    )
+}
+
+/// INVALID_ARGUMENT for bytes that are not a request (reason [`MALFORMED_MESSAGE`]).
+/// `detail` comes from the decoder (a field number, a wire type, a framing fault) and
+/// never holds request data.
+pub fn malformed_status(detail: &str) -> Status {
+    status(
+        Code::InvalidArgument,
+        MALFORMED_MESSAGE,
+        format!("the request is not a valid message: {detail}"),
+        HashMap::new(),
+    )
+}
+
+/// RESOURCE_EXHAUSTED for a request over `limit` bytes (reason [`MESSAGE_TOO_LARGE`]).
+pub fn too_large_status(limit: usize) -> Status {
+    status(
+        Code::ResourceExhausted,
+        MESSAGE_TOO_LARGE,
+        format!("the request is larger than {limit} bytes"),
+        HashMap::from([("limit".to_owned(), limit.to_string())]),
+    )
+}
+
+/// RESOURCE_EXHAUSTED when a budget of calls stayed full for `waited`: the caller may
+/// retry with back-off.
+pub fn busy_status(reason: &str, waited: std::time::Duration) -> Status {
+    status(
+        Code::ResourceExhausted,
+        reason,
+        format!(
+            "too many calls in progress, try again later (waited {} ms)",
+            waited.as_millis()
+        ),
+        HashMap::new(),
+    )
+}
+
+/// DEADLINE_EXCEEDED after `after` (reason [`DEADLINE_EXCEEDED`]); what the call did
+/// meanwhile was rolled back unless it had committed.
+pub fn deadline_status(after: std::time::Duration) -> Status {
+    status(
+        Code::DeadlineExceeded,
+        DEADLINE_EXCEEDED,
+        format!("the deadline of {} ms passed", after.as_millis()),
+        HashMap::new(),
     )
 }
 

@@ -15,8 +15,10 @@ pub mod pb {
 }
 
 pub mod auth;
+pub mod codec;
 pub mod convert;
 pub mod error;
+pub mod limits;
 pub mod oidc;
 pub mod server;
 pub mod service;

@@ -2,6 +2,7 @@
 //! reflection (v1 and v1alpha) and gRPC-Web, all on one port, with limits.
 
 use crate::auth::{Access, AuthLayer};
+use crate::limits::{self, GuardLayer};
 use crate::pb;
 use crate::pb::contact_service_server::ContactServiceServer;
 use crate::pb::figure_service_server::FigureServiceServer;
@@ -18,19 +19,14 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
 /// Concurrent requests (HTTP/2 streams) served per connection. With load shedding on,
 /// any more are refused at once with RESOURCE_EXHAUSTED (a client may retry with
 /// back-off) rather than queued without bound behind calls that may be slow.
-const CONCURRENCY_PER_CONNECTION: usize = 64;
-/// Refuse rather than queue what is over the per-connection limit: a queue only hides
-/// overload until the timeout, and holds memory for every waiting request meanwhile.
+/// The server-wide budgets, deadlines and memory bound are in [`crate::limits`].
 const LOAD_SHED: bool = true;
-/// The longest a request may take before tonic cancels it; a shorter client deadline wins.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// HTTP/2 keep-alive pings find dead peers (a laptop closed mid-call).
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);
 const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -134,7 +130,7 @@ pub async fn serve_with(
         .inspect_err(|e| tracing::error!(error = %e, "server reflection v1alpha is not available"))
         .ok();
 
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let incoming = limits::capped_incoming(listener);
     let shutdown = async move {
         shutdown.await;
         set_health(&reporter, ServingStatus::NotServing).await;
@@ -147,24 +143,43 @@ pub async fn serve_with(
     }
     builder
         .accept_http1(true)
-        .concurrency_limit_per_connection(CONCURRENCY_PER_CONNECTION)
+        .concurrency_limit_per_connection(limits::STREAMS_PER_CONNECTION as usize)
+        .max_concurrent_streams(limits::STREAMS_PER_CONNECTION)
+        .initial_connection_window_size(limits::CONNECTION_WINDOW)
+        .initial_stream_window_size(limits::STREAM_WINDOW)
         .load_shed(LOAD_SHED)
-        .timeout(REQUEST_TIMEOUT)
         .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
         .trace_fn(|req| tracing::info_span!("grpc", path = %req.uri().path()))
         .layer(tonic_web::GrpcWebLayer::new())
         .layer(auth)
+        // Budgets, deadlines (DEADLINE_EXCEEDED, not tonic's CANCELLED) and the statuses
+        // about bad request bytes; the longest call is its job, not `.timeout`'s. Inside
+        // the access check, so refused calls take no place in a budget.
+        .layer(GuardLayer::default())
         .add_service(health)
         .add_optional_service(reflection_v1)
         .add_optional_service(reflection_v1alpha)
-        .add_service(ContactServiceServer::new(ContactApi::new(state.clone())))
-        .add_service(PartyServiceServer::new(PartyApi::new(state.clone())))
-        .add_service(TenantServiceServer::new(TenantApi::new(state.clone())))
-        .add_service(ProcessingLogServiceServer::new(ProcessingLogApi::new(
-            state.clone(),
-        )))
-        .add_service(FigureServiceServer::new(FigureApi::new(state)))
+        .add_service(
+            ContactServiceServer::new(ContactApi::new(state.clone()))
+                .max_decoding_message_size(limits::MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            PartyServiceServer::new(PartyApi::new(state.clone()))
+                .max_decoding_message_size(limits::MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            TenantServiceServer::new(TenantApi::new(state.clone()))
+                .max_decoding_message_size(limits::MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            ProcessingLogServiceServer::new(ProcessingLogApi::new(state.clone()))
+                .max_decoding_message_size(limits::MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            FigureServiceServer::new(FigureApi::new(state))
+                .max_decoding_message_size(limits::MAX_MESSAGE_BYTES),
+        )
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
 }

@@ -9,6 +9,15 @@
 //! PostgreSQL: one pool; every write transaction first takes a transaction-scoped
 //! advisory lock on the tenant, so two channels acting on one citizen at the same moment
 //! are serialised (no two parties for one BSN, no two open cases for one matter).
+//!
+//! Figures (dashboards) read through a small pool of their own ([`Pools::figures`]), so
+//! a storm of them cannot take the connections contact calls need.
+//!
+//! A stalled database answers UNAVAILABLE within seconds, not after the caller's
+//! patience: a connection is waited for at most [`ACQUIRE_TIMEOUT`]; on PostgreSQL a
+//! statement runs at most [`STATEMENT_TIMEOUT`] and waits for a lock (the tenant's
+//! advisory lock included) at most [`LOCK_TIMEOUT`]; on SQLite a write waits for the
+//! write lock at most [`BUSY_TIMEOUT`].
 
 use crate::StoreError;
 use crate::dburl::sqlite_path;
@@ -23,18 +32,31 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use std::time::Duration;
 
-/// How long a caller waits for a pooled connection before UNAVAILABLE.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a caller waits for a pooled connection (or a new connection) before
+/// UNAVAILABLE.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+/// PostgreSQL: the longest one statement may run (`statement_timeout`).
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+/// PostgreSQL: the longest a statement waits for a lock (`lock_timeout`), the tenant's
+/// advisory lock of a write included.
+pub const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
+/// SQLite: the longest a write waits for the database's write lock (`busy_timeout`).
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Readers on SQLite.
 const SQLITE_READERS: u32 = 4;
-/// Connections to PostgreSQL.
-const POSTGRES_CONNECTIONS: u32 = 10;
+/// Connections to PostgreSQL for everything but figures.
+pub const POSTGRES_CONNECTIONS: u32 = 10;
+/// Connections for figures (on SQLite: read connections of their own). As many as the
+/// API lets figure calls run at once, so they wait on the API's budget, not here.
+pub const FIGURE_CONNECTIONS: u32 = 4;
 
 /// The pools of a store.
 #[derive(Clone, Debug)]
 pub struct Pools {
     pub writer: DatabaseConnection,
     pub reader: DatabaseConnection,
+    /// Figures only: a pool of their own, so dashboards cannot starve contact calls.
+    pub figures: DatabaseConnection,
     pub backend: DbBackend,
 }
 
@@ -60,10 +82,14 @@ fn is_transient(e: &DbErr) -> bool {
                 X::PoolTimedOut | X::PoolClosed | X::Io(_) | X::WorkerCrashed => true,
                 X::Database(d) => d.code().is_some_and(|c| {
                     // SQLite BUSY/LOCKED (and extended codes); PostgreSQL serialisation
-                    // failure, deadlock, lock not available, shutdown, too many connections.
+                    // failure, deadlock, lock not available (lock_timeout), statement
+                    // cancelled (statement_timeout), shutdown, too many connections.
                     let c = c.as_ref();
                     matches!(c, "5" | "6" | "261" | "517" | "262")
-                        || matches!(c, "40001" | "40P01" | "55P03" | "57P01" | "57P03" | "53300")
+                        || matches!(
+                            c,
+                            "40001" | "40P01" | "55P03" | "57014" | "57P01" | "57P03" | "53300"
+                        )
                 }),
                 _ => false,
             }
@@ -88,11 +114,31 @@ fn sqlite_options(url: &str, connections: u32, in_memory: bool) -> ConnectOption
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(5))
+                .busy_timeout(BUSY_TIMEOUT)
                 // Deleted and overwritten content is zeroed in the page (and freed
                 // pages are zeroed), so an erased party's text leaves no copy in the
                 // file once its page is checkpointed (see [`Pools::scrub_after_erase`]).
                 .pragma("secure_delete", "ON")
+        });
+    opt
+}
+
+/// A PostgreSQL pool of `connections`, each with the statement and lock timeouts set
+/// when it connects (startup parameters: no extra round trip).
+fn postgres_options(url: &str, connections: u32) -> ConnectOptions {
+    let mut opt = ConnectOptions::new(url);
+    opt.max_connections(connections)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_timeout(ACQUIRE_TIMEOUT)
+        .sqlx_logging(false)
+        .map_sqlx_postgres_opts(|o| {
+            o.options([
+                (
+                    "statement_timeout",
+                    format!("{}ms", STATEMENT_TIMEOUT.as_millis()),
+                ),
+                ("lock_timeout", format!("{}ms", LOCK_TIMEOUT.as_millis())),
+            ])
         });
     opt
 }
@@ -121,22 +167,33 @@ pub async fn connect(url: &str) -> Result<Pools, StoreError> {
         } else {
             writer.clone()
         };
+        // Figures read through their own connections too (the in-memory database has
+        // only the one).
+        let figures = if file.is_some() {
+            Database::connect(sqlite_options(url, FIGURE_CONNECTIONS, false))
+                .await
+                .map_err(db_err)?
+        } else {
+            writer.clone()
+        };
         Pools {
             writer,
             reader,
+            figures,
             backend: DbBackend::Sqlite,
         }
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let mut opt = ConnectOptions::new(url);
-        opt.max_connections(POSTGRES_CONNECTIONS)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_timeout(ACQUIRE_TIMEOUT)
-            .sqlx_logging(false);
-        let db = Database::connect(opt).await.map_err(db_err)?;
+        let db = Database::connect(postgres_options(url, POSTGRES_CONNECTIONS))
+            .await
+            .map_err(db_err)?;
         Migrator::up(&db, None).await.map_err(db_err)?;
+        let figures = Database::connect(postgres_options(url, FIGURE_CONNECTIONS))
+            .await
+            .map_err(db_err)?;
         Pools {
             writer: db.clone(),
             reader: db,
+            figures,
             backend: DbBackend::Postgres,
         }
     } else {
@@ -206,16 +263,27 @@ impl Pools {
 
     /// Begins a read transaction: one consistent snapshot for all its queries.
     pub async fn begin_read(&self) -> Result<DatabaseTransaction, StoreError> {
+        self.begin_read_on(&self.reader).await
+    }
+
+    /// Begins a read transaction on the figures' own pool.
+    pub async fn begin_figures_read(&self) -> Result<DatabaseTransaction, StoreError> {
+        self.begin_read_on(&self.figures).await
+    }
+
+    async fn begin_read_on(
+        &self,
+        pool: &DatabaseConnection,
+    ) -> Result<DatabaseTransaction, StoreError> {
         match self.backend {
-            DbBackend::Postgres => self
-                .reader
+            DbBackend::Postgres => pool
                 .begin_with_config(
                     Some(IsolationLevel::RepeatableRead),
                     Some(AccessMode::ReadOnly),
                 )
                 .await
                 .map_err(db_err),
-            _ => self.reader.begin().await.map_err(db_err),
+            _ => pool.begin().await.map_err(db_err),
         }
     }
 }
@@ -306,6 +374,8 @@ impl Pools {
         use sea_orm::sqlx::Executor;
         let mut conn = self.writer.get_postgres_connection_pool().acquire().await?;
         conn.execute(SCRUB_LOCK_TIMEOUT).await?;
+        // Rewriting a large table may take longer than one call's statement may.
+        conn.execute("SET statement_timeout = 0").await?;
         // A transaction open since before the erasure (a reader, an autovacuum ANALYZE)
         // keeps the old versions alive: wait for those, at most 5 seconds.
         let since: String = sea_orm::sqlx::query_scalar("SELECT clock_timestamp()::text")
@@ -338,6 +408,7 @@ impl Pools {
             }
         }
         conn.execute("RESET lock_timeout").await?;
+        conn.execute("RESET statement_timeout").await?;
         result.map(|_| ())
     }
 }

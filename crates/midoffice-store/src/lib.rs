@@ -44,6 +44,10 @@ use sea_orm::{
 };
 use std::collections::BTreeMap;
 
+pub use db::{
+    ACQUIRE_TIMEOUT, BUSY_TIMEOUT, FIGURE_CONNECTIONS, LOCK_TIMEOUT, POSTGRES_CONNECTIONS,
+    STATEMENT_TIMEOUT, tenant_lock_key,
+};
 pub use dburl::{redact_url, sqlite_path};
 /// What replaces the story of a contact of an erased party.
 pub use midoffice_domain::plan::erase::ERASED_STORY as ERASED_TEXT;
@@ -251,6 +255,11 @@ impl Store {
     /// A tenant's settings (the defaults until an admin replaced them).
     pub async fn settings(&self, tenant: &TenantId) -> Result<TenantSettings, StoreError> {
         settings_in(&self.pools.reader, tenant).await
+    }
+
+    /// A tenant's settings, read through the figures' own pool (for figure calls).
+    pub async fn figure_settings(&self, tenant: &TenantId) -> Result<TenantSettings, StoreError> {
+        settings_in(&self.pools.figures, tenant).await
     }
 
     /// Replaces a tenant's settings.
@@ -693,7 +702,7 @@ impl Store {
         window: LoadWindow,
     ) -> Result<FigureFacts, StoreError> {
         use entity::contact;
-        let txn = self.pools.begin_read().await?;
+        let txn = self.pools.begin_figures_read().await?;
         let result = async {
             let t = tenant.as_str();
             let rows = contact::Entity::find()

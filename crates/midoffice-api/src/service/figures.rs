@@ -41,7 +41,7 @@ impl FigureApi {
         tenant: &TenantId,
         period: &Period,
     ) -> Result<(TenantSettings, FigureFacts), ApiError> {
-        let settings = self.state.store.settings(tenant).await?;
+        let settings = self.state.store.figure_settings(tenant).await?;
         let window = figures::load_window(period, &settings);
         let facts = self.state.store.figure_facts(tenant, window).await?;
         Ok((settings, facts))

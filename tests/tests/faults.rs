@@ -1,0 +1,267 @@
+//! Under faults: a stalled database answers UNAVAILABLE within the store's timeouts and
+//! a caller's deadline DEADLINE_EXCEEDED (not CANCELLED after 30 s), with nothing
+//! half-stored; bytes that are not a request answer INVALID_ARGUMENT, and an oversized
+//! message RESOURCE_EXHAUSTED, each with its ErrorInfo reason. Real stalls (a write lock
+//! held by another connection) and raw bytes over a real socket.
+
+use std::pin::Pin;
+
+use http_body_util::Full;
+use midoffice_domain::TenantId;
+use midoffice_tests::pb::{self, Channel};
+use midoffice_tests::{
+    Backend, Kind, TENANT, TestDatabase, assert_code, bsn, database_test, on_backend, request,
+    start,
+};
+use sea_orm::sqlx::{self, Connection, Executor};
+use tonic::Code;
+use tonic::codegen::{Bytes, Service, http};
+use tonic_types::StatusExt;
+
+/// The ErrorInfo reason of a status.
+fn reason(status: &tonic::Status) -> String {
+    status
+        .get_error_details()
+        .error_info()
+        .map(|i| i.reason.clone())
+        .unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"))
+}
+
+fn start_request(request_id: &str) -> pb::StartContactRequest {
+    pb::StartContactRequest {
+        request_id: request_id.to_owned(),
+        start: Some(start(
+            Channel::Phone,
+            "2026-03-09T10:00:00+01:00",
+            Some(bsn("999990032")),
+            "parkeervergunning",
+        )),
+    }
+}
+
+/// Another connection holding what every write of `TENANT` needs: SQLite's write lock
+/// (`BEGIN IMMEDIATE`), or on PostgreSQL the tenant's advisory lock.
+enum HeldLock {
+    Sqlite(sqlx::SqliteConnection),
+    Postgres(sqlx::PgConnection),
+}
+
+async fn hold_write_lock(b: &Backend) -> HeldLock {
+    match b.kind {
+        Kind::Sqlite => {
+            let mut c = sqlx::SqliteConnection::connect(b.db_url())
+                .await
+                .expect("a second SQLite connection");
+            c.execute("BEGIN IMMEDIATE")
+                .await
+                .expect("the write lock");
+            HeldLock::Sqlite(c)
+        }
+        Kind::Postgres => {
+            let mut c = sqlx::PgConnection::connect(b.db_url())
+                .await
+                .expect("a second PostgreSQL connection");
+            let tenant = TenantId::parse(TENANT).expect("a tenant id");
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(midoffice_store::tenant_lock_key(&tenant))
+                .execute(&mut c)
+                .await
+                .expect("the tenant's advisory lock");
+            HeldLock::Postgres(c)
+        }
+    }
+}
+
+impl HeldLock {
+    async fn release(self) {
+        match self {
+            HeldLock::Sqlite(mut c) => {
+                c.execute("ROLLBACK").await.expect("release the write lock");
+                c.close().await.expect("close");
+            }
+            HeldLock::Postgres(c) => c.close().await.expect("close (releases the lock)"),
+        }
+    }
+}
+
+database_test!(
+    a_stalled_database_is_unavailable_and_a_deadline_is_deadline_exceeded,
+    flavor = "multi_thread",
+    worker_threads = 2
+);
+async fn a_stalled_database_is_unavailable_and_a_deadline_is_deadline_exceeded(
+    database: TestDatabase,
+) {
+    on_backend(database, |b| async move {
+        let lock = hold_write_lock(&b).await;
+
+        // Without a deadline: the store gives up waiting (busy or lock timeout).
+        let answer = b
+            .contacts()
+            .start_contact(request(TENANT, start_request("stalled-1")))
+            .await;
+        let status = assert_code(answer, Code::Unavailable, &["999990032"]);
+        assert_eq!(reason(&status), "STORE_UNAVAILABLE");
+
+        // With the caller's deadline shorter than the store's timeouts. Sent as the bare
+        // `grpc-timeout` header: `set_timeout` would also make tonic's client give up by
+        // itself (as CANCELLED), and this is about what the server answers.
+        let mut call = request(TENANT, start_request("stalled-2"));
+        call.metadata_mut()
+            .insert("grpc-timeout", "300m".parse().expect("a header value"));
+        let answer = b.contacts().start_contact(call).await;
+        let status = assert_code(answer, Code::DeadlineExceeded, &["999990032"]);
+        assert_eq!(reason(&status), "DEADLINE_EXCEEDED");
+
+        // Figures read through their own connections and do not wait for writers.
+        assert_eq!(b.contact_count(TENANT).await, 0, "nothing half-stored");
+
+        lock.release().await;
+
+        // The same requests, retried, are carried out once each.
+        for id in ["stalled-1", "stalled-2", "stalled-1"] {
+            b.contacts()
+                .start_contact(request(TENANT, start_request(id)))
+                .await
+                .unwrap_or_else(|s| panic!("the retry of {id} failed: {s:?}"));
+        }
+        assert_eq!(b.contact_count(TENANT).await, 2);
+    })
+    .await;
+}
+
+/// The path of StartContact.
+const START_CONTACT: &str = "/midoffice.v1.ContactService/StartContact";
+
+/// One gRPC frame: the compression flag, the length the prefix claims, the bytes.
+fn frame(flag: u8, claimed_len: u32, bytes: &[u8]) -> Vec<u8> {
+    let mut f = vec![flag];
+    f.extend_from_slice(&claimed_len.to_be_bytes());
+    f.extend_from_slice(bytes);
+    f
+}
+
+/// Sends `body` as the whole request body of a call to `path` on a connection of its
+/// own, and returns the status the server answered (from the headers of a
+/// trailers-only answer, or from the trailers).
+async fn raw_call(b: &Backend, path: &str, body: Vec<u8>) -> tonic::Status {
+    let mut channel = b.new_channel().await;
+    let call = http::Request::builder()
+        .method("POST")
+        .uri(format!("{}{path}", b.url()))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("x-tenant", TENANT)
+        .body(tonic::body::Body::new(Full::new(Bytes::from(body))))
+        .expect("a request");
+    std::future::poll_fn(|cx| channel.poll_ready(cx))
+        .await
+        .expect("the channel is ready");
+    let response = channel.call(call).await.expect("an HTTP answer");
+    if let Some(status) = tonic::Status::from_header_map(response.headers()) {
+        return status;
+    }
+    let mut body = response.into_body();
+    loop {
+        let frame = std::future::poll_fn(|cx| {
+            tonic::codegen::Body::poll_frame(Pin::new(&mut body), cx)
+        })
+        .await;
+        match frame {
+            Some(Ok(frame)) => {
+                if let Ok(trailers) = frame.into_trailers() {
+                    return tonic::Status::from_header_map(&trailers)
+                        .expect("trailers with a grpc-status");
+                }
+            }
+            Some(Err(e)) => panic!("the answer broke off: {e:?}"),
+            None => panic!("an answer without a status"),
+        }
+    }
+}
+
+database_test!(bad_bytes_are_invalid_argument_and_too_many_resource_exhausted);
+async fn bad_bytes_are_invalid_argument_and_too_many_resource_exhausted(database: TestDatabase) {
+    on_backend(database, |b| async move {
+        // Field 1 (request_id, a string) sent as a varint; then a tag that never ends.
+        let wrong_wire_type = [0x08, 0x01];
+        let endless_varint = [0xff, 0xff, 0xff, 0xff];
+        let cases: Vec<(&str, Vec<u8>, Code, &str)> = vec![
+            (
+                "a wrong wire type",
+                frame(0, 2, &wrong_wire_type),
+                Code::InvalidArgument,
+                "MALFORMED_MESSAGE",
+            ),
+            (
+                "a varint that never ends",
+                frame(0, 4, &endless_varint),
+                Code::InvalidArgument,
+                "MALFORMED_MESSAGE",
+            ),
+            (
+                "a frame shorter than its prefix says",
+                frame(0, 100, &[0x0a, 0x02, b'a']),
+                Code::InvalidArgument,
+                "MALFORMED_MESSAGE",
+            ),
+            (
+                "half a prefix",
+                vec![0, 0, 0],
+                Code::InvalidArgument,
+                "MALFORMED_MESSAGE",
+            ),
+            (
+                "no message at all",
+                Vec::new(),
+                Code::InvalidArgument,
+                "MALFORMED_MESSAGE",
+            ),
+            (
+                "compression flag 7",
+                frame(7, 2, &[0x0a, 0x00]),
+                Code::InvalidArgument,
+                "MALFORMED_MESSAGE",
+            ),
+            (
+                "compressed without grpc-encoding",
+                frame(1, 2, &[0x0a, 0x00]),
+                Code::InvalidArgument,
+                "MALFORMED_MESSAGE",
+            ),
+            (
+                "a prefix claiming 2 MiB",
+                frame(0, 2 * 1024 * 1024, &[0x0a, 0x00]),
+                Code::ResourceExhausted,
+                "MESSAGE_TOO_LARGE",
+            ),
+            (
+                "a prefix claiming 4 GiB",
+                frame(0, u32::MAX, &[]),
+                Code::ResourceExhausted,
+                "MESSAGE_TOO_LARGE",
+            ),
+        ];
+        for (what, body, code, why) in cases {
+            let status = raw_call(&b, START_CONTACT, body).await;
+            assert_eq!(status.code(), code, "{what}: {status:?}");
+            assert_eq!(reason(&status), why, "{what}: {status:?}");
+        }
+
+        // A real message over the limit: a request id of 1.5 MB.
+        let mut big = start_request("");
+        big.request_id = "x".repeat(1_500_000);
+        let answer = b.contacts().start_contact(request(TENANT, big)).await;
+        let status = assert_code(answer, Code::ResourceExhausted, &[]);
+        assert_eq!(reason(&status), "MESSAGE_TOO_LARGE");
+
+        // Nothing was stored, and the server still answers.
+        assert_eq!(b.contact_count(TENANT).await, 0);
+        b.contacts()
+            .start_contact(request(TENANT, start_request("after-bad-bytes")))
+            .await
+            .expect("a valid call after the bad ones");
+        assert_eq!(b.contact_count(TENANT).await, 1);
+    })
+    .await;
+}
