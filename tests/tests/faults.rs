@@ -52,9 +52,7 @@ async fn hold_write_lock(b: &Backend) -> HeldLock {
             let mut c = sqlx::SqliteConnection::connect(b.db_url())
                 .await
                 .expect("a second SQLite connection");
-            c.execute("BEGIN IMMEDIATE")
-                .await
-                .expect("the write lock");
+            c.execute("BEGIN IMMEDIATE").await.expect("the write lock");
             HeldLock::Sqlite(c)
         }
         Kind::Postgres => {
@@ -163,10 +161,9 @@ async fn raw_call(b: &Backend, path: &str, body: Vec<u8>) -> tonic::Status {
     }
     let mut body = response.into_body();
     loop {
-        let frame = std::future::poll_fn(|cx| {
-            tonic::codegen::Body::poll_frame(Pin::new(&mut body), cx)
-        })
-        .await;
+        let frame =
+            std::future::poll_fn(|cx| tonic::codegen::Body::poll_frame(Pin::new(&mut body), cx))
+                .await;
         match frame {
             Some(Ok(frame)) => {
                 if let Ok(trailers) = frame.into_trailers() {

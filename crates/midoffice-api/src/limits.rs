@@ -327,10 +327,16 @@ mod tests {
 
     #[test]
     fn grpc_timeout_units() {
-        assert_eq!(grpc_timeout(&headers("250m")), Some(Duration::from_millis(250)));
+        assert_eq!(
+            grpc_timeout(&headers("250m")),
+            Some(Duration::from_millis(250))
+        );
         assert_eq!(grpc_timeout(&headers("3S")), Some(Duration::from_secs(3)));
         assert_eq!(grpc_timeout(&headers("2M")), Some(Duration::from_secs(120)));
-        assert_eq!(grpc_timeout(&headers("1H")), Some(Duration::from_secs(3600)));
+        assert_eq!(
+            grpc_timeout(&headers("1H")),
+            Some(Duration::from_secs(3600))
+        );
         assert_eq!(grpc_timeout(&headers("7u")), Some(Duration::from_micros(7)));
         assert_eq!(grpc_timeout(&headers("9n")), Some(Duration::from_nanos(9)));
         for bad in ["", "m", "123456789S", "5x", "-1S", "1.5S"] {
@@ -350,7 +356,10 @@ mod tests {
         let flag = tonic::Status::internal(
             "protocol error: received message with invalid compression flag: 7",
         );
-        assert_eq!(rewrite(&flag).map(|s| s.code()), Some(Code::InvalidArgument));
+        assert_eq!(
+            rewrite(&flag).map(|s| s.code()),
+            Some(Code::InvalidArgument)
+        );
         let eof = tonic::Status::internal("Unexpected EOF decoding stream.");
         assert_eq!(rewrite(&eof).map(|s| s.code()), Some(Code::InvalidArgument));
         // Our own INTERNAL stays INTERNAL.

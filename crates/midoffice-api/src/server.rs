@@ -22,10 +22,10 @@ use tokio::task::JoinHandle;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
-/// Concurrent requests (HTTP/2 streams) served per connection. With load shedding on,
-/// any more are refused at once with RESOURCE_EXHAUSTED (a client may retry with
-/// back-off) rather than queued without bound behind calls that may be slow.
-/// The server-wide budgets, deadlines and memory bound are in [`crate::limits`].
+/// Calls over a connection's limit of streams ([`limits::STREAMS_PER_CONNECTION`]) are
+/// refused at once with RESOURCE_EXHAUSTED (a client may retry with back-off) rather
+/// than queued behind calls that may be slow. The server-wide budgets, deadlines and
+/// memory bound are in [`crate::limits`].
 const LOAD_SHED: bool = true;
 /// HTTP/2 keep-alive pings find dead peers (a laptop closed mid-call).
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(60);

@@ -1,0 +1,329 @@
+//! A crash in a write storm loses no acknowledged contact and doubles none: the real
+//! `midoffice` binary runs as a child process, several clients start and record
+//! contacts with request ids, the server is killed with SIGKILL mid-storm and started
+//! again on the same database. Every acknowledged contact is there (GetContact), a
+//! retry of its request answers the same contact, the requests in doubt (sent, never
+//! answered) are retried, and then the tenant has exactly one contact per request.
+//!
+//! The binary is built first (`cargo build -p midoffice`, into this test's target
+//! folder), so the test never runs a stale one.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use midoffice_tests::pb::contact_service_client::ContactServiceClient;
+use midoffice_tests::pb::figure_service_client::FigureServiceClient;
+use midoffice_tests::pb::{self, Channel};
+use midoffice_tests::{
+    TENANT, TestDatabase, bsn, database_test, period_2026, request, resolved, start,
+};
+use tokio::sync::Mutex;
+use tonic::transport::Endpoint;
+
+/// Clients in the storm.
+const CLIENTS: usize = 4;
+/// Acknowledged writes after which the server is killed.
+const KILL_AFTER: usize = 60;
+
+/// The `midoffice` binary of this build, built now.
+fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    // target/<profile>/deps/crash-<hash>
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("the test runs from target/<profile>/deps");
+    let target_dir = profile_dir.parent().expect("a target folder");
+    let mut build = Command::new(env!("CARGO"));
+    build
+        .args(["build", "--quiet", "-p", "midoffice", "--bin", "midoffice"])
+        .arg("--target-dir")
+        .arg(target_dir)
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if profile_dir.file_name().is_some_and(|n| n == "release") {
+        build.arg("--release");
+    }
+    let status = build.status().expect("cargo runs");
+    assert!(status.success(), "building the midoffice binary failed");
+    let binary = profile_dir.join("midoffice");
+    assert!(binary.exists(), "no binary at {}", binary.display());
+    binary
+}
+
+/// A free port on the loopback interface.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("an address").port()
+}
+
+/// The server as a child process; killed when dropped.
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `binary` on `database_url` and waits until it answers.
+async fn launch(binary: &Path, database_url: &str, dir: &Path) -> Server {
+    let port = free_port();
+    let mut command = Command::new(binary);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("MIDOFFICE") {
+            command.env_remove(name);
+        }
+    }
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))
+        .expect("a log file");
+    let child = command
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--database-url")
+        .arg(database_url)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .env("MIDOFFICE_SECRET", "ab".repeat(32))
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("a log file"))
+        .stderr(log)
+        .spawn()
+        .expect("the midoffice binary starts");
+    let mut server = Server {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    for _ in 0..600 {
+        if let Some(status) = server.child.try_wait().expect("the child's state") {
+            let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+            panic!("the server exited ({status}) while starting:\n{log}");
+        }
+        if let Ok(channel) = Endpoint::from_shared(server.url.clone())
+            .expect("a URL")
+            .connect()
+            .await
+        {
+            let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+            if health
+                .check(tonic_health::pb::HealthCheckRequest::default())
+                .await
+                .is_ok()
+            {
+                return server;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.child.kill().ok();
+    panic!("the server did not answer within a minute");
+}
+
+async fn channel(url: &str) -> tonic::transport::Channel {
+    Endpoint::from_shared(url.to_owned())
+        .expect("a URL")
+        .connect()
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"))
+}
+
+/// Four BSNs `9999xxxxx` that pass the eleven test.
+fn valid_bsns() -> Vec<String> {
+    (0..100_000u32)
+        .map(|i| format!("9999{i:05}"))
+        .filter(|s| {
+            let d: Vec<i64> = s.bytes().map(|b| i64::from(b - b'0')).collect();
+            let sum: i64 = (0..8).map(|k| d[k] * (9 - k as i64)).sum::<i64>() - d[8];
+            sum % 11 == 0
+        })
+        .take(4)
+        .collect()
+}
+
+/// One write of the storm.
+#[derive(Clone, Debug)]
+enum Write {
+    Start(pb::StartContactRequest),
+    Record(pb::RecordContactRequest),
+}
+
+impl Write {
+    fn new(client: usize, i: usize) -> Write {
+        let request_id = format!("crash-{client}-{i}");
+        // Four citizens per client, so writes also meet existing parties and cases.
+        let citizens = valid_bsns();
+        let citizen = &citizens[(client + i) % citizens.len()];
+        let minute = i % 50;
+        let at = |m: usize| format!("2026-03-{:02}T10:{:02}:00+01:00", 2 + client, m);
+        let s = start(
+            Channel::Phone,
+            &at(minute),
+            Some(bsn(citizen)),
+            "parkeervergunning",
+        );
+        if i.is_multiple_of(2) {
+            Write::Start(pb::StartContactRequest {
+                request_id,
+                start: Some(s),
+            })
+        } else {
+            Write::Record(pb::RecordContactRequest {
+                request_id,
+                start: Some(s),
+                completion: Some(resolved(&at(minute + 1), &at(minute + 5), "Geholpen.")),
+                context_seen: false,
+            })
+        }
+    }
+
+    /// Sends it; the contact id answered.
+    async fn send(
+        &self,
+        client: &mut ContactServiceClient<tonic::transport::Channel>,
+    ) -> Result<String, tonic::Status> {
+        let contact = match self {
+            Write::Start(r) => {
+                client
+                    .start_contact(request(TENANT, r.clone()))
+                    .await?
+                    .into_inner()
+                    .contact
+            }
+            Write::Record(r) => {
+                client
+                    .record_contact(request(TENANT, r.clone()))
+                    .await?
+                    .into_inner()
+                    .contact
+            }
+        };
+        Ok(contact.expect("an answer without a contact").id)
+    }
+}
+
+/// What the clients saw: acknowledged writes with their contact, and writes in doubt.
+#[derive(Default)]
+struct Seen {
+    acknowledged: Vec<(Write, String)>,
+    in_doubt: Vec<Write>,
+}
+
+database_test!(
+    a_sigkill_in_a_write_storm_loses_and_doubles_no_contact,
+    flavor = "multi_thread",
+    worker_threads = 2
+);
+async fn a_sigkill_in_a_write_storm_loses_and_doubles_no_contact(database: TestDatabase) {
+    let binary = binary();
+    let db = database
+        .scratch()
+        .await
+        .unwrap_or_else(|e| panic!("a scratch database on {database}: {e}"));
+    let dir = tempfile::tempdir().expect("a temp folder");
+    let mut server = launch(&binary, &db.url, dir.path()).await;
+
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let acknowledged = Arc::new(AtomicUsize::new(0));
+    let killed = Arc::new(AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for c in 0..CLIENTS {
+        let mut client = ContactServiceClient::new(channel(&server.url).await);
+        let (seen, acknowledged, killed) = (seen.clone(), acknowledged.clone(), killed.clone());
+        clients.push(tokio::spawn(async move {
+            for i in 0.. {
+                let write = Write::new(c, i);
+                match write.send(&mut client).await {
+                    Ok(id) => {
+                        acknowledged.fetch_add(1, Ordering::SeqCst);
+                        seen.lock().await.acknowledged.push((write, id));
+                    }
+                    Err(status) => {
+                        assert!(
+                            killed.load(Ordering::SeqCst),
+                            "a write failed before the kill: {status:?}"
+                        );
+                        seen.lock().await.in_doubt.push(write);
+                        return;
+                    }
+                }
+            }
+        }));
+    }
+    while acknowledged.load(Ordering::SeqCst) < KILL_AFTER {
+        if let Some(stopped) = clients.iter().position(|c| c.is_finished()) {
+            // Only a failure ends a client before the kill: show it.
+            let outcome = clients.remove(stopped).await;
+            panic!("a client stopped before the kill: {outcome:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    killed.store(true, Ordering::SeqCst);
+    // `Child::kill` is SIGKILL on Unix: no shutdown, no flush.
+    server.child.kill().expect("SIGKILL");
+    server.child.wait().expect("the killed server is reaped");
+    for c in clients {
+        c.await.expect("a client panicked");
+    }
+    drop(server);
+
+    let server = launch(&binary, &db.url, dir.path()).await;
+    let channel = channel(&server.url).await;
+    let mut contacts = ContactServiceClient::new(channel.clone());
+    let seen = seen.lock().await;
+    assert!(seen.acknowledged.len() >= KILL_AFTER);
+    for (write, id) in &seen.acknowledged {
+        let stored = contacts
+            .get_contact(request(
+                TENANT,
+                pb::GetContactRequest {
+                    contact_id: id.clone(),
+                },
+            ))
+            .await
+            .unwrap_or_else(|s| panic!("acknowledged contact {id} is gone: {s:?}"))
+            .into_inner()
+            .contact
+            .expect("a contact");
+        assert_eq!(&stored.id, id);
+        let again = write
+            .send(&mut contacts)
+            .await
+            .unwrap_or_else(|s| panic!("the retry of {write:?} failed: {s:?}"));
+        assert_eq!(&again, id, "a retry answered another contact");
+    }
+    for write in &seen.in_doubt {
+        write
+            .send(&mut contacts)
+            .await
+            .unwrap_or_else(|s| panic!("the retry of {write:?} in doubt failed: {s:?}"));
+    }
+    let figures = FigureServiceClient::new(channel)
+        .get_figures(request(
+            TENANT,
+            pb::GetFiguresRequest {
+                period: Some(period_2026()),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("figures")
+        .into_inner()
+        .figures
+        .expect("figures");
+    assert_eq!(
+        figures.contacts as usize,
+        seen.acknowledged.len() + seen.in_doubt.len(),
+        "one contact per request id, no more, no less"
+    );
+    drop(server);
+    db.drop_db().await;
+}
