@@ -6,9 +6,9 @@
 //!   [`FIGURE_WAIT`] or [`OTHER_WAIT`] (and never past its deadline), then answers
 //!   RESOURCE_EXHAUSTED. A storm of dashboards so fills only its own budget (and its
 //!   own database connections, see the store), and agents' contact calls keep theirs.
-//! - **Deadlines.** A call ends at the caller's `grpc-timeout` or after
-//!   [`LONGEST_CALL`], whichever is first, with DEADLINE_EXCEEDED; the work in progress
-//!   is dropped (its transaction rolls back).
+//! - **Deadlines.** A call ends just before the caller's `grpc-timeout` (see
+//!   [`ahead_of_caller`]) or after [`LONGEST_CALL`], whichever is first, with
+//!   DEADLINE_EXCEEDED; the work in progress is dropped (its transaction rolls back).
 //! - **Bad bytes.** What tonic's framing decoder answers INTERNAL or OUT_OF_RANGE about a
 //!   request (a truncated frame, a bad compression flag, a length over
 //!   [`MAX_MESSAGE_BYTES`]) is rewritten into INVALID_ARGUMENT (reason
@@ -127,9 +127,14 @@ fn grpc_timeout(headers: &http::HeaderMap) -> Option<Duration> {
     })
 }
 
-/// tonic's own `grpc-timeout` timer (outside every layer) answers CANCELLED when it
-/// fires; ours fires this much earlier, so the caller gets DEADLINE_EXCEEDED.
-const AHEAD_OF_TONIC: Duration = Duration::from_millis(5);
+/// How much earlier than the caller's deadline the server gives up: a tenth of it,
+/// between 5 ms and 1 s. tonic's own `grpc-timeout` timer (outside every layer) would
+/// answer CANCELLED, and the caller's own timer fires at the deadline, counted from
+/// before the request travelled: answering ahead of both, the caller gets our
+/// DEADLINE_EXCEEDED with its reason. Work the caller will not wait for is no use.
+fn ahead_of_caller(deadline: Duration) -> Duration {
+    (deadline / 10).clamp(Duration::from_millis(5), Duration::from_secs(1))
+}
 
 /// A status about the request's bytes that tonic's decoder answered, as we answer it.
 fn rewrite(status: &tonic::Status) -> Option<tonic::Status> {
@@ -196,7 +201,7 @@ where
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let timeout = grpc_timeout(request.headers())
-            .map(|t| t.saturating_sub(AHEAD_OF_TONIC))
+            .map(|t| t.saturating_sub(ahead_of_caller(t)))
             .map_or(LONGEST_CALL, |t| t.min(LONGEST_CALL));
         let (budget, wait, reason) = if request.uri().path().starts_with(FIGURES_PATH) {
             (self.budgets.figures.clone(), FIGURE_WAIT, FIGURES_BUSY)
@@ -342,6 +347,22 @@ mod tests {
         for bad in ["", "m", "123456789S", "5x", "-1S", "1.5S"] {
             assert_eq!(grpc_timeout(&headers(bad)), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_server_gives_up_a_little_before_the_caller() {
+        assert_eq!(
+            ahead_of_caller(Duration::from_millis(10)),
+            Duration::from_millis(5)
+        );
+        assert_eq!(
+            ahead_of_caller(Duration::from_secs(2)),
+            Duration::from_millis(200)
+        );
+        assert_eq!(
+            ahead_of_caller(Duration::from_secs(60)),
+            Duration::from_secs(1)
+        );
     }
 
     #[test]
