@@ -5,10 +5,9 @@
 //! retry of its request answers the same contact, the requests in doubt (sent, never
 //! answered) are retried, and then the tenant has exactly one contact per request.
 //!
-//! The binary is built first (`cargo build -p midoffice`, into this test's target
-//! folder), so the test never runs a stale one.
+//! Cargo builds the binary for this test (`CARGO_BIN_EXE_midoffice`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -27,31 +26,6 @@ use tonic::transport::Endpoint;
 const CLIENTS: usize = 4;
 /// Acknowledged writes after which the server is killed.
 const KILL_AFTER: usize = 60;
-
-/// The `midoffice` binary of this build, built now.
-fn binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's own path");
-    // target/<profile>/deps/crash-<hash>
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("the test runs from target/<profile>/deps");
-    let target_dir = profile_dir.parent().expect("a target folder");
-    let mut build = Command::new(env!("CARGO"));
-    build
-        .args(["build", "--quiet", "-p", "midoffice", "--bin", "midoffice"])
-        .arg("--target-dir")
-        .arg(target_dir)
-        .current_dir(env!("CARGO_MANIFEST_DIR"));
-    if profile_dir.file_name().is_some_and(|n| n == "release") {
-        build.arg("--release");
-    }
-    let status = build.status().expect("cargo runs");
-    assert!(status.success(), "building the midoffice binary failed");
-    let binary = profile_dir.join("midoffice");
-    assert!(binary.exists(), "no binary at {}", binary.display());
-    binary
-}
 
 /// A free port on the loopback interface.
 fn free_port() -> u16 {
@@ -88,6 +62,9 @@ async fn launch(binary: &Path, database_url: &str, dir: &Path) -> Server {
         .expect("a log file");
     let child = command
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        // On loopback without credentials (PostgreSQL alone would infer production,
+        // which refuses to serve without them).
+        .args(["--mode", "development"])
         .arg("--database-url")
         .arg(database_url)
         .arg("--data-dir")
@@ -223,13 +200,13 @@ database_test!(
     worker_threads = 2
 );
 async fn a_sigkill_in_a_write_storm_loses_and_doubles_no_contact(database: TestDatabase) {
-    let binary = binary();
+    let binary = Path::new(env!("CARGO_BIN_EXE_midoffice"));
     let db = database
         .scratch()
         .await
         .unwrap_or_else(|e| panic!("a scratch database on {database}: {e}"));
     let dir = tempfile::tempdir().expect("a temp folder");
-    let mut server = launch(&binary, &db.url, dir.path()).await;
+    let mut server = launch(binary, &db.url, dir.path()).await;
 
     let seen = Arc::new(Mutex::new(Seen::default()));
     let acknowledged = Arc::new(AtomicUsize::new(0));
@@ -275,7 +252,7 @@ async fn a_sigkill_in_a_write_storm_loses_and_doubles_no_contact(database: TestD
     }
     drop(server);
 
-    let server = launch(&binary, &db.url, dir.path()).await;
+    let server = launch(binary, &db.url, dir.path()).await;
     let channel = channel(&server.url).await;
     let mut contacts = ContactServiceClient::new(channel.clone());
     let seen = seen.lock().await;
