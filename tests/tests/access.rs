@@ -17,7 +17,7 @@ use midoffice_tests::pb::party_service_client::PartyServiceClient;
 use midoffice_tests::pb::{self, Channel};
 use midoffice_tests::{
     Access, Backend, Setup, TENANT, TestDatabase, Tls, bsn, database_test, on_backend_with,
-    period_2026, start,
+    period_2026, resolved, start,
 };
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, KeyPair};
@@ -291,14 +291,74 @@ async fn api_keys_authenticate_and_choose_the_tenant(database: TestDatabase) {
             "CHANNEL_NOT_GRANTED",
             &secrets,
         );
-        contacts
-            .get_contact(req(
-                Some(&one),
+        // Nor complete a web contact by its id (the answer would show it), nor answer
+        // feedback on one: refused before anything changes.
+        let web_done = resolved(
+            "2026-03-02T10:00:10+01:00",
+            "2026-03-02T10:04:00+01:00",
+            "Paspoort aangevraagd.",
+        );
+        let complete = |credential: &str, request_id: &str| {
+            req(
+                Some(credential),
                 None,
-                pb::GetContactRequest { contact_id: web },
-            ))
+                pb::CompleteContactRequest {
+                    request_id: request_id.to_owned(),
+                    contact_id: web.clone(),
+                    completion: Some(web_done.clone()),
+                },
+            )
+        };
+        assert_refused(
+            contacts.complete_contact(complete(&phone, "")).await,
+            Code::PermissionDenied,
+            "CHANNEL_NOT_GRANTED",
+            &secrets,
+        );
+        let read = |credential: &str| {
+            req(
+                Some(credential),
+                None,
+                pb::GetContactRequest {
+                    contact_id: web.clone(),
+                },
+            )
+        };
+        let stored = contacts.get_contact(read(&one)).await.unwrap().into_inner();
+        assert_eq!(stored.contact.unwrap().completion, None, "completed anyway");
+        let feedback = |credential: &str| {
+            req(
+                Some(credential),
+                None,
+                pb::SubmitFeedbackRequest {
+                    contact_id: web.clone(),
+                    score: 4,
+                    effort: 2,
+                    ..Default::default()
+                },
+            )
+        };
+        // The same with an idempotency key the granted key used: no replayed answer.
+        contacts
+            .complete_contact(complete(&one, "complete-web"))
             .await
             .unwrap();
+        assert_refused(
+            contacts
+                .complete_contact(complete(&phone, "complete-web"))
+                .await,
+            Code::PermissionDenied,
+            "CHANNEL_NOT_GRANTED",
+            &secrets,
+        );
+        assert_refused(
+            contacts.submit_feedback(feedback(&phone)).await,
+            Code::PermissionDenied,
+            "CHANNEL_NOT_GRANTED",
+            &secrets,
+        );
+        // One answer per contact: this one is accepted, so the refused one left nothing.
+        contacts.submit_feedback(feedback(&one)).await.unwrap();
         contacts
             .start_contact(req(
                 Some(&phone),

@@ -156,13 +156,9 @@ impl Call {
     /// `channel`.
     pub fn check_channel(&self, channel: Channel) -> Result<(), ApiError> {
         match &self.channels {
-            Some(allowed) if !allowed.contains(&channel) => Err(ApiError::PermissionDenied {
-                reason: CHANNEL_NOT_GRANTED,
-                message: format!(
-                    "this credential may not act for channel {}",
-                    channel.as_str()
-                ),
-            }),
+            Some(allowed) if !allowed.contains(&channel) => {
+                Err(ApiError::channel_not_granted(channel))
+            }
             _ => Ok(()),
         }
     }

@@ -8,6 +8,7 @@
 //! message and a reference; the details go to the log under that reference, never to
 //! the client.
 
+use midoffice_domain::contact::Channel;
 use midoffice_domain::{DomainError, Duplicate, Missing, Precondition, Violations};
 use midoffice_store::StoreError;
 use std::collections::HashMap;
@@ -74,6 +75,18 @@ impl ApiError {
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
         ApiError::Domain(DomainError::invalid(field, description))
     }
+
+    /// PERMISSION_DENIED (`CHANNEL_NOT_GRANTED`): the credential is limited to other
+    /// channels than `channel`.
+    pub fn channel_not_granted(channel: Channel) -> Self {
+        ApiError::PermissionDenied {
+            reason: crate::auth::CHANNEL_NOT_GRANTED,
+            message: format!(
+                "this credential may not act for channel {}",
+                channel.as_str()
+            ),
+        }
+    }
 }
 
 impl From<Violations> for ApiError {
@@ -86,6 +99,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Domain(e) => ApiError::Domain(e),
+            StoreError::ChannelNotGranted(channel) => ApiError::channel_not_granted(channel),
             StoreError::Unavailable(detail) => ApiError::Unavailable(detail),
             StoreError::Internal(detail) => ApiError::Internal(detail),
         }

@@ -59,6 +59,10 @@ pub enum StoreError {
     /// A rule refused the request.
     #[error(transparent)]
     Domain(#[from] DomainError),
+    /// The caller's credential is limited to other channels than the stored contact's
+    /// (checked in the operation's transaction, before anything is read or changed).
+    #[error("the credential may not act for contacts of channel {}", .0.as_str())]
+    ChannelNotGranted(Channel),
     /// The database cannot be reached or is overloaded; the caller may retry.
     #[error("store unavailable: {0}")]
     Unavailable(String),
@@ -159,6 +163,29 @@ async fn settings_in<C: ConnectionTrait>(
     }
 }
 
+/// Refuses ([`StoreError::ChannelNotGranted`]) a stored contact whose channel `channels`
+/// does not hold; an unknown contact passes, for the plan to answer NOT_FOUND.
+async fn check_channel<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    contact_id: Uuid,
+    channels: Option<&[Channel]>,
+) -> Result<(), StoreError> {
+    let Some(allowed) = channels else {
+        return Ok(());
+    };
+    let Some(row) = facts::contact_row(c, tenant, contact_id).await? else {
+        return Ok(());
+    };
+    let channel =
+        Channel::parse(&row.channel).ok_or_else(|| convert::corrupt("contact.channel"))?;
+    if allowed.contains(&channel) {
+        Ok(())
+    } else {
+        Err(StoreError::ChannelNotGranted(channel))
+    }
+}
+
 /// The processing a plan's writes log, if any.
 fn logged(writes: &[Write]) -> Option<Processing> {
     writes.iter().find_map(|w| match w {
@@ -220,7 +247,9 @@ impl Store {
     ) {
         let (processing, status) = match result {
             Ok(_) => return,
-            Err(StoreError::Domain(_)) => (refused, ProcessingStatus::Unset),
+            Err(StoreError::Domain(_) | StoreError::ChannelNotGranted(_)) => {
+                (refused, ProcessingStatus::Unset)
+            }
             Err(StoreError::Internal(_) | StoreError::Unavailable(_)) => {
                 (planned, ProcessingStatus::Error)
             }
@@ -413,10 +442,28 @@ impl Store {
         idempotency: Option<Idempotency>,
         now: Instant,
     ) -> Result<ContactView, StoreError> {
+        self.complete_contact_within(tenant, id, None, completion, idempotency, now)
+            .await
+    }
+
+    /// [`Store::complete_contact`] for a credential limited to `channels` (`None`: every
+    /// channel): a contact of another channel is refused
+    /// ([`StoreError::ChannelNotGranted`]) after an unknown one (NOT_FOUND) and before
+    /// anything else, a replayed answer included.
+    pub async fn complete_contact_within(
+        &self,
+        tenant: &TenantId,
+        id: Uuid,
+        channels: Option<&[Channel]>,
+        completion: Result<CompletionCommand, Violations>,
+        idempotency: Option<Idempotency>,
+        now: Instant,
+    ) -> Result<ContactView, StoreError> {
         let completion = completion.map(trunc_completion);
         let idem = idempotency.as_ref();
         let txn = self.pools.begin_write(tenant).await?;
         let result = async {
+            check_channel(&txn, tenant, id, channels).await?;
             if let Some(answer) = idempotency::replay(&txn, tenant, OP_COMPLETE, idem).await? {
                 return Ok(answer);
             }
@@ -567,9 +614,26 @@ impl Store {
         feedback: Feedback,
         idempotency: Option<Idempotency>,
     ) -> Result<Feedback, StoreError> {
+        self.submit_feedback_within(tenant, contact_id, None, feedback, idempotency)
+            .await
+    }
+
+    /// [`Store::submit_feedback`] for a credential limited to `channels` (`None`: every
+    /// channel): feedback on a contact of another channel is refused
+    /// ([`StoreError::ChannelNotGranted`]) after an unknown contact (NOT_FOUND) and
+    /// before anything else, a replayed answer included.
+    pub async fn submit_feedback_within(
+        &self,
+        tenant: &TenantId,
+        contact_id: Uuid,
+        channels: Option<&[Channel]>,
+        feedback: Feedback,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Feedback, StoreError> {
         let idem = idempotency.as_ref();
         let txn = self.pools.begin_write(tenant).await?;
         let result = async {
+            check_channel(&txn, tenant, contact_id, channels).await?;
             if let Some(answer) = idempotency::replay(&txn, tenant, OP_FEEDBACK, idem).await? {
                 return Ok(answer);
             }

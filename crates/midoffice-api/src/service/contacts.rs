@@ -99,7 +99,8 @@ impl pb::contact_service_server::ContactService for ContactApi {
             .state
             .access
             .authorise(&request, Rpc::CompleteContact)?;
-        let tenant = call.tenant;
+        let tenant = call.tenant.clone();
+        let channels = call.channels.as_deref();
         let req = request.into_inner();
         let now = Utc::now();
         let contact_id = required_id(&req.contact_id, "contact_id").map_err(ApiError::from)?;
@@ -117,18 +118,20 @@ impl pb::contact_service_server::ContactService for ContactApi {
         // An unknown contact and a second completion are answered before the fields
         // (DOMAIN.md): the domain's completion plan decides that order, so invalid
         // fields go to the store too (without the key, which may be what is invalid),
-        // already named as the request names them.
+        // already named as the request names them. A credential limited to some
+        // channels completes only their contacts: the store checks the stored contact's
+        // channel first, in its transaction (PERMISSION_DENIED `CHANNEL_NOT_GRANTED`).
         let view = match completion.filter(|_| v.is_empty()) {
             Some(completion) => self
                 .state
                 .store
-                .complete_contact(&tenant, contact_id, Ok(completion), idem, now)
+                .complete_contact_within(&tenant, contact_id, channels, Ok(completion), idem, now)
                 .await
                 .map_err(|e| under("completion", e))?,
             None => self
                 .state
                 .store
-                .complete_contact(&tenant, contact_id, Err(v), None, now)
+                .complete_contact_within(&tenant, contact_id, channels, Err(v), None, now)
                 .await
                 .map_err(ApiError::from)?,
         };
@@ -220,7 +223,7 @@ impl pb::contact_service_server::ContactService for ContactApi {
         request: Request<pb::SubmitFeedbackRequest>,
     ) -> Result<Response<pb::SubmitFeedbackResponse>, Status> {
         let call = self.state.access.authorise(&request, Rpc::SubmitFeedback)?;
-        let tenant = call.tenant;
+        let tenant = call.tenant.clone();
         let req = request.into_inner();
         let mut v = Violations::default();
         let contact_id = collect(&mut v, required_id(&req.contact_id, "contact_id"));
@@ -231,10 +234,12 @@ impl pb::contact_service_server::ContactService for ContactApi {
         };
         debug!(tenant = %tenant, %contact_id, "SubmitFeedback");
         // The domain names the answer's fields as the request does (`score`, `comment`).
+        // A credential limited to some channels answers only for their contacts: the
+        // store checks the stored contact's channel in its transaction.
         let answer = self
             .state
             .store
-            .submit_feedback(&tenant, contact_id, answer, idem)
+            .submit_feedback_within(&tenant, contact_id, call.channels.as_deref(), answer, idem)
             .await
             .map_err(ApiError::from)?;
         Ok(Response::new(pb::SubmitFeedbackResponse {
