@@ -65,6 +65,17 @@ pub struct ServeArgs {
     /// using PostgreSQL, else development]
     #[arg(long, value_name = "MODE")]
     pub mode: Option<String>,
+
+    /// `true`: TLS is terminated in front of midoffice (a proxy, a load balancer, a
+    /// service-mesh sidecar), so production may serve without [tls], and may export
+    /// over plain `http://` to a collector through that sidecar. [default: false]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub tls_terminated_by_proxy: Option<String>,
+
+    /// `true`: production may export over plain `http://` to a collector that is not
+    /// on loopback (the network in between is trusted). [default: false]
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub otlp_plaintext: Option<String>,
 }
 
 /// One setting and its name in every layer.
@@ -76,8 +87,9 @@ pub struct Spec {
     pub key: &'static str,
     /// `MIDOFFICE__SECTION__KEY`.
     pub env: &'static str,
-    /// The older flat variable; the `MIDOFFICE__` one wins when both are set.
-    pub alias: &'static str,
+    /// The older flat variable, if the setting had one; the `MIDOFFICE__` one wins when
+    /// both are set.
+    pub alias: Option<&'static str>,
     /// The long flag.
     pub flag: &'static str,
 }
@@ -88,50 +100,68 @@ const DATABASE_URL: usize = 2;
 const SECRET_FILE: usize = 3;
 const OTLP_ENDPOINT: usize = 4;
 const MODE: usize = 5;
+const TLS_TERMINATED_BY_PROXY: usize = 6;
+const OTLP_PLAINTEXT: usize = 7;
+/// How many settings there are.
+const N: usize = 8;
 
 /// Every setting, in the order of [`ServeArgs`].
-pub const SPECS: [Spec; 6] = [
+pub const SPECS: [Spec; N] = [
     Spec {
         section: "server",
         key: "listen",
         env: "MIDOFFICE__SERVER__LISTEN",
-        alias: "MIDOFFICE_LISTEN",
+        alias: Some("MIDOFFICE_LISTEN"),
         flag: "--listen",
     },
     Spec {
         section: "data",
         key: "dir",
         env: "MIDOFFICE__DATA__DIR",
-        alias: "MIDOFFICE_DATA_DIR",
+        alias: Some("MIDOFFICE_DATA_DIR"),
         flag: "--data-dir",
     },
     Spec {
         section: "database",
         key: "url",
         env: "MIDOFFICE__DATABASE__URL",
-        alias: "MIDOFFICE_DATABASE_URL",
+        alias: Some("MIDOFFICE_DATABASE_URL"),
         flag: "--database-url",
     },
     Spec {
         section: "secret",
         key: "file",
         env: "MIDOFFICE__SECRET__FILE",
-        alias: "MIDOFFICE_SECRET_FILE",
+        alias: Some("MIDOFFICE_SECRET_FILE"),
         flag: "--secret-file",
     },
     Spec {
         section: "telemetry",
         key: "otlp_endpoint",
         env: "MIDOFFICE__TELEMETRY__OTLP_ENDPOINT",
-        alias: "MIDOFFICE_OTLP_ENDPOINT",
+        alias: Some("MIDOFFICE_OTLP_ENDPOINT"),
         flag: "--otlp-endpoint",
     },
     Spec {
         section: "server",
         key: "mode",
         env: "MIDOFFICE__SERVER__MODE",
-        alias: "MIDOFFICE_MODE",
+        alias: Some("MIDOFFICE_MODE"),
         flag: "--mode",
+    },
+    Spec {
+        section: "server",
+        key: "tls_terminated_by_proxy",
+        env: "MIDOFFICE__SERVER__TLS_TERMINATED_BY_PROXY",
+        alias: None,
+        flag: "--tls-terminated-by-proxy",
+    },
+    Spec {
+        section: "telemetry",
+        key: "otlp_plaintext",
+        env: "MIDOFFICE__TELEMETRY__OTLP_PLAINTEXT",
+        alias: None,
+        flag: "--otlp-plaintext",
     },
 ];
 
@@ -170,6 +200,10 @@ pub struct Settings {
     /// Development or production, and why (for the log).
     pub mode: Mode,
     pub mode_reason: String,
+    /// TLS is terminated in front of the service (`server.tls_terminated_by_proxy`).
+    pub tls_terminated_by_proxy: bool,
+    /// Plain OTLP to a collector off loopback is allowed (`telemetry.otlp_plaintext`).
+    pub otlp_plaintext: bool,
     /// The configuration file that was read, if any.
     pub file: Option<PathBuf>,
     /// Things to warn about once logging is up.
@@ -189,9 +223,75 @@ impl std::fmt::Debug for Settings {
             .field("secret_file", &self.secret_file)
             .field("otlp_endpoint", &self.otlp_endpoint)
             .field("mode", &self.mode)
+            .field("tls_terminated_by_proxy", &self.tls_terminated_by_proxy)
+            .field("otlp_plaintext", &self.otlp_plaintext)
             .field("file", &self.file)
             .finish_non_exhaustive()
     }
+}
+
+impl Settings {
+    /// In production the server's port is reached over TLS: `[tls]`, or a proxy in front
+    /// that terminates it (`server.tls_terminated_by_proxy = true`). Development is free:
+    /// without credentials it serves loopback only.
+    pub fn check_server_tls(&self) -> Result<(), String> {
+        if self.mode == Mode::Production && self.tls.is_none() && !self.tls_terminated_by_proxy {
+            return Err(format!(
+                "refusing to run in production ({}) without TLS: credentials and personal \
+                 data would travel in clear. Configure [tls] (cert and key) in the \
+                 configuration file, or, when a proxy, load balancer or sidecar in front \
+                 terminates TLS, set server.tls_terminated_by_proxy = true \
+                 (MIDOFFICE__SERVER__TLS_TERMINATED_BY_PROXY); see docs/operations/access.md",
+                self.mode_reason
+            ));
+        }
+        Ok(())
+    }
+
+    /// The OTLP collector gets traces and the processing log (pseudonyms, trace ids,
+    /// processing activities): in production an endpoint that is not `https://` must be
+    /// on loopback, unless a sidecar encrypts it (`server.tls_terminated_by_proxy`) or
+    /// the operator trusts the network (`telemetry.otlp_plaintext`).
+    pub fn check_otlp(&self) -> Result<(), String> {
+        let Some(endpoint) = self.otlp_endpoint.as_deref().map(str::trim) else {
+            return Ok(());
+        };
+        if endpoint.is_empty()
+            || self.mode == Mode::Development
+            || self.tls_terminated_by_proxy
+            || self.otlp_plaintext
+        {
+            return Ok(());
+        }
+        let (scheme, rest) = endpoint.split_once("://").unwrap_or(("", endpoint));
+        if scheme.eq_ignore_ascii_case("https") || is_loopback_host(rest) {
+            return Ok(());
+        }
+        Err(format!(
+            "refusing to run in production ({}) with the OTLP endpoint {endpoint}: it is \
+             not https:// and not on loopback, so traces and the processing log would \
+             travel in clear. Use https://, or a collector on loopback; when a sidecar \
+             encrypts the way, set server.tls_terminated_by_proxy = true, or when the \
+             network in between is trusted, telemetry.otlp_plaintext = true \
+             (MIDOFFICE__TELEMETRY__OTLP_PLAINTEXT)",
+            self.mode_reason
+        ))
+    }
+}
+
+/// Whether the authority at the start of `rest` (`host[:port][/…]`, as after `://`)
+/// names this machine: `localhost`, a loopback IPv4 or `[::1]`.
+fn is_loopback_host(rest: &str) -> bool {
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host_port.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Why the configuration cannot be used. Never carries a password.
@@ -220,6 +320,8 @@ pub enum ConfigError {
     Access { path: PathBuf, message: String },
     #[error("{origin}: {value:?} is not a mode: use \"development\" or \"production\"")]
     Mode { origin: String, value: String },
+    #[error("{origin}: {value:?} is not a yes or no: use true or false")]
+    Bool { origin: String, value: String },
     #[error("{origin}: {value:?} is not an address such as 127.0.0.1:50051 ({reason})")]
     Listen {
         origin: String,
@@ -253,6 +355,7 @@ struct File {
 struct ServerTable {
     listen: Option<String>,
     mode: Option<String>,
+    tls_terminated_by_proxy: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -277,13 +380,14 @@ struct SecretTable {
 #[serde(deny_unknown_fields, expecting = "a table [telemetry]")]
 struct TelemetryTable {
     otlp_endpoint: Option<String>,
+    otlp_plaintext: Option<bool>,
 }
 
 /// A configuration file, read and checked.
 #[derive(Debug)]
 pub struct FileLayer {
     path: PathBuf,
-    values: [Option<String>; 6],
+    values: [Option<String>; N],
     /// The credentials (`[access]`), checked.
     access: midoffice_api::auth::AccessConfig,
     /// TLS (`[tls]`), checked.
@@ -297,7 +401,7 @@ pub fn environment() -> Result<BTreeMap<String, String>, ConfigError> {
         name.starts_with(ENV_PREFIX)
             || name == CONFIG_ENV
             || name == crate::secret::SECRET_ENV
-            || SPECS.iter().any(|s| s.alias == name)
+            || SPECS.iter().any(|s| s.alias == Some(name))
     };
     let mut env = BTreeMap::new();
     for (name, value) in std::env::vars_os() {
@@ -368,13 +472,15 @@ pub fn parse_file(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
                 .replace("unknown field", "unknown key"),
         }
     })?;
-    let mut values: [Option<String>; 6] = Default::default();
+    let mut values: [Option<String>; N] = Default::default();
     values[LISTEN] = file.server.listen;
     values[DATA_DIR] = file.data.dir;
     values[DATABASE_URL] = file.database.url;
     values[SECRET_FILE] = file.secret.file;
     values[OTLP_ENDPOINT] = file.telemetry.otlp_endpoint;
     values[MODE] = file.server.mode;
+    values[TLS_TERMINATED_BY_PROXY] = file.server.tls_terminated_by_proxy.map(|b| b.to_string());
+    values[OTLP_PLAINTEXT] = file.telemetry.otlp_plaintext.map(|b| b.to_string());
     let access = file
         .access
         .config()
@@ -447,10 +553,12 @@ pub fn resolve(
         &flags.secret_file,
         &flags.otlp_endpoint,
         &flags.mode,
+        &flags.tls_terminated_by_proxy,
+        &flags.otlp_plaintext,
     ];
     let mut warnings = Vec::new();
     // The winning value of each setting and where it came from; `None` for the default.
-    let mut chosen: [Option<(String, String)>; 6] = Default::default();
+    let mut chosen: [Option<(String, String)>; N] = Default::default();
     for (i, spec) in SPECS.iter().enumerate() {
         let from_file = file.as_ref().and_then(|f| {
             f.values[i].clone().map(|v| {
@@ -458,16 +566,16 @@ pub fn resolve(
                 (v, origin)
             })
         });
-        let from_alias = env
-            .get(spec.alias)
-            .map(|v| (v.clone(), spec.alias.to_owned()));
+        let from_alias = spec
+            .alias
+            .and_then(|alias| env.get(alias).map(|v| (v.clone(), alias.to_owned())));
         let from_env = env.get(spec.env).map(|v| (v.clone(), spec.env.to_owned()));
-        if let (Some((new, _)), Some((old, _))) = (&from_env, &from_alias)
+        if let (Some((new, _)), Some((old, alias))) = (&from_env, &from_alias)
             && new != old
         {
             warnings.push(format!(
-                "both {} and {} are set; {} is used",
-                spec.env, spec.alias, spec.env
+                "both {} and {alias} are set; {} is used",
+                spec.env, spec.env
             ));
         }
         let from_flag = flag_values[i].clone().map(|v| (v, spec.flag.to_owned()));
@@ -484,6 +592,8 @@ pub fn resolve(
         secret_file,
         otlp_endpoint,
         mode,
+        tls_terminated_by_proxy,
+        otlp_plaintext,
     ] = chosen;
 
     let listen = match listen {
@@ -520,6 +630,8 @@ pub fn resolve(
         },
         None => infer_mode(listen, &database_url),
     };
+    let tls_terminated_by_proxy = parse_bool(tls_terminated_by_proxy)?;
+    let otlp_plaintext = parse_bool(otlp_plaintext)?;
     Ok(Settings {
         listen,
         data_dir,
@@ -528,11 +640,25 @@ pub fn resolve(
         otlp_endpoint: otlp_endpoint.map(|(v, _)| v.trim().to_owned()),
         mode,
         mode_reason,
+        tls_terminated_by_proxy,
+        otlp_plaintext,
         warnings,
         access: file.as_ref().map(|f| f.access.clone()).unwrap_or_default(),
         tls: file.as_ref().and_then(|f| f.tls.clone()),
         file: file.map(|f| f.path),
     })
+}
+
+/// A yes-or-no setting: `true` or `false` (any case); unset is `false`.
+fn parse_bool(chosen: Option<(String, String)>) -> Result<bool, ConfigError> {
+    let Some((value, origin)) = chosen else {
+        return Ok(false);
+    };
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(ConfigError::Bool { origin, value }),
+    }
 }
 
 /// The mode when none is set: production when the service listens on a non-loopback
@@ -717,6 +843,99 @@ mod tests {
             err.starts_with("--mode") && err.contains("production"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn production_needs_tls_or_a_proxy_that_terminates_it() {
+        let production = env(&[("MIDOFFICE__SERVER__MODE", "production")]);
+        let none = ServeArgs::default();
+        let s = resolve(None, &production, &none).unwrap();
+        let err = s.check_server_tls().unwrap_err();
+        assert!(
+            err.contains("[tls]") && err.contains("server.tls_terminated_by_proxy"),
+            "{err}"
+        );
+        let f = file("[server]\ntls_terminated_by_proxy = true\n");
+        let s = resolve(Some(f), &production, &none).unwrap();
+        assert!(s.tls_terminated_by_proxy);
+        s.check_server_tls().unwrap();
+        let f = file("[tls]\ncert = \"s.crt\"\nkey = \"s.key\"\n");
+        resolve(Some(f), &production, &none)
+            .unwrap()
+            .check_server_tls()
+            .unwrap();
+        // Development on loopback stays free.
+        resolve(None, &env(&[]), &none)
+            .unwrap()
+            .check_server_tls()
+            .unwrap();
+        // The flag alone means true; a value that is no yes or no is refused.
+        #[derive(clap::Parser)]
+        struct Flags {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        let flags = <Flags as clap::Parser>::try_parse_from(["x", "--tls-terminated-by-proxy"])
+            .unwrap()
+            .serve;
+        assert!(
+            resolve(None, &production, &flags)
+                .unwrap()
+                .tls_terminated_by_proxy
+        );
+        let e = env(&[
+            ("MIDOFFICE__SERVER__MODE", "production"),
+            ("MIDOFFICE__SERVER__TLS_TERMINATED_BY_PROXY", "yes please"),
+        ]);
+        let err = resolve(None, &e, &none).unwrap_err().to_string();
+        assert!(
+            err.starts_with("MIDOFFICE__SERVER__TLS_TERMINATED_BY_PROXY"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn production_exports_over_https_or_to_loopback_unless_allowed() {
+        let none = ServeArgs::default();
+        let with = |endpoint: &str, extra: &[(&str, &str)]| {
+            let mut pairs = vec![
+                ("MIDOFFICE__SERVER__MODE", "production"),
+                ("MIDOFFICE__TELEMETRY__OTLP_ENDPOINT", endpoint),
+            ];
+            pairs.extend_from_slice(extra);
+            resolve(None, &env(&pairs), &none).unwrap().check_otlp()
+        };
+        for fine in [
+            "https://collector.example:4317",
+            "HTTPS://collector.example",
+            "http://localhost:4317",
+            "http://127.0.0.1:4317",
+            "http://[::1]:4317/",
+        ] {
+            with(fine, &[]).unwrap_or_else(|e| panic!("{fine}: {e}"));
+        }
+        for refused in [
+            "http://collector.example:4317",
+            "http://10.0.0.5:4317",
+            "http://localhost.evil.example:4317",
+            "http://127.0.0.1@collector.example:4317",
+            "collector.example:4317",
+        ] {
+            let err = with(refused, &[]).expect_err(refused);
+            assert!(err.contains("telemetry.otlp_plaintext"), "{err}");
+            with(refused, &[("MIDOFFICE__TELEMETRY__OTLP_PLAINTEXT", "true")]).unwrap();
+            with(
+                refused,
+                &[("MIDOFFICE__SERVER__TLS_TERMINATED_BY_PROXY", "true")],
+            )
+            .unwrap();
+        }
+        // Development exports anywhere.
+        let e = env(&[(
+            "MIDOFFICE__TELEMETRY__OTLP_ENDPOINT",
+            "http://collector:4317",
+        )]);
+        resolve(None, &e, &none).unwrap().check_otlp().unwrap();
     }
 
     #[test]

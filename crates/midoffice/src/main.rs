@@ -38,6 +38,15 @@ An empty value means the built-in default.
                    non-loopback address or using PostgreSQL, else development. In
                    production the secret must come from MIDOFFICE_SECRET or a file
                    outside the data folder, and is never generated.
+  --tls-terminated-by-proxy
+                   server.tls_terminated_by_proxy
+                                            MIDOFFICE__SERVER__TLS_TERMINATED_BY_PROXY
+                   true when a proxy, load balancer or sidecar in front terminates
+                   TLS: production refuses to serve without [tls] otherwise, and to
+                   export in clear to a collector off loopback.
+  --otlp-plaintext telemetry.otlp_plaintext MIDOFFICE__TELEMETRY__OTLP_PLAINTEXT
+                   true to let production export over http:// to a collector off
+                   loopback (a trusted network); else https:// or loopback only.
 
 Environment only:
   MIDOFFICE_SECRET  the identifier-hashing secret itself, in hex (at least 32 hex
@@ -166,6 +175,11 @@ async fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Before the exporter starts: nothing may leave in clear where it must not.
+    if let Err(e) = settings.check_otlp() {
+        eprintln!("midoffice: {e}");
+        return ExitCode::FAILURE;
+    }
     let telemetry = match telemetry::init(settings.otlp_endpoint.as_deref(), tracing::Level::INFO) {
         Ok(t) => t,
         Err(e) => {
@@ -266,11 +280,7 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
     {
         None => None,
         Some(endpoint) => {
-            use opentelemetry_otlp::WithExportConfig;
-            let exporter = opentelemetry_otlp::SpanExporter::builder()
-                .with_tonic()
-                .with_endpoint(endpoint)
-                .build()
+            let exporter = telemetry::otlp_exporter(endpoint)
                 .map_err(|e| format!("cannot build the processing log exporter: {e}"))?;
             info!(endpoint, "exporting the processing log over OTLP");
             Some(tokio::spawn(processing_export::run(
@@ -331,7 +341,10 @@ fn check_access(settings: &Settings) -> Result<midoffice_api::auth::Access, BoxE
         }
         warn!("no credentials configured: every call on loopback is allowed (development)");
     }
-    if settings.tls.is_none() && !settings.listen.ip().is_loopback() {
+    settings.check_server_tls()?;
+    if settings.tls.is_none() && settings.tls_terminated_by_proxy {
+        info!("TLS is terminated in front of midoffice (server.tls_terminated_by_proxy)");
+    } else if settings.tls.is_none() && !settings.listen.ip().is_loopback() {
         warn!(
             listen = %settings.listen,
             "serving without TLS on a non-loopback address: credentials travel in clear \
@@ -412,7 +425,10 @@ mod tests {
     #[test]
     fn the_help_names_every_setting_in_every_layer() {
         for spec in &config::SPECS {
-            for name in [spec.env, spec.alias, spec.flag] {
+            for name in [Some(spec.env), spec.alias, Some(spec.flag)]
+                .into_iter()
+                .flatten()
+            {
                 assert!(CONFIGURATION_HELP.contains(name), "{name} missing");
             }
             let key = format!("{}.{}", spec.section, spec.key);

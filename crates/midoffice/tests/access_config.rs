@@ -1,6 +1,8 @@
 //! The binary and its credentials: without any it serves loopback only and says how to
 //! configure one; the entry `midoffice key new` prints works as configuration, and the
-//! key it printed opens the API while no key does not.
+//! key it printed opens the API while no key does not. In production it needs TLS (or
+//! the operator's word that a proxy terminates it) and an OTLP collector reached over
+//! TLS or on loopback.
 
 use midoffice_api::pb;
 use midoffice_api::pb::figure_service_client::FigureServiceClient;
@@ -193,4 +195,119 @@ async fn the_printed_key_and_entry_work_as_configuration() {
     let refused = figures.get_figures(request(None)).await.unwrap_err();
     assert_eq!(refused.code(), tonic::Code::Unauthenticated);
     drop(running);
+}
+
+/// Starts the server and waits for the line that says where it serves; the log so far.
+fn serving(mut cmd: Command) -> (Running, String) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let running = Running(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    for stream in [
+        Box::new(stdout) as Box<dyn std::io::Read + Send>,
+        Box::new(stderr),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut log = String::new();
+    loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("the server did not start serving:\n{log}"));
+        log.push_str(&line);
+        log.push('\n');
+        if line.contains("listen=") {
+            return (running, log);
+        }
+    }
+}
+
+/// A configuration with one API key (by a hash; no call is made with it).
+const ONE_KEY: &str = r#"
+[[access.keys]]
+name = "kcc"
+sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+tenants = ["gemeente-a"]
+roles = ["channel"]
+"#;
+
+#[test]
+fn production_refuses_to_serve_without_tls_unless_a_proxy_terminates_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("midoffice.toml"), ONE_KEY).unwrap();
+    let args = [
+        "serve",
+        "--data-dir",
+        "data",
+        "--listen",
+        "127.0.0.1:0",
+        "--mode",
+        "production",
+    ];
+    let out = midoffice(dir.path()).args(args).output().unwrap();
+    assert!(!out.status.success(), "production started without TLS");
+    let text = said(&out);
+    for needed in ["without TLS", "[tls]", "server.tls_terminated_by_proxy"] {
+        assert!(text.contains(needed), "{needed} missing in {text}");
+    }
+
+    let mut cmd = midoffice(dir.path());
+    cmd.args(args)
+        .env("MIDOFFICE__SERVER__TLS_TERMINATED_BY_PROXY", "true");
+    let (running, log) = serving(cmd);
+    assert!(log.contains("tls_terminated_by_proxy"), "{log}");
+    drop(running);
+
+    // Development on loopback needs neither.
+    let mut cmd = midoffice(dir.path());
+    cmd.args(["serve", "--data-dir", "data", "--listen", "127.0.0.1:0"]);
+    drop(serving(cmd));
+}
+
+#[test]
+fn production_refuses_a_plain_otlp_endpoint_off_loopback_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("midoffice.toml"), ONE_KEY).unwrap();
+    let args = [
+        "serve",
+        "--data-dir",
+        "data",
+        "--listen",
+        "127.0.0.1:0",
+        "--mode",
+        "production",
+        "--tls-terminated-by-proxy",
+        "false",
+    ];
+    let out = midoffice(dir.path())
+        .args(args)
+        .args(["--otlp-endpoint", "http://collector.invalid:4317"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "exported in clear in production");
+    let text = said(&out);
+    assert!(
+        text.contains("OTLP endpoint") && text.contains("telemetry.otlp_plaintext"),
+        "{text}"
+    );
+    // Refused before anything else is checked: the TLS refusal does not come first.
+    assert!(!text.contains("without TLS"), "{text}");
+    // An https:// collector is built over TLS (it need not answer for the server to
+    // start); the server's own TLS is left to a proxy here.
+    let mut cmd = midoffice(dir.path());
+    cmd.args(["serve", "--data-dir", "data", "--listen", "127.0.0.1:0"])
+        .args(["--mode", "production", "--tls-terminated-by-proxy"])
+        .args(["--otlp-endpoint", "https://collector.invalid:4317"]);
+    drop(serving(cmd));
 }
