@@ -6,13 +6,17 @@
 //!
 //! An allowed cell sends a valid request that works on the store (an RPC without one
 //! in [`valid_request`] sends an empty request, which must at least reach validation).
+//!
+//! A second walk takes the key of another tenant on its own tenant and points it at
+//! tenant A's data: A's contact ids, A's citizen's BSN for a context, a history, an
+//! erasure and the processing log. It finds nothing, and A is as it was.
 
 use midoffice_api::auth::{AccessConfig, ApiKey, Grant, Role, key_hash, new_key};
 use midoffice_domain::TenantId;
 use midoffice_tests::pb::{self, Channel};
 use midoffice_tests::{
-    Access, Setup, TENANT, TestDatabase, bsn, database_test, on_backend_with, period_2026,
-    resolved, start,
+    Access, Setup, TENANT, TestDatabase, at, bsn, database_test, on_backend_with, party_status,
+    period_2026, resolved, start,
 };
 use prost::Message;
 use prost_reflect::DescriptorPool;
@@ -451,6 +455,253 @@ async fn every_rpc_lets_exactly_the_allowed_callers_through(database: TestDataba
             })
             .sum();
         assert_eq!(allowed_cells, expected_allowed);
+    })
+    .await;
+}
+
+/// `msg` for `tenant`, with `key`.
+fn as_key<T>(tenant: &str, key: &str, msg: T) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(msg);
+    r.metadata_mut().insert("x-tenant", tenant.parse().unwrap());
+    r.metadata_mut()
+        .insert("authorization", format!("Bearer {key}").parse().unwrap());
+    r
+}
+
+/// What tenant A holds, as A's own keys see it (the context at a fixed moment, so two
+/// snapshots compare).
+#[derive(Debug, PartialEq)]
+struct SnapshotA {
+    contexts: Vec<pb::Context>,
+    contacts: Vec<pb::Contact>,
+    histories: Vec<Vec<pb::Contact>>,
+    figures: Option<pb::Figures>,
+}
+
+async fn snapshot_a(b: &midoffice_tests::Backend, keys: &Keys, f: &Fixture) -> SnapshotA {
+    let ch = keys.key(Caller::Role(R::Channel)).unwrap();
+    let dashboard = keys.key(Caller::Role(R::Dashboard)).unwrap();
+    let mut snapshot = SnapshotA {
+        contexts: Vec::new(),
+        contacts: Vec::new(),
+        histories: Vec::new(),
+        figures: None,
+    };
+    for citizen in A_CITIZENS {
+        let context = b
+            .parties()
+            .get_context(as_key(
+                TENANT,
+                ch,
+                pb::GetContextRequest {
+                    identifiers: Some(bsn(citizen)),
+                    as_of: Some(at("2026-06-01T12:00:00+02:00")),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        snapshot.contexts.push(context.context.unwrap());
+        let history = b
+            .parties()
+            .list_party_contacts(as_key(
+                TENANT,
+                ch,
+                pb::ListPartyContactsRequest {
+                    identifiers: Some(bsn(citizen)),
+                    page_size: 50,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        snapshot.histories.push(history.contacts);
+    }
+    for id in [&f.open_contact, &f.recorded_contact] {
+        let contact = b
+            .contacts()
+            .get_contact(as_key(
+                TENANT,
+                ch,
+                pb::GetContactRequest {
+                    contact_id: id.clone(),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        snapshot.contacts.push(contact.contact.unwrap());
+    }
+    let figures = b
+        .figures()
+        .get_figures(as_key(
+            TENANT,
+            dashboard,
+            pb::GetFiguresRequest {
+                period: Some(period_2026()),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    snapshot.figures = figures.figures;
+    snapshot
+}
+
+/// The citizens of tenant A's fixture.
+const A_CITIZENS: [&str; 3] = ["999990019", "999990032", "999990044"];
+
+database_test!(a_key_of_another_tenant_on_its_own_tenant_finds_nothing_of_tenant_a);
+async fn a_key_of_another_tenant_on_its_own_tenant_finds_nothing_of_tenant_a(
+    database: TestDatabase,
+) {
+    let (keys, access) = Keys::make();
+    let setup = Setup {
+        access,
+        ..Setup::default()
+    };
+    on_backend_with(database, setup, |b| async move {
+        let f = fixture(b.channel(), &keys).await;
+        let before = snapshot_a(&b, &keys, &f).await;
+        assert_eq!(before.contacts[0].completion, None, "the open contact");
+        assert!(before.histories.iter().all(|h| !h.is_empty()));
+        // Tenant B's key (every role), on tenant B, aimed at A's ids and citizens.
+        let foreign = keys.key(Caller::Foreign).unwrap();
+        fn in_b<T>(key: &str, msg: T) -> tonic::Request<T> {
+            as_key(FOREIGN_TENANT, key, msg)
+        }
+        let mut failures = Vec::new();
+        let mut expect_not_found = |what: &str, got: Result<(), tonic::Status>| match got {
+            Err(s) if s.code() == Code::NotFound => {}
+            other => failures.push(format!("{what}: expected NOT_FOUND, got {other:?}")),
+        };
+        for id in [&f.open_contact, &f.recorded_contact] {
+            let got = b
+                .contacts()
+                .get_contact(in_b(
+                    foreign,
+                    pb::GetContactRequest {
+                        contact_id: id.clone(),
+                    },
+                ))
+                .await;
+            expect_not_found("GetContact", got.map(drop));
+        }
+        let got = b
+            .contacts()
+            .complete_contact(in_b(
+                foreign,
+                pb::CompleteContactRequest {
+                    request_id: String::new(),
+                    contact_id: f.open_contact.clone(),
+                    completion: Some(resolved(
+                        "2026-03-02T09:00:10+01:00",
+                        "2026-03-02T09:04:00+01:00",
+                        "Overgenomen door een andere gemeente.",
+                    )),
+                },
+            ))
+            .await;
+        expect_not_found("CompleteContact", got.map(drop));
+        let got = b
+            .contacts()
+            .submit_feedback(in_b(
+                foreign,
+                pb::SubmitFeedbackRequest {
+                    contact_id: f.recorded_contact.clone(),
+                    score: 1,
+                    effort: 7,
+                    ..Default::default()
+                },
+            ))
+            .await;
+        expect_not_found("SubmitFeedback", got.map(drop));
+        for citizen in A_CITIZENS {
+            let got = b
+                .parties()
+                .list_party_contacts(in_b(
+                    foreign,
+                    pb::ListPartyContactsRequest {
+                        identifiers: Some(bsn(citizen)),
+                        page_size: 50,
+                        ..Default::default()
+                    },
+                ))
+                .await;
+            expect_not_found("ListPartyContacts", got.map(drop));
+            let got = b
+                .parties()
+                .erase_party(in_b(
+                    foreign,
+                    pb::ErasePartyRequest {
+                        identifiers: Some(bsn(citizen)),
+                    },
+                ))
+                .await;
+            expect_not_found("EraseParty", got.map(drop));
+        }
+        // The context of A's citizen, asked in B: nobody, nothing.
+        for citizen in A_CITIZENS {
+            let context = b
+                .parties()
+                .get_context(in_b(
+                    foreign,
+                    pb::GetContextRequest {
+                        identifiers: Some(bsn(citizen)),
+                        as_of: None,
+                    },
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .context
+                .unwrap();
+            assert_eq!(
+                party_status(&context),
+                pb::PartyStatus::NotFound,
+                "{context:?}"
+            );
+            assert!(context.active_cases.is_empty() && context.case.is_none());
+            assert_eq!(context.active_case_count, 0);
+            // Nor does B's processing log know A's citizen.
+            let records = b
+                .processing_log()
+                .list_processing_records(in_b(
+                    foreign,
+                    pb::ListProcessingRecordsRequest {
+                        identifiers: Some(bsn(citizen)),
+                        page_size: 50,
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .unwrap()
+                .into_inner();
+            assert!(records.records.is_empty(), "{records:?}");
+        }
+        let figures = b
+            .figures()
+            .get_figures(in_b(
+                foreign,
+                pb::GetFiguresRequest {
+                    period: Some(period_2026()),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            figures.figures.unwrap().contacts,
+            0,
+            "B counts A's contacts"
+        );
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+        // And A is as it was.
+        assert_eq!(snapshot_a(&b, &keys, &f).await, before);
     })
     .await;
 }
