@@ -492,6 +492,18 @@ pub fn parse_file(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
         path: path.to_path_buf(),
         message,
     })?;
+    // A client certificate is asked for only when [tls] names the CA to check it with;
+    // without one, a configured certificate could never be presented.
+    if !access.client_certs.is_empty() && tls.as_ref().is_none_or(|t| t.client_ca.is_none()) {
+        return Err(ConfigError::Access {
+            path: path.to_path_buf(),
+            message: "[[access.client_certs]] needs [tls] with cert, key and client_ca: \
+                      without client_ca no client is asked for a certificate, so these \
+                      entries could never be used. Add tls.client_ca (the CA that signs \
+                      the adapters' certificates) or remove the entries"
+                .to_owned(),
+        });
+    }
     Ok(FileLayer {
         path: path.to_path_buf(),
         values,
@@ -936,6 +948,22 @@ mod tests {
             "http://collector:4317",
         )]);
         resolve(None, &e, &none).unwrap().check_otlp().unwrap();
+    }
+
+    #[test]
+    fn client_certificates_need_a_client_ca() {
+        const CERT: &str = "[[access.client_certs]]\nname = \"balie\"\n\
+            sha256 = \"0000000000000000000000000000000000000000000000000000000000000000\"\n\
+            tenants = [\"gemeente-a\"]\nroles = [\"channel\"]\n";
+        for tls in ["", "[tls]\ncert = \"s.crt\"\nkey = \"s.key\"\n"] {
+            let err = parse_file(&format!("{CERT}{tls}"), Path::new("m.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("m.toml") && err.contains("client_ca"), "{err}");
+        }
+        let with_ca = "[tls]\ncert = \"s.crt\"\nkey = \"s.key\"\nclient_ca = \"ca.crt\"\n";
+        let f = file(&format!("{CERT}{with_ca}"));
+        assert_eq!(f.access.client_certs.len(), 1);
     }
 
     #[test]
