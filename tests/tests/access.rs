@@ -514,6 +514,7 @@ impl Issuer {
             roles_claim: "midoffice_roles".to_owned(),
             channels_claim: Some("midoffice_channels".to_owned()),
             refresh: Duration::from_secs(3600),
+            max_key_age: Duration::from_secs(24 * 3600),
             min_refetch,
             jwks_ca_pem: None,
         }
@@ -594,6 +595,23 @@ async fn oidc_tokens_are_checked_against_the_issuer(database: TestDatabase) {
             1,
             "the keys are cached"
         );
+        // A type, when named, is a JWT or an access token, in any case.
+        for typ in [
+            Some("at+jwt"),
+            Some("application/AT+JWT"),
+            Some("jwt"),
+            None,
+        ] {
+            let mut header = json!({"alg": "ES256", "kid": "key-1"});
+            if let Some(typ) = typ {
+                header["typ"] = json!(typ);
+            }
+            let token = first.sign(header, &dashboard, rng);
+            figures
+                .get_figures(figures_request(Some(&token), None))
+                .await
+                .unwrap_or_else(|s| panic!("typ {typ:?}: {s:?}"));
+        }
         figures
             .get_figures(figures_request(Some(&good), Some(TENANT)))
             .await
@@ -708,6 +726,30 @@ async fn oidc_tokens_are_checked_against_the_issuer(database: TestDatabase) {
                 good_parts[2]
             ),
         ));
+        bad.push((
+            "a critical header parameter",
+            first.sign(
+                json!({"alg": "ES256", "kid": "key-1", "crit": ["b64"], "b64": false}),
+                &dashboard,
+                rng,
+            ),
+        ));
+        bad.push((
+            "an empty crit",
+            first.sign(
+                json!({"alg": "ES256", "kid": "key-1", "crit": []}),
+                &dashboard,
+                rng,
+            ),
+        ));
+        bad.push((
+            "a type that is no JWT",
+            first.sign(
+                json!({"alg": "ES256", "kid": "key-1", "typ": "dpop+jwt"}),
+                &dashboard,
+                rng,
+            ),
+        ));
         let stranger = SigningKey::new("key-1", rng);
         bad.push((
             "signed by another key with the same kid",
@@ -760,6 +802,56 @@ async fn oidc_tokens_are_checked_against_the_issuer(database: TestDatabase) {
             assert_eq!(reason(&s), "CREDENTIAL_INVALID");
         }
         assert!(issuer.fetches.load(Ordering::SeqCst) <= before + 2);
+    })
+    .await;
+}
+
+database_test!(keys_that_cannot_be_refreshed_for_too_long_verify_nothing);
+async fn keys_that_cannot_be_refreshed_for_too_long_verify_nothing(database: TestDatabase) {
+    let rng = SystemRandom::new();
+    let key = SigningKey::new("key-1", &rng);
+    let issuer = Issuer::start(&[&key], None).await;
+    let max_key_age = Duration::from_secs(3);
+    let config = OidcConfig {
+        refresh: Duration::from_secs(1),
+        max_key_age,
+        ..issuer.config(Duration::ZERO)
+    };
+    let access = Access::configured(AccessConfig {
+        oidc: Some(config),
+        ..Default::default()
+    });
+    let setup = Setup {
+        access,
+        ..Setup::default()
+    };
+    on_backend_with(database, setup, move |b| async move {
+        let mut figures = b.figures();
+        let token = key.token(&claims(&["dashboard"], &[TENANT]), &issuer.rng);
+        figures
+            .get_figures(figures_request(Some(&token), None))
+            .await
+            .unwrap();
+        // The issuer stops answering with keys; past the maximum age the cached key
+        // verifies nothing.
+        let served = std::mem::replace(&mut *issuer.jwks.lock().await, json!("down"));
+        tokio::time::sleep(max_key_age + Duration::from_millis(500)).await;
+        let s = figures
+            .get_figures(figures_request(Some(&token), None))
+            .await
+            .expect_err("a stale key verified a token");
+        assert_eq!(
+            (s.code(), reason(&s).as_str()),
+            (Code::Unauthenticated, "CREDENTIAL_INVALID"),
+            "{s:?}"
+        );
+        assert!(s.message().contains("refreshed"), "{s:?}");
+        // Back: the keys are fetched again and the same token works.
+        *issuer.jwks.lock().await = served;
+        figures
+            .get_figures(figures_request(Some(&token), None))
+            .await
+            .unwrap();
     })
     .await;
 }

@@ -3,10 +3,17 @@
 //! from a configured list (never `none`, never an HMAC), `iss`, `aud`, `exp` and `nbf`
 //! with a small leeway. The tenants, roles and channels come from configured claims.
 //!
+//! The header may name its type (`typ`: `JWT` or `at+jwt`, RFC 9068) and no critical
+//! extension (`crit`, RFC 7515 §4.1.11: this service understands none, so a token
+//! that has one is refused).
+//!
 //! The signature is checked with `ring`, which the TLS stack brings already; the keys
 //! are fetched over HTTPS (plain HTTP only from a loopback address, for tests), cached,
-//! fetched again when older than the refresh interval and when a token names an
-//! unknown `kid` (at most once per [`OidcConfig::min_refetch`]).
+//! fetched again when older than the refresh interval (in the background, one fetch at
+//! a time, while the cached keys still verify) and when a token names an unknown `kid`
+//! (at most once per [`OidcConfig::min_refetch`]). Keys that could not be refreshed for
+//! longer than [`OidcConfig::max_key_age`] are no longer trusted: the issuer may have
+//! withdrawn them.
 
 use crate::auth::{Grant, Principal, Role};
 use base64::Engine;
@@ -18,6 +25,7 @@ use midoffice_domain::contact::Channel;
 use ring::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
 use serde::Deserialize;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Mutex, RwLock};
 
@@ -97,6 +105,8 @@ pub struct OidcConfig {
     pub channels_claim: Option<String>,
     /// Keys older than this are fetched again.
     pub refresh: Duration,
+    /// Keys that could not be refreshed for longer than this verify nothing.
+    pub max_key_age: Duration,
     /// An unknown `kid` fetches the keys at most this often.
     pub min_refetch: Duration,
     /// The CA certificates (PEM) trusted for the JWKS URL instead of the built-in web
@@ -223,6 +233,8 @@ pub struct Oidc {
     cache: RwLock<Cache>,
     /// One fetch at a time.
     fetching: Mutex<()>,
+    /// A background refresh is under way; no second one is started.
+    refreshing: AtomicBool,
     tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
 }
 
@@ -230,6 +242,20 @@ pub struct Oidc {
 struct Header {
     alg: String,
     kid: Option<String>,
+    typ: Option<String>,
+    /// Any value (even a malformed one) means a token this service does not understand.
+    crit: Option<serde_json::Value>,
+}
+
+/// Whether a `typ` header names a JWT or an OAuth access token (RFC 9068), with or
+/// without the `application/` prefix, in any case (RFC 7515 §4.1.9).
+fn acceptable_type(typ: &str) -> bool {
+    let typ = typ.trim();
+    let bare = match typ.get(..12) {
+        Some(prefix) if prefix.eq_ignore_ascii_case("application/") => &typ[12..],
+        _ => typ,
+    };
+    bare.eq_ignore_ascii_case("JWT") || bare.eq_ignore_ascii_case("at+jwt")
 }
 
 #[derive(Deserialize)]
@@ -291,6 +317,7 @@ impl Oidc {
             config,
             cache: RwLock::new(Cache::default()),
             fetching: Mutex::new(()),
+            refreshing: AtomicBool::new(false),
             tls,
         }
     }
@@ -310,6 +337,14 @@ impl Oidc {
         };
         let header: Header =
             serde_json::from_slice(&b64(h)?).map_err(|_| "the token header is not valid")?;
+        if header.crit.is_some() {
+            return Err(
+                "the token has critical header parameters this service does not understand",
+            );
+        }
+        if header.typ.as_deref().is_some_and(|t| !acceptable_type(t)) {
+            return Err("the token's type is not JWT or at+jwt");
+        }
         let alg = Algorithm::parse(&header.alg)
             .filter(|a| self.config.algorithms.contains(a))
             .ok_or("the token's algorithm is not accepted")?;
@@ -401,22 +436,21 @@ impl Oidc {
         kid: Option<&str>,
         alg: Algorithm,
     ) -> Result<Key, &'static str> {
-        let (empty, stale) = {
+        let (empty, stale, too_old) = {
             let cache = self.cache.read().await;
+            let age = cache.fetched.map(|at| at.elapsed());
             (
                 cache.keys.is_empty(),
-                cache
-                    .fetched
-                    .is_none_or(|at| at.elapsed() >= self.config.refresh),
+                age.is_none_or(|a| a >= self.config.refresh),
+                age.is_none_or(|a| a >= self.config.max_key_age),
             )
         };
-        if empty {
+        if empty || too_old {
             self.refetch(self.config.min_refetch).await;
         } else if stale {
             // Old keys still verify while the new ones come: refresh in the background,
             // so no call waits for the issuer.
-            let this = Arc::clone(self);
-            tokio::spawn(async move { this.refetch(this.config.min_refetch).await });
+            self.refresh_in_background();
         }
         if let Some(key) = self.find(kid, alg).await? {
             return Ok(key);
@@ -428,8 +462,35 @@ impl Oidc {
             .ok_or("the token's signing key is unknown")
     }
 
+    /// Starts a refresh in the background unless one is under way; whether it started.
+    fn refresh_in_background(self: &Arc<Self>) -> bool {
+        if self.refreshing.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        /// Clears the flag when the refresh ends, however it ends.
+        struct Done(Arc<Oidc>);
+        impl Drop for Done {
+            fn drop(&mut self) {
+                self.0.refreshing.store(false, Ordering::Release);
+            }
+        }
+        let done = Done(Arc::clone(self));
+        tokio::spawn(async move {
+            done.0.refetch(done.0.config.min_refetch).await;
+            drop(done);
+        });
+        true
+    }
+
     async fn find(&self, kid: Option<&str>, alg: Algorithm) -> Result<Option<Key>, &'static str> {
         let cache = self.cache.read().await;
+        if !cache.keys.is_empty()
+            && cache
+                .fetched
+                .is_none_or(|at| at.elapsed() >= self.config.max_key_age)
+        {
+            return Err("the issuer's keys could not be refreshed for too long");
+        }
         let fitting: Vec<&CachedKey> = cache
             .keys
             .iter()
@@ -692,6 +753,56 @@ mod tests {
             assert!(verify(&key, alg, b"header.other", &sig).is_err(), "{alg:?}");
             assert!(verify(&key, Algorithm::ES256, message, &sig).is_err());
         }
+    }
+
+    #[test]
+    fn a_type_is_jwt_or_an_access_token_in_any_case() {
+        for fine in [
+            "JWT",
+            "jwt",
+            "at+jwt",
+            "AT+JWT",
+            "application/at+jwt",
+            "Application/JWT",
+        ] {
+            assert!(acceptable_type(fine), "{fine}");
+        }
+        for refused in ["", "JOSE", "dpop+jwt", "logout+jwt", "application/", "JWT2"] {
+            assert!(!acceptable_type(refused), "{refused}");
+        }
+    }
+
+    #[tokio::test]
+    async fn one_background_refresh_at_a_time() {
+        // Keys from a port nobody listens on: the refresh fails, after a while.
+        let oidc = Arc::new(Oidc::new(OidcConfig {
+            issuer: "https://issuer.example".to_owned(),
+            audience: "midoffice".to_owned(),
+            jwks_url: "http://127.0.0.1:9/keys".to_owned(),
+            algorithms: vec![Algorithm::ES256],
+            leeway: Duration::ZERO,
+            tenants_claim: "t".to_owned(),
+            roles_claim: "r".to_owned(),
+            channels_claim: None,
+            refresh: Duration::ZERO,
+            max_key_age: Duration::from_secs(60),
+            min_refetch: Duration::ZERO,
+            jwks_ca_pem: None,
+        }));
+        // Holding the fetch lock keeps the first refresh under way.
+        let held = oidc.fetching.lock().await;
+        assert!(oidc.refresh_in_background());
+        for _ in 0..5 {
+            assert!(!oidc.refresh_in_background(), "a second refresh started");
+        }
+        drop(held);
+        while oidc.refreshing.load(Ordering::Acquire) {
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            oidc.refresh_in_background(),
+            "no refresh after the first ended"
+        );
     }
 
     #[test]

@@ -56,6 +56,8 @@ struct OidcTable {
     channels_claim: Option<String>,
     #[serde(default = "default_refresh")]
     refresh_seconds: u64,
+    #[serde(default = "default_max_key_age")]
+    max_key_age_seconds: u64,
     /// A PEM file of the CA(s) trusted for jwks_url instead of the built-in web roots.
     jwks_ca: Option<String>,
 }
@@ -74,6 +76,10 @@ fn default_roles_claim() -> String {
 }
 fn default_refresh() -> u64 {
     3600
+}
+/// A day: an issuer down for longer than that has had time to withdraw a key.
+fn default_max_key_age() -> u64 {
+    24 * 3600
 }
 
 /// The longest leeway allowed on a token's times.
@@ -261,6 +267,12 @@ fn oidc_config(t: OidcTable) -> Result<OidcConfig, String> {
             MIN_REFETCH.as_secs()
         ));
     }
+    if t.max_key_age_seconds < t.refresh_seconds {
+        return Err(format!(
+            "access.oidc.max_key_age_seconds ({}) must be at least refresh_seconds ({})",
+            t.max_key_age_seconds, t.refresh_seconds
+        ));
+    }
     let jwks_ca_pem = match &t.jwks_ca {
         None => None,
         Some(path) => {
@@ -280,6 +292,7 @@ fn oidc_config(t: OidcTable) -> Result<OidcConfig, String> {
         roles_claim: t.roles_claim,
         channels_claim: t.channels_claim,
         refresh: Duration::from_secs(t.refresh_seconds),
+        max_key_age: Duration::from_secs(t.max_key_age_seconds),
         min_refetch: MIN_REFETCH,
         jwks_ca_pem,
     })
@@ -364,6 +377,7 @@ mod tests {
             ("[oidc]\nissuer = \"https://i\"\naudience = \"m\"\njwks_url = \"http://example.nl/k\"".to_owned(), "https"),
             ("[oidc]\nissuer = \"https://i\"\naudience = \"m\"\njwks_url = \"https://i/k\"\nalgorithms = [\"HS256\"]".to_owned(), "not accepted"),
             ("[oidc]\nissuer = \"https://i\"\naudience = \"m\"\njwks_url = \"https://i/k\"\nalgorithms = [\"none\"]".to_owned(), "not accepted"),
+            ("[oidc]\nissuer = \"https://i\"\naudience = \"m\"\njwks_url = \"https://i/k\"\nrefresh_seconds = 3600\nmax_key_age_seconds = 60".to_owned(), "max_key_age_seconds"),
         ] {
             let e = parse(&bad).unwrap_err();
             assert!(e.contains(says), "{bad}: {e}");
