@@ -669,3 +669,60 @@ async fn who_did_it_is_the_credential_in_the_audit_record_and_a_refused_read_is_
     })
     .await;
 }
+
+database_test!(an_access_request_by_a_shared_identifier_is_refused_never_another_citizens_records);
+async fn an_access_request_by_a_shared_identifier_is_refused_never_another_citizens_records(
+    database: TestDatabase,
+) {
+    use tonic_types::StatusExt;
+    on_backend(database, |b| async move {
+        // Two citizens share an address.
+        let shared = "gezin@example.nl";
+        let other_bsn = "999990019";
+        let mut parties = Vec::new();
+        for (bsn_, minute) in [(BSN, "00"), (other_bsn, "05")] {
+            let ids = pb::Identifiers {
+                email: shared.to_owned(),
+                ..bsn(bsn_)
+            };
+            let s = start(
+                Channel::Email,
+                &format!("2026-03-02T09:{minute}:00+01:00"),
+                Some(ids),
+                "afval",
+            );
+            parties.push(ids_of(&b.start(TENANT, s).await).1);
+        }
+        assert_ne!(parties[0], parties[1]);
+        // By the shared address alone: refused, naming the identifiers, listing nothing.
+        let status = b
+            .processing_log()
+            .list_processing_records(request(
+                TENANT,
+                pb::ListProcessingRecordsRequest {
+                    identifiers: Some(email(shared)),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect_err("a shared identifier must be refused");
+        assert_eq!(status.code(), tonic::Code::FailedPrecondition, "{status:?}");
+        let info = status.get_details_error_info().expect("ErrorInfo");
+        assert_eq!(info.reason, "PARTY_AMBIGUOUS");
+        assert_eq!(
+            info.metadata.get("field").map(String::as_str),
+            Some("identifiers")
+        );
+        // With a BSN too: that citizen's records only.
+        for (i, bsn_) in [BSN, other_bsn].into_iter().enumerate() {
+            let ids = pb::Identifiers {
+                email: shared.to_owned(),
+                ..bsn(bsn_)
+            };
+            let log = of(&b, ids).await;
+            assert_eq!(log.len(), 1, "{log:?}");
+            assert_eq!(log[0].data_subject_id, parties[i]);
+        }
+    })
+    .await;
+}

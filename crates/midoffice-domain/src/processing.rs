@@ -12,8 +12,10 @@
 //! and with it every party that was merged into it, so records written before a merge are
 //! found as well.
 
-use crate::Violations;
+use crate::identifier::IdentKey;
+use crate::party::{self, KnownParties, PartyChoice, Resolution};
 use crate::settings::TenantSettings;
+use crate::{DomainError, Precondition, Violations};
 use uuid::Uuid;
 
 /// `dpl.core.data_subject_id_type` of every record: the subject is a midoffice party id.
@@ -196,6 +198,28 @@ pub fn processing(
     })
 }
 
+/// The data subjects an access request by identifiers is about: the party they lead to
+/// and the parties a contact with them would merge in (the same person, as an erasure
+/// finds them), each once. Identifiers that find nobody are about no one (an empty
+/// list); weak identifiers shared by more than one party are FAILED_PRECONDITION
+/// (`PartyAmbiguous`), as for an erasure: listing every owner would show one citizen the
+/// records of another.
+pub fn access_subjects(
+    identifiers: &[IdentKey],
+    known: &KnownParties,
+) -> Result<Vec<Uuid>, DomainError> {
+    match party::resolve(identifiers, known) {
+        Resolution::Anonymous => Ok(Vec::new()),
+        Resolution::Ambiguous => Err(DomainError::FailedPrecondition(
+            Precondition::PartyAmbiguous,
+        )),
+        Resolution::Party(plan) => Ok(match plan.party {
+            PartyChoice::New => Vec::new(),
+            PartyChoice::Existing(id) => std::iter::once(id).chain(plan.merge).collect(),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,6 +272,43 @@ mod tests {
         ] {
             assert!(is_absolute_uri(good), "{good}");
         }
+    }
+
+    #[test]
+    fn an_access_request_is_about_one_person_or_refused() {
+        use crate::identifier::IdentifierKind;
+        use crate::party::PartySummary;
+        let key = |kind, h: &str| IdentKey {
+            kind,
+            hash: h.into(),
+            display: None,
+        };
+        let shared = key(IdentifierKind::Email, "shared");
+        let mut known = KnownParties::default();
+        for n in [1, 2] {
+            known.parties.insert(
+                id(n),
+                PartySummary {
+                    id: id(n),
+                    created_at: chrono::DateTime::UNIX_EPOCH,
+                    strong: Some(key(IdentifierKind::Bsn, &format!("b{n}"))),
+                },
+            );
+            known
+                .owners
+                .insert(key(IdentifierKind::Bsn, &format!("b{n}")), vec![id(n)]);
+        }
+        known.owners.insert(shared.clone(), vec![id(1), id(2)]);
+        assert_eq!(
+            access_subjects(std::slice::from_ref(&shared), &known),
+            Err(DomainError::FailedPrecondition(
+                Precondition::PartyAmbiguous
+            ))
+        );
+        let one = [key(IdentifierKind::Bsn, "b2"), shared];
+        assert_eq!(access_subjects(&one, &known), Ok(vec![id(2)]));
+        let nobody = [key(IdentifierKind::Phone, "p")];
+        assert_eq!(access_subjects(&nobody, &known), Ok(vec![]));
     }
 
     #[test]

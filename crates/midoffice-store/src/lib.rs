@@ -683,7 +683,9 @@ impl Store {
     /// A page of the processing log: of the data subject these identifiers lead to (the
     /// party and every party ever merged into it), of a party id (a `data_subject_id`
     /// of an earlier record), or of everyone, in `listing`'s period. Identifiers that
-    /// find nobody (an erased party's are gone) list nothing.
+    /// find nobody (an erased party's are gone) list nothing; weak identifiers shared by
+    /// more than one party are FAILED_PRECONDITION (`PartyAmbiguous`), never the records
+    /// of every owner.
     pub async fn processing_records(
         &self,
         tenant: &TenantId,
@@ -695,10 +697,11 @@ impl Store {
             listing.subjects = match subject {
                 None => None,
                 Some(DataSubject::Identifiers(ids)) => {
+                    // One person, as an erasure finds them; shared identifiers refused.
                     let known = facts::known_parties(&txn, tenant, &ids).await?;
                     let mut all = Vec::new();
-                    for p in known.parties.keys() {
-                        all.extend(facts::merged_family(&txn, tenant, *p).await?);
+                    for p in midoffice_domain::processing::access_subjects(&ids, &known)? {
+                        all.extend(facts::merged_family(&txn, tenant, p).await?);
                     }
                     Some(all)
                 }
