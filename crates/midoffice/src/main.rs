@@ -280,7 +280,7 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
     {
         None => None,
         Some(endpoint) => {
-            let exporter = telemetry::otlp_exporter(endpoint)
+            let exporter = processing_export::Collector::new(endpoint)
                 .map_err(|e| format!("cannot build the processing log exporter: {e}"))?;
             info!(endpoint, "exporting the processing log over OTLP");
             Some(tokio::spawn(processing_export::run(

@@ -1,22 +1,28 @@
 //! The processing log's OTLP export: a background task that drains the store's outbox
-//! (records without `exported_at`) to an OpenTelemetry collector with
-//! opentelemetry-otlp's span exporter, and marks records exported only after the
-//! collector acknowledged them. No sampling and no dropping: a failed export leaves the
-//! batch in the outbox and is retried with back-off; a crash between the acknowledgement
-//! and the mark sends a batch twice (the collector can tell by trace and span id), never
-//! zero times.
+//! (records without `exported_at`) to an OpenTelemetry collector over OTLP/gRPC, and
+//! marks records exported only after the collector acknowledged all of them. No sampling
+//! and no dropping: a failed export leaves the batch in the outbox and is retried with
+//! back-off; a crash between the acknowledgement and the mark sends a batch twice (the
+//! collector can tell by trace and span id), never zero times.
+//!
+//! The collector is called with the OTLP trace service's own client
+//! (opentelemetry-proto), not opentelemetry-otlp's span exporter: that exporter answers
+//! `Ok` to a partial success (the collector rejected some spans) after a warning, and a
+//! rejected record must stay in the outbox. Here any `rejected_spans` fails the round.
 
 use midoffice_domain::processing::ProcessingStatus;
 use midoffice_store::processing_log::SERVICE_NAME;
 use midoffice_store::{ProcessingRecord, Store};
-use opentelemetry::trace::{
-    SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{
+    ResourceSpans, ScopeSpans, Span, Status, span, status,
 };
-use opentelemetry::{InstrumentationScope, KeyValue};
-use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanExporter, SpanLinks};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 use tokio::sync::watch;
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 
 /// Records sent per export call.
 pub const BATCH: u64 = 512;
@@ -26,6 +32,8 @@ pub const IDLE: Duration = Duration::from_secs(2);
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 /// The longest wait between retries.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// How long one export call may take before it counts as failed.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Why one round of export did not finish.
 #[derive(Debug, thiserror::Error)]
@@ -34,15 +42,73 @@ pub enum ExportError {
     Store(#[from] midoffice_store::StoreError),
     #[error("the collector did not acknowledge: {0}")]
     Collector(String),
+    #[error("the collector rejected {rejected} of {sent} spans: {message}")]
+    Rejected {
+        rejected: i64,
+        sent: usize,
+        message: String,
+    },
+}
+
+/// An OTLP/gRPC trace collector (`http://host:4317`), connected on first use and
+/// reconnected after a failure.
+#[derive(Clone, Debug)]
+pub struct Collector {
+    client: TraceServiceClient<Channel>,
+}
+
+impl Collector {
+    /// The collector at `endpoint`; nothing is dialled until the first export. An
+    /// `https://` endpoint is reached over TLS, checked against the webpki roots, as
+    /// the traces' exporter does (`telemetry::otlp_exporter`).
+    pub fn new(endpoint: &str) -> Result<Self, String> {
+        let mut builder = Endpoint::from_shared(endpoint.trim().to_owned())
+            .map_err(|e| format!("the OTLP endpoint {endpoint:?} is not a URL: {e}"))?
+            .timeout(CALL_TIMEOUT)
+            .connect_timeout(CALL_TIMEOUT);
+        let https = endpoint
+            .trim_start()
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"));
+        if https {
+            builder = builder
+                .tls_config(ClientTlsConfig::new().with_webpki_roots())
+                .map_err(|e| format!("cannot set up TLS to the OTLP endpoint: {e}"))?;
+        }
+        let channel = builder.connect_lazy();
+        Ok(Collector {
+            client: TraceServiceClient::new(channel),
+        })
+    }
+
+    /// Sends one request; acknowledged only when the collector accepted every span.
+    async fn send(
+        &mut self,
+        request: ExportTraceServiceRequest,
+        sent: usize,
+    ) -> Result<(), ExportError> {
+        let answer = self
+            .client
+            .export(request)
+            .await
+            .map_err(|s| ExportError::Collector(format!("{:?}: {}", s.code(), s.message())))?
+            .into_inner();
+        match answer.partial_success {
+            Some(p) if p.rejected_spans != 0 => Err(ExportError::Rejected {
+                rejected: p.rejected_spans,
+                sent,
+                message: p.error_message,
+            }),
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Exports one batch of the outbox: the oldest unexported records of one resource
-/// (service name and version), marked exported once the collector acknowledged them.
-/// Answers how many were exported (0: the outbox is empty).
-pub async fn export_once<E: SpanExporter>(
-    store: &Store,
-    exporter: &mut E,
-) -> Result<usize, ExportError> {
+/// (service name and version), marked exported once the collector acknowledged every
+/// one of them (a partial success marks none). Answers how many were exported (0: the
+/// outbox is empty).
+pub async fn export_once(store: &Store, collector: &mut Collector) -> Result<usize, ExportError> {
     let mut records = store.unexported_records(BATCH).await?;
     let Some(first) = records.first() else {
         return Ok(0);
@@ -50,58 +116,87 @@ pub async fn export_once<E: SpanExporter>(
     // One resource per export call: records written by an earlier release keep theirs.
     let resource = (first.service_name.clone(), first.service_version.clone());
     records.retain(|r| (r.service_name.clone(), r.service_version.clone()) == resource);
-    exporter.set_resource(
-        &Resource::builder_empty()
-            .with_attributes([
-                KeyValue::new("service.name", resource.0),
-                KeyValue::new("service.version", resource.1),
-            ])
-            .build(),
-    );
-    let spans = records.iter().map(span_of).collect();
-    exporter
-        .export(spans)
-        .await
-        .map_err(|e| ExportError::Collector(e.to_string()))?;
+    let request = request_of(&resource.0, &resource.1, &records);
+    collector.send(request, records.len()).await?;
     store.mark_exported(&records).await?;
     Ok(records.len())
 }
 
+fn text(key: &str, value: impl Into<String>) -> KeyValue {
+    KeyValue {
+        key: key.to_owned(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.into())),
+        }),
+        ..Default::default()
+    }
+}
+
+/// The OTLP request of records of one resource.
+pub fn request_of(
+    service_name: &str,
+    service_version: &str,
+    records: &[ProcessingRecord],
+) -> ExportTraceServiceRequest {
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![
+                    text("service.name", service_name),
+                    text("service.version", service_version),
+                ],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                scope: Some(InstrumentationScope {
+                    name: SERVICE_NAME.to_owned(),
+                    ..Default::default()
+                }),
+                spans: records.iter().map(span_of).collect(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+fn nanos(t: chrono::DateTime<chrono::Utc>) -> u64 {
+    t.timestamp_nanos_opt()
+        .and_then(|n| u64::try_from(n).ok())
+        .unwrap_or(0)
+}
+
 /// A record as the span the standard describes.
-pub fn span_of(r: &ProcessingRecord) -> SpanData {
-    let to_system = |t: chrono::DateTime<chrono::Utc>| SystemTime::from(t);
-    SpanData {
-        span_context: SpanContext::new(
-            TraceId::from_bytes(r.trace_id),
-            SpanId::from_bytes(r.span_id),
-            TraceFlags::SAMPLED,
-            false,
-            TraceState::default(),
-        ),
-        parent_span_id: r.parent_span_id.map_or(SpanId::INVALID, SpanId::from_bytes),
-        parent_span_is_remote: false,
-        span_kind: SpanKind::Internal,
-        name: r.name.clone().into(),
-        start_time: to_system(r.start_time),
-        end_time: to_system(r.end_time),
+pub fn span_of(r: &ProcessingRecord) -> Span {
+    Span {
+        trace_id: r.trace_id.to_vec(),
+        span_id: r.span_id.to_vec(),
+        parent_span_id: r.parent_span_id.map(|p| p.to_vec()).unwrap_or_default(),
+        name: r.name.clone(),
+        kind: span::SpanKind::Internal as i32,
+        start_time_unix_nano: nanos(r.start_time),
+        end_time_unix_nano: nanos(r.end_time),
         attributes: vec![
-            KeyValue::new("dpl.core.processing_activity_id", r.activity_id.clone()),
-            KeyValue::new("dpl.core.data_subject_id", r.data_subject_id.to_string()),
-            KeyValue::new(
+            text("dpl.core.processing_activity_id", r.activity_id.clone()),
+            text("dpl.core.data_subject_id", r.data_subject_id.to_string()),
+            text(
                 "dpl.core.data_subject_id_type",
                 r.data_subject_id_type.clone(),
             ),
-            KeyValue::new("midoffice.tenant", r.tenant.as_str().to_owned()),
+            text("midoffice.tenant", r.tenant.as_str()),
         ],
-        dropped_attributes_count: 0,
-        events: SpanEvents::default(),
-        links: SpanLinks::default(),
-        status: match r.status {
-            ProcessingStatus::Unset => Status::Unset,
-            ProcessingStatus::Ok => Status::Ok,
-            ProcessingStatus::Error => Status::error("technical failure"),
-        },
-        instrumentation_scope: InstrumentationScope::builder(SERVICE_NAME).build(),
+        status: Some(match r.status {
+            ProcessingStatus::Unset => Status::default(),
+            ProcessingStatus::Ok => Status {
+                code: status::StatusCode::Ok as i32,
+                ..Default::default()
+            },
+            ProcessingStatus::Error => Status {
+                code: status::StatusCode::Error as i32,
+                message: "technical failure".to_owned(),
+            },
+        }),
+        ..Default::default()
     }
 }
 
@@ -126,13 +221,13 @@ impl Backoff {
 
 /// Drains the outbox until `stop` turns true: a full batch is followed by the next at
 /// once, an empty outbox waits [`IDLE`], a failure waits its back-off.
-pub async fn run<E: SpanExporter>(store: Store, mut exporter: E, mut stop: watch::Receiver<bool>) {
+pub async fn run(store: Store, mut collector: Collector, mut stop: watch::Receiver<bool>) {
     let mut backoff = Backoff::default();
     loop {
         if *stop.borrow() {
             break;
         }
-        let wait = match export_once(&store, &mut exporter).await {
+        let wait = match export_once(&store, &mut collector).await {
             Ok(0) => IDLE,
             Ok(n) => {
                 tracing::debug!(records = n, "processing records exported");
@@ -151,9 +246,6 @@ pub async fn run<E: SpanExporter>(store: Store, mut exporter: E, mut stop: watch
             _ = stop.changed() => {}
         }
     }
-    if let Err(e) = exporter.shutdown() {
-        tracing::warn!(error = %e, "stopping the processing log exporter failed");
-    }
 }
 
 #[cfg(test)]
@@ -165,12 +257,11 @@ mod tests {
     use midoffice_domain::identifier::{IdentKey, IdentifierKind};
     use midoffice_scenarios::database_test;
     use midoffice_scenarios::scratch::TestDatabase;
-    use opentelemetry_otlp::WithExportConfig;
     use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
         TraceService, TraceServiceServer,
     };
     use opentelemetry_proto::tonic::collector::trace::v1::{
-        ExportTraceServiceRequest, ExportTraceServiceResponse,
+        ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
     };
     use opentelemetry_proto::tonic::trace::v1::Span;
     use std::sync::{Arc, Mutex};
@@ -178,16 +269,18 @@ mod tests {
     /// A span as the collector received it, with its resource's attributes.
     type Received = (Vec<(String, String)>, Span);
 
-    /// A real OTLP collector, in process: keeps every span it acknowledged, and refuses
-    /// every export call as UNAVAILABLE while `refusing`.
+    /// A real OTLP collector, in process: keeps every span it acknowledged, refuses
+    /// every export call as UNAVAILABLE while `refusing`, and answers a partial success
+    /// (the first span rejected, the rest kept) while `rejecting`.
     #[derive(Clone, Default)]
-    struct Collector {
+    struct InProcess {
         spans: Arc<Mutex<Vec<Received>>>,
         refusing: Arc<Mutex<bool>>,
+        rejecting: Arc<Mutex<bool>>,
     }
 
     #[tonic::async_trait]
-    impl TraceService for Collector {
+    impl TraceService for InProcess {
         async fn export(
             &self,
             request: tonic::Request<ExportTraceServiceRequest>,
@@ -195,6 +288,8 @@ mod tests {
             if *self.refusing.lock().unwrap() {
                 return Err(tonic::Status::unavailable("collector busy"));
             }
+            let rejecting = *self.rejecting.lock().unwrap();
+            let mut rejected = 0;
             let mut kept = self.spans.lock().unwrap();
             for rs in request.into_inner().resource_spans {
                 let resource: Vec<(String, String)> = rs
@@ -208,15 +303,24 @@ mod tests {
                     .unwrap_or_default();
                 for ss in rs.scope_spans {
                     for span in ss.spans {
+                        if rejecting && rejected == 0 {
+                            rejected += 1;
+                            continue;
+                        }
                         kept.push((resource.clone(), span));
                     }
                 }
             }
-            Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+            Ok(tonic::Response::new(ExportTraceServiceResponse {
+                partial_success: rejecting.then(|| ExportTracePartialSuccess {
+                    rejected_spans: rejected,
+                    error_message: "span too large".into(),
+                }),
+            }))
         }
     }
 
-    async fn collector(c: Collector) -> String {
+    async fn collector(c: InProcess) -> String {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         tokio::spawn(
@@ -271,23 +375,36 @@ mod tests {
                 .unwrap();
             parties.push(started.context.party.id.unwrap().to_string());
         }
-        let c = Collector::default();
+        let c = InProcess::default();
         *c.refusing.lock().unwrap() = true;
         let endpoint = collector(c.clone()).await;
-        let mut exporter = opentelemetry_otlp::SpanExporter::builder()
-            .with_tonic()
-            .with_endpoint(endpoint)
-            .build()
-            .unwrap();
-        // Refused (the exporter's own retries included): nothing is marked, nothing lost.
+        let mut exporter = Collector::new(&endpoint).unwrap();
+        // Refused: nothing is marked, nothing lost.
         for _ in 0..2 {
-            assert!(export_once(&store, &mut exporter).await.is_err());
+            assert!(matches!(
+                export_once(&store, &mut exporter).await,
+                Err(ExportError::Collector(_))
+            ));
             assert_eq!(
                 store.unexported_records(1000).await.unwrap().len(),
                 N as usize
             );
         }
+        // Partly rejected: a failed round too, and nothing is marked (the spans the
+        // collector kept are sent again; a rejected one is never given up).
         *c.refusing.lock().unwrap() = false;
+        *c.rejecting.lock().unwrap() = true;
+        let round = export_once(&store, &mut exporter).await;
+        assert!(
+            matches!(round, Err(ExportError::Rejected { rejected: 1, .. })),
+            "{round:?}"
+        );
+        assert_eq!(
+            store.unexported_records(1000).await.unwrap().len(),
+            N as usize
+        );
+        *c.rejecting.lock().unwrap() = false;
+        c.spans.lock().unwrap().clear();
         let mut rounds = 0;
         while export_once(&store, &mut exporter).await.unwrap() > 0 {
             rounds += 1;
