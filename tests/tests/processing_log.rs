@@ -726,3 +726,119 @@ async fn an_access_request_by_a_shared_identifier_is_refused_never_another_citiz
     })
     .await;
 }
+
+database_test!(a_completion_and_a_satisfaction_answer_are_contact_recordings_replays_too);
+async fn a_completion_and_a_satisfaction_answer_are_contact_recordings_replays_too(
+    database: TestDatabase,
+) {
+    on_backend(database, |b| async move {
+        let started = start_bsn(&b, 0).await;
+        let (contact_id, party, _) = ids_of(&started);
+        let recordings = |log: Vec<pb::ProcessingRecord>| -> Vec<pb::ProcessingRecord> {
+            log.into_iter()
+                .filter(|r| r.name == "midoffice contact recording")
+                .collect()
+        };
+        let complete = || {
+            request(
+                TENANT,
+                pb::CompleteContactRequest {
+                    request_id: "complete-1".into(),
+                    contact_id: contact_id.clone(),
+                    completion: Some(resolved(
+                        "2026-03-02T09:00:10+01:00",
+                        "2026-03-02T09:05:00+01:00",
+                        "paspoort aangevraagd",
+                    )),
+                },
+            )
+        };
+        // The completion, and its replay (the contact answered again).
+        for _ in 0..2 {
+            b.contacts().complete_contact(complete()).await.unwrap();
+        }
+        let feedback = || {
+            request(
+                TENANT,
+                pb::SubmitFeedbackRequest {
+                    request_id: "feedback-1".into(),
+                    contact_id: contact_id.clone(),
+                    score: 4,
+                    effort: 2,
+                    comment: "vriendelijk geholpen".into(),
+                    ..Default::default()
+                },
+            )
+        };
+        for _ in 0..2 {
+            b.contacts().submit_feedback(feedback()).await.unwrap();
+        }
+        // A second answer with another key is refused after the contact was found.
+        let mut again = feedback();
+        again.get_mut().request_id = "feedback-2".into();
+        b.contacts().submit_feedback(again).await.unwrap_err();
+
+        let log = recordings(of(&b, bsn(BSN)).await);
+        assert_eq!(log.len(), 5, "{log:?}");
+        assert!(log.iter().all(|r| r.data_subject_id == party));
+        assert!(log.iter().all(|r| {
+            r.processing_activity_id == "urn:midoffice:processing-activity:contact-recording"
+        }));
+        assert_eq!(log.iter().filter(|r| ok(r)).count(), 4, "{log:?}");
+        assert_eq!(
+            log.iter()
+                .filter(|r| r.status == pb::ProcessingStatus::Unset as i32)
+                .count(),
+            1
+        );
+        // Who did it: the audit record of each, by RPC.
+        let mut operations = Vec::new();
+        for r in &log {
+            let audit = b
+                .processing_log()
+                .list_audit_records(request(
+                    TENANT,
+                    pb::ListAuditRecordsRequest {
+                        trace_id: r.trace_id.clone(),
+                        span_id: r.span_id.clone(),
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .records;
+            assert_eq!(audit.len(), 1);
+            operations.push(audit[0].operation.clone());
+        }
+        operations.sort();
+        assert_eq!(
+            operations,
+            [
+                "CompleteContact",
+                "CompleteContact",
+                "SubmitFeedback",
+                "SubmitFeedback",
+                "SubmitFeedback"
+            ]
+        );
+        // GetTenantSettings answers the URI in force for the kind.
+        let settings = b
+            .tenants()
+            .get_tenant_settings(request(TENANT, pb::GetTenantSettingsRequest {}))
+            .await
+            .unwrap()
+            .into_inner()
+            .settings
+            .unwrap();
+        assert_eq!(
+            settings
+                .processing_activities
+                .as_ref()
+                .unwrap()
+                .contact_recording,
+            "urn:midoffice:processing-activity:contact-recording"
+        );
+    })
+    .await;
+}

@@ -33,14 +33,19 @@ pub enum ProcessingKind {
     ContactRead,
     /// A party erased on request (EraseParty).
     Erase,
+    /// Personal data about a party recorded on its contact, and the contact answered:
+    /// the story and outcome of a completion (CompleteContact), a satisfaction answer
+    /// and its comment (SubmitFeedback).
+    ContactRecording,
 }
 
 impl ProcessingKind {
     /// Every kind.
-    pub const ALL: [ProcessingKind; 3] = [
+    pub const ALL: [ProcessingKind; 4] = [
         ProcessingKind::ContextRead,
         ProcessingKind::ContactRead,
         ProcessingKind::Erase,
+        ProcessingKind::ContactRecording,
     ];
 
     /// The kind's one text, used in the default activity URI and the settings.
@@ -49,6 +54,7 @@ impl ProcessingKind {
             ProcessingKind::ContextRead => "context-read",
             ProcessingKind::ContactRead => "contact-read",
             ProcessingKind::Erase => "erase",
+            ProcessingKind::ContactRecording => "contact-recording",
         }
     }
 
@@ -58,6 +64,7 @@ impl ProcessingKind {
             ProcessingKind::ContextRead => "midoffice context read",
             ProcessingKind::ContactRead => "midoffice contact read",
             ProcessingKind::Erase => "midoffice party erase",
+            ProcessingKind::ContactRecording => "midoffice contact recording",
         }
     }
 
@@ -107,6 +114,7 @@ pub struct ProcessingActivities {
     pub context_read: Option<String>,
     pub contact_read: Option<String>,
     pub erase: Option<String>,
+    pub contact_recording: Option<String>,
 }
 
 impl ProcessingActivities {
@@ -116,6 +124,7 @@ impl ProcessingActivities {
             ProcessingKind::ContextRead => self.context_read.as_deref(),
             ProcessingKind::ContactRead => self.contact_read.as_deref(),
             ProcessingKind::Erase => self.erase.as_deref(),
+            ProcessingKind::ContactRecording => self.contact_recording.as_deref(),
         }
     }
 
@@ -128,7 +137,7 @@ impl ProcessingActivities {
 
     /// Every URI must be an absolute URI (`scheme:rest`, RFC 3986) of printable ASCII
     /// without spaces, at most [`MAX_ACTIVITY_URI_LEN`] long. Fields are named
-    /// `context_read`, `contact_read`, `erase`.
+    /// `context_read`, `contact_read`, `erase`, `contact_recording`.
     pub fn violations(&self) -> Violations {
         let mut v = Violations::default();
         for kind in ProcessingKind::ALL {
@@ -258,6 +267,7 @@ mod tests {
             context_read: Some("not a uri".into()),
             contact_read: Some("urn:x".into()),
             erase: Some(format!("https://{}", "a".repeat(MAX_ACTIVITY_URI_LEN))),
+            contact_recording: Some("urn:ok".into()),
         };
         let v = a.violations();
         let fields: Vec<&str> = v.0.iter().map(|f| f.field.as_str()).collect();

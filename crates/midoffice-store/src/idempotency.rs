@@ -57,6 +57,24 @@ pub async fn replay<T: Kept, C: ConnectionTrait>(
     }
 }
 
+/// The party a kept answer concerns (none for an anonymous contact, or no such key).
+pub async fn kept_party<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    operation: &str,
+    key: &str,
+) -> Result<Option<Uuid>, StoreError> {
+    let row = idempotency::Entity::find_by_id((
+        tenant.as_str().to_owned(),
+        operation.to_owned(),
+        key.to_owned(),
+    ))
+    .one(c)
+    .await
+    .map_err(db_err)?;
+    Ok(row.and_then(|r| r.party_id))
+}
+
 /// Fills in the stories an answer keeps by reference, from their contacts' rows: the
 /// story as it was shown, since a completed contact's story does not change (erasing
 /// it empties the answers that showed it).

@@ -232,6 +232,24 @@ async fn log_replayed<C: ConnectionTrait>(
     Ok(())
 }
 
+/// A kept answer of a completion or a satisfaction answer replayed answers the contact
+/// again: a contact recording of the party it was kept for, logged like the first.
+async fn log_replayed_recording<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    caller: &Caller,
+    operation: &str,
+    idem: Option<&Idempotency>,
+) -> Result<(), StoreError> {
+    let Some(idem) = idem else { return Ok(()) };
+    let subject = idempotency::kept_party(c, tenant, operation, &idem.key).await?;
+    let settings = settings_in(c, tenant).await?;
+    if let Some(p) = processing(&settings, ProcessingKind::ContactRecording, subject) {
+        processing_log::write(c, tenant, caller, &p, ProcessingStatus::Ok).await?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// After a processing did not answer: a technical failure of a planned processing is
     /// logged `Error`, a refused input whose data subject was known `Unset`. The
@@ -433,16 +451,19 @@ impl Store {
     /// A contact completes. `completion` is the command, or the violations found in it
     /// at the edge: an unknown contact (NOT_FOUND) and a second completion
     /// (FAILED_PRECONDITION) are answered before the fields either way. `now` is the
-    /// server clock.
+    /// server clock. The completion records personal data about the contact's party and
+    /// answers the contact: a contact recording, logged with it (also when a kept answer
+    /// is replayed), `Unset` when refused after the contact was found.
     pub async fn complete_contact(
         &self,
         tenant: &TenantId,
+        caller: &Caller,
         id: Uuid,
         completion: Result<CompletionCommand, Violations>,
         idempotency: Option<Idempotency>,
         now: Instant,
     ) -> Result<ContactView, StoreError> {
-        self.complete_contact_within(tenant, id, None, completion, idempotency, now)
+        self.complete_contact_within(tenant, caller, id, None, completion, idempotency, now)
             .await
     }
 
@@ -450,9 +471,14 @@ impl Store {
     /// channel): a contact of another channel is refused
     /// ([`StoreError::ChannelNotGranted`]) after an unknown one (NOT_FOUND) and before
     /// anything else, a replayed answer included.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the completion's own parts, and the call it is logged under"
+    )]
     pub async fn complete_contact_within(
         &self,
         tenant: &TenantId,
+        caller: &Caller,
         id: Uuid,
         channels: Option<&[Channel]>,
         completion: Result<CompletionCommand, Violations>,
@@ -461,22 +487,43 @@ impl Store {
     ) -> Result<ContactView, StoreError> {
         let completion = completion.map(trunc_completion);
         let idem = idempotency.as_ref();
+        let (mut planned, mut refused) = (None, None);
         let txn = self.pools.begin_write(tenant).await?;
         let result = async {
             check_channel(&txn, tenant, id, channels).await?;
             if let Some(answer) = idempotency::replay(&txn, tenant, OP_COMPLETE, idem).await? {
+                log_replayed_recording(&txn, tenant, caller, OP_COMPLETE, idem).await?;
                 return Ok(answer);
             }
             let settings = settings_in(&txn, tenant).await?;
-            let facts = facts::load_completion(&txn, tenant, id, settings, now).await?;
-            let plan = completion::plan_completion(&facts, completion)?;
+            let facts = facts::load_completion(&txn, tenant, id, settings.clone(), now).await?;
+            let subject = facts.contact.as_ref().and_then(|c| c.facts.party_id);
+            let plan = match completion::plan_completion(&facts, completion) {
+                Ok(plan) => plan,
+                Err(e) => {
+                    refused = processing(&settings, ProcessingKind::ContactRecording, subject);
+                    return Err(e.into());
+                }
+            };
             write::save(&txn, tenant, None, &plan.writes).await?;
             idempotency::remember(&txn, tenant, OP_COMPLETE, idem, &plan.contact, plan.subject)
                 .await?;
+            planned = log_read(
+                &txn,
+                tenant,
+                caller,
+                &settings,
+                ProcessingKind::ContactRecording,
+                plan.subject,
+            )
+            .await?;
             Ok(plan.contact)
         }
         .await;
-        db::finish(txn, result).await
+        let result = db::finish(txn, result).await;
+        self.log_after_failure(tenant, caller, &result, planned, refused)
+            .await;
+        result
     }
 
     /// Start and complete in one transaction, for a contact registered after the fact.
@@ -606,15 +653,19 @@ impl Store {
         result
     }
 
-    /// A satisfaction answer for a completed contact; one per contact.
+    /// A satisfaction answer for a completed contact; one per contact. The answer (a
+    /// comment above all) is personal data about the contact's party: a contact
+    /// recording, logged with it (also when a kept answer is replayed), `Unset` when
+    /// refused after the contact was found.
     pub async fn submit_feedback(
         &self,
         tenant: &TenantId,
+        caller: &Caller,
         contact_id: Uuid,
         feedback: Feedback,
         idempotency: Option<Idempotency>,
     ) -> Result<Feedback, StoreError> {
-        self.submit_feedback_within(tenant, contact_id, None, feedback, idempotency)
+        self.submit_feedback_within(tenant, caller, contact_id, None, feedback, idempotency)
             .await
     }
 
@@ -625,27 +676,50 @@ impl Store {
     pub async fn submit_feedback_within(
         &self,
         tenant: &TenantId,
+        caller: &Caller,
         contact_id: Uuid,
         channels: Option<&[Channel]>,
         feedback: Feedback,
         idempotency: Option<Idempotency>,
     ) -> Result<Feedback, StoreError> {
         let idem = idempotency.as_ref();
+        let (mut planned, mut refused) = (None, None);
         let txn = self.pools.begin_write(tenant).await?;
         let result = async {
             check_channel(&txn, tenant, contact_id, channels).await?;
             if let Some(answer) = idempotency::replay(&txn, tenant, OP_FEEDBACK, idem).await? {
+                log_replayed_recording(&txn, tenant, caller, OP_FEEDBACK, idem).await?;
                 return Ok(answer);
             }
+            let settings = settings_in(&txn, tenant).await?;
             let facts = facts::load_feedback(&txn, tenant, contact_id).await?;
-            let plan = feedback_plan::plan_feedback(&facts, &feedback)?;
+            let subject = facts.contact.as_ref().and_then(|c| c.party_id);
+            let plan = match feedback_plan::plan_feedback(&facts, &feedback) {
+                Ok(plan) => plan,
+                Err(e) => {
+                    refused = processing(&settings, ProcessingKind::ContactRecording, subject);
+                    return Err(e.into());
+                }
+            };
             write::save(&txn, tenant, None, &plan.writes).await?;
             idempotency::remember(&txn, tenant, OP_FEEDBACK, idem, &plan.answer, plan.subject)
                 .await?;
+            planned = log_read(
+                &txn,
+                tenant,
+                caller,
+                &settings,
+                ProcessingKind::ContactRecording,
+                plan.subject,
+            )
+            .await?;
             Ok(plan.answer)
         }
         .await;
-        db::finish(txn, result).await
+        let result = db::finish(txn, result).await;
+        self.log_after_failure(tenant, caller, &result, planned, refused)
+            .await;
+        result
     }
 
     /// Erases the party these identifiers lead to, with every answer kept for an

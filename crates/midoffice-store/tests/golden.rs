@@ -48,9 +48,10 @@ fn golden_dir() -> PathBuf {
 
 /// The samples: `settings` and one answer per idempotency key of the scenario; an
 /// answer's key starts with the operation it was kept for.
-const SAMPLES: [&str; 14] = [
+const SAMPLES: [&str; 15] = [
     "settings",
     "settings-processing-activities",
+    "settings-processing-activities-recording",
     "answer-start-known-party",
     "answer-start-anonymous",
     "answer-start-ambiguous",
@@ -89,6 +90,9 @@ fn golden_files() -> BTreeMap<(String, u64), String> {
 fn versions_of(sample: &str) -> &'static [u64] {
     if sample == "settings-processing-activities" {
         // Added compatibly within version 1, with the processing log.
+        &[1]
+    } else if sample == "settings-processing-activities-recording" {
+        // `contact_recording` added compatibly within version 1 after it.
         &[1]
     } else if sample == "settings" {
         &settings_rows::VERSIONS
@@ -402,13 +406,21 @@ async fn replay(
         )),
         "complete" => Answer::Contact(Box::new(
             store
-                .complete_contact(t, Uuid::now_v7(), Ok(any_end), idem(key), common::now())
+                .complete_contact(
+                    t,
+                    &common::caller(),
+                    Uuid::now_v7(),
+                    Ok(any_end),
+                    idem(key),
+                    common::now(),
+                )
                 .await?,
         )),
         "feedback" => Answer::Feedback(
             store
                 .submit_feedback(
                     t,
+                    &common::caller(),
                     Uuid::now_v7(),
                     Feedback {
                         score: 5,
@@ -695,9 +707,35 @@ fn settings_with_activities() -> TenantSettings {
             context_read: Some("https://register.gemeente.example/verwerkingen/klantbeeld".into()),
             contact_read: None,
             erase: Some("urn:gemeente-example:va:wissen-op-verzoek".into()),
+            contact_recording: None,
         },
         ..settings()
     }
+}
+
+/// As [`settings_with_activities`], with the contact recording's URI too.
+fn settings_with_recording_activity() -> TenantSettings {
+    let mut s = settings_with_activities();
+    s.processing_activities.contact_recording =
+        Some("https://register.gemeente.example/verwerkingen/contactregistratie".into());
+    s
+}
+
+/// `contact_recording` (an optional field added to version 1 later) reads and writes as
+/// its golden row; the rows written before it (above) read without it.
+#[test]
+fn settings_with_a_contact_recording_activity_read_and_write_their_golden_row() {
+    let files = golden_files();
+    let text = &files[&("settings-processing-activities-recording".to_owned(), 1)];
+    assert_eq!(
+        settings_rows::decode(text).unwrap(),
+        settings_with_recording_activity()
+    );
+    let json = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+    assert_eq!(
+        json(&settings_rows::encode(&settings_with_recording_activity()).unwrap()),
+        json(text)
+    );
 }
 
 /// Settings with processing-activity URIs (an optional field of version 1) read as

@@ -165,6 +165,7 @@ async fn a_bsn_makes_a_party_and_a_case_and_finds_them_again(backend: Backend) {
         store
             .complete_contact(
                 &t,
+                &caller(),
                 first.contact.contact.id,
                 Ok(end(Outcome::Referred, 0, 5, Some("wil een nieuw paspoort")).with_target()),
                 None,
@@ -385,6 +386,7 @@ async fn a_merge_judges_open_cases_as_known_at_its_instant_and_a_look_up_predict
         store
             .complete_contact(
                 &t,
+                &caller(),
                 by_mail.contact.contact.id,
                 Ok(end(Outcome::Resolved, 0, 10, None)),
                 None,
@@ -465,6 +467,7 @@ async fn a_merge_does_not_depend_on_the_wall_clock(backend: Backend) {
         store
             .complete_contact(
                 &t,
+                &caller(),
                 by_mail.contact.contact.id,
                 Ok(end(Outcome::Resolved, 0, ahead, None)),
                 None,
@@ -537,6 +540,7 @@ async fn a_look_up_joins_open_cases_exactly_as_the_contact_then_does(backend: Ba
         store
             .complete_contact(
                 &t,
+                &caller(),
                 by_phone.contact.contact.id,
                 Ok(end(Outcome::Referred, 5, 20, Some("verhaal")).with_target()),
                 None,
@@ -754,16 +758,16 @@ async fn an_idempotent_retry_returns_the_same_answer_and_creates_nothing(backend
         let id = first.contact.contact.id;
         let e1 = end(Outcome::Resolved, 0, 3, Some("geholpen"));
         let done = store
-            .complete_contact(&t, id, Ok(e1.clone()), idem("c-1", "g-1"), now())
+            .complete_contact(&t, &caller(), id, Ok(e1.clone()), idem("c-1", "g-1"), now())
             .await
             .unwrap();
         let done_again = store
-            .complete_contact(&t, id, Ok(e1.clone()), idem("c-1", "g-1"), now())
+            .complete_contact(&t, &caller(), id, Ok(e1.clone()), idem("c-1", "g-1"), now())
             .await
             .unwrap();
         assert_eq!(done, done_again);
         let twice = store
-            .complete_contact(&t, id, Ok(e1.clone()), None, now())
+            .complete_contact(&t, &caller(), id, Ok(e1.clone()), None, now())
             .await
             .unwrap_err();
         assert!(
@@ -781,11 +785,11 @@ async fn an_idempotent_retry_returns_the_same_answer_and_creates_nothing(backend
             comment: Some("prima".into()),
         };
         let a = store
-            .submit_feedback(&t, id, fb.clone(), idem("f-1", "h-1"))
+            .submit_feedback(&t, &caller(), id, fb.clone(), idem("f-1", "h-1"))
             .await
             .unwrap();
         let b = store
-            .submit_feedback(&t, id, fb.clone(), idem("f-1", "h-1"))
+            .submit_feedback(&t, &caller(), id, fb.clone(), idem("f-1", "h-1"))
             .await
             .unwrap();
         assert_eq!(a, b);
@@ -841,6 +845,7 @@ async fn completing_chooses_a_late_case_and_refuses_what_does_not_fit(backend: B
         let missing = store
             .complete_contact(
                 &t,
+                &caller(),
                 uuid::Uuid::now_v7(),
                 Ok(end(Outcome::Resolved, 0, 1, None)),
                 None,
@@ -857,6 +862,7 @@ async fn completing_chooses_a_late_case_and_refuses_what_does_not_fit(backend: B
         let e = store
             .complete_contact(
                 &t,
+                &caller(),
                 id,
                 Ok(end(Outcome::Resolved, 0, 5, Some("x"))),
                 None,
@@ -868,7 +874,7 @@ async fn completing_chooses_a_late_case_and_refuses_what_does_not_fit(backend: B
         let mut late = end(Outcome::Resolved, 0, 5, Some("over de vergunning"));
         late.topic = Some(code("parkeervergunning"));
         let done = store
-            .complete_contact(&t, id, Ok(late), None, now())
+            .complete_contact(&t, &caller(), id, Ok(late), None, now())
             .await
             .unwrap();
         assert!(done.contact.case_chosen_at_completion);
@@ -901,6 +907,7 @@ async fn completing_chooses_a_late_case_and_refuses_what_does_not_fit(backend: B
         let cb = store
             .complete_contact(
                 &t,
+                &caller(),
                 s2.contact.contact.id,
                 Ok(end(Outcome::Callback, 60, 65, Some("belt terug"))),
                 None,
@@ -993,7 +1000,7 @@ async fn feedback_needs_a_completed_contact_once_with_valid_numbers(backend: Bac
             comment: None,
         };
         let e = store
-            .submit_feedback(&t, id, fb.clone(), None)
+            .submit_feedback(&t, &caller(), id, fb.clone(), None)
             .await
             .unwrap_err();
         assert!(matches!(
@@ -1001,7 +1008,14 @@ async fn feedback_needs_a_completed_contact_once_with_valid_numbers(backend: Bac
             StoreError::Domain(DomainError::FailedPrecondition(_))
         ));
         store
-            .complete_contact(&t, id, Ok(end(Outcome::Resolved, 0, 2, None)), None, now())
+            .complete_contact(
+                &t,
+                &caller(),
+                id,
+                Ok(end(Outcome::Resolved, 0, 2, None)),
+                None,
+                now(),
+            )
             .await
             .unwrap();
         let bad = Feedback {
@@ -1010,17 +1024,20 @@ async fn feedback_needs_a_completed_contact_once_with_valid_numbers(backend: Bac
             story_repeated: false,
             comment: Some("x".repeat(2001)),
         };
-        let e = store.submit_feedback(&t, id, bad, None).await.unwrap_err();
+        let e = store
+            .submit_feedback(&t, &caller(), id, bad, None)
+            .await
+            .unwrap_err();
         assert_eq!(invalid_fields(e), ["score", "effort", "comment"]);
         assert_eq!(
             store
-                .submit_feedback(&t, id, fb.clone(), None)
+                .submit_feedback(&t, &caller(), id, fb.clone(), None)
                 .await
                 .unwrap(),
             fb
         );
         let e = store
-            .submit_feedback(&t, id, fb.clone(), None)
+            .submit_feedback(&t, &caller(), id, fb.clone(), None)
             .await
             .unwrap_err();
         assert!(matches!(
@@ -1037,6 +1054,7 @@ async fn feedback_needs_a_completed_contact_once_with_valid_numbers(backend: Bac
         let missing = store
             .submit_feedback(
                 &t,
+                &caller(),
                 uuid::Uuid::now_v7(),
                 Feedback {
                     score: 3,
@@ -1068,7 +1086,14 @@ async fn erasing_a_party_keeps_counts_and_forgets_personal_data(backend: Backend
         let id = first.contact.contact.id;
         let referred = end(Outcome::Referred, 0, 5, Some("heeft schulden")).with_target();
         store
-            .complete_contact(&t, id, Ok(referred.clone()), idem("c-1", "f-c1"), now())
+            .complete_contact(
+                &t,
+                &caller(),
+                id,
+                Ok(referred.clone()),
+                idem("c-1", "f-c1"),
+                now(),
+            )
             .await
             .unwrap();
         let answer = Feedback {
@@ -1078,7 +1103,7 @@ async fn erasing_a_party_keeps_counts_and_forgets_personal_data(backend: Backend
             comment: Some("mijn naam is Jan".into()),
         };
         store
-            .submit_feedback(&t, id, answer.clone(), idem("f-1", "f-f1"))
+            .submit_feedback(&t, &caller(), id, answer.clone(), idem("f-1", "f-f1"))
             .await
             .unwrap();
         // A second contact whose answer shows the first one's story and the masked BSN.
@@ -1138,13 +1163,13 @@ async fn erasing_a_party_keeps_counts_and_forgets_personal_data(backend: Backend
         );
         refused(
             store
-                .complete_contact(&t, id, Ok(referred), idem("c-1", "f-c1"), now())
+                .complete_contact(&t, &caller(), id, Ok(referred), idem("c-1", "f-c1"), now())
                 .await
                 .unwrap_err(),
         );
         refused(
             store
-                .submit_feedback(&t, id, answer, idem("f-1", "f-f1"))
+                .submit_feedback(&t, &caller(), id, answer, idem("f-1", "f-f1"))
                 .await
                 .unwrap_err(),
         );
@@ -1279,6 +1304,7 @@ async fn figure_facts_load_the_window_and_whole_cases(backend: Backend) {
         store
             .complete_contact(
                 &t,
+                &caller(),
                 a.contact.contact.id,
                 Ok(end(Outcome::Callback, 0, 5, None)),
                 None,
@@ -1364,6 +1390,7 @@ async fn no_identifier_is_stored_in_clear_text(backend: Backend) {
         store
             .complete_contact(
                 &t,
+                &caller(),
                 first.contact.contact.id,
                 Ok(end(Outcome::Resolved, 0, 5, Some("aanvraag"))),
                 idem("c", "f"),
@@ -1431,6 +1458,7 @@ fn futures_are_send(store: &Store, t: &midoffice_domain::TenantId) {
     send(store.start_contact(t, &caller(), start(vec![], None, 0), None));
     send(store.complete_contact(
         t,
+        &caller(),
         uuid::Uuid::nil(),
         Ok(end(Outcome::Resolved, 0, 1, None)),
         None,
@@ -1450,6 +1478,7 @@ fn futures_are_send(store: &Store, t: &midoffice_domain::TenantId) {
     send(store.erase_party(t, &caller(), vec![]));
     send(store.submit_feedback(
         t,
+        &caller(),
         uuid::Uuid::nil(),
         Feedback {
             score: 1,

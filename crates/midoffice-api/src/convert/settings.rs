@@ -61,6 +61,7 @@ impl TryFrom<&pb::TenantSettings> for TenantSettings {
                 context_read: uri(&a.context_read, ProcessingKind::ContextRead),
                 contact_read: uri(&a.contact_read, ProcessingKind::ContactRead),
                 erase: uri(&a.erase, ProcessingKind::Erase),
+                contact_recording: uri(&a.contact_recording, ProcessingKind::ContactRecording),
             })
             .unwrap_or_default();
         let settings = TenantSettings {
@@ -223,6 +224,9 @@ impl From<&TenantSettings> for pb::TenantSettings {
                 context_read: s.processing_activities.uri(ProcessingKind::ContextRead),
                 contact_read: s.processing_activities.uri(ProcessingKind::ContactRead),
                 erase: s.processing_activities.uri(ProcessingKind::Erase),
+                contact_recording: s
+                    .processing_activities
+                    .uri(ProcessingKind::ContactRecording),
             }),
         }
     }

@@ -99,6 +99,7 @@ impl pb::contact_service_server::ContactService for ContactApi {
             .state
             .access
             .authorise(&request, Rpc::CompleteContact)?;
+        let caller = caller(&call, Rpc::CompleteContact, Utc::now());
         let tenant = call.tenant.clone();
         let channels = call.channels.as_deref();
         let req = request.into_inner();
@@ -125,13 +126,21 @@ impl pb::contact_service_server::ContactService for ContactApi {
             Some(completion) => self
                 .state
                 .store
-                .complete_contact_within(&tenant, contact_id, channels, Ok(completion), idem, now)
+                .complete_contact_within(
+                    &tenant,
+                    &caller,
+                    contact_id,
+                    channels,
+                    Ok(completion),
+                    idem,
+                    now,
+                )
                 .await
                 .map_err(|e| under("completion", e))?,
             None => self
                 .state
                 .store
-                .complete_contact_within(&tenant, contact_id, channels, Err(v), None, now)
+                .complete_contact_within(&tenant, &caller, contact_id, channels, Err(v), None, now)
                 .await
                 .map_err(ApiError::from)?,
         };
@@ -223,6 +232,7 @@ impl pb::contact_service_server::ContactService for ContactApi {
         request: Request<pb::SubmitFeedbackRequest>,
     ) -> Result<Response<pb::SubmitFeedbackResponse>, Status> {
         let call = self.state.access.authorise(&request, Rpc::SubmitFeedback)?;
+        let caller = caller(&call, Rpc::SubmitFeedback, Utc::now());
         let tenant = call.tenant.clone();
         let req = request.into_inner();
         let mut v = Violations::default();
@@ -239,7 +249,14 @@ impl pb::contact_service_server::ContactService for ContactApi {
         let answer = self
             .state
             .store
-            .submit_feedback_within(&tenant, contact_id, call.channels.as_deref(), answer, idem)
+            .submit_feedback_within(
+                &tenant,
+                &caller,
+                contact_id,
+                call.channels.as_deref(),
+                answer,
+                idem,
+            )
             .await
             .map_err(ApiError::from)?;
         Ok(Response::new(pb::SubmitFeedbackResponse {

@@ -91,6 +91,13 @@ pub(crate) struct ProcessingActivitiesV1 {
     pub contact_read: Option<String>,
     #[serde(rename = "erase", default, skip_serializing_if = "Option::is_none")]
     pub erase: Option<String>,
+    /// Added compatibly (optional): rows without it read as the default.
+    #[serde(
+        rename = "contact_recording",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub contact_recording: Option<String>,
 }
 
 /// A norm, version 1.
@@ -254,6 +261,7 @@ impl From<&TenantSettings> for SettingsRowV1 {
                     context_read: a.context_read.clone(),
                     contact_read: a.contact_read.clone(),
                     erase: a.erase.clone(),
+                    contact_recording: a.contact_recording.clone(),
                 })
             },
         }
@@ -307,6 +315,7 @@ impl TryFrom<SettingsRowV1> for TenantSettings {
                     context_read: a.context_read,
                     contact_read: a.contact_read,
                     erase: a.erase,
+                    contact_recording: a.contact_recording,
                 })
                 .unwrap_or_default(),
         })
