@@ -37,15 +37,19 @@ pub enum ProcessingKind {
     /// the story and outcome of a completion (CompleteContact), a satisfaction answer
     /// and its comment (SubmitFeedback).
     ContactRecording,
+    /// A data subject's processing records listed for an access request
+    /// (ListProcessingRecords by identifiers or `data_subject_id`).
+    AccessRequest,
 }
 
 impl ProcessingKind {
     /// Every kind.
-    pub const ALL: [ProcessingKind; 4] = [
+    pub const ALL: [ProcessingKind; 5] = [
         ProcessingKind::ContextRead,
         ProcessingKind::ContactRead,
         ProcessingKind::Erase,
         ProcessingKind::ContactRecording,
+        ProcessingKind::AccessRequest,
     ];
 
     /// The kind's one text, used in the default activity URI and the settings.
@@ -55,6 +59,7 @@ impl ProcessingKind {
             ProcessingKind::ContactRead => "contact-read",
             ProcessingKind::Erase => "erase",
             ProcessingKind::ContactRecording => "contact-recording",
+            ProcessingKind::AccessRequest => "access-request",
         }
     }
 
@@ -65,6 +70,7 @@ impl ProcessingKind {
             ProcessingKind::ContactRead => "midoffice contact read",
             ProcessingKind::Erase => "midoffice party erase",
             ProcessingKind::ContactRecording => "midoffice contact recording",
+            ProcessingKind::AccessRequest => "midoffice access request",
         }
     }
 
@@ -115,6 +121,7 @@ pub struct ProcessingActivities {
     pub contact_read: Option<String>,
     pub erase: Option<String>,
     pub contact_recording: Option<String>,
+    pub access_request: Option<String>,
 }
 
 impl ProcessingActivities {
@@ -125,6 +132,7 @@ impl ProcessingActivities {
             ProcessingKind::ContactRead => self.contact_read.as_deref(),
             ProcessingKind::Erase => self.erase.as_deref(),
             ProcessingKind::ContactRecording => self.contact_recording.as_deref(),
+            ProcessingKind::AccessRequest => self.access_request.as_deref(),
         }
     }
 
@@ -137,7 +145,7 @@ impl ProcessingActivities {
 
     /// Every URI must be an absolute URI (`scheme:rest`, RFC 3986) of printable ASCII
     /// without spaces, at most [`MAX_ACTIVITY_URI_LEN`] long. Fields are named
-    /// `context_read`, `contact_read`, `erase`, `contact_recording`.
+    /// `context_read`, `contact_read`, `erase`, `contact_recording`, `access_request`.
     pub fn violations(&self) -> Violations {
         let mut v = Violations::default();
         for kind in ProcessingKind::ALL {
@@ -268,6 +276,7 @@ mod tests {
             contact_read: Some("urn:x".into()),
             erase: Some(format!("https://{}", "a".repeat(MAX_ACTIVITY_URI_LEN))),
             contact_recording: Some("urn:ok".into()),
+            access_request: None,
         };
         let v = a.violations();
         let fields: Vec<&str> = v.0.iter().map(|f| f.field.as_str()).collect();

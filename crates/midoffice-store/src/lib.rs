@@ -759,38 +759,68 @@ impl Store {
     /// of an earlier record), or of everyone, in `listing`'s period. Identifiers that
     /// find nobody (an erased party's are gone) list nothing; weak identifiers shared by
     /// more than one party are FAILED_PRECONDITION (`PartyAmbiguous`), never the records
-    /// of every owner.
+    /// of every owner. Listing one data subject's records is itself a processing of
+    /// that subject (an access request): logged with it, in the same transaction.
     pub async fn processing_records(
         &self,
         tenant: &TenantId,
+        caller: &Caller,
         subject: Option<DataSubject>,
         mut listing: Listing,
     ) -> Result<Page<ProcessingRecord>, StoreError> {
-        let txn = self.pools.begin_read().await?;
+        let mut planned = None;
+        let txn = self.pools.begin_logged_read(tenant).await?;
         let result = async {
-            listing.subjects = match subject {
-                None => None,
+            // The data subjects of the request (the survivors), and every party id
+            // their records may be under.
+            let mut asked = None;
+            let (persons, families) = match subject {
+                None => (Vec::new(), None),
                 Some(DataSubject::Identifiers(ids)) => {
                     // One person, as an erasure finds them; shared identifiers refused.
                     let known = facts::known_parties(&txn, tenant, &ids).await?;
+                    let persons = midoffice_domain::processing::access_subjects(&ids, &known)?;
                     let mut all = Vec::new();
-                    for p in midoffice_domain::processing::access_subjects(&ids, &known)? {
-                        all.extend(facts::merged_family(&txn, tenant, p).await?);
+                    for p in &persons {
+                        all.extend(facts::merged_family(&txn, tenant, *p).await?);
                     }
-                    Some(all)
+                    (persons, Some(all))
                 }
                 Some(DataSubject::Party(id)) => {
-                    // An unknown id lists only its own records (there are none).
-                    let survivor = facts::party_row(&txn, tenant, id)
-                        .await?
-                        .map_or(id, |p| p.id);
-                    Some(facts::merged_family(&txn, tenant, survivor).await?)
+                    // An unknown id lists only its own records (an erased party's).
+                    asked = Some(id);
+                    let survivor = facts::party_row(&txn, tenant, id).await?.map(|p| p.id);
+                    let family = facts::merged_family(&txn, tenant, survivor.unwrap_or(id)).await?;
+                    (survivor.into_iter().collect(), Some(family))
                 }
             };
-            processing_log::list_records(&txn, tenant, &listing).await
+            let by_id = families.is_some();
+            listing.subjects = families;
+            let page = processing_log::list_records(&txn, tenant, &listing).await?;
+            // A known person, or an id with records (an erased party's): logged.
+            let mut logged_subjects = persons;
+            if logged_subjects.is_empty() && !page.items.is_empty() {
+                logged_subjects.extend(asked);
+            }
+            if by_id {
+                let settings = settings_in(&txn, tenant).await?;
+                planned = log_read(
+                    &txn,
+                    tenant,
+                    caller,
+                    &settings,
+                    ProcessingKind::AccessRequest,
+                    logged_subjects,
+                )
+                .await?;
+            }
+            Ok(page)
         }
         .await;
-        db::finish(txn, result).await
+        let result = db::finish(txn, result).await;
+        self.log_after_failure(tenant, caller, &result, planned, None)
+            .await;
+        result
     }
 
     /// A page of the audit records: of one trace (and span), or of `listing`'s period.

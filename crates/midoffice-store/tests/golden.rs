@@ -92,7 +92,8 @@ fn versions_of(sample: &str) -> &'static [u64] {
         // Added compatibly within version 1, with the processing log.
         &[1]
     } else if sample == "settings-processing-activities-recording" {
-        // `contact_recording` added compatibly within version 1 after it.
+        // `contact_recording` and `access_request` added compatibly within version 1
+        // after it.
         &[1]
     } else if sample == "settings" {
         &settings_rows::VERSIONS
@@ -708,20 +709,24 @@ fn settings_with_activities() -> TenantSettings {
             contact_read: None,
             erase: Some("urn:gemeente-example:va:wissen-op-verzoek".into()),
             contact_recording: None,
+            access_request: None,
         },
         ..settings()
     }
 }
 
-/// As [`settings_with_activities`], with the contact recording's URI too.
+/// As [`settings_with_activities`], with the contact recording's and the access
+/// request's URIs too.
 fn settings_with_recording_activity() -> TenantSettings {
     let mut s = settings_with_activities();
     s.processing_activities.contact_recording =
         Some("https://register.gemeente.example/verwerkingen/contactregistratie".into());
+    s.processing_activities.access_request =
+        Some("https://register.gemeente.example/verwerkingen/inzageverzoek".into());
     s
 }
 
-/// `contact_recording` (an optional field added to version 1 later) reads and writes as
+/// `contact_recording` and `access_request` (optional fields added to version 1 later) read and writes as
 /// its golden row; the rows written before it (above) read without it.
 #[test]
 fn settings_with_a_contact_recording_activity_read_and_write_their_golden_row() {

@@ -62,6 +62,7 @@ impl TryFrom<&pb::TenantSettings> for TenantSettings {
                 contact_read: uri(&a.contact_read, ProcessingKind::ContactRead),
                 erase: uri(&a.erase, ProcessingKind::Erase),
                 contact_recording: uri(&a.contact_recording, ProcessingKind::ContactRecording),
+                access_request: uri(&a.access_request, ProcessingKind::AccessRequest),
             })
             .unwrap_or_default();
         let settings = TenantSettings {
@@ -227,6 +228,7 @@ impl From<&TenantSettings> for pb::TenantSettings {
                 contact_recording: s
                     .processing_activities
                     .uri(ProcessingKind::ContactRecording),
+                access_request: s.processing_activities.uri(ProcessingKind::AccessRequest),
             }),
         }
     }

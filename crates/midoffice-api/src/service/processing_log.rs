@@ -141,6 +141,7 @@ impl pb::processing_log_service_server::ProcessingLogService for ProcessingLogAp
             .state
             .access
             .authorise(&request, Rpc::ListProcessingRecords)?;
+        let caller = caller(&call, Rpc::ListProcessingRecords, chrono::Utc::now());
         let tenant = call.tenant;
         let req = request.into_inner();
         let mut v = Violations::default();
@@ -188,7 +189,7 @@ impl pb::processing_log_service_server::ProcessingLogService for ProcessingLogAp
         let page = self
             .state
             .store
-            .processing_records(&tenant, subject, listing)
+            .processing_records(&tenant, &caller, subject, listing)
             .await
             .map_err(ApiError::from)?;
         Ok(Response::new(pb::ListProcessingRecordsResponse {

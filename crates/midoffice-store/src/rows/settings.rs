@@ -98,6 +98,13 @@ pub(crate) struct ProcessingActivitiesV1 {
         skip_serializing_if = "Option::is_none"
     )]
     pub contact_recording: Option<String>,
+    /// Added compatibly (optional), as `contact_recording`.
+    #[serde(
+        rename = "access_request",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub access_request: Option<String>,
 }
 
 /// A norm, version 1.
@@ -262,6 +269,7 @@ impl From<&TenantSettings> for SettingsRowV1 {
                     contact_read: a.contact_read.clone(),
                     erase: a.erase.clone(),
                     contact_recording: a.contact_recording.clone(),
+                    access_request: a.access_request.clone(),
                 })
             },
         }
@@ -316,6 +324,7 @@ impl TryFrom<SettingsRowV1> for TenantSettings {
                     contact_read: a.contact_read,
                     erase: a.erase,
                     contact_recording: a.contact_recording,
+                    access_request: a.access_request,
                 })
                 .unwrap_or_default(),
         })
