@@ -140,6 +140,31 @@ async fn a_context_shown_is_one_record_of_its_party_without_identifier_or_user(
         assert_eq!(audit[0].span_id, r.span_id);
         assert_eq!(audit[0].operation, "StartContact");
         assert!(audit[0].actor.contains("development"), "{:?}", audit[0]);
+        // For which contact: the one started.
+        assert_eq!(audit[0].contact_id, ids_of(&started).0);
+        // A look-up is about the party, not a contact.
+        b.parties()
+            .get_context(request(
+                TENANT,
+                pb::GetContextRequest {
+                    identifiers: Some(bsn(BSN)),
+                    as_of: None,
+                },
+            ))
+            .await
+            .unwrap();
+        let lookups: Vec<_> = b
+            .processing_log()
+            .list_audit_records(request(TENANT, pb::ListAuditRecordsRequest::default()))
+            .await
+            .unwrap()
+            .into_inner()
+            .records
+            .into_iter()
+            .filter(|a| a.operation == "GetContext")
+            .collect();
+        assert_eq!(lookups.len(), 1);
+        assert_eq!(lookups[0].contact_id, "");
     })
     .await;
 }
@@ -816,6 +841,8 @@ async fn a_completion_and_a_satisfaction_answer_are_contact_recordings_replays_t
                 .into_inner()
                 .records;
             assert_eq!(audit.len(), 1);
+            // For which contact.
+            assert_eq!(audit[0].contact_id, contact_id);
             operations.push(audit[0].operation.clone());
         }
         operations.sort();

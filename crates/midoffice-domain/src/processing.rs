@@ -192,6 +192,17 @@ pub struct Processing {
     pub activity: String,
     /// The parties processed, each once, in the order they were met.
     pub subjects: Vec<Uuid>,
+    /// The contact the processing was for, if it was for one (its audit record says
+    /// so: "for which contact").
+    pub contact: Option<Uuid>,
+}
+
+impl Processing {
+    /// This processing, for the contact `id`.
+    pub fn for_contact(mut self, id: Uuid) -> Self {
+        self.contact = Some(id);
+        self
+    }
 }
 
 /// The processing of `subjects` by a call of this kind, under the tenant's activity;
@@ -212,6 +223,7 @@ pub fn processing(
         kind,
         activity: settings.processing_activities.uri(kind),
         subjects: unique,
+        contact: None,
     })
 }
 

@@ -204,8 +204,10 @@ async fn log_read(
     settings: &TenantSettings,
     kind: ProcessingKind,
     subjects: impl IntoIterator<Item = Uuid>,
+    contact: Option<Uuid>,
 ) -> Result<Option<Processing>, StoreError> {
     let writes: Vec<Write> = processing(settings, kind, subjects)
+        .map(|p| Processing { contact, ..p })
         .map(Write::LogProcessing)
         .into_iter()
         .collect();
@@ -226,7 +228,9 @@ async fn log_replayed<C: ConnectionTrait>(
         &settings,
         ProcessingKind::ContextRead,
         answer.context.party.id,
-    ) {
+    )
+    .map(|p| p.for_contact(answer.contact.contact.id))
+    {
         processing_log::write(c, tenant, caller, &p, ProcessingStatus::Ok).await?;
     }
     Ok(())
@@ -240,11 +244,14 @@ async fn log_replayed_recording<C: ConnectionTrait>(
     caller: &Caller,
     operation: &str,
     idem: Option<&Idempotency>,
+    contact: Uuid,
 ) -> Result<(), StoreError> {
     let Some(idem) = idem else { return Ok(()) };
     let subject = idempotency::kept_party(c, tenant, operation, &idem.key).await?;
     let settings = settings_in(c, tenant).await?;
-    if let Some(p) = processing(&settings, ProcessingKind::ContactRecording, subject) {
+    if let Some(p) = processing(&settings, ProcessingKind::ContactRecording, subject)
+        .map(|p| p.for_contact(contact))
+    {
         processing_log::write(c, tenant, caller, &p, ProcessingStatus::Ok).await?;
     }
     Ok(())
@@ -412,6 +419,7 @@ impl Store {
                 // Refused after the data subject was known: logged `Unset`, not shown.
                 if let Some(p) =
                     processing(&settings, ProcessingKind::ContactRead, contact.party_id)
+                        .map(|p| p.for_contact(contact.id))
                 {
                     processing_log::write(&txn, tenant, caller, &p, ProcessingStatus::Unset)
                         .await?;
@@ -433,6 +441,7 @@ impl Store {
                 &settings,
                 ProcessingKind::ContactRead,
                 contact.party_id,
+                Some(contact.id),
             )
             .await?;
             Ok(ContactRead::Shown(Box::new(view::contact_view(
@@ -492,7 +501,7 @@ impl Store {
         let result = async {
             check_channel(&txn, tenant, id, channels).await?;
             if let Some(answer) = idempotency::replay(&txn, tenant, OP_COMPLETE, idem).await? {
-                log_replayed_recording(&txn, tenant, caller, OP_COMPLETE, idem).await?;
+                log_replayed_recording(&txn, tenant, caller, OP_COMPLETE, idem, id).await?;
                 return Ok(answer);
             }
             let settings = settings_in(&txn, tenant).await?;
@@ -501,7 +510,8 @@ impl Store {
             let plan = match completion::plan_completion(&facts, completion) {
                 Ok(plan) => plan,
                 Err(e) => {
-                    refused = processing(&settings, ProcessingKind::ContactRecording, subject);
+                    refused = processing(&settings, ProcessingKind::ContactRecording, subject)
+                        .map(|p| p.for_contact(id));
                     return Err(e.into());
                 }
             };
@@ -515,6 +525,7 @@ impl Store {
                 &settings,
                 ProcessingKind::ContactRecording,
                 plan.subject,
+                Some(id),
             )
             .await?;
             Ok(plan.contact)
@@ -688,7 +699,7 @@ impl Store {
         let result = async {
             check_channel(&txn, tenant, contact_id, channels).await?;
             if let Some(answer) = idempotency::replay(&txn, tenant, OP_FEEDBACK, idem).await? {
-                log_replayed_recording(&txn, tenant, caller, OP_FEEDBACK, idem).await?;
+                log_replayed_recording(&txn, tenant, caller, OP_FEEDBACK, idem, contact_id).await?;
                 return Ok(answer);
             }
             let settings = settings_in(&txn, tenant).await?;
@@ -697,7 +708,8 @@ impl Store {
             let plan = match feedback_plan::plan_feedback(&facts, &feedback) {
                 Ok(plan) => plan,
                 Err(e) => {
-                    refused = processing(&settings, ProcessingKind::ContactRecording, subject);
+                    refused = processing(&settings, ProcessingKind::ContactRecording, subject)
+                        .map(|p| p.for_contact(contact_id));
                     return Err(e.into());
                 }
             };
@@ -711,6 +723,7 @@ impl Store {
                 &settings,
                 ProcessingKind::ContactRecording,
                 plan.subject,
+                Some(contact_id),
             )
             .await?;
             Ok(plan.answer)
@@ -811,6 +824,7 @@ impl Store {
                     &settings,
                     ProcessingKind::AccessRequest,
                     logged_subjects,
+                    None,
                 )
                 .await?;
             }

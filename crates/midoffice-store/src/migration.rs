@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_initial::Migration),
             Box::new(m0002_versioned_rows::Migration),
             Box::new(m0003_processing_log::Migration),
+            Box::new(m0004_audit_contact::Migration),
         ]
     }
 }
@@ -562,6 +563,41 @@ mod m0003_processing_log {
                 )
                 .await?;
             Ok(())
+        }
+
+        fn use_transaction(&self) -> Option<bool> {
+            Some(true)
+        }
+    }
+}
+
+mod m0004_audit_contact {
+    //! The audit record says for which contact a processing was (DOMAIN.md, Privacy):
+    //! `audit_record.contact_id`, empty for a call about a party rather than a contact
+    //! and for every record written before.
+
+    use sea_orm_migration::prelude::*;
+
+    /// One nullable column.
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0004_audit_contact"
+        }
+    }
+
+    #[sea_orm_migration::async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table("audit_record")
+                        .add_column(ColumnDef::new("contact_id").uuid().null())
+                        .to_owned(),
+                )
+                .await
         }
 
         fn use_transaction(&self) -> Option<bool> {

@@ -75,6 +75,8 @@ pub struct AuditRecord {
     pub operation: String,
     pub actor: String,
     pub at: Instant,
+    /// The contact the processing was for, if any.
+    pub contact_id: Option<Uuid>,
 }
 
 /// Where a page of a listing starts: after this record (in time, then trace and span).
@@ -206,6 +208,7 @@ pub(crate) async fn write<C: ConnectionTrait>(
             operation: caller.operation.to_owned(),
             actor: caller.actor.clone(),
             at: micros(end),
+            contact_id: processing.contact,
         };
         processing_record::Entity::insert(record.into_active_model())
             .exec_without_returning(c)
@@ -251,6 +254,7 @@ fn audit_of(row: audit_record::Model) -> Result<AuditRecord, StoreError> {
         operation: row.operation,
         actor: row.actor,
         at: instant(row.at)?,
+        contact_id: row.contact_id,
     })
 }
 

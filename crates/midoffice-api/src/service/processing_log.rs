@@ -112,6 +112,7 @@ impl From<&AuditRecord> for pb::AuditRecord {
             operation: r.operation.clone(),
             actor: r.actor.clone(),
             time: Some(timestamp(r.at)),
+            contact_id: r.contact_id.map(|c| c.to_string()).unwrap_or_default(),
         }
     }
 }

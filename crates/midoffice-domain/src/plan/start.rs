@@ -388,7 +388,7 @@ pub(crate) fn start(
     let context = view::context(shown, &cases, &probe, case_id, &facts.settings);
     let case = case_id.and_then(|id| cases.iter().find(|k| k.id == id));
     let view = view::contact_view(&contact, case, &facts.settings);
-    writes.extend(logged.map(Write::LogProcessing));
+    writes.extend(logged.map(|p| Write::LogProcessing(p.for_contact(contact.id))));
     Ok(Started {
         plan: StartPlan {
             writes,

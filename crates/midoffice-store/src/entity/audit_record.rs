@@ -17,6 +17,8 @@ pub struct Model {
     /// The credential's subject (an API key's name, a token's `sub`).
     pub actor: String,
     pub at: i64,
+    /// The contact the processing was for, if any (added by m0004).
+    pub contact_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
