@@ -960,3 +960,61 @@ async fn the_privacy_officers_listing_of_a_data_subject_is_itself_logged_with_an
     })
     .await;
 }
+
+database_test!(a_start_refused_after_its_party_was_found_is_logged_unset);
+async fn a_start_refused_after_its_party_was_found_is_logged_unset(database: TestDatabase) {
+    on_backend(database, |b| async move {
+        let started = start_bsn(&b, 0).await;
+        let (_, party, _) = ids_of(&started);
+        // A case that is not the party's: NOT_FOUND, after the party was found.
+        let mut refused = start(
+            Channel::Phone,
+            "2026-03-02T09:10:00+01:00",
+            Some(bsn(BSN)),
+            "paspoort",
+        );
+        refused.case_id = "01a24b60-e75b-7091-a48b-764fe9fe0b8e".to_owned();
+        let status = b
+            .contacts()
+            .start_contact(request(
+                TENANT,
+                pb::StartContactRequest {
+                    request_id: String::new(),
+                    start: Some(refused),
+                },
+            ))
+            .await
+            .expect_err("an unknown case");
+        assert_eq!(status.code(), tonic::Code::NotFound, "{status:?}");
+        let log = of(&b, bsn(BSN)).await;
+        assert_eq!(log.len(), 2, "{log:?}");
+        let unset: Vec<_> = log
+            .iter()
+            .filter(|r| r.status == pb::ProcessingStatus::Unset as i32)
+            .collect();
+        assert_eq!(unset.len(), 1, "{log:?}");
+        assert_eq!(unset[0].data_subject_id, party);
+        assert_eq!(unset[0].name, "midoffice context read");
+        // Refused before any party was known (no such case, no identifiers): nothing.
+        let before = everyone(&b).await.len();
+        let mut anonymous = start(
+            Channel::Phone,
+            "2026-03-02T09:20:00+01:00",
+            None,
+            "paspoort",
+        );
+        anonymous.case_id = "01a24b60-e75b-7091-a48b-764fe9fe0b8e".to_owned();
+        b.contacts()
+            .start_contact(request(
+                TENANT,
+                pb::StartContactRequest {
+                    request_id: String::new(),
+                    start: Some(anonymous),
+                },
+            ))
+            .await
+            .expect_err("an unknown case");
+        assert_eq!(everyone(&b).await.len(), before);
+    })
+    .await;
+}

@@ -369,7 +369,7 @@ impl Store {
     ) -> Result<Started, StoreError> {
         let start = trunc_start(start);
         let idem = idempotency.as_ref();
-        let mut planned = None;
+        let (mut planned, mut refused) = (None, None);
         let txn = self.pools.begin_write(tenant).await?;
         let result = async {
             if let Some(answer) = idempotency::replay(&txn, tenant, OP_START, idem).await? {
@@ -380,7 +380,17 @@ impl Store {
             let facts =
                 facts::load_start(&txn, tenant, &start.identifiers, start.case_id, settings)
                     .await?;
-            let plan = start::plan_start(&facts, &start, false, true)?;
+            let plan = match start::plan_start(&facts, &start, false, true) {
+                Ok(plan) => plan,
+                Err(e) => {
+                    // Refused after the party was found (a case that is not its own,
+                    // say): the party is logged `Unset`, as a refused record is.
+                    refused = start::shown_processing(&facts, &start.identifiers, start.started_at)
+                        .ok()
+                        .flatten();
+                    return Err(e.into());
+                }
+            };
             planned = logged(&plan.writes);
             write::save(&txn, tenant, Some(caller), &plan.writes).await?;
             let answer = Started {
@@ -392,7 +402,7 @@ impl Store {
         }
         .await;
         let result = db::finish(txn, result).await;
-        self.log_after_failure(tenant, caller, &result, planned, None)
+        self.log_after_failure(tenant, caller, &result, planned, refused)
             .await;
         result
     }
