@@ -574,11 +574,13 @@ mod m0003_processing_log {
 mod m0004_audit_contact {
     //! The audit record says for which contact a processing was (DOMAIN.md, Privacy):
     //! `audit_record.contact_id`, empty for a call about a party rather than a contact
-    //! and for every record written before.
+    //! and for every record written before. A processing record says whether it is the
+    //! call's own span or a child of it (`span_kind`), and a child the call span's
+    //! parent (`call_parent_span_id`), so the export can send the call span too.
 
     use sea_orm_migration::prelude::*;
 
-    /// One nullable column.
+    /// Nullable columns, one `ALTER TABLE` each.
     pub struct Migration;
 
     impl MigrationName for Migration {
@@ -597,7 +599,18 @@ mod m0004_audit_contact {
                         .add_column(ColumnDef::new("contact_id").uuid().null())
                         .to_owned(),
                 )
-                .await
+                .await?;
+            for column in ["span_kind", "call_parent_span_id"] {
+                manager
+                    .alter_table(
+                        Table::alter()
+                            .table("processing_record")
+                            .add_column(ColumnDef::new(column).string().null())
+                            .to_owned(),
+                    )
+                    .await?;
+            }
+            Ok(())
         }
 
         fn use_transaction(&self) -> Option<bool> {

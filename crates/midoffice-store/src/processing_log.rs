@@ -64,6 +64,18 @@ pub struct ProcessingRecord {
     pub service_version: String,
     /// When the OTLP collector acknowledged it.
     pub exported_at: Option<Instant>,
+    /// Its place in the call's spans (`None` in records written before it was kept).
+    pub span_role: Option<SpanRole>,
+}
+
+/// A record's span in the call: the call's own, or a child of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpanRole {
+    /// The call's own span (a server span); its parent, if any, is the caller's.
+    Call,
+    /// A child of the call's span (one per data subject of a call with several); the
+    /// call span's parent, if any, is the caller's.
+    Child { call_parent: Option<[u8; 8]> },
 }
 
 /// One audit record: who made the call a processing record (same trace and span) was
@@ -180,10 +192,15 @@ pub(crate) async fn write<C: ConnectionTrait>(
     let end = now();
     let alone = processing.subjects.len() == 1;
     for subject in &processing.subjects {
-        let (span, parent) = if alone {
-            (caller.span_id, caller.parent_span_id)
+        let (span, parent, kind, call_parent) = if alone {
+            (caller.span_id, caller.parent_span_id, "server", None)
         } else {
-            (new_span_id(), Some(caller.span_id))
+            (
+                new_span_id(),
+                Some(caller.span_id),
+                "internal",
+                caller.parent_span_id,
+            )
         };
         let record = processing_record::Model {
             tenant: tenant.as_str().to_owned(),
@@ -200,6 +217,8 @@ pub(crate) async fn write<C: ConnectionTrait>(
             service_name: SERVICE_NAME.to_owned(),
             service_version: SERVICE_VERSION.to_owned(),
             exported_at: None,
+            span_kind: Some(kind.to_owned()),
+            call_parent_span_id: call_parent.map(|p| hex(&p)),
         };
         let audit = audit_record::Model {
             tenant: tenant.as_str().to_owned(),
@@ -243,6 +262,19 @@ fn record_of(row: processing_record::Model) -> Result<ProcessingRecord, StoreErr
         service_name: row.service_name,
         service_version: row.service_version,
         exported_at: row.exported_at.map(instant).transpose()?,
+        span_role: match row.span_kind.as_deref() {
+            None => None,
+            Some("server") => Some(SpanRole::Call),
+            Some("internal") => Some(SpanRole::Child {
+                call_parent: match row.call_parent_span_id.as_deref() {
+                    None => None,
+                    Some(p) => Some(
+                        hex_id(p).ok_or_else(|| bad("processing_record.call_parent_span_id"))?,
+                    ),
+                },
+            }),
+            Some(_) => return Err(bad("processing_record.span_kind")),
+        },
     })
 }
 

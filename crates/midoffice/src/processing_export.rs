@@ -11,7 +11,7 @@
 //! rejected record must stay in the outbox. Here any `rejected_spans` fails the round.
 
 use midoffice_domain::processing::ProcessingStatus;
-use midoffice_store::processing_log::SERVICE_NAME;
+use midoffice_store::processing_log::{SERVICE_NAME, SpanRole};
 use midoffice_store::{ProcessingRecord, Store};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
@@ -152,7 +152,7 @@ pub fn request_of(
                     name: SERVICE_NAME.to_owned(),
                     ..Default::default()
                 }),
-                spans: records.iter().map(span_of).collect(),
+                spans: spans_of(records),
                 ..Default::default()
             }],
             ..Default::default()
@@ -166,14 +166,94 @@ fn nanos(t: chrono::DateTime<chrono::Utc>) -> u64 {
         .unwrap_or(0)
 }
 
-/// A record as the span the standard describes.
+/// `Span.flags`: whether the parent is known to be remote, and whether it is.
+const FLAGS_HAS_IS_REMOTE: u32 = 0x100;
+const FLAGS_IS_REMOTE: u32 = 0x200;
+
+/// The flags of a span whose parent is remote (the caller's, from `traceparent`) or not.
+fn flags(parent: Option<[u8; 8]>, remote: bool) -> u32 {
+    FLAGS_HAS_IS_REMOTE
+        | if parent.is_some() && remote {
+            FLAGS_IS_REMOTE
+        } else {
+            0
+        }
+}
+
+/// The spans of records: each record's, and for child spans the call's own span they
+/// name as parent (once per call in the batch: the call span holds no data subject, so
+/// it is no record of its own; sent again with a later batch's children, it repeats
+/// with the same ids).
+pub fn spans_of(records: &[ProcessingRecord]) -> Vec<Span> {
+    let mut spans: Vec<Span> = records.iter().map(span_of).collect();
+    let mut calls: Vec<Span> = Vec::new();
+    for r in records {
+        let (Some(SpanRole::Child { call_parent }), Some(call)) = (r.span_role, r.parent_span_id)
+        else {
+            continue;
+        };
+        let nanos_of = |t| nanos(t);
+        match calls
+            .iter_mut()
+            .find(|s| s.trace_id == r.trace_id && s.span_id == call)
+        {
+            Some(s) => {
+                s.start_time_unix_nano = s.start_time_unix_nano.min(nanos_of(r.start_time));
+                s.end_time_unix_nano = s.end_time_unix_nano.max(nanos_of(r.end_time));
+            }
+            None => calls.push(Span {
+                trace_id: r.trace_id.to_vec(),
+                span_id: call.to_vec(),
+                parent_span_id: call_parent.map(|p| p.to_vec()).unwrap_or_default(),
+                flags: flags(call_parent, true),
+                name: r.name.clone(),
+                kind: span::SpanKind::Server as i32,
+                start_time_unix_nano: nanos_of(r.start_time),
+                end_time_unix_nano: nanos_of(r.end_time),
+                attributes: vec![text("midoffice.tenant", r.tenant.as_str())],
+                status: Some(status_of(r.status)),
+                ..Default::default()
+            }),
+        }
+    }
+    spans.extend(calls);
+    spans
+}
+
+fn status_of(s: ProcessingStatus) -> Status {
+    match s {
+        ProcessingStatus::Unset => Status::default(),
+        ProcessingStatus::Ok => Status {
+            code: status::StatusCode::Ok as i32,
+            ..Default::default()
+        },
+        ProcessingStatus::Error => Status {
+            code: status::StatusCode::Error as i32,
+            message: "technical failure".to_owned(),
+        },
+    }
+}
+
+/// A record as the span the standard describes: the call's own span is a server span
+/// whose parent (the caller's, from `traceparent`) is remote; a child span's parent is
+/// the call's span, in this process. Records kept before their role are sent as
+/// internal spans, as they were.
 pub fn span_of(r: &ProcessingRecord) -> Span {
+    let (kind, remote) = match r.span_role {
+        Some(SpanRole::Call) => (span::SpanKind::Server, true),
+        Some(SpanRole::Child { .. }) | None => (span::SpanKind::Internal, false),
+    };
     Span {
         trace_id: r.trace_id.to_vec(),
         span_id: r.span_id.to_vec(),
         parent_span_id: r.parent_span_id.map(|p| p.to_vec()).unwrap_or_default(),
+        flags: if r.span_role.is_some() {
+            flags(r.parent_span_id, remote)
+        } else {
+            0
+        },
         name: r.name.clone(),
-        kind: span::SpanKind::Internal as i32,
+        kind: kind as i32,
         start_time_unix_nano: nanos(r.start_time),
         end_time_unix_nano: nanos(r.end_time),
         attributes: vec![
@@ -185,17 +265,7 @@ pub fn span_of(r: &ProcessingRecord) -> Span {
             ),
             text("midoffice.tenant", r.tenant.as_str()),
         ],
-        status: Some(match r.status {
-            ProcessingStatus::Unset => Status::default(),
-            ProcessingStatus::Ok => Status {
-                code: status::StatusCode::Ok as i32,
-                ..Default::default()
-            },
-            ProcessingStatus::Error => Status {
-                code: status::StatusCode::Error as i32,
-                message: "technical failure".to_owned(),
-            },
-        }),
+        status: Some(status_of(r.status)),
         ..Default::default()
     }
 }
@@ -418,6 +488,9 @@ mod tests {
             assert_eq!(span.span_id, vec![n, 1, 2, 3, 4, 5, 6, 7]);
             assert_eq!(span.parent_span_id, vec![9; 8]);
             assert_eq!(span.name, "midoffice context read");
+            // The call's own span, its parent the caller's (remote).
+            assert_eq!(span.kind, span::SpanKind::Server as i32);
+            assert_eq!(span.flags, FLAGS_HAS_IS_REMOTE | FLAGS_IS_REMOTE);
             let attr = |key: &str| {
                 span.attributes
                     .iter()
@@ -440,6 +513,66 @@ mod tests {
         assert_eq!(export_once(&store, &mut exporter).await.unwrap(), 0);
         assert_eq!(c.spans.lock().unwrap().len(), N as usize);
         db.drop_db().await;
+    }
+
+    fn record(span: u8, role: Option<SpanRole>, parent: Option<[u8; 8]>) -> ProcessingRecord {
+        let t = chrono::Utc::now();
+        ProcessingRecord {
+            tenant: TenantId::parse("gemeente-a").unwrap(),
+            trace_id: [1; 16],
+            span_id: [span; 8],
+            parent_span_id: parent,
+            name: "midoffice context read".into(),
+            start_time: t,
+            end_time: t + chrono::Duration::milliseconds(i64::from(span)),
+            status: ProcessingStatus::Ok,
+            activity_id: "urn:x".into(),
+            data_subject_id: Default::default(),
+            data_subject_id_type: "midoffice-party-id".into(),
+            service_name: "midoffice".into(),
+            service_version: "0".into(),
+            exported_at: None,
+            span_role: role,
+        }
+    }
+
+    #[test]
+    fn child_spans_come_with_their_call_span_whose_parent_is_the_callers() {
+        let caller = Some([9; 8]);
+        let child = Some(SpanRole::Child {
+            call_parent: caller,
+        });
+        let records = [
+            record(2, child, Some([7; 8])),
+            record(3, child, Some([7; 8])),
+            record(4, Some(SpanRole::Call), None),
+        ];
+        let spans = spans_of(&records);
+        assert_eq!(spans.len(), 4, "three records and one call span");
+        for s in &spans[..2] {
+            assert_eq!(s.kind, span::SpanKind::Internal as i32);
+            assert_eq!(s.parent_span_id, vec![7; 8]);
+            assert_eq!(s.flags, FLAGS_HAS_IS_REMOTE, "the call span is local");
+        }
+        // A call without a traceparent: a server span without a parent.
+        assert_eq!(spans[2].kind, span::SpanKind::Server as i32);
+        assert!(spans[2].parent_span_id.is_empty());
+        assert_eq!(spans[2].flags, FLAGS_HAS_IS_REMOTE);
+        // The call span the children name, once, spanning both, its parent remote.
+        let call = &spans[3];
+        assert_eq!(call.span_id, vec![7; 8]);
+        assert_eq!(call.parent_span_id, vec![9; 8]);
+        assert_eq!(call.kind, span::SpanKind::Server as i32);
+        assert_eq!(call.flags, FLAGS_HAS_IS_REMOTE | FLAGS_IS_REMOTE);
+        assert_eq!(call.start_time_unix_nano, spans[0].start_time_unix_nano);
+        assert_eq!(call.end_time_unix_nano, spans[1].end_time_unix_nano);
+        assert!(
+            !call
+                .attributes
+                .iter()
+                .any(|kv| kv.key.starts_with("dpl.core.data_subject")),
+            "the call span is no record of a data subject"
+        );
     }
 
     #[test]

@@ -30,6 +30,12 @@ pub struct Model {
     pub service_version: String,
     /// When the OTLP collector acknowledged it; `None` while in the outbox.
     pub exported_at: Option<i64>,
+    /// `server` for the call's own span, `internal` for a child span of it (one per
+    /// data subject of a call with several); empty in records before m0004.
+    pub span_kind: Option<String>,
+    /// Of a child span: the call span's own parent (the caller's span from its
+    /// `traceparent`), so the call span can be exported with it.
+    pub call_parent_span_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
