@@ -316,6 +316,21 @@ impl Store {
         settings_in(&self.pools.figures, tenant).await
     }
 
+    /// The tenants that have stored settings.
+    pub async fn tenants_with_settings(&self) -> Result<Vec<TenantId>, StoreError> {
+        let rows: Vec<String> = entity::tenant_settings::Entity::find()
+            .select_only()
+            .column(entity::tenant_settings::Column::Tenant)
+            .into_tuple()
+            .all(&self.pools.reader)
+            .await
+            .map_err(db::db_err)?;
+        Ok(rows
+            .iter()
+            .filter_map(|t| TenantId::parse(t).ok())
+            .collect())
+    }
+
     /// Replaces a tenant's settings.
     pub async fn replace_settings(
         &self,

@@ -259,6 +259,14 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
     let store = Store::connect(database_url)
         .await
         .map_err(|e| format!("cannot open the database {shown_url}: {e}"))?;
+    if settings.mode == config::Mode::Production {
+        let named = settings
+            .access
+            .keys
+            .iter()
+            .flat_map(|k| k.grant.tenants.iter().cloned());
+        processing_export::warn_unconfigured_activities(&store, named).await;
+    }
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;

@@ -10,7 +10,7 @@
 //! `Ok` to a partial success (the collector rejected some spans) after a warning, and a
 //! rejected record must stay in the outbox. Here any `rejected_spans` fails the round.
 
-use midoffice_domain::processing::ProcessingStatus;
+use midoffice_domain::processing::{ProcessingKind, ProcessingStatus};
 use midoffice_store::processing_log::{SERVICE_NAME, SpanRole};
 use midoffice_store::{ProcessingRecord, Store};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -268,6 +268,51 @@ pub fn span_of(r: &ProcessingRecord) -> Span {
         status: Some(status_of(r.status)),
         ..Default::default()
     }
+}
+
+/// Warns, once at start, for each tenant in `tenants` (those the credentials name)
+/// and each tenant with stored settings, of every kind of processing without a
+/// configured activity URI: its records carry the placeholder
+/// `urn:midoffice:processing-activity:<kind>` instead of the tenant's register entry.
+/// Answers how many warnings it gave. A database that cannot be read is a warning too,
+/// never a refusal to start.
+pub async fn warn_unconfigured_activities(
+    store: &Store,
+    tenants: impl IntoIterator<Item = midoffice_domain::TenantId>,
+) -> usize {
+    let mut all: Vec<midoffice_domain::TenantId> = tenants.into_iter().collect();
+    match store.tenants_with_settings().await {
+        Ok(stored) => all.extend(stored),
+        Err(e) => tracing::warn!(error = %e, "cannot read the tenants' settings"),
+    }
+    all.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    all.dedup();
+    let mut warned = 0;
+    for tenant in all {
+        let settings = match store.settings(&tenant).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(tenant = %tenant, error = %e, "cannot read the tenant's settings");
+                continue;
+            }
+        };
+        let missing: Vec<&str> = ProcessingKind::ALL
+            .iter()
+            .filter(|k| settings.processing_activities.configured(**k).is_none())
+            .map(|k| k.as_str())
+            .collect();
+        if !missing.is_empty() {
+            warned += 1;
+            tracing::warn!(
+                tenant = %tenant,
+                kinds = %missing.join(", "),
+                "processing activities not configured: the processing log records these \
+                 kinds under the placeholder urn:midoffice:processing-activity:<kind>; set \
+                 processing_activities in the tenant settings to the register's URIs"
+            );
+        }
+    }
+    warned
 }
 
 /// The wait before the next retry: doubles from [`FIRST_BACKOFF`] up to [`MAX_BACKOFF`].
@@ -573,6 +618,34 @@ mod tests {
                 .any(|kv| kv.key.starts_with("dpl.core.data_subject")),
             "the call span is no record of a data subject"
         );
+    }
+
+    database_test!(tenants_without_activity_uris_are_warned_of_at_start);
+    async fn tenants_without_activity_uris_are_warned_of_at_start(database: TestDatabase) {
+        let db = database.scratch().await.unwrap();
+        let store = Store::connect(&db.url).await.unwrap();
+        let named = TenantId::parse("gemeente-a").unwrap();
+        let configured = TenantId::parse("gemeente-b").unwrap();
+        let mut settings = store.settings(&configured).await.unwrap();
+        for kind in ProcessingKind::ALL {
+            let uri = Some(format!("https://register.example/{}", kind.as_str()));
+            let a = &mut settings.processing_activities;
+            match kind {
+                ProcessingKind::ContextRead => a.context_read = uri,
+                ProcessingKind::ContactRead => a.contact_read = uri,
+                ProcessingKind::Erase => a.erase = uri,
+                ProcessingKind::ContactRecording => a.contact_recording = uri,
+                ProcessingKind::AccessRequest => a.access_request = uri,
+            }
+        }
+        store.replace_settings(&configured, settings).await.unwrap();
+        // The named tenant (no settings at all) is warned of; the configured one not.
+        assert_eq!(
+            warn_unconfigured_activities(&store, [named.clone(), configured.clone()]).await,
+            1
+        );
+        assert_eq!(warn_unconfigured_activities(&store, [configured]).await, 0);
+        db.drop_db().await;
     }
 
     #[test]
