@@ -1566,3 +1566,116 @@ async fn a_technical_failure_after_the_plan_is_logged_error_and_never_ok(backend
         assert_eq!(status("Error").await, 1);
     });
 }
+
+database_test!(a_processing_and_its_record_share_one_transaction);
+async fn a_processing_and_its_record_share_one_transaction(backend: Backend) {
+    on_backend!(backend, |db, store| {
+        use sea_orm::ConnectionTrait;
+        let t = tenant();
+        let raw = db.raw().await;
+        // A contact to complete, started (and logged) before the failure is installed.
+        let started = store
+            .start_contact(
+                &t,
+                &caller(),
+                start(vec![bsn(BSN_A)], Some("afval"), 0),
+                None,
+            )
+            .await
+            .unwrap();
+        let contact_id = started.contact.contact.id;
+        let records = count(&raw, "SELECT COUNT(*) FROM processing_record").await;
+        assert_eq!(records, 1);
+        // The processing record's insert fails, as a full disk would: after the
+        // processing's own writes, inside its transaction.
+        let (install, remove) = match backend {
+            Backend::Sqlite => (
+                vec![
+                    "CREATE TRIGGER fail_record BEFORE INSERT ON processing_record \
+                     BEGIN SELECT RAISE(ABORT, 'simulated failure'); END",
+                ],
+                "DROP TRIGGER fail_record",
+            ),
+            Backend::Postgres => (
+                vec![
+                    "CREATE FUNCTION fail_record() RETURNS trigger AS $$ \
+                     BEGIN RAISE EXCEPTION 'simulated failure'; END $$ LANGUAGE plpgsql",
+                    "CREATE TRIGGER fail_record BEFORE INSERT ON processing_record \
+                     FOR EACH ROW EXECUTE FUNCTION fail_record()",
+                ],
+                "DROP TRIGGER fail_record ON processing_record",
+            ),
+        };
+        for sql in install {
+            raw.execute_unprepared(sql).await.unwrap();
+        }
+        fn technical<T>(r: &Result<T, StoreError>) -> bool {
+            matches!(r, Err(StoreError::Internal(_) | StoreError::Unavailable(_)))
+        }
+        // A start of another citizen: answered with an error, nothing of it stored.
+        let failed = store
+            .start_contact(
+                &t,
+                &caller(),
+                start(vec![bsn(BSN_B)], None, 1),
+                idem("s-2", "g"),
+            )
+            .await;
+        assert!(technical(&failed), "{failed:?}");
+        assert_eq!(count(&raw, "SELECT COUNT(*) FROM party").await, 1);
+        assert_eq!(count(&raw, "SELECT COUNT(*) FROM contact").await, 1);
+        assert_eq!(count(&raw, "SELECT COUNT(*) FROM idempotency").await, 0);
+        // A completion: answered with an error, the contact not completed.
+        let failed = store
+            .complete_contact(
+                &t,
+                &caller(),
+                contact_id,
+                Ok(end(Outcome::Resolved, 0, 1, Some("verhaal"))),
+                idem("c-1", "g"),
+                now(),
+            )
+            .await;
+        assert!(technical(&failed), "{failed:?}");
+        assert_eq!(
+            count(
+                &raw,
+                "SELECT COUNT(*) FROM contact WHERE ended_at IS NOT NULL"
+            )
+            .await,
+            0
+        );
+        assert_eq!(count(&raw, "SELECT COUNT(*) FROM idempotency").await, 0);
+        // No record either (the best-effort Error record failed the same way), and no
+        // audit record without its record.
+        assert_eq!(
+            count(&raw, "SELECT COUNT(*) FROM processing_record").await,
+            records
+        );
+        assert_eq!(
+            count(&raw, "SELECT COUNT(*) FROM audit_record").await,
+            records
+        );
+
+        raw.execute_unprepared(remove).await.unwrap();
+        store
+            .complete_contact(
+                &t,
+                &caller(),
+                contact_id,
+                Ok(end(Outcome::Resolved, 0, 1, Some("verhaal"))),
+                idem("c-1", "g"),
+                now(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            count(
+                &raw,
+                "SELECT COUNT(*) FROM contact WHERE ended_at IS NOT NULL"
+            )
+            .await,
+            1
+        );
+    });
+}
