@@ -645,6 +645,21 @@ async fn who_did_it_is_the_credential_in_the_audit_record_and_a_refused_read_is_
             .await
             .expect_err("a web contact for a phone-only credential");
         assert_eq!(refused.code(), tonic::Code::PermissionDenied);
+        // Nor answer for it: a contact recording refused after the contact was found.
+        let refused = b
+            .contacts()
+            .submit_feedback(as_key(
+                &phone_only,
+                pb::SubmitFeedbackRequest {
+                    contact_id: contact.clone(),
+                    score: 4,
+                    effort: 2,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect_err("a web contact for a phone-only credential");
+        assert_eq!(refused.code(), tonic::Code::PermissionDenied);
         // The channel role cannot read the log; the privacy role can.
         let denied = b
             .processing_log()
@@ -665,11 +680,14 @@ async fn who_did_it_is_the_credential_in_the_audit_record_and_a_refused_read_is_
             .unwrap()
             .into_inner()
             .records;
-        assert_eq!(log.len(), 2, "{log:?}");
+        assert_eq!(log.len(), 3, "{log:?}");
         assert!(ok(&log[0]));
         assert_eq!(log[1].name, "midoffice contact read");
-        assert_eq!(log[1].status, pb::ProcessingStatus::Unset as i32);
-        assert_eq!(log[1].data_subject_id, party);
+        assert_eq!(log[2].name, "midoffice contact recording");
+        for r in &log[1..] {
+            assert_eq!(r.status, pb::ProcessingStatus::Unset as i32);
+            assert_eq!(r.data_subject_id, party);
+        }
         let mut actors = Vec::new();
         for r in &log {
             // The record itself names nobody.
@@ -696,6 +714,7 @@ async fn who_did_it_is_the_credential_in_the_audit_record_and_a_refused_read_is_
             [
                 ("StartContact".to_owned(), "key:agent-web".to_owned()),
                 ("GetContact".to_owned(), "key:agent-phone".to_owned()),
+                ("SubmitFeedback".to_owned(), "key:agent-phone".to_owned()),
             ]
         );
     })

@@ -186,6 +186,28 @@ async fn check_channel<C: ConnectionTrait>(
     }
 }
 
+/// [`check_channel`] for a contact recording: a contact of a channel not granted is
+/// refused after the contact (and its party) was found, so its party's record is
+/// answered for `refused` (logged `Unset`), as GetContact does.
+async fn check_recording_channel<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    contact_id: Uuid,
+    channels: Option<&[Channel]>,
+    refused: &mut Option<Processing>,
+) -> Result<(), StoreError> {
+    let checked = check_channel(c, tenant, contact_id, channels).await;
+    if let Err(StoreError::ChannelNotGranted(_)) = &checked {
+        let party = facts::contact_row(c, tenant, contact_id)
+            .await?
+            .and_then(|r| r.party_id);
+        let settings = settings_in(c, tenant).await?;
+        *refused = processing(&settings, ProcessingKind::ContactRecording, party)
+            .map(|p| p.for_contact(contact_id));
+    }
+    checked
+}
+
 /// The processing a plan's writes log, if any.
 fn logged(writes: &[Write]) -> Option<Processing> {
     writes.iter().find_map(|w| match w {
@@ -524,7 +546,7 @@ impl Store {
         let (mut planned, mut refused) = (None, None);
         let txn = self.pools.begin_write(tenant).await?;
         let result = async {
-            check_channel(&txn, tenant, id, channels).await?;
+            check_recording_channel(&txn, tenant, id, channels, &mut refused).await?;
             if let Some(answer) = idempotency::replay(&txn, tenant, OP_COMPLETE, idem).await? {
                 log_replayed_recording(&txn, tenant, caller, OP_COMPLETE, idem, id).await?;
                 return Ok(answer);
@@ -722,7 +744,7 @@ impl Store {
         let (mut planned, mut refused) = (None, None);
         let txn = self.pools.begin_write(tenant).await?;
         let result = async {
-            check_channel(&txn, tenant, contact_id, channels).await?;
+            check_recording_channel(&txn, tenant, contact_id, channels, &mut refused).await?;
             if let Some(answer) = idempotency::replay(&txn, tenant, OP_FEEDBACK, idem).await? {
                 log_replayed_recording(&txn, tenant, caller, OP_FEEDBACK, idem, contact_id).await?;
                 return Ok(answer);
