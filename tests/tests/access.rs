@@ -182,7 +182,10 @@ async fn api_keys_authenticate_and_choose_the_tenant(database: TestDatabase) {
             "CREDENTIAL_MISSING",
             &secrets,
         );
-        let wrong = format!("{}0", &one[..one.len() - 1]);
+        // The key with its last hex digit changed (to another digit, whatever it was).
+        let last = if one.ends_with('0') { '1' } else { '0' };
+        let wrong = format!("{}{last}", &one[..one.len() - 1]);
+        assert_ne!(wrong, one);
         for bad in [wrong.as_str(), unknown.as_str(), "not-a-key"] {
             assert_refused(
                 figures
