@@ -155,7 +155,8 @@ pub async fn serve_with(
         .layer(auth)
         // Budgets, deadlines (DEADLINE_EXCEEDED, not tonic's CANCELLED) and the statuses
         // about bad request bytes; the longest call is its job, not `.timeout`'s. Inside
-        // the access check, so refused calls take no place in a budget.
+        // the credential check, so a call without a valid credential takes no place in a
+        // budget (a valid credential's role is checked by the handler, inside the budget).
         .layer(GuardLayer::default())
         .add_service(health)
         .add_optional_service(reflection_v1)

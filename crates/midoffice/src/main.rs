@@ -340,6 +340,14 @@ fn check_access(settings: &Settings) -> Result<midoffice_api::auth::Access, BoxE
             )
             .into());
         }
+        // A proxy in front of a loopback address serves others all the same: without
+        // credentials that would open the API to whoever reaches the proxy.
+        if settings.tls_terminated_by_proxy {
+            return Err(format!(
+                "refusing to serve behind a proxy (server.tls_terminated_by_proxy): {NO_CREDENTIALS}"
+            )
+            .into());
+        }
         if settings.mode == config::Mode::Production {
             return Err(format!(
                 "refusing to run in production ({}): {NO_CREDENTIALS}; for a local trial set server.mode = \"development\"",

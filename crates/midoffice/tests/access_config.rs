@@ -39,6 +39,14 @@ fn without_credentials_only_loopback_is_served_and_the_refusal_says_how_to_confi
         vec!["--listen", "0.0.0.0:0", "--mode", "development"],
         vec!["--listen", "[::]:0", "--mode", "development"],
         vec!["--listen", "127.0.0.1:0", "--mode", "production"],
+        // Loopback behind a proxy serves whoever reaches the proxy.
+        vec![
+            "--listen",
+            "127.0.0.1:0",
+            "--mode",
+            "development",
+            "--tls-terminated-by-proxy",
+        ],
     ] {
         let out = midoffice(dir.path())
             .args(["serve", "--data-dir", "data"])
