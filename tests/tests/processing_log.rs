@@ -1037,3 +1037,53 @@ async fn a_start_refused_after_its_party_was_found_is_logged_unset(database: Tes
     })
     .await;
 }
+
+database_test!(a_page_of_contacts_refused_after_its_party_was_found_is_logged_unset);
+async fn a_page_of_contacts_refused_after_its_party_was_found_is_logged_unset(
+    database: TestDatabase,
+) {
+    on_backend(database, |b| async move {
+        let started = start_bsn(&b, 0).await;
+        let (_, party, _) = ids_of(&started);
+        // A case that is not the party's: NOT_FOUND, after the party was found.
+        let status = b
+            .parties()
+            .list_party_contacts(request(
+                TENANT,
+                pb::ListPartyContactsRequest {
+                    identifiers: Some(bsn(BSN)),
+                    case_id: "01a24b60-e75b-7091-a48b-764fe9fe0b8e".to_owned(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect_err("a case that is not the party's");
+        assert_eq!(status.code(), tonic::Code::NotFound, "{status:?}");
+        let log = of(&b, bsn(BSN)).await;
+        assert_eq!(log.len(), 2, "{log:?}");
+        let unset: Vec<_> = log
+            .iter()
+            .filter(|r| r.status == pb::ProcessingStatus::Unset as i32)
+            .collect();
+        assert_eq!(unset.len(), 1, "{log:?}");
+        assert_eq!(unset[0].data_subject_id, party);
+        assert_eq!(unset[0].name, "midoffice context read");
+        // Refused before any party was known (nobody has these identifiers): nothing.
+        let before = everyone(&b).await.len();
+        let status = b
+            .parties()
+            .list_party_contacts(request(
+                TENANT,
+                pb::ListPartyContactsRequest {
+                    identifiers: Some(email("nobody@example.org")),
+                    case_id: "01a24b60-e75b-7091-a48b-764fe9fe0b8e".to_owned(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect_err("nobody");
+        assert_eq!(status.code(), tonic::Code::NotFound, "{status:?}");
+        assert_eq!(everyone(&b).await.len(), before);
+    })
+    .await;
+}

@@ -688,13 +688,24 @@ impl Store {
         size: usize,
         as_of: Instant,
     ) -> Result<view::ContactPage, StoreError> {
-        let mut planned = None;
+        let (mut planned, mut refused) = (None, None);
         // The page is a context read, logged with it in the same transaction.
         let txn = self.pools.begin_logged_read(tenant).await?;
         let result = async {
             let settings = settings_in(&txn, tenant).await?;
             let facts = facts::load_start(&txn, tenant, &identifiers, None, settings).await?;
-            let page = start::plan_contact_page(&facts, &identifiers, case_id, after, size, as_of)?;
+            let page =
+                match start::plan_contact_page(&facts, &identifiers, case_id, after, size, as_of) {
+                    Ok(page) => page,
+                    Err(e) => {
+                        // Refused after the party was found (a case that is not its own):
+                        // the party is logged `Unset`, as StartContact logs it.
+                        refused = start::shown_processing(&facts, &identifiers, as_of)
+                            .ok()
+                            .flatten();
+                        return Err(e.into());
+                    }
+                };
             // The parties shown: the party and those whose cases join it.
             let writes: Vec<Write> = start::shown_processing(&facts, &identifiers, as_of)?
                 .map(Write::LogProcessing)
@@ -706,7 +717,7 @@ impl Store {
         }
         .await;
         let result = db::finish(txn, result).await;
-        self.log_after_failure(tenant, caller, &result, planned, None)
+        self.log_after_failure(tenant, caller, &result, planned, refused)
             .await;
         result
     }
