@@ -262,3 +262,199 @@ async fn bad_bytes_are_invalid_argument_and_too_many_resource_exhausted(database
     })
     .await;
 }
+
+/// A TCP proxy between a server and PostgreSQL that can fall silent: once armed, the
+/// first message from the server that contains `trigger` (a `BEGIN`: the connection has
+/// already been taken from the pool) pauses it, and then no byte goes either way on
+/// any connection until [`StallingProxy::resume`]. What was read during the pause is
+/// held and forwarded after it, as a network that drops nothing but stalls.
+struct StallingProxy {
+    addr: std::net::SocketAddr,
+    state: std::sync::Arc<ProxyState>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+struct ProxyState {
+    paused: tokio::sync::watch::Sender<bool>,
+    trigger: std::sync::Mutex<Option<&'static [u8]>>,
+}
+
+impl ProxyState {
+    async fn running(&self) {
+        let mut paused = self.paused.subscribe();
+        let _ = paused.wait_for(|p| !*p).await;
+    }
+
+    /// Pauses when `bytes` (from the server to PostgreSQL) are what it was armed for.
+    fn check(&self, bytes: &[u8]) {
+        let mut trigger = self.trigger.lock().unwrap_or_else(|e| e.into_inner());
+        if trigger.is_some_and(|t| bytes.windows(t.len()).any(|w| w == t)) {
+            *trigger = None;
+            self.paused.send_replace(true);
+        }
+    }
+}
+
+impl StallingProxy {
+    async fn start(target: std::net::SocketAddr) -> StallingProxy {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .expect("a port for the proxy");
+        let addr = listener.local_addr().expect("the proxy's address");
+        let state = std::sync::Arc::new(ProxyState {
+            paused: tokio::sync::watch::Sender::new(false),
+            trigger: std::sync::Mutex::new(None),
+        });
+        let accepting = std::sync::Arc::clone(&state);
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(target).await else {
+                    continue;
+                };
+                let (cr, cw) = client.into_split();
+                let (sr, sw) = server.into_split();
+                tokio::spawn(pump(cr, sw, std::sync::Arc::clone(&accepting), true));
+                tokio::spawn(pump(sr, cw, std::sync::Arc::clone(&accepting), false));
+            }
+        });
+        StallingProxy { addr, state, task }
+    }
+
+    /// The next message to PostgreSQL containing `trigger` stalls every connection.
+    fn arm(&self, trigger: &'static [u8]) {
+        *self.state.trigger.lock().unwrap_or_else(|e| e.into_inner()) = Some(trigger);
+    }
+
+    fn is_paused(&self) -> bool {
+        *self.state.paused.borrow()
+    }
+
+    fn resume(&self) {
+        self.state.paused.send_replace(false);
+    }
+}
+
+impl Drop for StallingProxy {
+    fn drop(&mut self) {
+        self.resume();
+        self.task.abort();
+    }
+}
+
+/// Forwards one direction of a proxied connection, standing still while paused.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    state: std::sync::Arc<ProxyState>,
+    to_database: bool,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        state.running().await;
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if to_database {
+            state.check(&buf[..n]);
+        }
+        state.running().await;
+        if to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
+}
+
+/// The host and port of a PostgreSQL URL (`postgres://user@host:port/db`), and the
+/// URL with them replaced by `addr`.
+fn split_host(db_url: &str) -> (&str, &str, &str) {
+    let (head, rest) = db_url.rsplit_once('@').expect("a URL with a user");
+    let (host_port, path) = rest.split_once('/').expect("a URL with a database");
+    (head, host_port, path)
+}
+
+async fn postgres_addr(db_url: &str) -> std::net::SocketAddr {
+    let (_, host_port, _) = split_host(db_url);
+    tokio::net::lookup_host(host_port)
+        .await
+        .expect("PostgreSQL's address")
+        .next()
+        .expect("an address")
+}
+
+fn proxied(db_url: &str, addr: std::net::SocketAddr) -> String {
+    let (head, _, path) = split_host(db_url);
+    // Without TLS, so the proxy sees what it waits for.
+    let join = if path.contains('?') { '&' } else { '?' };
+    format!("{head}@{addr}/{path}{join}sslmode=disable")
+}
+
+database_test!(
+    a_silent_database_answers_unavailable_before_the_call_limit_and_then_serves_again,
+    flavor = "multi_thread",
+    worker_threads = 2
+);
+async fn a_silent_database_answers_unavailable_before_the_call_limit_and_then_serves_again(
+    database: TestDatabase,
+) {
+    on_backend(database, |b| async move {
+        // A frozen network exists only between a server and PostgreSQL; SQLite is a
+        // file in the process (its stalls are the write lock, tested above).
+        if b.kind != Kind::Postgres {
+            return;
+        }
+        // A second server over the same database, connected through the proxy.
+        let target = postgres_addr(b.db_url()).await;
+        let proxy = StallingProxy::start(target).await;
+        let proxied_url = proxied(b.db_url(), proxy.addr);
+        let store = midoffice_store::Store::connect(&proxied_url)
+            .await
+            .expect("a store through the proxy");
+        let server = midoffice_api::server::spawn(midoffice_api::server::AppState {
+            store,
+            pseudonymiser: midoffice_domain::identifier::Pseudonymiser::new(
+                &midoffice_scenarios::scratch::test_secret(),
+            ),
+            access: midoffice_tests::Access::default(),
+        })
+        .await
+        .expect("a server through the proxy");
+        let channel = tonic::transport::Endpoint::from_shared(server.url())
+            .expect("a URL")
+            .connect()
+            .await
+            .expect("a channel to the second server");
+        let mut contacts = pb::contact_service_client::ContactServiceClient::new(channel);
+
+        // The network falls silent once the write's transaction has begun: no error,
+        // no answer. Without a bound of its own the call would wait for the API's 30 s
+        // limit (DEADLINE_EXCEEDED).
+        proxy.arm(b"BEGIN");
+        let answer = contacts
+            .start_contact(request(TENANT, start_request("silent-1")))
+            .await;
+        assert!(
+            proxy.is_paused(),
+            "the write reached the database's silence: {answer:?}"
+        );
+        let status = assert_code(answer, Code::Unavailable, &["999990032"]);
+        assert_eq!(reason(&status), "STORE_UNAVAILABLE");
+
+        // The network comes back: nothing of the abandoned write was stored.
+        proxy.resume();
+        assert_eq!(b.contact_count(TENANT).await, 0, "nothing half-stored");
+
+        // And the server through the proxy serves again: the retry is carried out once.
+        for _ in 0..2 {
+            contacts
+                .start_contact(request(TENANT, start_request("silent-1")))
+                .await
+                .unwrap_or_else(|s| panic!("the retry failed: {s:?}"));
+        }
+        assert_eq!(b.contact_count(TENANT).await, 1);
+        server.stop().await;
+    })
+    .await;
+}

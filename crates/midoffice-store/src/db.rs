@@ -17,7 +17,11 @@
 //! patience: a connection is waited for at most [`ACQUIRE_TIMEOUT`]; on PostgreSQL a
 //! statement runs at most [`STATEMENT_TIMEOUT`] and waits for a lock (the tenant's
 //! advisory lock included) at most [`LOCK_TIMEOUT`]; on SQLite a write waits for the
-//! write lock at most [`BUSY_TIMEOUT`].
+//! write lock at most [`BUSY_TIMEOUT`]. Those are the database's own limits: when the
+//! database itself is frozen, or the network to it falls silent, nothing answers
+//! them, so every transaction of the store (and every read outside one) runs under
+//! [`bounded`]: after [`CLIENT_TIMEOUT`] it is abandoned (its connection rolls back
+//! when it is next used, or is closed) and answers UNAVAILABLE.
 
 use crate::StoreError;
 use crate::dburl::sqlite_path;
@@ -42,6 +46,32 @@ pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 /// SQLite: the longest a write waits for the database's write lock (`busy_timeout`).
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest one store transaction (a connection, its statements, the commit) may
+/// take, measured on this side of the connection: the statement timeout and a margin
+/// for the rest. Below the API's 30 s limit of a call, so a stalled database answers
+/// UNAVAILABLE rather than DEADLINE_EXCEEDED.
+pub const CLIENT_TIMEOUT: Duration = STATEMENT_TIMEOUT.saturating_add(Duration::from_secs(5));
+
+/// Runs one store transaction (or read) under [`CLIENT_TIMEOUT`]: when it has not
+/// finished by then it is dropped, which abandons its transaction (rolled back, never
+/// committed by this call), and the answer is UNAVAILABLE. The one place the client
+/// side bounds the database.
+pub async fn bounded<T>(
+    work: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    match tokio::time::timeout(CLIENT_TIMEOUT, work).await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::warn!(
+                timeout_ms = CLIENT_TIMEOUT.as_millis() as u64,
+                "database unavailable: no answer in time"
+            );
+            Err(StoreError::Unavailable(
+                "the database did not answer in time".into(),
+            ))
+        }
+    }
+}
 /// Readers on SQLite.
 const SQLITE_READERS: u32 = 4;
 /// Connections to PostgreSQL for everything but figures.

@@ -304,11 +304,11 @@ impl Store {
         let Some(processing) = processing else {
             return;
         };
-        let written = async {
+        let written = db::bounded(async {
             let txn = self.pools.begin_write(tenant).await?;
             let r = processing_log::write(&txn, tenant, caller, &processing, status).await;
             db::finish(txn, r).await
-        }
+        })
         .await;
         if let Err(e) = written {
             tracing::error!(
@@ -330,23 +330,22 @@ impl Store {
 
     /// A tenant's settings (the defaults until an admin replaced them).
     pub async fn settings(&self, tenant: &TenantId) -> Result<TenantSettings, StoreError> {
-        settings_in(&self.pools.reader, tenant).await
+        db::bounded(settings_in(&self.pools.reader, tenant)).await
     }
 
     /// A tenant's settings, read through the figures' own pool (for figure calls).
     pub async fn figure_settings(&self, tenant: &TenantId) -> Result<TenantSettings, StoreError> {
-        settings_in(&self.pools.figures, tenant).await
+        db::bounded(settings_in(&self.pools.figures, tenant)).await
     }
 
     /// The tenants that have stored settings.
     pub async fn tenants_with_settings(&self) -> Result<Vec<TenantId>, StoreError> {
-        let rows: Vec<String> = entity::tenant_settings::Entity::find()
+        let rows = entity::tenant_settings::Entity::find()
             .select_only()
             .column(entity::tenant_settings::Column::Tenant)
             .into_tuple()
-            .all(&self.pools.reader)
-            .await
-            .map_err(db::db_err)?;
+            .all(&self.pools.reader);
+        let rows: Vec<String> = db::bounded(async { rows.await.map_err(db::db_err) }).await?;
         Ok(rows
             .iter()
             .filter_map(|t| TenantId::parse(t).ok())
@@ -365,34 +364,37 @@ impl Store {
             tracing::error!(error = %e, "cannot write the settings row");
             StoreError::Internal("cannot store the settings".into())
         })?;
-        let txn = self.pools.begin_write(tenant).await?;
-        let result = async {
-            use entity::tenant_settings as ts;
-            let row = ts::Model {
-                tenant: tenant.as_str().to_owned(),
-                settings: json,
-                updated_at: micros(convert::now()),
-            };
-            let exists = ts::Entity::find_by_id(row.tenant.clone())
-                .one(&txn)
-                .await
-                .map_err(db::db_err)?
-                .is_some();
-            if exists {
-                ts::Entity::update(row.into_active_model().reset_all())
-                    .exec(&txn)
+        db::bounded(async {
+            let txn = self.pools.begin_write(tenant).await?;
+            let result = async {
+                use entity::tenant_settings as ts;
+                let row = ts::Model {
+                    tenant: tenant.as_str().to_owned(),
+                    settings: json,
+                    updated_at: micros(convert::now()),
+                };
+                let exists = ts::Entity::find_by_id(row.tenant.clone())
+                    .one(&txn)
                     .await
-                    .map_err(db::db_err)?;
-            } else {
-                ts::Entity::insert(row.into_active_model())
-                    .exec_without_returning(&txn)
-                    .await
-                    .map_err(db::db_err)?;
+                    .map_err(db::db_err)?
+                    .is_some();
+                if exists {
+                    ts::Entity::update(row.into_active_model().reset_all())
+                        .exec(&txn)
+                        .await
+                        .map_err(db::db_err)?;
+                } else {
+                    ts::Entity::insert(row.into_active_model())
+                        .exec_without_returning(&txn)
+                        .await
+                        .map_err(db::db_err)?;
+                }
+                Ok(settings)
             }
-            Ok(settings)
-        }
-        .await;
-        db::finish(txn, result).await
+            .await;
+            db::finish(txn, result).await
+        })
+        .await
     }
 
     /// A contact begins: find the party, merge, choose the case and store the contact,
@@ -407,38 +409,42 @@ impl Store {
         let start = trunc_start(start);
         let idem = idempotency.as_ref();
         let (mut planned, mut refused) = (None, None);
-        let txn = self.pools.begin_write(tenant).await?;
-        let result = async {
-            if let Some(answer) = idempotency::replay(&txn, tenant, OP_START, idem).await? {
-                log_replayed(&txn, tenant, caller, &answer).await?;
-                return Ok(answer);
-            }
-            let settings = settings_in(&txn, tenant).await?;
-            let facts =
-                facts::load_start(&txn, tenant, &start.identifiers, start.case_id, settings)
-                    .await?;
-            let plan = match start::plan_start(&facts, &start, false, true) {
-                Ok(plan) => plan,
-                Err(e) => {
-                    // Refused after the party was found (a case that is not its own,
-                    // say): the party is logged `Unset`, as a refused record is.
-                    refused = start::shown_processing(&facts, &start.identifiers, start.started_at)
-                        .ok()
-                        .flatten();
-                    return Err(e.into());
+        let result = db::bounded(async {
+            let txn = self.pools.begin_write(tenant).await?;
+            let result = async {
+                if let Some(answer) = idempotency::replay(&txn, tenant, OP_START, idem).await? {
+                    log_replayed(&txn, tenant, caller, &answer).await?;
+                    return Ok(answer);
                 }
-            };
-            planned = logged(&plan.writes);
-            write::save(&txn, tenant, Some(caller), &plan.writes).await?;
-            let answer = Started {
-                contact: plan.contact,
-                context: plan.context,
-            };
-            idempotency::remember(&txn, tenant, OP_START, idem, &answer, plan.subject).await?;
-            Ok(answer)
-        }
+                let settings = settings_in(&txn, tenant).await?;
+                let facts =
+                    facts::load_start(&txn, tenant, &start.identifiers, start.case_id, settings)
+                        .await?;
+                let plan = match start::plan_start(&facts, &start, false, true) {
+                    Ok(plan) => plan,
+                    Err(e) => {
+                        // Refused after the party was found (a case that is not its own,
+                        // say): the party is logged `Unset`, as a refused record is.
+                        refused =
+                            start::shown_processing(&facts, &start.identifiers, start.started_at)
+                                .ok()
+                                .flatten();
+                        return Err(e.into());
+                    }
+                };
+                planned = logged(&plan.writes);
+                write::save(&txn, tenant, Some(caller), &plan.writes).await?;
+                let answer = Started {
+                    contact: plan.contact,
+                    context: plan.context,
+                };
+                idempotency::remember(&txn, tenant, OP_START, idem, &answer, plan.subject).await?;
+                Ok(answer)
+            }
+            .await;
+            db::finish(txn, result).await
+        })
         .await;
-        let result = db::finish(txn, result).await;
         self.log_after_failure(tenant, caller, &result, planned, refused)
             .await;
         result
@@ -455,50 +461,53 @@ impl Store {
     ) -> Result<ContactRead, StoreError> {
         let mut planned = None;
         // The read is logged with it, in the same transaction.
-        let txn = self.pools.begin_logged_read(tenant).await?;
-        let result = async {
-            let row = facts::contact_row(&txn, tenant, id)
-                .await?
-                .ok_or_else(|| StoreError::from(completion::contact_not_found()))?;
-            let settings = settings_in(&txn, tenant).await?;
-            let contact = facts::contact_with_feedback(&txn, tenant, &row).await?;
-            if channels.is_some_and(|allowed| !allowed.contains(&contact.channel)) {
-                // Refused after the data subject was known: logged `Unset`, not shown.
-                if let Some(p) =
-                    processing(&settings, ProcessingKind::ContactRead, contact.party_id)
-                        .map(|p| p.for_contact(contact.id))
-                {
-                    processing_log::write(&txn, tenant, caller, &p, ProcessingStatus::Unset)
-                        .await?;
+        let result = db::bounded(async {
+            let txn = self.pools.begin_logged_read(tenant).await?;
+            let result = async {
+                let row = facts::contact_row(&txn, tenant, id)
+                    .await?
+                    .ok_or_else(|| StoreError::from(completion::contact_not_found()))?;
+                let settings = settings_in(&txn, tenant).await?;
+                let contact = facts::contact_with_feedback(&txn, tenant, &row).await?;
+                if channels.is_some_and(|allowed| !allowed.contains(&contact.channel)) {
+                    // Refused after the data subject was known: logged `Unset`, not shown.
+                    if let Some(p) =
+                        processing(&settings, ProcessingKind::ContactRead, contact.party_id)
+                            .map(|p| p.for_contact(contact.id))
+                    {
+                        processing_log::write(&txn, tenant, caller, &p, ProcessingStatus::Unset)
+                            .await?;
+                    }
+                    return Ok(ContactRead::NotGranted(contact.channel));
                 }
-                return Ok(ContactRead::NotGranted(contact.channel));
+                let case = match contact.case_id {
+                    Some(id) => facts::case_facts(&txn, tenant, id).await?,
+                    None => None,
+                };
+                let stored = case
+                    .as_ref()
+                    .and_then(|k| k.contacts.iter().find(|x| x.id == contact.id))
+                    .unwrap_or(&contact);
+                planned = log_read(
+                    &txn,
+                    tenant,
+                    caller,
+                    &settings,
+                    ProcessingKind::ContactRead,
+                    contact.party_id,
+                    Some(contact.id),
+                )
+                .await?;
+                Ok(ContactRead::Shown(Box::new(view::contact_view(
+                    stored,
+                    case.as_ref(),
+                    &settings,
+                ))))
             }
-            let case = match contact.case_id {
-                Some(id) => facts::case_facts(&txn, tenant, id).await?,
-                None => None,
-            };
-            let stored = case
-                .as_ref()
-                .and_then(|k| k.contacts.iter().find(|x| x.id == contact.id))
-                .unwrap_or(&contact);
-            planned = log_read(
-                &txn,
-                tenant,
-                caller,
-                &settings,
-                ProcessingKind::ContactRead,
-                contact.party_id,
-                Some(contact.id),
-            )
-            .await?;
-            Ok(ContactRead::Shown(Box::new(view::contact_view(
-                stored,
-                case.as_ref(),
-                &settings,
-            ))))
-        }
+            .await;
+            db::finish(txn, result).await
+        })
         .await;
-        let result = db::finish(txn, result).await;
         self.log_after_failure(tenant, caller, &result, planned, None)
             .await;
         result
@@ -544,41 +553,44 @@ impl Store {
         let completion = completion.map(trunc_completion);
         let idem = idempotency.as_ref();
         let (mut planned, mut refused) = (None, None);
-        let txn = self.pools.begin_write(tenant).await?;
-        let result = async {
-            check_recording_channel(&txn, tenant, id, channels, &mut refused).await?;
-            if let Some(answer) = idempotency::replay(&txn, tenant, OP_COMPLETE, idem).await? {
-                log_replayed_recording(&txn, tenant, caller, OP_COMPLETE, idem, id).await?;
-                return Ok(answer);
-            }
-            let settings = settings_in(&txn, tenant).await?;
-            let facts = facts::load_completion(&txn, tenant, id, settings.clone(), now).await?;
-            let subject = facts.contact.as_ref().and_then(|c| c.facts.party_id);
-            let plan = match completion::plan_completion(&facts, completion) {
-                Ok(plan) => plan,
-                Err(e) => {
-                    refused = processing(&settings, ProcessingKind::ContactRecording, subject)
-                        .map(|p| p.for_contact(id));
-                    return Err(e.into());
+        let result = db::bounded(async {
+            let txn = self.pools.begin_write(tenant).await?;
+            let result = async {
+                check_recording_channel(&txn, tenant, id, channels, &mut refused).await?;
+                if let Some(answer) = idempotency::replay(&txn, tenant, OP_COMPLETE, idem).await? {
+                    log_replayed_recording(&txn, tenant, caller, OP_COMPLETE, idem, id).await?;
+                    return Ok(answer);
                 }
-            };
-            write::save(&txn, tenant, None, &plan.writes).await?;
-            idempotency::remember(&txn, tenant, OP_COMPLETE, idem, &plan.contact, plan.subject)
+                let settings = settings_in(&txn, tenant).await?;
+                let facts = facts::load_completion(&txn, tenant, id, settings.clone(), now).await?;
+                let subject = facts.contact.as_ref().and_then(|c| c.facts.party_id);
+                let plan = match completion::plan_completion(&facts, completion) {
+                    Ok(plan) => plan,
+                    Err(e) => {
+                        refused = processing(&settings, ProcessingKind::ContactRecording, subject)
+                            .map(|p| p.for_contact(id));
+                        return Err(e.into());
+                    }
+                };
+                write::save(&txn, tenant, None, &plan.writes).await?;
+                idempotency::remember(&txn, tenant, OP_COMPLETE, idem, &plan.contact, plan.subject)
+                    .await?;
+                planned = log_read(
+                    &txn,
+                    tenant,
+                    caller,
+                    &settings,
+                    ProcessingKind::ContactRecording,
+                    plan.subject,
+                    Some(id),
+                )
                 .await?;
-            planned = log_read(
-                &txn,
-                tenant,
-                caller,
-                &settings,
-                ProcessingKind::ContactRecording,
-                plan.subject,
-                Some(id),
-            )
-            .await?;
-            Ok(plan.contact)
-        }
+                Ok(plan.contact)
+            }
+            .await;
+            db::finish(txn, result).await
+        })
         .await;
-        let result = db::finish(txn, result).await;
         self.log_after_failure(tenant, caller, &result, planned, refused)
             .await;
         result
@@ -603,41 +615,50 @@ impl Store {
         let completion = trunc_completion(completion);
         let idem = idempotency.as_ref();
         let (mut planned, mut refused) = (None, None);
-        let txn = self.pools.begin_write(tenant).await?;
-        let result = async {
-            if let Some(answer) = idempotency::replay(&txn, tenant, OP_RECORD, idem).await? {
-                log_replayed(&txn, tenant, caller, &answer).await?;
-                return Ok(answer);
-            }
-            let settings = settings_in(&txn, tenant).await?;
-            let facts = completion::RecordFacts {
-                start: facts::load_start(&txn, tenant, &start.identifiers, start.case_id, settings)
-                    .await?,
-                fresh_case: Uuid::now_v7(),
-                now,
-            };
-            // A completion that does not fit refuses the whole plan: nothing is stored,
-            // and the party the start found is logged as refused (`Unset`).
-            let plan = match completion::plan_record(&facts, &start, completion, context_seen) {
-                Ok(plan) => plan,
-                Err(e) => {
-                    refused = start::plan_start(&facts.start, &start, true, context_seen)
-                        .ok()
-                        .and_then(|p| logged(&p.writes));
-                    return Err(e.into());
+        let result = db::bounded(async {
+            let txn = self.pools.begin_write(tenant).await?;
+            let result = async {
+                if let Some(answer) = idempotency::replay(&txn, tenant, OP_RECORD, idem).await? {
+                    log_replayed(&txn, tenant, caller, &answer).await?;
+                    return Ok(answer);
                 }
-            };
-            planned = logged(&plan.writes);
-            write::save(&txn, tenant, Some(caller), &plan.writes).await?;
-            let answer = Started {
-                contact: plan.contact,
-                context: plan.context,
-            };
-            idempotency::remember(&txn, tenant, OP_RECORD, idem, &answer, plan.subject).await?;
-            Ok(answer)
-        }
+                let settings = settings_in(&txn, tenant).await?;
+                let facts = completion::RecordFacts {
+                    start: facts::load_start(
+                        &txn,
+                        tenant,
+                        &start.identifiers,
+                        start.case_id,
+                        settings,
+                    )
+                    .await?,
+                    fresh_case: Uuid::now_v7(),
+                    now,
+                };
+                // A completion that does not fit refuses the whole plan: nothing is stored,
+                // and the party the start found is logged as refused (`Unset`).
+                let plan = match completion::plan_record(&facts, &start, completion, context_seen) {
+                    Ok(plan) => plan,
+                    Err(e) => {
+                        refused = start::plan_start(&facts.start, &start, true, context_seen)
+                            .ok()
+                            .and_then(|p| logged(&p.writes));
+                        return Err(e.into());
+                    }
+                };
+                planned = logged(&plan.writes);
+                write::save(&txn, tenant, Some(caller), &plan.writes).await?;
+                let answer = Started {
+                    contact: plan.contact,
+                    context: plan.context,
+                };
+                idempotency::remember(&txn, tenant, OP_RECORD, idem, &answer, plan.subject).await?;
+                Ok(answer)
+            }
+            .await;
+            db::finish(txn, result).await
+        })
         .await;
-        let result = db::finish(txn, result).await;
         self.log_after_failure(tenant, caller, &result, planned, refused)
             .await;
         result
@@ -655,17 +676,20 @@ impl Store {
     ) -> Result<ContextView, StoreError> {
         let mut planned = None;
         // The look-up is logged with it, in the same transaction.
-        let txn = self.pools.begin_logged_read(tenant).await?;
-        let result = async {
-            let settings = settings_in(&txn, tenant).await?;
-            let facts = facts::load_start(&txn, tenant, &identifiers, None, settings).await?;
-            let plan = start::plan_lookup(&facts, &identifiers, as_of)?;
-            planned = logged(&plan.writes);
-            write::save(&txn, tenant, Some(caller), &plan.writes).await?;
-            Ok(plan.context)
-        }
+        let result = db::bounded(async {
+            let txn = self.pools.begin_logged_read(tenant).await?;
+            let result = async {
+                let settings = settings_in(&txn, tenant).await?;
+                let facts = facts::load_start(&txn, tenant, &identifiers, None, settings).await?;
+                let plan = start::plan_lookup(&facts, &identifiers, as_of)?;
+                planned = logged(&plan.writes);
+                write::save(&txn, tenant, Some(caller), &plan.writes).await?;
+                Ok(plan.context)
+            }
+            .await;
+            db::finish(txn, result).await
+        })
         .await;
-        let result = db::finish(txn, result).await;
         self.log_after_failure(tenant, caller, &result, planned, None)
             .await;
         result
@@ -690,12 +714,19 @@ impl Store {
     ) -> Result<view::ContactPage, StoreError> {
         let (mut planned, mut refused) = (None, None);
         // The page is a context read, logged with it in the same transaction.
-        let txn = self.pools.begin_logged_read(tenant).await?;
-        let result = async {
-            let settings = settings_in(&txn, tenant).await?;
-            let facts = facts::load_start(&txn, tenant, &identifiers, None, settings).await?;
-            let page =
-                match start::plan_contact_page(&facts, &identifiers, case_id, after, size, as_of) {
+        let result = db::bounded(async {
+            let txn = self.pools.begin_logged_read(tenant).await?;
+            let result = async {
+                let settings = settings_in(&txn, tenant).await?;
+                let facts = facts::load_start(&txn, tenant, &identifiers, None, settings).await?;
+                let page = match start::plan_contact_page(
+                    &facts,
+                    &identifiers,
+                    case_id,
+                    after,
+                    size,
+                    as_of,
+                ) {
                     Ok(page) => page,
                     Err(e) => {
                         // Refused after the party was found (a case that is not its own):
@@ -706,17 +737,19 @@ impl Store {
                         return Err(e.into());
                     }
                 };
-            // The parties shown: the party and those whose cases join it.
-            let writes: Vec<Write> = start::shown_processing(&facts, &identifiers, as_of)?
-                .map(Write::LogProcessing)
-                .into_iter()
-                .collect();
-            write::save(&txn, tenant, Some(caller), &writes).await?;
-            planned = logged(&writes);
-            Ok(page)
-        }
+                // The parties shown: the party and those whose cases join it.
+                let writes: Vec<Write> = start::shown_processing(&facts, &identifiers, as_of)?
+                    .map(Write::LogProcessing)
+                    .into_iter()
+                    .collect();
+                write::save(&txn, tenant, Some(caller), &writes).await?;
+                planned = logged(&writes);
+                Ok(page)
+            }
+            .await;
+            db::finish(txn, result).await
+        })
         .await;
-        let result = db::finish(txn, result).await;
         self.log_after_failure(tenant, caller, &result, planned, refused)
             .await;
         result
@@ -753,41 +786,45 @@ impl Store {
     ) -> Result<Feedback, StoreError> {
         let idem = idempotency.as_ref();
         let (mut planned, mut refused) = (None, None);
-        let txn = self.pools.begin_write(tenant).await?;
-        let result = async {
-            check_recording_channel(&txn, tenant, contact_id, channels, &mut refused).await?;
-            if let Some(answer) = idempotency::replay(&txn, tenant, OP_FEEDBACK, idem).await? {
-                log_replayed_recording(&txn, tenant, caller, OP_FEEDBACK, idem, contact_id).await?;
-                return Ok(answer);
-            }
-            let settings = settings_in(&txn, tenant).await?;
-            let facts = facts::load_feedback(&txn, tenant, contact_id).await?;
-            let subject = facts.contact.as_ref().and_then(|c| c.party_id);
-            let plan = match feedback_plan::plan_feedback(&facts, &feedback) {
-                Ok(plan) => plan,
-                Err(e) => {
-                    refused = processing(&settings, ProcessingKind::ContactRecording, subject)
-                        .map(|p| p.for_contact(contact_id));
-                    return Err(e.into());
+        let result = db::bounded(async {
+            let txn = self.pools.begin_write(tenant).await?;
+            let result = async {
+                check_recording_channel(&txn, tenant, contact_id, channels, &mut refused).await?;
+                if let Some(answer) = idempotency::replay(&txn, tenant, OP_FEEDBACK, idem).await? {
+                    log_replayed_recording(&txn, tenant, caller, OP_FEEDBACK, idem, contact_id)
+                        .await?;
+                    return Ok(answer);
                 }
-            };
-            write::save(&txn, tenant, None, &plan.writes).await?;
-            idempotency::remember(&txn, tenant, OP_FEEDBACK, idem, &plan.answer, plan.subject)
+                let settings = settings_in(&txn, tenant).await?;
+                let facts = facts::load_feedback(&txn, tenant, contact_id).await?;
+                let subject = facts.contact.as_ref().and_then(|c| c.party_id);
+                let plan = match feedback_plan::plan_feedback(&facts, &feedback) {
+                    Ok(plan) => plan,
+                    Err(e) => {
+                        refused = processing(&settings, ProcessingKind::ContactRecording, subject)
+                            .map(|p| p.for_contact(contact_id));
+                        return Err(e.into());
+                    }
+                };
+                write::save(&txn, tenant, None, &plan.writes).await?;
+                idempotency::remember(&txn, tenant, OP_FEEDBACK, idem, &plan.answer, plan.subject)
+                    .await?;
+                planned = log_read(
+                    &txn,
+                    tenant,
+                    caller,
+                    &settings,
+                    ProcessingKind::ContactRecording,
+                    plan.subject,
+                    Some(contact_id),
+                )
                 .await?;
-            planned = log_read(
-                &txn,
-                tenant,
-                caller,
-                &settings,
-                ProcessingKind::ContactRecording,
-                plan.subject,
-                Some(contact_id),
-            )
-            .await?;
-            Ok(plan.answer)
-        }
+                Ok(plan.answer)
+            }
+            .await;
+            db::finish(txn, result).await
+        })
         .await;
-        let result = db::finish(txn, result).await;
         self.log_after_failure(tenant, caller, &result, planned, refused)
             .await;
         result
@@ -803,20 +840,23 @@ impl Store {
         identifiers: Vec<IdentKey>,
     ) -> Result<Erased, StoreError> {
         let mut planned = None;
-        let txn = self.pools.begin_write(tenant).await?;
-        let result = async {
-            let settings = settings_in(&txn, tenant).await?;
-            let facts = facts::load_erase(&txn, tenant, &identifiers, settings).await?;
-            let plan = erase::plan_erase(&facts, &identifiers)?;
-            planned = logged(&plan.writes);
-            write::save(&txn, tenant, Some(caller), &plan.writes).await?;
-            Ok(Erased {
-                party_id: plan.party_id,
-                contacts_erased: plan.contacts_erased,
-            })
-        }
+        let result = db::bounded(async {
+            let txn = self.pools.begin_write(tenant).await?;
+            let result = async {
+                let settings = settings_in(&txn, tenant).await?;
+                let facts = facts::load_erase(&txn, tenant, &identifiers, settings).await?;
+                let plan = erase::plan_erase(&facts, &identifiers)?;
+                planned = logged(&plan.writes);
+                write::save(&txn, tenant, Some(caller), &plan.writes).await?;
+                Ok(Erased {
+                    party_id: plan.party_id,
+                    contacts_erased: plan.contacts_erased,
+                })
+            }
+            .await;
+            db::finish(txn, result).await
+        })
         .await;
-        let result = db::finish(txn, result).await;
         self.log_after_failure(tenant, caller, &result, planned, None)
             .await;
         let erased = result?;
@@ -840,56 +880,60 @@ impl Store {
         mut listing: Listing,
     ) -> Result<Page<ProcessingRecord>, StoreError> {
         let mut planned = None;
-        let txn = self.pools.begin_logged_read(tenant).await?;
-        let result = async {
-            // The data subjects of the request (the survivors), and every party id
-            // their records may be under.
-            let mut asked = None;
-            let (persons, families) = match subject {
-                None => (Vec::new(), None),
-                Some(DataSubject::Identifiers(ids)) => {
-                    // One person, as an erasure finds them; shared identifiers refused.
-                    let known = facts::known_parties(&txn, tenant, &ids).await?;
-                    let persons = midoffice_domain::processing::access_subjects(&ids, &known)?;
-                    let mut all = Vec::new();
-                    for p in &persons {
-                        all.extend(facts::merged_family(&txn, tenant, *p).await?);
+        let result = db::bounded(async {
+            let txn = self.pools.begin_logged_read(tenant).await?;
+            let result = async {
+                // The data subjects of the request (the survivors), and every party id
+                // their records may be under.
+                let mut asked = None;
+                let (persons, families) = match subject {
+                    None => (Vec::new(), None),
+                    Some(DataSubject::Identifiers(ids)) => {
+                        // One person, as an erasure finds them; shared identifiers refused.
+                        let known = facts::known_parties(&txn, tenant, &ids).await?;
+                        let persons = midoffice_domain::processing::access_subjects(&ids, &known)?;
+                        let mut all = Vec::new();
+                        for p in &persons {
+                            all.extend(facts::merged_family(&txn, tenant, *p).await?);
+                        }
+                        (persons, Some(all))
                     }
-                    (persons, Some(all))
+                    Some(DataSubject::Party(id)) => {
+                        // An unknown id lists only its own records (an erased party's).
+                        asked = Some(id);
+                        let survivor = facts::party_row(&txn, tenant, id).await?.map(|p| p.id);
+                        let family =
+                            facts::merged_family(&txn, tenant, survivor.unwrap_or(id)).await?;
+                        (survivor.into_iter().collect(), Some(family))
+                    }
+                };
+                let by_id = families.is_some();
+                listing.subjects = families;
+                let page = processing_log::list_records(&txn, tenant, &listing).await?;
+                // A known person, or an id with records (an erased party's): logged.
+                let mut logged_subjects = persons;
+                if logged_subjects.is_empty() && !page.items.is_empty() {
+                    logged_subjects.extend(asked);
                 }
-                Some(DataSubject::Party(id)) => {
-                    // An unknown id lists only its own records (an erased party's).
-                    asked = Some(id);
-                    let survivor = facts::party_row(&txn, tenant, id).await?.map(|p| p.id);
-                    let family = facts::merged_family(&txn, tenant, survivor.unwrap_or(id)).await?;
-                    (survivor.into_iter().collect(), Some(family))
+                if by_id {
+                    let settings = settings_in(&txn, tenant).await?;
+                    planned = log_read(
+                        &txn,
+                        tenant,
+                        caller,
+                        &settings,
+                        ProcessingKind::AccessRequest,
+                        logged_subjects,
+                        None,
+                    )
+                    .await?;
                 }
-            };
-            let by_id = families.is_some();
-            listing.subjects = families;
-            let page = processing_log::list_records(&txn, tenant, &listing).await?;
-            // A known person, or an id with records (an erased party's): logged.
-            let mut logged_subjects = persons;
-            if logged_subjects.is_empty() && !page.items.is_empty() {
-                logged_subjects.extend(asked);
+                Ok(page)
             }
-            if by_id {
-                let settings = settings_in(&txn, tenant).await?;
-                planned = log_read(
-                    &txn,
-                    tenant,
-                    caller,
-                    &settings,
-                    ProcessingKind::AccessRequest,
-                    logged_subjects,
-                    None,
-                )
-                .await?;
-            }
-            Ok(page)
-        }
+            .await;
+            db::finish(txn, result).await
+        })
         .await;
-        let result = db::finish(txn, result).await;
         self.log_after_failure(tenant, caller, &result, planned, None)
             .await;
         result
@@ -903,9 +947,13 @@ impl Store {
         span_id: Option<[u8; 8]>,
         listing: Listing,
     ) -> Result<Page<AuditRecord>, StoreError> {
-        let txn = self.pools.begin_read().await?;
-        let result = processing_log::list_audit(&txn, tenant, trace_id, span_id, &listing).await;
-        db::finish(txn, result).await
+        db::bounded(async {
+            let txn = self.pools.begin_read().await?;
+            let result =
+                processing_log::list_audit(&txn, tenant, trace_id, span_id, &listing).await;
+            db::finish(txn, result).await
+        })
+        .await
     }
 
     /// Up to `limit` processing records the OTLP collector has not acknowledged yet, of
@@ -914,9 +962,12 @@ impl Store {
         &self,
         limit: u64,
     ) -> Result<Vec<ProcessingRecord>, StoreError> {
-        let txn = self.pools.begin_read().await?;
-        let result = processing_log::unexported(&txn, limit).await;
-        db::finish(txn, result).await
+        db::bounded(async {
+            let txn = self.pools.begin_read().await?;
+            let result = processing_log::unexported(&txn, limit).await;
+            db::finish(txn, result).await
+        })
+        .await
     }
 
     /// Marks records as acknowledged by the collector, one transaction per tenant.
@@ -931,9 +982,12 @@ impl Store {
                 .filter(|r| &r.tenant == tenant)
                 .cloned()
                 .collect();
-            let txn = self.pools.begin_write(tenant).await?;
-            let result = processing_log::mark_exported(&txn, &mine, at).await;
-            db::finish(txn, result).await?;
+            db::bounded(async {
+                let txn = self.pools.begin_write(tenant).await?;
+                let result = processing_log::mark_exported(&txn, &mine, at).await;
+                db::finish(txn, result).await
+            })
+            .await?;
         }
         Ok(())
     }
@@ -945,44 +999,47 @@ impl Store {
         window: LoadWindow,
     ) -> Result<FigureFacts, StoreError> {
         use entity::contact;
-        let txn = self.pools.begin_figures_read().await?;
-        let result = async {
-            let t = tenant.as_str();
-            let rows = contact::Entity::find()
-                .filter(contact::Column::Tenant.eq(t))
-                .filter(contact::Column::StartedAt.gte(micros(window.starts_from)))
-                .filter(contact::Column::StartedAt.lt(micros(window.starts_to)))
-                .all(&txn)
-                .await
-                .map_err(db::db_err)?;
-            let due: Vec<Option<Uuid>> = contact::Entity::find()
-                .select_only()
-                .column(contact::Column::CaseId)
-                .filter(contact::Column::Tenant.eq(t))
-                .filter(contact::Column::DueAt.gt(micros(window.due_after)))
-                .filter(contact::Column::DueAt.lte(micros(window.due_until)))
-                .filter(contact::Column::CaseId.is_not_null())
-                .into_tuple()
-                .all(&txn)
-                .await
-                .map_err(db::db_err)?;
-            let case_ids: std::collections::BTreeSet<Uuid> = rows
-                .iter()
-                .filter_map(|r| r.case_id)
-                .chain(due.into_iter().flatten())
-                .collect();
-            let case_ids: Vec<Uuid> = case_ids.into_iter().collect();
-            let cases = facts::cases_by_id(&txn, tenant, &case_ids).await?;
-            let contacts = facts::contacts_as_facts(&txn, tenant, &rows).await?;
-            Ok(FigureFacts {
-                contacts,
-                cases: cases
-                    .into_iter()
-                    .map(|k| (k.id, k))
-                    .collect::<BTreeMap<_, _>>(),
-            })
-        }
-        .await;
-        db::finish(txn, result).await
+        db::bounded(async {
+            let txn = self.pools.begin_figures_read().await?;
+            let result = async {
+                let t = tenant.as_str();
+                let rows = contact::Entity::find()
+                    .filter(contact::Column::Tenant.eq(t))
+                    .filter(contact::Column::StartedAt.gte(micros(window.starts_from)))
+                    .filter(contact::Column::StartedAt.lt(micros(window.starts_to)))
+                    .all(&txn)
+                    .await
+                    .map_err(db::db_err)?;
+                let due: Vec<Option<Uuid>> = contact::Entity::find()
+                    .select_only()
+                    .column(contact::Column::CaseId)
+                    .filter(contact::Column::Tenant.eq(t))
+                    .filter(contact::Column::DueAt.gt(micros(window.due_after)))
+                    .filter(contact::Column::DueAt.lte(micros(window.due_until)))
+                    .filter(contact::Column::CaseId.is_not_null())
+                    .into_tuple()
+                    .all(&txn)
+                    .await
+                    .map_err(db::db_err)?;
+                let case_ids: std::collections::BTreeSet<Uuid> = rows
+                    .iter()
+                    .filter_map(|r| r.case_id)
+                    .chain(due.into_iter().flatten())
+                    .collect();
+                let case_ids: Vec<Uuid> = case_ids.into_iter().collect();
+                let cases = facts::cases_by_id(&txn, tenant, &case_ids).await?;
+                let contacts = facts::contacts_as_facts(&txn, tenant, &rows).await?;
+                Ok(FigureFacts {
+                    contacts,
+                    cases: cases
+                        .into_iter()
+                        .map(|k| (k.id, k))
+                        .collect::<BTreeMap<_, _>>(),
+                })
+            }
+            .await;
+            db::finish(txn, result).await
+        })
+        .await
     }
 }
