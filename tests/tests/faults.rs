@@ -458,3 +458,32 @@ async fn a_silent_database_answers_unavailable_before_the_call_limit_and_then_se
     })
     .await;
 }
+
+database_test!(a_header_list_over_16_kib_is_refused_and_the_connection_serves_on);
+async fn a_header_list_over_16_kib_is_refused_and_the_connection_serves_on(database: TestDatabase) {
+    on_backend(database, |b| async move {
+        let mut call = request(TENANT, start_request("headers-1"));
+        call.metadata_mut().insert(
+            "x-padding",
+            "a".repeat(20 * 1024).parse().expect("a header value"),
+        );
+        let answer = b.contacts().start_contact(call).await;
+        assert!(answer.is_err(), "a 20 KiB header was accepted: {answer:?}");
+        // Within the limit: served (on the same channel).
+        let mut call = request(TENANT, start_request("headers-2"));
+        call.metadata_mut().insert(
+            "x-padding",
+            "a".repeat(8 * 1024).parse().expect("a header value"),
+        );
+        b.contacts()
+            .start_contact(call)
+            .await
+            .unwrap_or_else(|s| panic!("an 8 KiB header was refused: {s:?}"));
+        assert_eq!(
+            b.contact_count(TENANT).await,
+            1,
+            "only the call within the limit"
+        );
+    })
+    .await;
+}

@@ -16,8 +16,10 @@
 //!   protobuf is mapped where it is decoded ([`crate::codec`]).
 //! - **Memory.** At most [`MAX_CONNECTIONS`] connections are accepted (more wait in the
 //!   kernel's backlog); each holds at most [`CONNECTION_WINDOW`] bytes that no call has
-//!   read yet (HTTP/2 flow control); a running call holds at most one message of
-//!   [`MAX_MESSAGE_BYTES`] and its decoded form. See [`REQUEST_MEMORY_BOUND`].
+//!   read yet (HTTP/2 flow control) and [`MAX_HEADER_LIST_BYTES`] of headers a stream,
+//!   or on HTTP/1 (gRPC-Web) at most [`HTTP1_READ_BUFFER`]; a running call holds at
+//!   most one message of [`MAX_MESSAGE_BYTES`] and its decoded form. See
+//!   [`REQUEST_MEMORY_BOUND`].
 
 use crate::error::{
     FIGURES_BUSY, SERVER_BUSY, busy_status, deadline_status, malformed_status, too_large_status,
@@ -57,12 +59,31 @@ pub const STREAMS_PER_CONNECTION: u32 = 64;
 pub const CONNECTION_WINDOW: u32 = 256 * 1024;
 /// Bytes one stream may have received and not yet handed to its call.
 pub const STREAM_WINDOW: u32 = 64 * 1024;
-/// The request memory the server holds at most, in bytes: unread bytes of every
-/// connection, plus a message and its decoded form for every running call. With the
-/// numbers above: 64 MiB + 136 MiB = 200 MiB. (Answers are bounded by the API's own
-/// limits, under 1 MB each.)
-pub const REQUEST_MEMORY_BOUND: usize = MAX_CONNECTIONS * CONNECTION_WINDOW as usize
-    + (FIGURE_CALLS + OTHER_CALLS) * 2 * MAX_MESSAGE_BYTES;
+/// The largest header list (HTTP/2 `SETTINGS_MAX_HEADER_LIST_SIZE`, names and values
+/// decoded plus 32 bytes an entry) of one request; more is refused before any call
+/// begins. Room for a long bearer token and trace headers.
+pub const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
+/// The most an HTTP/1 connection (gRPC-Web) buffers while it reads a request's head and
+/// body: hyper's default read buffer limit (8 KiB + 100 × 4 KiB), which tonic keeps.
+pub const HTTP1_READ_BUFFER: usize = 8192 + 4096 * 100;
+/// What one connection holds of requests no call has read yet: on HTTP/2 its window
+/// and the headers of each of its streams, on HTTP/1 its read buffer (a connection is
+/// one or the other).
+pub const CONNECTION_HOLDS: usize = {
+    let http2 = CONNECTION_WINDOW as usize
+        + STREAMS_PER_CONNECTION as usize * MAX_HEADER_LIST_BYTES as usize;
+    if http2 > HTTP1_READ_BUFFER {
+        http2
+    } else {
+        HTTP1_READ_BUFFER
+    }
+};
+/// The request memory the server holds at most, in bytes: what every connection holds
+/// ([`CONNECTION_HOLDS`]), plus a message and its decoded form for every running call.
+/// With the numbers above: 256 × (256 KiB + 64 × 16 KiB) + 68 × 2 MiB = 320 MiB +
+/// 136 MiB = 456 MiB. (Answers are bounded by the API's own limits, under 1 MB each.)
+pub const REQUEST_MEMORY_BOUND: usize =
+    MAX_CONNECTIONS * CONNECTION_HOLDS + (FIGURE_CALLS + OTHER_CALLS) * 2 * MAX_MESSAGE_BYTES;
 
 /// The path prefix of the figure service's calls.
 const FIGURES_PATH: &str = "/midoffice.v1.FigureService/";
@@ -390,6 +411,10 @@ mod tests {
 
     #[test]
     fn the_memory_bound_is_the_documented_number() {
-        assert_eq!(REQUEST_MEMORY_BOUND, 200 * 1024 * 1024);
+        // An HTTP/2 connection (window and a full header list on every stream) holds
+        // more than an HTTP/1 one (its read buffer).
+        assert_eq!(CONNECTION_HOLDS, 256 * 1024 + 64 * 16 * 1024);
+        assert!(HTTP1_READ_BUFFER < CONNECTION_HOLDS);
+        assert_eq!(REQUEST_MEMORY_BOUND, 456 * 1024 * 1024);
     }
 }

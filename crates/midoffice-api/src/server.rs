@@ -147,6 +147,7 @@ pub async fn serve_with(
         .max_concurrent_streams(limits::STREAMS_PER_CONNECTION)
         .initial_connection_window_size(limits::CONNECTION_WINDOW)
         .initial_stream_window_size(limits::STREAM_WINDOW)
+        .http2_max_header_list_size(limits::MAX_HEADER_LIST_BYTES)
         .load_shed(LOAD_SHED)
         .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
