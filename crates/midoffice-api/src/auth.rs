@@ -149,6 +149,10 @@ pub struct Call {
     pub trace: TraceContext,
     /// The channels the credential is limited to; `None`: every channel.
     pub channels: Option<Vec<Channel>>,
+    /// The RPC called, for the audit record.
+    pub rpc: Rpc,
+    /// When the call was authorised: the start of its processing.
+    pub started_at: midoffice_domain::Instant,
 }
 
 impl Call {
@@ -421,6 +425,7 @@ impl Access {
     }
 
     fn decide<T>(&self, request: &Request<T>, rpc: Rpc) -> Result<Call, ApiError> {
+        let started_at = chrono::Utc::now();
         let trace = TraceContext::continued(request.metadata());
         let metadata = request.metadata();
         let Access::Configured(_) = self else {
@@ -429,6 +434,8 @@ impl Access {
                 subject: DEVELOPMENT_SUBJECT.to_owned(),
                 trace,
                 channels: None,
+                rpc,
+                started_at,
             });
         };
         let Some(role) = rpc.role() else {
@@ -441,6 +448,8 @@ impl Access {
                 subject: PUBLIC_SUBJECT.to_owned(),
                 trace,
                 channels: None,
+                rpc,
+                started_at,
             });
         };
         let principal = match request.extensions().get::<Authenticated>() {
@@ -490,6 +499,8 @@ impl Access {
             subject: principal.subject.clone(),
             trace,
             channels: principal.grant.channels.clone(),
+            rpc,
+            started_at,
         })
     }
 }
@@ -630,6 +641,8 @@ mod tests {
             subject: "x".into(),
             trace: TraceContext::continued(&MetadataMap::new()),
             channels: Some(vec![Channel::Phone]),
+            rpc: Rpc::StartContact,
+            started_at: chrono::Utc::now(),
         };
         assert!(call.check_channel(Channel::Phone).is_ok());
         let s = tonic::Status::from(call.check_channel(Channel::Web).unwrap_err());

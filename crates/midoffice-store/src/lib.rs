@@ -96,25 +96,6 @@ pub enum DataSubject {
     Party(Uuid),
 }
 
-/// The answer to a contact read.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ContactRead {
-    /// The contact, logged `Ok`.
-    Shown(Box<ContactView>),
-    /// The caller may not read contacts of this channel; logged `Unset`.
-    NotGranted(Channel),
-}
-
-impl ContactRead {
-    /// The contact, if it was shown.
-    pub fn shown(self) -> Option<ContactView> {
-        match self {
-            ContactRead::Shown(view) => Some(*view),
-            ContactRead::NotGranted(_) => None,
-        }
-    }
-}
-
 /// The answer to an erasure.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Erased {
@@ -450,16 +431,17 @@ impl Store {
         result
     }
 
-    /// The contact as stored now (NOT_FOUND if unknown), unless `channels` (a credential
-    /// limited to some channels) does not hold its channel.
+    /// The contact as stored now (NOT_FOUND if unknown); [`StoreError::ChannelNotGranted`]
+    /// when `channels` (a credential limited to some channels) does not hold its channel,
+    /// logged `Unset` like every refusal after the data subject was known.
     pub async fn get_contact(
         &self,
         tenant: &TenantId,
         caller: &Caller,
         id: Uuid,
         channels: Option<&[Channel]>,
-    ) -> Result<ContactRead, StoreError> {
-        let mut planned = None;
+    ) -> Result<ContactView, StoreError> {
+        let (mut planned, mut refused) = (None, None);
         // The read is logged with it, in the same transaction.
         let result = db::bounded(async {
             let txn = self.pools.begin_logged_read(tenant).await?;
@@ -471,14 +453,9 @@ impl Store {
                 let contact = facts::contact_with_feedback(&txn, tenant, &row).await?;
                 if channels.is_some_and(|allowed| !allowed.contains(&contact.channel)) {
                     // Refused after the data subject was known: logged `Unset`, not shown.
-                    if let Some(p) =
-                        processing(&settings, ProcessingKind::ContactRead, contact.party_id)
-                            .map(|p| p.for_contact(contact.id))
-                    {
-                        processing_log::write(&txn, tenant, caller, &p, ProcessingStatus::Unset)
-                            .await?;
-                    }
-                    return Ok(ContactRead::NotGranted(contact.channel));
+                    refused = processing(&settings, ProcessingKind::ContactRead, contact.party_id)
+                        .map(|p| p.for_contact(contact.id));
+                    return Err(StoreError::ChannelNotGranted(contact.channel));
                 }
                 let case = match contact.case_id {
                     Some(id) => facts::case_facts(&txn, tenant, id).await?,
@@ -498,17 +475,13 @@ impl Store {
                     Some(contact.id),
                 )
                 .await?;
-                Ok(ContactRead::Shown(Box::new(view::contact_view(
-                    stored,
-                    case.as_ref(),
-                    &settings,
-                ))))
+                Ok(view::contact_view(stored, case.as_ref(), &settings))
             }
             .await;
             db::finish(txn, result).await
         })
         .await;
-        self.log_after_failure(tenant, caller, &result, planned, None)
+        self.log_after_failure(tenant, caller, &result, planned, refused)
             .await;
         result
     }

@@ -106,8 +106,6 @@ async fn an_in_memory_database_works_for_quick_runs() {
     let read = store
         .get_contact(&t, &caller(), s.contact.contact.id, None)
         .await
-        .unwrap()
-        .shown()
         .unwrap();
     assert_eq!(read, s.contact);
 }
@@ -327,8 +325,6 @@ async fn weak_parties_merge_when_a_bsn_joins_them(backend: Backend) {
         let moved = store
             .get_contact(&t, &caller(), by_phone.contact.contact.id, None)
             .await
-            .unwrap()
-            .shown()
             .unwrap();
         assert_eq!(moved.contact.party_id, Some(p1));
         assert_eq!(moved.contact.case_id, Some(c1));
@@ -565,8 +561,6 @@ async fn a_look_up_joins_open_cases_exactly_as_the_contact_then_does(backend: Ba
         let moved = store
             .get_contact(&t, &caller(), by_phone.contact.contact.id, None)
             .await
-            .unwrap()
-            .shown()
             .unwrap();
         assert_eq!(moved.contact.case_id, Some(mail_case));
         let _ = &db;
@@ -884,12 +878,7 @@ async fn completing_chooses_a_late_case_and_refuses_what_does_not_fit(backend: B
             Some(Outcome::Resolved)
         );
         assert_eq!(
-            store
-                .get_contact(&t, &caller(), id, None)
-                .await
-                .unwrap()
-                .shown()
-                .unwrap(),
+            store.get_contact(&t, &caller(), id, None).await.unwrap(),
             done
         );
 
@@ -1044,12 +1033,7 @@ async fn feedback_needs_a_completed_contact_once_with_valid_numbers(backend: Bac
             e,
             StoreError::Domain(DomainError::AlreadyExists(_))
         ));
-        let view = store
-            .get_contact(&t, &caller(), id, None)
-            .await
-            .unwrap()
-            .shown()
-            .unwrap();
+        let view = store.get_contact(&t, &caller(), id, None).await.unwrap();
         assert_eq!(view.contact.feedback, Some(fb));
         let missing = store
             .submit_feedback(

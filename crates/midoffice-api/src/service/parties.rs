@@ -34,7 +34,7 @@ impl pb::party_service_server::PartyService for PartyApi {
         request: Request<pb::GetContextRequest>,
     ) -> Result<Response<pb::GetContextResponse>, Status> {
         let call = self.state.access.authorise(&request, Rpc::GetContext)?;
-        let caller = caller(&call, Rpc::GetContext, Utc::now());
+        let caller = caller(&call);
         let tenant = call.tenant;
         let req = request.into_inner();
         let (identifiers, as_of) =
@@ -59,7 +59,7 @@ impl pb::party_service_server::PartyService for PartyApi {
             .state
             .access
             .authorise(&request, Rpc::ListPartyContacts)?;
-        let caller = caller(&call, Rpc::ListPartyContacts, Utc::now());
+        let caller = caller(&call);
         let tenant = call.tenant;
         let req = request.into_inner();
         let query =
@@ -111,7 +111,7 @@ impl pb::party_service_server::PartyService for PartyApi {
         request: Request<pb::ErasePartyRequest>,
     ) -> Result<Response<pb::ErasePartyResponse>, Status> {
         let call = self.state.access.authorise(&request, Rpc::EraseParty)?;
-        let caller = caller(&call, Rpc::EraseParty, Utc::now());
+        let caller = caller(&call);
         let tenant = call.tenant;
         let req = request.into_inner();
         let identifiers = nested(

@@ -8,8 +8,8 @@ use crate::convert::{collect, nested, optional_instant, timestamp};
 use crate::error::ApiError;
 use crate::pb;
 use crate::server::AppState;
+use midoffice_domain::Violations;
 use midoffice_domain::processing::ProcessingStatus;
-use midoffice_domain::{Instant, Violations};
 use midoffice_store::processing_log::{hex, hex_id};
 use midoffice_store::{AuditRecord, Cursor, DataSubject, Listing, ProcessingRecord};
 use std::sync::Arc;
@@ -142,7 +142,7 @@ impl pb::processing_log_service_server::ProcessingLogService for ProcessingLogAp
             .state
             .access
             .authorise(&request, Rpc::ListProcessingRecords)?;
-        let caller = caller(&call, Rpc::ListProcessingRecords, chrono::Utc::now());
+        let caller = caller(&call);
         let tenant = call.tenant;
         let req = request.into_inner();
         let mut v = Violations::default();
@@ -236,19 +236,14 @@ impl pb::processing_log_service_server::ProcessingLogService for ProcessingLogAp
     }
 }
 
-/// The call's place in the trace and who made it, for the processing log; `started_at`
-/// is when the handler began.
-pub(crate) fn caller(
-    call: &crate::auth::Call,
-    rpc: Rpc,
-    started_at: Instant,
-) -> midoffice_store::Caller {
+/// The call's place in the trace, what it is and who made it, for the processing log.
+pub(crate) fn caller(call: &crate::auth::Call) -> midoffice_store::Caller {
     midoffice_store::Caller {
         trace_id: call.trace.trace_id,
         span_id: call.trace.span_id,
         parent_span_id: call.trace.parent_span_id,
-        operation: rpc.name(),
+        operation: call.rpc.name(),
         actor: call.subject.clone(),
-        started_at,
+        started_at: call.started_at,
     }
 }
