@@ -8,6 +8,8 @@ use std::pin::Pin;
 
 use http_body_util::Full;
 use midoffice_domain::TenantId;
+use midoffice_domain::identifier::{Identifier, IdentifierKind, Pseudonymiser};
+use midoffice_scenarios::scratch::test_secret;
 use midoffice_tests::pb::{self, Channel};
 use midoffice_tests::{
     Backend, Kind, TENANT, TestDatabase, assert_code, bsn, database_test, on_backend, request,
@@ -39,8 +41,9 @@ fn start_request(request_id: &str) -> pb::StartContactRequest {
     }
 }
 
-/// Another connection holding what every write of `TENANT` needs: SQLite's write lock
-/// (`BEGIN IMMEDIATE`), or on PostgreSQL the tenant's advisory lock.
+/// Another connection holding what a write for the citizen of [`start_request`] needs:
+/// SQLite's write lock (`BEGIN IMMEDIATE`), or on PostgreSQL the advisory lock of the
+/// citizen's BSN.
 enum HeldLock {
     Sqlite(sqlx::SqliteConnection),
     Postgres(sqlx::PgConnection),
@@ -60,11 +63,13 @@ async fn hold_write_lock(b: &Backend) -> HeldLock {
                 .await
                 .expect("a second PostgreSQL connection");
             let tenant = TenantId::parse(TENANT).expect("a tenant id");
+            let bsn = Identifier::parse(IdentifierKind::Bsn, "999990032").expect("a BSN");
+            let key = Pseudonymiser::new(&test_secret()).key(&bsn);
             sqlx::query("SELECT pg_advisory_lock($1)")
-                .bind(midoffice_store::tenant_lock_key(&tenant))
+                .bind(midoffice_store::identifier_lock_key(&tenant, &key))
                 .execute(&mut c)
                 .await
-                .expect("the tenant's advisory lock");
+                .expect("the BSN's advisory lock");
             HeldLock::Postgres(c)
         }
     }

@@ -6,17 +6,20 @@
 //! WAL with `synchronous=NORMAL` survives a crash of the process, but the last
 //! transactions before a power loss may be lost.
 //!
-//! PostgreSQL: one pool; every write transaction first takes a transaction-scoped
-//! advisory lock on the tenant, so two channels acting on one citizen at the same moment
-//! are serialised (no two parties for one BSN, no two open cases for one matter).
+//! PostgreSQL: one pool; a write transaction locks what it acts on (its request, the
+//! identifiers given, the parties they lead to: see `lock`), so writes for different
+//! citizens of one tenant run side by side while two channels acting on one citizen at
+//! the same moment are serialised (no two parties for one BSN, no two open cases for
+//! one matter). A write that meets another in an order that could deadlock is rolled
+//! back and run again ([`Attempts`]).
 //!
 //! Figures (dashboards) read through a small pool of their own ([`Pools::figures`]), so
 //! a storm of them cannot take the connections contact calls need.
 //!
 //! A stalled database answers UNAVAILABLE within seconds, not after the caller's
 //! patience: a connection is waited for at most [`ACQUIRE_TIMEOUT`]; on PostgreSQL a
-//! statement runs at most [`STATEMENT_TIMEOUT`] and waits for a lock (the tenant's
-//! advisory lock included) at most [`LOCK_TIMEOUT`]; on SQLite a write waits for the
+//! statement runs at most [`STATEMENT_TIMEOUT`] and waits for a lock (the advisory
+//! locks of a write included) at most [`LOCK_TIMEOUT`]; on SQLite a write waits for the
 //! write lock at most [`BUSY_TIMEOUT`]. Those are the database's own limits: when the
 //! database itself is frozen, or the network to it falls silent, nothing answers
 //! them, so every transaction of the store (and every read outside one) runs under
@@ -26,7 +29,6 @@
 use crate::StoreError;
 use crate::dburl::sqlite_path;
 use crate::migration::Migrator;
-use midoffice_domain::TenantId;
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
@@ -34,6 +36,7 @@ use sea_orm::{
     TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
+use std::cell::Cell;
 use std::time::Duration;
 
 /// How long a caller waits for a pooled connection (or a new connection) before
@@ -41,8 +44,8 @@ use std::time::Duration;
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// PostgreSQL: the longest one statement may run (`statement_timeout`).
 pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
-/// PostgreSQL: the longest a statement waits for a lock (`lock_timeout`), the tenant's
-/// advisory lock of a write included.
+/// PostgreSQL: the longest a statement waits for a lock (`lock_timeout`), the advisory
+/// locks of a write included.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
 /// SQLite: the longest a write waits for the database's write lock (`busy_timeout`).
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -59,6 +62,7 @@ pub const CLIENT_TIMEOUT: Duration = STATEMENT_TIMEOUT.saturating_add(Duration::
 pub async fn bounded<T>(
     work: impl Future<Output = Result<T, StoreError>>,
 ) -> Result<T, StoreError> {
+    let work = CONFLICT.scope(Cell::new(false), work);
     match tokio::time::timeout(CLIENT_TIMEOUT, work).await {
         Ok(result) => result,
         Err(_) => {
@@ -72,6 +76,45 @@ pub async fn bounded<T>(
         }
     }
 }
+tokio::task_local! {
+    /// Set when the transaction running under [`bounded`] failed in a way that running
+    /// it again may cure: PostgreSQL found a deadlock (40P01) or a serialisation failure
+    /// (40001), or a lock another writer holds was needed out of order (`lock`).
+    static CONFLICT: Cell<bool>;
+}
+
+/// Notes a conflict of the transaction running now (see [`Attempts`]).
+pub fn note_conflict() {
+    // Outside `bounded` (never in the store) there is no attempt to run again.
+    let _ = CONFLICT.try_with(|c| c.set(true));
+}
+
+/// How many times a write transaction runs at most when it conflicts with another.
+pub const WRITE_ATTEMPTS: u32 = 4;
+
+/// The attempts of one write transaction under [`bounded`]: a transaction that failed
+/// after a conflict ([`note_conflict`]) has been rolled back, and runs again from the
+/// start (fresh facts, fresh locks), at most [`WRITE_ATTEMPTS`] times in all; any other
+/// outcome is the answer.
+#[derive(Debug, Default)]
+pub struct Attempts {
+    made: u32,
+}
+
+impl Attempts {
+    /// Whether the transaction that ended with `result` runs again.
+    pub fn again<T>(&mut self, result: &Result<T, StoreError>) -> bool {
+        self.made += 1;
+        let conflicted = CONFLICT.try_with(|c| c.replace(false)).unwrap_or(false);
+        if result.is_err() && conflicted && self.made < WRITE_ATTEMPTS {
+            tracing::debug!(attempt = self.made, "write conflicted: running it again");
+            true
+        } else {
+            false
+        }
+    }
+}
+
 /// Readers on SQLite.
 const SQLITE_READERS: u32 = 4;
 /// Connections to PostgreSQL for everything but figures.
@@ -94,12 +137,27 @@ pub struct Pools {
 /// caller may retry), anything else INTERNAL. Details go to the log only; they never
 /// contain identifier values (only hashes are stored) and statements are not logged.
 pub fn db_err(e: DbErr) -> StoreError {
+    if is_conflict(&e) {
+        note_conflict();
+    }
     if is_transient(&e) {
         tracing::warn!(error = %e, "database unavailable");
         StoreError::Unavailable("the database is busy or cannot be reached".into())
     } else {
         tracing::error!(error = %e, "database error");
         StoreError::Internal("database error".into())
+    }
+}
+
+/// PostgreSQL found a deadlock or a serialisation failure: running the transaction
+/// again may succeed.
+fn is_conflict(e: &DbErr) -> bool {
+    match e {
+        DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => {
+            matches!(s.as_ref(), sea_orm::sqlx::Error::Database(d)
+                if d.code().is_some_and(|c| matches!(c.as_ref(), "40P01" | "40001")))
+        }
+        _ => false,
     }
 }
 
@@ -234,31 +292,14 @@ pub async fn connect(url: &str) -> Result<Pools, StoreError> {
     Ok(pools)
 }
 
-/// A stable 64-bit key for the tenant's advisory lock (FNV-1a; the same in every process).
-pub fn tenant_lock_key(tenant: &TenantId) -> i64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in b"midoffice:".iter().chain(tenant.as_str().as_bytes()) {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    i64::from_ne_bytes(h.to_ne_bytes())
-}
-
 impl Pools {
-    /// Begins a write transaction for a tenant (see the module docs).
-    pub async fn begin_write(&self, tenant: &TenantId) -> Result<DatabaseTransaction, StoreError> {
+    /// Begins a write transaction. SQLite: `IMMEDIATE` on the one writer connection, so
+    /// writes are serialised. PostgreSQL: `READ COMMITTED`, each statement seeing what
+    /// committed before it; the write then locks what it acts on (`lock::Locks`) before
+    /// it loads the facts.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, StoreError> {
         match self.backend {
-            DbBackend::Postgres => {
-                let txn = self.writer.begin().await.map_err(db_err)?;
-                txn.execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "SELECT pg_advisory_xact_lock($1)",
-                    [tenant_lock_key(tenant).into()],
-                ))
-                .await
-                .map_err(db_err)?;
-                Ok(txn)
-            }
+            DbBackend::Postgres => self.writer.begin().await.map_err(db_err),
             _ => self
                 .writer
                 .begin_with_options(TransactionOptions {
@@ -271,13 +312,10 @@ impl Pools {
     }
 
     /// Begins a read that is logged (the processing log): one consistent snapshot, able
-    /// to insert its records. On PostgreSQL without the tenant's lock (the records are
-    /// inserts under fresh keys, no read-then-write), so reads of one tenant still run
-    /// side by side; SQLite has one writer, so it is a write transaction there.
-    pub async fn begin_logged_read(
-        &self,
-        tenant: &TenantId,
-    ) -> Result<DatabaseTransaction, StoreError> {
+    /// to insert its records. On PostgreSQL without locks (the records are inserts under
+    /// fresh keys, no read-then-write), so reads run side by side; SQLite has one
+    /// writer, so it is a write transaction there.
+    pub async fn begin_logged_read(&self) -> Result<DatabaseTransaction, StoreError> {
         match self.backend {
             DbBackend::Postgres => self
                 .writer
@@ -287,7 +325,7 @@ impl Pools {
                 )
                 .await
                 .map_err(db_err),
-            _ => self.begin_write(tenant).await,
+            _ => self.begin_write().await,
         }
     }
 

@@ -32,12 +32,14 @@ mod dburl;
 pub mod entity;
 mod facts;
 mod idempotency;
+mod lock;
 pub mod migration;
 pub mod processing_log;
 pub mod rows;
 mod write;
 
 use convert::{micros, trunc};
+use lock::Locks;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QuerySelect,
@@ -46,9 +48,10 @@ use std::collections::BTreeMap;
 
 pub use db::{
     ACQUIRE_TIMEOUT, BUSY_TIMEOUT, FIGURE_CONNECTIONS, LOCK_TIMEOUT, POSTGRES_CONNECTIONS,
-    STATEMENT_TIMEOUT, tenant_lock_key,
+    STATEMENT_TIMEOUT,
 };
 pub use dburl::{redact_url, sqlite_path};
+pub use lock::identifier_lock_key;
 /// What replaces the story of a contact of an erased party.
 pub use midoffice_domain::plan::erase::ERASED_STORY as ERASED_TEXT;
 pub use processing_log::{AuditRecord, Caller, Cursor, Listing, Page, ProcessingRecord};
@@ -286,7 +289,7 @@ impl Store {
             return;
         };
         let written = db::bounded(async {
-            let txn = self.pools.begin_write(tenant).await?;
+            let txn = self.pools.begin_write().await?;
             let r = processing_log::write(&txn, tenant, caller, &processing, status).await;
             db::finish(txn, r).await
         })
@@ -346,34 +349,42 @@ impl Store {
             StoreError::Internal("cannot store the settings".into())
         })?;
         db::bounded(async {
-            let txn = self.pools.begin_write(tenant).await?;
-            let result = async {
-                use entity::tenant_settings as ts;
-                let row = ts::Model {
-                    tenant: tenant.as_str().to_owned(),
-                    settings: json,
-                    updated_at: micros(convert::now()),
-                };
-                let exists = ts::Entity::find_by_id(row.tenant.clone())
-                    .one(&txn)
-                    .await
-                    .map_err(db::db_err)?
-                    .is_some();
-                if exists {
-                    ts::Entity::update(row.into_active_model().reset_all())
-                        .exec(&txn)
+            let mut attempts = db::Attempts::default();
+            loop {
+                let txn = self.pools.begin_write().await?;
+                let mut locks = Locks::new(&self.pools);
+                let result = async {
+                    locks.settings(&txn, tenant).await?;
+                    use entity::tenant_settings as ts;
+                    let row = ts::Model {
+                        tenant: tenant.as_str().to_owned(),
+                        settings: json.clone(),
+                        updated_at: micros(convert::now()),
+                    };
+                    let exists = ts::Entity::find_by_id(row.tenant.clone())
+                        .one(&txn)
                         .await
-                        .map_err(db::db_err)?;
-                } else {
-                    ts::Entity::insert(row.into_active_model())
-                        .exec_without_returning(&txn)
-                        .await
-                        .map_err(db::db_err)?;
+                        .map_err(db::db_err)?
+                        .is_some();
+                    if exists {
+                        ts::Entity::update(row.into_active_model().reset_all())
+                            .exec(&txn)
+                            .await
+                            .map_err(db::db_err)?;
+                    } else {
+                        ts::Entity::insert(row.into_active_model())
+                            .exec_without_returning(&txn)
+                            .await
+                            .map_err(db::db_err)?;
+                    }
+                    Ok(settings.clone())
                 }
-                Ok(settings)
+                .await;
+                let result = db::finish(txn, result).await;
+                if !attempts.again(&result) {
+                    break result;
+                }
             }
-            .await;
-            db::finish(txn, result).await
         })
         .await
     }
@@ -391,39 +402,54 @@ impl Store {
         let idem = idempotency.as_ref();
         let (mut planned, mut refused) = (None, None);
         let result = db::bounded(async {
-            let txn = self.pools.begin_write(tenant).await?;
-            let result = async {
-                if let Some(answer) = idempotency::replay(&txn, tenant, OP_START, idem).await? {
-                    log_replayed(&txn, tenant, caller, &answer).await?;
-                    return Ok(answer);
-                }
-                let settings = settings_in(&txn, tenant).await?;
-                let facts =
-                    facts::load_start(&txn, tenant, &start.identifiers, start.case_id, settings)
+            let mut attempts = db::Attempts::default();
+            loop {
+                (planned, refused) = (None, None);
+                let txn = self.pools.begin_write().await?;
+                let mut locks = Locks::new(&self.pools);
+                let result = async {
+                    locks
+                        .request(&txn, tenant, OP_START, idem, &start.identifiers)
                         .await?;
-                let plan = match start::plan_start(&facts, &start, false, true) {
-                    Ok(plan) => plan,
-                    Err(e) => {
-                        // Refused after the party was found (a case that is not its own,
-                        // say): the party is logged `Unset`, as a refused record is.
-                        refused =
-                            start::shown_processing(&facts, &start.identifiers, start.started_at)
-                                .ok()
-                                .flatten();
-                        return Err(e.into());
+                    if let Some(answer) = idempotency::replay(&txn, tenant, OP_START, idem).await? {
+                        log_replayed(&txn, tenant, caller, &answer).await?;
+                        return Ok(answer);
                     }
-                };
-                planned = logged(&plan.writes);
-                write::save(&txn, tenant, Some(caller), &plan.writes).await?;
-                let answer = Started {
-                    contact: plan.contact,
-                    context: plan.context,
-                };
-                idempotency::remember(&txn, tenant, OP_START, idem, &answer, plan.subject).await?;
-                Ok(answer)
+                    let settings = settings_in(&txn, tenant).await?;
+                    let facts = locks
+                        .load_start(&txn, tenant, &start.identifiers, start.case_id, &settings)
+                        .await?;
+                    let plan = match start::plan_start(&facts, &start, false, true) {
+                        Ok(plan) => plan,
+                        Err(e) => {
+                            // Refused after the party was found (a case that is not its own,
+                            // say): the party is logged `Unset`, as a refused record is.
+                            refused = start::shown_processing(
+                                &facts,
+                                &start.identifiers,
+                                start.started_at,
+                            )
+                            .ok()
+                            .flatten();
+                            return Err(e.into());
+                        }
+                    };
+                    planned = logged(&plan.writes);
+                    write::save(&txn, tenant, Some(caller), &plan.writes).await?;
+                    let answer = Started {
+                        contact: plan.contact,
+                        context: plan.context,
+                    };
+                    idempotency::remember(&txn, tenant, OP_START, idem, &answer, plan.subject)
+                        .await?;
+                    Ok(answer)
+                }
+                .await;
+                let result = db::finish(txn, result).await;
+                if !attempts.again(&result) {
+                    break result;
+                }
             }
-            .await;
-            db::finish(txn, result).await
         })
         .await;
         self.log_after_failure(tenant, caller, &result, planned, refused)
@@ -444,7 +470,7 @@ impl Store {
         let (mut planned, mut refused) = (None, None);
         // The read is logged with it, in the same transaction.
         let result = db::bounded(async {
-            let txn = self.pools.begin_logged_read(tenant).await?;
+            let txn = self.pools.begin_logged_read().await?;
             let result = async {
                 let row = facts::contact_row(&txn, tenant, id)
                     .await?
@@ -527,41 +553,62 @@ impl Store {
         let idem = idempotency.as_ref();
         let (mut planned, mut refused) = (None, None);
         let result = db::bounded(async {
-            let txn = self.pools.begin_write(tenant).await?;
-            let result = async {
-                check_recording_channel(&txn, tenant, id, channels, &mut refused).await?;
-                if let Some(answer) = idempotency::replay(&txn, tenant, OP_COMPLETE, idem).await? {
-                    log_replayed_recording(&txn, tenant, caller, OP_COMPLETE, idem, id).await?;
-                    return Ok(answer);
-                }
-                let settings = settings_in(&txn, tenant).await?;
-                let facts = facts::load_completion(&txn, tenant, id, settings.clone(), now).await?;
-                let subject = facts.contact.as_ref().and_then(|c| c.facts.party_id);
-                let plan = match completion::plan_completion(&facts, completion) {
-                    Ok(plan) => plan,
-                    Err(e) => {
-                        refused = processing(&settings, ProcessingKind::ContactRecording, subject)
-                            .map(|p| p.for_contact(id));
-                        return Err(e.into());
+            let mut attempts = db::Attempts::default();
+            loop {
+                (planned, refused) = (None, None);
+                let txn = self.pools.begin_write().await?;
+                let mut locks = Locks::new(&self.pools);
+                let result = async {
+                    locks.request(&txn, tenant, OP_COMPLETE, idem, &[]).await?;
+                    check_recording_channel(&txn, tenant, id, channels, &mut refused).await?;
+                    if let Some(answer) =
+                        idempotency::replay(&txn, tenant, OP_COMPLETE, idem).await?
+                    {
+                        log_replayed_recording(&txn, tenant, caller, OP_COMPLETE, idem, id).await?;
+                        return Ok(answer);
                     }
-                };
-                write::save(&txn, tenant, None, &plan.writes).await?;
-                idempotency::remember(&txn, tenant, OP_COMPLETE, idem, &plan.contact, plan.subject)
+                    let settings = settings_in(&txn, tenant).await?;
+                    let facts = locks
+                        .load_completion(&txn, tenant, id, &settings, now)
+                        .await?;
+                    let subject = facts.contact.as_ref().and_then(|c| c.facts.party_id);
+                    let plan = match completion::plan_completion(&facts, completion.clone()) {
+                        Ok(plan) => plan,
+                        Err(e) => {
+                            refused =
+                                processing(&settings, ProcessingKind::ContactRecording, subject)
+                                    .map(|p| p.for_contact(id));
+                            return Err(e.into());
+                        }
+                    };
+                    write::save(&txn, tenant, None, &plan.writes).await?;
+                    idempotency::remember(
+                        &txn,
+                        tenant,
+                        OP_COMPLETE,
+                        idem,
+                        &plan.contact,
+                        plan.subject,
+                    )
                     .await?;
-                planned = log_read(
-                    &txn,
-                    tenant,
-                    caller,
-                    &settings,
-                    ProcessingKind::ContactRecording,
-                    plan.subject,
-                    Some(id),
-                )
-                .await?;
-                Ok(plan.contact)
+                    planned = log_read(
+                        &txn,
+                        tenant,
+                        caller,
+                        &settings,
+                        ProcessingKind::ContactRecording,
+                        plan.subject,
+                        Some(id),
+                    )
+                    .await?;
+                    Ok(plan.contact)
+                }
+                .await;
+                let result = db::finish(txn, result).await;
+                if !attempts.again(&result) {
+                    break result;
+                }
             }
-            .await;
-            db::finish(txn, result).await
         })
         .await;
         self.log_after_failure(tenant, caller, &result, planned, refused)
@@ -589,47 +636,60 @@ impl Store {
         let idem = idempotency.as_ref();
         let (mut planned, mut refused) = (None, None);
         let result = db::bounded(async {
-            let txn = self.pools.begin_write(tenant).await?;
-            let result = async {
-                if let Some(answer) = idempotency::replay(&txn, tenant, OP_RECORD, idem).await? {
-                    log_replayed(&txn, tenant, caller, &answer).await?;
-                    return Ok(answer);
-                }
-                let settings = settings_in(&txn, tenant).await?;
-                let facts = completion::RecordFacts {
-                    start: facts::load_start(
-                        &txn,
-                        tenant,
-                        &start.identifiers,
-                        start.case_id,
-                        settings,
-                    )
-                    .await?,
-                    fresh_case: Uuid::now_v7(),
-                    now,
-                };
-                // A completion that does not fit refuses the whole plan: nothing is stored,
-                // and the party the start found is logged as refused (`Unset`).
-                let plan = match completion::plan_record(&facts, &start, completion, context_seen) {
-                    Ok(plan) => plan,
-                    Err(e) => {
-                        refused = start::plan_start(&facts.start, &start, true, context_seen)
-                            .ok()
-                            .and_then(|p| logged(&p.writes));
-                        return Err(e.into());
+            let mut attempts = db::Attempts::default();
+            loop {
+                (planned, refused) = (None, None);
+                let txn = self.pools.begin_write().await?;
+                let mut locks = Locks::new(&self.pools);
+                let result = async {
+                    locks
+                        .request(&txn, tenant, OP_RECORD, idem, &start.identifiers)
+                        .await?;
+                    if let Some(answer) = idempotency::replay(&txn, tenant, OP_RECORD, idem).await?
+                    {
+                        log_replayed(&txn, tenant, caller, &answer).await?;
+                        return Ok(answer);
                     }
-                };
-                planned = logged(&plan.writes);
-                write::save(&txn, tenant, Some(caller), &plan.writes).await?;
-                let answer = Started {
-                    contact: plan.contact,
-                    context: plan.context,
-                };
-                idempotency::remember(&txn, tenant, OP_RECORD, idem, &answer, plan.subject).await?;
-                Ok(answer)
+                    let settings = settings_in(&txn, tenant).await?;
+                    let facts = completion::RecordFacts {
+                        start: locks
+                            .load_start(&txn, tenant, &start.identifiers, start.case_id, &settings)
+                            .await?,
+                        fresh_case: Uuid::now_v7(),
+                        now,
+                    };
+                    // A completion that does not fit refuses the whole plan: nothing is stored,
+                    // and the party the start found is logged as refused (`Unset`).
+                    let plan = match completion::plan_record(
+                        &facts,
+                        &start,
+                        completion.clone(),
+                        context_seen,
+                    ) {
+                        Ok(plan) => plan,
+                        Err(e) => {
+                            refused = start::plan_start(&facts.start, &start, true, context_seen)
+                                .ok()
+                                .and_then(|p| logged(&p.writes));
+                            return Err(e.into());
+                        }
+                    };
+                    planned = logged(&plan.writes);
+                    write::save(&txn, tenant, Some(caller), &plan.writes).await?;
+                    let answer = Started {
+                        contact: plan.contact,
+                        context: plan.context,
+                    };
+                    idempotency::remember(&txn, tenant, OP_RECORD, idem, &answer, plan.subject)
+                        .await?;
+                    Ok(answer)
+                }
+                .await;
+                let result = db::finish(txn, result).await;
+                if !attempts.again(&result) {
+                    break result;
+                }
             }
-            .await;
-            db::finish(txn, result).await
         })
         .await;
         self.log_after_failure(tenant, caller, &result, planned, refused)
@@ -650,7 +710,7 @@ impl Store {
         let mut planned = None;
         // The look-up is logged with it, in the same transaction.
         let result = db::bounded(async {
-            let txn = self.pools.begin_logged_read(tenant).await?;
+            let txn = self.pools.begin_logged_read().await?;
             let result = async {
                 let settings = settings_in(&txn, tenant).await?;
                 let facts = facts::load_start(&txn, tenant, &identifiers, None, settings).await?;
@@ -688,7 +748,7 @@ impl Store {
         let (mut planned, mut refused) = (None, None);
         // The page is a context read, logged with it in the same transaction.
         let result = db::bounded(async {
-            let txn = self.pools.begin_logged_read(tenant).await?;
+            let txn = self.pools.begin_logged_read().await?;
             let result = async {
                 let settings = settings_in(&txn, tenant).await?;
                 let facts = facts::load_start(&txn, tenant, &identifiers, None, settings).await?;
@@ -760,42 +820,62 @@ impl Store {
         let idem = idempotency.as_ref();
         let (mut planned, mut refused) = (None, None);
         let result = db::bounded(async {
-            let txn = self.pools.begin_write(tenant).await?;
-            let result = async {
-                check_recording_channel(&txn, tenant, contact_id, channels, &mut refused).await?;
-                if let Some(answer) = idempotency::replay(&txn, tenant, OP_FEEDBACK, idem).await? {
-                    log_replayed_recording(&txn, tenant, caller, OP_FEEDBACK, idem, contact_id)
+            let mut attempts = db::Attempts::default();
+            loop {
+                (planned, refused) = (None, None);
+                let txn = self.pools.begin_write().await?;
+                let mut locks = Locks::new(&self.pools);
+                let result = async {
+                    locks.request(&txn, tenant, OP_FEEDBACK, idem, &[]).await?;
+                    check_recording_channel(&txn, tenant, contact_id, channels, &mut refused)
                         .await?;
-                    return Ok(answer);
-                }
-                let settings = settings_in(&txn, tenant).await?;
-                let facts = facts::load_feedback(&txn, tenant, contact_id).await?;
-                let subject = facts.contact.as_ref().and_then(|c| c.party_id);
-                let plan = match feedback_plan::plan_feedback(&facts, &feedback) {
-                    Ok(plan) => plan,
-                    Err(e) => {
-                        refused = processing(&settings, ProcessingKind::ContactRecording, subject)
-                            .map(|p| p.for_contact(contact_id));
-                        return Err(e.into());
+                    if let Some(answer) =
+                        idempotency::replay(&txn, tenant, OP_FEEDBACK, idem).await?
+                    {
+                        log_replayed_recording(&txn, tenant, caller, OP_FEEDBACK, idem, contact_id)
+                            .await?;
+                        return Ok(answer);
                     }
-                };
-                write::save(&txn, tenant, None, &plan.writes).await?;
-                idempotency::remember(&txn, tenant, OP_FEEDBACK, idem, &plan.answer, plan.subject)
+                    let settings = settings_in(&txn, tenant).await?;
+                    let facts = locks.load_feedback(&txn, tenant, contact_id).await?;
+                    let subject = facts.contact.as_ref().and_then(|c| c.party_id);
+                    let plan = match feedback_plan::plan_feedback(&facts, &feedback) {
+                        Ok(plan) => plan,
+                        Err(e) => {
+                            refused =
+                                processing(&settings, ProcessingKind::ContactRecording, subject)
+                                    .map(|p| p.for_contact(contact_id));
+                            return Err(e.into());
+                        }
+                    };
+                    write::save(&txn, tenant, None, &plan.writes).await?;
+                    idempotency::remember(
+                        &txn,
+                        tenant,
+                        OP_FEEDBACK,
+                        idem,
+                        &plan.answer,
+                        plan.subject,
+                    )
                     .await?;
-                planned = log_read(
-                    &txn,
-                    tenant,
-                    caller,
-                    &settings,
-                    ProcessingKind::ContactRecording,
-                    plan.subject,
-                    Some(contact_id),
-                )
-                .await?;
-                Ok(plan.answer)
+                    planned = log_read(
+                        &txn,
+                        tenant,
+                        caller,
+                        &settings,
+                        ProcessingKind::ContactRecording,
+                        plan.subject,
+                        Some(contact_id),
+                    )
+                    .await?;
+                    Ok(plan.answer)
+                }
+                .await;
+                let result = db::finish(txn, result).await;
+                if !attempts.again(&result) {
+                    break result;
+                }
             }
-            .await;
-            db::finish(txn, result).await
         })
         .await;
         self.log_after_failure(tenant, caller, &result, planned, refused)
@@ -814,20 +894,33 @@ impl Store {
     ) -> Result<Erased, StoreError> {
         let mut planned = None;
         let result = db::bounded(async {
-            let txn = self.pools.begin_write(tenant).await?;
-            let result = async {
-                let settings = settings_in(&txn, tenant).await?;
-                let facts = facts::load_erase(&txn, tenant, &identifiers, settings).await?;
-                let plan = erase::plan_erase(&facts, &identifiers)?;
-                planned = logged(&plan.writes);
-                write::save(&txn, tenant, Some(caller), &plan.writes).await?;
-                Ok(Erased {
-                    party_id: plan.party_id,
-                    contacts_erased: plan.contacts_erased,
-                })
+            let mut attempts = db::Attempts::default();
+            loop {
+                planned = None;
+                let txn = self.pools.begin_write().await?;
+                let mut locks = Locks::new(&self.pools);
+                let result = async {
+                    locks
+                        .request(&txn, tenant, "erase", None, &identifiers)
+                        .await?;
+                    let settings = settings_in(&txn, tenant).await?;
+                    let facts = locks
+                        .load_erase(&txn, tenant, &identifiers, &settings)
+                        .await?;
+                    let plan = erase::plan_erase(&facts, &identifiers)?;
+                    planned = logged(&plan.writes);
+                    write::save(&txn, tenant, Some(caller), &plan.writes).await?;
+                    Ok(Erased {
+                        party_id: plan.party_id,
+                        contacts_erased: plan.contacts_erased,
+                    })
+                }
+                .await;
+                let result = db::finish(txn, result).await;
+                if !attempts.again(&result) {
+                    break result;
+                }
             }
-            .await;
-            db::finish(txn, result).await
         })
         .await;
         self.log_after_failure(tenant, caller, &result, planned, None)
@@ -854,7 +947,7 @@ impl Store {
     ) -> Result<Page<ProcessingRecord>, StoreError> {
         let mut planned = None;
         let result = db::bounded(async {
-            let txn = self.pools.begin_logged_read(tenant).await?;
+            let txn = self.pools.begin_logged_read().await?;
             let result = async {
                 // The data subjects of the request (the survivors), and every party id
                 // their records may be under.
@@ -956,7 +1049,7 @@ impl Store {
                 .cloned()
                 .collect();
             db::bounded(async {
-                let txn = self.pools.begin_write(tenant).await?;
+                let txn = self.pools.begin_write().await?;
                 let result = processing_log::mark_exported(&txn, &mine, at).await;
                 db::finish(txn, result).await
             })
