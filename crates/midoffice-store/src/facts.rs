@@ -14,7 +14,9 @@ use midoffice_domain::plan::feedback::FeedbackFacts;
 use midoffice_domain::plan::start::{AskedCase, FreshIds, StartFacts};
 use midoffice_domain::settings::TenantSettings;
 use midoffice_domain::{Instant, TenantId};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QuerySelect,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
 
@@ -40,6 +42,99 @@ impl Merged for case::Model {
     }
 }
 
+/// The statements of the look-ups on the paths of a start, a completion, a context and
+/// a satisfaction answer, each built in one place so its plan can be checked
+/// ([`crate::Store::query_plans`]): every one is a search by the primary key or by an
+/// index that leads with the tenant, whatever the size of the store.
+pub mod query {
+    use super::*;
+    use sea_orm::sea_query::{Query, SelectStatement, UnionType};
+    use sea_orm::{DbBackend, Select, Statement};
+
+    /// A row by id, in the tenant.
+    pub fn by_id<E>(tenant_column: E::Column, tenant: &TenantId, id: Uuid) -> Select<E>
+    where
+        E: EntityTrait,
+        E::Column: ColumnTrait,
+        <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<Uuid>,
+    {
+        E::find_by_id(id).filter(tenant_column.eq(tenant.as_str()))
+    }
+
+    /// The identifier rows of these identifiers: one search of the primary key
+    /// (tenant, kind, hash, party) per identifier, as a UNION ALL. (Written as
+    /// `tenant = ? AND ((kind = ? AND hash = ?) OR ...)`, SQLite searches the tenant's
+    /// prefix only and reads every identifier of the tenant.) `given` is not empty.
+    pub fn owners(backend: DbBackend, tenant: &TenantId, given: &[IdentKey]) -> Statement {
+        let one = |k: &IdentKey| -> SelectStatement {
+            Query::select()
+                .columns([
+                    identifier::Column::Tenant,
+                    identifier::Column::Kind,
+                    identifier::Column::Hash,
+                    identifier::Column::PartyId,
+                ])
+                .from(identifier::Entity)
+                .and_where(identifier::Column::Tenant.eq(tenant.as_str()))
+                .and_where(identifier::Column::Kind.eq(k.kind.as_str()))
+                .and_where(identifier::Column::Hash.eq(k.hash.as_str()))
+                .to_owned()
+        };
+        let mut q = one(&given[0]);
+        for k in &given[1..] {
+            q.union(UnionType::All, one(k));
+        }
+        backend.build(&q)
+    }
+
+    /// The live (not merged, not erased) parties among these ids.
+    pub fn live_parties(tenant: &TenantId, ids: &[Uuid]) -> Select<party::Entity> {
+        party::Entity::find()
+            .filter(party::Column::Tenant.eq(tenant.as_str()))
+            .filter(party::Column::Id.is_in(ids.iter().copied()))
+            .filter(party::Column::MergedInto.is_null())
+            .filter(party::Column::ErasedAt.is_null())
+    }
+
+    /// Today's cases of a party.
+    pub fn party_cases(tenant: &TenantId, party_id: Uuid) -> Select<case::Entity> {
+        case::Entity::find()
+            .filter(case::Column::Tenant.eq(tenant.as_str()))
+            .filter(case::Column::PartyId.eq(party_id))
+            .filter(case::Column::MergedInto.is_null())
+    }
+
+    /// The contacts of these cases.
+    pub fn case_contacts(tenant: &TenantId, cases: &[Uuid]) -> Select<contact::Entity> {
+        contact::Entity::find()
+            .filter(contact::Column::Tenant.eq(tenant.as_str()))
+            .filter(contact::Column::CaseId.is_in(cases.iter().copied()))
+    }
+
+    /// The feedback of these contacts.
+    pub fn feedback(tenant: &TenantId, contacts: &[Uuid]) -> Select<feedback::Entity> {
+        feedback::Entity::find()
+            .filter(feedback::Column::Tenant.eq(tenant.as_str()))
+            .filter(feedback::Column::ContactId.is_in(contacts.iter().copied()))
+    }
+
+    /// The parties merged into these.
+    pub fn merged_into(tenant: &TenantId, ids: &[Uuid]) -> Select<party::Entity> {
+        party::Entity::find()
+            .filter(party::Column::Tenant.eq(tenant.as_str()))
+            .filter(party::Column::MergedInto.is_in(ids.iter().copied()))
+    }
+
+    /// The contacts of these parties.
+    pub fn party_contacts(tenant: &TenantId, parties: &[Uuid]) -> Select<contact::Entity> {
+        contact::Entity::find()
+            .filter(contact::Column::Tenant.eq(tenant.as_str()))
+            .filter(contact::Column::PartyId.is_in(parties.iter().copied()))
+    }
+}
+
+use query::by_id;
+
 /// A row by id, following `merged_into` to the one it was merged into.
 async fn follow_merged<E, C>(
     c: &C,
@@ -56,8 +151,7 @@ where
 {
     let mut id = id;
     for _ in 0..MAX_HOPS {
-        let row = E::find_by_id(id)
-            .filter(tenant.0.eq(tenant.1.as_str()))
+        let row = by_id::<E>(tenant.0, tenant.1, id)
             .one(c)
             .await
             .map_err(db_err)?;
@@ -96,8 +190,7 @@ pub async fn contact_row<C: ConnectionTrait>(
     tenant: &TenantId,
     id: Uuid,
 ) -> Result<Option<contact::Model>, StoreError> {
-    contact::Entity::find_by_id(id)
-        .filter(contact::Column::Tenant.eq(tenant.as_str()))
+    by_id::<contact::Entity>(contact::Column::Tenant, tenant, id)
         .one(c)
         .await
         .map_err(db_err)
@@ -111,9 +204,7 @@ pub async fn feedback_of<C: ConnectionTrait>(
 ) -> Result<BTreeMap<Uuid, Feedback>, StoreError> {
     let mut out = BTreeMap::new();
     for chunk in contact_ids.chunks(CHUNK) {
-        let rows = feedback::Entity::find()
-            .filter(feedback::Column::Tenant.eq(tenant.as_str()))
-            .filter(feedback::Column::ContactId.is_in(chunk.iter().copied()))
+        let rows = query::feedback(tenant, chunk)
             .all(c)
             .await
             .map_err(db_err)?;
@@ -160,9 +251,7 @@ pub async fn cases_with_contacts<C: ConnectionTrait>(
     let mut rows = Vec::new();
     for chunk in ids.chunks(CHUNK) {
         rows.extend(
-            contact::Entity::find()
-                .filter(contact::Column::Tenant.eq(tenant.as_str()))
-                .filter(contact::Column::CaseId.is_in(chunk.iter().copied()))
+            query::case_contacts(tenant, chunk)
                 .all(c)
                 .await
                 .map_err(db_err)?,
@@ -233,10 +322,7 @@ pub async fn party_cases<C: ConnectionTrait>(
     tenant: &TenantId,
     party_id: Uuid,
 ) -> Result<Vec<CaseFacts>, StoreError> {
-    let rows = case::Entity::find()
-        .filter(case::Column::Tenant.eq(tenant.as_str()))
-        .filter(case::Column::PartyId.eq(party_id))
-        .filter(case::Column::MergedInto.is_null())
+    let rows = query::party_cases(tenant, party_id)
         .all(c)
         .await
         .map_err(db_err)?;
@@ -254,29 +340,26 @@ pub async fn known_parties<C: ConnectionTrait>(
     if given.is_empty() {
         return Ok(known);
     }
-    let mut any = Condition::any();
-    for k in given {
-        any = any.add(
-            Condition::all()
-                .add(identifier::Column::Kind.eq(k.kind.as_str()))
-                .add(identifier::Column::Hash.eq(k.hash.as_str())),
+    let mut rows = Vec::new();
+    // A request names a few identifiers (one per kind); the chunks keep a compound
+    // statement far below SQLite's limit of 500 parts.
+    for chunk in given.chunks(64) {
+        rows.extend(
+            identifier::Model::find_by_statement(query::owners(
+                c.get_database_backend(),
+                tenant,
+                chunk,
+            ))
+            .all(c)
+            .await
+            .map_err(db_err)?,
         );
     }
-    let rows = identifier::Entity::find()
-        .filter(identifier::Column::Tenant.eq(tenant.as_str()))
-        .filter(any)
-        .all(c)
-        .await
-        .map_err(db_err)?;
     let owner_ids: BTreeSet<Uuid> = rows.iter().map(|r| r.party_id).collect();
     let mut live = BTreeMap::new();
     let owner_ids: Vec<Uuid> = owner_ids.into_iter().collect();
     for chunk in owner_ids.chunks(CHUNK) {
-        let parties = party::Entity::find()
-            .filter(party::Column::Tenant.eq(tenant.as_str()))
-            .filter(party::Column::Id.is_in(chunk.iter().copied()))
-            .filter(party::Column::MergedInto.is_null())
-            .filter(party::Column::ErasedAt.is_null())
+        let parties = query::live_parties(tenant, chunk)
             .all(c)
             .await
             .map_err(db_err)?;
@@ -311,9 +394,7 @@ pub async fn merged_family<C: ConnectionTrait>(
     while !frontier.is_empty() && all.len() < 100_000 {
         let mut next = Vec::new();
         for chunk in frontier.chunks(CHUNK) {
-            let rows = party::Entity::find()
-                .filter(party::Column::Tenant.eq(tenant.as_str()))
-                .filter(party::Column::MergedInto.is_in(chunk.iter().copied()))
+            let rows = query::merged_into(tenant, chunk)
                 .all(c)
                 .await
                 .map_err(db_err)?;
@@ -333,11 +414,9 @@ async fn contact_ids_of<C: ConnectionTrait>(
 ) -> Result<Vec<Uuid>, StoreError> {
     let mut out = Vec::new();
     for chunk in parties.chunks(CHUNK) {
-        let ids: Vec<Uuid> = contact::Entity::find()
+        let ids: Vec<Uuid> = query::party_contacts(tenant, chunk)
             .select_only()
             .column(contact::Column::Id)
-            .filter(contact::Column::Tenant.eq(tenant.as_str()))
-            .filter(contact::Column::PartyId.is_in(chunk.iter().copied()))
             .into_tuple()
             .all(c)
             .await

@@ -34,6 +34,7 @@ mod facts;
 mod idempotency;
 mod lock;
 pub mod migration;
+mod plans;
 pub mod processing_log;
 pub mod rows;
 mod write;
