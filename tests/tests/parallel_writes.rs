@@ -101,11 +101,10 @@ async fn many_writers_on_different_and_the_same_citizens_keep_one_party_and_one_
         let own = bsns(50_000, WRITERS);
         let barrier = Arc::new(Barrier::new(WRITERS));
         let mut tasks = Vec::new();
-        for w in 0..WRITERS {
+        for (w, mine) in own.iter().cloned().enumerate() {
             let mut client = ContactServiceClient::new(b.new_channel().await);
             let barrier = Arc::clone(&barrier);
             let shared = shared.clone();
-            let mine = own[w].clone();
             tasks.push(tokio::spawn(async move {
                 barrier.wait().await;
                 let mut made = Vec::new();
