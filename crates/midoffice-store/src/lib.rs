@@ -10,7 +10,9 @@
 //! start, not saved.
 //!
 //! Module map: [`entity`] (tables), [`migration`] (schema), `db` (pools, transactions,
-//! error mapping), `facts` (loading), `write` (saving a plan, one file per seam),
+//! error mapping, running a conflicted write again), `lock` (what a write locks on
+//! PostgreSQL), `facts` (loading; `facts::query`, the look-ups, and `plans`, their
+//! plans), `write` (saving a plan, one file per seam),
 //! `idempotency` (AIP-155 keys), `convert` (rows to facts), [`rows`] (the versioned JSON
 //! formats of settings and kept answers), `dburl` (the SQLite file of a database URL,
 //! and URLs with their password masked).
