@@ -9,7 +9,8 @@
 //! transaction, and answer with what the plan computed. A look-up is the same plan as a
 //! start, not saved.
 //!
-//! Module map: [`entity`] (tables), [`migration`] (schema), `db` (pools, transactions,
+//! Module map: [`entity`] (tables), [`migration`] (schema), [`bulk`] (a seed's plans saved
+//! with multi-row inserts), `db` (pools, transactions,
 //! error mapping, running a conflicted write again), `lock` (what a write locks on
 //! PostgreSQL), `facts` (loading; `facts::query`, the look-ups, and `plans`, their
 //! plans), `write` (saving a plan, one file per seam),
@@ -28,6 +29,7 @@ use midoffice_domain::view::{self, ContactView, ContextView};
 use midoffice_domain::{DomainError, Instant, TenantId, Violations};
 use uuid::Uuid;
 
+pub mod bulk;
 mod convert;
 mod db;
 mod dburl;

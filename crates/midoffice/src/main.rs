@@ -1,9 +1,10 @@
-//! The midoffice service binary: `serve` (the default), `play` and `key new`.
+//! The midoffice service binary: `serve` (the default), `play`, `seed` and `key new`.
 
 mod access;
 mod config;
 mod processing_export;
 mod secret;
+mod seed;
 mod telemetry;
 
 use clap::{Args, Parser, Subcommand};
@@ -79,6 +80,9 @@ enum Command {
     Serve(ServeArgs),
     /// Play scenario files against a fresh in-process server each; exits 1 if any fails.
     Play(PlayArgs),
+    /// Fill a store with citizens and contacts of a realistic shape, every contact
+    /// decided by the domain's rules, saved in bulk (for benchmarks and trials).
+    Seed(seed::SeedArgs),
     /// API keys.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -128,6 +132,7 @@ async fn main() -> ExitCode {
     match cli.command {
         Some(Command::Play(args)) => play(args).await,
         Some(Command::Serve(args)) => serve(args).await,
+        Some(Command::Seed(args)) => seed::run(args).await,
         Some(Command::Key(KeyCommand::New(args))) => key_new(args),
         None => serve(cli.serve).await,
     }
@@ -385,7 +390,7 @@ pub(crate) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
 
 /// Creates an empty SQLite database file only the owner can read (0600), unless there
 /// is one; SQLite gives its journal, WAL and shared-memory files the same mode.
-fn create_private_file(file: &Path) -> std::io::Result<()> {
+pub(crate) fn create_private_file(file: &Path) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

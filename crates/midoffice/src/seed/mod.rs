@@ -1,0 +1,447 @@
+//! `midoffice seed`: fills a store with citizens and contacts of a realistic shape,
+//! every contact decided by the domain's plans, saved in bulk.
+//!
+//! One citizen at a time: its whole history is planned (`shape`), then played in time
+//! order through `plan_start`, `plan_completion`, `plan_record` and `plan_feedback`
+//! with facts read from the citizen's own rows (`play`), so merges, cases, signals and
+//! commitments are exactly what a server would have made. Citizens' rows are gathered
+//! into batches that the store saves with multi-row inserts
+//! (`midoffice_store::bulk`), on the other core while the next batch is generated.
+
+mod play;
+mod rng;
+mod shape;
+
+use crate::config::{self, ServeArgs};
+use crate::secret;
+use chrono::{NaiveDate, TimeDelta};
+use clap::Args;
+use midoffice_domain::TenantId;
+use midoffice_domain::identifier::{Identifier, IdentifierKind, Pseudonymiser};
+use midoffice_domain::settings::TenantSettings;
+use midoffice_store::bulk::{Batch, BatchCounts};
+use midoffice_store::{Store, redact_url, sqlite_path};
+use play::{Player, Refusals};
+use rng::Rng;
+use shape::{Citizen, Clock, Identity, Planner};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::{Duration, Instant as Wall};
+
+/// Contacts per batch: one write transaction each.
+const BATCH_CONTACTS: usize = 20_000;
+/// The most contacts one citizen has.
+const MAX_CONTACTS_PER_CITIZEN: usize = 400;
+/// The share of contacts without identifiers, in thousandths.
+const ANONYMOUS_PER_MILLE: usize = 70;
+
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// The configuration file, as for serve (database, data folder, secret).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The data folder. [default: ./data]
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<String>,
+    /// The database to fill, as for serve. [default: the SQLite file in the data folder]
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// The identifier-hashing secret, as for serve: use the one the server will use,
+    /// or the seeded identifiers cannot be found. [default: <DATA_DIR>/secret.key]
+    #[arg(long, value_name = "PATH")]
+    pub secret_file: Option<String>,
+    /// `development` or `production`, as for serve (where the secret may come from).
+    #[arg(long, value_name = "MODE")]
+    pub mode: Option<String>,
+    /// The tenant to fill.
+    #[arg(long, default_value = "default")]
+    pub tenant: String,
+    /// Citizens (people and businesses that contact the tenant).
+    #[arg(long, value_name = "N")]
+    pub parties: usize,
+    /// Contacts in all, about 7 % of them anonymous; at least as many as parties.
+    #[arg(long, value_name = "M")]
+    pub contacts: usize,
+    /// The first local date of the period. [default: a year before --to]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub from: Option<NaiveDate>,
+    /// The day after the period (exclusive). [default: tomorrow; nothing is made after
+    /// now]
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub to: Option<NaiveDate>,
+    /// The same seed fills the same store.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub random_seed: u64,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The BSN of seeded citizen `i` (when it has one): `i` spread over 8-digit numbers
+/// from 10000000 with the eleven-test check digit (of two neighbours, the one that has
+/// one). Tests find seeded citizens by it.
+pub fn bsn_for(i: usize) -> String {
+    let base = 10_000_000 + 2 * i as u64;
+    for prefix in [base, base + 1] {
+        let digits: Vec<u64> = format!("{prefix:08}")
+            .bytes()
+            .map(|b| u64::from(b - b'0'))
+            .collect();
+        let sum: u64 = digits.iter().zip((2..=9).rev()).map(|(d, w)| d * w).sum();
+        let check = sum % 11;
+        if check < 10 {
+            return format!("{prefix:08}{check}");
+        }
+    }
+    unreachable!("of two neighbours differing in the last digit, one has a check digit")
+}
+
+/// The phone number and e-mail address of seeded citizen `i`.
+pub fn weak_for(i: usize) -> (String, String) {
+    (
+        format!("06{:08}", i % 100_000_000),
+        format!("burger{i}@voorbeeld.nl"),
+    )
+}
+
+/// Runs the seed; progress and the summary on stderr.
+pub async fn run(args: SeedArgs) -> ExitCode {
+    match seed(args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("midoffice seed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// What the generator sends to the saver.
+enum Message {
+    Batch(Batch),
+    Done(Refusals),
+}
+
+async fn seed(args: SeedArgs) -> Result<(), BoxError> {
+    if args.parties == 0 {
+        return Err("--parties must be at least 1".into());
+    }
+    if args.parties > 40_000_000 {
+        return Err("--parties may be at most 40,000,000".into());
+    }
+    let anonymous = (args.contacts * ANONYMOUS_PER_MILLE / 1000)
+        .min(args.contacts.saturating_sub(args.parties));
+    let named = args.contacts - anonymous;
+    if named < args.parties {
+        return Err("--contacts must be at least --parties (every party has a contact)".into());
+    }
+    let tenant = TenantId::parse(&args.tenant).map_err(|e| format!("--tenant: {e}"))?;
+
+    let env = config::environment()?;
+    let flags = ServeArgs {
+        config: args.config.clone(),
+        data_dir: args.data_dir.clone(),
+        database_url: args.database_url.clone(),
+        secret_file: args.secret_file.clone(),
+        mode: args.mode.clone(),
+        ..ServeArgs::default()
+    };
+    let settings = config::load(&flags, &env)?;
+    let sqlite_file = sqlite_path(&settings.database_url);
+    if let Some(dir) = sqlite_file
+        .as_deref()
+        .and_then(Path::parent)
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        crate::create_private_dir(dir)?;
+    }
+    let secret = secret::load_for_mode(
+        settings.mode == config::Mode::Production,
+        env.get(secret::SECRET_ENV).map(String::as_str),
+        &settings.secret_file,
+        secret::DataPlace {
+            data_dir: &settings.data_dir,
+            database_file: sqlite_file.as_deref(),
+        },
+    )?;
+    let pseudonymiser = Pseudonymiser::new(&secret.key);
+    drop(secret);
+    if let Some(file) = &sqlite_file {
+        crate::create_private_file(file)?;
+    }
+    let shown = redact_url(&settings.database_url);
+    let store = Store::connect(&settings.database_url)
+        .await
+        .map_err(|e| format!("cannot open the database {shown}: {e}"))?;
+    let tenant_settings = store.settings(&tenant).await?;
+
+    let calendar = tenant_settings.calendar.clone();
+    let now = chrono::Utc::now();
+    let today = calendar.local_date(now);
+    let to = args
+        .to
+        .unwrap_or_else(|| today + TimeDelta::days(1));
+    let from = args.from.unwrap_or_else(|| to - TimeDelta::days(365));
+    let last_day = (to - TimeDelta::days(1)).min(today);
+    if last_day < from {
+        return Err("the period --from .. --to holds no day up to today".into());
+    }
+    let horizon = calendar.start_of_day(to).min(now - TimeDelta::minutes(1));
+    let clock = Clock {
+        calendar,
+        from,
+        last_day,
+        horizon,
+    };
+    eprintln!(
+        "midoffice seed: {} parties, {} contacts ({} anonymous), tenant {}, {} .. {} (exclusive), seed {}, into {}",
+        args.parties,
+        args.contacts,
+        anonymous,
+        tenant.as_str(),
+        from,
+        to,
+        args.random_seed,
+        shown
+    );
+
+    store.begin_bulk_load().await?;
+    let started = Wall::now();
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Message, String>>(2);
+    let generator = Generator {
+        seed: args.random_seed,
+        tenant: tenant.clone(),
+        settings: tenant_settings,
+        pseudonymiser,
+        clock,
+        parties: args.parties,
+        named,
+        anonymous,
+    };
+    let worker = std::thread::spawn(move || generator.run(&tx));
+
+    let mut saved = BatchCounts::default();
+    let mut refusals = Refusals::default();
+    let mut last_report = Wall::now();
+    let mut failure: Option<BoxError> = None;
+    while let Some(message) = rx.recv().await {
+        match message {
+            Ok(Message::Batch(batch)) => match store.save_bulk(batch).await {
+                Ok(counts) => {
+                    saved += counts;
+                    if last_report.elapsed() >= Duration::from_secs(2) {
+                        last_report = Wall::now();
+                        progress(saved.contacts, args.contacts, started.elapsed());
+                    }
+                }
+                Err(e) => {
+                    failure = Some(format!("saving a batch failed: {e}").into());
+                    break;
+                }
+            },
+            Ok(Message::Done(r)) => refusals = r,
+            Err(e) => {
+                failure = Some(e.into());
+                break;
+            }
+        }
+    }
+    // Stops the generator (its next send fails) when saving failed.
+    drop(rx);
+    if worker.join().is_err() {
+        failure.get_or_insert_with(|| "the generator stopped abnormally".into());
+    }
+    store.end_bulk_load().await?;
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    // FIGURES: a bulk load writes no derived figure rows. When `Store::rebuild_figures`
+    // (the figure_rollup/figure_unit/figure_state tables) is on main, call
+    // `store.rebuild_figures(&tenant).await?` here, so the figures match the loaded data.
+    let elapsed = started.elapsed();
+    summary(&saved, anonymous, &refusals, elapsed);
+    Ok(())
+}
+
+fn progress(done: usize, total: usize, elapsed: Duration) {
+    let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
+    let left = (total.saturating_sub(done)) as f64 / rate.max(1.0);
+    eprintln!(
+        "midoffice seed: {done} / {total} contacts ({:.1} %), {rate:.0} contacts/s, about {left:.0} s left",
+        100.0 * done as f64 / total.max(1) as f64
+    );
+}
+
+fn summary(saved: &BatchCounts, anonymous: usize, refusals: &Refusals, elapsed: Duration) {
+    let secs = elapsed.as_secs_f64().max(0.001);
+    eprintln!(
+        "midoffice seed: done in {secs:.1} s: {} contacts ({} anonymous), {:.0} contacts/s",
+        saved.contacts,
+        anonymous,
+        saved.contacts as f64 / secs
+    );
+    eprintln!(
+        "midoffice seed: parties {} ({} after merges, {} merged), identifiers {}, cases {} ({} after joins), satisfaction answers {}",
+        saved.parties,
+        saved.live_parties,
+        saved.parties - saved.live_parties,
+        saved.identifiers,
+        saved.cases,
+        saved.live_cases,
+        saved.feedback
+    );
+    eprintln!(
+        "midoffice seed: refused by the rules: {}",
+        refusals.total()
+    );
+    for (reason, n) in &refusals.by_reason {
+        eprintln!("midoffice seed:   {n} × {reason}");
+    }
+}
+
+/// Generates every citizen's history and the anonymous contacts, in batches.
+struct Generator {
+    seed: u64,
+    tenant: TenantId,
+    settings: TenantSettings,
+    pseudonymiser: Pseudonymiser,
+    clock: Clock,
+    parties: usize,
+    named: usize,
+    anonymous: usize,
+}
+
+/// The stream of the random generator of anonymous contact `j` (citizens use 1..).
+const ANONYMOUS_STREAM: u64 = 1 << 48;
+
+impl Generator {
+    fn run(self, tx: &tokio::sync::mpsc::Sender<Result<Message, String>>) {
+        let send = |m| tx.blocking_send(m).is_ok();
+        match self.generate(&send) {
+            Ok(refusals) => {
+                send(Ok(Message::Done(refusals)));
+            }
+            Err(e) => {
+                send(Err(e));
+            }
+        }
+    }
+
+    fn key(&self, kind: IdentifierKind, raw: &str) -> Result<midoffice_domain::identifier::IdentKey, String> {
+        let id = Identifier::parse(kind, raw)
+            .map_err(|e| format!("a seeded {} is not valid: {e}", kind.as_str()))?;
+        Ok(self.pseudonymiser.key(&id))
+    }
+
+    fn citizen(&self, rng: &mut Rng, i: usize) -> Result<Citizen, String> {
+        let identity = rng.weighted(&[
+            (Identity::Bsn, 55),
+            (Identity::WeakOnly, 35),
+            (Identity::JoinedLater, 10),
+        ]);
+        let (phone, email) = weak_for(i);
+        let span = (self.clock.horizon - self.clock.calendar.start_of_day(self.clock.from))
+            .num_seconds()
+            .max(1);
+        let join = (identity == Identity::JoinedLater).then(|| {
+            self.clock.calendar.start_of_day(self.clock.from)
+                + TimeDelta::seconds(rng.range(span / 4, span * 3 / 4))
+        });
+        Ok(Citizen {
+            identity,
+            bsn: match identity {
+                Identity::WeakOnly => None,
+                _ => Some(self.key(IdentifierKind::Bsn, &bsn_for(i))?),
+            },
+            phone: self.key(IdentifierKind::Phone, &phone)?,
+            email: self.key(IdentifierKind::Email, &email)?,
+            join,
+        })
+    }
+
+    fn generate(&self, send: &dyn Fn(Result<Message, String>) -> bool) -> Result<Refusals, String> {
+        let mut rng = Rng::new(self.seed, 0);
+        let counts = shape::contacts_per_citizen(
+            &mut rng,
+            self.parties,
+            self.named,
+            MAX_CONTACTS_PER_CITIZEN,
+        );
+        let player = Player {
+            tenant: &self.tenant,
+            settings: &self.settings,
+        };
+        let mut refusals = Refusals::default();
+        let mut batch = Batch::new(&self.tenant);
+        let mut anonymous_done = 0usize;
+        for (i, count) in counts.iter().enumerate() {
+            let mut rng = Rng::new(self.seed, i as u64 + 1);
+            let who = self.citizen(&mut rng, i)?;
+            let history = Planner {
+                rng: &mut rng,
+                clock: &self.clock,
+                citizen: i,
+            }
+            .history(&who, *count as usize);
+            let rows = player
+                .play(&mut rng, &history, &mut refusals)
+                .map_err(|e| e.to_string())?;
+            batch.append(rows);
+            // The anonymous contacts, spread evenly among the citizens.
+            let due = self.anonymous * (i + 1) / self.parties;
+            while anonymous_done < due {
+                let mut rng = Rng::new(self.seed, ANONYMOUS_STREAM + anonymous_done as u64);
+                anonymous_done += 1;
+                let planned = Planner {
+                    rng: &mut rng,
+                    clock: &self.clock,
+                    citizen: i,
+                }
+                .anonymous();
+                if let Some(p) = planned {
+                    let rows = player
+                        .play(&mut rng, std::slice::from_ref(&p), &mut refusals)
+                        .map_err(|e| e.to_string())?;
+                    batch.append(rows);
+                }
+            }
+            if batch.counts().contacts >= BATCH_CONTACTS {
+                let full = std::mem::replace(&mut batch, Batch::new(&self.tenant));
+                if !send(Ok(Message::Batch(full))) {
+                    return Ok(refusals);
+                }
+            }
+        }
+        if !batch.is_empty() {
+            send(Ok(Message::Batch(batch)));
+        }
+        Ok(refusals)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seeded_bsns_pass_the_eleven_test_and_differ() {
+        let mut seen = std::collections::BTreeSet::new();
+        for i in 0..2000 {
+            let bsn = bsn_for(i);
+            assert!(Identifier::parse(IdentifierKind::Bsn, &bsn).is_ok(), "{bsn}");
+            assert!(seen.insert(bsn));
+        }
+        let (phone, email) = weak_for(12);
+        assert!(Identifier::parse(IdentifierKind::Phone, &phone).is_ok());
+        assert!(Identifier::parse(IdentifierKind::Email, &email).is_ok());
+    }
+
+    #[test]
+    fn contacts_are_spread_over_citizens_with_many_one_off_and_a_long_tail() {
+        let mut rng = Rng::new(3, 0);
+        let counts = shape::contacts_per_citizen(&mut rng, 10_000, 100_000, 400);
+        assert_eq!(counts.iter().map(|&c| c as usize).sum::<usize>(), 100_000);
+        let once = counts.iter().filter(|&&c| c == 1).count();
+        assert!(once > 3_000, "{once} one-off");
+        assert!(counts.iter().any(|&c| c > 100), "some frequent");
+        assert!(counts.iter().all(|&c| (1..=400).contains(&c)));
+    }
+}
