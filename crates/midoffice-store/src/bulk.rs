@@ -18,9 +18,9 @@ use crate::convert::{
     contact_facts, direction_str, feedback_facts as feedback_of_row, micros, party_summary,
     referral_columns,
 };
-use crate::facts::case_of_row;
 use crate::db::{self, db_err};
 use crate::entity::{case, contact, feedback, identifier, party};
+use crate::facts::case_of_row;
 use crate::{Store, StoreError};
 use midoffice_domain::case::CaseFacts;
 use midoffice_domain::contact::{Completion, ContactFacts, Feedback};
@@ -575,10 +575,7 @@ impl Batch {
             None => (None, Vec::new()),
             Some(row) => {
                 let mut facts = self.contact_as_facts(row)?;
-                let party = row
-                    .party_id
-                    .and_then(|p| self.party_row(p))
-                    .map(|p| p.id);
+                let party = row.party_id.and_then(|p| self.party_row(p)).map(|p| p.id);
                 facts.party_id = party.or(facts.party_id);
                 let cases = match facts.party_id {
                     Some(p) => self.party_cases(p)?,
@@ -782,7 +779,10 @@ mod tests {
         }])
         .unwrap();
         let c = b.counts();
-        assert_eq!((c.parties, c.live_parties, c.cases, c.live_cases), (2, 1, 2, 1));
+        assert_eq!(
+            (c.parties, c.live_parties, c.cases, c.live_cases),
+            (2, 1, 2, 1)
+        );
         assert_eq!(c.identifiers, 1, "the shared phone stays one row");
         let known = b.known_parties(std::slice::from_ref(&phone)).unwrap();
         assert_eq!(known.owners[&phone], vec![p1]);

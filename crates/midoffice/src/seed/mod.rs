@@ -176,9 +176,7 @@ async fn seed(args: SeedArgs) -> Result<(), BoxError> {
     let calendar = tenant_settings.calendar.clone();
     let now = chrono::Utc::now();
     let today = calendar.local_date(now);
-    let to = args
-        .to
-        .unwrap_or_else(|| today + TimeDelta::days(1));
+    let to = args.to.unwrap_or_else(|| today + TimeDelta::days(1));
     let from = args.from.unwrap_or_else(|| to - TimeDelta::days(365));
     let last_day = (to - TimeDelta::days(1)).min(today);
     if last_day < from {
@@ -288,10 +286,7 @@ fn summary(saved: &BatchCounts, anonymous: usize, refusals: &Refusals, elapsed: 
         saved.live_cases,
         saved.feedback
     );
-    eprintln!(
-        "midoffice seed: refused by the rules: {}",
-        refusals.total()
-    );
+    eprintln!("midoffice seed: refused by the rules: {}", refusals.total());
     for (reason, n) in &refusals.by_reason {
         eprintln!("midoffice seed:   {n} × {reason}");
     }
@@ -325,7 +320,11 @@ impl Generator {
         }
     }
 
-    fn key(&self, kind: IdentifierKind, raw: &str) -> Result<midoffice_domain::identifier::IdentKey, String> {
+    fn key(
+        &self,
+        kind: IdentifierKind,
+        raw: &str,
+    ) -> Result<midoffice_domain::identifier::IdentKey, String> {
         let id = Identifier::parse(kind, raw)
             .map_err(|e| format!("a seeded {} is not valid: {e}", kind.as_str()))?;
         Ok(self.pseudonymiser.key(&id))
@@ -426,7 +425,10 @@ mod tests {
         let mut seen = std::collections::BTreeSet::new();
         for i in 0..2000 {
             let bsn = bsn_for(i);
-            assert!(Identifier::parse(IdentifierKind::Bsn, &bsn).is_ok(), "{bsn}");
+            assert!(
+                Identifier::parse(IdentifierKind::Bsn, &bsn).is_ok(),
+                "{bsn}"
+            );
             assert!(seen.insert(bsn));
         }
         let (phone, email) = weak_for(12);

@@ -160,7 +160,10 @@ impl Clock {
         loop {
             let day = self.from + TimeDelta::days(rng.range(0, span));
             let working = self.calendar.is_working_day(day);
-            let keep = match (matches!(channel, Channel::Phone | Channel::Counter), working) {
+            let keep = match (
+                matches!(channel, Channel::Phone | Channel::Counter),
+                working,
+            ) {
                 (true, false) => false,
                 (false, false) => rng.chance(0.3),
                 _ => day.weekday() != Weekday::Fri || rng.chance(0.8),
@@ -368,7 +371,9 @@ impl Planner<'_> {
         // The first contact after a weak-only citizen gives its BSN names everything it
         // gave before: the parties it made join.
         if who.identity == Identity::JoinedLater
-            && who.join.is_some_and(|j| t >= j && t < j + TimeDelta::days(3))
+            && who
+                .join
+                .is_some_and(|j| t >= j && t < j + TimeDelta::days(3))
             && let Some(b) = &who.bsn
         {
             out = vec![b.clone(), who.phone.clone(), who.email.clone()];
@@ -456,7 +461,8 @@ impl Planner<'_> {
             out.push(p);
             // What follows, as the outcome leads a citizen or the organisation to act.
             let r = self.rng.unit();
-            let hours = |rng: &mut Rng, lo: i64, hi: i64| TimeDelta::minutes(rng.range(lo * 60, hi * 60));
+            let hours =
+                |rng: &mut Rng, lo: i64, hi: i64| TimeDelta::minutes(rng.range(lo * 60, hi * 60));
             case_of = None;
             direction = Direction::Inbound;
             match outcome {
@@ -592,8 +598,8 @@ impl Planner<'_> {
             Channel::Web => true,
         };
         let topic_at_start = topic_known_at_start.then(|| topic.clone());
-        let topic_at_end = (!topic_known_at_start && (!abandoned || rng.chance(0.2)))
-            .then(|| topic.clone());
+        let topic_at_end =
+            (!topic_known_at_start && (!abandoned || rng.chance(0.2))).then(|| topic.clone());
         let department_at_start = match channel {
             Channel::Phone | Channel::Counter => Some(department.clone()),
             _ => rng.chance(0.5).then(|| department.clone()),
@@ -623,7 +629,8 @@ impl Planner<'_> {
         .then(|| (end + secs(rng, 300, 86_400), rng.chance(0.6)));
         let feedback = (!abandoned && rng.chance(0.12)).then(|| {
             let score = rng.weighted(&[(5u8, 35), (4, 35), (3, 15), (2, 8), (1, 7)]);
-            let effort = rng.weighted(&[(1u8, 25), (2, 25), (3, 18), (4, 12), (5, 9), (6, 6), (7, 5)]);
+            let effort =
+                rng.weighted(&[(1u8, 25), (2, 25), (3, 18), (4, 12), (5, 9), (6, 6), (7, 5)]);
             let comment = rng.chance(0.2).then(|| rng.pick(COMMENTS).to_string());
             let at = recorded.map_or(end, |(r, _)| r) + secs(rng, 600, 2 * 86_400);
             (
@@ -694,7 +701,14 @@ impl Planner<'_> {
             },
             join: None,
         };
-        let mut p = self.contact(&who, channel, Direction::Inbound, start, &topic, &department);
+        let mut p = self.contact(
+            &who,
+            channel,
+            Direction::Inbound,
+            start,
+            &topic,
+            &department,
+        );
         p.identifiers.clear();
         p.feedback = None;
         if p.outcome == Outcome::Callback {

@@ -1,0 +1,92 @@
+//! What the tests of the real binary share: the server as a child process.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+use tonic::transport::Endpoint;
+
+/// A free port on the loopback interface.
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("an address").port()
+}
+
+/// The server as a child process; killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `binary` on `database_url` and waits until it answers.
+pub async fn launch(binary: &Path, database_url: &str, dir: &Path) -> Server {
+    let port = free_port();
+    let mut command = Command::new(binary);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("MIDOFFICE") {
+            command.env_remove(name);
+        }
+    }
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))
+        .expect("a log file");
+    let child = command
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        // On loopback without credentials (PostgreSQL alone would infer production,
+        // which refuses to serve without them).
+        .args(["--mode", "development"])
+        .arg("--database-url")
+        .arg(database_url)
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .env("MIDOFFICE_SECRET", "ab".repeat(32))
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("a log file"))
+        .stderr(log)
+        .spawn()
+        .expect("the midoffice binary starts");
+    let mut server = Server {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+    };
+    for _ in 0..600 {
+        if let Some(status) = server.child.try_wait().expect("the child's state") {
+            let log = std::fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+            panic!("the server exited ({status}) while starting:\n{log}");
+        }
+        if let Ok(channel) = Endpoint::from_shared(server.url.clone())
+            .expect("a URL")
+            .connect()
+            .await
+        {
+            let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+            if health
+                .check(tonic_health::pb::HealthCheckRequest::default())
+                .await
+                .is_ok()
+            {
+                return server;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    server.child.kill().ok();
+    panic!("the server did not answer within a minute");
+}
+
+pub async fn channel(url: &str) -> tonic::transport::Channel {
+    Endpoint::from_shared(url.to_owned())
+        .expect("a URL")
+        .connect()
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"))
+}
