@@ -129,6 +129,11 @@ impl Batch {
         }
     }
 
+    /// How many contacts it holds.
+    pub fn contact_count(&self) -> usize {
+        self.contacts.len()
+    }
+
     /// Whether it holds nothing.
     pub fn is_empty(&self) -> bool {
         self.parties.is_empty() && self.contacts.is_empty()

@@ -402,7 +402,7 @@ impl Generator {
                     batch.append(rows);
                 }
             }
-            if batch.counts().contacts >= BATCH_CONTACTS {
+            if batch.contact_count() >= BATCH_CONTACTS {
                 let full = std::mem::replace(&mut batch, Batch::new(&self.tenant));
                 if !send(Ok(Message::Batch(full))) {
                     return Ok(refusals);
