@@ -58,14 +58,14 @@ fn contact(
         party_id: party,
         case_id: case,
         channel,
-        direction: if n % 7 == 0 {
+        direction: if n.is_multiple_of(7) {
             Direction::Outbound
         } else {
             Direction::Inbound
         },
         started_at: at(minute),
         topic: Some(code(TOPICS[(n % 6) as usize])),
-        department: Some(code(if n % 3 == 0 { "burgerzaken" } else { "kcc" })),
+        department: Some(code(if n.is_multiple_of(3) { "burgerzaken" } else { "kcc" })),
         case_chosen_at_completion: false,
         recorded: false,
         context_seen: true,
@@ -74,7 +74,7 @@ fn contact(
             ended_at: at(minute + 10),
             answered_at: answered,
             outcome,
-            story: (outcome != Outcome::Abandoned && n % 4 != 0)
+            story: (outcome != Outcome::Abandoned && !n.is_multiple_of(4))
                 .then(|| "Vraagt naar de status van de aanvraag.".to_owned()),
             department: Some(code("kcc")),
             topic: None,
@@ -83,7 +83,7 @@ fn contact(
             due_at: outcome
                 .is_commitment()
                 .then(|| at(minute + 10) + TimeDelta::days(1)),
-            story_repeated: n % 11 == 0,
+            story_repeated: n.is_multiple_of(11),
         }),
         feedback: None,
     }
