@@ -65,7 +65,11 @@ fn contact(
         },
         started_at: at(minute),
         topic: Some(code(TOPICS[(n % 6) as usize])),
-        department: Some(code(if n.is_multiple_of(3) { "burgerzaken" } else { "kcc" })),
+        department: Some(code(if n.is_multiple_of(3) {
+            "burgerzaken"
+        } else {
+            "kcc"
+        })),
         case_chosen_at_completion: false,
         recorded: false,
         context_seen: true,

@@ -36,6 +36,7 @@ use sea_orm::{
     ActiveModelTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
     IntoActiveModel, Statement,
 };
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
@@ -71,6 +72,9 @@ pub struct Batch {
     cases: Vec<case::Model>,
     contacts: Vec<contact::Model>,
     feedback: Vec<feedback::Model>,
+    /// The facts of each contact row (same index) as last read, until a write changes
+    /// the row: a citizen's history is read back at every one of its contacts.
+    facts: RefCell<Vec<Option<ContactFacts>>>,
 }
 
 /// How many rows of each table a batch holds.
@@ -145,6 +149,7 @@ impl Batch {
         self.identifiers.append(&mut other.identifiers);
         self.cases.append(&mut other.cases);
         self.contacts.append(&mut other.contacts);
+        self.facts.get_mut().append(other.facts.get_mut());
         self.feedback.append(&mut other.feedback);
     }
 
@@ -152,8 +157,13 @@ impl Batch {
         self.parties.iter().any(|p| p.id == id)
     }
 
+    /// A contact row to change (its facts are read again next time).
     fn contact_mut(&mut self, id: Uuid) -> Option<&mut contact::Model> {
-        self.contacts.iter_mut().find(|c| c.id == id)
+        let i = self.contacts.iter().position(|c| c.id == id)?;
+        if let Some(f) = self.facts.get_mut().get_mut(i) {
+            *f = None;
+        }
+        self.contacts.get_mut(i)
     }
 
     /// Carries out a plan's writes on the batch's rows, in order, as `write::save` does
@@ -272,6 +282,7 @@ impl Batch {
                 }
                 self.contacts
                     .push(contact_row(&tenant, contact, case_reference, *created_at));
+                self.facts.get_mut().push(None);
             }
             Write::CompleteContact {
                 contact_id,
@@ -289,7 +300,7 @@ impl Batch {
                 answer,
                 created_at,
             } => {
-                if !self.contacts.iter().any(|c| c.id == *contact_id) {
+                if self.contact_mut(*contact_id).is_none() {
                     return Err(BulkError::OutsideBatch("feedback"));
                 }
                 self.feedback.push(feedback::Model {
@@ -323,6 +334,8 @@ impl Batch {
         if !self.has_party(from) || !self.has_party(into) {
             return Err(BulkError::OutsideBatch("merge"));
         }
+        // Contacts move: read every one again.
+        self.facts.get_mut().iter_mut().for_each(|f| *f = None);
         for (from_case, into_case) in joins {
             for c in &mut self.contacts {
                 if c.case_id == Some(*from_case) {
@@ -473,8 +486,17 @@ impl Batch {
             .transpose()
     }
 
-    fn contact_as_facts(&self, row: &contact::Model) -> Result<ContactFacts, StoreError> {
-        contact_facts(row, self.feedback_for(row.id)?)
+    /// The facts of contact row `i`.
+    fn contact_as_facts(&self, i: usize) -> Result<ContactFacts, StoreError> {
+        if let Some(Some(known)) = self.facts.borrow().get(i) {
+            return Ok(known.clone());
+        }
+        let row = &self.contacts[i];
+        let facts = contact_facts(row, self.feedback_for(row.id)?)?;
+        if let Some(slot) = self.facts.borrow_mut().get_mut(i) {
+            *slot = Some(facts.clone());
+        }
+        Ok(facts)
     }
 
     /// Today's cases of a party, each with its contacts, oldest first.
@@ -488,8 +510,9 @@ impl Batch {
             let mut contacts = self
                 .contacts
                 .iter()
-                .filter(|c| c.case_id == Some(k.id))
-                .map(|c| self.contact_as_facts(c))
+                .enumerate()
+                .filter(|(_, c)| c.case_id == Some(k.id))
+                .map(|(i, _)| self.contact_as_facts(i))
                 .collect::<Result<Vec<_>, _>>()?;
             contacts.sort_by_key(|a| (a.started_at, a.id));
             out.push(case_of_row(k.clone(), contacts)?);
@@ -576,10 +599,11 @@ impl Batch {
         now: Instant,
         stored_at: Instant,
     ) -> Result<CompletionFacts, StoreError> {
-        let (contact, party_cases) = match self.contacts.iter().find(|c| c.id == contact_id) {
+        let (contact, party_cases) = match self.contacts.iter().position(|c| c.id == contact_id) {
             None => (None, Vec::new()),
-            Some(row) => {
-                let mut facts = self.contact_as_facts(row)?;
+            Some(i) => {
+                let row = &self.contacts[i];
+                let mut facts = self.contact_as_facts(i)?;
                 let party = row.party_id.and_then(|p| self.party_row(p)).map(|p| p.id);
                 facts.party_id = party.or(facts.party_id);
                 let cases = match facts.party_id {
@@ -609,8 +633,8 @@ impl Batch {
         contact_id: Uuid,
         stored_at: Instant,
     ) -> Result<FeedbackFacts, StoreError> {
-        let contact = match self.contacts.iter().find(|c| c.id == contact_id) {
-            Some(row) => Some(self.contact_as_facts(row)?),
+        let contact = match self.contacts.iter().position(|c| c.id == contact_id) {
+            Some(i) => Some(self.contact_as_facts(i)?),
             None => None,
         };
         Ok(FeedbackFacts { contact, stored_at })
