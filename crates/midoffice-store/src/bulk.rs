@@ -683,14 +683,12 @@ fn rows_per_statement(backend: DbBackend, columns: usize) -> usize {
 }
 
 impl Store {
-    /// Saves a batch in one write transaction of the tenant, with multi-row inserts
+    /// Saves a batch in one write transaction, with multi-row inserts
     /// (thousands of rows per statement, within each backend's bind-parameter limit).
     /// Parties and cases that were merged go after those they point to, for the
     /// foreign keys. Not bounded by the store's per-call timeout: a batch is large.
     pub async fn save_bulk(&self, batch: Batch) -> Result<BatchCounts, StoreError> {
         let counts = batch.counts();
-        let tenant = TenantId::parse(&batch.tenant)
-            .map_err(|_| StoreError::Internal("a bulk batch without a valid tenant".into()))?;
         let backend = self.pools.backend;
         let Batch {
             mut parties,
@@ -703,7 +701,7 @@ impl Store {
         parties.sort_by_key(|p| p.merged_into.is_some());
         cases.sort_by_key(|k| k.merged_into.is_some());
         let per = |columns| rows_per_statement(backend, columns);
-        let txn = self.pools.begin_write(&tenant).await?;
+        let txn = self.pools.begin_write().await?;
         let result = async {
             insert_rows::<party::ActiveModel>(&txn, parties, per(8)).await?;
             insert_rows::<identifier::ActiveModel>(&txn, identifiers, per(4)).await?;
