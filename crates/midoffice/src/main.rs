@@ -1,6 +1,7 @@
-//! The midoffice service binary: `serve` (the default), `play`, `seed` and `key new`.
+//! The midoffice service binary: `serve` (the default), `play`, `seed`, `key new` and `bench`.
 
 mod access;
+mod bench;
 mod config;
 mod processing_export;
 mod secret;
@@ -86,6 +87,10 @@ enum Command {
     /// API keys.
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Drive a running server over gRPC with a realistic mix of calls and measure
+    /// latency and throughput per RPC, beside an empty handler in the same run
+    /// (docs/benchmarks.md).
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -134,6 +139,13 @@ async fn main() -> ExitCode {
         Some(Command::Serve(args)) => serve(args).await,
         Some(Command::Seed(args)) => seed::run(args).await,
         Some(Command::Key(KeyCommand::New(args))) => key_new(args),
+        Some(Command::Bench(args)) => match bench::run(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("midoffice bench: {e}");
+                ExitCode::FAILURE
+            }
+        },
         None => serve(cli.serve).await,
     }
 }
