@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_versioned_rows::Migration),
             Box::new(m0003_processing_log::Migration),
             Box::new(m0004_audit_contact::Migration),
+            Box::new(m0007_identifier_party_cover::Migration),
         ]
     }
 }
@@ -611,6 +612,56 @@ mod m0004_audit_contact {
                     .await?;
             }
             Ok(())
+        }
+
+        fn use_transaction(&self) -> Option<bool> {
+            Some(true)
+        }
+    }
+}
+
+mod m0007_identifier_party_cover {
+    //! A party's identifiers (moved on a merge, deleted on an erasure) are found by
+    //! `tenant = ? AND party_id = ?`. SQLite without planner statistics took the primary
+    //! key's tenant prefix for that (it covers every column, the party index did not):
+    //! a scan of all the tenant's identifiers, so a merge grew slower with the store.
+    //! The party index now holds every column of the row too, so it is the better plan
+    //! with or without statistics; it replaces the old one.
+
+    use sea_orm_migration::prelude::*;
+
+    /// Creates the covering index, then drops the one it replaces.
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0007_identifier_party_cover"
+        }
+    }
+
+    #[sea_orm_migration::async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .create_index(
+                    Index::create()
+                        .name("ix_identifier_tenant_party_kind_hash")
+                        .table("identifier")
+                        .col("tenant")
+                        .col("party_id")
+                        .col("kind")
+                        .col("hash")
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .drop_index(
+                    Index::drop()
+                        .name("ix_identifier_tenant_party")
+                        .table("identifier")
+                        .to_owned(),
+                )
+                .await
         }
 
         fn use_transaction(&self) -> Option<bool> {

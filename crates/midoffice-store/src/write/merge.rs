@@ -31,17 +31,17 @@ pub async fn merge_party(
             .exec(txn)
             .await
             .map_err(db_err)?;
-        case::Entity::update_many()
-            .col_expr(case::Column::MergedInto, Expr::value(*into_case))
-            .filter(case::Column::Tenant.eq(t))
-            .filter(
-                case::Column::Id
-                    .eq(*from_case)
-                    .or(case::Column::MergedInto.eq(*from_case)),
-            )
-            .exec(txn)
-            .await
-            .map_err(db_err)?;
+        // Two statements, not `id = ? OR merged_into = ?`: SQLite plans that OR on
+        // the tenant prefix alone (a scan of the tenant's cases), each half on its index.
+        for joined in [case::Column::MergedInto, case::Column::Id] {
+            case::Entity::update_many()
+                .col_expr(case::Column::MergedInto, Expr::value(*into_case))
+                .filter(case::Column::Tenant.eq(t))
+                .filter(joined.eq(*from_case))
+                .exec(txn)
+                .await
+                .map_err(db_err)?;
+        }
     }
     case::Entity::update_many()
         .col_expr(case::Column::PartyId, Expr::value(into))
