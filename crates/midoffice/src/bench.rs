@@ -32,8 +32,8 @@ pub struct BenchArgs {
     pub endpoint: String,
     /// What to call: start-complete (StartContact then CompleteContact), context
     /// (GetContext of known citizens), record (RecordContact), figures
-    /// (GetThermometer and GetFigures of this month, alternately), or mixed (45 %
-    /// start-complete, 40 % context, 10 % record, 5 % figures).
+    /// (GetThermometer and GetFigures of this month, alternately), or mixed (48 %
+    /// start-complete, 40 % context, 11 % record, 1 % figures).
     #[arg(long, value_enum, default_value_t = Mix::Mixed)]
     pub mix: Mix,
     /// Closed loop: this many callers, each sending its next operation when the last
@@ -123,7 +123,7 @@ fn parse_duration(raw: &str) -> Result<Duration, String> {
         "m" => n * 60.0,
         _ => return Err(format!("unknown unit in {raw:?}: use ms, s or m")),
     };
-    if !seconds.is_finite() || seconds < 0.0 || seconds > 86_400.0 {
+    if !seconds.is_finite() || !(0.0..=86_400.0).contains(&seconds) {
         return Err(format!("out of range: {raw:?}"));
     }
     Ok(Duration::from_secs_f64(seconds))
@@ -181,7 +181,9 @@ pub async fn run(args: BenchArgs) -> Result<(), BoxError> {
     }
 
     let canned = Arc::new(Canned::default());
-    let cpu_before = args.server_pid.and_then(|pid| ProcUsage::of_process(pid).ok());
+    let cpu_before = args
+        .server_pid
+        .and_then(|pid| ProcUsage::of_process(pid).ok());
     let real = drive(
         &channels,
         &auth,
@@ -745,10 +747,10 @@ fn choose(mix: Mix, rng: &mut Rng) -> Op {
         Mix::Context => Op::Context,
         Mix::Record => Op::Record,
         Mix::Figures => Op::Figures,
-        Mix::Mixed => match rng.below(100) {
-            0..=44 => Op::StartComplete,
-            45..=84 => Op::Context,
-            85..=94 => Op::Record,
+        Mix::Mixed => match rng.below(1000) {
+            0..=479 => Op::StartComplete,
+            480..=879 => Op::Context,
+            880..=989 => Op::Record,
             _ => Op::Figures,
         },
     }
@@ -1111,7 +1113,9 @@ impl ProcUsage {
     fn minus(&self, before: &ProcUsage) -> ProcUsage {
         ProcUsage {
             cpu_seconds: (self.cpu_seconds - before.cpu_seconds).max(0.0),
-            context_switches: self.context_switches.saturating_sub(before.context_switches),
+            context_switches: self
+                .context_switches
+                .saturating_sub(before.context_switches),
             calls: 0,
         }
     }
@@ -1247,9 +1251,7 @@ impl Baseline {
                         .add_service(pb::party_service_server::PartyServiceServer::new(
                             service.clone(),
                         ))
-                        .add_service(pb::figure_service_server::FigureServiceServer::new(
-                            service,
-                        ))
+                        .add_service(pb::figure_service_server::FigureServiceServer::new(service))
                         .serve_with_incoming_shutdown(incoming, async {
                             let _ = stopped.await;
                         })
@@ -1365,10 +1367,7 @@ impl Report<'_> {
             "{:<16} {:>8} {:>6} {:>9.1}",
             "all",
             total,
-            self.rpcs()
-                .iter()
-                .map(|r| self.real.failed(r))
-                .sum::<u64>(),
+            self.rpcs().iter().map(|r| self.real.failed(r)).sum::<u64>(),
             total as f64 / self.real.seconds.max(f64::MIN_POSITIVE)
         );
         for (rpc, codes) in &self.real.errors {
@@ -1406,8 +1405,12 @@ impl Report<'_> {
                 "baseline: {:.3} CPU ms and {:.1} context switches per call{}",
                 u.cpu_ms_per_call().unwrap_or(0.0),
                 u.switches_per_call().unwrap_or(0.0),
-                match (self.server_usage.and_then(ProcUsage::cpu_ms_per_call), u.cpu_ms_per_call()) {
-                    (Some(s), Some(b)) if b > 0.0 => format!("; server CPU per call {:.1} × the baseline's", s / b),
+                match (
+                    self.server_usage.and_then(ProcUsage::cpu_ms_per_call),
+                    u.cpu_ms_per_call()
+                ) {
+                    (Some(s), Some(b)) if b > 0.0 =>
+                        format!("; server CPU per call {:.1} × the baseline's", s / b),
                     _ => String::new(),
                 }
             );
@@ -1522,7 +1525,10 @@ mod tests {
             assert_eq!(x.phone, y.phone);
         }
         let with_bsn = a.citizens.iter().filter(|c| c.bsn.is_some()).count();
-        assert!((700..900).contains(&with_bsn), "{with_bsn} of 1000 with a BSN");
+        assert!(
+            (700..900).contains(&with_bsn),
+            "{with_bsn} of 1000 with a BSN"
+        );
         for c in &a.citizens {
             assert!(c.bsn.is_some() || c.email.is_some() || c.phone.is_some());
             if let Some(bsn) = &c.bsn {
