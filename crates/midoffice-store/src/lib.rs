@@ -370,7 +370,7 @@ impl Store {
     }
 
     /// A tenant's settings through `c` (a transaction of the caller), or from memory on
-    /// SQLite (see [`Store::settings`]): one statement less in every write.
+    /// SQLite (see the `settings` field): one statement less in every write.
     async fn settings_of<C: ConnectionTrait>(
         &self,
         c: &C,
@@ -389,14 +389,15 @@ impl Store {
         }
     }
 
-    /// A tenant's settings (the defaults until an admin replaced them).
+    /// A tenant's settings (the defaults until an admin replaced them), as stored: read
+    /// from the database, not from the write path's memory.
     pub async fn settings(&self, tenant: &TenantId) -> Result<TenantSettings, StoreError> {
-        db::bounded(self.settings_of(&self.pools.reader, tenant)).await
+        db::bounded(settings_in(&self.pools.reader, tenant)).await
     }
 
     /// A tenant's settings, read through the figures' own pool (for figure calls).
     pub async fn figure_settings(&self, tenant: &TenantId) -> Result<TenantSettings, StoreError> {
-        db::bounded(self.settings_of(&self.pools.figures, tenant)).await
+        db::bounded(settings_in(&self.pools.figures, tenant)).await
     }
 
     /// The tenants that have stored settings.
