@@ -33,6 +33,10 @@ pub const MAX_NORMS: usize = 100;
 pub const MAX_CLOSING_DAYS: usize = 1000;
 /// The longest window or elapsed threshold, in seconds: a year.
 pub const MAX_WINDOW_SECS: i64 = 366 * 24 * 3600;
+/// The shortest retention period a tenant may set, in months.
+pub const MIN_RETENTION_MONTHS: u32 = 1;
+/// The longest retention period a tenant may set, in months: ten years.
+pub const MAX_RETENTION_MONTHS: u32 = 120;
 /// The most working days in a threshold.
 pub const MAX_WORKING_DAYS: u32 = 250;
 /// The longest period of figures, in days: three years (with leap days).

@@ -3,7 +3,8 @@
 use crate::calendar::Calendar;
 use crate::contact::Channel;
 use crate::limits::{
-    MAX_EXPLANATION_CHARS, MAX_NORMS, MAX_TITLE_CHARS, MAX_WINDOW_SECS, MAX_WORKING_DAYS,
+    MAX_EXPLANATION_CHARS, MAX_NORMS, MAX_RETENTION_MONTHS, MAX_TITLE_CHARS, MAX_WINDOW_SECS,
+    MAX_WORKING_DAYS, MIN_RETENTION_MONTHS,
 };
 use crate::processing::ProcessingActivities;
 use crate::{Code, Instant, Violations};
@@ -95,12 +96,16 @@ pub struct TenantSettings {
     pub channel_hop_window_secs: i64,
     /// The processing-activity URIs of the processing log (defaults when unset).
     pub processing_activities: ProcessingActivities,
+    /// How long contacts are kept, in calendar months (`crate::retention`); default 24.
+    pub retention_months: u32,
 }
 
 /// The default repeat window: 7 days.
 pub const DEFAULT_REPEAT_WINDOW_SECS: i64 = 7 * 24 * 3600;
 /// The default channel-hop window: 48 hours.
 pub const DEFAULT_CHANNEL_HOP_WINDOW_SECS: i64 = 48 * 3600;
+/// The default retention period: 24 months.
+pub const DEFAULT_RETENTION_MONTHS: u32 = 24;
 /// Working days for a callback's due time when the tenant has no commitment norm.
 pub const DEFAULT_CALLBACK_WORKING_DAYS: u32 = 1;
 /// Working days for a hand-off's due time.
@@ -114,6 +119,7 @@ impl Default for TenantSettings {
             repeat_window_secs: DEFAULT_REPEAT_WINDOW_SECS,
             channel_hop_window_secs: DEFAULT_CHANNEL_HOP_WINDOW_SECS,
             processing_activities: ProcessingActivities::default(),
+            retention_months: DEFAULT_RETENTION_MONTHS,
         }
     }
 }
@@ -198,6 +204,12 @@ impl TenantSettings {
             if secs <= 0 || secs > MAX_WINDOW_SECS {
                 v.add(field, "must be more than 0 and at most a year");
             }
+        }
+        if !(MIN_RETENTION_MONTHS..=MAX_RETENTION_MONTHS).contains(&self.retention_months) {
+            v.add(
+                "retention_months",
+                format!("must be {MIN_RETENTION_MONTHS} to {MAX_RETENTION_MONTHS} months"),
+            );
         }
         if self.norms.len() > MAX_NORMS {
             v.add("norms", format!("at most {MAX_NORMS} norms"));
@@ -432,6 +444,26 @@ mod tests {
         let v = s.validate().unwrap_err();
         let fields: Vec<&str> = v.0.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["norms[8].id", "repeat_window"]);
+    }
+
+    #[test]
+    fn retention_is_one_month_to_ten_years() {
+        let mut s = TenantSettings::default();
+        assert_eq!(s.retention_months, 24);
+        for (months, ok) in [(0, false), (1, true), (120, true), (121, false)] {
+            s.retention_months = months;
+            let fields: Vec<String> = s
+                .validate()
+                .err()
+                .map(|v| v.0.into_iter().map(|f| f.field).collect())
+                .unwrap_or_default();
+            let expected: Vec<String> = if ok {
+                vec![]
+            } else {
+                vec!["retention_months".into()]
+            };
+            assert_eq!(fields, expected, "{months} months");
+        }
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //!   start and a completion in one plan.
 //! - [`erase::plan_erase`]: which parties go and which fields are cleared.
 //! - [`feedback::plan_feedback`]: a satisfaction answer.
+//! - [`retention::plan_retention`]: what one batch of a retention pass deletes (old
+//!   cases whole, old contacts without a case, parties left with nothing).
 //! - [`retry::plan_retry`]: a request with a key that came before (replay, refuse).
 //!
 //! A plan that processes personal data (a context shown, an erase) ends with
@@ -23,6 +25,7 @@
 pub mod completion;
 pub mod erase;
 pub mod feedback;
+pub mod retention;
 pub mod retry;
 pub mod settings;
 pub mod start;
@@ -84,7 +87,7 @@ pub enum Write {
         answer: Feedback,
         created_at: Instant,
     },
-    /// Erasure: these parties' identifiers go.
+    /// Erasure and retention: these parties' identifiers go.
     DeleteIdentifiers { parties: Vec<Uuid> },
     /// Erasure: these parties lose their strong columns and are marked erased.
     MarkErased { parties: Vec<Uuid>, at: Instant },
@@ -106,6 +109,21 @@ pub enum Write {
     /// Erasure: the answers kept for idempotency keys that concern these parties are
     /// emptied; the keys stay, marked erased at `at`.
     EmptyIdempotentAnswers { parties: Vec<Uuid>, at: Instant },
+    /// Retention: the satisfaction answers of these contacts go.
+    DeleteFeedback { contacts: Vec<Uuid> },
+    /// Retention: the idempotency records kept for these contacts or these parties go.
+    DeleteIdempotency {
+        contacts: Vec<Uuid>,
+        parties: Vec<Uuid>,
+    },
+    /// Retention: these contacts go (their satisfaction answers went before).
+    DeleteContacts { contacts: Vec<Uuid> },
+    /// Retention: these cases go (their contacts, and the cases merged into them, went
+    /// before).
+    DeleteCases { cases: Vec<Uuid> },
+    /// Retention: these parties go (their identifiers, cases and contacts, and the
+    /// parties merged into them, went before).
+    DeleteParties { parties: Vec<Uuid> },
     /// The processing log: one record per data subject of this processing, in the same
     /// transaction as the processing (Logboek Dataverwerkingen). Always the plan's last
     /// write, so it is written only if every other write was.
