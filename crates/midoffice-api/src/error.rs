@@ -178,6 +178,7 @@ fn domain_status(e: DomainError, field_named: Option<&str>) -> Status {
                 Precondition::ContactNotCompleted => ("CONTACT_NOT_COMPLETED", "contact_id"),
                 Precondition::PartyAmbiguous => ("PARTY_AMBIGUOUS", "identifiers"),
                 Precondition::PartyErased => ("PARTY_ERASED", "request_id"),
+                Precondition::AnswerExpired => ("ANSWER_EXPIRED", "request_id"),
             };
             (Code::FailedPrecondition, reason, field, p.to_string())
         }
@@ -379,6 +380,12 @@ mod tests {
                 D::FailedPrecondition(Precondition::PartyErased),
                 Code::FailedPrecondition,
                 "PARTY_ERASED",
+                Some("request_id"),
+            ),
+            (
+                D::FailedPrecondition(Precondition::AnswerExpired),
+                Code::FailedPrecondition,
+                "ANSWER_EXPIRED",
                 Some("request_id"),
             ),
             (

@@ -108,6 +108,13 @@ pub enum Precondition {
          the request is not carried out again"
     )]
     PartyErased,
+    /// A retry whose kept answer showed contacts deleted since, at the end of their
+    /// retention period: it can no longer be given whole.
+    #[error(
+        "the answer kept for this request showed contacts that were deleted at the end of \
+         their retention period; the request is not carried out again"
+    )]
+    AnswerExpired,
 }
 
 /// Something that exists once and is there already (ALREADY_EXISTS).

@@ -11,6 +11,9 @@ use midoffice_domain::party::KnownParties;
 use midoffice_domain::plan::completion::{CompletionFacts, StoredContact};
 use midoffice_domain::plan::erase::{EraseFacts, Family};
 use midoffice_domain::plan::feedback::FeedbackFacts;
+use midoffice_domain::plan::retention::{
+    CaselessContact as RetentionCaseless, PartyHoldings, RetainedCase, RetentionFacts,
+};
 use midoffice_domain::plan::start::{AskedCase, FreshIds, StartFacts};
 use midoffice_domain::settings::TenantSettings;
 use midoffice_domain::{Instant, TenantId};
@@ -604,5 +607,169 @@ pub async fn load_feedback<C: ConnectionTrait>(
     Ok(FeedbackFacts {
         contact,
         stored_at: now(),
+    })
+}
+
+/// What one retention batch needs, loaded in its write transaction: the candidate
+/// contacts as they are now (one may have got a case since), their cases with every
+/// contact's start and the cases merged into them, their contacts without a case, and
+/// what each of their live parties holds.
+pub async fn load_retention<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    candidates: &[Uuid],
+    settings: TenantSettings,
+    now: Instant,
+) -> Result<RetentionFacts, StoreError> {
+    let t = tenant.as_str();
+    let mut case_ids = BTreeSet::new();
+    let mut caseless = Vec::new();
+    for chunk in candidates.chunks(CHUNK) {
+        let rows: Vec<(Uuid, Option<Uuid>, Option<Uuid>, i64)> = contact::Entity::find()
+            .select_only()
+            .column(contact::Column::Id)
+            .column(contact::Column::CaseId)
+            .column(contact::Column::PartyId)
+            .column(contact::Column::StartedAt)
+            .filter(contact::Column::Tenant.eq(t))
+            .filter(contact::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(c)
+            .await
+            .map_err(db_err)?;
+        for (id, case_id, party_id, started_at) in rows {
+            match case_id {
+                Some(case_id) => {
+                    case_ids.insert(case_id);
+                }
+                None => caseless.push(RetentionCaseless {
+                    id,
+                    party: party_id,
+                    started_at: instant(started_at)?,
+                }),
+            }
+        }
+    }
+    let case_ids: Vec<Uuid> = case_ids.into_iter().collect();
+    let mut cases: BTreeMap<Uuid, RetainedCase> = BTreeMap::new();
+    for chunk in case_ids.chunks(CHUNK) {
+        let rows = case::Entity::find()
+            .filter(case::Column::Tenant.eq(t))
+            .filter(case::Column::Id.is_in(chunk.iter().copied()))
+            .filter(case::Column::MergedInto.is_null())
+            .all(c)
+            .await
+            .map_err(db_err)?;
+        for r in rows {
+            cases.insert(
+                r.id,
+                RetainedCase {
+                    id: r.id,
+                    party: r.party_id,
+                    created_at: instant(r.created_at)?,
+                    contacts: Vec::new(),
+                    merged: Vec::new(),
+                },
+            );
+        }
+        let contacts: Vec<(Uuid, Option<Uuid>, i64)> = contact::Entity::find()
+            .select_only()
+            .column(contact::Column::Id)
+            .column(contact::Column::CaseId)
+            .column(contact::Column::StartedAt)
+            .filter(contact::Column::Tenant.eq(t))
+            .filter(contact::Column::CaseId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(c)
+            .await
+            .map_err(db_err)?;
+        for (id, case_id, started_at) in contacts {
+            if let Some(case) = case_id.and_then(|k| cases.get_mut(&k)) {
+                case.contacts.push((id, instant(started_at)?));
+            }
+        }
+        let merged: Vec<(Uuid, Option<Uuid>)> = case::Entity::find()
+            .select_only()
+            .column(case::Column::Id)
+            .column(case::Column::MergedInto)
+            .filter(case::Column::Tenant.eq(t))
+            .filter(case::Column::MergedInto.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(c)
+            .await
+            .map_err(db_err)?;
+        for (id, into) in merged {
+            if let Some(case) = into.and_then(|k| cases.get_mut(&k)) {
+                case.merged.push(id);
+            }
+        }
+    }
+    // The live parties of those cases and contacts, with what they hold.
+    let party_ids: BTreeSet<Uuid> = cases
+        .values()
+        .map(|k| k.party)
+        .chain(caseless.iter().filter_map(|k| k.party))
+        .collect();
+    let party_ids: Vec<Uuid> = party_ids.into_iter().collect();
+    let mut parties: BTreeMap<Uuid, PartyHoldings> = BTreeMap::new();
+    for chunk in party_ids.chunks(CHUNK) {
+        let live: Vec<Uuid> = party::Entity::find()
+            .select_only()
+            .column(party::Column::Id)
+            .filter(party::Column::Tenant.eq(t))
+            .filter(party::Column::Id.is_in(chunk.iter().copied()))
+            .filter(party::Column::MergedInto.is_null())
+            .into_tuple()
+            .all(c)
+            .await
+            .map_err(db_err)?;
+        for p in live {
+            parties.insert(p, PartyHoldings::default());
+        }
+        let held: Vec<(Uuid, Uuid)> = case::Entity::find()
+            .select_only()
+            .column(case::Column::Id)
+            .column(case::Column::PartyId)
+            .filter(case::Column::Tenant.eq(t))
+            .filter(case::Column::PartyId.is_in(chunk.iter().copied()))
+            .filter(case::Column::MergedInto.is_null())
+            .into_tuple()
+            .all(c)
+            .await
+            .map_err(db_err)?;
+        for (id, p) in held {
+            if let Some(h) = parties.get_mut(&p) {
+                h.cases.insert(id);
+            }
+        }
+        let held: Vec<(Uuid, Option<Uuid>)> = contact::Entity::find()
+            .select_only()
+            .column(contact::Column::Id)
+            .column(contact::Column::PartyId)
+            .filter(contact::Column::Tenant.eq(t))
+            .filter(contact::Column::PartyId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(c)
+            .await
+            .map_err(db_err)?;
+        for (id, p) in held {
+            if let Some(h) = p.and_then(|p| parties.get_mut(&p)) {
+                h.contacts.insert(id);
+            }
+        }
+    }
+    for (p, holds) in &mut parties {
+        holds.merged = merged_family(c, tenant, *p)
+            .await?
+            .into_iter()
+            .filter(|m| m != p)
+            .collect();
+    }
+    Ok(RetentionFacts {
+        now,
+        settings,
+        cases: cases.into_values().collect(),
+        caseless,
+        parties,
     })
 }

@@ -50,7 +50,10 @@ pub async fn replay<T: Kept, C: ConnectionTrait>(
         (Retry::Replay, Some(r)) => {
             let mut answer =
                 T::decode(&r.response).map_err(|e| rows::unreadable("idempotency.response", &e))?;
-            read_back_stories(c, tenant, &mut answer).await?;
+            if !read_back_stories(c, tenant, &mut answer).await? {
+                // A contact it showed is gone (retention): refused, not run again.
+                plan_retry(Some(KeptKey::Expired), &idem.fingerprint)?;
+            }
             Ok(Some(answer))
         }
         _ => Ok(None),
@@ -77,18 +80,20 @@ pub async fn kept_party<C: ConnectionTrait>(
 
 /// Fills in the stories an answer keeps by reference, from their contacts' rows: the
 /// story as it was shown, since a completed contact's story does not change (erasing
-/// it empties the answers that showed it).
+/// it empties the answers that showed it). `false` when a contact it showed is gone
+/// (deleted at the end of its retention period).
 async fn read_back_stories<T: Kept, C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
     answer: &mut T,
-) -> Result<(), StoreError> {
+) -> Result<bool, StoreError> {
     let mut wanted = answer.stories_by_reference();
     if wanted.is_empty() {
-        return Ok(());
+        return Ok(true);
     }
     let ids: Vec<Uuid> = wanted.iter().map(|s| s.contact_id).collect();
     let mut texts: HashMap<Uuid, String> = HashMap::new();
+    let mut found: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
     for chunk in ids.chunks(CHUNK) {
         let rows: Vec<(Uuid, Option<String>)> = contact::Entity::find()
             .select_only()
@@ -100,10 +105,14 @@ async fn read_back_stories<T: Kept, C: ConnectionTrait>(
             .all(c)
             .await
             .map_err(db_err)?;
+        found.extend(rows.iter().map(|(id, _)| *id));
         texts.extend(
             rows.into_iter()
                 .filter_map(|(id, text)| story(text.as_deref()).map(|t| (id, t.to_owned()))),
         );
+    }
+    if wanted.iter().any(|s| !found.contains(&s.contact_id)) {
+        return Ok(false);
     }
     for shown in &mut wanted {
         match texts.get(&shown.contact_id) {
@@ -114,10 +123,11 @@ async fn read_back_stories<T: Kept, C: ConnectionTrait>(
             }
         }
     }
-    Ok(())
+    Ok(true)
 }
 
-/// Keeps the answer for this key; `party_id` is the party the answer concerns, if any.
+/// Keeps the answer for this key; `party_id` is the party the answer concerns, if any,
+/// and `contact_id` the contact (so retention deletes it with the contact).
 pub async fn remember<T: Kept, C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
@@ -125,6 +135,7 @@ pub async fn remember<T: Kept, C: ConnectionTrait>(
     idem: Option<&Idempotency>,
     answer: &T,
     party_id: Option<Uuid>,
+    contact_id: Uuid,
 ) -> Result<(), StoreError> {
     let Some(idem) = idem else { return Ok(()) };
     let response = answer.encode().map_err(|e| {
@@ -140,6 +151,7 @@ pub async fn remember<T: Kept, C: ConnectionTrait>(
         created_at: micros(now()),
         party_id,
         erased_at: None,
+        contact_id: Some(contact_id),
     };
     idempotency::Entity::insert(row.into_active_model())
         .exec_without_returning(c)

@@ -40,6 +40,7 @@ mod lock;
 pub mod migration;
 mod plans;
 pub mod processing_log;
+mod retention;
 pub mod rows;
 mod write;
 
@@ -60,6 +61,7 @@ pub use lock::identifier_lock_key;
 /// What replaces the story of a contact of an erased party.
 pub use midoffice_domain::plan::erase::ERASED_STORY as ERASED_TEXT;
 pub use processing_log::{AuditRecord, Caller, Cursor, Listing, Page, ProcessingRecord};
+pub use retention::{RETENTION_BATCH, RetentionReport};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -526,8 +528,16 @@ impl Store {
                         contact: plan.contact,
                         context: plan.context,
                     };
-                    idempotency::remember(&txn, tenant, OP_START, idem, &answer, plan.subject)
-                        .await?;
+                    idempotency::remember(
+                        &txn,
+                        tenant,
+                        OP_START,
+                        idem,
+                        &answer,
+                        plan.subject,
+                        answer.contact.contact.id,
+                    )
+                    .await?;
                     Ok(answer)
                 }
                 .await;
@@ -675,6 +685,7 @@ impl Store {
                         idem,
                         &plan.contact,
                         plan.subject,
+                        id,
                     )
                     .await?;
                     planned = log_read(
@@ -766,8 +777,16 @@ impl Store {
                         contact: plan.contact,
                         context: plan.context,
                     };
-                    idempotency::remember(&txn, tenant, OP_RECORD, idem, &answer, plan.subject)
-                        .await?;
+                    idempotency::remember(
+                        &txn,
+                        tenant,
+                        OP_RECORD,
+                        idem,
+                        &answer,
+                        plan.subject,
+                        answer.contact.contact.id,
+                    )
+                    .await?;
                     Ok(answer)
                 }
                 .await;
@@ -976,6 +995,7 @@ impl Store {
                         idem,
                         &plan.answer,
                         plan.subject,
+                        contact_id,
                     )
                     .await?;
                     planned = log_read(

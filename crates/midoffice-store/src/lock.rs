@@ -32,6 +32,7 @@
 //! The partial unique index on strong identifiers stays the last defence.
 
 use crate::db::{Pools, db_err, note_conflict};
+use crate::entity::contact;
 use crate::facts;
 use crate::{Idempotency, StoreError};
 use midoffice_domain::TenantId;
@@ -39,8 +40,11 @@ use midoffice_domain::identifier::IdentKey;
 use midoffice_domain::plan::completion::CompletionFacts;
 use midoffice_domain::plan::erase::EraseFacts;
 use midoffice_domain::plan::feedback::FeedbackFacts;
+use midoffice_domain::plan::retention::RetentionFacts;
 use midoffice_domain::plan::start::{AskedCase, StartFacts};
-use sea_orm::{ConnectionTrait, DbBackend, Statement};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement,
+};
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
@@ -394,6 +398,54 @@ impl Locks {
                     .keys()
                     .copied()
                     .map(Subject::Party)
+                    .collect()
+            },
+        )
+        .await
+    }
+
+    /// Locks what a retention batch deletes: the party of each of these contacts (the
+    /// contact itself when it has none), as every writer that changes a party's rows
+    /// does, and loads the batch's facts after them; a party they name that is not
+    /// held (a merge moved a case meanwhile) is locked too and the facts loaded again.
+    pub async fn load_retention<C: ConnectionTrait>(
+        &mut self,
+        c: &C,
+        tenant: &TenantId,
+        candidates: &[Uuid],
+        settings: &midoffice_domain::settings::TenantSettings,
+        now: midoffice_domain::Instant,
+    ) -> Result<RetentionFacts, StoreError> {
+        let resolve = async {
+            let mut out = Vec::new();
+            for chunk in candidates.chunks(facts::CHUNK) {
+                let rows: Vec<(Uuid, Option<Uuid>)> = contact::Entity::find()
+                    .select_only()
+                    .column(contact::Column::Id)
+                    .column(contact::Column::PartyId)
+                    .filter(contact::Column::Tenant.eq(tenant.as_str()))
+                    .filter(contact::Column::Id.is_in(chunk.iter().copied()))
+                    .into_tuple()
+                    .all(c)
+                    .await
+                    .map_err(db_err)?;
+                out.extend(
+                    rows.into_iter()
+                        .map(|(id, party)| contact_subject(id, party)),
+                );
+            }
+            Ok(out)
+        };
+        self.settle(
+            c,
+            tenant,
+            resolve,
+            || facts::load_retention(c, tenant, candidates, settings.clone(), now),
+            |f: &RetentionFacts| {
+                f.cases
+                    .iter()
+                    .map(|k| Subject::Party(k.party))
+                    .chain(f.caseless.iter().map(|k| contact_subject(k.id, k.party)))
                     .collect()
             },
         )

@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_versioned_rows::Migration),
             Box::new(m0003_processing_log::Migration),
             Box::new(m0004_audit_contact::Migration),
+            Box::new(m0006_retention::Migration),
             Box::new(m0007_identifier_party_cover::Migration),
         ]
     }
@@ -611,6 +612,73 @@ mod m0004_audit_contact {
                     )
                     .await?;
             }
+            Ok(())
+        }
+
+        fn use_transaction(&self) -> Option<bool> {
+            Some(true)
+        }
+    }
+}
+
+mod m0006_retention {
+    //! Retention (DOMAIN.md "Privacy"): an idempotency record says which contact its
+    //! answer is about (`idempotency.contact_id`, empty in rows written before, which
+    //! go with their party or at the horizon), so the record goes with the contact;
+    //! and the records are found by age per tenant (`ix_idempotency_tenant_created`,
+    //! replacing the index on `created_at` alone, which did not lead with the tenant).
+    //! Numbered 6: 5 is another change's.
+
+    use sea_orm_migration::prelude::*;
+
+    /// One nullable column and two indexes.
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0006_retention"
+        }
+    }
+
+    #[sea_orm_migration::async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table("idempotency")
+                        .add_column(ColumnDef::new("contact_id").uuid().null())
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_index(
+                    Index::create()
+                        .name("ix_idempotency_tenant_contact")
+                        .table("idempotency")
+                        .col("tenant")
+                        .col("contact_id")
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_index(
+                    Index::create()
+                        .name("ix_idempotency_tenant_created")
+                        .table("idempotency")
+                        .col("tenant")
+                        .col("created_at")
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .drop_index(
+                    Index::drop()
+                        .name("ix_idempotency_created")
+                        .table("idempotency")
+                        .to_owned(),
+                )
+                .await?;
             Ok(())
         }
 

@@ -48,10 +48,11 @@ fn golden_dir() -> PathBuf {
 
 /// The samples: `settings` and one answer per idempotency key of the scenario; an
 /// answer's key starts with the operation it was kept for.
-const SAMPLES: [&str; 15] = [
+const SAMPLES: [&str; 16] = [
     "settings",
     "settings-processing-activities",
     "settings-processing-activities-recording",
+    "settings-retention",
     "answer-start-known-party",
     "answer-start-anonymous",
     "answer-start-ambiguous",
@@ -94,6 +95,9 @@ fn versions_of(sample: &str) -> &'static [u64] {
     } else if sample == "settings-processing-activities-recording" {
         // `contact_recording` and `access_request` added compatibly within version 1
         // after it.
+        &[1]
+    } else if sample == "settings-retention" {
+        // `retention_months` added compatibly within version 1.
         &[1]
     } else if sample == "settings" {
         &settings_rows::VERSIONS
@@ -703,6 +707,7 @@ fn settings() -> TenantSettings {
         repeat_window_secs: 5 * 24 * 3600,
         channel_hop_window_secs: 24 * 3600,
         processing_activities: ProcessingActivities::default(),
+        retention_months: 24,
     }
 }
 
@@ -746,6 +751,27 @@ fn settings_with_a_contact_recording_activity_read_and_write_their_golden_row() 
         json(&settings_rows::encode(&settings_with_recording_activity()).unwrap()),
         json(text)
     );
+}
+
+/// `retention_months` (an optional field added to version 1 with retention) reads and
+/// writes as its golden row; every older row reads as the default, 24 months.
+#[test]
+fn settings_with_a_retention_period_read_and_write_their_golden_row() {
+    let files = golden_files();
+    let text = &files[&("settings-retention".to_owned(), 1)];
+    let with = TenantSettings {
+        retention_months: 60,
+        ..settings()
+    };
+    assert_eq!(settings_rows::decode(text).unwrap(), with);
+    let json = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+    assert_eq!(json(&settings_rows::encode(&with).unwrap()), json(text));
+    for ((sample, v), text) in &files {
+        if sample.starts_with("settings") && sample != "settings-retention" {
+            let read = settings_rows::decode(text).unwrap();
+            assert_eq!(read.retention_months, 24, "{sample}-v{v}");
+        }
+    }
 }
 
 /// Settings with processing-activity URIs (an optional field of version 1) read as

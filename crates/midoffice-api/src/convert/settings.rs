@@ -9,8 +9,8 @@ use midoffice_domain::calendar::{Calendar, HolidaySet};
 use midoffice_domain::limits::MAX_CLOSING_DAYS;
 use midoffice_domain::processing::{ProcessingActivities, ProcessingKind};
 use midoffice_domain::settings::{
-    DEFAULT_CHANNEL_HOP_WINDOW_SECS, DEFAULT_REPEAT_WINDOW_SECS, Measure, Norm, TenantSettings,
-    Within, default_title, target_percent,
+    DEFAULT_CHANNEL_HOP_WINDOW_SECS, DEFAULT_REPEAT_WINDOW_SECS, DEFAULT_RETENTION_MONTHS, Measure,
+    Norm, TenantSettings, Within, default_title, target_percent,
 };
 use midoffice_domain::text::check_characters;
 use midoffice_domain::{Code, Violations};
@@ -71,6 +71,11 @@ impl TryFrom<&pb::TenantSettings> for TenantSettings {
             repeat_window_secs,
             channel_hop_window_secs,
             processing_activities,
+            // 0 is absent: the default (proto3 scalars have no presence).
+            retention_months: match s.retention_months {
+                0 => DEFAULT_RETENTION_MONTHS,
+                m => m,
+            },
         };
         settings.validate()?;
         Ok(settings)
@@ -230,6 +235,7 @@ impl From<&TenantSettings> for pb::TenantSettings {
                     .uri(ProcessingKind::ContactRecording),
                 access_request: s.processing_activities.uri(ProcessingKind::AccessRequest),
             }),
+            retention_months: s.retention_months,
         }
     }
 }
@@ -379,6 +385,22 @@ mod tests {
     }
 
     #[test]
+    fn retention_months_absent_is_the_default_and_out_of_range_is_named() {
+        let mut proto = pb::TenantSettings::default();
+        assert_eq!(
+            TenantSettings::try_from(&proto).unwrap().retention_months,
+            24
+        );
+        proto.retention_months = 36;
+        let s = TenantSettings::try_from(&proto).unwrap();
+        assert_eq!(s.retention_months, 36);
+        assert_eq!(pb::TenantSettings::from(&s).retention_months, 36);
+        proto.retention_months = 121;
+        let v = TenantSettings::try_from(&proto).unwrap_err();
+        assert_eq!(fields(&v), ["retention_months"]);
+    }
+
+    #[test]
     fn missing_parts_of_a_measure_are_named() {
         let proto = pb::TenantSettings {
             norms: vec![
@@ -435,6 +457,7 @@ mod tests {
                 nanos: 1,
             }),
             channel_hop_window: None,
+            retention_months: 0,
         };
         let v = TenantSettings::try_from(&proto).unwrap_err();
         assert_eq!(

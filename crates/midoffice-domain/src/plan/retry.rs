@@ -13,6 +13,9 @@ pub enum KeptKey<'a> {
     Answer { fingerprint: &'a str },
     /// The answer concerned a party that was erased since.
     Erased,
+    /// The answer showed contacts that retention deleted since (their stories cannot be
+    /// read back): like an erased answer, it is not given and not carried out again.
+    Expired,
 }
 
 /// What to do with a request that carries a key.
@@ -30,6 +33,7 @@ pub fn plan_retry(kept: Option<KeptKey<'_>>, fingerprint: &str) -> Result<Retry,
     match kept {
         None => Ok(Retry::Run),
         Some(KeptKey::Erased) => Err(DomainError::FailedPrecondition(Precondition::PartyErased)),
+        Some(KeptKey::Expired) => Err(DomainError::FailedPrecondition(Precondition::AnswerExpired)),
         Some(KeptKey::Answer { fingerprint: first }) if first == fingerprint => Ok(Retry::Replay),
         Some(KeptKey::Answer { .. }) => Err(DomainError::RequestIdReused),
     }
@@ -56,6 +60,14 @@ mod tests {
         assert_eq!(
             plan_retry(Some(kept), "f2"),
             Err(DomainError::RequestIdReused)
+        );
+    }
+
+    #[test]
+    fn a_retry_whose_answer_showed_deleted_contacts_is_refused() {
+        assert_eq!(
+            plan_retry(Some(KeptKey::Expired), "f1"),
+            Err(DomainError::FailedPrecondition(Precondition::AnswerExpired))
         );
     }
 

@@ -22,6 +22,8 @@ pub struct Model {
     /// When that party was erased on request: `fingerprint` and `response` are emptied,
     /// and a retry with this key is refused.
     pub erased_at: Option<i64>,
+    /// The contact the answer is about (migration m0006; empty in older rows).
+    pub contact_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -146,6 +146,7 @@ impl From<SettingsV0> for SettingsRowV1 {
             repeat_window_secs: s.repeat_window_secs,
             channel_hop_window_secs: s.channel_hop_window_secs,
             processing_activities: None,
+            retention_months: None,
         }
     }
 }

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use midoffice_domain::calendar::Calendar;
 use midoffice_domain::processing::ProcessingActivities;
-use midoffice_domain::settings::{Measure, Norm, TenantSettings, Within};
+use midoffice_domain::settings::{DEFAULT_RETENTION_MONTHS, Measure, Norm, TenantSettings, Within};
 use serde::{Deserialize, Serialize};
 
 /// Every version a settings row was ever written in, oldest first; the last is written.
@@ -71,6 +71,14 @@ pub(crate) struct SettingsRowV1 {
         skip_serializing_if = "Option::is_none"
     )]
     pub processing_activities: Option<ProcessingActivitiesV1>,
+    /// Added compatibly within version 1, with retention: absent in rows written
+    /// before it, and absent for the default (24 months).
+    #[serde(
+        rename = "retention_months",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub retention_months: Option<u32>,
 }
 
 /// The tenant's processing-activity URIs, version 1 (each absent for the default).
@@ -272,6 +280,8 @@ impl From<&TenantSettings> for SettingsRowV1 {
                     access_request: a.access_request.clone(),
                 })
             },
+            retention_months: (s.retention_months != DEFAULT_RETENTION_MONTHS)
+                .then_some(s.retention_months),
         }
     }
 }
@@ -327,6 +337,7 @@ impl TryFrom<SettingsRowV1> for TenantSettings {
                     access_request: a.access_request,
                 })
                 .unwrap_or_default(),
+            retention_months: row.retention_months.unwrap_or(DEFAULT_RETENTION_MONTHS),
         })
     }
 }

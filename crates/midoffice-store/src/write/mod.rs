@@ -4,12 +4,13 @@
 //! clears all come from `midoffice_domain::plan`.
 //!
 //! One file per seam: `start` (parties, identifiers, cases, contacts), `merge`,
-//! `complete`, `feedback`, `erase`.
+//! `complete`, `feedback`, `erase`, `retention`.
 
 mod complete;
 mod erase;
 mod feedback;
 mod merge;
+mod retention;
 mod start;
 
 use crate::StoreError;
@@ -110,6 +111,19 @@ pub async fn save(
             }
             Write::EmptyIdempotentAnswers { parties, at } => {
                 crate::idempotency::erase(txn, tenant, parties, *at).await?;
+            }
+            Write::DeleteFeedback { contacts } => {
+                retention::delete_feedback(txn, tenant, contacts).await?;
+            }
+            Write::DeleteIdempotency { contacts, parties } => {
+                retention::delete_idempotency(txn, tenant, contacts, parties).await?;
+            }
+            Write::DeleteContacts { contacts } => {
+                retention::delete_contacts(txn, tenant, contacts).await?;
+            }
+            Write::DeleteCases { cases } => retention::delete_cases(txn, tenant, cases).await?,
+            Write::DeleteParties { parties } => {
+                retention::delete_parties(txn, tenant, parties).await?;
             }
             Write::LogProcessing(processing) => {
                 let caller = caller.ok_or_else(|| {

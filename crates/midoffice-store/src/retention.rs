@@ -1,0 +1,252 @@
+//! Retention passes (DOMAIN.md "Privacy"): what `midoffice_domain::plan::retention`
+//! decides, carried out for one tenant in batches, each its own write transaction, so
+//! writes of the tenant are never held up for long.
+//!
+//! A pass walks the tenant's contacts that started before the horizon, oldest first
+//! (`ix_contact_tenant_started`), a batch at a time; each batch loads its facts again
+//! inside its write transaction, after the locks of the parties it deletes from (on
+//! PostgreSQL, as every writer that changes a party's rows takes them: `lock`; the one
+//! writer on SQLite), so a contact that just joined an old case keeps the case. Then the
+//! idempotency records and the processing log from before the horizon go, a batch at
+//! a time, by their own time.
+
+use crate::convert::micros;
+use crate::db::{self, db_err};
+use crate::entity::{audit_record, contact, idempotency, processing_record};
+use crate::lock::Locks;
+use crate::{Store, StoreError, settings_in, write};
+use midoffice_domain::plan::retention::{horizon, plan_retention};
+use midoffice_domain::{Instant, TenantId};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, Order, QueryFilter, QueryOrder,
+    QuerySelect,
+};
+use uuid::Uuid;
+
+/// Contacts looked at per batch (and so at most as many cases), and log or kept-answer
+/// rows deleted per batch.
+pub const RETENTION_BATCH: u64 = 500;
+
+/// What one pass over a tenant deleted. Counts only: no personal data.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RetentionReport {
+    /// The instant before which contacts went.
+    pub horizon: Option<Instant>,
+    pub cases: u64,
+    pub contacts: u64,
+    pub parties: u64,
+    pub idempotency_records: u64,
+    pub processing_records: u64,
+    pub audit_records: u64,
+    /// Write transactions it took.
+    pub batches: u64,
+}
+
+impl Store {
+    /// The tenants with anything a retention pass may delete (contacts, kept answers,
+    /// processing or audit records), found with one index probe per tenant.
+    pub async fn tenants_with_data(&self) -> Result<Vec<TenantId>, StoreError> {
+        let mut all = std::collections::BTreeSet::new();
+        for table in [
+            "contact",
+            "idempotency",
+            "processing_record",
+            "audit_record",
+        ] {
+            let mut after: Option<String> = None;
+            loop {
+                let mut q = sea_orm::sea_query::Query::select();
+                q.expr(Expr::col("tenant").min()).from(table);
+                if let Some(a) = &after {
+                    q.and_where(Expr::col("tenant").gt(a.as_str()));
+                }
+                let stmt = self.pools.backend.build(&q);
+                let row = db::bounded(async {
+                    self.pools.reader.query_one_raw(stmt).await.map_err(db_err)
+                })
+                .await?;
+                let next: Option<String> = match row {
+                    Some(r) => r.try_get_by_index(0).map_err(db_err)?,
+                    None => None,
+                };
+                let Some(next) = next else { break };
+                all.insert(next.clone());
+                after = Some(next);
+            }
+        }
+        Ok(all.iter().filter_map(|t| TenantId::parse(t).ok()).collect())
+    }
+
+    /// One retention pass over a tenant as of `now` (see the module docs). With
+    /// `keep_unexported`, processing records the OTLP collector has not acknowledged
+    /// stay until it has (the exporter is configured).
+    pub async fn retention_pass(
+        &self,
+        tenant: &TenantId,
+        now: Instant,
+        keep_unexported: bool,
+    ) -> Result<RetentionReport, StoreError> {
+        let settings = self.settings(tenant).await?;
+        let before = horizon(&settings, now);
+        let mut report = RetentionReport {
+            horizon: Some(before),
+            ..RetentionReport::default()
+        };
+        let mut cursor: Option<(i64, Uuid)> = None;
+        loop {
+            let page = self.old_contacts(tenant, before, cursor).await?;
+            let Some(last) = page.last() else { break };
+            cursor = Some(*last);
+            let candidates: Vec<Uuid> = page.iter().map(|(_, id)| *id).collect();
+            let counts = db::bounded(async {
+                let mut attempts = db::Attempts::default();
+                loop {
+                    let txn = self.pools.begin_write().await?;
+                    let mut locks = Locks::new(&self.pools);
+                    let result = async {
+                        // Settings again, in the transaction, as every write reads them.
+                        let settings = settings_in(&txn, tenant).await?;
+                        let facts = locks
+                            .load_retention(&txn, tenant, &candidates, &settings, now)
+                            .await?;
+                        let plan = plan_retention(&facts);
+                        write::save(&txn, tenant, None, &plan.writes).await?;
+                        Ok(plan.counts)
+                    }
+                    .await;
+                    let result = db::finish(txn, result).await;
+                    if !attempts.again(&result) {
+                        break result;
+                    }
+                }
+            })
+            .await?;
+            report.batches += 1;
+            report.cases += counts.cases;
+            report.contacts += counts.contacts;
+            report.parties += counts.parties;
+            if (page.len() as u64) < RETENTION_BATCH {
+                break;
+            }
+        }
+        let t = tenant.as_str().to_owned();
+        let old_keys = idempotency::Column::Tenant
+            .eq(t.clone())
+            .and(idempotency::Column::CreatedAt.lt(micros(before)));
+        report.idempotency_records = self
+            .sweep::<idempotency::Entity>(
+                tenant,
+                old_keys,
+                idempotency::Column::CreatedAt,
+                &mut report.batches,
+            )
+            .await?;
+        let mut old_records = processing_record::Column::Tenant
+            .eq(t.clone())
+            .and(processing_record::Column::StartTime.lt(micros(before)));
+        if keep_unexported {
+            old_records = old_records.and(processing_record::Column::ExportedAt.is_not_null());
+        }
+        report.processing_records = self
+            .sweep::<processing_record::Entity>(
+                tenant,
+                old_records,
+                processing_record::Column::StartTime,
+                &mut report.batches,
+            )
+            .await?;
+        let old_audit = audit_record::Column::Tenant
+            .eq(t)
+            .and(audit_record::Column::At.lt(micros(before)));
+        report.audit_records = self
+            .sweep::<audit_record::Entity>(
+                tenant,
+                old_audit,
+                audit_record::Column::At,
+                &mut report.batches,
+            )
+            .await?;
+        Ok(report)
+    }
+
+    /// The next contacts of the tenant that started before `before`, after `cursor` in
+    /// (start, id) order, read outside any write transaction.
+    async fn old_contacts(
+        &self,
+        tenant: &TenantId,
+        before: Instant,
+        cursor: Option<(i64, Uuid)>,
+    ) -> Result<Vec<(i64, Uuid)>, StoreError> {
+        let mut q = contact::Entity::find()
+            .select_only()
+            .column(contact::Column::StartedAt)
+            .column(contact::Column::Id)
+            .filter(contact::Column::Tenant.eq(tenant.as_str()))
+            .filter(contact::Column::StartedAt.lt(micros(before)));
+        if let Some((started, id)) = cursor {
+            q = q.filter(
+                Expr::tuple([
+                    Expr::col(contact::Column::StartedAt),
+                    Expr::col(contact::Column::Id),
+                ])
+                .gt(Expr::tuple([Expr::val(started), Expr::val(id)])),
+            );
+        }
+        let q = q
+            .order_by(contact::Column::StartedAt, Order::Asc)
+            .order_by(contact::Column::Id, Order::Asc)
+            .limit(RETENTION_BATCH)
+            .into_tuple()
+            .all(&self.pools.reader);
+        db::bounded(async { q.await.map_err(db_err) }).await
+    }
+
+    /// Deletes the rows `which` selects, oldest (by `age`) first, about
+    /// [`RETENTION_BATCH`] per write transaction (rows of the same instant as the
+    /// batch's last go with it). Answers how many went.
+    async fn sweep<E: EntityTrait>(
+        &self,
+        tenant: &TenantId,
+        which: sea_orm::sea_query::SimpleExpr,
+        age: E::Column,
+        batches: &mut u64,
+    ) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        loop {
+            let which = which.clone();
+            let (gone, more) = db::bounded(async {
+                let txn = self.pools.begin_write().await?;
+                let result = async {
+                    // The age of the batch's last row: up to it goes now.
+                    let last: Option<i64> = E::find()
+                        .select_only()
+                        .column(age)
+                        .filter(which.clone())
+                        .order_by(age, Order::Asc)
+                        .offset(RETENTION_BATCH - 1)
+                        .limit(1)
+                        .into_tuple()
+                        .one(&txn)
+                        .await
+                        .map_err(db_err)?;
+                    let mut delete = E::delete_many().filter(which.clone());
+                    if let Some(last) = last {
+                        delete = delete.filter(age.lte(last));
+                    }
+                    let gone = delete.exec(&txn).await.map_err(db_err)?.rows_affected;
+                    Ok((gone, last.is_some()))
+                }
+                .await;
+                db::finish(txn, result).await
+            })
+            .await?;
+            deleted += gone;
+            *batches += 1;
+            if !more {
+                break;
+            }
+        }
+        Ok(deleted)
+    }
+}
