@@ -212,6 +212,8 @@ pub struct Settings {
     pub access: midoffice_api::auth::AccessConfig,
     /// TLS, if configured.
     pub tls: Option<crate::access::TlsFiles>,
+    /// The retention job.
+    pub retention: Retention,
 }
 
 impl std::fmt::Debug for Settings {
@@ -318,6 +320,8 @@ pub enum ConfigError {
     NotUnicode(String),
     #[error("in the configuration file {path}: {message}")]
     Access { path: PathBuf, message: String },
+    #[error("in the configuration file {path}: {message}")]
+    Retention { path: PathBuf, message: String },
     #[error("{origin}: {value:?} is not a mode: use \"development\" or \"production\"")]
     Mode { origin: String, value: String },
     #[error("{origin}: {value:?} is not a yes or no: use true or false")]
@@ -348,6 +352,38 @@ struct File {
     access: crate::access::AccessTable,
     #[serde(default)]
     tls: crate::access::TlsTable,
+    #[serde(default)]
+    retention: RetentionTable,
+}
+
+/// `[retention]`: the background job that deletes contacts older than each tenant's
+/// retention period (docs/operations/retention.md). File only.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table [retention]")]
+struct RetentionTable {
+    enabled: Option<bool>,
+    interval_seconds: Option<u64>,
+}
+
+/// The retention job as configured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// Whether `serve` runs the job (default: yes).
+    pub enabled: bool,
+    /// Between the starts of two passes (default: an hour).
+    pub interval: std::time::Duration,
+}
+
+/// The default time between two retention passes: an hour.
+pub const DEFAULT_RETENTION_INTERVAL_SECS: u64 = 3600;
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            enabled: true,
+            interval: std::time::Duration::from_secs(DEFAULT_RETENTION_INTERVAL_SECS),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -392,6 +428,8 @@ pub struct FileLayer {
     access: midoffice_api::auth::AccessConfig,
     /// TLS (`[tls]`), checked.
     tls: Option<crate::access::TlsFiles>,
+    /// The retention job (`[retention]`), checked.
+    retention: Retention,
 }
 
 /// The variables of the process that configuration may use. Only these are read, and
@@ -504,11 +542,28 @@ pub fn parse_file(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
                 .to_owned(),
         });
     }
+    let retention = match file.retention.interval_seconds {
+        Some(0) => {
+            return Err(ConfigError::Retention {
+                path: path.to_path_buf(),
+                message: "retention.interval_seconds must be at least 1 (to stop the job, \
+                          set retention.enabled = false)"
+                    .to_owned(),
+            });
+        }
+        interval => Retention {
+            enabled: file.retention.enabled.unwrap_or(true),
+            interval: std::time::Duration::from_secs(
+                interval.unwrap_or(DEFAULT_RETENTION_INTERVAL_SECS),
+            ),
+        },
+    };
     Ok(FileLayer {
         path: path.to_path_buf(),
         values,
         access,
         tls,
+        retention,
     })
 }
 
@@ -657,6 +712,7 @@ pub fn resolve(
         warnings,
         access: file.as_ref().map(|f| f.access.clone()).unwrap_or_default(),
         tls: file.as_ref().and_then(|f| f.tls.clone()),
+        retention: file.as_ref().map(|f| f.retention).unwrap_or_default(),
         file: file.map(|f| f.path),
     })
 }
@@ -967,6 +1023,26 @@ mod tests {
     }
 
     #[test]
+    fn the_retention_job_runs_hourly_unless_the_file_says_otherwise() {
+        let none = resolve(None, &BTreeMap::new(), &ServeArgs::default()).unwrap();
+        assert_eq!(none.retention, Retention::default());
+        assert!(none.retention.enabled);
+        assert_eq!(none.retention.interval.as_secs(), 3600);
+        let f = file("[retention]\nenabled = false\ninterval_seconds = 600\n");
+        let s = resolve(Some(f), &BTreeMap::new(), &ServeArgs::default()).unwrap();
+        assert!(!s.retention.enabled);
+        assert_eq!(s.retention.interval.as_secs(), 600);
+        let err = parse_file("[retention]\ninterval_seconds = 0\n", Path::new("m.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("retention.interval_seconds"), "{err}");
+        let err = parse_file("[retention]\nevery = 5\n", Path::new("m.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("every"), "{err}");
+    }
+
+    #[test]
     fn unknown_keys_in_the_file_are_named() {
         let text = "[server]\nlisten = \"127.0.0.1:1\"\nlistne = \"x\"\n";
         let err = parse_file(text, Path::new("m.toml")).unwrap_err();
@@ -1068,5 +1144,6 @@ mod tests {
         assert_eq!(s.secret_file, d.secret_file);
         assert_eq!(s.otlp_endpoint, d.otlp_endpoint);
         assert_eq!(s.mode, d.mode);
+        assert_eq!(s.retention, d.retention);
     }
 }

@@ -1,9 +1,11 @@
-//! The midoffice service binary: `serve` (the default), `play`, `seed`, `key new` and `bench`.
+//! The midoffice service binary: `serve` (the default), `play`, `seed`, `key new`,
+//! `bench` and `retention run`.
 
 mod access;
 mod bench;
 mod config;
 mod processing_export;
+mod retention;
 mod secret;
 mod seed;
 mod telemetry;
@@ -91,6 +93,27 @@ enum Command {
     /// latency and throughput per RPC, beside an empty handler in the same run
     /// (docs/benchmarks.md).
     Bench(bench::BenchArgs),
+    /// Retention: deleting contacts older than each tenant's retention period.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum RetentionCommand {
+    /// Run one retention pass over every tenant now, on the configured database (as
+    /// `serve` reads the configuration), and print what it deleted per tenant.
+    #[command(after_help = CONFIGURATION_HELP)]
+    Run(RetentionRunArgs),
+}
+
+#[derive(Debug, Args)]
+struct RetentionRunArgs {
+    /// Judge as of this instant (RFC 3339, such as 2027-01-01T00:00:00Z) instead of
+    /// now: what a pass at that moment would delete, deleted.
+    #[arg(long, value_name = "INSTANT")]
+    as_of: Option<String>,
+    #[command(flatten)]
+    serve: ServeArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -146,6 +169,7 @@ async fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some(Command::Retention(RetentionCommand::Run(args))) => retention_run(args).await,
         None => serve(cli.serve).await,
     }
 }
@@ -179,6 +203,80 @@ fn key_new(args: KeyNewArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn retention_run(args: RetentionRunArgs) -> ExitCode {
+    let now = match args.as_of.as_deref().map(chrono::DateTime::parse_from_rfc3339) {
+        None => chrono::Utc::now(),
+        Some(Ok(t)) => t.to_utc(),
+        Some(Err(e)) => {
+            eprintln!("midoffice: --as-of is not an RFC 3339 instant: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let settings = match config::environment().and_then(|env| config::load(&args.serve, &env)) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("midoffice: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let telemetry = match telemetry::init(None, tracing::Level::WARN) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("midoffice: cannot set up logging: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let shown_url = redact_url(&settings.database_url);
+    let code = match Store::connect(&settings.database_url).await {
+        Err(e) => {
+            eprintln!("midoffice: cannot open the database {shown_url}: {e}");
+            ExitCode::FAILURE
+        }
+        Ok(store) => {
+            let keep_unexported = settings
+                .otlp_endpoint
+                .as_deref()
+                .is_some_and(|e| !e.trim().is_empty());
+            match retention::pass(&store, now, keep_unexported).await {
+                Err(e) => {
+                    eprintln!("midoffice: cannot list the tenants: {e}");
+                    ExitCode::FAILURE
+                }
+                Ok(reports) => {
+                    let mut failed = false;
+                    println!(
+                        "tenant\tcases\tcontacts\tparties\tidempotency\tprocessing\taudit"
+                    );
+                    for (tenant, report) in reports {
+                        match report {
+                            Ok(r) => println!(
+                                "{tenant}\t{}\t{}\t{}\t{}\t{}\t{}",
+                                r.cases,
+                                r.contacts,
+                                r.parties,
+                                r.idempotency_records,
+                                r.processing_records,
+                                r.audit_records
+                            ),
+                            Err(e) => {
+                                failed = true;
+                                eprintln!("midoffice: tenant {tenant}: {e}");
+                            }
+                        }
+                    }
+                    if failed {
+                        ExitCode::FAILURE
+                    } else {
+                        ExitCode::SUCCESS
+                    }
+                }
+            }
+        }
+    };
+    telemetry.shutdown().await;
+    code
 }
 
 async fn serve(args: ServeArgs) -> ExitCode {
@@ -315,6 +413,19 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
             )))
         }
     };
+    let keep_unexported = export.is_some();
+    let retention_job = settings.retention.enabled.then(|| {
+        info!(
+            interval_seconds = settings.retention.interval.as_secs(),
+            "retention job"
+        );
+        tokio::spawn(retention::run(
+            store.clone(),
+            settings.retention.interval,
+            keep_unexported,
+            stop_export.subscribe(),
+        ))
+    });
     let served = midoffice_api::serve_with(
         listener,
         AppState {
@@ -327,6 +438,11 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
     )
     .await;
     let _ = stop_export.send(true);
+    if let Some(task) = retention_job
+        && let Err(e) = task.await
+    {
+        tracing::warn!(error = %e, "the retention job stopped abnormally");
+    }
     if let Some(task) = export
         && let Err(e) = task.await
     {
