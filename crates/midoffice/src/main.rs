@@ -206,7 +206,11 @@ fn key_new(args: KeyNewArgs) -> ExitCode {
 }
 
 async fn retention_run(args: RetentionRunArgs) -> ExitCode {
-    let now = match args.as_of.as_deref().map(chrono::DateTime::parse_from_rfc3339) {
+    let now = match args
+        .as_of
+        .as_deref()
+        .map(chrono::DateTime::parse_from_rfc3339)
+    {
         None => chrono::Utc::now(),
         Some(Ok(t)) => t.to_utc(),
         Some(Err(e)) => {
@@ -246,9 +250,7 @@ async fn retention_run(args: RetentionRunArgs) -> ExitCode {
                 }
                 Ok(reports) => {
                     let mut failed = false;
-                    println!(
-                        "tenant\tcases\tcontacts\tparties\tidempotency\tprocessing\taudit"
-                    );
+                    println!("tenant\tcases\tcontacts\tparties\tidempotency\tprocessing\taudit");
                     for (tenant, report) in reports {
                         match report {
                             Ok(r) => println!(

@@ -1,0 +1,458 @@
+//! Retention (DOMAIN.md "Privacy", docs/operations/retention.md): contacts recorded
+//! through the API with past times, a pass at a given `now`, and the tables read
+//! directly: no row of a deleted contact remains anywhere (contact, case, feedback,
+//! identifier, party, idempotency), recent ones are untouched, and an old OPEN case that
+//! got a new contact is kept whole.
+
+use midoffice_domain::TenantId;
+use midoffice_store::entity::{
+    audit_record, case, contact, feedback, idempotency, identifier, party, processing_record,
+};
+use midoffice_store::{RetentionReport, Store};
+use midoffice_tests::pb::{self, Channel, Outcome};
+use midoffice_tests::{Backend, TENANT, bsn, database_test, on_backend, request, resolved};
+use sea_orm::prelude::Uuid;
+use sea_orm::{ColumnTrait, Database, DatabaseConnection, EntityTrait, QueryFilter};
+use std::collections::BTreeSet;
+
+/// The tenant keeps contacts 12 months; the pass runs on 1 September 2025, so the
+/// horizon is 1 September 2024, 00:00 in Amsterdam.
+const MONTHS: u32 = 12;
+const NOW: &str = "2025-09-01T12:00:00Z";
+
+fn ids(bsn_: &str, phone: &str, email: &str) -> pb::Identifiers {
+    pb::Identifiers {
+        bsn: bsn_.into(),
+        phone: phone.into(),
+        email: email.into(),
+        ..Default::default()
+    }
+}
+
+/// Records an inbound contact that ended `outcome` a few minutes after `started`.
+async fn record(
+    b: &Backend,
+    key: &str,
+    channel: Channel,
+    started: &str,
+    who: Option<pb::Identifiers>,
+    topic: &str,
+    outcome: Outcome,
+) -> pb::Contact {
+    let start_at = chrono::DateTime::parse_from_rfc3339(started).expect("an instant");
+    let later = |m: i64| (start_at + chrono::TimeDelta::minutes(m)).to_rfc3339();
+    let mut completion = resolved(&later(1), &later(6), "Verhaal van de burger.");
+    completion.outcome = outcome as i32;
+    let answer = b
+        .contacts()
+        .record_contact(request(
+            TENANT,
+            pb::RecordContactRequest {
+                request_id: key.into(),
+                start: Some(midoffice_tests::start(channel, started, who, topic)),
+                completion: Some(completion),
+                context_seen: true,
+            },
+        ))
+        .await
+        .unwrap_or_else(|s| panic!("RecordContact {key} failed: {s:?}"))
+        .into_inner();
+    answer.contact.expect("a record answers with its contact")
+}
+
+fn uuid(text: &str) -> Uuid {
+    Uuid::parse_str(text).unwrap_or_else(|_| panic!("not a uuid: {text:?}"))
+}
+
+/// Every id of a table of the tenant, read directly.
+struct Tables {
+    contacts: BTreeSet<Uuid>,
+    cases: BTreeSet<Uuid>,
+    parties: BTreeSet<Uuid>,
+    identifier_parties: BTreeSet<Uuid>,
+    feedback: BTreeSet<Uuid>,
+    idempotency_keys: BTreeSet<String>,
+    idempotency_contacts: BTreeSet<Uuid>,
+    idempotency_parties: BTreeSet<Uuid>,
+    processing_records: usize,
+    audit_records: usize,
+}
+
+async fn tables(db: &DatabaseConnection) -> Tables {
+    let contacts = contact::Entity::find()
+        .filter(contact::Column::Tenant.eq(TENANT))
+        .all(db)
+        .await
+        .expect("contacts");
+    let cases = case::Entity::find()
+        .filter(case::Column::Tenant.eq(TENANT))
+        .all(db)
+        .await
+        .expect("cases");
+    let parties = party::Entity::find()
+        .filter(party::Column::Tenant.eq(TENANT))
+        .all(db)
+        .await
+        .expect("parties");
+    let identifiers = identifier::Entity::find()
+        .filter(identifier::Column::Tenant.eq(TENANT))
+        .all(db)
+        .await
+        .expect("identifiers");
+    let feedback = feedback::Entity::find()
+        .filter(feedback::Column::Tenant.eq(TENANT))
+        .all(db)
+        .await
+        .expect("feedback");
+    let kept = idempotency::Entity::find()
+        .filter(idempotency::Column::Tenant.eq(TENANT))
+        .all(db)
+        .await
+        .expect("idempotency");
+    let processing = processing_record::Entity::find()
+        .filter(processing_record::Column::Tenant.eq(TENANT))
+        .all(db)
+        .await
+        .expect("processing records");
+    let audit = audit_record::Entity::find()
+        .filter(audit_record::Column::Tenant.eq(TENANT))
+        .all(db)
+        .await
+        .expect("audit records");
+    Tables {
+        contacts: contacts.iter().map(|r| r.id).collect(),
+        cases: cases.iter().map(|r| r.id).collect(),
+        parties: parties.iter().map(|r| r.id).collect(),
+        identifier_parties: identifiers.iter().map(|r| r.party_id).collect(),
+        feedback: feedback.iter().map(|r| r.contact_id).collect(),
+        idempotency_keys: kept.iter().map(|r| r.key.clone()).collect(),
+        idempotency_contacts: kept.iter().filter_map(|r| r.contact_id).collect(),
+        idempotency_parties: kept.iter().filter_map(|r| r.party_id).collect(),
+        processing_records: processing.len(),
+        audit_records: audit.len(),
+    }
+}
+
+async fn pass(b: &Backend, now: chrono::DateTime<chrono::Utc>) -> RetentionReport {
+    let store = Store::connect(b.db_url()).await.expect("a second store");
+    let tenants = store.tenants_with_data().await.expect("tenants");
+    let tenant = TenantId::parse(TENANT).unwrap();
+    assert!(tenants.contains(&tenant), "{tenants:?}");
+    store
+        .retention_pass(&tenant, now, false)
+        .await
+        .expect("a retention pass")
+}
+
+database_test!(old_contacts_go_with_everything_of_theirs_recent_ones_stay);
+async fn old_contacts_go_with_everything_of_theirs_recent_ones_stay(
+    database: midoffice_tests::TestDatabase,
+) {
+    on_backend(database, |b| async move {
+        let mut settings = b
+            .tenants()
+            .get_tenant_settings(request(TENANT, pb::GetTenantSettingsRequest {}))
+            .await
+            .expect("settings")
+            .into_inner()
+            .settings
+            .expect("settings");
+        assert_eq!(settings.retention_months, 24, "the default");
+        settings.retention_months = MONTHS;
+        b.tenants()
+            .replace_tenant_settings(request(
+                TENANT,
+                pb::ReplaceTenantSettingsRequest {
+                    settings: Some(settings),
+                },
+            ))
+            .await
+            .expect("replace settings");
+
+        // Party A: an old OPEN case (a callback) that a contact joined in 2025, and an
+        // old resolved case with feedback.
+        let a = ids("999990019", "", "");
+        let a_open = record(
+            &b,
+            "a-open",
+            Channel::Counter,
+            "2024-02-01T10:00:00+01:00",
+            Some(a.clone()),
+            "parkeervergunning",
+            Outcome::Callback,
+        )
+        .await;
+        let a_old1 = record(
+            &b,
+            "a-old-1",
+            Channel::Phone,
+            "2024-03-04T09:00:00+01:00",
+            Some(a.clone()),
+            "paspoort",
+            Outcome::Resolved,
+        )
+        .await;
+        let a_old2 = record(
+            &b,
+            "a-old-2",
+            Channel::Email,
+            "2024-03-05T09:00:00+01:00",
+            Some(a.clone()),
+            "paspoort",
+            Outcome::Resolved,
+        )
+        .await;
+        assert_eq!(
+            a_old1.case_id, a_old2.case_id,
+            "one case: resolved less than a week before"
+        );
+        b.contacts()
+            .submit_feedback(request(
+                TENANT,
+                pb::SubmitFeedbackRequest {
+                    request_id: "a-old-1-feedback".into(),
+                    contact_id: a_old1.id.clone(),
+                    score: 4,
+                    effort: 2,
+                    story_repeated: false,
+                    comment: "Snel geholpen.".into(),
+                },
+            ))
+            .await
+            .expect("feedback");
+        let a_new = record(
+            &b,
+            "a-new",
+            Channel::Phone,
+            "2025-06-02T09:00:00+02:00",
+            Some(a.clone()),
+            "parkeervergunning",
+            Outcome::Resolved,
+        )
+        .await;
+        assert_eq!(
+            a_new.case_id, a_open.case_id,
+            "the new contact joined the old open case"
+        );
+
+        // Party B: only old contacts.
+        let b_old = record(
+            &b,
+            "b-old",
+            Channel::Phone,
+            "2024-04-10T11:00:00+02:00",
+            Some(bsn("999990032")),
+            "afval",
+            Outcome::Resolved,
+        )
+        .await;
+
+        // Party D: two parties known by a phone number and an e-mail address alone, each
+        // with an open case about a passport, merged when a contact gave a BSN with both.
+        let d1 = record(
+            &b,
+            "d-1",
+            Channel::Phone,
+            "2024-01-10T09:00:00+01:00",
+            Some(ids("", "0612345678", "")),
+            "paspoort",
+            Outcome::Callback,
+        )
+        .await;
+        let d2 = record(
+            &b,
+            "d-2",
+            Channel::Email,
+            "2024-01-11T09:00:00+01:00",
+            Some(ids("", "", "d@example.nl")),
+            "paspoort",
+            Outcome::Callback,
+        )
+        .await;
+        assert_ne!(d1.party_id, d2.party_id);
+        let d3 = record(
+            &b,
+            "d-3",
+            Channel::Counter,
+            "2024-01-20T09:00:00+01:00",
+            Some(ids("999990044", "0612345678", "d@example.nl")),
+            "paspoort",
+            Outcome::Resolved,
+        )
+        .await;
+        assert_eq!(
+            d3.party_id, d1.party_id,
+            "the oldest weak party got the BSN"
+        );
+
+        // Anonymous contacts, old and recent; party C, recent.
+        let n_old = record(
+            &b,
+            "n-old",
+            Channel::Web,
+            "2024-05-01T20:00:00+02:00",
+            None,
+            "afval",
+            Outcome::Resolved,
+        )
+        .await;
+        let n_new = record(
+            &b,
+            "n-new",
+            Channel::Web,
+            "2025-07-01T20:00:00+02:00",
+            None,
+            "afval",
+            Outcome::Resolved,
+        )
+        .await;
+        let c_new = record(
+            &b,
+            "c-new",
+            Channel::Phone,
+            "2025-08-01T10:00:00+02:00",
+            Some(ids("", "+31 6 2222 3333", "")),
+            "afval",
+            Outcome::Resolved,
+        )
+        .await;
+
+        let db = Database::connect(b.db_url()).await.expect("the database");
+        let before = tables(&db).await;
+        let merged_case: Vec<Uuid> = case::Entity::find()
+            .filter(case::Column::Tenant.eq(TENANT))
+            .filter(case::Column::MergedInto.eq(uuid(&d3.case_id)))
+            .all(&db)
+            .await
+            .expect("cases")
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(merged_case.len(), 1, "d-2's open case joined d-1's");
+        let merged_party = uuid(&d2.party_id);
+        assert!(before.parties.contains(&merged_party));
+        assert!(before.feedback.contains(&uuid(&a_old1.id)));
+
+        let report = pass(&b, NOW.parse().unwrap()).await;
+        assert_eq!(
+            (report.cases, report.contacts, report.parties),
+            (3, 7, 2),
+            "A's passport case, B's case and D's case; a-old-1, a-old-2, b-old, d-1, d-2, \
+             d-3 and n-old; B and D (and the party merged into D): {report:?}"
+        );
+        let after = tables(&db).await;
+
+        let gone_contacts: BTreeSet<Uuid> = [&a_old1, &a_old2, &b_old, &d1, &d2, &d3, &n_old]
+            .iter()
+            .map(|c| uuid(&c.id))
+            .collect();
+        let gone_cases: BTreeSet<Uuid> = [&a_old1, &b_old, &d3]
+            .iter()
+            .map(|c| uuid(&c.case_id))
+            .chain(merged_case.iter().copied())
+            .collect();
+        let gone_parties: BTreeSet<Uuid> =
+            [uuid(&b_old.party_id), uuid(&d1.party_id), merged_party]
+                .into_iter()
+                .collect();
+        for c in &gone_contacts {
+            assert!(before.contacts.contains(c));
+            assert!(!after.contacts.contains(c), "contact {c} remains");
+            assert!(!after.feedback.contains(c), "feedback of {c} remains");
+            assert!(
+                !after.idempotency_contacts.contains(c),
+                "a kept answer of {c} remains"
+            );
+        }
+        for k in &gone_cases {
+            assert!(before.cases.contains(k));
+            assert!(!after.cases.contains(k), "case {k} remains");
+        }
+        for p in &gone_parties {
+            assert!(before.parties.contains(p));
+            assert!(!after.parties.contains(p), "party {p} remains");
+            assert!(
+                !after.identifier_parties.contains(p),
+                "identifiers of {p} remain"
+            );
+            assert!(
+                !after.idempotency_parties.contains(p),
+                "kept answers of {p} remain"
+            );
+        }
+        for key in [
+            "a-old-1",
+            "a-old-2",
+            "a-old-1-feedback",
+            "b-old",
+            "d-1",
+            "d-2",
+            "d-3",
+            "n-old",
+        ] {
+            assert!(before.idempotency_keys.contains(key));
+            assert!(
+                !after.idempotency_keys.contains(key),
+                "the key {key} remains"
+            );
+        }
+
+        // What is recent stays, and so does the old contact of the case it joined.
+        let kept: BTreeSet<Uuid> = [&a_open, &a_new, &n_new, &c_new]
+            .iter()
+            .map(|c| uuid(&c.id))
+            .collect();
+        assert_eq!(after.contacts, kept);
+        assert_eq!(
+            after.cases,
+            [uuid(&a_open.case_id), uuid(&c_new.case_id)]
+                .into_iter()
+                .collect()
+        );
+        assert_eq!(
+            after.parties,
+            [uuid(&a_open.party_id), uuid(&c_new.party_id)]
+                .into_iter()
+                .collect()
+        );
+        assert_eq!(after.identifier_parties, after.parties);
+        for key in ["a-open", "a-new", "n-new", "c-new"] {
+            assert!(after.idempotency_keys.contains(key), "the key {key} went");
+        }
+        let kept_contact = b.contact(TENANT, &a_open.id).await;
+        assert_eq!(kept_contact.case_id, a_open.case_id);
+        // The processing log of this year stays (it was written now).
+        assert_eq!(after.processing_records, before.processing_records);
+        assert_eq!(after.audit_records, before.audit_records);
+        // A retry of a deleted contact's record runs again as new: the key is gone.
+        // A second pass at the same instant finds nothing more.
+        let again = pass(&b, NOW.parse().unwrap()).await;
+        assert_eq!((again.cases, again.contacts, again.parties), (0, 0, 0));
+        assert_eq!(tables(&db).await.contacts, kept);
+
+        // Years later everything goes: the recent contacts, their parties, every kept
+        // answer and the processing log, all older than the horizon by then.
+        let later = chrono::Utc::now() + chrono::TimeDelta::days(400);
+        let report = pass(&b, later).await;
+        assert_eq!(
+            (report.cases, report.contacts, report.parties),
+            (2, 4, 2),
+            "{report:?}"
+        );
+        assert!(
+            report.processing_records > 0 && report.audit_records > 0,
+            "{report:?}"
+        );
+        let empty = tables(&db).await;
+        assert!(empty.contacts.is_empty() && empty.cases.is_empty() && empty.parties.is_empty());
+        assert!(empty.identifier_parties.is_empty() && empty.feedback.is_empty());
+        assert!(
+            empty.idempotency_keys.is_empty(),
+            "{:?}",
+            empty.idempotency_keys
+        );
+        assert_eq!((empty.processing_records, empty.audit_records), (0, 0));
+        db.close().await.ok();
+    })
+    .await;
+}
