@@ -456,3 +456,89 @@ async fn old_contacts_go_with_everything_of_theirs_recent_ones_stay(
     })
     .await;
 }
+
+database_test!(a_retry_whose_answer_showed_a_deleted_contact_is_refused);
+async fn a_retry_whose_answer_showed_a_deleted_contact_is_refused(
+    database: midoffice_tests::TestDatabase,
+) {
+    on_backend(database, |b| async move {
+        let mut settings = b
+            .tenants()
+            .get_tenant_settings(request(TENANT, pb::GetTenantSettingsRequest {}))
+            .await
+            .expect("settings")
+            .into_inner()
+            .settings
+            .expect("settings");
+        settings.retention_months = MONTHS;
+        b.tenants()
+            .replace_tenant_settings(request(
+                TENANT,
+                pb::ReplaceTenantSettingsRequest {
+                    settings: Some(settings),
+                },
+            ))
+            .await
+            .expect("replace settings");
+        let a = bsn("999990019");
+        // An old case still open (a callback never made), then a recent contact about
+        // something else: its context shows the old case and its story.
+        let old = record(
+            &b,
+            "old",
+            Channel::Phone,
+            "2024-02-01T10:00:00+01:00",
+            Some(a.clone()),
+            "parkeervergunning",
+            Outcome::Callback,
+        )
+        .await;
+        let recent = pb::RecordContactRequest {
+            request_id: "recent".into(),
+            start: Some(midoffice_tests::start(
+                Channel::Phone,
+                "2025-08-01T10:00:00+02:00",
+                Some(a.clone()),
+                "afval",
+            )),
+            completion: Some(resolved(
+                "2025-08-01T10:00:10+02:00",
+                "2025-08-01T10:05:00+02:00",
+                "Container niet geleegd.",
+            )),
+            context_seen: true,
+        };
+        let first = b
+            .contacts()
+            .record_contact(request(TENANT, recent.clone()))
+            .await
+            .expect("the recent record")
+            .into_inner();
+        let shown = first.context.as_ref().expect("a context");
+        assert!(
+            shown.active_cases.iter().any(|c| c.id == old.case_id),
+            "the old open case is shown: {shown:?}"
+        );
+        let report = pass(&b, NOW.parse().unwrap()).await;
+        assert_eq!((report.cases, report.contacts, report.parties), (1, 1, 0));
+        let retried = b
+            .contacts()
+            .record_contact(request(TENANT, recent))
+            .await
+            .expect_err("the kept answer showed a deleted contact");
+        assert_eq!(
+            retried.code(),
+            tonic::Code::FailedPrecondition,
+            "{retried:?}"
+        );
+        use tonic_types::StatusExt;
+        let info = retried.get_details_error_info().expect("ErrorInfo");
+        assert_eq!(info.reason, "ANSWER_EXPIRED");
+        // Nothing was run again: one contact of the party's is left.
+        let db = Database::connect(b.db_url()).await.expect("the database");
+        let left = tables(&db).await;
+        assert_eq!(left.contacts.len(), 1);
+        db.close().await.ok();
+    })
+    .await;
+}
