@@ -542,3 +542,113 @@ async fn a_retry_whose_answer_showed_a_deleted_contact_is_refused(
     })
     .await;
 }
+
+/// How fast a pass deletes, and how long one batch holds the tenant's writes: 1,000
+/// citizens known by a phone number, 4 old contacts each on 2 cases, every tenth with a
+/// recent contact on one of them. Prints the figures; run with
+/// `cargo test -p midoffice-tests --release --test retention -- --ignored --nocapture`.
+async fn pass_speed(database: midoffice_tests::TestDatabase) {
+    on_backend(database, |b| async move {
+        let mut settings = b
+            .tenants()
+            .get_tenant_settings(request(TENANT, pb::GetTenantSettingsRequest {}))
+            .await
+            .expect("settings")
+            .into_inner()
+            .settings
+            .expect("settings");
+        settings.retention_months = MONTHS;
+        b.tenants()
+            .replace_tenant_settings(request(
+                TENANT,
+                pb::ReplaceTenantSettingsRequest {
+                    settings: Some(settings),
+                },
+            ))
+            .await
+            .expect("replace settings");
+        const CITIZENS: usize = 1000;
+        let began = std::time::Instant::now();
+        let mut tasks = Vec::new();
+        for worker in 0..8 {
+            let b = b.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in (worker..CITIZENS).step_by(8) {
+                    let who = ids("", &format!("06{:08}", 10_000_000 + i), "");
+                    let day = 1 + (i % 28);
+                    for (n, (month, topic)) in
+                        [(1, "paspoort"), (2, "afval"), (3, "paspoort"), (4, "afval")]
+                            .into_iter()
+                            .enumerate()
+                    {
+                        let started = format!("2024-{month:02}-{day:02}T10:00:00+01:00");
+                        let outcome = if n < 2 {
+                            Outcome::Callback
+                        } else {
+                            Outcome::Resolved
+                        };
+                        record(
+                            &b,
+                            &format!("s-{i}-{n}"),
+                            Channel::Phone,
+                            &started,
+                            Some(who.clone()),
+                            topic,
+                            outcome,
+                        )
+                        .await;
+                    }
+                    if i % 10 == 0 {
+                        record(
+                            &b,
+                            &format!("s-{i}-new"),
+                            Channel::Phone,
+                            "2025-08-01T10:00:00+02:00",
+                            Some(who.clone()),
+                            "afval",
+                            Outcome::Resolved,
+                        )
+                        .await;
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.expect("a recording worker");
+        }
+        let recorded = began.elapsed();
+        let began = std::time::Instant::now();
+        let report = pass(&b, NOW.parse().unwrap()).await;
+        let took = began.elapsed();
+        println!(
+            "{:?}: recorded {} contacts in {:.1} s; pass: {} contacts, {} cases, {} parties \
+             deleted in {:.2} s = {:.0} contacts/s, {} batches, longest batch {} ms",
+            b.kind,
+            CITIZENS * 4 + CITIZENS / 10,
+            recorded.as_secs_f64(),
+            report.contacts,
+            report.cases,
+            report.parties,
+            took.as_secs_f64(),
+            report.contacts as f64 / took.as_secs_f64(),
+            report.batches,
+            report.longest_batch.as_millis()
+        );
+        // Every old case goes (resolved in 2024; the recent contact made a new case),
+        // and every party but the tenth citizens', which keep their recent case.
+        assert_eq!(report.parties as usize, CITIZENS - CITIZENS / 10);
+    })
+    .await;
+}
+
+#[tokio::test]
+#[ignore = "a measurement: run with --ignored --nocapture"]
+async fn pass_speed_sqlite() {
+    pass_speed(midoffice_tests::TestDatabase::Sqlite).await;
+}
+
+#[tokio::test]
+#[ignore = "a measurement: run with --ignored --nocapture (needs MIDOFFICE_TEST_DATABASE_URL)"]
+async fn pass_speed_postgres() {
+    pass_speed(midoffice_tests::TestDatabase::postgres()).await;
+}

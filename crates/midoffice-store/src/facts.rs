@@ -758,12 +758,38 @@ pub async fn load_retention<C: ConnectionTrait>(
             }
         }
     }
-    for (p, holds) in &mut parties {
-        holds.merged = merged_family(c, tenant, *p)
-            .await?
-            .into_iter()
-            .filter(|m| m != p)
-            .collect();
+    // The parties merged into each (a merge points every one at the survivor, so one
+    // round is the rule; further rounds are a guard), for all of them at once.
+    let mut root: BTreeMap<Uuid, Uuid> = parties.keys().map(|p| (*p, *p)).collect();
+    let mut frontier: Vec<Uuid> = parties.keys().copied().collect();
+    while !frontier.is_empty() && root.len() < 100_000 {
+        let mut next = Vec::new();
+        for chunk in frontier.chunks(CHUNK) {
+            let rows: Vec<(Uuid, Option<Uuid>)> = party::Entity::find()
+                .select_only()
+                .column(party::Column::Id)
+                .column(party::Column::MergedInto)
+                .filter(party::Column::Tenant.eq(t))
+                .filter(party::Column::MergedInto.is_in(chunk.iter().copied()))
+                .into_tuple()
+                .all(c)
+                .await
+                .map_err(db_err)?;
+            for (id, into) in rows {
+                let Some(top) = into.and_then(|i| root.get(&i).copied()) else {
+                    continue;
+                };
+                if root.contains_key(&id) {
+                    continue;
+                }
+                root.insert(id, top);
+                if let Some(h) = parties.get_mut(&top) {
+                    h.merged.push(id);
+                }
+                next.push(id);
+            }
+        }
+        frontier = next;
     }
     Ok(RetentionFacts {
         now,

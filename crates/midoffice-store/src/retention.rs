@@ -41,6 +41,9 @@ pub struct RetentionReport {
     pub audit_records: u64,
     /// Write transactions it took.
     pub batches: u64,
+    /// The longest of them, begin to commit: how long a write of the tenant waited for
+    /// the pass at most.
+    pub longest_batch: std::time::Duration,
 }
 
 impl Store {
@@ -99,6 +102,7 @@ impl Store {
             let Some(last) = page.last() else { break };
             cursor = Some(*last);
             let candidates: Vec<Uuid> = page.iter().map(|(_, id)| *id).collect();
+            let began = std::time::Instant::now();
             let counts = db::bounded(async {
                 let mut attempts = db::Attempts::default();
                 loop {
@@ -122,6 +126,7 @@ impl Store {
                 }
             })
             .await?;
+            report.longest_batch = report.longest_batch.max(began.elapsed());
             report.batches += 1;
             report.cases += counts.cases;
             report.contacts += counts.contacts;
@@ -139,7 +144,7 @@ impl Store {
                 tenant,
                 old_keys,
                 idempotency::Column::CreatedAt,
-                &mut report.batches,
+                &mut report,
             )
             .await?;
         let mut old_records = processing_record::Column::Tenant
@@ -153,19 +158,14 @@ impl Store {
                 tenant,
                 old_records,
                 processing_record::Column::StartTime,
-                &mut report.batches,
+                &mut report,
             )
             .await?;
         let old_audit = audit_record::Column::Tenant
             .eq(t)
             .and(audit_record::Column::At.lt(micros(before)));
         report.audit_records = self
-            .sweep::<audit_record::Entity>(
-                tenant,
-                old_audit,
-                audit_record::Column::At,
-                &mut report.batches,
-            )
+            .sweep::<audit_record::Entity>(tenant, old_audit, audit_record::Column::At, &mut report)
             .await?;
         Ok(report)
     }
@@ -210,11 +210,12 @@ impl Store {
         tenant: &TenantId,
         which: sea_orm::sea_query::SimpleExpr,
         age: E::Column,
-        batches: &mut u64,
+        report: &mut RetentionReport,
     ) -> Result<u64, StoreError> {
         let mut deleted = 0;
         loop {
             let which = which.clone();
+            let began = std::time::Instant::now();
             let (gone, more) = db::bounded(async {
                 let txn = self.pools.begin_write().await?;
                 let result = async {
@@ -242,7 +243,8 @@ impl Store {
             })
             .await?;
             deleted += gone;
-            *batches += 1;
+            report.batches += 1;
+            report.longest_batch = report.longest_batch.max(began.elapsed());
             if !more {
                 break;
             }

@@ -30,6 +30,7 @@ pub async fn pass(
                 processing_records = r.processing_records,
                 audit_records = r.audit_records,
                 batches = r.batches,
+                longest_batch_ms = r.longest_batch.as_millis() as u64,
                 "retention pass"
             ),
             Err(e) => tracing::warn!(
