@@ -140,12 +140,7 @@ impl Store {
             .eq(t.clone())
             .and(idempotency::Column::CreatedAt.lt(micros(before)));
         report.idempotency_records = self
-            .sweep::<idempotency::Entity>(
-                tenant,
-                old_keys,
-                idempotency::Column::CreatedAt,
-                &mut report,
-            )
+            .sweep::<idempotency::Entity>(old_keys, idempotency::Column::CreatedAt, &mut report)
             .await?;
         let mut old_records = processing_record::Column::Tenant
             .eq(t.clone())
@@ -155,7 +150,6 @@ impl Store {
         }
         report.processing_records = self
             .sweep::<processing_record::Entity>(
-                tenant,
                 old_records,
                 processing_record::Column::StartTime,
                 &mut report,
@@ -165,7 +159,7 @@ impl Store {
             .eq(t)
             .and(audit_record::Column::At.lt(micros(before)));
         report.audit_records = self
-            .sweep::<audit_record::Entity>(tenant, old_audit, audit_record::Column::At, &mut report)
+            .sweep::<audit_record::Entity>(old_audit, audit_record::Column::At, &mut report)
             .await?;
         Ok(report)
     }
@@ -207,7 +201,6 @@ impl Store {
     /// batch's last go with it). Answers how many went.
     async fn sweep<E: EntityTrait>(
         &self,
-        tenant: &TenantId,
         which: sea_orm::sea_query::SimpleExpr,
         age: E::Column,
         report: &mut RetentionReport,
