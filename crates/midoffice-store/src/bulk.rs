@@ -325,6 +325,13 @@ impl Batch {
             | Write::EmptyIdempotentAnswers { .. } => {
                 return Err(BulkError::Unsupported("erasure"));
             }
+            Write::DeleteFeedback { .. }
+            | Write::DeleteIdempotency { .. }
+            | Write::DeleteContacts { .. }
+            | Write::DeleteCases { .. }
+            | Write::DeleteParties { .. } => {
+                return Err(BulkError::Unsupported("retention"));
+            }
         }
         Ok(())
     }
