@@ -4,13 +4,12 @@
 use crate::calendar::Calendar;
 use crate::case::CaseFacts;
 use crate::contact::{Channel, Completion, ContactFacts, Direction, Feedback, Outcome};
-use crate::settings::{Measure, TenantSettings, Within};
-use crate::signals::{self, Probe, Signal};
+use crate::settings::{Measure, Norm, TenantSettings, Within};
+use crate::signals::{self, Commitment, Probe, Signal};
 use crate::{Code, Instant};
 use chrono::NaiveDate;
 use chrono::TimeDelta;
 use std::collections::BTreeMap;
-use std::collections::BTreeSet;
 use uuid::Uuid;
 
 /// A range of the tenant's local dates, `to` exclusive, judged as known at `as_of`.
@@ -126,6 +125,188 @@ pub fn load_window(period: &Period, settings: &TenantSettings) -> LoadWindow {
 /// out of response times.
 pub const SHORT_ABANDON_SECS: i64 = 5;
 
+/// The local date whose day (from its `start_of_day` to the next one's) holds `t`: the
+/// date a period counts an instant under. Equal to the local date of `t` except where a
+/// clock change at midnight makes the two differ.
+pub fn day_of(calendar: &Calendar, t: Instant) -> NaiveDate {
+    let date = calendar.local_date(t);
+    if t < calendar.start_of_day(date) {
+        date.pred_opt().unwrap_or(date)
+    } else if t >= calendar.end_of_day(date) {
+        date.succ_opt().unwrap_or(date)
+    } else {
+        date
+    }
+}
+
+/// What a filter looks at of a contact, as known at a moment: its channel, its topic
+/// (its own, else its case's) and its department (the handling one, else the one given
+/// at start).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dims<'a> {
+    pub channel: Channel,
+    pub topic: Option<&'a Code>,
+    pub department: Option<&'a Code>,
+}
+
+/// The dims of a contact on `case` (its case as known at `t`, if any).
+pub fn dims<'a>(contact: &'a ContactFacts, case: Option<&'a CaseFacts>, t: Instant) -> Dims<'a> {
+    Dims {
+        channel: contact.channel,
+        topic: contact
+            .topic_at(t)
+            .or_else(|| case.and_then(|c| c.topic.as_ref())),
+        department: contact.department_at(t),
+    }
+}
+
+impl Filter {
+    /// Whether a contact with these dims matches.
+    pub fn matches(&self, dims: &Dims<'_>) -> bool {
+        self.channel.is_none_or(|ch| dims.channel == ch)
+            && self
+                .topic
+                .as_ref()
+                .is_none_or(|topic| dims.topic == Some(topic))
+            && self
+                .department
+                .as_ref()
+                .is_none_or(|d| dims.department == Some(d))
+    }
+}
+
+/// What the dashboard counts of one contact, as known at `t`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct ContactJudgement {
+    /// On a case (the contact counts for the repeat-contact rate).
+    pub has_case: bool,
+    pub repeat_contact: bool,
+    pub channel_hop: bool,
+    /// Completed and not ABANDONED: `Some(whether REFERRED)`.
+    pub referred: Option<bool>,
+    /// A follow-up: `Some(whether story_repeated)`.
+    pub story_repeated: Option<bool>,
+}
+
+/// Judges one contact on `case` (its case as known at `t`, if any).
+pub fn judge(
+    contact: &ContactFacts,
+    case: Option<&CaseFacts>,
+    settings: &TenantSettings,
+    t: Instant,
+) -> ContactJudgement {
+    let signals = case
+        .map(|case| signals::signals(case, &Probe::of(contact), settings))
+        .unwrap_or_default();
+    ContactJudgement {
+        has_case: case.is_some(),
+        repeat_contact: signals.contains(&Signal::RepeatContact),
+        channel_hop: signals.contains(&Signal::ChannelHop),
+        referred: contact
+            .outcome_at(t)
+            .filter(|o| *o != Outcome::Abandoned)
+            .map(|o| o == Outcome::Referred),
+        story_repeated: case.and_then(|case| {
+            signals::is_follow_up(case, contact, t)
+                .then(|| signals::story_repeated(case, contact, t))
+        }),
+    }
+}
+
+/// An item of a norm that may still be waiting: met or missed, or not decided yet
+/// (missed once `deadline` is before `as_of`, left out before that).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Item {
+    Decided(bool),
+    Pending { deadline: Instant },
+}
+
+impl Item {
+    /// Met (`Some(true)`), missed (`Some(false)`) or left out (`None`) at `as_of`.
+    pub fn at(self, as_of: Instant) -> Option<bool> {
+        match self {
+            Item::Decided(met) => Some(met),
+            Item::Pending { deadline } => (deadline < as_of).then_some(false),
+        }
+    }
+}
+
+/// A response-time item of an INBOUND contact (judged as known at `t`): `None` when left
+/// out whatever the moment (a short abandon).
+pub fn response_item(
+    contact: &ContactFacts,
+    within: Within,
+    calendar: &Calendar,
+    t: Instant,
+) -> Option<Item> {
+    let deadline = within.deadline(calendar, contact.started_at);
+    match contact.completion_known_at(t) {
+        Some(end) if end.outcome == Outcome::Abandoned => {
+            if end.ended_at - contact.started_at < TimeDelta::seconds(SHORT_ABANDON_SECS) {
+                None
+            } else {
+                Some(Item::Decided(false))
+            }
+        }
+        Some(Completion {
+            answered_at: Some(answered),
+            ..
+        }) => Some(Item::Decided(*answered <= deadline)),
+        _ => Some(Item::Pending { deadline }),
+    }
+}
+
+/// A commitment's item: fulfilled (on time or not), or open until its due time.
+pub fn commitment_item(commitment: &Commitment) -> Item {
+    if commitment.fulfilment.is_some() {
+        Item::Decided(commitment.on_time())
+    } else {
+        Item::Pending {
+            deadline: commitment.due_at,
+        }
+    }
+}
+
+/// Seconds from start to answer of an answered INBOUND contact, as known at `t`.
+pub fn answered_secs(contact: &ContactFacts, t: Instant) -> Option<u64> {
+    if contact.direction != Direction::Inbound {
+        return None;
+    }
+    let answered = contact.completion_known_at(t)?.answered_at?;
+    u64::try_from((answered - contact.started_at).num_seconds()).ok()
+}
+
+/// The satisfaction answer of a contact, counted once its completion is known at `t`.
+pub fn feedback_known(contact: &ContactFacts, t: Instant) -> Option<&Feedback> {
+    contact.completion_known_at(t)?;
+    contact.feedback.as_ref()
+}
+
+/// First-contact resolution of a case (its contacts as known at `t`): `None` when not
+/// counted (no contact that was not ABANDONED, or the first is in progress), else the
+/// start of that first contact and whether the case was resolved in it with no repeat
+/// contact.
+pub fn fcr_item(case: &CaseFacts, settings: &TenantSettings, t: Instant) -> Option<(Instant, bool)> {
+    let mut contacts: Vec<&ContactFacts> = case.contacts.iter().collect();
+    contacts.sort_by_key(|c| (c.started_at, c.id));
+    let first = contacts
+        .iter()
+        .find(|c| c.outcome_at(t) != Some(Outcome::Abandoned))?;
+    let outcome = first.outcome_at(t)?;
+    let repeated = contacts.iter().any(|c| {
+        signals::signals(case, &Probe::of(c), settings).contains(&Signal::RepeatContact)
+    });
+    Some((first.started_at, outcome == Outcome::Resolved && !repeated))
+}
+
+/// How often a case was referred, as known at `t`.
+pub fn referrals(case: &CaseFacts, t: Instant) -> usize {
+    case.contacts
+        .iter()
+        .filter(|c| c.outcome_at(t) == Some(Outcome::Referred))
+        .count()
+}
+
 /// The facts as known at `as_of`: contacts that started by then, each on the case it
 /// was on by then; cases by id.
 struct Known<'a> {
@@ -149,12 +330,7 @@ impl<'a> Known<'a> {
         let cases = facts
             .cases
             .iter()
-            .map(|(id, case)| {
-                let mut case = case.clone();
-                case.contacts
-                    .retain(|c| c.started_at <= as_of && c.case_at(as_of) == Some(*id));
-                (*id, case)
-            })
+            .map(|(id, case)| (*id, known_case(case, as_of)))
             .collect();
         Known {
             as_of,
@@ -170,25 +346,12 @@ impl<'a> Known<'a> {
             .and_then(|id| self.cases.get(&id))
     }
 
-    fn matches(&self, contact: &ContactFacts, filter: &Filter) -> bool {
-        let t = self.as_of;
-        filter.channel.is_none_or(|ch| contact.channel == ch)
-            && filter.topic.as_ref().is_none_or(|topic| {
-                let own = contact
-                    .topic_at(t)
-                    .or_else(|| self.case_of(contact).and_then(|c| c.topic.as_ref()));
-                own == Some(topic)
-            })
-            && filter
-                .department
-                .as_ref()
-                .is_none_or(|d| contact.department_at(t) == Some(d))
+    fn dims_of<'b>(&'b self, contact: &'b ContactFacts) -> Dims<'b> {
+        dims(contact, self.case_of(contact), self.as_of)
     }
 
-    fn signals_of(&self, contact: &ContactFacts) -> BTreeSet<Signal> {
-        self.case_of(contact)
-            .map(|case| signals::signals(case, &Probe::of(contact), self.settings))
-            .unwrap_or_default()
+    fn judge(&self, contact: &ContactFacts) -> ContactJudgement {
+        judge(contact, self.case_of(contact), self.settings, self.as_of)
     }
 
     /// Cases of the given contacts, by id.
@@ -204,56 +367,20 @@ impl<'a> Known<'a> {
     /// contact that was not ABANDONED did not start in the period, or is in progress),
     /// else whether it was resolved in that contact with no repeat contact by `as_of`.
     fn first_contact_resolved(&self, case: &CaseFacts, window: &LoadWindow) -> Option<bool> {
-        let t = self.as_of;
-        let mut contacts: Vec<&ContactFacts> = case.contacts.iter().collect();
-        contacts.sort_by_key(|c| (c.started_at, c.id));
-        let first = contacts
-            .iter()
-            .find(|c| c.outcome_at(t) != Some(Outcome::Abandoned))?;
-        let outcome = first.outcome_at(t)?;
-        if first.started_at < window.starts_from || first.started_at >= window.starts_to {
-            return None;
-        }
-        let repeated = contacts.iter().any(|c| {
-            signals::signals(case, &Probe::of(c), self.settings).contains(&Signal::RepeatContact)
-        });
-        Some(outcome == Outcome::Resolved && !repeated)
-    }
-
-    fn referrals(&self, case: &CaseFacts) -> usize {
-        case.contacts
-            .iter()
-            .filter(|c| c.outcome_at(self.as_of) == Some(Outcome::Referred))
-            .count()
+        let (first, met) = fcr_item(case, self.settings, self.as_of)?;
+        (first >= window.starts_from && first < window.starts_to).then_some(met)
     }
 }
 
-/// Whether a response-time item was met (`Some(true)`), missed (`Some(false)`), or is
-/// left out (`None`).
-fn response_met(
-    contact: &ContactFacts,
-    within: Within,
-    calendar: &Calendar,
-    as_of: Instant,
-) -> Option<bool> {
-    let deadline = within.deadline(calendar, contact.started_at);
-    match contact.completion_known_at(as_of) {
-        Some(end) if end.outcome == Outcome::Abandoned => {
-            if end.ended_at - contact.started_at < TimeDelta::seconds(SHORT_ABANDON_SECS) {
-                None
-            } else {
-                Some(false)
-            }
-        }
-        Some(Completion {
-            answered_at: Some(answered),
-            ..
-        }) => Some(*answered <= deadline),
-        _ => (deadline < as_of).then_some(false),
-    }
+/// A case with the contacts on it as known at `t` (started by then, and on it by then).
+pub fn known_case(case: &CaseFacts, t: Instant) -> CaseFacts {
+    let mut case = case.clone();
+    case.contacts
+        .retain(|c| c.started_at <= t && c.case_at(t) == Some(case.id));
+    case
 }
 
-fn status(met: u64, items: u64, target_percent: u32) -> NormStatus {
+pub(crate) fn status(met: u64, items: u64, target_percent: u32) -> NormStatus {
     let target = u64::from(target_percent);
     if items == 0 {
         NormStatus::NoData
@@ -270,6 +397,25 @@ fn tally(results: impl IntoIterator<Item = bool>) -> (u64, u64) {
     results
         .into_iter()
         .fold((0, 0), |(met, items), ok| (met + u64::from(ok), items + 1))
+}
+
+/// A norm's line on the thermometer from its counts.
+pub(crate) fn norm_result(norm: &Norm, met: u64, items: u64) -> NormResult {
+    let status = status(met, items, norm.target_percent);
+    NormResult {
+        norm_id: norm.id.clone(),
+        title: norm.title.clone(),
+        measure: norm.measure.clone(),
+        target_percent: norm.target_percent,
+        met,
+        items,
+        status,
+        explanation: if status == NormStatus::Green {
+            None
+        } else {
+            norm.explanation.clone()
+        },
+    }
 }
 
 /// The service thermometer: every norm of the tenant over the period.
@@ -293,7 +439,7 @@ pub fn thermometer(
                         .in_period
                         .iter()
                         .filter(|c| c.channel == *channel && c.direction == Direction::Inbound)
-                        .filter_map(|c| response_met(c, *within, calendar, as_of)),
+                        .filter_map(|c| response_item(c, *within, calendar, as_of)?.at(as_of)),
                 ),
                 Measure::FirstContactResolution => tally(
                     known
@@ -304,13 +450,14 @@ pub fn thermometer(
                 Measure::ReferredAtMost { max } => tally(
                     case_map
                         .values()
-                        .map(|case| known.referrals(case) <= *max as usize),
+                        .map(|case| referrals(case, as_of) <= *max as usize),
                 ),
-                Measure::StoryToldOnce => tally(known.in_period.iter().filter_map(|c| {
-                    let case = known.case_of(c)?;
-                    signals::is_follow_up(case, c, as_of)
-                        .then(|| !signals::story_repeated(case, c, as_of))
-                })),
+                Measure::StoryToldOnce => tally(
+                    known
+                        .in_period
+                        .iter()
+                        .filter_map(|c| known.judge(c).story_repeated.map(|r| !r)),
+                ),
                 Measure::CommitmentOnTime { .. } => tally(known.cases.values().flat_map(|case| {
                     signals::commitments(case, as_of)
                         .into_iter()
@@ -318,29 +465,13 @@ pub fn thermometer(
                             let day = calendar.due_date(c.due_at);
                             if day < period.from || day >= period.to {
                                 None
-                            } else if c.fulfilment.is_some() {
-                                Some(c.on_time())
                             } else {
-                                (c.due_at < as_of).then_some(false)
+                                commitment_item(&c).at(as_of)
                             }
                         })
                 })),
             };
-            let status = status(met, items, norm.target_percent);
-            NormResult {
-                norm_id: norm.id.clone(),
-                title: norm.title.clone(),
-                measure: norm.measure.clone(),
-                target_percent: norm.target_percent,
-                met,
-                items,
-                status,
-                explanation: if status == NormStatus::Green {
-                    None
-                } else {
-                    norm.explanation.clone()
-                },
-            }
+            norm_result(norm, met, items)
         })
         .collect()
 }
@@ -349,6 +480,20 @@ pub fn thermometer(
 fn nearest_rank(sorted: &[u64], p: usize) -> u64 {
     let rank = (p * sorted.len()).div_ceil(100).max(1);
     sorted.get(rank - 1).copied().unwrap_or(0)
+}
+
+/// The nearest-rank percentile `p` of sorted `(value, count)` pairs (counts > 0).
+pub(crate) fn nearest_rank_counted(sorted: &[(u64, u64)], p: u64) -> u64 {
+    let total: u64 = sorted.iter().map(|(_, n)| n).sum();
+    let rank = (p * total).div_ceil(100).max(1);
+    let mut seen = 0;
+    for (value, n) in sorted {
+        seen += n;
+        if seen >= rank {
+            return *value;
+        }
+    }
+    0
 }
 
 fn mean(values: &[u8]) -> Option<f64> {
@@ -372,7 +517,7 @@ pub fn figures(
         .in_period
         .iter()
         .copied()
-        .filter(|c| known.matches(c, filter))
+        .filter(|c| filter.matches(&known.dims_of(c)))
         .collect();
     let cases = known.cases_of(&contacts);
 
@@ -381,40 +526,19 @@ pub fn figures(
             .values()
             .filter_map(|case| known.first_contact_resolved(case, &window)),
     );
-    let with_case: Vec<(&ContactFacts, BTreeSet<Signal>)> = contacts
-        .iter()
-        .filter(|c| known.case_of(c).is_some())
-        .map(|c| (*c, known.signals_of(c)))
-        .collect();
-    let repeats = with_case
-        .iter()
-        .filter(|(_, s)| s.contains(&Signal::RepeatContact))
-        .count() as u64;
-    let hops = with_case
-        .iter()
-        .filter(|(_, s)| s.contains(&Signal::ChannelHop))
-        .count() as u64;
-    let (referred, completed) = tally(
-        contacts
-            .iter()
-            .filter_map(|c| c.outcome_at(as_of))
-            .filter(|o| *o != Outcome::Abandoned)
-            .map(|o| o == Outcome::Referred),
-    );
-    let (repeated_stories, follow_ups) = tally(contacts.iter().filter_map(|c| {
-        let case = known.case_of(c)?;
-        signals::is_follow_up(case, c, as_of).then(|| signals::story_repeated(case, c, as_of))
-    }));
+    let judged: Vec<ContactJudgement> = contacts.iter().map(|c| known.judge(c)).collect();
+    let with_case = judged.iter().filter(|j| j.has_case).count() as u64;
+    let repeats = judged.iter().filter(|j| j.repeat_contact).count() as u64;
+    let hops = judged.iter().filter(|j| j.channel_hop).count() as u64;
+    let (referred, completed) = tally(judged.iter().filter_map(|j| j.referred));
+    let (repeated_stories, follow_ups) = tally(judged.iter().filter_map(|j| j.story_repeated));
     let response_times = Channel::ALL
         .into_iter()
         .filter_map(|channel| {
             let mut secs: Vec<u64> = contacts
                 .iter()
-                .filter(|c| c.channel == channel && c.direction == Direction::Inbound)
-                .filter_map(|c| {
-                    let answered = c.completion_known_at(as_of)?.answered_at?;
-                    u64::try_from((answered - c.started_at).num_seconds()).ok()
-                })
+                .filter(|c| c.channel == channel)
+                .filter_map(|c| answered_secs(c, as_of))
                 .collect();
             if secs.is_empty() {
                 return None;
@@ -430,8 +554,7 @@ pub fn figures(
         .collect();
     let answers: Vec<&Feedback> = contacts
         .iter()
-        .filter(|c| c.completion_known_at(as_of).is_some())
-        .filter_map(|c| c.feedback.as_ref())
+        .filter_map(|c| feedback_known(c, as_of))
         .collect();
     let scores: Vec<u8> = answers.iter().map(|f| f.score).collect();
     let efforts: Vec<u8> = answers.iter().map(|f| f.effort).collect();
@@ -440,10 +563,12 @@ pub fn figures(
         contacts: contacts.len() as u64,
         cases: cases.len() as u64,
         first_contact_resolution: ratio(fcr_met, fcr_items),
-        repeat_contact_rate: ratio(repeats, with_case.len() as u64),
+        repeat_contact_rate: ratio(repeats, with_case),
         referral_rate: ratio(referred, completed),
-        cases_referred_more_than_once: cases.values().filter(|c| known.referrals(c) > 1).count()
-            as u64,
+        cases_referred_more_than_once: cases
+            .values()
+            .filter(|c| referrals(c, as_of) > 1)
+            .count() as u64,
         repeat_story_rate: ratio(repeated_stories, follow_ups),
         channel_hops: hops,
         response_times,
@@ -456,7 +581,6 @@ pub fn figures(
 mod tests {
     use super::*;
     use crate::case::tests::{case, contact, ended, t};
-    use crate::settings::Norm;
 
     const DAY: i64 = 24 * 60;
 

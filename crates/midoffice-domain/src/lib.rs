@@ -16,6 +16,7 @@ pub mod mask;
 pub mod party;
 pub mod plan;
 pub mod processing;
+pub mod rollup;
 pub mod settings;
 pub mod signals;
 pub mod text;

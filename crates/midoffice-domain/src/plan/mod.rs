@@ -129,3 +129,56 @@ pub enum Write {
     /// write, so it is written only if every other write was.
     LogProcessing(Processing),
 }
+
+/// A unit of the figures a write changes (`crate::rollup`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Touched {
+    /// This case (also one that merged away: its contributions go).
+    Case(Uuid),
+    /// The unit this contact belongs to after the write: its case, or the contact itself
+    /// when it is on no case (and, should it have been on none before, that unit too).
+    Contact(Uuid),
+}
+
+/// The units of the figures that `writes` change, each once. Erasure changes none: the
+/// counts stay (a story becomes the erased marker, and a story it stays; the kind of a
+/// referral target stays).
+pub fn touched_units(writes: &[Write]) -> Vec<Touched> {
+    let mut out = Vec::new();
+    for w in writes {
+        match w {
+            Write::MergeParty { joins, .. } => {
+                for (from, into) in joins {
+                    out.push(Touched::Case(*from));
+                    out.push(Touched::Case(*into));
+                }
+            }
+            Write::InsertContact { contact, .. } => out.push(Touched::Contact(contact.id)),
+            Write::CompleteContact {
+                contact_id,
+                case_id,
+                ..
+            } => {
+                out.push(Touched::Contact(*contact_id));
+                out.extend(case_id.map(Touched::Case));
+            }
+            Write::InsertFeedback { contact_id, .. } => out.push(Touched::Contact(*contact_id)),
+            Write::CreateParty { .. }
+            | Write::Attach { .. }
+            | Write::SetStrong { .. }
+            | Write::CreateCase { .. }
+            | Write::DeleteIdentifiers { .. }
+            | Write::MarkErased { .. }
+            | Write::ClearCaseReferences { .. }
+            | Write::ReplaceStories { .. }
+            | Write::ClearContactCaseReferences { .. }
+            | Write::ClearOrganisationTargets { .. }
+            | Write::ClearFeedbackComments { .. }
+            | Write::EmptyIdempotentAnswers { .. }
+            | Write::LogProcessing(_) => {}
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
