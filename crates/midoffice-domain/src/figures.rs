@@ -286,16 +286,20 @@ pub fn feedback_known(contact: &ContactFacts, t: Instant) -> Option<&Feedback> {
 /// counted (no contact that was not ABANDONED, or the first is in progress), else the
 /// start of that first contact and whether the case was resolved in it with no repeat
 /// contact.
-pub fn fcr_item(case: &CaseFacts, settings: &TenantSettings, t: Instant) -> Option<(Instant, bool)> {
+pub fn fcr_item(
+    case: &CaseFacts,
+    settings: &TenantSettings,
+    t: Instant,
+) -> Option<(Instant, bool)> {
     let mut contacts: Vec<&ContactFacts> = case.contacts.iter().collect();
     contacts.sort_by_key(|c| (c.started_at, c.id));
     let first = contacts
         .iter()
         .find(|c| c.outcome_at(t) != Some(Outcome::Abandoned))?;
     let outcome = first.outcome_at(t)?;
-    let repeated = contacts.iter().any(|c| {
-        signals::signals(case, &Probe::of(c), settings).contains(&Signal::RepeatContact)
-    });
+    let repeated = contacts
+        .iter()
+        .any(|c| signals::signals(case, &Probe::of(c), settings).contains(&Signal::RepeatContact));
     Some((first.started_at, outcome == Outcome::Resolved && !repeated))
 }
 
@@ -565,10 +569,8 @@ pub fn figures(
         first_contact_resolution: ratio(fcr_met, fcr_items),
         repeat_contact_rate: ratio(repeats, with_case),
         referral_rate: ratio(referred, completed),
-        cases_referred_more_than_once: cases
-            .values()
-            .filter(|c| referrals(c, as_of) > 1)
-            .count() as u64,
+        cases_referred_more_than_once: cases.values().filter(|c| referrals(c, as_of) > 1).count()
+            as u64,
         repeat_story_rate: ratio(repeated_stories, follow_ups),
         channel_hops: hops,
         response_times,

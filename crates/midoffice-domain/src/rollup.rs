@@ -88,7 +88,9 @@ impl TallyKind {
 
     /// The kind of a stored code.
     pub fn from_code(code: i64) -> Option<Self> {
-        TallyKind::ALL.into_iter().find(|k| i64::from(k.code()) == code)
+        TallyKind::ALL
+            .into_iter()
+            .find(|k| i64::from(k.code()) == code)
     }
 }
 
@@ -154,7 +156,9 @@ pub fn day_number(date: NaiveDate) -> i64 {
 
 /// The date of a stored day number.
 pub fn day_from_number(n: i64) -> Option<NaiveDate> {
-    i32::try_from(n).ok().and_then(NaiveDate::from_num_days_from_ce_opt)
+    i32::try_from(n)
+        .ok()
+        .and_then(NaiveDate::from_num_days_from_ce_opt)
 }
 
 fn micros(t: Instant) -> i64 {
@@ -173,9 +177,9 @@ fn item_of(a: i64, b: i64) -> Option<Item> {
     match a {
         MET => Some(Item::Decided(true)),
         MISSED => Some(Item::Decided(false)),
-        PENDING => chrono::DateTime::from_timestamp_micros(b).map(|deadline| Item::Pending {
-            deadline,
-        }),
+        PENDING => {
+            chrono::DateTime::from_timestamp_micros(b).map(|deadline| Item::Pending { deadline })
+        }
         _ => None,
     }
 }
@@ -188,7 +192,12 @@ fn code_str(code: Option<&Code>) -> String {
 fn latest<'a>(contacts: impl IntoIterator<Item = &'a ContactFacts>) -> Option<Instant> {
     contacts
         .into_iter()
-        .flat_map(|c| [Some(c.started_at), c.completion.as_ref().map(|e| e.ended_at)])
+        .flat_map(|c| {
+            [
+                Some(c.started_at),
+                c.completion.as_ref().map(|e| e.ended_at),
+            ]
+        })
         .flatten()
         .max()
 }
@@ -243,8 +252,7 @@ impl Ctx<'_> {
             for norm in &self.settings.norms {
                 if let Measure::ResponseTime { channel, within } = &norm.measure
                     && *channel == contact.channel
-                    && let Some(item) =
-                        figures::response_item(contact, *within, self.calendar, t)
+                    && let Some(item) = figures::response_item(contact, *within, self.calendar, t)
                 {
                     let (a, b) = item_key(item);
                     self.push(
@@ -496,7 +504,10 @@ fn count(n: i64) -> u64 {
 
 fn matches(filter: &Filter, key: &TallyKey) -> bool {
     filter.channel.is_none_or(|c| key.channel == c.as_str())
-        && filter.topic.as_ref().is_none_or(|t| key.topic == t.as_str())
+        && filter
+            .topic
+            .as_ref()
+            .is_none_or(|t| key.topic == t.as_str())
         && filter
             .department
             .as_ref()
@@ -573,7 +584,12 @@ pub fn figures_from(rows: &[RollupRow], filter: &Filter) -> Figures {
     let response_times = Channel::ALL
         .into_iter()
         .filter_map(|channel| {
-            let secs: Vec<(u64, u64)> = answered.get(&channel)?.iter().map(|(s, n)| (*s, *n)).filter(|(_, n)| *n > 0).collect();
+            let secs: Vec<(u64, u64)> = answered
+                .get(&channel)?
+                .iter()
+                .map(|(s, n)| (*s, *n))
+                .filter(|(_, n)| *n > 0)
+                .collect();
             let total: u64 = secs.iter().map(|(_, n)| n).sum();
             if total == 0 {
                 return None;
@@ -633,21 +649,18 @@ pub fn thermometer_from(
                 Measure::ResponseTime { .. } => items(TallyKind::Response, Some(&norm.id)),
                 Measure::CommitmentOnTime { .. } => items(TallyKind::Commitment, None),
                 Measure::FirstContactResolution => {
-                    entries(rows, &everything).fold((0, 0), |(met, all), (_, fcr, n)| {
-                        match fcr {
-                            1 => (met + n, all + n),
-                            0 => (met, all + n),
-                            _ => (met, all),
-                        }
+                    entries(rows, &everything).fold((0, 0), |(met, all), (_, fcr, n)| match fcr {
+                        1 => (met + n, all + n),
+                        0 => (met, all + n),
+                        _ => (met, all),
                     })
                 }
-                Measure::ReferredAtMost { max } => entries(rows, &everything).fold(
-                    (0, 0),
-                    |(met, all), (referrals, _, n)| {
+                Measure::ReferredAtMost { max } => {
+                    entries(rows, &everything).fold((0, 0), |(met, all), (referrals, _, n)| {
                         let ok = referrals <= i64::from(*max);
                         (met + if ok { n } else { 0 }, all + n)
-                    },
-                ),
+                    })
+                }
                 Measure::StoryToldOnce => rows
                     .iter()
                     .filter(|r| r.kind == TallyKind::Contact && r.key.a & FLAG_FOLLOW_UP != 0)
@@ -776,9 +789,8 @@ mod tests {
             let outcome = rng.pick(&Outcome::ALL);
             let length = rng.pick(&[0, 3, 4, 5, 30, 600, 90_000, 400_000]);
             let ended_at = started_at + TimeDelta::seconds(length);
-            let answered_at = (outcome != Outcome::Abandoned && rng.chance(85)).then(|| {
-                started_at + TimeDelta::seconds(rng.below(length as u64 + 1) as i64)
-            });
+            let answered_at = (outcome != Outcome::Abandoned && rng.chance(85))
+                .then(|| started_at + TimeDelta::seconds(rng.below(length as u64 + 1) as i64));
             Completion {
                 ended_at,
                 answered_at,
@@ -818,9 +830,7 @@ mod tests {
                 maybe_code(rng, &["paspoort", "afval", "wmo"])
             },
             department: maybe_code(rng, &["kcc", "wmo", "burgerzaken"]),
-            case_chosen_at_completion: case.is_some()
-                && completion.is_some()
-                && rng.chance(20),
+            case_chosen_at_completion: case.is_some() && completion.is_some() && rng.chance(20),
             recorded,
             context_seen: !recorded || rng.chance(50),
             ambiguous: false,
@@ -883,9 +893,8 @@ mod tests {
     }
 
     fn period(rng: &mut Rng, w: &World) -> Period {
-        let day = |n: u64| {
-            NaiveDate::from_ymd_opt(2026, 2, 25).unwrap() + TimeDelta::days(n as i64)
-        };
+        let day =
+            |n: u64| NaiveDate::from_ymd_opt(2026, 2, 25).unwrap() + TimeDelta::days(n as i64);
         let from = day(rng.below(50));
         let to = from + TimeDelta::days(1 + rng.below(40) as i64);
         let as_of = latest_event(w)
@@ -985,7 +994,10 @@ mod tests {
                 .find(|r| r.norm_id.as_str() == "phone-answered")
                 .unwrap()
         };
-        assert_eq!(phone(start + TimeDelta::seconds(25)).status, NormStatus::NoData);
+        assert_eq!(
+            phone(start + TimeDelta::seconds(25)).status,
+            NormStatus::NoData
+        );
         let late = phone(start + TimeDelta::seconds(26));
         assert_eq!((late.met, late.items), (0, 1));
     }

@@ -41,16 +41,13 @@ pub mod migration;
 mod plans;
 pub mod processing_log;
 mod retention;
+mod rollup;
 pub mod rows;
 mod write;
 
 use convert::{micros, trunc};
 use lock::Locks;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QuerySelect,
-};
-use std::collections::BTreeMap;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QuerySelect};
 
 pub use db::{
     ACQUIRE_TIMEOUT, BUSY_TIMEOUT, FIGURE_CONNECTIONS, LOCK_TIMEOUT, POSTGRES_CONNECTIONS,
@@ -62,6 +59,7 @@ pub use lock::identifier_lock_key;
 pub use midoffice_domain::plan::erase::ERASED_STORY as ERASED_TEXT;
 pub use processing_log::{AuditRecord, Caller, Cursor, Listing, Page, ProcessingRecord};
 pub use retention::{RETENTION_BATCH, RetentionReport};
+pub use rollup::{Answered, FigurePath, REBUILD_BATCH};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -436,6 +434,8 @@ impl Store {
                 let result = async {
                     locks.settings(&txn, tenant).await?;
                     use entity::tenant_settings as ts;
+                    let before = settings_in(&txn, tenant).await?;
+                    rollup::settings_replaced(&txn, tenant, &before, &settings).await?;
                     let row = ts::Model {
                         tenant: tenant.as_str().to_owned(),
                         settings: json.clone(),
@@ -524,6 +524,7 @@ impl Store {
                     };
                     planned = logged(&plan.writes);
                     write::save(&txn, tenant, Some(caller), &plan.writes).await?;
+                    rollup::after_writes(&txn, tenant, &plan.writes, &settings).await?;
                     let answer = Started {
                         contact: plan.contact,
                         context: plan.context,
@@ -678,6 +679,7 @@ impl Store {
                         }
                     };
                     write::save(&txn, tenant, None, &plan.writes).await?;
+                    rollup::after_writes(&txn, tenant, &plan.writes, &settings).await?;
                     idempotency::remember(
                         &txn,
                         tenant,
@@ -773,6 +775,7 @@ impl Store {
                     };
                     planned = logged(&plan.writes);
                     write::save(&txn, tenant, Some(caller), &plan.writes).await?;
+                    rollup::after_writes(&txn, tenant, &plan.writes, &settings).await?;
                     let answer = Started {
                         contact: plan.contact,
                         context: plan.context,
@@ -988,6 +991,7 @@ impl Store {
                         }
                     };
                     write::save(&txn, tenant, None, &plan.writes).await?;
+                    rollup::after_writes(&txn, tenant, &plan.writes, &settings).await?;
                     idempotency::remember(
                         &txn,
                         tenant,
@@ -1204,46 +1208,9 @@ impl Store {
         tenant: &TenantId,
         window: LoadWindow,
     ) -> Result<FigureFacts, StoreError> {
-        use entity::contact;
         db::bounded(async {
             let txn = self.pools.begin_figures_read().await?;
-            let result = async {
-                let t = tenant.as_str();
-                let rows = contact::Entity::find()
-                    .filter(contact::Column::Tenant.eq(t))
-                    .filter(contact::Column::StartedAt.gte(micros(window.starts_from)))
-                    .filter(contact::Column::StartedAt.lt(micros(window.starts_to)))
-                    .all(&txn)
-                    .await
-                    .map_err(db::db_err)?;
-                let due: Vec<Option<Uuid>> = contact::Entity::find()
-                    .select_only()
-                    .column(contact::Column::CaseId)
-                    .filter(contact::Column::Tenant.eq(t))
-                    .filter(contact::Column::DueAt.gt(micros(window.due_after)))
-                    .filter(contact::Column::DueAt.lte(micros(window.due_until)))
-                    .filter(contact::Column::CaseId.is_not_null())
-                    .into_tuple()
-                    .all(&txn)
-                    .await
-                    .map_err(db::db_err)?;
-                let case_ids: std::collections::BTreeSet<Uuid> = rows
-                    .iter()
-                    .filter_map(|r| r.case_id)
-                    .chain(due.into_iter().flatten())
-                    .collect();
-                let case_ids: Vec<Uuid> = case_ids.into_iter().collect();
-                let cases = facts::cases_by_id(&txn, tenant, &case_ids).await?;
-                let contacts = facts::contacts_as_facts(&txn, tenant, &rows).await?;
-                Ok(FigureFacts {
-                    contacts,
-                    cases: cases
-                        .into_iter()
-                        .map(|k| (k.id, k))
-                        .collect::<BTreeMap<_, _>>(),
-                })
-            }
-            .await;
+            let result = rollup::load_figure_facts(&txn, tenant, window).await;
             db::finish(txn, result).await
         })
         .await

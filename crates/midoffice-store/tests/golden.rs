@@ -28,6 +28,7 @@ use midoffice_domain::contact::{
     Channel, Completion, ContactFacts, Direction, Feedback, Outcome, ReferralTarget,
 };
 use midoffice_domain::processing::ProcessingActivities;
+use midoffice_domain::rollup;
 use midoffice_domain::settings::{Measure, Norm, TenantSettings, Within};
 use midoffice_domain::signals::Signal;
 use midoffice_domain::view::{
@@ -48,8 +49,9 @@ fn golden_dir() -> PathBuf {
 
 /// The samples: `settings` and one answer per idempotency key of the scenario; an
 /// answer's key starts with the operation it was kept for.
-const SAMPLES: [&str; 16] = [
+const SAMPLES: [&str; 17] = [
     "settings",
+    "figure-unit",
     "settings-processing-activities",
     "settings-processing-activities-recording",
     "settings-retention",
@@ -101,6 +103,8 @@ fn versions_of(sample: &str) -> &'static [u64] {
         &[1]
     } else if sample == "settings" {
         &settings_rows::VERSIONS
+    } else if sample == "figure-unit" {
+        &midoffice_store::rows::figures::VERSIONS
     } else {
         &answers::VERSIONS
     }
@@ -182,7 +186,7 @@ fn golden_settings_of_every_version_read_as_written() {
 fn golden_answers_of_every_version_read_as_written() {
     let mut read_any = false;
     for ((sample, v), text) in golden_files() {
-        if sample.starts_with("settings") {
+        if !sample.starts_with("answer-") {
             continue;
         }
         let (_, kind) = operation(&sample);
@@ -237,6 +241,56 @@ fn golden_answers_of_every_version_read_as_written() {
         read_any = true;
     }
     assert!(read_any);
+}
+
+/// The tallies of the `figure-unit` sample: a contact tally counted twice and an entry
+/// without a previous contact.
+fn figure_unit() -> BTreeMap<rollup::Tally, i64> {
+    let day = chrono::NaiveDate::from_ymd_opt(2025, 3, 4).unwrap();
+    let contact = rollup::Tally {
+        kind: rollup::TallyKind::Contact,
+        day,
+        key: rollup::TallyKey {
+            channel: "PHONE".into(),
+            topic: "paspoort".into(),
+            department: "kcc".into(),
+            a: rollup::FLAG_HAS_CASE | rollup::FLAG_COMPLETED,
+            b: 0,
+            c: 0,
+        },
+    };
+    let entry = rollup::Tally {
+        kind: rollup::TallyKind::Entry,
+        day,
+        key: rollup::TallyKey {
+            channel: String::new(),
+            topic: "paspoort".into(),
+            department: String::new(),
+            a: rollup::BY_TOPIC + 8,
+            b: rollup::NO_DAY,
+            c: rollup::day_number(day) * 2 + 1,
+        },
+    };
+    BTreeMap::from([(contact, 2), (entry, 1)])
+}
+
+#[test]
+fn golden_figure_units_of_every_version_read_as_written() {
+    let files = golden_files();
+    for v in midoffice_store::rows::figures::VERSIONS {
+        let text = &files[&("figure-unit".to_owned(), v)];
+        assert_eq!(
+            midoffice_store::rows::figures::decode(text).unwrap(),
+            figure_unit(),
+            "figure-unit-v{v}"
+        );
+    }
+    let current = files[&("figure-unit".to_owned(), 1)].trim();
+    assert_eq!(
+        midoffice_store::rows::figures::encode(&figure_unit()).unwrap(),
+        current,
+        "the current version writes its golden row"
+    );
 }
 
 #[test]
@@ -307,6 +361,9 @@ fn write_golden_rows_of_the_current_version() {
             .unwrap_or_else(|| panic!("{sample}: no golden row to start from"));
         let written = if sample == "settings" {
             settings_rows::encode(&settings_rows::decode(newest).unwrap()).unwrap()
+        } else if sample == "figure-unit" {
+            let rows = midoffice_store::rows::figures::decode(newest).unwrap();
+            midoffice_store::rows::figures::encode(&rows).unwrap()
         } else {
             encode(&answers::decode(newest, operation(sample).1).unwrap())
         };

@@ -281,6 +281,23 @@ async fn retention_run(args: RetentionRunArgs) -> ExitCode {
     code
 }
 
+/// Rebuilds the figure rollups of every tenant whose rollups are stale, one at a time.
+async fn rebuild_stale_figures(store: Store) {
+    let tenants = match store.stale_figure_tenants().await {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list the tenants with stale figure rollups");
+            return;
+        }
+    };
+    for tenant in tenants {
+        match store.rebuild_stale_figures(&tenant).await {
+            Ok(current) => info!(tenant = %tenant, current, "figure rollups rebuilt"),
+            Err(e) => tracing::warn!(tenant = %tenant, error = %e, "figure rollups not rebuilt"),
+        }
+    }
+}
+
 async fn serve(args: ServeArgs) -> ExitCode {
     // Read before logging starts: the OTLP endpoint is part of the configuration.
     let (settings, env) = match config::environment()
@@ -376,6 +393,9 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
     let store = Store::connect(database_url)
         .await
         .map_err(|e| format!("cannot open the database {shown_url}: {e}"))?;
+    // Tenants whose figure rollups are stale (settings changed, a store from before
+    // them) are answered from the facts until this rebuild has run.
+    tokio::spawn(rebuild_stale_figures(store.clone()));
     if settings.mode == config::Mode::Production {
         let named = settings
             .access

@@ -8,20 +8,12 @@ use crate::error::ApiError;
 use crate::pb;
 use crate::server::AppState;
 use chrono::Utc;
+use midoffice_domain::Violations;
 use midoffice_domain::contact::Channel;
-use midoffice_domain::figures::{self, FigureFacts, Filter, Period};
-use midoffice_domain::settings::TenantSettings;
-use midoffice_domain::{TenantId, Violations};
+use midoffice_domain::figures::{self, Filter};
 use std::sync::Arc;
 use tonic::{Request, Response, Status};
 use tracing::debug;
-
-/// Runs a pure computation off the async workers: figures over a long period are CPU work.
-async fn compute<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::Internal(format!("figure computation failed: {e}")))
-}
 
 /// Figures without personal data: the thermometer and the dashboard.
 #[derive(Clone, Debug)]
@@ -33,18 +25,6 @@ impl FigureApi {
     /// The service over shared state.
     pub fn new(state: Arc<AppState>) -> Self {
         Self { state }
-    }
-
-    /// The tenant's settings and the facts of a period.
-    async fn facts(
-        &self,
-        tenant: &TenantId,
-        period: &Period,
-    ) -> Result<(TenantSettings, FigureFacts), ApiError> {
-        let settings = self.state.store.figure_settings(tenant).await?;
-        let window = figures::load_window(period, &settings);
-        let facts = self.state.store.figure_facts(tenant, window).await?;
-        Ok((settings, facts))
     }
 }
 
@@ -61,10 +41,15 @@ impl pb::figure_service_server::FigureService for FigureApi {
         let period =
             required("period", req.period.as_ref(), |p| period(p, now)).map_err(ApiError::from)?;
         debug!(tenant = %tenant, from = %period.from, to = %period.to, "GetThermometer");
-        let (settings, facts) = self.facts(&tenant, &period).await?;
-        let norms = compute(move || figures::thermometer(&facts, &period, &settings)).await?;
+        let answered = self
+            .state
+            .store
+            .thermometer(&tenant, period, false)
+            .await
+            .map_err(ApiError::from)?;
+        debug!(tenant = %tenant, path = ?answered.path, "GetThermometer answered");
         Ok(Response::new(pb::GetThermometerResponse {
-            norms: norms.iter().map(pb::NormResult::from).collect(),
+            norms: answered.answer.iter().map(pb::NormResult::from).collect(),
         }))
     }
 
@@ -86,25 +71,26 @@ impl pb::figure_service_server::FigureService for FigureApi {
             return Err(ApiError::from(v).into());
         };
         debug!(tenant = %tenant, from = %period.from, to = %period.to, "GetFigures");
-        let (settings, facts) = self.facts(&tenant, &period).await?;
-        let (overall, by_channel) = compute(move || {
-            let overall = figures::figures(&facts, &period, &filter, &settings);
-            let by_channel: Vec<(Channel, figures::Figures)> = Channel::ALL
-                .into_iter()
-                .map(|channel| {
-                    let per_channel = Filter {
-                        channel: Some(channel),
-                        ..filter.clone()
-                    };
-                    (
-                        channel,
-                        figures::figures(&facts, &period, &per_channel, &settings),
-                    )
-                })
-                .collect();
-            (overall, by_channel)
-        })
-        .await?;
+        // Overall and per channel, from one read.
+        let filters: Vec<Filter> = std::iter::once(filter.clone())
+            .chain(Channel::ALL.into_iter().map(|channel| Filter {
+                channel: Some(channel),
+                ..filter.clone()
+            }))
+            .collect();
+        let answered = self
+            .state
+            .store
+            .figures(&tenant, period, filters, false)
+            .await
+            .map_err(ApiError::from)?;
+        debug!(tenant = %tenant, path = ?answered.path, "GetFigures answered");
+        let mut all = answered.answer.into_iter();
+        let overall = all
+            .next()
+            .ok_or_else(|| ApiError::Internal("figures without the overall figures".into()))?;
+        let by_channel: Vec<(Channel, figures::Figures)> =
+            Channel::ALL.into_iter().zip(all).collect();
         Ok(Response::new(pb::GetFiguresResponse {
             figures: Some(pb::Figures::from(&overall)),
             by_channel: by_channel

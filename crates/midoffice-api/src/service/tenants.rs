@@ -68,6 +68,16 @@ impl pb::tenant_service_server::TenantService for TenantApi {
             .await
             .map_err(ApiError::from)?;
         info!(tenant = %tenant, norms = stored.norms.len(), "tenant settings replaced");
+        // Figures come from the facts until the rollups are rebuilt with these settings.
+        let store = self.state.store.clone();
+        tokio::spawn(async move {
+            match store.rebuild_stale_figures(&tenant).await {
+                Ok(current) => info!(tenant = %tenant, current, "figure rollups rebuilt"),
+                Err(e) => {
+                    tracing::warn!(tenant = %tenant, error = %e, "figure rollups not rebuilt")
+                }
+            }
+        });
         Ok(Response::new(pb::ReplaceTenantSettingsResponse {
             settings: Some(pb::TenantSettings::from(&stored)),
         }))

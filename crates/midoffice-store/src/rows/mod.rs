@@ -20,6 +20,7 @@
 //! version tag.
 
 pub mod answers;
+pub mod figures;
 mod legacy;
 pub mod settings;
 

@@ -1,0 +1,794 @@
+//! Figures kept as rollups (`midoffice_domain::rollup`), and the figure calls.
+//!
+//! Every write that changes a unit of the figures (a case with its contacts, or a
+//! contact on no case) refreshes it in its own transaction ([`after_writes`]): the
+//! unit's tallies are computed again from its stored facts, the difference with the
+//! tallies it had (`figure_unit`) is added to the per-day sums (`figure_rollup`, one
+//! batched upsert), and the new tallies are kept. A figure call answers from the sums
+//! when the tenant's rollups were built with its current settings (`figure_state`) and
+//! `as_of` is at or after every stored event (the latest start and end of a contact);
+//! otherwise from the facts of the period, as before. After a change of settings that
+//! changes what the tallies depend on, [`Store::rebuild_figures`] refreshes every unit
+//! in batches and records the new fingerprint.
+
+use crate::convert::{instant, micros, now};
+use crate::db::{self, db_err};
+use crate::entity::{case, contact, figure_state, figure_unit};
+use crate::facts::{self, CHUNK};
+use crate::{Store, StoreError, rows, settings_in};
+use midoffice_domain::TenantId;
+use midoffice_domain::figures::{FigureFacts, LoadWindow, Period};
+use midoffice_domain::plan::{Touched, Write, touched_units};
+use midoffice_domain::rollup::{
+    self, PeriodBounds, RollupRow, Tally, TallyKey, TallyKind, UnitFacts, day_number,
+};
+use midoffice_domain::settings::TenantSettings;
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Statement, Value,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use uuid::Uuid;
+
+/// Units refreshed per transaction of a rebuild.
+pub const REBUILD_BATCH: u64 = 500;
+/// Rows per upsert statement (10 values each, under SQLite's 999).
+const UPSERT_ROWS: usize = 90;
+
+/// Which computation answered a figure call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FigurePath {
+    /// The per-day rollups.
+    Rollups,
+    /// The stored facts of the period (the reference computation).
+    Facts,
+}
+
+/// A figure answer and the path that computed it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Answered<T> {
+    pub answer: T,
+    pub path: FigurePath,
+}
+
+/// A statement with `?` placeholders, numbered `$n` for PostgreSQL.
+fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+    let sql = if backend == DbBackend::Postgres {
+        let mut out = String::with_capacity(sql.len() + 16);
+        let mut n = 0;
+        for ch in sql.chars() {
+            if ch == '?' {
+                n += 1;
+                out.push_str(&format!("${n}"));
+            } else {
+                out.push(ch);
+            }
+        }
+        out
+    } else {
+        sql.to_owned()
+    };
+    Statement::from_sql_and_values(backend, sql, values)
+}
+
+/// After a plan's writes are saved, in the same transaction: every unit they touched is
+/// refreshed, and a tenant without a figure state gets one (its rollups are kept from
+/// its first contact on).
+pub async fn after_writes<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    writes: &[Write],
+    settings: &TenantSettings,
+) -> Result<(), StoreError> {
+    let touched = touched_units(writes);
+    if touched.is_empty() {
+        return Ok(());
+    }
+    let mut units = BTreeSet::new();
+    let mut contacts = Vec::new();
+    for t in touched {
+        match t {
+            Touched::Case(id) => {
+                units.insert(id);
+            }
+            Touched::Contact(id) => {
+                units.insert(id);
+                contacts.push(id);
+            }
+        }
+    }
+    for chunk in contacts.chunks(CHUNK) {
+        let cases: Vec<Option<Uuid>> = contact::Entity::find()
+            .select_only()
+            .column(contact::Column::CaseId)
+            .filter(contact::Column::Tenant.eq(tenant.as_str()))
+            .filter(contact::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(c)
+            .await
+            .map_err(db_err)?;
+        units.extend(cases.into_iter().flatten());
+    }
+    let units: Vec<Uuid> = units.into_iter().collect();
+    refresh(c, tenant, &units, settings).await?;
+    let backend = c.get_database_backend();
+    c.execute_raw(statement(
+        backend,
+        "INSERT INTO figure_state (tenant, fingerprint, generation, rebuilt_at) \
+         VALUES (?, ?, 0, ?) ON CONFLICT (tenant) DO NOTHING",
+        vec![
+            tenant.as_str().into(),
+            rollup::fingerprint(settings).into(),
+            micros(now()).into(),
+        ],
+    ))
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// Refreshes these units (case ids or contact ids; one that no longer is a unit, a case
+/// merged away or a contact now on a case, loses its contributions).
+pub async fn refresh<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    units: &[Uuid],
+    settings: &TenantSettings,
+) -> Result<(), StoreError> {
+    let t = tenant.as_str();
+    // The units' rows first, locked on PostgreSQL (writes of one unit hold the lock of
+    // its party, a rebuild does not): the facts read after them are the latest.
+    let mut old: BTreeMap<Uuid, BTreeMap<Tally, i64>> = BTreeMap::new();
+    for chunk in units.chunks(CHUNK) {
+        let mut q = figure_unit::Entity::find()
+            .filter(figure_unit::Column::Tenant.eq(t))
+            .filter(figure_unit::Column::UnitId.is_in(chunk.iter().copied()))
+            .order_by_asc(figure_unit::Column::UnitId);
+        if c.get_database_backend() == DbBackend::Postgres {
+            q = q.lock_exclusive();
+        }
+        let stored = q.all(c).await.map_err(db_err)?;
+        for row in stored {
+            let tallies = rows::figures::decode(&row.tallies)
+                .map_err(|e| rows::unreadable("figure_unit.tallies", &e))?;
+            old.insert(row.unit_id, tallies);
+        }
+    }
+    let mut case_rows = Vec::new();
+    for chunk in units.chunks(CHUNK) {
+        case_rows.extend(
+            case::Entity::find()
+                .filter(case::Column::Tenant.eq(t))
+                .filter(case::Column::Id.is_in(chunk.iter().copied()))
+                .filter(case::Column::MergedInto.is_null())
+                .all(c)
+                .await
+                .map_err(db_err)?,
+        );
+    }
+    let cases = facts::cases_with_contacts(c, tenant, case_rows).await?;
+    let live_cases: BTreeSet<Uuid> = cases.iter().map(|k| k.id).collect();
+    let rest: Vec<Uuid> = units
+        .iter()
+        .copied()
+        .filter(|u| !live_cases.contains(u))
+        .collect();
+    let mut contact_rows = Vec::new();
+    for chunk in rest.chunks(CHUNK) {
+        contact_rows.extend(
+            contact::Entity::find()
+                .filter(contact::Column::Tenant.eq(t))
+                .filter(contact::Column::Id.is_in(chunk.iter().copied()))
+                .filter(contact::Column::CaseId.is_null())
+                .all(c)
+                .await
+                .map_err(db_err)?,
+        );
+    }
+    let contacts = facts::contacts_as_facts(c, tenant, &contact_rows).await?;
+
+    let mut new: BTreeMap<Uuid, BTreeMap<Tally, i64>> = BTreeMap::new();
+    for case in &cases {
+        new.insert(
+            case.id,
+            rollup::counted(rollup::tallies(UnitFacts::Case(case), settings)),
+        );
+    }
+    for contact in &contacts {
+        new.insert(
+            contact.id,
+            rollup::counted(rollup::tallies(UnitFacts::Contact(contact), settings)),
+        );
+    }
+    let empty = BTreeMap::new();
+    let mut delta: BTreeMap<Tally, i64> = BTreeMap::new();
+    let mut keep = Vec::new();
+    let mut gone = Vec::new();
+    for id in units {
+        let before = old.get(id).unwrap_or(&empty);
+        let after = new.get(id).unwrap_or(&empty);
+        if before == after {
+            continue;
+        }
+        for (tally, d) in rollup::difference(before, after) {
+            *delta.entry(tally).or_insert(0) += d;
+        }
+        if after.is_empty() {
+            gone.push(*id);
+        } else {
+            let text = rows::figures::encode(after).map_err(|e| {
+                tracing::error!(error = %e, "cannot write a figure unit row");
+                StoreError::Internal("cannot store the figure tallies".into())
+            })?;
+            keep.push((*id, text));
+        }
+    }
+    delta.retain(|_, d| *d != 0);
+    add_to_rollups(c, tenant, &delta).await?;
+    let backend = c.get_database_backend();
+    for chunk in keep.chunks(UPSERT_ROWS) {
+        let mut sql = String::from("INSERT INTO figure_unit (tenant, unit_id, tallies) VALUES ");
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 3);
+        for (i, (id, text)) in chunk.iter().enumerate() {
+            sql.push_str(if i == 0 { "(?, ?, ?)" } else { ", (?, ?, ?)" });
+            values.extend([t.into(), (*id).into(), text.clone().into()]);
+        }
+        sql.push_str(" ON CONFLICT (tenant, unit_id) DO UPDATE SET tallies = excluded.tallies");
+        c.execute_raw(statement(backend, &sql, values))
+            .await
+            .map_err(db_err)?;
+    }
+    for chunk in gone.chunks(CHUNK) {
+        figure_unit::Entity::delete_many()
+            .filter(figure_unit::Column::Tenant.eq(t))
+            .filter(figure_unit::Column::UnitId.is_in(chunk.iter().copied()))
+            .exec(c)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Adds count differences to the per-day sums (rows that fall to 0 stay).
+async fn add_to_rollups<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    delta: &BTreeMap<Tally, i64>,
+) -> Result<(), StoreError> {
+    let backend = c.get_database_backend();
+    let rows: Vec<(&Tally, &i64)> = delta.iter().collect();
+    for chunk in rows.chunks(UPSERT_ROWS) {
+        let mut sql = String::from(
+            "INSERT INTO figure_rollup (tenant, day, kind, channel, topic, department, a, b, c, n) VALUES ",
+        );
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 10);
+        for (i, (tally, n)) in chunk.iter().enumerate() {
+            sql.push_str(if i == 0 { "" } else { ", " });
+            sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            let day = i32::try_from(day_number(tally.day))
+                .map_err(|_| StoreError::Internal("a figure day out of range".into()))?;
+            values.extend([
+                tenant.as_str().into(),
+                day.into(),
+                tally.kind.code().into(),
+                tally.key.channel.clone().into(),
+                tally.key.topic.clone().into(),
+                tally.key.department.clone().into(),
+                tally.key.a.into(),
+                tally.key.b.into(),
+                tally.key.c.into(),
+                (**n).into(),
+            ]);
+        }
+        sql.push_str(
+            " ON CONFLICT (tenant, day, kind, channel, topic, department, a, b, c) \
+             DO UPDATE SET n = figure_rollup.n + excluded.n",
+        );
+        c.execute_raw(statement(backend, &sql, values))
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// The latest instant of any stored event of the tenant (a contact's start or end).
+async fn latest_event<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+) -> Result<Option<i64>, StoreError> {
+    let backend = c.get_database_backend();
+    let mut latest = None;
+    for column in ["started_at", "ended_at"] {
+        let row = c
+            .query_one_raw(statement(
+                backend,
+                &format!("SELECT MAX({column}) FROM contact WHERE tenant = ?"),
+                vec![tenant.as_str().into()],
+            ))
+            .await
+            .map_err(db_err)?;
+        let value: Option<i64> = match row {
+            Some(r) => r.try_get_by_index(0).map_err(db_err)?,
+            None => None,
+        };
+        latest = latest.max(value);
+    }
+    Ok(latest)
+}
+
+/// Whether the tenant's rollups were built with these settings.
+async fn rollups_current<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    settings: &TenantSettings,
+) -> Result<bool, StoreError> {
+    let state = figure_state::Entity::find_by_id(tenant.as_str().to_owned())
+        .one(c)
+        .await
+        .map_err(db_err)?;
+    Ok(state.is_none_or(|s| s.fingerprint == rollup::fingerprint(settings)))
+}
+
+/// Whether the rollups answer a period: current, and `as_of` after every stored event.
+async fn rollups_answer<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    settings: &TenantSettings,
+    period: &Period,
+) -> Result<bool, StoreError> {
+    if !rollups_current(c, tenant, settings).await? {
+        return Ok(false);
+    }
+    Ok(match latest_event(c, tenant).await? {
+        None => true,
+        Some(us) => instant(us)? <= period.as_of,
+    })
+}
+
+/// The rollup rows of a period ([`rollup::sum_period`], computed by the database).
+async fn period_rows<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    period: &Period,
+) -> Result<Vec<RollupRow>, StoreError> {
+    let bounds = PeriodBounds::of(period);
+    let entry = TallyKind::Entry.code();
+    let sql = format!(
+        "SELECT CAST(kind AS BIGINT), channel, topic, department, a, \
+           CASE WHEN kind = {entry} THEN 0 ELSE b END AS bb, \
+           CASE WHEN kind = {entry} THEN \
+             (CASE WHEN c >= ? AND c < ? THEN c % 2 ELSE -1 END) ELSE c END AS cc, \
+           CAST(SUM(n) AS BIGINT) \
+         FROM figure_rollup \
+         WHERE tenant = ? AND day >= ? AND day < ? AND (kind <> {entry} OR b < ?) \
+         GROUP BY kind, channel, topic, department, a, bb, cc"
+    );
+    let rows = c
+        .query_all_raw(statement(
+            c.get_database_backend(),
+            &sql,
+            vec![
+                (bounds.from * 2).into(),
+                (bounds.to * 2).into(),
+                tenant.as_str().into(),
+                bounds.from.into(),
+                bounds.to.into(),
+                bounds.from.into(),
+            ],
+        ))
+        .await
+        .map_err(db_err)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let kind: i64 = r.try_get_by_index(0).map_err(db_err)?;
+        let n: i64 = r.try_get_by_index(7).map_err(db_err)?;
+        if n == 0 {
+            continue;
+        }
+        out.push(RollupRow {
+            kind: TallyKind::from_code(kind)
+                .ok_or_else(|| crate::convert::corrupt("figure_rollup.kind"))?,
+            key: TallyKey {
+                channel: r.try_get_by_index(1).map_err(db_err)?,
+                topic: r.try_get_by_index(2).map_err(db_err)?,
+                department: r.try_get_by_index(3).map_err(db_err)?,
+                a: r.try_get_by_index(4).map_err(db_err)?,
+                b: r.try_get_by_index(5).map_err(db_err)?,
+                c: r.try_get_by_index(6).map_err(db_err)?,
+            },
+            n,
+        });
+    }
+    Ok(out)
+}
+
+/// The facts the figures of a period need (the reference computation's input).
+pub async fn load_figure_facts<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    window: LoadWindow,
+) -> Result<FigureFacts, StoreError> {
+    let t = tenant.as_str();
+    let rows = contact::Entity::find()
+        .filter(contact::Column::Tenant.eq(t))
+        .filter(contact::Column::StartedAt.gte(micros(window.starts_from)))
+        .filter(contact::Column::StartedAt.lt(micros(window.starts_to)))
+        .all(c)
+        .await
+        .map_err(db_err)?;
+    let due: Vec<Option<Uuid>> = contact::Entity::find()
+        .select_only()
+        .column(contact::Column::CaseId)
+        .filter(contact::Column::Tenant.eq(t))
+        .filter(contact::Column::DueAt.gt(micros(window.due_after)))
+        .filter(contact::Column::DueAt.lte(micros(window.due_until)))
+        .filter(contact::Column::CaseId.is_not_null())
+        .into_tuple()
+        .all(c)
+        .await
+        .map_err(db_err)?;
+    let case_ids: BTreeSet<Uuid> = rows
+        .iter()
+        .filter_map(|r| r.case_id)
+        .chain(due.into_iter().flatten())
+        .collect();
+    let case_ids: Vec<Uuid> = case_ids.into_iter().collect();
+    let cases = facts::cases_by_id(c, tenant, &case_ids).await?;
+    let contacts = facts::contacts_as_facts(c, tenant, &rows).await?;
+    Ok(FigureFacts {
+        contacts,
+        cases: cases.into_iter().map(|k| (k.id, k)).collect(),
+    })
+}
+
+/// What a figure call read: rollup rows, or the facts of the period.
+enum Read {
+    Rows(Vec<RollupRow>),
+    Facts(FigureFacts),
+}
+
+/// Ids of one kind of unit after `after`, in id order, at most [`REBUILD_BATCH`].
+async fn unit_ids_after<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    phase: u8,
+    after: Option<Uuid>,
+) -> Result<Vec<Uuid>, StoreError> {
+    let t = tenant.as_str();
+    let ids = match phase {
+        0 => {
+            let mut q = case::Entity::find()
+                .select_only()
+                .column(case::Column::Id)
+                .filter(case::Column::Tenant.eq(t))
+                .filter(case::Column::MergedInto.is_null());
+            if let Some(a) = after {
+                q = q.filter(case::Column::Id.gt(a));
+            }
+            q.order_by_asc(case::Column::Id)
+                .limit(REBUILD_BATCH)
+                .into_tuple()
+                .all(c)
+                .await
+        }
+        1 => {
+            let mut q = contact::Entity::find()
+                .select_only()
+                .column(contact::Column::Id)
+                .filter(contact::Column::Tenant.eq(t))
+                .filter(contact::Column::CaseId.is_null());
+            if let Some(a) = after {
+                q = q.filter(contact::Column::Id.gt(a));
+            }
+            q.order_by_asc(contact::Column::Id)
+                .limit(REBUILD_BATCH)
+                .into_tuple()
+                .all(c)
+                .await
+        }
+        _ => {
+            let mut q = figure_unit::Entity::find()
+                .select_only()
+                .column(figure_unit::Column::UnitId)
+                .filter(figure_unit::Column::Tenant.eq(t));
+            if let Some(a) = after {
+                q = q.filter(figure_unit::Column::UnitId.gt(a));
+            }
+            q.order_by_asc(figure_unit::Column::UnitId)
+                .limit(REBUILD_BATCH)
+                .into_tuple()
+                .all(c)
+                .await
+        }
+    };
+    ids.map_err(db_err)
+}
+
+/// Of these stored unit ids, those that are no unit any more (a case merged away, a
+/// contact now on a case, or gone).
+async fn no_longer_units<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    ids: &[Uuid],
+) -> Result<Vec<Uuid>, StoreError> {
+    let t = tenant.as_str();
+    let cases: Vec<Uuid> = case::Entity::find()
+        .select_only()
+        .column(case::Column::Id)
+        .filter(case::Column::Tenant.eq(t))
+        .filter(case::Column::Id.is_in(ids.iter().copied()))
+        .filter(case::Column::MergedInto.is_null())
+        .into_tuple()
+        .all(c)
+        .await
+        .map_err(db_err)?;
+    let contacts: Vec<Uuid> = contact::Entity::find()
+        .select_only()
+        .column(contact::Column::Id)
+        .filter(contact::Column::Tenant.eq(t))
+        .filter(contact::Column::Id.is_in(ids.iter().copied()))
+        .filter(contact::Column::CaseId.is_null())
+        .into_tuple()
+        .all(c)
+        .await
+        .map_err(db_err)?;
+    let live: BTreeSet<Uuid> = cases.into_iter().chain(contacts).collect();
+    Ok(ids.iter().copied().filter(|i| !live.contains(i)).collect())
+}
+
+impl Store {
+    /// A figure answer: from the rollups when they answer the period (and
+    /// `allow_rollups`), else from the facts; computed off the async workers.
+    async fn figure_answer<T: Send + 'static>(
+        &self,
+        tenant: &TenantId,
+        period: Period,
+        allow_rollups: bool,
+        from_rows: impl FnOnce(&[RollupRow], &TenantSettings) -> T + Send + 'static,
+        from_facts: impl FnOnce(&FigureFacts, &TenantSettings) -> T + Send + 'static,
+    ) -> Result<Answered<T>, StoreError> {
+        let (settings, read) = db::bounded(async {
+            let txn = self.pools.begin_figures_read().await?;
+            let result = async {
+                let settings = settings_in(&txn, tenant).await?;
+                let read =
+                    if allow_rollups && rollups_answer(&txn, tenant, &settings, &period).await? {
+                        Read::Rows(period_rows(&txn, tenant, &period).await?)
+                    } else {
+                        let window = midoffice_domain::figures::load_window(&period, &settings);
+                        Read::Facts(load_figure_facts(&txn, tenant, window).await?)
+                    };
+                Ok((settings, read))
+            }
+            .await;
+            db::finish(txn, result).await
+        })
+        .await?;
+        tokio::task::spawn_blocking(move || match read {
+            Read::Rows(rows) => Answered {
+                answer: from_rows(&rows, &settings),
+                path: FigurePath::Rollups,
+            },
+            Read::Facts(facts) => Answered {
+                answer: from_facts(&facts, &settings),
+                path: FigurePath::Facts,
+            },
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("figure computation failed: {e}")))
+    }
+
+    /// The thermometer of a period: from the rollups when they answer it, else from the
+    /// facts (`from_facts_only`: always from the facts, the reference).
+    pub async fn thermometer(
+        &self,
+        tenant: &TenantId,
+        period: Period,
+        from_facts_only: bool,
+    ) -> Result<Answered<Vec<midoffice_domain::figures::NormResult>>, StoreError> {
+        self.figure_answer(
+            tenant,
+            period,
+            !from_facts_only,
+            move |rows, settings| rollup::thermometer_from(rows, &period, settings),
+            move |facts, settings| midoffice_domain::figures::thermometer(facts, &period, settings),
+        )
+        .await
+    }
+
+    /// The dashboard figures of a period for each filter, read once: from the rollups
+    /// when they answer it, else from the facts (`from_facts_only`: always from the
+    /// facts, the reference).
+    pub async fn figures(
+        &self,
+        tenant: &TenantId,
+        period: Period,
+        filters: Vec<midoffice_domain::figures::Filter>,
+        from_facts_only: bool,
+    ) -> Result<Answered<Vec<midoffice_domain::figures::Figures>>, StoreError> {
+        let again = filters.clone();
+        self.figure_answer(
+            tenant,
+            period,
+            !from_facts_only,
+            move |rows, _| {
+                filters
+                    .iter()
+                    .map(|f| rollup::figures_from(rows, f))
+                    .collect()
+            },
+            move |facts, settings| {
+                again
+                    .iter()
+                    .map(|f| midoffice_domain::figures::figures(facts, &period, f, settings))
+                    .collect()
+            },
+        )
+        .await
+    }
+
+    /// Whether the tenant's rollups were built with its current settings.
+    pub async fn figures_current(&self, tenant: &TenantId) -> Result<bool, StoreError> {
+        db::bounded(async {
+            let txn = self.pools.begin_figures_read().await?;
+            let result = async {
+                let settings = settings_in(&txn, tenant).await?;
+                rollups_current(&txn, tenant, &settings).await
+            }
+            .await;
+            db::finish(txn, result).await
+        })
+        .await
+    }
+
+    /// The tenants whose rollups are stale (settings changed, a store from before the
+    /// rollups, other tally rules): for a rebuild at start-up.
+    pub async fn stale_figure_tenants(&self) -> Result<Vec<TenantId>, StoreError> {
+        let states: Vec<figure_state::Model> = db::bounded(async {
+            figure_state::Entity::find()
+                .all(&self.pools.reader)
+                .await
+                .map_err(db_err)
+        })
+        .await?;
+        let mut out = Vec::new();
+        for s in states {
+            let Ok(tenant) = TenantId::parse(&s.tenant) else {
+                continue;
+            };
+            let settings = self.settings(&tenant).await?;
+            if s.fingerprint != rollup::fingerprint(&settings) {
+                out.push(tenant);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Rebuilds the tenant's rollups if they are stale ([`Store::rebuild_figures`]);
+    /// answers whether they are current afterwards.
+    pub async fn rebuild_stale_figures(&self, tenant: &TenantId) -> Result<bool, StoreError> {
+        if self.figures_current(tenant).await? {
+            return Ok(true);
+        }
+        self.rebuild_figures(tenant).await
+    }
+
+    /// Refreshes every unit of the tenant's figures with its current settings, in
+    /// batches of [`REBUILD_BATCH`] units (each its own write transaction), then records
+    /// the settings' fingerprint so the rollups answer again. Until then the figures are
+    /// computed from the facts. Answers whether it recorded; `false` when the settings
+    /// changed or another rebuild started meanwhile (that one finishes the work). Writes
+    /// go on meanwhile and keep their units current. A bulk load that writes rows
+    /// without the store's writes calls this afterwards.
+    pub async fn rebuild_figures(&self, tenant: &TenantId) -> Result<bool, StoreError> {
+        let (fingerprint, generation) = db::bounded(async {
+            let txn = self.pools.begin_write().await?;
+            let result = async {
+                let settings = settings_in(&txn, tenant).await?;
+                mark_stale(&txn, tenant).await?;
+                let state = figure_state::Entity::find_by_id(tenant.as_str().to_owned())
+                    .one(&txn)
+                    .await
+                    .map_err(db_err)?
+                    .ok_or_else(|| StoreError::Internal("figure state not written".into()))?;
+                Ok((rollup::fingerprint(&settings), state.generation))
+            }
+            .await;
+            db::finish(txn, result).await
+        })
+        .await?;
+        for phase in 0..3u8 {
+            let mut after = None;
+            loop {
+                let done = db::bounded(async {
+                    let txn = self.pools.begin_write().await?;
+                    let result = async {
+                        let settings = settings_in(&txn, tenant).await?;
+                        if rollup::fingerprint(&settings) != fingerprint {
+                            return Ok(None);
+                        }
+                        let ids = unit_ids_after(&txn, tenant, phase, after).await?;
+                        let Some(last) = ids.last().copied() else {
+                            return Ok(Some(None));
+                        };
+                        let units = if phase == 2 {
+                            no_longer_units(&txn, tenant, &ids).await?
+                        } else {
+                            ids
+                        };
+                        refresh(&txn, tenant, &units, &settings).await?;
+                        Ok(Some(Some(last)))
+                    }
+                    .await;
+                    db::finish(txn, result).await
+                })
+                .await?;
+                match done {
+                    None => return Ok(false),
+                    Some(None) => break,
+                    Some(Some(last)) => after = Some(last),
+                }
+            }
+        }
+        db::bounded(async {
+            let txn = self.pools.begin_write().await?;
+            let result = async {
+                let settings = settings_in(&txn, tenant).await?;
+                let state = figure_state::Entity::find_by_id(tenant.as_str().to_owned())
+                    .one(&txn)
+                    .await
+                    .map_err(db_err)?;
+                let same_generation = state.is_some_and(|s| s.generation == generation);
+                if rollup::fingerprint(&settings) != fingerprint || !same_generation {
+                    return Ok(false);
+                }
+                txn.execute_raw(statement(
+                    txn.get_database_backend(),
+                    "INSERT INTO figure_state (tenant, fingerprint, generation, rebuilt_at) \
+                     VALUES (?, ?, ?, ?) ON CONFLICT (tenant) DO UPDATE SET \
+                     fingerprint = excluded.fingerprint, rebuilt_at = excluded.rebuilt_at",
+                    vec![
+                        tenant.as_str().into(),
+                        fingerprint.clone().into(),
+                        generation.into(),
+                        micros(now()).into(),
+                    ],
+                ))
+                .await
+                .map_err(db_err)?;
+                Ok(true)
+            }
+            .await;
+            db::finish(txn, result).await
+        })
+        .await
+    }
+}
+
+/// In a settings replacement's transaction: when what the tallies depend on changes,
+/// the tenant's rollups are stale (and a rebuild that started before does not record).
+pub async fn settings_replaced<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    before: &TenantSettings,
+    after: &TenantSettings,
+) -> Result<(), StoreError> {
+    if rollup::fingerprint(before) == rollup::fingerprint(after) {
+        return Ok(());
+    }
+    mark_stale(c, tenant).await
+}
+
+/// The tenant's rollups no longer answer, and the generation rises.
+async fn mark_stale<C: ConnectionTrait>(c: &C, tenant: &TenantId) -> Result<(), StoreError> {
+    c.execute_raw(statement(
+        c.get_database_backend(),
+        "INSERT INTO figure_state (tenant, fingerprint, generation, rebuilt_at) \
+         VALUES (?, '', 1, 0) ON CONFLICT (tenant) DO UPDATE SET \
+         fingerprint = '', generation = figure_state.generation + 1",
+        vec![tenant.as_str().into()],
+    ))
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
