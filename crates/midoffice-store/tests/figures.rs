@@ -1,0 +1,463 @@
+//! Figures from the rollups against figures from the facts, through the real store on
+//! SQLite and PostgreSQL: random event streams (starts, completions, late recordings,
+//! merges by a weak identifier meeting a strong one, feedback, erasures, settings
+//! replaced and rebuilt), then for random periods and filters the rollups' answer must
+//! equal the reference computation's, exactly.
+
+mod common;
+
+use chrono::{Duration, NaiveDate};
+use common::*;
+use midoffice_domain::command::{CompletionCommand, StartCommand};
+use midoffice_domain::contact::{Channel, Direction, Feedback, Outcome, ReferralTarget};
+use midoffice_domain::figures::{Filter, Period};
+use midoffice_domain::identifier::IdentKey;
+use midoffice_domain::settings::{Measure, Norm, TenantSettings, Within};
+use midoffice_domain::{Code, TenantId};
+use midoffice_store::{FigurePath, Store};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use uuid::Uuid;
+
+/// A small deterministic generator (the seed names a stream).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+    fn pick<T: Clone>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize].clone()
+    }
+}
+
+/// A valid BSN (eleven test) from a number.
+fn bsn_of(n: u64) -> String {
+    for bump in 0..100 {
+        let digits: Vec<u64> = format!("{:08}", (n * 7919 + bump) % 100_000_000)
+            .bytes()
+            .map(|b| u64::from(b - b'0'))
+            .collect();
+        let sum: u64 = digits.iter().zip((2..=9).rev()).map(|(d, w)| d * w).sum();
+        let check = sum % 11;
+        if check < 10 && digits.iter().any(|d| *d != 0) {
+            return format!(
+                "{}{check}",
+                digits.iter().map(u64::to_string).collect::<String>()
+            );
+        }
+    }
+    unreachable!("a BSN within 100 tries")
+}
+
+/// A citizen's identifiers: a BSN and an e-mail address.
+fn citizen(n: u64) -> (IdentKey, IdentKey) {
+    (
+        bsn(&bsn_of(n + 1)),
+        email(&format!("burger{n}@example.nl")),
+    )
+}
+
+const TOPICS: [&str; 3] = ["paspoort", "afval", "wmo"];
+const DEPARTMENTS: [&str; 2] = ["kcc", "burgerzaken"];
+/// The last minute an event may have: `at(LAST)` is before now.
+const LAST: i64 = 2 * 24 * 60 - 10;
+
+fn identifiers(rng: &mut Rng) -> Vec<IdentKey> {
+    if rng.chance(15) {
+        return Vec::new();
+    }
+    let (strong, weak) = citizen(rng.below(6));
+    match rng.below(4) {
+        0 => vec![strong],
+        1 | 2 => vec![weak],
+        _ => vec![weak, strong],
+    }
+}
+
+fn start_command(rng: &mut Rng, minute: i64) -> StartCommand {
+    StartCommand {
+        channel: rng.pick(&Channel::ALL),
+        direction: if rng.chance(80) {
+            Direction::Inbound
+        } else {
+            Direction::Outbound
+        },
+        started_at: at(minute),
+        identifiers: identifiers(rng),
+        topic: rng.chance(60).then(|| code(rng.pick(&TOPICS))),
+        case_id: None,
+        case_reference: None,
+        department: rng.chance(50).then(|| code(rng.pick(&DEPARTMENTS))),
+    }
+}
+
+fn completion(rng: &mut Rng, start: i64, topic: Option<&Code>) -> CompletionCommand {
+    let outcome = rng.pick(&Outcome::ALL);
+    let end = (start + rng.pick(&[0, 1, 5, 30, 600, 1500])).min(LAST);
+    let abandoned = outcome == Outcome::Abandoned;
+    let answered = start + rng.below((end - start + 1) as u64) as i64;
+    CompletionCommand {
+        ended_at: at(end) - Duration::seconds(if end > start { rng.below(50) as i64 } else { 0 }),
+        answered_at: (!abandoned).then(|| at(answered)),
+        outcome,
+        story: (!abandoned && rng.chance(50)).then(|| "Burger belde over de aanvraag.".into()),
+        department: rng.chance(50).then(|| code(rng.pick(&DEPARTMENTS))),
+        topic: match topic {
+            Some(t) => Some(t.clone()),
+            None => (!abandoned || rng.chance(50)).then(|| code(rng.pick(&TOPICS))),
+        },
+        referred_to: (outcome == Outcome::Referred)
+            .then(|| ReferralTarget::Department(code(rng.pick(&DEPARTMENTS)))),
+        due_at: (outcome.is_commitment() && rng.chance(50))
+            .then(|| at(end + rng.pick(&[5, 60, 600]))),
+        story_repeated: rng.chance(20),
+    }
+}
+
+/// What a stream did, to check it did enough.
+#[derive(Debug, Default)]
+struct Done {
+    started: u32,
+    completed: u32,
+    recorded: u32,
+    feedback: u32,
+    erased: u32,
+    refused: u32,
+}
+
+/// A citizen known by e-mail only and one known by BSN only, each with an open case on
+/// one topic, then a contact with both: the parties merge and the cases join; the
+/// joined case is referred twice.
+async fn join_cases(store: &Store, t: &TenantId) {
+    let (strong, weak) = citizen(100);
+    for (minute, ids) in [(10, vec![weak.clone()]), (20, vec![strong.clone()])] {
+        let s = StartCommand {
+            identifiers: ids,
+            ..start(vec![], Some("paspoort"), minute)
+        };
+        let started = store.start_contact(t, &caller(), s, None).await.unwrap();
+        let mut e = end(Outcome::Referred, minute, minute + 5, Some("Doorverwezen."));
+        e.referred_to = Some(ReferralTarget::Department(code("burgerzaken")));
+        store
+            .complete_contact(t, &caller(), started.contact.contact.id, Ok(e), None, now())
+            .await
+            .unwrap();
+    }
+    let both = StartCommand {
+        identifiers: vec![weak, strong],
+        ..start(vec![], Some("paspoort"), 40)
+    };
+    store.start_contact(t, &caller(), both, None).await.unwrap();
+}
+
+/// Plays `events` random events against the store.
+async fn play(store: &Store, t: &TenantId, seed: u64, events: u32) -> Done {
+    let mut rng = Rng(seed | 1);
+    let mut done = Done::default();
+    let mut open: Vec<(Uuid, i64, Option<Code>)> = Vec::new();
+    let mut completed: Vec<Uuid> = Vec::new();
+    for _ in 0..events {
+        match rng.below(100) {
+            0..40 => {
+                let minute = rng.below(LAST as u64 - 60) as i64;
+                let s = start_command(&mut rng, minute);
+                let topic = s.topic.clone();
+                match store.start_contact(t, &caller(), s, None).await {
+                    Ok(started) => {
+                        done.started += 1;
+                        open.push((started.contact.contact.id, minute, topic));
+                    }
+                    Err(_) => done.refused += 1,
+                }
+            }
+            40..70 if !open.is_empty() => {
+                let i = rng.below(open.len() as u64) as usize;
+                let (id, minute, topic) = open.swap_remove(i);
+                let e = completion(&mut rng, minute, topic.as_ref());
+                match store
+                    .complete_contact(t, &caller(), id, Ok(e), None, now())
+                    .await
+                {
+                    Ok(_) => {
+                        done.completed += 1;
+                        completed.push(id);
+                    }
+                    Err(_) => done.refused += 1,
+                }
+            }
+            70..85 => {
+                // Registered after the fact, at a time before much of what is stored.
+                let minute = rng.below(LAST as u64 - 60) as i64;
+                let s = start_command(&mut rng, minute);
+                let e = completion(&mut rng, minute, s.topic.as_ref());
+                let seen = rng.chance(50);
+                match store
+                    .record_contact(t, &caller(), s, e, seen, None, now())
+                    .await
+                {
+                    Ok(r) => {
+                        done.recorded += 1;
+                        completed.push(r.contact.contact.id);
+                    }
+                    Err(_) => done.refused += 1,
+                }
+            }
+            85..95 if !completed.is_empty() => {
+                let id = rng.pick(&completed);
+                let f = Feedback {
+                    score: 1 + rng.below(5) as u8,
+                    effort: 1 + rng.below(7) as u8,
+                    story_repeated: rng.chance(30),
+                    comment: None,
+                };
+                match store.submit_feedback(t, &caller(), id, f, None).await {
+                    Ok(_) => done.feedback += 1,
+                    Err(_) => done.refused += 1,
+                }
+            }
+            95..97 => {
+                let (strong, _) = citizen(rng.below(6));
+                match store.erase_party(t, &caller(), vec![strong]).await {
+                    Ok(_) => done.erased += 1,
+                    Err(_) => done.refused += 1,
+                }
+            }
+            _ => {}
+        }
+    }
+    done
+}
+
+fn other_settings() -> TenantSettings {
+    let mut s = TenantSettings {
+        repeat_window_secs: 3600,
+        channel_hop_window_secs: 600,
+        ..TenantSettings::default()
+    };
+    s.norms.push(Norm {
+        id: code("mail-binnen-een-uur"),
+        title: "E-mail binnen een uur".into(),
+        measure: Measure::ResponseTime {
+            channel: Channel::Email,
+            within: Within::Elapsed(3600),
+        },
+        target_percent: 70,
+        explanation: None,
+    });
+    s.norms.push(Norm {
+        id: code("hooguit-een-keer"),
+        title: "Hooguit één keer doorverwezen".into(),
+        measure: Measure::ReferredAtMost { max: 1 },
+        target_percent: 90,
+        explanation: None,
+    });
+    s
+}
+
+fn random_filter(rng: &mut Rng) -> Filter {
+    Filter {
+        channel: rng.chance(30).then(|| rng.pick(&Channel::ALL)),
+        topic: rng.chance(40).then(|| code(rng.pick(&TOPICS))),
+        department: rng.chance(40).then(|| code(rng.pick(&DEPARTMENTS))),
+    }
+}
+
+/// Random periods around the stream's days, all as known now.
+fn periods(rng: &mut Rng, n: usize) -> Vec<Period> {
+    let first: NaiveDate = (at(0) - Duration::days(1)).date_naive();
+    (0..n)
+        .map(|_| {
+            let from = first + Duration::days(rng.below(4) as i64);
+            Period {
+                from,
+                to: from + Duration::days(1 + rng.below(3) as i64),
+                as_of: now(),
+            }
+        })
+        .collect()
+}
+
+/// Both paths for these periods: the rollups must answer, and equal the facts.
+async fn same_answers(store: &Store, t: &TenantId, rng: &mut Rng, periods: &[Period]) {
+    for p in periods {
+        let fast = store.thermometer(t, *p, false).await.unwrap();
+        let slow = store.thermometer(t, *p, true).await.unwrap();
+        assert_eq!(fast.path, FigurePath::Rollups);
+        assert_eq!(slow.path, FigurePath::Facts);
+        assert_eq!(fast.answer, slow.answer, "thermometer {p:?}");
+        let filter = random_filter(rng);
+        let filters: Vec<Filter> = std::iter::once(filter.clone())
+            .chain(Channel::ALL.map(|channel| Filter {
+                channel: Some(channel),
+                ..filter.clone()
+            }))
+            .chain([Filter::default()])
+            .collect();
+        let fast = store.figures(t, *p, filters.clone(), false).await.unwrap();
+        let slow = store.figures(t, *p, filters.clone(), true).await.unwrap();
+        assert_eq!(fast.path, FigurePath::Rollups);
+        assert_eq!(fast.answer, slow.answer, "figures {p:?} {filters:?}");
+    }
+}
+
+/// Every rollup row with a count, in key order.
+async fn rollups(raw: &DatabaseConnection) -> Vec<(i64, i64, String, String, String, i64, i64, i64, i64)> {
+    let rows = raw
+        .query_all_raw(Statement::from_string(
+            raw.get_database_backend(),
+            "SELECT CAST(day AS BIGINT), CAST(kind AS BIGINT), channel, topic, department, a, b, c, n \
+             FROM figure_rollup WHERE n <> 0 ORDER BY day, kind, channel, topic, department, a, b, c"
+                .to_owned(),
+        ))
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| {
+            (
+                r.try_get_by_index(0).unwrap(),
+                r.try_get_by_index(1).unwrap(),
+                r.try_get_by_index(2).unwrap(),
+                r.try_get_by_index(3).unwrap(),
+                r.try_get_by_index(4).unwrap(),
+                r.try_get_by_index(5).unwrap(),
+                r.try_get_by_index(6).unwrap(),
+                r.try_get_by_index(7).unwrap(),
+                r.try_get_by_index(8).unwrap(),
+            )
+        })
+        .collect()
+}
+
+async fn exec(raw: &DatabaseConnection, sql: &str) {
+    raw.execute_unprepared(sql).await.unwrap();
+}
+
+database_test!(rollups_answer_as_the_facts_do);
+async fn rollups_answer_as_the_facts_do(backend: Backend) {
+    on_backend!(backend, |db, store| {
+        let t = tenant();
+        let raw = db.raw().await;
+        join_cases(&store, &t).await;
+        assert_eq!(
+            count(&raw, "SELECT COUNT(*) FROM \"case\" WHERE merged_into IS NOT NULL").await,
+            1,
+            "a case joined another"
+        );
+        for seed in [11, 2026] {
+            let done = play(&store, &t, seed, 150).await;
+            assert!(
+                done.started > 20 && done.completed > 10 && done.recorded > 5 && done.feedback > 2,
+                "the stream did too little: {done:?}"
+            );
+            let mut rng = Rng(seed * 31 + 7);
+            let ps = periods(&mut rng, 4);
+            same_answers(&store, &t, &mut rng, &ps).await;
+        }
+
+        // Kept write by write, the rollups are what a rebuild from the facts makes.
+        let kept = rollups(&raw).await;
+        assert!(!kept.is_empty());
+        exec(&raw, "DELETE FROM figure_rollup").await;
+        exec(&raw, "DELETE FROM figure_unit").await;
+        assert!(store.rebuild_figures(&t).await.unwrap());
+        assert_eq!(rollups(&raw).await, kept, "rebuilt from the facts");
+
+        // New settings: from the facts until the rebuild, then from the rollups again.
+        store.replace_settings(&t, other_settings()).await.unwrap();
+        assert!(!store.figures_current(&t).await.unwrap());
+        let p = periods(&mut Rng(5), 1)[0];
+        let before = store.thermometer(&t, p, false).await.unwrap();
+        assert_eq!(before.path, FigurePath::Facts, "stale rollups do not answer");
+        play(&store, &t, 77, 60).await;
+        assert!(store.rebuild_figures(&t).await.unwrap());
+        assert!(store.figures_current(&t).await.unwrap());
+        let mut rng = Rng(99);
+        let ps = periods(&mut rng, 4);
+        same_answers(&store, &t, &mut rng, &ps).await;
+    });
+}
+
+database_test!(a_settings_change_answers_from_the_facts_until_the_rebuild);
+async fn a_settings_change_answers_from_the_facts_until_the_rebuild(backend: Backend) {
+    on_backend!(backend, |_db, store| {
+        let t = tenant();
+        play(&store, &t, 3, 80).await;
+        let p = Period {
+            from: (at(0) - Duration::days(1)).date_naive(),
+            to: (at(0) + Duration::days(3)).date_naive(),
+            as_of: now(),
+        };
+        let fast = store.thermometer(&t, p, false).await.unwrap();
+        assert_eq!(fast.path, FigurePath::Rollups);
+
+        store.replace_settings(&t, other_settings()).await.unwrap();
+        let stale = store.thermometer(&t, p, false).await.unwrap();
+        assert_eq!(stale.path, FigurePath::Facts);
+        assert_ne!(stale.answer, fast.answer, "the new norms count");
+        // Writes meanwhile keep their units current with the new settings.
+        play(&store, &t, 4, 30).await;
+        assert_eq!(
+            store.thermometer(&t, p, false).await.unwrap().path,
+            FigurePath::Facts
+        );
+
+        assert!(store.rebuild_stale_figures(&t).await.unwrap());
+        let rebuilt = store.thermometer(&t, p, false).await.unwrap();
+        let reference = store.thermometer(&t, p, true).await.unwrap();
+        assert_eq!(rebuilt.path, FigurePath::Rollups);
+        assert_eq!(rebuilt.answer, reference.answer);
+        // Explanations only: what the tallies depend on is the same, nothing to rebuild.
+        let mut explained = other_settings();
+        explained.norms[0].explanation = Some("Wij nemen mensen aan.".into());
+        store.replace_settings(&t, explained).await.unwrap();
+        assert!(store.figures_current(&t).await.unwrap());
+    });
+}
+
+database_test!(an_as_of_before_the_latest_event_answers_from_the_facts);
+async fn an_as_of_before_the_latest_event_answers_from_the_facts(backend: Backend) {
+    on_backend!(backend, |_db, store| {
+        let t = tenant();
+        play(&store, &t, 8, 60).await;
+        let p = Period {
+            from: (at(0) - Duration::days(1)).date_naive(),
+            to: (at(0) + Duration::days(3)).date_naive(),
+            as_of: at(60),
+        };
+        let earlier = store.figures(&t, p, vec![Filter::default()], false).await.unwrap();
+        assert_eq!(earlier.path, FigurePath::Facts);
+        let reference = store.figures(&t, p, vec![Filter::default()], true).await.unwrap();
+        assert_eq!(earlier.answer, reference.answer);
+    });
+}
+
+database_test!(an_erasure_leaves_every_count);
+async fn an_erasure_leaves_every_count(backend: Backend) {
+    on_backend!(backend, |db, store| {
+        let t = tenant();
+        let raw = db.raw().await;
+        play(&store, &t, 21, 150).await;
+        let before = rollups(&raw).await;
+        let mut erased = 0;
+        for n in 0..6 {
+            let (strong, _) = citizen(n);
+            if store.erase_party(&t, &caller(), vec![strong]).await.is_ok() {
+                erased += 1;
+            }
+        }
+        assert!(erased > 0, "someone to erase");
+        assert_eq!(rollups(&raw).await, before, "counts stay");
+        // The erased facts give the same tallies: a refresh of every unit changes nothing.
+        assert!(store.rebuild_figures(&t).await.unwrap());
+        assert_eq!(rollups(&raw).await, before, "a refresh after the erasure is a no-op");
+    });
+}
