@@ -88,7 +88,7 @@ pub async fn after_writes<C: ConnectionTrait>(
     let mut contacts = Vec::new();
     for t in touched {
         match t {
-            Touched::Case(id) => {
+            Touched::Case(id) | Touched::Caseless(id) => {
                 units.insert(id);
             }
             Touched::Contact(id) => {

@@ -135,8 +135,10 @@ pub enum Write {
 pub enum Touched {
     /// This case (also one that merged away: its contributions go).
     Case(Uuid),
-    /// The unit this contact belongs to after the write: its case, or the contact itself
-    /// when it is on no case (and, should it have been on none before, that unit too).
+    /// This contact as a unit of its own: on no case, or no longer (its contributions
+    /// as a contact on no case go).
+    Caseless(Uuid),
+    /// The unit this contact belongs to now, whichever it is (its case, or itself).
     Contact(Uuid),
 }
 
@@ -153,13 +155,17 @@ pub fn touched_units(writes: &[Write]) -> Vec<Touched> {
                     out.push(Touched::Case(*into));
                 }
             }
-            Write::InsertContact { contact, .. } => out.push(Touched::Contact(contact.id)),
+            Write::InsertContact { contact, .. } => out.push(match contact.case_id {
+                Some(case) => Touched::Case(case),
+                None => Touched::Caseless(contact.id),
+            }),
             Write::CompleteContact {
                 contact_id,
                 case_id,
                 ..
             } => {
-                out.push(Touched::Contact(*contact_id));
+                // A contact whose case was chosen now leaves its unit for the case's.
+                out.push(Touched::Caseless(*contact_id));
                 out.extend(case_id.map(Touched::Case));
             }
             Write::InsertFeedback { contact_id, .. } => out.push(Touched::Contact(*contact_id)),
@@ -181,4 +187,49 @@ pub fn touched_units(writes: &[Write]) -> Vec<Touched> {
     out.sort();
     out.dedup();
     out
+}
+
+#[cfg(test)]
+mod touched_tests {
+    use super::*;
+
+    #[test]
+    fn writes_name_the_units_they_change() {
+        let id = |n| Uuid::from_u128(n);
+        let writes = [
+            Write::MergeParty {
+                from: id(1),
+                into: id(2),
+                joins: vec![(id(10), id(20))],
+            },
+            Write::CompleteContact {
+                contact_id: id(5),
+                case_id: Some(id(20)),
+                case_chosen_at_completion: true,
+                completion: Box::new(Completion {
+                    ended_at: chrono::DateTime::UNIX_EPOCH,
+                    answered_at: None,
+                    outcome: crate::contact::Outcome::Abandoned,
+                    story: None,
+                    department: None,
+                    topic: None,
+                    referred_to: None,
+                    due_at: None,
+                    story_repeated: false,
+                }),
+            },
+            Write::MarkErased {
+                parties: vec![id(1)],
+                at: chrono::DateTime::UNIX_EPOCH,
+            },
+        ];
+        assert_eq!(
+            touched_units(&writes),
+            vec![
+                Touched::Case(id(10)),
+                Touched::Case(id(20)),
+                Touched::Caseless(id(5)),
+            ]
+        );
+    }
 }
