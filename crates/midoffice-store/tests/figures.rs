@@ -60,10 +60,7 @@ fn bsn_of(n: u64) -> String {
 
 /// A citizen's identifiers: a BSN and an e-mail address.
 fn citizen(n: u64) -> (IdentKey, IdentKey) {
-    (
-        bsn(&bsn_of(n + 1)),
-        email(&format!("burger{n}@example.nl")),
-    )
+    (bsn(&bsn_of(n + 1)), email(&format!("burger{n}@example.nl")))
 }
 
 const TOPICS: [&str; 3] = ["paspoort", "afval", "wmo"];
@@ -310,7 +307,9 @@ async fn same_answers(store: &Store, t: &TenantId, rng: &mut Rng, periods: &[Per
 }
 
 /// Every rollup row with a count, in key order.
-async fn rollups(raw: &DatabaseConnection) -> Vec<(i64, i64, String, String, String, i64, i64, i64, i64)> {
+async fn rollups(
+    raw: &DatabaseConnection,
+) -> Vec<(i64, i64, String, String, String, i64, i64, i64, i64)> {
     let rows = raw
         .query_all_raw(Statement::from_string(
             raw.get_database_backend(),
@@ -348,7 +347,11 @@ async fn rollups_answer_as_the_facts_do(backend: Backend) {
         let raw = db.raw().await;
         join_cases(&store, &t).await;
         assert_eq!(
-            count(&raw, "SELECT COUNT(*) FROM \"case\" WHERE merged_into IS NOT NULL").await,
+            count(
+                &raw,
+                "SELECT COUNT(*) FROM \"case\" WHERE merged_into IS NOT NULL"
+            )
+            .await,
             1,
             "a case joined another"
         );
@@ -376,7 +379,11 @@ async fn rollups_answer_as_the_facts_do(backend: Backend) {
         assert!(!store.figures_current(&t).await.unwrap());
         let p = periods(&mut Rng(5), 1)[0];
         let before = store.thermometer(&t, p, false).await.unwrap();
-        assert_eq!(before.path, FigurePath::Facts, "stale rollups do not answer");
+        assert_eq!(
+            before.path,
+            FigurePath::Facts,
+            "stale rollups do not answer"
+        );
         play(&store, &t, 77, 60).await;
         assert!(store.rebuild_figures(&t).await.unwrap());
         assert!(store.figures_current(&t).await.unwrap());
@@ -433,9 +440,15 @@ async fn an_as_of_before_the_latest_event_answers_from_the_facts(backend: Backen
             to: (at(0) + Duration::days(3)).date_naive(),
             as_of: at(60),
         };
-        let earlier = store.figures(&t, p, vec![Filter::default()], false).await.unwrap();
+        let earlier = store
+            .figures(&t, p, vec![Filter::default()], false)
+            .await
+            .unwrap();
         assert_eq!(earlier.path, FigurePath::Facts);
-        let reference = store.figures(&t, p, vec![Filter::default()], true).await.unwrap();
+        let reference = store
+            .figures(&t, p, vec![Filter::default()], true)
+            .await
+            .unwrap();
         assert_eq!(earlier.answer, reference.answer);
     });
 }
@@ -458,6 +471,10 @@ async fn an_erasure_leaves_every_count(backend: Backend) {
         assert_eq!(rollups(&raw).await, before, "counts stay");
         // The erased facts give the same tallies: a refresh of every unit changes nothing.
         assert!(store.rebuild_figures(&t).await.unwrap());
-        assert_eq!(rollups(&raw).await, before, "a refresh after the erasure is a no-op");
+        assert_eq!(
+            rollups(&raw).await,
+            before,
+            "a refresh after the erasure is a no-op"
+        );
     });
 }

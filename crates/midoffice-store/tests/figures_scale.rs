@@ -52,8 +52,21 @@ const TOPICS: [&str; 12] = [
     "bouwvergunning",
     "schuldhulp",
 ];
-const DEPARTMENTS: [&str; 6] = ["kcc", "burgerzaken", "wmo", "werk-en-inkomen", "belastingen", "vth"];
-const OUTCOMES: [&str; 5] = ["RESOLVED", "RESOLVED", "REFERRED", "HANDED_OFF", "ABANDONED"];
+const DEPARTMENTS: [&str; 6] = [
+    "kcc",
+    "burgerzaken",
+    "wmo",
+    "werk-en-inkomen",
+    "belastingen",
+    "vth",
+];
+const OUTCOMES: [&str; 5] = [
+    "RESOLVED",
+    "RESOLVED",
+    "REFERRED",
+    "HANDED_OFF",
+    "ABANDONED",
+];
 
 fn micros(t: chrono::DateTime<Utc>) -> i64 {
     t.timestamp_micros()
@@ -130,11 +143,18 @@ async fn a_month_of_figures_at_scale() {
                     case_id,
                     ambiguous: false,
                     channel: channel.as_str().into(),
-                    direction: if rng.chance(85) { "INBOUND" } else { "OUTBOUND" }.into(),
+                    direction: if rng.chance(85) {
+                        "INBOUND"
+                    } else {
+                        "OUTBOUND"
+                    }
+                    .into(),
                     started_at: micros(start),
                     topic: (!anonymous || rng.chance(50))
                         .then(|| TOPICS[rng.below(12) as usize].into()),
-                    department: rng.chance(60).then(|| DEPARTMENTS[rng.below(6) as usize].into()),
+                    department: rng
+                        .chance(60)
+                        .then(|| DEPARTMENTS[rng.below(6) as usize].into()),
                     case_reference: None,
                     case_chosen_at_completion: false,
                     recorded: rng.chance(10),
@@ -218,7 +238,14 @@ async fn a_month_of_figures_at_scale() {
             "SELECT MAX(started_at) FROM contact WHERE tenant = 'gemeente-test'",
         ] {
             let clock = Clock::now();
-            let r = raw.query_one_raw(sea_orm::Statement::from_string(raw.get_database_backend(), sql.to_owned())).await.unwrap().unwrap();
+            let r = raw
+                .query_one_raw(sea_orm::Statement::from_string(
+                    raw.get_database_backend(),
+                    sql.to_owned(),
+                ))
+                .await
+                .unwrap()
+                .unwrap();
             let v: Option<i64> = r.try_get_by_index(0).unwrap();
             eprintln!("{sql}: {v:?} in {:.1?}", clock.elapsed());
         }
@@ -258,7 +285,10 @@ async fn a_month_of_figures_at_scale() {
                 department: Some(code("kcc")),
                 ..Filter::default()
             };
-            let filtered = store.figures(&t, p, filters(topic), from_facts).await.unwrap();
+            let filtered = store
+                .figures(&t, p, filters(topic), from_facts)
+                .await
+                .unwrap();
             let filtered_time = clock.elapsed();
             assert_eq!(th.path == FigurePath::Facts, from_facts);
             eprintln!(
@@ -270,8 +300,14 @@ async fn a_month_of_figures_at_scale() {
         }
     }
     // The answers agree.
-    let fast = store.figures(&t, month, filters(Filter::default()), false).await.unwrap();
-    let slow = store.figures(&t, month, filters(Filter::default()), true).await.unwrap();
+    let fast = store
+        .figures(&t, month, filters(Filter::default()), false)
+        .await
+        .unwrap();
+    let slow = store
+        .figures(&t, month, filters(Filter::default()), true)
+        .await
+        .unwrap();
     assert_eq!(fast.answer, slow.answer);
     let fast = store.thermometer(&t, month, false).await.unwrap();
     let slow = store.thermometer(&t, month, true).await.unwrap();
