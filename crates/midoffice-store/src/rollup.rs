@@ -16,13 +16,13 @@ use crate::db::{self, db_err};
 use crate::entity::{case, contact, figure_state, figure_unit};
 use crate::facts::{self, CHUNK};
 use crate::{Store, StoreError, rows, settings_in};
-use midoffice_domain::TenantId;
 use midoffice_domain::figures::{FigureFacts, LoadWindow, Period};
 use midoffice_domain::plan::{Touched, Write, touched_units};
 use midoffice_domain::rollup::{
     self, PeriodBounds, RollupRow, Tally, TallyKey, TallyKind, UnitFacts, day_number,
 };
 use midoffice_domain::settings::TenantSettings;
+use midoffice_domain::{Code, TenantId};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Statement, Value,
@@ -345,14 +345,66 @@ async fn rollups_answer<C: ConnectionTrait>(
     })
 }
 
-/// The rollup rows of a period ([`rollup::sum_period`], computed by the database).
+/// Which rollup rows a figure call reads: all of the period's (the thermometer), or the
+/// dashboard's kinds of those with a topic and department every filter of the call
+/// names (rows of other topics or departments cannot match; the domain filters again).
+#[derive(Clone, Debug, Default)]
+pub struct Scope {
+    pub dashboard_only: bool,
+    pub topic: Option<String>,
+    pub department: Option<String>,
+}
+
+impl Scope {
+    /// The scope of a dashboard call with these filters.
+    pub fn of(filters: &[midoffice_domain::figures::Filter]) -> Self {
+        let shared = |get: fn(&midoffice_domain::figures::Filter) -> Option<&Code>| {
+            let first = filters.first().and_then(get)?;
+            filters
+                .iter()
+                .all(|f| get(f) == Some(first))
+                .then(|| first.as_str().to_owned())
+        };
+        Scope {
+            dashboard_only: true,
+            topic: shared(|f| f.topic.as_ref()),
+            department: shared(|f| f.department.as_ref()),
+        }
+    }
+}
+
+/// The rollup rows of a period ([`rollup::sum_period`], computed by the database), of
+/// the scope.
 async fn period_rows<C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
     period: &Period,
+    scope: &Scope,
 ) -> Result<Vec<RollupRow>, StoreError> {
     let bounds = PeriodBounds::of(period);
     let entry = TallyKind::Entry.code();
+    let mut narrower = String::new();
+    let mut extra: Vec<Value> = Vec::new();
+    if scope.dashboard_only {
+        let kinds: Vec<String> = [
+            TallyKind::Contact,
+            TallyKind::Answer,
+            TallyKind::Feedback,
+            TallyKind::Entry,
+        ]
+        .iter()
+        .map(|k| k.code().to_string())
+        .collect();
+        narrower.push_str(&format!(" AND kind IN ({})", kinds.join(", ")));
+    }
+    if let Some(topic) = &scope.topic {
+        narrower.push_str(" AND topic = ?");
+        extra.push(topic.clone().into());
+    }
+    if let Some(department) = &scope.department {
+        narrower.push_str(" AND department = ?");
+        extra.push(department.clone().into());
+    }
     let sql = format!(
         "SELECT CAST(kind AS BIGINT), channel, topic, department, a, \
            CASE WHEN kind = {entry} THEN 0 ELSE b END AS bb, \
@@ -360,7 +412,7 @@ async fn period_rows<C: ConnectionTrait>(
              (CASE WHEN c >= ? AND c < ? THEN c % 2 ELSE -1 END) ELSE c END AS cc, \
            CAST(SUM(n) AS BIGINT) \
          FROM figure_rollup \
-         WHERE tenant = ? AND day >= ? AND day < ? AND (kind <> {entry} OR b < ?) \
+         WHERE tenant = ? AND day >= ? AND day < ? AND (kind <> {entry} OR b < ?){narrower} \
          GROUP BY kind, channel, topic, department, a, bb, cc"
     );
     let rows = c
@@ -374,7 +426,10 @@ async fn period_rows<C: ConnectionTrait>(
                 bounds.from.into(),
                 bounds.to.into(),
                 bounds.from.into(),
-            ],
+            ]
+            .into_iter()
+            .chain(extra)
+            .collect(),
         ))
         .await
         .map_err(db_err)?;
@@ -544,6 +599,7 @@ impl Store {
         tenant: &TenantId,
         period: Period,
         allow_rollups: bool,
+        scope: Scope,
         from_rows: impl FnOnce(&[RollupRow], &TenantSettings) -> T + Send + 'static,
         from_facts: impl FnOnce(&FigureFacts, &TenantSettings) -> T + Send + 'static,
     ) -> Result<Answered<T>, StoreError> {
@@ -553,7 +609,7 @@ impl Store {
                 let settings = settings_in(&txn, tenant).await?;
                 let read =
                     if allow_rollups && rollups_answer(&txn, tenant, &settings, &period).await? {
-                        Read::Rows(period_rows(&txn, tenant, &period).await?)
+                        Read::Rows(period_rows(&txn, tenant, &period, &scope).await?)
                     } else {
                         let window = midoffice_domain::figures::load_window(&period, &settings);
                         Read::Facts(load_figure_facts(&txn, tenant, window).await?)
@@ -590,6 +646,7 @@ impl Store {
             tenant,
             period,
             !from_facts_only,
+            Scope::default(),
             move |rows, settings| rollup::thermometer_from(rows, &period, settings),
             move |facts, settings| midoffice_domain::figures::thermometer(facts, &period, settings),
         )
@@ -607,10 +664,12 @@ impl Store {
         from_facts_only: bool,
     ) -> Result<Answered<Vec<midoffice_domain::figures::Figures>>, StoreError> {
         let again = filters.clone();
+        let scope = Scope::of(&filters);
         self.figure_answer(
             tenant,
             period,
             !from_facts_only,
+            scope,
             move |rows, _| {
                 filters
                     .iter()

@@ -299,10 +299,14 @@ async fn same_answers(store: &Store, t: &TenantId, rng: &mut Rng, periods: &[Per
             }))
             .chain([Filter::default()])
             .collect();
-        let fast = store.figures(t, *p, filters.clone(), false).await.unwrap();
-        let slow = store.figures(t, *p, filters.clone(), true).await.unwrap();
-        assert_eq!(fast.path, FigurePath::Rollups);
-        assert_eq!(fast.answer, slow.answer, "figures {p:?} {filters:?}");
+        // As GetFigures asks (the filter's topic and department narrow the read), and
+        // with the unfiltered figures beside them (they do not).
+        for filters in [filters[..5].to_vec(), filters] {
+            let fast = store.figures(t, *p, filters.clone(), false).await.unwrap();
+            let slow = store.figures(t, *p, filters.clone(), true).await.unwrap();
+            assert_eq!(fast.path, FigurePath::Rollups);
+            assert_eq!(fast.answer, slow.answer, "figures {p:?} {filters:?}");
+        }
     }
 }
 
