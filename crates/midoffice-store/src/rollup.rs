@@ -345,18 +345,35 @@ async fn rollups_answer<C: ConnectionTrait>(
     })
 }
 
-/// Which rollup rows a figure call reads: all of the period's (the thermometer), or the
-/// dashboard's kinds of those with a topic and department every filter of the call
-/// names (rows of other topics or departments cannot match; the domain filters again).
-#[derive(Clone, Debug, Default)]
+/// Which rollup rows a figure call reads: the kinds it needs, the entries of the filter
+/// shapes it asks (`rollup::subset_of`), and, when every filter of the call names the
+/// same topic or department, only rows of it (others cannot match; the domain filters
+/// again).
+#[derive(Clone, Debug)]
 pub struct Scope {
-    pub dashboard_only: bool,
+    pub kinds: Vec<TallyKind>,
+    pub entry_subsets: Vec<i64>,
     pub topic: Option<String>,
     pub department: Option<String>,
 }
 
 impl Scope {
-    /// The scope of a dashboard call with these filters.
+    /// The thermometer's rows: unfiltered.
+    pub fn thermometer() -> Self {
+        Scope {
+            kinds: vec![
+                TallyKind::Contact,
+                TallyKind::Response,
+                TallyKind::Commitment,
+                TallyKind::Entry,
+            ],
+            entry_subsets: vec![0],
+            topic: None,
+            department: None,
+        }
+    }
+
+    /// The rows of a dashboard call with these filters.
     pub fn of(filters: &[midoffice_domain::figures::Filter]) -> Self {
         let shared = |get: fn(&midoffice_domain::figures::Filter) -> Option<&Code>| {
             let first = filters.first().and_then(get)?;
@@ -365,8 +382,17 @@ impl Scope {
                 .all(|f| get(f) == Some(first))
                 .then(|| first.as_str().to_owned())
         };
+        let mut entry_subsets: Vec<i64> = filters.iter().map(rollup::subset_of).collect();
+        entry_subsets.sort_unstable();
+        entry_subsets.dedup();
         Scope {
-            dashboard_only: true,
+            kinds: vec![
+                TallyKind::Contact,
+                TallyKind::Answer,
+                TallyKind::Feedback,
+                TallyKind::Entry,
+            ],
+            entry_subsets,
             topic: shared(|f| f.topic.as_ref()),
             department: shared(|f| f.department.as_ref()),
         }
@@ -383,20 +409,18 @@ async fn period_rows<C: ConnectionTrait>(
 ) -> Result<Vec<RollupRow>, StoreError> {
     let bounds = PeriodBounds::of(period);
     let entry = TallyKind::Entry.code();
-    let mut narrower = String::new();
+    let list = |items: Vec<String>| {
+        if items.is_empty() {
+            "NULL".to_owned()
+        } else {
+            items.join(", ")
+        }
+    };
+    let kinds = list(scope.kinds.iter().map(|k| k.code().to_string()).collect());
+    let subsets = list(scope.entry_subsets.iter().map(i64::to_string).collect());
+    let mut narrower =
+        format!(" AND kind IN ({kinds}) AND (kind <> {entry} OR a % 8 IN ({subsets}))");
     let mut extra: Vec<Value> = Vec::new();
-    if scope.dashboard_only {
-        let kinds: Vec<String> = [
-            TallyKind::Contact,
-            TallyKind::Answer,
-            TallyKind::Feedback,
-            TallyKind::Entry,
-        ]
-        .iter()
-        .map(|k| k.code().to_string())
-        .collect();
-        narrower.push_str(&format!(" AND kind IN ({})", kinds.join(", ")));
-    }
     if let Some(topic) = &scope.topic {
         narrower.push_str(" AND topic = ?");
         extra.push(topic.clone().into());
@@ -646,7 +670,7 @@ impl Store {
             tenant,
             period,
             !from_facts_only,
-            Scope::default(),
+            Scope::thermometer(),
             move |rows, settings| rollup::thermometer_from(rows, &period, settings),
             move |facts, settings| midoffice_domain::figures::thermometer(facts, &period, settings),
         )
