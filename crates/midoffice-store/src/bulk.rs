@@ -698,6 +698,7 @@ impl Store {
         let counts = batch.counts();
         let backend = self.pools.backend;
         let Batch {
+            tenant,
             mut parties,
             identifiers,
             mut cases,
@@ -715,6 +716,12 @@ impl Store {
             insert_rows::<case::ActiveModel>(&txn, cases, per(7)).await?;
             insert_rows::<contact::ActiveModel>(&txn, contacts, per(25)).await?;
             insert_rows::<feedback::ActiveModel>(&txn, feedback, per(7)).await?;
+            // Rows written without the store's writes have no figure tallies: the
+            // tenant's figures come from the facts until its rollups are rebuilt
+            // (`Store::rebuild_figures`; `serve` rebuilds stale tenants at start-up).
+            let tenant = midoffice_domain::TenantId::parse(&tenant)
+                .map_err(|_| StoreError::Internal("a batch of another tenant".into()))?;
+            crate::rollup::mark_stale(&txn, &tenant).await?;
             Ok(())
         }
         .await;

@@ -863,7 +863,10 @@ pub async fn settings_replaced<C: ConnectionTrait>(
 }
 
 /// The tenant's rollups no longer answer, and the generation rises.
-async fn mark_stale<C: ConnectionTrait>(c: &C, tenant: &TenantId) -> Result<(), StoreError> {
+pub(crate) async fn mark_stale<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+) -> Result<(), StoreError> {
     c.execute_raw(statement(
         c.get_database_backend(),
         "INSERT INTO figure_state (tenant, fingerprint, generation, rebuilt_at) \

@@ -252,9 +252,13 @@ async fn seed(args: SeedArgs) -> Result<(), BoxError> {
     if let Some(e) = failure {
         return Err(e);
     }
-    // FIGURES: a bulk load writes no derived figure rows. When `Store::rebuild_figures`
-    // (the figure_rollup/figure_unit/figure_state tables) is on main, call
-    // `store.rebuild_figures(&tenant).await?` here, so the figures match the loaded data.
+    // A bulk load writes no figure tallies: each batch marked the tenant's rollups stale,
+    // so its figures come from the facts until `serve` rebuilds them at start-up (in the
+    // background; `Store::rebuild_figures`), which at millions of contacts takes long.
+    eprintln!(
+        "midoffice seed: tenant {}'s figure rollups are rebuilt when the server starts",
+        tenant.as_str()
+    );
     let elapsed = started.elapsed();
     summary(&saved, anonymous, &refusals, elapsed, saving);
     Ok(())
