@@ -1,16 +1,18 @@
 //! Retention (DOMAIN.md "Privacy", docs/operations/retention.md): contacts recorded
 //! through the API with past times, a pass at a given `now`, and the tables read
 //! directly: no row of a deleted contact remains anywhere (contact, case, feedback,
-//! identifier, party, idempotency), recent ones are untouched, and an old OPEN case that
-//! got a new contact is kept whole.
+//! identifier, party, idempotency, figure_unit), recent ones are untouched, and an old
+//! OPEN case that got a new contact is kept whole; GetThermometer and GetFigures of the
+//! old and the recent year (default `as_of`) answer the same before and after.
 
 use midoffice_domain::TenantId;
 use midoffice_store::entity::{
-    audit_record, case, contact, feedback, idempotency, identifier, party, processing_record,
+    audit_record, case, contact, feedback, figure_unit, idempotency, identifier, party,
+    processing_record,
 };
 use midoffice_store::{RetentionReport, Store};
 use midoffice_tests::pb::{self, Channel, Outcome};
-use midoffice_tests::{Backend, TENANT, bsn, database_test, on_backend, request, resolved};
+use midoffice_tests::{Backend, TENANT, bsn, database_test, date, on_backend, request, resolved};
 use sea_orm::prelude::Uuid;
 use sea_orm::{ColumnTrait, Database, DatabaseConnection, EntityTrait, QueryFilter};
 use std::collections::BTreeSet;
@@ -76,6 +78,7 @@ struct Tables {
     idempotency_parties: BTreeSet<Uuid>,
     processing_records: usize,
     audit_records: usize,
+    figure_units: BTreeSet<Uuid>,
 }
 
 async fn tables(db: &DatabaseConnection) -> Tables {
@@ -119,7 +122,13 @@ async fn tables(db: &DatabaseConnection) -> Tables {
         .all(db)
         .await
         .expect("audit records");
+    let units = figure_unit::Entity::find()
+        .filter(figure_unit::Column::Tenant.eq(TENANT))
+        .all(db)
+        .await
+        .expect("figure units");
     Tables {
+        figure_units: units.iter().map(|r| r.unit_id).collect(),
         contacts: contacts.iter().map(|r| r.id).collect(),
         cases: cases.iter().map(|r| r.id).collect(),
         parties: parties.iter().map(|r| r.id).collect(),
@@ -131,6 +140,49 @@ async fn tables(db: &DatabaseConnection) -> Tables {
         processing_records: processing.len(),
         audit_records: audit.len(),
     }
+}
+
+/// The thermometer and the figures (overall, of a topic, of a channel) of 2024 and of
+/// 2025, as known now.
+async fn figures(b: &Backend) -> (Vec<pb::GetThermometerResponse>, Vec<pb::GetFiguresResponse>) {
+    let (mut thermometers, mut figures) = (Vec::new(), Vec::new());
+    for year in [2024, 2025] {
+        let period = pb::Period {
+            start_date: Some(date(year, 1, 1)),
+            end_date: Some(date(year + 1, 1, 1)),
+            as_of: None,
+        };
+        thermometers.push(
+            b.figures()
+                .get_thermometer(request(
+                    TENANT,
+                    pb::GetThermometerRequest {
+                        period: Some(period.clone()),
+                    },
+                ))
+                .await
+                .expect("GetThermometer")
+                .into_inner(),
+        );
+        for (channel, topic) in [(0, ""), (0, "afval"), (Channel::Phone as i32, "")] {
+            figures.push(
+                b.figures()
+                    .get_figures(request(
+                        TENANT,
+                        pb::GetFiguresRequest {
+                            period: Some(period.clone()),
+                            channel,
+                            topic: topic.into(),
+                            department: String::new(),
+                        },
+                    ))
+                    .await
+                    .expect("GetFigures")
+                    .into_inner(),
+            );
+        }
+    }
+    (thermometers, figures)
 }
 
 async fn pass(b: &Backend, now: chrono::DateTime<chrono::Utc>) -> RetentionReport {
@@ -333,7 +385,18 @@ async fn old_contacts_go_with_everything_of_theirs_recent_ones_stay(
         assert!(before.parties.contains(&merged_party));
         assert!(before.feedback.contains(&uuid(&a_old1.id)));
 
+        let figures_before = figures(&b).await;
+        let counted = |f: &(Vec<pb::GetThermometerResponse>, Vec<pb::GetFiguresResponse>)| {
+            f.1.iter()
+                .map(|r| r.figures.as_ref().map_or(0, |f| f.contacts))
+                .collect::<Vec<_>>()
+        };
+        // 2024: 8 old contacts (a-open among them); of them afval 2, by phone 3.
+        // 2025: a-new, n-new, c-new.
+        assert_eq!(counted(&figures_before), [8, 2, 3, 3, 2, 2]);
+
         let report = pass(&b, NOW.parse().unwrap()).await;
+        assert!(!report.waited_for_figures);
         assert_eq!(
             (report.cases, report.contacts, report.parties),
             (3, 7, 2),
@@ -367,7 +430,30 @@ async fn old_contacts_go_with_everything_of_theirs_recent_ones_stay(
         for k in &gone_cases {
             assert!(before.cases.contains(k));
             assert!(!after.cases.contains(k), "case {k} remains");
+            assert!(
+                !after.figure_units.contains(k),
+                "the tallies of case {k} remain"
+            );
         }
+        assert!(before.figure_units.contains(&uuid(&n_old.id)));
+        assert!(!after.figure_units.contains(&uuid(&n_old.id)));
+        // The figures already derived stay, also through a rebuild of the rollups (which
+        // refreshes every unit it still has tallies of).
+        assert_eq!(
+            figures(&b).await,
+            figures_before,
+            "figures changed by the pass"
+        );
+        let store = Store::connect(b.db_url()).await.expect("a second store");
+        store
+            .rebuild_figures(&TenantId::parse(TENANT).unwrap())
+            .await
+            .expect("a rebuild");
+        assert_eq!(
+            figures(&b).await,
+            figures_before,
+            "figures changed by a rebuild"
+        );
         for p in &gone_parties {
             assert!(before.parties.contains(p));
             assert!(!after.parties.contains(p), "party {p} remains");
@@ -452,6 +538,12 @@ async fn old_contacts_go_with_everything_of_theirs_recent_ones_stay(
             empty.idempotency_keys
         );
         assert_eq!((empty.processing_records, empty.audit_records), (0, 0));
+        assert!(empty.figure_units.is_empty());
+        assert_eq!(
+            figures(&b).await,
+            figures_before,
+            "figures changed by the pass"
+        );
         db.close().await.ok();
     })
     .await;

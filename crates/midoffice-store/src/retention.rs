@@ -6,7 +6,9 @@
 //! (`ix_contact_tenant_started`), a batch at a time; each batch loads its facts again
 //! inside its write transaction, after the locks of the parties it deletes from (on
 //! PostgreSQL, as every writer that changes a party's rows takes them: `lock`; the one
-//! writer on SQLite), so a contact that just joined an old case keeps the case. Then the
+//! writer on SQLite), so a contact that just joined an old case keeps the case; and finds
+//! the tenant's figure rollups current (`rollup`), else it deletes no contact, since one
+//! whose tallies the rebuild has not summed yet would take its figures with it. Then the
 //! idempotency records and the processing log from before the horizon go, a batch at
 //! a time, by their own time.
 
@@ -14,7 +16,7 @@ use crate::convert::micros;
 use crate::db::{self, db_err};
 use crate::entity::{audit_record, contact, idempotency, processing_record};
 use crate::lock::Locks;
-use crate::{Store, StoreError, settings_in, write};
+use crate::{Store, StoreError, rollup, settings_in, write};
 use midoffice_domain::plan::retention::{horizon, plan_retention};
 use midoffice_domain::{Instant, TenantId};
 use sea_orm::sea_query::Expr;
@@ -44,6 +46,10 @@ pub struct RetentionReport {
     /// The longest of them, begin to commit: how long a write of the tenant waited for
     /// the pass at most.
     pub longest_batch: std::time::Duration,
+    /// No contact was deleted because the tenant's figure rollups were not current (being
+    /// rebuilt): a contact whose tallies are not in the rollups yet would take its
+    /// figures with it. The next pass tries again.
+    pub waited_for_figures: bool,
 }
 
 impl Store {
@@ -111,12 +117,15 @@ impl Store {
                     let result = async {
                         // Settings again, in the transaction, as every write reads them.
                         let settings = settings_in(&txn, tenant).await?;
+                        if !rollup::rollups_current(&txn, tenant, &settings).await? {
+                            return Ok(None);
+                        }
                         let facts = locks
                             .load_retention(&txn, tenant, &candidates, &settings, now)
                             .await?;
                         let plan = plan_retention(&facts);
                         write::save(&txn, tenant, None, &plan.writes).await?;
-                        Ok(plan.counts)
+                        Ok(Some(plan.counts))
                     }
                     .await;
                     let result = db::finish(txn, result).await;
@@ -126,6 +135,10 @@ impl Store {
                 }
             })
             .await?;
+            let Some(counts) = counts else {
+                report.waited_for_figures = true;
+                break;
+            };
             report.longest_batch = report.longest_batch.max(began.elapsed());
             report.batches += 1;
             report.cases += counts.cases;

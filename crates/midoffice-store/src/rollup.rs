@@ -317,7 +317,7 @@ async fn latest_event<C: ConnectionTrait>(
 }
 
 /// Whether the tenant's rollups were built with these settings.
-async fn rollups_current<C: ConnectionTrait>(
+pub(crate) async fn rollups_current<C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
     settings: &TenantSettings,

@@ -31,6 +31,7 @@ pub async fn pass(
                 audit_records = r.audit_records,
                 batches = r.batches,
                 longest_batch_ms = r.longest_batch.as_millis() as u64,
+                waited_for_figures = r.waited_for_figures,
                 "retention pass"
             ),
             Err(e) => tracing::warn!(

@@ -116,6 +116,9 @@ pub enum Write {
         contacts: Vec<Uuid>,
         parties: Vec<Uuid>,
     },
+    /// Retention: the per-unit figure tallies of these units (cases, contacts on no
+    /// case) go; what they added to the per-day sums stays.
+    DeleteFigureUnits { units: Vec<Uuid> },
     /// Retention: these contacts go (their satisfaction answers went before).
     DeleteContacts { contacts: Vec<Uuid> },
     /// Retention: these cases go (their contacts, and the cases merged into them, went
@@ -144,7 +147,9 @@ pub enum Touched {
 
 /// The units of the figures that `writes` change, each once. Erasure changes none: the
 /// counts stay (a story becomes the erased marker, and a story it stays; the kind of a
-/// referral target stays).
+/// referral target stays). Retention changes none either: a deleted unit's
+/// contributions stay in the per-day sums ("figures already derived stay"), and its own
+/// tallies go with it ([`Write::DeleteFigureUnits`]), so no refresh can subtract them.
 pub fn touched_units(writes: &[Write]) -> Vec<Touched> {
     let mut out = Vec::new();
     for w in writes {
@@ -181,6 +186,12 @@ pub fn touched_units(writes: &[Write]) -> Vec<Touched> {
             | Write::ClearOrganisationTargets { .. }
             | Write::ClearFeedbackComments { .. }
             | Write::EmptyIdempotentAnswers { .. }
+            | Write::DeleteFeedback { .. }
+            | Write::DeleteIdempotency { .. }
+            | Write::DeleteFigureUnits { .. }
+            | Write::DeleteContacts { .. }
+            | Write::DeleteCases { .. }
+            | Write::DeleteParties { .. }
             | Write::LogProcessing(_) => {}
         }
     }

@@ -17,8 +17,9 @@
 //! kept for the same period as the contacts it accounts for, measured from its own time
 //! ([`horizon`] is the one cut-off for all three).
 //!
-//! The figures are not touched here: what was derived from a deleted contact stays
-//! counted (the store keeps the per-day rollups and drops only the per-unit tallies).
+//! The figures already derived stay: a deleted unit's per-unit tallies go with it, its
+//! contributions to the per-day sums stay (`crate::rollup`), so no later refresh can
+//! subtract them.
 
 use super::Write;
 use crate::Instant;
@@ -101,7 +102,8 @@ pub struct RetentionPlan {
 }
 
 /// Decides what one batch deletes at `facts.now` (see the module docs). The writes
-/// delete dependants first: satisfaction answers and kept answers, then contacts, then cases (those merged in first), then identifiers and
+/// delete dependants first: satisfaction answers, kept answers and per-unit figure
+/// tallies (never the per-day sums: figures already derived stay), then contacts, then cases (those merged in first), then identifiers and
 /// parties (those merged in first).
 pub fn plan_retention(facts: &RetentionFacts) -> RetentionPlan {
     let before = horizon(&facts.settings, facts.now);
@@ -175,6 +177,18 @@ pub fn plan_retention(facts: &RetentionFacts) -> RetentionPlan {
         writes.push(Write::DeleteIdempotency {
             contacts: contacts.clone(),
             parties: all_parties.clone(),
+        });
+    }
+    if !contacts.is_empty() || !cases.is_empty() {
+        // The units: a case (and the cases merged into it, which hold none since the
+        // merge), a contact on no case. Their sums stay.
+        writes.push(Write::DeleteFigureUnits {
+            units: cases
+                .iter()
+                .chain(&merged_cases)
+                .chain(&caseless)
+                .copied()
+                .collect(),
         });
     }
     if !contacts.is_empty() {
@@ -353,6 +367,9 @@ mod tests {
                 Write::DeleteIdempotency {
                     contacts: contacts.clone(),
                     parties: vec![id(5), id(6), id(1)]
+                },
+                Write::DeleteFigureUnits {
+                    units: vec![id(10), id(102), id(300)]
                 },
                 Write::DeleteContacts { contacts },
                 Write::DeleteCases {

@@ -118,6 +118,9 @@ pub async fn save(
             Write::DeleteIdempotency { contacts, parties } => {
                 retention::delete_idempotency(txn, tenant, contacts, parties).await?;
             }
+            Write::DeleteFigureUnits { units } => {
+                retention::delete_figure_units(txn, tenant, units).await?;
+            }
             Write::DeleteContacts { contacts } => {
                 retention::delete_contacts(txn, tenant, contacts).await?;
             }

@@ -4,7 +4,7 @@
 
 use crate::StoreError;
 use crate::db::db_err;
-use crate::entity::{case, contact, feedback, idempotency, party};
+use crate::entity::{case, contact, feedback, figure_unit, idempotency, party};
 use crate::facts::CHUNK;
 use midoffice_domain::TenantId;
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
@@ -46,6 +46,24 @@ pub async fn delete_idempotency(
         idempotency::Entity::delete_many()
             .filter(idempotency::Column::Tenant.eq(tenant.as_str()))
             .filter(idempotency::Column::PartyId.is_in(chunk.iter().copied()))
+            .exec(txn)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// The per-unit figure tallies of these units go; their contributions to the per-day
+/// sums stay.
+pub async fn delete_figure_units(
+    txn: &DatabaseTransaction,
+    tenant: &TenantId,
+    units: &[Uuid],
+) -> Result<(), StoreError> {
+    for chunk in units.chunks(CHUNK) {
+        figure_unit::Entity::delete_many()
+            .filter(figure_unit::Column::Tenant.eq(tenant.as_str()))
+            .filter(figure_unit::Column::UnitId.is_in(chunk.iter().copied()))
             .exec(txn)
             .await
             .map_err(db_err)?;
