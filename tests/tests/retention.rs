@@ -157,7 +157,7 @@ async fn figures(b: &Backend) -> (Vec<pb::GetThermometerResponse>, Vec<pb::GetFi
                 .get_thermometer(request(
                     TENANT,
                     pb::GetThermometerRequest {
-                        period: Some(period.clone()),
+                        period: Some(period),
                     },
                 ))
                 .await
@@ -170,7 +170,7 @@ async fn figures(b: &Backend) -> (Vec<pb::GetThermometerResponse>, Vec<pb::GetFi
                     .get_figures(request(
                         TENANT,
                         pb::GetFiguresRequest {
-                            period: Some(period.clone()),
+                            period: Some(period),
                             channel,
                             topic: topic.into(),
                             department: String::new(),
