@@ -326,6 +326,7 @@ impl Batch {
                 return Err(BulkError::Unsupported("erasure"));
             }
             Write::DeleteFeedback { .. }
+            | Write::DeleteFigureUnits { .. }
             | Write::DeleteIdempotency { .. }
             | Write::DeleteContacts { .. }
             | Write::DeleteCases { .. }
