@@ -31,12 +31,13 @@ use uuid::Uuid;
 /// The instant before which contacts (and the records that go with them) are deleted at
 /// `now`: 00:00 local time on the tenant's local date `retention_months` before today's.
 /// A month back from a day the earlier month does not have is that month's last day
-/// (31 March → 28 or 29 February).
+/// (31 March → 28 or 29 February). A date the calendar cannot go back from (the
+/// first representable months) gives the first date: a pass then deletes nothing.
 pub fn horizon(settings: &TenantSettings, now: Instant) -> Instant {
     let today = settings.calendar.local_date(now);
     let day = today
         .checked_sub_months(Months::new(settings.retention_months))
-        .unwrap_or(today);
+        .unwrap_or(chrono::NaiveDate::MIN);
     settings.calendar.start_of_day(day)
 }
 

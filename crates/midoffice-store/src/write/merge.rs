@@ -5,9 +5,7 @@ use crate::db::db_err;
 use crate::entity::{case, contact, identifier, party};
 use midoffice_domain::TenantId;
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ColumnTrait, DatabaseTransaction, EntityTrait, ExprTrait, IntoActiveModel, QueryFilter,
-};
+use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter};
 use std::collections::BTreeSet;
 use uuid::Uuid;
 
@@ -58,17 +56,17 @@ pub async fn merge_party(
         .await
         .map_err(db_err)?;
     move_identifiers(txn, tenant, from, into).await?;
-    party::Entity::update_many()
-        .col_expr(party::Column::MergedInto, Expr::value(into))
-        .filter(party::Column::Tenant.eq(t))
-        .filter(
-            party::Column::Id
-                .eq(from)
-                .or(party::Column::MergedInto.eq(from)),
-        )
-        .exec(txn)
-        .await
-        .map_err(db_err)?;
+    // Two updates, each on its own index (the primary key, `merged_into`): an OR of the
+    // two is planned by SQLite as a scan of the tenant's parties.
+    for column in [party::Column::MergedInto, party::Column::Id] {
+        party::Entity::update_many()
+            .col_expr(party::Column::MergedInto, Expr::value(into))
+            .filter(party::Column::Tenant.eq(t))
+            .filter(column.eq(from))
+            .exec(txn)
+            .await
+            .map_err(db_err)?;
+    }
     Ok(())
 }
 
