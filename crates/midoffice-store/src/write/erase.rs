@@ -21,15 +21,9 @@ pub async fn delete_identifiers(
     tenant: &TenantId,
     parties: &[Uuid],
 ) -> Result<(), StoreError> {
-    for chunk in parties.chunks(CHUNK) {
-        identifier::Entity::delete_many()
-            .filter(identifier::Column::Tenant.eq(tenant.as_str()))
-            .filter(identifier::Column::PartyId.is_in(chunk.iter().copied()))
-            .exec(txn)
-            .await
-            .map_err(db_err)?;
-    }
-    Ok(())
+    use identifier::{Column, Entity};
+    super::retention::delete_in::<Entity>(txn, (Column::Tenant, tenant), Column::PartyId, parties)
+        .await
 }
 
 /// These parties lose their strong columns and are marked erased at `at`.

@@ -10,21 +10,32 @@ use midoffice_domain::TenantId;
 use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+/// The tenant's rows of `E` whose `key` is one of `ids` go, a chunk at a time.
+pub(super) async fn delete_in<E: EntityTrait>(
+    txn: &DatabaseTransaction,
+    tenant: (E::Column, &TenantId),
+    key: E::Column,
+    ids: &[Uuid],
+) -> Result<(), StoreError> {
+    for chunk in ids.chunks(CHUNK) {
+        E::delete_many()
+            .filter(tenant.0.eq(tenant.1.as_str()))
+            .filter(key.is_in(chunk.iter().copied()))
+            .exec(txn)
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
 /// The satisfaction answers of these contacts go.
 pub async fn delete_feedback(
     txn: &DatabaseTransaction,
     tenant: &TenantId,
     contacts: &[Uuid],
 ) -> Result<(), StoreError> {
-    for chunk in contacts.chunks(CHUNK) {
-        feedback::Entity::delete_many()
-            .filter(feedback::Column::Tenant.eq(tenant.as_str()))
-            .filter(feedback::Column::ContactId.is_in(chunk.iter().copied()))
-            .exec(txn)
-            .await
-            .map_err(db_err)?;
-    }
-    Ok(())
+    use feedback::{Column, Entity};
+    delete_in::<Entity>(txn, (Column::Tenant, tenant), Column::ContactId, contacts).await
 }
 
 /// The idempotency records kept for these contacts, and for these parties, go.
@@ -34,23 +45,9 @@ pub async fn delete_idempotency(
     contacts: &[Uuid],
     parties: &[Uuid],
 ) -> Result<(), StoreError> {
-    for chunk in contacts.chunks(CHUNK) {
-        idempotency::Entity::delete_many()
-            .filter(idempotency::Column::Tenant.eq(tenant.as_str()))
-            .filter(idempotency::Column::ContactId.is_in(chunk.iter().copied()))
-            .exec(txn)
-            .await
-            .map_err(db_err)?;
-    }
-    for chunk in parties.chunks(CHUNK) {
-        idempotency::Entity::delete_many()
-            .filter(idempotency::Column::Tenant.eq(tenant.as_str()))
-            .filter(idempotency::Column::PartyId.is_in(chunk.iter().copied()))
-            .exec(txn)
-            .await
-            .map_err(db_err)?;
-    }
-    Ok(())
+    use idempotency::{Column, Entity};
+    delete_in::<Entity>(txn, (Column::Tenant, tenant), Column::ContactId, contacts).await?;
+    delete_in::<Entity>(txn, (Column::Tenant, tenant), Column::PartyId, parties).await
 }
 
 /// The per-unit figure tallies of these units go; their contributions to the per-day
@@ -60,15 +57,8 @@ pub async fn delete_figure_units(
     tenant: &TenantId,
     units: &[Uuid],
 ) -> Result<(), StoreError> {
-    for chunk in units.chunks(CHUNK) {
-        figure_unit::Entity::delete_many()
-            .filter(figure_unit::Column::Tenant.eq(tenant.as_str()))
-            .filter(figure_unit::Column::UnitId.is_in(chunk.iter().copied()))
-            .exec(txn)
-            .await
-            .map_err(db_err)?;
-    }
-    Ok(())
+    use figure_unit::{Column, Entity};
+    delete_in::<Entity>(txn, (Column::Tenant, tenant), Column::UnitId, units).await
 }
 
 /// These contacts go.
@@ -77,15 +67,8 @@ pub async fn delete_contacts(
     tenant: &TenantId,
     contacts: &[Uuid],
 ) -> Result<(), StoreError> {
-    for chunk in contacts.chunks(CHUNK) {
-        contact::Entity::delete_many()
-            .filter(contact::Column::Tenant.eq(tenant.as_str()))
-            .filter(contact::Column::Id.is_in(chunk.iter().copied()))
-            .exec(txn)
-            .await
-            .map_err(db_err)?;
-    }
-    Ok(())
+    use contact::{Column, Entity};
+    delete_in::<Entity>(txn, (Column::Tenant, tenant), Column::Id, contacts).await
 }
 
 /// These cases go.
@@ -94,15 +77,8 @@ pub async fn delete_cases(
     tenant: &TenantId,
     cases: &[Uuid],
 ) -> Result<(), StoreError> {
-    for chunk in cases.chunks(CHUNK) {
-        case::Entity::delete_many()
-            .filter(case::Column::Tenant.eq(tenant.as_str()))
-            .filter(case::Column::Id.is_in(chunk.iter().copied()))
-            .exec(txn)
-            .await
-            .map_err(db_err)?;
-    }
-    Ok(())
+    use case::{Column, Entity};
+    delete_in::<Entity>(txn, (Column::Tenant, tenant), Column::Id, cases).await
 }
 
 /// These parties go.
@@ -111,13 +87,6 @@ pub async fn delete_parties(
     tenant: &TenantId,
     parties: &[Uuid],
 ) -> Result<(), StoreError> {
-    for chunk in parties.chunks(CHUNK) {
-        party::Entity::delete_many()
-            .filter(party::Column::Tenant.eq(tenant.as_str()))
-            .filter(party::Column::Id.is_in(chunk.iter().copied()))
-            .exec(txn)
-            .await
-            .map_err(db_err)?;
-    }
-    Ok(())
+    use party::{Column, Entity};
+    delete_in::<Entity>(txn, (Column::Tenant, tenant), Column::Id, parties).await
 }
