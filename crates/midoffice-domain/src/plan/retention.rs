@@ -2,7 +2,8 @@
 //! are deleted; figures already derived stay.
 //!
 //! The horizon is the tenant's local date `retention_months` before today's, at 00:00
-//! local time ([`horizon`]). A pass deletes, as of its `now`:
+//! local time ([`horizon`]), the one cut-off of a pass ([`schedule`]). A pass deletes,
+//! as of its `now`:
 //! - a case as a whole when its last contact started before the horizon (a matter's
 //!   contacts explain each other, so none of them goes while the matter is alive), with
 //!   the cases merged into it;
@@ -11,11 +12,17 @@
 //! - then every party left with no case and no contact, with its identifiers, the
 //!   parties merged into it and the idempotency records kept for it.
 //!
-//! Separately, and whatever they concern, every idempotency record created before the
-//! horizon goes (a retry comes within minutes, not months), and so does every
-//! processing-log record (processing and audit) from before the horizon: the log is
-//! kept for the same period as the contacts it accounts for, measured from its own time
-//! ([`horizon`] is the one cut-off for all three).
+//! Then, by their own time and whatever they concern ([`AgedRows`], in this order):
+//! - every idempotency record kept before the horizon (a retry comes within minutes,
+//!   not months);
+//! - every processing record that started before the horizon (with the OTLP export on,
+//!   only once the collector acknowledged it, so the export never loses one): the log
+//!   is kept for the same period as the contacts it accounts for, not deleted with
+//!   them, since it is the account of what was done with the data while it was held;
+//! - every audit record from before the horizon whose processing record has gone: an
+//!   audit record says who did a processing (an employee's identity, and the contact)
+//!   and serves only to answer that for its processing record, so it is kept as long
+//!   as that record and no longer.
 //!
 //! The figures already derived stay: a deleted unit's per-unit tallies go with it, its
 //! contributions to the per-day sums stay (`crate::rollup`), so no later refresh can
@@ -39,6 +46,54 @@ pub fn horizon(settings: &TenantSettings, now: Instant) -> Instant {
         .checked_sub_months(Months::new(settings.retention_months))
         .unwrap_or(chrono::NaiveDate::MIN);
     settings.calendar.start_of_day(day)
+}
+
+/// Rows a pass deletes by their own age, whatever they concern (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AgedRows {
+    /// Answers kept for idempotency keys, by when they were kept.
+    KeptAnswers,
+    /// Processing records, by their start time; with `exported_only`, only those the
+    /// OTLP collector has acknowledged.
+    ProcessingRecords { exported_only: bool },
+    /// Audit records, by their own time, once their processing record (the same trace
+    /// and span) has gone.
+    AuditRecords,
+}
+
+/// One sweep of a pass: the rows of a kind from before an instant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sweep {
+    pub rows: AgedRows,
+    /// Rows from strictly before this instant go.
+    pub before: Instant,
+}
+
+/// What a pass over a tenant deletes at one instant: first the contacts that started
+/// before `contacts_before`, batch by batch as [`plan_retention`] decides, then each
+/// sweep, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetentionSchedule {
+    pub contacts_before: Instant,
+    pub sweeps: Vec<Sweep>,
+}
+
+/// The schedule of a pass at `now` for a tenant with these settings; `exporting`: the
+/// processing log is exported over OTLP (see the module docs for why each goes when).
+pub fn schedule(settings: &TenantSettings, now: Instant, exporting: bool) -> RetentionSchedule {
+    let before = horizon(settings, now);
+    let sweep = |rows| Sweep { rows, before };
+    RetentionSchedule {
+        contacts_before: before,
+        sweeps: vec![
+            sweep(AgedRows::KeptAnswers),
+            sweep(AgedRows::ProcessingRecords {
+                exported_only: exporting,
+            }),
+            // After the processing records: those that just went take theirs along.
+            sweep(AgedRows::AuditRecords),
+        ],
+    }
 }
 
 /// A case a pass looks at, as it is stored in the pass's write transaction.
@@ -253,6 +308,34 @@ mod tests {
         assert_eq!(local, NaiveDate::from_ymd_opt(2026, 2, 28).unwrap());
         // Winter time: 00:00 local is 23:00 UTC the day before.
         assert_eq!(horizon(&s1, at(2026, 12, 15, 12)), at(2026, 11, 14, 23));
+    }
+
+    #[test]
+    fn one_horizon_for_everything_and_the_audit_after_its_processing_records() {
+        let s = TenantSettings::default();
+        let now = at(2026, 6, 30, 12);
+        let h = horizon(&s, now);
+        let plan = schedule(&s, now, true);
+        assert_eq!(plan.contacts_before, h);
+        assert!(plan.sweeps.iter().all(|w| w.before == h), "{plan:?}");
+        let rows: Vec<AgedRows> = plan.sweeps.iter().map(|w| w.rows).collect();
+        assert_eq!(
+            rows,
+            [
+                AgedRows::KeptAnswers,
+                AgedRows::ProcessingRecords {
+                    exported_only: true
+                },
+                AgedRows::AuditRecords
+            ]
+        );
+        // Without the export, every old processing record goes.
+        assert!(schedule(&s, now, false).sweeps.contains(&Sweep {
+            rows: AgedRows::ProcessingRecords {
+                exported_only: false
+            },
+            before: h
+        }));
     }
 
     fn facts(now: Instant) -> RetentionFacts {
