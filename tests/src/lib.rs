@@ -310,6 +310,49 @@ impl Backend {
             .expect("CompleteContact answered without a contact")
     }
 
+    /// The settings of `tenant` as GetTenantSettings answers them; panics on an error.
+    pub async fn settings(&self, tenant: &str) -> pb::TenantSettings {
+        self.tenants()
+            .get_tenant_settings(request(tenant, pb::GetTenantSettingsRequest {}))
+            .await
+            .unwrap_or_else(|s| panic!("GetTenantSettings in {tenant} failed: {s:?}"))
+            .into_inner()
+            .settings
+            .expect("GetTenantSettings answered without settings")
+    }
+
+    /// Changes the settings of `tenant` as `change` says (ReplaceTenantSettings with
+    /// the stored ones changed); panics on an error.
+    pub async fn change_settings(
+        &self,
+        tenant: &str,
+        change: impl FnOnce(&mut pb::TenantSettings),
+    ) {
+        let mut settings = self.settings(tenant).await;
+        change(&mut settings);
+        self.tenants()
+            .replace_tenant_settings(request(
+                tenant,
+                pb::ReplaceTenantSettingsRequest {
+                    settings: Some(settings),
+                },
+            ))
+            .await
+            .unwrap_or_else(|s| panic!("ReplaceTenantSettings in {tenant} failed: {s:?}"));
+    }
+
+    /// Records a contact after the fact and panics on an error.
+    pub async fn record(&self, tenant: &str, record: pb::RecordContactRequest) -> pb::Contact {
+        let key = record.request_id.clone();
+        self.contacts()
+            .record_contact(request(tenant, record))
+            .await
+            .unwrap_or_else(|s| panic!("RecordContact {key} failed: {s:?}"))
+            .into_inner()
+            .contact
+            .expect("RecordContact answered without a contact")
+    }
+
     /// Stops the server (idempotent). The database stays until [`Backend::finish`].
     pub async fn stop_server(&self) {
         let server = self.server.lock().unwrap_or_else(|e| e.into_inner()).take();

@@ -356,14 +356,7 @@ async fn a_refused_processing_leaves_no_ok_record_but_an_unset_one(database: Tes
 database_test!(the_activity_uri_comes_from_the_tenant_settings);
 async fn the_activity_uri_comes_from_the_tenant_settings(database: TestDatabase) {
     on_backend(database, |b| async move {
-        let mut settings = b
-            .tenants()
-            .get_tenant_settings(request(TENANT, pb::GetTenantSettingsRequest {}))
-            .await
-            .unwrap()
-            .into_inner()
-            .settings
-            .unwrap();
+        let mut settings = b.settings(TENANT).await;
         let uri = "https://register.gemeente.example/verwerkingen/klantbeeld";
         settings.processing_activities = Some(pb::ProcessingActivities {
             context_read: uri.into(),
@@ -876,14 +869,7 @@ async fn a_completion_and_a_satisfaction_answer_are_contact_recordings_replays_t
             ]
         );
         // GetTenantSettings answers the URI in force for the kind.
-        let settings = b
-            .tenants()
-            .get_tenant_settings(request(TENANT, pb::GetTenantSettingsRequest {}))
-            .await
-            .unwrap()
-            .into_inner()
-            .settings
-            .unwrap();
+        let settings = b.settings(TENANT).await;
         assert_eq!(
             settings
                 .processing_activities

@@ -45,21 +45,16 @@ async fn record(
     let later = |m: i64| (start_at + chrono::TimeDelta::minutes(m)).to_rfc3339();
     let mut completion = resolved(&later(1), &later(6), "Verhaal van de burger.");
     completion.outcome = outcome as i32;
-    let answer = b
-        .contacts()
-        .record_contact(request(
-            TENANT,
-            pb::RecordContactRequest {
-                request_id: key.into(),
-                start: Some(midoffice_tests::start(channel, started, who, topic)),
-                completion: Some(completion),
-                context_seen: true,
-            },
-        ))
-        .await
-        .unwrap_or_else(|s| panic!("RecordContact {key} failed: {s:?}"))
-        .into_inner();
-    answer.contact.expect("a record answers with its contact")
+    b.record(
+        TENANT,
+        pb::RecordContactRequest {
+            request_id: key.into(),
+            start: Some(midoffice_tests::start(channel, started, who, topic)),
+            completion: Some(completion),
+            context_seen: true,
+        },
+    )
+    .await
 }
 
 fn uuid(text: &str) -> Uuid {
@@ -81,52 +76,25 @@ struct Tables {
     figure_units: BTreeSet<Uuid>,
 }
 
+/// The tenant's rows of a table, read directly.
+async fn rows<E: EntityTrait>(db: &DatabaseConnection, tenant: E::Column) -> Vec<E::Model> {
+    E::find()
+        .filter(tenant.eq(TENANT))
+        .all(db)
+        .await
+        .unwrap_or_else(|e| panic!("{}: {e}", E::default().table_name()))
+}
+
 async fn tables(db: &DatabaseConnection) -> Tables {
-    let contacts = contact::Entity::find()
-        .filter(contact::Column::Tenant.eq(TENANT))
-        .all(db)
-        .await
-        .expect("contacts");
-    let cases = case::Entity::find()
-        .filter(case::Column::Tenant.eq(TENANT))
-        .all(db)
-        .await
-        .expect("cases");
-    let parties = party::Entity::find()
-        .filter(party::Column::Tenant.eq(TENANT))
-        .all(db)
-        .await
-        .expect("parties");
-    let identifiers = identifier::Entity::find()
-        .filter(identifier::Column::Tenant.eq(TENANT))
-        .all(db)
-        .await
-        .expect("identifiers");
-    let feedback = feedback::Entity::find()
-        .filter(feedback::Column::Tenant.eq(TENANT))
-        .all(db)
-        .await
-        .expect("feedback");
-    let kept = idempotency::Entity::find()
-        .filter(idempotency::Column::Tenant.eq(TENANT))
-        .all(db)
-        .await
-        .expect("idempotency");
-    let processing = processing_record::Entity::find()
-        .filter(processing_record::Column::Tenant.eq(TENANT))
-        .all(db)
-        .await
-        .expect("processing records");
-    let audit = audit_record::Entity::find()
-        .filter(audit_record::Column::Tenant.eq(TENANT))
-        .all(db)
-        .await
-        .expect("audit records");
-    let units = figure_unit::Entity::find()
-        .filter(figure_unit::Column::Tenant.eq(TENANT))
-        .all(db)
-        .await
-        .expect("figure units");
+    let contacts = rows::<contact::Entity>(db, contact::Column::Tenant).await;
+    let cases = rows::<case::Entity>(db, case::Column::Tenant).await;
+    let parties = rows::<party::Entity>(db, party::Column::Tenant).await;
+    let identifiers = rows::<identifier::Entity>(db, identifier::Column::Tenant).await;
+    let feedback = rows::<feedback::Entity>(db, feedback::Column::Tenant).await;
+    let kept = rows::<idempotency::Entity>(db, idempotency::Column::Tenant).await;
+    let processing = rows::<processing_record::Entity>(db, processing_record::Column::Tenant).await;
+    let audit = rows::<audit_record::Entity>(db, audit_record::Column::Tenant).await;
+    let units = rows::<figure_unit::Entity>(db, figure_unit::Column::Tenant).await;
     Tables {
         figure_units: units.iter().map(|r| r.unit_id).collect(),
         contacts: contacts.iter().map(|r| r.id).collect(),
@@ -186,12 +154,21 @@ async fn figures(b: &Backend) -> (Vec<pb::GetThermometerResponse>, Vec<pb::GetFi
 }
 
 async fn pass(b: &Backend, now: chrono::DateTime<chrono::Utc>) -> RetentionReport {
+    pass_exporting(b, now, false).await
+}
+
+/// A pass; `exporting`: as a server that exports the processing log over OTLP runs it.
+async fn pass_exporting(
+    b: &Backend,
+    now: chrono::DateTime<chrono::Utc>,
+    exporting: bool,
+) -> RetentionReport {
     let store = Store::connect(b.db_url()).await.expect("a second store");
     let tenants = store.tenants_with_data().await.expect("tenants");
     let tenant = TenantId::parse(TENANT).unwrap();
     assert!(tenants.contains(&tenant), "{tenants:?}");
     store
-        .retention_pass(&tenant, now, false)
+        .retention_pass(&tenant, now, exporting)
         .await
         .expect("a retention pass")
 }
@@ -201,25 +178,9 @@ async fn old_contacts_go_with_everything_of_theirs_recent_ones_stay(
     database: midoffice_tests::TestDatabase,
 ) {
     on_backend(database, |b| async move {
-        let mut settings = b
-            .tenants()
-            .get_tenant_settings(request(TENANT, pb::GetTenantSettingsRequest {}))
-            .await
-            .expect("settings")
-            .into_inner()
-            .settings
-            .expect("settings");
-        assert_eq!(settings.retention_months, 24, "the default");
-        settings.retention_months = MONTHS;
-        b.tenants()
-            .replace_tenant_settings(request(
-                TENANT,
-                pb::ReplaceTenantSettingsRequest {
-                    settings: Some(settings),
-                },
-            ))
-            .await
-            .expect("replace settings");
+        assert_eq!(b.settings(TENANT).await.retention_months, 24, "the default");
+        b.change_settings(TENANT, |s| s.retention_months = MONTHS)
+            .await;
 
         // Party A: an old OPEN case (a callback) that a contact joined in 2025, and an
         // old resolved case with feedback.
@@ -517,16 +478,36 @@ async fn old_contacts_go_with_everything_of_theirs_recent_ones_stay(
         assert_eq!(tables(&db).await.contacts, kept);
 
         // Years later everything goes: the recent contacts, their parties, every kept
-        // answer and the processing log, all older than the horizon by then.
+        // answer and the processing log, all older than the horizon by then; with the
+        // export on, a processing record only once the collector has it, and an audit
+        // record only with its processing record.
         let later = chrono::Utc::now() + chrono::TimeDelta::days(400);
-        let report = pass(&b, later).await;
+        let held = tables(&db).await;
+        assert!(held.processing_records > 0, "the calls above were logged");
+        let report = pass_exporting(&b, later, true).await;
         assert_eq!(
             (report.cases, report.contacts, report.parties),
             (2, 4, 2),
             "{report:?}"
         );
-        assert!(
-            report.processing_records > 0 && report.audit_records > 0,
+        assert_eq!(
+            (report.processing_records, report.audit_records),
+            (0, 0),
+            "nothing was exported: {report:?}"
+        );
+        let unexported = tables(&db).await;
+        assert_eq!(
+            (unexported.processing_records, unexported.audit_records),
+            (held.processing_records, held.audit_records)
+        );
+        let store = Store::connect(b.db_url()).await.expect("a second store");
+        let records = store.unexported_records(10_000).await.expect("the outbox");
+        assert_eq!(records.len(), held.processing_records);
+        store.mark_exported(&records).await.expect("acknowledged");
+        let report = pass_exporting(&b, later, true).await;
+        assert_eq!(
+            (report.processing_records, report.audit_records),
+            (held.processing_records as u64, held.audit_records as u64),
             "{report:?}"
         );
         let empty = tables(&db).await;
@@ -554,24 +535,8 @@ async fn a_retry_whose_answer_showed_a_deleted_contact_is_refused(
     database: midoffice_tests::TestDatabase,
 ) {
     on_backend(database, |b| async move {
-        let mut settings = b
-            .tenants()
-            .get_tenant_settings(request(TENANT, pb::GetTenantSettingsRequest {}))
-            .await
-            .expect("settings")
-            .into_inner()
-            .settings
-            .expect("settings");
-        settings.retention_months = MONTHS;
-        b.tenants()
-            .replace_tenant_settings(request(
-                TENANT,
-                pb::ReplaceTenantSettingsRequest {
-                    settings: Some(settings),
-                },
-            ))
-            .await
-            .expect("replace settings");
+        b.change_settings(TENANT, |s| s.retention_months = MONTHS)
+            .await;
         let a = bsn("999990019");
         // An old case still open (a callback never made), then a recent contact about
         // something else: its context shows the old case and its story.
@@ -641,24 +606,8 @@ async fn a_retry_whose_answer_showed_a_deleted_contact_is_refused(
 /// `cargo test -p midoffice-tests --release --test retention -- --ignored --nocapture`.
 async fn pass_speed(database: midoffice_tests::TestDatabase) {
     on_backend(database, |b| async move {
-        let mut settings = b
-            .tenants()
-            .get_tenant_settings(request(TENANT, pb::GetTenantSettingsRequest {}))
-            .await
-            .expect("settings")
-            .into_inner()
-            .settings
-            .expect("settings");
-        settings.retention_months = MONTHS;
-        b.tenants()
-            .replace_tenant_settings(request(
-                TENANT,
-                pb::ReplaceTenantSettingsRequest {
-                    settings: Some(settings),
-                },
-            ))
-            .await
-            .expect("replace settings");
+        b.change_settings(TENANT, |s| s.retention_months = MONTHS)
+            .await;
         const CITIZENS: usize = 1000;
         let began = std::time::Instant::now();
         let mut tasks = Vec::new();

@@ -3,8 +3,8 @@
 
 use midoffice_tests::pb::{self, Channel, PartyStatus};
 use midoffice_tests::{
-    Backend, TestDatabase, assert_code, bsn, database_test, ids_of, on_backend, party_status,
-    request, resolved, start,
+    TestDatabase, assert_code, bsn, database_test, ids_of, on_backend, party_status, request,
+    resolved, start,
 };
 use tonic::Code;
 
@@ -19,16 +19,6 @@ fn party(context: &pb::Context) -> (PartyStatus, String) {
         .map(|p| p.id.clone())
         .unwrap_or_default();
     (party_status(context), id)
-}
-
-async fn settings(b: &Backend, tenant: &str) -> pb::TenantSettings {
-    b.tenants()
-        .get_tenant_settings(request(tenant, pb::GetTenantSettingsRequest {}))
-        .await
-        .unwrap_or_else(|s| panic!("GetTenantSettings in {tenant}: {s:?}"))
-        .into_inner()
-        .settings
-        .expect("settings")
 }
 
 database_test!(a_contact_of_one_tenant_is_invisible_to_another);
@@ -187,8 +177,8 @@ async fn idempotency_keys_belong_to_one_tenant(database: TestDatabase) {
 database_test!(settings_replaced_in_one_tenant_leave_the_other_alone);
 async fn settings_replaced_in_one_tenant_leave_the_other_alone(database: TestDatabase) {
     on_backend(database, |b| async move {
-        let defaults_b = settings(&b, B).await;
-        let defaults_a = settings(&b, A).await;
+        let defaults_b = b.settings(B).await;
+        let defaults_a = b.settings(A).await;
         assert_eq!(
             defaults_a, defaults_b,
             "two new tenants have the same defaults"
@@ -212,7 +202,7 @@ async fn settings_replaced_in_one_tenant_leave_the_other_alone(database: TestDat
             .await
             .expect("ReplaceTenantSettings in a");
 
-        let now_a = settings(&b, A).await;
+        let now_a = b.settings(A).await;
         assert_eq!(now_a.norms.len(), 1);
         assert_eq!(now_a.norms[0].id, "phone-answered");
         assert!(
@@ -221,7 +211,7 @@ async fn settings_replaced_in_one_tenant_leave_the_other_alone(database: TestDat
             now_a.norms[0]
         );
         assert_eq!(
-            settings(&b, B).await,
+            b.settings(B).await,
             defaults_b,
             "replacing a's settings changed b's"
         );
@@ -341,7 +331,7 @@ async fn every_measure_round_trips_through_its_oneof(database: TestDatabase) {
             .collect();
         let sent = pb::TenantSettings {
             norms: norms.clone(),
-            ..settings(&b, A).await
+            ..b.settings(A).await
         };
         let stored = b
             .tenants()
@@ -357,7 +347,7 @@ async fn every_measure_round_trips_through_its_oneof(database: TestDatabase) {
             .settings
             .expect("settings");
         assert_eq!(stored, sent);
-        assert_eq!(settings(&b, A).await.norms, norms);
+        assert_eq!(b.settings(A).await.norms, norms);
         let thermometer = b
             .figures()
             .get_thermometer(request(

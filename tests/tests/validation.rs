@@ -683,14 +683,7 @@ async fn figure_periods_must_be_real_dates(database: TestDatabase) {
 database_test!(a_target_that_is_not_a_fraction_is_refused_and_the_settings_stay);
 async fn a_target_that_is_not_a_fraction_is_refused_and_the_settings_stay(database: TestDatabase) {
     on_backend(database, |b| async move {
-        let before = b
-            .tenants()
-            .get_tenant_settings(request(TENANT, pb::GetTenantSettingsRequest {}))
-            .await
-            .expect("GetTenantSettings")
-            .into_inner()
-            .settings
-            .expect("settings");
+        let before = b.settings(TENANT).await;
         assert!(
             !before.norms.is_empty(),
             "a new tenant has the default norms"
@@ -714,14 +707,7 @@ async fn a_target_that_is_not_a_fraction_is_refused_and_the_settings_stay(databa
             !fields.is_empty() && fields.iter().all(|f| f.starts_with("settings.norms")),
             "violations should be under settings.norms: {fields:?}"
         );
-        let after = b
-            .tenants()
-            .get_tenant_settings(request(TENANT, pb::GetTenantSettingsRequest {}))
-            .await
-            .expect("GetTenantSettings")
-            .into_inner()
-            .settings
-            .expect("settings");
+        let after = b.settings(TENANT).await;
         assert_eq!(after, before, "refused settings were stored");
     })
     .await;
@@ -971,21 +957,10 @@ async fn figure_filters_name_their_field(database: TestDatabase) {
     .await;
 }
 
-/// The settings of [`TENANT`] as stored now.
-async fn settings_of(b: &Backend) -> pb::TenantSettings {
-    b.tenants()
-        .get_tenant_settings(request(TENANT, pb::GetTenantSettingsRequest {}))
-        .await
-        .expect("GetTenantSettings")
-        .into_inner()
-        .settings
-        .expect("settings")
-}
-
 database_test!(invalid_settings_name_their_field_and_change_nothing);
 async fn invalid_settings_name_their_field_and_change_nothing(database: TestDatabase) {
     on_backend(database, |b| async move {
-        let before = settings_of(&b).await;
+        let before = b.settings(TENANT).await;
         let changed = |change: &dyn Fn(&mut pb::TenantSettings)| {
             let mut s = before.clone();
             change(&mut s);
@@ -1068,7 +1043,7 @@ async fn invalid_settings_name_their_field_and_change_nothing(database: TestData
                 SECRETS,
             );
             assert_eq!(
-                settings_of(&b).await,
+                b.settings(TENANT).await,
                 before,
                 "settings refused on {field} were stored"
             );

@@ -29,6 +29,37 @@ use midoffice_domain::view::{self, ContactView, ContextView};
 use midoffice_domain::{DomainError, Instant, TenantId, Violations};
 use uuid::Uuid;
 
+/// Runs `$body` (with `$txn`, the transaction, and `$locks`, the locks it takes) in a
+/// write transaction of `$store` under `db::bounded`: committed when it answers `Ok`,
+/// rolled back otherwise, and run again from the start (a fresh transaction, no locks
+/// held) after a conflict, at most `db::WRITE_ATTEMPTS` times in all. The body resets
+/// whatever it reports besides its answer, since a run that conflicted may have set it.
+/// A macro, not a function taking an async closure: the future of such a closure is
+/// not `Send` for every lifetime of its arguments ("implementation of `Send` is not
+/// general enough"), and the API's futures must be `Send`.
+macro_rules! in_write {
+    ($store:expr, |$txn:ident, $locks:ident| $body:block) => {
+        $crate::db::bounded(async {
+            let mut attempts = $crate::db::Attempts::default();
+            loop {
+                let txn = $store.pools.begin_write().await?;
+                let mut locks = $crate::lock::Locks::new(&$store.pools);
+                let result = async {
+                    let $txn = &txn;
+                    let $locks = &mut locks;
+                    $body
+                }
+                .await;
+                let result = $crate::db::finish(txn, result).await;
+                if !attempts.again(&result) {
+                    break result;
+                }
+            }
+        })
+        .await
+    };
+}
+
 pub mod bulk;
 mod convert;
 mod db;
@@ -46,7 +77,6 @@ pub mod rows;
 mod write;
 
 use convert::{micros, trunc};
-use lock::Locks;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QuerySelect};
 
 pub use db::{
@@ -426,55 +456,48 @@ impl Store {
             tracing::error!(error = %e, "cannot write the settings row");
             StoreError::Internal("cannot store the settings".into())
         })?;
-        db::bounded(async {
-            let mut attempts = db::Attempts::default();
-            loop {
-                let txn = self.pools.begin_write().await?;
-                let mut locks = Locks::new(&self.pools);
-                let result = async {
-                    locks.settings(&txn, tenant).await?;
-                    use entity::tenant_settings as ts;
-                    let before = settings_in(&txn, tenant).await?;
-                    rollup::settings_replaced(&txn, tenant, &before, &settings).await?;
-                    let row = ts::Model {
-                        tenant: tenant.as_str().to_owned(),
-                        settings: json.clone(),
-                        updated_at: micros(convert::now()),
-                    };
-                    let exists = ts::Entity::find_by_id(row.tenant.clone())
-                        .one(&txn)
+        let replaced = in_write!(self, |txn, locks| {
+            let result = async {
+                locks.settings(txn, tenant).await?;
+                use entity::tenant_settings as ts;
+                let before = settings_in(txn, tenant).await?;
+                rollup::settings_replaced(txn, tenant, &before, &settings).await?;
+                let row = ts::Model {
+                    tenant: tenant.as_str().to_owned(),
+                    settings: json.clone(),
+                    updated_at: micros(convert::now()),
+                };
+                let exists = ts::Entity::find_by_id(row.tenant.clone())
+                    .one(txn)
+                    .await
+                    .map_err(db::db_err)?
+                    .is_some();
+                if exists {
+                    ts::Entity::update(row.into_active_model().reset_all())
+                        .exec(txn)
                         .await
-                        .map_err(db::db_err)?
-                        .is_some();
-                    if exists {
-                        ts::Entity::update(row.into_active_model().reset_all())
-                            .exec(&txn)
-                            .await
-                            .map_err(db::db_err)?;
-                    } else {
-                        ts::Entity::insert(row.into_active_model())
-                            .exec_without_returning(&txn)
-                            .await
-                            .map_err(db::db_err)?;
-                    }
-                    Ok(settings.clone())
+                        .map_err(db::db_err)?;
+                } else {
+                    ts::Entity::insert(row.into_active_model())
+                        .exec_without_returning(txn)
+                        .await
+                        .map_err(db::db_err)?;
                 }
-                .await;
-                // Before the commit (no read from now on fills the cache with what it
-                // read before) and after it (the next read loads what was committed).
-                if let Some(cache) = &self.settings {
-                    cache.invalidate(tenant);
-                }
-                let result = db::finish(txn, result).await;
-                if let Some(cache) = &self.settings {
-                    cache.invalidate(tenant);
-                }
-                if !attempts.again(&result) {
-                    break result;
-                }
+                Ok(settings.clone())
             }
-        })
-        .await
+            .await;
+            // Before the commit (no read from now on fills the cache with what it
+            // read before) and after it, below (the next read loads what was
+            // committed).
+            if let Some(cache) = &self.settings {
+                cache.invalidate(tenant);
+            }
+            result
+        });
+        if let Some(cache) = &self.settings {
+            cache.invalidate(tenant);
+        }
+        replaced
     }
 
     /// A contact begins: find the party, merge, choose the case and store the contact,
@@ -489,66 +512,49 @@ impl Store {
         let start = trunc_start(start);
         let idem = idempotency.as_ref();
         let (mut planned, mut refused) = (None, None);
-        let result = db::bounded(async {
-            let mut attempts = db::Attempts::default();
-            loop {
-                (planned, refused) = (None, None);
-                let txn = self.pools.begin_write().await?;
-                let mut locks = Locks::new(&self.pools);
-                let result = async {
-                    locks
-                        .request(&txn, tenant, OP_START, idem, &start.identifiers)
-                        .await?;
-                    if let Some(answer) = idempotency::replay(&txn, tenant, OP_START, idem).await? {
-                        log_replayed(&txn, tenant, caller, &answer).await?;
-                        return Ok(answer);
-                    }
-                    let settings = self.settings_of(&txn, tenant).await?;
-                    let facts = locks
-                        .load_start(&txn, tenant, &start.identifiers, start.case_id, &settings)
-                        .await?;
-                    let plan = match start::plan_start(&facts, &start, false, true) {
-                        Ok(plan) => plan,
-                        Err(e) => {
-                            // Refused after the party was found (a case that is not its own,
-                            // say): the party is logged `Unset`, as a refused record is.
-                            refused = start::shown_processing(
-                                &facts,
-                                &start.identifiers,
-                                start.started_at,
-                            )
-                            .ok()
-                            .flatten();
-                            return Err(e.into());
-                        }
-                    };
-                    planned = logged(&plan.writes);
-                    write::save(&txn, tenant, Some(caller), &plan.writes).await?;
-                    rollup::after_writes(&txn, tenant, &plan.writes, &settings).await?;
-                    let answer = Started {
-                        contact: plan.contact,
-                        context: plan.context,
-                    };
-                    idempotency::remember(
-                        &txn,
-                        tenant,
-                        OP_START,
-                        idem,
-                        &answer,
-                        plan.subject,
-                        answer.contact.contact.id,
-                    )
-                    .await?;
-                    Ok(answer)
-                }
-                .await;
-                let result = db::finish(txn, result).await;
-                if !attempts.again(&result) {
-                    break result;
-                }
+        let result = in_write!(self, |txn, locks| {
+            (planned, refused) = (None, None);
+            locks
+                .request(txn, tenant, OP_START, idem, &start.identifiers)
+                .await?;
+            if let Some(answer) = idempotency::replay(txn, tenant, OP_START, idem).await? {
+                log_replayed(txn, tenant, caller, &answer).await?;
+                return Ok(answer);
             }
-        })
-        .await;
+            let settings = self.settings_of(txn, tenant).await?;
+            let facts = locks
+                .load_start(txn, tenant, &start.identifiers, start.case_id, &settings)
+                .await?;
+            let plan = match start::plan_start(&facts, &start, false, true) {
+                Ok(plan) => plan,
+                Err(e) => {
+                    // Refused after the party was found (a case that is not its own,
+                    // say): the party is logged `Unset`, as a refused record is.
+                    refused = start::shown_processing(&facts, &start.identifiers, start.started_at)
+                        .ok()
+                        .flatten();
+                    return Err(e.into());
+                }
+            };
+            planned = logged(&plan.writes);
+            write::save(txn, tenant, Some(caller), &plan.writes).await?;
+            rollup::after_writes(txn, tenant, &plan.writes, &settings).await?;
+            let answer = Started {
+                contact: plan.contact,
+                context: plan.context,
+            };
+            idempotency::remember(
+                txn,
+                tenant,
+                OP_START,
+                idem,
+                &answer,
+                plan.subject,
+                answer.contact.contact.id,
+            )
+            .await?;
+            Ok(answer)
+        });
         self.log_after_failure(tenant, caller, &result, planned, refused)
             .await;
         result
@@ -649,67 +655,51 @@ impl Store {
         let completion = completion.map(trunc_completion);
         let idem = idempotency.as_ref();
         let (mut planned, mut refused) = (None, None);
-        let result = db::bounded(async {
-            let mut attempts = db::Attempts::default();
-            loop {
-                (planned, refused) = (None, None);
-                let txn = self.pools.begin_write().await?;
-                let mut locks = Locks::new(&self.pools);
-                let result = async {
-                    locks.request(&txn, tenant, OP_COMPLETE, idem, &[]).await?;
-                    check_recording_channel(&txn, tenant, id, channels, &mut refused).await?;
-                    if let Some(answer) =
-                        idempotency::replay(&txn, tenant, OP_COMPLETE, idem).await?
-                    {
-                        log_replayed_recording(&txn, tenant, caller, OP_COMPLETE, idem, id).await?;
-                        return Ok(answer);
-                    }
-                    let settings = self.settings_of(&txn, tenant).await?;
-                    let facts = locks
-                        .load_completion(&txn, tenant, id, &settings, now)
-                        .await?;
-                    let subject = facts.contact.as_ref().and_then(|c| c.facts.party_id);
-                    let plan = match completion::plan_completion(&facts, completion.clone()) {
-                        Ok(plan) => plan,
-                        Err(e) => {
-                            refused =
-                                processing(&settings, ProcessingKind::ContactRecording, subject)
-                                    .map(|p| p.for_contact(id));
-                            return Err(e.into());
-                        }
-                    };
-                    write::save(&txn, tenant, None, &plan.writes).await?;
-                    rollup::after_writes(&txn, tenant, &plan.writes, &settings).await?;
-                    idempotency::remember(
-                        &txn,
-                        tenant,
-                        OP_COMPLETE,
-                        idem,
-                        &plan.contact,
-                        plan.subject,
-                        id,
-                    )
-                    .await?;
-                    planned = log_read(
-                        &txn,
-                        tenant,
-                        caller,
-                        &settings,
-                        ProcessingKind::ContactRecording,
-                        plan.subject,
-                        Some(id),
-                    )
-                    .await?;
-                    Ok(plan.contact)
-                }
-                .await;
-                let result = db::finish(txn, result).await;
-                if !attempts.again(&result) {
-                    break result;
-                }
+        let result = in_write!(self, |txn, locks| {
+            (planned, refused) = (None, None);
+            locks.request(txn, tenant, OP_COMPLETE, idem, &[]).await?;
+            check_recording_channel(txn, tenant, id, channels, &mut refused).await?;
+            if let Some(answer) = idempotency::replay(txn, tenant, OP_COMPLETE, idem).await? {
+                log_replayed_recording(txn, tenant, caller, OP_COMPLETE, idem, id).await?;
+                return Ok(answer);
             }
-        })
-        .await;
+            let settings = self.settings_of(txn, tenant).await?;
+            let facts = locks
+                .load_completion(txn, tenant, id, &settings, now)
+                .await?;
+            let subject = facts.contact.as_ref().and_then(|c| c.facts.party_id);
+            let plan = match completion::plan_completion(&facts, completion.clone()) {
+                Ok(plan) => plan,
+                Err(e) => {
+                    refused = processing(&settings, ProcessingKind::ContactRecording, subject)
+                        .map(|p| p.for_contact(id));
+                    return Err(e.into());
+                }
+            };
+            write::save(txn, tenant, None, &plan.writes).await?;
+            rollup::after_writes(txn, tenant, &plan.writes, &settings).await?;
+            idempotency::remember(
+                txn,
+                tenant,
+                OP_COMPLETE,
+                idem,
+                &plan.contact,
+                plan.subject,
+                id,
+            )
+            .await?;
+            planned = log_read(
+                txn,
+                tenant,
+                caller,
+                &settings,
+                ProcessingKind::ContactRecording,
+                plan.subject,
+                Some(id),
+            )
+            .await?;
+            Ok(plan.contact)
+        });
         self.log_after_failure(tenant, caller, &result, planned, refused)
             .await;
         result
@@ -734,72 +724,54 @@ impl Store {
         let completion = trunc_completion(completion);
         let idem = idempotency.as_ref();
         let (mut planned, mut refused) = (None, None);
-        let result = db::bounded(async {
-            let mut attempts = db::Attempts::default();
-            loop {
-                (planned, refused) = (None, None);
-                let txn = self.pools.begin_write().await?;
-                let mut locks = Locks::new(&self.pools);
-                let result = async {
-                    locks
-                        .request(&txn, tenant, OP_RECORD, idem, &start.identifiers)
-                        .await?;
-                    if let Some(answer) = idempotency::replay(&txn, tenant, OP_RECORD, idem).await?
-                    {
-                        log_replayed(&txn, tenant, caller, &answer).await?;
-                        return Ok(answer);
-                    }
-                    let settings = self.settings_of(&txn, tenant).await?;
-                    let facts = completion::RecordFacts {
-                        start: locks
-                            .load_start(&txn, tenant, &start.identifiers, start.case_id, &settings)
-                            .await?,
-                        fresh_case: Uuid::now_v7(),
-                        now,
-                    };
-                    // A completion that does not fit refuses the whole plan: nothing is stored,
-                    // and the party the start found is logged as refused (`Unset`).
-                    let plan = match completion::plan_record(
-                        &facts,
-                        &start,
-                        completion.clone(),
-                        context_seen,
-                    ) {
-                        Ok(plan) => plan,
-                        Err(e) => {
-                            refused = start::plan_start(&facts.start, &start, true, context_seen)
-                                .ok()
-                                .and_then(|p| logged(&p.writes));
-                            return Err(e.into());
-                        }
-                    };
-                    planned = logged(&plan.writes);
-                    write::save(&txn, tenant, Some(caller), &plan.writes).await?;
-                    rollup::after_writes(&txn, tenant, &plan.writes, &settings).await?;
-                    let answer = Started {
-                        contact: plan.contact,
-                        context: plan.context,
-                    };
-                    idempotency::remember(
-                        &txn,
-                        tenant,
-                        OP_RECORD,
-                        idem,
-                        &answer,
-                        plan.subject,
-                        answer.contact.contact.id,
-                    )
-                    .await?;
-                    Ok(answer)
-                }
-                .await;
-                let result = db::finish(txn, result).await;
-                if !attempts.again(&result) {
-                    break result;
-                }
+        let result = in_write!(self, |txn, locks| {
+            (planned, refused) = (None, None);
+            locks
+                .request(txn, tenant, OP_RECORD, idem, &start.identifiers)
+                .await?;
+            if let Some(answer) = idempotency::replay(txn, tenant, OP_RECORD, idem).await? {
+                log_replayed(txn, tenant, caller, &answer).await?;
+                return Ok(answer);
             }
-        })
-        .await;
+            let settings = self.settings_of(txn, tenant).await?;
+            let facts = completion::RecordFacts {
+                start: locks
+                    .load_start(txn, tenant, &start.identifiers, start.case_id, &settings)
+                    .await?,
+                fresh_case: Uuid::now_v7(),
+                now,
+            };
+            // A completion that does not fit refuses the whole plan: nothing is stored,
+            // and the party the start found is logged as refused (`Unset`).
+            let plan =
+                match completion::plan_record(&facts, &start, completion.clone(), context_seen) {
+                    Ok(plan) => plan,
+                    Err(e) => {
+                        refused = start::plan_start(&facts.start, &start, true, context_seen)
+                            .ok()
+                            .and_then(|p| logged(&p.writes));
+                        return Err(e.into());
+                    }
+                };
+            planned = logged(&plan.writes);
+            write::save(txn, tenant, Some(caller), &plan.writes).await?;
+            rollup::after_writes(txn, tenant, &plan.writes, &settings).await?;
+            let answer = Started {
+                contact: plan.contact,
+                context: plan.context,
+            };
+            idempotency::remember(
+                txn,
+                tenant,
+                OP_RECORD,
+                idem,
+                &answer,
+                plan.subject,
+                answer.contact.contact.id,
+            )
+            .await?;
+            Ok(answer)
+        });
         self.log_after_failure(tenant, caller, &result, planned, refused)
             .await;
         result
@@ -961,67 +933,49 @@ impl Store {
     ) -> Result<Feedback, StoreError> {
         let idem = idempotency.as_ref();
         let (mut planned, mut refused) = (None, None);
-        let result = db::bounded(async {
-            let mut attempts = db::Attempts::default();
-            loop {
-                (planned, refused) = (None, None);
-                let txn = self.pools.begin_write().await?;
-                let mut locks = Locks::new(&self.pools);
-                let result = async {
-                    locks.request(&txn, tenant, OP_FEEDBACK, idem, &[]).await?;
-                    check_recording_channel(&txn, tenant, contact_id, channels, &mut refused)
-                        .await?;
-                    if let Some(answer) =
-                        idempotency::replay(&txn, tenant, OP_FEEDBACK, idem).await?
-                    {
-                        log_replayed_recording(&txn, tenant, caller, OP_FEEDBACK, idem, contact_id)
-                            .await?;
-                        return Ok(answer);
-                    }
-                    let settings = self.settings_of(&txn, tenant).await?;
-                    let facts = locks.load_feedback(&txn, tenant, contact_id).await?;
-                    let subject = facts.contact.as_ref().and_then(|c| c.party_id);
-                    let plan = match feedback_plan::plan_feedback(&facts, &feedback) {
-                        Ok(plan) => plan,
-                        Err(e) => {
-                            refused =
-                                processing(&settings, ProcessingKind::ContactRecording, subject)
-                                    .map(|p| p.for_contact(contact_id));
-                            return Err(e.into());
-                        }
-                    };
-                    write::save(&txn, tenant, None, &plan.writes).await?;
-                    rollup::after_writes(&txn, tenant, &plan.writes, &settings).await?;
-                    idempotency::remember(
-                        &txn,
-                        tenant,
-                        OP_FEEDBACK,
-                        idem,
-                        &plan.answer,
-                        plan.subject,
-                        contact_id,
-                    )
-                    .await?;
-                    planned = log_read(
-                        &txn,
-                        tenant,
-                        caller,
-                        &settings,
-                        ProcessingKind::ContactRecording,
-                        plan.subject,
-                        Some(contact_id),
-                    )
-                    .await?;
-                    Ok(plan.answer)
-                }
-                .await;
-                let result = db::finish(txn, result).await;
-                if !attempts.again(&result) {
-                    break result;
-                }
+        let result = in_write!(self, |txn, locks| {
+            (planned, refused) = (None, None);
+            locks.request(txn, tenant, OP_FEEDBACK, idem, &[]).await?;
+            check_recording_channel(txn, tenant, contact_id, channels, &mut refused).await?;
+            if let Some(answer) = idempotency::replay(txn, tenant, OP_FEEDBACK, idem).await? {
+                log_replayed_recording(txn, tenant, caller, OP_FEEDBACK, idem, contact_id).await?;
+                return Ok(answer);
             }
-        })
-        .await;
+            let settings = self.settings_of(txn, tenant).await?;
+            let facts = locks.load_feedback(txn, tenant, contact_id).await?;
+            let subject = facts.contact.as_ref().and_then(|c| c.party_id);
+            let plan = match feedback_plan::plan_feedback(&facts, &feedback) {
+                Ok(plan) => plan,
+                Err(e) => {
+                    refused = processing(&settings, ProcessingKind::ContactRecording, subject)
+                        .map(|p| p.for_contact(contact_id));
+                    return Err(e.into());
+                }
+            };
+            write::save(txn, tenant, None, &plan.writes).await?;
+            rollup::after_writes(txn, tenant, &plan.writes, &settings).await?;
+            idempotency::remember(
+                txn,
+                tenant,
+                OP_FEEDBACK,
+                idem,
+                &plan.answer,
+                plan.subject,
+                contact_id,
+            )
+            .await?;
+            planned = log_read(
+                txn,
+                tenant,
+                caller,
+                &settings,
+                ProcessingKind::ContactRecording,
+                plan.subject,
+                Some(contact_id),
+            )
+            .await?;
+            Ok(plan.answer)
+        });
         self.log_after_failure(tenant, caller, &result, planned, refused)
             .await;
         result
@@ -1037,36 +991,23 @@ impl Store {
         identifiers: Vec<IdentKey>,
     ) -> Result<Erased, StoreError> {
         let mut planned = None;
-        let result = db::bounded(async {
-            let mut attempts = db::Attempts::default();
-            loop {
-                planned = None;
-                let txn = self.pools.begin_write().await?;
-                let mut locks = Locks::new(&self.pools);
-                let result = async {
-                    locks
-                        .request(&txn, tenant, "erase", None, &identifiers)
-                        .await?;
-                    let settings = self.settings_of(&txn, tenant).await?;
-                    let facts = locks
-                        .load_erase(&txn, tenant, &identifiers, &settings)
-                        .await?;
-                    let plan = erase::plan_erase(&facts, &identifiers)?;
-                    planned = logged(&plan.writes);
-                    write::save(&txn, tenant, Some(caller), &plan.writes).await?;
-                    Ok(Erased {
-                        party_id: plan.party_id,
-                        contacts_erased: plan.contacts_erased,
-                    })
-                }
-                .await;
-                let result = db::finish(txn, result).await;
-                if !attempts.again(&result) {
-                    break result;
-                }
-            }
-        })
-        .await;
+        let result = in_write!(self, |txn, locks| {
+            planned = None;
+            locks
+                .request(txn, tenant, "erase", None, &identifiers)
+                .await?;
+            let settings = self.settings_of(txn, tenant).await?;
+            let facts = locks
+                .load_erase(txn, tenant, &identifiers, &settings)
+                .await?;
+            let plan = erase::plan_erase(&facts, &identifiers)?;
+            planned = logged(&plan.writes);
+            write::save(txn, tenant, Some(caller), &plan.writes).await?;
+            Ok(Erased {
+                party_id: plan.party_id,
+                contacts_erased: plan.contacts_erased,
+            })
+        });
         self.log_after_failure(tenant, caller, &result, planned, None)
             .await;
         let erased = result?;

@@ -9,15 +9,15 @@
 //! writer on SQLite), so a contact that just joined an old case keeps the case; and finds
 //! the tenant's figure rollups current (`rollup`), else it deletes no contact, since one
 //! whose tallies the rebuild has not summed yet would take its figures with it. Then the
-//! idempotency records and the processing log from before the horizon go, a batch at
-//! a time, by their own time.
+//! sweeps of the domain's schedule (`plan::retention::schedule`: kept answers, the
+//! processing log, audit records) go, a batch at a time, by their own time: this file
+//! only says which table and column each kind of row is.
 
 use crate::convert::micros;
 use crate::db::{self, db_err};
 use crate::entity::{audit_record, contact, idempotency, processing_record};
-use crate::lock::Locks;
 use crate::{Store, StoreError, rollup, settings_in, write};
-use midoffice_domain::plan::retention::{horizon, plan_retention};
+use midoffice_domain::plan::retention::{AgedRows, plan_retention, schedule};
 use midoffice_domain::{Instant, TenantId};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -87,17 +87,18 @@ impl Store {
         Ok(all.iter().filter_map(|t| TenantId::parse(t).ok()).collect())
     }
 
-    /// One retention pass over a tenant as of `now` (see the module docs). With
-    /// `keep_unexported`, processing records the OTLP collector has not acknowledged
-    /// stay until it has (the exporter is configured).
+    /// One retention pass over a tenant as of `now` (see the module docs). `exporting`:
+    /// the processing log is exported over OTLP (the schedule then keeps what the
+    /// collector has not acknowledged).
     pub async fn retention_pass(
         &self,
         tenant: &TenantId,
         now: Instant,
-        keep_unexported: bool,
+        exporting: bool,
     ) -> Result<RetentionReport, StoreError> {
         let settings = self.settings(tenant).await?;
-        let before = horizon(&settings, now);
+        let plan = schedule(&settings, now, exporting);
+        let before = plan.contacts_before;
         let mut report = RetentionReport {
             horizon: Some(before),
             ..RetentionReport::default()
@@ -109,32 +110,19 @@ impl Store {
             cursor = Some(*last);
             let candidates: Vec<Uuid> = page.iter().map(|(_, id)| *id).collect();
             let began = std::time::Instant::now();
-            let counts = db::bounded(async {
-                let mut attempts = db::Attempts::default();
-                loop {
-                    let txn = self.pools.begin_write().await?;
-                    let mut locks = Locks::new(&self.pools);
-                    let result = async {
-                        // Settings again, in the transaction, as every write reads them.
-                        let settings = settings_in(&txn, tenant).await?;
-                        if !rollup::rollups_current(&txn, tenant, &settings).await? {
-                            return Ok(None);
-                        }
-                        let facts = locks
-                            .load_retention(&txn, tenant, &candidates, &settings, now)
-                            .await?;
-                        let plan = plan_retention(&facts);
-                        write::save(&txn, tenant, None, &plan.writes).await?;
-                        Ok(Some(plan.counts))
-                    }
-                    .await;
-                    let result = db::finish(txn, result).await;
-                    if !attempts.again(&result) {
-                        break result;
-                    }
+            let counts = in_write!(self, |txn, locks| {
+                // Settings again, in the transaction, as every write reads them.
+                let settings = settings_in(txn, tenant).await?;
+                if !rollup::rollups_current(txn, tenant, &settings).await? {
+                    return Ok(None);
                 }
-            })
-            .await?;
+                let facts = locks
+                    .load_retention(txn, tenant, &candidates, &settings, now)
+                    .await?;
+                let plan = plan_retention(&facts);
+                write::save(txn, tenant, None, &plan.writes).await?;
+                Ok(Some(plan.counts))
+            })?;
             let Some(counts) = counts else {
                 report.waited_for_figures = true;
                 break;
@@ -148,32 +136,55 @@ impl Store {
                 break;
             }
         }
-        let t = tenant.as_str().to_owned();
-        let old_keys = idempotency::Column::Tenant
-            .eq(t.clone())
-            .and(idempotency::Column::CreatedAt.lt(micros(before)));
-        report.idempotency_records = self
-            .sweep::<idempotency::Entity>(old_keys, idempotency::Column::CreatedAt, &mut report)
-            .await?;
-        let mut old_records = processing_record::Column::Tenant
-            .eq(t.clone())
-            .and(processing_record::Column::StartTime.lt(micros(before)));
-        if keep_unexported {
-            old_records = old_records.and(processing_record::Column::ExportedAt.is_not_null());
+        let t = tenant.as_str();
+        for sweep in plan.sweeps {
+            let before = micros(sweep.before);
+            match sweep.rows {
+                AgedRows::KeptAnswers => {
+                    use idempotency::{Column, Entity};
+                    let old = Column::Tenant.eq(t).and(Column::CreatedAt.lt(before));
+                    report.idempotency_records += self
+                        .sweep::<Entity>(old, Column::CreatedAt, &mut report)
+                        .await?;
+                }
+                AgedRows::ProcessingRecords { exported_only } => {
+                    use processing_record::{Column, Entity};
+                    let mut old = Column::Tenant.eq(t).and(Column::StartTime.lt(before));
+                    if exported_only {
+                        old = old.and(Column::ExportedAt.is_not_null());
+                    }
+                    report.processing_records += self
+                        .sweep::<Entity>(old, Column::StartTime, &mut report)
+                        .await?;
+                }
+                AgedRows::AuditRecords => {
+                    use audit_record::{Column, Entity};
+                    let p = processing_record::Entity;
+                    let theirs = sea_orm::sea_query::Query::select()
+                        .expr(Expr::val(1))
+                        .from(p)
+                        .and_where(
+                            Expr::col((p, processing_record::Column::Tenant))
+                                .equals((Entity, Column::Tenant)),
+                        )
+                        .and_where(
+                            Expr::col((p, processing_record::Column::TraceId))
+                                .equals((Entity, Column::TraceId)),
+                        )
+                        .and_where(
+                            Expr::col((p, processing_record::Column::SpanId))
+                                .equals((Entity, Column::SpanId)),
+                        )
+                        .to_owned();
+                    let old = Column::Tenant
+                        .eq(t)
+                        .and(Column::At.lt(before))
+                        .and(Expr::not_exists(theirs));
+                    report.audit_records +=
+                        self.sweep::<Entity>(old, Column::At, &mut report).await?;
+                }
+            }
         }
-        report.processing_records = self
-            .sweep::<processing_record::Entity>(
-                old_records,
-                processing_record::Column::StartTime,
-                &mut report,
-            )
-            .await?;
-        let old_audit = audit_record::Column::Tenant
-            .eq(t)
-            .and(audit_record::Column::At.lt(micros(before)));
-        report.audit_records = self
-            .sweep::<audit_record::Entity>(old_audit, audit_record::Column::At, &mut report)
-            .await?;
         Ok(report)
     }
 

@@ -26,17 +26,15 @@ const DEFAULT_LISTEN: SocketAddr =
 /// The data folder by default.
 const DEFAULT_DATA_DIR: &str = "./data";
 
-/// The flags of `serve`; each setting is `None` unless given on the command line.
+/// The flags of every subcommand that opens the store (`serve`, `seed`, `retention
+/// run`): where the configuration, the data, the database and the secret are, and the
+/// mode; each is `None` unless given on the command line.
 #[derive(Debug, Clone, Default, Args)]
-pub struct ServeArgs {
+pub struct StoreArgs {
     /// The configuration file (TOML; see deploy/midoffice.example.toml).
     /// [env: MIDOFFICE_CONFIG] [default: ./midoffice.toml if it exists, else none]
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
-
-    /// The address to listen on. [default: 127.0.0.1:50051]
-    #[arg(long, value_name = "ADDR")]
-    pub listen: Option<String>,
 
     /// The data folder: the SQLite database and the generated secret live here.
     /// [default: ./data]
@@ -54,17 +52,29 @@ pub struct ServeArgs {
     #[arg(long, value_name = "PATH")]
     pub secret_file: Option<String>,
 
-    /// Export traces and the processing log over OTLP/gRPC to this collector, such as
-    /// `http://localhost:4317`. [default: none, nothing is exported]
-    #[arg(long, value_name = "URL")]
-    pub otlp_endpoint: Option<String>,
-
     /// `development` or `production`. In production the identifier-hashing secret must
     /// come from MIDOFFICE_SECRET or a file outside the data folder, and is never
     /// generated. [default: production when listening on a non-loopback address or
     /// using PostgreSQL, else development]
     #[arg(long, value_name = "MODE")]
     pub mode: Option<String>,
+}
+
+/// The flags of `serve`: those of the store, and the server's own; each setting is
+/// `None` unless given on the command line.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+
+    /// The address to listen on. [default: 127.0.0.1:50051]
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+
+    /// Export traces and the processing log over OTLP/gRPC to this collector, such as
+    /// `http://localhost:4317`. [default: none, nothing is exported]
+    #[arg(long, value_name = "URL")]
+    pub otlp_endpoint: Option<String>,
 
     /// `true`: TLS is terminated in front of midoffice (a proxy, a load balancer, a
     /// service-mesh sidecar), so production may serve without [tls], and may export
@@ -76,6 +86,17 @@ pub struct ServeArgs {
     /// on loopback (the network in between is trusted). [default: false]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub otlp_plaintext: Option<String>,
+}
+
+impl From<StoreArgs> for ServeArgs {
+    /// The store's flags alone: every server setting from the file, the environment or
+    /// its default.
+    fn from(store: StoreArgs) -> ServeArgs {
+        ServeArgs {
+            store,
+            ..ServeArgs::default()
+        }
+    }
 }
 
 /// One setting and its name in every layer.
@@ -471,6 +492,7 @@ fn file_path(
     exists: impl Fn(&Path) -> bool,
 ) -> Option<PathBuf> {
     let named = flags
+        .store
         .config
         .clone()
         .or_else(|| env.get(CONFIG_ENV).map(PathBuf::from))
@@ -615,11 +637,11 @@ pub fn resolve(
     }
     let flag_values = [
         &flags.listen,
-        &flags.data_dir,
-        &flags.database_url,
-        &flags.secret_file,
+        &flags.store.data_dir,
+        &flags.store.database_url,
+        &flags.store.secret_file,
         &flags.otlp_endpoint,
-        &flags.mode,
+        &flags.store.mode,
         &flags.tls_terminated_by_proxy,
         &flags.otlp_plaintext,
     ];
@@ -818,7 +840,10 @@ mod tests {
 
         let flags = ServeArgs {
             listen: Some("127.0.0.1:3000".into()),
-            database_url: Some("sqlite://flag.db".into()),
+            store: StoreArgs {
+                database_url: Some("sqlite://flag.db".into()),
+                ..StoreArgs::default()
+            },
             ..ServeArgs::default()
         };
         let s = resolve(Some(file(FULL_FILE)), &e, &flags).unwrap();
@@ -902,10 +927,10 @@ mod tests {
             "{:?}",
             s.warnings
         );
-        let flags = ServeArgs {
+        let flags = ServeArgs::from(StoreArgs {
             mode: Some("prod".into()),
-            ..ServeArgs::default()
-        };
+            ..StoreArgs::default()
+        });
         let err = resolve(None, &env(&[]), &flags).unwrap_err().to_string();
         assert!(
             err.starts_with("--mode") && err.contains("production"),
@@ -1111,10 +1136,10 @@ mod tests {
 
     #[test]
     fn the_file_is_the_flag_else_the_variable_else_the_local_one_if_present() {
-        let flags = ServeArgs {
+        let flags = ServeArgs::from(StoreArgs {
             config: Some("/etc/flag.toml".into()),
-            ..ServeArgs::default()
-        };
+            ..StoreArgs::default()
+        });
         let e = env(&[(CONFIG_ENV, "/etc/env.toml")]);
         let yes = |_: &Path| true;
         let no = |_: &Path| false;

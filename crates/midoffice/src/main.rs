@@ -11,7 +11,7 @@ mod seed;
 mod telemetry;
 
 use clap::{Args, Parser, Subcommand};
-use config::{ServeArgs, Settings};
+use config::{ServeArgs, Settings, StoreArgs};
 use midoffice_api::server::AppState;
 use midoffice_domain::identifier::Pseudonymiser;
 use midoffice_store::{Store, redact_url, sqlite_path};
@@ -113,7 +113,7 @@ struct RetentionRunArgs {
     #[arg(long, value_name = "INSTANT")]
     as_of: Option<String>,
     #[command(flatten)]
-    serve: ServeArgs,
+    store: StoreArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -218,7 +218,8 @@ async fn retention_run(args: RetentionRunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let settings = match config::environment().and_then(|env| config::load(&args.serve, &env)) {
+    let flags = ServeArgs::from(args.store);
+    let settings = match config::environment().and_then(|env| config::load(&flags, &env)) {
         Ok(settings) => settings,
         Err(e) => {
             eprintln!("midoffice: {e}");
@@ -232,18 +233,17 @@ async fn retention_run(args: RetentionRunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let shown_url = redact_url(&settings.database_url);
-    let code = match Store::connect(&settings.database_url).await {
+    let code = match open_store(&settings, None).await {
         Err(e) => {
-            eprintln!("midoffice: cannot open the database {shown_url}: {e}");
+            eprintln!("midoffice: {e}");
             ExitCode::FAILURE
         }
         Ok(store) => {
-            let keep_unexported = settings
+            let exporting = settings
                 .otlp_endpoint
                 .as_deref()
                 .is_some_and(|e| !e.trim().is_empty());
-            match retention::pass(&store, now, keep_unexported).await {
+            match retention::pass(&store, now, exporting).await {
                 Err(e) => {
                     eprintln!("midoffice: cannot list the tenants: {e}");
                     ExitCode::FAILURE
@@ -343,31 +343,12 @@ async fn serve(args: ServeArgs) -> ExitCode {
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(), BoxError> {
-    let database_url = &settings.database_url;
-    let sqlite_file = sqlite_path(database_url);
-    if let Some(dir) = sqlite_file
-        .as_deref()
-        .and_then(Path::parent)
-        .filter(|d| !d.as_os_str().is_empty())
-    {
-        create_private_dir(dir)
-            .map_err(|e| format!("cannot create the database folder {}: {e}", dir.display()))?;
-    }
-
     info!(
         mode = settings.mode.as_str(),
         reason = %settings.mode_reason,
         "running mode"
     );
-    let secret = secret::load_for_mode(
-        settings.mode == config::Mode::Production,
-        env_secret,
-        &settings.secret_file,
-        secret::DataPlace {
-            data_dir: &settings.data_dir,
-            database_file: sqlite_file.as_deref(),
-        },
-    )?;
+    let (sqlite_file, secret) = store_secret(settings, env_secret)?;
     match &secret.source {
         secret::Source::Env => info!("identifier-hashing secret from {}", secret::SECRET_ENV),
         secret::Source::File(path) | secret::Source::Generated(path) => {
@@ -385,14 +366,8 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
         .transpose()?;
     access.warm_up().await;
 
-    if let Some(file) = &sqlite_file {
-        create_private_file(file)
-            .map_err(|e| format!("cannot create the database {}: {e}", file.display()))?;
-    }
-    let shown_url = redact_url(database_url);
-    let store = Store::connect(database_url)
-        .await
-        .map_err(|e| format!("cannot open the database {shown_url}: {e}"))?;
+    let store = open_store(settings, sqlite_file.as_deref()).await?;
+    let shown_url = redact_url(&settings.database_url);
     // Tenants whose figure rollups are stale (settings changed, a store from before
     // them) are answered from the facts until this rebuild has run.
     tokio::spawn(rebuild_stale_figures(store.clone()));
@@ -435,7 +410,7 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
             )))
         }
     };
-    let keep_unexported = export.is_some();
+    let exporting = export.is_some();
     let retention_job = settings.retention.enabled.then(|| {
         info!(
             interval_seconds = settings.retention.interval.as_secs(),
@@ -444,7 +419,7 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
         tokio::spawn(retention::run(
             store.clone(),
             settings.retention.interval,
-            keep_unexported,
+            exporting,
             stop_export.subscribe(),
         ))
     });
@@ -473,6 +448,51 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
     served?;
     info!("midoffice stopped");
     Ok(())
+}
+
+/// What every subcommand that opens the store does first: the folder of the SQLite
+/// file made private (0700), and the identifier-hashing secret loaded as the mode allows
+/// (generated in development only). Answers the SQLite file, if any, for
+/// [`open_store`].
+pub(crate) fn store_secret(
+    settings: &Settings,
+    env_secret: Option<&str>,
+) -> Result<(Option<PathBuf>, secret::Secret), BoxError> {
+    let sqlite_file = sqlite_path(&settings.database_url);
+    if let Some(dir) = sqlite_file
+        .as_deref()
+        .and_then(Path::parent)
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        create_private_dir(dir)
+            .map_err(|e| format!("cannot create the database folder {}: {e}", dir.display()))?;
+    }
+    let secret = secret::load_for_mode(
+        settings.mode == config::Mode::Production,
+        env_secret,
+        &settings.secret_file,
+        secret::DataPlace {
+            data_dir: &settings.data_dir,
+            database_file: sqlite_file.as_deref(),
+        },
+    )?;
+    Ok((sqlite_file, secret))
+}
+
+/// The store of `settings`, its SQLite file (from [`store_secret`]) created private
+/// (0600) first, the migrations run.
+pub(crate) async fn open_store(
+    settings: &Settings,
+    sqlite_file: Option<&Path>,
+) -> Result<Store, BoxError> {
+    if let Some(file) = sqlite_file {
+        create_private_file(file)
+            .map_err(|e| format!("cannot create the database {}: {e}", file.display()))?;
+    }
+    let shown_url = redact_url(&settings.database_url);
+    Store::connect(&settings.database_url)
+        .await
+        .map_err(|e| format!("cannot open the database {shown_url}: {e}").into())
 }
 
 /// What `serve` says when it will not serve without credentials.
@@ -615,7 +635,7 @@ mod tests {
         let cli = Cli::try_parse_from(["midoffice", "--listen", "127.0.0.1:6000"]).unwrap();
         assert!(cli.command.is_none());
         assert_eq!(cli.serve.listen.as_deref(), Some("127.0.0.1:6000"));
-        assert_eq!(cli.serve.data_dir, None);
+        assert_eq!(cli.serve.store.data_dir, None);
         let cli = Cli::try_parse_from([
             "midoffice",
             "serve",
@@ -626,8 +646,8 @@ mod tests {
         ])
         .unwrap();
         assert!(matches!(cli.command, Some(Command::Serve(a))
-                if a.data_dir.as_deref() == Some("/tmp/x")
-                    && a.config.as_deref() == Some(Path::new("m.toml"))));
+                if a.store.data_dir.as_deref() == Some("/tmp/x")
+                    && a.store.config.as_deref() == Some(Path::new("m.toml"))));
     }
 
     #[test]

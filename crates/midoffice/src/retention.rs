@@ -14,11 +14,11 @@ use tokio::sync::watch;
 pub async fn pass(
     store: &Store,
     now: Instant,
-    keep_unexported: bool,
+    exporting: bool,
 ) -> Result<Vec<(String, Result<RetentionReport, StoreError>)>, StoreError> {
     let mut out = Vec::new();
     for tenant in store.tenants_with_data().await? {
-        let result = store.retention_pass(&tenant, now, keep_unexported).await;
+        let result = store.retention_pass(&tenant, now, exporting).await;
         match &result {
             Ok(r) => tracing::info!(
                 tenant = %tenant,
@@ -49,7 +49,7 @@ pub async fn pass(
 pub async fn run(
     store: Store,
     interval: std::time::Duration,
-    keep_unexported: bool,
+    exporting: bool,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -60,7 +60,7 @@ pub async fn run(
         // Stopping drops a pass in the middle: its open batch rolls back, the batches
         // before stay done, and the next start goes on from there.
         tokio::select! {
-            done = pass(&store, now, keep_unexported) => {
+            done = pass(&store, now, exporting) => {
                 if let Err(e) = done {
                     tracing::warn!(error = %e, "retention pass failed; it is tried again at the next pass");
                 }

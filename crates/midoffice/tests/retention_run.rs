@@ -33,9 +33,8 @@ async fn a_pass_run_from_the_command_line_deletes_and_says_what(
     database: midoffice_tests::TestDatabase,
 ) {
     on_backend(database, |b| async move {
-        let answer = b
-            .contacts()
-            .record_contact(request(
+        let id = b
+            .record(
                 TENANT,
                 pb::RecordContactRequest {
                     request_id: "cli-1".into(),
@@ -52,11 +51,9 @@ async fn a_pass_run_from_the_command_line_deletes_and_says_what(
                     )),
                     context_seen: true,
                 },
-            ))
+            )
             .await
-            .expect("record")
-            .into_inner();
-        let id = answer.contact.expect("a contact").id;
+            .id;
         let url = b.db_url().to_owned();
         // Before the horizon reaches it: nothing goes.
         let (ok, out, err) = run(&url, "2026-03-03T00:00:00Z");

@@ -8,7 +8,7 @@ use crate::entity::{case, contact, feedback, identifier, party};
 use crate::facts::CHUNK;
 use midoffice_domain::{Instant, TenantId};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, DatabaseTransaction, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 fn none() -> Expr {
@@ -26,6 +26,32 @@ pub async fn delete_identifiers(
         .await
 }
 
+/// The tenant's rows of `E` whose `key` is one of `ids` (and that `only` selects)
+/// get `set`, a chunk at a time.
+async fn update_in<E: EntityTrait>(
+    txn: &DatabaseTransaction,
+    tenant: (E::Column, &TenantId),
+    key: E::Column,
+    ids: &[Uuid],
+    set: &[(E::Column, Expr)],
+    only: Option<Condition>,
+) -> Result<(), StoreError> {
+    for chunk in ids.chunks(CHUNK) {
+        let mut update = E::update_many();
+        for (column, value) in set {
+            update = update.col_expr(*column, value.clone());
+        }
+        let mut update = update
+            .filter(tenant.0.eq(tenant.1.as_str()))
+            .filter(key.is_in(chunk.iter().copied()));
+        if let Some(only) = &only {
+            update = update.filter(only.clone());
+        }
+        update.exec(txn).await.map_err(db_err)?;
+    }
+    Ok(())
+}
+
 /// These parties lose their strong columns and are marked erased at `at`.
 pub async fn mark_erased(
     txn: &DatabaseTransaction,
@@ -33,19 +59,22 @@ pub async fn mark_erased(
     parties: &[Uuid],
     at: Instant,
 ) -> Result<(), StoreError> {
-    for chunk in parties.chunks(CHUNK) {
-        party::Entity::update_many()
-            .col_expr(party::Column::StrongKind, none())
-            .col_expr(party::Column::StrongHash, none())
-            .col_expr(party::Column::StrongDisplay, none())
-            .col_expr(party::Column::ErasedAt, Expr::value(micros(at)))
-            .filter(party::Column::Tenant.eq(tenant.as_str()))
-            .filter(party::Column::Id.is_in(chunk.iter().copied()))
-            .exec(txn)
-            .await
-            .map_err(db_err)?;
-    }
-    Ok(())
+    use party::{Column, Entity};
+    let set = [
+        (Column::StrongKind, none()),
+        (Column::StrongHash, none()),
+        (Column::StrongDisplay, none()),
+        (Column::ErasedAt, Expr::value(micros(at))),
+    ];
+    update_in::<Entity>(
+        txn,
+        (Column::Tenant, tenant),
+        Column::Id,
+        parties,
+        &set,
+        None,
+    )
+    .await
 }
 
 /// The references of these parties' cases go.
@@ -54,16 +83,17 @@ pub async fn clear_case_references(
     tenant: &TenantId,
     parties: &[Uuid],
 ) -> Result<(), StoreError> {
-    for chunk in parties.chunks(CHUNK) {
-        case::Entity::update_many()
-            .col_expr(case::Column::Reference, none())
-            .filter(case::Column::Tenant.eq(tenant.as_str()))
-            .filter(case::Column::PartyId.is_in(chunk.iter().copied()))
-            .exec(txn)
-            .await
-            .map_err(db_err)?;
-    }
-    Ok(())
+    use case::{Column, Entity};
+    let set = [(Column::Reference, none())];
+    update_in::<Entity>(
+        txn,
+        (Column::Tenant, tenant),
+        Column::PartyId,
+        parties,
+        &set,
+        None,
+    )
+    .await
 }
 
 /// The stories of these parties' contacts become `marker`.
@@ -73,17 +103,18 @@ pub async fn replace_stories(
     parties: &[Uuid],
     marker: &str,
 ) -> Result<(), StoreError> {
-    for chunk in parties.chunks(CHUNK) {
-        contact::Entity::update_many()
-            .col_expr(contact::Column::Story, Expr::value(marker))
-            .filter(contact::Column::Tenant.eq(tenant.as_str()))
-            .filter(contact::Column::PartyId.is_in(chunk.iter().copied()))
-            .filter(contact::Column::Story.is_not_null())
-            .exec(txn)
-            .await
-            .map_err(db_err)?;
-    }
-    Ok(())
+    use contact::{Column, Entity};
+    let set = [(Column::Story, Expr::value(marker))];
+    let only = Condition::all().add(Column::Story.is_not_null());
+    update_in::<Entity>(
+        txn,
+        (Column::Tenant, tenant),
+        Column::PartyId,
+        parties,
+        &set,
+        Some(only),
+    )
+    .await
 }
 
 /// The case references given with these parties' contacts go.
@@ -92,16 +123,17 @@ pub async fn clear_contact_case_references(
     tenant: &TenantId,
     parties: &[Uuid],
 ) -> Result<(), StoreError> {
-    for chunk in parties.chunks(CHUNK) {
-        contact::Entity::update_many()
-            .col_expr(contact::Column::CaseReference, none())
-            .filter(contact::Column::Tenant.eq(tenant.as_str()))
-            .filter(contact::Column::PartyId.is_in(chunk.iter().copied()))
-            .exec(txn)
-            .await
-            .map_err(db_err)?;
-    }
-    Ok(())
+    use contact::{Column, Entity};
+    let set = [(Column::CaseReference, none())];
+    update_in::<Entity>(
+        txn,
+        (Column::Tenant, tenant),
+        Column::PartyId,
+        parties,
+        &set,
+        None,
+    )
+    .await
 }
 
 /// The organisations these parties' contacts were referred to go; the kind stays.
@@ -110,17 +142,18 @@ pub async fn clear_organisation_targets(
     tenant: &TenantId,
     parties: &[Uuid],
 ) -> Result<(), StoreError> {
-    for chunk in parties.chunks(CHUNK) {
-        contact::Entity::update_many()
-            .col_expr(contact::Column::ReferredValue, none())
-            .filter(contact::Column::Tenant.eq(tenant.as_str()))
-            .filter(contact::Column::PartyId.is_in(chunk.iter().copied()))
-            .filter(contact::Column::ReferredKind.eq(ORGANISATION))
-            .exec(txn)
-            .await
-            .map_err(db_err)?;
-    }
-    Ok(())
+    use contact::{Column, Entity};
+    let set = [(Column::ReferredValue, none())];
+    let only = Condition::all().add(Column::ReferredKind.eq(ORGANISATION));
+    update_in::<Entity>(
+        txn,
+        (Column::Tenant, tenant),
+        Column::PartyId,
+        parties,
+        &set,
+        Some(only),
+    )
+    .await
 }
 
 /// The comments of these contacts' satisfaction answers go.
@@ -129,14 +162,15 @@ pub async fn clear_feedback_comments(
     tenant: &TenantId,
     contacts: &[Uuid],
 ) -> Result<(), StoreError> {
-    for chunk in contacts.chunks(CHUNK) {
-        feedback::Entity::update_many()
-            .col_expr(feedback::Column::Comment, none())
-            .filter(feedback::Column::Tenant.eq(tenant.as_str()))
-            .filter(feedback::Column::ContactId.is_in(chunk.iter().copied()))
-            .exec(txn)
-            .await
-            .map_err(db_err)?;
-    }
-    Ok(())
+    use feedback::{Column, Entity};
+    let set = [(Column::Comment, none())];
+    update_in::<Entity>(
+        txn,
+        (Column::Tenant, tenant),
+        Column::ContactId,
+        contacts,
+        &set,
+        None,
+    )
+    .await
 }

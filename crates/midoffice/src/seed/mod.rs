@@ -12,19 +12,17 @@ mod play;
 mod rng;
 mod shape;
 
-use crate::config::{self, ServeArgs};
-use crate::secret;
+use crate::config::{self, ServeArgs, StoreArgs};
 use chrono::{NaiveDate, TimeDelta};
 use clap::Args;
 use midoffice_domain::TenantId;
 use midoffice_domain::identifier::{Identifier, IdentifierKind, Pseudonymiser};
 use midoffice_domain::settings::TenantSettings;
 use midoffice_store::bulk::{Batch, BatchCounts};
-use midoffice_store::{Store, redact_url, sqlite_path};
+use midoffice_store::redact_url;
 use play::{Player, Refusals};
 use rng::Rng;
 use shape::{Citizen, Clock, Identity, Planner};
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant as Wall};
 
@@ -37,22 +35,10 @@ const ANONYMOUS_PER_MILLE: usize = 70;
 
 #[derive(Debug, Args)]
 pub struct SeedArgs {
-    /// The configuration file, as for serve (database, data folder, secret).
-    #[arg(long, value_name = "PATH")]
-    pub config: Option<PathBuf>,
-    /// The data folder. [default: ./data]
-    #[arg(long, value_name = "DIR")]
-    pub data_dir: Option<String>,
-    /// The database to fill, as for serve. [default: the SQLite file in the data folder]
-    #[arg(long, value_name = "URL")]
-    pub database_url: Option<String>,
-    /// The identifier-hashing secret, as for serve: use the one the server will use,
-    /// or the seeded identifiers cannot be found. [default: <DATA_DIR>/secret.key]
-    #[arg(long, value_name = "PATH")]
-    pub secret_file: Option<String>,
-    /// `development` or `production`, as for serve (where the secret may come from).
-    #[arg(long, value_name = "MODE")]
-    pub mode: Option<String>,
+    /// Where to seed, as for serve: use the database and the identifier-hashing secret
+    /// the server will use, or the seeded identifiers cannot be found.
+    #[command(flatten)]
+    pub store: StoreArgs,
     /// The tenant to fill.
     #[arg(long, default_value = "default")]
     pub tenant: String,
@@ -136,41 +122,13 @@ async fn seed(args: SeedArgs) -> Result<(), BoxError> {
     let tenant = TenantId::parse(&args.tenant).map_err(|e| format!("--tenant: {e}"))?;
 
     let env = config::environment()?;
-    let flags = ServeArgs {
-        config: args.config.clone(),
-        data_dir: args.data_dir.clone(),
-        database_url: args.database_url.clone(),
-        secret_file: args.secret_file.clone(),
-        mode: args.mode.clone(),
-        ..ServeArgs::default()
-    };
-    let settings = config::load(&flags, &env)?;
-    let sqlite_file = sqlite_path(&settings.database_url);
-    if let Some(dir) = sqlite_file
-        .as_deref()
-        .and_then(Path::parent)
-        .filter(|d| !d.as_os_str().is_empty())
-    {
-        crate::create_private_dir(dir)?;
-    }
-    let secret = secret::load_for_mode(
-        settings.mode == config::Mode::Production,
-        env.get(secret::SECRET_ENV).map(String::as_str),
-        &settings.secret_file,
-        secret::DataPlace {
-            data_dir: &settings.data_dir,
-            database_file: sqlite_file.as_deref(),
-        },
-    )?;
+    let settings = config::load(&ServeArgs::from(args.store.clone()), &env)?;
+    let env_secret = env.get(crate::secret::SECRET_ENV).map(String::as_str);
+    let (sqlite_file, secret) = crate::store_secret(&settings, env_secret)?;
     let pseudonymiser = Pseudonymiser::new(&secret.key);
     drop(secret);
-    if let Some(file) = &sqlite_file {
-        crate::create_private_file(file)?;
-    }
+    let store = crate::open_store(&settings, sqlite_file.as_deref()).await?;
     let shown = redact_url(&settings.database_url);
-    let store = Store::connect(&settings.database_url)
-        .await
-        .map_err(|e| format!("cannot open the database {shown}: {e}"))?;
     let tenant_settings = store.settings(&tenant).await?;
 
     let calendar = tenant_settings.calendar.clone();
