@@ -486,20 +486,6 @@ fn nearest_rank(sorted: &[u64], p: usize) -> u64 {
     sorted.get(rank - 1).copied().unwrap_or(0)
 }
 
-/// The nearest-rank percentile `p` of sorted `(value, count)` pairs (counts > 0).
-pub(crate) fn nearest_rank_counted(sorted: &[(u64, u64)], p: u64) -> u64 {
-    let total: u64 = sorted.iter().map(|(_, n)| n).sum();
-    let rank = (p * total).div_ceil(100).max(1);
-    let mut seen = 0;
-    for (value, n) in sorted {
-        seen += n;
-        if seen >= rank {
-            return *value;
-        }
-    }
-    0
-}
-
 fn mean(values: &[u8]) -> Option<f64> {
     ratio(
         values.iter().map(|v| u64::from(*v)).sum(),

@@ -1,5 +1,5 @@
-//! Figures from per-day rollups: the same figures as [`crate::figures`], exact, without
-//! reading every contact of the period.
+//! Figures from rollups: the same figures as [`crate::figures`], exact, without reading
+//! every contact of the period.
 //!
 //! The figures are a sum of the contributions of independent *units*: a case with all
 //! its contacts, or a contact on no case (anonymous, ambiguous, or not yet on a case).
@@ -7,33 +7,41 @@
 //! [`Tally`]s, computed by [`tallies`] from the unit's facts with the same rule
 //! functions the reference computation (`figures::figures`, `figures::thermometer`)
 //! uses. The store keeps, per tenant, the sum of every unit's tallies per day and key
-//! (`figure_rollup`) and each unit's own tallies, so a write that changes a unit applies
-//! the difference. A period is answered from the rows of its days ([`sum_period`] is
-//! what the store's query returns), turned into figures by [`figures_from`] and
-//! [`thermometer_from`]. This holds only when `as_of` is at or after every stored event:
-//! items that were still waiting (a contact not answered yet, a commitment still open)
-//! carry their deadline, and are decided at `as_of`.
+//! (`figure_rollup`), the same per calendar month ([`month_row`], `figure_month`), and
+//! each unit's own tallies, so a write that changes a unit applies the difference.
+//!
+//! Which computation answers a call is decided here ([`path`]): the rollups when they
+//! were built with the current settings, `as_of` is at or after every stored event
+//! (items still waiting, a contact not answered yet or a commitment still open, carry
+//! their deadline and are decided at `as_of`), and the period has [`spans`]: a period
+//! of at most [`REL_DAYS`] days reads its days' rows; one from the first of a month
+//! reads the rows of its whole months and the days of a last partial month. Otherwise
+//! the facts. The rows ([`sum_period`] is what the store's query returns) become
+//! figures by [`figures_from`], [`thermometer_from`] and, for a run of days, weeks or
+//! months, [`series_from`].
 //!
 //! Distinct cases per filter: for a filter that fixes the dims of a subset `S` of
 //! {channel, topic, department}, the cases with a matching contact in the period are
 //! counted once each, at the first such contact: the one whose previous contact on the
 //! case with the same dims in `S` started before the period (or does not exist). So each
 //! contact carries, per subset, an [`TallyKind::Entry`] with that previous contact's
-//! day, the case's referral count and its first-contact-resolution item.
+//! day and the day of the case's first-contact-resolution item, each as a [`relation`]
+//! to the entry's own day (days up to a month back, then calendar months, so a day has
+//! a bounded number of distinct keys): exact for the periods [`spans`] allows.
 
 use crate::calendar::Calendar;
 use crate::case::CaseFacts;
 use crate::contact::{Channel, ContactFacts, Direction};
 use crate::figures::{
-    self, Dims, Figures, Filter, Item, NormResult, Period, ResponseTimes, day_of,
-    nearest_rank_counted, norm_result, ratio,
+    self, Dims, Figures, Filter, Item, NormResult, Period, ResponseTimes, day_of, norm_result,
+    ratio,
 };
 use crate::settings::{Measure, TenantSettings};
 use crate::signals;
 use crate::{Code, Instant};
 use chrono::{Datelike, NaiveDate};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The version of the tally rules: part of the settings fingerprint, so rollups built by
 /// other rules are rebuilt.
@@ -50,16 +58,22 @@ pub enum TallyKind {
     /// Per response-time norm (its id in `topic`) per INBOUND contact on its channel:
     /// `a` = [`MISSED`], [`MET`] or [`PENDING`] with the deadline in `b` (microseconds).
     Response,
-    /// Per answered INBOUND contact: `a` = seconds from start to answer.
+    /// Per answered INBOUND contact: `a` = the [`answer_bucket`] of the seconds from
+    /// start to answer.
     Answer,
+    /// Per answered INBOUND contact, beside its `Answer`: `a` = the seconds from start
+    /// to answer, kind by bucket (stored as `100 + bucket`), so the exact seconds of
+    /// one bucket are read apart.
+    Seconds(u8),
     /// Per satisfaction answer: `a` = score, `b` = effort.
     Feedback,
     /// Per commitment, on its due date: `a` as for `Response` (fulfilled on time, late,
     /// open with the due time in `b`).
     Commitment,
     /// Per contact on a case per subset of dims: `a` = subset bits + referrals of the
-    /// case × 8, `b` = the day of the previous contact with those dims (or [`NO_DAY`]),
-    /// `c` = the case's first-contact item (`day × 2 + met`, or [`NO_DAY`]).
+    /// case × 8, `b` = the [`relation`] of the previous contact with those dims (or
+    /// [`NO_DAY`]), `c` = the case's first-contact item (`relation × 2 + met`, or
+    /// [`NO_DAY`]).
     Entry,
 }
 
@@ -83,11 +97,15 @@ impl TallyKind {
             TallyKind::Feedback => 4,
             TallyKind::Commitment => 5,
             TallyKind::Entry => 6,
+            TallyKind::Seconds(bucket) => 100 + i16::from(bucket),
         }
     }
 
     /// The kind of a stored code.
     pub fn from_code(code: i64) -> Option<Self> {
+        if (100..356).contains(&code) {
+            return u8::try_from(code - 100).ok().map(TallyKind::Seconds);
+        }
         TallyKind::ALL
             .into_iter()
             .find(|k| i64::from(k.code()) == code)
@@ -130,14 +148,6 @@ pub struct Tally {
     pub kind: TallyKind,
     pub day: NaiveDate,
     pub key: TallyKey,
-}
-
-/// Tallies summed over the days of a period (see [`sum_period`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RollupRow {
-    pub kind: TallyKind,
-    pub key: TallyKey,
-    pub n: i64,
 }
 
 /// A unit of the figures.
@@ -270,11 +280,21 @@ impl Ctx<'_> {
             }
         }
         if let Some(secs) = figures::answered_secs(contact, t) {
+            let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+            let bucket = answer_bucket(secs);
             self.push(
                 TallyKind::Answer,
                 day,
                 TallyKey {
-                    a: i64::try_from(secs).unwrap_or(i64::MAX),
+                    a: bucket,
+                    ..base.clone()
+                },
+            );
+            self.push(
+                TallyKind::Seconds(u8::try_from(bucket).unwrap_or(u8::MAX)),
+                day,
+                TallyKey {
+                    a: secs,
                     ..base.clone()
                 },
             );
@@ -363,9 +383,8 @@ pub fn tallies(unit: UnitFacts<'_>, settings: &TenantSettings) -> Vec<Tally> {
                 ctx.contact(c, Some(&case));
             }
             let referrals = i64::try_from(figures::referrals(&case, t)).unwrap_or(i64::MAX >> 4);
-            let fcr = figures::fcr_item(&case, settings, t).map_or(NO_DAY, |(first, met)| {
-                day_number(day_of(calendar, first)) * 2 + i64::from(met)
-            });
+            let fcr_first = figures::fcr_item(&case, settings, t)
+                .map(|(first, met)| (day_of(calendar, first), met));
             for subset in 0..8 {
                 let mut last: HashMap<(String, String, String), NaiveDate> = HashMap::new();
                 for c in &contacts {
@@ -388,8 +407,9 @@ pub fn tallies(unit: UnitFacts<'_>, settings: &TenantSettings) -> Vec<Tally> {
                             topic,
                             department,
                             a: subset + referrals * 8,
-                            b: prev.map_or(NO_DAY, day_number),
-                            c: fcr,
+                            b: prev.map_or(NO_DAY, |p| relation(day, p)),
+                            c: fcr_first
+                                .map_or(NO_DAY, |(f, met)| relation(day, f) * 2 + i64::from(met)),
                         },
                     );
                 }
@@ -437,64 +457,262 @@ pub fn difference(old: &BTreeMap<Tally, i64>, new: &BTreeMap<Tally, i64>) -> Vec
         .collect()
 }
 
-/// The bounds a period's query uses, as stored numbers.
+/// Relations of an entry reach back this many days exactly.
+pub const REL_DAYS: i64 = 31;
+/// Beyond [`REL_DAYS`], relations reach back this many months, then "that far or more";
+/// more than the longest period of figures (`limits::MAX_PERIOD_DAYS`, three years).
+pub const REL_MONTHS: i64 = 40;
+/// A relation of `REL_MONTH_BASE + m`: `m` months back (by calendar month).
+const REL_MONTH_BASE: i64 = 1000;
+
+/// The month number a date is stored under (months since January of year 0).
+pub fn month_number(date: NaiveDate) -> i64 {
+    i64::from(date.year()) * 12 + i64::from(date.month0())
+}
+
+/// The first day of a stored month number.
+pub fn month_start(m: i64) -> Option<NaiveDate> {
+    let year = i32::try_from(m.div_euclid(12)).ok()?;
+    let month = u32::try_from(m.rem_euclid(12)).ok()? + 1;
+    NaiveDate::from_ymd_opt(year, month, 1)
+}
+
+/// How an entry on day `d` stores another day `x` of its case, so that the number of
+/// distinct values per day and key is bounded: up to [`REL_DAYS`] back as days, further
+/// back as calendar months (up to [`REL_MONTHS`]), and after `d` (rare: a first-contact
+/// item after abandoned contacts) as the day itself (negative).
+pub fn relation(d: NaiveDate, x: NaiveDate) -> i64 {
+    let back = (d - x).num_days();
+    if back < 0 {
+        -day_number(x) - 1
+    } else if back <= REL_DAYS {
+        back
+    } else {
+        REL_MONTH_BASE + (month_number(d) - month_number(x)).min(REL_MONTHS)
+    }
+}
+
+/// The relation of a day-row relation at day `d` in a month row: backward days become
+/// calendar months.
+fn month_relation(d: NaiveDate, rel: i64) -> i64 {
+    if (0..=REL_DAYS).contains(&rel) {
+        let x = d - chrono::TimeDelta::days(rel);
+        REL_MONTH_BASE + month_number(d) - month_number(x)
+    } else {
+        rel
+    }
+}
+
+/// A tally of the first tally rules in today's: an entry's `b` and `c` held day numbers
+/// (the previous contact's day, the first-contact item's day × 2 + met) and become
+/// [`relation`]s; an answer held its seconds and becomes its bucket's `Answer` and
+/// `Seconds`; other tallies are unchanged. `None` for a day out of range.
+pub fn from_v1(tally: &Tally) -> Option<Vec<Tally>> {
+    let mut out = tally.clone();
+    match tally.kind {
+        TallyKind::Entry => {
+            if tally.key.b != NO_DAY {
+                out.key.b = relation(tally.day, day_from_number(tally.key.b)?);
+            }
+            if tally.key.c != NO_DAY {
+                let first = day_from_number(tally.key.c.div_euclid(2))?;
+                out.key.c = relation(tally.day, first) * 2 + tally.key.c.rem_euclid(2);
+            }
+            Some(vec![out])
+        }
+        TallyKind::Answer => {
+            let bucket = answer_bucket(tally.key.a);
+            let mut seconds = tally.clone();
+            seconds.kind = TallyKind::Seconds(u8::try_from(bucket).ok()?);
+            out.key.a = bucket;
+            Some(vec![out, seconds])
+        }
+        _ => Some(vec![out]),
+    }
+}
+
+/// The bucket of an answer time: each second below 16, then four buckets per power of
+/// two (so a bucket holds at most a quarter of its values' size in distinct seconds).
+pub fn answer_bucket(secs: i64) -> i64 {
+    let secs = secs.max(0);
+    if secs < 16 {
+        return secs;
+    }
+    let k = 63 - i64::from(secs.leading_zeros());
+    16 + (k - 4) * 4 + ((secs >> (k - 2)) & 3)
+}
+
+/// What a row is summed over: one day or one calendar month.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Grain {
+    Day,
+    Month,
+}
+
+/// A run of days (day numbers) or months (month numbers), `to` exclusive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PeriodBounds {
-    /// Day numbers `[from, to)`.
+pub struct Span {
+    pub grain: Grain,
     pub from: i64,
     pub to: i64,
 }
 
-impl PeriodBounds {
-    /// The bounds of a period.
-    pub fn of(period: &Period) -> Self {
-        PeriodBounds {
-            from: day_number(period.from),
-            to: day_number(period.to),
-        }
-    }
-
-    /// Whether an entry's key counts: its previous contact is before the period.
-    pub fn entry_counts(&self, b: i64) -> bool {
-        b < self.from
-    }
-
-    /// An entry's first-contact item reduced to the period: 1 met, 0 not met, -1 none
-    /// (no item, or its first contact is not in the period).
-    pub fn entry_fcr(&self, c: i64) -> i64 {
-        if c >= self.from * 2 && c < self.to * 2 {
-            c % 2
-        } else {
-            -1
-        }
+impl Span {
+    fn holds(&self, grain: Grain, at: i64) -> bool {
+        self.grain == grain && at >= self.from && at < self.to
     }
 }
 
-/// What the store's rollup query returns for a period, computed in memory: the tallies
-/// of the days in `[from, to)`, summed over the days; entries only when they count
-/// (`b` dropped to 0, `c` reduced by [`PeriodBounds::entry_fcr`]).
+/// A tally as summed into its month's row: the month number and the key, whose
+/// entry relations count in calendar months.
+pub fn month_row(tally: &Tally) -> (i64, TallyKey) {
+    let mut key = tally.key.clone();
+    if tally.kind == TallyKind::Entry {
+        if key.b != NO_DAY {
+            key.b = month_relation(tally.day, key.b);
+        }
+        if key.c != NO_DAY {
+            key.c = month_relation(tally.day, key.c.div_euclid(2)) * 2 + key.c.rem_euclid(2);
+        }
+    }
+    (month_number(tally.day), key)
+}
+
+/// Which computation answers a figure call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Path {
+    /// The rollup rows of these spans.
+    Rollups(Vec<Span>),
+    /// The facts of the period (the reference).
+    Facts,
+}
+
+/// The rows that answer a period exactly, or `None`: a period of at most [`REL_DAYS`]
+/// days reads its days; one that starts on the first of a month reads its whole months
+/// and the days of a last partial month (at most [`REL_MONTHS`] months). Any other
+/// period is computed from the facts.
+pub fn spans(period: &Period) -> Option<Vec<Span>> {
+    let (from, to) = (day_number(period.from), day_number(period.to));
+    if to <= from {
+        return Some(Vec::new());
+    }
+    if to - from <= REL_DAYS {
+        return Some(vec![Span {
+            grain: Grain::Day,
+            from,
+            to,
+        }]);
+    }
+    if period.from.day() != 1 {
+        return None;
+    }
+    let (fm, tm) = (month_number(period.from), month_number(period.to));
+    if tm - fm >= REL_MONTHS {
+        return None;
+    }
+    let mut out = vec![Span {
+        grain: Grain::Month,
+        from: fm,
+        to: tm,
+    }];
+    let floor = day_number(month_start(tm)?);
+    if floor < to {
+        out.push(Span {
+            grain: Grain::Day,
+            from: floor,
+            to,
+        });
+    }
+    Some(out)
+}
+
+/// Which computation answers a figure call for `period`: the rollups when they were
+/// built with the tenant's current settings (`current`), `as_of` is at or after every
+/// stored event (`latest_event`; an earlier `as_of` asks what was known then, which the
+/// rollups, kept as known once every event counts, do not hold), and the period has
+/// [`spans`]; otherwise the facts.
+pub fn path(period: &Period, current: bool, latest_event: Option<Instant>) -> Path {
+    if !current || latest_event.is_some_and(|t| t > period.as_of) {
+        return Path::Facts;
+    }
+    spans(period).map_or(Path::Facts, Path::Rollups)
+}
+
+/// Whether the day a relation names (in a row of `grain` at `at`) is before `bound`;
+/// `None` when the relation cannot tell ([`spans`] never asks such a question).
+fn before(grain: Grain, at: i64, rel: i64, bound: NaiveDate) -> Option<bool> {
+    if rel < 0 {
+        return Some(-(rel + 1) < day_number(bound));
+    }
+    let b = day_number(bound);
+    let month_of_at = match grain {
+        Grain::Day => {
+            if rel <= REL_DAYS {
+                return Some(at - rel < b);
+            }
+            // The day is more than REL_DAYS back.
+            if at - REL_DAYS <= b {
+                return Some(true);
+            }
+            month_number(day_from_number(at)?)
+        }
+        Grain::Month => at,
+    };
+    let m = rel - REL_MONTH_BASE;
+    let xm = month_of_at - m;
+    let bm = month_number(bound);
+    if xm < bm {
+        Some(true)
+    } else if m >= REL_MONTHS {
+        None
+    } else if xm > bm || bound.day() == 1 {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// A period's rows, grouped by kind, key, grain and `at`. Entries keep the day or
+/// month they are on (`at`), which decides whether they count; other kinds may be
+/// summed over a span (then `at` is any value within it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RollupRow {
+    pub kind: TallyKind,
+    pub grain: Grain,
+    pub at: i64,
+    pub key: TallyKey,
+    pub n: i64,
+}
+
+/// What the store's rollup query returns for these spans, computed in memory from
+/// tallies: each tally in a day span as its day's row, in a month span as its month's
+/// ([`month_row`]); summed per row.
 pub fn sum_period<'a>(
     tallies: impl IntoIterator<Item = (&'a Tally, i64)>,
-    period: &Period,
+    spans: &[Span],
 ) -> Vec<RollupRow> {
-    let bounds = PeriodBounds::of(period);
-    let mut sums: BTreeMap<(TallyKind, TallyKey), i64> = BTreeMap::new();
+    let mut sums: BTreeMap<(Grain, i64, TallyKind, TallyKey), i64> = BTreeMap::new();
     for (t, n) in tallies {
-        if t.day < period.from || t.day >= period.to {
-            continue;
+        let day = day_number(t.day);
+        let (month, month_key) = month_row(t);
+        if spans.iter().any(|s| s.holds(Grain::Day, day)) {
+            *sums
+                .entry((Grain::Day, day, t.kind, t.key.clone()))
+                .or_insert(0) += n;
+        } else if spans.iter().any(|s| s.holds(Grain::Month, month)) {
+            *sums
+                .entry((Grain::Month, month, t.kind, month_key))
+                .or_insert(0) += n;
         }
-        let mut key = t.key.clone();
-        if t.kind == TallyKind::Entry {
-            if !bounds.entry_counts(key.b) {
-                continue;
-            }
-            key.b = 0;
-            key.c = bounds.entry_fcr(key.c);
-        }
-        *sums.entry((t.kind, key)).or_insert(0) += n;
     }
     sums.into_iter()
-        .map(|((kind, key), n)| RollupRow { kind, key, n })
+        .map(|((grain, at, kind, key), n)| RollupRow {
+            kind,
+            grain,
+            at,
+            key,
+            n,
+        })
         .collect()
 }
 
@@ -514,28 +732,87 @@ fn matches(filter: &Filter, key: &TallyKey) -> bool {
             .is_none_or(|d| key.department == d.as_str())
 }
 
-/// The counted entries of a subset: (cases, referrals per case, fcr -1/0/1) rows.
-fn entries<'a>(
-    rows: &'a [RollupRow],
-    filter: &'a Filter,
-) -> impl Iterator<Item = (i64, i64, u64)> + 'a {
+/// The counted entries of a subset: (referrals per case, fcr -1/0/1, cases), or `None`
+/// when a row cannot tell whether it counts in the period.
+fn entries(rows: &[RollupRow], filter: &Filter, period: &Period) -> Option<Vec<(i64, i64, u64)>> {
     let subset = subset_of(filter);
-    rows.iter()
-        .filter(move |r| {
-            r.kind == TallyKind::Entry && r.key.a & 7 == subset && matches(filter, &r.key)
-        })
-        .map(|r| (r.key.a >> 3, r.key.c, count(r.n)))
+    let mut out = Vec::new();
+    for r in rows.iter().filter(|r| {
+        r.kind == TallyKind::Entry && r.key.a & 7 == subset && matches(filter, &r.key)
+    }) {
+        let counts = r.key.b == NO_DAY || before(r.grain, r.at, r.key.b, period.from)?;
+        if !counts {
+            continue;
+        }
+        let fcr = if r.key.c == NO_DAY {
+            -1
+        } else {
+            let rel = r.key.c.div_euclid(2);
+            let inside = !before(r.grain, r.at, rel, period.from)?
+                && before(r.grain, r.at, rel, period.to)?;
+            if inside { r.key.c.rem_euclid(2) } else { -1 }
+        };
+        out.push((r.key.a >> 3, fcr, count(r.n)));
+    }
+    Some(out)
 }
 
-/// The dashboard figures from a period's rows ([`sum_period`]), as `figures::figures`
-/// computes them from the facts when `as_of` is at or after every stored event.
-pub fn figures_from(rows: &[RollupRow], filter: &Filter) -> Figures {
+/// The bucket that holds the nearest rank `p` of these bucket counts, and the rank
+/// within it.
+fn rank_bucket(buckets: &BTreeMap<i64, u64>, total: u64, p: u64) -> Option<(i64, u64)> {
+    let rank = (p * total).div_ceil(100).max(1);
+    let mut seen = 0;
+    for (bucket, n) in buckets {
+        if seen + n >= rank {
+            return Some((*bucket, rank - seen));
+        }
+        seen += n;
+    }
+    None
+}
+
+/// The exact answer seconds [`figures_from`] needs beside a period's rows for these
+/// filters: the kinds of the buckets that hold a channel's p50 or p90 (a second, narrow
+/// read).
+pub fn seconds_wanted(rows: &[RollupRow], filters: &[Filter]) -> BTreeSet<TallyKind> {
+    let mut out = BTreeSet::new();
+    for filter in filters {
+        let mut answered: BTreeMap<Channel, BTreeMap<i64, u64>> = BTreeMap::new();
+        for r in rows
+            .iter()
+            .filter(|r| r.kind == TallyKind::Answer && matches(filter, &r.key))
+        {
+            if let Some(channel) = Channel::parse(&r.key.channel) {
+                *answered
+                    .entry(channel)
+                    .or_default()
+                    .entry(r.key.a)
+                    .or_insert(0) += count(r.n);
+            }
+        }
+        for buckets in answered.values() {
+            let total: u64 = buckets.values().sum();
+            for p in [50, 90] {
+                if let Some(b) = rank_bucket(buckets, total, p).and_then(|(b, _)| u8::try_from(b).ok()) {
+                    out.insert(TallyKind::Seconds(b));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The dashboard figures from a period's rows ([`sum_period`] of its [`spans`]), as
+/// `figures::figures` computes them from the facts when `as_of` is at or after every
+/// stored event; `None` when the rows cannot answer the period.
+pub fn figures_from(rows: &[RollupRow], period: &Period, filter: &Filter) -> Option<Figures> {
     let mut contacts = 0;
     let (mut with_case, mut repeats, mut hops) = (0, 0, 0);
     let (mut completed, mut referred) = (0, 0);
     let (mut follow_ups, mut repeated) = (0, 0);
     let (mut answers, mut score_sum, mut effort_sum) = (0, 0, 0);
-    let mut answered: BTreeMap<Channel, BTreeMap<u64, u64>> = BTreeMap::new();
+    let mut answered: BTreeMap<Channel, BTreeMap<i64, u64>> = BTreeMap::new();
+    let mut seconds: BTreeMap<(Channel, i64), BTreeMap<u64, u64>> = BTreeMap::new();
     for r in rows.iter().filter(|r| matches(filter, &r.key)) {
         let n = count(r.n);
         match r.kind {
@@ -556,6 +833,15 @@ pub fn figures_from(rows: &[RollupRow], filter: &Filter) -> Figures {
                     *answered
                         .entry(channel)
                         .or_default()
+                        .entry(r.key.a)
+                        .or_insert(0) += n;
+                }
+            }
+            TallyKind::Seconds(bucket) => {
+                if let Some(channel) = Channel::parse(&r.key.channel) {
+                    *seconds
+                        .entry((channel, i64::from(bucket)))
+                        .or_default()
                         .entry(count(r.key.a))
                         .or_insert(0) += n;
                 }
@@ -569,7 +855,7 @@ pub fn figures_from(rows: &[RollupRow], filter: &Filter) -> Figures {
         }
     }
     let (mut cases, mut more_than_once, mut fcr_items, mut fcr_met) = (0, 0, 0, 0);
-    for (referrals, fcr, n) in entries(rows, filter) {
+    for (referrals, fcr, n) in entries(rows, filter, period)? {
         cases += n;
         if referrals > 1 {
             more_than_once += n;
@@ -581,28 +867,42 @@ pub fn figures_from(rows: &[RollupRow], filter: &Filter) -> Figures {
             }
         }
     }
-    let response_times = Channel::ALL
-        .into_iter()
-        .filter_map(|channel| {
-            let secs: Vec<(u64, u64)> = answered
-                .get(&channel)?
+    let mut response_times = Vec::new();
+    for channel in Channel::ALL {
+        let Some(buckets) = answered.get(&channel) else {
+            continue;
+        };
+        let total: u64 = buckets.values().sum();
+        if total == 0 {
+            continue;
+        }
+        let exact = |p: u64| -> Option<u64> {
+            let (bucket, within) = rank_bucket(buckets, total, p)?;
+            let secs: Vec<(u64, u64)> = seconds
+                .get(&(channel, bucket))?
                 .iter()
                 .map(|(s, n)| (*s, *n))
                 .filter(|(_, n)| *n > 0)
                 .collect();
-            let total: u64 = secs.iter().map(|(_, n)| n).sum();
-            if total == 0 {
-                return None;
+            // The bucket's exact seconds must be all of its answers.
+            let mut seen = 0;
+            for (value, n) in &secs {
+                seen += n;
+                if seen >= within {
+                    return (secs.iter().map(|(_, n)| n).sum::<u64>() == buckets[&bucket])
+                        .then_some(*value);
+                }
             }
-            Some(ResponseTimes {
-                channel,
-                answered: total,
-                p50_seconds: nearest_rank_counted(&secs, 50),
-                p90_seconds: nearest_rank_counted(&secs, 90),
-            })
-        })
-        .collect();
-    Figures {
+            None
+        };
+        response_times.push(ResponseTimes {
+            channel,
+            answered: total,
+            p50_seconds: exact(50)?,
+            p90_seconds: exact(90)?,
+        });
+    }
+    Some(Figures {
         contacts,
         cases,
         first_contact_resolution: ratio(fcr_met, fcr_items),
@@ -614,18 +914,19 @@ pub fn figures_from(rows: &[RollupRow], filter: &Filter) -> Figures {
         response_times,
         satisfaction_score: ratio(score_sum, answers),
         effort_score: ratio(effort_sum, answers),
-    }
+    })
 }
 
-/// The thermometer from a period's rows ([`sum_period`]), as `figures::thermometer`
-/// computes it from the facts when `as_of` is at or after every stored event.
+/// The thermometer from a period's rows ([`sum_period`] of its [`spans`]), as
+/// `figures::thermometer` computes it from the facts when `as_of` is at or after every
+/// stored event; `None` when the rows cannot answer the period.
 pub fn thermometer_from(
     rows: &[RollupRow],
     period: &Period,
     settings: &TenantSettings,
-) -> Vec<NormResult> {
+) -> Option<Vec<NormResult>> {
     let as_of = period.as_of;
-    let everything = Filter::default();
+    let everything = entries(rows, &Filter::default(), period)?;
     let items = |kind: TallyKind, norm: Option<&Code>| -> (u64, u64) {
         let (mut met, mut items) = (0, 0);
         for r in rows
@@ -641,7 +942,8 @@ pub fn thermometer_from(
         }
         (met, items)
     };
-    settings
+    Some(
+        settings
         .norms
         .iter()
         .map(|norm| {
@@ -649,14 +951,14 @@ pub fn thermometer_from(
                 Measure::ResponseTime { .. } => items(TallyKind::Response, Some(&norm.id)),
                 Measure::CommitmentOnTime { .. } => items(TallyKind::Commitment, None),
                 Measure::FirstContactResolution => {
-                    entries(rows, &everything).fold((0, 0), |(met, all), (_, fcr, n)| match fcr {
+                    everything.iter().fold((0, 0), |(met, all), &(_, fcr, n)| match fcr {
                         1 => (met + n, all + n),
                         0 => (met, all + n),
                         _ => (met, all),
                     })
                 }
                 Measure::ReferredAtMost { max } => {
-                    entries(rows, &everything).fold((0, 0), |(met, all), (referrals, _, n)| {
+                    everything.iter().fold((0, 0), |(met, all), &(referrals, _, n)| {
                         let ok = referrals <= i64::from(*max);
                         (met + if ok { n } else { 0 }, all + n)
                     })
@@ -672,6 +974,116 @@ pub fn thermometer_from(
             };
             norm_result(norm, met, total)
         })
+        .collect(),
+    )
+}
+
+/// The step of a series of figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Day,
+    /// ISO weeks, Monday to Sunday.
+    Week,
+    Month,
+}
+
+/// The periods of a series over `[from, to)`: each day, ISO week or calendar month, the
+/// first and the last cut at `from` and `to`, all as known at `as_of`.
+pub fn series_periods(from: NaiveDate, to: NaiveDate, step: Step, as_of: Instant) -> Vec<Period> {
+    let mut out = Vec::new();
+    let mut start = from;
+    while start < to {
+        let next = match step {
+            Step::Day => start.succ_opt(),
+            Step::Week => start.checked_add_days(chrono::Days::new(
+                7 - u64::from(start.weekday().num_days_from_monday()),
+            )),
+            Step::Month => month_start(month_number(start) + 1),
+        };
+        let end = next.map_or(to, |n| n.min(to));
+        out.push(Period {
+            from: start,
+            to: end,
+            as_of,
+        });
+        start = end;
+    }
+    out
+}
+
+/// The spans a series reads: those of each period, adjacent ones of one grain joined;
+/// `None` when a period has none.
+pub fn series_spans(periods: &[Period]) -> Option<Vec<Span>> {
+    let mut out: Vec<Span> = Vec::new();
+    let mut all = Vec::new();
+    for p in periods {
+        all.extend(spans(p)?);
+    }
+    all.sort_by_key(|s| (s.grain, s.from));
+    for s in all {
+        match out.last_mut() {
+            Some(last) if last.grain == s.grain && last.to >= s.from => {
+                last.to = last.to.max(s.to);
+            }
+            _ => out.push(s),
+        }
+    }
+    Some(out)
+}
+
+/// Which computation answers a series: as [`path`], for every period at once.
+pub fn series_path(periods: &[Period], current: bool, latest_event: Option<Instant>) -> Path {
+    let as_of = periods.first().map(|p| p.as_of);
+    if !current || latest_event.is_some_and(|t| as_of.is_some_and(|a| t > a)) {
+        return Path::Facts;
+    }
+    series_spans(periods).map_or(Path::Facts, Path::Rollups)
+}
+
+/// The rows of each period of a series, from rows each on its own day or month (`at`,
+/// for every kind); `None` when a period has no spans.
+fn rows_per_period(rows: &[RollupRow], periods: &[Period]) -> Option<Vec<Vec<RollupRow>>> {
+    let mut sorted: Vec<&RollupRow> = rows.iter().collect();
+    sorted.sort_by_key(|r| (r.grain, r.at));
+    periods
+        .iter()
+        .map(|p| {
+            let mut mine = Vec::new();
+            for s in spans(p)? {
+                let lo = sorted.partition_point(|r| (r.grain, r.at) < (s.grain, s.from));
+                let hi = sorted.partition_point(|r| (r.grain, r.at) < (s.grain, s.to));
+                mine.extend(sorted[lo..hi].iter().map(|r| (*r).clone()));
+            }
+            Some(mine)
+        })
+        .collect()
+}
+
+/// [`seconds_wanted`] for every period of a series.
+pub fn series_seconds_wanted(
+    rows: &[RollupRow],
+    periods: &[Period],
+    filter: &Filter,
+) -> BTreeSet<TallyKind> {
+    rows_per_period(rows, periods)
+        .unwrap_or_default()
+        .iter()
+        .flat_map(|mine| seconds_wanted(mine, std::slice::from_ref(filter)))
+        .collect()
+}
+
+/// The figures of each period of a series from the rows of its [`series_spans`], each
+/// row on its own day or month (`at`, for every kind); `None` when the rows cannot
+/// answer a period.
+pub fn series_from(
+    rows: &[RollupRow],
+    periods: &[Period],
+    filter: &Filter,
+) -> Option<Vec<Figures>> {
+    rows_per_period(rows, periods)?
+        .iter()
+        .zip(periods)
+        .map(|(mine, p)| figures_from(mine, p, filter))
         .collect()
 }
 
@@ -782,8 +1194,8 @@ mod tests {
         }
     }
 
-    fn contact(rng: &mut Rng, id: u128, case: Option<Uuid>) -> ContactFacts {
-        let started_at = base() + TimeDelta::seconds(rng.below(40 * 86_400) as i64);
+    fn contact(rng: &mut Rng, id: u128, case: Option<Uuid>, days: u64) -> ContactFacts {
+        let started_at = base() + TimeDelta::seconds(rng.below(days * 86_400) as i64);
         let channel = rng.pick(&Channel::ALL);
         let completion = rng.chance(80).then(|| {
             let outcome = rng.pick(&Outcome::ALL);
@@ -847,6 +1259,8 @@ mod tests {
     fn world(seed: u64) -> World {
         let mut rng = Rng(seed | 1);
         let settings = settings(&mut rng);
+        // Contacts over 40 days, or over a year and a half (relations in months).
+        let days = rng.pick(&[40, 40, 550]);
         let mut facts = FigureFacts::default();
         let mut next = 100u128;
         for k in 0..rng.below(7) {
@@ -854,7 +1268,7 @@ mod tests {
             let mut contacts = Vec::new();
             for _ in 0..1 + rng.below(7) {
                 next += 1;
-                contacts.push(contact(&mut rng, next, Some(id)));
+                contacts.push(contact(&mut rng, next, Some(id), days));
             }
             let created_at = contacts.iter().map(|c| c.started_at).min().unwrap();
             facts.contacts.extend(contacts.iter().cloned());
@@ -872,7 +1286,7 @@ mod tests {
         }
         for _ in 0..rng.below(5) {
             next += 1;
-            facts.contacts.push(contact(&mut rng, next, None));
+            facts.contacts.push(contact(&mut rng, next, None, days));
         }
         World { settings, facts }
     }
@@ -892,14 +1306,39 @@ mod tests {
         latest(&w.facts.contacts).unwrap_or_else(base)
     }
 
-    fn period(rng: &mut Rng, w: &World) -> Period {
+    /// A period, and whether it is of a shape the rollups must answer (a day, an ISO
+    /// week, whole months, a first of the month to any day, up to 31 days).
+    fn period(rng: &mut Rng, w: &World) -> (Period, bool) {
         let day =
-            |n: u64| NaiveDate::from_ymd_opt(2026, 2, 25).unwrap() + TimeDelta::days(n as i64);
-        let from = day(rng.below(50));
-        let to = from + TimeDelta::days(1 + rng.below(40) as i64);
+            |n: u64| NaiveDate::from_ymd_opt(2026, 1, 25).unwrap() + TimeDelta::days(n as i64);
         let as_of = latest_event(w)
             + TimeDelta::seconds(rng.pick(&[0, 1, 59, 3600, 86_400, 5 * 86_400, 30 * 86_400]));
-        Period { from, to, as_of }
+        let month = |m: u64| month_start(month_number(day(10)) + m as i64).unwrap();
+        let (from, to, aligned) = match rng.below(6) {
+            0 => {
+                let from = day(rng.below(600));
+                let to = from + TimeDelta::days(1 + rng.below(45) as i64);
+                (from, to, (to - from).num_days() <= REL_DAYS)
+            }
+            1 => {
+                let from = day(rng.below(600));
+                (from, from + TimeDelta::days(1), true)
+            }
+            2 => {
+                let d = day(rng.below(600));
+                let monday = d - TimeDelta::days(i64::from(d.weekday().num_days_from_monday()));
+                (monday, monday + TimeDelta::days(7), true)
+            }
+            3 => {
+                let k = rng.below(20);
+                (month(k), month(k + 1 + rng.below(18)), true)
+            }
+            _ => {
+                let from = month(rng.below(20));
+                (from, from + TimeDelta::days(1 + rng.below(500) as i64), true)
+            }
+        };
+        (Period { from, to, as_of }, aligned)
     }
 
     fn filter(rng: &mut Rng) -> Filter {
@@ -914,6 +1353,63 @@ mod tests {
         }
     }
 
+    /// The rows without exact seconds, and the exact seconds of the kinds `wanted` asks.
+    fn narrowed(
+        rows: &[RollupRow],
+        wanted: impl FnOnce(&[RollupRow]) -> BTreeSet<TallyKind>,
+    ) -> Vec<RollupRow> {
+        let (seconds, mut base): (Vec<RollupRow>, Vec<RollupRow>) = rows
+            .iter()
+            .cloned()
+            .partition(|r| matches!(r.kind, TallyKind::Seconds(_)));
+        let kinds = wanted(&base);
+        base.extend(seconds.into_iter().filter(|r| kinds.contains(&r.kind)));
+        base
+    }
+
+    #[test]
+    fn answer_buckets_hold_their_seconds_in_order() {
+        let mut last = -1;
+        for secs in 0..5000 {
+            let b = answer_bucket(secs);
+            assert!(b == last || b == last + 1, "{secs}");
+            last = b;
+        }
+        assert_eq!(answer_bucket(15), 15);
+        assert_eq!((answer_bucket(16), answer_bucket(19), answer_bucket(20)), (16, 16, 17));
+        assert!(u8::try_from(answer_bucket(i64::MAX)).is_ok());
+    }
+
+    #[test]
+    fn a_path_is_the_facts_for_a_past_as_of_or_stale_rollups() {
+        let p = Period {
+            from: NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            to: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
+            as_of: base() + TimeDelta::days(100),
+        };
+        assert!(matches!(path(&p, true, Some(p.as_of)), Path::Rollups(_)));
+        assert!(matches!(path(&p, true, None), Path::Rollups(_)));
+        assert_eq!(path(&p, false, None), Path::Facts);
+        assert_eq!(
+            path(&p, true, Some(p.as_of + TimeDelta::seconds(1))),
+            Path::Facts
+        );
+        // Not from the first of a month, and longer than the days reach.
+        let odd = Period {
+            from: NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+            ..p
+        };
+        assert_eq!(path(&odd, true, None), Path::Facts);
+        assert_eq!(
+            spans(&p),
+            Some(vec![Span {
+                grain: Grain::Month,
+                from: month_number(p.from),
+                to: month_number(p.to),
+            }])
+        );
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(400))]
         #[test]
@@ -922,25 +1418,46 @@ mod tests {
             let all = counted(all_tallies(&w));
             let mut rng = Rng(seed.rotate_left(17) | 1);
             for _ in 0..6 {
-                let p = period(&mut rng, &w);
-                let rows = sum_period(all.iter().map(|(t, n)| (t, *n)), &p);
+                let (p, aligned) = period(&mut rng, &w);
+                let Some(sp) = spans(&p) else {
+                    prop_assert!(!aligned, "{:?} has no spans", p);
+                    continue;
+                };
+                let rows = sum_period(all.iter().map(|(t, n)| (t, *n)), &sp);
                 prop_assert_eq!(
                     thermometer_from(&rows, &p, &w.settings),
-                    figures::thermometer(&w.facts, &p, &w.settings)
+                    Some(figures::thermometer(&w.facts, &p, &w.settings)),
+                    "{:?}", p
                 );
                 let f = filter(&mut rng);
-                prop_assert_eq!(
-                    figures_from(&rows, &f),
-                    figures::figures(&w.facts, &p, &f, &w.settings),
-                    "filter {:?}", f
-                );
-                for channel in Channel::ALL {
-                    let f = Filter { channel: Some(channel), ..f.clone() };
+                let filters: Vec<Filter> = std::iter::once(f.clone())
+                    .chain(Channel::ALL.map(|channel| Filter { channel: Some(channel), ..f.clone() }))
+                    .collect();
+                // The exact seconds of only the buckets asked for, as the store reads them.
+                let rows = narrowed(&rows, |base| seconds_wanted(base, &filters));
+                for f in &filters {
                     prop_assert_eq!(
-                        figures_from(&rows, &f),
-                        figures::figures(&w.facts, &p, &f, &w.settings)
+                        figures_from(&rows, &p, f),
+                        Some(figures::figures(&w.facts, &p, f, &w.settings)),
+                        "filter {:?} {:?}", f, p
                     );
                 }
+            }
+            // A series: every period's figures from one read of the series' rows.
+            let (p, _) = period(&mut rng, &w);
+            let step = rng.pick(&[Step::Day, Step::Week, Step::Month]);
+            let periods = series_periods(p.from, p.to.min(p.from + TimeDelta::days(120)), step, p.as_of);
+            if let Some(sp) = series_spans(&periods) {
+                let rows = sum_period(all.iter().map(|(t, n)| (t, *n)), &sp);
+                let f = filter(&mut rng);
+                let rows = narrowed(&rows, |base| series_seconds_wanted(base, &periods, &f));
+                let expected: Vec<Figures> = periods
+                    .iter()
+                    .map(|q| figures::figures(&w.facts, q, &f, &w.settings))
+                    .collect();
+                prop_assert_eq!(series_from(&rows, &periods, &f), Some(expected));
+            } else {
+                prop_assert!(false, "a series of {:?} has no spans", step);
             }
         }
     }
@@ -988,8 +1505,9 @@ mod tests {
                 to: NaiveDate::from_ymd_opt(2026, 4, 1).unwrap(),
                 as_of,
             };
-            let rows = sum_period(all.iter().map(|(t, n)| (t, *n)), &p);
+            let rows = sum_period(all.iter().map(|(t, n)| (t, *n)), &spans(&p).unwrap());
             thermometer_from(&rows, &p, &s)
+                .unwrap()
                 .into_iter()
                 .find(|r| r.norm_id.as_str() == "phone-answered")
                 .unwrap()

@@ -37,7 +37,8 @@ use sea_orm::{
     IntoActiveModel, Statement,
 };
 use std::cell::RefCell;
-use std::collections::BTreeSet;
+use midoffice_domain::rollup::{self, Tally, UnitFacts};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
 
 /// The most bind parameters in one statement: SQLite's limit (32766) and PostgreSQL's
@@ -648,6 +649,36 @@ impl Batch {
         Ok(FeedbackFacts { contact, stored_at })
     }
 
+    /// The figure units of this batch (its cases not joined into another, each with its
+    /// contacts, and its contacts on no case) with their tallies (`rollup::tallies`).
+    fn figure_units(
+        &self,
+        settings: &TenantSettings,
+    ) -> Result<Vec<(Uuid, BTreeMap<Tally, i64>)>, StoreError> {
+        let mut on_case: HashMap<Uuid, Vec<ContactFacts>> = HashMap::new();
+        let mut out = Vec::new();
+        for (i, row) in self.contacts.iter().enumerate() {
+            let facts = self.contact_as_facts(i)?;
+            match row.case_id {
+                Some(case) => on_case.entry(case).or_default().push(facts),
+                None => out.push((
+                    row.id,
+                    rollup::counted(rollup::tallies(UnitFacts::Contact(&facts), settings)),
+                )),
+            }
+        }
+        for k in self.cases.iter().filter(|k| k.merged_into.is_none()) {
+            let mut contacts = on_case.remove(&k.id).unwrap_or_default();
+            contacts.sort_by_key(|a| (a.started_at, a.id));
+            let case = case_of_row(k.clone(), contacts)?;
+            out.push((
+                k.id,
+                rollup::counted(rollup::tallies(UnitFacts::Case(&case), settings)),
+            ));
+        }
+        Ok(out)
+    }
+
     /// The topic code of a case of this batch, as stored.
     pub fn case_topic(&self, case_id: Uuid) -> Option<Code> {
         self.case_row(case_id)
@@ -698,8 +729,11 @@ impl Store {
     pub async fn save_bulk(&self, batch: Batch) -> Result<BatchCounts, StoreError> {
         let counts = batch.counts();
         let backend = self.pools.backend;
+        let tenant_id = TenantId::parse(&batch.tenant)
+            .map_err(|_| StoreError::Internal("a batch of an invalid tenant".into()))?;
+        let settings = self.settings(&tenant_id).await?;
+        let units = batch.figure_units(&settings)?;
         let Batch {
-            tenant,
             mut parties,
             identifiers,
             mut cases,
@@ -717,12 +751,9 @@ impl Store {
             insert_rows::<case::ActiveModel>(&txn, cases, per(7)).await?;
             insert_rows::<contact::ActiveModel>(&txn, contacts, per(25)).await?;
             insert_rows::<feedback::ActiveModel>(&txn, feedback, per(7)).await?;
-            // Rows written without the store's writes have no figure tallies: the
-            // tenant's figures come from the facts until its rollups are rebuilt
-            // (`Store::rebuild_figures`; `serve` rebuilds stale tenants at start-up).
-            let tenant = midoffice_domain::TenantId::parse(&tenant)
-                .map_err(|_| StoreError::Internal("a batch of another tenant".into()))?;
-            crate::rollup::mark_stale(&txn, &tenant).await?;
+            // The batch's units are new and whole (a batch holds whole parties): their
+            // tallies, computed as a refresh would, are added as they are.
+            crate::rollup::add_new_units(&txn, &tenant_id, units, &settings).await?;
             Ok(())
         }
         .await;

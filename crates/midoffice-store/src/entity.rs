@@ -5,6 +5,7 @@ pub mod audit_record;
 pub mod case;
 pub mod contact;
 pub mod feedback;
+pub mod figure_month;
 pub mod figure_rollup;
 pub mod figure_state;
 pub mod figure_unit;

@@ -18,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_figure_rollups::Migration),
             Box::new(m0006_retention::Migration),
             Box::new(m0007_identifier_party_cover::Migration),
+            Box::new(m0008_figure_months::Migration),
         ]
     }
 }
@@ -841,6 +842,154 @@ mod m0007_identifier_party_cover {
                         .to_owned(),
                 )
                 .await
+        }
+
+        fn use_transaction(&self) -> Option<bool> {
+            Some(true)
+        }
+    }
+}
+
+mod m0008_figure_months {
+    //! Rollups bounded per day (`midoffice_domain::rollup`): an entry keeps its previous
+    //! contact and its case's first-contact item as a relation to its own day
+    //! (`rollup::relation`: days up to a month back, then calendar months) instead of
+    //! their day numbers, and beside the per-day sums there are per-month sums
+    //! (`figure_month`, each per-day row as `rollup::month_row` sums it). The stored
+    //! per-day entries and answers (an answer's seconds become its bucket's `Answer` and
+    //! `Seconds` tallies) are converted here (`rollup::from_v1`; their days and seconds
+    //! are known, so the conversion is exact, also for the sums of units retention
+    //! deleted) and the per-month sums are summed from the per-day rows; unit rows of
+    //! version 1 are converted when they are read (`crate::rows::figures`).
+
+    use crate::rollup::{add_sums, month_sums};
+    use midoffice_domain::rollup::{
+        self, Grain, Tally, TallyKey, TallyKind, day_from_number, day_number,
+    };
+    use sea_orm::{ConnectionTrait, Statement};
+    use sea_orm_migration::prelude::*;
+    use std::collections::BTreeMap;
+
+    /// One table, and the per-day entries converted.
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0008_figure_months"
+        }
+    }
+
+    fn text(name: &'static str) -> ColumnDef {
+        ColumnDef::new(name).string().not_null().to_owned()
+    }
+    fn long(name: &'static str) -> ColumnDef {
+        ColumnDef::new(name).big_integer().not_null().to_owned()
+    }
+    fn err(e: impl std::fmt::Display) -> DbErr {
+        DbErr::Migration(format!("m0008_figure_months: {e}"))
+    }
+
+    #[sea_orm_migration::async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .create_table(
+                    Table::create()
+                        .table("figure_month")
+                        .col(text("tenant"))
+                        .col(ColumnDef::new("month").integer().not_null())
+                        .col(ColumnDef::new("kind").small_integer().not_null())
+                        .col(text("channel"))
+                        .col(text("topic"))
+                        .col(text("department"))
+                        .col(long("a"))
+                        .col(long("b"))
+                        .col(long("c"))
+                        .col(long("n"))
+                        .primary_key(
+                            Index::create()
+                                .col("tenant")
+                                .col("month")
+                                .col("kind")
+                                .col("channel")
+                                .col("topic")
+                                .col("department")
+                                .col("a")
+                                .col("b")
+                                .col("c"),
+                        )
+                        .to_owned(),
+                )
+                .await?;
+            let db = manager.get_connection();
+            let backend = db.get_database_backend();
+            let tenants: Vec<String> = db
+                .query_all_raw(Statement::from_string(
+                    backend,
+                    "SELECT DISTINCT tenant FROM figure_rollup",
+                ))
+                .await?
+                .into_iter()
+                .map(|r| r.try_get_by_index(0))
+                .collect::<Result<_, _>>()?;
+            let (entry, answer) = (TallyKind::Entry.code(), TallyKind::Answer.code());
+            for tenant in tenants {
+                let rows = db
+                    .query_all_raw(crate::rollup::statement(
+                        backend,
+                        "SELECT CAST(day AS BIGINT), CAST(kind AS BIGINT), channel, topic, \
+                         department, a, b, c, n FROM figure_rollup WHERE tenant = ? AND n <> 0",
+                        vec![tenant.clone().into()],
+                    ))
+                    .await?;
+                let mut all: BTreeMap<Tally, i64> = BTreeMap::new();
+                let mut converted: BTreeMap<Tally, i64> = BTreeMap::new();
+                for r in rows {
+                    let day: i64 = r.try_get_by_index(0)?;
+                    let kind: i64 = r.try_get_by_index(1)?;
+                    let tally = Tally {
+                        kind: TallyKind::from_code(kind).ok_or_else(|| err("a tally kind"))?,
+                        day: day_from_number(day).ok_or_else(|| err("a tally day"))?,
+                        key: TallyKey {
+                            channel: r.try_get_by_index(2)?,
+                            topic: r.try_get_by_index(3)?,
+                            department: r.try_get_by_index(4)?,
+                            a: r.try_get_by_index(5)?,
+                            b: r.try_get_by_index(6)?,
+                            c: r.try_get_by_index(7)?,
+                        },
+                    };
+                    let n: i64 = r.try_get_by_index(8)?;
+                    if matches!(tally.kind, TallyKind::Entry | TallyKind::Answer) {
+                        for t in rollup::from_v1(&tally).ok_or_else(|| err("a tally day"))? {
+                            *converted.entry(t.clone()).or_insert(0) += n;
+                            *all.entry(t).or_insert(0) += n;
+                        }
+                    } else {
+                        *all.entry(tally).or_insert(0) += n;
+                    }
+                }
+                db.execute_raw(crate::rollup::statement(
+                    backend,
+                    &format!(
+                        "DELETE FROM figure_rollup WHERE tenant = ? AND kind IN ({entry}, {answer})"
+                    ),
+                    vec![tenant.clone().into()],
+                ))
+                .await?;
+                let days: Vec<(i64, TallyKind, TallyKey, i64)> = converted
+                    .into_iter()
+                    .filter(|(_, n)| *n != 0)
+                    .map(|(t, n)| (day_number(t.day), t.kind, t.key, n))
+                    .collect();
+                add_sums(db, &tenant, Grain::Day, &days)
+                    .await
+                    .map_err(err)?;
+                add_sums(db, &tenant, Grain::Month, &month_sums(all.iter().map(|(t, n)| (t, *n))))
+                    .await
+                    .map_err(err)?;
+            }
+            Ok(())
         }
 
         fn use_transaction(&self) -> Option<bool> {

@@ -16,18 +16,21 @@ use crate::db::{self, db_err};
 use crate::entity::{case, contact, figure_state, figure_unit};
 use crate::facts::{self, CHUNK};
 use crate::{Store, StoreError, rows, settings_in};
-use midoffice_domain::figures::{FigureFacts, LoadWindow, Period};
+use chrono::NaiveDate;
+use midoffice_domain::figures::{FigureFacts, Figures, Filter, LoadWindow, Period};
 use midoffice_domain::plan::{Touched, Write, touched_units};
 use midoffice_domain::rollup::{
-    self, PeriodBounds, RollupRow, Tally, TallyKey, TallyKind, UnitFacts, day_number,
+    self, Grain, Path, RollupRow, Span, Tally, TallyKey, TallyKind, UnitFacts, day_number,
 };
 use midoffice_domain::settings::TenantSettings;
-use midoffice_domain::{Code, TenantId};
+use midoffice_domain::{Code, Instant, TenantId};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Statement, Value,
 };
+use midoffice_domain::rollup::Step;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// Units refreshed per transaction of a rebuild.
@@ -52,7 +55,7 @@ pub struct Answered<T> {
 }
 
 /// A statement with `?` placeholders, numbered `$n` for PostgreSQL.
-fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
+pub(crate) fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> Statement {
     let sql = if backend == DbBackend::Postgres {
         let mut out = String::with_capacity(sql.len() + 16);
         let mut n = 0;
@@ -111,20 +114,7 @@ pub async fn after_writes<C: ConnectionTrait>(
     }
     let units: Vec<Uuid> = units.into_iter().collect();
     refresh(c, tenant, &units, settings).await?;
-    let backend = c.get_database_backend();
-    c.execute_raw(statement(
-        backend,
-        "INSERT INTO figure_state (tenant, fingerprint, generation, rebuilt_at) \
-         VALUES (?, ?, 0, ?) ON CONFLICT (tenant) DO NOTHING",
-        vec![
-            tenant.as_str().into(),
-            rollup::fingerprint(settings).into(),
-            micros(now()).into(),
-        ],
-    ))
-    .await
-    .map_err(db_err)?;
-    Ok(())
+    ensure_state(c, tenant, settings).await
 }
 
 /// Refreshes these units (case ids or contact ids; one that no longer is a unit, a case
@@ -216,28 +206,12 @@ pub async fn refresh<C: ConnectionTrait>(
         if after.is_empty() {
             gone.push(*id);
         } else {
-            let text = rows::figures::encode(after).map_err(|e| {
-                tracing::error!(error = %e, "cannot write a figure unit row");
-                StoreError::Internal("cannot store the figure tallies".into())
-            })?;
-            keep.push((*id, text));
+            keep.push((*id, encode_unit(after)?));
         }
     }
     delta.retain(|_, d| *d != 0);
     add_to_rollups(c, tenant, &delta).await?;
-    let backend = c.get_database_backend();
-    for chunk in keep.chunks(UPSERT_ROWS) {
-        let mut sql = String::from("INSERT INTO figure_unit (tenant, unit_id, tallies) VALUES ");
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 3);
-        for (i, (id, text)) in chunk.iter().enumerate() {
-            sql.push_str(if i == 0 { "(?, ?, ?)" } else { ", (?, ?, ?)" });
-            values.extend([t.into(), (*id).into(), text.clone().into()]);
-        }
-        sql.push_str(" ON CONFLICT (tenant, unit_id) DO UPDATE SET tallies = excluded.tallies");
-        c.execute_raw(statement(backend, &sql, values))
-            .await
-            .map_err(db_err)?;
-    }
+    save_units(c, tenant, &keep).await?;
     for chunk in gone.chunks(CHUNK) {
         figure_unit::Entity::delete_many()
             .filter(figure_unit::Column::Tenant.eq(t))
@@ -249,41 +223,158 @@ pub async fn refresh<C: ConnectionTrait>(
     Ok(())
 }
 
-/// Adds count differences to the per-day sums (rows that fall to 0 stay).
+/// Keeps units' tallies (`figure_unit`, encoded rows).
+async fn save_units<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    units: &[(Uuid, String)],
+) -> Result<(), StoreError> {
+    let backend = c.get_database_backend();
+    for chunk in units.chunks(UPSERT_ROWS) {
+        let mut sql = String::from("INSERT INTO figure_unit (tenant, unit_id, tallies) VALUES ");
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 3);
+        for (i, (id, text)) in chunk.iter().enumerate() {
+            sql.push_str(if i == 0 { "(?, ?, ?)" } else { ", (?, ?, ?)" });
+            values.extend([tenant.as_str().into(), (*id).into(), text.clone().into()]);
+        }
+        sql.push_str(" ON CONFLICT (tenant, unit_id) DO UPDATE SET tallies = excluded.tallies");
+        c.execute_raw(statement(backend, &sql, values))
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+fn encode_unit(tallies: &BTreeMap<Tally, i64>) -> Result<String, StoreError> {
+    rows::figures::encode(tallies).map_err(|e| {
+        tracing::error!(error = %e, "cannot write a figure unit row");
+        StoreError::Internal("cannot store the figure tallies".into())
+    })
+}
+
+/// The figures of new units written without the store's writes (a bulk load): each
+/// unit's tallies kept, their sums added, and a figure state for a tenant without one.
+/// The units must be new (no tallies kept yet).
+pub(crate) async fn add_new_units<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    units: Vec<(Uuid, BTreeMap<Tally, i64>)>,
+    settings: &TenantSettings,
+) -> Result<(), StoreError> {
+    let mut sums: BTreeMap<Tally, i64> = BTreeMap::new();
+    let mut keep = Vec::with_capacity(units.len());
+    for (id, tallies) in units {
+        if tallies.is_empty() {
+            continue;
+        }
+        keep.push((id, encode_unit(&tallies)?));
+        for (t, n) in tallies {
+            *sums.entry(t).or_insert(0) += n;
+        }
+    }
+    add_to_rollups(c, tenant, &sums).await?;
+    save_units(c, tenant, &keep).await?;
+    ensure_state(c, tenant, settings).await
+}
+
+/// A tenant without a figure state gets one (its rollups are kept from its first
+/// contact on).
+async fn ensure_state<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    settings: &TenantSettings,
+) -> Result<(), StoreError> {
+    c.execute_raw(statement(
+        c.get_database_backend(),
+        "INSERT INTO figure_state (tenant, fingerprint, generation, rebuilt_at) \
+         VALUES (?, ?, 0, ?) ON CONFLICT (tenant) DO NOTHING",
+        vec![
+            tenant.as_str().into(),
+            rollup::fingerprint(settings).into(),
+            micros(now()).into(),
+        ],
+    ))
+    .await
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// Adds count differences to the per-day sums and to the per-month sums
+/// (`rollup::month_row`; rows that fall to 0 stay).
 async fn add_to_rollups<C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
     delta: &BTreeMap<Tally, i64>,
 ) -> Result<(), StoreError> {
+    let days: Vec<(i64, TallyKind, TallyKey, i64)> = delta
+        .iter()
+        .map(|(t, n)| (day_number(t.day), t.kind, t.key.clone(), *n))
+        .collect();
+    let t = tenant.as_str();
+    add_sums(c, t, Grain::Day, &days).await?;
+    add_sums(c, t, Grain::Month, &month_sums(delta.iter().map(|(t, n)| (t, *n)))).await
+}
+
+/// Day-row differences summed into month rows.
+pub(crate) fn month_sums<'a>(
+    rows: impl IntoIterator<Item = (&'a Tally, i64)>,
+) -> Vec<(i64, TallyKind, TallyKey, i64)> {
+    let mut months: BTreeMap<(i64, TallyKind, TallyKey), i64> = BTreeMap::new();
+    for (t, n) in rows {
+        let (month, key) = rollup::month_row(t);
+        *months.entry((month, t.kind, key)).or_insert(0) += n;
+    }
+    months
+        .into_iter()
+        .filter(|(_, n)| *n != 0)
+        .map(|((m, kind, key), n)| (m, kind, key, n))
+        .collect()
+}
+
+/// The table and its day or month column.
+fn table_of(grain: Grain) -> (&'static str, &'static str) {
+    match grain {
+        Grain::Day => ("figure_rollup", "day"),
+        Grain::Month => ("figure_month", "month"),
+    }
+}
+
+/// Adds counts to per-day or per-month sums: `(day or month number, kind, key, n)`.
+pub(crate) async fn add_sums<C: ConnectionTrait>(
+    c: &C,
+    tenant: &str,
+    grain: Grain,
+    rows: &[(i64, TallyKind, TallyKey, i64)],
+) -> Result<(), StoreError> {
     let backend = c.get_database_backend();
-    let rows: Vec<(&Tally, &i64)> = delta.iter().collect();
+    let (table, column) = table_of(grain);
     for chunk in rows.chunks(UPSERT_ROWS) {
-        let mut sql = String::from(
-            "INSERT INTO figure_rollup (tenant, day, kind, channel, topic, department, a, b, c, n) VALUES ",
+        let mut sql = format!(
+            "INSERT INTO {table} (tenant, {column}, kind, channel, topic, department, a, b, c, n) VALUES "
         );
         let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 10);
-        for (i, (tally, n)) in chunk.iter().enumerate() {
+        for (i, (at, kind, key, n)) in chunk.iter().enumerate() {
             sql.push_str(if i == 0 { "" } else { ", " });
             sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
-            let day = i32::try_from(day_number(tally.day))
+            let at = i32::try_from(*at)
                 .map_err(|_| StoreError::Internal("a figure day out of range".into()))?;
             values.extend([
-                tenant.as_str().into(),
-                day.into(),
-                tally.kind.code().into(),
-                tally.key.channel.clone().into(),
-                tally.key.topic.clone().into(),
-                tally.key.department.clone().into(),
-                tally.key.a.into(),
-                tally.key.b.into(),
-                tally.key.c.into(),
-                (**n).into(),
+                tenant.into(),
+                at.into(),
+                kind.code().into(),
+                key.channel.clone().into(),
+                key.topic.clone().into(),
+                key.department.clone().into(),
+                key.a.into(),
+                key.b.into(),
+                key.c.into(),
+                (*n).into(),
             ]);
         }
-        sql.push_str(
-            " ON CONFLICT (tenant, day, kind, channel, topic, department, a, b, c) \
-             DO UPDATE SET n = figure_rollup.n + excluded.n",
-        );
+        sql.push_str(&format!(
+            " ON CONFLICT (tenant, {column}, kind, channel, topic, department, a, b, c) \
+             DO UPDATE SET n = {table}.n + excluded.n"
+        ));
         c.execute_raw(statement(backend, &sql, values))
             .await
             .map_err(db_err)?;
@@ -329,20 +420,22 @@ pub(crate) async fn rollups_current<C: ConnectionTrait>(
     Ok(state.is_none_or(|s| s.fingerprint == rollup::fingerprint(settings)))
 }
 
-/// Whether the rollups answer a period: current, and `as_of` after every stored event.
-async fn rollups_answer<C: ConnectionTrait>(
+/// Which computation answers these periods (`rollup::series_path`, one period or a
+/// series): the tenant's figure state and latest event, read in the call's transaction.
+async fn path_of<C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
     settings: &TenantSettings,
-    period: &Period,
-) -> Result<bool, StoreError> {
+    periods: &[Period],
+) -> Result<Path, StoreError> {
     if !rollups_current(c, tenant, settings).await? {
-        return Ok(false);
+        return Ok(Path::Facts);
     }
-    Ok(match latest_event(c, tenant).await? {
-        None => true,
-        Some(us) => instant(us)? <= period.as_of,
-    })
+    let latest = match latest_event(c, tenant).await? {
+        Some(us) => Some(instant(us)?),
+        None => None,
+    };
+    Ok(rollup::series_path(periods, true, latest))
 }
 
 /// Which rollup rows a figure call reads: the kinds it needs, the entries of the filter
@@ -399,15 +492,16 @@ impl Scope {
     }
 }
 
-/// The rollup rows of a period ([`rollup::sum_period`], computed by the database), of
-/// the scope.
-async fn period_rows<C: ConnectionTrait>(
+/// The rollup rows of these spans ([`rollup::sum_period`], computed by the database),
+/// of the scope: entries on their own day or month, other kinds summed over each span
+/// unless `every_at` (a series, which splits the rows by day or month).
+async fn span_rows<C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
-    period: &Period,
+    spans: &[Span],
     scope: &Scope,
+    every_at: bool,
 ) -> Result<Vec<RollupRow>, StoreError> {
-    let bounds = PeriodBounds::of(period);
     let entry = TallyKind::Entry.code();
     let list = |items: Vec<String>| {
         if items.is_empty() {
@@ -429,54 +523,55 @@ async fn period_rows<C: ConnectionTrait>(
         narrower.push_str(" AND department = ?");
         extra.push(department.clone().into());
     }
-    let sql = format!(
-        "SELECT CAST(kind AS BIGINT), channel, topic, department, a, \
-           CASE WHEN kind = {entry} THEN 0 ELSE b END AS bb, \
-           CASE WHEN kind = {entry} THEN \
-             (CASE WHEN c >= ? AND c < ? THEN c % 2 ELSE -1 END) ELSE c END AS cc, \
-           CAST(SUM(n) AS BIGINT) \
-         FROM figure_rollup \
-         WHERE tenant = ? AND day >= ? AND day < ? AND (kind <> {entry} OR b < ?){narrower} \
-         GROUP BY kind, channel, topic, department, a, bb, cc"
-    );
-    let rows = c
-        .query_all_raw(statement(
-            c.get_database_backend(),
-            &sql,
-            vec![
-                (bounds.from * 2).into(),
-                (bounds.to * 2).into(),
-                tenant.as_str().into(),
-                bounds.from.into(),
-                bounds.to.into(),
-                bounds.from.into(),
-            ]
-            .into_iter()
-            .chain(extra)
-            .collect(),
-        ))
-        .await
-        .map_err(db_err)?;
-    let mut out = Vec::with_capacity(rows.len());
-    for r in rows {
-        let kind: i64 = r.try_get_by_index(0).map_err(db_err)?;
-        let n: i64 = r.try_get_by_index(7).map_err(db_err)?;
-        if n == 0 {
-            continue;
+    let mut out = Vec::new();
+    for span in spans {
+        let (table, column) = table_of(span.grain);
+        let at = if every_at {
+            column.to_owned()
+        } else {
+            format!("CASE WHEN kind = {entry} THEN {column} ELSE {} END", span.from)
+        };
+        let sql = format!(
+            "SELECT CAST(kind AS BIGINT), channel, topic, department, a, b, c, \
+               CAST({at} AS BIGINT) AS at_n, CAST(SUM(n) AS BIGINT) \
+             FROM {table} \
+             WHERE tenant = ? AND {column} >= ? AND {column} < ?{narrower} \
+             GROUP BY kind, channel, topic, department, a, b, c, at_n"
+        );
+        let rows = c
+            .query_all_raw(statement(
+                c.get_database_backend(),
+                &sql,
+                vec![tenant.as_str().into(), span.from.into(), span.to.into()]
+                    .into_iter()
+                    .chain(extra.iter().cloned())
+                    .collect(),
+            ))
+            .await
+            .map_err(db_err)?;
+        out.reserve(rows.len());
+        for r in rows {
+            let kind: i64 = r.try_get_by_index(0).map_err(db_err)?;
+            let n: i64 = r.try_get_by_index(8).map_err(db_err)?;
+            if n == 0 {
+                continue;
+            }
+            out.push(RollupRow {
+                kind: TallyKind::from_code(kind)
+                    .ok_or_else(|| crate::convert::corrupt("figure_rollup.kind"))?,
+                grain: span.grain,
+                at: r.try_get_by_index(7).map_err(db_err)?,
+                key: TallyKey {
+                    channel: r.try_get_by_index(1).map_err(db_err)?,
+                    topic: r.try_get_by_index(2).map_err(db_err)?,
+                    department: r.try_get_by_index(3).map_err(db_err)?,
+                    a: r.try_get_by_index(4).map_err(db_err)?,
+                    b: r.try_get_by_index(5).map_err(db_err)?,
+                    c: r.try_get_by_index(6).map_err(db_err)?,
+                },
+                n,
+            });
         }
-        out.push(RollupRow {
-            kind: TallyKind::from_code(kind)
-                .ok_or_else(|| crate::convert::corrupt("figure_rollup.kind"))?,
-            key: TallyKey {
-                channel: r.try_get_by_index(1).map_err(db_err)?,
-                topic: r.try_get_by_index(2).map_err(db_err)?,
-                department: r.try_get_by_index(3).map_err(db_err)?,
-                a: r.try_get_by_index(4).map_err(db_err)?,
-                b: r.try_get_by_index(5).map_err(db_err)?,
-                c: r.try_get_by_index(6).map_err(db_err)?,
-            },
-            n,
-        });
     }
     Ok(out)
 }
@@ -518,6 +613,17 @@ pub async fn load_figure_facts<C: ConnectionTrait>(
         contacts,
         cases: cases.into_iter().map(|k| (k.id, k)).collect(),
     })
+}
+
+/// The facts to load for these periods (one, or the run of a series).
+fn load_window_of(periods: &[Period], settings: &TenantSettings) -> LoadWindow {
+    let first = periods.first();
+    let whole = Period {
+        from: first.map_or(NaiveDate::MIN, |p| p.from),
+        to: periods.last().map_or(NaiveDate::MIN, |p| p.to),
+        as_of: first.map_or_else(now, |p| p.as_of),
+    };
+    midoffice_domain::figures::load_window(&whole, settings)
 }
 
 /// What a figure call read: rollup rows, or the facts of the period.
@@ -615,47 +721,100 @@ async fn no_longer_units<C: ConnectionTrait>(
     Ok(ids.iter().copied().filter(|i| !live.contains(i)).collect())
 }
 
+/// What a figure call asks: its periods (one, or a series over a run of them), the
+/// rollup rows it needs, and whether the rollups may answer.
+struct Ask {
+    periods: Vec<Period>,
+    scope: Scope,
+    allow_rollups: bool,
+    /// Rows on their own day or month for every kind (a series).
+    every_at: bool,
+    /// The exact answer seconds to read beside the rows (`rollup::seconds_wanted`).
+    seconds: Option<Wanted>,
+}
+
+type Wanted = Arc<dyn Fn(&[RollupRow]) -> BTreeSet<TallyKind> + Send + Sync>;
+
+type FromRows<T> = Arc<dyn Fn(&[RollupRow], &TenantSettings) -> Option<T> + Send + Sync>;
+type FromFacts<T> = Arc<dyn Fn(&FigureFacts, &TenantSettings) -> T + Send + Sync>;
+
 impl Store {
-    /// A figure answer: from the rollups when they answer the period (and
-    /// `allow_rollups`), else from the facts; computed off the async workers.
+    /// A figure answer: from the rollups when the domain's path says they answer it
+    /// (`rollup::path`), else from the facts; computed off the async workers. Rows that
+    /// cannot tell (never, for the spans the domain chooses) are answered from the facts.
     async fn figure_answer<T: Send + 'static>(
         &self,
         tenant: &TenantId,
-        period: Period,
-        allow_rollups: bool,
-        scope: Scope,
-        from_rows: impl FnOnce(&[RollupRow], &TenantSettings) -> T + Send + 'static,
-        from_facts: impl FnOnce(&FigureFacts, &TenantSettings) -> T + Send + 'static,
+        ask: Ask,
+        from_rows: FromRows<T>,
+        from_facts: FromFacts<T>,
     ) -> Result<Answered<T>, StoreError> {
-        let (settings, read) = db::bounded(async {
-            let txn = self.pools.begin_figures_read().await?;
-            let result = async {
-                let settings = settings_in(&txn, tenant).await?;
-                let read =
-                    if allow_rollups && rollups_answer(&txn, tenant, &settings, &period).await? {
-                        Read::Rows(period_rows(&txn, tenant, &period, &scope).await?)
+        let mut allow = ask.allow_rollups;
+        loop {
+            let (settings, read) = db::bounded(async {
+                let txn = self.pools.begin_figures_read().await?;
+                let result = async {
+                    let settings = settings_in(&txn, tenant).await?;
+                    let path = if allow {
+                        path_of(&txn, tenant, &settings, &ask.periods).await?
                     } else {
-                        let window = midoffice_domain::figures::load_window(&period, &settings);
-                        Read::Facts(load_figure_facts(&txn, tenant, window).await?)
+                        Path::Facts
                     };
-                Ok((settings, read))
+                    let read = match path {
+                        Path::Rollups(spans) => {
+                            let mut rows =
+                                span_rows(&txn, tenant, &spans, &ask.scope, ask.every_at).await?;
+                            if let Some(wanted) = &ask.seconds {
+                                let kinds: Vec<TallyKind> = wanted(&rows).into_iter().collect();
+                                if !kinds.is_empty() {
+                                    let scope = Scope {
+                                        kinds,
+                                        entry_subsets: Vec::new(),
+                                        ..ask.scope.clone()
+                                    };
+                                    rows.extend(
+                                        span_rows(&txn, tenant, &spans, &scope, ask.every_at)
+                                            .await?,
+                                    );
+                                }
+                            }
+                            Read::Rows(rows)
+                        }
+                        Path::Facts => {
+                            let window = load_window_of(&ask.periods, &settings);
+                            Read::Facts(load_figure_facts(&txn, tenant, window).await?)
+                        }
+                    };
+                    Ok((settings, read))
+                }
+                .await;
+                db::finish(txn, result).await
+            })
+            .await?;
+            let (from_rows, from_facts) = (from_rows.clone(), from_facts.clone());
+            let answered = tokio::task::spawn_blocking(move || match read {
+                Read::Rows(rows) => from_rows(&rows, &settings).map(|answer| Answered {
+                    answer,
+                    path: FigurePath::Rollups,
+                }),
+                Read::Facts(facts) => Some(Answered {
+                    answer: from_facts(&facts, &settings),
+                    path: FigurePath::Facts,
+                }),
+            })
+            .await
+            .map_err(|e| StoreError::Internal(format!("figure computation failed: {e}")))?;
+            match answered {
+                Some(a) => return Ok(a),
+                None if allow => {
+                    tracing::warn!("figure rollups could not tell a period; answered from the facts");
+                    allow = false;
+                }
+                None => {
+                    return Err(StoreError::Internal("figure computation failed".into()));
+                }
             }
-            .await;
-            db::finish(txn, result).await
-        })
-        .await?;
-        tokio::task::spawn_blocking(move || match read {
-            Read::Rows(rows) => Answered {
-                answer: from_rows(&rows, &settings),
-                path: FigurePath::Rollups,
-            },
-            Read::Facts(facts) => Answered {
-                answer: from_facts(&facts, &settings),
-                path: FigurePath::Facts,
-            },
-        })
-        .await
-        .map_err(|e| StoreError::Internal(format!("figure computation failed: {e}")))
+        }
     }
 
     /// The thermometer of a period: from the rollups when they answer it, else from the
@@ -668,11 +827,17 @@ impl Store {
     ) -> Result<Answered<Vec<midoffice_domain::figures::NormResult>>, StoreError> {
         self.figure_answer(
             tenant,
-            period,
-            !from_facts_only,
-            Scope::thermometer(),
-            move |rows, settings| rollup::thermometer_from(rows, &period, settings),
-            move |facts, settings| midoffice_domain::figures::thermometer(facts, &period, settings),
+            Ask {
+                periods: vec![period],
+                scope: Scope::thermometer(),
+                allow_rollups: !from_facts_only,
+                every_at: false,
+                seconds: None,
+            },
+            Arc::new(move |rows, settings| rollup::thermometer_from(rows, &period, settings)),
+            Arc::new(move |facts, settings| {
+                midoffice_domain::figures::thermometer(facts, &period, settings)
+            }),
         )
         .await
     }
@@ -684,28 +849,86 @@ impl Store {
         &self,
         tenant: &TenantId,
         period: Period,
-        filters: Vec<midoffice_domain::figures::Filter>,
+        filters: Vec<Filter>,
         from_facts_only: bool,
-    ) -> Result<Answered<Vec<midoffice_domain::figures::Figures>>, StoreError> {
-        let again = filters.clone();
+    ) -> Result<Answered<Vec<Figures>>, StoreError> {
         let scope = Scope::of(&filters);
+        let filters = Arc::new(filters);
+        let again = filters.clone();
+        let wanted = filters.clone();
         self.figure_answer(
             tenant,
-            period,
-            !from_facts_only,
-            scope,
-            move |rows, _| {
+            Ask {
+                periods: vec![period],
+                scope,
+                allow_rollups: !from_facts_only,
+                every_at: false,
+                seconds: Some(Arc::new(move |rows| rollup::seconds_wanted(rows, &wanted))),
+            },
+            Arc::new(move |rows, _| {
                 filters
                     .iter()
-                    .map(|f| rollup::figures_from(rows, f))
+                    .map(|f| rollup::figures_from(rows, &period, f))
                     .collect()
-            },
-            move |facts, settings| {
+            }),
+            Arc::new(move |facts, settings| {
                 again
                     .iter()
                     .map(|f| midoffice_domain::figures::figures(facts, &period, f, settings))
                     .collect()
+            }),
+        )
+        .await
+    }
+
+    /// The dashboard figures of each day, ISO week or month of `[from, to)` with a
+    /// filter, as known at `as_of` (`rollup::series_periods`), read once: from the
+    /// rollups when they answer every period, else from the facts (`from_facts_only`:
+    /// always from the facts, the reference).
+    pub async fn figure_series(
+        &self,
+        tenant: &TenantId,
+        from: NaiveDate,
+        to: NaiveDate,
+        step: Step,
+        as_of: Instant,
+        filter: Filter,
+        from_facts_only: bool,
+    ) -> Result<Answered<Vec<(Period, Figures)>>, StoreError> {
+        let periods = rollup::series_periods(from, to, step, as_of);
+        let scope = Scope::of(std::slice::from_ref(&filter));
+        let shared = Arc::new((periods.clone(), filter));
+        let again = shared.clone();
+        let wanted = shared.clone();
+        self.figure_answer(
+            tenant,
+            Ask {
+                periods,
+                scope,
+                allow_rollups: !from_facts_only,
+                every_at: true,
+                seconds: Some(Arc::new(move |rows| {
+                    let (periods, filter) = &*wanted;
+                    rollup::series_seconds_wanted(rows, periods, filter)
+                })),
             },
+            Arc::new(move |rows, _| {
+                let (periods, filter) = &*shared;
+                let figures = rollup::series_from(rows, periods, filter)?;
+                Some(periods.iter().copied().zip(figures).collect())
+            }),
+            Arc::new(move |facts, settings| {
+                let (periods, filter) = &*again;
+                periods
+                    .iter()
+                    .map(|p| {
+                        (
+                            *p,
+                            midoffice_domain::figures::figures(facts, p, filter, settings),
+                        )
+                    })
+                    .collect()
+            }),
         )
         .await
     }

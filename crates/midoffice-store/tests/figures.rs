@@ -6,12 +6,13 @@
 
 mod common;
 
-use chrono::{Duration, NaiveDate};
+use chrono::{Datelike, Duration, Months, NaiveDate};
 use common::*;
 use midoffice_domain::command::{CompletionCommand, StartCommand};
 use midoffice_domain::contact::{Channel, Direction, Feedback, Outcome, ReferralTarget};
 use midoffice_domain::figures::{Filter, Period};
 use midoffice_domain::identifier::IdentKey;
+use midoffice_domain::rollup::Step;
 use midoffice_domain::settings::{Measure, Norm, TenantSettings, Within};
 use midoffice_domain::{Code, TenantId};
 use midoffice_store::{FigurePath, Store};
@@ -268,15 +269,27 @@ fn random_filter(rng: &mut Rng) -> Filter {
     }
 }
 
-/// Random periods around the stream's days, all as known now.
+/// Random periods around the stream's days, all as known now: a few days, or whole
+/// months (read from the per-month rows), or from the first of a month to a day.
 fn periods(rng: &mut Rng, n: usize) -> Vec<Period> {
     let first: NaiveDate = (at(0) - Duration::days(1)).date_naive();
+    let month = first.with_day(1).unwrap();
     (0..n)
         .map(|_| {
-            let from = first + Duration::days(rng.below(4) as i64);
+            let (from, to) = match rng.below(4) {
+                0 => (month, month + Months::new(1 + rng.below(2) as u32)),
+                1 => (
+                    month - Months::new(rng.below(2) as u32),
+                    first + Duration::days(40 + rng.below(3) as i64),
+                ),
+                _ => {
+                    let from = first + Duration::days(rng.below(4) as i64);
+                    (from, from + Duration::days(1 + rng.below(3) as i64))
+                }
+            };
             Period {
                 from,
-                to: from + Duration::days(1 + rng.below(3) as i64),
+                to,
                 as_of: now(),
             }
         })
@@ -307,25 +320,44 @@ async fn same_answers(store: &Store, t: &TenantId, rng: &mut Rng, periods: &[Per
             assert_eq!(fast.path, FigurePath::Rollups);
             assert_eq!(fast.answer, slow.answer, "figures {p:?} {filters:?}");
         }
+        // The series over the period, by day, week and month, read once.
+        for step in [Step::Day, Step::Week, Step::Month] {
+            let filter = random_filter(rng);
+            let fast = store
+                .figure_series(t, p.from, p.to, step, p.as_of, filter.clone(), false)
+                .await
+                .unwrap();
+            let slow = store
+                .figure_series(t, p.from, p.to, step, p.as_of, filter.clone(), true)
+                .await
+                .unwrap();
+            assert_eq!(fast.path, FigurePath::Rollups);
+            assert_eq!(slow.path, FigurePath::Facts);
+            assert_eq!(fast.answer, slow.answer, "series {p:?} {step:?} {filter:?}");
+        }
     }
 }
 
-/// Every rollup row with a count, in key order.
+/// Every rollup row with a count, per day and per month, in key order.
 async fn rollups(
     raw: &DatabaseConnection,
-) -> Vec<(i64, i64, String, String, String, i64, i64, i64, i64)> {
-    let rows = raw
-        .query_all_raw(Statement::from_string(
-            raw.get_database_backend(),
-            "SELECT CAST(day AS BIGINT), CAST(kind AS BIGINT), channel, topic, department, a, b, c, n \
-             FROM figure_rollup WHERE n <> 0 ORDER BY day, kind, channel, topic, department, a, b, c"
-                .to_owned(),
-        ))
-        .await
-        .unwrap();
-    rows.iter()
-        .map(|r| {
+) -> Vec<(String, i64, i64, String, String, String, i64, i64, i64, i64)> {
+    let mut out = Vec::new();
+    for (table, column) in [("figure_rollup", "day"), ("figure_month", "month")] {
+        let rows = raw
+            .query_all_raw(Statement::from_string(
+                raw.get_database_backend(),
+                format!(
+                    "SELECT CAST({column} AS BIGINT), CAST(kind AS BIGINT), channel, topic, \
+                     department, a, b, c, n FROM {table} WHERE n <> 0 \
+                     ORDER BY {column}, kind, channel, topic, department, a, b, c"
+                ),
+            ))
+            .await
+            .unwrap();
+        out.extend(rows.iter().map(|r| {
             (
+                table.to_owned(),
                 r.try_get_by_index(0).unwrap(),
                 r.try_get_by_index(1).unwrap(),
                 r.try_get_by_index(2).unwrap(),
@@ -336,8 +368,9 @@ async fn rollups(
                 r.try_get_by_index(7).unwrap(),
                 r.try_get_by_index(8).unwrap(),
             )
-        })
-        .collect()
+        }));
+    }
+    out
 }
 
 async fn exec(raw: &DatabaseConnection, sql: &str) {
@@ -374,6 +407,7 @@ async fn rollups_answer_as_the_facts_do(backend: Backend) {
         let kept = rollups(&raw).await;
         assert!(!kept.is_empty());
         exec(&raw, "DELETE FROM figure_rollup").await;
+        exec(&raw, "DELETE FROM figure_month").await;
         exec(&raw, "DELETE FROM figure_unit").await;
         assert!(store.rebuild_figures(&t).await.unwrap());
         assert_eq!(rollups(&raw).await, kept, "rebuilt from the facts");

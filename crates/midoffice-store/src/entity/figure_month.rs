@@ -1,0 +1,35 @@
+//! Per tenant and calendar month, the sum of every unit's tallies under one key as
+//! `midoffice_domain::rollup::month_row` sums them (an entry's relations in calendar
+//! months): `n` is how many tallies; the other columns are the key.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "figure_month")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub tenant: String,
+    /// Months since January of year 0 (`rollup::month_number`).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub month: i32,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub kind: i16,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub channel: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub topic: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub department: String,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub a: i64,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub b: i64,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub c: i64,
+    pub n: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
