@@ -12,7 +12,7 @@ use midoffice_domain::command::{CompletionCommand, StartCommand};
 use midoffice_domain::contact::{Channel, Direction, Feedback, Outcome, ReferralTarget};
 use midoffice_domain::figures::{Filter, Period};
 use midoffice_domain::identifier::IdentKey;
-use midoffice_domain::rollup::Step;
+use midoffice_domain::rollup::{self, Step, TallyKind};
 use midoffice_domain::settings::{Measure, Norm, TenantSettings, Within};
 use midoffice_domain::{Code, TenantId};
 use midoffice_store::{FigurePath, Store};
@@ -514,5 +514,152 @@ async fn an_erasure_leaves_every_count(backend: Backend) {
             before,
             "a refresh after the erasure is a no-op"
         );
+    });
+}
+
+/// A stored relation (`rollup::relation`) of an entry on day `day` back to the day
+/// number it names; only days back or forward occur in these two-day streams.
+fn v1_day(day: i64, rel: i64) -> i64 {
+    if rel < 0 {
+        -(rel + 1)
+    } else {
+        assert!(rel <= rollup::REL_DAYS, "a stream of two days has no month relations");
+        day - rel
+    }
+}
+
+/// A tally of today's rules as the first rules stored it (the inverse of
+/// `rollup::from_v1`): entries with day numbers, an answer with its seconds under
+/// kind `Answer` (its bucket count gone); `None` for a bucket count.
+fn as_v1(
+    day: i64,
+    kind: i64,
+    mut key: (i64, i64, i64),
+) -> Option<(i64, (i64, i64, i64))> {
+    let entry = i64::from(TallyKind::Entry.code());
+    let answer = i64::from(TallyKind::Answer.code());
+    if kind == entry {
+        if key.1 != rollup::NO_DAY {
+            key.1 = v1_day(day, key.1);
+        }
+        if key.2 != rollup::NO_DAY {
+            key.2 = v1_day(day, key.2.div_euclid(2)) * 2 + key.2.rem_euclid(2);
+        }
+        Some((kind, key))
+    } else if kind == answer {
+        None
+    } else if kind >= 100 {
+        Some((answer, key))
+    } else {
+        Some((kind, key))
+    }
+}
+
+/// Turns the store's rollups back into what the first tally rules kept: per-day rows
+/// and unit rows of version 1, no per-month rows, migration m0008 not run.
+async fn back_to_v1(raw: &DatabaseConnection) {
+    let backend = raw.get_database_backend();
+    let rows = rollups(raw).await;
+    exec(raw, "DELETE FROM figure_rollup").await;
+    for (table, day, kind, channel, topic, department, a, b, c, n) in rows {
+        if table != "figure_rollup" {
+            continue;
+        }
+        let Some((kind, (a, b, c))) = as_v1(day, kind, (a, b, c)) else {
+            continue;
+        };
+        let sql = "INSERT INTO figure_rollup (tenant, day, kind, channel, topic, department, a, b, c, n) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+        raw.execute_raw(Statement::from_sql_and_values(
+            backend,
+            if backend == sea_orm::DbBackend::Sqlite {
+                sql.replace('$', "?")
+            } else {
+                sql.to_owned()
+            },
+            [
+                tenant().as_str().into(),
+                (day as i32).into(),
+                (kind as i16).into(),
+                channel.into(),
+                topic.into(),
+                department.into(),
+                a.into(),
+                b.into(),
+                c.into(),
+                n.into(),
+            ],
+        ))
+        .await
+        .unwrap();
+    }
+    let units = raw
+        .query_all_raw(Statement::from_string(
+            backend,
+            "SELECT unit_id, tallies FROM figure_unit",
+        ))
+        .await
+        .unwrap();
+    for u in units {
+        let id: Uuid = u.try_get_by_index(0).unwrap();
+        let text: String = u.try_get_by_index(1).unwrap();
+        let tallies = midoffice_store::rows::figures::decode(&text).unwrap();
+        let v1: Vec<serde_json::Value> = tallies
+            .iter()
+            .filter_map(|(t, n)| {
+                let day = rollup::day_number(t.day);
+                let (kind, (a, b, c)) =
+                    as_v1(day, i64::from(t.kind.code()), (t.key.a, t.key.b, t.key.c))?;
+                Some(serde_json::json!([
+                    kind, day, t.key.channel, t.key.topic, t.key.department, a, b, c, n
+                ]))
+            })
+            .collect();
+        let text = serde_json::json!({"v": 1, "tallies": v1}).to_string();
+        let sql = "UPDATE figure_unit SET tallies = $1 WHERE unit_id = $2";
+        raw.execute_raw(Statement::from_sql_and_values(
+            backend,
+            if backend == sea_orm::DbBackend::Sqlite {
+                sql.replace("$1", "?").replace("$2", "?")
+            } else {
+                sql.to_owned()
+            },
+            [text.into(), id.into()],
+        ))
+        .await
+        .unwrap();
+    }
+    exec(raw, "DROP TABLE figure_month").await;
+    exec(
+        raw,
+        "DELETE FROM seaql_migrations WHERE version = 'm0008_figure_months'",
+    )
+    .await;
+}
+
+database_test!(the_migration_converts_rollups_of_the_first_tally_rules);
+async fn the_migration_converts_rollups_of_the_first_tally_rules(backend: Backend) {
+    on_backend!(backend, |db, store| {
+        use sea_orm_migration::MigratorTrait;
+        let t = tenant();
+        let raw = db.raw().await;
+        play(&store, &t, 41, 150).await;
+        let current = rollups(&raw).await;
+        back_to_v1(&raw).await;
+        assert!(
+            count(&raw, "SELECT COUNT(*) FROM figure_unit WHERE tallies LIKE '%\"v\":1}'").await > 0,
+            "unit rows of version 1"
+        );
+        midoffice_store::migration::Migrator::up(&raw, None)
+            .await
+            .unwrap();
+        assert_eq!(rollups(&raw).await, current, "converted exactly");
+        // Unit rows of version 1 read as today's tallies: a refresh of every unit
+        // changes nothing, and the rollups answer as the facts do.
+        assert!(store.rebuild_figures(&t).await.unwrap());
+        assert_eq!(rollups(&raw).await, current);
+        let mut rng = Rng(41);
+        let ps = periods(&mut rng, 3);
+        same_answers(&store, &t, &mut rng, &ps).await;
     });
 }
