@@ -737,9 +737,10 @@ fn matches(filter: &Filter, key: &TallyKey) -> bool {
 fn entries(rows: &[RollupRow], filter: &Filter, period: &Period) -> Option<Vec<(i64, i64, u64)>> {
     let subset = subset_of(filter);
     let mut out = Vec::new();
-    for r in rows.iter().filter(|r| {
-        r.kind == TallyKind::Entry && r.key.a & 7 == subset && matches(filter, &r.key)
-    }) {
+    for r in rows
+        .iter()
+        .filter(|r| r.kind == TallyKind::Entry && r.key.a & 7 == subset && matches(filter, &r.key))
+    {
         let counts = r.key.b == NO_DAY || before(r.grain, r.at, r.key.b, period.from)?;
         if !counts {
             continue;
@@ -748,8 +749,8 @@ fn entries(rows: &[RollupRow], filter: &Filter, period: &Period) -> Option<Vec<(
             -1
         } else {
             let rel = r.key.c.div_euclid(2);
-            let inside = !before(r.grain, r.at, rel, period.from)?
-                && before(r.grain, r.at, rel, period.to)?;
+            let inside =
+                !before(r.grain, r.at, rel, period.from)? && before(r.grain, r.at, rel, period.to)?;
             if inside { r.key.c.rem_euclid(2) } else { -1 }
         };
         out.push((r.key.a >> 3, fcr, count(r.n)));
@@ -793,7 +794,9 @@ pub fn seconds_wanted(rows: &[RollupRow], filters: &[Filter]) -> BTreeSet<TallyK
         for buckets in answered.values() {
             let total: u64 = buckets.values().sum();
             for p in [50, 90] {
-                if let Some(b) = rank_bucket(buckets, total, p).and_then(|(b, _)| u8::try_from(b).ok()) {
+                if let Some(b) =
+                    rank_bucket(buckets, total, p).and_then(|(b, _)| u8::try_from(b).ok())
+                {
                     out.insert(TallyKind::Seconds(b));
                 }
             }
@@ -944,37 +947,41 @@ pub fn thermometer_from(
     };
     Some(
         settings
-        .norms
-        .iter()
-        .map(|norm| {
-            let (met, total) = match &norm.measure {
-                Measure::ResponseTime { .. } => items(TallyKind::Response, Some(&norm.id)),
-                Measure::CommitmentOnTime { .. } => items(TallyKind::Commitment, None),
-                Measure::FirstContactResolution => {
-                    everything.iter().fold((0, 0), |(met, all), &(_, fcr, n)| match fcr {
-                        1 => (met + n, all + n),
-                        0 => (met, all + n),
-                        _ => (met, all),
-                    })
-                }
-                Measure::ReferredAtMost { max } => {
-                    everything.iter().fold((0, 0), |(met, all), &(referrals, _, n)| {
-                        let ok = referrals <= i64::from(*max);
-                        (met + if ok { n } else { 0 }, all + n)
-                    })
-                }
-                Measure::StoryToldOnce => rows
-                    .iter()
-                    .filter(|r| r.kind == TallyKind::Contact && r.key.a & FLAG_FOLLOW_UP != 0)
-                    .fold((0, 0), |(met, all), r| {
-                        let n = count(r.n);
-                        let ok = r.key.a & FLAG_STORY_REPEATED == 0;
-                        (met + if ok { n } else { 0 }, all + n)
-                    }),
-            };
-            norm_result(norm, met, total)
-        })
-        .collect(),
+            .norms
+            .iter()
+            .map(|norm| {
+                let (met, total) = match &norm.measure {
+                    Measure::ResponseTime { .. } => items(TallyKind::Response, Some(&norm.id)),
+                    Measure::CommitmentOnTime { .. } => items(TallyKind::Commitment, None),
+                    Measure::FirstContactResolution => {
+                        everything
+                            .iter()
+                            .fold((0, 0), |(met, all), &(_, fcr, n)| match fcr {
+                                1 => (met + n, all + n),
+                                0 => (met, all + n),
+                                _ => (met, all),
+                            })
+                    }
+                    Measure::ReferredAtMost { max } => {
+                        everything
+                            .iter()
+                            .fold((0, 0), |(met, all), &(referrals, _, n)| {
+                                let ok = referrals <= i64::from(*max);
+                                (met + if ok { n } else { 0 }, all + n)
+                            })
+                    }
+                    Measure::StoryToldOnce => rows
+                        .iter()
+                        .filter(|r| r.kind == TallyKind::Contact && r.key.a & FLAG_FOLLOW_UP != 0)
+                        .fold((0, 0), |(met, all), r| {
+                            let n = count(r.n);
+                            let ok = r.key.a & FLAG_STORY_REPEATED == 0;
+                            (met + if ok { n } else { 0 }, all + n)
+                        }),
+                };
+                norm_result(norm, met, total)
+            })
+            .collect(),
     )
 }
 
@@ -1335,7 +1342,11 @@ mod tests {
             }
             _ => {
                 let from = month(rng.below(20));
-                (from, from + TimeDelta::days(1 + rng.below(500) as i64), true)
+                (
+                    from,
+                    from + TimeDelta::days(1 + rng.below(500) as i64),
+                    true,
+                )
             }
         };
         (Period { from, to, as_of }, aligned)
@@ -1376,7 +1387,10 @@ mod tests {
             last = b;
         }
         assert_eq!(answer_bucket(15), 15);
-        assert_eq!((answer_bucket(16), answer_bucket(19), answer_bucket(20)), (16, 16, 17));
+        assert_eq!(
+            (answer_bucket(16), answer_bucket(19), answer_bucket(20)),
+            (16, 16, 17)
+        );
         assert!(u8::try_from(answer_bucket(i64::MAX)).is_ok());
     }
 

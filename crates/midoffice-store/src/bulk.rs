@@ -30,6 +30,7 @@ use midoffice_domain::plan::Write;
 use midoffice_domain::plan::completion::{CompletionFacts, StoredContact};
 use midoffice_domain::plan::feedback::FeedbackFacts;
 use midoffice_domain::plan::start::{AskedCase, FreshIds, StartFacts};
+use midoffice_domain::rollup::{self, Tally, UnitFacts};
 use midoffice_domain::settings::TenantSettings;
 use midoffice_domain::{Code, Instant, TenantId};
 use sea_orm::{
@@ -37,7 +38,6 @@ use sea_orm::{
     IntoActiveModel, Statement,
 };
 use std::cell::RefCell;
-use midoffice_domain::rollup::{self, Tally, UnitFacts};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
 

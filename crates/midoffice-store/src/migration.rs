@@ -985,9 +985,14 @@ mod m0008_figure_months {
                 add_sums(db, &tenant, Grain::Day, &days)
                     .await
                     .map_err(err)?;
-                add_sums(db, &tenant, Grain::Month, &month_sums(all.iter().map(|(t, n)| (t, *n))))
-                    .await
-                    .map_err(err)?;
+                add_sums(
+                    db,
+                    &tenant,
+                    Grain::Month,
+                    &month_sums(all.iter().map(|(t, n)| (t, *n))),
+                )
+                .await
+                .map_err(err)?;
             }
             Ok(())
         }

@@ -19,6 +19,7 @@ use crate::{Store, StoreError, rows, settings_in};
 use chrono::NaiveDate;
 use midoffice_domain::figures::{FigureFacts, Figures, Filter, LoadWindow, Period};
 use midoffice_domain::plan::{Touched, Write, touched_units};
+use midoffice_domain::rollup::Step;
 use midoffice_domain::rollup::{
     self, Grain, Path, RollupRow, Span, Tally, TallyKey, TallyKind, UnitFacts, day_number,
 };
@@ -28,7 +29,6 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Statement, Value,
 };
-use midoffice_domain::rollup::Step;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -312,7 +312,13 @@ async fn add_to_rollups<C: ConnectionTrait>(
         .collect();
     let t = tenant.as_str();
     add_sums(c, t, Grain::Day, &days).await?;
-    add_sums(c, t, Grain::Month, &month_sums(delta.iter().map(|(t, n)| (t, *n)))).await
+    add_sums(
+        c,
+        t,
+        Grain::Month,
+        &month_sums(delta.iter().map(|(t, n)| (t, *n))),
+    )
+    .await
 }
 
 /// Day-row differences summed into month rows.
@@ -529,7 +535,10 @@ async fn span_rows<C: ConnectionTrait>(
         let at = if every_at {
             column.to_owned()
         } else {
-            format!("CASE WHEN kind = {entry} THEN {column} ELSE {} END", span.from)
+            format!(
+                "CASE WHEN kind = {entry} THEN {column} ELSE {} END",
+                span.from
+            )
         };
         let sql = format!(
             "SELECT CAST(kind AS BIGINT), channel, topic, department, a, b, c, \
@@ -807,7 +816,9 @@ impl Store {
             match answered {
                 Some(a) => return Ok(a),
                 None if allow => {
-                    tracing::warn!("figure rollups could not tell a period; answered from the facts");
+                    tracing::warn!(
+                        "figure rollups could not tell a period; answered from the facts"
+                    );
                     allow = false;
                 }
                 None => {

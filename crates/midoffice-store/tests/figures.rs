@@ -523,7 +523,10 @@ fn v1_day(day: i64, rel: i64) -> i64 {
     if rel < 0 {
         -(rel + 1)
     } else {
-        assert!(rel <= rollup::REL_DAYS, "a stream of two days has no month relations");
+        assert!(
+            rel <= rollup::REL_DAYS,
+            "a stream of two days has no month relations"
+        );
         day - rel
     }
 }
@@ -531,11 +534,7 @@ fn v1_day(day: i64, rel: i64) -> i64 {
 /// A tally of today's rules as the first rules stored it (the inverse of
 /// `rollup::from_v1`): entries with day numbers, an answer with its seconds under
 /// kind `Answer` (its bucket count gone); `None` for a bucket count.
-fn as_v1(
-    day: i64,
-    kind: i64,
-    mut key: (i64, i64, i64),
-) -> Option<(i64, (i64, i64, i64))> {
+fn as_v1(day: i64, kind: i64, mut key: (i64, i64, i64)) -> Option<(i64, (i64, i64, i64))> {
     let entry = i64::from(TallyKind::Entry.code());
     let answer = i64::from(TallyKind::Answer.code());
     if kind == entry {
@@ -611,7 +610,15 @@ async fn back_to_v1(raw: &DatabaseConnection) {
                 let (kind, (a, b, c)) =
                     as_v1(day, i64::from(t.kind.code()), (t.key.a, t.key.b, t.key.c))?;
                 Some(serde_json::json!([
-                    kind, day, t.key.channel, t.key.topic, t.key.department, a, b, c, n
+                    kind,
+                    day,
+                    t.key.channel,
+                    t.key.topic,
+                    t.key.department,
+                    a,
+                    b,
+                    c,
+                    n
                 ]))
             })
             .collect();
@@ -647,7 +654,12 @@ async fn the_migration_converts_rollups_of_the_first_tally_rules(backend: Backen
         let current = rollups(&raw).await;
         back_to_v1(&raw).await;
         assert!(
-            count(&raw, "SELECT COUNT(*) FROM figure_unit WHERE tallies LIKE '%\"v\":1}'").await > 0,
+            count(
+                &raw,
+                "SELECT COUNT(*) FROM figure_unit WHERE tallies LIKE '%\"v\":1}'"
+            )
+            .await
+                > 0,
             "unit rows of version 1"
         );
         midoffice_store::migration::Migrator::up(&raw, None)

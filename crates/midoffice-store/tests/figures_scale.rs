@@ -8,6 +8,15 @@
 //! ```
 //!
 //! On PostgreSQL with `MIDOFFICE_SCALE_BACKEND=postgres` (and the test database URL).
+//!
+//! `figures_of_a_seeded_store` measures a store `midoffice seed` filled (its rollups
+//! written by the seed), read-only:
+//!
+//! ```text
+//! MIDOFFICE_SCALE_URL=sqlite://data/midoffice.db MIDOFFICE_SCALE_TENANT=default \
+//!   cargo test --release -p midoffice-store --test figures_scale \
+//!   figures_of_a_seeded_store -- --ignored --nocapture
+//! ```
 
 mod common;
 
@@ -229,11 +238,8 @@ async fn a_month_of_figures_at_scale() {
         use sea_orm::ConnectionTrait;
         for sql in [
             "SELECT COUNT(*) FROM figure_rollup",
+            "SELECT COUNT(*) FROM figure_month",
             "SELECT COUNT(*) FROM figure_rollup WHERE tenant = 'gemeente-test' AND day >= 739403 AND day < 739433",
-            "SELECT COUNT(*) FROM figure_rollup WHERE tenant = 'gemeente-test' AND day >= 739403 AND day < 739433 AND (kind <> 6 OR b < 739403)",
-            "SELECT COUNT(*) FROM (SELECT kind, channel, topic, department, a, CASE WHEN kind = 6 THEN 0 ELSE b END AS bb, CASE WHEN kind = 6 THEN (CASE WHEN c >= 1478806 AND c < 1478866 THEN c % 2 ELSE -1 END) ELSE c END AS cc, CAST(SUM(n) AS BIGINT) FROM figure_rollup WHERE tenant = 'gemeente-test' AND day >= 739403 AND day < 739433 AND (kind <> 6 OR b < 739403) GROUP BY kind, channel, topic, department, a, bb, cc) AS x",
-            "SELECT COUNT(*) FROM (SELECT kind, channel, topic, department, a, CASE WHEN kind = 6 THEN 0 ELSE b END AS bb, CASE WHEN kind = 6 THEN (CASE WHEN c >= 1478806 AND c < 1478866 THEN c % 2 ELSE -1 END) ELSE c END AS cc, CAST(SUM(n) AS BIGINT) FROM figure_rollup WHERE tenant = 'gemeente-test' AND day >= 739403 AND day < 739433 AND (kind <> 6 OR b < 739403) GROUP BY kind, channel, topic, department, a, bb, cc) AS x WHERE kind = 3",
-            "SELECT COUNT(*) FROM (SELECT kind, channel, topic, department, a, CASE WHEN kind = 6 THEN 0 ELSE b END AS bb, CASE WHEN kind = 6 THEN (CASE WHEN c >= 1478806 AND c < 1478866 THEN c % 2 ELSE -1 END) ELSE c END AS cc, CAST(SUM(n) AS BIGINT) FROM figure_rollup WHERE tenant = 'gemeente-test' AND day >= 739403 AND day < 739433 AND (kind <> 6 OR b < 739403) GROUP BY kind, channel, topic, department, a, bb, cc) AS x WHERE kind = 6",
             "SELECT MAX(ended_at) FROM contact WHERE tenant = 'gemeente-test'",
             "SELECT MAX(started_at) FROM contact WHERE tenant = 'gemeente-test'",
         ] {
@@ -314,4 +320,237 @@ async fn a_month_of_figures_at_scale() {
     let fast = store.thermometer(&t, month, false).await.unwrap();
     let slow = store.thermometer(&t, month, true).await.unwrap();
     assert_eq!(fast.answer, slow.answer);
+}
+
+/// Times a call `runs` times; the median and the slowest.
+async fn timed<T, F: std::future::Future<Output = T>>(
+    runs: usize,
+    mut call: impl FnMut() -> F,
+) -> (T, std::time::Duration, std::time::Duration) {
+    let mut times = Vec::new();
+    let mut last = None;
+    for _ in 0..runs {
+        let clock = Clock::now();
+        last = Some(call().await);
+        times.push(clock.elapsed());
+    }
+    times.sort();
+    (
+        last.unwrap(),
+        times[times.len() / 2],
+        times[times.len() - 1],
+    )
+}
+
+#[tokio::test]
+#[ignore = "a measurement of a seeded store: run by hand, see the module docs"]
+async fn figures_of_a_seeded_store() {
+    use midoffice_domain::rollup::Step;
+    use sea_orm::ConnectionTrait;
+    let url = std::env::var("MIDOFFICE_SCALE_URL").expect("MIDOFFICE_SCALE_URL");
+    let tenant = midoffice_domain::TenantId::parse(
+        &std::env::var("MIDOFFICE_SCALE_TENANT").unwrap_or_else(|_| "default".into()),
+    )
+    .unwrap();
+    let store = midoffice_store::Store::connect(&url).await.unwrap();
+    let raw = sea_orm::Database::connect(&url).await.unwrap();
+    let t = tenant.as_str();
+    let one = |sql: String| {
+        let raw = &raw;
+        async move {
+            let r = raw
+                .query_one_raw(sea_orm::Statement::from_string(
+                    raw.get_database_backend(),
+                    sql,
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            r.try_get_by_index::<i64>(0).unwrap()
+        }
+    };
+    let contacts = one(format!("SELECT COUNT(*) FROM contact WHERE tenant = '{t}'")).await;
+    let days = one(format!(
+        "SELECT COUNT(*) FROM figure_rollup WHERE tenant = '{t}'"
+    ))
+    .await;
+    let months = one(format!(
+        "SELECT COUNT(*) FROM figure_month WHERE tenant = '{t}'"
+    ))
+    .await;
+    let units = one(format!(
+        "SELECT COUNT(*) FROM figure_unit WHERE tenant = '{t}'"
+    ))
+    .await;
+    eprintln!(
+        "{contacts} contacts; day rows {days} ({:.2} per contact), month rows {months} ({:.3} per contact), unit rows {units}",
+        days as f64 / contacts as f64,
+        months as f64 / contacts as f64
+    );
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    let month = Period {
+        from: d(2026, 6, 1),
+        to: d(2026, 7, 1),
+        as_of: Utc::now(),
+    };
+    let year = Period {
+        from: d(2025, 12, 1),
+        to: d(2026, 12, 1),
+        as_of: Utc::now(),
+    };
+    let week = Period {
+        from: d(2026, 6, 8),
+        to: d(2026, 6, 15),
+        as_of: Utc::now(),
+    };
+    let mn = midoffice_domain::rollup::month_number(month.from);
+    let dn = midoffice_domain::rollup::day_number(month.from);
+    let dt = midoffice_domain::rollup::day_number(month.to);
+    eprintln!(
+        "rows of June 2026: month rows {}, day rows {}",
+        one(format!(
+            "SELECT COUNT(*) FROM figure_month WHERE tenant = '{t}' AND month = {mn}"
+        ))
+        .await,
+        one(format!(
+            "SELECT COUNT(*) FROM figure_rollup WHERE tenant = '{t}' AND day >= {dn} AND day < {dt}"
+        ))
+        .await
+    );
+    for kind in [1, 2, 3, 4, 5, 6] {
+        eprintln!(
+            "  June month rows of kind {kind}: {}",
+            one(format!("SELECT COUNT(*) FROM figure_month WHERE tenant = '{t}' AND month = {mn} AND kind = {kind}")).await
+        );
+    }
+    eprintln!(
+        "  June month rows of exact seconds (kinds 100+): {}",
+        one(format!("SELECT COUNT(*) FROM figure_month WHERE tenant = '{t}' AND month = {mn} AND kind >= 100")).await
+    );
+    let with_channels = |f: Filter| -> Vec<Filter> {
+        std::iter::once(f.clone())
+            .chain(Channel::ALL.map(|channel| Filter {
+                channel: Some(channel),
+                ..f.clone()
+            }))
+            .collect()
+    };
+    let topic = || Some(code("paspoort"));
+    let department = || Some(code("kcc"));
+    for (name, p) in [("week", week), ("month", month), ("year", year)] {
+        let (th, med, max) = timed(5, || store.thermometer(&tenant, p, false)).await;
+        let th = th.unwrap();
+        eprintln!(
+            "{name}: thermometer {med:.1?} (max {max:.1?}) path {:?}",
+            th.path
+        );
+        for (label, f) in [
+            ("overall + 4 channels", with_channels(Filter::default())),
+            (
+                "channel phone",
+                vec![Filter {
+                    channel: Some(Channel::Phone),
+                    ..Filter::default()
+                }],
+            ),
+            (
+                "topic",
+                vec![Filter {
+                    topic: topic(),
+                    ..Filter::default()
+                }],
+            ),
+            (
+                "department",
+                vec![Filter {
+                    department: department(),
+                    ..Filter::default()
+                }],
+            ),
+            (
+                "topic + department + 4 channels",
+                with_channels(Filter {
+                    topic: topic(),
+                    department: department(),
+                    ..Filter::default()
+                }),
+            ),
+        ] {
+            let (r, med, max) = timed(5, || store.figures(&tenant, p, f.clone(), false)).await;
+            let r = r.unwrap();
+            eprintln!(
+                "{name}: GetFigures {label}: {med:.1?} (max {max:.1?}) path {:?}, contacts {}",
+                r.path, r.answer[0].contacts
+            );
+        }
+    }
+    for (label, from, to, step) in [
+        (
+            "12-month daily series",
+            d(2025, 12, 7),
+            d(2026, 12, 7),
+            Step::Day,
+        ),
+        (
+            "12-month weekly series",
+            d(2025, 12, 7),
+            d(2026, 12, 7),
+            Step::Week,
+        ),
+        (
+            "12-month monthly series",
+            d(2025, 12, 1),
+            d(2026, 12, 1),
+            Step::Month,
+        ),
+    ] {
+        let (r, med, max) = timed(3, || {
+            store.figure_series(
+                &tenant,
+                from,
+                to,
+                step,
+                Utc::now(),
+                Filter::default(),
+                false,
+            )
+        })
+        .await;
+        let r = r.unwrap();
+        eprintln!(
+            "{label}: {med:.1?} (max {max:.1?}) path {:?}, {} periods",
+            r.path,
+            r.answer.len()
+        );
+    }
+    // The reference, once, for a month (and that both agree).
+    let clock = Clock::now();
+    let slow = store.thermometer(&tenant, month, true).await.unwrap();
+    eprintln!("month thermometer from the facts: {:.1?}", clock.elapsed());
+    assert_eq!(
+        slow.answer,
+        store
+            .thermometer(&tenant, month, false)
+            .await
+            .unwrap()
+            .answer
+    );
+    let clock = Clock::now();
+    let f = with_channels(Filter::default());
+    let slow = store
+        .figures(&tenant, month, f.clone(), true)
+        .await
+        .unwrap();
+    eprintln!(
+        "month GetFigures overall + 4 channels from the facts: {:.1?}",
+        clock.elapsed()
+    );
+    assert_eq!(
+        slow.answer,
+        store
+            .figures(&tenant, month, f, false)
+            .await
+            .unwrap()
+            .answer
+    );
 }

@@ -39,6 +39,59 @@ fn seeded_bsn(i: usize) -> String {
     unreachable!()
 }
 
+/// The seed wrote the figure rollups itself: they answer at once (no rebuild), as the
+/// facts do, for whole months, a month to a day, a week, and series.
+async fn rollups_answer_as_the_facts_do(url: &str) {
+    use chrono::NaiveDate;
+    use midoffice_domain::figures::{Filter, Period};
+    use midoffice_domain::rollup::Step;
+    use midoffice_store::FigurePath;
+    let store = midoffice_store::Store::connect(url)
+        .await
+        .expect("the store");
+    let t = midoffice_domain::TenantId::parse(TENANT).unwrap();
+    let day = |m, d| NaiveDate::from_ymd_opt(2026, m, d).unwrap();
+    let as_of = chrono::Utc::now();
+    for (from, to) in [
+        (day(1, 1), day(12, 1)),
+        (day(6, 1), day(7, 1)),
+        (day(1, 1), day(6, 15)),
+        (day(3, 2), day(3, 9)),
+    ] {
+        let p = Period { from, to, as_of };
+        let fast = store.thermometer(&t, p, false).await.unwrap();
+        assert_eq!(fast.path, FigurePath::Rollups, "{p:?}");
+        assert_eq!(
+            fast.answer,
+            store.thermometer(&t, p, true).await.unwrap().answer
+        );
+        let filters = vec![
+            Filter::default(),
+            Filter {
+                channel: Some(midoffice_domain::contact::Channel::Phone),
+                ..Filter::default()
+            },
+        ];
+        let fast = store.figures(&t, p, filters.clone(), false).await.unwrap();
+        assert_eq!(fast.path, FigurePath::Rollups);
+        assert_eq!(
+            fast.answer,
+            store.figures(&t, p, filters, true).await.unwrap().answer,
+            "{p:?}"
+        );
+    }
+    for (from, to, step) in [
+        (day(3, 1), day(4, 1), Step::Day),
+        (day(1, 1), day(12, 1), Step::Week),
+        (day(1, 1), day(12, 1), Step::Month),
+    ] {
+        let series = |slow| store.figure_series(&t, from, to, step, as_of, Filter::default(), slow);
+        let fast = series(false).await.unwrap();
+        assert_eq!(fast.path, FigurePath::Rollups);
+        assert_eq!(fast.answer, series(true).await.unwrap().answer, "{step:?}");
+    }
+}
+
 /// Runs `midoffice seed` on `url` and returns what it printed on stderr.
 fn seed(binary: &Path, url: &str, dir: &Path, random_seed: &str) -> String {
     let mut command = Command::new(binary);
@@ -128,6 +181,7 @@ async fn a_seeded_store_is_coherent_through_grpc_and_the_same_seed_gives_the_sam
         "every planned contact passes the rules:\n{printed}"
     );
     assert!(printed.contains(": 2000 contacts"), "{printed}");
+    rollups_answer_as_the_facts_do(&db.url).await;
 
     let server = launch(binary, &db.url, dir.path()).await;
     let url = server.url.clone();

@@ -12,9 +12,7 @@
 //! their days and seconds are known, so the conversion is exact.
 
 use super::{RowError, Tag, from_value, parse, to_text, version_of};
-use midoffice_domain::rollup::{
-    Tally, TallyKey, TallyKind, day_from_number, day_number, from_v1,
-};
+use midoffice_domain::rollup::{Tally, TallyKey, TallyKind, day_from_number, day_number, from_v1};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

@@ -210,13 +210,8 @@ async fn seed(args: SeedArgs) -> Result<(), BoxError> {
     if let Some(e) = failure {
         return Err(e);
     }
-    // A bulk load writes no figure tallies: each batch marked the tenant's rollups stale,
-    // so its figures come from the facts until `serve` rebuilds them at start-up (in the
-    // background; `Store::rebuild_figures`), which at millions of contacts takes long.
-    eprintln!(
-        "midoffice seed: tenant {}'s figure rollups are rebuilt when the server starts",
-        tenant.as_str()
-    );
+    // Each batch wrote its units' figure tallies and their sums (`Store::save_bulk`):
+    // the tenant's figures answer from the rollups at once, no rebuild needed.
     let elapsed = started.elapsed();
     summary(&saved, anonymous, &refusals, elapsed, saving);
     Ok(())
