@@ -46,6 +46,9 @@ use uuid::Uuid;
 const SQLITE_PARAMETERS: usize = 32_000;
 const POSTGRES_PARAMETERS: usize = 65_000;
 
+/// A figure unit's id and its tallies.
+type Unit = (Uuid, BTreeMap<Tally, i64>);
+
 /// Why a write cannot go into a batch (a bug of the caller, not bad input).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum BulkError {
@@ -651,10 +654,7 @@ impl Batch {
 
     /// The figure units of this batch (its cases not joined into another, each with its
     /// contacts, and its contacts on no case) with their tallies (`rollup::tallies`).
-    fn figure_units(
-        &self,
-        settings: &TenantSettings,
-    ) -> Result<Vec<(Uuid, BTreeMap<Tally, i64>)>, StoreError> {
+    fn figure_units(&self, settings: &TenantSettings) -> Result<Vec<Unit>, StoreError> {
         let mut on_case: HashMap<Uuid, Vec<ContactFacts>> = HashMap::new();
         let mut out = Vec::new();
         for (i, row) in self.contacts.iter().enumerate() {

@@ -19,12 +19,11 @@ use crate::{Store, StoreError, rows, settings_in};
 use chrono::NaiveDate;
 use midoffice_domain::figures::{FigureFacts, Figures, Filter, LoadWindow, Period};
 use midoffice_domain::plan::{Touched, Write, touched_units};
-use midoffice_domain::rollup::Step;
 use midoffice_domain::rollup::{
     self, Grain, Path, RollupRow, Span, Tally, TallyKey, TallyKind, UnitFacts, day_number,
 };
 use midoffice_domain::settings::TenantSettings;
-use midoffice_domain::{Code, Instant, TenantId};
+use midoffice_domain::{Code, TenantId};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Statement, Value,
@@ -892,21 +891,17 @@ impl Store {
         .await
     }
 
-    /// The dashboard figures of each day, ISO week or month of `[from, to)` with a
-    /// filter, as known at `as_of` (`rollup::series_periods`), read once: from the
-    /// rollups when they answer every period, else from the facts (`from_facts_only`:
-    /// always from the facts, the reference).
+    /// The dashboard figures of each period of a series (`rollup::series_periods`: each
+    /// day, ISO week or month of a run, all as known at one `as_of`) with a filter, read
+    /// once: from the rollups when they answer every period, else from the facts
+    /// (`from_facts_only`: always from the facts, the reference).
     pub async fn figure_series(
         &self,
         tenant: &TenantId,
-        from: NaiveDate,
-        to: NaiveDate,
-        step: Step,
-        as_of: Instant,
+        periods: Vec<Period>,
         filter: Filter,
         from_facts_only: bool,
     ) -> Result<Answered<Vec<(Period, Figures)>>, StoreError> {
-        let periods = rollup::series_periods(from, to, step, as_of);
         let scope = Scope::of(std::slice::from_ref(&filter));
         let shared = Arc::new((periods.clone(), filter));
         let again = shared.clone();

@@ -323,12 +323,13 @@ async fn same_answers(store: &Store, t: &TenantId, rng: &mut Rng, periods: &[Per
         // The series over the period, by day, week and month, read once.
         for step in [Step::Day, Step::Week, Step::Month] {
             let filter = random_filter(rng);
+            let periods = rollup::series_periods(p.from, p.to, step, p.as_of);
             let fast = store
-                .figure_series(t, p.from, p.to, step, p.as_of, filter.clone(), false)
+                .figure_series(t, periods.clone(), filter.clone(), false)
                 .await
                 .unwrap();
             let slow = store
-                .figure_series(t, p.from, p.to, step, p.as_of, filter.clone(), true)
+                .figure_series(t, periods, filter.clone(), true)
                 .await
                 .unwrap();
             assert_eq!(fast.path, FigurePath::Rollups);

@@ -504,16 +504,9 @@ async fn figures_of_a_seeded_store() {
             Step::Month,
         ),
     ] {
+        let periods = midoffice_domain::rollup::series_periods(from, to, step, Utc::now());
         let (r, med, max) = timed(3, || {
-            store.figure_series(
-                &tenant,
-                from,
-                to,
-                step,
-                Utc::now(),
-                Filter::default(),
-                false,
-            )
+            store.figure_series(&tenant, periods.clone(), Filter::default(), false)
         })
         .await;
         let r = r.unwrap();
