@@ -85,7 +85,8 @@ async fn rollups_answer_as_the_facts_do(url: &str) {
         (day(1, 1), day(12, 1), Step::Week),
         (day(1, 1), day(12, 1), Step::Month),
     ] {
-        let series = |slow| store.figure_series(&t, from, to, step, as_of, Filter::default(), slow);
+        let periods = midoffice_domain::rollup::series_periods(from, to, step, as_of);
+        let series = |slow| store.figure_series(&t, periods.clone(), Filter::default(), slow);
         let fast = series(false).await.unwrap();
         assert_eq!(fast.path, FigurePath::Rollups);
         assert_eq!(fast.answer, series(true).await.unwrap().answer, "{step:?}");
