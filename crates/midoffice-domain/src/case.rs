@@ -32,6 +32,73 @@ impl CaseFacts {
     }
 }
 
+/// What a case's status needs to know of a contact on it: when it started, how and
+/// when it ended, and from when it is on the case. [`ContactFacts`] is one; a
+/// [`ContactStatus`] is only this, read by the store for the cases a write does not
+/// need in full (see `plan::start::Needs`).
+pub trait OnCase {
+    fn started_at(&self) -> Instant;
+    /// Its end and outcome, if it ended (known from its end on).
+    fn end(&self) -> Option<(Instant, Outcome)>;
+    /// Its case was chosen only at its completion (so it is on it from its end).
+    fn chosen_at_completion(&self) -> bool;
+
+    /// Its end and outcome, if known at `t`.
+    fn end_known_at(&self, t: Instant) -> Option<(Instant, Outcome)> {
+        self.end().filter(|(ended_at, _)| *ended_at <= t)
+    }
+
+    /// Whether it is on its case at `t`.
+    fn on_case_at(&self, t: Instant) -> bool {
+        !self.chosen_at_completion() || self.end_known_at(t).is_some()
+    }
+}
+
+impl OnCase for ContactFacts {
+    fn started_at(&self) -> Instant {
+        self.started_at
+    }
+    fn end(&self) -> Option<(Instant, Outcome)> {
+        self.completion.as_ref().map(|e| (e.ended_at, e.outcome))
+    }
+    fn chosen_at_completion(&self) -> bool {
+        self.case_chosen_at_completion
+    }
+    fn on_case_at(&self, t: Instant) -> bool {
+        self.case_at(t).is_some()
+    }
+}
+
+/// A contact on a case as its status sees it (see [`OnCase`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ContactStatus {
+    pub started_at: Instant,
+    pub end: Option<(Instant, Outcome)>,
+    pub case_chosen_at_completion: bool,
+}
+
+impl OnCase for ContactStatus {
+    fn started_at(&self) -> Instant {
+        self.started_at
+    }
+    fn end(&self) -> Option<(Instant, Outcome)> {
+        self.end
+    }
+    fn chosen_at_completion(&self) -> bool {
+        self.case_chosen_at_completion
+    }
+}
+
+impl From<&ContactFacts> for ContactStatus {
+    fn from(c: &ContactFacts) -> Self {
+        ContactStatus {
+            started_at: c.started_at,
+            end: c.end(),
+            case_chosen_at_completion: c.case_chosen_at_completion,
+        }
+    }
+}
+
 /// The status of a case at a moment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CaseStatus {
@@ -46,20 +113,20 @@ pub enum CaseStatus {
 /// in progress then counts as not ABANDONED (it is not known to end so), once it is on
 /// the case (a contact whose case is chosen at completion is not on it before that). A
 /// contact known by `t` to have ended ABANDONED does not count.
-pub fn status_of<'a>(
-    contacts: impl IntoIterator<Item = &'a ContactFacts>,
+pub fn status_of<'a, C: OnCase + 'a>(
+    contacts: impl IntoIterator<Item = &'a C>,
     t: Instant,
 ) -> CaseStatus {
     // (time, resolved?) events; at the same instant an opening wins over a resolution.
     let mut last: Option<(Instant, bool)> = None;
     for c in contacts {
-        let event = match c.completion_known_at(t) {
-            Some(end) => match end.outcome {
-                Outcome::Resolved => (end.ended_at, true),
+        let event = match c.end_known_at(t) {
+            Some((ended_at, outcome)) => match outcome {
+                Outcome::Resolved => (ended_at, true),
                 Outcome::Abandoned => continue,
-                _ => (c.started_at, false),
+                _ => (c.started_at(), false),
             },
-            None if c.started_at < t && c.case_at(t).is_some() => (c.started_at, false),
+            None if c.started_at() < t && c.on_case_at(t) => (c.started_at(), false),
             None => continue,
         };
         let later = match last {

@@ -45,7 +45,7 @@ fn direction(raw: &str) -> Result<Direction, StoreError> {
     Direction::parse(raw).ok_or_else(|| corrupt("contact.direction"))
 }
 
-fn outcome(raw: &str) -> Result<Outcome, StoreError> {
+pub fn outcome(raw: &str) -> Result<Outcome, StoreError> {
     Outcome::parse(raw).ok_or_else(|| corrupt("contact.outcome"))
 }
 

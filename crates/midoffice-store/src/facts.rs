@@ -1,10 +1,12 @@
 //! Loading the facts a rule needs, in few queries (IN lists, chunked).
 
 use crate::StoreError;
-use crate::convert::{code, contact_facts, corrupt, feedback_facts, instant, now, party_summary};
+use crate::convert::{
+    self, code, contact_facts, corrupt, feedback_facts, instant, now, party_summary,
+};
 use crate::db::db_err;
 use crate::entity::{case, contact, feedback, identifier, party};
-use midoffice_domain::case::CaseFacts;
+use midoffice_domain::case::{CaseFacts, ContactStatus};
 use midoffice_domain::contact::{ContactFacts, Feedback};
 use midoffice_domain::identifier::IdentKey;
 use midoffice_domain::party::KnownParties;
@@ -14,7 +16,7 @@ use midoffice_domain::plan::feedback::FeedbackFacts;
 use midoffice_domain::plan::retention::{
     CaselessContact as RetentionCaseless, PartyHoldings, RetainedCase, RetentionFacts,
 };
-use midoffice_domain::plan::start::{AskedCase, FreshIds, StartFacts};
+use midoffice_domain::plan::start::{AskedCase, FreshIds, Needs, StartFacts};
 use midoffice_domain::settings::TenantSettings;
 use midoffice_domain::{Instant, TenantId};
 use sea_orm::sea_query::{Condition as QueryCondition, Expr, ExprTrait};
@@ -101,12 +103,47 @@ pub mod query {
             .filter(party::Column::ErasedAt.is_null())
     }
 
-    /// Today's cases of a party.
+    /// The cases of a party, those merged into another too: the caller leaves those
+    /// out. (With `merged_into IS NULL` in the statement SQLite's planner, whose
+    /// sampled statistics see few rows per `merged_into`, chose `ix_case_merged_into`
+    /// and read every live case of the store: a start cost grew with the store.)
     pub fn party_cases(tenant: &TenantId, party_id: Uuid) -> Select<case::Entity> {
         case::Entity::find()
             .filter(case::Column::Tenant.eq(tenant.as_str()))
             .filter(case::Column::PartyId.eq(party_id))
-            .filter(case::Column::MergedInto.is_null())
+    }
+
+    /// The cases of a party, each row joined with the status of one of its contacts
+    /// (start, end, outcome, chosen at completion; none for a case without contacts),
+    /// and the case's `merged_into` (the caller leaves merged cases out, as for
+    /// [`party_cases`]): what decides which cases a write needs in full
+    /// (`start::Needs`).
+    pub fn party_case_status(backend: DbBackend, tenant: &TenantId, party_id: Uuid) -> Statement {
+        let on = QueryCondition::all()
+            .add(
+                Expr::col((contact::Entity, contact::Column::Tenant))
+                    .equals((case::Entity, case::Column::Tenant)),
+            )
+            .add(
+                Expr::col((contact::Entity, contact::Column::CaseId))
+                    .equals((case::Entity, case::Column::Id)),
+            );
+        let q = Query::select()
+            .column((case::Entity, case::Column::Id))
+            .column((case::Entity, case::Column::Topic))
+            .column((case::Entity, case::Column::Reference))
+            .column((case::Entity, case::Column::CreatedAt))
+            .column((contact::Entity, contact::Column::StartedAt))
+            .column((contact::Entity, contact::Column::EndedAt))
+            .column((contact::Entity, contact::Column::Outcome))
+            .column((contact::Entity, contact::Column::CaseChosenAtCompletion))
+            .column((case::Entity, case::Column::MergedInto))
+            .from(case::Entity)
+            .join(sea_orm::sea_query::JoinType::LeftJoin, contact::Entity, on)
+            .and_where(Expr::col((case::Entity, case::Column::Tenant)).eq(tenant.as_str()))
+            .and_where(Expr::col((case::Entity, case::Column::PartyId)).eq(party_id))
+            .to_owned();
+        backend.build(&q)
     }
 
     /// The contacts of these cases.
@@ -382,11 +419,85 @@ pub async fn party_cases<C: ConnectionTrait>(
     tenant: &TenantId,
     party_id: Uuid,
 ) -> Result<Vec<CaseFacts>, StoreError> {
-    let rows = query::party_cases(tenant, party_id)
+    let mut rows = query::party_cases(tenant, party_id)
         .all(c)
         .await
         .map_err(db_err)?;
+    rows.retain(|k| k.merged_into.is_none());
     cases_with_contacts(c, tenant, rows).await
+}
+
+/// Today's cases of a party that `needs` names (see [`Needs`]), each with all its
+/// contacts; `None`: all of them. The status of every case is read in one statement
+/// (a few columns of each contact), and only the cases needed are read in full.
+pub async fn needed_cases<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    party_id: Uuid,
+    needs: Option<&Needs>,
+    settings: &TenantSettings,
+) -> Result<Vec<CaseFacts>, StoreError> {
+    let Some(needs) = needs else {
+        return party_cases(c, tenant, party_id).await;
+    };
+    let rows = c
+        .query_all_raw(query::party_case_status(
+            c.get_database_backend(),
+            tenant,
+            party_id,
+        ))
+        .await
+        .map_err(db_err)?;
+    // The case rows, each with its contacts' status.
+    let mut heads: Vec<(case::Model, Vec<ContactStatus>)> = Vec::new();
+    let mut index: BTreeMap<Uuid, usize> = BTreeMap::new();
+    for r in &rows {
+        let merged: Option<Uuid> = r.try_get_by_index(8).map_err(db_err)?;
+        if merged.is_some() {
+            continue;
+        }
+        let id: Uuid = r.try_get_by_index(0).map_err(db_err)?;
+        let i = match index.get(&id) {
+            Some(i) => *i,
+            None => {
+                heads.push((
+                    case::Model {
+                        id,
+                        tenant: tenant.as_str().to_owned(),
+                        party_id,
+                        topic: r.try_get_by_index(1).map_err(db_err)?,
+                        reference: r.try_get_by_index(2).map_err(db_err)?,
+                        created_at: r.try_get_by_index(3).map_err(db_err)?,
+                        merged_into: None,
+                    },
+                    Vec::new(),
+                ));
+                index.insert(id, heads.len() - 1);
+                heads.len() - 1
+            }
+        };
+        let started: Option<i64> = r.try_get_by_index(4).map_err(db_err)?;
+        let Some(started) = started else { continue };
+        let ended: Option<i64> = r.try_get_by_index(5).map_err(db_err)?;
+        let outcome: Option<String> = r.try_get_by_index(6).map_err(db_err)?;
+        let chosen: bool = r.try_get_by_index(7).map_err(db_err)?;
+        let end = match (ended, outcome) {
+            (Some(e), Some(o)) => Some((instant(e)?, convert::outcome(&o)?)),
+            (None, None) => None,
+            _ => return Err(corrupt("contact.outcome")),
+        };
+        heads[i].1.push(ContactStatus {
+            started_at: instant(started)?,
+            end,
+            case_chosen_at_completion: chosen,
+        });
+    }
+    let wanted: Vec<case::Model> = heads
+        .into_iter()
+        .filter(|(k, contacts)| needs.wants(k.id, k.reference.as_deref(), contacts, settings))
+        .map(|(k, _)| k)
+        .collect();
+    cases_with_contacts(c, tenant, wanted).await
 }
 
 /// The live (not merged, not erased) owners of the given identifiers, with a summary of
@@ -487,12 +598,14 @@ async fn contact_ids_of<C: ConnectionTrait>(
 }
 
 /// What a start or a look-up needs: the owners of the identifiers, the case asked for
-/// (following joins) and its party, and today's cases of all of those parties.
+/// (following joins) and its party, and today's cases of all of those parties that
+/// `needs` names (`None`: all of them, as a page of a party's contacts needs).
 pub async fn load_start<C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
     identifiers: &[IdentKey],
     case_id: Option<Uuid>,
+    needs: Option<&Needs>,
     settings: TenantSettings,
 ) -> Result<StartFacts, StoreError> {
     let known = known_parties(c, tenant, identifiers).await?;
@@ -517,7 +630,7 @@ pub async fn load_start<C: ConnectionTrait>(
     }
     let mut cases = BTreeMap::new();
     for p in parties {
-        cases.insert(p, party_cases(c, tenant, p).await?);
+        cases.insert(p, needed_cases(c, tenant, p, needs, &settings).await?);
     }
     Ok(StartFacts {
         known,
@@ -551,8 +664,9 @@ pub async fn load_completion<C: ConnectionTrait>(
             };
             // Merges keep a contact's party current; follow them all the same.
             facts.party_id = party.or(facts.party_id);
+            let needs = Needs::of_completion(&facts, row.case_reference.as_deref());
             let cases = match facts.party_id {
-                Some(p) => party_cases(c, tenant, p).await?,
+                Some(p) => needed_cases(c, tenant, p, Some(&needs), &settings).await?,
                 None => Vec::new(),
             };
             let stored = StoredContact {
@@ -726,18 +840,19 @@ pub async fn load_retention<C: ConnectionTrait>(
         for p in live {
             parties.insert(p, PartyHoldings::default());
         }
-        let held: Vec<(Uuid, Uuid)> = case::Entity::find()
+        // Merged cases are left out here, not in SQL (see `query::party_cases`).
+        let held: Vec<(Uuid, Uuid, Option<Uuid>)> = case::Entity::find()
             .select_only()
             .column(case::Column::Id)
             .column(case::Column::PartyId)
+            .column(case::Column::MergedInto)
             .filter(case::Column::Tenant.eq(t))
             .filter(case::Column::PartyId.is_in(chunk.iter().copied()))
-            .filter(case::Column::MergedInto.is_null())
             .into_tuple()
             .all(c)
             .await
             .map_err(db_err)?;
-        for (id, p) in held {
+        for (id, p, _) in held.into_iter().filter(|(_, _, merged)| merged.is_none()) {
             if let Some(h) = parties.get_mut(&p) {
                 h.cases.insert(id);
             }

@@ -84,7 +84,7 @@ pub use db::{
     STATEMENT_TIMEOUT,
 };
 pub use dburl::{redact_url, sqlite_path};
-pub use lock::identifier_lock_key;
+pub use lock::{identifier_lock_key, party_lock_key};
 /// What replaces the story of a contact of an erased party.
 pub use midoffice_domain::plan::erase::ERASED_STORY as ERASED_TEXT;
 pub use processing_log::{AuditRecord, Caller, Cursor, Listing, Page, ProcessingRecord};
@@ -523,7 +523,14 @@ impl Store {
             }
             let settings = self.settings_of(txn, tenant).await?;
             let facts = locks
-                .load_start(txn, tenant, &start.identifiers, start.case_id, &settings)
+                .load_start(
+                    txn,
+                    tenant,
+                    &start.identifiers,
+                    start.case_id,
+                    &start::Needs::of_start(&start),
+                    &settings,
+                )
                 .await?;
             let plan = match start::plan_start(&facts, &start, false, true) {
                 Ok(plan) => plan,
@@ -736,7 +743,14 @@ impl Store {
             let settings = self.settings_of(txn, tenant).await?;
             let facts = completion::RecordFacts {
                 start: locks
-                    .load_start(txn, tenant, &start.identifiers, start.case_id, &settings)
+                    .load_start(
+                    txn,
+                    tenant,
+                    &start.identifiers,
+                    start.case_id,
+                    &start::Needs::of_start(&start),
+                    &settings,
+                )
                     .await?,
                 fresh_case: Uuid::now_v7(),
                 now,
@@ -798,7 +812,15 @@ impl Store {
                 let result = async {
                     let settings = self.settings_of(&txn, tenant).await?;
                     let facts =
-                        facts::load_start(&txn, tenant, &identifiers, None, settings).await?;
+                        facts::load_start(
+                            &txn,
+                            tenant,
+                            &identifiers,
+                            None,
+                            Some(&start::Needs::of_lookup(as_of)),
+                            settings,
+                        )
+                        .await?;
                     Ok(start::plan_lookup(&facts, &identifiers, as_of)?)
                 }
                 .await;
@@ -826,7 +848,15 @@ impl Store {
                 let result = async {
                     let settings = self.settings_of(&txn, tenant).await?;
                     let facts =
-                        facts::load_start(&txn, tenant, &identifiers, None, settings).await?;
+                        facts::load_start(
+                            &txn,
+                            tenant,
+                            &identifiers,
+                            None,
+                            Some(&start::Needs::of_lookup(as_of)),
+                            settings,
+                        )
+                        .await?;
                     let plan = start::plan_lookup(&facts, &identifiers, as_of)?;
                     planned = logged(&plan.writes);
                     write::save(&txn, tenant, Some(caller), &plan.writes).await?;
@@ -865,7 +895,9 @@ impl Store {
             let txn = self.pools.begin_logged_read().await?;
             let result = async {
                 let settings = self.settings_of(&txn, tenant).await?;
-                let facts = facts::load_start(&txn, tenant, &identifiers, None, settings).await?;
+                // Every case: a page may reach back to the first contact.
+                let facts =
+                    facts::load_start(&txn, tenant, &identifiers, None, None, settings).await?;
                 let page = match start::plan_contact_page(
                     &facts,
                     &identifiers,

@@ -7,8 +7,15 @@
 //! rollback, on a 64-bit key per thing acted on (FNV-1a of the tenant, the kind of
 //! thing and its id, the same in every process), taken in this order:
 //!
-//! 1. the tenant's settings (a replacement), or the idempotency key of the request
-//!    (operation and key: two retries of one request wait for each other);
+//! 0. the tenant's settings: *shared* by every write, taken before it reads them, and
+//!    *exclusive* by a replacement of them. So a replacement waits for the writes that
+//!    read the old settings to end, and a write that starts meanwhile waits for the new
+//!    ones: no write keeps a figure unit's tallies with settings that were replaced
+//!    before it committed (a rebuild after the replacement would otherwise be
+//!    overwritten with tallies of the old settings, and the rollups marked current be
+//!    wrong);
+//! 1. the idempotency key of the request (operation and key: two retries of one
+//!    request wait for each other);
 //! 2. every identifier given (tenant, kind, keyed hash), whether known or not: two
 //!    writers with one new BSN, or one new e-mail address, cannot both make a party;
 //! 3. the subjects: the live parties those identifiers (or the case asked for, or the
@@ -41,7 +48,7 @@ use midoffice_domain::plan::completion::CompletionFacts;
 use midoffice_domain::plan::erase::EraseFacts;
 use midoffice_domain::plan::feedback::FeedbackFacts;
 use midoffice_domain::plan::retention::RetentionFacts;
-use midoffice_domain::plan::start::{AskedCase, StartFacts};
+use midoffice_domain::plan::start::{AskedCase, Needs, StartFacts};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QuerySelect, Statement,
 };
@@ -54,7 +61,12 @@ const MAX_RELOADS: usize = 8;
 /// The steps of the lock order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Step {
-    /// The settings, or the request's idempotency key.
+    /// The tenant's settings, exclusive (a replacement).
+    Settings,
+    /// The tenant's settings, shared (a write that reads them). A transaction takes
+    /// either this or [`Step::Settings`], never both.
+    SettingsShared,
+    /// The request's idempotency key.
     Request,
     Identifier,
     Subject,
@@ -100,6 +112,16 @@ pub fn identifier_lock_key(tenant: &TenantId, key: &IdentKey) -> i64 {
     )
 }
 
+/// The advisory lock key of a tenant's settings.
+fn settings_key(tenant: &TenantId) -> i64 {
+    key_of(tenant, "settings", &[])
+}
+
+/// The advisory lock key of a party of a tenant (what a write acting on it holds).
+pub fn party_lock_key(tenant: &TenantId, party: Uuid) -> i64 {
+    subject_key(tenant, Subject::Party(party)).1
+}
+
 fn subject_key(tenant: &TenantId, s: Subject) -> Key {
     let k = match s {
         Subject::Party(id) => key_of(tenant, "party", &[id.as_bytes()]),
@@ -124,18 +146,30 @@ impl Locks {
         }
     }
 
-    /// The tenant's settings (a replacement of them).
+    /// The tenant's settings, exclusive: a replacement of them.
     pub async fn settings<C: ConnectionTrait>(
         &mut self,
         c: &C,
         tenant: &TenantId,
     ) -> Result<(), StoreError> {
-        self.take(c, vec![(Step::Request, key_of(tenant, "settings", &[]))])
+        self.take(c, vec![(Step::Settings, settings_key(tenant))])
             .await
     }
 
-    /// The request's idempotency key (if any) and every identifier given, in one
-    /// statement: the first locks of a write.
+    /// The tenant's settings, shared: a write that reads them and names no request or
+    /// identifier (a retention batch). Other writes take it with [`Locks::request`].
+    pub async fn reads_settings<C: ConnectionTrait>(
+        &mut self,
+        c: &C,
+        tenant: &TenantId,
+    ) -> Result<(), StoreError> {
+        self.take(c, vec![(Step::SettingsShared, settings_key(tenant))])
+            .await
+    }
+
+    /// The tenant's settings (shared), the request's idempotency key (if any) and every
+    /// identifier given, in one statement: the first locks of a write, taken before it
+    /// reads the settings.
     pub async fn request<C: ConnectionTrait>(
         &mut self,
         c: &C,
@@ -148,6 +182,7 @@ impl Locks {
             .iter()
             .map(|k| (Step::Identifier, identifier_lock_key(tenant, k)))
             .collect();
+        keys.push((Step::SettingsShared, settings_key(tenant)));
         if let Some(i) = idem {
             keys.push((
                 Step::Request,
@@ -224,17 +259,23 @@ impl Locks {
         };
         let in_order = self.held.last().is_none_or(|last| last < first);
         // Sorted by (step, key): unnest yields them in this order, and each is taken
-        // (or tried) in turn.
-        let list = keys
-            .iter()
-            .map(|(_, k)| k.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
-        let list = [format!("{{{list}}}").into()];
+        // (or tried) in turn, shared where its step says so.
+        let array = |items: Vec<String>| format!("{{{}}}", items.join(","));
+        let list = [
+            array(keys.iter().map(|(_, k)| k.to_string()).collect()).into(),
+            array(
+                keys.iter()
+                    .map(|(step, _)| (*step == Step::SettingsShared).to_string())
+                    .collect(),
+            )
+            .into(),
+        ];
         if in_order {
             c.execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
-                "SELECT pg_advisory_xact_lock(k) FROM unnest($1::text::int8[]) AS k",
+                "SELECT CASE WHEN s THEN pg_advisory_xact_lock_shared(k) \
+                 ELSE pg_advisory_xact_lock(k) END \
+                 FROM unnest($1::text::int8[], $2::text::bool[]) AS u(k, s)",
                 list,
             ))
             .await
@@ -244,8 +285,10 @@ impl Locks {
             let row = c
                 .query_one_raw(Statement::from_sql_and_values(
                     DbBackend::Postgres,
-                    "SELECT count(*) FILTER (WHERE NOT pg_try_advisory_xact_lock(k)) \
-                     FROM unnest($1::text::int8[]) AS k",
+                    "SELECT count(*) FILTER (WHERE NOT CASE WHEN s \
+                     THEN pg_try_advisory_xact_lock_shared(k) \
+                     ELSE pg_try_advisory_xact_lock(k) END) \
+                     FROM unnest($1::text::int8[], $2::text::bool[]) AS u(k, s)",
                     list,
                 ))
                 .await
@@ -295,6 +338,7 @@ impl Locks {
         tenant: &TenantId,
         identifiers: &[IdentKey],
         case_id: Option<Uuid>,
+        needs: &Needs,
         settings: &midoffice_domain::settings::TenantSettings,
     ) -> Result<StartFacts, StoreError> {
         let resolve = async {
@@ -316,7 +360,16 @@ impl Locks {
             c,
             tenant,
             resolve,
-            || facts::load_start(c, tenant, identifiers, case_id, settings.clone()),
+            || {
+                facts::load_start(
+                    c,
+                    tenant,
+                    identifiers,
+                    case_id,
+                    Some(needs),
+                    settings.clone(),
+                )
+            },
             start_subjects,
         )
         .await

@@ -111,7 +111,9 @@ impl Store {
             let candidates: Vec<Uuid> = page.iter().map(|(_, id)| *id).collect();
             let began = std::time::Instant::now();
             let counts = in_write!(self, |txn, locks| {
-                // Settings again, in the transaction, as every write reads them.
+                // Settings again, in the transaction, as every write reads them
+                // (under their shared lock, as every write).
+                locks.reads_settings(txn, tenant).await?;
                 let settings = settings_in(txn, tenant).await?;
                 if !rollup::rollups_current(txn, tenant, &settings).await? {
                     return Ok(None);

@@ -1015,6 +1015,11 @@ impl Store {
                 let done = db::bounded(async {
                     let txn = self.pools.begin_write().await?;
                     let result = async {
+                        // Under the settings' shared lock, as every write that keeps
+                        // tallies: no replacement commits while this batch refreshes.
+                        crate::lock::Locks::new(&self.pools)
+                            .reads_settings(&txn, tenant)
+                            .await?;
                         let settings = settings_in(&txn, tenant).await?;
                         if rollup::fingerprint(&settings) != fingerprint {
                             return Ok(None);

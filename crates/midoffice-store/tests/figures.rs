@@ -16,7 +16,7 @@ use midoffice_domain::rollup::{self, Step, TallyKind};
 use midoffice_domain::settings::{Measure, Norm, TenantSettings, Within};
 use midoffice_domain::{Code, TenantId};
 use midoffice_store::{FigurePath, Store};
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
 use uuid::Uuid;
 
 /// A small deterministic generator (the seed names a stream).
@@ -674,5 +674,123 @@ async fn the_migration_converts_rollups_of_the_first_tally_rules(backend: Backen
         let mut rng = Rng(41);
         let ps = periods(&mut rng, 3);
         same_answers(&store, &t, &mut rng, &ps).await;
+    });
+}
+
+/// How many advisory locks of this database are waited for.
+async fn lock_waiters(raw: &DatabaseConnection) -> i64 {
+    count(
+        raw,
+        "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+    )
+    .await
+}
+
+/// Until `n` advisory locks are waited for (at most 20 s: the test then fails).
+async fn until_waiters(raw: &DatabaseConnection, n: i64) {
+    for _ in 0..400 {
+        if lock_waiters(raw).await >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{n} advisory locks were never waited for");
+}
+
+/// PostgreSQL only: a write that read the tenant's settings holds them (shared) until it
+/// ends, so a replacement waits for it, and a rebuild after the replacement cannot be
+/// overwritten with tallies of the old settings.
+#[tokio::test]
+#[cfg_attr(postgres_skipped, ignore = "no MIDOFFICE_TEST_DATABASE_URL")]
+async fn a_settings_replacement_waits_for_the_writes_that_read_the_old_ones() {
+    on_backend!(Backend::Postgres, |db, store| {
+        let t = tenant();
+        let raw = db.raw().await;
+        let (strong, _) = citizen(1);
+        // Resolved: under the default settings a contact two hours later repeats it
+        // (repeat window 7 days), under the new ones (1 hour) it does not.
+        let first = store
+            .start_contact(
+                &t,
+                &caller(),
+                start(vec![strong.clone()], Some("afval"), 10),
+                None,
+            )
+            .await
+            .unwrap();
+        let party = first.context.party.id.expect("a party");
+        store
+            .complete_contact(
+                &t,
+                &caller(),
+                first.contact.contact.id,
+                Ok(end(Outcome::Resolved, 10, 15, Some("Opgelost."))),
+                None,
+                now(),
+            )
+            .await
+            .unwrap();
+
+        // Another writer holds the party, so the write below stops after reading the
+        // settings, mid-transaction.
+        let holder = raw.begin().await.unwrap();
+        holder
+            .execute_raw(Statement::from_sql_and_values(
+                sea_orm::DbBackend::Postgres,
+                "SELECT pg_advisory_xact_lock($1)",
+                [midoffice_store::party_lock_key(&t, party).into()],
+            ))
+            .await
+            .unwrap();
+        let write = store.start_contact(
+            &t,
+            &caller(),
+            start(vec![strong.clone()], Some("afval"), 135),
+            None,
+        );
+        let meanwhile = async {
+            until_waiters(&raw, 1).await;
+            let replace = store.replace_settings(&t, other_settings());
+            tokio::pin!(replace);
+            // The replacement waits for the write (two waiters), or it commits at once
+            // (and the rebuild runs before the write commits).
+            let replaced_first = tokio::select! {
+                r = &mut replace => {
+                    r.unwrap();
+                    store.rebuild_figures(&t).await.unwrap();
+                    true
+                }
+                () = until_waiters(&raw, 2) => false,
+            };
+            holder.commit().await.unwrap();
+            if !replaced_first {
+                replace.await.unwrap();
+            }
+            replaced_first
+        };
+        let (written, replaced_first) = tokio::join!(write, meanwhile);
+        written.unwrap();
+        assert!(
+            !replaced_first,
+            "the replacement waited for the write that read the old settings"
+        );
+
+        assert!(store.rebuild_stale_figures(&t).await.unwrap());
+        assert!(store.figures_current(&t).await.unwrap());
+        let p = Period {
+            from: (at(0) - Duration::days(1)).date_naive(),
+            to: (at(0) + Duration::days(3)).date_naive(),
+            as_of: now(),
+        };
+        let fast = store.thermometer(&t, p, false).await.unwrap();
+        let reference = store.thermometer(&t, p, true).await.unwrap();
+        assert_eq!(fast.path, FigurePath::Rollups);
+        assert_eq!(fast.answer, reference.answer);
+        let filters = vec![Filter::default()];
+        let fast = store.figures(&t, p, filters.clone(), false).await.unwrap();
+        let reference = store.figures(&t, p, filters, true).await.unwrap();
+        assert_eq!(fast.path, FigurePath::Rollups);
+        assert_eq!(fast.answer, reference.answer);
     });
 }

@@ -2,7 +2,7 @@
 //! contact is recorded after the fact (a start and a completion in one plan).
 
 use super::Write;
-use super::start::{self, StartFacts};
+use super::start::{self, History, StartFacts};
 use crate::case::{self, CaseChoice, CaseFacts, CaseRequest};
 use crate::command::{self, CompletionCommand, StartCommand};
 use crate::contact::ContactFacts;
@@ -26,7 +26,7 @@ pub struct CompletionFacts {
     /// The contact asked for, or none: unknown.
     pub contact: Option<StoredContact>,
     /// Today's cases of the contact's party, each with all its contacts (none without
-    /// a party).
+    /// a party): at least those a completion needs (`start::Needs::of_completion`).
     pub party_cases: Vec<CaseFacts>,
     pub settings: TenantSettings,
     /// An id for a case the completion may make (UUIDv7, from the store).
@@ -63,6 +63,15 @@ pub fn plan_completion(
     facts: &CompletionFacts,
     asked: Result<CompletionCommand, Violations>,
 ) -> Result<CompletionPlan, DomainError> {
+    completion(facts, asked, History::Needed)
+}
+
+/// A completion (see [`plan_completion`]), looking at `history`.
+pub(crate) fn completion(
+    facts: &CompletionFacts,
+    asked: Result<CompletionCommand, Violations>,
+    history: History,
+) -> Result<CompletionPlan, DomainError> {
     let Some(stored) = &facts.contact else {
         return Err(contact_not_found());
     };
@@ -78,7 +87,11 @@ pub fn plan_completion(
         .map_err(DomainError::Invalid)?;
 
     let mut writes = Vec::new();
-    let mut cases = facts.party_cases.clone();
+    let mut cases = match history {
+        History::Needed => start::Needs::of_completion(contact, stored.case_reference.as_deref())
+            .select(&facts.party_cases, &facts.settings),
+        History::All => facts.party_cases.clone(),
+    };
     let (case_id, chosen_at_completion) = match (contact.party_id, contact.case_id) {
         (Some(party), None) => {
             let request = CaseRequest {
@@ -180,7 +193,18 @@ pub fn plan_record(
     completion: CompletionCommand,
     context_seen: bool,
 ) -> Result<RecordPlan, DomainError> {
-    let started = start::start(&facts.start, start, true, context_seen)?;
+    record(facts, start, completion, context_seen, History::Needed)
+}
+
+/// A recorded contact (see [`plan_record`]), looking at `history`.
+pub(crate) fn record(
+    facts: &RecordFacts,
+    start: &StartCommand,
+    completion: CompletionCommand,
+    context_seen: bool,
+    history: History,
+) -> Result<RecordPlan, DomainError> {
+    let started = start::start(&facts.start, start, true, context_seen, history)?;
     let completing = CompletionFacts {
         contact: Some(StoredContact {
             facts: started.contact,
@@ -192,7 +216,7 @@ pub fn plan_record(
         now: facts.now,
         stored_at: facts.start.stored_at,
     };
-    let completed = plan_completion(&completing, Ok(completion))?;
+    let completed = self::completion(&completing, Ok(completion), history)?;
     let mut writes = started.plan.writes;
     writes.extend(completed.writes);
     Ok(RecordPlan {

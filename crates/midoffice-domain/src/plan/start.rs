@@ -3,7 +3,7 @@
 //! case"). A look-up is the same plan, not saved.
 
 use super::Write;
-use crate::case::{self, CaseChoice, CaseFacts, CaseRequest};
+use crate::case::{self, CaseChoice, CaseFacts, CaseRequest, OnCase, status_is_active, status_of};
 use crate::command::StartCommand;
 use crate::contact::{ContactFacts, Direction};
 use crate::identifier::IdentKey;
@@ -42,6 +42,108 @@ pub enum AskedCase {
     Found { case_id: Uuid, party: PartySummary },
 }
 
+/// Which of a party's cases a start, a recording, a completion or a look-up at `at`
+/// needs in full; of the others it cannot decide or show anything (DOMAIN.md "Finding
+/// the party" rule 4, "Finding the case", the context):
+///
+/// - the case asked for by id, and the cases with the reference given;
+/// - the cases active at `at` (open, or resolved less than `repeat_window` before it):
+///   the only ones choosing the case by topic may take among those opened before `at`,
+///   the only ones a merge may join (those OPEN), the only ones the context shows;
+/// - the cases with a contact that starts or ends from `at` on: a case opened since
+///   then, which a case chosen at completion may take.
+///
+/// So a start costs what the citizen's active cases hold, not their whole history. The
+/// store reads every case's status ([`crate::case::ContactStatus`] of its contacts),
+/// asks [`Needs::wants`], and loads only those cases in full; a plan given more cases
+/// (the seed gives all) selects the same ones itself, so both decide alike.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Needs {
+    pub at: Instant,
+    pub case_id: Option<Uuid>,
+    pub reference: Option<String>,
+}
+
+impl Needs {
+    /// What a contact starting (or recorded) as `start` says needs.
+    pub fn of_start(start: &StartCommand) -> Needs {
+        Needs {
+            at: start.started_at,
+            case_id: start.case_id,
+            reference: start.case_reference.clone(),
+        }
+    }
+
+    /// What a look-up as of `as_of` needs.
+    pub fn of_lookup(as_of: Instant) -> Needs {
+        Needs {
+            at: as_of,
+            case_id: None,
+            reference: None,
+        }
+    }
+
+    /// What completing this contact needs: its case, and what its start needed (a case
+    /// chosen at completion is chosen as of its start).
+    pub fn of_completion(contact: &ContactFacts, case_reference: Option<&str>) -> Needs {
+        Needs {
+            at: contact.started_at,
+            case_id: contact.case_id,
+            reference: case_reference.map(str::to_owned),
+        }
+    }
+
+    /// Whether the case `id` (with this reference and these contacts) is needed in full.
+    pub fn wants<C: OnCase>(
+        &self,
+        id: Uuid,
+        reference: Option<&str>,
+        contacts: &[C],
+        settings: &TenantSettings,
+    ) -> bool {
+        let at = self.at;
+        if self.case_id == Some(id)
+            || (self.reference.is_some() && reference == self.reference.as_deref())
+        {
+            return true;
+        }
+        let since = |c: &C| c.started_at() >= at || c.end().is_some_and(|(end, _)| end >= at);
+        if contacts.iter().any(since) {
+            return true;
+        }
+        // As a choice sees it (every contact), and as the context does (those before).
+        let earlier = contacts
+            .iter()
+            .filter(|c| c.started_at() < at && c.on_case_at(at));
+        status_is_active(status_of(contacts, at), at, settings)
+            || status_is_active(status_of(earlier, at), at, settings)
+    }
+
+    /// Of these cases, those needed in full (see [`Needs::wants`]).
+    pub fn select(&self, cases: &[CaseFacts], settings: &TenantSettings) -> Vec<CaseFacts> {
+        cases
+            .iter()
+            .filter(|k| self.wants(k.id, k.reference.as_deref(), &k.contacts, settings))
+            .cloned()
+            .collect()
+    }
+}
+
+/// Which cases of the facts a plan looks at: those it [`Needs`] (every plan), or all of
+/// them (a page of contacts; and the tests, which check that both decide alike).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum History {
+    Needed,
+    All,
+}
+
+impl History {
+    /// `needs` when only the needed cases are looked at.
+    fn needs(self, needs: Needs) -> Option<Needs> {
+        (self == History::Needed).then_some(needs)
+    }
+}
+
 /// What a start (or a look-up) needs to know, loaded in the write transaction.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StartFacts {
@@ -49,8 +151,9 @@ pub struct StartFacts {
     pub known: KnownParties,
     /// The case asked for by id.
     pub asked_case: AskedCase,
-    /// Today's cases (each with all its contacts) of every party in `known` and of the
-    /// asked case's party, by party.
+    /// Today's cases of every party in `known` and of the asked case's party, by party,
+    /// each with all its contacts: at least those the plan [`Needs`] (the store loads
+    /// those only), or all of them (a page of a party's contacts needs all).
     pub cases: BTreeMap<Uuid, Vec<CaseFacts>>,
     pub settings: TenantSettings,
     pub fresh: FreshIds,
@@ -97,7 +200,16 @@ fn find_party(
     case_id: Option<Uuid>,
     at: Instant,
     look_up: bool,
+    needs: Option<&Needs>,
 ) -> Result<FoundParty, DomainError> {
+    // The cases of a party this plan looks at: those it needs, or all.
+    let cases_of = |party: &Uuid| -> Vec<CaseFacts> {
+        let all = facts.cases.get(party).map_or(&[][..], Vec::as_slice);
+        match needs {
+            Some(needs) => needs.select(all, &facts.settings),
+            None => all.to_vec(),
+        }
+    };
     let asked = match (case_id, &facts.asked_case) {
         (None, _) => None,
         (Some(_), AskedCase::Found { case_id, party }) => Some((*case_id, party)),
@@ -118,7 +230,7 @@ fn find_party(
                 writes: Vec::new(),
                 party: Some(owner.clone()),
                 status: PartyStatus::Known,
-                cases: facts.cases.get(&owner.id).cloned().unwrap_or_default(),
+                cases: cases_of(&owner.id),
                 asked_case: Some(case_id),
             });
         }
@@ -164,10 +276,10 @@ fn find_party(
         }
     };
 
-    let mut cases = facts.cases.get(&party.id).cloned().unwrap_or_default();
+    let mut cases = cases_of(&party.id);
     let mut asked_case = asked.map(|(id, _)| id);
     for from in &plan.merge {
-        let merged = facts.cases.get(from).cloned().unwrap_or_default();
+        let merged = cases_of(from);
         let joins = case::merge_plan(&cases, &merged, merge_judged_at(at));
         if let Some(id) = asked_case {
             asked_case = Some(joined(id, &joins));
@@ -282,7 +394,14 @@ pub fn shown_processing(
     identifiers: &[IdentKey],
     as_of: Instant,
 ) -> Result<Option<Processing>, DomainError> {
-    let found = find_party(facts, identifiers, None, as_of, true)?;
+    let found = find_party(
+        facts,
+        identifiers,
+        None,
+        as_of,
+        true,
+        Some(&Needs::of_lookup(as_of)),
+    )?;
     Ok(shown_context(facts, &found))
 }
 
@@ -302,6 +421,7 @@ pub(crate) fn start(
     start: &StartCommand,
     recorded: bool,
     context_seen: bool,
+    history: History,
 ) -> Result<Started, DomainError> {
     let found = find_party(
         facts,
@@ -309,6 +429,7 @@ pub(crate) fn start(
         start.case_id,
         start.started_at,
         false,
+        history.needs(Needs::of_start(start)).as_ref(),
     )?;
     let logged = shown_context(facts, &found);
     let FoundParty {
@@ -409,7 +530,7 @@ pub fn plan_start(
     recorded: bool,
     context_seen: bool,
 ) -> Result<StartPlan, DomainError> {
-    self::start(facts, start, recorded, context_seen).map(|s| s.plan)
+    self::start(facts, start, recorded, context_seen, History::Needed).map(|s| s.plan)
 }
 
 /// The context a look-up shows as of `as_of`: the party a contact with these
@@ -421,7 +542,24 @@ pub fn plan_lookup(
     identifiers: &[IdentKey],
     as_of: Instant,
 ) -> Result<LookupPlan, DomainError> {
-    let found = find_party(facts, identifiers, None, as_of, true)?;
+    lookup(facts, identifiers, as_of, History::Needed)
+}
+
+/// A look-up (see [`plan_lookup`]), looking at `history`.
+pub(crate) fn lookup(
+    facts: &StartFacts,
+    identifiers: &[IdentKey],
+    as_of: Instant,
+    history: History,
+) -> Result<LookupPlan, DomainError> {
+    let found = find_party(
+        facts,
+        identifiers,
+        None,
+        as_of,
+        true,
+        history.needs(Needs::of_lookup(as_of)).as_ref(),
+    )?;
     let writes = shown_context(facts, &found)
         .map(Write::LogProcessing)
         .into_iter()
@@ -454,7 +592,15 @@ pub fn plan_contact_page(
     size: usize,
     as_of: Instant,
 ) -> Result<view::ContactPage, DomainError> {
-    let found = find_party(facts, identifiers, None, as_of, true)?;
+    // Every case: a page may reach back to the first contact.
+    let found = find_party(
+        facts,
+        identifiers,
+        None,
+        as_of,
+        true,
+        History::All.needs(Needs::of_lookup(as_of)).as_ref(),
+    )?;
     let Some(party) = &found.party else {
         return Err(match found.status {
             PartyStatus::Ambiguous => DomainError::FailedPrecondition(Precondition::PartyAmbiguous),
@@ -484,6 +630,7 @@ pub fn plan_contact_page(
 mod tests {
     use super::*;
     use crate::Code;
+    use crate::case::ContactStatus;
     use crate::case::tests::{case, contact, ended, t};
     use crate::contact::{Channel, Outcome};
     use crate::identifier::IdentifierKind;
@@ -804,5 +951,251 @@ mod tests {
             plan_contact_page(&f, &[nobody], None, None, 10, t(20)),
             Err(DomainError::NotFound(Missing::Party))
         );
+    }
+
+    /// A history as the property test draws it: per party, its cases; per case, its
+    /// topic (none, paspoort, afval), whether it has the reference `zaak-1`, and its
+    /// contacts as (start in minutes, completion, chosen at completion, web, outbound),
+    /// a completion as (length in minutes, outcome, story, due after minutes).
+    type DrawnContact = (i64, Option<(i64, usize, bool, i64)>, bool, bool, bool);
+    type DrawnCase = (usize, bool, Vec<DrawnContact>);
+
+    fn drawn_contact() -> impl Strategy<Value = DrawnContact> {
+        (
+            0i64..60 * DAY,
+            proptest::option::weighted(
+                0.8,
+                (
+                    prop::sample::select(vec![0i64, 1, 5, 60, DAY, 3 * DAY, 10 * DAY]),
+                    0..Outcome::ALL.len(),
+                    any::<bool>(),
+                    prop::sample::select(vec![30i64, DAY, 4 * DAY]),
+                ),
+            ),
+            prop::bool::weighted(0.15),
+            prop::bool::weighted(0.25),
+            prop::bool::weighted(0.2),
+        )
+    }
+
+    fn drawn_cases() -> impl Strategy<Value = Vec<DrawnCase>> {
+        prop::collection::vec(
+            (
+                0usize..3,
+                prop::bool::weighted(0.15),
+                prop::collection::vec(drawn_contact(), 0..7),
+            ),
+            0..8,
+        )
+    }
+
+    const DAY: i64 = 24 * 60;
+    const TOPICS: [Option<&str>; 3] = [None, Some("paspoort"), Some("afval")];
+
+    fn topic(i: usize) -> Option<Code> {
+        TOPICS[i % TOPICS.len()].map(|t| Code::parse(t).unwrap())
+    }
+
+    /// A completed (or not) contact of a party, on a case, from what was drawn.
+    fn contact_of(
+        n: u128,
+        party: Uuid,
+        case_id: Option<Uuid>,
+        (start, end, chosen, web, outbound): &DrawnContact,
+    ) -> ContactFacts {
+        let completion = end.map(|(length, outcome, story, due)| {
+            let outcome = Outcome::ALL[outcome];
+            let ended_at = t(start + length);
+            crate::contact::Completion {
+                ended_at,
+                answered_at: (outcome != Outcome::Abandoned).then(|| t(*start)),
+                outcome,
+                story: (story && outcome != Outcome::Abandoned).then(|| "verhaal".into()),
+                department: Some(Code::parse("kcc").unwrap()),
+                topic: None,
+                referred_to: None,
+                due_at: outcome.is_commitment().then(|| t(start + length + due)),
+                story_repeated: false,
+            }
+        });
+        ContactFacts {
+            id: id(n),
+            party_id: Some(party),
+            case_id,
+            channel: if *web { Channel::Web } else { Channel::Phone },
+            direction: if *outbound {
+                Direction::Outbound
+            } else {
+                Direction::Inbound
+            },
+            started_at: t(*start),
+            topic: None,
+            department: Some(Code::parse("kcc").unwrap()),
+            case_chosen_at_completion: *chosen && completion.is_some(),
+            recorded: false,
+            context_seen: true,
+            ambiguous: false,
+            completion,
+            feedback: None,
+        }
+    }
+
+    fn cases_of(party: Uuid, drawn: &[DrawnCase], next: &mut u128) -> Vec<CaseFacts> {
+        drawn
+            .iter()
+            .map(|(topic_i, referenced, contacts)| {
+                *next += 1;
+                let case_id = id(*next);
+                let mut contacts: Vec<ContactFacts> = contacts
+                    .iter()
+                    .map(|c| {
+                        *next += 1;
+                        contact_of(*next, party, Some(case_id), c)
+                    })
+                    .collect();
+                contacts.sort_by_key(|c| (c.started_at, c.id));
+                CaseFacts {
+                    id: case_id,
+                    party_id: party,
+                    topic: topic(*topic_i),
+                    reference: referenced.then(|| "zaak-1".into()),
+                    created_at: contacts.first().map_or(t(0), |c| c.started_at),
+                    contacts,
+                }
+            })
+            .collect()
+    }
+
+    /// Both ways of looking at the history: the same plans, the same answers.
+    fn alike<T: PartialEq + std::fmt::Debug>(
+        what: &str,
+        plan: impl Fn(History) -> Result<T, DomainError>,
+    ) -> Result<(), TestCaseError> {
+        let needed = plan(History::Needed);
+        let all = plan(History::All);
+        prop_assert_eq!(needed, all, "{}", what);
+        Ok(())
+    }
+
+    use crate::contact::Outcome as O;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// A start, a look-up, a recording and a completion that look only at the cases
+        /// they need decide and answer exactly as they do looking at the whole history,
+        /// and the store's status-only reading selects the same cases.
+        #[test]
+        fn looking_at_the_needed_cases_decides_as_the_whole_history(
+            strong_cases in drawn_cases(),
+            weak_cases in drawn_cases(),
+            at in 0i64..70 * DAY,
+            identifiers in 0usize..5,
+            topic_i in 0usize..3,
+            referenced in prop::bool::weighted(0.2),
+            asked in proptest::option::weighted(0.15, any::<prop::sample::Index>()),
+            repeat_window in prop::sample::select(vec![3600i64, 86_400, 7 * 86_400]),
+            end in (0..O::ALL.len(), 0i64..2 * DAY, any::<bool>()),
+        ) {
+            let mut f = facts();
+            f.settings.repeat_window_secs = repeat_window;
+            let bsn = key(IdentifierKind::Bsn, "b");
+            let email = key(IdentifierKind::Email, "e");
+            let mut next = 100;
+            let strong = cases_of(id(1), &strong_cases, &mut next);
+            let weak = cases_of(id(2), &weak_cases, &mut next);
+            own(&mut f, summary(1, 0, Some(bsn.clone())), vec![], strong.clone());
+            own(&mut f, summary(2, 5, None), vec![email.clone()], weak);
+            let ids = match identifiers {
+                0 => vec![bsn.clone()],
+                1 => vec![email.clone()],
+                2 => vec![email.clone(), bsn.clone()],
+                3 => vec![key(IdentifierKind::Phone, "p")],
+                _ => vec![],
+            };
+            let mut command = cmd(ids.clone(), TOPICS[topic_i], at);
+            command.case_reference = referenced.then(|| "zaak-1".into());
+            if let Some(i) = asked.filter(|_| !strong.is_empty()) {
+                let k = &strong[i.index(strong.len())];
+                command.case_id = Some(k.id);
+                f.asked_case = AskedCase::Found {
+                    case_id: k.id,
+                    party: f.known.parties[&id(1)].clone(),
+                };
+            }
+
+            // The store reads only the status of the contacts of a case to choose.
+            for cases in f.cases.values() {
+                for k in cases {
+                    let statuses: Vec<ContactStatus> =
+                        k.contacts.iter().map(ContactStatus::from).collect();
+                    let needs = Needs::of_start(&command);
+                    prop_assert_eq!(
+                        needs.wants(k.id, k.reference.as_deref(), &k.contacts, &f.settings),
+                        needs.wants(k.id, k.reference.as_deref(), &statuses, &f.settings)
+                    );
+                }
+            }
+
+            alike("start", |h| start(&f, &command, false, true, h).map(|s| s.plan))?;
+            alike("look-up", |h| lookup(&f, &ids, t(at), h))?;
+            let (outcome, length, story) = end;
+            let outcome = O::ALL[outcome];
+            let completion = crate::command::CompletionCommand {
+                ended_at: t(at + length),
+                answered_at: (outcome != O::Abandoned).then(|| t(at)),
+                outcome,
+                story: story.then(|| "verhaal".into()),
+                department: None,
+                topic: TOPICS[(topic_i + 1) % 3].map(|c| Code::parse(c).unwrap()),
+                referred_to: (outcome == O::Referred).then(|| {
+                    crate::contact::ReferralTarget::Department(Code::parse("wmo").unwrap())
+                }),
+                due_at: None,
+                story_repeated: false,
+            };
+            let recording = crate::plan::completion::RecordFacts {
+                start: f.clone(),
+                fresh_case: id(9004),
+                now: t(at + length + DAY),
+            };
+            alike("record", |h| {
+                crate::plan::completion::record(
+                    &recording,
+                    &command,
+                    completion.clone(),
+                    true,
+                    h,
+                )
+            })?;
+            // A contact of the strong party in progress, on no case yet or on one.
+            let mut in_progress = contact_of(
+                99,
+                id(1),
+                None,
+                &(at, None, false, false, false),
+            );
+            in_progress.topic = topic(topic_i);
+            let mut party_cases = strong.clone();
+            if let Some(i) = asked.filter(|_| !party_cases.is_empty()) {
+                let k = &mut party_cases[i.index(strong.len())];
+                in_progress.case_id = Some(k.id);
+                k.contacts.push(in_progress.clone());
+                k.contacts.sort_by_key(|c| (c.started_at, c.id));
+            }
+            let completing = crate::plan::completion::CompletionFacts {
+                contact: Some(crate::plan::completion::StoredContact {
+                    facts: in_progress,
+                    case_reference: command.case_reference.clone(),
+                }),
+                party_cases,
+                settings: f.settings.clone(),
+                fresh_case: id(9005),
+                now: t(at + length + DAY),
+                stored_at: t(at + length + DAY),
+            };
+            alike("completion", |h| {
+                crate::plan::completion::completion(&completing, Ok(completion.clone()), h)
+            })?;
+        }
     }
 }
