@@ -744,13 +744,13 @@ impl Store {
             let facts = completion::RecordFacts {
                 start: locks
                     .load_start(
-                    txn,
-                    tenant,
-                    &start.identifiers,
-                    start.case_id,
-                    &start::Needs::of_start(&start),
-                    &settings,
-                )
+                        txn,
+                        tenant,
+                        &start.identifiers,
+                        start.case_id,
+                        &start::Needs::of_start(&start),
+                        &settings,
+                    )
                     .await?,
                 fresh_case: Uuid::now_v7(),
                 now,
@@ -811,16 +811,15 @@ impl Store {
                 let txn = self.pools.begin_read().await?;
                 let result = async {
                     let settings = self.settings_of(&txn, tenant).await?;
-                    let facts =
-                        facts::load_start(
-                            &txn,
-                            tenant,
-                            &identifiers,
-                            None,
-                            Some(&start::Needs::of_lookup(as_of)),
-                            settings,
-                        )
-                        .await?;
+                    let facts = facts::load_start(
+                        &txn,
+                        tenant,
+                        &identifiers,
+                        None,
+                        Some(&start::Needs::of_lookup(as_of)),
+                        settings,
+                    )
+                    .await?;
                     Ok(start::plan_lookup(&facts, &identifiers, as_of)?)
                 }
                 .await;
@@ -847,16 +846,15 @@ impl Store {
                 let txn = self.pools.begin_logged_read().await?;
                 let result = async {
                     let settings = self.settings_of(&txn, tenant).await?;
-                    let facts =
-                        facts::load_start(
-                            &txn,
-                            tenant,
-                            &identifiers,
-                            None,
-                            Some(&start::Needs::of_lookup(as_of)),
-                            settings,
-                        )
-                        .await?;
+                    let facts = facts::load_start(
+                        &txn,
+                        tenant,
+                        &identifiers,
+                        None,
+                        Some(&start::Needs::of_lookup(as_of)),
+                        settings,
+                    )
+                    .await?;
                     let plan = start::plan_lookup(&facts, &identifiers, as_of)?;
                     planned = logged(&plan.writes);
                     write::save(&txn, tenant, Some(caller), &plan.writes).await?;

@@ -743,9 +743,10 @@ async fn a_settings_replacement_waits_for_the_writes_that_read_the_old_ones() {
             ))
             .await
             .unwrap();
+        let who = caller();
         let write = store.start_contact(
             &t,
-            &caller(),
+            &who,
             start(vec![strong.clone()], Some("afval"), 135),
             None,
         );
