@@ -21,6 +21,7 @@ use crate::convert::{
 use crate::db::{self, db_err};
 use crate::entity::{case, contact, feedback, identifier, party};
 use crate::facts::case_of_row;
+use crate::lock::Locks;
 use crate::{Store, StoreError};
 use midoffice_domain::case::CaseFacts;
 use midoffice_domain::contact::{Completion, ContactFacts, Feedback};
@@ -752,8 +753,18 @@ impl Store {
             insert_rows::<contact::ActiveModel>(&txn, contacts, per(25)).await?;
             insert_rows::<feedback::ActiveModel>(&txn, feedback, per(7)).await?;
             // The batch's units are new and whole (a batch holds whole parties): their
-            // tallies, computed as a refresh would, are added as they are.
+            // tallies, computed as a refresh would, are added as they are. They were
+            // computed before the transaction, so the settings are read again under the
+            // shared settings lock (as every write holds it): when a replacement came in
+            // between, the rollups are marked stale and the rebuild counts the batch.
+            Locks::new(&self.pools)
+                .reads_settings(&txn, &tenant_id)
+                .await?;
+            let now = crate::settings_in(&txn, &tenant_id).await?;
             crate::rollup::add_new_units(&txn, &tenant_id, units, &settings).await?;
+            if crate::rollup::tallied_differently(&settings, &now) {
+                crate::rollup::mark_stale(&txn, &tenant_id).await?;
+            }
             Ok(())
         }
         .await;

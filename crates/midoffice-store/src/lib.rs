@@ -218,7 +218,7 @@ fn trunc_completion(mut e: CompletionCommand) -> CompletionCommand {
     e
 }
 
-async fn settings_in<C: ConnectionTrait>(
+pub(crate) async fn settings_in<C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
 ) -> Result<TenantSettings, StoreError> {

@@ -145,14 +145,18 @@ pub async fn refresh<C: ConnectionTrait>(
     }
     let mut case_rows = Vec::new();
     for chunk in units.chunks(CHUNK) {
+        // Merged cases are left out after reading, not in the statement: with SQLite's
+        // sampled statistics, `merged_into IS NULL` was planned on
+        // `ix_case_merged_into`, a read of every live case of the store.
         case_rows.extend(
             case::Entity::find()
                 .filter(case::Column::Tenant.eq(t))
                 .filter(case::Column::Id.is_in(chunk.iter().copied()))
-                .filter(case::Column::MergedInto.is_null())
                 .all(c)
                 .await
-                .map_err(db_err)?,
+                .map_err(db_err)?
+                .into_iter()
+                .filter(|k| k.merged_into.is_none()),
         );
     }
     let cases = facts::cases_with_contacts(c, tenant, case_rows).await?;
@@ -1090,10 +1094,15 @@ pub async fn settings_replaced<C: ConnectionTrait>(
     before: &TenantSettings,
     after: &TenantSettings,
 ) -> Result<(), StoreError> {
-    if rollup::fingerprint(before) == rollup::fingerprint(after) {
+    if !tallied_differently(before, after) {
         return Ok(());
     }
     mark_stale(c, tenant).await
+}
+
+/// Whether tallies made under `before` differ from those `after` makes.
+pub(crate) fn tallied_differently(before: &TenantSettings, after: &TenantSettings) -> bool {
+    rollup::fingerprint(before) != rollup::fingerprint(after)
 }
 
 /// The tenant's rollups no longer answer, and the generation rises.

@@ -112,6 +112,11 @@ struct RetentionRunArgs {
     /// now: what a pass at that moment would delete, deleted.
     #[arg(long, value_name = "INSTANT")]
     as_of: Option<String>,
+    /// The OTLP collector `serve` exports the processing log to, as for `serve`: while
+    /// one is configured (flag, file or environment), processing records the collector
+    /// has not acknowledged are kept. Give the same value as the server's.
+    #[arg(long, value_name = "URL")]
+    otlp_endpoint: Option<String>,
     #[command(flatten)]
     store: StoreArgs,
 }
@@ -218,7 +223,10 @@ async fn retention_run(args: RetentionRunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let flags = ServeArgs::from(args.store);
+    let flags = ServeArgs {
+        otlp_endpoint: args.otlp_endpoint,
+        ..ServeArgs::from(args.store)
+    };
     let settings = match config::environment().and_then(|env| config::load(&flags, &env)) {
         Ok(settings) => settings,
         Err(e) => {
