@@ -486,9 +486,11 @@ async fn settings_round_trip_and_figures_answer_per_channel() {
             day: d.day() as i32,
         }
     };
+    // The tenant's local date may be a day ahead of UTC's (Europe/Amsterdam after 23:00
+    // UTC): the period reaches a day past it.
     let period = pb::Period {
         start_date: Some(date(today - chrono::Days::new(7))),
-        end_date: Some(date(today + chrono::Days::new(1))),
+        end_date: Some(date(today + chrono::Days::new(2))),
         as_of: None,
     };
     let mut figures = FigureServiceClient::new(s.channel.clone());

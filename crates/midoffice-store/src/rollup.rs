@@ -1016,34 +1016,28 @@ impl Store {
         for phase in 0..3u8 {
             let mut after = None;
             loop {
-                let done = db::bounded(async {
-                    let txn = self.pools.begin_write().await?;
-                    let result = async {
-                        // Under the settings' shared lock, as every write that keeps
-                        // tallies: no replacement commits while this batch refreshes.
-                        crate::lock::Locks::new(&self.pools)
-                            .reads_settings(&txn, tenant)
-                            .await?;
-                        let settings = settings_in(&txn, tenant).await?;
-                        if rollup::fingerprint(&settings) != fingerprint {
-                            return Ok(None);
-                        }
-                        let ids = unit_ids_after(&txn, tenant, phase, after).await?;
-                        let Some(last) = ids.last().copied() else {
-                            return Ok(Some(None));
-                        };
-                        let units = if phase == 2 {
-                            no_longer_units(&txn, tenant, &ids).await?
-                        } else {
-                            ids
-                        };
-                        refresh(&txn, tenant, &units, &settings).await?;
-                        Ok(Some(Some(last)))
+                // A write transaction like any other (run again after a deadlock or a
+                // serialisation failure, as the writes it meets on the same rows).
+                let done = in_write!(self, |txn, locks| {
+                    // Under the settings' shared lock, as every write that keeps
+                    // tallies: no replacement commits while this batch refreshes.
+                    locks.reads_settings(txn, tenant).await?;
+                    let settings = settings_in(txn, tenant).await?;
+                    if rollup::fingerprint(&settings) != fingerprint {
+                        return Ok(None);
                     }
-                    .await;
-                    db::finish(txn, result).await
-                })
-                .await?;
+                    let ids = unit_ids_after(txn, tenant, phase, after).await?;
+                    let Some(last) = ids.last().copied() else {
+                        return Ok(Some(None));
+                    };
+                    let units = if phase == 2 {
+                        no_longer_units(txn, tenant, &ids).await?
+                    } else {
+                        ids
+                    };
+                    refresh(txn, tenant, &units, &settings).await?;
+                    Ok(Some(Some(last)))
+                })?;
                 match done {
                     None => return Ok(false),
                     Some(None) => break,
