@@ -19,27 +19,6 @@ use midoffice_store::{FigurePath, Store};
 use sea_orm::{ConnectionTrait, DatabaseConnection, Statement, TransactionTrait};
 use uuid::Uuid;
 
-/// A small deterministic generator (the seed names a stream).
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    fn pick<T: Clone>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len() as u64) as usize].clone()
-    }
-}
-
 /// A valid BSN (eleven test) from a number.
 fn bsn_of(n: u64) -> String {
     for bump in 0..100 {

@@ -30,23 +30,6 @@ use sea_orm::{EntityTrait, IntoActiveModel, TransactionTrait};
 use std::time::Instant as Clock;
 use uuid::Uuid;
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-}
-
 const TOPICS: [&str; 12] = [
     "paspoort",
     "rijbewijs",

@@ -279,3 +279,24 @@ pub async fn count(db: &DatabaseConnection, sql: &str) -> i64 {
         .expect("a row");
     row.try_get_by_index::<i64>(0).expect("a count")
 }
+
+/// A small deterministic generator for the figure tests (the seed names a stream).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+    pub fn pick<T: Clone>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len() as u64) as usize].clone()
+    }
+}
