@@ -118,6 +118,36 @@ pub struct Idempotency {
     pub fingerprint: String,
 }
 
+/// A start's or a record's plan carried out: its writes saved, the figure units they
+/// touch refreshed, and the answer kept under the request id (if any).
+async fn save_started(
+    txn: &sea_orm::DatabaseTransaction,
+    tenant: &TenantId,
+    caller: &Caller,
+    settings: &TenantSettings,
+    operation: &str,
+    idem: Option<&Idempotency>,
+    plan: start::StartPlan,
+) -> Result<Started, StoreError> {
+    write::save(txn, tenant, Some(caller), &plan.writes).await?;
+    rollup::after_writes(txn, tenant, &plan.writes, settings).await?;
+    let answer = Started {
+        contact: plan.contact,
+        context: plan.context,
+    };
+    idempotency::remember(
+        txn,
+        tenant,
+        operation,
+        idem,
+        &answer,
+        plan.subject,
+        answer.contact.contact.id,
+    )
+    .await?;
+    Ok(answer)
+}
+
 /// The answer to a start or a record.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Started {
@@ -544,23 +574,7 @@ impl Store {
                 }
             };
             planned = logged(&plan.writes);
-            write::save(txn, tenant, Some(caller), &plan.writes).await?;
-            rollup::after_writes(txn, tenant, &plan.writes, &settings).await?;
-            let answer = Started {
-                contact: plan.contact,
-                context: plan.context,
-            };
-            idempotency::remember(
-                txn,
-                tenant,
-                OP_START,
-                idem,
-                &answer,
-                plan.subject,
-                answer.contact.contact.id,
-            )
-            .await?;
-            Ok(answer)
+            save_started(txn, tenant, caller, &settings, OP_START, idem, plan).await
         });
         self.log_after_failure(tenant, caller, &result, planned, refused)
             .await;
@@ -768,23 +782,7 @@ impl Store {
                     }
                 };
             planned = logged(&plan.writes);
-            write::save(txn, tenant, Some(caller), &plan.writes).await?;
-            rollup::after_writes(txn, tenant, &plan.writes, &settings).await?;
-            let answer = Started {
-                contact: plan.contact,
-                context: plan.context,
-            };
-            idempotency::remember(
-                txn,
-                tenant,
-                OP_RECORD,
-                idem,
-                &answer,
-                plan.subject,
-                answer.contact.contact.id,
-            )
-            .await?;
-            Ok(answer)
+            save_started(txn, tenant, caller, &settings, OP_RECORD, idem, plan).await
         });
         self.log_after_failure(tenant, caller, &result, planned, refused)
             .await;

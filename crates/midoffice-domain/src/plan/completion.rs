@@ -7,7 +7,7 @@ use crate::case::{self, CaseChoice, CaseFacts, CaseRequest};
 use crate::command::{self, CompletionCommand, StartCommand};
 use crate::contact::ContactFacts;
 use crate::settings::TenantSettings;
-use crate::view::{self, ContactView, ContextView};
+use crate::view::{self, ContactView};
 use crate::{DomainError, Instant, Violations};
 use uuid::Uuid;
 
@@ -173,17 +173,10 @@ pub struct RecordFacts {
     pub now: Instant,
 }
 
-/// What a record does and answers.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RecordPlan {
-    /// In order: the start's, then the completion's.
-    pub writes: Vec<Write>,
-    /// The completed contact on its case.
-    pub contact: ContactView,
-    /// The context as of its start.
-    pub context: ContextView,
-    pub subject: Option<Uuid>,
-}
+/// What a contact registered after the fact makes: the same as a start's plan (its
+/// writes in order, the start's then the completion's; the completed contact; the context
+/// as of its start; the data subject).
+pub type RecordPlan = super::start::StartPlan;
 
 /// A contact registered after the fact: its start, then its completion judged against
 /// the contact as the start leaves it; a completion that does not fit refuses the whole.
