@@ -447,14 +447,23 @@ async fn path_of<C: ConnectionTrait>(
     Ok(rollup::series_path(periods, true, latest))
 }
 
-/// Which rollup rows a figure call reads: the kinds it needs, the entries of the filter
-/// shapes it asks (`rollup::subset_of`), and, when every filter of the call names the
+/// Which rollup rows a figure call reads: the kinds other than entries it needs, with
+/// only the dims a filter of the call fixes (the others summed away by the database),
+/// and the entries of each filter's own dims; when every filter of the call names the
 /// same topic or department, only rows of it (others cannot match; the domain filters
 /// again).
 #[derive(Clone, Debug)]
 pub struct Scope {
+    /// Kinds other than [`TallyKind::Entry`].
     pub kinds: Vec<TallyKind>,
-    pub entry_subsets: Vec<i64>,
+    /// The dims (channel, topic, department; `""` where a filter leaves one open) of
+    /// the entries a filter counts: an entry of the subset a filter fixes holds exactly
+    /// these dims (`rollup::subset_of`), so each is read by its key.
+    pub entries: Vec<(String, String, String)>,
+    /// Which of channel, topic and department some filter fixes: rows keep these
+    /// dims; the others are summed over (answer times always keep their channel, the
+    /// norm and channel of a response item stay).
+    pub keep: (bool, bool, bool),
     pub topic: Option<String>,
     pub department: Option<String>,
 }
@@ -467,9 +476,9 @@ impl Scope {
                 TallyKind::Contact,
                 TallyKind::Response,
                 TallyKind::Commitment,
-                TallyKind::Entry,
             ],
-            entry_subsets: vec![0],
+            entries: vec![Default::default()],
+            keep: (false, false, false),
             topic: None,
             department: None,
         }
@@ -484,26 +493,50 @@ impl Scope {
                 .all(|f| get(f) == Some(first))
                 .then(|| first.as_str().to_owned())
         };
-        let mut entry_subsets: Vec<i64> = filters.iter().map(rollup::subset_of).collect();
-        entry_subsets.sort_unstable();
-        entry_subsets.dedup();
+        let code = |c: Option<&Code>| c.map(|c| c.as_str().to_owned()).unwrap_or_default();
+        let mut entries: Vec<(String, String, String)> = filters
+            .iter()
+            .map(|f| {
+                (
+                    f.channel.map(|c| c.as_str().to_owned()).unwrap_or_default(),
+                    code(f.topic.as_ref()),
+                    code(f.department.as_ref()),
+                )
+            })
+            .collect();
+        entries.sort_unstable();
+        entries.dedup();
         Scope {
-            kinds: vec![
-                TallyKind::Contact,
-                TallyKind::Answer,
-                TallyKind::Feedback,
-                TallyKind::Entry,
-            ],
-            entry_subsets,
+            kinds: vec![TallyKind::Contact, TallyKind::Answer, TallyKind::Feedback],
+            entries,
+            keep: (
+                filters.iter().any(|f| f.channel.is_some()),
+                filters.iter().any(|f| f.topic.is_some()),
+                filters.iter().any(|f| f.department.is_some()),
+            ),
             topic: shared(|f| f.topic.as_ref()),
             department: shared(|f| f.department.as_ref()),
         }
     }
+
+    /// The exact answer seconds of these buckets, for the filters of this scope.
+    fn seconds(&self, kinds: Vec<TallyKind>) -> Self {
+        Scope {
+            kinds,
+            entries: Vec::new(),
+            ..self.clone()
+        }
+    }
 }
 
-/// The rollup rows of these spans ([`rollup::sum_period`], computed by the database),
-/// of the scope: entries on their own day or month, other kinds summed over each span
-/// unless `every_at` (a series, which splits the rows by day or month).
+/// The rollup rows of these spans ([`rollup::sum_period`], computed by the database,
+/// with the dims no filter of the scope fixes summed over), of the scope: entries on
+/// their own day or month, other kinds summed over each span unless `every_at` (a
+/// series, which splits the rows by day or month). Every day or month of a span and
+/// every kind is named (`IN` lists of numbers), so the database seeks each (day or
+/// month, kind) of the key instead of reading every row of the span (the exact
+/// seconds, most of a month's rows, are read only for the buckets asked), and each
+/// filter's entries by their whole key.
 async fn span_rows<C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
@@ -511,18 +544,38 @@ async fn span_rows<C: ConnectionTrait>(
     scope: &Scope,
     every_at: bool,
 ) -> Result<Vec<RollupRow>, StoreError> {
+    let backend = c.get_database_backend();
     let entry = TallyKind::Entry.code();
-    let list = |items: Vec<String>| {
-        if items.is_empty() {
-            "NULL".to_owned()
-        } else {
-            items.join(", ")
-        }
+    let codes = |kinds: &[TallyKind]| -> String {
+        kinds
+            .iter()
+            .map(|k| k.code().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    let kinds = list(scope.kinds.iter().map(|k| k.code().to_string()).collect());
-    let subsets = list(scope.entry_subsets.iter().map(i64::to_string).collect());
-    let mut narrower =
-        format!(" AND kind IN ({kinds}) AND (kind <> {entry} OR a % 8 IN ({subsets}))");
+    // Dims a filter fixes stay; answer times keep their channel, response items their
+    // channel and norm (in `topic`); every other dim is summed over.
+    let (keep_channel, keep_topic, keep_department) = scope.keep;
+    let answers = codes(&[
+        TallyKind::Answer,
+        TallyKind::Response,
+        TallyKind::Commitment,
+    ]);
+    let channel = if keep_channel {
+        "channel".to_owned()
+    } else {
+        format!("CASE WHEN kind IN ({answers}) OR kind >= 100 THEN channel ELSE '' END")
+    };
+    let topic = if keep_topic {
+        "topic".to_owned()
+    } else {
+        format!(
+            "CASE WHEN kind = {} THEN topic ELSE '' END",
+            TallyKind::Response.code()
+        )
+    };
+    let department = if keep_department { "department" } else { "''" };
+    let mut narrower = String::new();
     let mut extra: Vec<Value> = Vec::new();
     if let Some(topic) = &scope.topic {
         narrower.push_str(" AND topic = ?");
@@ -532,57 +585,98 @@ async fn span_rows<C: ConnectionTrait>(
         narrower.push_str(" AND department = ?");
         extra.push(department.clone().into());
     }
+    let kinds: Vec<TallyKind> = scope
+        .kinds
+        .iter()
+        .copied()
+        .filter(|k| *k != TallyKind::Entry)
+        .collect();
     let mut out = Vec::new();
     for span in spans {
+        if span.to <= span.from {
+            continue;
+        }
         let (table, column) = table_of(span.grain);
+        let ats = (span.from..span.to)
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         let at = if every_at {
             column.to_owned()
         } else {
-            format!(
-                "CASE WHEN kind = {entry} THEN {column} ELSE {} END",
-                span.from
-            )
+            span.from.to_string()
         };
-        let sql = format!(
-            "SELECT CAST(kind AS BIGINT), channel, topic, department, a, b, c, \
-               CAST({at} AS BIGINT) AS at_n, CAST(SUM(n) AS BIGINT) \
-             FROM {table} \
-             WHERE tenant = ? AND {column} >= ? AND {column} < ?{narrower} \
-             GROUP BY kind, channel, topic, department, a, b, c, at_n"
-        );
-        let rows = c
-            .query_all_raw(statement(
-                c.get_database_backend(),
-                &sql,
-                vec![tenant.as_str().into(), span.from.into(), span.to.into()]
-                    .into_iter()
+        // Constants are not grouped by (PostgreSQL takes a number as a position).
+        let mut group = vec!["kind", "ch", "tp"];
+        if keep_department {
+            group.push("dp");
+        }
+        group.extend(["a", "b", "c"]);
+        if every_at {
+            group.push("at_n");
+        }
+        let group = group.join(", ");
+        let mut statements = Vec::new();
+        if !kinds.is_empty() {
+            statements.push(statement(
+                backend,
+                &format!(
+                    "SELECT CAST(kind AS BIGINT), {channel} AS ch, {topic} AS tp, \
+                       {department} AS dp, a, b, c, CAST({at} AS BIGINT) AS at_n, \
+                       CAST(SUM(n) AS BIGINT) \
+                     FROM {table} \
+                     WHERE tenant = ? AND {column} IN ({ats}) AND kind IN ({}){narrower} \
+                     GROUP BY {group}",
+                    codes(&kinds)
+                ),
+                std::iter::once(tenant.as_str().into())
                     .chain(extra.iter().cloned())
                     .collect(),
-            ))
-            .await
-            .map_err(db_err)?;
-        out.reserve(rows.len());
-        for r in rows {
-            let kind: i64 = r.try_get_by_index(0).map_err(db_err)?;
-            let n: i64 = r.try_get_by_index(8).map_err(db_err)?;
-            if n == 0 {
-                continue;
+            ));
+        }
+        for (ch, tp, dp) in &scope.entries {
+            statements.push(statement(
+                backend,
+                &format!(
+                    "SELECT CAST(kind AS BIGINT), channel, topic, department, a, b, c, \
+                       CAST({column} AS BIGINT), CAST(n AS BIGINT) \
+                     FROM {table} \
+                     WHERE tenant = ? AND {column} IN ({ats}) AND kind = {entry} \
+                       AND channel = ? AND topic = ? AND department = ?"
+                ),
+                vec![
+                    tenant.as_str().into(),
+                    ch.clone().into(),
+                    tp.clone().into(),
+                    dp.clone().into(),
+                ],
+            ));
+        }
+        for stmt in statements {
+            let rows = c.query_all_raw(stmt).await.map_err(db_err)?;
+            out.reserve(rows.len());
+            for r in rows {
+                let kind: i64 = r.try_get_by_index(0).map_err(db_err)?;
+                let n: i64 = r.try_get_by_index(8).map_err(db_err)?;
+                if n == 0 {
+                    continue;
+                }
+                out.push(RollupRow {
+                    kind: TallyKind::from_code(kind)
+                        .ok_or_else(|| crate::convert::corrupt("figure_rollup.kind"))?,
+                    grain: span.grain,
+                    at: r.try_get_by_index(7).map_err(db_err)?,
+                    key: TallyKey {
+                        channel: r.try_get_by_index(1).map_err(db_err)?,
+                        topic: r.try_get_by_index(2).map_err(db_err)?,
+                        department: r.try_get_by_index(3).map_err(db_err)?,
+                        a: r.try_get_by_index(4).map_err(db_err)?,
+                        b: r.try_get_by_index(5).map_err(db_err)?,
+                        c: r.try_get_by_index(6).map_err(db_err)?,
+                    },
+                    n,
+                });
             }
-            out.push(RollupRow {
-                kind: TallyKind::from_code(kind)
-                    .ok_or_else(|| crate::convert::corrupt("figure_rollup.kind"))?,
-                grain: span.grain,
-                at: r.try_get_by_index(7).map_err(db_err)?,
-                key: TallyKey {
-                    channel: r.try_get_by_index(1).map_err(db_err)?,
-                    topic: r.try_get_by_index(2).map_err(db_err)?,
-                    department: r.try_get_by_index(3).map_err(db_err)?,
-                    a: r.try_get_by_index(4).map_err(db_err)?,
-                    b: r.try_get_by_index(5).map_err(db_err)?,
-                    c: r.try_get_by_index(6).map_err(db_err)?,
-                },
-                n,
-            });
         }
     }
     Ok(out)
@@ -779,11 +873,7 @@ impl Store {
                             if let Some(wanted) = &ask.seconds {
                                 let kinds: Vec<TallyKind> = wanted(&rows).into_iter().collect();
                                 if !kinds.is_empty() {
-                                    let scope = Scope {
-                                        kinds,
-                                        entry_subsets: Vec::new(),
-                                        ..ask.scope.clone()
-                                    };
+                                    let scope = ask.scope.seconds(kinds);
                                     rows.extend(
                                         span_rows(&txn, tenant, &spans, &scope, ask.every_at)
                                             .await?,
