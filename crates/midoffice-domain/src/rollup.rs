@@ -558,7 +558,8 @@ pub struct Span {
 }
 
 impl Span {
-    fn holds(&self, grain: Grain, at: i64) -> bool {
+    /// Whether this span holds a day or month of this grain.
+    pub fn holds(&self, grain: Grain, at: i64) -> bool {
         self.grain == grain && at >= self.from && at < self.to
     }
 }
@@ -1066,17 +1067,37 @@ fn rows_per_period(rows: &[RollupRow], periods: &[Period]) -> Option<Vec<Vec<Rol
         .collect()
 }
 
-/// [`seconds_wanted`] for every period of a series.
-pub fn series_seconds_wanted(
-    rows: &[RollupRow],
-    periods: &[Period],
-    filter: &Filter,
-) -> BTreeSet<TallyKind> {
-    rows_per_period(rows, periods)
-        .unwrap_or_default()
+/// Which exact answer seconds to read: per bucket kind, the days and months (grain and
+/// day or month number) whose rows of it are needed.
+pub type SecondsAt = BTreeMap<TallyKind, BTreeSet<(Grain, i64)>>;
+
+/// The exact seconds of these bucket kinds on every day or month of these spans.
+pub fn seconds_at(kinds: &BTreeSet<TallyKind>, spans: &[Span]) -> SecondsAt {
+    let ats: BTreeSet<(Grain, i64)> = spans
         .iter()
-        .flat_map(|mine| seconds_wanted(mine, std::slice::from_ref(filter)))
-        .collect()
+        .flat_map(|s| (s.from..s.to).map(move |at| (s.grain, at)))
+        .collect();
+    kinds.iter().map(|k| (*k, ats.clone())).collect()
+}
+
+/// [`seconds_wanted`] for every period of a series: each period's buckets, on that
+/// period's own days or months only (a daily series reads a bucket's seconds on the
+/// days whose p50 or p90 it holds, not over the whole run).
+pub fn series_seconds_wanted(rows: &[RollupRow], periods: &[Period], filter: &Filter) -> SecondsAt {
+    let mut out = SecondsAt::new();
+    let Some(per_period) = rows_per_period(rows, periods) else {
+        return out;
+    };
+    for (mine, p) in per_period.iter().zip(periods) {
+        let kinds = seconds_wanted(mine, std::slice::from_ref(filter));
+        if kinds.is_empty() {
+            continue;
+        }
+        for (kind, ats) in seconds_at(&kinds, &spans(p).unwrap_or_default()) {
+            out.entry(kind).or_default().extend(ats);
+        }
+    }
+    out
 }
 
 /// The figures of each period of a series from the rows of its [`series_spans`], each
@@ -1364,17 +1385,22 @@ mod tests {
         }
     }
 
-    /// The rows without exact seconds, and the exact seconds of the kinds `wanted` asks.
+    /// The rows without exact seconds, and the exact seconds `wanted` asks (of a kind,
+    /// on a day or month).
     fn narrowed(
         rows: &[RollupRow],
-        wanted: impl FnOnce(&[RollupRow]) -> BTreeSet<TallyKind>,
+        wanted: impl FnOnce(&[RollupRow]) -> SecondsAt,
     ) -> Vec<RollupRow> {
         let (seconds, mut base): (Vec<RollupRow>, Vec<RollupRow>) = rows
             .iter()
             .cloned()
             .partition(|r| matches!(r.kind, TallyKind::Seconds(_)));
-        let kinds = wanted(&base);
-        base.extend(seconds.into_iter().filter(|r| kinds.contains(&r.kind)));
+        let wanted = wanted(&base);
+        base.extend(seconds.into_iter().filter(|r| {
+            wanted
+                .get(&r.kind)
+                .is_some_and(|ats| ats.contains(&(r.grain, r.at)))
+        }));
         base
     }
 
@@ -1448,7 +1474,7 @@ mod tests {
                     .chain(Channel::ALL.map(|channel| Filter { channel: Some(channel), ..f.clone() }))
                     .collect();
                 // The exact seconds of only the buckets asked for, as the store reads them.
-                let rows = narrowed(&rows, |base| seconds_wanted(base, &filters));
+                let rows = narrowed(&rows, |base| seconds_at(&seconds_wanted(base, &filters), &sp));
                 for f in &filters {
                     prop_assert_eq!(
                         figures_from(&rows, &p, f),

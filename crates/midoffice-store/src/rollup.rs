@@ -537,12 +537,16 @@ impl Scope {
 /// month, kind) of the key instead of reading every row of the span (the exact
 /// seconds, most of a month's rows, are read only for the buckets asked), and each
 /// filter's entries by their whole key.
+///
+/// With `only`, the kinds are read only on the days or months it names for each (the
+/// exact seconds a call asks after reading its other rows).
 async fn span_rows<C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
     spans: &[Span],
     scope: &Scope,
     every_at: bool,
+    only: Option<&rollup::SecondsAt>,
 ) -> Result<Vec<RollupRow>, StoreError> {
     let backend = c.get_database_backend();
     let entry = TallyKind::Entry.code();
@@ -597,10 +601,29 @@ async fn span_rows<C: ConnectionTrait>(
             continue;
         }
         let (table, column) = table_of(span.grain);
-        let ats = (span.from..span.to)
-            .map(|a| a.to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
+        let list = |ats: &mut dyn Iterator<Item = i64>| {
+            ats.map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
+        };
+        let ats = list(&mut (span.from..span.to));
+        // The kinds, each with the days or months it is read on (kinds read on the
+        // same ones share a statement).
+        let mut reads: BTreeMap<String, Vec<TallyKind>> = BTreeMap::new();
+        for kind in &kinds {
+            let on = match only {
+                None => ats.clone(),
+                Some(only) => list(
+                    &mut only
+                        .get(kind)
+                        .into_iter()
+                        .flatten()
+                        .filter(|(grain, at)| span.holds(*grain, *at))
+                        .map(|(_, at)| *at),
+                ),
+            };
+            if !on.is_empty() {
+                reads.entry(on).or_default().push(*kind);
+            }
+        }
         let at = if every_at {
             column.to_owned()
         } else {
@@ -617,7 +640,7 @@ async fn span_rows<C: ConnectionTrait>(
         }
         let group = group.join(", ");
         let mut statements = Vec::new();
-        if !kinds.is_empty() {
+        for (ats, kinds) in &reads {
             statements.push(statement(
                 backend,
                 &format!(
@@ -627,7 +650,7 @@ async fn span_rows<C: ConnectionTrait>(
                      FROM {table} \
                      WHERE tenant = ? AND {column} IN ({ats}) AND kind IN ({}){narrower} \
                      GROUP BY {group}",
-                    codes(&kinds)
+                    codes(kinds)
                 ),
                 std::iter::once(tenant.as_str().into())
                     .chain(extra.iter().cloned())
@@ -839,7 +862,7 @@ struct Ask {
     seconds: Option<Wanted>,
 }
 
-type Wanted = Arc<dyn Fn(&[RollupRow]) -> BTreeSet<TallyKind> + Send + Sync>;
+type Wanted = Arc<dyn Fn(&[RollupRow], &[Span]) -> rollup::SecondsAt + Send + Sync>;
 
 type FromRows<T> = Arc<dyn Fn(&[RollupRow], &TenantSettings) -> Option<T> + Send + Sync>;
 type FromFacts<T> = Arc<dyn Fn(&FigureFacts, &TenantSettings) -> T + Send + Sync>;
@@ -869,14 +892,22 @@ impl Store {
                     let read = match path {
                         Path::Rollups(spans) => {
                             let mut rows =
-                                span_rows(&txn, tenant, &spans, &ask.scope, ask.every_at).await?;
+                                span_rows(&txn, tenant, &spans, &ask.scope, ask.every_at, None)
+                                    .await?;
                             if let Some(wanted) = &ask.seconds {
-                                let kinds: Vec<TallyKind> = wanted(&rows).into_iter().collect();
-                                if !kinds.is_empty() {
-                                    let scope = ask.scope.seconds(kinds);
+                                let at = wanted(&rows, &spans);
+                                if !at.is_empty() {
+                                    let scope = ask.scope.seconds(at.keys().copied().collect());
                                     rows.extend(
-                                        span_rows(&txn, tenant, &spans, &scope, ask.every_at)
-                                            .await?,
+                                        span_rows(
+                                            &txn,
+                                            tenant,
+                                            &spans,
+                                            &scope,
+                                            ask.every_at,
+                                            Some(&at),
+                                        )
+                                        .await?,
                                     );
                                 }
                             }
@@ -967,7 +998,9 @@ impl Store {
                 scope,
                 allow_rollups: !from_facts_only,
                 every_at: false,
-                seconds: Some(Arc::new(move |rows| rollup::seconds_wanted(rows, &wanted))),
+                seconds: Some(Arc::new(move |rows, spans| {
+                    rollup::seconds_at(&rollup::seconds_wanted(rows, &wanted), spans)
+                })),
             },
             Arc::new(move |rows, _| {
                 filters
@@ -1007,7 +1040,7 @@ impl Store {
                 scope,
                 allow_rollups: !from_facts_only,
                 every_at: true,
-                seconds: Some(Arc::new(move |rows| {
+                seconds: Some(Arc::new(move |rows, _| {
                     let (periods, filter) = &*wanted;
                     rollup::series_seconds_wanted(rows, periods, filter)
                 })),
