@@ -15,7 +15,7 @@ use midoffice_tests::{
     Backend, Kind, TENANT, TestDatabase, assert_code, bsn, database_test, on_backend, request,
     start,
 };
-use sea_orm::sqlx::{self, Connection, Executor};
+use sea_orm::sqlx::{self, Connection};
 use tonic::Code;
 use tonic::codegen::{Bytes, Service, http};
 use tonic_types::StatusExt;
@@ -45,17 +45,16 @@ fn start_request(request_id: &str) -> pb::StartContactRequest {
 /// SQLite's write lock (`BEGIN IMMEDIATE`), or on PostgreSQL the advisory lock of the
 /// citizen's BSN.
 enum HeldLock {
-    Sqlite(sqlx::SqliteConnection),
+    Sqlite(rusqlite::Connection),
     Postgres(sqlx::PgConnection),
 }
 
 async fn hold_write_lock(b: &Backend) -> HeldLock {
     match b.kind {
         Kind::Sqlite => {
-            let mut c = sqlx::SqliteConnection::connect(b.db_url())
-                .await
-                .expect("a second SQLite connection");
-            c.execute("BEGIN IMMEDIATE").await.expect("the write lock");
+            let file = b.sqlite_file().expect("a SQLite file");
+            let c = rusqlite::Connection::open(file).expect("a second SQLite connection");
+            c.execute_batch("BEGIN IMMEDIATE").expect("the write lock");
             HeldLock::Sqlite(c)
         }
         Kind::Postgres => {
@@ -78,9 +77,9 @@ async fn hold_write_lock(b: &Backend) -> HeldLock {
 impl HeldLock {
     async fn release(self) {
         match self {
-            HeldLock::Sqlite(mut c) => {
-                c.execute("ROLLBACK").await.expect("release the write lock");
-                c.close().await.expect("close");
+            HeldLock::Sqlite(c) => {
+                c.execute_batch("ROLLBACK").expect("release the write lock");
+                c.close().map_err(|(_, e)| e).expect("close");
             }
             HeldLock::Postgres(c) => c.close().await.expect("close (releases the lock)"),
         }

@@ -6,6 +6,16 @@
 //! WAL with `synchronous=NORMAL` survives a crash of the process, but the last
 //! transactions before a power loss may be lost.
 //!
+//! SQLite runs on the caller's thread (sea-orm's rusqlite driver, patched in: see
+//! vendor/sea-orm/PATCH.md), not on a worker thread per connection as with sqlx: a
+//! statement is a function call, not two channel messages and two thread wake-ups.
+//! The driver's connection is not a pool: it is one rusqlite connection that spins
+//! while a transaction holds it. So [`Pool`] lends each connection to one caller at a
+//! time, waiting for it asynchronously ([`ACQUIRE_TIMEOUT`] at most): a transaction
+//! ([`Txn`]) keeps its connection until it ends, and nothing reaches a connection
+//! outside [`Pool`]. A statement that waits for SQLite's file lock (held by another
+//! process, for at most [`BUSY_TIMEOUT`]) waits on the tokio worker running it.
+//!
 //! PostgreSQL: one pool; a write transaction locks what it acts on (its request, the
 //! identifiers given, the parties they lead to: see `lock`), so writes for different
 //! citizens of one tenant run side by side while two channels acting on one citizen at
@@ -29,15 +39,18 @@
 use crate::StoreError;
 use crate::dburl::sqlite_path;
 use crate::migration::Migrator;
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
-    DbBackend, DbErr, IsolationLevel, RuntimeErr, SqliteTransactionMode, Statement,
-    TransactionOptions, TransactionTrait,
+    AccessMode, ConnAcquireErr, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, ExecResult, IsolationLevel, QueryResult, RuntimeErr,
+    RusqliteSharedConnection, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use std::cell::Cell;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How long a caller waits for a pooled connection (or a new connection) before
 /// UNAVAILABLE.
@@ -47,8 +60,18 @@ pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
 /// PostgreSQL: the longest a statement waits for a lock (`lock_timeout`), the advisory
 /// locks of a write included.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(5);
-/// SQLite: the longest a write waits for the database's write lock (`busy_timeout`).
+/// SQLite: the longest a write waits for the database's write lock (held by another
+/// process: `midoffice retention run`, `seed`).
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// SQLite: how long one statement waits for a lock inside SQLite (`busy_timeout`) while
+/// serving. SQLite sleeps on the calling thread, a tokio worker: so briefly, and a write
+/// waits for the write lock between tries of `BEGIN IMMEDIATE` asleep in tokio
+/// ([`SQLITE_BEGIN_RETRY`]), where a caller's deadline can end the wait. (Migrations at
+/// start wait up to [`BUSY_TIMEOUT`] inside SQLite.)
+const SQLITE_BUSY_WAIT: Duration = Duration::from_millis(50);
+/// SQLite: the pause between tries of `BEGIN IMMEDIATE` while another process holds
+/// the write lock.
+const SQLITE_BEGIN_RETRY: Duration = Duration::from_millis(20);
 /// The longest one store transaction (a connection, its statements, the commit) may
 /// take, measured on this side of the connection: the statement timeout and a margin
 /// for the rest. Below the API's 30 s limit of a call, so a stalled database answers
@@ -126,11 +149,245 @@ pub const FIGURE_CONNECTIONS: u32 = 4;
 /// The pools of a store.
 #[derive(Clone, Debug)]
 pub struct Pools {
-    pub writer: DatabaseConnection,
-    pub reader: DatabaseConnection,
+    pub writer: Pool,
+    pub reader: Pool,
     /// Figures only: a pool of their own, so dashboards cannot starve contact calls.
-    pub figures: DatabaseConnection,
+    pub figures: Pool,
     pub backend: DbBackend,
+}
+
+/// Where statements go: a sqlx pool (PostgreSQL), or SQLite connections lent to one
+/// caller at a time. A statement outside a transaction borrows a connection for itself.
+#[derive(Clone, Debug)]
+pub enum Pool {
+    Sqlx(DatabaseConnection),
+    Sqlite(Arc<SqliteConnections>),
+}
+
+/// SQLite connections and a permit for each: a caller holds a permit while it uses a
+/// connection, so no two callers reach one (the driver would spin on it).
+#[derive(Debug)]
+pub struct SqliteConnections {
+    idle: Mutex<Vec<DatabaseConnection>>,
+    permits: Arc<Semaphore>,
+}
+
+/// A SQLite connection lent to one caller; back to its pool when dropped.
+struct Lent {
+    conn: Option<DatabaseConnection>,
+    from: Arc<SqliteConnections>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl SqliteConnections {
+    fn new(conns: Vec<DatabaseConnection>) -> Arc<SqliteConnections> {
+        Arc::new(SqliteConnections {
+            permits: Arc::new(Semaphore::new(conns.len())),
+            idle: Mutex::new(conns),
+        })
+    }
+
+    /// Waits (at most [`ACQUIRE_TIMEOUT`]) for a connection of its own.
+    async fn lend(self: &Arc<Self>) -> Result<Lent, DbErr> {
+        let permit =
+            match tokio::time::timeout(ACQUIRE_TIMEOUT, Arc::clone(&self.permits).acquire_owned())
+                .await
+            {
+                Ok(Ok(permit)) => permit,
+                Ok(Err(_)) => {
+                    return Err(DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed));
+                }
+                Err(_) => return Err(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout)),
+            };
+        // A permit is held for each connection out, so one is idle.
+        let conn = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()
+            .ok_or(DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed))?;
+        Ok(Lent {
+            conn: Some(conn),
+            from: Arc::clone(self),
+            _permit: permit,
+        })
+    }
+}
+
+impl Deref for Lent {
+    type Target = DatabaseConnection;
+    fn deref(&self) -> &DatabaseConnection {
+        self.conn
+            .as_ref()
+            .expect("a lent connection until it is dropped")
+    }
+}
+
+impl Drop for Lent {
+    fn drop(&mut self) {
+        // Back before the permit is released (fields drop after this).
+        if let Some(conn) = self.conn.take() {
+            self.from
+                .idle
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(conn);
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Pool {
+    fn get_database_backend(&self) -> DbBackend {
+        match self {
+            Pool::Sqlx(db) => db.get_database_backend(),
+            Pool::Sqlite(_) => DbBackend::Sqlite,
+        }
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        match self {
+            Pool::Sqlx(db) => db.execute_raw(stmt).await,
+            Pool::Sqlite(c) => c.lend().await?.execute_raw(stmt).await,
+        }
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        match self {
+            Pool::Sqlx(db) => db.execute_unprepared(sql).await,
+            Pool::Sqlite(c) => c.lend().await?.execute_unprepared(sql).await,
+        }
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        match self {
+            Pool::Sqlx(db) => db.query_one_raw(stmt).await,
+            Pool::Sqlite(c) => c.lend().await?.query_one_raw(stmt).await,
+        }
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match self {
+            Pool::Sqlx(db) => db.query_all_raw(stmt).await,
+            Pool::Sqlite(c) => c.lend().await?.query_all_raw(stmt).await,
+        }
+    }
+}
+
+impl Pool {
+    /// Begins a transaction, which keeps its connection until it ends.
+    async fn begin(&self, how: Begin) -> Result<Txn, DbErr> {
+        match self {
+            Pool::Sqlx(db) => Ok(Txn {
+                txn: how.on(db).await?,
+                _lent: None,
+            }),
+            Pool::Sqlite(c) => {
+                let lent = c.lend().await?;
+                let give_up = tokio::time::Instant::now() + BUSY_TIMEOUT;
+                let txn = loop {
+                    match how.on(&lent).await {
+                        Err(e)
+                            if sqlite_busy(&e)
+                                && matches!(how, Begin::SqliteImmediate)
+                                && tokio::time::Instant::now() < give_up =>
+                        {
+                            tokio::time::sleep(SQLITE_BEGIN_RETRY).await
+                        }
+                        begun => break begun?,
+                    }
+                };
+                Ok(Txn {
+                    txn,
+                    _lent: Some(lent),
+                })
+            }
+        }
+    }
+}
+
+/// How a transaction begins.
+#[derive(Clone, Copy)]
+enum Begin {
+    /// The database's default (SQLite `DEFERRED`).
+    Default,
+    SqliteImmediate,
+    Postgres(IsolationLevel, AccessMode),
+}
+
+impl Begin {
+    async fn on(self, db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+        match self {
+            Begin::Default => db.begin().await,
+            Begin::SqliteImmediate => {
+                db.begin_with_options(TransactionOptions {
+                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                    ..TransactionOptions::default()
+                })
+                .await
+            }
+            Begin::Postgres(isolation, access) => {
+                db.begin_with_config(Some(isolation), Some(access)).await
+            }
+        }
+    }
+}
+
+/// A store transaction: a [`DatabaseTransaction`] and, on SQLite, the connection lent
+/// to it (released after the transaction has ended: committed, rolled back, or rolled
+/// back when dropped).
+pub struct Txn {
+    // Dropped first: a transaction not ended rolls back on its connection...
+    txn: DatabaseTransaction,
+    // ...which then goes back to its pool.
+    _lent: Option<Lent>,
+}
+
+/// A transaction on a pooled connection (PostgreSQL, tests): nothing lent.
+impl From<DatabaseTransaction> for Txn {
+    fn from(txn: DatabaseTransaction) -> Txn {
+        Txn { txn, _lent: None }
+    }
+}
+
+impl Deref for Txn {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+impl std::fmt::Debug for Txn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Txn").finish_non_exhaustive()
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Txn {
+    fn get_database_backend(&self) -> DbBackend {
+        self.txn.get_database_backend()
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        self.txn.execute_raw(stmt).await
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        self.txn.execute_unprepared(sql).await
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        self.txn.query_one_raw(stmt).await
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.txn.query_all_raw(stmt).await
+    }
+
+    fn support_returning(&self) -> bool {
+        self.txn.support_returning()
+    }
 }
 
 /// Maps a database error: a pool timeout or a lost connection is UNAVAILABLE (the
@@ -149,6 +406,18 @@ pub fn db_err(e: DbErr) -> StoreError {
     }
 }
 
+/// SQLite's file was busy or locked (by another connection or process) past the busy
+/// timeout.
+fn sqlite_busy(e: &DbErr) -> bool {
+    match e {
+        DbErr::Exec(RuntimeErr::Rusqlite(r)) | DbErr::Query(RuntimeErr::Rusqlite(r)) => {
+            matches!(r.as_ref(), rusqlite::Error::SqliteFailure(f, _)
+                if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+        }
+        _ => false,
+    }
+}
+
 /// PostgreSQL found a deadlock or a serialisation failure: running the transaction
 /// again may succeed.
 fn is_conflict(e: &DbErr) -> bool {
@@ -164,20 +433,19 @@ fn is_conflict(e: &DbErr) -> bool {
 fn is_transient(e: &DbErr) -> bool {
     match e {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        _ if sqlite_busy(e) => true,
         DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => {
             use sea_orm::sqlx::Error as X;
             match s.as_ref() {
                 X::PoolTimedOut | X::PoolClosed | X::Io(_) | X::WorkerCrashed => true,
                 X::Database(d) => d.code().is_some_and(|c| {
-                    // SQLite BUSY/LOCKED (and extended codes); PostgreSQL serialisation
-                    // failure, deadlock, lock not available (lock_timeout), statement
-                    // cancelled (statement_timeout), shutdown, too many connections.
-                    let c = c.as_ref();
-                    matches!(c, "5" | "6" | "261" | "517" | "262")
-                        || matches!(
-                            c,
-                            "40001" | "40P01" | "55P03" | "57014" | "57P01" | "57P03" | "53300"
-                        )
+                    // PostgreSQL serialisation failure, deadlock, lock not available
+                    // (lock_timeout), statement cancelled (statement_timeout), shutdown,
+                    // too many connections.
+                    matches!(
+                        c.as_ref(),
+                        "40001" | "40P01" | "55P03" | "57014" | "57P01" | "57P03" | "53300"
+                    )
                 }),
                 _ => false,
             }
@@ -186,35 +454,48 @@ fn is_transient(e: &DbErr) -> bool {
     }
 }
 
-fn sqlite_options(url: &str, connections: u32, in_memory: bool) -> ConnectOptions {
-    let mut opt = ConnectOptions::new(url);
-    if in_memory {
-        // The database lives as long as its one connection: never recycle it.
-        opt.idle_timeout(None).max_lifetime(None);
+/// The settings of every SQLite connection, after opening it.
+const SQLITE_PRAGMAS: &str = "
+    PRAGMA journal_mode = WAL;
+    PRAGMA synchronous = NORMAL;
+    PRAGMA foreign_keys = ON;
+    -- Deleted and overwritten content is zeroed in the page (and freed pages are
+    -- zeroed), so an erased party's text leaves no copy in the file once its page is
+    -- checkpointed (see Pools::scrub_after_erase).
+    PRAGMA secure_delete = ON;
+    -- 8 MiB of page cache per connection instead of SQLite's 2 MB: the indexes a write
+    -- walks stay in memory (nine connections: 72 MiB at most).
+    PRAGMA cache_size = -8192;
+    -- `PRAGMA optimize` samples at most this many rows per index, so gathering
+    -- statistics stays quick on a large store.
+    PRAGMA analysis_limit = 1000;
+";
+
+/// Prepared statements kept per SQLite connection (rusqlite's default is 16, fewer
+/// than the distinct statements of one write; sqlx kept 100).
+const SQLITE_STATEMENT_CACHE: usize = 100;
+
+/// Opens `connections` SQLite connections to `file` (created if missing), or one to a
+/// new in-memory database when `file` is `None`.
+fn open_sqlite(
+    file: Option<&std::path::Path>,
+    connections: u32,
+    busy: Duration,
+) -> Result<Arc<SqliteConnections>, DbErr> {
+    let conn_err = |e: rusqlite::Error| DbErr::Conn(RuntimeErr::Rusqlite(Arc::new(e)));
+    let mut conns = Vec::new();
+    for _ in 0..connections {
+        let c = match file {
+            Some(f) => rusqlite::Connection::open(f),
+            None => rusqlite::Connection::open_in_memory(),
+        }
+        .map_err(conn_err)?;
+        c.busy_timeout(busy).map_err(conn_err)?;
+        c.set_prepared_statement_cache_capacity(SQLITE_STATEMENT_CACHE);
+        c.execute_batch(SQLITE_PRAGMAS).map_err(conn_err)?;
+        conns.push(RusqliteSharedConnection::from(c).into());
     }
-    opt.max_connections(connections)
-        .min_connections(1)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_timeout(ACQUIRE_TIMEOUT)
-        .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|o| {
-            o.create_if_missing(true)
-                .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .foreign_keys(true)
-                .busy_timeout(BUSY_TIMEOUT)
-                // Deleted and overwritten content is zeroed in the page (and freed
-                // pages are zeroed), so an erased party's text leaves no copy in the
-                // file once its page is checkpointed (see [`Pools::scrub_after_erase`]).
-                .pragma("secure_delete", "ON")
-                // 8 MiB of page cache per connection instead of SQLite's 2 MB: the
-                // indexes a write walks stay in memory (nine connections: 72 MiB at most).
-                .pragma("cache_size", "-8192")
-                // `PRAGMA optimize` samples at most this many rows per index, so
-                // gathering statistics stays quick on a large store.
-                .pragma("analysis_limit", "1000")
-        });
-    opt
+    Ok(SqliteConnections::new(conns))
 }
 
 /// A PostgreSQL pool of `connections`, each with the statement and lock timeouts set
@@ -249,28 +530,37 @@ pub async fn connect(url: &str) -> Result<Pools, StoreError> {
                 StoreError::Unavailable("cannot create the database directory".into())
             })?;
         }
-        let writer = Database::connect(sqlite_options(url, 1, file.is_none()))
+        let writer = open_sqlite(file.as_deref(), 1, BUSY_TIMEOUT).map_err(db_err)?;
+        {
+            // The migrations run on the writer's connection, lent to them, waiting up to
+            // BUSY_TIMEOUT inside SQLite for another process's write; then it serves.
+            let conn = writer.lend().await.map_err(db_err)?;
+            Migrator::up(&*conn, None).await.map_err(db_err)?;
+            conn.execute_unprepared(&format!(
+                "PRAGMA busy_timeout = {}",
+                SQLITE_BUSY_WAIT.as_millis()
+            ))
             .await
             .map_err(db_err)?;
-        Migrator::up(&writer, None).await.map_err(db_err)?;
+        }
+        let writer = Pool::Sqlite(writer);
         optimize(&writer, OPTIMIZE_AT_OPEN).await;
         spawn_periodic_optimize(writer.clone());
-        // An in-memory database exists once per connection: read through the writer.
-        let reader = if file.is_some() {
-            Database::connect(sqlite_options(url, SQLITE_READERS, false))
-                .await
-                .map_err(db_err)?
-        } else {
-            writer.clone()
+        // An in-memory database exists once per connection: read through the writer
+        // (its one connection, lent to one caller at a time).
+        let reader = match &file {
+            Some(f) => Pool::Sqlite(
+                open_sqlite(Some(f), SQLITE_READERS, SQLITE_BUSY_WAIT).map_err(db_err)?,
+            ),
+            None => writer.clone(),
         };
         // Figures read through their own connections too (the in-memory database has
         // only the one).
-        let figures = if file.is_some() {
-            Database::connect(sqlite_options(url, FIGURE_CONNECTIONS, false))
-                .await
-                .map_err(db_err)?
-        } else {
-            writer.clone()
+        let figures = match &file {
+            Some(f) => Pool::Sqlite(
+                open_sqlite(Some(f), FIGURE_CONNECTIONS, SQLITE_BUSY_WAIT).map_err(db_err)?,
+            ),
+            None => writer.clone(),
         };
         Pools {
             writer,
@@ -287,9 +577,9 @@ pub async fn connect(url: &str) -> Result<Pools, StoreError> {
             .await
             .map_err(db_err)?;
         Pools {
-            writer: db.clone(),
-            reader: db,
-            figures,
+            writer: Pool::Sqlx(db.clone()),
+            reader: Pool::Sqlx(db),
+            figures: Pool::Sqlx(figures),
             backend: DbBackend::Postgres,
         }
     } else {
@@ -310,7 +600,7 @@ const OPTIMIZE_AT_OPEN: &str = "PRAGMA optimize=0x10002";
 /// How often the writer runs `PRAGMA optimize` on SQLite.
 pub const OPTIMIZE_EVERY: Duration = Duration::from_secs(3600);
 
-async fn optimize(writer: &DatabaseConnection, pragma: &str) {
+async fn optimize(writer: &Pool, pragma: &str) {
     if let Err(e) = writer
         .execute_raw(Statement::from_string(DbBackend::Sqlite, pragma))
         .await
@@ -320,7 +610,7 @@ async fn optimize(writer: &DatabaseConnection, pragma: &str) {
 }
 
 /// Runs `PRAGMA optimize` on the writer every [`OPTIMIZE_EVERY`] while the runtime runs.
-fn spawn_periodic_optimize(writer: DatabaseConnection) {
+fn spawn_periodic_optimize(writer: Pool) {
     if let Ok(runtime) = tokio::runtime::Handle::try_current() {
         runtime.spawn(async move {
             let mut every = tokio::time::interval(OPTIMIZE_EVERY);
@@ -338,32 +628,26 @@ impl Pools {
     /// writes are serialised. PostgreSQL: `READ COMMITTED`, each statement seeing what
     /// committed before it; the write then locks what it acts on (`lock::Locks`) before
     /// it loads the facts.
-    pub async fn begin_write(&self) -> Result<DatabaseTransaction, StoreError> {
-        match self.backend {
-            DbBackend::Postgres => self.writer.begin().await.map_err(db_err),
-            _ => self
-                .writer
-                .begin_with_options(TransactionOptions {
-                    sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                    ..TransactionOptions::default()
-                })
-                .await
-                .map_err(db_err),
-        }
+    pub async fn begin_write(&self) -> Result<Txn, StoreError> {
+        let how = match self.backend {
+            DbBackend::Postgres => Begin::Default,
+            _ => Begin::SqliteImmediate,
+        };
+        self.writer.begin(how).await.map_err(db_err)
     }
 
     /// Begins a read that is logged (the processing log): one consistent snapshot, able
     /// to insert its records. On PostgreSQL without locks (the records are inserts under
     /// fresh keys, no read-then-write), so reads run side by side; SQLite has one
     /// writer, so it is a write transaction there.
-    pub async fn begin_logged_read(&self) -> Result<DatabaseTransaction, StoreError> {
+    pub async fn begin_logged_read(&self) -> Result<Txn, StoreError> {
         match self.backend {
             DbBackend::Postgres => self
                 .writer
-                .begin_with_config(
-                    Some(IsolationLevel::RepeatableRead),
-                    Some(AccessMode::ReadWrite),
-                )
+                .begin(Begin::Postgres(
+                    IsolationLevel::RepeatableRead,
+                    AccessMode::ReadWrite,
+                ))
                 .await
                 .map_err(db_err),
             _ => self.begin_write().await,
@@ -371,29 +655,23 @@ impl Pools {
     }
 
     /// Begins a read transaction: one consistent snapshot for all its queries.
-    pub async fn begin_read(&self) -> Result<DatabaseTransaction, StoreError> {
+    pub async fn begin_read(&self) -> Result<Txn, StoreError> {
         self.begin_read_on(&self.reader).await
     }
 
     /// Begins a read transaction on the figures' own pool.
-    pub async fn begin_figures_read(&self) -> Result<DatabaseTransaction, StoreError> {
+    pub async fn begin_figures_read(&self) -> Result<Txn, StoreError> {
         self.begin_read_on(&self.figures).await
     }
 
-    async fn begin_read_on(
-        &self,
-        pool: &DatabaseConnection,
-    ) -> Result<DatabaseTransaction, StoreError> {
-        match self.backend {
-            DbBackend::Postgres => pool
-                .begin_with_config(
-                    Some(IsolationLevel::RepeatableRead),
-                    Some(AccessMode::ReadOnly),
-                )
-                .await
-                .map_err(db_err),
-            _ => pool.begin().await.map_err(db_err),
-        }
+    async fn begin_read_on(&self, pool: &Pool) -> Result<Txn, StoreError> {
+        let how = match self.backend {
+            DbBackend::Postgres => {
+                Begin::Postgres(IsolationLevel::RepeatableRead, AccessMode::ReadOnly)
+            }
+            _ => Begin::Default,
+        };
+        pool.begin(how).await.map_err(db_err)
     }
 }
 
@@ -481,7 +759,10 @@ impl Pools {
     /// timeout (VACUUM cannot run inside a transaction).
     async fn rewrite_erased_tables(&self) -> Result<(), sea_orm::sqlx::Error> {
         use sea_orm::sqlx::Executor;
-        let mut conn = self.writer.get_postgres_connection_pool().acquire().await?;
+        let Pool::Sqlx(writer) = &self.writer else {
+            return Err(sea_orm::sqlx::Error::PoolClosed);
+        };
+        let mut conn = writer.get_postgres_connection_pool().acquire().await?;
         conn.execute(SCRUB_LOCK_TIMEOUT).await?;
         // Rewriting a large table may take longer than one call's statement may.
         conn.execute("SET statement_timeout = 0").await?;
@@ -524,9 +805,11 @@ impl Pools {
 
 /// Commits on success, rolls back on failure.
 pub async fn finish<T>(
-    txn: DatabaseTransaction,
+    txn: impl Into<Txn>,
     result: Result<T, StoreError>,
 ) -> Result<T, StoreError> {
+    // The connection goes back to its pool when `_lent` drops, after the end.
+    let Txn { txn, _lent } = txn.into();
     match result {
         Ok(v) => {
             txn.commit().await.map_err(db_err)?;
