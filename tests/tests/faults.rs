@@ -10,10 +10,12 @@ use http_body_util::Full;
 use midoffice_domain::TenantId;
 use midoffice_domain::identifier::{Identifier, IdentifierKind, Pseudonymiser};
 use midoffice_scenarios::scratch::test_secret;
+use midoffice_tests::pb::contact_service_client::ContactServiceClient;
+use midoffice_tests::pb::figure_service_client::FigureServiceClient;
 use midoffice_tests::pb::{self, Channel};
 use midoffice_tests::{
-    Backend, Kind, TENANT, TestDatabase, assert_code, bsn, database_test, on_backend, request,
-    start,
+    Backend, Kind, TENANT, TestDatabase, assert_code, bsn, database_test, on_backend,
+    period_2026, request, start,
 };
 use sea_orm::sqlx::{self, Connection};
 use tonic::Code;
@@ -128,6 +130,101 @@ async fn a_stalled_database_is_unavailable_and_a_deadline_is_deadline_exceeded(
                 .unwrap_or_else(|s| panic!("the retry of {id} failed: {s:?}"));
         }
         assert_eq!(b.contact_count(TENANT).await, 2);
+    })
+    .await;
+}
+
+database_test!(
+    writers_and_readers_progress_together_and_a_locked_write_lets_reads_go_on,
+    flavor = "multi_thread",
+    worker_threads = 1
+);
+/// One worker thread runs the server and the callers: on SQLite every statement runs on
+/// the thread of its call, so a wait that blocked the thread (SQLite's own busy wait)
+/// would stop every other call until it ended.
+async fn writers_and_readers_progress_together_and_a_locked_write_lets_reads_go_on(
+    database: TestDatabase,
+) {
+    on_backend(database, |b| async move {
+        const WRITERS: usize = 2;
+        const WRITES: usize = 10;
+        const READERS: usize = 8;
+        const READS: usize = 10;
+        // Two writers and eight readers at once, each caller on a connection of its own.
+        let mut callers = Vec::new();
+        for w in 0..WRITERS {
+            let mut client = ContactServiceClient::new(b.new_channel().await);
+            callers.push(tokio::spawn(async move {
+                for i in 0..WRITES {
+                    let start = pb::StartContactRequest {
+                        request_id: format!("writer-{w}-{i}"),
+                        start: Some(start(
+                            Channel::Counter,
+                            "2026-03-09T11:00:00+01:00",
+                            None,
+                            "paspoort",
+                        )),
+                    };
+                    client
+                        .start_contact(request(TENANT, start))
+                        .await
+                        .unwrap_or_else(|s| panic!("writer {w}, start {i}: {s:?}"));
+                }
+            }));
+        }
+        for r in 0..READERS {
+            let mut client = FigureServiceClient::new(b.new_channel().await);
+            callers.push(tokio::spawn(async move {
+                for i in 0..READS {
+                    let ask = pb::GetFiguresRequest {
+                        period: Some(period_2026()),
+                        ..Default::default()
+                    };
+                    client
+                        .get_figures(request(TENANT, ask))
+                        .await
+                        .unwrap_or_else(|s| panic!("reader {r}, read {i}: {s:?}"));
+                }
+            }));
+        }
+        for caller in callers {
+            caller.await.expect("a caller panicked");
+        }
+        assert_eq!(
+            b.contact_count(TENANT).await,
+            (WRITERS * WRITES) as u64,
+            "every write stored once"
+        );
+
+        // A write waiting for a lock another process holds: reads are answered while it
+        // waits, and it answers UNAVAILABLE within the store's bound.
+        let lock = hold_write_lock(&b).await;
+        let mut client = ContactServiceClient::new(b.new_channel().await);
+        let write = tokio::spawn(async move {
+            client
+                .start_contact(request(TENANT, start_request("locked-1")))
+                .await
+        });
+        let mut reads_meanwhile = 0;
+        while !write.is_finished() {
+            assert_eq!(b.contact_count(TENANT).await, (WRITERS * WRITES) as u64);
+            reads_meanwhile += 1;
+        }
+        let answer = write.await.expect("the write's task");
+        let status = assert_code(answer, Code::Unavailable, &["999990032"]);
+        assert_eq!(reason(&status), "STORE_UNAVAILABLE");
+        // The write waits up to five seconds; a read takes milliseconds. Had the wait
+        // held the one thread, no read would have been answered before it ended (one
+        // at most, sent before it began).
+        assert!(
+            reads_meanwhile >= 5,
+            "only {reads_meanwhile} reads answered while a write waited for a lock"
+        );
+        lock.release().await;
+        b.contacts()
+            .start_contact(request(TENANT, start_request("locked-1")))
+            .await
+            .expect("the write, retried after the lock was released");
     })
     .await;
 }
