@@ -14,8 +14,8 @@ use midoffice_tests::pb::contact_service_client::ContactServiceClient;
 use midoffice_tests::pb::figure_service_client::FigureServiceClient;
 use midoffice_tests::pb::{self, Channel};
 use midoffice_tests::{
-    Backend, Kind, TENANT, TestDatabase, assert_code, bsn, database_test, on_backend,
-    period_2026, request, start,
+    Backend, Kind, TENANT, TestDatabase, assert_code, bsn, database_test, on_backend, period_2026,
+    request, start,
 };
 use sea_orm::sqlx::{self, Connection};
 use tonic::Code;
