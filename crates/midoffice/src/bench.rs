@@ -1224,7 +1224,11 @@ impl pb::figure_service_server::FigureService for Canned2 {
 
 impl Baseline {
     fn start(answers: Answers) -> Result<Baseline, BoxError> {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        Self::start_on(answers, SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    fn start_on(answers: Answers, listen: SocketAddr) -> Result<Baseline, BoxError> {
+        let listener = std::net::TcpListener::bind(listen)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -1268,6 +1272,57 @@ impl Baseline {
         let _ = self.stop.send(());
         let _ = self.thread.join();
     }
+}
+
+/// Arguments of `midoffice bench-baseline`.
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// Where to listen (loopback only is sensible: it answers anyone).
+    #[arg(long, default_value = "127.0.0.1:50099")]
+    pub listen: SocketAddr,
+    /// A folder of canned answers, one file per RPC holding the encoded response
+    /// message (`StartContact.bin`, `CompleteContact.bin`, `RecordContact.bin`,
+    /// `GetContext.bin`, `GetThermometer.bin`, `GetFigures.bin`); a missing file
+    /// answers the empty message.
+    #[arg(long, value_name = "DIR")]
+    pub answers: PathBuf,
+}
+
+/// The canned answer of `rpc` from `dir`, or the empty message when there is none.
+fn read_answer<T: Message + Default>(dir: &std::path::Path, rpc: &str) -> Result<T, BoxError> {
+    let path = dir.join(format!("{rpc}.bin"));
+    match std::fs::read(&path) {
+        Ok(bytes) => T::decode(bytes.as_slice())
+            .map_err(|e| format!("{} is not an encoded {rpc} answer: {e}", path.display()).into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(T::default()),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display()).into()),
+    }
+}
+
+/// `midoffice bench-baseline`: the empty handler `bench` measures beside the server,
+/// alone in this process, answering every RPC with a canned answer read from files,
+/// until it is stopped (Ctrl-C or SIGTERM). For load generators other than `bench`
+/// (`docs/benchmarks/independent/`), so their baseline is the same kind of endpoint.
+pub async fn serve_baseline(args: BaselineArgs) -> Result<(), BoxError> {
+    let dir = args.answers.as_path();
+    let answers = Answers {
+        start: read_answer(dir, "StartContact")?,
+        complete: read_answer(dir, "CompleteContact")?,
+        record: read_answer(dir, "RecordContact")?,
+        context: read_answer(dir, "GetContext")?,
+        thermometer: read_answer(dir, "GetThermometer")?,
+        figures: read_answer(dir, "GetFigures")?,
+    };
+    let server = Baseline::start_on(answers, args.listen)?;
+    eprintln!("midoffice bench-baseline: listening on {}", server.addr);
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    tokio::task::spawn_blocking(move || server.stop()).await?;
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------

@@ -93,6 +93,10 @@ enum Command {
     /// latency and throughput per RPC, beside an empty handler in the same run
     /// (docs/benchmarks.md).
     Bench(bench::BenchArgs),
+    /// Serve only the empty handler `bench` compares with (canned answers read from
+    /// files), for an independent load generator's baseline
+    /// (docs/benchmarks/independent/).
+    BenchBaseline(bench::BaselineArgs),
     /// Retention: deleting contacts older than each tenant's retention period.
     #[command(subcommand)]
     Retention(RetentionCommand),
@@ -171,6 +175,13 @@ async fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("midoffice bench: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Some(Command::BenchBaseline(args)) => match bench::serve_baseline(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("midoffice bench-baseline: {e}");
                 ExitCode::FAILURE
             }
         },
