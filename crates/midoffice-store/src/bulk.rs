@@ -15,28 +15,28 @@
 //! person's data, so it logs nothing) and the writes of an erasure (refused).
 
 use crate::convert::{
-    contact_facts, direction_str, feedback_facts as feedback_of_row, micros, party_summary,
-    referral_columns,
+    contact_facts, direction_str, feedback_facts as feedback_of_row, instant, micros,
+    outcome as outcome_of, party_summary, referral_columns,
 };
 use crate::db::{self, db_err};
 use crate::entity::{case, contact, feedback, identifier, party};
 use crate::facts::case_of_row;
 use crate::lock::Locks;
 use crate::{Store, StoreError};
-use midoffice_domain::case::CaseFacts;
+use midoffice_domain::case::{CaseFacts, ContactStatus};
 use midoffice_domain::contact::{Completion, ContactFacts, Feedback};
 use midoffice_domain::identifier::IdentKey;
 use midoffice_domain::party::KnownParties;
 use midoffice_domain::plan::Write;
 use midoffice_domain::plan::completion::{CompletionFacts, StoredContact};
 use midoffice_domain::plan::feedback::FeedbackFacts;
-use midoffice_domain::plan::start::{AskedCase, FreshIds, StartFacts};
+use midoffice_domain::plan::start::{AskedCase, FreshIds, Needs, StartFacts};
 use midoffice_domain::rollup::{self, Tally, UnitFacts};
 use midoffice_domain::settings::TenantSettings;
 use midoffice_domain::{Code, Instant, TenantId};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    IntoActiveModel, Statement,
+    ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel, QueryTrait,
+    Statement,
 };
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -512,20 +512,61 @@ impl Batch {
         Ok(facts)
     }
 
-    /// Today's cases of a party, each with its contacts, oldest first.
-    fn party_cases(&self, party_id: Uuid) -> Result<Vec<CaseFacts>, StoreError> {
-        let mut out = Vec::new();
-        for k in self
+    /// The status of contact row `i` (`facts::needed_cases` reads the same columns).
+    fn contact_status(&self, i: usize) -> Result<ContactStatus, StoreError> {
+        let row = &self.contacts[i];
+        let end = match (row.ended_at, row.outcome.as_deref()) {
+            (Some(e), Some(o)) => Some((instant(e)?, outcome_of(o)?)),
+            (None, None) => None,
+            _ => return Err(crate::convert::corrupt("contact.outcome")),
+        };
+        Ok(ContactStatus {
+            started_at: instant(row.started_at)?,
+            end,
+            case_chosen_at_completion: row.case_chosen_at_completion,
+        })
+    }
+
+    /// Today's cases of a party that `needs` names (`Needs::wants`, as
+    /// `facts::needed_cases` selects them in the database), each with all its contacts,
+    /// oldest first. The party's contacts are found in one pass over the batch.
+    fn party_cases(
+        &self,
+        party_id: Uuid,
+        needs: &Needs,
+        settings: &TenantSettings,
+    ) -> Result<Vec<CaseFacts>, StoreError> {
+        let mut cases: Vec<(&case::Model, Vec<usize>)> = self
             .cases
             .iter()
             .filter(|k| k.party_id == party_id && k.merged_into.is_none())
-        {
-            let mut contacts = self
-                .contacts
+            .map(|k| (k, Vec::new()))
+            .collect();
+        if cases.is_empty() {
+            return Ok(Vec::new());
+        }
+        let index: HashMap<Uuid, usize> = cases
+            .iter()
+            .enumerate()
+            .map(|(j, (k, _))| (k.id, j))
+            .collect();
+        for (i, c) in self.contacts.iter().enumerate() {
+            if let Some(&j) = c.case_id.as_ref().and_then(|id| index.get(id)) {
+                cases[j].1.push(i);
+            }
+        }
+        let mut out = Vec::new();
+        for (k, members) in cases {
+            let status = members
                 .iter()
-                .enumerate()
-                .filter(|(_, c)| c.case_id == Some(k.id))
-                .map(|(i, _)| self.contact_as_facts(i))
+                .map(|&i| self.contact_status(i))
+                .collect::<Result<Vec<_>, _>>()?;
+            if !needs.wants(k.id, k.reference.as_deref(), &status, settings) {
+                continue;
+            }
+            let mut contacts = members
+                .iter()
+                .map(|&i| self.contact_as_facts(i))
                 .collect::<Result<Vec<_>, _>>()?;
             contacts.sort_by_key(|a| (a.started_at, a.id));
             out.push(case_of_row(k.clone(), contacts)?);
@@ -560,11 +601,13 @@ impl Batch {
         Ok(known)
     }
 
-    /// What a start needs (`facts::load_start`), read from this batch.
+    /// What a start needs (`facts::load_start`), read from this batch: the cases
+    /// `needs` names (`Needs::of_start` of the start, as the store reads them).
     pub fn start_facts(
         &self,
         identifiers: &[IdentKey],
         case_id: Option<Uuid>,
+        needs: &Needs,
         settings: TenantSettings,
         fresh: FreshIds,
         stored_at: Instant,
@@ -591,7 +634,7 @@ impl Batch {
         }
         let mut cases = std::collections::BTreeMap::new();
         for p in parties {
-            cases.insert(p, self.party_cases(p)?);
+            cases.insert(p, self.party_cases(p, needs, &settings)?);
         }
         Ok(StartFacts {
             known,
@@ -619,8 +662,9 @@ impl Batch {
                 let mut facts = self.contact_as_facts(i)?;
                 let party = row.party_id.and_then(|p| self.party_row(p)).map(|p| p.id);
                 facts.party_id = party.or(facts.party_id);
+                let needs = Needs::of_completion(&facts, row.case_reference.as_deref());
                 let cases = match facts.party_id {
-                    Some(p) => self.party_cases(p)?,
+                    Some(p) => self.party_cases(p, &needs, &settings)?,
                     None => Vec::new(),
                 };
                 let stored = StoredContact {
@@ -655,11 +699,25 @@ impl Batch {
 
     /// The figure units of this batch (its cases not joined into another, each with its
     /// contacts, and its contacts on no case) with their tallies (`rollup::tallies`).
-    fn figure_units(&self, settings: &TenantSettings) -> Result<Vec<Unit>, StoreError> {
+    /// The facts kept for the plans are moved out, not copied: the batch is being
+    /// saved.
+    fn figure_units(&mut self, settings: &TenantSettings) -> Result<Vec<Unit>, StoreError> {
+        let mut kept = std::mem::take(self.facts.get_mut());
+        let answers: HashMap<Uuid, &feedback::Model> =
+            self.feedback.iter().map(|f| (f.contact_id, f)).collect();
         let mut on_case: HashMap<Uuid, Vec<ContactFacts>> = HashMap::new();
         let mut out = Vec::new();
         for (i, row) in self.contacts.iter().enumerate() {
-            let facts = self.contact_as_facts(i)?;
+            let facts = match kept.get_mut(i).and_then(Option::take) {
+                Some(known) => known,
+                None => contact_facts(
+                    row,
+                    answers
+                        .get(&row.id)
+                        .map(|f| feedback_of_row(f))
+                        .transpose()?,
+                )?,
+            };
             match row.case_id {
                 Some(case) => on_case.entry(case).or_default().push(facts),
                 None => out.push((
@@ -688,13 +746,13 @@ impl Batch {
     }
 }
 
-/// Inserts `rows` in multi-row statements of at most `per_statement` rows each.
-async fn insert_rows<A>(
-    txn: &DatabaseTransaction,
+/// The multi-row insert statements of `rows`, at most `per_statement` rows each.
+fn insert_statements<A>(
+    backend: DbBackend,
     rows: Vec<<A::Entity as EntityTrait>::Model>,
     per_statement: usize,
-) -> Result<(), StoreError>
-where
+    out: &mut Vec<Statement>,
+) where
     A: ActiveModelTrait + Send,
     <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
 {
@@ -705,12 +763,8 @@ where
             .take(per_statement)
             .map(IntoActiveModel::into_active_model)
             .collect();
-        <A::Entity as EntityTrait>::insert_many(chunk)
-            .exec_without_returning(txn)
-            .await
-            .map_err(db_err)?;
+        out.push(<A::Entity as EntityTrait>::insert_many(chunk).build(backend));
     }
-    Ok(())
 }
 
 /// Rows per statement for a table of `columns` columns on `backend`.
@@ -722,48 +776,109 @@ fn rows_per_statement(backend: DbBackend, columns: usize) -> usize {
     (limit / columns).max(1)
 }
 
+/// A batch made ready to save ([`Batch::prepare`]): its figure units tallied and its
+/// insert statements built, so that the CPU work of both can run on another thread
+/// while the previous batch is being saved ([`Store::save_prepared`]).
+pub struct Prepared {
+    tenant: TenantId,
+    counts: BatchCounts,
+    /// The settings the units were tallied with.
+    settings: TenantSettings,
+    inserts: Vec<Statement>,
+    units: Vec<Unit>,
+}
+
+impl Batch {
+    /// Tallies the batch's figure units under `settings` (`rollup::tallies`, as a
+    /// refresh would) and builds its multi-row inserts for `backend` (thousands of rows
+    /// per statement, within the backend's bind-parameter limit; each table's full
+    /// statements have the same text, so the driver prepares them once). Rows go in
+    /// primary-key order, so consecutive rows land in neighbouring B-tree pages;
+    /// parties and cases that were merged go after those they point to, for the
+    /// foreign keys. Pure CPU: no database.
+    pub fn prepare(
+        mut self,
+        settings: &TenantSettings,
+        backend: DbBackend,
+    ) -> Result<Prepared, StoreError> {
+        let counts = self.counts();
+        let tenant = TenantId::parse(&self.tenant)
+            .map_err(|_| StoreError::Internal("a batch of an invalid tenant".into()))?;
+        let units = self.figure_units(settings)?;
+        let Batch {
+            mut parties,
+            mut identifiers,
+            mut cases,
+            mut contacts,
+            mut feedback,
+            ..
+        } = self;
+        parties.sort_by_key(|p| (p.merged_into.is_some(), p.id));
+        cases.sort_by_key(|k| (k.merged_into.is_some(), k.id));
+        identifiers.sort_by(|a, b| (&a.kind, &a.hash).cmp(&(&b.kind, &b.hash)));
+        contacts.sort_by_key(|c| c.id);
+        feedback.sort_by_key(|f| f.contact_id);
+        let per = |columns| rows_per_statement(backend, columns);
+        let mut inserts = Vec::new();
+        insert_statements::<party::ActiveModel>(backend, parties, per(8), &mut inserts);
+        insert_statements::<identifier::ActiveModel>(backend, identifiers, per(4), &mut inserts);
+        insert_statements::<case::ActiveModel>(backend, cases, per(7), &mut inserts);
+        insert_statements::<contact::ActiveModel>(backend, contacts, per(25), &mut inserts);
+        insert_statements::<feedback::ActiveModel>(backend, feedback, per(7), &mut inserts);
+        Ok(Prepared {
+            tenant,
+            counts,
+            settings: settings.clone(),
+            inserts,
+            units,
+        })
+    }
+}
+
 impl Store {
-    /// Saves a batch in one write transaction, with multi-row inserts
-    /// (thousands of rows per statement, within each backend's bind-parameter limit).
-    /// Parties and cases that were merged go after those they point to, for the
-    /// foreign keys. Not bounded by the store's per-call timeout: a batch is large.
+    /// The database backend, for [`Batch::prepare`].
+    pub fn backend(&self) -> DbBackend {
+        self.pools.backend
+    }
+
+    /// Saves a batch in one write transaction ([`Batch::prepare`], then
+    /// [`Store::save_prepared`]) under the tenant's current settings. Not bounded by the
+    /// store's per-call timeout: a batch is large.
     pub async fn save_bulk(&self, batch: Batch) -> Result<BatchCounts, StoreError> {
-        let counts = batch.counts();
-        let backend = self.pools.backend;
         let tenant_id = TenantId::parse(&batch.tenant)
             .map_err(|_| StoreError::Internal("a batch of an invalid tenant".into()))?;
         let settings = self.settings(&tenant_id).await?;
-        let units = batch.figure_units(&settings)?;
-        let Batch {
-            mut parties,
-            identifiers,
-            mut cases,
-            contacts,
-            feedback,
-            ..
-        } = batch;
-        parties.sort_by_key(|p| p.merged_into.is_some());
-        cases.sort_by_key(|k| k.merged_into.is_some());
-        let per = |columns| rows_per_statement(backend, columns);
+        self.save_prepared(batch.prepare(&settings, self.pools.backend)?)
+            .await
+    }
+
+    /// Saves a prepared batch in one write transaction: its inserts, then its figure
+    /// units and their sums.
+    pub async fn save_prepared(&self, prepared: Prepared) -> Result<BatchCounts, StoreError> {
+        let Prepared {
+            tenant,
+            counts,
+            settings,
+            inserts,
+            units,
+        } = prepared;
         let txn = self.pools.begin_write().await?;
         let result = async {
-            insert_rows::<party::ActiveModel>(&txn, parties, per(8)).await?;
-            insert_rows::<identifier::ActiveModel>(&txn, identifiers, per(4)).await?;
-            insert_rows::<case::ActiveModel>(&txn, cases, per(7)).await?;
-            insert_rows::<contact::ActiveModel>(&txn, contacts, per(25)).await?;
-            insert_rows::<feedback::ActiveModel>(&txn, feedback, per(7)).await?;
+            for insert in inserts {
+                txn.execute_raw(insert).await.map_err(db_err)?;
+            }
             // The batch's units are new and whole (a batch holds whole parties): their
             // tallies, computed as a refresh would, are added as they are. They were
             // computed before the transaction, so the settings are read again under the
             // shared settings lock (as every write holds it): when a replacement came in
             // between, the rollups are marked stale and the rebuild counts the batch.
             Locks::new(&self.pools)
-                .reads_settings(&txn, &tenant_id)
+                .reads_settings(&txn, &tenant)
                 .await?;
-            let now = crate::settings_in(&txn, &tenant_id).await?;
-            crate::rollup::add_new_units(&txn, &tenant_id, units, &settings).await?;
+            let now = crate::settings_in(&txn, &tenant).await?;
+            crate::rollup::add_new_units(&txn, &tenant, units, &settings).await?;
             if crate::rollup::tallied_differently(&settings, &now) {
-                crate::rollup::mark_stale(&txn, &tenant_id).await?;
+                crate::rollup::mark_stale(&txn, &tenant).await?;
             }
             Ok(())
         }
@@ -773,10 +888,13 @@ impl Store {
     }
 
     /// Before a bulk load: on SQLite, the writer connection (only the load's own) keeps
-    /// a large page cache and does not wait for the disk at each commit; the file stays
-    /// in WAL mode. Nothing on PostgreSQL.
+    /// a large page cache, does not wait for the disk at each commit and does not look
+    /// up each row's parents (foreign keys: a batch holds whole parties and refuses a
+    /// write outside them, so its rows point only at rows of the same batch, inserted
+    /// before them); the file stays in WAL mode. Nothing on PostgreSQL.
     pub async fn begin_bulk_load(&self) -> Result<(), StoreError> {
         self.writer_pragmas(&[
+            "PRAGMA foreign_keys = OFF",
             "PRAGMA synchronous = OFF",
             "PRAGMA cache_size = -524288",
             "PRAGMA temp_store = MEMORY",
@@ -788,6 +906,7 @@ impl Store {
     /// write-ahead log checkpointed into the database file.
     pub async fn end_bulk_load(&self) -> Result<(), StoreError> {
         self.writer_pragmas(&[
+            "PRAGMA foreign_keys = ON",
             "PRAGMA synchronous = NORMAL",
             "PRAGMA cache_size = -2000",
             "PRAGMA temp_store = DEFAULT",

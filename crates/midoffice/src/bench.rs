@@ -571,6 +571,9 @@ struct Measured {
     not_sent: u64,
     /// Every call sent, warm-up included (for CPU per call).
     calls_including_warmup: u64,
+    /// The whole run: warm-up, window, and the answers still due after it (an open
+    /// loop that falls behind runs on long after its window).
+    wall_seconds: f64,
 }
 
 fn histogram() -> Histogram<u64> {
@@ -588,6 +591,7 @@ impl Measured {
             seconds: 0.0,
             not_sent: 0,
             calls_including_warmup: 0,
+            wall_seconds: 0.0,
         }
     }
 
@@ -1000,6 +1004,7 @@ async fn drive(
     measured.seconds = load.duration.as_secs_f64();
     measured.not_sent = not_sent;
     measured.calls_including_warmup = shared.recorder.sent.load(Ordering::Relaxed);
+    measured.wall_seconds = begin.elapsed().as_secs_f64();
     measured
 }
 
@@ -1315,8 +1320,7 @@ pub async fn serve_baseline(args: BaselineArgs) -> Result<(), BoxError> {
     };
     let server = Baseline::start_on(answers, args.listen)?;
     eprintln!("midoffice bench-baseline: listening on {}", server.addr);
-    let mut terminate =
-        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
         _ = terminate.recv() => {}
@@ -1449,7 +1453,7 @@ impl Report<'_> {
                 out,
                 "server: {:.2} CPU s ({:.2} cores), {:.3} CPU ms and {:.1} context switches per call",
                 u.cpu_seconds,
-                u.cpu_seconds / (self.load.duration + self.load.warmup).as_secs_f64(),
+                u.cpu_seconds / self.real.wall_seconds.max(f64::MIN_POSITIVE),
                 u.cpu_ms_per_call().unwrap_or(0.0),
                 u.switches_per_call().unwrap_or(0.0)
             );
@@ -1507,6 +1511,7 @@ impl Report<'_> {
             .collect();
         serde_json::json!({
             "seconds": m.seconds,
+            "wall_seconds": m.wall_seconds,
             "not_sent": m.not_sent,
             "rpcs": per_rpc,
         })

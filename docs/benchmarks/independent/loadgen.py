@@ -177,6 +177,7 @@ class Side:
     def __init__(self):
         self.latency = {r: [] for r in RPCS}  # seconds, successful calls in the window
         self.errors = {}  # rpc -> status name -> count
+        self.answered = {r: 0 for r in RPCS}  # successful answers that came in the window
         self.largest = {}  # rpc -> encoded answer (the largest seen)
         self.sent = 0  # every call sent, warm-up included
         self.not_sent = 0
@@ -313,10 +314,13 @@ class Worker:
 
     def record(self, rpc, planned, since, answer, code):
         self.side.sent += 1
+        now = time.monotonic()
+        if code is None and self.window_start <= now < self.window_end:
+            self.side.answered[rpc] += 1
         if not (self.window_start <= planned < self.window_end):
             return
         if code is None:
-            self.side.latency[rpc].append(time.monotonic() - since)
+            self.side.latency[rpc].append(now - since)
             if self.keep_answers:
                 size = answer.ByteSize()
                 kept = self.side.largest.get(rpc)
@@ -550,7 +554,12 @@ class Pool:
         begin = time.monotonic() + 0.5
         for c in self.pipes:
             c.send({"begin": begin})
-        return [c.recv() for c in self.pipes]
+        parts = [c.recv() for c in self.pipes]
+        # The whole run: warm-up, window, and the answers still due after it.
+        wall = time.monotonic() - begin
+        for p in parts:
+            p["wall"] = wall
+        return parts
 
     def stop(self):
         for c in self.pipes:
@@ -560,7 +569,13 @@ class Pool:
 
 
 def merge(parts, seconds):
-    out = {"seconds": seconds, "rpcs": {}, "not_sent": 0, "generator_cpu_seconds": 0.0}
+    out = {
+        "seconds": seconds,
+        "wall_seconds": max(p["wall"] for p in parts),
+        "rpcs": {},
+        "not_sent": 0,
+        "generator_cpu_seconds": 0.0,
+    }
     lag = []
     for part in parts:
         out["not_sent"] += part["not_sent"]
@@ -580,6 +595,10 @@ def merge(parts, seconds):
             "failed": sum(errors.values()),
             "errors": errors,
             "ok_per_second": len(lat) / seconds,
+            # Open loop: ok_per_second counts the calls planned in the window (all of
+            # them when the server keeps up, however late); this counts the answers
+            # that came in it, the rate the server kept.
+            "answered_in_window_per_second": sum(p["answered"][rpc] for p in parts) / seconds,
             "latency_ms": {
                 "p50": quantile_ms(lat, 0.5),
                 "p90": quantile_ms(lat, 0.9),
@@ -699,6 +718,11 @@ def table(report):
             continue
         if side["not_sent"]:
             lines.append(f"{side_name} run: not sent {side['not_sent']} (over {MAX_IN_FLIGHT} waiting)")
+        if cfg["rate"] is not None:
+            kept = ", ".join(
+                f"{rpc} {r['answered_in_window_per_second']:.1f}/s" for rpc, r in side["rpcs"].items()
+            )
+            lines.append(f"{side_name} run: answers that came in the window: {kept}")
         if "send_lag_ms" in side:
             lag = side["send_lag_ms"]
             lines.append(
@@ -706,8 +730,9 @@ def table(report):
                 f"{fmt(lag['p99'])} ms, max {fmt(lag['max'])} ms (behind its own plan)"
             )
         lines.append(
-            f"{side_name} run: generator CPU {side['generator_cpu_seconds']:.2f} s "
-            f"({side['generator_cpu_seconds'] / (cfg['duration'] + cfg['warmup']):.2f} cores)"
+            f"{side_name} run: {side['wall_seconds']:.1f} s in all; generator CPU "
+            f"{side['generator_cpu_seconds']:.2f} s "
+            f"({side['generator_cpu_seconds'] / side['wall_seconds']:.2f} cores)"
         )
     su, bu = report.get("server_usage"), report.get("baseline_usage")
     if su:
@@ -805,7 +830,6 @@ def main():
         }
         pool = Pool(cfg)
         try:
-            window = args.duration + args.warmup
             if args.baseline_only:
                 answers = {}
             else:
@@ -818,7 +842,7 @@ def main():
                 real = merge(parts, args.duration)
                 report["server"] = real
                 if before:
-                    report["server_usage"] = usage_of(before, proc_usage(args.server_pid), real["calls_sent"], window)
+                    report["server_usage"] = usage_of(before, proc_usage(args.server_pid), real["calls_sent"], real["wall_seconds"])
                 answers = largest_answers(parts)
             if not args.no_baseline:
                 answer_dir = os.path.join(workdir, "answers")
@@ -838,7 +862,7 @@ def main():
                     parts = pool.drive(cfg, "base", f"127.0.0.1:{port}")
                     base = merge(parts, args.duration)
                     report["baseline"] = base
-                    report["baseline_usage"] = usage_of(before, proc_usage(baseline.pid), base["calls_sent"], window)
+                    report["baseline_usage"] = usage_of(before, proc_usage(baseline.pid), base["calls_sent"], base["wall_seconds"])
                 finally:
                     baseline.terminate()
                     baseline.wait(timeout=10)

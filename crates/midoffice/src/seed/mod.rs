@@ -5,8 +5,9 @@
 //! order through `plan_start`, `plan_completion`, `plan_record` and `plan_feedback`
 //! with facts read from the citizen's own rows (`play`), so merges, cases, signals and
 //! commitments are exactly what a server would have made. Citizens' rows are gathered
-//! into batches that the store saves with multi-row inserts
-//! (`midoffice_store::bulk`), on the other core while the next batch is generated.
+//! into batches; a second thread tallies each batch's figure units and builds its
+//! multi-row inserts (`Batch::prepare`), and the store saves it
+//! (`Store::save_prepared`), while the next batch is generated.
 
 mod play;
 mod rng;
@@ -18,7 +19,7 @@ use clap::Args;
 use midoffice_domain::TenantId;
 use midoffice_domain::identifier::{Identifier, IdentifierKind, Pseudonymiser};
 use midoffice_domain::settings::TenantSettings;
-use midoffice_store::bulk::{Batch, BatchCounts};
+use midoffice_store::bulk::{Batch, BatchCounts, Prepared};
 use midoffice_store::redact_url;
 use play::{Player, Refusals};
 use rng::Rng;
@@ -100,9 +101,9 @@ pub async fn run(args: SeedArgs) -> ExitCode {
     }
 }
 
-/// What the generator sends to the saver.
-enum Message {
-    Batch(Batch),
+/// What the generator sends to the preparer, and the preparer to the saver.
+enum Message<B> {
+    Batch(B),
     Done(Refusals),
 }
 
@@ -161,7 +162,31 @@ async fn seed(args: SeedArgs) -> Result<(), BoxError> {
 
     store.begin_bulk_load().await?;
     let started = Wall::now();
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Message, String>>(2);
+    // Three stages, at most two batches waiting between two: generating (one thread),
+    // preparing (another), saving (this task and the database).
+    let (generated, to_prepare) =
+        std::sync::mpsc::sync_channel::<Result<Message<Batch>, String>>(2);
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Message<Prepared>, String>>(2);
+    let preparer = {
+        let settings = tenant_settings.clone();
+        let backend = store.backend();
+        std::thread::spawn(move || {
+            for message in to_prepare {
+                let prepared = match message {
+                    Ok(Message::Batch(batch)) => batch
+                        .prepare(&settings, backend)
+                        .map(Message::Batch)
+                        .map_err(|e| format!("preparing a batch failed: {e}")),
+                    Ok(Message::Done(r)) => Ok(Message::Done(r)),
+                    Err(e) => Err(e),
+                };
+                // The saver stopped: so does this thread, and then the generator.
+                if tx.blocking_send(prepared).is_err() {
+                    return;
+                }
+            }
+        })
+    };
     let generator = Generator {
         seed: args.random_seed,
         tenant: tenant.clone(),
@@ -172,7 +197,7 @@ async fn seed(args: SeedArgs) -> Result<(), BoxError> {
         named,
         anonymous,
     };
-    let worker = std::thread::spawn(move || generator.run(&tx));
+    let worker = std::thread::spawn(move || generator.run(&generated));
 
     let mut saved = BatchCounts::default();
     let mut refusals = Refusals::default();
@@ -181,7 +206,8 @@ async fn seed(args: SeedArgs) -> Result<(), BoxError> {
     let mut saving = Duration::ZERO;
     while let Some(message) = rx.recv().await {
         match message {
-            Ok(Message::Batch(batch)) => match timed(&mut saving, store.save_bulk(batch)).await {
+            Ok(Message::Batch(batch)) => match timed(&mut saving, store.save_prepared(batch)).await
+            {
                 Ok(counts) => {
                     saved += counts;
                     if last_report.elapsed() >= Duration::from_secs(2) {
@@ -201,8 +227,11 @@ async fn seed(args: SeedArgs) -> Result<(), BoxError> {
             }
         }
     }
-    // Stops the generator (its next send fails) when saving failed.
+    // Stops the preparer and the generator (their next send fails) when saving failed.
     drop(rx);
+    if preparer.join().is_err() {
+        failure.get_or_insert_with(|| "the preparer stopped abnormally".into());
+    }
     if worker.join().is_err() {
         failure.get_or_insert_with(|| "the generator stopped abnormally".into());
     }
@@ -210,7 +239,7 @@ async fn seed(args: SeedArgs) -> Result<(), BoxError> {
     if let Some(e) = failure {
         return Err(e);
     }
-    // Each batch wrote its units' figure tallies and their sums (`Store::save_bulk`):
+    // Each batch wrote its units' figure tallies and their sums (`Store::save_prepared`):
     // the tenant's figures answer from the rollups at once, no rebuild needed.
     let elapsed = started.elapsed();
     summary(&saved, anonymous, &refusals, elapsed, saving);
@@ -281,8 +310,8 @@ struct Generator {
 const ANONYMOUS_STREAM: u64 = 1 << 48;
 
 impl Generator {
-    fn run(self, tx: &tokio::sync::mpsc::Sender<Result<Message, String>>) {
-        let send = |m| tx.blocking_send(m).is_ok();
+    fn run(self, tx: &std::sync::mpsc::SyncSender<Result<Message<Batch>, String>>) {
+        let send = |m| tx.send(m).is_ok();
         match self.generate(&send) {
             Ok(refusals) => {
                 send(Ok(Message::Done(refusals)));
@@ -329,7 +358,10 @@ impl Generator {
         })
     }
 
-    fn generate(&self, send: &dyn Fn(Result<Message, String>) -> bool) -> Result<Refusals, String> {
+    fn generate(
+        &self,
+        send: &dyn Fn(Result<Message<Batch>, String>) -> bool,
+    ) -> Result<Refusals, String> {
         let mut rng = Rng::new(self.seed, 0);
         let counts = shape::contacts_per_citizen(
             &mut rng,

@@ -8,7 +8,7 @@ use super::shape::Planned;
 use midoffice_domain::command::{CompletionCommand, StartCommand};
 use midoffice_domain::plan::completion::{RecordFacts, plan_completion, plan_record};
 use midoffice_domain::plan::feedback::plan_feedback;
-use midoffice_domain::plan::start::{FreshIds, plan_start};
+use midoffice_domain::plan::start::{FreshIds, Needs, plan_start};
 use midoffice_domain::settings::TenantSettings;
 use midoffice_domain::{DomainError, Instant, TenantId};
 use midoffice_store::StoreError;
@@ -94,6 +94,7 @@ impl Player<'_> {
                     let facts = batch.start_facts(
                         &start.identifiers,
                         start.case_id,
+                        &Needs::of_start(&start),
                         self.settings.clone(),
                         fresh,
                         at,
@@ -141,6 +142,7 @@ impl Player<'_> {
                         start: batch.start_facts(
                             &start.identifiers,
                             start.case_id,
+                            &Needs::of_start(&start),
                             self.settings.clone(),
                             fresh,
                             at,
