@@ -56,7 +56,7 @@ impl Merged for case::Model {
 pub mod query {
     use super::*;
     use sea_orm::sea_query::{Query, SelectStatement, UnionType};
-    use sea_orm::{DbBackend, Select, Statement};
+    use sea_orm::{DbBackend, QueryTrait, Select, SelectTwo, Statement};
 
     /// A row by id, in the tenant.
     pub fn by_id<E>(tenant_column: E::Column, tenant: &TenantId, id: Uuid) -> Select<E>
@@ -68,23 +68,53 @@ pub mod query {
         E::find_by_id(id).filter(tenant_column.eq(tenant.as_str()))
     }
 
-    /// The identifier rows of these identifiers: one search of the primary key
-    /// (tenant, kind, hash, party) per identifier, as a UNION ALL. (Written as
-    /// `tenant = ? AND ((kind = ? AND hash = ?) OR ...)`, SQLite searches the tenant's
-    /// prefix only and reads every identifier of the tenant.) `given` is not empty.
+    /// The identifier rows of these identifiers, each with its party's columns when that
+    /// party is live (not merged, not erased; NULL otherwise), in one statement: one
+    /// search of the primary key (tenant, kind, hash, party) per identifier, as a UNION
+    /// ALL, each joined to its party by the party's primary key. (Written as `tenant = ?
+    /// AND ((kind = ? AND hash = ?) OR ...)`, SQLite searches the tenant's prefix only
+    /// and reads every identifier of the tenant.) `given` is not empty. Read with
+    /// [`Owner`].
     pub fn owners(backend: DbBackend, tenant: &TenantId, given: &[IdentKey]) -> Statement {
+        let live = QueryCondition::all()
+            .add(
+                Expr::col((party::Entity, party::Column::Tenant))
+                    .equals((identifier::Entity, identifier::Column::Tenant)),
+            )
+            .add(
+                Expr::col((party::Entity, party::Column::Id))
+                    .equals((identifier::Entity, identifier::Column::PartyId)),
+            )
+            .add(Expr::col((party::Entity, party::Column::MergedInto)).is_null())
+            .add(Expr::col((party::Entity, party::Column::ErasedAt)).is_null());
         let one = |k: &IdentKey| -> SelectStatement {
             Query::select()
-                .columns([
-                    identifier::Column::Tenant,
-                    identifier::Column::Kind,
-                    identifier::Column::Hash,
-                    identifier::Column::PartyId,
-                ])
+                .column((identifier::Entity, identifier::Column::Kind))
+                .column((identifier::Entity, identifier::Column::Hash))
+                .column((identifier::Entity, identifier::Column::PartyId))
+                .expr_as(
+                    Expr::col((party::Entity, party::Column::Id)),
+                    Owner::LIVE_ID,
+                )
+                .column((party::Entity, party::Column::CreatedAt))
+                .column((party::Entity, party::Column::StrongKind))
+                .column((party::Entity, party::Column::StrongHash))
+                .column((party::Entity, party::Column::StrongDisplay))
                 .from(identifier::Entity)
-                .and_where(identifier::Column::Tenant.eq(tenant.as_str()))
-                .and_where(identifier::Column::Kind.eq(k.kind.as_str()))
-                .and_where(identifier::Column::Hash.eq(k.hash.as_str()))
+                .join(
+                    sea_orm::sea_query::JoinType::LeftJoin,
+                    party::Entity,
+                    live.clone(),
+                )
+                .and_where(
+                    Expr::col((identifier::Entity, identifier::Column::Tenant)).eq(tenant.as_str()),
+                )
+                .and_where(
+                    Expr::col((identifier::Entity, identifier::Column::Kind)).eq(k.kind.as_str()),
+                )
+                .and_where(
+                    Expr::col((identifier::Entity, identifier::Column::Hash)).eq(k.hash.as_str()),
+                )
                 .to_owned()
         };
         let mut q = one(&given[0]);
@@ -94,13 +124,36 @@ pub mod query {
         backend.build(&q)
     }
 
-    /// The live (not merged, not erased) parties among these ids.
-    pub fn live_parties(tenant: &TenantId, ids: &[Uuid]) -> Select<party::Entity> {
-        party::Entity::find()
-            .filter(party::Column::Tenant.eq(tenant.as_str()))
-            .filter(party::Column::Id.is_in(ids.iter().copied()))
-            .filter(party::Column::MergedInto.is_null())
-            .filter(party::Column::ErasedAt.is_null())
+    /// A row of [`owners`]: an identifier, and its party if that is live.
+    #[derive(Debug, FromQueryResult)]
+    pub struct Owner {
+        pub kind: String,
+        pub hash: String,
+        pub party_id: Uuid,
+        pub live_party_id: Option<Uuid>,
+        pub created_at: Option<i64>,
+        pub strong_kind: Option<String>,
+        pub strong_hash: Option<String>,
+        pub strong_display: Option<String>,
+    }
+
+    impl Owner {
+        /// The column that holds the party's id when the party is live.
+        const LIVE_ID: &str = "live_party_id";
+
+        /// The owner's party row (its columns this statement reads), if it is live.
+        pub fn live_party(&self, tenant: &TenantId) -> Option<party::Model> {
+            Some(party::Model {
+                id: self.live_party_id?,
+                tenant: tenant.as_str().to_owned(),
+                created_at: self.created_at?,
+                strong_kind: self.strong_kind.clone(),
+                strong_hash: self.strong_hash.clone(),
+                strong_display: self.strong_display.clone(),
+                merged_into: None,
+                erased_at: None,
+            })
+        }
     }
 
     /// The cases of a party, those merged into another too: the caller leaves those
@@ -146,12 +199,53 @@ pub mod query {
         backend.build(&q)
     }
 
-    /// The contacts of these cases.
-    pub fn case_contacts(tenant: &TenantId, cases: &[Uuid]) -> Select<contact::Entity> {
+    /// The contacts of these cases, each with its satisfaction answer (a LEFT JOIN on
+    /// the answer's primary key: one statement, not a second one for the answers).
+    pub fn case_contacts(
+        tenant: &TenantId,
+        cases: &[Uuid],
+    ) -> SelectTwo<contact::Entity, feedback::Entity> {
         contact::Entity::find()
+            .select_also(feedback::Entity)
+            .join(JoinType::LeftJoin, contact_feedback())
             .filter(contact::Column::Tenant.eq(tenant.as_str()))
             .filter(contact::Column::CaseId.is_in(cases.iter().copied()))
     }
+
+    /// A contact with its satisfaction answer (columns `A_*` and `B_*`, as sea-orm's
+    /// `select_also` names them) and `party_merged_into`, the `merged_into` of its
+    /// party's row: what a completion reads first, in one statement (the party row is
+    /// read on its own only when that party was merged into another).
+    pub fn contact_answer_party(backend: DbBackend, tenant: &TenantId, id: Uuid) -> Statement {
+        let party_on = QueryCondition::all()
+            .add(
+                Expr::col((party::Entity, party::Column::Tenant))
+                    .equals((contact::Entity, contact::Column::Tenant)),
+            )
+            .add(
+                Expr::col((party::Entity, party::Column::Id))
+                    .equals((contact::Entity, contact::Column::PartyId)),
+            );
+        let mut q = contact::Entity::find()
+            .select_also(feedback::Entity)
+            .join(JoinType::LeftJoin, contact_feedback())
+            .filter(contact::Column::Tenant.eq(tenant.as_str()))
+            .filter(contact::Column::Id.eq(id))
+            .expr_as(
+                Expr::col((party::Entity, party::Column::MergedInto)),
+                PARTY_MERGED_INTO,
+            )
+            .into_query();
+        q.join(
+            sea_orm::sea_query::JoinType::LeftJoin,
+            party::Entity,
+            party_on,
+        );
+        backend.build(&q)
+    }
+
+    /// The column of [`contact_answer_party`] that holds the party's `merged_into`.
+    pub const PARTY_MERGED_INTO: &str = "party_merged_into";
 
     /// The feedback of these contacts.
     pub fn feedback(tenant: &TenantId, contacts: &[Uuid]) -> Select<feedback::Entity> {
@@ -293,6 +387,36 @@ async fn contacts_joined<C: ConnectionTrait>(
         .collect()
 }
 
+/// A completion's contact: its row with its facts (and feedback), and its party as
+/// merges left it (followed from the party row only when that party was merged), in
+/// one query when it was not.
+async fn completion_contact<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    id: Uuid,
+) -> Result<Option<(contact::Model, ContactFacts)>, StoreError> {
+    let row = c
+        .query_one_raw(query::contact_answer_party(
+            c.get_database_backend(),
+            tenant,
+            id,
+        ))
+        .await
+        .map_err(db_err)?;
+    let Some(row) = row else { return Ok(None) };
+    let contact = contact::Model::from_query_result(&row, "A_").map_err(db_err)?;
+    let answer = feedback::Model::from_query_result_optional(&row, "B_").map_err(db_err)?;
+    let merged_into: Option<Uuid> = row.try_get("", query::PARTY_MERGED_INTO).map_err(db_err)?;
+    let mut facts = contact_facts(&contact, answer.as_ref().map(feedback_facts).transpose()?)?;
+    // Merges keep a contact's party current; follow them all the same.
+    if let Some(next) = merged_into
+        && let Some(p) = party_row(c, tenant, next).await?
+    {
+        facts.party_id = Some(p.id);
+    }
+    Ok(Some((contact, facts)))
+}
+
 /// A contact row with its facts (and feedback), in one query.
 pub async fn contact_row_with_facts<C: ConnectionTrait>(
     c: &C,
@@ -345,16 +469,18 @@ pub async fn cases_with_contacts<C: ConnectionTrait>(
     cases: Vec<case::Model>,
 ) -> Result<Vec<CaseFacts>, StoreError> {
     let ids: Vec<Uuid> = cases.iter().map(|k| k.id).collect();
-    let mut rows = Vec::new();
+    let mut contacts = Vec::new();
     for chunk in ids.chunks(CHUNK) {
-        rows.extend(
-            query::case_contacts(tenant, chunk)
-                .all(c)
-                .await
-                .map_err(db_err)?,
-        );
+        for (row, answer) in query::case_contacts(tenant, chunk)
+            .all(c)
+            .await
+            .map_err(db_err)?
+        {
+            let answer = answer.as_ref().map(feedback_facts).transpose()?;
+            contacts.push(contact_facts(&row, answer)?);
+        }
     }
-    let contacts = contacts_as_facts(c, tenant, &rows).await?;
+    contacts.sort_by_key(|a| (a.started_at, a.id));
     let mut by_case: BTreeMap<Uuid, Vec<ContactFacts>> = BTreeMap::new();
     for f in contacts {
         if let Some(id) = f.case_id {
@@ -516,25 +642,15 @@ pub async fn known_parties<C: ConnectionTrait>(
     // statement far below SQLite's limit of 500 parts.
     for chunk in given.chunks(64) {
         rows.extend(
-            identifier::Model::find_by_statement(query::owners(
-                c.get_database_backend(),
-                tenant,
-                chunk,
-            ))
-            .all(c)
-            .await
-            .map_err(db_err)?,
+            query::Owner::find_by_statement(query::owners(c.get_database_backend(), tenant, chunk))
+                .all(c)
+                .await
+                .map_err(db_err)?,
         );
     }
-    let owner_ids: BTreeSet<Uuid> = rows.iter().map(|r| r.party_id).collect();
     let mut live = BTreeMap::new();
-    let owner_ids: Vec<Uuid> = owner_ids.into_iter().collect();
-    for chunk in owner_ids.chunks(CHUNK) {
-        let parties = query::live_parties(tenant, chunk)
-            .all(c)
-            .await
-            .map_err(db_err)?;
-        for p in parties {
+    for r in &rows {
+        if let Some(p) = r.live_party(tenant) {
             live.insert(p.id, party_summary(&p)?);
         }
     }
@@ -655,15 +771,9 @@ pub async fn load_completion<C: ConnectionTrait>(
     settings: TenantSettings,
     server_now: Instant,
 ) -> Result<CompletionFacts, StoreError> {
-    let (contact, party_cases) = match contact_row_with_facts(c, tenant, contact_id).await? {
+    let (contact, party_cases) = match completion_contact(c, tenant, contact_id).await? {
         None => (None, Vec::new()),
-        Some((row, mut facts)) => {
-            let party = match row.party_id {
-                Some(p) => party_row(c, tenant, p).await?.map(|p| p.id),
-                None => None,
-            };
-            // Merges keep a contact's party current; follow them all the same.
-            facts.party_id = party.or(facts.party_id);
+        Some((row, facts)) => {
             let needs = Needs::of_completion(&facts, row.case_reference.as_deref());
             let cases = match facts.party_id {
                 Some(p) => needed_cases(c, tenant, p, Some(&needs), &settings).await?,

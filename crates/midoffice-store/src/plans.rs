@@ -27,8 +27,8 @@ impl Store {
         let statements: Vec<(&'static str, Statement)> = vec![
             ("identifier owners", query::owners(b, tenant, identifiers)),
             (
-                "live parties",
-                query::live_parties(tenant, &[party_id, contact_id]).build(b),
+                "contact with its answer and party",
+                query::contact_answer_party(b, tenant, contact_id),
             ),
             (
                 "party by id",

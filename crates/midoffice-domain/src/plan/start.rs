@@ -303,10 +303,17 @@ fn find_party(
         });
         if key.kind.is_strong() && party.strong.is_none() {
             party.strong = Some(key.clone());
-            writes.push(Write::SetStrong {
-                party: party.id,
-                key: key.clone(),
-            });
+            // A party this plan makes gets its strong identifier as it is made (one
+            // write less); a known party has its columns filled.
+            match writes.first_mut() {
+                Some(Write::CreateParty { id, strong, .. }) if *id == party.id => {
+                    *strong = Some(key.clone());
+                }
+                _ => writes.push(Write::SetStrong {
+                    party: party.id,
+                    key: key.clone(),
+                }),
+            }
         }
     }
     Ok(FoundParty {
@@ -706,7 +713,7 @@ mod tests {
     }
 
     #[test]
-    fn a_new_party_is_made_then_given_its_identifiers_then_a_case_then_the_contact() {
+    fn a_new_party_is_made_with_its_bsn_then_given_its_identifiers_then_a_case_then_the_contact() {
         let f = facts();
         let bsn = key(IdentifierKind::Bsn, "b");
         let plan = plan_start(
@@ -720,9 +727,10 @@ mod tests {
             .writes
             .iter()
             .map(|w| match w {
-                Write::CreateParty { .. } => "party",
+                Write::CreateParty { strong, .. } if strong.as_ref() == Some(&bsn) => {
+                    "party with its BSN"
+                }
                 Write::Attach { .. } => "attach",
-                Write::SetStrong { .. } => "strong",
                 Write::CreateCase { .. } => "case",
                 Write::InsertContact { .. } => "contact",
                 Write::LogProcessing(p) if p.subjects == [id(9001)] => "log",
@@ -731,7 +739,7 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            ["party", "attach", "strong", "case", "contact", "log"]
+            ["party with its BSN", "attach", "case", "contact", "log"]
         );
         assert_eq!(plan.context.party.status, PartyStatus::New);
         assert_eq!(plan.context.party.bsn_masked.as_deref(), Some("******333"));
