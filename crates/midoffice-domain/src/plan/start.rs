@@ -56,7 +56,8 @@ pub enum AskedCase {
 /// So a start costs what the citizen's active cases hold, not their whole history. The
 /// store reads every case's status ([`crate::case::ContactStatus`] of its contacts),
 /// asks [`Needs::wants`], and loads only those cases in full; a plan given more cases
-/// (the seed gives all) selects the same ones itself, so both decide alike.
+/// (a caller that loads more) selects the same ones itself, so both decide alike; the
+/// seed asks [`Needs::wants`] as the store does.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Needs {
     pub at: Instant,
