@@ -908,7 +908,7 @@ impl Store {
         self.writer_pragmas(&[
             "PRAGMA foreign_keys = ON",
             "PRAGMA synchronous = NORMAL",
-            "PRAGMA cache_size = -2000",
+            db::SQLITE_CACHE_SIZE,
             "PRAGMA temp_store = DEFAULT",
             "PRAGMA wal_checkpoint(TRUNCATE)",
         ])

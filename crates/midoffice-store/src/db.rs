@@ -34,7 +34,11 @@
 //! database itself is frozen, or the network to it falls silent, nothing answers
 //! them, so every transaction of the store (and every read outside one) runs under
 //! [`bounded`]: after [`CLIENT_TIMEOUT`] it is abandoned (its connection rolls back
-//! when it is next used, or is closed) and answers UNAVAILABLE.
+//! when it is next used, or is closed) and answers UNAVAILABLE. SQLite runs on the
+//! caller's thread, where a statement never yields to that timer: its reader and
+//! figures connections carry the same bound as a deadline that SQLite's progress
+//! handler checks (the statement is interrupted, UNAVAILABLE), and figure reads run
+//! under [`bounded_figures`], which frees the runtime thread's other tasks meanwhile.
 
 use crate::StoreError;
 use crate::dburl::sqlite_path;
@@ -48,7 +52,8 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use std::cell::Cell;
 use std::ops::Deref;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -99,6 +104,24 @@ pub async fn bounded<T>(
         }
     }
 }
+/// [`bounded`] for a figure read, which may take seconds: on SQLite (which runs on
+/// the caller's thread) the tokio worker hands its other tasks to another thread for
+/// the while (`block_in_place`), so a dashboard's call cannot hold up contact calls.
+/// On a one-thread runtime (some tests) it runs in place.
+pub async fn bounded_figures<T>(
+    pools: &Pools,
+    work: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    if pools.backend == DbBackend::Sqlite
+        && Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread)
+    {
+        tokio::task::block_in_place(|| Handle::current().block_on(bounded(work)))
+    } else {
+        bounded(work).await
+    }
+}
+
 tokio::task_local! {
     /// Set when the transaction running under [`bounded`] failed in a way that running
     /// it again may cure: PostgreSQL found a deadlock (40P01) or a serialisation failure
@@ -168,22 +191,44 @@ pub enum Pool {
 /// connection, so no two callers reach one (the driver would spin on it).
 #[derive(Debug)]
 pub struct SqliteConnections {
-    idle: Mutex<Vec<DatabaseConnection>>,
+    idle: Mutex<Vec<SqliteConn>>,
     permits: Arc<Semaphore>,
+    /// How long a caller may use a connection of this pool before SQLite interrupts
+    /// its statement ([`CLIENT_TIMEOUT`] for readers; none for the writer, whose
+    /// migrations, bulk loads and rebuild batches may run longer).
+    bound: Option<Duration>,
+}
+
+/// One SQLite connection and the instant after which its statements are interrupted
+/// ([`deadline_micros`]; 0: none). SQLite runs on the caller's thread and a statement
+/// never yields, so [`bounded`]'s timer cannot end it: SQLite's progress handler
+/// checks this deadline every few thousand instructions instead, and the statement
+/// fails with SQLITE_INTERRUPT (UNAVAILABLE).
+#[derive(Debug)]
+struct SqliteConn {
+    conn: DatabaseConnection,
+    deadline: Arc<AtomicU64>,
+}
+
+/// Microseconds since the first call in this process (never 0), for the deadlines.
+fn deadline_micros(after: Duration) -> u64 {
+    static EPOCH: LazyLock<std::time::Instant> = LazyLock::new(std::time::Instant::now);
+    (EPOCH.elapsed() + after).as_micros() as u64 + 1
 }
 
 /// A SQLite connection lent to one caller; back to its pool when dropped.
 struct Lent {
-    conn: Option<DatabaseConnection>,
+    conn: Option<SqliteConn>,
     from: Arc<SqliteConnections>,
     _permit: OwnedSemaphorePermit,
 }
 
 impl SqliteConnections {
-    fn new(conns: Vec<DatabaseConnection>) -> Arc<SqliteConnections> {
+    fn new(conns: Vec<SqliteConn>, bound: Option<Duration>) -> Arc<SqliteConnections> {
         Arc::new(SqliteConnections {
             permits: Arc::new(Semaphore::new(conns.len())),
             idle: Mutex::new(conns),
+            bound,
         })
     }
 
@@ -206,6 +251,10 @@ impl SqliteConnections {
             .unwrap_or_else(PoisonError::into_inner)
             .pop()
             .ok_or(DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed))?;
+        if let Some(bound) = self.bound {
+            conn.deadline
+                .store(deadline_micros(bound), Ordering::Relaxed);
+        }
         Ok(Lent {
             conn: Some(conn),
             from: Arc::clone(self),
@@ -217,9 +266,11 @@ impl SqliteConnections {
 impl Deref for Lent {
     type Target = DatabaseConnection;
     fn deref(&self) -> &DatabaseConnection {
-        self.conn
+        &self
+            .conn
             .as_ref()
             .expect("a lent connection until it is dropped")
+            .conn
     }
 }
 
@@ -227,6 +278,7 @@ impl Drop for Lent {
     fn drop(&mut self) {
         // Back before the permit is released (fields drop after this).
         if let Some(conn) = self.conn.take() {
+            conn.deadline.store(0, Ordering::Relaxed);
             self.from
                 .idle
                 .lock()
@@ -418,6 +470,17 @@ fn sqlite_busy(e: &DbErr) -> bool {
     }
 }
 
+/// A SQLite statement ran past its connection's deadline and was interrupted.
+fn sqlite_interrupted(e: &DbErr) -> bool {
+    match e {
+        DbErr::Exec(RuntimeErr::Rusqlite(r)) | DbErr::Query(RuntimeErr::Rusqlite(r)) => {
+            matches!(r.as_ref(), rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::OperationInterrupted)
+        }
+        _ => false,
+    }
+}
+
 /// PostgreSQL found a deadlock or a serialisation failure: running the transaction
 /// again may succeed.
 fn is_conflict(e: &DbErr) -> bool {
@@ -433,7 +496,7 @@ fn is_conflict(e: &DbErr) -> bool {
 fn is_transient(e: &DbErr) -> bool {
     match e {
         DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
-        _ if sqlite_busy(e) => true,
+        _ if sqlite_busy(e) || sqlite_interrupted(e) => true,
         DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s)) => {
             use sea_orm::sqlx::Error as X;
             match s.as_ref() {
@@ -454,7 +517,12 @@ fn is_transient(e: &DbErr) -> bool {
     }
 }
 
-/// The settings of every SQLite connection, after opening it.
+/// The page cache of every SQLite connection: 8 MiB instead of SQLite's 2 MB, so the
+/// indexes a write walks stay in memory (nine connections: 72 MiB at most). Also what a
+/// bulk load's writer returns to.
+pub(crate) const SQLITE_CACHE_SIZE: &str = "PRAGMA cache_size = -8192";
+
+/// The settings of every SQLite connection, after opening it (and [`SQLITE_CACHE_SIZE`]).
 const SQLITE_PRAGMAS: &str = "
     PRAGMA journal_mode = WAL;
     PRAGMA synchronous = NORMAL;
@@ -463,9 +531,6 @@ const SQLITE_PRAGMAS: &str = "
     -- zeroed), so an erased party's text leaves no copy in the file once its page is
     -- checkpointed (see Pools::scrub_after_erase).
     PRAGMA secure_delete = ON;
-    -- 8 MiB of page cache per connection instead of SQLite's 2 MB: the indexes a write
-    -- walks stay in memory (nine connections: 72 MiB at most).
-    PRAGMA cache_size = -8192;
     -- `PRAGMA optimize` samples at most this many rows per index, so gathering
     -- statistics stays quick on a large store.
     PRAGMA analysis_limit = 1000;
@@ -475,12 +540,17 @@ const SQLITE_PRAGMAS: &str = "
 /// than the distinct statements of one write; sqlx kept 100).
 const SQLITE_STATEMENT_CACHE: usize = 100;
 
+/// How many SQLite virtual-machine steps pass between two looks at a connection's
+/// deadline (a look is a clock read: about a microsecond per few thousand steps).
+const SQLITE_PROGRESS_STEPS: i32 = 4000;
+
 /// Opens `connections` SQLite connections to `file` (created if missing), or one to a
 /// new in-memory database when `file` is `None`.
 fn open_sqlite(
     file: Option<&std::path::Path>,
     connections: u32,
     busy: Duration,
+    bound: Option<Duration>,
 ) -> Result<Arc<SqliteConnections>, DbErr> {
     let conn_err = |e: rusqlite::Error| DbErr::Conn(RuntimeErr::Rusqlite(Arc::new(e)));
     let mut conns = Vec::new();
@@ -493,9 +563,23 @@ fn open_sqlite(
         c.busy_timeout(busy).map_err(conn_err)?;
         c.set_prepared_statement_cache_capacity(SQLITE_STATEMENT_CACHE);
         c.execute_batch(SQLITE_PRAGMAS).map_err(conn_err)?;
-        conns.push(RusqliteSharedConnection::from(c).into());
+        c.execute_batch(SQLITE_CACHE_SIZE).map_err(conn_err)?;
+        let deadline = Arc::new(AtomicU64::new(0));
+        let due = Arc::clone(&deadline);
+        c.progress_handler(
+            SQLITE_PROGRESS_STEPS,
+            Some(move || {
+                let at = due.load(Ordering::Relaxed);
+                at != 0 && deadline_micros(Duration::ZERO) > at
+            }),
+        )
+        .map_err(conn_err)?;
+        conns.push(SqliteConn {
+            conn: RusqliteSharedConnection::from(c).into(),
+            deadline,
+        });
     }
-    Ok(SqliteConnections::new(conns))
+    Ok(SqliteConnections::new(conns, bound))
 }
 
 /// A PostgreSQL pool of `connections`, each with the statement and lock timeouts set
@@ -530,7 +614,7 @@ pub async fn connect(url: &str) -> Result<Pools, StoreError> {
                 StoreError::Unavailable("cannot create the database directory".into())
             })?;
         }
-        let writer = open_sqlite(file.as_deref(), 1, BUSY_TIMEOUT).map_err(db_err)?;
+        let writer = open_sqlite(file.as_deref(), 1, BUSY_TIMEOUT, None).map_err(db_err)?;
         {
             // The migrations run on the writer's connection, lent to them, waiting up to
             // BUSY_TIMEOUT inside SQLite for another process's write; then it serves.
@@ -550,7 +634,13 @@ pub async fn connect(url: &str) -> Result<Pools, StoreError> {
         // (its one connection, lent to one caller at a time).
         let reader = match &file {
             Some(f) => Pool::Sqlite(
-                open_sqlite(Some(f), SQLITE_READERS, SQLITE_BUSY_WAIT).map_err(db_err)?,
+                open_sqlite(
+                    Some(f),
+                    SQLITE_READERS,
+                    SQLITE_BUSY_WAIT,
+                    Some(CLIENT_TIMEOUT),
+                )
+                .map_err(db_err)?,
             ),
             None => writer.clone(),
         };
@@ -558,7 +648,13 @@ pub async fn connect(url: &str) -> Result<Pools, StoreError> {
         // only the one).
         let figures = match &file {
             Some(f) => Pool::Sqlite(
-                open_sqlite(Some(f), FIGURE_CONNECTIONS, SQLITE_BUSY_WAIT).map_err(db_err)?,
+                open_sqlite(
+                    Some(f),
+                    FIGURE_CONNECTIONS,
+                    SQLITE_BUSY_WAIT,
+                    Some(CLIENT_TIMEOUT),
+                )
+                .map_err(db_err)?,
             ),
             None => writer.clone(),
         };
@@ -821,5 +917,50 @@ pub async fn finish<T>(
             }
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts to a billion: seconds of work inside one SQLite statement.
+    const LONG: &str = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c \
+                        WHERE x < 1000000000) SELECT count(*) FROM c";
+
+    #[tokio::test]
+    async fn a_sqlite_statement_past_its_connections_deadline_is_interrupted() {
+        let pool = Pool::Sqlite(
+            open_sqlite(None, 1, SQLITE_BUSY_WAIT, Some(Duration::from_millis(100)))
+                .expect("an in-memory database"),
+        );
+        let started = std::time::Instant::now();
+        let err = pool
+            .query_one_raw(Statement::from_string(DbBackend::Sqlite, LONG))
+            .await
+            .expect_err("interrupted at its deadline");
+        assert!(sqlite_interrupted(&err), "{err}");
+        assert!(matches!(db_err(err), StoreError::Unavailable(_)));
+        // Well before the count could finish (a bound, not a timing target).
+        assert!(started.elapsed() < Duration::from_secs(30));
+        // The next caller gets a fresh deadline: a short statement runs.
+        let one = pool
+            .query_one_raw(Statement::from_string(DbBackend::Sqlite, "SELECT 1 AS one"))
+            .await
+            .expect("a short statement after the interrupted one")
+            .expect("a row");
+        assert_eq!(one.try_get::<i64>("", "one").expect("one"), 1);
+    }
+
+    #[tokio::test]
+    async fn the_writer_has_no_deadline() {
+        let pool = open_sqlite(None, 1, SQLITE_BUSY_WAIT, None).expect("an in-memory database");
+        let lent = pool.lend().await.expect("a connection");
+        assert_eq!(
+            lent.conn
+                .as_ref()
+                .map(|c| c.deadline.load(Ordering::Relaxed)),
+            Some(0)
+        );
     }
 }

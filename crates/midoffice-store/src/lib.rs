@@ -1177,7 +1177,7 @@ impl Store {
         tenant: &TenantId,
         window: LoadWindow,
     ) -> Result<FigureFacts, StoreError> {
-        db::bounded(async {
+        db::bounded_figures(&self.pools, async {
             let txn = self.pools.begin_figures_read().await?;
             let result = rollup::load_figure_facts(&txn, tenant, window).await;
             db::finish(txn, result).await

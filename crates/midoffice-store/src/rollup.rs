@@ -880,7 +880,7 @@ impl Store {
     ) -> Result<Answered<T>, StoreError> {
         let mut allow = ask.allow_rollups;
         loop {
-            let (settings, read) = db::bounded(async {
+            let (settings, read) = db::bounded_figures(&self.pools, async {
                 let txn = self.pools.begin_figures_read().await?;
                 let result = async {
                     let settings = settings_in(&txn, tenant).await?;

@@ -401,7 +401,11 @@ impl TransactionSession for DatabaseTransaction {
 
 impl Drop for DatabaseTransaction {
     fn drop(&mut self) {
-        self.start_rollback().expect("Fail to rollback transaction");
+        if let Err(e) = self.start_rollback() {
+            // A panic in drop would take the caller's task down with it; the
+            // connection reports the failure on its next use.
+            tracing::error!(error = %e, "rollback of a dropped transaction failed");
+        }
     }
 }
 

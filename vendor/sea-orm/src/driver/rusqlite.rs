@@ -5,7 +5,7 @@ use std::{
     sync::{Arc, Mutex, MutexGuard, TryLockError},
     time::Duration,
 };
-use tracing::{debug, instrument, warn};
+use tracing::instrument;
 #[cfg(target_arch = "wasm32")]
 use web_time::Instant;
 
@@ -327,7 +327,7 @@ impl RusqliteSharedConnection {
     /// Execute a [Statement] on a SQLite backend
     #[instrument(level = "trace", skip(stmt))]
     pub fn execute(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
-        debug!("{}", stmt);
+        crate::debug_print!("{}", stmt);
 
         let values = sql_values(&stmt);
         let conn = self.acquire()?;
@@ -347,7 +347,7 @@ impl RusqliteSharedConnection {
     /// Execute an unprepared SQL statement on a SQLite backend
     #[instrument(level = "trace", skip(sql))]
     pub fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        debug!("{}", sql);
+        crate::debug_print!("{}", sql);
 
         let conn = self.acquire()?;
         let conn = conn.conn();
@@ -364,7 +364,7 @@ impl RusqliteSharedConnection {
     /// Get one result from a SQL query. Returns [Option::None] if no match was found
     #[instrument(level = "trace", skip(stmt))]
     pub fn query_one(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
-        debug!("{}", stmt);
+        crate::debug_print!("{}", stmt);
 
         let values = sql_values(&stmt);
         let conn = self.acquire()?;
@@ -389,7 +389,7 @@ impl RusqliteSharedConnection {
     /// Get the results of a query returning them as a Vec<[QueryResult]>
     #[instrument(level = "trace", skip(stmt))]
     pub fn query_all(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        debug!("{}", stmt);
+        crate::debug_print!("{}", stmt);
 
         let values = sql_values(&stmt);
         let conn = self.acquire()?;
@@ -415,7 +415,7 @@ impl RusqliteSharedConnection {
     #[instrument(level = "trace", skip(stmt))]
     #[cfg(feature = "stream")]
     pub fn stream(&self, stmt: Statement) -> Result<QueryStream, DbErr> {
-        debug!("{}", stmt);
+        crate::debug_print!("{}", stmt);
 
         Ok(QueryStream::build(
             stmt,
@@ -484,7 +484,7 @@ impl RusqliteInnerConnection {
         stmt: Statement,
         metric_callback: &Option<crate::metric::Callback>,
     ) -> Result<ExecResult, DbErr> {
-        debug!("{}", stmt);
+        crate::debug_print!("{}", stmt);
 
         let values = sql_values(&stmt);
         let conn = self.conn.conn();
@@ -502,7 +502,7 @@ impl RusqliteInnerConnection {
 
     #[instrument(level = "trace", skip(sql))]
     pub(crate) fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
-        debug!("{}", sql);
+        crate::debug_print!("{}", sql);
 
         let conn = self.conn.conn();
         match conn.execute_batch(sql) {
@@ -521,7 +521,7 @@ impl RusqliteInnerConnection {
         stmt: Statement,
         metric_callback: &Option<crate::metric::Callback>,
     ) -> Result<Option<QueryResult>, DbErr> {
-        debug!("{}", stmt);
+        crate::debug_print!("{}", stmt);
 
         let values = sql_values(&stmt);
         let conn = self.conn.conn();
@@ -548,7 +548,7 @@ impl RusqliteInnerConnection {
         stmt: Statement,
         metric_callback: &Option<crate::metric::Callback>,
     ) -> Result<Vec<QueryResult>, DbErr> {
-        debug!("{}", stmt);
+        crate::debug_print!("{}", stmt);
 
         let values = sql_values(&stmt);
         let conn = self.conn.conn();
@@ -571,7 +571,7 @@ impl RusqliteInnerConnection {
 
     #[instrument(level = "trace", skip(stmt))]
     pub(crate) fn stream(&self, stmt: &Statement) -> Result<Vec<QueryResult>, DbErr> {
-        debug!("{}", stmt);
+        crate::debug_print!("{}", stmt);
 
         let values = sql_values(stmt);
         let conn = self.conn.conn();
@@ -614,7 +614,14 @@ impl RusqliteInnerConnection {
     #[instrument(level = "trace")]
     pub(crate) fn commit(&mut self) -> Result<(), DbErr> {
         if self.transaction_depth == 1 {
-            self.execute_unprepared("COMMIT")?;
+            if let Err(e) = self.execute_unprepared("COMMIT") {
+                // SQLite may have rolled the transaction back itself (disk full, I/O
+                // error): then it is over, and no ROLLBACK may follow.
+                if self.conn.conn().is_autocommit() {
+                    self.transaction_depth = 0;
+                }
+                return Err(e);
+            }
         } else {
             self.execute_unprepared(&format!(
                 "RELEASE SAVEPOINT sp{}",
@@ -627,13 +634,21 @@ impl RusqliteInnerConnection {
 
     #[instrument(level = "trace")]
     pub(crate) fn rollback(&mut self) -> Result<(), DbErr> {
-        if self.transaction_depth == 1 {
-            self.execute_unprepared("ROLLBACK")?;
+        // The depth falls whether or not the statement succeeds: a transaction is not
+        // rolled back twice.
+        let result = if self.transaction_depth == 1 {
+            if self.conn.conn().is_autocommit() {
+                // Already rolled back by SQLite itself (disk full, I/O error).
+                Ok(())
+            } else {
+                self.execute_unprepared("ROLLBACK").map(|_| ())
+            }
         } else {
-            self.execute_unprepared(&format!("ROLLBACK TO sp{}", self.transaction_depth - 1))?;
-        }
+            self.execute_unprepared(&format!("ROLLBACK TO sp{}", self.transaction_depth - 1))
+                .map(|_| ())
+        };
         self.transaction_depth -= 1;
-        Ok(())
+        result
     }
 
     #[instrument(level = "trace")]
