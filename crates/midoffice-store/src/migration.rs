@@ -19,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0006_retention::Migration),
             Box::new(m0007_identifier_party_cover::Migration),
             Box::new(m0008_figure_months::Migration),
+            Box::new(m0009_figure_shards::Migration),
         ]
     }
 }
@@ -862,7 +863,7 @@ mod m0008_figure_months {
     //! deleted) and the per-month sums are summed from the per-day rows; unit rows of
     //! version 1 are converted when they are read (`crate::rows::figures`).
 
-    use crate::rollup::{add_sums, month_sums};
+    use crate::rollup::{Sharded, add_sums, month_sums};
     use midoffice_domain::rollup::{
         self, Grain, Tally, TallyKey, TallyKind, day_from_number, day_number,
     };
@@ -977,22 +978,130 @@ mod m0008_figure_months {
                     vec![tenant.clone().into()],
                 ))
                 .await?;
-                let days: Vec<(i64, TallyKind, TallyKey, i64)> = converted
+                // The tables have no shard yet (m0009 adds it, every row in shard 0).
+                let days: Vec<_> = converted
                     .into_iter()
                     .filter(|(_, n)| *n != 0)
-                    .map(|(t, n)| (day_number(t.day), t.kind, t.key, n))
+                    .map(|(t, n)| (0, day_number(t.day), t.kind, t.key, n))
                     .collect();
-                add_sums(db, &tenant, Grain::Day, &days)
+                add_sums(db, &tenant, Grain::Day, &days, Sharded::BeforeM0009)
                     .await
                     .map_err(err)?;
                 add_sums(
                     db,
                     &tenant,
                     Grain::Month,
-                    &month_sums(all.iter().map(|(t, n)| (t, *n))),
+                    &month_sums(all.iter().map(|(t, n)| (0, t, *n))),
+                    Sharded::BeforeM0009,
                 )
                 .await
                 .map_err(err)?;
+            }
+            Ok(())
+        }
+
+        fn use_transaction(&self) -> Option<bool> {
+            Some(true)
+        }
+    }
+}
+
+mod m0009_figure_shards {
+    //! PostgreSQL writes of one tenant and day upserted the same few sum rows, so a
+    //! second writer waited for the first to commit (`Lock:transactionid`). The sums
+    //! (`figure_rollup`, `figure_month`) get a `shard` at the end of their key: a unit
+    //! adds to the rows of its own shard (`rollup::shard_of`: 8 on PostgreSQL, always 0
+    //! on SQLite) and the reads sum over the shards. Every stored row goes to shard 0.
+    //! SQLite cannot change a primary key: each table is made anew, copied, dropped and
+    //! renamed (the sums have no other index); PostgreSQL adds the column and swaps the
+    //! key.
+
+    use sea_orm::{ConnectionTrait, DbBackend};
+    use sea_orm_migration::prelude::*;
+
+    /// One column in the key of two tables.
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0009_figure_shards"
+        }
+    }
+
+    fn text(name: &'static str) -> ColumnDef {
+        ColumnDef::new(name).string().not_null().to_owned()
+    }
+    fn long(name: &'static str) -> ColumnDef {
+        ColumnDef::new(name).big_integer().not_null().to_owned()
+    }
+
+    /// The sum table `name` with its day or month column, and a shard in its key.
+    fn sharded(name: &str, column: &'static str) -> TableCreateStatement {
+        Table::create()
+            .table(Alias::new(name))
+            .col(text("tenant"))
+            .col(ColumnDef::new(column).integer().not_null())
+            .col(ColumnDef::new("kind").small_integer().not_null())
+            .col(text("channel"))
+            .col(text("topic"))
+            .col(text("department"))
+            .col(long("a"))
+            .col(long("b"))
+            .col(long("c"))
+            .col(ColumnDef::new("shard").small_integer().not_null())
+            .col(long("n"))
+            .primary_key(
+                Index::create()
+                    .col("tenant")
+                    .col(column)
+                    .col("kind")
+                    .col("channel")
+                    .col("topic")
+                    .col("department")
+                    .col("a")
+                    .col("b")
+                    .col("c")
+                    .col("shard"),
+            )
+            .to_owned()
+    }
+
+    #[sea_orm_migration::async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let db = manager.get_connection();
+            for (table, column) in [("figure_rollup", "day"), ("figure_month", "month")] {
+                let key = format!("tenant, {column}, kind, channel, topic, department, a, b, c");
+                if db.get_database_backend() == DbBackend::Postgres {
+                    db.execute_unprepared(&format!(
+                        "ALTER TABLE {table} ADD COLUMN shard SMALLINT NOT NULL DEFAULT 0"
+                    ))
+                    .await?;
+                    db.execute_unprepared(&format!(
+                        "ALTER TABLE {table} ALTER COLUMN shard DROP DEFAULT"
+                    ))
+                    .await?;
+                    db.execute_unprepared(&format!(
+                        "ALTER TABLE {table} DROP CONSTRAINT {table}_pkey"
+                    ))
+                    .await?;
+                    db.execute_unprepared(&format!(
+                        "ALTER TABLE {table} ADD CONSTRAINT {table}_pkey \
+                         PRIMARY KEY ({key}, shard)"
+                    ))
+                    .await?;
+                } else {
+                    let new = format!("{table}_sharded");
+                    manager.create_table(sharded(&new, column)).await?;
+                    db.execute_unprepared(&format!(
+                        "INSERT INTO {new} ({key}, shard, n) SELECT {key}, 0, n FROM {table}"
+                    ))
+                    .await?;
+                    db.execute_unprepared(&format!("DROP TABLE {table}"))
+                        .await?;
+                    db.execute_unprepared(&format!("ALTER TABLE {new} RENAME TO {table}"))
+                        .await?;
+                }
             }
             Ok(())
         }

@@ -34,8 +34,42 @@ use uuid::Uuid;
 
 /// Units refreshed per transaction of a rebuild.
 pub const REBUILD_BATCH: u64 = 500;
-/// Rows per upsert statement (10 values each, under SQLite's 999).
+/// Rows per upsert statement (11 values each, under SQLite's 999).
 const UPSERT_ROWS: usize = 90;
+/// Shards of the sums on PostgreSQL ([`shard_of`]).
+pub const PG_SHARDS: u64 = 8;
+
+/// The shard of the sum rows a unit's tallies go to: on PostgreSQL a stable hash of
+/// the unit id modulo [`PG_SHARDS`], so writes of different units of one tenant and
+/// day mostly upsert different rows and do not wait for each other's commit; on
+/// SQLite (one writer, nothing to wait for) always 0, so its rows do not multiply.
+/// A unit always adds to and takes from its own shard; the reads sum over the shards.
+pub(crate) fn shard_of(backend: DbBackend, unit: Uuid) -> i16 {
+    if backend != DbBackend::Postgres {
+        return 0;
+    }
+    // FNV-1a over the id's bytes: the same on every build and platform.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in unit.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    i16::try_from(h % PG_SHARDS).unwrap_or(0)
+}
+
+/// Count differences of the sums, each in its unit's shard ([`shard_of`]).
+type Deltas = BTreeMap<(i16, Tally), i64>;
+
+/// Which sum tables [`add_sums`] writes: those with a shard column (m0009 on), or the
+/// tables as m0008 left them (only its conversion writes those).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sharded {
+    Yes,
+    BeforeM0009,
+}
+
+/// Rows of sums to add: `(shard, day or month number, kind, key, n)`.
+pub(crate) type SumRow = (i16, i64, TallyKind, TallyKey, i64);
 
 /// Which computation answered a figure call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,7 +228,8 @@ pub async fn refresh<C: ConnectionTrait>(
         );
     }
     let empty = BTreeMap::new();
-    let mut delta: BTreeMap<Tally, i64> = BTreeMap::new();
+    let backend = c.get_database_backend();
+    let mut delta: Deltas = BTreeMap::new();
     let mut keep = Vec::new();
     let mut gone = Vec::new();
     for id in units {
@@ -203,8 +238,9 @@ pub async fn refresh<C: ConnectionTrait>(
         if before == after {
             continue;
         }
+        let shard = shard_of(backend, *id);
         for (tally, d) in rollup::difference(before, after) {
-            *delta.entry(tally).or_insert(0) += d;
+            *delta.entry((shard, tally)).or_insert(0) += d;
         }
         if after.is_empty() {
             gone.push(*id);
@@ -264,15 +300,17 @@ pub(crate) async fn add_new_units<C: ConnectionTrait>(
     units: Vec<(Uuid, BTreeMap<Tally, i64>)>,
     settings: &TenantSettings,
 ) -> Result<(), StoreError> {
-    let mut sums: BTreeMap<Tally, i64> = BTreeMap::new();
+    let backend = c.get_database_backend();
+    let mut sums: Deltas = BTreeMap::new();
     let mut keep = Vec::with_capacity(units.len());
     for (id, tallies) in units {
         if tallies.is_empty() {
             continue;
         }
         keep.push((id, encode_unit(&tallies)?));
+        let shard = shard_of(backend, id);
         for (t, n) in tallies {
-            *sums.entry(t).or_insert(0) += n;
+            *sums.entry((shard, t)).or_insert(0) += n;
         }
     }
     add_to_rollups(c, tenant, &sums).await?;
@@ -303,40 +341,40 @@ async fn ensure_state<C: ConnectionTrait>(
 }
 
 /// Adds count differences to the per-day sums and to the per-month sums
-/// (`rollup::month_row`; rows that fall to 0 stay).
+/// (`rollup::month_row`), each in its shard (rows that fall to 0 stay; a shard's row
+/// may be below 0 where a unit's tallies were added in another shard before m0009).
 async fn add_to_rollups<C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
-    delta: &BTreeMap<Tally, i64>,
+    delta: &Deltas,
 ) -> Result<(), StoreError> {
-    let days: Vec<(i64, TallyKind, TallyKey, i64)> = delta
+    let days: Vec<SumRow> = delta
         .iter()
-        .map(|(t, n)| (day_number(t.day), t.kind, t.key.clone(), *n))
+        .map(|((s, t), n)| (*s, day_number(t.day), t.kind, t.key.clone(), *n))
         .collect();
     let t = tenant.as_str();
-    add_sums(c, t, Grain::Day, &days).await?;
+    add_sums(c, t, Grain::Day, &days, Sharded::Yes).await?;
     add_sums(
         c,
         t,
         Grain::Month,
-        &month_sums(delta.iter().map(|(t, n)| (t, *n))),
+        &month_sums(delta.iter().map(|((s, t), n)| (*s, t, *n))),
+        Sharded::Yes,
     )
     .await
 }
 
-/// Day-row differences summed into month rows.
-pub(crate) fn month_sums<'a>(
-    rows: impl IntoIterator<Item = (&'a Tally, i64)>,
-) -> Vec<(i64, TallyKind, TallyKey, i64)> {
-    let mut months: BTreeMap<(i64, TallyKind, TallyKey), i64> = BTreeMap::new();
-    for (t, n) in rows {
+/// Day-row differences `(shard, tally, n)` summed into month rows of the same shard.
+pub(crate) fn month_sums<'a>(rows: impl IntoIterator<Item = (i16, &'a Tally, i64)>) -> Vec<SumRow> {
+    let mut months: BTreeMap<(i16, i64, TallyKind, TallyKey), i64> = BTreeMap::new();
+    for (s, t, n) in rows {
         let (month, key) = rollup::month_row(t);
-        *months.entry((month, t.kind, key)).or_insert(0) += n;
+        *months.entry((s, month, t.kind, key)).or_insert(0) += n;
     }
     months
         .into_iter()
         .filter(|(_, n)| *n != 0)
-        .map(|((m, kind, key), n)| (m, kind, key, n))
+        .map(|((s, m, kind, key), n)| (s, m, kind, key, n))
         .collect()
 }
 
@@ -348,23 +386,29 @@ fn table_of(grain: Grain) -> (&'static str, &'static str) {
     }
 }
 
-/// Adds counts to per-day or per-month sums: `(day or month number, kind, key, n)`.
+/// Adds counts to per-day or per-month sums ([`SumRow`]; the shard is left out of
+/// tables from before m0009).
 pub(crate) async fn add_sums<C: ConnectionTrait>(
     c: &C,
     tenant: &str,
     grain: Grain,
-    rows: &[(i64, TallyKind, TallyKey, i64)],
+    rows: &[SumRow],
+    sharded: Sharded,
 ) -> Result<(), StoreError> {
     let backend = c.get_database_backend();
     let (table, column) = table_of(grain);
+    let (shard_column, shard_value) = match sharded {
+        Sharded::Yes => (", shard", ", ?"),
+        Sharded::BeforeM0009 => ("", ""),
+    };
     for chunk in rows.chunks(UPSERT_ROWS) {
         let mut sql = format!(
-            "INSERT INTO {table} (tenant, {column}, kind, channel, topic, department, a, b, c, n) VALUES "
+            "INSERT INTO {table} (tenant, {column}, kind, channel, topic, department, a, b, c{shard_column}, n) VALUES "
         );
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 10);
-        for (i, (at, kind, key, n)) in chunk.iter().enumerate() {
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 11);
+        for (i, (shard, at, kind, key, n)) in chunk.iter().enumerate() {
             sql.push_str(if i == 0 { "" } else { ", " });
-            sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            sql.push_str(&format!("(?, ?, ?, ?, ?, ?, ?, ?, ?{shard_value}, ?)"));
             let at = i32::try_from(*at)
                 .map_err(|_| StoreError::Internal("a figure day out of range".into()))?;
             values.extend([
@@ -377,11 +421,14 @@ pub(crate) async fn add_sums<C: ConnectionTrait>(
                 key.a.into(),
                 key.b.into(),
                 key.c.into(),
-                (*n).into(),
             ]);
+            if sharded == Sharded::Yes {
+                values.push((*shard).into());
+            }
+            values.push((*n).into());
         }
         sql.push_str(&format!(
-            " ON CONFLICT (tenant, {column}, kind, channel, topic, department, a, b, c) \
+            " ON CONFLICT (tenant, {column}, kind, channel, topic, department, a, b, c{shard_column}) \
              DO UPDATE SET n = {table}.n + excluded.n"
         ));
         c.execute_raw(statement(backend, &sql, values))
@@ -530,7 +577,8 @@ impl Scope {
 }
 
 /// The rollup rows of these spans ([`rollup::sum_period`], computed by the database,
-/// with the dims no filter of the scope fixes summed over), of the scope: entries on
+/// with the dims no filter of the scope fixes summed over, and always the shards), of
+/// the scope: entries on
 /// their own day or month, other kinds summed over each span unless `every_at` (a
 /// series, which splits the rows by day or month). Every day or month of a span and
 /// every kind is named (`IN` lists of numbers), so the database seeks each (day or
@@ -662,10 +710,11 @@ async fn span_rows<C: ConnectionTrait>(
                 backend,
                 &format!(
                     "SELECT CAST(kind AS BIGINT), channel, topic, department, a, b, c, \
-                       CAST({column} AS BIGINT), CAST(n AS BIGINT) \
+                       CAST({column} AS BIGINT), CAST(SUM(n) AS BIGINT) \
                      FROM {table} \
                      WHERE tenant = ? AND {column} IN ({ats}) AND kind = {entry} \
-                       AND channel = ? AND topic = ? AND department = ?"
+                       AND channel = ? AND topic = ? AND department = ? \
+                     GROUP BY kind, channel, topic, department, a, b, c, {column}"
                 ),
                 vec![
                     tenant.as_str().into(),

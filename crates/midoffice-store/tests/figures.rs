@@ -318,7 +318,8 @@ async fn same_answers(store: &Store, t: &TenantId, rng: &mut Rng, periods: &[Per
     }
 }
 
-/// Every rollup row with a count, per day and per month, in key order.
+/// Every rollup key with a count, per day and per month, summed over the shards, in
+/// key order.
 async fn rollups(
     raw: &DatabaseConnection,
 ) -> Vec<(String, i64, i64, String, String, String, i64, i64, i64, i64)> {
@@ -329,7 +330,9 @@ async fn rollups(
                 raw.get_database_backend(),
                 format!(
                     "SELECT CAST({column} AS BIGINT), CAST(kind AS BIGINT), channel, topic, \
-                     department, a, b, c, n FROM {table} WHERE n <> 0 \
+                     department, a, b, c, CAST(SUM(n) AS BIGINT) FROM {table} \
+                     GROUP BY {column}, kind, channel, topic, department, a, b, c \
+                     HAVING SUM(n) <> 0 \
                      ORDER BY {column}, kind, channel, topic, department, a, b, c"
                 ),
             ))
@@ -534,10 +537,54 @@ fn as_v1(day: i64, kind: i64, mut key: (i64, i64, i64)) -> Option<(i64, (i64, i6
     }
 }
 
+/// Turns the sum tables back into what they were before migration m0009: no shard
+/// column, each key's sum over its shards, m0009 not run.
+async fn before_shards(raw: &DatabaseConnection) {
+    let postgres = raw.get_database_backend() == sea_orm::DbBackend::Postgres;
+    // The column types of m0005 and m0008 (PostgreSQL's cached statements of the
+    // connection must see the same result types).
+    for (table, column) in [("figure_rollup", "day"), ("figure_month", "month")] {
+        let key = format!("tenant, {column}, kind, channel, topic, department, a, b, c");
+        exec(
+            raw,
+            &format!(
+                "CREATE TABLE {table}_v0 (tenant VARCHAR NOT NULL, {column} INTEGER NOT NULL, \
+                 kind SMALLINT NOT NULL, channel VARCHAR NOT NULL, topic VARCHAR NOT NULL, \
+                 department VARCHAR NOT NULL, a BIGINT NOT NULL, b BIGINT NOT NULL, \
+                 c BIGINT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY ({key}))"
+            ),
+        )
+        .await;
+        exec(
+            raw,
+            &format!(
+                "INSERT INTO {table}_v0 ({key}, n) SELECT {key}, SUM(n) FROM {table} \
+                 GROUP BY {key}"
+            ),
+        )
+        .await;
+        exec(raw, &format!("DROP TABLE {table}")).await;
+        exec(raw, &format!("ALTER TABLE {table}_v0 RENAME TO {table}")).await;
+        if postgres {
+            exec(
+                raw,
+                &format!("ALTER TABLE {table} RENAME CONSTRAINT {table}_v0_pkey TO {table}_pkey"),
+            )
+            .await;
+        }
+    }
+    exec(
+        raw,
+        "DELETE FROM seaql_migrations WHERE version = 'm0009_figure_shards'",
+    )
+    .await;
+}
+
 /// Turns the store's rollups back into what the first tally rules kept: per-day rows
-/// and unit rows of version 1, no per-month rows, migration m0008 not run.
+/// and unit rows of version 1, no per-month rows, migrations m0008 and m0009 not run.
 async fn back_to_v1(raw: &DatabaseConnection) {
     let backend = raw.get_database_backend();
+    before_shards(raw).await;
     let rows = rollups(raw).await;
     exec(raw, "DELETE FROM figure_rollup").await;
     for (table, day, kind, channel, topic, department, a, b, c, n) in rows {
@@ -652,6 +699,95 @@ async fn the_migration_converts_rollups_of_the_first_tally_rules(backend: Backen
         assert_eq!(rollups(&raw).await, current);
         let mut rng = Rng(41);
         let ps = periods(&mut rng, 3);
+        same_answers(&store, &t, &mut rng, &ps).await;
+    });
+}
+
+database_test!(the_migration_to_shards_keeps_every_sum);
+async fn the_migration_to_shards_keeps_every_sum(backend: Backend) {
+    on_backend!(backend, |db, store| {
+        use sea_orm_migration::MigratorTrait;
+        let t = tenant();
+        let raw = db.raw().await;
+        play(&store, &t, 43, 150).await;
+        let current = rollups(&raw).await;
+        before_shards(&raw).await;
+        assert_eq!(rollups(&raw).await, current, "summed over the shards");
+        midoffice_store::migration::Migrator::up(&raw, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            count(&raw, "SELECT COUNT(*) FROM figure_rollup WHERE shard <> 0").await
+                + count(&raw, "SELECT COUNT(*) FROM figure_month WHERE shard <> 0").await,
+            0,
+            "every stored row in shard 0"
+        );
+        assert_eq!(rollups(&raw).await, current, "every sum kept");
+        // Writes after it take units' old tallies from their own shards (on PostgreSQL
+        // a row of a shard may fall below 0) and the sums still answer as the facts.
+        play(&store, &t, 44, 100).await;
+        let mut rng = Rng(43);
+        let ps = periods(&mut rng, 3);
+        same_answers(&store, &t, &mut rng, &ps).await;
+        let kept = rollups(&raw).await;
+        assert!(store.rebuild_figures(&t).await.unwrap());
+        assert_eq!(
+            rollups(&raw).await,
+            kept,
+            "a refresh of every unit changes nothing"
+        );
+    });
+}
+
+database_test!(units_add_to_their_own_shard);
+async fn units_add_to_their_own_shard(backend: Backend) {
+    on_backend!(backend, |db, store| {
+        let t = tenant();
+        let raw = db.raw().await;
+        play(&store, &t, 45, 150).await;
+        // The most shards any one day's (or month's) rows of one key are spread over,
+        // and the most shards of one day.
+        let mut spread = Vec::new();
+        for (table, column) in [("figure_rollup", "day"), ("figure_month", "month")] {
+            spread.push(
+                count(
+                    &raw,
+                    &format!(
+                        "SELECT CAST(COALESCE(MAX(k), 0) AS BIGINT) FROM (SELECT COUNT(DISTINCT shard) AS k \
+                         FROM {table} GROUP BY {column}) AS x"
+                    ),
+                )
+                .await,
+            );
+            spread.push(
+                count(
+                    &raw,
+                    &format!(
+                        "SELECT CAST(COALESCE(MAX(k), 0) AS BIGINT) FROM (SELECT COUNT(DISTINCT shard) AS k \
+                         FROM {table} GROUP BY tenant, {column}, kind, channel, topic, \
+                         department, a, b, c) AS x"
+                    ),
+                )
+                .await,
+            );
+        }
+        let shards = count(
+            &raw,
+            "SELECT CAST(COALESCE(MAX(shard), 0) AS BIGINT) FROM figure_rollup",
+        )
+        .await;
+        if backend == Backend::Postgres {
+            assert!(
+                spread.iter().all(|k| *k > 1),
+                "writes of different citizens go to different shards: {spread:?}"
+            );
+            assert!(shards < 8, "8 shards");
+        } else {
+            assert_eq!(spread, vec![1, 1, 1, 1], "one shard on SQLite");
+            assert_eq!(shards, 0);
+        }
+        let mut rng = Rng(45);
+        let ps = periods(&mut rng, 4);
         same_answers(&store, &t, &mut rng, &ps).await;
     });
 }

@@ -26,6 +26,10 @@ pub struct Model {
     pub b: i64,
     #[sea_orm(primary_key, auto_increment = false)]
     pub c: i64,
+    /// The shard of the units that added to this row (`rollup::shard_of`); the sum of a
+    /// key is the sum over its shards.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub shard: i16,
     pub n: i64,
 }
 
