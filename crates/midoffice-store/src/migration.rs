@@ -1070,6 +1070,15 @@ mod m0009_figure_shards {
     impl MigrationTrait for Migration {
         async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
             let db = manager.get_connection();
+            if db.get_database_backend() == DbBackend::Postgres {
+                // Rebuilding the sum tables' keys may take longer than a serving
+                // statement may (10 s), and wait longer for the tables than a serving
+                // lock wait (5 s): for this migration's transaction only.
+                db.execute_unprepared("SET LOCAL statement_timeout = 0")
+                    .await?;
+                db.execute_unprepared("SET LOCAL lock_timeout = '60s'")
+                    .await?;
+            }
             for (table, column) in [("figure_rollup", "day"), ("figure_month", "month")] {
                 let key = format!("tenant, {column}, kind, channel, topic, department, a, b, c");
                 if db.get_database_backend() == DbBackend::Postgres {
