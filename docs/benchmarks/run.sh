@@ -15,6 +15,9 @@ usage: docs/benchmarks/run.sh [options]
 
   --seed-contacts N    seed N contacts before the server starts (default 0: empty store)
   --seed-parties P     citizens of the seed (default N / 10, at least 1)
+  --sqlite-store DIR   serve this SQLite data folder (made by `midoffice seed`) instead
+                       of a fresh store; it is written to, so pass a copy. The seed's
+                       secret must be in MIDOFFICE_SECRET. Not with --seed-contacts.
   --postgres URL       also run on PostgreSQL: a fresh database is created under this
                        server URL (postgres://USER@HOST:PORT/DB) and dropped afterwards
   --only BACKEND       sqlite or postgres: run that backend alone
@@ -34,6 +37,7 @@ EOF
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SEED_CONTACTS=0
+SQLITE_STORE=""
 SEED_PARTIES=""
 POSTGRES_URL=""
 ONLY=""
@@ -48,6 +52,7 @@ KEEP=0
 while [ $# -gt 0 ]; do
     case "$1" in
         --seed-contacts) SEED_CONTACTS=$2; shift 2 ;;
+        --sqlite-store) SQLITE_STORE=$2; shift 2 ;;
         --seed-parties) SEED_PARTIES=$2; shift 2 ;;
         --postgres) POSTGRES_URL=$2; shift 2 ;;
         --only) ONLY=$2; shift 2 ;;
@@ -67,6 +72,15 @@ case "$ONLY" in ""|sqlite|postgres) ;; *) echo "run.sh: --only sqlite or postgre
 if [ "$ONLY" = postgres ] && [ -z "$POSTGRES_URL" ]; then
     echo "run.sh: --only postgres needs --postgres URL" >&2
     exit 2
+fi
+if [ -n "$SQLITE_STORE" ]; then
+    if [ "$SEED_CONTACTS" -gt 0 ]; then
+        echo "run.sh: --sqlite-store and --seed-contacts exclude each other" >&2
+        exit 2
+    fi
+    [ -f "$SQLITE_STORE/midoffice.db" ] || { echo "run.sh: no $SQLITE_STORE/midoffice.db" >&2; exit 2; }
+    [ -n "${MIDOFFICE_SECRET:-}" ] || { echo "run.sh: --sqlite-store needs the seed's secret in MIDOFFICE_SECRET" >&2; exit 2; }
+    SQLITE_STORE=$(cd "$SQLITE_STORE" && pwd)
 fi
 if [ -z "$SEED_PARTIES" ]; then
     SEED_PARTIES=$(( SEED_CONTACTS / 10 > 0 ? SEED_CONTACTS / 10 : 1 ))
@@ -112,8 +126,11 @@ RESULTS=${OUT:-$ROOT/docs/benchmarks/results/$STAMP}
 mkdir -p "$RESULTS"
 RESULTS=$(cd "$RESULTS" && pwd)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/midoffice-bench.XXXXXX")
-# A secret for this run only: the seed and the server must share it.
-MIDOFFICE_SECRET=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+# A secret for this run only: the seed and the server must share it (a seeded
+# --sqlite-store brings its own in MIDOFFICE_SECRET).
+if [ -z "$SQLITE_STORE" ]; then
+    MIDOFFICE_SECRET=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
+fi
 export MIDOFFICE_SECRET
 SERVER_PID=""
 PG_DB=""
@@ -141,7 +158,11 @@ trap cleanup EXIT
     echo "cores: $(nproc)"
     echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
     echo "memory: $(awk '/MemTotal/ {printf "%.1f GB", $2 / 1048576}' /proc/meminfo)"
-    echo "seed: $SEED_CONTACTS contacts, $SEED_PARTIES parties"
+    if [ -n "$SQLITE_STORE" ]; then
+        echo "store: $SQLITE_STORE ($(du -sh "$SQLITE_STORE" | cut -f1))"
+    else
+        echo "seed: $SEED_CONTACTS contacts, $SEED_PARTIES parties"
+    fi
     echo "duration: $DURATION, warmup: $WARMUP"
 } > "$RESULTS/machine.txt"
 
@@ -180,7 +201,7 @@ run_backend() {
             return 1
         fi
     done
-    if [ "$SEED_CONTACTS" -gt 0 ]; then
+    if [ "$SEED_CONTACTS" -gt 0 ] || { [ "$backend" = sqlite ] && [ -n "$SQLITE_STORE" ]; }; then
         # A seeded tenant's figure rollups may be rebuilt at start-up: measuring during
         # the rebuild would measure the rebuild. Wait until the server is idle (under a
         # tenth of a core for 3 s) or says the rebuild is done.
@@ -216,7 +237,11 @@ run_backend() {
 }
 
 if [ "$ONLY" != postgres ]; then
-    run_backend sqlite "sqlite://$WORK/sqlite/data/midoffice.db?mode=rwc" "$WORK/sqlite/data"
+    if [ -n "$SQLITE_STORE" ]; then
+        run_backend sqlite "sqlite://$SQLITE_STORE/midoffice.db?mode=rwc" "$SQLITE_STORE"
+    else
+        run_backend sqlite "sqlite://$WORK/sqlite/data/midoffice.db?mode=rwc" "$WORK/sqlite/data"
+    fi
 fi
 if [ -n "$POSTGRES_URL" ] && [ "$ONLY" != sqlite ]; then
     PG_DB="midoffice_bench_$(date -u +%Y%m%d%H%M%S)_$$"
