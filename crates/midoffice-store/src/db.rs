@@ -90,8 +90,16 @@ pub const CLIENT_TIMEOUT: Duration = STATEMENT_TIMEOUT.saturating_add(Duration::
 pub async fn bounded<T>(
     work: impl Future<Output = Result<T, StoreError>>,
 ) -> Result<T, StoreError> {
+    bounded_until(tokio::time::Instant::now() + CLIENT_TIMEOUT, work).await
+}
+
+/// [`bounded`] with the instant it ends at.
+async fn bounded_until<T>(
+    until: tokio::time::Instant,
+    work: impl Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
     let work = CONFLICT.scope(Cell::new(false), work);
-    match tokio::time::timeout(CLIENT_TIMEOUT, work).await {
+    match tokio::time::timeout_at(until, work).await {
         Ok(result) => result,
         Err(_) => {
             tracing::warn!(
@@ -104,21 +112,30 @@ pub async fn bounded<T>(
         }
     }
 }
-/// [`bounded`] for a figure read, which may take seconds: on SQLite (which runs on
-/// the caller's thread) the tokio worker hands its other tasks to another thread for
-/// the while (`block_in_place`), so a dashboard's call cannot hold up contact calls.
-/// On a one-thread runtime (some tests) it runs in place.
-pub async fn bounded_figures<T>(
+
+/// A figure read, which may take seconds, under [`bounded`]: a read transaction on
+/// the figures' own pool, waited for asynchronously, then `work` on it (which ends
+/// it: [`finish`]). On SQLite (which runs on the caller's thread) the tokio worker
+/// hands its other tasks to another thread while `work` runs (`block_in_place`), so a
+/// dashboard's call cannot hold up contact calls; a call queueing for a connection
+/// holds no thread. On a one-thread runtime (some tests) it runs in place.
+pub async fn bounded_figures<T, F>(
     pools: &Pools,
-    work: impl Future<Output = Result<T, StoreError>>,
-) -> Result<T, StoreError> {
+    work: impl FnOnce(Txn) -> F,
+) -> Result<T, StoreError>
+where
+    F: Future<Output = Result<T, StoreError>>,
+{
     use tokio::runtime::{Handle, RuntimeFlavor};
+    // One bound for the wait and the work together, as `bounded` gives one call.
+    let until = tokio::time::Instant::now() + CLIENT_TIMEOUT;
+    let txn = bounded_until(until, pools.begin_figures_read()).await?;
     if pools.backend == DbBackend::Sqlite
         && Handle::try_current().is_ok_and(|h| h.runtime_flavor() == RuntimeFlavor::MultiThread)
     {
-        tokio::task::block_in_place(|| Handle::current().block_on(bounded(work)))
+        tokio::task::block_in_place(|| Handle::current().block_on(bounded_until(until, work(txn))))
     } else {
-        bounded(work).await
+        bounded_until(until, work(txn)).await
     }
 }
 
@@ -193,6 +210,9 @@ pub enum Pool {
 pub struct SqliteConnections {
     idle: Mutex<Vec<SqliteConn>>,
     permits: Arc<Semaphore>,
+    /// The file the connections are open on, to open one anew ([`Lent`]'s drop);
+    /// `None`: an in-memory database, which a new connection would not reach.
+    file: Option<std::path::PathBuf>,
     /// How long a caller may use a connection of this pool before SQLite interrupts
     /// its statement ([`CLIENT_TIMEOUT`] for readers; none for the writer, whose
     /// migrations, bulk loads and rebuild batches may run longer).
@@ -207,6 +227,8 @@ pub struct SqliteConnections {
 #[derive(Debug)]
 struct SqliteConn {
     conn: DatabaseConnection,
+    /// The same connection, for what only the driver tells (`is_autocommit`).
+    shared: RusqliteSharedConnection,
     deadline: Arc<AtomicU64>,
 }
 
@@ -216,20 +238,63 @@ fn deadline_micros(after: Duration) -> u64 {
     (EPOCH.elapsed() + after).as_micros() as u64 + 1
 }
 
-/// A SQLite connection lent to one caller; back to its pool when dropped.
+/// A SQLite connection lent to one caller; back to its pool when dropped, in
+/// autocommit mode ([`SqliteConnections::settled`]).
 struct Lent {
     conn: Option<SqliteConn>,
     from: Arc<SqliteConnections>,
-    _permit: OwnedSemaphorePermit,
+    permit: Option<OwnedSemaphorePermit>,
 }
 
 impl SqliteConnections {
-    fn new(conns: Vec<SqliteConn>, bound: Option<Duration>) -> Arc<SqliteConnections> {
+    fn new(
+        conns: Vec<SqliteConn>,
+        file: Option<&std::path::Path>,
+        bound: Option<Duration>,
+    ) -> Arc<SqliteConnections> {
         Arc::new(SqliteConnections {
             permits: Arc::new(Semaphore::new(conns.len())),
             idle: Mutex::new(conns),
+            file: file.map(std::path::Path::to_path_buf),
             bound,
         })
+    }
+
+    /// A connection coming back, as it may be lent again: one still inside a
+    /// transaction (its rollback failed, or a caller began one by statement) would
+    /// hand that transaction to the next caller, so it is rolled back, or else closed
+    /// and opened anew. `None` when no connection can take its place (an in-memory
+    /// database cannot be opened again): the pool has one fewer.
+    fn settled(&self, conn: SqliteConn) -> Option<SqliteConn> {
+        if conn.shared.is_autocommit() == Some(true) {
+            return Some(conn);
+        }
+        tracing::warn!("a SQLite connection came back inside a transaction: rolling it back");
+        if conn.shared.is_autocommit().is_some()
+            && conn.shared.execute_unprepared("ROLLBACK").is_ok()
+            && conn.shared.is_autocommit() == Some(true)
+        {
+            return Some(conn);
+        }
+        drop(conn);
+        let Some(file) = &self.file else {
+            tracing::warn!(
+                "a SQLite connection to an in-memory database could not be rolled back: \
+                 it is closed, and its pool has one connection fewer"
+            );
+            return None;
+        };
+        tracing::warn!("a SQLite connection could not be rolled back: it is opened anew");
+        match open_connection(Some(file), SQLITE_BUSY_WAIT) {
+            Ok(fresh) => Some(fresh),
+            Err(_) => {
+                tracing::warn!(
+                    "a SQLite connection could not be opened anew: its pool has one \
+                     connection fewer"
+                );
+                None
+            }
+        }
     }
 
     /// Waits (at most [`ACQUIRE_TIMEOUT`]) for a connection of its own.
@@ -258,7 +323,7 @@ impl SqliteConnections {
         Ok(Lent {
             conn: Some(conn),
             from: Arc::clone(self),
-            _permit: permit,
+            permit: Some(permit),
         })
     }
 }
@@ -279,11 +344,20 @@ impl Drop for Lent {
         // Back before the permit is released (fields drop after this).
         if let Some(conn) = self.conn.take() {
             conn.deadline.store(0, Ordering::Relaxed);
-            self.from
-                .idle
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(conn);
+            match self.from.settled(conn) {
+                Some(conn) => self
+                    .from
+                    .idle
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(conn),
+                // No connection to give back: neither is its permit.
+                None => {
+                    if let Some(permit) = self.permit.take() {
+                        permit.forget();
+                    }
+                }
+            }
         }
     }
 }
@@ -552,34 +626,41 @@ fn open_sqlite(
     busy: Duration,
     bound: Option<Duration>,
 ) -> Result<Arc<SqliteConnections>, DbErr> {
+    let conns = (0..connections)
+        .map(|_| open_connection(file, busy))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(SqliteConnections::new(conns, file, bound))
+}
+
+/// Opens one SQLite connection to `file` (created if missing), or to a new in-memory
+/// database, with the settings every connection has.
+fn open_connection(file: Option<&std::path::Path>, busy: Duration) -> Result<SqliteConn, DbErr> {
     let conn_err = |e: rusqlite::Error| DbErr::Conn(RuntimeErr::Rusqlite(Arc::new(e)));
-    let mut conns = Vec::new();
-    for _ in 0..connections {
-        let c = match file {
-            Some(f) => rusqlite::Connection::open(f),
-            None => rusqlite::Connection::open_in_memory(),
-        }
-        .map_err(conn_err)?;
-        c.busy_timeout(busy).map_err(conn_err)?;
-        c.set_prepared_statement_cache_capacity(SQLITE_STATEMENT_CACHE);
-        c.execute_batch(SQLITE_PRAGMAS).map_err(conn_err)?;
-        c.execute_batch(SQLITE_CACHE_SIZE).map_err(conn_err)?;
-        let deadline = Arc::new(AtomicU64::new(0));
-        let due = Arc::clone(&deadline);
-        c.progress_handler(
-            SQLITE_PROGRESS_STEPS,
-            Some(move || {
-                let at = due.load(Ordering::Relaxed);
-                at != 0 && deadline_micros(Duration::ZERO) > at
-            }),
-        )
-        .map_err(conn_err)?;
-        conns.push(SqliteConn {
-            conn: RusqliteSharedConnection::from(c).into(),
-            deadline,
-        });
+    let c = match file {
+        Some(f) => rusqlite::Connection::open(f),
+        None => rusqlite::Connection::open_in_memory(),
     }
-    Ok(SqliteConnections::new(conns, bound))
+    .map_err(conn_err)?;
+    c.busy_timeout(busy).map_err(conn_err)?;
+    c.set_prepared_statement_cache_capacity(SQLITE_STATEMENT_CACHE);
+    c.execute_batch(SQLITE_PRAGMAS).map_err(conn_err)?;
+    c.execute_batch(SQLITE_CACHE_SIZE).map_err(conn_err)?;
+    let deadline = Arc::new(AtomicU64::new(0));
+    let due = Arc::clone(&deadline);
+    c.progress_handler(
+        SQLITE_PROGRESS_STEPS,
+        Some(move || {
+            let at = due.load(Ordering::Relaxed);
+            at != 0 && deadline_micros(Duration::ZERO) > at
+        }),
+    )
+    .map_err(conn_err)?;
+    let shared = RusqliteSharedConnection::from(c);
+    Ok(SqliteConn {
+        conn: shared.clone().into(),
+        shared,
+        deadline,
+    })
 }
 
 /// A PostgreSQL pool of `connections`, each with the statement and lock timeouts set
@@ -950,6 +1031,77 @@ mod tests {
             .expect("a short statement after the interrupted one")
             .expect("a row");
         assert_eq!(one.try_get::<i64>("", "one").expect("one"), 1);
+    }
+
+    async fn count_of_t(lent: &Lent) -> i64 {
+        lent.query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT count(*) AS n FROM t",
+        ))
+        .await
+        .expect("a count")
+        .expect("a row")
+        .try_get::<i64>("", "n")
+        .expect("n")
+    }
+
+    fn autocommit(lent: &Lent) -> Option<bool> {
+        lent.conn.as_ref().and_then(|c| c.shared.is_autocommit())
+    }
+
+    #[tokio::test]
+    async fn a_connection_back_inside_a_transaction_is_rolled_back_before_it_is_lent_again() {
+        let pool = open_sqlite(None, 1, SQLITE_BUSY_WAIT, None).expect("an in-memory database");
+        {
+            let lent = pool.lend().await.expect("a connection");
+            lent.execute_unprepared("CREATE TABLE t (x INTEGER)")
+                .await
+                .expect("a table");
+            lent.execute_unprepared("BEGIN").await.expect("begin");
+            lent.execute_unprepared("INSERT INTO t VALUES (1)")
+                .await
+                .expect("an insert");
+            assert_eq!(autocommit(&lent), Some(false));
+            // Back to the pool inside its transaction.
+        }
+        let lent = pool.lend().await.expect("the connection again");
+        assert_eq!(autocommit(&lent), Some(true));
+        assert_eq!(count_of_t(&lent).await, 0, "the insert was rolled back");
+        // A transaction begins on it (it would not inside another).
+        lent.begin()
+            .await
+            .expect("a transaction begins")
+            .rollback()
+            .await
+            .expect("and ends");
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_cannot_be_rolled_back_is_opened_anew() {
+        let dir = tempfile::tempdir().expect("a folder");
+        let file = dir.path().join("t.db");
+        let pool = open_sqlite(Some(&file), 1, SQLITE_BUSY_WAIT, None).expect("a database file");
+        {
+            let lent = pool.lend().await.expect("a connection");
+            lent.execute_unprepared("CREATE TABLE t (x INTEGER)")
+                .await
+                .expect("a table");
+            let txn = lent.begin().await.expect("a transaction");
+            txn.execute_unprepared("INSERT INTO t VALUES (1)")
+                .await
+                .expect("an insert");
+            // The transaction never ends: it keeps its connection (the driver's loan),
+            // so nothing can roll it back.
+            std::mem::forget(txn);
+            assert_eq!(autocommit(&lent), None);
+        }
+        let lent = pool.lend().await.expect("a connection again");
+        assert_eq!(autocommit(&lent), Some(true), "a new connection");
+        assert_eq!(
+            count_of_t(&lent).await,
+            0,
+            "outside the transaction left open"
+        );
     }
 
     #[tokio::test]

@@ -807,20 +807,7 @@ impl Store {
             // failed log is an error, so no context is shown unlogged.
             let plan = db::bounded(async {
                 let txn = self.pools.begin_read().await?;
-                let result = async {
-                    let settings = self.settings_of(&txn, tenant).await?;
-                    let facts = facts::load_start(
-                        &txn,
-                        tenant,
-                        &identifiers,
-                        None,
-                        Some(&start::Needs::of_lookup(as_of)),
-                        settings,
-                    )
-                    .await?;
-                    Ok(start::plan_lookup(&facts, &identifiers, as_of)?)
-                }
-                .await;
+                let result = self.plan_lookup(&txn, tenant, &identifiers, as_of).await;
                 db::finish(txn, result).await
             })
             .await;
@@ -843,17 +830,7 @@ impl Store {
             db::bounded(async {
                 let txn = self.pools.begin_logged_read().await?;
                 let result = async {
-                    let settings = self.settings_of(&txn, tenant).await?;
-                    let facts = facts::load_start(
-                        &txn,
-                        tenant,
-                        &identifiers,
-                        None,
-                        Some(&start::Needs::of_lookup(as_of)),
-                        settings,
-                    )
-                    .await?;
-                    let plan = start::plan_lookup(&facts, &identifiers, as_of)?;
+                    let plan = self.plan_lookup(&txn, tenant, &identifiers, as_of).await?;
                     planned = logged(&plan.writes);
                     write::save(&txn, tenant, Some(caller), &plan.writes).await?;
                     Ok(plan.context)
@@ -866,6 +843,22 @@ impl Store {
         self.log_after_failure(tenant, caller, &result, planned, None)
             .await;
         result
+    }
+
+    /// The plan of a look-up (`start::plan_lookup`), from the facts it needs as of
+    /// `as_of`, read in `txn`.
+    async fn plan_lookup<C: ConnectionTrait>(
+        &self,
+        txn: &C,
+        tenant: &TenantId,
+        identifiers: &[IdentKey],
+        as_of: Instant,
+    ) -> Result<start::LookupPlan, StoreError> {
+        let settings = self.settings_of(txn, tenant).await?;
+        let needs = start::Needs::of_lookup(as_of);
+        let facts =
+            facts::load_start(txn, tenant, identifiers, None, Some(&needs), settings).await?;
+        Ok(start::plan_lookup(&facts, identifiers, as_of)?)
     }
 
     /// A page of the contacts of the party these identifiers lead to (as a look-up at
@@ -1177,8 +1170,7 @@ impl Store {
         tenant: &TenantId,
         window: LoadWindow,
     ) -> Result<FigureFacts, StoreError> {
-        db::bounded_figures(&self.pools, async {
-            let txn = self.pools.begin_figures_read().await?;
+        db::bounded_figures(&self.pools, async |txn| {
             let result = rollup::load_figure_facts(&txn, tenant, window).await;
             db::finish(txn, result).await
         })

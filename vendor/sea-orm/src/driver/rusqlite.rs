@@ -312,6 +312,19 @@ impl RusqliteSharedConnection {
         }
     }
 
+    /// Whether the connection is idle and in autocommit mode (no transaction open on
+    /// it): `None` when it is not idle (lent to a transaction or a stream, in use, or
+    /// closed). Does not wait.
+    pub fn is_autocommit(&self) -> Option<bool> {
+        match self.conn.try_lock() {
+            Ok(state) => match &*state {
+                State::Idle(conn) => Some(conn.is_autocommit()),
+                _ => None,
+            },
+            Err(_) => None,
+        }
+    }
+
     fn loan(&self) -> Result<RusqliteInnerConnection, DbErr> {
         let conn = {
             let mut conn = self.acquire()?;
@@ -613,6 +626,12 @@ impl RusqliteInnerConnection {
 
     #[instrument(level = "trace")]
     pub(crate) fn commit(&mut self) -> Result<(), DbErr> {
+        if self.transaction_depth == 0 {
+            // SQLite rolled the transaction back itself (see `rollback`).
+            return Err(DbErr::Exec(RuntimeErr::Internal(
+                "the transaction was rolled back".to_owned(),
+            )));
+        }
         if self.transaction_depth == 1 {
             if let Err(e) = self.execute_unprepared("COMMIT") {
                 // SQLite may have rolled the transaction back itself (disk full, I/O
@@ -634,20 +653,25 @@ impl RusqliteInnerConnection {
 
     #[instrument(level = "trace")]
     pub(crate) fn rollback(&mut self) -> Result<(), DbErr> {
-        // The depth falls whether or not the statement succeeds: a transaction is not
-        // rolled back twice.
-        let result = if self.transaction_depth == 1 {
-            if self.conn.conn().is_autocommit() {
-                // Already rolled back by SQLite itself (disk full, I/O error).
-                Ok(())
-            } else {
-                self.execute_unprepared("ROLLBACK").map(|_| ())
-            }
+        let result = if self.transaction_depth == 0 || self.conn.conn().is_autocommit() {
+            // Nothing open: SQLite already rolled the transaction back itself (disk
+            // full, I/O error), its savepoints with it.
+            Ok(())
+        } else if self.transaction_depth == 1 {
+            self.execute_unprepared("ROLLBACK").map(|_| ())
         } else {
             self.execute_unprepared(&format!("ROLLBACK TO sp{}", self.transaction_depth - 1))
                 .map(|_| ())
         };
-        self.transaction_depth -= 1;
+        if self.conn.conn().is_autocommit() {
+            // The transaction is over: it is not rolled back twice.
+            self.transaction_depth = 0;
+        } else if self.transaction_depth > 1 && result.is_ok() {
+            // Back at the savepoint; the transaction around it goes on.
+            self.transaction_depth -= 1;
+        }
+        // Otherwise the connection is still in the transaction: the depth stays, so the
+        // transaction's drop tries again, and the connection's owner can tell.
         result
     }
 
