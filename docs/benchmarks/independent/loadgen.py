@@ -336,19 +336,29 @@ class Worker:
         except self.grpc.aio.AioRpcError as e:
             return None, e.code().name
 
+    async def measured(self, rpc, method, request, planned, since=None):
+        """One call, counted by its operation's planned time and measured from `since`
+        (the planned time unless given); its answer, or None when it failed."""
+        answer, code = await self.call(method, request)
+        self.record(rpc, planned, planned if since is None else since, answer, code)
+        return answer
+
+    def new_contact(self, rng, minutes):
+        """A caller, a channel, now, and a start `minutes` before now."""
+        citizen = self.population.caller(rng)
+        channel = self.channel(rng)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        return citizen, channel, now, now - datetime.timedelta(minutes=minutes)
+
     async def perform(self, op, rng, planned, n):
         contacts, parties, figures = self.stubs[n % len(self.stubs)]
         if op == "start-complete":
-            citizen = self.population.caller(rng)
-            channel = self.channel(rng)
-            now = datetime.datetime.now(datetime.timezone.utc)
-            started = now - datetime.timedelta(minutes=4)
+            citizen, channel, now, started = self.new_contact(rng, 4)
             start = self.pb["contacts"].StartContactRequest(
                 request_id=self.request_id(),
                 start=self.contact_start(citizen, channel, started),
             )
-            answer, code = await self.call(contacts.StartContact, start)
-            self.record("StartContact", planned, planned, answer, code)
+            answer = await self.measured("StartContact", contacts.StartContact, start, planned)
             if answer is None or not answer.contact.id:
                 return
             complete = self.pb["contacts"].CompleteContactRequest(
@@ -356,38 +366,31 @@ class Worker:
                 contact_id=answer.contact.id,
                 completion=self.completion(rng, citizen, channel, started, now),
             )
-            sent = time.monotonic()
-            answer, code = await self.call(contacts.CompleteContact, complete)
             # Counted by the pair's plan, measured from its own sending.
-            self.record("CompleteContact", planned, sent, answer, code)
+            await self.measured(
+                "CompleteContact", contacts.CompleteContact, complete, planned, time.monotonic()
+            )
         elif op == "record":
-            citizen = self.population.caller(rng)
-            channel = self.channel(rng)
-            now = datetime.datetime.now(datetime.timezone.utc)
-            started = now - datetime.timedelta(minutes=6)
+            citizen, channel, now, started = self.new_contact(rng, 6)
             request = self.pb["contacts"].RecordContactRequest(
                 request_id=self.request_id(),
                 start=self.contact_start(citizen, channel, started),
                 completion=self.completion(rng, citizen, channel, started, now),
                 context_seen=True,
             )
-            answer, code = await self.call(contacts.RecordContact, request)
-            self.record("RecordContact", planned, planned, answer, code)
+            await self.measured("RecordContact", contacts.RecordContact, request, planned)
         elif op == "context":
             citizen = self.population.known_one(rng)
             request = self.pb["parties"].GetContextRequest(identifiers=self.identifiers(citizen))
-            answer, code = await self.call(parties.GetContext, request)
-            self.record("GetContext", planned, planned, answer, code)
+            await self.measured("GetContext", parties.GetContext, request, planned)
         else:
             period = self.this_month()
             if rng.randrange(2) == 0:
                 request = self.pb["figures"].GetThermometerRequest(period=period)
-                answer, code = await self.call(figures.GetThermometer, request)
-                self.record("GetThermometer", planned, planned, answer, code)
+                await self.measured("GetThermometer", figures.GetThermometer, request, planned)
             else:
                 request = self.pb["figures"].GetFiguresRequest(period=period)
-                answer, code = await self.call(figures.GetFigures, request)
-                self.record("GetFigures", planned, planned, answer, code)
+                await self.measured("GetFigures", figures.GetFigures, request, planned)
 
     def choose(self, rng):
         mix = self.cfg["mix"]
