@@ -15,13 +15,13 @@
 //! person's data, so it logs nothing) and the writes of an erasure (refused).
 
 use crate::convert::{
-    contact_facts, direction_str, feedback_facts as feedback_of_row, instant, micros,
-    outcome as outcome_of, party_summary, referral_columns,
+    contact_facts, feedback_facts as feedback_of_row, micros, party_summary, referral_columns,
 };
 use crate::db::{self, db_err};
 use crate::entity::{case, contact, feedback, identifier, party};
-use crate::facts::case_of_row;
+use crate::facts::{case_of_row, contact_status};
 use crate::lock::Locks;
+use crate::rollup::unit_tallies;
 use crate::{Store, StoreError};
 use midoffice_domain::case::{CaseFacts, ContactStatus};
 use midoffice_domain::contact::{Completion, ContactFacts, Feedback};
@@ -31,7 +31,7 @@ use midoffice_domain::plan::Write;
 use midoffice_domain::plan::completion::{CompletionFacts, StoredContact};
 use midoffice_domain::plan::feedback::FeedbackFacts;
 use midoffice_domain::plan::start::{AskedCase, FreshIds, Needs, StartFacts};
-use midoffice_domain::rollup::{self, Tally, UnitFacts};
+use midoffice_domain::rollup::{Tally, UnitFacts};
 use midoffice_domain::settings::TenantSettings;
 use midoffice_domain::{Code, Instant, TenantId};
 use sea_orm::{
@@ -408,39 +408,15 @@ fn write_name(w: &Write) -> &'static str {
     }
 }
 
+/// A contact row as `write::start::insert_contact` makes it, completed as
+/// `write::complete::complete_contact` would when the facts hold a completion.
 fn contact_row(
     tenant: &str,
     c: &ContactFacts,
     case_reference: &Option<String>,
     created_at: Instant,
 ) -> contact::Model {
-    let mut row = contact::Model {
-        id: c.id,
-        tenant: tenant.to_owned(),
-        party_id: c.party_id,
-        case_id: c.case_id,
-        ambiguous: c.ambiguous,
-        channel: c.channel.as_str().to_owned(),
-        direction: direction_str(c.direction).to_owned(),
-        started_at: micros(c.started_at),
-        topic: c.topic.as_ref().map(|t| t.as_str().to_owned()),
-        department: c.department.as_ref().map(|d| d.as_str().to_owned()),
-        case_reference: case_reference.clone(),
-        case_chosen_at_completion: c.case_chosen_at_completion,
-        recorded: c.recorded,
-        context_seen: c.context_seen,
-        ended_at: None,
-        answered_at: None,
-        outcome: None,
-        story: None,
-        completion_department: None,
-        completion_topic: None,
-        referred_kind: None,
-        referred_value: None,
-        due_at: None,
-        story_repeated: None,
-        created_at: micros(created_at),
-    };
+    let mut row = crate::write::contact_row(tenant, c, case_reference.as_deref(), created_at);
     if let Some(done) = &c.completion {
         complete_row(&mut row, c.case_id, c.case_chosen_at_completion, done);
     }
@@ -515,16 +491,12 @@ impl Batch {
     /// The status of contact row `i` (`facts::needed_cases` reads the same columns).
     fn contact_status(&self, i: usize) -> Result<ContactStatus, StoreError> {
         let row = &self.contacts[i];
-        let end = match (row.ended_at, row.outcome.as_deref()) {
-            (Some(e), Some(o)) => Some((instant(e)?, outcome_of(o)?)),
-            (None, None) => None,
-            _ => return Err(crate::convert::corrupt("contact.outcome")),
-        };
-        Ok(ContactStatus {
-            started_at: instant(row.started_at)?,
-            end,
-            case_chosen_at_completion: row.case_chosen_at_completion,
-        })
+        contact_status(
+            row.started_at,
+            row.ended_at,
+            row.outcome.as_deref(),
+            row.case_chosen_at_completion,
+        )
     }
 
     /// Today's cases of a party that `needs` names (`Needs::wants`, as
@@ -720,20 +692,14 @@ impl Batch {
             };
             match row.case_id {
                 Some(case) => on_case.entry(case).or_default().push(facts),
-                None => out.push((
-                    row.id,
-                    rollup::counted(rollup::tallies(UnitFacts::Contact(&facts), settings)),
-                )),
+                None => out.push((row.id, unit_tallies(UnitFacts::Contact(&facts), settings))),
             }
         }
         for k in self.cases.iter().filter(|k| k.merged_into.is_none()) {
             let mut contacts = on_case.remove(&k.id).unwrap_or_default();
             contacts.sort_by_key(|a| (a.started_at, a.id));
             let case = case_of_row(k.clone(), contacts)?;
-            out.push((
-                k.id,
-                rollup::counted(rollup::tallies(UnitFacts::Case(&case), settings)),
-            ));
+            out.push((k.id, unit_tallies(UnitFacts::Case(&case), settings)));
         }
         Ok(out)
     }
@@ -876,7 +842,8 @@ impl Store {
                 .reads_settings(&txn, &tenant)
                 .await?;
             let now = crate::settings_in(&txn, &tenant).await?;
-            crate::rollup::add_new_units(&txn, &tenant, units, &settings).await?;
+            crate::rollup::add_new_units(&txn, &tenant, units, &settings, &self.figure_states)
+                .await?;
             if crate::rollup::tallied_differently(&settings, &now) {
                 crate::rollup::mark_stale(&txn, &tenant).await?;
             }

@@ -21,8 +21,8 @@ use midoffice_domain::settings::TenantSettings;
 use midoffice_domain::{Instant, TenantId};
 use sea_orm::sea_query::{Condition as QueryCondition, Expr, ExprTrait};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, QueryFilter,
-    QuerySelect, RelationDef,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType, QueryFilter, QuerySelect,
+    RelationDef,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use uuid::Uuid;
@@ -366,31 +366,20 @@ fn contact_feedback() -> RelationDef {
     })
 }
 
-/// The contacts of `tenant` that `filter` selects, each with its feedback, in one query
-/// (a LEFT JOIN instead of a second query for the feedback: on SQLite every statement
-/// is a round trip to the connection's thread).
-async fn contacts_joined<C: ConnectionTrait>(
-    c: &C,
-    tenant: &TenantId,
-    filter: Condition,
-) -> Result<Vec<(contact::Model, Option<Feedback>)>, StoreError> {
-    let rows = contact::Entity::find()
-        .select_also(feedback::Entity)
-        .join(JoinType::LeftJoin, contact_feedback())
-        .filter(contact::Column::Tenant.eq(tenant.as_str()))
-        .filter(filter)
-        .all(c)
-        .await
-        .map_err(db_err)?;
-    rows.into_iter()
-        .map(|(row, f)| Ok((row, f.as_ref().map(feedback_facts).transpose()?)))
-        .collect()
+/// A contact row read with the row of its satisfaction answer (if any), as facts.
+fn answered(
+    row: &contact::Model,
+    answer: Option<&feedback::Model>,
+) -> Result<ContactFacts, StoreError> {
+    contact_facts(row, answer.map(feedback_facts).transpose()?)
 }
 
-/// A completion's contact: its row with its facts (and feedback), and its party as
+/// A contact: its row with its facts (and its satisfaction answer), and its party as
 /// merges left it (followed from the party row only when that party was merged), in
-/// one query when it was not.
-async fn completion_contact<C: ConnectionTrait>(
+/// one query when it was not (a LEFT JOIN instead of a second query for the answer: on
+/// SQLite every statement costs its own building and decoding). What a completion and
+/// a satisfaction answer read first.
+pub async fn contact_row_with_facts<C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
     id: Uuid,
@@ -407,7 +396,7 @@ async fn completion_contact<C: ConnectionTrait>(
     let contact = contact::Model::from_query_result(&row, "A_").map_err(db_err)?;
     let answer = feedback::Model::from_query_result_optional(&row, "B_").map_err(db_err)?;
     let merged_into: Option<Uuid> = row.try_get("", query::PARTY_MERGED_INTO).map_err(db_err)?;
-    let mut facts = contact_facts(&contact, answer.as_ref().map(feedback_facts).transpose()?)?;
+    let mut facts = answered(&contact, answer.as_ref())?;
     // Merges keep a contact's party current; follow them all the same.
     if let Some(next) = merged_into
         && let Some(p) = party_row(c, tenant, next).await?
@@ -415,25 +404,6 @@ async fn completion_contact<C: ConnectionTrait>(
         facts.party_id = Some(p.id);
     }
     Ok(Some((contact, facts)))
-}
-
-/// A contact row with its facts (and feedback), in one query.
-pub async fn contact_row_with_facts<C: ConnectionTrait>(
-    c: &C,
-    tenant: &TenantId,
-    id: Uuid,
-) -> Result<Option<(contact::Model, ContactFacts)>, StoreError> {
-    let found = contacts_joined(c, tenant, Condition::all().add(contact::Column::Id.eq(id)))
-        .await?
-        .into_iter()
-        .next();
-    match found {
-        None => Ok(None),
-        Some((row, feedback)) => {
-            let facts = contact_facts(&row, feedback)?;
-            Ok(Some((row, facts)))
-        }
-    }
 }
 
 /// Contact rows as facts, with their feedback, oldest first.
@@ -476,8 +446,7 @@ pub async fn cases_with_contacts<C: ConnectionTrait>(
             .await
             .map_err(db_err)?
         {
-            let answer = answer.as_ref().map(feedback_facts).transpose()?;
-            contacts.push(contact_facts(&row, answer)?);
+            contacts.push(answered(&row, answer.as_ref())?);
         }
     }
     contacts.sort_by_key(|a| (a.started_at, a.id));
@@ -607,16 +576,9 @@ pub async fn needed_cases<C: ConnectionTrait>(
         let ended: Option<i64> = r.try_get_by_index(5).map_err(db_err)?;
         let outcome: Option<String> = r.try_get_by_index(6).map_err(db_err)?;
         let chosen: bool = r.try_get_by_index(7).map_err(db_err)?;
-        let end = match (ended, outcome) {
-            (Some(e), Some(o)) => Some((instant(e)?, convert::outcome(&o)?)),
-            (None, None) => None,
-            _ => return Err(corrupt("contact.outcome")),
-        };
-        heads[i].1.push(ContactStatus {
-            started_at: instant(started)?,
-            end,
-            case_chosen_at_completion: chosen,
-        });
+        heads[i]
+            .1
+            .push(contact_status(started, ended, outcome.as_deref(), chosen)?);
     }
     let wanted: Vec<case::Model> = heads
         .into_iter()
@@ -624,6 +586,26 @@ pub async fn needed_cases<C: ConnectionTrait>(
         .map(|(k, _)| k)
         .collect();
     cases_with_contacts(c, tenant, wanted).await
+}
+
+/// A contact's status from its stored start, end, outcome and whether its case was
+/// chosen at completion: what [`Needs`] looks at.
+pub fn contact_status(
+    started_at: i64,
+    ended_at: Option<i64>,
+    outcome: Option<&str>,
+    case_chosen_at_completion: bool,
+) -> Result<ContactStatus, StoreError> {
+    let end = match (ended_at, outcome) {
+        (Some(e), Some(o)) => Some((instant(e)?, convert::outcome(o)?)),
+        (None, None) => None,
+        _ => return Err(corrupt("contact.outcome")),
+    };
+    Ok(ContactStatus {
+        started_at: instant(started_at)?,
+        end,
+        case_chosen_at_completion,
+    })
 }
 
 /// The live (not merged, not erased) owners of the given identifiers, with a summary of
@@ -771,7 +753,7 @@ pub async fn load_completion<C: ConnectionTrait>(
     settings: TenantSettings,
     server_now: Instant,
 ) -> Result<CompletionFacts, StoreError> {
-    let (contact, party_cases) = match completion_contact(c, tenant, contact_id).await? {
+    let (contact, party_cases) = match contact_row_with_facts(c, tenant, contact_id).await? {
         None => (None, Vec::new()),
         Some((row, facts)) => {
             let needs = Needs::of_completion(&facts, row.case_reference.as_deref());

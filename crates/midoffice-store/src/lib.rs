@@ -118,34 +118,49 @@ pub struct Idempotency {
     pub fingerprint: String,
 }
 
-/// A start's or a record's plan carried out: its writes saved, the figure units they
-/// touch refreshed, and the answer kept under the request id (if any).
-async fn save_started(
-    txn: &sea_orm::DatabaseTransaction,
-    tenant: &TenantId,
-    caller: &Caller,
-    settings: &TenantSettings,
-    operation: &str,
-    idem: Option<&Idempotency>,
-    plan: start::StartPlan,
-) -> Result<Started, StoreError> {
-    write::save(txn, tenant, Some(caller), &plan.writes).await?;
-    rollup::after_writes(txn, tenant, &plan.writes, settings).await?;
-    let answer = Started {
-        contact: plan.contact,
-        context: plan.context,
-    };
-    idempotency::remember(
-        txn,
-        tenant,
-        operation,
-        idem,
-        &answer,
-        plan.subject,
-        answer.contact.contact.id,
-    )
-    .await?;
-    Ok(answer)
+impl Store {
+    /// A start's or a record's plan carried out: its writes saved, the figure units
+    /// they touch refreshed, and the answer kept under the request id (if any).
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the plan, and the call, request and settings it is saved under"
+    )]
+    async fn save_started(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        tenant: &TenantId,
+        caller: &Caller,
+        settings: &TenantSettings,
+        operation: &str,
+        idem: Option<&Idempotency>,
+        plan: start::StartPlan,
+    ) -> Result<Started, StoreError> {
+        write::save(txn, tenant, Some(caller), &plan.writes).await?;
+        rollup::after_writes(
+            txn,
+            tenant,
+            &plan.writes,
+            plan.units.as_deref(),
+            settings,
+            &self.figure_states,
+        )
+        .await?;
+        let answer = Started {
+            contact: plan.contact,
+            context: plan.context,
+        };
+        idempotency::remember(
+            txn,
+            tenant,
+            operation,
+            idem,
+            &answer,
+            plan.subject,
+            answer.contact.contact.id,
+        )
+        .await?;
+        Ok(answer)
+    }
 }
 
 /// The answer to a start or a record.
@@ -180,6 +195,8 @@ pub struct Store {
     /// process, which invalidates them. On PostgreSQL several servers may share the
     /// database, so settings are read in each transaction.
     settings: Option<std::sync::Arc<SettingsCache>>,
+    /// The tenants whose figure state row is known to exist (`rollup::KnownStates`).
+    figure_states: std::sync::Arc<rollup::KnownStates>,
 }
 
 /// Tenant settings read before, by tenant. A read that began before an invalidation
@@ -426,7 +443,11 @@ impl Store {
         let pools = db::connect(url).await?;
         let settings = (pools.backend == sea_orm::DbBackend::Sqlite)
             .then(|| std::sync::Arc::new(SettingsCache::default()));
-        Ok(Store { pools, settings })
+        Ok(Store {
+            pools,
+            settings,
+            figure_states: Default::default(),
+        })
     }
 
     /// A tenant's settings through `c` (a transaction of the caller), or from memory on
@@ -574,7 +595,8 @@ impl Store {
                 }
             };
             planned = logged(&plan.writes);
-            save_started(txn, tenant, caller, &settings, OP_START, idem, plan).await
+            self.save_started(txn, tenant, caller, &settings, OP_START, idem, plan)
+                .await
         });
         self.log_after_failure(tenant, caller, &result, planned, refused)
             .await;
@@ -698,7 +720,15 @@ impl Store {
                 }
             };
             write::save(txn, tenant, None, &plan.writes).await?;
-            rollup::after_writes(txn, tenant, &plan.writes, &settings).await?;
+            rollup::after_writes(
+                txn,
+                tenant,
+                &plan.writes,
+                plan.units.as_deref(),
+                &settings,
+                &self.figure_states,
+            )
+            .await?;
             idempotency::remember(
                 txn,
                 tenant,
@@ -782,7 +812,8 @@ impl Store {
                     }
                 };
             planned = logged(&plan.writes);
-            save_started(txn, tenant, caller, &settings, OP_RECORD, idem, plan).await
+            self.save_started(txn, tenant, caller, &settings, OP_RECORD, idem, plan)
+                .await
         });
         self.log_after_failure(tenant, caller, &result, planned, refused)
             .await;
@@ -974,7 +1005,15 @@ impl Store {
                 }
             };
             write::save(txn, tenant, None, &plan.writes).await?;
-            rollup::after_writes(txn, tenant, &plan.writes, &settings).await?;
+            rollup::after_writes(
+                txn,
+                tenant,
+                &plan.writes,
+                plan.units.as_deref(),
+                &settings,
+                &self.figure_states,
+            )
+            .await?;
             idempotency::remember(
                 txn,
                 tenant,

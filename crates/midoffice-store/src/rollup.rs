@@ -18,7 +18,7 @@ use crate::facts::{self, CHUNK};
 use crate::{Store, StoreError, rows, settings_in};
 use chrono::NaiveDate;
 use midoffice_domain::figures::{FigureFacts, Figures, Filter, LoadWindow, Period};
-use midoffice_domain::plan::{Touched, Write, touched_units};
+use midoffice_domain::plan::{Touched, UnitAfter, Write, touched_units};
 use midoffice_domain::rollup::{
     self, Grain, Path, RollupRow, Span, Tally, TallyKey, TallyKind, UnitFacts, day_number,
 };
@@ -28,8 +28,8 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Statement, Value,
 };
-use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::{Arc, Mutex};
 use uuid::Uuid;
 
 /// Units refreshed per transaction of a rebuild.
@@ -109,17 +109,39 @@ pub(crate) fn statement(backend: DbBackend, sql: &str, values: Vec<Value>) -> St
 
 /// After a plan's writes are saved, in the same transaction: every unit they touched is
 /// refreshed, and a tenant without a figure state gets one (its rollups are kept from
-/// its first contact on).
+/// its first contact on). `units` are the touched units as the plan leaves them
+/// (`plan::units_after`), when it holds them all: their facts are taken from there
+/// instead of being read again; otherwise (`None`: a merge, a satisfaction answer on a
+/// case) they are read from the store, as a rebuild reads them.
 pub async fn after_writes<C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
     writes: &[Write],
+    units: Option<&[UnitAfter]>,
     settings: &TenantSettings,
+    states: &KnownStates,
 ) -> Result<(), StoreError> {
     let touched = touched_units(writes);
     if touched.is_empty() {
         return Ok(());
     }
+    match units {
+        Some(units) => refresh_from_plan(c, tenant, units, settings).await?,
+        None => {
+            let units = touched_ids(c, tenant, touched).await?;
+            refresh(c, tenant, &units, settings).await?;
+        }
+    }
+    ensure_state(c, tenant, settings, states).await
+}
+
+/// The ids of the units touched: a case, a contact on its own, and for a contact
+/// (`Touched::Contact`) itself and its case, read from the store.
+async fn touched_ids<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    touched: Vec<Touched>,
+) -> Result<Vec<Uuid>, StoreError> {
     let mut units = BTreeSet::new();
     let mut contacts = Vec::new();
     for t in touched {
@@ -145,9 +167,61 @@ pub async fn after_writes<C: ConnectionTrait>(
             .map_err(db_err)?;
         units.extend(cases.into_iter().flatten());
     }
-    let units: Vec<Uuid> = units.into_iter().collect();
-    refresh(c, tenant, &units, settings).await?;
-    ensure_state(c, tenant, settings).await
+    Ok(units.into_iter().collect())
+}
+
+/// Tallies of units, by unit id.
+type UnitTallies = BTreeMap<Uuid, BTreeMap<Tally, i64>>;
+
+/// A unit's tallies, counted (`rollup::tallies`): the one computation of them, for a
+/// refresh from the store, from a plan, and for a bulk load.
+pub(crate) fn unit_tallies(unit: UnitFacts<'_>, settings: &TenantSettings) -> BTreeMap<Tally, i64> {
+    rollup::counted(rollup::tallies(unit, settings))
+}
+
+/// Refreshes the units a plan's writes touched from the plan's own facts after its
+/// writes ([`after_writes`]). Their old tallies still come from `figure_unit`, locked on
+/// PostgreSQL as in [`refresh`]; the facts need no lock of their own here: every write
+/// that changes a unit holds the lock of its party (or of its anonymous contact) from
+/// before it loaded them to its commit.
+async fn refresh_from_plan<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    units: &[UnitAfter],
+    settings: &TenantSettings,
+) -> Result<(), StoreError> {
+    let ids: Vec<Uuid> = units.iter().map(UnitAfter::id).collect();
+    let old = stored_units(c, tenant, &ids).await?;
+    let mut new: UnitTallies = BTreeMap::new();
+    for unit in units {
+        let facts = match unit {
+            UnitAfter::Case(k) => UnitFacts::Case(k),
+            UnitAfter::Contact(contact) => UnitFacts::Contact(contact),
+            UnitAfter::NoUnit(_) => continue,
+        };
+        new.insert(unit.id(), unit_tallies(facts, settings));
+    }
+    if cfg!(debug_assertions) {
+        // Debug builds (the tests) check the plan against the store: the units read
+        // back after the writes must give the same tallies.
+        let read = read_units(c, tenant, &ids, settings).await?;
+        let nonempty = |m: &UnitTallies| -> UnitTallies {
+            m.iter()
+                .filter(|(_, t)| !t.is_empty())
+                .map(|(id, t)| (*id, t.clone()))
+                .collect()
+        };
+        if nonempty(&read) != nonempty(&new) {
+            tracing::error!(
+                ?ids,
+                "the figure units a plan left differ from those read back after its writes"
+            );
+            return Err(StoreError::Internal(
+                "figure units of a plan differ from the store".into(),
+            ));
+        }
+    }
+    save_refreshed(c, tenant, &ids, &old, &new).await
 }
 
 /// Refreshes these units (case ids or contact ids; one that no longer is a unit, a case
@@ -158,13 +232,23 @@ pub async fn refresh<C: ConnectionTrait>(
     units: &[Uuid],
     settings: &TenantSettings,
 ) -> Result<(), StoreError> {
-    let t = tenant.as_str();
     // The units' rows first, locked on PostgreSQL (writes of one unit hold the lock of
     // its party, a rebuild does not): the facts read after them are the latest.
-    let mut old: BTreeMap<Uuid, BTreeMap<Tally, i64>> = BTreeMap::new();
+    let old = stored_units(c, tenant, units).await?;
+    let new = read_units(c, tenant, units, settings).await?;
+    save_refreshed(c, tenant, units, &old, &new).await
+}
+
+/// The tallies kept for these units (`figure_unit`), locked on PostgreSQL.
+async fn stored_units<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    units: &[Uuid],
+) -> Result<UnitTallies, StoreError> {
+    let mut old: UnitTallies = BTreeMap::new();
     for chunk in units.chunks(CHUNK) {
         let mut q = figure_unit::Entity::find()
-            .filter(figure_unit::Column::Tenant.eq(t))
+            .filter(figure_unit::Column::Tenant.eq(tenant.as_str()))
             .filter(figure_unit::Column::UnitId.is_in(chunk.iter().copied()))
             .order_by_asc(figure_unit::Column::UnitId);
         if c.get_database_backend() == DbBackend::Postgres {
@@ -177,6 +261,18 @@ pub async fn refresh<C: ConnectionTrait>(
             old.insert(row.unit_id, tallies);
         }
     }
+    Ok(old)
+}
+
+/// The tallies of these units as the store holds them now: each live case with its
+/// contacts, each contact on no case (ids that are neither have none).
+async fn read_units<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    units: &[Uuid],
+    settings: &TenantSettings,
+) -> Result<UnitTallies, StoreError> {
+    let t = tenant.as_str();
     let mut case_rows = Vec::new();
     for chunk in units.chunks(CHUNK) {
         // Merged cases are left out after reading, not in the statement: with SQLite's
@@ -213,20 +309,28 @@ pub async fn refresh<C: ConnectionTrait>(
         );
     }
     let contacts = facts::contacts_as_facts(c, tenant, &contact_rows).await?;
-
-    let mut new: BTreeMap<Uuid, BTreeMap<Tally, i64>> = BTreeMap::new();
+    let mut new: UnitTallies = BTreeMap::new();
     for case in &cases {
-        new.insert(
-            case.id,
-            rollup::counted(rollup::tallies(UnitFacts::Case(case), settings)),
-        );
+        new.insert(case.id, unit_tallies(UnitFacts::Case(case), settings));
     }
     for contact in &contacts {
         new.insert(
             contact.id,
-            rollup::counted(rollup::tallies(UnitFacts::Contact(contact), settings)),
+            unit_tallies(UnitFacts::Contact(contact), settings),
         );
     }
+    Ok(new)
+}
+
+/// Adds the difference between the units' `old` and `new` tallies to the sums, and
+/// keeps the new tallies (a unit with none loses its row).
+async fn save_refreshed<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    units: &[Uuid],
+    old: &UnitTallies,
+    new: &UnitTallies,
+) -> Result<(), StoreError> {
     let empty = BTreeMap::new();
     let backend = c.get_database_backend();
     let mut delta: Deltas = BTreeMap::new();
@@ -253,7 +357,7 @@ pub async fn refresh<C: ConnectionTrait>(
     save_units(c, tenant, &keep).await?;
     for chunk in gone.chunks(CHUNK) {
         figure_unit::Entity::delete_many()
-            .filter(figure_unit::Column::Tenant.eq(t))
+            .filter(figure_unit::Column::Tenant.eq(tenant.as_str()))
             .filter(figure_unit::Column::UnitId.is_in(chunk.iter().copied()))
             .exec(c)
             .await
@@ -299,6 +403,7 @@ pub(crate) async fn add_new_units<C: ConnectionTrait>(
     tenant: &TenantId,
     units: Vec<(Uuid, BTreeMap<Tally, i64>)>,
     settings: &TenantSettings,
+    states: &KnownStates,
 ) -> Result<(), StoreError> {
     let backend = c.get_database_backend();
     let mut sums: Deltas = BTreeMap::new();
@@ -315,28 +420,60 @@ pub(crate) async fn add_new_units<C: ConnectionTrait>(
     }
     add_to_rollups(c, tenant, &sums).await?;
     save_units(c, tenant, &keep).await?;
-    ensure_state(c, tenant, settings).await
+    ensure_state(c, tenant, settings, states).await
+}
+
+/// The tenants whose `figure_state` row this process has seen: once a write found the
+/// row there (its insert did nothing), no later write of the tenant tries again. Rows of
+/// `figure_state` are never deleted (a change of settings, a rebuild and a bulk load
+/// update them in place; no retention, erasure or migration removes one), so "seen"
+/// stays true for as long as the database does.
+#[derive(Debug, Default)]
+pub(crate) struct KnownStates(Mutex<HashSet<String>>);
+
+impl KnownStates {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn holds(&self, tenant: &TenantId) -> bool {
+        self.lock().contains(tenant.as_str())
+    }
+
+    fn seen(&self, tenant: &TenantId) {
+        self.lock().insert(tenant.as_str().to_owned());
+    }
 }
 
 /// A tenant without a figure state gets one (its rollups are kept from its first
-/// contact on).
+/// contact on). Written until a write finds the row already there (committed by an
+/// earlier transaction: an insert of this transaction, which may still roll back, is
+/// not remembered); from then on not tried again in this process ([`KnownStates`]).
 async fn ensure_state<C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
     settings: &TenantSettings,
+    states: &KnownStates,
 ) -> Result<(), StoreError> {
-    c.execute_raw(statement(
-        c.get_database_backend(),
-        "INSERT INTO figure_state (tenant, fingerprint, generation, rebuilt_at) \
+    if states.holds(tenant) {
+        return Ok(());
+    }
+    let done = c
+        .execute_raw(statement(
+            c.get_database_backend(),
+            "INSERT INTO figure_state (tenant, fingerprint, generation, rebuilt_at) \
          VALUES (?, ?, 0, ?) ON CONFLICT (tenant) DO NOTHING",
-        vec![
-            tenant.as_str().into(),
-            rollup::fingerprint(settings).into(),
-            micros(now()).into(),
-        ],
-    ))
-    .await
-    .map_err(db_err)?;
+            vec![
+                tenant.as_str().into(),
+                rollup::fingerprint(settings).into(),
+                micros(now()).into(),
+            ],
+        ))
+        .await
+        .map_err(db_err)?;
+    if done.rows_affected() == 0 {
+        states.seen(tenant);
+    }
     Ok(())
 }
 

@@ -1,8 +1,8 @@
 //! A contact completes (DOMAIN.md "Starting, completing and recording a contact"), and a
 //! contact is recorded after the fact (a start and a completion in one plan).
 
-use super::Write;
 use super::start::{self, History, StartFacts};
+use super::{UnitAfter, Write, units_after};
 use crate::case::{self, CaseChoice, CaseFacts, CaseRequest};
 use crate::command::{self, CompletionCommand, StartCommand};
 use crate::contact::ContactFacts;
@@ -46,6 +46,9 @@ pub struct CompletionPlan {
     pub contact: ContactView,
     /// The party the completion concerns (the data subject), if any.
     pub subject: Option<Uuid>,
+    /// The units of the figures its writes change, as it leaves them
+    /// ([`super::units_after`]; `None`: the store reads them).
+    pub units: Option<Vec<UnitAfter>>,
 }
 
 /// The refusal of an unknown contact.
@@ -63,7 +66,7 @@ pub fn plan_completion(
     facts: &CompletionFacts,
     asked: Result<CompletionCommand, Violations>,
 ) -> Result<CompletionPlan, DomainError> {
-    completion(facts, asked, History::Needed)
+    completion(facts, asked, History::Needed).map(|c| c.plan)
 }
 
 /// A completion (see [`plan_completion`]), looking at `history`.
@@ -71,7 +74,7 @@ pub(crate) fn completion(
     facts: &CompletionFacts,
     asked: Result<CompletionCommand, Violations>,
     history: History,
-) -> Result<CompletionPlan, DomainError> {
+) -> Result<Completed, DomainError> {
     let Some(stored) = &facts.contact else {
         return Err(contact_not_found());
     };
@@ -156,11 +159,24 @@ pub(crate) fn completion(
         }
         None => None,
     };
-    Ok(CompletionPlan {
-        writes,
-        contact: view::contact_view(&done, case, &facts.settings),
-        subject: done.party_id,
+    let contact = view::contact_view(&done, case, &facts.settings);
+    Ok(Completed {
+        plan: CompletionPlan {
+            units: units_after(&writes, &cases, &[&done]),
+            writes,
+            contact,
+            subject: done.party_id,
+        },
+        cases,
+        done,
     })
+}
+
+/// A completion with the contact and the party's cases as it leaves them.
+pub(crate) struct Completed {
+    pub plan: CompletionPlan,
+    pub cases: Vec<CaseFacts>,
+    pub done: ContactFacts,
 }
 
 /// What a recorded contact needs to know: a start's facts, and for its completion an
@@ -211,12 +227,15 @@ pub(crate) fn record(
     };
     let completed = self::completion(&completing, Ok(completion), history)?;
     let mut writes = started.plan.writes;
-    writes.extend(completed.writes);
+    writes.extend(completed.plan.writes);
+    // The units of both parts, as the completion leaves them.
+    let units = units_after(&writes, &completed.cases, &[&completed.done]);
     Ok(RecordPlan {
         writes,
-        contact: completed.contact,
+        contact: completed.plan.contact,
         context: started.plan.context,
-        subject: completed.subject,
+        subject: completed.plan.subject,
+        units,
     })
 }
 
@@ -313,6 +332,43 @@ mod tests {
             plan_completion(&facts(Some(fresh), vec![]), Ok(end(Outcome::Resolved, 65))).unwrap();
         assert!(matches!(plan.writes[0], Write::CreateCase { .. }));
         assert_eq!(plan.contact.contact.case_id, Some(Uuid::from_u128(9002)));
+    }
+
+    #[test]
+    fn the_units_a_completion_changes_are_as_it_leaves_them() {
+        // Chosen at completion: the contact is no unit of its own any more, and the
+        // case holds both contacts, the completed one completed.
+        let mut late = contact(2, 60);
+        late.case_id = None;
+        let earlier = ended(contact(1, 0), 5, Outcome::Referred);
+        let cases = vec![case(500, "paspoort", 0, vec![earlier.clone()])];
+        let plan =
+            plan_completion(&facts(Some(late), cases), Ok(end(Outcome::Resolved, 65))).unwrap();
+        let units = plan.units.expect("the plan holds the units it changes");
+        assert_eq!(units.len(), 2);
+        assert_eq!(units[1], UnitAfter::NoUnit(Uuid::from_u128(2)));
+        let UnitAfter::Case(k) = &units[0] else {
+            panic!("{units:?}")
+        };
+        assert_eq!(k.id, Uuid::from_u128(500));
+        assert_eq!(k.contacts.len(), 2);
+        assert_eq!(k.contacts[0], earlier);
+        assert_eq!(k.contacts[1].id, Uuid::from_u128(2));
+        assert!(k.contacts[1].completion.is_some());
+
+        // An anonymous contact stays a unit of its own, completed.
+        let mut alone = contact(3, 60);
+        alone.case_id = None;
+        alone.party_id = None;
+        let plan =
+            plan_completion(&facts(Some(alone), vec![]), Ok(end(Outcome::Resolved, 65))).unwrap();
+        match plan.units.as_deref() {
+            Some([UnitAfter::Contact(c)]) => {
+                assert_eq!(c.id, Uuid::from_u128(3));
+                assert!(c.completion.is_some());
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! A satisfaction answer (DOMAIN.md "Satisfaction").
 
-use super::Write;
 use super::completion::contact_not_found;
+use super::{UnitAfter, Write, units_after};
 use crate::contact::{ContactFacts, Feedback};
 use crate::feedback::check_feedback;
 use crate::{DomainError, Instant};
@@ -24,6 +24,9 @@ pub struct FeedbackPlan {
     pub answer: Feedback,
     /// The party of the contact (the data subject), if any.
     pub subject: Option<Uuid>,
+    /// The unit of the figures it changes, as it leaves it ([`super::units_after`]: a
+    /// contact on no case; `None` for one on a case, which the store reads).
+    pub units: Option<Vec<UnitAfter>>,
 }
 
 /// An answer for a contact: NOT_FOUND for an unknown contact, then as [`check_feedback`]
@@ -34,12 +37,18 @@ pub fn plan_feedback(
 ) -> Result<FeedbackPlan, DomainError> {
     let contact = facts.contact.as_ref().ok_or_else(contact_not_found)?;
     let answer = check_feedback(contact, answer)?;
+    let writes = vec![Write::InsertFeedback {
+        contact_id: contact.id,
+        answer: answer.clone(),
+        created_at: facts.stored_at,
+    }];
+    let answered = ContactFacts {
+        feedback: Some(answer.clone()),
+        ..contact.clone()
+    };
     Ok(FeedbackPlan {
-        writes: vec![Write::InsertFeedback {
-            contact_id: contact.id,
-            answer: answer.clone(),
-            created_at: facts.stored_at,
-        }],
+        units: units_after(&writes, &[], &[&answered]),
+        writes,
         answer,
         subject: contact.party_id,
     })

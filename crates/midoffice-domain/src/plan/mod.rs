@@ -30,6 +30,7 @@ pub mod retry;
 pub mod settings;
 pub mod start;
 
+use crate::case::CaseFacts;
 use crate::contact::{Completion, ContactFacts, Feedback};
 use crate::identifier::IdentKey;
 use crate::processing::Processing;
@@ -200,6 +201,67 @@ pub fn touched_units(writes: &[Write]) -> Vec<Touched> {
     out
 }
 
+/// A unit of the figures that a plan's writes change ([`touched_units`]), as the plan
+/// leaves it: the facts the store's refresh would read back after saving the writes,
+/// taken from the plan instead (it has just decided on them).
+#[derive(Clone, Debug, PartialEq)]
+pub enum UnitAfter {
+    /// A case with all its contacts.
+    Case(CaseFacts),
+    /// A contact on no case.
+    Contact(ContactFacts),
+    /// This id is no unit any more: a contact that was on no case and is now on one.
+    NoUnit(Uuid),
+}
+
+impl UnitAfter {
+    /// The unit's id (a case id or a contact id).
+    pub fn id(&self) -> Uuid {
+        match self {
+            UnitAfter::Case(k) => k.id,
+            UnitAfter::Contact(c) => c.id,
+            UnitAfter::NoUnit(id) => *id,
+        }
+    }
+}
+
+/// Every unit `writes` change ([`touched_units`]) as the plan leaves them, from the
+/// plan's own facts after its writes: `cases`, each with all its contacts, and
+/// `contacts`, the contacts it wrote. `None` when the plan does not hold one of them
+/// whole (a merge moves cases and contacts the plan need not hold; a satisfaction
+/// answer of a contact on a case holds no case): the store then reads them.
+pub fn units_after(
+    writes: &[Write],
+    cases: &[CaseFacts],
+    contacts: &[&ContactFacts],
+) -> Option<Vec<UnitAfter>> {
+    if writes.iter().any(|w| matches!(w, Write::MergeParty { .. })) {
+        return None;
+    }
+    let case = |id: Uuid| {
+        cases
+            .iter()
+            .find(|k| k.id == id)
+            .cloned()
+            .map(UnitAfter::Case)
+    };
+    let contact = |id: Uuid| contacts.iter().copied().find(|c| c.id == id);
+    touched_units(writes)
+        .into_iter()
+        .map(|t| match t {
+            Touched::Case(id) => case(id),
+            Touched::Caseless(id) => contact(id).map(|c| match c.case_id {
+                None => UnitAfter::Contact(c.clone()),
+                Some(_) => UnitAfter::NoUnit(id),
+            }),
+            Touched::Contact(id) => match contact(id)?.case_id {
+                None => contact(id).cloned().map(UnitAfter::Contact),
+                Some(k) => case(k),
+            },
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod touched_tests {
     use super::*;
@@ -241,6 +303,41 @@ mod touched_tests {
                 Touched::Case(id(20)),
                 Touched::Caseless(id(5)),
             ]
+        );
+        assert_eq!(
+            units_after(&writes, &[], &[]),
+            None,
+            "a merge moves what the plan need not hold: the store reads it"
+        );
+    }
+
+    #[test]
+    fn a_satisfaction_answer_knows_its_unit_only_on_no_case() {
+        use crate::case::tests::{case, contact};
+        let answer = Feedback {
+            score: 4,
+            effort: 2,
+            story_repeated: false,
+            comment: None,
+        };
+        let writes = [Write::InsertFeedback {
+            contact_id: Uuid::from_u128(1),
+            answer: answer.clone(),
+            created_at: chrono::DateTime::UNIX_EPOCH,
+        }];
+        let mut alone = contact(1, 0);
+        alone.case_id = None;
+        alone.feedback = Some(answer);
+        assert_eq!(
+            units_after(&writes, &[], &[&alone]),
+            Some(vec![UnitAfter::Contact(alone.clone())])
+        );
+        let on_case = contact(1, 0);
+        assert_eq!(units_after(&writes, &[], &[&on_case]), None);
+        let k = case(500, "paspoort", 0, vec![on_case.clone()]);
+        assert_eq!(
+            units_after(&writes, std::slice::from_ref(&k), &[&on_case]),
+            Some(vec![UnitAfter::Case(k)])
         );
     }
 }

@@ -2,7 +2,7 @@
 //! party"), the cases that join when parties merge, and choosing the case ("Finding the
 //! case"). A look-up is the same plan, not saved.
 
-use super::Write;
+use super::{UnitAfter, Write, units_after};
 use crate::case::{self, CaseChoice, CaseFacts, CaseRequest, OnCase, status_is_active, status_of};
 use crate::command::StartCommand;
 use crate::contact::{ContactFacts, Direction};
@@ -173,6 +173,9 @@ pub struct StartPlan {
     pub context: ContextView,
     /// The party the start concerns (the data subject), if any.
     pub subject: Option<Uuid>,
+    /// The units of the figures its writes change, as it leaves them
+    /// ([`super::units_after`]; `None`: the store reads them).
+    pub units: Option<Vec<UnitAfter>>,
 }
 
 /// The party of a contact (or a look-up), with the merges and attachments that make it,
@@ -518,12 +521,14 @@ pub(crate) fn start(
     let case = case_id.and_then(|id| cases.iter().find(|k| k.id == id));
     let view = view::contact_view(&contact, case, &facts.settings);
     writes.extend(logged.map(|p| Write::LogProcessing(p.for_contact(contact.id))));
+    let units = units_after(&writes, &cases, &[&contact]);
     Ok(Started {
         plan: StartPlan {
             writes,
             contact: view,
             context,
             subject: contact.party_id,
+            units,
         },
         contact,
         case_reference: start.case_reference.clone(),
@@ -1204,6 +1209,7 @@ mod tests {
             };
             alike("completion", |h| {
                 crate::plan::completion::completion(&completing, Ok(completion.clone()), h)
+                    .map(|c| c.plan)
             })?;
         }
     }

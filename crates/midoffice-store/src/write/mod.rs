@@ -13,6 +13,8 @@ mod merge;
 mod retention;
 mod start;
 
+pub(crate) use start::contact_row;
+
 use crate::StoreError;
 use crate::processing_log::{self, Caller};
 use midoffice_domain::TenantId;

@@ -112,9 +112,24 @@ pub async fn insert_contact(
     case_reference: Option<&str>,
     created_at: Instant,
 ) -> Result<(), StoreError> {
-    let row = contact::Model {
+    let row = contact_row(tenant.as_str(), c, case_reference, created_at);
+    contact::Entity::insert(row.into_active_model())
+        .exec_without_returning(txn)
+        .await
+        .map_err(db_err)?;
+    Ok(())
+}
+
+/// The row of a new contact, not completed (the store's and a bulk load's).
+pub fn contact_row(
+    tenant: &str,
+    c: &ContactFacts,
+    case_reference: Option<&str>,
+    created_at: Instant,
+) -> contact::Model {
+    contact::Model {
         id: c.id,
-        tenant: tenant.as_str().to_owned(),
+        tenant: tenant.to_owned(),
         party_id: c.party_id,
         case_id: c.case_id,
         ambiguous: c.ambiguous,
@@ -138,10 +153,5 @@ pub async fn insert_contact(
         due_at: None,
         story_repeated: None,
         created_at: micros(created_at),
-    };
-    contact::Entity::insert(row.into_active_model())
-        .exec_without_returning(txn)
-        .await
-        .map_err(db_err)?;
-    Ok(())
+    }
 }
