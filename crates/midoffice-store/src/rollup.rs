@@ -2,7 +2,8 @@
 //!
 //! Every write that changes a unit of the figures (a case with its contacts, or a
 //! contact on no case) refreshes it in its own transaction ([`after_writes`]): the
-//! unit's tallies are computed again from its stored facts, the difference with the
+//! unit's tallies are computed again from its facts as the write leaves them (its
+//! plan's, or read back from the store), the difference with the
 //! tallies it had (`figure_unit`) is added to the per-day sums (`figure_rollup`, one
 //! batched upsert), and the new tallies are kept. A figure call answers from the sums
 //! when the tenant's rollups were built with its current settings (`figure_state`) and
