@@ -119,6 +119,21 @@ pub struct Idempotency {
 }
 
 impl Store {
+    /// A plan's writes saved, and the figure units they touch refreshed (from `units`,
+    /// the plan's own, when it holds them all: `rollup::after_writes`).
+    async fn save_writes(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        tenant: &TenantId,
+        caller: Option<&Caller>,
+        writes: &[Write],
+        units: Option<&[midoffice_domain::plan::UnitAfter]>,
+        settings: &TenantSettings,
+    ) -> Result<(), StoreError> {
+        write::save(txn, tenant, caller, writes).await?;
+        rollup::after_writes(txn, tenant, writes, units, settings, &self.figure_states).await
+    }
+
     /// A start's or a record's plan carried out: its writes saved, the figure units
     /// they touch refreshed, and the answer kept under the request id (if any).
     #[expect(
@@ -135,14 +150,13 @@ impl Store {
         idem: Option<&Idempotency>,
         plan: start::StartPlan,
     ) -> Result<Started, StoreError> {
-        write::save(txn, tenant, Some(caller), &plan.writes).await?;
-        rollup::after_writes(
+        self.save_writes(
             txn,
             tenant,
+            Some(caller),
             &plan.writes,
             plan.units.as_deref(),
             settings,
-            &self.figure_states,
         )
         .await?;
         let answer = Started {
@@ -719,14 +733,13 @@ impl Store {
                     return Err(e.into());
                 }
             };
-            write::save(txn, tenant, None, &plan.writes).await?;
-            rollup::after_writes(
+            self.save_writes(
                 txn,
                 tenant,
+                None,
                 &plan.writes,
                 plan.units.as_deref(),
                 &settings,
-                &self.figure_states,
             )
             .await?;
             idempotency::remember(
@@ -1004,14 +1017,13 @@ impl Store {
                     return Err(e.into());
                 }
             };
-            write::save(txn, tenant, None, &plan.writes).await?;
-            rollup::after_writes(
+            self.save_writes(
                 txn,
                 tenant,
+                None,
                 &plan.writes,
                 plan.units.as_deref(),
                 &settings,
-                &self.figure_states,
             )
             .await?;
             idempotency::remember(
