@@ -92,13 +92,24 @@ pub fn weak_for(i: usize) -> (String, String) {
 
 /// Runs the seed; progress and the summary on stderr.
 pub async fn run(args: SeedArgs) -> ExitCode {
-    match seed(args).await {
+    // Warnings and errors on stderr: a failed batch says only "unavailable" or
+    // "internal" to the caller, the store logs the database's own error (no values).
+    let telemetry = match crate::telemetry::init(None, tracing::Level::WARN) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("midoffice seed: cannot set up logging: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = match seed(args).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("midoffice seed: {e}");
             ExitCode::FAILURE
         }
-    }
+    };
+    telemetry.shutdown().await;
+    code
 }
 
 /// What the generator sends to the preparer, and the preparer to the saver.
