@@ -579,6 +579,36 @@ pub fn month_row(tally: &Tally) -> (i64, TallyKey) {
     (month_number(tally.day), key)
 }
 
+/// The subset bits of an entry that the totals leave out ([`total_row`]).
+pub const NOT_IN_TOTALS: i64 = BY_TOPIC | BY_DEPARTMENT;
+
+/// A tally as also counted in the totals (per-day and per-month sums with topic and
+/// department summed away, for the calls no filter of which fixes either): the same
+/// kind, day and key, with `topic` and `department` `""`, except a response item's
+/// `topic`, which holds its norm and stays; the channel stays for every kind. `None`
+/// for an entry of a subset that fixes a topic or a department (a filter that counts it
+/// reads the full rows). Applied to a day row's key or, equally, to a month row's
+/// ([`month_row`] changes only an entry's relations).
+pub fn total_row(tally: &Tally) -> Option<Tally> {
+    if tally.kind == TallyKind::Entry && tally.key.a & NOT_IN_TOTALS != 0 {
+        return None;
+    }
+    let mut out = tally.clone();
+    if tally.kind != TallyKind::Response {
+        out.key.topic = String::new();
+    }
+    out.key.department = String::new();
+    Some(out)
+}
+
+/// Whether the totals ([`total_row`]) answer a call with these filters as the full rows
+/// do: when none fixes a topic or a department (the thermometer has none).
+pub fn totals_answer(filters: &[Filter]) -> bool {
+    filters
+        .iter()
+        .all(|f| f.topic.is_none() && f.department.is_none())
+}
+
 /// Which computation answers a figure call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Path {
@@ -1456,6 +1486,7 @@ mod tests {
         fn prop_rollups_give_the_figures_of_the_facts(seed in any::<u64>()) {
             let w = world(seed);
             let all = counted(all_tallies(&w));
+            let totals = counted(all_tallies(&w).iter().filter_map(total_row));
             let mut rng = Rng(seed.rotate_left(17) | 1);
             for _ in 0..6 {
                 let (p, aligned) = period(&mut rng, &w);
@@ -1482,6 +1513,27 @@ mod tests {
                         "filter {:?} {:?}", f, p
                     );
                 }
+                // The totals answer the thermometer and the filters without a topic or
+                // department as the full rows do.
+                let rows = sum_period(totals.iter().map(|(t, n)| (t, *n)), &sp);
+                prop_assert_eq!(
+                    thermometer_from(&rows, &p, &w.settings),
+                    Some(figures::thermometer(&w.facts, &p, &w.settings)),
+                    "totals {:?}", p
+                );
+                let plain: Vec<Filter> = std::iter::once(Filter::default())
+                    .chain(Channel::ALL.map(|channel| Filter { channel: Some(channel), ..Filter::default() }))
+                    .collect();
+                prop_assert!(totals_answer(&plain));
+                prop_assert_eq!(totals_answer(&filters), f.topic.is_none() && f.department.is_none());
+                let rows = narrowed(&rows, |base| seconds_at(&seconds_wanted(base, &plain), &sp));
+                for f in &plain {
+                    prop_assert_eq!(
+                        figures_from(&rows, &p, f),
+                        Some(figures::figures(&w.facts, &p, f, &w.settings)),
+                        "totals, filter {:?} {:?}", f, p
+                    );
+                }
             }
             // A series: every period's figures from one read of the series' rows.
             let (p, _) = period(&mut rng, &w);
@@ -1496,10 +1548,103 @@ mod tests {
                     .map(|q| figures::figures(&w.facts, q, &f, &w.settings))
                     .collect();
                 prop_assert_eq!(series_from(&rows, &periods, &f), Some(expected));
+                // And from the totals, by the filter's channel alone.
+                let f = Filter { channel: f.channel, ..Filter::default() };
+                let rows = sum_period(totals.iter().map(|(t, n)| (t, *n)), &sp);
+                let rows = narrowed(&rows, |base| series_seconds_wanted(base, &periods, &f));
+                let expected: Vec<Figures> = periods
+                    .iter()
+                    .map(|q| figures::figures(&w.facts, q, &f, &w.settings))
+                    .collect();
+                prop_assert_eq!(series_from(&rows, &periods, &f), Some(expected), "totals");
             } else {
                 prop_assert!(false, "a series of {:?} has no spans", step);
             }
         }
+    }
+
+    #[test]
+    fn a_total_sums_topic_and_department_away_but_a_norm_stays() {
+        let day = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let key = TallyKey {
+            channel: "PHONE".into(),
+            topic: "paspoort".into(),
+            department: "kcc".into(),
+            a: 3,
+            b: 4,
+            c: 5,
+        };
+        let tally = |kind, a| Tally {
+            kind,
+            day,
+            key: TallyKey { a, ..key.clone() },
+        };
+        let summed = |kind, a, topic: &str| Tally {
+            kind,
+            day,
+            key: TallyKey {
+                topic: topic.into(),
+                department: String::new(),
+                a,
+                ..key.clone()
+            },
+        };
+        for kind in [
+            TallyKind::Contact,
+            TallyKind::Answer,
+            TallyKind::Seconds(7),
+            TallyKind::Feedback,
+            TallyKind::Commitment,
+        ] {
+            assert_eq!(total_row(&tally(kind, 3)), Some(summed(kind, 3, "")));
+        }
+        assert_eq!(
+            total_row(&tally(TallyKind::Response, MET)),
+            Some(summed(TallyKind::Response, MET, "paspoort")),
+            "a response item keeps its norm"
+        );
+        // Entries of no filter and of a channel (any referrals), not of a topic or a
+        // department.
+        for subset in 0..8 {
+            let a = subset + 2 * 8;
+            let total = total_row(&tally(TallyKind::Entry, a));
+            if subset & (BY_TOPIC | BY_DEPARTMENT) == 0 {
+                assert_eq!(total, Some(summed(TallyKind::Entry, a, "")));
+            } else {
+                assert_eq!(total, None, "subset {subset}");
+            }
+        }
+        // The same row whether taken to its month first or after.
+        let entry = Tally {
+            key: TallyKey {
+                b: 20,
+                c: 41,
+                ..tally(TallyKind::Entry, 1).key
+            },
+            ..tally(TallyKind::Entry, 1)
+        };
+        let total = total_row(&entry).unwrap();
+        assert_eq!(
+            month_row(&total).1,
+            total_row(&Tally {
+                key: month_row(&entry).1,
+                ..entry.clone()
+            })
+            .unwrap()
+            .key
+        );
+        assert!(totals_answer(&[]));
+        assert!(totals_answer(&[Filter {
+            channel: Some(Channel::Email),
+            ..Filter::default()
+        }]));
+        assert!(!totals_answer(&[
+            Filter::default(),
+            Filter {
+                department: Some(code("kcc")),
+                ..Filter::default()
+            }
+        ]));
     }
 
     #[test]

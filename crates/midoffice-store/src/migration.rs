@@ -20,11 +20,94 @@ impl MigratorTrait for Migrator {
             Box::new(m0007_identifier_party_cover::Migration),
             Box::new(m0008_figure_months::Migration),
             Box::new(m0009_figure_shards::Migration),
+            Box::new(m0010_figure_totals::Migration),
         ]
     }
 }
 
+mod shared {
+    //! What several migrations build alike.
+
+    use sea_orm::{ConnectionTrait, DbBackend};
+    use sea_orm_migration::prelude::*;
+
+    /// A text column, not null.
+    pub(super) fn text(name: &'static str) -> ColumnDef {
+        ColumnDef::new(name).string().not_null().to_owned()
+    }
+
+    /// A 64-bit integer column (counts, microseconds), not null.
+    pub(super) fn long(name: &'static str) -> ColumnDef {
+        ColumnDef::new(name).big_integer().not_null().to_owned()
+    }
+
+    /// An index of these columns.
+    pub(super) fn index(
+        name: &str,
+        table: &'static str,
+        cols: &[&'static str],
+    ) -> IndexCreateStatement {
+        let mut ix = Index::create();
+        ix.name(name).table(table);
+        for c in cols {
+            ix.col(*c);
+        }
+        ix.to_owned()
+    }
+
+    /// A table of figure sums (`crate::rollup::add_sums`) named `name`, with its day or
+    /// month column, keyed by tenant, that column, kind, channel, topic, department, a,
+    /// b, c and (from m0009 on) the shard.
+    pub(super) fn sum_table(name: &str, column: &'static str, shard: bool) -> TableCreateStatement {
+        let mut key = Index::create();
+        key.col("tenant")
+            .col(column)
+            .col("kind")
+            .col("channel")
+            .col("topic")
+            .col("department")
+            .col("a")
+            .col("b")
+            .col("c");
+        let mut table = Table::create();
+        table
+            .table(Alias::new(name))
+            .col(text("tenant"))
+            .col(ColumnDef::new(column).integer().not_null())
+            .col(ColumnDef::new("kind").small_integer().not_null())
+            .col(text("channel"))
+            .col(text("topic"))
+            .col(text("department"))
+            .col(long("a"))
+            .col(long("b"))
+            .col(long("c"));
+        if shard {
+            table.col(ColumnDef::new("shard").small_integer().not_null());
+            key.col("shard");
+        }
+        table.col(long("n")).primary_key(&mut key).to_owned()
+    }
+
+    /// On PostgreSQL, for the running migration's transaction only: no statement
+    /// timeout and a 60 s lock wait. A migration that rewrites or sums the figure
+    /// tables of a large store may take longer than a serving statement may (10 s) and
+    /// wait longer for them than a serving lock wait (5 s); rolled back, it would keep
+    /// the service from starting.
+    pub(super) async fn without_serving_timeouts(
+        db: &SchemaManagerConnection<'_>,
+    ) -> Result<(), DbErr> {
+        if db.get_database_backend() == DbBackend::Postgres {
+            db.execute_unprepared("SET LOCAL statement_timeout = 0")
+                .await?;
+            db.execute_unprepared("SET LOCAL lock_timeout = '60s'")
+                .await?;
+        }
+        Ok(())
+    }
+}
+
 mod m0001_initial {
+    use super::shared::{index, long as micros, text};
     use sea_orm_migration::prelude::*;
 
     /// The first schema.
@@ -42,17 +125,11 @@ mod m0001_initial {
     fn uuid_null(name: &'static str) -> ColumnDef {
         ColumnDef::new(name).uuid().null().to_owned()
     }
-    fn text(name: &'static str) -> ColumnDef {
-        ColumnDef::new(name).string().not_null().to_owned()
-    }
     fn text_null(name: &'static str) -> ColumnDef {
         ColumnDef::new(name).string().null().to_owned()
     }
     fn long_text_null(name: &'static str) -> ColumnDef {
         ColumnDef::new(name).text().null().to_owned()
-    }
-    fn micros(name: &'static str) -> ColumnDef {
-        ColumnDef::new(name).big_integer().not_null().to_owned()
     }
     fn micros_null(name: &'static str) -> ColumnDef {
         ColumnDef::new(name).big_integer().null().to_owned()
@@ -73,15 +150,6 @@ mod m0001_initial {
             .on_delete(ForeignKeyAction::NoAction)
             .on_update(ForeignKeyAction::NoAction)
             .to_owned()
-    }
-
-    fn index(name: &str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
-        let mut ix = Index::create();
-        ix.name(name).table(table);
-        for c in cols {
-            ix.col(*c);
-        }
-        ix.to_owned()
     }
 
     #[sea_orm_migration::async_trait::async_trait]
@@ -472,6 +540,7 @@ mod m0003_processing_log {
     //! by trace and span id. Ids of traces and spans are lower-case hex, as in
     //! `traceparent`; instants are microseconds like everywhere else.
 
+    use super::shared::{index, long as micros, text};
     use sea_orm_migration::prelude::*;
 
     /// The two tables and their indexes.
@@ -481,22 +550,6 @@ mod m0003_processing_log {
         fn name(&self) -> &str {
             "m0003_processing_log"
         }
-    }
-
-    fn text(name: &'static str) -> ColumnDef {
-        ColumnDef::new(name).string().not_null().to_owned()
-    }
-    fn micros(name: &'static str) -> ColumnDef {
-        ColumnDef::new(name).big_integer().not_null().to_owned()
-    }
-
-    fn index(name: &str, table: &'static str, cols: &[&'static str]) -> IndexCreateStatement {
-        let mut ix = Index::create();
-        ix.name(name).table(table);
-        for c in cols {
-            ix.col(*c);
-        }
-        ix.to_owned()
     }
 
     #[sea_orm_migration::async_trait::async_trait]
@@ -634,6 +687,7 @@ mod m0005_figure_rollups {
     //! `ix_contact_tenant_ended` finds the latest completion of a tenant (the fast path
     //! holds only for an `as_of` after every stored event).
 
+    use super::shared::{long, sum_table, text, without_serving_timeouts};
     use sea_orm_migration::prelude::*;
 
     /// Three tables and one index.
@@ -645,44 +699,12 @@ mod m0005_figure_rollups {
         }
     }
 
-    fn text(name: &'static str) -> ColumnDef {
-        ColumnDef::new(name).string().not_null().to_owned()
-    }
-    fn long(name: &'static str) -> ColumnDef {
-        ColumnDef::new(name).big_integer().not_null().to_owned()
-    }
-
     #[sea_orm_migration::async_trait::async_trait]
     impl MigrationTrait for Migration {
         async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            without_serving_timeouts(manager.get_connection()).await?;
             manager
-                .create_table(
-                    Table::create()
-                        .table("figure_rollup")
-                        .col(text("tenant"))
-                        .col(ColumnDef::new("day").integer().not_null())
-                        .col(ColumnDef::new("kind").small_integer().not_null())
-                        .col(text("channel"))
-                        .col(text("topic"))
-                        .col(text("department"))
-                        .col(long("a"))
-                        .col(long("b"))
-                        .col(long("c"))
-                        .col(long("n"))
-                        .primary_key(
-                            Index::create()
-                                .col("tenant")
-                                .col("day")
-                                .col("kind")
-                                .col("channel")
-                                .col("topic")
-                                .col("department")
-                                .col("a")
-                                .col("b")
-                                .col("c"),
-                        )
-                        .to_owned(),
-                )
+                .create_table(sum_table("figure_rollup", "day", false))
                 .await?;
             manager
                 .create_table(
@@ -863,7 +885,8 @@ mod m0008_figure_months {
     //! deleted) and the per-month sums are summed from the per-day rows; unit rows of
     //! version 1 are converted when they are read (`crate::rows::figures`).
 
-    use crate::rollup::{Sharded, add_sums, month_sums};
+    use super::shared::{sum_table, without_serving_timeouts};
+    use crate::rollup::{Sharded, Sums, add_sums, month_sums};
     use midoffice_domain::rollup::{
         self, Grain, Tally, TallyKey, TallyKind, day_from_number, day_number,
     };
@@ -880,12 +903,6 @@ mod m0008_figure_months {
         }
     }
 
-    fn text(name: &'static str) -> ColumnDef {
-        ColumnDef::new(name).string().not_null().to_owned()
-    }
-    fn long(name: &'static str) -> ColumnDef {
-        ColumnDef::new(name).big_integer().not_null().to_owned()
-    }
     fn err(e: impl std::fmt::Display) -> DbErr {
         DbErr::Migration(format!("m0008_figure_months: {e}"))
     }
@@ -893,36 +910,11 @@ mod m0008_figure_months {
     #[sea_orm_migration::async_trait::async_trait]
     impl MigrationTrait for Migration {
         async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-            manager
-                .create_table(
-                    Table::create()
-                        .table("figure_month")
-                        .col(text("tenant"))
-                        .col(ColumnDef::new("month").integer().not_null())
-                        .col(ColumnDef::new("kind").small_integer().not_null())
-                        .col(text("channel"))
-                        .col(text("topic"))
-                        .col(text("department"))
-                        .col(long("a"))
-                        .col(long("b"))
-                        .col(long("c"))
-                        .col(long("n"))
-                        .primary_key(
-                            Index::create()
-                                .col("tenant")
-                                .col("month")
-                                .col("kind")
-                                .col("channel")
-                                .col("topic")
-                                .col("department")
-                                .col("a")
-                                .col("b")
-                                .col("c"),
-                        )
-                        .to_owned(),
-                )
-                .await?;
             let db = manager.get_connection();
+            without_serving_timeouts(db).await?;
+            manager
+                .create_table(sum_table("figure_month", "month", false))
+                .await?;
             let backend = db.get_database_backend();
             let tenants: Vec<String> = db
                 .query_all_raw(Statement::from_string(
@@ -984,13 +976,21 @@ mod m0008_figure_months {
                     .filter(|(_, n)| *n != 0)
                     .map(|(t, n)| (0, day_number(t.day), t.kind, t.key, n))
                     .collect();
-                add_sums(db, &tenant, Grain::Day, &days, Sharded::BeforeM0009)
-                    .await
-                    .map_err(err)?;
+                add_sums(
+                    db,
+                    &tenant,
+                    Grain::Day,
+                    Sums::All,
+                    &days,
+                    Sharded::BeforeM0009,
+                )
+                .await
+                .map_err(err)?;
                 add_sums(
                     db,
                     &tenant,
                     Grain::Month,
+                    Sums::All,
                     &month_sums(all.iter().map(|(t, n)| (0, t, *n))),
                     Sharded::BeforeM0009,
                 )
@@ -1016,6 +1016,7 @@ mod m0009_figure_shards {
     //! renamed (the sums have no other index); PostgreSQL adds the column and swaps the
     //! key.
 
+    use super::shared::{sum_table, without_serving_timeouts};
     use sea_orm::{ConnectionTrait, DbBackend};
     use sea_orm_migration::prelude::*;
 
@@ -1028,57 +1029,12 @@ mod m0009_figure_shards {
         }
     }
 
-    fn text(name: &'static str) -> ColumnDef {
-        ColumnDef::new(name).string().not_null().to_owned()
-    }
-    fn long(name: &'static str) -> ColumnDef {
-        ColumnDef::new(name).big_integer().not_null().to_owned()
-    }
-
-    /// The sum table `name` with its day or month column, and a shard in its key.
-    fn sharded(name: &str, column: &'static str) -> TableCreateStatement {
-        Table::create()
-            .table(Alias::new(name))
-            .col(text("tenant"))
-            .col(ColumnDef::new(column).integer().not_null())
-            .col(ColumnDef::new("kind").small_integer().not_null())
-            .col(text("channel"))
-            .col(text("topic"))
-            .col(text("department"))
-            .col(long("a"))
-            .col(long("b"))
-            .col(long("c"))
-            .col(ColumnDef::new("shard").small_integer().not_null())
-            .col(long("n"))
-            .primary_key(
-                Index::create()
-                    .col("tenant")
-                    .col(column)
-                    .col("kind")
-                    .col("channel")
-                    .col("topic")
-                    .col("department")
-                    .col("a")
-                    .col("b")
-                    .col("c")
-                    .col("shard"),
-            )
-            .to_owned()
-    }
-
     #[sea_orm_migration::async_trait::async_trait]
     impl MigrationTrait for Migration {
         async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
             let db = manager.get_connection();
-            if db.get_database_backend() == DbBackend::Postgres {
-                // Rebuilding the sum tables' keys may take longer than a serving
-                // statement may (10 s), and wait longer for the tables than a serving
-                // lock wait (5 s): for this migration's transaction only.
-                db.execute_unprepared("SET LOCAL statement_timeout = 0")
-                    .await?;
-                db.execute_unprepared("SET LOCAL lock_timeout = '60s'")
-                    .await?;
-            }
+            // Rebuilding the sum tables' keys may take longer than a serving statement.
+            without_serving_timeouts(db).await?;
             for (table, column) in [("figure_rollup", "day"), ("figure_month", "month")] {
                 let key = format!("tenant, {column}, kind, channel, topic, department, a, b, c");
                 if db.get_database_backend() == DbBackend::Postgres {
@@ -1101,7 +1057,7 @@ mod m0009_figure_shards {
                     .await?;
                 } else {
                     let new = format!("{table}_sharded");
-                    manager.create_table(sharded(&new, column)).await?;
+                    manager.create_table(sum_table(&new, column, true)).await?;
                     db.execute_unprepared(&format!(
                         "INSERT INTO {new} ({key}, shard, n) SELECT {key}, 0, n FROM {table}"
                     ))
@@ -1111,6 +1067,67 @@ mod m0009_figure_shards {
                     db.execute_unprepared(&format!("ALTER TABLE {new} RENAME TO {table}"))
                         .await?;
                 }
+            }
+            Ok(())
+        }
+
+        fn use_transaction(&self) -> Option<bool> {
+            Some(true)
+        }
+    }
+}
+
+mod m0010_figure_totals {
+    //! Figures of the calls no filter of which fixes a topic or a department (the
+    //! thermometer; the dashboard and its series unfiltered or by channel) read
+    //! per-day and per-month totals (`figure_day_total`, `figure_month_total`): the
+    //! sum tables' columns and key, shard included, each tally as
+    //! `rollup::total_row` counts it (topic and department summed away, a response
+    //! item's norm kept; entries only of the subsets that fix neither), so a day holds
+    //! tens of rows where the sums hold thousands. Every write adds to both
+    //! (`crate::rollup::add_sums`); here they are summed from the stored sums, so a
+    //! store from before answers the same at once, with no rebuild.
+
+    use super::shared::{sum_table, without_serving_timeouts};
+    use midoffice_domain::rollup::{NOT_IN_TOTALS, TallyKind};
+    use sea_orm_migration::prelude::*;
+
+    /// Two tables, summed from the sums.
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0010_figure_totals"
+        }
+    }
+
+    #[sea_orm_migration::async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let db = manager.get_connection();
+            // Summing the figure tables of a large store may take longer than a
+            // serving statement.
+            without_serving_timeouts(db).await?;
+            let (response, entry) = (TallyKind::Response.code(), TallyKind::Entry.code());
+            // `rollup::total_row` in SQL (the store tests compare it with the totals
+            // the writes make).
+            let topic = format!("CASE WHEN kind = {response} THEN topic ELSE '' END");
+            for (sums, totals, column) in [
+                ("figure_rollup", "figure_day_total", "day"),
+                ("figure_month", "figure_month_total", "month"),
+            ] {
+                manager
+                    .create_table(sum_table(totals, column, true))
+                    .await?;
+                db.execute_unprepared(&format!(
+                    "INSERT INTO {totals} \
+                     (tenant, {column}, kind, channel, topic, department, a, b, c, shard, n) \
+                     SELECT tenant, {column}, kind, channel, {topic}, '', a, b, c, shard, SUM(n) \
+                     FROM {sums} WHERE kind <> {entry} OR (a & {NOT_IN_TOTALS}) = 0 \
+                     GROUP BY tenant, {column}, kind, channel, {topic}, a, b, c, shard \
+                     HAVING SUM(n) <> 0"
+                ))
+                .await?;
             }
             Ok(())
         }

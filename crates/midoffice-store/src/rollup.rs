@@ -69,6 +69,15 @@ pub(crate) enum Sharded {
     BeforeM0009,
 }
 
+/// Which sums: every combination of dims (`figure_rollup`, `figure_month`), or the
+/// totals with topic and department summed away (`figure_day_total`,
+/// `figure_month_total`, each tally as `rollup::total_row` counts it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sums {
+    All,
+    Totals,
+}
+
 /// Rows of sums to add: `(shard, day or month number, kind, key, n)`.
 pub(crate) type SumRow = (i16, i64, TallyKind, TallyKey, i64);
 
@@ -479,27 +488,40 @@ async fn ensure_state<C: ConnectionTrait>(
 }
 
 /// Adds count differences to the per-day sums and to the per-month sums
-/// (`rollup::month_row`), each in its shard (rows that fall to 0 stay; a shard's row
-/// may be below 0 where a unit's tallies were added in another shard before m0009).
+/// (`rollup::month_row`), and the same to the per-day and per-month totals
+/// (`rollup::total_row`), each in its shard (rows that fall to 0 stay; a shard's row
+/// may be below 0 where a unit's tallies were added in another shard before m0009):
+/// one batched upsert per table.
 async fn add_to_rollups<C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
     delta: &Deltas,
 ) -> Result<(), StoreError> {
-    let days: Vec<SumRow> = delta
-        .iter()
-        .map(|((s, t), n)| (*s, day_number(t.day), t.kind, t.key.clone(), *n))
-        .collect();
+    let mut totals: Deltas = BTreeMap::new();
+    for ((s, t), n) in delta {
+        if let Some(total) = rollup::total_row(t) {
+            *totals.entry((*s, total)).or_insert(0) += n;
+        }
+    }
+    totals.retain(|_, n| *n != 0);
     let t = tenant.as_str();
-    add_sums(c, t, Grain::Day, &days, Sharded::Yes).await?;
-    add_sums(
-        c,
-        t,
-        Grain::Month,
-        &month_sums(delta.iter().map(|((s, t), n)| (*s, t, *n))),
-        Sharded::Yes,
-    )
-    .await
+    for (sums, delta) in [(Sums::All, delta), (Sums::Totals, &totals)] {
+        let days: Vec<SumRow> = delta
+            .iter()
+            .map(|((s, t), n)| (*s, day_number(t.day), t.kind, t.key.clone(), *n))
+            .collect();
+        add_sums(c, t, Grain::Day, sums, &days, Sharded::Yes).await?;
+        add_sums(
+            c,
+            t,
+            Grain::Month,
+            sums,
+            &month_sums(delta.iter().map(|((s, t), n)| (*s, t, *n))),
+            Sharded::Yes,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Day-row differences `(shard, tally, n)` summed into month rows of the same shard.
@@ -517,24 +539,27 @@ pub(crate) fn month_sums<'a>(rows: impl IntoIterator<Item = (i16, &'a Tally, i64
 }
 
 /// The table and its day or month column.
-fn table_of(grain: Grain) -> (&'static str, &'static str) {
-    match grain {
-        Grain::Day => ("figure_rollup", "day"),
-        Grain::Month => ("figure_month", "month"),
+pub(crate) fn table_of(grain: Grain, sums: Sums) -> (&'static str, &'static str) {
+    match (grain, sums) {
+        (Grain::Day, Sums::All) => ("figure_rollup", "day"),
+        (Grain::Month, Sums::All) => ("figure_month", "month"),
+        (Grain::Day, Sums::Totals) => ("figure_day_total", "day"),
+        (Grain::Month, Sums::Totals) => ("figure_month_total", "month"),
     }
 }
 
-/// Adds counts to per-day or per-month sums ([`SumRow`]; the shard is left out of
-/// tables from before m0009).
+/// Adds counts to per-day or per-month sums or totals ([`SumRow`]; the shard is left
+/// out of tables from before m0009).
 pub(crate) async fn add_sums<C: ConnectionTrait>(
     c: &C,
     tenant: &str,
     grain: Grain,
+    sums: Sums,
     rows: &[SumRow],
     sharded: Sharded,
 ) -> Result<(), StoreError> {
     let backend = c.get_database_backend();
-    let (table, column) = table_of(grain);
+    let (table, column) = table_of(grain, sums);
     let (shard_column, shard_value) = match sharded {
         Sharded::Yes => (", shard", ", ?"),
         Sharded::BeforeM0009 => ("", ""),
@@ -678,6 +703,9 @@ pub struct Scope {
     pub keep: (bool, bool, bool),
     pub topic: Option<String>,
     pub department: Option<String>,
+    /// No filter fixes a topic or a department (`rollup::totals_answer`): the rows are
+    /// read from the totals, which hold the same sums over far fewer rows.
+    pub totals: bool,
 }
 
 impl Scope {
@@ -693,6 +721,7 @@ impl Scope {
             keep: (false, false, false),
             topic: None,
             department: None,
+            totals: rollup::totals_answer(&[]),
         }
     }
 
@@ -728,6 +757,7 @@ impl Scope {
             ),
             topic: shared(|f| f.topic.as_ref()),
             department: shared(|f| f.department.as_ref()),
+            totals: rollup::totals_answer(filters),
         }
     }
 
@@ -743,7 +773,8 @@ impl Scope {
 
 /// The rollup rows of these spans ([`rollup::sum_period`], computed by the database,
 /// with the dims no filter of the scope fixes summed over, and always the shards), of
-/// the scope: entries on
+/// the scope, from the totals when no filter fixes a topic or a department
+/// ([`Scope::totals`]; the same rows, already summed over those): entries on
 /// their own day or month, other kinds summed over each span unless `every_at` (a
 /// series, which splits the rows by day or month). Every day or month of a span and
 /// every kind is named (`IN` lists of numbers), so the database seeks each (day or
@@ -813,7 +844,12 @@ async fn span_rows<C: ConnectionTrait>(
         if span.to <= span.from {
             continue;
         }
-        let (table, column) = table_of(span.grain);
+        let sums = if scope.totals {
+            Sums::Totals
+        } else {
+            Sums::All
+        };
+        let (table, column) = table_of(span.grain, sums);
         let list = |ats: &mut dyn Iterator<Item = i64>| {
             ats.map(|a| a.to_string()).collect::<Vec<_>>().join(", ")
         };

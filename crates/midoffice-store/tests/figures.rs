@@ -299,9 +299,25 @@ async fn same_answers(store: &Store, t: &TenantId, rng: &mut Rng, periods: &[Per
             assert_eq!(fast.path, FigurePath::Rollups);
             assert_eq!(fast.answer, slow.answer, "figures {p:?} {filters:?}");
         }
-        // The series over the period, by day, week and month, read once.
+        // Unfiltered and by channel only: read from the totals.
+        let plain: Vec<Filter> = std::iter::once(Filter::default())
+            .chain(Channel::ALL.map(|channel| Filter {
+                channel: Some(channel),
+                ..Filter::default()
+            }))
+            .collect();
+        let fast = store.figures(t, *p, plain.clone(), false).await.unwrap();
+        let slow = store.figures(t, *p, plain.clone(), true).await.unwrap();
+        assert_eq!(fast.path, FigurePath::Rollups);
+        assert_eq!(fast.answer, slow.answer, "figures {p:?} {plain:?}");
+        // The series over the period, by day, week and month, read once (one by a
+        // channel alone, from the totals).
         for step in [Step::Day, Step::Week, Step::Month] {
-            let filter = random_filter(rng);
+            let mut filter = random_filter(rng);
+            if step == Step::Day {
+                filter.topic = None;
+                filter.department = None;
+            }
             let periods = rollup::series_periods(p.from, p.to, step, p.as_of);
             let fast = store
                 .figure_series(t, periods.clone(), filter.clone(), false)
@@ -318,13 +334,62 @@ async fn same_answers(store: &Store, t: &TenantId, rng: &mut Rng, periods: &[Per
     }
 }
 
+/// The sum tables, per day and per month.
+const SUMS: [(&str, &str); 2] = [("figure_rollup", "day"), ("figure_month", "month")];
+/// The totals (m0010), per day and per month.
+const TOTALS: [(&str, &str); 2] = [("figure_day_total", "day"), ("figure_month_total", "month")];
+
+type SumKey = (String, i64, i64, String, String, String, i64, i64, i64, i64);
+
 /// Every rollup key with a count, per day and per month, summed over the shards, in
 /// key order.
-async fn rollups(
-    raw: &DatabaseConnection,
-) -> Vec<(String, i64, i64, String, String, String, i64, i64, i64, i64)> {
+async fn rollups(raw: &DatabaseConnection) -> Vec<SumKey> {
+    sums_of(raw, SUMS).await
+}
+
+/// Every key of the totals with a count, in each shard (on PostgreSQL a unit adds to
+/// the totals of its own shard), in key order.
+async fn totals(raw: &DatabaseConnection) -> Vec<(SumKey, i64)> {
     let mut out = Vec::new();
-    for (table, column) in [("figure_rollup", "day"), ("figure_month", "month")] {
+    for (table, column) in TOTALS {
+        let rows = raw
+            .query_all_raw(Statement::from_string(
+                raw.get_database_backend(),
+                format!(
+                    "SELECT CAST({column} AS BIGINT), CAST(kind AS BIGINT), channel, topic, \
+                     department, a, b, c, CAST(SUM(n) AS BIGINT), CAST(shard AS BIGINT) \
+                     FROM {table} GROUP BY {column}, kind, channel, topic, department, a, b, c, \
+                     shard HAVING SUM(n) <> 0 \
+                     ORDER BY {column}, kind, channel, topic, department, a, b, c, shard"
+                ),
+            ))
+            .await
+            .unwrap();
+        out.extend(rows.iter().map(|r| {
+            (
+                (
+                    table.to_owned(),
+                    r.try_get_by_index(0).unwrap(),
+                    r.try_get_by_index(1).unwrap(),
+                    r.try_get_by_index(2).unwrap(),
+                    r.try_get_by_index(3).unwrap(),
+                    r.try_get_by_index(4).unwrap(),
+                    r.try_get_by_index(5).unwrap(),
+                    r.try_get_by_index(6).unwrap(),
+                    r.try_get_by_index(7).unwrap(),
+                    r.try_get_by_index(8).unwrap(),
+                ),
+                r.try_get_by_index(9).unwrap(),
+            )
+        }));
+    }
+    out
+}
+
+/// Every key of these tables with a count, summed over the shards, in key order.
+async fn sums_of(raw: &DatabaseConnection, tables: [(&str, &str); 2]) -> Vec<SumKey> {
+    let mut out = Vec::new();
+    for (table, column) in tables {
         let rows = raw
             .query_all_raw(Statement::from_string(
                 raw.get_database_backend(),
@@ -386,14 +451,28 @@ async fn rollups_answer_as_the_facts_do(backend: Backend) {
             same_answers(&store, &t, &mut rng, &ps).await;
         }
 
-        // Kept write by write, the rollups are what a rebuild from the facts makes.
+        // Kept write by write, the rollups and the totals are what a rebuild from the
+        // facts makes.
         let kept = rollups(&raw).await;
-        assert!(!kept.is_empty());
-        exec(&raw, "DELETE FROM figure_rollup").await;
-        exec(&raw, "DELETE FROM figure_month").await;
+        let kept_totals = totals(&raw).await;
+        assert!(!kept.is_empty() && !kept_totals.is_empty());
+        let total_keys = sums_of(&raw, TOTALS).await.len();
+        assert!(
+            total_keys < kept.len(),
+            "the totals hold fewer keys: {total_keys} of {}",
+            kept.len()
+        );
+        for (table, _) in SUMS.into_iter().chain(TOTALS) {
+            exec(&raw, &format!("DELETE FROM {table}")).await;
+        }
         exec(&raw, "DELETE FROM figure_unit").await;
         assert!(store.rebuild_figures(&t).await.unwrap());
         assert_eq!(rollups(&raw).await, kept, "rebuilt from the facts");
+        assert_eq!(
+            totals(&raw).await,
+            kept_totals,
+            "totals rebuilt from the facts"
+        );
 
         // New settings: from the facts until the rebuild, then from the rollups again.
         store.replace_settings(&t, other_settings()).await.unwrap();
@@ -788,6 +867,84 @@ async fn units_add_to_their_own_shard(backend: Backend) {
         }
         let mut rng = Rng(45);
         let ps = periods(&mut rng, 4);
+        same_answers(&store, &t, &mut rng, &ps).await;
+    });
+}
+
+database_test!(the_migration_sums_the_totals_the_writes_make);
+async fn the_migration_sums_the_totals_the_writes_make(backend: Backend) {
+    on_backend!(backend, |db, store| {
+        use sea_orm_migration::MigratorTrait;
+        let t = tenant();
+        let raw = db.raw().await;
+        join_cases(&store, &t).await;
+        play(&store, &t, 47, 150).await;
+        let written = totals(&raw).await;
+        let response = i64::from(TallyKind::Response.code());
+        assert!(
+            written
+                .iter()
+                .any(|(k, _)| k.2 == response && !k.4.is_empty()),
+            "response items keep their norm"
+        );
+        assert!(
+            written
+                .iter()
+                .all(|(k, _)| k.5.is_empty() && (k.4.is_empty() || k.2 == response)),
+            "topic and department summed away"
+        );
+        let mut rng = Rng(47);
+        let ps = periods(&mut rng, 2);
+        // The unfiltered figures and the thermometer read the totals, a topic the sums.
+        let p = ps[0];
+        let by_topic = vec![Filter {
+            topic: Some(code("paspoort")),
+            ..Filter::default()
+        }];
+        let all = store
+            .figures(&t, p, vec![Filter::default()], true)
+            .await
+            .unwrap();
+        let topic = store.figures(&t, p, by_topic.clone(), true).await.unwrap();
+        assert!(all.answer[0].contacts > 0);
+        for (table, _) in TOTALS {
+            exec(&raw, &format!("DELETE FROM {table}")).await;
+        }
+        let emptied = store
+            .figures(&t, p, vec![Filter::default()], false)
+            .await
+            .unwrap();
+        assert_eq!(emptied.path, FigurePath::Rollups);
+        assert_eq!(emptied.answer[0].contacts, 0, "read from the totals");
+        let from_sums = store.figures(&t, p, by_topic, false).await.unwrap();
+        assert_eq!(from_sums.answer, topic.answer, "read from the sums");
+
+        // The store as m0009 left it (the sums as the same writes made them), migrated.
+        for (table, _) in TOTALS {
+            exec(&raw, &format!("DROP TABLE {table}")).await;
+        }
+        exec(
+            &raw,
+            "DELETE FROM seaql_migrations WHERE version = 'm0010_figure_totals'",
+        )
+        .await;
+        midoffice_store::migration::Migrator::up(&raw, None)
+            .await
+            .unwrap();
+        assert_eq!(totals(&raw).await, written, "summed as the writes add them");
+        let back = store
+            .figures(&t, p, vec![Filter::default()], false)
+            .await
+            .unwrap();
+        assert_eq!(back.answer, all.answer);
+        same_answers(&store, &t, &mut rng, &ps).await;
+        // Writes after it add to the summed totals, and a refresh of every unit
+        // changes nothing.
+        play(&store, &t, 48, 80).await;
+        let kept = totals(&raw).await;
+        assert!(store.rebuild_figures(&t).await.unwrap());
+        assert_eq!(totals(&raw).await, kept);
+        let ps = periods(&mut rng, 2);
         same_answers(&store, &t, &mut rng, &ps).await;
     });
 }
