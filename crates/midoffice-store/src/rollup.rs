@@ -4,8 +4,9 @@
 //! contact on no case) refreshes it in its own transaction ([`after_writes`]): the
 //! unit's tallies are computed again from its facts as the write leaves them (its
 //! plan's, or read back from the store), the difference with the
-//! tallies it had (`figure_unit`) is added to the per-day sums (`figure_rollup`, one
-//! batched upsert), and the new tallies are kept. A figure call answers from the sums
+//! tallies it had (`figure_unit`) is added to the per-day and per-month sums
+//! (`figure_rollup`, `figure_month`) and totals (`figure_day_total`,
+//! `figure_month_total`), one batched upsert each, and the new tallies are kept. A figure call answers from the sums
 //! when the tenant's rollups were built with its current settings (`figure_state`) and
 //! `as_of` is at or after every stored event (the latest start and end of a contact);
 //! otherwise from the facts of the period, as before. After a change of settings that

@@ -350,17 +350,41 @@ async fn rollups(raw: &DatabaseConnection) -> Vec<SumKey> {
 /// Every key of the totals with a count, in each shard (on PostgreSQL a unit adds to
 /// the totals of its own shard), in key order.
 async fn totals(raw: &DatabaseConnection) -> Vec<(SumKey, i64)> {
+    sums_in(raw, TOTALS, true).await
+}
+
+/// Every key of these tables with a count, summed over the shards, in key order.
+async fn sums_of(raw: &DatabaseConnection, tables: [(&str, &str); 2]) -> Vec<SumKey> {
+    sums_in(raw, tables, false)
+        .await
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect()
+}
+
+/// Every key of these tables with a count, with its shard when `by_shard` (else 0 and
+/// summed over the shards), in key order.
+async fn sums_in(
+    raw: &DatabaseConnection,
+    tables: [(&str, &str); 2],
+    by_shard: bool,
+) -> Vec<(SumKey, i64)> {
+    let (shard, grouped) = if by_shard {
+        ("CAST(shard AS BIGINT)", ", shard")
+    } else {
+        ("CAST(0 AS BIGINT)", "")
+    };
     let mut out = Vec::new();
-    for (table, column) in TOTALS {
+    for (table, column) in tables {
         let rows = raw
             .query_all_raw(Statement::from_string(
                 raw.get_database_backend(),
                 format!(
                     "SELECT CAST({column} AS BIGINT), CAST(kind AS BIGINT), channel, topic, \
-                     department, a, b, c, CAST(SUM(n) AS BIGINT), CAST(shard AS BIGINT) \
-                     FROM {table} GROUP BY {column}, kind, channel, topic, department, a, b, c, \
-                     shard HAVING SUM(n) <> 0 \
-                     ORDER BY {column}, kind, channel, topic, department, a, b, c, shard"
+                     department, a, b, c, CAST(SUM(n) AS BIGINT), {shard} FROM {table} \
+                     GROUP BY {column}, kind, channel, topic, department, a, b, c{grouped} \
+                     HAVING SUM(n) <> 0 \
+                     ORDER BY {column}, kind, channel, topic, department, a, b, c{grouped}"
                 ),
             ))
             .await
@@ -380,41 +404,6 @@ async fn totals(raw: &DatabaseConnection) -> Vec<(SumKey, i64)> {
                     r.try_get_by_index(8).unwrap(),
                 ),
                 r.try_get_by_index(9).unwrap(),
-            )
-        }));
-    }
-    out
-}
-
-/// Every key of these tables with a count, summed over the shards, in key order.
-async fn sums_of(raw: &DatabaseConnection, tables: [(&str, &str); 2]) -> Vec<SumKey> {
-    let mut out = Vec::new();
-    for (table, column) in tables {
-        let rows = raw
-            .query_all_raw(Statement::from_string(
-                raw.get_database_backend(),
-                format!(
-                    "SELECT CAST({column} AS BIGINT), CAST(kind AS BIGINT), channel, topic, \
-                     department, a, b, c, CAST(SUM(n) AS BIGINT) FROM {table} \
-                     GROUP BY {column}, kind, channel, topic, department, a, b, c \
-                     HAVING SUM(n) <> 0 \
-                     ORDER BY {column}, kind, channel, topic, department, a, b, c"
-                ),
-            ))
-            .await
-            .unwrap();
-        out.extend(rows.iter().map(|r| {
-            (
-                table.to_owned(),
-                r.try_get_by_index(0).unwrap(),
-                r.try_get_by_index(1).unwrap(),
-                r.try_get_by_index(2).unwrap(),
-                r.try_get_by_index(3).unwrap(),
-                r.try_get_by_index(4).unwrap(),
-                r.try_get_by_index(5).unwrap(),
-                r.try_get_by_index(6).unwrap(),
-                r.try_get_by_index(7).unwrap(),
-                r.try_get_by_index(8).unwrap(),
             )
         }));
     }

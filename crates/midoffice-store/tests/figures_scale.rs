@@ -24,8 +24,8 @@ use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use common::*;
 use midoffice_domain::contact::Channel;
 use midoffice_domain::figures::{Filter, Period};
-use midoffice_store::FigurePath;
 use midoffice_store::entity::{case, contact, feedback, party};
+use midoffice_store::{FigurePath, StoreError};
 use sea_orm::{EntityTrait, IntoActiveModel, TransactionTrait};
 use std::time::Instant as Clock;
 use uuid::Uuid;
@@ -524,7 +524,12 @@ async fn figures_of_a_seeded_store() {
                 r.path,
                 r.answer.len()
             ),
-            Err(e) => eprintln!("{label}: {med:.1?} (max {max:.1?}) failed: {e}"),
+            // Past the store's bound (a large store on a loaded machine) is a
+            // measurement; any other failure of the fast path is a fault.
+            Err(e @ StoreError::Unavailable(_)) => {
+                eprintln!("{label}: {med:.1?} (max {max:.1?}) failed: {e}")
+            }
+            Err(e) => panic!("{label}: {e}"),
         }
     }
     // The reference, once, for a month (and that both agree); under a heavy load of
