@@ -814,13 +814,14 @@ impl Store {
         let tenant_id = TenantId::parse(&batch.tenant)
             .map_err(|_| StoreError::Internal("a batch of an invalid tenant".into()))?;
         let settings = self.settings(&tenant_id).await?;
-        self.save_prepared(batch.prepare(&settings, self.pools.backend)?)
+        self.save_prepared(&batch.prepare(&settings, self.pools.backend)?)
             .await
     }
 
     /// Saves a prepared batch in one write transaction: its inserts, then its figure
-    /// units and their sums.
-    pub async fn save_prepared(&self, prepared: Prepared) -> Result<BatchCounts, StoreError> {
+    /// units and their sums. Borrowed, so that a batch that failed as UNAVAILABLE (rolled
+    /// back whole) can be saved again.
+    pub async fn save_prepared(&self, prepared: &Prepared) -> Result<BatchCounts, StoreError> {
         let Prepared {
             tenant,
             counts,
@@ -831,27 +832,25 @@ impl Store {
         let txn = self.pools.begin_write().await?;
         let result = async {
             for insert in inserts {
-                txn.execute_raw(insert).await.map_err(db_err)?;
+                txn.execute_raw(insert.clone()).await.map_err(db_err)?;
             }
             // The batch's units are new and whole (a batch holds whole parties): their
             // tallies, computed as a refresh would, are added as they are. They were
             // computed before the transaction, so the settings are read again under the
             // shared settings lock (as every write holds it): when a replacement came in
             // between, the rollups are marked stale and the rebuild counts the batch.
-            Locks::new(&self.pools)
-                .reads_settings(&txn, &tenant)
+            Locks::new(&self.pools).reads_settings(&txn, tenant).await?;
+            let now = crate::settings_in(&txn, tenant).await?;
+            crate::rollup::add_new_units(&txn, tenant, units, settings, &self.figure_states)
                 .await?;
-            let now = crate::settings_in(&txn, &tenant).await?;
-            crate::rollup::add_new_units(&txn, &tenant, units, &settings, &self.figure_states)
-                .await?;
-            if crate::rollup::tallied_differently(&settings, &now) {
-                crate::rollup::mark_stale(&txn, &tenant).await?;
+            if crate::rollup::tallied_differently(settings, &now) {
+                crate::rollup::mark_stale(&txn, tenant).await?;
             }
             Ok(())
         }
         .await;
         db::finish(txn, result).await?;
-        Ok(counts)
+        Ok(*counts)
     }
 
     /// Before a bulk load: on SQLite, the writer connection (only the load's own) keeps

@@ -412,7 +412,7 @@ fn encode_unit(tallies: &BTreeMap<Tally, i64>) -> Result<String, StoreError> {
 pub(crate) async fn add_new_units<C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
-    units: Vec<(Uuid, BTreeMap<Tally, i64>)>,
+    units: &[(Uuid, BTreeMap<Tally, i64>)],
     settings: &TenantSettings,
     states: &KnownStates,
 ) -> Result<(), StoreError> {
@@ -423,10 +423,10 @@ pub(crate) async fn add_new_units<C: ConnectionTrait>(
         if tallies.is_empty() {
             continue;
         }
-        keep.push((id, encode_unit(&tallies)?));
-        let shard = shard_of(backend, id);
+        keep.push((*id, encode_unit(tallies)?));
+        let shard = shard_of(backend, *id);
         for (t, n) in tallies {
-            *sums.entry((shard, t)).or_insert(0) += n;
+            *sums.entry((shard, t.clone())).or_insert(0) += n;
         }
     }
     add_to_rollups(c, tenant, &sums).await?;

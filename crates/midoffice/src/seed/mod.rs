@@ -20,7 +20,7 @@ use midoffice_domain::TenantId;
 use midoffice_domain::identifier::{Identifier, IdentifierKind, Pseudonymiser};
 use midoffice_domain::settings::TenantSettings;
 use midoffice_store::bulk::{Batch, BatchCounts, Prepared};
-use midoffice_store::redact_url;
+use midoffice_store::{Store, StoreError, redact_url};
 use play::{Player, Refusals};
 use rng::Rng;
 use shape::{Citizen, Clock, Identity, Planner};
@@ -217,8 +217,7 @@ async fn seed(args: SeedArgs) -> Result<(), BoxError> {
     let mut saving = Duration::ZERO;
     while let Some(message) = rx.recv().await {
         match message {
-            Ok(Message::Batch(batch)) => match timed(&mut saving, store.save_prepared(batch)).await
-            {
+            Ok(Message::Batch(batch)) => match timed(&mut saving, save(&store, &batch)).await {
                 Ok(counts) => {
                     saved += counts;
                     if last_report.elapsed() >= Duration::from_secs(2) {
@@ -258,6 +257,26 @@ async fn seed(args: SeedArgs) -> Result<(), BoxError> {
 }
 
 /// Runs `work`, adding the time it took to `total`.
+/// How many times a batch is saved at most when the store answers UNAVAILABLE (the
+/// database busy or a connection not had in time): the batch is one transaction, rolled
+/// back whole, so saving it again is safe.
+const SAVE_ATTEMPTS: u32 = 3;
+
+/// Saves a batch, again after a pause when the store was unavailable (logged).
+async fn save(store: &Store, batch: &Prepared) -> Result<BatchCounts, StoreError> {
+    let mut attempt = 1;
+    loop {
+        match store.save_prepared(batch).await {
+            Err(StoreError::Unavailable(why)) if attempt < SAVE_ATTEMPTS => {
+                tracing::warn!(attempt, reason = %why, "saving a batch failed; saving it again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                attempt += 1;
+            }
+            done => return done,
+        }
+    }
+}
+
 async fn timed<T>(total: &mut Duration, work: impl Future<Output = T>) -> T {
     let start = Wall::now();
     let out = work.await;
