@@ -256,7 +256,6 @@ async fn seed(args: SeedArgs) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// Runs `work`, adding the time it took to `total`.
 /// How many times a batch is saved at most when the store answers UNAVAILABLE (the
 /// database busy or a connection not had in time): the batch is one transaction, rolled
 /// back whole, so saving it again is safe.
@@ -277,6 +276,7 @@ async fn save(store: &Store, batch: &Prepared) -> Result<BatchCounts, StoreError
     }
 }
 
+/// Runs `work`, adding the time it took to `total`.
 async fn timed<T>(total: &mut Duration, work: impl Future<Output = T>) -> T {
     let start = Wall::now();
     let out = work.await;
