@@ -579,34 +579,98 @@ pub fn month_row(tally: &Tally) -> (i64, TallyKey) {
     (month_number(tally.day), key)
 }
 
-/// The subset bits of an entry that the totals leave out ([`total_row`]).
+/// The subset bits of an entry that the overall totals leave out ([`total_rows`]).
 pub const NOT_IN_TOTALS: i64 = BY_TOPIC | BY_DEPARTMENT;
 
-/// A tally as also counted in the totals (per-day and per-month sums with topic and
-/// department summed away, for the calls no filter of which fixes either): the same
-/// kind, day and key, with `topic` and `department` `""`, except a response item's
-/// `topic`, which holds its norm and stays; the channel stays for every kind. `None`
-/// for an entry of a subset that fixes a topic or a department (a filter that counts it
-/// reads the full rows). Applied to a day row's key or, equally, to a month row's
-/// ([`month_row`] changes only an entry's relations).
-pub fn total_row(tally: &Tally) -> Option<Tally> {
-    if tally.kind == TallyKind::Entry && tally.key.a & NOT_IN_TOTALS != 0 {
-        return None;
-    }
-    let mut out = tally.clone();
-    if tally.kind != TallyKind::Response {
-        out.key.topic = String::new();
-    }
-    out.key.department = String::new();
-    Some(out)
+/// The parts of the totals (per-day and per-month sums with dims summed away, kept
+/// beside the full sums so that a call reads tens of rows a day instead of thousands):
+/// which dims a part's rows keep besides the channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Part {
+    /// Topic and department summed away (a response item's norm stays in `topic`): for
+    /// the calls no filter of which fixes either (the thermometer; the dashboard
+    /// unfiltered or by channel).
+    Overall,
+    /// Per topic, department summed away: for calls every filter of which fixes a
+    /// topic and none a department.
+    Topic,
+    /// Per department, topic summed away: for calls every filter of which fixes a
+    /// department and none a topic.
+    Department,
 }
 
-/// Whether the totals ([`total_row`]) answer a call with these filters as the full rows
-/// do: when none fixes a topic or a department (the thermometer has none).
-pub fn totals_answer(filters: &[Filter]) -> bool {
-    filters
-        .iter()
-        .all(|f| f.topic.is_none() && f.department.is_none())
+/// A tally as also counted in the totals: the rows of the parts ([`Part`]) it counts
+/// in, each with the same kind, day, channel and counts.
+/// - [`Part::Overall`]: every tally but an entry of a subset that fixes a topic or a
+///   department, with `topic` and `department` `""` (a response item's `topic` holds
+///   its norm and stays).
+/// - [`Part::Topic`]: a contact's tallies (contact, answer, seconds, satisfaction) of
+///   a contact with a topic, with `department` `""`; entries of the subsets that fix
+///   the topic and not the department, as they are.
+/// - [`Part::Department`]: the same with the roles of topic and department swapped.
+///
+/// Entries of the subsets that fix both are in the full sums only. The parts' rows
+/// never coincide ([`in_part`] tells them apart). Applied to a day row's key or,
+/// equally, to a month row's ([`month_row`] changes only an entry's relations).
+pub fn total_rows(tally: &Tally) -> Vec<Tally> {
+    let with = |topic: &str, department: &str| {
+        let mut out = tally.clone();
+        out.key.topic = topic.to_owned();
+        out.key.department = department.to_owned();
+        out
+    };
+    match tally.kind {
+        TallyKind::Response => vec![with(&tally.key.topic, "")],
+        TallyKind::Commitment => vec![with("", "")],
+        TallyKind::Entry => match tally.key.a & NOT_IN_TOTALS {
+            0 => vec![with("", "")],
+            // One of the two (an or-pattern of the two bits).
+            BY_TOPIC | BY_DEPARTMENT => vec![tally.clone()],
+            _ => Vec::new(),
+        },
+        TallyKind::Contact | TallyKind::Answer | TallyKind::Seconds(_) | TallyKind::Feedback => {
+            let mut out = vec![with("", "")];
+            if !tally.key.topic.is_empty() {
+                out.push(with(&tally.key.topic, ""));
+            }
+            if !tally.key.department.is_empty() {
+                out.push(with("", &tally.key.department));
+            }
+            out
+        }
+    }
+}
+
+/// Whether a row of the totals of this kind and key belongs to a part: the overall
+/// rows have neither topic nor department (but a response item its norm), a topic's
+/// rows a topic and no department, a department's rows the reverse.
+pub fn in_part(part: Part, kind: TallyKind, key: &TallyKey) -> bool {
+    match part {
+        Part::Overall => {
+            key.department.is_empty() && (key.topic.is_empty() || kind == TallyKind::Response)
+        }
+        Part::Topic => {
+            key.department.is_empty() && !key.topic.is_empty() && kind != TallyKind::Response
+        }
+        Part::Department => key.topic.is_empty() && !key.department.is_empty(),
+    }
+}
+
+/// The part of the totals ([`total_rows`]) that answers a call with these filters as
+/// the full rows do, or `None` (the full sums answer): [`Part::Overall`] when no filter
+/// fixes a topic or a department (the thermometer has none), [`Part::Topic`] when every
+/// filter fixes a topic and none a department, [`Part::Department`] the reverse.
+pub fn totals_part(filters: &[Filter]) -> Option<Part> {
+    let all = |f: fn(&Filter) -> bool| filters.iter().all(f);
+    if all(|f| f.topic.is_none() && f.department.is_none()) {
+        Some(Part::Overall)
+    } else if all(|f| f.topic.is_some() && f.department.is_none()) {
+        Some(Part::Topic)
+    } else if all(|f| f.topic.is_none() && f.department.is_some()) {
+        Some(Part::Department)
+    } else {
+        None
+    }
 }
 
 /// Which computation answers a figure call.
@@ -618,28 +682,26 @@ pub enum Path {
     Facts,
 }
 
-/// The rows that answer a period exactly, or `None`: a period of at most [`REL_DAYS`]
-/// days reads its days; one that starts on the first of a month reads its whole months
-/// and the days of a last partial month (at most [`REL_MONTHS`] months). Any other
-/// period is computed from the facts.
+/// The rows that answer a period exactly, or `None`: a period that starts on the first
+/// of a month and holds a whole month reads its whole months (at most [`REL_MONTHS`])
+/// and the days of a last partial month, so a calendar month is one month's rows, not
+/// thirty days'; any other period of at most [`REL_DAYS`] days reads its days. Any
+/// other period is computed from the facts.
 pub fn spans(period: &Period) -> Option<Vec<Span>> {
     let (from, to) = (day_number(period.from), day_number(period.to));
     if to <= from {
         return Some(Vec::new());
     }
-    if to - from <= REL_DAYS {
-        return Some(vec![Span {
-            grain: Grain::Day,
-            from,
-            to,
-        }]);
-    }
-    if period.from.day() != 1 {
-        return None;
-    }
     let (fm, tm) = (month_number(period.from), month_number(period.to));
-    if tm - fm >= REL_MONTHS {
-        return None;
+    let whole_months = period.from.day() == 1 && tm > fm;
+    if !whole_months || tm - fm >= REL_MONTHS {
+        return (to - from <= REL_DAYS).then(|| {
+            vec![Span {
+                grain: Grain::Day,
+                from,
+                to,
+            }]
+        });
     }
     let mut out = vec![Span {
         grain: Grain::Month,
@@ -765,7 +827,7 @@ fn matches(filter: &Filter, key: &TallyKey) -> bool {
 
 /// The counted entries of a subset: (referrals per case, fcr -1/0/1, cases), or `None`
 /// when a row cannot tell whether it counts in the period.
-fn entries(rows: &[RollupRow], filter: &Filter, period: &Period) -> Option<Vec<(i64, i64, u64)>> {
+fn entries(rows: &[&RollupRow], filter: &Filter, period: &Period) -> Option<Vec<(i64, i64, u64)>> {
     let subset = subset_of(filter);
     let mut out = Vec::new();
     for r in rows
@@ -807,6 +869,11 @@ fn rank_bucket(buckets: &BTreeMap<i64, u64>, total: u64, p: u64) -> Option<(i64,
 /// filters: the kinds of the buckets that hold a channel's p50 or p90 (a second, narrow
 /// read).
 pub fn seconds_wanted(rows: &[RollupRow], filters: &[Filter]) -> BTreeSet<TallyKind> {
+    seconds_of(&rows.iter().collect::<Vec<_>>(), filters)
+}
+
+/// [`seconds_wanted`] of rows by reference.
+fn seconds_of(rows: &[&RollupRow], filters: &[Filter]) -> BTreeSet<TallyKind> {
     let mut out = BTreeSet::new();
     for filter in filters {
         let mut answered: BTreeMap<Channel, BTreeMap<i64, u64>> = BTreeMap::new();
@@ -840,6 +907,11 @@ pub fn seconds_wanted(rows: &[RollupRow], filters: &[Filter]) -> BTreeSet<TallyK
 /// `figures::figures` computes them from the facts when `as_of` is at or after every
 /// stored event; `None` when the rows cannot answer the period.
 pub fn figures_from(rows: &[RollupRow], period: &Period, filter: &Filter) -> Option<Figures> {
+    figures_of(&rows.iter().collect::<Vec<_>>(), period, filter)
+}
+
+/// [`figures_from`] of rows by reference.
+fn figures_of(rows: &[&RollupRow], period: &Period, filter: &Filter) -> Option<Figures> {
     let mut contacts = 0;
     let (mut with_case, mut repeats, mut hops) = (0, 0, 0);
     let (mut completed, mut referred) = (0, 0);
@@ -960,7 +1032,7 @@ pub fn thermometer_from(
     settings: &TenantSettings,
 ) -> Option<Vec<NormResult>> {
     let as_of = period.as_of;
-    let everything = entries(rows, &Filter::default(), period)?;
+    let everything = entries(&rows.iter().collect::<Vec<_>>(), &Filter::default(), period)?;
     let items = |kind: TallyKind, norm: Option<&Code>| -> (u64, u64) {
         let (mut met, mut items) = (0, 0);
         for r in rows
@@ -1078,11 +1150,14 @@ pub fn series_path(periods: &[Period], current: bool, latest_event: Option<Insta
     series_spans(periods).map_or(Path::Facts, Path::Rollups)
 }
 
-/// The rows of each period of a series, from rows each on its own day or month (`at`,
-/// for every kind); `None` when a period has no spans.
-fn rows_per_period(rows: &[RollupRow], periods: &[Period]) -> Option<Vec<Vec<RollupRow>>> {
+/// The rows of each period of a series (by reference), from rows each on its own day
+/// or month (`at`, for every kind); `None` when a period has no spans.
+fn rows_per_period<'a>(
+    rows: &'a [RollupRow],
+    periods: &[Period],
+) -> Option<Vec<Vec<&'a RollupRow>>> {
     let mut sorted: Vec<&RollupRow> = rows.iter().collect();
-    sorted.sort_by_key(|r| (r.grain, r.at));
+    sorted.sort_unstable_by_key(|r| (r.grain, r.at));
     periods
         .iter()
         .map(|p| {
@@ -1090,7 +1165,7 @@ fn rows_per_period(rows: &[RollupRow], periods: &[Period]) -> Option<Vec<Vec<Rol
             for s in spans(p)? {
                 let lo = sorted.partition_point(|r| (r.grain, r.at) < (s.grain, s.from));
                 let hi = sorted.partition_point(|r| (r.grain, r.at) < (s.grain, s.to));
-                mine.extend(sorted[lo..hi].iter().map(|r| (*r).clone()));
+                mine.extend_from_slice(&sorted[lo..hi]);
             }
             Some(mine)
         })
@@ -1119,7 +1194,7 @@ pub fn series_seconds_wanted(rows: &[RollupRow], periods: &[Period], filter: &Fi
         return out;
     };
     for (mine, p) in per_period.iter().zip(periods) {
-        let kinds = seconds_wanted(mine, std::slice::from_ref(filter));
+        let kinds = seconds_of(mine, std::slice::from_ref(filter));
         if kinds.is_empty() {
             continue;
         }
@@ -1141,7 +1216,7 @@ pub fn series_from(
     rows_per_period(rows, periods)?
         .iter()
         .zip(periods)
-        .map(|(mine, p)| figures_from(mine, p, filter))
+        .map(|(mine, p)| figures_of(mine, p, filter))
         .collect()
 }
 
@@ -1486,7 +1561,7 @@ mod tests {
         fn prop_rollups_give_the_figures_of_the_facts(seed in any::<u64>()) {
             let w = world(seed);
             let all = counted(all_tallies(&w));
-            let totals = counted(all_tallies(&w).iter().filter_map(total_row));
+            let totals = counted(all_tallies(&w).iter().flat_map(total_rows));
             let mut rng = Rng(seed.rotate_left(17) | 1);
             for _ in 0..6 {
                 let (p, aligned) = period(&mut rng, &w);
@@ -1513,9 +1588,16 @@ mod tests {
                         "filter {:?} {:?}", f, p
                     );
                 }
-                // The totals answer the thermometer and the filters without a topic or
-                // department as the full rows do.
-                let rows = sum_period(totals.iter().map(|(t, n)| (t, *n)), &sp);
+                // The overall totals answer the thermometer and the filters without a
+                // topic or department as the full rows do; a topic's or a department's
+                // part the filters that fix only that.
+                let part_rows = |part: Part| -> Vec<RollupRow> {
+                    sum_period(
+                        totals.iter().filter(|(t, _)| in_part(part, t.kind, &t.key)).map(|(t, n)| (t, *n)),
+                        &sp,
+                    )
+                };
+                let rows = part_rows(Part::Overall);
                 prop_assert_eq!(
                     thermometer_from(&rows, &p, &w.settings),
                     Some(figures::thermometer(&w.facts, &p, &w.settings)),
@@ -1524,15 +1606,28 @@ mod tests {
                 let plain: Vec<Filter> = std::iter::once(Filter::default())
                     .chain(Channel::ALL.map(|channel| Filter { channel: Some(channel), ..Filter::default() }))
                     .collect();
-                prop_assert!(totals_answer(&plain));
-                prop_assert_eq!(totals_answer(&filters), f.topic.is_none() && f.department.is_none());
-                let rows = narrowed(&rows, |base| seconds_at(&seconds_wanted(base, &plain), &sp));
-                for f in &plain {
-                    prop_assert_eq!(
-                        figures_from(&rows, &p, f),
-                        Some(figures::figures(&w.facts, &p, f, &w.settings)),
-                        "totals, filter {:?} {:?}", f, p
-                    );
+                prop_assert_eq!(totals_part(&plain), Some(Part::Overall));
+                let expected = match (&f.topic, &f.department) {
+                    (None, None) => Some(Part::Overall),
+                    (Some(_), None) => Some(Part::Topic),
+                    (None, Some(_)) => Some(Part::Department),
+                    (Some(_), Some(_)) => None,
+                };
+                prop_assert_eq!(totals_part(&filters), expected);
+                let mut asked = vec![(Part::Overall, plain)];
+                if let Some(part) = expected.filter(|p| *p != Part::Overall) {
+                    asked.push((part, filters.clone()));
+                }
+                for (part, filters) in asked {
+                    let rows = part_rows(part);
+                    let rows = narrowed(&rows, |base| seconds_at(&seconds_wanted(base, &filters), &sp));
+                    for f in &filters {
+                        prop_assert_eq!(
+                            figures_from(&rows, &p, f),
+                            Some(figures::figures(&w.facts, &p, f, &w.settings)),
+                            "totals {:?}, filter {:?} {:?}", part, f, p
+                        );
+                    }
                 }
             }
             // A series: every period's figures from one read of the series' rows.
@@ -1548,9 +1643,16 @@ mod tests {
                     .map(|q| figures::figures(&w.facts, q, &f, &w.settings))
                     .collect();
                 prop_assert_eq!(series_from(&rows, &periods, &f), Some(expected));
-                // And from the totals, by the filter's channel alone.
-                let f = Filter { channel: f.channel, ..Filter::default() };
-                let rows = sum_period(totals.iter().map(|(t, n)| (t, *n)), &sp);
+                // And from the part of the totals that answers the filter, if one does,
+                // else by the filter's channel alone from the overall totals.
+                let (part, f) = match totals_part(std::slice::from_ref(&f)) {
+                    Some(part) => (part, f),
+                    None => (Part::Overall, Filter { channel: f.channel, ..Filter::default() }),
+                };
+                let rows = sum_period(
+                    totals.iter().filter(|(t, _)| in_part(part, t.kind, &t.key)).map(|(t, n)| (t, *n)),
+                    &sp,
+                );
                 let rows = narrowed(&rows, |base| series_seconds_wanted(base, &periods, &f));
                 let expected: Vec<Figures> = periods
                     .iter()
@@ -1564,7 +1666,7 @@ mod tests {
     }
 
     #[test]
-    fn a_total_sums_topic_and_department_away_but_a_norm_stays() {
+    fn the_totals_sum_dims_away_per_part_but_a_norm_stays() {
         let day = NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
         let key = TallyKey {
             channel: "PHONE".into(),
@@ -1579,42 +1681,93 @@ mod tests {
             day,
             key: TallyKey { a, ..key.clone() },
         };
-        let summed = |kind, a, topic: &str| Tally {
+        let summed = |kind, a, topic: &str, department: &str| Tally {
             kind,
             day,
             key: TallyKey {
                 topic: topic.into(),
-                department: String::new(),
+                department: department.into(),
                 a,
                 ..key.clone()
             },
+        };
+        let part_of = |t: &Tally| {
+            let parts: Vec<Part> = [Part::Overall, Part::Topic, Part::Department]
+                .into_iter()
+                .filter(|p| in_part(*p, t.kind, &t.key))
+                .collect();
+            assert_eq!(parts.len(), 1, "{t:?} is in exactly one part");
+            parts[0]
         };
         for kind in [
             TallyKind::Contact,
             TallyKind::Answer,
             TallyKind::Seconds(7),
             TallyKind::Feedback,
-            TallyKind::Commitment,
         ] {
-            assert_eq!(total_row(&tally(kind, 3)), Some(summed(kind, 3, "")));
+            let rows = total_rows(&tally(kind, 3));
+            assert_eq!(
+                rows,
+                vec![
+                    summed(kind, 3, "", ""),
+                    summed(kind, 3, "paspoort", ""),
+                    summed(kind, 3, "", "kcc"),
+                ]
+            );
+            assert_eq!(
+                rows.iter().map(part_of).collect::<Vec<_>>(),
+                [Part::Overall, Part::Topic, Part::Department]
+            );
+            // A contact without a topic or a department is in no such part.
+            let mut bare = tally(kind, 3);
+            bare.key.topic.clear();
+            bare.key.department.clear();
+            assert_eq!(total_rows(&bare), vec![bare.clone()]);
         }
         assert_eq!(
-            total_row(&tally(TallyKind::Response, MET)),
-            Some(summed(TallyKind::Response, MET, "paspoort")),
+            total_rows(&tally(TallyKind::Commitment, MET)),
+            vec![summed(TallyKind::Commitment, MET, "", "")]
+        );
+        let response = total_rows(&tally(TallyKind::Response, MET));
+        assert_eq!(
+            response,
+            vec![summed(TallyKind::Response, MET, "paspoort", "")],
             "a response item keeps its norm"
         );
-        // Entries of no filter and of a channel (any referrals), not of a topic or a
-        // department.
+        assert_eq!(part_of(&response[0]), Part::Overall);
+        // Entries of no filter and of a channel overall; of a topic or a department (with
+        // or without the channel) in that part, as they are; of both in none.
         for subset in 0..8 {
             let a = subset + 2 * 8;
-            let total = total_row(&tally(TallyKind::Entry, a));
-            if subset & (BY_TOPIC | BY_DEPARTMENT) == 0 {
-                assert_eq!(total, Some(summed(TallyKind::Entry, a, "")));
-            } else {
-                assert_eq!(total, None, "subset {subset}");
+            let (topic, department) = (
+                if subset & BY_TOPIC != 0 {
+                    "paspoort"
+                } else {
+                    ""
+                },
+                if subset & BY_DEPARTMENT != 0 {
+                    "kcc"
+                } else {
+                    ""
+                },
+            );
+            let entry = summed(TallyKind::Entry, a, topic, department);
+            let rows = total_rows(&entry);
+            match subset & NOT_IN_TOTALS {
+                0 => assert_eq!(rows, vec![summed(TallyKind::Entry, a, "", "")]),
+                NOT_IN_TOTALS => assert!(rows.is_empty(), "subset {subset}"),
+                _ => {
+                    assert_eq!(rows, vec![entry.clone()]);
+                    let expected = if subset & BY_TOPIC != 0 {
+                        Part::Topic
+                    } else {
+                        Part::Department
+                    };
+                    assert_eq!(part_of(&rows[0]), expected);
+                }
             }
         }
-        // The same row whether taken to its month first or after.
+        // The same rows whether taken to their month first or after.
         let entry = Tally {
             key: TallyKey {
                 b: 20,
@@ -1623,28 +1776,43 @@ mod tests {
             },
             ..tally(TallyKind::Entry, 1)
         };
-        let total = total_row(&entry).unwrap();
+        let total = total_rows(&entry);
         assert_eq!(
-            month_row(&total).1,
-            total_row(&Tally {
+            total.iter().map(|t| month_row(t).1).collect::<Vec<_>>(),
+            total_rows(&Tally {
                 key: month_row(&entry).1,
                 ..entry.clone()
             })
-            .unwrap()
-            .key
+            .into_iter()
+            .map(|t| t.key)
+            .collect::<Vec<_>>()
         );
-        assert!(totals_answer(&[]));
-        assert!(totals_answer(&[Filter {
-            channel: Some(Channel::Email),
-            ..Filter::default()
-        }]));
-        assert!(!totals_answer(&[
-            Filter::default(),
-            Filter {
-                department: Some(code("kcc")),
-                ..Filter::default()
-            }
-        ]));
+        let by = |channel, topic: Option<&str>, department: Option<&str>| Filter {
+            channel,
+            topic: topic.map(code),
+            department: department.map(code),
+        };
+        assert_eq!(totals_part(&[]), Some(Part::Overall));
+        assert_eq!(
+            totals_part(&[by(Some(Channel::Email), None, None)]),
+            Some(Part::Overall)
+        );
+        assert_eq!(
+            totals_part(&[
+                by(None, Some("a"), None),
+                by(Some(Channel::Phone), Some("b"), None)
+            ]),
+            Some(Part::Topic)
+        );
+        assert_eq!(
+            totals_part(&[by(None, None, Some("kcc"))]),
+            Some(Part::Department)
+        );
+        assert_eq!(
+            totals_part(&[by(None, None, None), by(None, None, Some("kcc"))]),
+            None
+        );
+        assert_eq!(totals_part(&[by(None, Some("a"), Some("kcc"))]), None);
     }
 
     #[test]

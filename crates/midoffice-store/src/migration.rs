@@ -21,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0008_figure_months::Migration),
             Box::new(m0009_figure_shards::Migration),
             Box::new(m0010_figure_totals::Migration),
+            Box::new(m0011_figure_total_parts::Migration),
         ]
     }
 }
@@ -59,16 +60,24 @@ mod shared {
     /// month column, keyed by tenant, that column, kind, channel, topic, department, a,
     /// b, c and (from m0009 on) the shard.
     pub(super) fn sum_table(name: &str, column: &'static str, shard: bool) -> TableCreateStatement {
+        sum_table_keyed(name, column, shard, ["channel", "topic", "department"])
+    }
+
+    /// [`sum_table`] with the dims in the key in this order (after tenant, day or month
+    /// and kind): an index seeks only by the columns up to the first one a read leaves
+    /// open.
+    pub(super) fn sum_table_keyed(
+        name: &str,
+        column: &'static str,
+        shard: bool,
+        dims: [&'static str; 3],
+    ) -> TableCreateStatement {
         let mut key = Index::create();
-        key.col("tenant")
-            .col(column)
-            .col("kind")
-            .col("channel")
-            .col("topic")
-            .col("department")
-            .col("a")
-            .col("b")
-            .col("c");
+        key.col("tenant").col(column).col("kind");
+        for dim in dims {
+            key.col(dim);
+        }
+        key.col("a").col("b").col("c");
         let mut table = Table::create();
         table
             .table(Alias::new(name))
@@ -1128,6 +1137,127 @@ mod m0010_figure_totals {
                      HAVING SUM(n) <> 0"
                 ))
                 .await?;
+            }
+            Ok(())
+        }
+
+        fn use_transaction(&self) -> Option<bool> {
+            Some(true)
+        }
+    }
+}
+
+mod m0011_figure_total_parts {
+    //! The totals get a part per topic and a part per department (`rollup::Part`,
+    //! `rollup::total_rows`): a call every filter of which fixes a topic (or a
+    //! department) and not the other reads that part instead of the full sums. The
+    //! parts share the totals' tables.
+    //!
+    //! Every sum table is made anew with topic and department before the channel in
+    //! its key, so each part (and within it one topic or department, or in the full
+    //! sums one pair) is a range of the key per day and kind; on SQLite as a `WITHOUT
+    //! ROWID` table, the rows stored in the key's order, so a read finds `n` beside the
+    //! key and a write changes one B-tree instead of a table and its key's index. The
+    //! rows are copied, and the two parts summed from the full sums, shards kept.
+
+    use super::shared::{sum_table_keyed, without_serving_timeouts};
+    use midoffice_domain::rollup::{BY_DEPARTMENT, BY_TOPIC, NOT_IN_TOTALS, TallyKind};
+    use sea_orm::{ConnectionTrait, DbBackend};
+    use sea_orm_migration::prelude::*;
+
+    /// Four tables made anew and filled.
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0011_figure_total_parts"
+        }
+    }
+
+    const COLUMNS: &str = "kind, channel, topic, department, a, b, c, shard, n";
+
+    /// Creates a sum table with the new key order (`WITHOUT ROWID` on SQLite).
+    async fn create(
+        manager: &SchemaManager<'_>,
+        name: &str,
+        column: &'static str,
+    ) -> Result<(), DbErr> {
+        let table = sum_table_keyed(name, column, true, ["topic", "department", "channel"]);
+        let db = manager.get_connection();
+        if db.get_database_backend() == DbBackend::Sqlite {
+            db.execute_unprepared(&format!(
+                "{} WITHOUT ROWID",
+                table.to_string(SqliteQueryBuilder)
+            ))
+            .await?;
+            Ok(())
+        } else {
+            manager.create_table(table).await
+        }
+    }
+
+    #[sea_orm_migration::async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let db = manager.get_connection();
+            // Copying the figure tables of a large store may take longer than a
+            // serving statement.
+            without_serving_timeouts(db).await?;
+            let code = |k: TallyKind| k.code();
+            // A contact's own tallies (contact, answer, satisfaction, exact seconds) and
+            // the entries of a subset: `rollup::total_rows` in SQL (the store tests
+            // compare it with the totals the writes make).
+            let contact_kinds = format!(
+                "(kind IN ({}, {}, {}) OR kind >= {})",
+                code(TallyKind::Contact),
+                code(TallyKind::Answer),
+                code(TallyKind::Feedback),
+                code(TallyKind::Seconds(0)),
+            );
+            let entry = code(TallyKind::Entry);
+            for (sums, totals, column) in [
+                ("figure_rollup", "figure_day_total", "day"),
+                ("figure_month", "figure_month_total", "month"),
+            ] {
+                for table in [sums, totals] {
+                    let new = format!("{table}_m0011");
+                    create(manager, &new, column).await?;
+                    db.execute_unprepared(&format!(
+                        "INSERT INTO {new} (tenant, {column}, {COLUMNS}) \
+                         SELECT tenant, {column}, {COLUMNS} FROM {table}"
+                    ))
+                    .await?;
+                }
+                let new = format!("{totals}_m0011");
+                for (kept, summed, subset) in [
+                    ("topic", "department", BY_TOPIC),
+                    ("department", "topic", BY_DEPARTMENT),
+                ] {
+                    db.execute_unprepared(&format!(
+                        "INSERT INTO {new} \
+                         (tenant, {column}, kind, channel, {kept}, {summed}, a, b, c, shard, n) \
+                         SELECT tenant, {column}, kind, channel, {kept}, '', a, b, c, shard, \
+                           SUM(n) \
+                         FROM {sums} \
+                         WHERE {kept} <> '' AND ({contact_kinds} \
+                           OR (kind = {entry} AND (a & {NOT_IN_TOTALS}) = {subset})) \
+                         GROUP BY tenant, {column}, kind, channel, {kept}, a, b, c, shard \
+                         HAVING SUM(n) <> 0"
+                    ))
+                    .await?;
+                }
+                for table in [sums, totals] {
+                    manager
+                        .drop_table(Table::drop().table(Alias::new(table)).to_owned())
+                        .await?;
+                    manager
+                        .rename_table(
+                            Table::rename()
+                                .table(Alias::new(format!("{table}_m0011")), Alias::new(table))
+                                .to_owned(),
+                        )
+                        .await?;
+                }
             }
             Ok(())
         }

@@ -22,7 +22,7 @@ use chrono::NaiveDate;
 use midoffice_domain::figures::{FigureFacts, Figures, Filter, LoadWindow, Period};
 use midoffice_domain::plan::{Touched, UnitAfter, Write, touched_units};
 use midoffice_domain::rollup::{
-    self, Grain, Path, RollupRow, Span, Tally, TallyKey, TallyKind, UnitFacts, day_number,
+    self, Grain, Part, Path, RollupRow, Span, Tally, TallyKey, TallyKind, UnitFacts, day_number,
 };
 use midoffice_domain::settings::TenantSettings;
 use midoffice_domain::{Code, TenantId};
@@ -71,8 +71,9 @@ pub(crate) enum Sharded {
 }
 
 /// Which sums: every combination of dims (`figure_rollup`, `figure_month`), or the
-/// totals with topic and department summed away (`figure_day_total`,
-/// `figure_month_total`, each tally as `rollup::total_row` counts it).
+/// totals with topic, department or both summed away (`figure_day_total`,
+/// `figure_month_total`, each tally as `rollup::total_rows` counts it, in the parts of
+/// `rollup::Part`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Sums {
     All,
@@ -490,7 +491,7 @@ async fn ensure_state<C: ConnectionTrait>(
 
 /// Adds count differences to the per-day sums and to the per-month sums
 /// (`rollup::month_row`), and the same to the per-day and per-month totals
-/// (`rollup::total_row`), each in its shard (rows that fall to 0 stay; a shard's row
+/// (`rollup::total_rows`), each in its shard (rows that fall to 0 stay; a shard's row
 /// may be below 0 where a unit's tallies were added in another shard before m0009):
 /// one batched upsert per table.
 async fn add_to_rollups<C: ConnectionTrait>(
@@ -500,7 +501,7 @@ async fn add_to_rollups<C: ConnectionTrait>(
 ) -> Result<(), StoreError> {
     let mut totals: Deltas = BTreeMap::new();
     for ((s, t), n) in delta {
-        if let Some(total) = rollup::total_row(t) {
+        for total in rollup::total_rows(t) {
             *totals.entry((*s, total)).or_insert(0) += n;
         }
     }
@@ -704,9 +705,10 @@ pub struct Scope {
     pub keep: (bool, bool, bool),
     pub topic: Option<String>,
     pub department: Option<String>,
-    /// No filter fixes a topic or a department (`rollup::totals_answer`): the rows are
-    /// read from the totals, which hold the same sums over far fewer rows.
-    pub totals: bool,
+    /// The part of the totals that answers every filter of the call
+    /// (`rollup::totals_part`): the rows are read from it, which holds the same sums
+    /// over far fewer rows; `None`: from the full sums.
+    pub part: Option<Part>,
 }
 
 impl Scope {
@@ -722,7 +724,7 @@ impl Scope {
             keep: (false, false, false),
             topic: None,
             department: None,
-            totals: rollup::totals_answer(&[]),
+            part: rollup::totals_part(&[]),
         }
     }
 
@@ -758,7 +760,7 @@ impl Scope {
             ),
             topic: shared(|f| f.topic.as_ref()),
             department: shared(|f| f.department.as_ref()),
-            totals: rollup::totals_answer(filters),
+            part: rollup::totals_part(filters),
         }
     }
 
@@ -774,8 +776,9 @@ impl Scope {
 
 /// The rollup rows of these spans ([`rollup::sum_period`], computed by the database,
 /// with the dims no filter of the scope fixes summed over, and always the shards), of
-/// the scope, from the totals when no filter fixes a topic or a department
-/// ([`Scope::totals`]; the same rows, already summed over those): entries on
+/// the scope, from the part of the totals that answers it when one does
+/// ([`Scope::part`]; the same rows, already summed over the dims no filter fixes, each
+/// read with `rollup::in_part` as SQL): entries on
 /// their own day or month, other kinds summed over each span unless `every_at` (a
 /// series, which splits the rows by day or month). Every day or month of a span and
 /// every kind is named (`IN` lists of numbers), so the database seeks each (day or
@@ -834,6 +837,14 @@ async fn span_rows<C: ConnectionTrait>(
         narrower.push_str(" AND department = ?");
         extra.push(department.clone().into());
     }
+    // The rows of the part of the totals read (`rollup::in_part`), for kinds other than
+    // a response item (whose rows are all overall, with their norm in `topic`).
+    let in_part = match scope.part {
+        None => "",
+        Some(Part::Overall) => " AND topic = '' AND department = ''",
+        Some(Part::Topic) => " AND department = '' AND topic <> ''",
+        Some(Part::Department) => " AND topic = '' AND department <> ''",
+    };
     let kinds: Vec<TallyKind> = scope
         .kinds
         .iter()
@@ -845,7 +856,7 @@ async fn span_rows<C: ConnectionTrait>(
         if span.to <= span.from {
             continue;
         }
-        let sums = if scope.totals {
+        let sums = if scope.part.is_some() {
             Sums::Totals
         } else {
             Sums::All
@@ -856,8 +867,9 @@ async fn span_rows<C: ConnectionTrait>(
         };
         let ats = list(&mut (span.from..span.to));
         // The kinds, each with the days or months it is read on (kinds read on the
-        // same ones share a statement).
-        let mut reads: BTreeMap<String, Vec<TallyKind>> = BTreeMap::new();
+        // same ones share a statement, but a response item's never another's: its
+        // rows of the totals are all in the overall part).
+        let mut reads: BTreeMap<(String, bool), Vec<TallyKind>> = BTreeMap::new();
         for kind in &kinds {
             let on = match only {
                 None => ats.clone(),
@@ -871,7 +883,10 @@ async fn span_rows<C: ConnectionTrait>(
                 ),
             };
             if !on.is_empty() {
-                reads.entry(on).or_default().push(*kind);
+                reads
+                    .entry((on, *kind == TallyKind::Response))
+                    .or_default()
+                    .push(*kind);
             }
         }
         let at = if every_at {
@@ -890,7 +905,8 @@ async fn span_rows<C: ConnectionTrait>(
         }
         let group = group.join(", ");
         let mut statements = Vec::new();
-        for (ats, kinds) in &reads {
+        for ((ats, response), kinds) in &reads {
+            let in_part = if *response { "" } else { in_part };
             statements.push(statement(
                 backend,
                 &format!(
@@ -898,7 +914,7 @@ async fn span_rows<C: ConnectionTrait>(
                        {department} AS dp, a, b, c, CAST({at} AS BIGINT) AS at_n, \
                        CAST(SUM(n) AS BIGINT) \
                      FROM {table} \
-                     WHERE tenant = ? AND {column} IN ({ats}) AND kind IN ({}){narrower} \
+                     WHERE tenant = ? AND {column} IN ({ats}) AND kind IN ({}){narrower}{in_part} \
                      GROUP BY {group}",
                     codes(kinds)
                 ),

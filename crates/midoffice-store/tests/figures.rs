@@ -336,7 +336,7 @@ async fn same_answers(store: &Store, t: &TenantId, rng: &mut Rng, periods: &[Per
 
 /// The sum tables, per day and per month.
 const SUMS: [(&str, &str); 2] = [("figure_rollup", "day"), ("figure_month", "month")];
-/// The totals (m0010), per day and per month.
+/// The totals (m0010, and their parts from m0011), per day and per month.
 const TOTALS: [(&str, &str); 2] = [("figure_day_total", "day"), ("figure_month_total", "month")];
 
 type SumKey = (String, i64, i64, String, String, String, i64, i64, i64, i64);
@@ -445,10 +445,15 @@ async fn rollups_answer_as_the_facts_do(backend: Backend) {
         let kept = rollups(&raw).await;
         let kept_totals = totals(&raw).await;
         assert!(!kept.is_empty() && !kept_totals.is_empty());
-        let total_keys = sums_of(&raw, TOTALS).await.len();
+        let response = i64::from(TallyKind::Response.code());
+        let overall_keys = sums_of(&raw, TOTALS)
+            .await
+            .iter()
+            .filter(|k| k.5.is_empty() && (k.4.is_empty() || k.2 == response))
+            .count();
         assert!(
-            total_keys < kept.len(),
-            "the totals hold fewer keys: {total_keys} of {}",
+            overall_keys < kept.len(),
+            "the overall totals hold fewer keys: {overall_keys} of {}",
             kept.len()
         );
         for (table, _) in SUMS.into_iter().chain(TOTALS) {
@@ -876,45 +881,68 @@ async fn the_migration_sums_the_totals_the_writes_make(backend: Backend) {
                 .any(|(k, _)| k.2 == response && !k.4.is_empty()),
             "response items keep their norm"
         );
+        // Each row in one part: overall (neither, or a response item's norm), a topic's
+        // or a department's.
         assert!(
             written
                 .iter()
-                .all(|(k, _)| k.5.is_empty() && (k.4.is_empty() || k.2 == response)),
-            "topic and department summed away"
+                .all(|(k, _)| k.4.is_empty() || k.5.is_empty()),
+            "never both a topic and a department"
+        );
+        assert!(
+            written
+                .iter()
+                .any(|(k, _)| !k.4.is_empty() && k.2 != response),
+            "a topic's part"
+        );
+        assert!(
+            written.iter().any(|(k, _)| !k.5.is_empty()),
+            "a department's part"
         );
         let mut rng = Rng(47);
         let ps = periods(&mut rng, 2);
-        // The unfiltered figures and the thermometer read the totals, a topic the sums.
+        // The unfiltered figures, a topic alone and the thermometer read the totals, a
+        // topic and a department together the sums.
         let p = ps[0];
-        let by_topic = vec![Filter {
-            topic: Some(code("paspoort")),
-            ..Filter::default()
-        }];
+        let by = |topic: Option<&str>, department: Option<&str>| {
+            vec![Filter {
+                topic: topic.map(code),
+                department: department.map(code),
+                ..Filter::default()
+            }]
+        };
+        let (by_topic, by_both) = (
+            by(Some("paspoort"), None),
+            by(Some("paspoort"), Some("kcc")),
+        );
         let all = store
             .figures(&t, p, vec![Filter::default()], true)
             .await
             .unwrap();
         let topic = store.figures(&t, p, by_topic.clone(), true).await.unwrap();
-        assert!(all.answer[0].contacts > 0);
+        let both = store.figures(&t, p, by_both.clone(), true).await.unwrap();
+        assert!(all.answer[0].contacts > 0 && topic.answer[0].contacts > 0);
         for (table, _) in TOTALS {
             exec(&raw, &format!("DELETE FROM {table}")).await;
         }
-        let emptied = store
-            .figures(&t, p, vec![Filter::default()], false)
-            .await
-            .unwrap();
-        assert_eq!(emptied.path, FigurePath::Rollups);
-        assert_eq!(emptied.answer[0].contacts, 0, "read from the totals");
-        let from_sums = store.figures(&t, p, by_topic, false).await.unwrap();
-        assert_eq!(from_sums.answer, topic.answer, "read from the sums");
+        for filters in [vec![Filter::default()], by_topic] {
+            let emptied = store.figures(&t, p, filters, false).await.unwrap();
+            assert_eq!(emptied.path, FigurePath::Rollups);
+            assert_eq!(emptied.answer[0].contacts, 0, "read from the totals");
+        }
+        let from_sums = store.figures(&t, p, by_both, false).await.unwrap();
+        assert_eq!(from_sums.answer, both.answer, "read from the sums");
 
-        // The store as m0009 left it (the sums as the same writes made them), migrated.
+        // The store as m0009 left it (the sums as the same writes made them), migrated
+        // by m0010 (the overall part) and m0011 (the topics' and departments' parts,
+        // the tables made anew).
         for (table, _) in TOTALS {
             exec(&raw, &format!("DROP TABLE {table}")).await;
         }
         exec(
             &raw,
-            "DELETE FROM seaql_migrations WHERE version = 'm0010_figure_totals'",
+            "DELETE FROM seaql_migrations \
+             WHERE version IN ('m0010_figure_totals', 'm0011_figure_total_parts')",
         )
         .await;
         midoffice_store::migration::Migrator::up(&raw, None)
