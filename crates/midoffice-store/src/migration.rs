@@ -1090,8 +1090,8 @@ mod m0010_figure_totals {
     //! Figures of the calls no filter of which fixes a topic or a department (the
     //! thermometer; the dashboard and its series unfiltered or by channel) read
     //! per-day and per-month totals (`figure_day_total`, `figure_month_total`): the
-    //! sum tables' columns and key, shard included, each tally as
-    //! `rollup::total_row` counts it (topic and department summed away, a response
+    //! sum tables' columns and key, shard included, each tally as the overall part of
+    //! `rollup::total_rows` counts it (topic and department summed away, a response
     //! item's norm kept; entries only of the subsets that fix neither), so a day holds
     //! tens of rows where the sums hold thousands. Every write adds to both
     //! (`crate::rollup::add_sums`); here they are summed from the stored sums, so a
@@ -1118,8 +1118,8 @@ mod m0010_figure_totals {
             // serving statement.
             without_serving_timeouts(db).await?;
             let (response, entry) = (TallyKind::Response.code(), TallyKind::Entry.code());
-            // `rollup::total_row` in SQL (the store tests compare it with the totals
-            // the writes make).
+            // The overall part of `rollup::total_rows` in SQL (the store tests compare
+            // it with the totals the writes make).
             let topic = format!("CASE WHEN kind = {response} THEN topic ELSE '' END");
             for (sums, totals, column) in [
                 ("figure_rollup", "figure_day_total", "day"),
