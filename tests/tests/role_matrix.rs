@@ -41,6 +41,7 @@ const ALLOWED: &[(&str, Who)] = &[
     ("TenantService/ReplaceTenantSettings", Roles(&[R::Admin])),
     ("FigureService/GetThermometer", Public),
     ("FigureService/GetFigures", Roles(&[R::Dashboard])),
+    ("FigureService/GetFigureSeries", Roles(&[R::Dashboard])),
     (
         "ProcessingLogService/ListProcessingRecords",
         Roles(&[R::Privacy]),
@@ -349,6 +350,12 @@ fn valid_request(method: &str, f: &Fixture) -> Option<Vec<u8>> {
         .encode_to_vec(),
         "FigureService/GetFigures" => pb::GetFiguresRequest {
             period: Some(period_2026()),
+            ..Default::default()
+        }
+        .encode_to_vec(),
+        "FigureService/GetFigureSeries" => pb::GetFigureSeriesRequest {
+            period: Some(period_2026()),
+            step: pb::SeriesStep::Month as i32,
             ..Default::default()
         }
         .encode_to_vec(),
@@ -697,6 +704,27 @@ async fn a_key_of_another_tenant_on_its_own_tenant_finds_nothing_of_tenant_a(
             figures.figures.unwrap().contacts,
             0,
             "B counts A's contacts"
+        );
+        let series = b
+            .figures()
+            .get_figure_series(in_b(
+                foreign,
+                pb::GetFigureSeriesRequest {
+                    period: Some(period_2026()),
+                    step: pb::SeriesStep::Month as i32,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(series.points.len(), 12);
+        assert!(
+            series
+                .points
+                .iter()
+                .all(|p| p.figures.as_ref().is_some_and(|f| f.contacts == 0)),
+            "B's series counts A's contacts"
         );
         assert!(failures.is_empty(), "{}", failures.join("\n"));
 

@@ -74,13 +74,14 @@ pub enum Rpc {
     ReplaceTenantSettings,
     GetThermometer,
     GetFigures,
+    GetFigureSeries,
     ListProcessingRecords,
     ListAuditRecords,
 }
 
 impl Rpc {
     /// Every RPC, for tests that walk them all.
-    pub const ALL: [Rpc; 14] = [
+    pub const ALL: [Rpc; 15] = [
         Rpc::StartContact,
         Rpc::CompleteContact,
         Rpc::RecordContact,
@@ -93,6 +94,7 @@ impl Rpc {
         Rpc::ReplaceTenantSettings,
         Rpc::GetThermometer,
         Rpc::GetFigures,
+        Rpc::GetFigureSeries,
         Rpc::ListProcessingRecords,
         Rpc::ListAuditRecords,
     ];
@@ -107,7 +109,7 @@ impl Rpc {
             | Rpc::SubmitFeedback
             | Rpc::GetContext
             | Rpc::ListPartyContacts => Some(Role::Channel),
-            Rpc::GetFigures => Some(Role::Dashboard),
+            Rpc::GetFigures | Rpc::GetFigureSeries => Some(Role::Dashboard),
             Rpc::EraseParty | Rpc::GetTenantSettings | Rpc::ReplaceTenantSettings => {
                 Some(Role::Admin)
             }
@@ -131,6 +133,7 @@ impl Rpc {
             Rpc::ReplaceTenantSettings => "ReplaceTenantSettings",
             Rpc::GetThermometer => "GetThermometer",
             Rpc::GetFigures => "GetFigures",
+            Rpc::GetFigureSeries => "GetFigureSeries",
             Rpc::ListProcessingRecords => "ListProcessingRecords",
             Rpc::ListAuditRecords => "ListAuditRecords",
         }

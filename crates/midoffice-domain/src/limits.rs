@@ -41,6 +41,12 @@ pub const MAX_RETENTION_MONTHS: u32 = 120;
 pub const MAX_WORKING_DAYS: u32 = 250;
 /// The longest period of figures, in days: three years (with leap days).
 pub const MAX_PERIOD_DAYS: i64 = 3 * 366;
+/// The most points of a figure series: a daily series of a year and a month (a
+/// trailing 13 months), a weekly or monthly one of the longest period. Every point is
+/// a full set of figures, computed from the facts one by one when the rollups do not
+/// answer, so a daily series of three years (1,098 points) is not offered: its weeks
+/// or months draw the same trend.
+pub const MAX_SERIES_POINTS: usize = 400;
 
 /// The most earlier stories a case shows in a context, newest first; the case says how
 /// many there are in all, and `ListPartyContacts` pages through the rest. With

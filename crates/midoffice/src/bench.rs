@@ -1225,6 +1225,12 @@ impl pb::figure_service_server::FigureService for Canned2 {
     ) -> Result<tonic::Response<pb::GetFiguresResponse>, tonic::Status> {
         Ok(tonic::Response::new(self.0.figures.clone()))
     }
+    async fn get_figure_series(
+        &self,
+        _: tonic::Request<pb::GetFigureSeriesRequest>,
+    ) -> Result<tonic::Response<pb::GetFigureSeriesResponse>, tonic::Status> {
+        Ok(tonic::Response::new(pb::GetFigureSeriesResponse::default()))
+    }
 }
 
 impl Baseline {

@@ -1,9 +1,10 @@
 //! Periods, filters, the thermometer and the dashboard figures.
 
-use super::{date, optional_channel, optional_code, optional_instant, take};
+use super::{date, optional_channel, optional_code, optional_instant, pb_date, take};
 use crate::pb;
 use midoffice_domain::figures::{Figures, Filter, NormResult, NormStatus, Period, ResponseTimes};
-use midoffice_domain::limits::MAX_PERIOD_DAYS;
+use midoffice_domain::limits::{MAX_PERIOD_DAYS, MAX_SERIES_POINTS};
+use midoffice_domain::rollup::{Step, series_periods};
 use midoffice_domain::{Instant, Violations};
 
 /// A period: `start_date` before `end_date` (exclusive), at most three years apart;
@@ -40,12 +41,13 @@ pub fn period(p: &pb::Period, now: Instant) -> Result<Period, Violations> {
     }
 }
 
-/// The dashboard filters of a request: UNSPECIFIED channel and empty codes are absent.
-pub fn filter(req: &pb::GetFiguresRequest) -> Result<Filter, Violations> {
+/// The dashboard filters of a request (GetFigures, GetFigureSeries: the fields
+/// `channel`, `topic` and `department`): UNSPECIFIED channel and empty codes are absent.
+pub fn filter(channel: i32, topic: &str, department: &str) -> Result<Filter, Violations> {
     let mut v = Violations::default();
-    let channel = take(optional_channel(req.channel), "channel", &mut v);
-    let topic = optional_code(&req.topic, "topic", &mut v);
-    let department = optional_code(&req.department, "department", &mut v);
+    let channel = take(optional_channel(channel), "channel", &mut v);
+    let topic = optional_code(topic, "topic", &mut v);
+    let department = optional_code(department, "department", &mut v);
     match (channel, topic, department) {
         (Some(channel), Ok(topic), Ok(department)) => Ok(Filter {
             channel,
@@ -54,6 +56,35 @@ pub fn filter(req: &pb::GetFiguresRequest) -> Result<Filter, Violations> {
         }),
         _ => Err(v),
     }
+}
+
+/// A required series step: UNSPECIFIED and unknown values are refused.
+pub fn step(raw: i32) -> Result<Step, String> {
+    match pb::SeriesStep::try_from(raw) {
+        Ok(pb::SeriesStep::Day) => Ok(Step::Day),
+        Ok(pb::SeriesStep::Week) => Ok(Step::Week),
+        Ok(pb::SeriesStep::Month) => Ok(Step::Month),
+        Ok(pb::SeriesStep::Unspecified) => Err("is required: DAY, WEEK or MONTH".into()),
+        Err(_) => Err("is not a known step: DAY, WEEK or MONTH".into()),
+    }
+}
+
+/// The periods of a series: `period` cut by `step` ([`series_periods`]), at most
+/// [`MAX_SERIES_POINTS`] of them (else a violation of `step`, the field that makes a
+/// valid period too many points).
+pub fn series(period: Period, step: Step) -> Result<Vec<Period>, Violations> {
+    let periods = series_periods(period.from, period.to, step, period.as_of);
+    if periods.len() > MAX_SERIES_POINTS {
+        return Err(Violations::one(
+            "step",
+            format!(
+                "gives {} points, more than the {MAX_SERIES_POINTS} a series may have: \
+                 take a longer step or a shorter period",
+                periods.len()
+            ),
+        ));
+    }
+    Ok(periods)
 }
 
 impl From<NormStatus> for pb::NormStatus {
@@ -91,6 +122,16 @@ impl From<&ResponseTimes> for pb::ResponseTime {
             answered: r.answered,
             p50_seconds: r.p50_seconds,
             p90_seconds: r.p90_seconds,
+        }
+    }
+}
+
+impl From<&(Period, Figures)> for pb::SeriesPoint {
+    fn from((period, figures): &(Period, Figures)) -> Self {
+        pb::SeriesPoint {
+            start_date: Some(pb_date(period.from)),
+            end_date: Some(pb_date(period.to)),
+            figures: Some(pb::Figures::from(figures)),
         }
     }
 }
@@ -196,25 +237,69 @@ mod tests {
 
     #[test]
     fn filters_are_checked() {
-        let req = pb::GetFiguresRequest {
-            channel: 42,
-            topic: "Afval".into(),
-            department: "kcc".into(),
-            ..Default::default()
-        };
-        assert_eq!(fields(&filter(&req).unwrap_err()), ["channel", "topic"]);
-        let req = pb::GetFiguresRequest {
-            channel: pb::Channel::Web as i32,
-            ..Default::default()
-        };
         assert_eq!(
-            filter(&req).unwrap(),
+            fields(&filter(42, "Afval", "kcc").unwrap_err()),
+            ["channel", "topic"]
+        );
+        assert_eq!(
+            filter(pb::Channel::Web as i32, "", "").unwrap(),
             Filter {
                 channel: Some(Channel::Web),
                 topic: None,
                 department: None
             }
         );
+    }
+
+    #[test]
+    fn a_step_is_required_and_known() {
+        assert_eq!(step(pb::SeriesStep::Week as i32), Ok(Step::Week));
+        assert!(step(pb::SeriesStep::Unspecified as i32).is_err());
+        assert!(step(7).is_err());
+    }
+
+    #[test]
+    fn a_series_has_at_most_400_points() {
+        let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        let p = |from, to| Period {
+            from,
+            to,
+            as_of: now(),
+        };
+        // A trailing 13 months by day, at the longest (a leap February): 397 points.
+        let thirteen = p(day(2023, 12, 1), day(2025, 1, 1));
+        assert_eq!(series(thirteen, Step::Day).unwrap().len(), 397);
+        let long = p(day(2023, 1, 1), day(2026, 1, 1));
+        assert_eq!(fields(&series(long, Step::Day).unwrap_err()), ["step"]);
+        assert_eq!(series(long, Step::Week).unwrap().len(), 158);
+        assert_eq!(series(long, Step::Month).unwrap().len(), 36);
+    }
+
+    #[test]
+    fn a_point_carries_its_dates() {
+        let day = |d| NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+        let period = Period {
+            from: day(2),
+            to: day(9),
+            as_of: now(),
+        };
+        let figures = Figures {
+            contacts: 3,
+            cases: 2,
+            first_contact_resolution: None,
+            repeat_contact_rate: None,
+            referral_rate: None,
+            cases_referred_more_than_once: 0,
+            repeat_story_rate: None,
+            channel_hops: 0,
+            response_times: Vec::new(),
+            satisfaction_score: None,
+            effort_score: None,
+        };
+        let point = pb::SeriesPoint::from(&(period, figures.clone()));
+        assert_eq!(point.start_date, d(2026, 3, 2));
+        assert_eq!(point.end_date, d(2026, 3, 9));
+        assert_eq!(point.figures, Some(pb::Figures::from(&figures)));
     }
 
     #[test]

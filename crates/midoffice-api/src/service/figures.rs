@@ -2,8 +2,8 @@
 //! data.
 
 use crate::auth::Rpc;
-use crate::convert::figures::{filter, period};
-use crate::convert::{collect, required};
+use crate::convert::figures::{filter, period, series, step};
+use crate::convert::{collect, required, take};
 use crate::error::ApiError;
 use crate::pb;
 use crate::server::AppState;
@@ -66,7 +66,7 @@ impl pb::figure_service_server::FigureService for FigureApi {
             &mut v,
             required("period", req.period.as_ref(), |p| period(p, now)),
         );
-        let filter = collect(&mut v, filter(&req));
+        let filter = collect(&mut v, filter(req.channel, &req.topic, &req.department));
         let (Some(period), Some(filter), true) = (period, filter, v.is_empty()) else {
             return Err(ApiError::from(v).into());
         };
@@ -100,6 +100,45 @@ impl pb::figure_service_server::FigureService for FigureApi {
                     figures: Some(pb::Figures::from(f)),
                 })
                 .collect(),
+        }))
+    }
+
+    async fn get_figure_series(
+        &self,
+        request: Request<pb::GetFigureSeriesRequest>,
+    ) -> Result<Response<pb::GetFigureSeriesResponse>, Status> {
+        let call = self
+            .state
+            .access
+            .authorise(&request, Rpc::GetFigureSeries)?;
+        let tenant = call.tenant;
+        let req = request.into_inner();
+        let now = Utc::now();
+        let mut v = Violations::default();
+        let period = collect(
+            &mut v,
+            required("period", req.period.as_ref(), |p| period(p, now)),
+        );
+        let step = take(step(req.step), "step", &mut v);
+        let filter = collect(&mut v, filter(req.channel, &req.topic, &req.department));
+        // The number of points is checked only once the period and the step are valid.
+        let periods = match (period, step) {
+            (Some(period), Some(step)) => collect(&mut v, series(period, step)),
+            _ => None,
+        };
+        let (Some(periods), Some(filter), true) = (periods, filter, v.is_empty()) else {
+            return Err(ApiError::from(v).into());
+        };
+        debug!(tenant = %tenant, points = periods.len(), "GetFigureSeries");
+        let answered = self
+            .state
+            .store
+            .figure_series(&tenant, periods, filter, false)
+            .await
+            .map_err(ApiError::from)?;
+        debug!(tenant = %tenant, path = ?answered.path, "GetFigureSeries answered");
+        Ok(Response::new(pb::GetFigureSeriesResponse {
+            points: answered.answer.iter().map(pb::SeriesPoint::from).collect(),
         }))
     }
 }
