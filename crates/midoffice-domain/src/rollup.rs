@@ -13,10 +13,10 @@
 //! Which computation answers a call is decided here ([`path`]): the rollups when they
 //! were built with the current settings, `as_of` is at or after every stored event
 //! (items still waiting, a contact not answered yet or a commitment still open, carry
-//! their deadline and are decided at `as_of`), and the period has [`spans`]: a period
-//! of at most [`REL_DAYS`] days reads its days' rows; one from the first of a month
-//! reads the rows of its whole months and the days of a last partial month. Otherwise
-//! the facts. The rows ([`sum_period`] is what the store's query returns) become
+//! their deadline and are decided at `as_of`), and the period has [`spans`]: one from
+//! the first of a month that holds a whole month reads the rows of its whole months
+//! and the days of a last partial month; any other of at most [`REL_DAYS`] days reads
+//! its days' rows. Otherwise the facts. The rows ([`sum_period`] is what the store's query returns) become
 //! figures by [`figures_from`], [`thermometer_from`] and, for a run of days, weeks or
 //! months, [`series_from`].
 //!
@@ -583,8 +583,8 @@ pub fn month_row(tally: &Tally) -> (i64, TallyKey) {
 pub const NOT_IN_TOTALS: i64 = BY_TOPIC | BY_DEPARTMENT;
 
 /// The parts of the totals (per-day and per-month sums with dims summed away, kept
-/// beside the full sums so that a call reads tens of rows a day instead of thousands):
-/// which dims a part's rows keep besides the channel.
+/// beside the full sums so that a call reads one range of rows per day and kind, with
+/// only the dims its filters fix): which dims a part's rows keep besides the channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Part {
     /// Topic and department summed away (a response item's norm stays in `topic`): for
@@ -1553,6 +1553,49 @@ mod tests {
                 to: month_number(p.to),
             }])
         );
+    }
+
+    #[test]
+    fn a_whole_month_reads_its_month_rows() {
+        let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+        let p = |from, to| Period {
+            from,
+            to,
+            as_of: base(),
+        };
+        let month = |from: NaiveDate, to: NaiveDate| Span {
+            grain: Grain::Month,
+            from: month_number(from),
+            to: month_number(to),
+        };
+        let days = |from: NaiveDate, to: NaiveDate| Span {
+            grain: Grain::Day,
+            from: day_number(from),
+            to: day_number(to),
+        };
+        // February (28 days) and March (31): one month each.
+        for (from, to) in [
+            (d(2026, 2, 1), d(2026, 3, 1)),
+            (d(2026, 3, 1), d(2026, 4, 1)),
+        ] {
+            assert_eq!(spans(&p(from, to)), Some(vec![month(from, to)]));
+        }
+        // A month and ten days: the month's rows and the days'.
+        assert_eq!(
+            spans(&p(d(2026, 1, 1), d(2026, 2, 11))),
+            Some(vec![
+                month(d(2026, 1, 1), d(2026, 2, 1)),
+                days(d(2026, 2, 1), d(2026, 2, 11))
+            ])
+        );
+        // No whole month: days (from the first too), or the facts beyond 31 days.
+        for (from, to) in [
+            (d(2026, 3, 1), d(2026, 3, 15)),
+            (d(2026, 3, 2), d(2026, 4, 2)),
+        ] {
+            assert_eq!(spans(&p(from, to)), Some(vec![days(from, to)]));
+        }
+        assert_eq!(spans(&p(d(2026, 3, 2), d(2026, 4, 3))), None);
     }
 
     proptest! {

@@ -1257,6 +1257,15 @@ mod m0011_figure_total_parts {
                                 .to_owned(),
                         )
                         .await?;
+                    // PostgreSQL names a primary key after its table when it is made:
+                    // the name a table made under its own name has (m0009 relies on it).
+                    if db.get_database_backend() == DbBackend::Postgres {
+                        db.execute_unprepared(&format!(
+                            "ALTER TABLE {table} RENAME CONSTRAINT {table}_m0011_pkey \
+                             TO {table}_pkey"
+                        ))
+                        .await?;
+                    }
                 }
             }
             Ok(())

@@ -706,8 +706,9 @@ pub struct Scope {
     pub topic: Option<String>,
     pub department: Option<String>,
     /// The part of the totals that answers every filter of the call
-    /// (`rollup::totals_part`): the rows are read from it, which holds the same sums
-    /// over far fewer rows; `None`: from the full sums.
+    /// (`rollup::totals_part`): the rows are read from it, one range of the key per day
+    /// (or month) and kind, with the dims no filter fixes already summed away; `None`:
+    /// from the full sums.
     pub part: Option<Part>,
 }
 
@@ -838,7 +839,13 @@ async fn span_rows<C: ConnectionTrait>(
         extra.push(department.clone().into());
     }
     // The rows of the part of the totals read (`rollup::in_part`), for kinds other than
-    // a response item (whose rows are all overall, with their norm in `topic`).
+    // a response item (whose rows are all overall, with their norm in `topic`: only
+    // the thermometer reads them, always from the overall part).
+    debug_assert!(
+        !scope.kinds.contains(&TallyKind::Response)
+            || matches!(scope.part, None | Some(Part::Overall)),
+        "response items are read from the overall part only"
+    );
     let in_part = match scope.part {
         None => "",
         Some(Part::Overall) => " AND topic = '' AND department = ''",
