@@ -10,6 +10,7 @@ use crate::{Code, Instant};
 use chrono::NaiveDate;
 use chrono::TimeDelta;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use uuid::Uuid;
 
 /// A range of the tenant's local dates, `to` exclusive, judged as known at `as_of`.
@@ -318,11 +319,33 @@ struct Known<'a> {
     settings: &'a TenantSettings,
     /// Contacts started in the period and by `as_of`.
     in_period: Vec<&'a ContactFacts>,
-    cases: BTreeMap<Uuid, CaseFacts>,
+    /// Every case as known at `as_of` (shared by the periods of a series).
+    cases: Rc<BTreeMap<Uuid, CaseFacts>>,
+}
+
+/// Every case of the facts as known at `as_of` ([`known_case`]).
+fn known_cases(facts: &FigureFacts, as_of: Instant) -> Rc<BTreeMap<Uuid, CaseFacts>> {
+    Rc::new(
+        facts
+            .cases
+            .iter()
+            .map(|(id, case)| (*id, known_case(case, as_of)))
+            .collect(),
+    )
 }
 
 impl<'a> Known<'a> {
     fn new(facts: &'a FigureFacts, period: &Period, settings: &'a TenantSettings) -> Self {
+        Self::with_cases(facts, period, settings, known_cases(facts, period.as_of))
+    }
+
+    /// The facts of a period with the cases as known at its `as_of`, made already.
+    fn with_cases(
+        facts: &'a FigureFacts,
+        period: &Period,
+        settings: &'a TenantSettings,
+        cases: Rc<BTreeMap<Uuid, CaseFacts>>,
+    ) -> Self {
         let window = load_window(period, settings);
         let as_of = period.as_of;
         let in_period = facts
@@ -330,11 +353,6 @@ impl<'a> Known<'a> {
             .iter()
             .filter(|c| c.started_at >= window.starts_from && c.started_at < window.starts_to)
             .filter(|c| c.started_at <= as_of)
-            .collect();
-        let cases = facts
-            .cases
-            .iter()
-            .map(|(id, case)| (*id, known_case(case, as_of)))
             .collect();
         Known {
             as_of,
@@ -500,7 +518,46 @@ pub fn figures(
     filter: &Filter,
     settings: &TenantSettings,
 ) -> Figures {
-    let known = Known::new(facts, period, settings);
+    figures_known(
+        &Known::new(facts, period, settings),
+        period,
+        filter,
+        settings,
+    )
+}
+
+/// The dashboard figures of each period of a series with a filter: as [`figures`] for
+/// each, with the cases as known at `as_of` made once for every period that shares
+/// the first one's `as_of` (a series' periods all do).
+pub fn figure_series(
+    facts: &FigureFacts,
+    periods: &[Period],
+    filter: &Filter,
+    settings: &TenantSettings,
+) -> Vec<Figures> {
+    let Some(first) = periods.first() else {
+        return Vec::new();
+    };
+    let cases = known_cases(facts, first.as_of);
+    periods
+        .iter()
+        .map(|p| {
+            let known = if p.as_of == first.as_of {
+                Known::with_cases(facts, p, settings, cases.clone())
+            } else {
+                Known::new(facts, p, settings)
+            };
+            figures_known(&known, p, filter, settings)
+        })
+        .collect()
+}
+
+fn figures_known(
+    known: &Known<'_>,
+    period: &Period,
+    filter: &Filter,
+    settings: &TenantSettings,
+) -> Figures {
     let window = load_window(period, settings);
     let as_of = period.as_of;
     let contacts: Vec<&ContactFacts> = known

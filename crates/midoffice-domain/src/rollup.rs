@@ -1685,6 +1685,11 @@ mod tests {
                     .iter()
                     .map(|q| figures::figures(&w.facts, q, &f, &w.settings))
                     .collect();
+                // The reference's series (the cases as known made once) is the same.
+                prop_assert_eq!(
+                    &figures::figure_series(&w.facts, &periods, &f, &w.settings),
+                    &expected
+                );
                 prop_assert_eq!(series_from(&rows, &periods, &f), Some(expected));
                 // And from the part of the totals that answers the filter, if one does,
                 // else by the filter's channel alone from the overall totals.

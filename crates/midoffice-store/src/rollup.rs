@@ -1325,15 +1325,9 @@ impl Store {
             }),
             Arc::new(move |facts, settings| {
                 let (periods, filter) = &*again;
-                periods
-                    .iter()
-                    .map(|p| {
-                        (
-                            *p,
-                            midoffice_domain::figures::figures(facts, p, filter, settings),
-                        )
-                    })
-                    .collect()
+                let figures =
+                    midoffice_domain::figures::figure_series(facts, periods, filter, settings);
+                periods.iter().copied().zip(figures).collect()
             }),
         )
         .await
