@@ -509,6 +509,21 @@ impl Store {
             .collect())
     }
 
+    /// Whether the tenant has any contact (`midoffice demo` fills only an empty tenant).
+    pub async fn has_contacts(&self, tenant: &TenantId) -> Result<bool, StoreError> {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        let row = entity::contact::Entity::find()
+            .select_only()
+            .column(entity::contact::Column::Id)
+            .filter(entity::contact::Column::Tenant.eq(tenant.as_str()))
+            .limit(1)
+            .into_tuple::<Uuid>()
+            .one(&self.pools.reader);
+        db::bounded(async { row.await.map_err(db::db_err) })
+            .await
+            .map(|r| r.is_some())
+    }
+
     /// Replaces a tenant's settings.
     pub async fn replace_settings(
         &self,

@@ -1,9 +1,10 @@
-//! The midoffice service binary: `serve` (the default), `play`, `seed`, `key new`,
+//! The midoffice service binary: `serve` (the default), `play`, `seed`, `demo`, `key new`,
 //! `bench` and `retention run`.
 
 mod access;
 mod bench;
 mod config;
+mod demo;
 mod processing_export;
 mod retention;
 mod secret;
@@ -86,6 +87,10 @@ enum Command {
     /// Fill a store with citizens and contacts of a realistic shape, every contact
     /// decided by the domain's rules, saved in bulk (for benchmarks and trials).
     Seed(seed::SeedArgs),
+    /// Fill an empty tenant (default `demo`) with a realistic quarter of contacts up to
+    /// today, with holidays and explanations for the norms it misses, for a first look
+    /// at the thermometer and the dashboard; then prints how to serve it.
+    Demo(demo::DemoArgs),
     /// API keys.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -170,6 +175,7 @@ async fn main() -> ExitCode {
         Some(Command::Play(args)) => play(args).await,
         Some(Command::Serve(args)) => serve(args).await,
         Some(Command::Seed(args)) => seed::run(args).await,
+        Some(Command::Demo(args)) => demo::run(args).await,
         Some(Command::Key(KeyCommand::New(args))) => key_new(args),
         Some(Command::Bench(args)) => match bench::run(args).await {
             Ok(()) => ExitCode::SUCCESS,

@@ -119,35 +119,102 @@ enum Message<B> {
 }
 
 async fn seed(args: SeedArgs) -> Result<(), BoxError> {
-    if args.parties == 0 {
-        return Err("--parties must be at least 1".into());
-    }
-    if args.parties > 40_000_000 {
-        return Err("--parties may be at most 40,000,000".into());
-    }
-    let anonymous = (args.contacts * ANONYMOUS_PER_MILLE / 1000)
-        .min(args.contacts.saturating_sub(args.parties));
-    let named = args.contacts - anonymous;
-    if named < args.parties {
-        return Err("--contacts must be at least --parties (every party has a contact)".into());
-    }
     let tenant = TenantId::parse(&args.tenant).map_err(|e| format!("--tenant: {e}"))?;
+    let opened = open(&args.store).await?;
+    let filled = fill(
+        &opened,
+        Fill {
+            tenant,
+            parties: args.parties,
+            contacts: args.contacts,
+            from: args.from,
+            to: args.to,
+            random_seed: args.random_seed,
+        },
+        SEED,
+    )
+    .await?;
+    filled.summary(SEED);
+    Ok(())
+}
 
+/// The prefix of what `midoffice seed` prints.
+const SEED: &str = "midoffice seed";
+
+/// A store opened as `serve` opens it (the same configuration, database and secret), for
+/// a fill.
+pub(crate) struct Opened {
+    pub store: Store,
+    pub pseudonymiser: Pseudonymiser,
+    /// The configuration it was opened with.
+    pub settings: config::Settings,
+    /// The database URL without its password.
+    pub shown: String,
+}
+
+/// Opens the store of `args` as `serve` would, with the identifier-hashing secret.
+pub(crate) async fn open(args: &StoreArgs) -> Result<Opened, BoxError> {
     let env = config::environment()?;
-    let settings = config::load(&ServeArgs::from(args.store.clone()), &env)?;
+    let settings = config::load(&ServeArgs::from(args.clone()), &env)?;
     let env_secret = env.get(crate::secret::SECRET_ENV).map(String::as_str);
     let (sqlite_file, secret) = crate::store_secret(&settings, env_secret)?;
     let pseudonymiser = Pseudonymiser::new(&secret.key);
     drop(secret);
     let store = crate::open_store(&settings, sqlite_file.as_deref()).await?;
     let shown = redact_url(&settings.database_url);
+    Ok(Opened {
+        store,
+        pseudonymiser,
+        settings,
+        shown,
+    })
+}
+
+/// What to fill: a tenant, how many citizens and contacts, the period and the seed.
+pub(crate) struct Fill {
+    pub tenant: TenantId,
+    pub parties: usize,
+    pub contacts: usize,
+    /// [default: a year before `to`]
+    pub from: Option<NaiveDate>,
+    /// Exclusive. [default: tomorrow]
+    pub to: Option<NaiveDate>,
+    pub random_seed: u64,
+}
+
+/// What a fill saved.
+pub(crate) struct Filled {
+    pub saved: BatchCounts,
+    pub anonymous: usize,
+    pub refusals: Refusals,
+    pub elapsed: Duration,
+    pub saving: Duration,
+}
+
+/// Fills a tenant of an opened store under its stored settings; progress on stderr,
+/// each line starting with `who`.
+pub(crate) async fn fill(opened: &Opened, fill: Fill, who: &str) -> Result<Filled, BoxError> {
+    if fill.parties == 0 {
+        return Err("--parties must be at least 1".into());
+    }
+    if fill.parties > 40_000_000 {
+        return Err("--parties may be at most 40,000,000".into());
+    }
+    let anonymous = (fill.contacts * ANONYMOUS_PER_MILLE / 1000)
+        .min(fill.contacts.saturating_sub(fill.parties));
+    let named = fill.contacts - anonymous;
+    if named < fill.parties {
+        return Err("--contacts must be at least --parties (every party has a contact)".into());
+    }
+    let store = &opened.store;
+    let tenant = fill.tenant;
     let tenant_settings = store.settings(&tenant).await?;
 
     let calendar = tenant_settings.calendar.clone();
     let now = chrono::Utc::now();
     let today = calendar.local_date(now);
-    let to = args.to.unwrap_or_else(|| today + TimeDelta::days(1));
-    let from = args.from.unwrap_or_else(|| to - TimeDelta::days(365));
+    let to = fill.to.unwrap_or_else(|| today + TimeDelta::days(1));
+    let from = fill.from.unwrap_or_else(|| to - TimeDelta::days(365));
     let last_day = (to - TimeDelta::days(1)).min(today);
     if last_day < from {
         return Err("the period --from .. --to holds no day up to today".into());
@@ -160,15 +227,15 @@ async fn seed(args: SeedArgs) -> Result<(), BoxError> {
         horizon,
     };
     eprintln!(
-        "midoffice seed: {} parties, {} contacts ({} anonymous), tenant {}, {} .. {} (exclusive), seed {}, into {}",
-        args.parties,
-        args.contacts,
+        "{who}: {} parties, {} contacts ({} anonymous), tenant {}, {} .. {} (exclusive), seed {}, into {}",
+        fill.parties,
+        fill.contacts,
         anonymous,
         tenant.as_str(),
         from,
         to,
-        args.random_seed,
-        shown
+        fill.random_seed,
+        opened.shown
     );
 
     store.begin_bulk_load().await?;
@@ -199,12 +266,12 @@ async fn seed(args: SeedArgs) -> Result<(), BoxError> {
         })
     };
     let generator = Generator {
-        seed: args.random_seed,
+        seed: fill.random_seed,
         tenant: tenant.clone(),
         settings: tenant_settings,
-        pseudonymiser,
+        pseudonymiser: opened.pseudonymiser.clone(),
         clock,
-        parties: args.parties,
+        parties: fill.parties,
         named,
         anonymous,
     };
@@ -217,12 +284,12 @@ async fn seed(args: SeedArgs) -> Result<(), BoxError> {
     let mut saving = Duration::ZERO;
     while let Some(message) = rx.recv().await {
         match message {
-            Ok(Message::Batch(batch)) => match timed(&mut saving, save(&store, &batch)).await {
+            Ok(Message::Batch(batch)) => match timed(&mut saving, save(store, &batch)).await {
                 Ok(counts) => {
                     saved += counts;
                     if last_report.elapsed() >= Duration::from_secs(2) {
                         last_report = Wall::now();
-                        progress(saved.contacts, args.contacts, started.elapsed());
+                        progress(who, saved.contacts, fill.contacts, started.elapsed());
                     }
                 }
                 Err(e) => {
@@ -251,9 +318,13 @@ async fn seed(args: SeedArgs) -> Result<(), BoxError> {
     }
     // Each batch wrote its units' figure tallies and their sums (`Store::save_prepared`):
     // the tenant's figures answer from the rollups at once, no rebuild needed.
-    let elapsed = started.elapsed();
-    summary(&saved, anonymous, &refusals, elapsed, saving);
-    Ok(())
+    Ok(Filled {
+        saved,
+        anonymous,
+        refusals,
+        elapsed: started.elapsed(),
+        saving,
+    })
 }
 
 /// How many times a batch is saved at most when the store answers UNAVAILABLE (the
@@ -284,43 +355,47 @@ async fn timed<T>(total: &mut Duration, work: impl Future<Output = T>) -> T {
     out
 }
 
-fn progress(done: usize, total: usize, elapsed: Duration) {
+fn progress(who: &str, done: usize, total: usize, elapsed: Duration) {
     let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
     let left = (total.saturating_sub(done)) as f64 / rate.max(1.0);
     eprintln!(
-        "midoffice seed: {done} / {total} contacts ({:.1} %), {rate:.0} contacts/s, about {left:.0} s left",
+        "{who}: {done} / {total} contacts ({:.1} %), {rate:.0} contacts/s, about {left:.0} s left",
         100.0 * done as f64 / total.max(1) as f64
     );
 }
 
-fn summary(
-    saved: &BatchCounts,
-    anonymous: usize,
-    refusals: &Refusals,
-    elapsed: Duration,
-    saving: Duration,
-) {
-    let secs = elapsed.as_secs_f64().max(0.001);
-    eprintln!(
-        "midoffice seed: done in {secs:.1} s: {} contacts ({} anonymous), {:.0} contacts/s; saving took {:.1} s of it",
-        saved.contacts,
-        anonymous,
-        saved.contacts as f64 / secs,
-        saving.as_secs_f64()
-    );
-    eprintln!(
-        "midoffice seed: parties {} ({} after merges, {} merged), identifiers {}, cases {} ({} after joins), satisfaction answers {}",
-        saved.parties,
-        saved.live_parties,
-        saved.parties - saved.live_parties,
-        saved.identifiers,
-        saved.cases,
-        saved.live_cases,
-        saved.feedback
-    );
-    eprintln!("midoffice seed: refused by the rules: {}", refusals.total());
-    for (reason, n) in &refusals.by_reason {
-        eprintln!("midoffice seed:   {n} × {reason}");
+impl Filled {
+    /// What was saved and refused, on stderr, each line starting with `who`.
+    pub(crate) fn summary(&self, who: &str) {
+        let Filled {
+            saved,
+            anonymous,
+            refusals,
+            elapsed,
+            saving,
+        } = self;
+        let secs = elapsed.as_secs_f64().max(0.001);
+        eprintln!(
+            "{who}: done in {secs:.1} s: {} contacts ({} anonymous), {:.0} contacts/s; saving took {:.1} s of it",
+            saved.contacts,
+            anonymous,
+            saved.contacts as f64 / secs,
+            saving.as_secs_f64()
+        );
+        eprintln!(
+            "{who}: parties {} ({} after merges, {} merged), identifiers {}, cases {} ({} after joins), satisfaction answers {}",
+            saved.parties,
+            saved.live_parties,
+            saved.parties - saved.live_parties,
+            saved.identifiers,
+            saved.cases,
+            saved.live_cases,
+            saved.feedback
+        );
+        eprintln!("{who}: refused by the rules: {}", refusals.total());
+        for (reason, n) in &refusals.by_reason {
+            eprintln!("{who}:   {n} × {reason}");
+        }
     }
 }
 

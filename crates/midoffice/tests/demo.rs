@@ -1,0 +1,158 @@
+//! `midoffice demo` fills an empty tenant that the thermometer shows at once: the real
+//! binary fills a fresh store (on SQLite the default one of a data folder, as `serve`
+//! uses it), then the test opens the store: every kind of norm has items in the quarter,
+//! the norms not met carry an explanation, every channel has contacts, the calendar has
+//! the organisation's closing days, the rollups answer without a rebuild; and a second
+//! run into the same tenant is refused.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use midoffice_domain::TenantId;
+use midoffice_domain::calendar::Calendar;
+use midoffice_domain::contact::Channel;
+use midoffice_domain::figures::{Filter, NormStatus, Period};
+use midoffice_store::{FigurePath, Store};
+use midoffice_tests::{TestDatabase, database_test};
+
+/// The tenant the demo fills by default.
+const DEMO: &str = "demo";
+
+/// Runs `midoffice demo` on the data folder `dir/data`, or on `url` when given.
+fn demo(binary: &Path, dir: &Path, url: Option<&str>) -> Output {
+    let mut command = Command::new(binary);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("MIDOFFICE") {
+            command.env_remove(name);
+        }
+    }
+    command
+        .args(["demo", "--mode", "development", "--contacts", "1500"])
+        .arg("--data-dir")
+        .arg(dir.join("data"));
+    if let Some(url) = url {
+        command.arg("--database-url").arg(url);
+    }
+    command
+        .env("MIDOFFICE_SECRET", "ab".repeat(32))
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the midoffice binary runs")
+}
+
+database_test!(
+    the_demo_fills_a_quarter_the_thermometer_shows_and_refuses_a_filled_tenant,
+    flavor = "multi_thread",
+    worker_threads = 2
+);
+async fn the_demo_fills_a_quarter_the_thermometer_shows_and_refuses_a_filled_tenant(
+    database: TestDatabase,
+) {
+    let binary = Path::new(env!("CARGO_BIN_EXE_midoffice"));
+    let dir = tempfile::tempdir().expect("a temp folder");
+    let scratch = match &database {
+        TestDatabase::Sqlite => None,
+        TestDatabase::Postgres(_) => Some(
+            database
+                .scratch()
+                .await
+                .unwrap_or_else(|e| panic!("a scratch database on {database}: {e}")),
+        ),
+    };
+    let given = scratch.as_ref().map(|s| s.url.clone());
+    let out = demo(binary, dir.path(), given.as_deref());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "demo failed:\n{stderr}\n{stdout}");
+    assert!(stderr.contains("refused by the rules: 0"), "{stderr}");
+    assert!(stdout.contains("midoffice serve --data-dir"), "{stdout}");
+    assert!(
+        stdout.contains("http://127.0.0.1:50051/thermometer/demo"),
+        "{stdout}"
+    );
+
+    let url = given.clone().unwrap_or_else(|| {
+        format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("data").join("midoffice.db").display()
+        )
+    });
+    {
+        let store = Store::connect(&url).await.expect("the store");
+        let tenant = TenantId::parse(DEMO).unwrap();
+        let settings = store.settings(&tenant).await.unwrap();
+        assert!(
+            !settings.calendar.closing_days.is_empty(),
+            "closing days beside the public holidays"
+        );
+        assert!(store.figures_current(&tenant).await.unwrap(), "no rebuild");
+
+        // The demo's quarter: the last three whole months and this one up to today.
+        let now = chrono::Utc::now();
+        let today = Calendar::default().local_date(now);
+        let first = chrono::Datelike::with_day(&today, 1).unwrap();
+        let from = first.checked_sub_months(chrono::Months::new(3)).unwrap();
+        let period = Period {
+            from,
+            to: today.succ_opt().unwrap(),
+            as_of: now,
+        };
+        let thermometer = store.thermometer(&tenant, period, false).await.unwrap();
+        assert_eq!(thermometer.path, FigurePath::Rollups);
+        let norms = thermometer.answer;
+        let kinds = [
+            "response_time",
+            "first_contact_resolution",
+            "referred_at_most",
+            "story_told_once",
+            "commitment_on_time",
+        ];
+        for kind in kinds {
+            assert!(
+                norms
+                    .iter()
+                    .any(|n| n.measure.as_str() == kind && n.items > 0),
+                "no items for {kind}: {norms:?}"
+            );
+        }
+        let missed: Vec<_> = norms
+            .iter()
+            .filter(|n| matches!(n.status, NormStatus::Amber | NormStatus::Red))
+            .collect();
+        assert!(!missed.is_empty(), "some norm not met: {norms:?}");
+        for n in missed {
+            assert!(
+                n.explanation.as_ref().is_some_and(|e| e.len() > 40),
+                "{} is not met and has no explanation",
+                n.norm_id.as_str()
+            );
+        }
+
+        let mut total = 0;
+        for channel in Channel::ALL {
+            let filter = Filter {
+                channel: Some(channel),
+                ..Filter::default()
+            };
+            let figures = store
+                .figures(&tenant, period, vec![filter], false)
+                .await
+                .unwrap()
+                .answer;
+            assert!(figures[0].contacts > 0, "no {channel:?} contacts");
+            total += figures[0].contacts;
+        }
+        assert_eq!(total, 1500);
+    }
+
+    // A second demo into the same tenant: refused, nothing added.
+    let again = demo(binary, dir.path(), given.as_deref());
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(!again.status.success(), "a filled tenant is refused");
+    assert!(stderr.contains("has contacts already"), "{stderr}");
+    assert!(stderr.contains("--tenant"), "{stderr}");
+    if let Some(scratch) = scratch {
+        scratch.drop_db().await;
+    }
+}
