@@ -37,7 +37,7 @@ pub struct DemoArgs {
     /// --contacts]
     #[arg(long, value_name = "N")]
     pub parties: Option<usize>,
-    /// The same seed on the same day fills the same store.
+    /// The same seed fills the same citizens and matters (up to the moment it runs).
     #[arg(long, value_name = "S", default_value_t = 1)]
     pub random_seed: u64,
 }
