@@ -19,6 +19,7 @@ pub mod codec;
 pub mod convert;
 pub mod error;
 pub mod limits;
+pub mod metrics;
 pub mod oidc;
 pub mod server;
 pub mod service;

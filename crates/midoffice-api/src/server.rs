@@ -152,6 +152,8 @@ pub async fn serve_with(
         .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
         .trace_fn(|req| tracing::info_span!("grpc", path = %req.uri().path()))
+        // Outermost: every call is measured, also those refused by the layers inside.
+        .layer(crate::metrics::RpcMetricsLayer::default())
         .layer(tonic_web::GrpcWebLayer::new())
         .layer(auth)
         // Budgets, deadlines (DEADLINE_EXCEEDED, not tonic's CANCELLED) and the statuses

@@ -810,7 +810,10 @@ impl Pools {
             DbBackend::Postgres => Begin::Default,
             _ => Begin::SqliteImmediate,
         };
-        self.writer.begin(how).await.map_err(db_err)
+        timed("write", async {
+            self.writer.begin(how).await.map_err(db_err)
+        })
+        .await
     }
 
     /// Begins a read that is logged (the processing log): one consistent snapshot, able
@@ -819,26 +822,30 @@ impl Pools {
     /// writer, so it is a write transaction there.
     pub async fn begin_logged_read(&self) -> Result<Txn, StoreError> {
         match self.backend {
-            DbBackend::Postgres => self
-                .writer
-                .begin(Begin::Postgres(
-                    IsolationLevel::RepeatableRead,
-                    AccessMode::ReadWrite,
-                ))
+            DbBackend::Postgres => {
+                timed("logged_read", async {
+                    self.writer
+                        .begin(Begin::Postgres(
+                            IsolationLevel::RepeatableRead,
+                            AccessMode::ReadWrite,
+                        ))
+                        .await
+                        .map_err(db_err)
+                })
                 .await
-                .map_err(db_err),
+            }
             _ => self.begin_write().await,
         }
     }
 
     /// Begins a read transaction: one consistent snapshot for all its queries.
     pub async fn begin_read(&self) -> Result<Txn, StoreError> {
-        self.begin_read_on(&self.reader).await
+        timed("read", self.begin_read_on(&self.reader)).await
     }
 
     /// Begins a read transaction on the figures' own pool.
     pub async fn begin_figures_read(&self) -> Result<Txn, StoreError> {
-        self.begin_read_on(&self.figures).await
+        timed("figures", self.begin_read_on(&self.figures)).await
     }
 
     async fn begin_read_on(&self, pool: &Pool) -> Result<Txn, StoreError> {
@@ -850,6 +857,43 @@ impl Pools {
         };
         pool.begin(how).await.map_err(db_err)
     }
+}
+
+/// How long beginning a transaction took, by kind (`write`, `logged_read`, `read`,
+/// `figures`): the wait for a pooled connection plus, on SQLite, for the one writer's
+/// lock (`BEGIN IMMEDIATE`). Where the store's latency under load shows first, and
+/// cheap: one clock read and one histogram record per transaction. A no-op until the
+/// binary installs a meter provider (an OTLP endpoint is configured).
+pub fn begin_latency() -> &'static opentelemetry::metrics::Histogram<f64> {
+    static HISTOGRAM: std::sync::OnceLock<opentelemetry::metrics::Histogram<f64>> =
+        std::sync::OnceLock::new();
+    HISTOGRAM.get_or_init(|| {
+        opentelemetry::global::meter("midoffice")
+            .f64_histogram("midoffice.store.begin.duration")
+            .with_unit("s")
+            .with_description("Time to begin a store transaction (pool and write lock wait)")
+            .with_boundaries(vec![
+                0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                5.0,
+            ])
+            .build()
+    })
+}
+
+async fn timed(
+    kind: &'static str,
+    begin: impl std::future::Future<Output = Result<Txn, StoreError>>,
+) -> Result<Txn, StoreError> {
+    let started = std::time::Instant::now();
+    let result = begin.await;
+    begin_latency().record(
+        started.elapsed().as_secs_f64(),
+        &[
+            opentelemetry::KeyValue::new("kind", kind),
+            opentelemetry::KeyValue::new("outcome", if result.is_ok() { "ok" } else { "error" }),
+        ],
+    );
+    result
 }
 
 /// The rewrite of each table an erasure changes, after it on PostgreSQL.

@@ -607,6 +607,14 @@ pub(crate) async fn add_sums<C: ConnectionTrait>(
 /// kept since the first contact) and the latest instant of any stored event of the
 /// tenant (a contact's start or end), in one statement.
 ///
+/// The tenants with contacts, one index seek each (see [`Store::figure_tenants`]).
+const FIGURE_TENANTS: &str = "WITH RECURSIVE t(tenant) AS ( \
+       SELECT MIN(tenant) FROM contact \
+       UNION ALL \
+       SELECT (SELECT MIN(c.tenant) FROM contact c WHERE c.tenant > t.tenant) \
+       FROM t WHERE t.tenant IS NOT NULL) \
+     SELECT tenant FROM t WHERE tenant IS NOT NULL LIMIT ?";
+
 /// Each `MAX` reads one entry at the end of the tenant's part of an index that leads
 /// with the tenant (`ix_contact_tenant_started`, `ix_contact_tenant_ended`), not the
 /// tenant's contacts. Checked: SQLite's plan is `SEARCH contact USING COVERING INDEX
@@ -1345,6 +1353,31 @@ impl Store {
             db::finish(txn, result).await
         })
         .await
+    }
+
+    /// The first `limit` tenants (in name order) that have contacts, hence figures: for
+    /// the exported metrics. A loose index scan over `ix_contact_tenant_started` (each
+    /// step seeks the next tenant), so it costs per tenant, not per contact.
+    pub async fn figure_tenants(&self, limit: u64) -> Result<Vec<TenantId>, StoreError> {
+        let rows = db::bounded(async {
+            let c = &self.pools.reader;
+            c.query_all_raw(statement(
+                c.get_database_backend(),
+                FIGURE_TENANTS,
+                vec![i64::try_from(limit).unwrap_or(i64::MAX).into()],
+            ))
+            .await
+            .map_err(db_err)
+        })
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let tenant: String = r.try_get_by_index(0).map_err(db_err)?;
+            if let Ok(tenant) = TenantId::parse(&tenant) {
+                out.push(tenant);
+            }
+        }
+        Ok(out)
     }
 
     /// The tenants whose rollups are stale (settings changed, a store from before the

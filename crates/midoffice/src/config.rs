@@ -235,6 +235,9 @@ pub struct Settings {
     pub tls: Option<crate::access::TlsFiles>,
     /// The retention job.
     pub retention: Retention,
+    /// Between two metric exports, and two refreshes of the domain figures they carry
+    /// (`telemetry.metrics_interval_seconds`, default a minute).
+    pub metrics_interval: std::time::Duration,
 }
 
 impl std::fmt::Debug for Settings {
@@ -343,6 +346,8 @@ pub enum ConfigError {
     Access { path: PathBuf, message: String },
     #[error("in the configuration file {path}: {message}")]
     Retention { path: PathBuf, message: String },
+    #[error("in the configuration file {path}: {message}")]
+    Telemetry { path: PathBuf, message: String },
     #[error("{origin}: {value:?} is not a mode: use \"development\" or \"production\"")]
     Mode { origin: String, value: String },
     #[error("{origin}: {value:?} is not a yes or no: use true or false")]
@@ -438,7 +443,14 @@ struct SecretTable {
 struct TelemetryTable {
     otlp_endpoint: Option<String>,
     otlp_plaintext: Option<bool>,
+    /// File only: seconds between metric exports (and refreshes of the domain figures).
+    metrics_interval_seconds: Option<u64>,
 }
+
+/// The default time between two metric exports: a minute.
+pub const DEFAULT_METRICS_INTERVAL_SECS: u64 = 60;
+/// The longest time between two metric exports: a day.
+const MAX_METRICS_INTERVAL_SECS: u64 = 86_400;
 
 /// A configuration file, read and checked.
 #[derive(Debug)]
@@ -451,6 +463,8 @@ pub struct FileLayer {
     tls: Option<crate::access::TlsFiles>,
     /// The retention job (`[retention]`), checked.
     retention: Retention,
+    /// `telemetry.metrics_interval_seconds`, checked.
+    metrics_interval: Option<std::time::Duration>,
 }
 
 /// The variables of the process that configuration may use. Only these are read, and
@@ -580,12 +594,26 @@ pub fn parse_file(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
             ),
         },
     };
+    let metrics_interval = match file.telemetry.metrics_interval_seconds {
+        Some(n) if n == 0 || n > MAX_METRICS_INTERVAL_SECS => {
+            return Err(ConfigError::Telemetry {
+                path: path.to_path_buf(),
+                message: format!(
+                    "telemetry.metrics_interval_seconds must be from 1 to \
+                     {MAX_METRICS_INTERVAL_SECS} (seconds between two metric exports), \
+                     not {n}"
+                ),
+            });
+        }
+        n => n.map(std::time::Duration::from_secs),
+    };
     Ok(FileLayer {
         path: path.to_path_buf(),
         values,
         access,
         tls,
         retention,
+        metrics_interval,
     })
 }
 
@@ -735,6 +763,9 @@ pub fn resolve(
         access: file.as_ref().map(|f| f.access.clone()).unwrap_or_default(),
         tls: file.as_ref().and_then(|f| f.tls.clone()),
         retention: file.as_ref().map(|f| f.retention).unwrap_or_default(),
+        metrics_interval: file.as_ref().and_then(|f| f.metrics_interval).unwrap_or(
+            std::time::Duration::from_secs(DEFAULT_METRICS_INTERVAL_SECS),
+        ),
         file: file.map(|f| f.path),
     })
 }
@@ -1045,6 +1076,24 @@ mod tests {
         let with_ca = "[tls]\ncert = \"s.crt\"\nkey = \"s.key\"\nclient_ca = \"ca.crt\"\n";
         let f = file(&format!("{CERT}{with_ca}"));
         assert_eq!(f.access.client_certs.len(), 1);
+    }
+
+    #[test]
+    fn metrics_are_exported_every_minute_unless_the_file_says_otherwise() {
+        let none = resolve(None, &env(&[]), &ServeArgs::default()).unwrap();
+        assert_eq!(none.metrics_interval.as_secs(), 60);
+        let f = file("[telemetry]\nmetrics_interval_seconds = 5\n");
+        let s = resolve(Some(f), &env(&[]), &ServeArgs::default()).unwrap();
+        assert_eq!(s.metrics_interval.as_secs(), 5);
+        for bad in ["0", "86401"] {
+            let err = parse_file(
+                &format!("[telemetry]\nmetrics_interval_seconds = {bad}\n"),
+                Path::new("m.toml"),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("telemetry.metrics_interval_seconds"), "{err}");
+        }
     }
 
     #[test]

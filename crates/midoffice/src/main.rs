@@ -5,6 +5,7 @@ mod access;
 mod bench;
 mod config;
 mod demo;
+mod metrics;
 mod processing_export;
 mod retention;
 mod secret;
@@ -339,13 +340,23 @@ async fn serve(args: ServeArgs) -> ExitCode {
         eprintln!("midoffice: {e}");
         return ExitCode::FAILURE;
     }
-    let telemetry = match telemetry::init(settings.otlp_endpoint.as_deref(), tracing::Level::INFO) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("midoffice: cannot set up logging and tracing: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let mut telemetry =
+        match telemetry::init(settings.otlp_endpoint.as_deref(), tracing::Level::INFO) {
+            Ok(t) => t,
+            Err(e) => {
+                eprintln!("midoffice: cannot set up logging and tracing: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+    // Before the server and the store make their instruments: until the provider is
+    // installed they would stay no-ops.
+    if let Some(endpoint) = exported_to(&settings)
+        && let Err(e) = telemetry.start_metrics(endpoint, settings.metrics_interval)
+    {
+        error!("cannot build the metric exporter: {e}");
+        telemetry.shutdown().await;
+        return ExitCode::FAILURE;
+    }
     if let Some(file) = &settings.file {
         info!(path = %file.display(), "configuration file");
     }
@@ -366,6 +377,14 @@ async fn serve(args: ServeArgs) -> ExitCode {
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The OTLP collector telemetry goes to, if one is configured.
+fn exported_to(settings: &Settings) -> Option<&str> {
+    settings
+        .otlp_endpoint
+        .as_deref()
+        .filter(|e| !e.trim().is_empty())
+}
 
 async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(), BoxError> {
     info!(
@@ -418,11 +437,7 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
     );
     // The processing log goes to the same collector as the traces, when there is one.
     let (stop_export, stopped) = tokio::sync::watch::channel(false);
-    let export = match settings
-        .otlp_endpoint
-        .as_deref()
-        .filter(|e| !e.trim().is_empty())
-    {
+    let export = match exported_to(settings) {
         None => None,
         Some(endpoint) => {
             let exporter = processing_export::Collector::new(endpoint)
@@ -436,6 +451,15 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
         }
     };
     let exporting = export.is_some();
+    // The domain figures as gauges, only while metrics are exported.
+    let domain_metrics = exporting.then(|| {
+        tokio::spawn(metrics::run(
+            store.clone(),
+            metrics::register(),
+            settings.metrics_interval,
+            stop_export.subscribe(),
+        ))
+    });
     let retention_job = settings.retention.enabled.then(|| {
         info!(
             interval_seconds = settings.retention.interval.as_secs(),
@@ -464,6 +488,11 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
         && let Err(e) = task.await
     {
         tracing::warn!(error = %e, "the retention job stopped abnormally");
+    }
+    if let Some(task) = domain_metrics
+        && let Err(e) = task.await
+    {
+        tracing::warn!(error = %e, "the domain metrics task stopped abnormally");
     }
     if let Some(task) = export
         && let Err(e) = task.await

@@ -1,0 +1,387 @@
+//! The domain figures as OpenTelemetry gauges, for the current month of each tenant's
+//! calendar: per norm (share, met, items, target, status), per channel (contacts,
+//! answered, answer-time percentiles) and per tenant (first-contact resolution,
+//! repeat-story, referral and repeat-contact rates, channel hops, satisfaction).
+//!
+//! A background task reads them from the store every interval (the thermometer and
+//! the dashboard figures, from the rollups: milliseconds per tenant) and keeps the last
+//! values; the gauges' callbacks only read those, so an export never waits on the
+//! store. Runs only while metrics are exported (an OTLP endpoint is configured).
+//!
+//! No personal data: the only labels are the tenant id, the norm id and its measure's
+//! kind, and the channel's name. The sets are bounded: at most [`MAX_TENANTS`] tenants
+//! (the first in name order; a warning says when more were left out), the norms a
+//! tenant's settings allow (capped by their validation), four channels.
+
+use chrono::{Datelike, NaiveDate};
+use midoffice_domain::TenantId;
+use midoffice_domain::contact::Channel;
+use midoffice_domain::figures::{Filter, NormResult, NormStatus, Period};
+use midoffice_store::Store;
+use opentelemetry::KeyValue;
+use opentelemetry::metrics::{Meter, ObservableGauge};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The most tenants whose figures are exported.
+pub const MAX_TENANTS: u64 = 1000;
+
+/// A norm's status as a number, higher is better: 3 green, 2 amber, 1 red, 0 no data.
+pub fn status_number(status: NormStatus) -> u64 {
+    match status {
+        NormStatus::Green => 3,
+        NormStatus::Amber => 2,
+        NormStatus::Red => 1,
+        NormStatus::NoData => 0,
+    }
+}
+
+/// One observation: a value with its labels.
+type Point = (f64, Vec<KeyValue>);
+
+/// The last values read, per gauge.
+#[derive(Default, Debug)]
+struct Snapshot {
+    norm_share: Vec<Point>,
+    norm_met: Vec<Point>,
+    norm_items: Vec<Point>,
+    norm_target: Vec<Point>,
+    norm_status: Vec<Point>,
+    channel_contacts: Vec<Point>,
+    channel_answered: Vec<Point>,
+    channel_p50: Vec<Point>,
+    channel_p90: Vec<Point>,
+    contacts: Vec<Point>,
+    first_contact_resolution: Vec<Point>,
+    repeat_story_rate: Vec<Point>,
+    repeat_contact_rate: Vec<Point>,
+    referral_rate: Vec<Point>,
+    channel_hops: Vec<Point>,
+    satisfaction: Vec<Point>,
+}
+
+type Shared = Arc<RwLock<Snapshot>>;
+
+/// The gauges; they observe as long as this lives.
+pub struct DomainGauges {
+    _gauges: Vec<ObservableGauge<f64>>,
+    shared: Shared,
+}
+
+/// Registers the gauges on the global meter; they read what [`run`] last stored.
+pub fn register() -> DomainGauges {
+    let meter = opentelemetry::global::meter("midoffice");
+    let shared = Shared::default();
+    let gauge = |meter: &Meter,
+                 name: &'static str,
+                 unit: &'static str,
+                 description: &'static str,
+                 pick: fn(&Snapshot) -> &Vec<Point>| {
+        let shared = shared.clone();
+        meter
+            .f64_observable_gauge(name)
+            .with_unit(unit)
+            .with_description(description)
+            .with_callback(move |observer| {
+                // A poisoned lock only means a refresh panicked: its values are whole.
+                let snapshot = shared.read().unwrap_or_else(|e| e.into_inner());
+                for (value, labels) in pick(&snapshot) {
+                    observer.observe(*value, labels);
+                }
+            })
+            .build()
+    };
+    let m = &meter;
+    let gauges = vec![
+        gauge(
+            m,
+            "midoffice.norm.share",
+            "1",
+            "Share of a norm's items that met it, this month (0..1; absent without items)",
+            |s| &s.norm_share,
+        ),
+        gauge(
+            m,
+            "midoffice.norm.met",
+            "{item}",
+            "Items that met the norm, this month",
+            |s| &s.norm_met,
+        ),
+        gauge(
+            m,
+            "midoffice.norm.items",
+            "{item}",
+            "Items the norm judged, this month",
+            |s| &s.norm_items,
+        ),
+        gauge(
+            m,
+            "midoffice.norm.target",
+            "1",
+            "The norm's target share (0..1)",
+            |s| &s.norm_target,
+        ),
+        gauge(
+            m,
+            "midoffice.norm.status",
+            "1",
+            "The norm's status this month: 3 green, 2 amber, 1 red, 0 no data",
+            |s| &s.norm_status,
+        ),
+        gauge(
+            m,
+            "midoffice.channel.contacts",
+            "{contact}",
+            "Contacts started on the channel, this month",
+            |s| &s.channel_contacts,
+        ),
+        gauge(
+            m,
+            "midoffice.channel.answered",
+            "{contact}",
+            "Inbound contacts answered on the channel, this month",
+            |s| &s.channel_answered,
+        ),
+        gauge(
+            m,
+            "midoffice.channel.answer_time.p50",
+            "s",
+            "Median time to answer on the channel, this month",
+            |s| &s.channel_p50,
+        ),
+        gauge(
+            m,
+            "midoffice.channel.answer_time.p90",
+            "s",
+            "90th percentile of the time to answer on the channel, this month",
+            |s| &s.channel_p90,
+        ),
+        gauge(
+            m,
+            "midoffice.contacts",
+            "{contact}",
+            "Contacts started this month",
+            |s| &s.contacts,
+        ),
+        gauge(
+            m,
+            "midoffice.first_contact_resolution",
+            "1",
+            "Share of cases resolved in their first contact, this month",
+            |s| &s.first_contact_resolution,
+        ),
+        gauge(
+            m,
+            "midoffice.repeat_story_rate",
+            "1",
+            "Share of follow-ups in which the citizen told the story again, this month",
+            |s| &s.repeat_story_rate,
+        ),
+        gauge(
+            m,
+            "midoffice.repeat_contact_rate",
+            "1",
+            "Share of cases with a repeat contact, this month",
+            |s| &s.repeat_contact_rate,
+        ),
+        gauge(
+            m,
+            "midoffice.referral_rate",
+            "1",
+            "Share of cases referred, this month",
+            |s| &s.referral_rate,
+        ),
+        gauge(
+            m,
+            "midoffice.channel_hops",
+            "{hop}",
+            "Channel changes within cases, this month",
+            |s| &s.channel_hops,
+        ),
+        gauge(
+            m,
+            "midoffice.satisfaction",
+            "1",
+            "Mean satisfaction score this month",
+            |s| &s.satisfaction,
+        ),
+    ];
+    DomainGauges {
+        _gauges: gauges,
+        shared,
+    }
+}
+
+/// The first and the day after the last day of `today`'s month.
+fn month_of(today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+    let from = today.with_day(1)?;
+    let to = from.checked_add_months(chrono::Months::new(1))?;
+    Some((from, to))
+}
+
+fn norm_labels(tenant: &TenantId, norm: &NormResult) -> Vec<KeyValue> {
+    vec![
+        KeyValue::new("tenant", tenant.as_str().to_owned()),
+        KeyValue::new("norm_id", norm.norm_id.as_str().to_owned()),
+        KeyValue::new("measure", norm.measure.as_str()),
+    ]
+}
+
+/// Reads one tenant's figures of this month into `out`.
+async fn read_tenant(
+    store: &Store,
+    tenant: &TenantId,
+    now: midoffice_domain::Instant,
+    out: &mut Snapshot,
+) -> Result<(), midoffice_store::StoreError> {
+    let settings = store.figure_settings(tenant).await?;
+    let Some((from, to)) = month_of(settings.calendar.local_date(now)) else {
+        return Ok(());
+    };
+    let period = Period {
+        from,
+        to,
+        as_of: now,
+    };
+    let norms = store.thermometer(tenant, period, false).await?.answer;
+    let mut filters = vec![Filter::default()];
+    filters.extend(Channel::ALL.map(|c| Filter {
+        channel: Some(c),
+        ..Filter::default()
+    }));
+    let figures = store.figures(tenant, period, filters, false).await?.answer;
+
+    let t = || KeyValue::new("tenant", tenant.as_str().to_owned());
+    for norm in &norms {
+        let labels = norm_labels(tenant, norm);
+        if let Some(share) = norm.share() {
+            out.norm_share.push((share, labels.clone()));
+        }
+        out.norm_met.push((norm.met as f64, labels.clone()));
+        out.norm_items.push((norm.items as f64, labels.clone()));
+        out.norm_target
+            .push((f64::from(norm.target_percent) / 100.0, labels.clone()));
+        out.norm_status
+            .push((status_number(norm.status) as f64, labels));
+    }
+    let Some((all, by_channel)) = figures.split_first() else {
+        return Ok(());
+    };
+    for (channel, f) in Channel::ALL.iter().zip(by_channel) {
+        let labels = vec![t(), KeyValue::new("channel", channel.as_str())];
+        out.channel_contacts.push((f.contacts as f64, labels));
+    }
+    for r in &all.response_times {
+        let labels = vec![t(), KeyValue::new("channel", r.channel.as_str())];
+        out.channel_answered
+            .push((r.answered as f64, labels.clone()));
+        if r.answered > 0 {
+            out.channel_p50.push((r.p50_seconds as f64, labels.clone()));
+            out.channel_p90.push((r.p90_seconds as f64, labels));
+        }
+    }
+    out.contacts.push((all.contacts as f64, vec![t()]));
+    out.channel_hops.push((all.channel_hops as f64, vec![t()]));
+    for (value, into) in [
+        (
+            all.first_contact_resolution,
+            &mut out.first_contact_resolution,
+        ),
+        (all.repeat_story_rate, &mut out.repeat_story_rate),
+        (all.repeat_contact_rate, &mut out.repeat_contact_rate),
+        (all.referral_rate, &mut out.referral_rate),
+        (all.satisfaction_score, &mut out.satisfaction),
+    ] {
+        // A ratio with nothing to divide by is absent, never 0.
+        if let Some(v) = value {
+            into.push((v, vec![t()]));
+        }
+    }
+    Ok(())
+}
+
+/// One refresh: every tenant's figures read afresh, then swapped in at once. A tenant
+/// whose figures cannot be read keeps none this round (logged), the others are kept.
+async fn refresh(store: &Store, gauges: &DomainGauges) {
+    let started = std::time::Instant::now();
+    let tenants = match store.figure_tenants(MAX_TENANTS + 1).await {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: cannot list the tenants with figures");
+            return;
+        }
+    };
+    if tenants.len() as u64 > MAX_TENANTS {
+        tracing::warn!(
+            max = MAX_TENANTS,
+            "metrics: more tenants have figures than are exported; the first in name \
+             order are"
+        );
+    }
+    let now = chrono::Utc::now();
+    let mut next = Snapshot::default();
+    for tenant in tenants.iter().take(MAX_TENANTS as usize) {
+        if let Err(e) = read_tenant(store, tenant, now, &mut next).await {
+            tracing::warn!(tenant = %tenant, error = %e, "metrics: figures not read");
+        }
+    }
+    *gauges.shared.write().unwrap_or_else(|e| e.into_inner()) = next;
+    tracing::debug!(
+        tenants = tenants.len(),
+        millis = started.elapsed().as_millis() as u64,
+        "metrics: domain figures refreshed"
+    );
+}
+
+/// Refreshes the gauges' values every `interval` until `stop` turns true.
+pub async fn run(
+    store: Store,
+    gauges: DomainGauges,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => refresh(&store, &gauges).await,
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_month_is_from_its_first_to_the_next_first() {
+        let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+        assert_eq!(
+            month_of(d(2026, 12, 7)),
+            Some((d(2026, 12, 1), d(2027, 1, 1)))
+        );
+        assert_eq!(
+            month_of(d(2026, 2, 28)),
+            Some((d(2026, 2, 1), d(2026, 3, 1)))
+        );
+    }
+
+    #[test]
+    fn higher_status_numbers_are_better() {
+        let order = [
+            NormStatus::NoData,
+            NormStatus::Red,
+            NormStatus::Amber,
+            NormStatus::Green,
+        ];
+        for (i, s) in order.into_iter().enumerate() {
+            assert_eq!(status_number(s), i as u64);
+        }
+    }
+}
