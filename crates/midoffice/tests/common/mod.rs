@@ -25,7 +25,18 @@ impl Drop for Server {
 }
 
 /// Starts `binary` on `database_url` and waits until it answers.
+#[allow(dead_code)] // Each test binary compiles this module; not every one uses each.
 pub async fn launch(binary: &Path, database_url: &str, dir: &Path) -> Server {
+    launch_with_env(binary, database_url, dir, &[]).await
+}
+
+/// [`launch`] with these environment variables set too.
+pub async fn launch_with_env(
+    binary: &Path,
+    database_url: &str,
+    dir: &Path,
+    vars: &[(&str, &str)],
+) -> Server {
     let port = free_port();
     let mut command = Command::new(binary);
     for (name, _) in std::env::vars_os() {
@@ -48,6 +59,7 @@ pub async fn launch(binary: &Path, database_url: &str, dir: &Path) -> Server {
         .arg("--data-dir")
         .arg(dir.join("data"))
         .env("MIDOFFICE_SECRET", "ab".repeat(32))
+        .envs(vars.iter().copied())
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(log.try_clone().expect("a log file"))

@@ -1,0 +1,191 @@
+//! Metrics over OTLP: the real binary, its OTLP endpoint a real MetricsService receiver
+//! on loopback and an export every second. After a few contacts the receiver sees the
+//! RPC duration of StartContact (with its status code) and the domain gauges labelled
+//! with the tenant, and no identifier of a citizen anywhere in what it received.
+//!
+//! Cargo builds the binary for this test (`CARGO_BIN_EXE_midoffice`).
+
+use midoffice_tests::pb::contact_service_client::ContactServiceClient;
+use midoffice_tests::pb::{self, Channel};
+use midoffice_tests::{TENANT, bsn, request, start};
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
+use opentelemetry_proto::tonic::metrics::v1::{Metric, metric};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+mod common;
+use common::{channel, launch_with_env};
+
+/// What the receiver got.
+#[derive(Clone, Default)]
+struct Receiver {
+    requests: Arc<Mutex<Vec<ExportMetricsServiceRequest>>>,
+}
+
+#[tonic::async_trait]
+impl MetricsService for Receiver {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        self.requests
+            .lock()
+            .expect("the receiver's lock")
+            .push(request.into_inner());
+        Ok(tonic::Response::new(ExportMetricsServiceResponse {
+            partial_success: None,
+        }))
+    }
+}
+
+fn text(kv: &KeyValue) -> Option<String> {
+    match kv.value.as_ref()?.value.as_ref()? {
+        any_value::Value::StringValue(s) => Some(s.clone()),
+        any_value::Value::IntValue(i) => Some(i.to_string()),
+        _ => None,
+    }
+}
+
+/// Each data point's attributes (key -> value as text) of the metric.
+fn points(metric: &Metric) -> Vec<Vec<(String, String)>> {
+    let attrs = |a: &[KeyValue]| {
+        a.iter()
+            .filter_map(|kv| Some((kv.key.clone(), text(kv)?)))
+            .collect::<Vec<_>>()
+    };
+    match &metric.data {
+        Some(metric::Data::Histogram(h)) => {
+            h.data_points.iter().map(|p| attrs(&p.attributes)).collect()
+        }
+        Some(metric::Data::Gauge(g)) => {
+            g.data_points.iter().map(|p| attrs(&p.attributes)).collect()
+        }
+        Some(metric::Data::Sum(s)) => s.data_points.iter().map(|p| attrs(&p.attributes)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Every data point of `name` received so far.
+fn received(receiver: &Receiver, name: &str) -> Vec<Vec<(String, String)>> {
+    let requests = receiver.requests.lock().expect("the receiver's lock");
+    requests
+        .iter()
+        .flat_map(|r| &r.resource_metrics)
+        .flat_map(|r| &r.scope_metrics)
+        .flat_map(|s| &s.metrics)
+        .filter(|m| m.name == name)
+        .flat_map(points)
+        .collect()
+}
+
+fn has(point: &[(String, String)], key: &str, value: &str) -> bool {
+    point.iter().any(|(k, v)| k == key && v == value)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_otlp_receiver_sees_rpc_durations_and_the_domain_gauges() {
+    // The receiver.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let receiver_addr = listener.local_addr().unwrap();
+    let receiver = Receiver::default();
+    let serving = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(MetricsServiceServer::new(receiver.clone()))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+
+    // midoffice, exporting every second (./midoffice.toml in its working folder).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("midoffice.toml"),
+        "[telemetry]\nmetrics_interval_seconds = 1\n",
+    )
+    .unwrap();
+    let db = format!("sqlite://{}/m.db?mode=rwc", dir.path().display());
+    let endpoint = format!("http://{receiver_addr}");
+    let server = launch_with_env(
+        Path::new(env!("CARGO_BIN_EXE_midoffice")),
+        &db,
+        dir.path(),
+        &[("MIDOFFICE__TELEMETRY__OTLP_ENDPOINT", &endpoint)],
+    )
+    .await;
+
+    // A few contacts this month, one of them refused (a bad BSN).
+    let mut contacts = ContactServiceClient::new(channel(&server.url).await);
+    let now = chrono::Utc::now() - chrono::Duration::minutes(5);
+    let citizen = "111222333";
+    for i in 0..3 {
+        let at = (now + chrono::Duration::seconds(i)).to_rfc3339();
+        contacts
+            .start_contact(request(
+                TENANT,
+                pb::StartContactRequest {
+                    request_id: format!("metrics-{i}"),
+                    start: Some(start(Channel::Phone, &at, Some(bsn(citizen)), "paspoort")),
+                },
+            ))
+            .await
+            .expect("a contact starts");
+    }
+    let refused = contacts
+        .start_contact(request(
+            TENANT,
+            pb::StartContactRequest {
+                request_id: "metrics-bad".into(),
+                start: Some(start(
+                    Channel::Phone,
+                    &now.to_rfc3339(),
+                    Some(bsn("123456789")),
+                    "paspoort",
+                )),
+            },
+        ))
+        .await;
+    assert_eq!(refused.unwrap_err().code(), tonic::Code::InvalidArgument);
+
+    // Wait for an export that has it all.
+    let start_contact = |p: &Vec<(String, String)>| {
+        has(p, "rpc.service", "midoffice.v1.ContactService") && has(p, "rpc.method", "StartContact")
+    };
+    let mut seen = false;
+    for _ in 0..300 {
+        let rpc = received(&receiver, "rpc.server.call.duration");
+        let ok = rpc
+            .iter()
+            .any(|p| start_contact(p) && has(p, "rpc.grpc.status_code", "0"));
+        let invalid = rpc
+            .iter()
+            .any(|p| start_contact(p) && has(p, "rpc.grpc.status_code", "3"));
+        let contacts = received(&receiver, "midoffice.channel.contacts")
+            .iter()
+            .any(|p| has(p, "tenant", TENANT) && has(p, "channel", "PHONE"));
+        let norms = received(&receiver, "midoffice.norm.items")
+            .iter()
+            .any(|p| has(p, "tenant", TENANT) && p.iter().any(|(k, _)| k == "norm_id"));
+        let store = !received(&receiver, "midoffice.store.begin.duration").is_empty();
+        if ok && invalid && contacts && norms && store {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let all = format!("{:?}", receiver.requests.lock().unwrap());
+    assert!(
+        seen,
+        "the receiver did not see every metric within 30 s; it got: {}",
+        &all[..all.len().min(4000)]
+    );
+    for secret in [citizen, "123456789"] {
+        assert!(!all.contains(secret), "a BSN reached the metrics");
+    }
+    drop(server);
+    serving.abort();
+}
