@@ -4,11 +4,11 @@
 mod common;
 
 use common::*;
-use midoffice_domain::DomainError;
 use midoffice_domain::contact::{Feedback, Outcome, ReferralTarget};
 use midoffice_domain::figures::LoadWindow;
 use midoffice_domain::settings::TenantSettings;
 use midoffice_domain::view::PartyStatus;
+use midoffice_domain::{DomainError, TenantId};
 use midoffice_store::entity::{
     case, contact, feedback, idempotency, identifier, party, tenant_settings,
 };
@@ -1660,6 +1660,46 @@ async fn a_processing_and_its_record_share_one_transaction(backend: Backend) {
             )
             .await,
             1
+        );
+    });
+}
+
+database_test!(the_tenants_with_figures_are_those_with_contacts_in_name_order_capped);
+async fn the_tenants_with_figures_are_those_with_contacts_in_name_order_capped(backend: Backend) {
+    on_backend!(backend, |_db, store| {
+        assert!(store.figure_tenants(10).await.unwrap().is_empty());
+        let names = ["gemeente-c", "gemeente-a", "gemeente-b"];
+        for (i, name) in names.iter().enumerate() {
+            let t = TenantId::parse(name).unwrap();
+            // Two contacts for one tenant: it is still listed once.
+            for minute in [0, 1] {
+                store
+                    .start_contact(
+                        &t,
+                        &caller(),
+                        start(vec![bsn(BSN_A)], None, i as i64 * 10 + minute),
+                        None,
+                    )
+                    .await
+                    .unwrap();
+            }
+        }
+        // Settings alone do not make a tenant with figures.
+        store
+            .replace_settings(
+                &TenantId::parse("gemeente-0").unwrap(),
+                TenantSettings::default(),
+            )
+            .await
+            .unwrap();
+        let listed = |v: Vec<TenantId>| v.iter().map(|t| t.as_str().to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            listed(store.figure_tenants(10).await.unwrap()),
+            ["gemeente-a", "gemeente-b", "gemeente-c"]
+        );
+        assert_eq!(
+            listed(store.figure_tenants(2).await.unwrap()),
+            ["gemeente-a", "gemeente-b"]
         );
     });
 }

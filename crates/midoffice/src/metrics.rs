@@ -19,7 +19,7 @@ use midoffice_domain::contact::Channel;
 use midoffice_domain::figures::{Filter, NormResult, NormStatus, Period};
 use midoffice_store::Store;
 use opentelemetry::KeyValue;
-use opentelemetry::metrics::{Meter, ObservableGauge};
+use opentelemetry::metrics::ObservableGauge;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use tokio::sync::watch;
@@ -69,144 +69,137 @@ pub struct DomainGauges {
     shared: Shared,
 }
 
+/// One gauge: its name, unit, description and which values it shows.
+struct Gauge {
+    name: &'static str,
+    unit: &'static str,
+    description: &'static str,
+    pick: fn(&Snapshot) -> &Vec<Point>,
+}
+
+/// Every domain gauge.
+const GAUGES: [Gauge; 16] = [
+    Gauge {
+        name: "midoffice.norm.share",
+        unit: "1",
+        description: "Share of a norm's items that met it, this month (0..1; absent without items)",
+        pick: |s| &s.norm_share,
+    },
+    Gauge {
+        name: "midoffice.norm.met",
+        unit: "{item}",
+        description: "Items that met the norm, this month",
+        pick: |s| &s.norm_met,
+    },
+    Gauge {
+        name: "midoffice.norm.items",
+        unit: "{item}",
+        description: "Items the norm judged, this month",
+        pick: |s| &s.norm_items,
+    },
+    Gauge {
+        name: "midoffice.norm.target",
+        unit: "1",
+        description: "The norm's target share (0..1)",
+        pick: |s| &s.norm_target,
+    },
+    Gauge {
+        name: "midoffice.norm.status",
+        unit: "{status}",
+        description: "The norm's status this month: 3 green, 2 amber, 1 red, 0 no data",
+        pick: |s| &s.norm_status,
+    },
+    Gauge {
+        name: "midoffice.channel.contacts",
+        unit: "{contact}",
+        description: "Contacts started on the channel, this month",
+        pick: |s| &s.channel_contacts,
+    },
+    Gauge {
+        name: "midoffice.channel.answered",
+        unit: "{contact}",
+        description: "Inbound contacts answered on the channel, this month",
+        pick: |s| &s.channel_answered,
+    },
+    Gauge {
+        name: "midoffice.channel.answer_time.p50",
+        unit: "s",
+        description: "Median time to answer on the channel, this month",
+        pick: |s| &s.channel_p50,
+    },
+    Gauge {
+        name: "midoffice.channel.answer_time.p90",
+        unit: "s",
+        description: "90th percentile of the time to answer on the channel, this month",
+        pick: |s| &s.channel_p90,
+    },
+    Gauge {
+        name: "midoffice.contacts",
+        unit: "{contact}",
+        description: "Contacts started this month",
+        pick: |s| &s.contacts,
+    },
+    Gauge {
+        name: "midoffice.first_contact_resolution",
+        unit: "1",
+        description: "Share of cases resolved in their first contact, this month",
+        pick: |s| &s.first_contact_resolution,
+    },
+    Gauge {
+        name: "midoffice.repeat_story_rate",
+        unit: "1",
+        description: "Share of follow-ups in which the citizen told the story again, this month",
+        pick: |s| &s.repeat_story_rate,
+    },
+    Gauge {
+        name: "midoffice.repeat_contact_rate",
+        unit: "1",
+        description: "Share of cases with a repeat contact, this month",
+        pick: |s| &s.repeat_contact_rate,
+    },
+    Gauge {
+        name: "midoffice.referral_rate",
+        unit: "1",
+        description: "Share of cases referred, this month",
+        pick: |s| &s.referral_rate,
+    },
+    Gauge {
+        name: "midoffice.channel_hops",
+        unit: "{hop}",
+        description: "Channel changes within cases, this month",
+        pick: |s| &s.channel_hops,
+    },
+    Gauge {
+        name: "midoffice.satisfaction",
+        unit: "{score}",
+        description: "Mean satisfaction score this month",
+        pick: |s| &s.satisfaction,
+    },
+];
+
 /// Registers the gauges on the global meter; they read what [`run`] last stored.
 pub fn register() -> DomainGauges {
     let meter = opentelemetry::global::meter("midoffice");
     let shared = Shared::default();
-    let gauge = |meter: &Meter,
-                 name: &'static str,
-                 unit: &'static str,
-                 description: &'static str,
-                 pick: fn(&Snapshot) -> &Vec<Point>| {
-        let shared = shared.clone();
-        meter
-            .f64_observable_gauge(name)
-            .with_unit(unit)
-            .with_description(description)
-            .with_callback(move |observer| {
-                // A poisoned lock only means a refresh panicked: its values are whole.
-                let snapshot = shared.read().unwrap_or_else(|e| e.into_inner());
-                for (value, labels) in pick(&snapshot) {
-                    observer.observe(*value, labels);
-                }
-            })
-            .build()
-    };
-    let m = &meter;
-    let gauges = vec![
-        gauge(
-            m,
-            "midoffice.norm.share",
-            "1",
-            "Share of a norm's items that met it, this month (0..1; absent without items)",
-            |s| &s.norm_share,
-        ),
-        gauge(
-            m,
-            "midoffice.norm.met",
-            "{item}",
-            "Items that met the norm, this month",
-            |s| &s.norm_met,
-        ),
-        gauge(
-            m,
-            "midoffice.norm.items",
-            "{item}",
-            "Items the norm judged, this month",
-            |s| &s.norm_items,
-        ),
-        gauge(
-            m,
-            "midoffice.norm.target",
-            "1",
-            "The norm's target share (0..1)",
-            |s| &s.norm_target,
-        ),
-        gauge(
-            m,
-            "midoffice.norm.status",
-            "1",
-            "The norm's status this month: 3 green, 2 amber, 1 red, 0 no data",
-            |s| &s.norm_status,
-        ),
-        gauge(
-            m,
-            "midoffice.channel.contacts",
-            "{contact}",
-            "Contacts started on the channel, this month",
-            |s| &s.channel_contacts,
-        ),
-        gauge(
-            m,
-            "midoffice.channel.answered",
-            "{contact}",
-            "Inbound contacts answered on the channel, this month",
-            |s| &s.channel_answered,
-        ),
-        gauge(
-            m,
-            "midoffice.channel.answer_time.p50",
-            "s",
-            "Median time to answer on the channel, this month",
-            |s| &s.channel_p50,
-        ),
-        gauge(
-            m,
-            "midoffice.channel.answer_time.p90",
-            "s",
-            "90th percentile of the time to answer on the channel, this month",
-            |s| &s.channel_p90,
-        ),
-        gauge(
-            m,
-            "midoffice.contacts",
-            "{contact}",
-            "Contacts started this month",
-            |s| &s.contacts,
-        ),
-        gauge(
-            m,
-            "midoffice.first_contact_resolution",
-            "1",
-            "Share of cases resolved in their first contact, this month",
-            |s| &s.first_contact_resolution,
-        ),
-        gauge(
-            m,
-            "midoffice.repeat_story_rate",
-            "1",
-            "Share of follow-ups in which the citizen told the story again, this month",
-            |s| &s.repeat_story_rate,
-        ),
-        gauge(
-            m,
-            "midoffice.repeat_contact_rate",
-            "1",
-            "Share of cases with a repeat contact, this month",
-            |s| &s.repeat_contact_rate,
-        ),
-        gauge(
-            m,
-            "midoffice.referral_rate",
-            "1",
-            "Share of cases referred, this month",
-            |s| &s.referral_rate,
-        ),
-        gauge(
-            m,
-            "midoffice.channel_hops",
-            "{hop}",
-            "Channel changes within cases, this month",
-            |s| &s.channel_hops,
-        ),
-        gauge(
-            m,
-            "midoffice.satisfaction",
-            "1",
-            "Mean satisfaction score this month",
-            |s| &s.satisfaction,
-        ),
-    ];
+    let gauges = GAUGES
+        .iter()
+        .map(|g| {
+            let shared = shared.clone();
+            let pick = g.pick;
+            meter
+                .f64_observable_gauge(g.name)
+                .with_unit(g.unit)
+                .with_description(g.description)
+                .with_callback(move |observer| {
+                    // A poisoned lock only means a refresh panicked: its values are whole.
+                    let snapshot = shared.read().unwrap_or_else(|e| e.into_inner());
+                    for (value, labels) in pick(&snapshot) {
+                        observer.observe(*value, labels);
+                    }
+                })
+                .build()
+        })
+        .collect();
     DomainGauges {
         _gauges: gauges,
         shared,
@@ -382,6 +375,60 @@ mod tests {
         ];
         for (i, s) in order.into_iter().enumerate() {
             assert_eq!(status_number(s), i as u64);
+        }
+    }
+
+    /// The name the Collector's Prometheus exporter gives a gauge: dots to
+    /// underscores, the unit as a suffix (`s`: seconds, `1`: ratio, `{…}`: none).
+    fn prometheus_name(name: &str, unit: &str) -> String {
+        let base = name.replace('.', "_");
+        match unit {
+            "s" => format!("{base}_seconds"),
+            "1" => format!("{base}_ratio"),
+            _ => base,
+        }
+    }
+
+    #[test]
+    fn the_dashboard_is_json_and_queries_only_exported_metrics() {
+        let text = include_str!("../../../deploy/grafana/dashboards/midoffice.json");
+        let dashboard: serde_json::Value = serde_json::from_str(text).unwrap();
+        let mut known: Vec<String> = GAUGES
+            .iter()
+            .map(|g| prometheus_name(g.name, g.unit))
+            .collect();
+        known.push("rpc_server_call_duration_seconds".into());
+        known.push("midoffice_store_begin_duration_seconds".into());
+        let mut exprs = Vec::new();
+        fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
+            match v {
+                serde_json::Value::Object(m) => {
+                    for (k, v) in m {
+                        match (k.as_str(), v) {
+                            ("expr" | "definition", serde_json::Value::String(s)) => {
+                                out.push(s.clone())
+                            }
+                            _ => walk(v, out),
+                        }
+                    }
+                }
+                serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+                _ => {}
+            }
+        }
+        walk(&dashboard, &mut exprs);
+        assert!(exprs.len() > 10, "{exprs:?}");
+        for expr in &exprs {
+            let words = expr.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+            for word in words.filter(|w| {
+                (w.starts_with("midoffice_") || w.starts_with("rpc_server")) && !w.is_empty()
+            }) {
+                let metric = ["_bucket", "_count", "_sum"]
+                    .iter()
+                    .find_map(|s| word.strip_suffix(s))
+                    .unwrap_or(word);
+                assert!(known.iter().any(|k| k == metric), "{metric} in {expr}");
+            }
         }
     }
 }
