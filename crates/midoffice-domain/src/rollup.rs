@@ -1220,6 +1220,24 @@ pub fn series_from(
         .collect()
 }
 
+/// The thermometer of each period of a series (a period and those before it, for a
+/// trend) from the rows of its [`series_spans`], each row on its own day or month;
+/// `None` when the rows cannot answer a period.
+pub fn thermometer_series_from(
+    rows: &[RollupRow],
+    periods: &[Period],
+    settings: &TenantSettings,
+) -> Option<Vec<Vec<NormResult>>> {
+    rows_per_period(rows, periods)?
+        .iter()
+        .zip(periods)
+        .map(|(mine, p)| {
+            let mine: Vec<RollupRow> = mine.iter().map(|r| (*r).clone()).collect();
+            thermometer_from(&mine, p, settings)
+        })
+        .collect()
+}
+
 /// A fingerprint of what the tallies depend on in a tenant's settings (norms' ids and
 /// measures, calendar, windows) and of the tally rules: rollups built under another
 /// fingerprint are stale.
@@ -1245,6 +1263,23 @@ mod tests {
     use chrono::{TimeDelta, TimeZone, Utc};
     use proptest::prelude::*;
     use uuid::Uuid;
+
+    #[test]
+    fn the_public_page_is_not_in_the_fingerprint() {
+        // Its name, logo and colour change no tally, so they must not make rollups stale.
+        let before = TenantSettings::default();
+        let mut after = before.clone();
+        after.public_page = crate::settings::PublicPage {
+            display_name: Some("Gemeente Voorbeeld".into()),
+            logo_url: Some("https://voorbeeld.nl/logo.svg".into()),
+            accessibility_statement_url: Some("https://voorbeeld.nl/toegankelijkheid".into()),
+            primary_colour: Some("#01689b".into()),
+        };
+        assert_eq!(fingerprint(&before), fingerprint(&after));
+        after.norms[0].explanation = Some("Druk".into());
+        after.norms[0].title = "Anders gezegd".into();
+        assert_eq!(fingerprint(&before), fingerprint(&after));
+    }
 
     /// A small deterministic generator: the proptest input is its seed.
     struct Rng(u64);

@@ -98,6 +98,142 @@ pub struct TenantSettings {
     pub processing_activities: ProcessingActivities,
     /// How long contacts are kept, in calendar months (`crate::retention`); default 24.
     pub retention_months: u32,
+    /// How the public thermometer page presents the tenant; changes no figure.
+    pub public_page: PublicPage,
+}
+
+/// The longest public display name, in characters.
+pub const MAX_DISPLAY_NAME_CHARS: usize = 100;
+/// The longest URL of a logo or an accessibility statement, in bytes.
+pub const MAX_PUBLIC_URL_LEN: usize = 512;
+/// The least contrast of the primary colour against white (WCAG 2.1 AA, normal text).
+pub const MIN_PRIMARY_CONTRAST: f64 = 4.5;
+
+/// How the public service thermometer presents the tenant: its name, logo, theme and
+/// accessibility statement. Public by nature; none of it changes a figure (it is not in
+/// `rollup::fingerprint`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PublicPage {
+    /// The name shown on the page, such as "Gemeente Voorbeeld" (default: the tenant id).
+    pub display_name: Option<String>,
+    /// The logo, an `https://` URL.
+    pub logo_url: Option<String>,
+    /// The tenant's accessibility statement (toegankelijkheidsverklaring), `https://`.
+    pub accessibility_statement_url: Option<String>,
+    /// The primary colour of bars, links and headings, `#rrggbb` in lower case, with a
+    /// contrast of at least [`MIN_PRIMARY_CONTRAST`] against white.
+    pub primary_colour: Option<String>,
+}
+
+impl PublicPage {
+    /// What is wrong with each field (`display_name`, `logo_url`,
+    /// `accessibility_statement_url`, `primary_colour`).
+    pub fn violations(&self) -> Violations {
+        let mut v = Violations::default();
+        if let Some(name) = &self.display_name {
+            if name.trim().is_empty() {
+                v.add("display_name", "must not be blank");
+            } else if name.chars().count() > MAX_DISPLAY_NAME_CHARS {
+                v.add(
+                    "display_name",
+                    format!("must be at most {MAX_DISPLAY_NAME_CHARS} characters"),
+                );
+            } else if name.chars().any(char::is_control) {
+                v.add(
+                    "display_name",
+                    "must be one line without control characters",
+                );
+            }
+        }
+        for (field, url) in [
+            ("logo_url", &self.logo_url),
+            (
+                "accessibility_statement_url",
+                &self.accessibility_statement_url,
+            ),
+        ] {
+            if let Some(url) = url
+                && let Err(why) = check_https_url(url)
+            {
+                v.add(field, why);
+            }
+        }
+        if let Some(colour) = &self.primary_colour {
+            match rgb(colour) {
+                None => v.add(
+                    "primary_colour",
+                    "must be a colour written #rrggbb in lower case, such as #01689b",
+                ),
+                Some(c) if contrast_with_white(c) < MIN_PRIMARY_CONTRAST => v.add(
+                    "primary_colour",
+                    format!(
+                        "must have a contrast of at least {MIN_PRIMARY_CONTRAST}:1 against white \
+                         (WCAG 2.1 AA); this colour has {:.2}:1",
+                        contrast_with_white(c)
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+        v
+    }
+}
+
+/// An absolute `https://host/...` URL of visible ASCII, without quotes, angle brackets,
+/// backslashes or credentials, at most [`MAX_PUBLIC_URL_LEN`] long.
+fn check_https_url(url: &str) -> Result<(), String> {
+    if url.len() > MAX_PUBLIC_URL_LEN {
+        return Err(format!("must be at most {MAX_PUBLIC_URL_LEN} characters"));
+    }
+    let Some(rest) = url.strip_prefix("https://") else {
+        return Err("must be an https:// URL".into());
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() {
+        return Err("must name a host after https://".into());
+    }
+    if host.contains('@') {
+        return Err("must not hold a user name or password".into());
+    }
+    if !url
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b'"' | b'\'' | b'<' | b'>' | b'\\' | b'`'))
+    {
+        return Err(
+            "must be visible ASCII without spaces, quotes, angle brackets or backslashes \
+             (percent-encode them)"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// The red, green and blue of `#rrggbb` (lower case).
+pub fn rgb(colour: &str) -> Option<[u8; 3]> {
+    let hex = colour.strip_prefix('#')?;
+    if hex.len() != 6
+        || !hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return None;
+    }
+    let part = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+    Some([part(0)?, part(2)?, part(4)?])
+}
+
+/// The contrast ratio of a colour against white (WCAG 2.1, relative luminance).
+pub fn contrast_with_white([r, g, b]: [u8; 3]) -> f64 {
+    let channel = |c: u8| {
+        let c = f64::from(c) / 255.0;
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let luminance = 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+    1.05 / (luminance + 0.05)
 }
 
 /// The default repeat window: 7 days.
@@ -120,6 +256,7 @@ impl Default for TenantSettings {
             channel_hop_window_secs: DEFAULT_CHANNEL_HOP_WINDOW_SECS,
             processing_activities: ProcessingActivities::default(),
             retention_months: DEFAULT_RETENTION_MONTHS,
+            public_page: PublicPage::default(),
         }
     }
 }
@@ -220,6 +357,7 @@ impl TenantSettings {
                 .prefixed("processing_activities")
                 .0,
         );
+        v.0.extend(self.public_page.violations().prefixed("public_page").0);
         if v.is_empty() { Ok(()) } else { Err(v) }
     }
 }
@@ -409,6 +547,51 @@ mod tests {
                 proptest::prop_assert!((f64::from(p) - x * 100.0).abs() <= 0.5 + 1e-9);
             }
         }
+    }
+
+    #[test]
+    fn a_public_page_takes_https_urls_and_a_readable_colour() {
+        let good = PublicPage {
+            display_name: Some("Gemeente Voorbeeld".into()),
+            logo_url: Some("https://www.voorbeeld.nl/logo.svg".into()),
+            accessibility_statement_url: Some(
+                "https://www.toegankelijkheidsverklaring.nl/register/1".into(),
+            ),
+            primary_colour: Some("#01689b".into()),
+        };
+        assert!(good.violations().is_empty());
+        let bad = PublicPage {
+            display_name: Some("  ".into()),
+            logo_url: Some("http://www.voorbeeld.nl/logo.svg".into()),
+            accessibility_statement_url: Some("https://x.nl/\"><script>".into()),
+            primary_colour: Some("#ffff00".into()),
+        };
+        let v = bad.violations();
+        let fields: Vec<&str> = v.0.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "display_name",
+                "logo_url",
+                "accessibility_statement_url",
+                "primary_colour"
+            ]
+        );
+        for (url, ok) in [
+            ("https://", false),
+            ("https://user:pw@x.nl/", false),
+            ("javascript:alert(1)", false),
+            ("https://x.nl/a b", false),
+            ("https://x.nl/a%20b?c=d#e", true),
+        ] {
+            assert_eq!(check_https_url(url).is_ok(), ok, "{url}");
+        }
+        for (colour, ok) in [("#01689B", false), ("#0168", false), ("red", false)] {
+            assert_eq!(rgb(colour).is_some(), ok, "{colour}");
+        }
+        // Black on white is 21:1, white on white 1:1.
+        assert!((contrast_with_white([0, 0, 0]) - 21.0).abs() < 1e-9);
+        assert!((contrast_with_white([255, 255, 255]) - 1.0).abs() < 1e-9);
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::entity::{case, contact, figure_state, figure_unit};
 use crate::facts::{self, CHUNK};
 use crate::{Store, StoreError, rows, settings_in};
 use chrono::NaiveDate;
-use midoffice_domain::figures::{FigureFacts, Figures, Filter, LoadWindow, Period};
+use midoffice_domain::figures::{FigureFacts, Figures, Filter, LoadWindow, NormResult, Period};
 use midoffice_domain::plan::{Touched, UnitAfter, Write, touched_units};
 use midoffice_domain::rollup::{
     self, Grain, Part, Path, RollupRow, Span, Tally, TallyKey, TallyKind, UnitFacts, day_number,
@@ -1253,6 +1253,41 @@ impl Store {
             Arc::new(move |rows, settings| rollup::thermometer_from(rows, &period, settings)),
             Arc::new(move |facts, settings| {
                 midoffice_domain::figures::thermometer(facts, &period, settings)
+            }),
+        )
+        .await
+    }
+
+    /// The thermometer of each of `periods` (the public page's period and those before
+    /// it, for the trend; all with one `as_of`) and the settings they were judged by,
+    /// read in one transaction: from the rollups when they answer every period, else
+    /// from the facts.
+    pub async fn thermometer_trend(
+        &self,
+        tenant: &TenantId,
+        periods: Vec<Period>,
+    ) -> Result<Answered<(TenantSettings, Vec<Vec<NormResult>>)>, StoreError> {
+        let shared = Arc::new(periods.clone());
+        let again = shared.clone();
+        self.figure_answer(
+            tenant,
+            Ask {
+                periods,
+                scope: Scope::thermometer(),
+                allow_rollups: true,
+                every_at: true,
+                seconds: None,
+            },
+            Arc::new(move |rows, settings| {
+                let each = rollup::thermometer_series_from(rows, &shared, settings)?;
+                Some((settings.clone(), each))
+            }),
+            Arc::new(move |facts, settings| {
+                let each = again
+                    .iter()
+                    .map(|p| midoffice_domain::figures::thermometer(facts, p, settings))
+                    .collect();
+                (settings.clone(), each)
             }),
         )
         .await

@@ -29,7 +29,7 @@ use midoffice_domain::contact::{
 };
 use midoffice_domain::processing::ProcessingActivities;
 use midoffice_domain::rollup;
-use midoffice_domain::settings::{Measure, Norm, TenantSettings, Within};
+use midoffice_domain::settings::{Measure, Norm, PublicPage, TenantSettings, Within};
 use midoffice_domain::signals::Signal;
 use midoffice_domain::view::{
     CaseView, CommitmentView, ContactView, ContextView, PartyStatus, PartyView, StoryView,
@@ -49,12 +49,13 @@ fn golden_dir() -> PathBuf {
 
 /// The samples: `settings` and one answer per idempotency key of the scenario; an
 /// answer's key starts with the operation it was kept for.
-const SAMPLES: [&str; 17] = [
+const SAMPLES: [&str; 18] = [
     "settings",
     "figure-unit",
     "settings-processing-activities",
     "settings-processing-activities-recording",
     "settings-retention",
+    "settings-public-page",
     "answer-start-known-party",
     "answer-start-anonymous",
     "answer-start-ambiguous",
@@ -100,6 +101,9 @@ fn versions_of(sample: &str) -> &'static [u64] {
         &[1]
     } else if sample == "settings-retention" {
         // `retention_months` added compatibly within version 1.
+        &[1]
+    } else if sample == "settings-public-page" {
+        // `public_page` added compatibly within version 1.
         &[1]
     } else if sample == "settings" {
         &settings_rows::VERSIONS
@@ -767,6 +771,7 @@ fn settings() -> TenantSettings {
         channel_hop_window_secs: 24 * 3600,
         processing_activities: ProcessingActivities::default(),
         retention_months: 24,
+        public_page: PublicPage::default(),
     }
 }
 
@@ -829,6 +834,34 @@ fn settings_with_a_retention_period_read_and_write_their_golden_row() {
         if sample.starts_with("settings") && sample != "settings-retention" {
             let read = settings_rows::decode(text).unwrap();
             assert_eq!(read.retention_months, 24, "{sample}-v{v}");
+        }
+    }
+}
+
+/// `public_page` (an optional field added to version 1 with the public thermometer
+/// page) reads and writes as its golden row; every older row reads as no public page.
+#[test]
+fn settings_with_a_public_page_read_and_write_their_golden_row() {
+    let files = golden_files();
+    let text = &files[&("settings-public-page".to_owned(), 1)];
+    let with = TenantSettings {
+        public_page: PublicPage {
+            display_name: Some("Gemeente Golden".into()),
+            logo_url: Some("https://www.gemeente-golden.example/logo.svg".into()),
+            accessibility_statement_url: Some(
+                "https://www.toegankelijkheidsverklaring.nl/register/12345".into(),
+            ),
+            primary_colour: Some("#01689b".into()),
+        },
+        ..settings()
+    };
+    assert_eq!(settings_rows::decode(text).unwrap(), with);
+    let json = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+    assert_eq!(json(&settings_rows::encode(&with).unwrap()), json(text));
+    for ((sample, v), text) in &files {
+        if sample.starts_with("settings") && sample != "settings-public-page" {
+            let read = settings_rows::decode(text).unwrap();
+            assert_eq!(read.public_page, PublicPage::default(), "{sample}-v{v}");
         }
     }
 }

@@ -10,7 +10,7 @@ use midoffice_domain::limits::MAX_CLOSING_DAYS;
 use midoffice_domain::processing::{ProcessingActivities, ProcessingKind};
 use midoffice_domain::settings::{
     DEFAULT_CHANNEL_HOP_WINDOW_SECS, DEFAULT_REPEAT_WINDOW_SECS, DEFAULT_RETENTION_MONTHS, Measure,
-    Norm, TenantSettings, Within, default_title, target_percent,
+    Norm, PublicPage, TenantSettings, Within, default_title, target_percent,
 };
 use midoffice_domain::text::check_characters;
 use midoffice_domain::{Code, Violations};
@@ -65,6 +65,18 @@ impl TryFrom<&pb::TenantSettings> for TenantSettings {
                 access_request: uri(&a.access_request, ProcessingKind::AccessRequest),
             })
             .unwrap_or_default();
+        // Empty is unset; surrounding spaces are not part of a name or URL.
+        let text = |s: &str| (!s.trim().is_empty()).then(|| s.trim().to_owned());
+        let public_page = s
+            .public_page
+            .as_ref()
+            .map(|p| PublicPage {
+                display_name: text(&p.display_name),
+                logo_url: text(&p.logo_url),
+                accessibility_statement_url: text(&p.accessibility_statement_url),
+                primary_colour: text(&p.primary_colour),
+            })
+            .unwrap_or_default();
         let settings = TenantSettings {
             norms: norms.into_iter().flatten().collect(),
             calendar,
@@ -76,6 +88,7 @@ impl TryFrom<&pb::TenantSettings> for TenantSettings {
                 0 => DEFAULT_RETENTION_MONTHS,
                 m => m,
             },
+            public_page,
         };
         settings.validate()?;
         Ok(settings)
@@ -236,6 +249,16 @@ impl From<&TenantSettings> for pb::TenantSettings {
                 access_request: s.processing_activities.uri(ProcessingKind::AccessRequest),
             }),
             retention_months: s.retention_months,
+            public_page: Some(pb::PublicPage {
+                display_name: s.public_page.display_name.clone().unwrap_or_default(),
+                logo_url: s.public_page.logo_url.clone().unwrap_or_default(),
+                accessibility_statement_url: s
+                    .public_page
+                    .accessibility_statement_url
+                    .clone()
+                    .unwrap_or_default(),
+                primary_colour: s.public_page.primary_colour.clone().unwrap_or_default(),
+            }),
         }
     }
 }
@@ -458,6 +481,7 @@ mod tests {
             }),
             channel_hop_window: None,
             retention_months: 0,
+            public_page: None,
         };
         let v = TenantSettings::try_from(&proto).unwrap_err();
         assert_eq!(
@@ -494,13 +518,20 @@ mod tests {
         proto.norms[1].id = proto.norms[0].id.clone();
         proto.norms[0].measure = response_time(pb::Channel::Phone, Some(Within::WorkingDays(0)));
         proto.channel_hop_window = Some(duration(0));
+        proto.public_page = Some(pb::PublicPage {
+            logo_url: "javascript:alert(1)".into(),
+            primary_colour: "#FFFFFF".into(),
+            ..Default::default()
+        });
         let v = TenantSettings::try_from(&proto).unwrap_err();
         assert_eq!(
             fields(&v),
             [
                 "norms[0].measure.response_time.within",
                 "norms[1].id",
-                "channel_hop_window"
+                "channel_hop_window",
+                "public_page.logo_url",
+                "public_page.primary_colour"
             ]
         );
     }

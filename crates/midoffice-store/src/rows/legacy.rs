@@ -147,6 +147,7 @@ impl From<SettingsV0> for SettingsRowV1 {
             channel_hop_window_secs: s.channel_hop_window_secs,
             processing_activities: None,
             retention_months: None,
+            public_page: None,
         }
     }
 }

@@ -10,7 +10,9 @@ use chrono::NaiveDate;
 use chrono_tz::Tz;
 use midoffice_domain::calendar::Calendar;
 use midoffice_domain::processing::ProcessingActivities;
-use midoffice_domain::settings::{DEFAULT_RETENTION_MONTHS, Measure, Norm, TenantSettings, Within};
+use midoffice_domain::settings::{
+    DEFAULT_RETENTION_MONTHS, Measure, Norm, PublicPage, TenantSettings, Within,
+};
 use serde::{Deserialize, Serialize};
 
 /// Every version a settings row was ever written in, oldest first; the last is written.
@@ -79,6 +81,41 @@ pub(crate) struct SettingsRowV1 {
         skip_serializing_if = "Option::is_none"
     )]
     pub retention_months: Option<u32>,
+    /// Added compatibly within version 1, with the public thermometer page: absent in
+    /// rows written before it, and absent when no field of it is set.
+    #[serde(
+        rename = "public_page",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub public_page: Option<PublicPageV1>,
+}
+
+/// How the public thermometer page presents the tenant, version 1 (each absent when
+/// unset).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PublicPageV1 {
+    #[serde(
+        rename = "display_name",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub display_name: Option<String>,
+    #[serde(rename = "logo_url", default, skip_serializing_if = "Option::is_none")]
+    pub logo_url: Option<String>,
+    #[serde(
+        rename = "accessibility_statement_url",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub accessibility_statement_url: Option<String>,
+    #[serde(
+        rename = "primary_colour",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub primary_colour: Option<String>,
 }
 
 /// The tenant's processing-activity URIs, version 1 (each absent for the default).
@@ -282,6 +319,15 @@ impl From<&TenantSettings> for SettingsRowV1 {
             },
             retention_months: (s.retention_months != DEFAULT_RETENTION_MONTHS)
                 .then_some(s.retention_months),
+            public_page: {
+                let p = &s.public_page;
+                (*p != PublicPage::default()).then(|| PublicPageV1 {
+                    display_name: p.display_name.clone(),
+                    logo_url: p.logo_url.clone(),
+                    accessibility_statement_url: p.accessibility_statement_url.clone(),
+                    primary_colour: p.primary_colour.clone(),
+                })
+            },
         }
     }
 }
@@ -338,6 +384,15 @@ impl TryFrom<SettingsRowV1> for TenantSettings {
                 })
                 .unwrap_or_default(),
             retention_months: row.retention_months.unwrap_or(DEFAULT_RETENTION_MONTHS),
+            public_page: row
+                .public_page
+                .map(|p| PublicPage {
+                    display_name: p.display_name,
+                    logo_url: p.logo_url,
+                    accessibility_statement_url: p.accessibility_statement_url,
+                    primary_colour: p.primary_colour,
+                })
+                .unwrap_or_default(),
         })
     }
 }
