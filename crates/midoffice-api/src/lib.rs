@@ -24,6 +24,7 @@ pub mod oidc;
 pub mod server;
 pub mod service;
 pub mod tenant;
+pub mod thermometer;
 pub mod trace;
 
 pub use error::ApiError;

@@ -1,5 +1,6 @@
-//! The gRPC server: the four midoffice services, `grpc.health.v1.Health`, server
-//! reflection (v1 and v1alpha) and gRPC-Web, all on one port, with limits.
+//! The gRPC server: the midoffice services, `grpc.health.v1.Health`, server
+//! reflection (v1 and v1alpha), gRPC-Web and the public thermometer page
+//! (`crate::thermometer`), all on one port, with limits.
 
 use crate::auth::{Access, AuthLayer};
 use crate::limits::{self, GuardLayer};
@@ -10,6 +11,7 @@ use crate::pb::party_service_server::PartyServiceServer;
 use crate::pb::processing_log_service_server::ProcessingLogServiceServer;
 use crate::pb::tenant_service_server::TenantServiceServer;
 use crate::service::{ContactApi, FigureApi, PartyApi, ProcessingLogApi, TenantApi};
+use crate::thermometer::ThermometerLayer;
 use midoffice_domain::identifier::Pseudonymiser;
 use midoffice_store::Store;
 use std::future::Future;
@@ -108,6 +110,7 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
     let auth = AuthLayer::new(state.access.clone());
+    let thermometer = ThermometerLayer::new(state.store.clone());
     let state = Arc::new(state);
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, ServingStatus::Serving).await;
@@ -154,6 +157,9 @@ pub async fn serve_with(
         .trace_fn(|req| tracing::info_span!("grpc", path = %req.uri().path()))
         // Outermost: every call is measured, also those refused by the layers inside.
         .layer(crate::metrics::RpcMetricsLayer::default())
+        // The public thermometer page: plain GETs of `/thermometer/...`, answered before
+        // gRPC-Web (which refuses other HTTP/1.1 requests) and without a credential.
+        .layer(thermometer)
         .layer(tonic_web::GrpcWebLayer::new())
         .layer(auth)
         // Budgets, deadlines (DEADLINE_EXCEEDED, not tonic's CANCELLED) and the statuses

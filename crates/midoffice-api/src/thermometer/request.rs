@@ -1,0 +1,391 @@
+//! What a request to the public page asks: the tenant, the format, the period, the
+//! language and whether it is embedded; and the periods around it (trend and links).
+
+use super::text::{Lang, Texts};
+use chrono::{Datelike, Months, NaiveDate};
+use midoffice_domain::TenantId;
+use midoffice_domain::limits::MAX_PERIOD_DAYS;
+
+/// How many periods before the shown one the trend covers.
+pub const TREND_PERIODS: u32 = 3;
+/// The longest period that has a trend: a (leap) year.
+pub const MAX_TREND_DAYS: i64 = 366;
+
+/// The three forms of the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Html,
+    Json,
+    Csv,
+}
+
+impl Format {
+    /// The path suffix: "", ".json", ".csv".
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Format::Html => "",
+            Format::Json => ".json",
+            Format::Csv => ".csv",
+        }
+    }
+}
+
+/// A period of whole days, both ends included (as the URL and the open data write it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Days {
+    pub from: NaiveDate,
+    /// The last day included.
+    pub to: NaiveDate,
+}
+
+impl Days {
+    /// The day after the last: the exclusive end the store's periods use.
+    pub fn end(self) -> NaiveDate {
+        self.to.succ_opt().unwrap_or(self.to)
+    }
+
+    /// The query that shows this period: `from=...&to=...`.
+    pub fn query(self) -> String {
+        format!("from={}&to={}", self.from, self.to)
+    }
+}
+
+/// A parsed request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ask {
+    pub tenant: TenantId,
+    pub format: Format,
+    /// `None`: the current month in the tenant's calendar.
+    pub days: Option<Days>,
+    pub lang: Lang,
+    pub embed: bool,
+}
+
+/// Why a request cannot be answered, in the page's language.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Not a page of ours (404).
+    NotFound(Lang),
+    /// A query it cannot answer (400), with what is wrong.
+    BadQuery(Lang, Vec<String>),
+}
+
+/// Reads the path after `/thermometer/` and the query (without `?`).
+pub fn parse(rest: &str, query: Option<&str>) -> Result<Ask, Refusal> {
+    let pairs: Vec<(String, String)> = match query {
+        None | Some("") => Vec::new(),
+        Some(q) => q
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (decode(k).unwrap_or_default(), decode(v).unwrap_or_default())
+            })
+            .collect(),
+    };
+    let value = |key: &str| -> Vec<&str> {
+        pairs
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    };
+    // The language first, so that every other message is in it.
+    let mut wrong = Vec::new();
+    let lang = match value("lang").as_slice() {
+        [] => Lang::Nl,
+        [one] => Lang::parse(one).unwrap_or_else(|| {
+            wrong.push(Lang::Nl.texts().bad_lang.to_owned());
+            Lang::Nl
+        }),
+        _ => {
+            wrong.push(format!("lang {}", Lang::Nl.texts().repeated));
+            Lang::Nl
+        }
+    };
+    let t = lang.texts();
+    let (format, tenant) = if let Some(t) = rest.strip_suffix(".json") {
+        (Format::Json, t)
+    } else if let Some(t) = rest.strip_suffix(".csv") {
+        (Format::Csv, t)
+    } else {
+        (Format::Html, rest)
+    };
+    let Ok(tenant) = TenantId::parse(tenant) else {
+        return Err(Refusal::NotFound(lang));
+    };
+    let mut single = |key: &str| -> Option<String> {
+        match value(key).as_slice() {
+            [] => None,
+            [one] => Some((*one).to_owned()),
+            _ => {
+                wrong.push(format!("{key} {}", t.repeated));
+                None
+            }
+        }
+    };
+    let embed = single("embed");
+    let from = single("from");
+    let to = single("to");
+    let embed = match embed.as_deref() {
+        None | Some("0") => false,
+        Some("1") => true,
+        Some(_) => {
+            wrong.push(t.bad_embed.to_owned());
+            false
+        }
+    };
+    let mut date = |key: &str, value: Option<String>| {
+        let value = value?;
+        let parsed = NaiveDate::parse_from_str(&value, "%Y-%m-%d")
+            .ok()
+            .filter(|d| d.format("%Y-%m-%d").to_string() == value);
+        if parsed.is_none() {
+            wrong.push(format!("{key} {}", t.bad_date));
+        }
+        parsed
+    };
+    let from_given = from.is_some();
+    let to_given = to.is_some();
+    let (from, to) = (date("from", from), date("to", to));
+    let days = match (from, to) {
+        (Some(from), Some(to)) => {
+            if to < from {
+                wrong.push(t.order.to_owned());
+            } else if (to - from).num_days() + 1 > MAX_PERIOD_DAYS {
+                wrong.push(t.too_long.to_owned());
+            }
+            Some(Days { from, to })
+        }
+        _ => {
+            if from_given != to_given {
+                wrong.push(t.both_dates.to_owned());
+            }
+            None
+        }
+    };
+    if !wrong.is_empty() {
+        return Err(Refusal::BadQuery(lang, wrong));
+    }
+    Ok(Ask {
+        tenant,
+        format,
+        days,
+        lang,
+        embed,
+    })
+}
+
+/// Percent-decodes a query part (`+` is a space); `None` if it is not UTF-8.
+fn decode(part: &str) -> Option<String> {
+    let bytes = part.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The current month (`today` in the tenant's calendar).
+pub fn month_of(today: NaiveDate) -> Days {
+    let from = today.with_day(1).unwrap_or(today);
+    let to = from
+        .checked_add_months(Months::new(1))
+        .and_then(|n| n.pred_opt())
+        .unwrap_or(today);
+    Days { from, to }
+}
+
+/// The [`TREND_PERIODS`] periods before `days`, the most recent first, each as long:
+/// whole months when `days` is whole months (a month, a quarter, a year), else as many
+/// days. Periods before the calendar's start are left out, and a period longer than
+/// [`MAX_TREND_DAYS`] has no trend (it would read up to four times three years).
+pub fn earlier(days: Days) -> Vec<Days> {
+    let end = days.end();
+    if (end - days.from).num_days() > MAX_TREND_DAYS {
+        return Vec::new();
+    }
+    let whole_months = days.from.day() == 1 && end.day() == 1;
+    let months =
+        (end.year() - days.from.year()) * 12 + end.month0() as i32 - days.from.month0() as i32;
+    (1..=TREND_PERIODS)
+        .map_while(|k| {
+            if whole_months && months > 0 {
+                let back = Months::new(k * months as u32);
+                let from = days.from.checked_sub_months(back)?;
+                let end = end.checked_sub_months(back)?;
+                Some(Days {
+                    from,
+                    to: end.pred_opt()?,
+                })
+            } else {
+                let length = (end - days.from).num_days();
+                let back = chrono::Days::new(u64::try_from(length * i64::from(k)).ok()?);
+                Some(Days {
+                    from: days.from.checked_sub_days(back)?,
+                    to: days.to.checked_sub_days(back)?,
+                })
+            }
+        })
+        .collect()
+}
+
+/// The links to other periods: the month, quarter and year before the one `days`
+/// starts in, and the current month (when it is not the one shown).
+pub fn links(days: Days, this_month: Days, t: &Texts) -> Vec<(&'static str, Days)> {
+    let start = days.from.with_day(1).unwrap_or(days.from);
+    let mut out = Vec::new();
+    let month = |from: NaiveDate, n: u32| -> Option<Days> {
+        let end = from.checked_add_months(Months::new(n))?;
+        Some(Days {
+            from,
+            to: end.pred_opt()?,
+        })
+    };
+    if let Some(d) = start
+        .checked_sub_months(Months::new(1))
+        .and_then(|f| month(f, 1))
+    {
+        out.push((t.previous_month, d));
+    }
+    let quarter = start
+        .with_month0(start.month0() / 3 * 3)
+        .and_then(|q| q.checked_sub_months(Months::new(3)));
+    if let Some(d) = quarter.and_then(|f| month(f, 3)) {
+        out.push((t.previous_quarter, d));
+    }
+    let year = NaiveDate::from_ymd_opt(start.year() - 1, 1, 1);
+    if let Some(d) = year.and_then(|f| month(f, 12)) {
+        out.push((t.previous_year, d));
+    }
+    if days != this_month {
+        out.push((t.this_month, this_month));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn days(from: NaiveDate, to: NaiveDate) -> Days {
+        Days { from, to }
+    }
+
+    #[test]
+    fn a_request_names_a_tenant_a_format_and_a_period() {
+        let a = parse(
+            "gemeente-a.json",
+            Some("from=2026-03-01&to=2026-03-31&lang=en"),
+        )
+        .unwrap();
+        assert_eq!(a.tenant.as_str(), "gemeente-a");
+        assert_eq!(a.format, Format::Json);
+        assert_eq!(a.lang, Lang::En);
+        assert_eq!(a.days, Some(days(d(2026, 3, 1), d(2026, 3, 31))));
+        assert!(!a.embed);
+        let b = parse("gemeente-a", Some("embed=1&utm_source=site")).unwrap();
+        assert_eq!((b.format, b.days, b.embed), (Format::Html, None, true));
+        assert_eq!(parse("gemeente-a.csv", None).unwrap().format, Format::Csv);
+    }
+
+    #[test]
+    fn a_bad_query_is_refused_in_the_pages_language() {
+        let Err(Refusal::BadQuery(Lang::En, why)) =
+            parse("a", Some("lang=en&from=2026-02-30&to=2026-3-1"))
+        else {
+            panic!("not refused")
+        };
+        assert_eq!(why.len(), 2, "{why:?}");
+        assert!(why[0].starts_with("from is not a date"), "{why:?}");
+        let Err(Refusal::BadQuery(Lang::Nl, why)) = parse("a", Some("from=2026-03-01")) else {
+            panic!("not refused")
+        };
+        assert_eq!(why, ["geef from en to allebei, of geen van beide"]);
+        for q in [
+            "from=2026-03-02&to=2026-03-01",
+            "from=2020-01-01&to=2026-01-01",
+            "lang=de",
+            "embed=yes",
+            "lang=en&lang=nl",
+            "from=%ZZ&to=2026-01-01",
+        ] {
+            assert!(
+                matches!(parse("a", Some(q)), Err(Refusal::BadQuery(..))),
+                "{q}"
+            );
+        }
+        for path in ["", "Gemeente-A", "a/b", "-a.json", "a.html", "a.json.csv"] {
+            assert!(
+                matches!(parse(path, None), Err(Refusal::NotFound(_))),
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn query_parts_are_percent_decoded() {
+        assert_eq!(decode("2026%2D03%2d01").as_deref(), Some("2026-03-01"));
+        assert_eq!(decode("a+b%").as_deref(), Some("a b%"));
+        assert_eq!(decode("%e2%82%ac").as_deref(), Some("€"));
+        assert_eq!(decode("%ff"), None);
+    }
+
+    #[test]
+    fn the_trend_takes_periods_of_the_same_kind() {
+        let dec = month_of(d(2026, 12, 7));
+        assert_eq!(dec, days(d(2026, 12, 1), d(2026, 12, 31)));
+        assert_eq!(
+            earlier(dec),
+            [
+                days(d(2026, 11, 1), d(2026, 11, 30)),
+                days(d(2026, 10, 1), d(2026, 10, 31)),
+                days(d(2026, 9, 1), d(2026, 9, 30)),
+            ]
+        );
+        let q1 = days(d(2026, 1, 1), d(2026, 3, 31));
+        assert_eq!(earlier(q1)[0], days(d(2025, 10, 1), d(2025, 12, 31)));
+        assert!(earlier(days(d(2024, 1, 1), d(2025, 12, 31))).is_empty());
+        let two_weeks = days(d(2026, 3, 2), d(2026, 3, 15));
+        assert_eq!(earlier(two_weeks)[1], days(d(2026, 2, 2), d(2026, 2, 15)));
+    }
+
+    #[test]
+    fn links_go_to_the_month_quarter_and_year_before() {
+        let may = days(d(2026, 5, 1), d(2026, 5, 31));
+        let now = month_of(d(2026, 12, 7));
+        let l = links(may, now, &crate::thermometer::text::EN);
+        let shown: Vec<(&str, Days)> = l;
+        assert_eq!(
+            shown,
+            [
+                ("Previous month", days(d(2026, 4, 1), d(2026, 4, 30))),
+                ("Previous quarter", days(d(2026, 1, 1), d(2026, 3, 31))),
+                ("Previous year", days(d(2025, 1, 1), d(2025, 12, 31))),
+                ("This month", now),
+            ]
+        );
+    }
+}

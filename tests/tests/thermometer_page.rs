@@ -1,0 +1,443 @@
+//! The public thermometer page over a real socket, on both backends: plain HTTP/1.1
+//! GETs on the gRPC port answer `/thermometer/{tenant}` as HTML, `.json` and `.csv`,
+//! and all three agree with GetThermometer for the period and for each period of the
+//! trend; Dutch by default and English with `lang=en`; `embed=1` without chrome and
+//! framable; a bad query is a 400 in the page's language; tenant-provided text is
+//! escaped; the headers say what may be cached, framed and run.
+
+use base64::Engine;
+use midoffice_tests::pb::{self, Channel};
+use midoffice_tests::{Backend, TENANT, TestDatabase, database_test, date, on_backend, request};
+use sha2::{Digest, Sha256};
+use std::io::{Read, Write};
+
+/// An HTTP answer.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Sends one HTTP/1.1 request on a fresh connection and reads the whole answer.
+async fn send(b: &Backend, method: &str, target: &str) -> Answer {
+    let addr = b.addr().to_owned();
+    let text = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nAccept: */*\r\nConnection: close\r\n\r\n"
+    );
+    let raw = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(&addr).expect("connect");
+        s.write_all(text.as_bytes()).expect("write");
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).expect("read");
+        raw
+    })
+    .await
+    .expect("the request task");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP head");
+    let head = String::from_utf8(raw[..split].to_vec()).expect("an ASCII head");
+    let mut lines = head.split("\r\n");
+    let status_line = lines.next().expect("a status line");
+    assert!(status_line.starts_with("HTTP/1.1 "), "{status_line}");
+    let status = status_line[9..12].parse().expect("a status code");
+    let headers: Vec<(String, String)> = lines
+        .map(|l| {
+            let (n, v) = l.split_once(':').expect("a header");
+            (n.trim().to_owned(), v.trim().to_owned())
+        })
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
+    if chunked {
+        body = dechunk(&body);
+    }
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8(body).expect("a UTF-8 body"),
+    }
+}
+
+fn dechunk(mut rest: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let end = rest.windows(2).position(|w| w == b"\r\n").expect("a size");
+        let size = usize::from_str_radix(std::str::from_utf8(&rest[..end]).unwrap().trim(), 16)
+            .expect("a hex size");
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&rest[end + 2..end + 2 + size]);
+        rest = &rest[end + 4 + size..];
+    }
+}
+
+async fn get(b: &Backend, target: &str) -> Answer {
+    send(b, "GET", target).await
+}
+
+/// What a hostile administrator might type: it must come out as text.
+const HOSTILE_NAME: &str = "Gemeente <script>alert(1)</script> & \"Co\"";
+const HOSTILE_EXPLANATION: &str =
+    "Te druk, \"sorry\".\n<script>alert('x')</script><img src=x onerror=alert(1)>";
+
+/// Phone contacts from July to October 2026: every July call answered within the norm's
+/// 25 seconds, fewer each month after (October: half), so the statuses differ.
+async fn fixture(b: &Backend) {
+    b.change_settings(TENANT, |s| {
+        s.public_page = Some(pb::PublicPage {
+            display_name: HOSTILE_NAME.into(),
+            logo_url: "https://www.gemeente-a.example/logo.svg".into(),
+            accessibility_statement_url: "https://www.toegankelijkheidsverklaring.nl/register/1"
+                .into(),
+            primary_colour: "#0b5394".into(),
+        });
+        s.norms[0].explanation = HOSTILE_EXPLANATION.into();
+    })
+    .await;
+    for (month, slow) in [(7, 0), (8, 1), (9, 2), (10, 5)] {
+        for i in 0..10 {
+            let day = 1 + i * 2;
+            let started = format!("2026-{month:02}-{day:02}T09:00:00Z");
+            let wait = if i < slow { 90 } else { 10 };
+            let answered = format!(
+                "2026-{month:02}-{day:02}T09:{:02}:{:02}Z",
+                wait / 60,
+                wait % 60
+            );
+            let ended = format!("2026-{month:02}-{day:02}T09:10:00Z");
+            let mut contact = midoffice_tests::start(Channel::Phone, &started, None, "afval");
+            contact.department = "kcc".into();
+            b.record(
+                TENANT,
+                pb::RecordContactRequest {
+                    request_id: String::new(),
+                    start: Some(contact),
+                    completion: Some(midoffice_tests::resolved(&answered, &ended, "Vraag.")),
+                    context_seen: false,
+                },
+            )
+            .await;
+        }
+    }
+}
+
+/// GetThermometer for a month of 2026.
+async fn thermometer(b: &Backend, tenant: &str, month: i32) -> Vec<pb::NormResult> {
+    b.figures()
+        .get_thermometer(request(
+            tenant,
+            pb::GetThermometerRequest {
+                period: Some(pb::Period {
+                    start_date: Some(date(2026, month, 1)),
+                    end_date: Some(date(2026, month + 1, 1)),
+                    as_of: None,
+                }),
+            },
+        ))
+        .await
+        .unwrap_or_else(|s| panic!("GetThermometer failed: {s:?}"))
+        .into_inner()
+        .norms
+}
+
+fn status_name(status: i32) -> &'static str {
+    match pb::NormStatus::try_from(status).expect("a known status") {
+        pb::NormStatus::Green => "GREEN",
+        pb::NormStatus::Amber => "AMBER",
+        pb::NormStatus::Red => "RED",
+        pb::NormStatus::NoData => "NO_DATA",
+        pb::NormStatus::Unspecified => panic!("an unspecified status"),
+    }
+}
+
+/// A JSON result (the norm or a trend point) agrees with GetThermometer's.
+fn assert_agrees(json: &serde_json::Value, r: &pb::NormResult, what: &str) {
+    assert_eq!(json["met"], r.met, "{what}: met");
+    assert_eq!(json["items"], r.items, "{what}: items");
+    assert_eq!(json["status"], status_name(r.status), "{what}: status");
+    match r.share {
+        Some(s) => assert_eq!(json["share"].as_f64(), Some(s), "{what}: share"),
+        None => assert!(json["share"].is_null(), "{what}: share"),
+    }
+}
+
+/// Parses RFC 4180 CSV (quoted fields with doubled quotes, CRLF row ends).
+fn parse_csv(text: &str) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => row.push(std::mem::take(&mut field)),
+            (false, '\r') => {
+                assert_eq!(chars.next(), Some('\n'), "a CRLF row end");
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    assert!(
+        field.is_empty() && row.is_empty(),
+        "the last row ends with CRLF"
+    );
+    rows
+}
+
+const OCTOBER: &str = "from=2026-10-01&to=2026-10-31";
+
+database_test!(html_json_and_csv_agree_with_get_thermometer);
+async fn html_json_and_csv_agree_with_get_thermometer(database: TestDatabase) {
+    on_backend(database, |b| async move {
+        fixture(&b).await;
+        let october = thermometer(&b, TENANT, 10).await;
+        let earlier = [
+            thermometer(&b, TENANT, 9).await,
+            thermometer(&b, TENANT, 8).await,
+            thermometer(&b, TENANT, 7).await,
+        ];
+        assert_eq!(october[0].norm_id, "phone-answered");
+        assert_eq!((october[0].met, october[0].items), (5, 10));
+        assert_eq!(status_name(october[0].status), "RED");
+
+        // JSON.
+        let a = get(&b, &format!("/thermometer/{TENANT}.json?{OCTOBER}")).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert_eq!(
+            a.header("content-type"),
+            Some("application/json; charset=utf-8")
+        );
+        assert_eq!(a.header("cache-control"), Some("public, max-age=60"));
+        assert_eq!(a.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(a.header("access-control-allow-origin"), Some("*"));
+        let json: serde_json::Value = serde_json::from_str(&a.body).expect("JSON");
+        assert_eq!(json["tenant"], TENANT);
+        assert_eq!(json["name"], HOSTILE_NAME);
+        assert_eq!(json["period"]["from"], "2026-10-01");
+        assert_eq!(json["period"]["to"], "2026-10-31");
+        let norms = json["norms"].as_array().expect("norms");
+        assert_eq!(norms.len(), october.len());
+        for (j, r) in norms.iter().zip(&october) {
+            assert_eq!(j["id"], r.norm_id);
+            assert_eq!(j["title"], r.title);
+            assert_eq!(j["target_percent"], r.target_percent);
+            assert_agrees(j, r, &r.norm_id);
+            let explanation = (!r.explanation.is_empty()).then_some(r.explanation.as_str());
+            assert_eq!(j["explanation"].as_str(), explanation, "{}", r.norm_id);
+            let trend = j["trend"].as_array().expect("a trend");
+            assert_eq!(trend.len(), 3, "{}", r.norm_id);
+            for (k, (point, month)) in trend.iter().zip(&earlier).enumerate() {
+                let m = 9 - k;
+                assert_eq!(point["period"]["from"], format!("2026-{m:02}-01"));
+                let e = month.iter().find(|e| e.norm_id == r.norm_id).unwrap();
+                assert_agrees(point, e, &format!("{} in month {m}", r.norm_id));
+            }
+        }
+        assert_eq!(norms[0]["explanation"], HOSTILE_EXPLANATION);
+        assert_eq!(norms[0]["trend"][2]["status"], "GREEN");
+
+        // CSV: a row per norm for October and each earlier month.
+        let a = get(&b, &format!("/thermometer/{TENANT}.csv?{OCTOBER}")).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert_eq!(
+            a.header("content-type"),
+            Some("text/csv; charset=utf-8; header=present")
+        );
+        let rows = parse_csv(&a.body);
+        assert_eq!(
+            rows[0].join(","),
+            "period_from,period_to,norm_id,title,measure,target_percent,share,met,items,\
+             status,explanation"
+        );
+        assert_eq!(rows.len(), 1 + 4 * october.len());
+        for (k, month) in std::iter::once(&october).chain(&earlier).enumerate() {
+            for (i, r) in month.iter().enumerate() {
+                let row = &rows[1 + k * october.len() + i];
+                assert_eq!(row[0], format!("2026-{:02}-01", 10 - k));
+                assert_eq!(row[2], r.norm_id);
+                assert_eq!(row[3], r.title);
+                assert_eq!(row[5], r.target_percent.to_string());
+                assert_eq!(row[6], r.share.map(|s| s.to_string()).unwrap_or_default());
+                assert_eq!(row[7], r.met.to_string());
+                assert_eq!(row[8], r.items.to_string());
+                assert_eq!(row[9], status_name(r.status));
+                assert_eq!(row[10], r.explanation);
+            }
+        }
+
+        // HTML, in Dutch.
+        let a = get(&b, &format!("/thermometer/{TENANT}?{OCTOBER}")).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert_eq!(a.header("content-type"), Some("text/html; charset=utf-8"));
+        assert_eq!(a.header("cache-control"), Some("public, max-age=60"));
+        assert_eq!(a.header("x-frame-options"), Some("DENY"));
+        let csp = a.header("content-security-policy").expect("a CSP");
+        assert!(
+            !csp.contains("unsafe-inline") && !csp.contains("script-src"),
+            "{csp}"
+        );
+        assert!(csp.contains("default-src 'none'"), "{csp}");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        // The one style block is allowed by its hash.
+        let style = a
+            .body
+            .split("<style>")
+            .nth(1)
+            .unwrap()
+            .split("</style>")
+            .next()
+            .unwrap();
+        let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(style));
+        assert!(csp.contains(&format!("style-src 'sha256-{hash}'")), "{csp}");
+        assert!(style.contains("--midoffice-thermometer-primary-color:#0b5394"));
+        let html = &a.body;
+        assert!(html.contains("<html lang=\"nl\">"));
+        assert!(
+            !html.to_lowercase().contains("<script"),
+            "raw script in the page"
+        );
+        assert!(!html.contains("<img src=x"), "raw markup in the page");
+        assert!(
+            html.contains("Gemeente &lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;Co&quot;")
+        );
+        assert!(html.contains("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"));
+        assert!(html.contains("Servicethermometer"));
+        assert!(html.contains("oktober 2026"));
+        assert!(html.contains("50,0%"), "October's phone share");
+        assert!(html.contains("Niet gehaald"));
+        assert!(html.contains("Gehaald"));
+        assert!(html.contains("september 2026") && html.contains("juli 2026"));
+        assert!(html.contains("href=\"https://www.toegankelijkheidsverklaring.nl/register/1\""));
+        assert!(html.contains("<img src=\"https://www.gemeente-a.example/logo.svg\" alt=\"\">"));
+        assert!(
+            html.contains("href=\"?from=2026-09-01&amp;to=2026-09-30\""),
+            "previous month"
+        );
+        assert!(
+            html.contains("href=\"?from=2026-07-01&amp;to=2026-09-30\""),
+            "previous quarter"
+        );
+        assert!(
+            html.contains("href=\"?from=2025-01-01&amp;to=2025-12-31\""),
+            "previous year"
+        );
+        for r in &october {
+            assert!(html.contains(&format!("{}</h3>", r.title)), "{}", r.norm_id);
+        }
+        assert!(html.contains("<header") && html.contains("<footer"));
+
+        // English.
+        let a = get(&b, &format!("/thermometer/{TENANT}?{OCTOBER}&lang=en")).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert_eq!(a.header("content-language"), Some("en"));
+        assert!(a.body.contains("<html lang=\"en\">"));
+        assert!(a.body.contains("Service thermometer"));
+        assert!(a.body.contains("October 2026"));
+        assert!(a.body.contains("50.0%") && a.body.contains("Not met"));
+        assert!(
+            a.body
+                .contains("href=\"?from=2026-09-01&amp;to=2026-09-30&amp;lang=en\"")
+        );
+
+        // Embedded: no chrome, framable over https, links stay embedded.
+        let a = get(&b, &format!("/thermometer/{TENANT}?{OCTOBER}&embed=1")).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert!(!a.body.contains("<header") && !a.body.contains("<footer"));
+        assert!(!a.body.contains("class=\"skip\""));
+        assert_eq!(a.header("x-frame-options"), None);
+        let csp = a.header("content-security-policy").unwrap();
+        assert!(csp.contains("frame-ancestors https:"), "{csp}");
+        assert!(a.body.contains("&amp;embed=1\""));
+
+        // The current month by default; gRPC on the same port still answers.
+        let a = get(&b, &format!("/thermometer/{TENANT}.json")).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        let json: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+        let from = json["period"]["from"].as_str().unwrap();
+        assert!(from.ends_with("-01"), "{from}");
+        assert_eq!(thermometer(&b, TENANT, 10).await, october);
+    })
+    .await;
+}
+
+database_test!(bad_requests_are_refused_in_plain_words);
+async fn bad_requests_are_refused_in_plain_words(database: TestDatabase) {
+    on_backend(database, |b| async move {
+        let a = get(
+            &b,
+            &format!("/thermometer/{TENANT}?from=2026-02-30&to=2026-03-31"),
+        )
+        .await;
+        assert_eq!(a.status, 400, "{}", a.body);
+        assert_eq!(a.header("content-type"), Some("text/plain; charset=utf-8"));
+        assert!(a.body.contains("from is geen datum"), "{}", a.body);
+        let a = get(
+            &b,
+            &format!("/thermometer/{TENANT}.json?lang=en&from=2026-03-31&to=2026-03-01"),
+        )
+        .await;
+        assert_eq!(a.status, 400, "{}", a.body);
+        assert!(a.body.contains("to must not lie before from"), "{}", a.body);
+        let a = get(&b, &format!("/thermometer/{TENANT}.csv?from=2026-03-01")).await;
+        assert_eq!(a.status, 400, "{}", a.body);
+        let a = get(&b, &format!("/thermometer/{TENANT}?lang=fy")).await;
+        assert_eq!(a.status, 400, "{}", a.body);
+        let a = get(&b, &format!("/thermometer/{TENANT}?embed=yes&lang=en")).await;
+        assert_eq!(a.status, 400, "{}", a.body);
+        assert!(a.body.contains("embed must be 0 or 1"), "{}", a.body);
+        for path in [
+            "/thermometer/Gemeente_A",
+            "/thermometer/gemeente-a/extra",
+            "/thermometer/gemeente-a.xml",
+            "/thermometer/%3Cscript%3E",
+        ] {
+            let a = get(&b, path).await;
+            assert_eq!(a.status, 404, "{path}: {}", a.body);
+            assert!(!a.body.contains('<'), "{path}: {}", a.body);
+        }
+        let a = send(&b, "POST", &format!("/thermometer/{TENANT}")).await;
+        assert_eq!(a.status, 405, "{}", a.body);
+        assert_eq!(a.header("allow"), Some("GET, HEAD"));
+        // A tenant without settings or contacts: the default norms, without data.
+        let a = get(
+            &b,
+            "/thermometer/gemeente-nergens.json?from=2026-10-01&to=2026-10-31",
+        )
+        .await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        let json: serde_json::Value = serde_json::from_str(&a.body).unwrap();
+        assert_eq!(json["name"], "gemeente-nergens");
+        let norms = json["norms"].as_array().unwrap();
+        assert_eq!(norms.len(), 8);
+        assert!(
+            norms
+                .iter()
+                .all(|n| n["status"] == "NO_DATA" && n["items"] == 0)
+        );
+    })
+    .await;
+}
