@@ -441,3 +441,37 @@ async fn bad_requests_are_refused_in_plain_words(database: TestDatabase) {
     })
     .await;
 }
+
+/// The page in headless Chromium with axe-core (`tests/browser/thermometer.mjs`): no
+/// WCAG 2.1 A/AA violation, readable at 320 and 1280 px, a visible focus, no script
+/// needed; screenshots go to `target/browser-artifacts` (or `THERMOMETER_ARTIFACTS`).
+/// Ignored by default, as it needs Chromium (`CHROMIUM`, default `/usr/bin/chromium`)
+/// and `npm ci` in `tests/browser`; `.ci/run` installs both and runs it.
+#[tokio::test]
+#[ignore = "needs Chromium and the npm packages of tests/browser; .ci/run runs it"]
+async fn browser() {
+    on_backend(TestDatabase::Sqlite, |b| async move {
+        fixture(&b).await;
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let artifacts = std::env::var("THERMOMETER_ARTIFACTS").unwrap_or_else(|_| {
+            dir.join("../target/browser-artifacts")
+                .to_string_lossy()
+                .into_owned()
+        });
+        let page = format!("{}/thermometer/{TENANT}", b.url());
+        let script = dir.join("browser/thermometer.mjs");
+        let status = tokio::task::spawn_blocking(move || {
+            std::process::Command::new("node")
+                .arg(script)
+                .arg(page)
+                .arg(OCTOBER)
+                .arg(artifacts)
+                .status()
+        })
+        .await
+        .expect("the browser task")
+        .expect("node runs");
+        assert!(status.success(), "the browser checks failed: {status}");
+    })
+    .await;
+}
