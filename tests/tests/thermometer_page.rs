@@ -419,6 +419,9 @@ async fn bad_requests_are_refused_in_plain_words(database: TestDatabase) {
             assert_eq!(a.status, 404, "{path}: {}", a.body);
             assert!(!a.body.contains('<'), "{path}: {}", a.body);
         }
+        let a = send(&b, "HEAD", &format!("/thermometer/{TENANT}.csv")).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert_eq!(a.body, "", "HEAD has no body");
         let a = send(&b, "POST", &format!("/thermometer/{TENANT}")).await;
         assert_eq!(a.status, 405, "{}", a.body);
         assert_eq!(a.header("allow"), Some("GET, HEAD"));

@@ -69,7 +69,8 @@ h2{font-size:1.25rem;line-height:1.3;margin:0 0 .5rem;overflow-wrap:anywhere}\
 nav ul{list-style:none;padding:0;margin:.5rem 0;display:flex;flex-wrap:wrap;gap:.25rem 1.25rem}\
 .norm{border:1px solid var(--midoffice-thermometer-border-color);\
 border-inline-start:6px solid var(--midoffice-thermometer-primary-color);padding:1rem;margin:1rem 0}\
-.bar{position:relative;block-size:1.5rem;margin:.75rem 0;\
+.meter{display:flex;flex-wrap:wrap;align-items:center;gap:.25rem 1rem;margin:.75rem 0}\
+.bar{position:relative;flex:1 1 10rem;block-size:1.5rem;margin:.5rem 0;\
 border:2px solid var(--midoffice-thermometer-border-color);\
 background:var(--midoffice-thermometer-background-color)}\
 .fill{position:absolute;inset-block:0;inset-inline-start:0;inline-size:0;\
@@ -79,7 +80,7 @@ background:var(--midoffice-thermometer-target-color)}\
 .figures{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem;margin:.5rem 0}\
 .figures dt{font-weight:700}\
 .figures dd{margin:0}\
-.share{font-size:1.5rem;font-weight:700;line-height:1.2}\
+.share{font-size:1.5rem;font-weight:700;line-height:1.2;margin:0;min-inline-size:5ch}\
 .icon{display:inline-block;min-inline-size:1.6em;text-align:center;border-radius:.3em;\
 color:#ffffff;font-weight:700;margin-inline-end:.3em;padding:0 .2em}\
 .green .icon{background:var(--midoffice-thermometer-green-color)}\
@@ -215,24 +216,24 @@ fn norm(h: &mut String, view: &View, i: usize, n: &NormResult, t: &Texts, tenant
         status_class(n.status),
         escape(&n.title)
     );
+    // The bar with the share beside it; the bar's text alternative says both numbers.
     let _ = writeln!(
         h,
-        "<div class=\"bar\" role=\"img\" aria-label=\"{}: {}; {}: {}\">\
-         <span class=\"fill\"></span><span class=\"mark\"></span></div>",
+        "<div class=\"meter\"><div class=\"bar\" role=\"img\" aria-label=\"{}: {}; {}: {}\">\
+         <span class=\"fill\"></span><span class=\"mark\"></span></div>\
+         <p class=\"share\">{}</p></div>",
         t.achieved,
         escape(&share_text),
         t.target,
-        target
+        target,
+        escape(&share_text),
     );
     let _ = writeln!(
         h,
         "<dl class=\"figures\">\
-         <dt>{}</dt><dd><span class=\"share\">{}</span></dd>\
          <dt>{}</dt><dd>{}</dd>\
          <dt>{}</dt><dd>{}</dd>\
          <dt>{}</dt><dd class=\"status\">{}</dd></dl>",
-        t.achieved,
-        escape(&share_text),
         t.target,
         target,
         t.items,
