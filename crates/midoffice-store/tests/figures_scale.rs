@@ -1,7 +1,8 @@
 //! A measurement, not a test (ignored; timing belongs in benchmarks): a store filled
 //! with `MIDOFFICE_SCALE_CONTACTS` contacts (default 300,000) over a year, written as
 //! rows (as a bulk load does), the rollups rebuilt, then a month's thermometer and
-//! figures from the facts and from the rollups, each timed. Run:
+//! figures from the facts and from the rollups, and the public page's read (a month and
+//! the three before it, `Store::thermometer_trend`), each timed. Run:
 //!
 //! ```text
 //! cargo test -p midoffice-store --test figures_scale -- --ignored --nocapture
@@ -303,6 +304,25 @@ async fn a_month_of_figures_at_scale() {
     let fast = store.thermometer(&t, month, false).await.unwrap();
     let slow = store.thermometer(&t, month, true).await.unwrap();
     assert_eq!(fast.answer, slow.answer);
+    // The public page's read: the month and the three before it, with the settings.
+    let (trend, med, max) = timed(5, || store.thermometer_trend(&t, page_periods(month))).await;
+    let trend = trend.unwrap();
+    eprintln!(
+        "public page (month + 3 before): {med:.1?} (max {max:.1?}) path {:?}",
+        trend.path
+    );
+    assert_eq!(trend.answer.1[0], fast.answer);
+}
+
+/// The periods the public thermometer page reads for a month: it and the 3 before it.
+fn page_periods(month: Period) -> Vec<Period> {
+    (0..4)
+        .map(|k| Period {
+            from: month.from - chrono::Months::new(k),
+            to: month.to - chrono::Months::new(k),
+            as_of: month.as_of,
+        })
+        .collect()
 }
 
 /// Times a call `runs` times; the median and the slowest.
@@ -454,6 +474,14 @@ async fn figures_of_a_seeded_store() {
             "{name}: thermometer {med:.1?} (max {max:.1?}) path {:?}",
             th.path
         );
+        if name == "month" {
+            let (page, med, max) =
+                timed(5, || store.thermometer_trend(&tenant, page_periods(p))).await;
+            eprintln!(
+                "month: public page (month + 3 before) {med:.1?} (max {max:.1?}) path {:?}",
+                page.unwrap().path
+            );
+        }
         for (label, f) in [
             ("overall + 4 channels", with_channels(Filter::default())),
             (
