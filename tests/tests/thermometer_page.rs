@@ -412,6 +412,8 @@ async fn bad_requests_are_refused_in_plain_words(database: TestDatabase) {
         for path in [
             "/thermometer/Gemeente_A",
             "/thermometer/gemeente-a/extra",
+            "/thermometer",
+            "/thermometer/",
             "/thermometer/gemeente-a.xml",
             "/thermometer/%3Cscript%3E",
         ] {

@@ -34,8 +34,8 @@ use text::Lang;
 use tokio::sync::Semaphore;
 use tonic::body::Body;
 
-/// The path prefix of the page.
-pub const PREFIX: &str = "/thermometer/";
+/// The path of the page; a tenant's page is below it.
+pub const PREFIX: &str = "/thermometer";
 /// Pages computed at one time; more wait at most [`PAGE_WAIT`], then answer 503.
 pub const PAGE_CALLS: usize = 4;
 /// How long a page waits for its budget.
@@ -319,7 +319,15 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let path = request.uri().path();
-        let Some(rest) = path.strip_prefix(PREFIX) else {
+        // `/thermometer` itself and everything below it; not `/thermometerx`.
+        let rest = path.strip_prefix(PREFIX).and_then(|r| {
+            if r.is_empty() {
+                Some(r)
+            } else {
+                r.strip_prefix('/')
+            }
+        });
+        let Some(rest) = rest else {
             // The service that was ready is the one that is called (tower's contract).
             let clone = self.inner.clone();
             let mut inner = std::mem::replace(&mut self.inner, clone);

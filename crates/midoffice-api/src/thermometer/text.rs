@@ -64,7 +64,10 @@ pub struct Texts {
     pub no_share: &'static str,
     pub through: &'static str,
     pub months: [&'static str; 12],
-    pub quarter: &'static str,
+    /// "3e kwartaal 2026", "Q3 2026": the words before and after the quarter's number.
+    pub quarter: (&'static str, &'static str),
+    /// The status words: green, amber, red, no data.
+    pub statuses: [&'static str; 4],
     /// Decimal separator.
     pub decimal: char,
     /// Thousands separator.
@@ -122,7 +125,8 @@ pub static NL: Texts = Texts {
         "november",
         "december",
     ],
-    quarter: "kwartaal",
+    quarter: ("", "e kwartaal"),
+    statuses: ["Gehaald", "Bijna gehaald", "Niet gehaald", "Geen gegevens"],
     decimal: ',',
     thousands: '.',
     bad_request: "Deze vraag kunnen we niet beantwoorden",
@@ -179,7 +183,8 @@ pub static EN: Texts = Texts {
         "November",
         "December",
     ],
-    quarter: "quarter",
+    quarter: ("Q", ""),
+    statuses: ["Met", "Nearly met", "Not met", "No data"],
     decimal: '.',
     thousands: ',',
     bad_request: "We cannot answer this request",
@@ -200,16 +205,12 @@ pub static EN: Texts = Texts {
 impl Texts {
     /// The status in words.
     pub fn status_word(&self, status: NormStatus) -> &'static str {
-        match (std::ptr::eq(self, &EN), status) {
-            (false, NormStatus::Green) => "Gehaald",
-            (false, NormStatus::Amber) => "Bijna gehaald",
-            (false, NormStatus::Red) => "Niet gehaald",
-            (false, NormStatus::NoData) => "Geen gegevens",
-            (true, NormStatus::Green) => "Met",
-            (true, NormStatus::Amber) => "Nearly met",
-            (true, NormStatus::Red) => "Not met",
-            (true, NormStatus::NoData) => "No data",
-        }
+        self.statuses[match status {
+            NormStatus::Green => 0,
+            NormStatus::Amber => 1,
+            NormStatus::Red => 2,
+            NormStatus::NoData => 3,
+        }]
     }
 
     /// A date in words: "7 december 2026", "7 December 2026".
@@ -234,11 +235,7 @@ impl Texts {
             format!("{} {}", self.months[from.month0() as usize], from.year())
         } else if whole_months && months == 3 && from.month0().is_multiple_of(3) {
             let q = from.month0() / 3 + 1;
-            if std::ptr::eq(self, &EN) {
-                format!("Q{q} {}", from.year())
-            } else {
-                format!("{q}e {} {}", self.quarter, from.year())
-            }
+            format!("{}{q}{} {}", self.quarter.0, self.quarter.1, from.year())
         } else if whole_months && months == 12 && from.month0() == 0 {
             from.year().to_string()
         } else {
