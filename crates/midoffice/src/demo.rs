@@ -17,6 +17,8 @@ use std::process::ExitCode;
 
 /// The prefix of what `midoffice demo` prints.
 const WHO: &str = "midoffice demo";
+/// The name the demo tenant's public page shows.
+const DISPLAY_NAME: &str = "Gemeente Voorbeeld";
 
 /// Contacts per citizen on average (the default of `--parties`).
 const CONTACTS_PER_PARTY: usize = 5;
@@ -93,6 +95,11 @@ async fn demo(args: DemoArgs) -> Result<(), BoxError> {
         .calendar
         .closing_days
         .extend(closing_days(from, to));
+    // The name its public page shows (a tenant's own name is kept).
+    settings
+        .public_page
+        .display_name
+        .get_or_insert_with(|| DISPLAY_NAME.to_owned());
     settings
         .validate()
         .map_err(|v| format!("the demo's settings are not valid: {v}"))?;

@@ -82,6 +82,11 @@ async fn the_demo_fills_a_quarter_the_thermometer_shows_and_refuses_a_filled_ten
         let store = Store::connect(&url).await.expect("the store");
         let tenant = TenantId::parse(DEMO).unwrap();
         let settings = store.settings(&tenant).await.unwrap();
+        assert_eq!(
+            settings.public_page.display_name.as_deref(),
+            Some("Gemeente Voorbeeld"),
+            "the page's name"
+        );
         assert!(
             !settings.calendar.closing_days.is_empty(),
             "closing days beside the public holidays"
