@@ -603,10 +603,6 @@ pub(crate) async fn add_sums<C: ConnectionTrait>(
     Ok(())
 }
 
-/// The fingerprint the tenant's rollups were built with (`None`: no figure state,
-/// kept since the first contact) and the latest instant of any stored event of the
-/// tenant (a contact's start or end), in one statement.
-///
 /// The tenants with contacts, one index seek each (see [`Store::figure_tenants`]).
 const FIGURE_TENANTS: &str = "WITH RECURSIVE t(tenant) AS ( \
        SELECT MIN(tenant) FROM contact \
@@ -615,6 +611,10 @@ const FIGURE_TENANTS: &str = "WITH RECURSIVE t(tenant) AS ( \
        FROM t WHERE t.tenant IS NOT NULL) \
      SELECT tenant FROM t WHERE tenant IS NOT NULL LIMIT ?";
 
+/// The fingerprint the tenant's rollups were built with (`None`: no figure state,
+/// kept since the first contact) and the latest instant of any stored event of the
+/// tenant (a contact's start or end), in one statement.
+///
 /// Each `MAX` reads one entry at the end of the tenant's part of an index that leads
 /// with the tenant (`ix_contact_tenant_started`, `ix_contact_tenant_ended`), not the
 /// tenant's contacts. Checked: SQLite's plan is `SEARCH contact USING COVERING INDEX
@@ -1028,11 +1028,15 @@ pub async fn load_figure_facts<C: ConnectionTrait>(
 
 /// The facts to load for these periods (one, or the run of a series).
 fn load_window_of(periods: &[Period], settings: &TenantSettings) -> LoadWindow {
-    let first = periods.first();
+    // The periods in any order (a page's trend comes most recent first).
     let whole = Period {
-        from: first.map_or(NaiveDate::MIN, |p| p.from),
-        to: periods.last().map_or(NaiveDate::MIN, |p| p.to),
-        as_of: first.map_or_else(now, |p| p.as_of),
+        from: periods
+            .iter()
+            .map(|p| p.from)
+            .min()
+            .unwrap_or(NaiveDate::MIN),
+        to: periods.iter().map(|p| p.to).max().unwrap_or(NaiveDate::MIN),
+        as_of: periods.first().map_or_else(now, |p| p.as_of),
     };
     midoffice_domain::figures::load_window(&whole, settings)
 }
@@ -1138,6 +1142,9 @@ struct Ask {
     periods: Vec<Period>,
     scope: Scope,
     allow_rollups: bool,
+    /// Whether the facts may answer when the rollups do not; `false`: the call answers
+    /// UNAVAILABLE instead (a public read must not cause that work).
+    facts_allowed: bool,
     /// Rows on their own day or month for every kind (a series).
     every_at: bool,
     /// The exact answer seconds to read beside the rows (`rollup::seconds_wanted`).
@@ -1194,6 +1201,13 @@ impl Store {
                             }
                             Read::Rows(rows)
                         }
+                        Path::Facts if !ask.facts_allowed => {
+                            return Err(StoreError::Unavailable(
+                                "the rollups do not answer these figures now (settings \
+                                 being rebuilt, or an event ahead of the clock)"
+                                    .into(),
+                            ));
+                        }
                         Path::Facts => {
                             let window = load_window_of(&ask.periods, &settings);
                             Read::Facts(load_figure_facts(&txn, tenant, window).await?)
@@ -1247,6 +1261,7 @@ impl Store {
                 periods: vec![period],
                 scope: Scope::thermometer(),
                 allow_rollups: !from_facts_only,
+                facts_allowed: true,
                 every_at: false,
                 seconds: None,
             },
@@ -1259,9 +1274,11 @@ impl Store {
     }
 
     /// The thermometer of each of `periods` (the public page's period and those before
-    /// it, for the trend; all with one `as_of`) and the settings they were judged by,
-    /// read in one transaction: from the rollups when they answer every period, else
-    /// from the facts.
+    /// it, for the trend, in any order; all with one `as_of`) and the settings they were
+    /// judged by, read in one transaction, from the rollups only: when they do not
+    /// answer every period (settings being rebuilt, an event ahead of the clock, a
+    /// period of another shape), UNAVAILABLE, never the facts (a public page must not
+    /// cause that work).
     pub async fn thermometer_trend(
         &self,
         tenant: &TenantId,
@@ -1275,6 +1292,7 @@ impl Store {
                 periods,
                 scope: Scope::thermometer(),
                 allow_rollups: true,
+                facts_allowed: false,
                 every_at: true,
                 seconds: None,
             },
@@ -1313,6 +1331,7 @@ impl Store {
                 periods: vec![period],
                 scope,
                 allow_rollups: !from_facts_only,
+                facts_allowed: true,
                 every_at: false,
                 seconds: Some(Arc::new(move |rows, spans| {
                     rollup::seconds_at(&rollup::seconds_wanted(rows, &wanted), spans)
@@ -1355,6 +1374,7 @@ impl Store {
                 periods,
                 scope,
                 allow_rollups: !from_facts_only,
+                facts_allowed: true,
                 every_at: true,
                 seconds: Some(Arc::new(move |rows, _| {
                     let (periods, filter) = &*wanted;

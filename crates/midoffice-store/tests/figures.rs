@@ -496,10 +496,30 @@ async fn a_settings_change_answers_from_the_facts_until_the_rebuild(backend: Bac
         let fast = store.thermometer(&t, p, false).await.unwrap();
         assert_eq!(fast.path, FigurePath::Rollups);
 
+        // The public page's read answers from the rollups only: the page before it and
+        // the one after it (most recent first, as the page asks).
+        let before = Period {
+            from: p.from - Duration::days(4),
+            to: p.from,
+            ..p
+        };
+        let trend = store.thermometer_trend(&t, vec![p, before]).await.unwrap();
+        assert_eq!(trend.path, FigurePath::Rollups);
+        assert_eq!(trend.answer.1[0], fast.answer);
+        assert_eq!(
+            trend.answer.1[1],
+            store.thermometer(&t, before, true).await.unwrap().answer
+        );
+
         store.replace_settings(&t, other_settings()).await.unwrap();
         let stale = store.thermometer(&t, p, false).await.unwrap();
         assert_eq!(stale.path, FigurePath::Facts);
         assert_ne!(stale.answer, fast.answer, "the new norms count");
+        // Not the public page's read: that is never computed from the facts.
+        assert!(matches!(
+            store.thermometer_trend(&t, vec![p, before]).await,
+            Err(midoffice_store::StoreError::Unavailable(_))
+        ));
         // Writes meanwhile keep their units current with the new settings.
         play(&store, &t, 4, 30).await;
         assert_eq!(

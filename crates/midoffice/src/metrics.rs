@@ -154,19 +154,19 @@ const GAUGES: [Gauge; 16] = [
     Gauge {
         name: "midoffice.repeat_contact_rate",
         unit: "1",
-        description: "Share of cases with a repeat contact, this month",
+        description: "Share of contacts on a case that repeat a recent contact, this month",
         pick: |s| &s.repeat_contact_rate,
     },
     Gauge {
         name: "midoffice.referral_rate",
         unit: "1",
-        description: "Share of cases referred, this month",
+        description: "Share of completed contacts that referred the citizen elsewhere, this month",
         pick: |s| &s.referral_rate,
     },
     Gauge {
         name: "midoffice.channel_hops",
         unit: "{hop}",
-        description: "Channel changes within cases, this month",
+        description: "Contacts that came on another channel than the case's previous one, this month",
         pick: |s| &s.channel_hops,
     },
     Gauge {

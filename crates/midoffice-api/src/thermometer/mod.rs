@@ -88,7 +88,12 @@ async fn view(store: &Store, ask: &Ask, now: Instant) -> Result<View, StoreError
     let settings = store.figure_settings(&ask.tenant).await?;
     let this_month = request::month_of(settings.calendar.local_date(now));
     let days = ask.days.unwrap_or(this_month);
-    let earlier = request::earlier(days);
+    // Only the earlier periods the rollups answer (those of a period of whole months
+    // plus some days are as many days, not from the first of a month: left out).
+    let earlier: Vec<Days> = request::earlier(days)
+        .into_iter()
+        .filter(|d| d.from_rollups())
+        .collect();
     let period = |d: Days| Period {
         from: d.from,
         to: d.end(),
@@ -98,6 +103,7 @@ async fn view(store: &Store, ask: &Ask, now: Instant) -> Result<View, StoreError
         .chain(earlier.iter().copied())
         .map(period)
         .collect();
+
     let answered = store.thermometer_trend(&ask.tenant, periods).await?;
     tracing::debug!(tenant = %ask.tenant, path = ?answered.path, "thermometer page answered");
     let (settings, mut each) = answered.answer;

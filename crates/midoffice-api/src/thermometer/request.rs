@@ -4,11 +4,12 @@
 use super::text::{Lang, Texts};
 use chrono::{Datelike, Months, NaiveDate};
 use midoffice_domain::TenantId;
-use midoffice_domain::limits::MAX_PERIOD_DAYS;
+use midoffice_domain::limits::YEARS;
 
 /// How many periods before the shown one the trend covers.
 pub const TREND_PERIODS: u32 = 3;
-/// The longest period that has a trend: a (leap) year.
+/// The longest period the page shows, and so the longest that has a trend: a (leap)
+/// year.
 pub const MAX_TREND_DAYS: i64 = 366;
 
 /// The three forms of the page.
@@ -47,6 +48,18 @@ impl Days {
     /// The query that shows this period: `from=...&to=...`.
     pub fn query(self) -> String {
         format!("from={}&to={}", self.from, self.to)
+    }
+
+    /// Whether the rollups answer this period (`rollup::spans`: whole months from the
+    /// first of a month, or at most 31 days). The public page shows no other periods:
+    /// computing one from the contacts is work a public request must not cause.
+    pub fn from_rollups(self) -> bool {
+        midoffice_domain::rollup::spans(&midoffice_domain::figures::Period {
+            from: self.from,
+            to: self.end(),
+            as_of: chrono::DateTime::<chrono::Utc>::MIN_UTC,
+        })
+        .is_some()
     }
 }
 
@@ -140,8 +153,13 @@ pub fn parse(rest: &str, query: Option<&str>) -> Result<Ask, Refusal> {
         let parsed = NaiveDate::parse_from_str(&value, "%Y-%m-%d")
             .ok()
             .filter(|d| d.format("%Y-%m-%d").to_string() == value);
-        if parsed.is_none() {
-            wrong.push(format!("{key} {}", t.bad_date));
+        match parsed {
+            None => wrong.push(format!("{key} {}", t.bad_date)),
+            Some(d) if !YEARS.contains(&d.year()) => {
+                wrong.push(format!("{key} {}", t.bad_year));
+                return None;
+            }
+            Some(_) => {}
         }
         parsed
     };
@@ -150,12 +168,15 @@ pub fn parse(rest: &str, query: Option<&str>) -> Result<Ask, Refusal> {
     let (from, to) = (date("from", from), date("to", to));
     let days = match (from, to) {
         (Some(from), Some(to)) => {
+            let days = Days { from, to };
             if to < from {
                 wrong.push(t.order.to_owned());
-            } else if (to - from).num_days() + 1 > MAX_PERIOD_DAYS {
+            } else if (to - from).num_days() + 1 > MAX_TREND_DAYS {
                 wrong.push(t.too_long.to_owned());
+            } else if !days.from_rollups() {
+                wrong.push(t.shape.to_owned());
             }
-            Some(Days { from, to })
+            Some(days)
         }
         _ => {
             if from_given != to_given {
@@ -216,7 +237,7 @@ pub fn month_of(today: NaiveDate) -> Days {
 
 /// The [`TREND_PERIODS`] periods before `days`, the most recent first, each as long:
 /// whole months when `days` is whole months (a month, a quarter, a year), else as many
-/// days. Periods before the calendar's start are left out, and a period longer than
+/// days (those a date cannot express are left out), and a period longer than
 /// [`MAX_TREND_DAYS`] has no trend (it would read up to four times three years).
 pub fn earlier(days: Days) -> Vec<Days> {
     let end = days.end();
@@ -343,6 +364,43 @@ mod tests {
                 "{path}"
             );
         }
+    }
+
+    #[test]
+    fn only_periods_the_rollups_answer_are_shown() {
+        let refused = |q: &str| match parse("a", Some(&format!("lang=en&{q}"))) {
+            Err(Refusal::BadQuery(_, why)) => why,
+            other => panic!("{q}: {other:?}"),
+        };
+        // More than 31 days not from the first of a month: computed from the contacts.
+        assert_eq!(
+            refused("from=2026-03-02&to=2026-04-10"),
+            ["choose whole months (from on the first of a month) or at most 31 days"]
+        );
+        // A year at most; the API's years.
+        assert_eq!(
+            refused("from=2025-01-01&to=2026-01-02"),
+            ["a period spans at most a year (366 days)"]
+        );
+        assert_eq!(
+            refused("from=1969-12-01&to=1969-12-31"),
+            [
+                "from is not between 1970 and 9999",
+                "to is not between 1970 and 9999"
+            ]
+        );
+        for q in [
+            "from=2026-03-02&to=2026-04-01",
+            "from=2026-01-01&to=2026-03-31",
+            "from=2026-01-01&to=2026-02-10",
+            "from=2025-01-01&to=2025-12-31",
+        ] {
+            let ask = parse("a", Some(q)).unwrap();
+            assert!(ask.days.unwrap().from_rollups(), "{q}");
+        }
+        // The trend of whole months plus days leaves out what the rollups do not answer.
+        let odd = days(d(2026, 1, 1), d(2026, 2, 10));
+        assert!(earlier(odd).iter().any(|p| !p.from_rollups()));
     }
 
     #[test]
