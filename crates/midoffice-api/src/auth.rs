@@ -548,6 +548,14 @@ pub struct AuthService<S> {
 
 type TlsInfo = tonic::transport::server::TlsConnectInfo<tonic::transport::server::TcpConnectInfo>;
 
+/// The TLS client certificates of the connection a request came on, DER, the leaf first.
+pub(crate) fn peer_certs(extensions: &http::Extensions) -> Option<Vec<Vec<u8>>> {
+    extensions
+        .get::<TlsInfo>()
+        .and_then(TlsInfo::peer_certs)
+        .map(|certs| certs.iter().map(|c| c.as_ref().to_vec()).collect())
+}
+
 impl<S, B> tower_service::Service<http::Request<B>> for AuthService<S>
 where
     S: tower_service::Service<http::Request<B>> + Clone + Send + 'static,
@@ -569,11 +577,7 @@ where
         let access = self.access.clone();
         Box::pin(async move {
             if access.requires_credentials() {
-                let certs: Option<Vec<Vec<u8>>> = request
-                    .extensions()
-                    .get::<TlsInfo>()
-                    .and_then(TlsInfo::peer_certs)
-                    .map(|certs| certs.iter().map(|c| c.as_ref().to_vec()).collect());
+                let certs = peer_certs(request.extensions());
                 let found = access
                     .authenticate(request.headers(), certs.as_deref())
                     .await;

@@ -17,6 +17,7 @@ pub mod pb {
 pub mod auth;
 pub mod codec;
 pub mod convert;
+pub mod dashboard;
 pub mod error;
 pub mod limits;
 pub mod metrics;

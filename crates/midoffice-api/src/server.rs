@@ -3,6 +3,7 @@
 //! (`crate::thermometer`), all on one port, with limits.
 
 use crate::auth::{Access, AuthLayer};
+use crate::dashboard::DashboardLayer;
 use crate::limits::{self, GuardLayer};
 use crate::pb;
 use crate::pb::contact_service_server::ContactServiceServer;
@@ -111,6 +112,7 @@ pub async fn serve_with(
 ) -> Result<(), tonic::transport::Error> {
     let auth = AuthLayer::new(state.access.clone());
     let thermometer = ThermometerLayer::new(state.store.clone());
+    let dashboard = DashboardLayer::new(state.store.clone(), state.access.clone());
     let state = Arc::new(state);
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, ServingStatus::Serving).await;
@@ -160,6 +162,9 @@ pub async fn serve_with(
         // The public thermometer page: plain GETs of `/thermometer/...`, answered before
         // gRPC-Web (which refuses other HTTP/1.1 requests) and without a credential.
         .layer(thermometer)
+        // The managers' dashboard: plain GETs of `/dashboard/...`, before gRPC-Web; it
+        // checks the `dashboard` credential itself (as GetFigureSeries does).
+        .layer(dashboard)
         .layer(tonic_web::GrpcWebLayer::new())
         .layer(auth)
         // Budgets, deadlines (DEADLINE_EXCEEDED, not tonic's CANCELLED) and the statuses

@@ -32,7 +32,7 @@ fn escape_lines(text: &str) -> String {
 }
 
 /// The design tokens and the rules that use them.
-const STYLE: &str = "\
+pub(crate) const STYLE: &str = "\
 :root{\
 --midoffice-thermometer-font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,Arial,sans-serif;\
 --midoffice-thermometer-font-size:1rem;\

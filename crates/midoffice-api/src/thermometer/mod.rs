@@ -121,7 +121,11 @@ async fn view(store: &Store, ask: &Ask, now: Instant) -> Result<View, StoreError
 }
 
 /// A response with a body and the headers every answer of the page carries.
-fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {
+pub(crate) fn respond(
+    status: StatusCode,
+    content_type: &'static str,
+    body: String,
+) -> Response<Body> {
     let mut r = Response::new(Body::new(http_body_util::Full::new(
         tonic::codegen::Bytes::from(body),
     )));
@@ -141,7 +145,7 @@ fn respond(status: StatusCode, content_type: &'static str, body: String) -> Resp
 }
 
 /// A plain-text refusal in the page's language.
-fn refuse(status: StatusCode, text: String) -> Response<Body> {
+pub(crate) fn refuse(status: StatusCode, text: String) -> Response<Body> {
     let mut r = respond(status, "text/plain; charset=utf-8", text + "\n");
     // Nothing to frame, nothing to run.
     r.headers_mut().insert(

@@ -85,17 +85,7 @@ pub enum Refusal {
 
 /// Reads the path after `/thermometer/` and the query (without `?`).
 pub fn parse(rest: &str, query: Option<&str>) -> Result<Ask, Refusal> {
-    let pairs: Vec<(String, String)> = match query {
-        None | Some("") => Vec::new(),
-        Some(q) => q
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                (decode(k).unwrap_or_default(), decode(v).unwrap_or_default())
-            })
-            .collect(),
-    };
+    let pairs = pairs(query);
     let value = |key: &str| -> Vec<&str> {
         pairs
             .iter()
@@ -148,6 +138,42 @@ pub fn parse(rest: &str, query: Option<&str>) -> Result<Ask, Refusal> {
             false
         }
     };
+    let days = period(from, to, t, &mut wrong);
+    if !wrong.is_empty() {
+        return Err(Refusal::BadQuery(lang, wrong));
+    }
+    Ok(Ask {
+        tenant,
+        format,
+        days,
+        lang,
+        embed,
+    })
+}
+
+/// The decoded `key=value` pairs of a query (without `?`), in order.
+pub(crate) fn pairs(query: Option<&str>) -> Vec<(String, String)> {
+    match query {
+        None | Some("") => Vec::new(),
+        Some(q) => q
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (decode(k).unwrap_or_default(), decode(v).unwrap_or_default())
+            })
+            .collect(),
+    }
+}
+
+/// The period of `from` and `to` (both `YYYY-MM-DD`, both or neither, the last day
+/// included, at most [`MAX_PERIOD_DAYS`]); what is wrong is added to `wrong`.
+pub(crate) fn period(
+    from: Option<String>,
+    to: Option<String>,
+    t: &Texts,
+    wrong: &mut Vec<String>,
+) -> Option<Days> {
     let mut date = |key: &str, value: Option<String>| {
         let value = value?;
         let parsed = NaiveDate::parse_from_str(&value, "%Y-%m-%d")
@@ -166,7 +192,7 @@ pub fn parse(rest: &str, query: Option<&str>) -> Result<Ask, Refusal> {
     let from_given = from.is_some();
     let to_given = to.is_some();
     let (from, to) = (date("from", from), date("to", to));
-    let days = match (from, to) {
+    match (from, to) {
         (Some(from), Some(to)) => {
             let days = Days { from, to };
             if to < from {
@@ -184,17 +210,7 @@ pub fn parse(rest: &str, query: Option<&str>) -> Result<Ask, Refusal> {
             }
             None
         }
-    };
-    if !wrong.is_empty() {
-        return Err(Refusal::BadQuery(lang, wrong));
     }
-    Ok(Ask {
-        tenant,
-        format,
-        days,
-        lang,
-        embed,
-    })
 }
 
 /// Percent-decodes a query part (`+` is a space); `None` if it is not UTF-8.

@@ -1,0 +1,482 @@
+//! The managers' dashboard: `GET /dashboard/{tenant}` as an HTML page of line charts
+//! (SVG drawn on the server, each with a table of its figures) and
+//! `/dashboard/{tenant}.csv`, on the gRPC port beside the services. `docs/dashboard.md`
+//! describes the URLs, the query and the formats.
+//!
+//! [`DashboardLayer`] answers these paths before gRPC-Web (which would refuse a plain
+//! HTTP/1.1 GET). Unlike the public thermometer the figures need the `dashboard` role,
+//! read from the same credential as GetFigureSeries (`authorization: Bearer <API key or
+//! token>`, `x-api-key`, or a configured TLS client certificate); in development mode
+//! (no credentials configured, served on loopback only) the page is open. Without a
+//! valid credential: 401 with `WWW-Authenticate`, and no figure is read.
+//!
+//! A page takes few reads, all at once: the figure series for the filter (one read for
+//! every period), one series per channel for the channel mix (when no channel is
+//! chosen), and the norms of the last [`NORM_PERIODS`] periods (one read).
+
+pub mod chart;
+pub mod html;
+pub mod request;
+
+use crate::auth::{Access, Authenticated, Role};
+use crate::thermometer::request::{Days, Refusal, month_of};
+use crate::thermometer::{PAGE_CALLS, PAGE_DEADLINE, PAGE_WAIT, data::field, refuse, respond};
+use chrono::Utc;
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use midoffice_domain::contact::Channel;
+use midoffice_domain::figures::{Figures, Filter, NormResult, Period};
+use midoffice_domain::limits::MAX_SERIES_POINTS;
+use midoffice_domain::rollup::series_periods;
+use midoffice_domain::{Instant, TenantId};
+use midoffice_store::{Store, StoreError};
+use request::Ask;
+use sha2::{Digest, Sha256};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::sync::Semaphore;
+use tonic::body::Body;
+
+/// The path of the dashboard; a tenant's dashboard is below it.
+pub const PREFIX: &str = "/dashboard";
+/// The norms are shown for at most this many periods, the most recent.
+pub const NORM_PERIODS: usize = 13;
+
+/// What the page shows: everything the HTML and the CSV are made from.
+#[derive(Clone, Debug)]
+pub struct View {
+    pub tenant: TenantId,
+    pub days: Days,
+    pub step: midoffice_domain::rollup::Step,
+    pub filter: Filter,
+    /// The figures of each period (ends exclusive, as the store's).
+    pub series: Vec<(Period, Figures)>,
+    /// Per channel, its figures in each period; empty when a channel is chosen.
+    pub by_channel: Vec<(Channel, Vec<Figures>)>,
+    /// The norms of the last periods (at most [`NORM_PERIODS`]); `None`: not available.
+    pub norms: Option<Vec<(Period, Vec<NormResult>)>>,
+}
+
+/// Why a page could not be read.
+enum Failure {
+    /// 400: the period gives too many points for the step.
+    TooMany(usize),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::Store(e)
+    }
+}
+
+/// Reads what a page shows.
+async fn view(store: &Store, ask: &Ask, now: Instant) -> Result<View, Failure> {
+    let days = match ask.days {
+        Some(days) => days,
+        None => {
+            let settings = store.figure_settings(&ask.tenant).await?;
+            month_of(settings.calendar.local_date(now))
+        }
+    };
+    let step = ask.step.unwrap_or_else(|| request::default_step(days));
+    let periods = series_periods(days.from, days.end(), step, now);
+    if periods.len() > MAX_SERIES_POINTS {
+        return Err(Failure::TooMany(periods.len()));
+    }
+    let tenant = &ask.tenant;
+    let overall = store.figure_series(tenant, periods.clone(), ask.filter.clone(), false);
+    let channels: Vec<Channel> = if ask.filter.channel.is_some() {
+        Vec::new()
+    } else {
+        Channel::ALL.to_vec()
+    };
+    let per_channel = join_all(channels.iter().map(|channel| {
+        store.figure_series(
+            tenant,
+            periods.clone(),
+            Filter {
+                channel: Some(*channel),
+                ..ask.filter.clone()
+            },
+            false,
+        )
+    }));
+    let recent = periods[periods.len().saturating_sub(NORM_PERIODS)..].to_vec();
+    let norms = store.thermometer_trend(tenant, recent.clone());
+    let (overall, per_channel, norms) = tokio::join!(overall, per_channel, norms);
+    let series = overall?.answer;
+    let mut by_channel = Vec::new();
+    for (channel, answered) in channels.into_iter().zip(per_channel) {
+        by_channel.push((
+            channel,
+            answered?.answer.into_iter().map(|(_, f)| f).collect(),
+        ));
+    }
+    let norms = match norms {
+        Ok(a) => Some(recent.into_iter().zip(a.answer.1).collect()),
+        Err(e) => {
+            // The rest of the page still answers; the norms section says so.
+            tracing::warn!(error = %e, "the dashboard's norms are not available");
+            None
+        }
+    };
+    Ok(View {
+        tenant: ask.tenant.clone(),
+        days,
+        step,
+        filter: ask.filter.clone(),
+        series,
+        by_channel,
+        norms,
+    })
+}
+
+/// Awaits all futures concurrently, in order (a small `join_all` on tokio's `JoinSet`
+/// would need `'static`; these borrow the store).
+async fn join_all<F: Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let mut pinned: Vec<Pin<Box<F>>> = futures.map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, slot) in pinned.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(v) => *slot = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
+
+/// The CSV header's fixed columns; then p50 and p90 per channel, then contacts per
+/// channel (when no channel is chosen).
+pub const CSV_HEADER: &str = "period_from,period_to,contacts,cases,first_contact_resolution,\
+                              repeat_contact_rate,referral_rate,cases_referred_more_than_once,\
+                              repeat_story_rate,channel_hops,satisfaction_score,effort_score";
+
+/// The series as CSV (RFC 4180, CRLF): a row per period (`period_to` is the last day
+/// included), a column per figure; an absent ratio is an empty field.
+pub fn csv(view: &View) -> String {
+    let mut header = CSV_HEADER.to_owned();
+    for c in Channel::ALL {
+        let c = c.as_str().to_ascii_lowercase();
+        let _ = std::fmt::Write::write_fmt(
+            &mut header,
+            format_args!(",response_p50_seconds_{c},response_p90_seconds_{c}"),
+        );
+    }
+    for (c, _) in &view.by_channel {
+        header.push_str(",contacts_");
+        header.push_str(&c.as_str().to_ascii_lowercase());
+    }
+    let mut out = header + "\r\n";
+    let ratio = |r: Option<f64>| r.map(|v| v.to_string()).unwrap_or_default();
+    for (i, (period, f)) in view.series.iter().enumerate() {
+        let mut fields = vec![
+            period.from.to_string(),
+            period.to.pred_opt().unwrap_or(period.to).to_string(),
+            f.contacts.to_string(),
+            f.cases.to_string(),
+            ratio(f.first_contact_resolution),
+            ratio(f.repeat_contact_rate),
+            ratio(f.referral_rate),
+            f.cases_referred_more_than_once.to_string(),
+            ratio(f.repeat_story_rate),
+            f.channel_hops.to_string(),
+            ratio(f.satisfaction_score),
+            ratio(f.effort_score),
+        ];
+        for c in Channel::ALL {
+            let rt = f.response_times.iter().find(|r| r.channel == c);
+            fields.push(rt.map(|r| r.p50_seconds.to_string()).unwrap_or_default());
+            fields.push(rt.map(|r| r.p90_seconds.to_string()).unwrap_or_default());
+        }
+        for (_, each) in &view.by_channel {
+            fields.push(each.get(i).map(|f| f.contacts).unwrap_or(0).to_string());
+        }
+        let line: Vec<String> = fields.iter().map(|f| field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+/// 401 with the scheme to use, or 403; no figure is read.
+fn denied(status: StatusCode, text: &str) -> Response<Body> {
+    let mut r = refuse(status, text.to_owned());
+    if status == StatusCode::UNAUTHORIZED {
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"midoffice dashboard\""),
+        );
+    }
+    r
+}
+
+/// Whether the request may see `tenant`'s dashboard: the `dashboard` role for the
+/// tenant, as GetFigureSeries needs it; open in development mode.
+async fn check(
+    access: &Access,
+    headers: &http::HeaderMap,
+    certs: Option<&[Vec<u8>]>,
+    tenant: &TenantId,
+) -> Result<(), Response<Body>> {
+    if !access.requires_credentials() {
+        return Ok(());
+    }
+    match access.authenticate(headers, certs).await {
+        Authenticated::Nothing => {
+            tracing::warn!(reason = "CREDENTIAL_MISSING", "dashboard refused");
+            Err(denied(
+                StatusCode::UNAUTHORIZED,
+                "this page needs a credential: `authorization: Bearer <API key or token>`",
+            ))
+        }
+        Authenticated::Refused(why) => {
+            tracing::warn!(reason = "CREDENTIAL_INVALID", why, "dashboard refused");
+            Err(denied(
+                StatusCode::UNAUTHORIZED,
+                &format!("the credential is not valid: {why}"),
+            ))
+        }
+        Authenticated::Principal(p) => {
+            if !p.grant.roles.contains(&Role::Dashboard) {
+                tracing::warn!(reason = "ROLE_NOT_GRANTED", subject = %p.subject, "dashboard refused");
+                return Err(denied(
+                    StatusCode::FORBIDDEN,
+                    "this page needs the role dashboard, which this credential does not have",
+                ));
+            }
+            if !p.grant.tenants.contains(tenant) {
+                tracing::warn!(reason = "TENANT_NOT_GRANTED", subject = %p.subject, "dashboard refused");
+                return Err(denied(
+                    StatusCode::FORBIDDEN,
+                    "this credential does not act for this tenant",
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// The answer to a GET or HEAD of `rest` (after the prefix).
+async fn answer(
+    store: &Store,
+    access: &Access,
+    budget: &Semaphore,
+    rest: &str,
+    query: Option<&str>,
+    headers: &http::HeaderMap,
+    certs: Option<&[Vec<u8>]>,
+) -> Response<Body> {
+    let ask = match request::parse(rest, query) {
+        Ok(ask) => ask,
+        Err(Refusal::NotFound(lang)) => {
+            return refuse(StatusCode::NOT_FOUND, lang.texts().not_found.to_owned());
+        }
+        Err(Refusal::BadQuery(lang, why)) => {
+            // The credential first: a stranger learns nothing from the query's checks.
+            if let Ok(tenant) = TenantId::parse(rest.trim_end_matches(".csv"))
+                && let Err(r) = check(access, headers, certs, &tenant).await
+            {
+                return r;
+            }
+            let t = lang.texts();
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("{}:\n- {}", t.bad_request, why.join("\n- ")),
+            );
+        }
+    };
+    if let Err(r) = check(access, headers, certs, &ask.tenant).await {
+        return r;
+    }
+    let t = ask.lang.texts();
+    let busy = || {
+        let mut r = refuse(StatusCode::SERVICE_UNAVAILABLE, t.busy.to_owned());
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        r
+    };
+    let Ok(Ok(_permit)) = tokio::time::timeout(PAGE_WAIT, budget.acquire()).await else {
+        tracing::warn!("the dashboard's budget stayed full");
+        return busy();
+    };
+    let view = match tokio::time::timeout(PAGE_DEADLINE, view(store, &ask, Utc::now())).await {
+        Ok(Ok(view)) => view,
+        Ok(Err(Failure::TooMany(n))) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "{}:\n- step: {n} > {MAX_SERIES_POINTS} (day, week, month)",
+                    t.bad_request
+                ),
+            );
+        }
+        Ok(Err(Failure::Store(StoreError::Unavailable(e)))) => {
+            tracing::warn!(error = %e, "the dashboard: store unavailable");
+            return busy();
+        }
+        Ok(Err(Failure::Store(e))) => {
+            tracing::error!(error = %e, "the dashboard failed");
+            return refuse(StatusCode::INTERNAL_SERVER_ERROR, t.failed.to_owned());
+        }
+        Err(_) => {
+            tracing::warn!("the dashboard took too long");
+            return busy();
+        }
+    };
+    let mut r = if ask.csv {
+        let mut r = respond(
+            StatusCode::OK,
+            "text/csv; charset=utf-8; header=present",
+            csv(&view),
+        );
+        r.headers_mut().insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+        );
+        let name = format!(
+            "attachment; filename=\"dashboard-{}-{}-{}.csv\"",
+            view.tenant, view.days.from, view.days.to
+        );
+        if let Ok(v) = HeaderValue::from_str(&name) {
+            r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+        }
+        r
+    } else {
+        let page = html::html(&view, ask.lang);
+        let mut r = respond(StatusCode::OK, "text/html; charset=utf-8", page.page);
+        let hash = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            Sha256::digest(page.style.as_bytes()),
+        );
+        // No script; the one style block by its hash; the filter form submits to
+        // this page only; never framed.
+        let csp = format!(
+            "default-src 'none'; style-src 'sha256-{hash}'; base-uri 'none'; \
+             form-action 'self'; frame-ancestors 'none'"
+        );
+        if let Ok(v) = HeaderValue::from_str(&csp) {
+            r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+        r.headers_mut()
+            .insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        r
+    };
+    // Figures behind a credential: kept by no cache (`respond` says `no-store`).
+    r.headers_mut().insert(
+        header::CONTENT_LANGUAGE,
+        HeaderValue::from_static(ask.lang.code()),
+    );
+    r
+}
+
+/// The tower layer that answers the dashboard's paths and passes every other request on.
+#[derive(Clone, Debug)]
+pub struct DashboardLayer {
+    store: Store,
+    access: Access,
+    budget: Arc<Semaphore>,
+}
+
+impl DashboardLayer {
+    /// The dashboard over `store`, with the server's `access`.
+    pub fn new(store: Store, access: Access) -> Self {
+        Self {
+            store,
+            access,
+            budget: Arc::new(Semaphore::new(PAGE_CALLS)),
+        }
+    }
+}
+
+impl<S> tower_layer::Layer<S> for DashboardLayer {
+    type Service = Dashboard<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        Dashboard {
+            layer: self.clone(),
+            inner,
+        }
+    }
+}
+
+/// See [`DashboardLayer`].
+#[derive(Clone, Debug)]
+pub struct Dashboard<S> {
+    layer: DashboardLayer,
+    inner: S,
+}
+
+impl<S, B> tower_service::Service<Request<B>> for Dashboard<S>
+where
+    S: tower_service::Service<Request<B>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let path = request.uri().path();
+        // `/dashboard` itself and everything below it; not `/dashboardx`.
+        let rest = path.strip_prefix(PREFIX).and_then(|r| {
+            if r.is_empty() {
+                Some(r)
+            } else {
+                r.strip_prefix('/')
+            }
+        });
+        let Some(rest) = rest else {
+            // The service that was ready is the one that is called (tower's contract).
+            let clone = self.inner.clone();
+            let mut inner = std::mem::replace(&mut self.inner, clone);
+            return Box::pin(inner.call(request));
+        };
+        let rest = rest.to_owned();
+        let query = request.uri().query().map(str::to_owned);
+        let method = request.method().clone();
+        let headers = request.headers().clone();
+        let certs = crate::auth::peer_certs(request.extensions());
+        let layer = self.layer.clone();
+        Box::pin(async move {
+            if method != Method::GET && method != Method::HEAD {
+                let mut r = refuse(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    crate::thermometer::text::Lang::Nl.texts().method.to_owned(),
+                );
+                r.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+                return Ok(r);
+            }
+            Ok(answer(
+                &layer.store,
+                &layer.access,
+                &layer.budget,
+                &rest,
+                query.as_deref(),
+                &headers,
+                certs.as_deref(),
+            )
+            .await)
+        })
+    }
+}
