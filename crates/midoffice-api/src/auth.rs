@@ -548,6 +548,19 @@ pub struct AuthService<S> {
 
 type TlsInfo = tonic::transport::server::TlsConnectInfo<tonic::transport::server::TcpConnectInfo>;
 
+/// The address of the peer a request came from (over TLS or not).
+pub(crate) fn peer_addr(extensions: &http::Extensions) -> Option<std::net::SocketAddr> {
+    use tonic::transport::server::TcpConnectInfo;
+    extensions
+        .get::<TcpConnectInfo>()
+        .and_then(TcpConnectInfo::remote_addr)
+        .or_else(|| {
+            extensions
+                .get::<TlsInfo>()
+                .and_then(|i| i.get_ref().remote_addr())
+        })
+}
+
 /// The TLS client certificates of the connection a request came on, DER, the leaf first.
 pub(crate) fn peer_certs(extensions: &http::Extensions) -> Option<Vec<Vec<u8>>> {
     extensions

@@ -231,7 +231,7 @@ pub fn html(view: &View, lang: Lang) -> Html {
     // The filter: a plain GET form, so it works without script.
     let _ = write!(
         body,
-        "<form method=\"get\" action=\"/dashboard/{tenant}\" aria-label=\"{}\">\
+        "<form method=\"get\" action=\"{tenant}\" aria-label=\"{}\">\
          <input type=\"hidden\" name=\"lang\" value=\"{}\">\
          <label>{}<input type=\"date\" name=\"from\" value=\"{}\" required></label>\
          <label>{}<input type=\"date\" name=\"to\" value=\"{}\" required></label>\
@@ -293,7 +293,7 @@ pub fn html(view: &View, lang: Lang) -> Html {
         .unwrap_or_default();
     let _ = write!(
         body,
-        "<p><a href=\"/dashboard/{tenant}.csv?from={}&amp;to={}&amp;step={}&amp;channel={channel}\
+        "<p><a href=\"{tenant}.csv?from={}&amp;to={}&amp;step={}&amp;channel={channel}\
          &amp;topic={topic}&amp;department={department}\" download>{}</a></p>",
         view.days.from,
         view.days.to,

@@ -225,15 +225,26 @@ fn denied(status: StatusCode, text: &str) -> Response<Body> {
 }
 
 /// Whether the request may see `tenant`'s dashboard: the `dashboard` role for the
-/// tenant, as GetFigureSeries needs it; open in development mode.
+/// tenant, as GetFigureSeries needs it; open to loopback in development mode.
 async fn check(
     access: &Access,
     headers: &http::HeaderMap,
     certs: Option<&[Vec<u8>]>,
+    peer: Option<std::net::SocketAddr>,
     tenant: &TenantId,
 ) -> Result<(), Response<Body>> {
     if !access.requires_credentials() {
-        return Ok(());
+        // Development mode: open on loopback only (the binary listens only there; this
+        // holds even if it did not).
+        return if peer.is_some_and(|a| a.ip().is_loopback()) {
+            Ok(())
+        } else {
+            tracing::warn!(reason = "NOT_LOOPBACK", "dashboard refused");
+            Err(denied(
+                StatusCode::UNAUTHORIZED,
+                "without configured credentials this page is open on loopback only",
+            ))
+        };
     }
     match access.authenticate(headers, certs).await {
         Authenticated::Nothing => {
@@ -272,14 +283,14 @@ async fn check(
 
 /// The answer to a GET or HEAD of `rest` (after the prefix).
 async fn answer(
-    store: &Store,
-    access: &Access,
-    budget: &Semaphore,
+    layer: &DashboardLayer,
     rest: &str,
     query: Option<&str>,
     headers: &http::HeaderMap,
     certs: Option<&[Vec<u8>]>,
+    peer: Option<std::net::SocketAddr>,
 ) -> Response<Body> {
+    let (store, access, budget) = (&layer.store, &layer.access, &*layer.budget);
     let ask = match request::parse(rest, query) {
         Ok(ask) => ask,
         Err(Refusal::NotFound(lang)) => {
@@ -288,7 +299,7 @@ async fn answer(
         Err(Refusal::BadQuery(lang, why)) => {
             // The credential first: a stranger learns nothing from the query's checks.
             if let Ok(tenant) = TenantId::parse(rest.trim_end_matches(".csv"))
-                && let Err(r) = check(access, headers, certs, &tenant).await
+                && let Err(r) = check(access, headers, certs, peer, &tenant).await
             {
                 return r;
             }
@@ -299,7 +310,7 @@ async fn answer(
             );
         }
     };
-    if let Err(r) = check(access, headers, certs, &ask.tenant).await {
+    if let Err(r) = check(access, headers, certs, peer, &ask.tenant).await {
         return r;
     }
     let t = ask.lang.texts();
@@ -456,6 +467,7 @@ where
         let method = request.method().clone();
         let headers = request.headers().clone();
         let certs = crate::auth::peer_certs(request.extensions());
+        let peer = crate::auth::peer_addr(request.extensions());
         let layer = self.layer.clone();
         Box::pin(async move {
             if method != Method::GET && method != Method::HEAD {
@@ -468,15 +480,44 @@ where
                 return Ok(r);
             }
             Ok(answer(
-                &layer.store,
-                &layer.access,
-                &layer.budget,
+                &layer,
                 &rest,
                 query.as_deref(),
                 &headers,
                 certs.as_deref(),
+                peer,
             )
             .await)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn development_mode_is_open_on_loopback_only() {
+        let tenant = TenantId::parse("gemeente-a").unwrap();
+        let headers = http::HeaderMap::new();
+        let dev = Access::development();
+        let at = |a: &str| Some(a.parse::<std::net::SocketAddr>().unwrap());
+        assert!(
+            check(&dev, &headers, None, at("127.0.0.1:5000"), &tenant)
+                .await
+                .is_ok()
+        );
+        assert!(
+            check(&dev, &headers, None, at("[::1]:5000"), &tenant)
+                .await
+                .is_ok()
+        );
+        for peer in [at("10.0.0.7:5000"), None] {
+            let r = check(&dev, &headers, None, peer, &tenant)
+                .await
+                .unwrap_err();
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+            assert!(r.headers().contains_key(header::WWW_AUTHENTICATE));
+        }
     }
 }
