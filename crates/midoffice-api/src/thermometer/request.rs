@@ -167,7 +167,8 @@ pub(crate) fn pairs(query: Option<&str>) -> Vec<(String, String)> {
 }
 
 /// The period of `from` and `to` (both `YYYY-MM-DD`, both or neither, the last day
-/// included, at most [`MAX_PERIOD_DAYS`]); what is wrong is added to `wrong`.
+/// included, at most [`MAX_TREND_DAYS`], and of a shape the rollups answer:
+/// [`Days::from_rollups`]); what is wrong is added to `wrong`.
 pub(crate) fn period(
     from: Option<String>,
     to: Option<String>,
