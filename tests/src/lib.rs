@@ -8,6 +8,8 @@
 //! panics. Without that variable the PostgreSQL halves are reported `ignored`. Quiet by
 //! default; `TEST_LOG=1` shows the server's logs.
 
+pub mod http;
+
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Once};

@@ -7,90 +7,11 @@
 
 use midoffice_api::auth::{Access, AccessConfig, ApiKey, Grant, Role, key_hash, new_key};
 use midoffice_domain::TenantId;
+use midoffice_tests::http::{get, get_with};
 use midoffice_tests::pb::{self, Channel};
 use midoffice_tests::{
     Backend, Setup, TENANT, TestDatabase, database_test, date, on_backend, on_backend_with, request,
 };
-use std::io::{Read, Write};
-
-/// An HTTP answer.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: String,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Sends one HTTP/1.1 GET with `extra` header lines on a fresh connection and reads the
-/// whole answer.
-async fn get_with(b: &Backend, target: &str, extra: &str) -> Answer {
-    let addr = b.addr().to_owned();
-    let text = format!(
-        "GET {target} HTTP/1.1\r\nHost: {addr}\r\nAccept: */*\r\n{extra}Connection: close\r\n\r\n"
-    );
-    let raw = tokio::task::spawn_blocking(move || {
-        let mut s = std::net::TcpStream::connect(&addr).expect("connect");
-        s.write_all(text.as_bytes()).expect("write");
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw).expect("read");
-        raw
-    })
-    .await
-    .expect("the request task");
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("an HTTP head");
-    let head = String::from_utf8(raw[..split].to_vec()).expect("an ASCII head");
-    let mut lines = head.split("\r\n");
-    let status_line = lines.next().expect("a status line");
-    let status = status_line[9..12].parse().expect("a status code");
-    let headers: Vec<(String, String)> = lines
-        .map(|l| {
-            let (n, v) = l.split_once(':').expect("a header");
-            (n.trim().to_owned(), v.trim().to_owned())
-        })
-        .collect();
-    let mut body = raw[split + 4..].to_vec();
-    if headers
-        .iter()
-        .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"))
-    {
-        body = dechunk(&body);
-    }
-    Answer {
-        status,
-        headers,
-        body: String::from_utf8(body).expect("a UTF-8 body"),
-    }
-}
-
-fn dechunk(mut rest: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let end = rest.windows(2).position(|w| w == b"\r\n").expect("a size");
-        let size = usize::from_str_radix(std::str::from_utf8(&rest[..end]).unwrap().trim(), 16)
-            .expect("a hex size");
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&rest[end + 2..end + 2 + size]);
-        rest = &rest[end + 4 + size..];
-    }
-}
-
-async fn get(b: &Backend, target: &str) -> Answer {
-    get_with(b, target, "").await
-}
 
 fn key_entry(name: &str, key: &str, tenants: &[&str], roles: &[Role]) -> ApiKey {
     ApiKey {

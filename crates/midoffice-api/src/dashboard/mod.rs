@@ -448,14 +448,7 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let path = request.uri().path();
-        // `/dashboard` itself and everything below it; not `/dashboardx`.
-        let rest = path.strip_prefix(PREFIX).and_then(|r| {
-            if r.is_empty() {
-                Some(r)
-            } else {
-                r.strip_prefix('/')
-            }
-        });
+        let rest = crate::thermometer::below(path, PREFIX);
         let Some(rest) = rest else {
             // The service that was ready is the one that is called (tower's contract).
             let clone = self.inner.clone();

@@ -304,6 +304,17 @@ impl<S> tower_layer::Layer<S> for ThermometerLayer {
     }
 }
 
+/// What follows `prefix` in `path`: `prefix` itself and everything below it
+/// (`/thermometer`, `/thermometer/a`), not a longer name (`/thermometerx`).
+pub(crate) fn below<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = path.strip_prefix(prefix)?;
+    if rest.is_empty() {
+        Some(rest)
+    } else {
+        rest.strip_prefix('/')
+    }
+}
+
 /// See [`ThermometerLayer`].
 #[derive(Clone, Debug)]
 pub struct Thermometer<S> {
@@ -329,14 +340,7 @@ where
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
         let path = request.uri().path();
-        // `/thermometer` itself and everything below it; not `/thermometerx`.
-        let rest = path.strip_prefix(PREFIX).and_then(|r| {
-            if r.is_empty() {
-                Some(r)
-            } else {
-                r.strip_prefix('/')
-            }
-        });
+        let rest = below(path, PREFIX);
         let Some(rest) = rest else {
             // The service that was ready is the one that is called (tower's contract).
             let clone = self.inner.clone();
