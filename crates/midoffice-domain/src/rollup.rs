@@ -1266,10 +1266,12 @@ mod tests {
 
     #[test]
     fn the_public_page_is_not_in_the_fingerprint() {
-        // Its name, logo and colour change no tally, so they must not make rollups stale.
+        // Whether and how the page is published changes no tally, so it must not make
+        // rollups stale.
         let before = TenantSettings::default();
         let mut after = before.clone();
         after.public_page = crate::settings::PublicPage {
+            published: true,
             display_name: Some("Gemeente Voorbeeld".into()),
             logo_url: Some("https://voorbeeld.nl/logo.svg".into()),
             accessibility_statement_url: Some("https://voorbeeld.nl/toegankelijkheid".into()),
@@ -1278,6 +1280,7 @@ mod tests {
         assert_eq!(fingerprint(&before), fingerprint(&after));
         after.norms[0].explanation = Some("Druk".into());
         after.norms[0].title = "Anders gezegd".into();
+        after.norms[1].published = false;
         assert_eq!(fingerprint(&before), fingerprint(&after));
     }
 
@@ -1349,6 +1352,7 @@ mod tests {
                 measure,
                 target_percent: rng.below(101) as u32,
                 explanation: None,
+                published: true,
             });
         }
         s

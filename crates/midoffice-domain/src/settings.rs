@@ -83,6 +83,10 @@ pub struct Norm {
     pub target_percent: u32,
     /// Why the norm is not met and what the tenant does about it.
     pub explanation: Option<String>,
+    /// Whether the public thermometer page shows the norm (default true). An unpublished
+    /// norm is still measured and shown to credentialed users (GetThermometer, the
+    /// dashboard); it is left out of the page's HTML, JSON and CSV only.
+    pub published: bool,
 }
 
 /// A tenant's settings, replaced together by an admin.
@@ -109,11 +113,15 @@ pub const MAX_PUBLIC_URL_LEN: usize = 512;
 /// The least contrast of the primary colour against white (WCAG 2.1 AA, normal text).
 pub const MIN_PRIMARY_CONTRAST: f64 = 4.5;
 
-/// How the public service thermometer presents the tenant: its name, logo, theme and
-/// accessibility statement. Public by nature; none of it changes a figure (it is not in
-/// `rollup::fingerprint`).
+/// How the public service thermometer presents the tenant: whether it is published at
+/// all, its name, logo, theme and accessibility statement. Public by nature; none of it
+/// changes a figure (it is not in `rollup::fingerprint`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PublicPage {
+    /// Whether the tenant publishes its page (default false: a public body decides
+    /// itself when its norms go public). Unpublished, the page's addresses answer as
+    /// for an unknown tenant.
+    pub published: bool,
     /// The name shown on the page, such as "Gemeente Voorbeeld" (default: the tenant id).
     pub display_name: Option<String>,
     /// The logo, an `https://` URL.
@@ -272,6 +280,12 @@ impl TenantSettings {
         TimeDelta::seconds(self.channel_hop_window_secs)
     }
 
+    /// Whether the public page shows the norm `id`: the page is published and so is the
+    /// norm. Results of norms no longer in the settings are not shown either.
+    pub fn shows_publicly(&self, id: &Code) -> bool {
+        self.public_page.published && self.norms.iter().any(|n| n.id == *id && n.published)
+    }
+
     /// The default threshold for a callback: the `within` of the commitment norm, else
     /// one working day.
     pub fn callback_within(&self) -> Within {
@@ -424,6 +438,7 @@ fn norm(id: &str, measure: Measure, target_percent: u32) -> Norm {
         measure,
         target_percent,
         explanation: None,
+        published: true,
     }
 }
 
@@ -552,6 +567,7 @@ mod tests {
     #[test]
     fn a_public_page_takes_https_urls_and_a_readable_colour() {
         let good = PublicPage {
+            published: true,
             display_name: Some("Gemeente Voorbeeld".into()),
             logo_url: Some("https://www.voorbeeld.nl/logo.svg".into()),
             accessibility_statement_url: Some(
@@ -561,6 +577,7 @@ mod tests {
         };
         assert!(good.violations().is_empty());
         let bad = PublicPage {
+            published: true,
             display_name: Some("  ".into()),
             logo_url: Some("http://www.voorbeeld.nl/logo.svg".into()),
             accessibility_statement_url: Some("https://x.nl/\"><script>".into()),
@@ -647,6 +664,23 @@ mod tests {
             };
             assert_eq!(fields, expected, "{months} months");
         }
+    }
+
+    #[test]
+    fn the_public_page_shows_published_norms_of_a_published_page_only() {
+        let mut s = TenantSettings::default();
+        let phone = s.norms[0].id.clone();
+        let counter = s.norms[1].id.clone();
+        // A new tenant has not published its page: nothing is shown.
+        assert!(!s.public_page.published);
+        assert!(s.norms.iter().all(|n| n.published));
+        assert!(!s.shows_publicly(&phone));
+        s.public_page.published = true;
+        assert!(s.shows_publicly(&phone) && s.shows_publicly(&counter));
+        s.norms[1].published = false;
+        assert!(s.shows_publicly(&phone) && !s.shows_publicly(&counter));
+        let gone = Code::parse("not-a-norm-any-more").unwrap();
+        assert!(!s.shows_publicly(&gone));
     }
 
     #[test]

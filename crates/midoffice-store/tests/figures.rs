@@ -229,6 +229,7 @@ fn other_settings() -> TenantSettings {
         },
         target_percent: 70,
         explanation: None,
+        published: true,
     });
     s.norms.push(Norm {
         id: code("hooguit-een-keer"),
@@ -236,6 +237,7 @@ fn other_settings() -> TenantSettings {
         measure: Measure::ReferredAtMost { max: 1 },
         target_percent: 90,
         explanation: None,
+        published: true,
     });
     s
 }

@@ -49,13 +49,14 @@ fn golden_dir() -> PathBuf {
 
 /// The samples: `settings` and one answer per idempotency key of the scenario; an
 /// answer's key starts with the operation it was kept for.
-const SAMPLES: [&str; 18] = [
+const SAMPLES: [&str; 19] = [
     "settings",
     "figure-unit",
     "settings-processing-activities",
     "settings-processing-activities-recording",
     "settings-retention",
     "settings-public-page",
+    "settings-published",
     "answer-start-known-party",
     "answer-start-anonymous",
     "answer-start-ambiguous",
@@ -104,6 +105,10 @@ fn versions_of(sample: &str) -> &'static [u64] {
         &[1]
     } else if sample == "settings-public-page" {
         // `public_page` added compatibly within version 1.
+        &[1]
+    } else if sample == "settings-published" {
+        // `public_page.published` and a norm's `published` added compatibly within
+        // version 1.
         &[1]
     } else if sample == "settings" {
         &settings_rows::VERSIONS
@@ -698,6 +703,7 @@ fn settings() -> TenantSettings {
         measure,
         target_percent: target,
         explanation: explanation.map(str::to_owned),
+        published: true,
     };
     TenantSettings {
         norms: vec![
@@ -846,6 +852,7 @@ fn settings_with_a_public_page_read_and_write_their_golden_row() {
     let text = &files[&("settings-public-page".to_owned(), 1)];
     let with = TenantSettings {
         public_page: PublicPage {
+            published: false,
             display_name: Some("Gemeente Golden".into()),
             logo_url: Some("https://www.gemeente-golden.example/logo.svg".into()),
             accessibility_statement_url: Some(
@@ -859,9 +866,48 @@ fn settings_with_a_public_page_read_and_write_their_golden_row() {
     let json = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
     assert_eq!(json(&settings_rows::encode(&with).unwrap()), json(text));
     for ((sample, v), text) in &files {
-        if sample.starts_with("settings") && sample != "settings-public-page" {
+        if sample.starts_with("settings")
+            && !["settings-public-page", "settings-published"].contains(&sample.as_str())
+        {
             let read = settings_rows::decode(text).unwrap();
             assert_eq!(read.public_page, PublicPage::default(), "{sample}-v{v}");
+        }
+    }
+}
+
+/// `published` (optional fields added to version 1 with opt-in publishing: the page's,
+/// absent is false; a norm's, absent is true) reads and writes as its golden row; every
+/// older row reads as a page not published with every norm published, so a tenant's
+/// norms stay public once it publishes its page.
+#[test]
+fn settings_with_publishing_read_and_write_their_golden_row() {
+    let files = golden_files();
+    let text = &files[&("settings-published".to_owned(), 1)];
+    let mut with = TenantSettings {
+        public_page: PublicPage {
+            published: true,
+            display_name: Some("Gemeente Golden".into()),
+            ..PublicPage::default()
+        },
+        ..settings()
+    };
+    with.norms[1].published = false;
+    with.norms[6].published = false;
+    assert_eq!(settings_rows::decode(text).unwrap(), with);
+    let json = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+    assert_eq!(json(&settings_rows::encode(&with).unwrap()), json(text));
+    // Only what differs from the default is written.
+    let row = json(text);
+    assert_eq!(row["public_page"]["published"], true);
+    assert_eq!(row["norms"][1]["published"], false);
+    assert!(row["norms"][0].get("published").is_none(), "{row}");
+    for ((sample, v), text) in &files {
+        if sample.starts_with("settings") && sample != "settings-published" {
+            let read = settings_rows::decode(text).unwrap();
+            assert!(!read.public_page.published, "{sample}-v{v}");
+            assert!(read.norms.iter().all(|n| n.published), "{sample}-v{v}");
+            let row = json(text);
+            assert!(!row.to_string().contains("published"), "{sample}-v{v}");
         }
     }
 }

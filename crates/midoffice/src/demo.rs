@@ -95,7 +95,9 @@ async fn demo(args: DemoArgs) -> Result<(), BoxError> {
         .calendar
         .closing_days
         .extend(closing_days(from, to));
-    // The name its public page shows (a tenant's own name is kept).
+    // The demo publishes its page (a real tenant chooses to), with the name the page
+    // shows (a tenant's own name is kept).
+    settings.public_page.published = true;
     settings
         .public_page
         .display_name

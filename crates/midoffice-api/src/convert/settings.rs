@@ -71,6 +71,7 @@ impl TryFrom<&pb::TenantSettings> for TenantSettings {
             .public_page
             .as_ref()
             .map(|p| PublicPage {
+                published: p.published,
                 display_name: text(&p.display_name),
                 logo_url: text(&p.logo_url),
                 accessibility_statement_url: text(&p.accessibility_statement_url),
@@ -118,6 +119,8 @@ fn norm(n: &pb::Norm, i: usize, v: &mut Violations) -> Option<Norm> {
         measure,
         target_percent,
         explanation,
+        // Absent is published, as a norm was before publishing was a choice.
+        published: n.published.unwrap_or(true),
     })
 }
 
@@ -250,6 +253,7 @@ impl From<&TenantSettings> for pb::TenantSettings {
             }),
             retention_months: s.retention_months,
             public_page: Some(pb::PublicPage {
+                published: s.public_page.published,
                 display_name: s.public_page.display_name.clone().unwrap_or_default(),
                 logo_url: s.public_page.logo_url.clone().unwrap_or_default(),
                 accessibility_statement_url: s
@@ -324,6 +328,7 @@ impl From<&Norm> for pb::Norm {
             measure: Some(pb::Measure::from(&n.measure)),
             target: f64::from(n.target_percent) / 100.0,
             explanation: n.explanation.clone().unwrap_or_default(),
+            published: Some(n.published),
         }
     }
 }
@@ -405,6 +410,35 @@ mod tests {
             let proto = pb::Measure::from(&m);
             assert_eq!(measure(&proto), Ok(m));
         }
+    }
+
+    #[test]
+    fn a_norm_is_published_unless_it_says_not_and_a_page_only_when_it_says_so() {
+        let mut proto = pb::TenantSettings::from(&TenantSettings::default());
+        assert!(proto.norms.iter().all(|n| n.published == Some(true)));
+        assert_eq!(proto.public_page.as_ref().map(|p| p.published), Some(false));
+        proto.norms[0].published = None;
+        proto.norms[1].published = Some(false);
+        let s = TenantSettings::try_from(&proto).unwrap();
+        assert!(s.norms[0].published && !s.norms[1].published && s.norms[2].published);
+        assert!(!s.public_page.published);
+        proto.public_page = Some(pb::PublicPage {
+            published: true,
+            ..Default::default()
+        });
+        let s = TenantSettings::try_from(&proto).unwrap();
+        assert!(s.public_page.published);
+        let back = pb::TenantSettings::from(&s);
+        assert_eq!(back.norms[1].published, Some(false));
+        assert_eq!(back.public_page.map(|p| p.published), Some(true));
+        // Without a public page at all: not published.
+        proto.public_page = None;
+        assert!(
+            !TenantSettings::try_from(&proto)
+                .unwrap()
+                .public_page
+                .published
+        );
     }
 
     #[test]

@@ -19,8 +19,9 @@ pub mod html;
 pub mod request;
 
 use crate::auth::{Access, Authenticated, Role};
+use crate::thermometer::data::{Cell, row};
 use crate::thermometer::request::{Days, Refusal, month_of};
-use crate::thermometer::{PAGE_CALLS, PAGE_DEADLINE, PAGE_WAIT, data::field, refuse, respond};
+use crate::thermometer::{PAGE_CALLS, PAGE_DEADLINE, PAGE_WAIT, refuse, respond};
 use chrono::Utc;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
@@ -181,33 +182,31 @@ pub fn csv(view: &View) -> String {
         header.push_str(&c.as_str().to_ascii_lowercase());
     }
     let mut out = header + "\r\n";
-    let ratio = |r: Option<f64>| r.map(|v| v.to_string()).unwrap_or_default();
+    let ratio = Cell::optional_number;
     for (i, (period, f)) in view.series.iter().enumerate() {
         let mut fields = vec![
-            period.from.to_string(),
-            period.to.pred_opt().unwrap_or(period.to).to_string(),
-            f.contacts.to_string(),
-            f.cases.to_string(),
+            Cell::text(period.from.to_string()),
+            Cell::text(period.to.pred_opt().unwrap_or(period.to).to_string()),
+            Cell::number(f.contacts),
+            Cell::number(f.cases),
             ratio(f.first_contact_resolution),
             ratio(f.repeat_contact_rate),
             ratio(f.referral_rate),
-            f.cases_referred_more_than_once.to_string(),
+            Cell::number(f.cases_referred_more_than_once),
             ratio(f.repeat_story_rate),
-            f.channel_hops.to_string(),
+            Cell::number(f.channel_hops),
             ratio(f.satisfaction_score),
             ratio(f.effort_score),
         ];
         for c in Channel::ALL {
             let rt = f.response_times.iter().find(|r| r.channel == c);
-            fields.push(rt.map(|r| r.p50_seconds.to_string()).unwrap_or_default());
-            fields.push(rt.map(|r| r.p90_seconds.to_string()).unwrap_or_default());
+            fields.push(Cell::optional_number(rt.map(|r| r.p50_seconds)));
+            fields.push(Cell::optional_number(rt.map(|r| r.p90_seconds)));
         }
         for (_, each) in &view.by_channel {
-            fields.push(each.get(i).map(|f| f.contacts).unwrap_or(0).to_string());
+            fields.push(Cell::number(each.get(i).map(|f| f.contacts).unwrap_or(0)));
         }
-        let line: Vec<String> = fields.iter().map(|f| field(f)).collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
+        row(&mut out, &fields);
     }
     out
 }

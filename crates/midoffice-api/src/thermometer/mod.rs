@@ -82,10 +82,13 @@ impl View {
     }
 }
 
-/// Reads what a page shows.
-async fn view(store: &Store, ask: &Ask, now: Instant) -> Result<View, StoreError> {
+/// Reads what a page shows; `None` when the tenant does not publish its page.
+async fn view(store: &Store, ask: &Ask, now: Instant) -> Result<Option<View>, StoreError> {
     // The current month is the tenant's: its calendar says which day it is.
     let settings = store.figure_settings(&ask.tenant).await?;
+    if !settings.public_page.published {
+        return Ok(None);
+    }
     let this_month = request::month_of(settings.calendar.local_date(now));
     let days = ask.days.unwrap_or(this_month);
     // Only the earlier periods the rollups answer (those of a period of whole months
@@ -107,9 +110,16 @@ async fn view(store: &Store, ask: &Ask, now: Instant) -> Result<View, StoreError
     let answered = store.thermometer_trend(&ask.tenant, periods).await?;
     tracing::debug!(tenant = %ask.tenant, path = ?answered.path, "thermometer page answered");
     let (settings, mut each) = answered.answer;
+    // The settings as the figures were read: published then, and only published norms.
+    if !settings.public_page.published {
+        return Ok(None);
+    }
+    for results in &mut each {
+        results.retain(|r| settings.shows_publicly(&r.norm_id));
+    }
     let rest = each.split_off(1.min(each.len()));
     let norms = each.into_iter().next().unwrap_or_default();
-    Ok(View {
+    Ok(Some(View {
         tenant: ask.tenant.clone(),
         public: settings.public_page,
         days,
@@ -117,7 +127,7 @@ async fn view(store: &Store, ask: &Ask, now: Instant) -> Result<View, StoreError
         norms,
         earlier: earlier.into_iter().zip(rest).collect(),
         this_month,
-    })
+    }))
 }
 
 /// A response with a body and the headers every answer of the page carries.
@@ -187,7 +197,9 @@ async fn answer(
         return busy();
     };
     let view = match tokio::time::timeout(PAGE_DEADLINE, view(store, &ask, Utc::now())).await {
-        Ok(Ok(view)) => view,
+        Ok(Ok(Some(view))) => view,
+        // Not published: the same answer as an unknown tenant's page.
+        Ok(Ok(None)) => return refuse(StatusCode::NOT_FOUND, t.not_found.to_owned()),
         Ok(Err(StoreError::Unavailable(e))) => {
             tracing::warn!(error = %e, "the thermometer page: store unavailable");
             return busy();

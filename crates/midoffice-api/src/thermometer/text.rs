@@ -142,7 +142,8 @@ pub static NL: Texts = Texts {
     shape: "kies hele maanden (from op de eerste van een maand) of hooguit 31 dagen",
     repeated: "staat meer dan eens in de vraag",
     not_found: "Deze pagina bestaat niet. Het adres is /thermometer/ gevolgd door de code \
-                van een organisatie, zoals /thermometer/gemeente-a.",
+                van een organisatie die haar servicethermometer publiceert, zoals \
+                /thermometer/gemeente-a.",
     busy: "Het is op dit moment te druk. Probeer het over een paar seconden opnieuw.",
     failed: "Er ging iets mis bij het ophalen van de cijfers. Probeer het later opnieuw.",
     method: "Deze pagina kan alleen worden opgevraagd (GET of HEAD).",
@@ -202,7 +203,8 @@ pub static EN: Texts = Texts {
     shape: "choose whole months (from on the first of a month) or at most 31 days",
     repeated: "appears more than once in the request",
     not_found: "This page does not exist. The address is /thermometer/ followed by the \
-                code of an organisation, such as /thermometer/gemeente-a.",
+                code of an organisation that publishes its service thermometer, such as \
+                /thermometer/gemeente-a.",
     busy: "It is too busy at the moment. Please try again in a few seconds.",
     failed: "Something went wrong while reading the figures. Please try again later.",
     method: "This page can only be read (GET or HEAD).",

@@ -147,6 +147,8 @@ pub(super) fn norm(spec: &NormSpec) -> pb::Norm {
         measure: Some(pb::Measure { kind: Some(kind) }),
         target: spec.target,
         explanation: spec.explanation.clone().unwrap_or_default(),
+        // The files do not choose: absent is published.
+        published: None,
     }
 }
 

@@ -136,6 +136,8 @@ impl From<SettingsV0> for SettingsRowV1 {
                     },
                     target_percent: n.target_percent,
                     explanation: n.explanation,
+                    // Every norm was public before publishing was a choice.
+                    published: None,
                 })
                 .collect(),
             calendar: CalendarV1 {

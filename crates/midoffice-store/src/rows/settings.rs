@@ -2,7 +2,10 @@
 //!
 //! Version 1: `{"v": 1, "norms": [...], "calendar": {...}, "repeat_window_secs": ..,
 //! "channel_hop_window_secs": ..}`; a norm's measure is tagged by `"kind"`, a threshold
-//! is `{"seconds": n}` or `{"working_days": n}`.
+//! is `{"seconds": n}` or `{"working_days": n}`. Fields added compatibly within version
+//! 1 are optional and absent when they hold their default: `processing_activities`,
+//! `retention_months`, `public_page` (with its `published`, absent is false) and a
+//! norm's `published` (absent is true, so every norm stored before it stays public).
 
 use super::names_v1::ChannelV1;
 use super::{RowError, Tag, code, from_value, legacy, parse, stored_names, to_text, version_of};
@@ -96,6 +99,14 @@ pub(crate) struct SettingsRowV1 {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PublicPageV1 {
+    /// Added compatibly within version 1, with opt-in publishing: absent (rows written
+    /// before it, and a page not published) is false.
+    #[serde(
+        rename = "published",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub published: bool,
     #[serde(
         rename = "display_name",
         default,
@@ -166,6 +177,10 @@ pub(crate) struct NormV1 {
     pub target_percent: u32,
     #[serde(rename = "explanation")]
     pub explanation: Option<String>,
+    /// Added compatibly within version 1, with opt-in publishing: absent (rows written
+    /// before it, and a published norm) is true; only `false` is written.
+    #[serde(rename = "published", default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<bool>,
 }
 
 /// What a norm measures, version 1.
@@ -293,6 +308,7 @@ impl From<&TenantSettings> for SettingsRowV1 {
                     measure: (&n.measure).into(),
                     target_percent: n.target_percent,
                     explanation: n.explanation.clone(),
+                    published: (!n.published).then_some(false),
                 })
                 .collect(),
             calendar: CalendarV1 {
@@ -322,6 +338,7 @@ impl From<&TenantSettings> for SettingsRowV1 {
             public_page: {
                 let p = &s.public_page;
                 (*p != PublicPage::default()).then(|| PublicPageV1 {
+                    published: p.published,
                     display_name: p.display_name.clone(),
                     logo_url: p.logo_url.clone(),
                     accessibility_statement_url: p.accessibility_statement_url.clone(),
@@ -346,6 +363,7 @@ impl TryFrom<SettingsRowV1> for TenantSettings {
                     measure: n.measure.into(),
                     target_percent: n.target_percent,
                     explanation: n.explanation,
+                    published: n.published.unwrap_or(true),
                 })
             })
             .collect::<Result<_, RowError>>()?;
@@ -387,6 +405,7 @@ impl TryFrom<SettingsRowV1> for TenantSettings {
             public_page: row
                 .public_page
                 .map(|p| PublicPage {
+                    published: p.published,
                     display_name: p.display_name,
                     logo_url: p.logo_url,
                     accessibility_statement_url: p.accessibility_statement_url,
