@@ -3,7 +3,9 @@
 //! uses it), then the test opens the store: every kind of norm has items in the quarter,
 //! the norms not met carry an explanation, every channel has contacts, the calendar has
 //! the organisation's closing days, the rollups answer without a rebuild; and a second
-//! run into the same tenant is refused.
+//! run into the same tenant is refused. An ignored test, `browser_on_the_demo`, serves
+//! the demo's store with the real binary and runs the browser checks of the managers'
+//! dashboard and the public thermometer on it (`tests/browser`; `.ci/run` runs it).
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -14,6 +16,8 @@ use midoffice_domain::contact::Channel;
 use midoffice_domain::figures::{Filter, NormStatus, Period};
 use midoffice_store::{FigurePath, Store};
 use midoffice_tests::{TestDatabase, database_test};
+
+mod common;
 
 /// The tenant the demo fills by default.
 const DEMO: &str = "demo";
@@ -88,6 +92,10 @@ async fn the_demo_fills_a_quarter_the_thermometer_shows_and_refuses_a_filled_ten
             "the page's name"
         );
         assert!(
+            settings.public_page.published,
+            "the demo publishes its page"
+        );
+        assert!(
             !settings.calendar.closing_days.is_empty(),
             "closing days beside the public holidays"
         );
@@ -160,4 +168,75 @@ async fn the_demo_fills_a_quarter_the_thermometer_shows_and_refuses_a_filled_ten
     if let Some(scratch) = scratch {
         scratch.drop_db().await;
     }
+}
+
+/// The demo's data in headless Chromium: `midoffice demo` fills a fresh SQLite store,
+/// the real binary serves it (development mode: the dashboard is open to loopback), and
+/// `tests/browser/dashboard.mjs` checks the managers' dashboard of the last three whole
+/// months by week (axe-core: no WCAG 2.1 A/AA violation; no sideways scrolling of the
+/// page at 320 and 1280 px; charts and tables within the width or scrolling in their own
+/// box; a visible focus), then `thermometer.mjs` the public page of last month.
+/// Screenshots go to `demo/` in `target/browser-artifacts` (or `THERMOMETER_ARTIFACTS`).
+/// Ignored by default, as it needs Chromium and `npm ci` in `tests/browser`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Chromium and the npm packages of tests/browser; .ci/run runs it"]
+async fn browser_on_the_demo() {
+    let binary = Path::new(env!("CARGO_BIN_EXE_midoffice"));
+    let dir = tempfile::tempdir().expect("a temp folder");
+    let out = demo(binary, dir.path(), None);
+    assert!(
+        out.status.success(),
+        "demo failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("data").join("midoffice.db").display()
+    );
+    let server = common::launch(binary, &url, dir.path()).await;
+
+    // The last three whole months of the demo's quarter, and the last of them.
+    let today = Calendar::default().local_date(chrono::Utc::now());
+    let first = chrono::Datelike::with_day(&today, 1).unwrap();
+    let from = first.checked_sub_months(chrono::Months::new(3)).unwrap();
+    let last_month = first.checked_sub_months(chrono::Months::new(1)).unwrap();
+    let to = first.pred_opt().unwrap();
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let artifacts = std::env::var("THERMOMETER_ARTIFACTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| root.join("target/browser-artifacts"))
+        .join("demo");
+    for (script, page, query) in [
+        (
+            "dashboard.mjs",
+            "dashboard",
+            format!("from={from}&to={to}&step=week"),
+        ),
+        (
+            "thermometer.mjs",
+            "thermometer",
+            format!("from={last_month}&to={to}"),
+        ),
+    ] {
+        let script = root.join("tests/browser").join(script);
+        let url = format!("{}/{page}/{DEMO}", server.url);
+        let artifacts = artifacts.clone();
+        let status = tokio::task::spawn_blocking(move || {
+            Command::new("node")
+                .arg(script)
+                .arg(url)
+                .arg(query)
+                .arg(artifacts)
+                .status()
+        })
+        .await
+        .expect("the browser task")
+        .expect("node runs");
+        assert!(
+            status.success(),
+            "the {page} browser checks failed: {status}"
+        );
+    }
+    drop(server);
 }

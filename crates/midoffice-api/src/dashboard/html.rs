@@ -26,6 +26,8 @@ const CHART_STYLE: &str = "\
 border-block-start:1px solid var(--midoffice-thermometer-border-color);padding-block:1rem}\
 .family>div{flex:1 1 20rem}\
 form{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end}\
+input:focus-visible,select:focus-visible,button:focus-visible{\
+outline:3px solid var(--midoffice-thermometer-focus-color);outline-offset:2px}\
 label{display:flex;flex-direction:column;font-weight:700}";
 
 /// The words of the dashboard.
@@ -184,8 +186,10 @@ fn family(
     );
     let _ = write!(
         out,
-        "<section class=\"family\"><div><h2>{}</h2>{chart}</div><div class=\"scroll\"><table>\
+        "<section class=\"family\"><div><h2>{}</h2>{chart}</div>\
+         <div class=\"scroll\" role=\"region\" aria-label=\"{}\" tabindex=\"0\"><table>\
          <caption>{}</caption><thead><tr><th scope=\"col\">{}</th>",
+        escape(title),
         escape(title),
         escape(title),
         escape(period)

@@ -95,6 +95,7 @@ pub async fn launch_with_env(
     panic!("the server did not answer within a minute");
 }
 
+#[allow(dead_code)] // As `launch`: not every test binary uses it.
 pub async fn channel(url: &str) -> tonic::transport::Channel {
     Endpoint::from_shared(url.to_owned())
         .expect("a URL")
