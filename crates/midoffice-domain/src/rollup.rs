@@ -1088,6 +1088,21 @@ pub fn thermometer_from(
     )
 }
 
+/// Until when a thermometer computed from these rows at `as_of` stays the same as
+/// `as_of` moves on with no other change: the earliest deadline at or after `as_of` of
+/// an item still pending (at a later `as_of` it counts as missed; `Item::at`); `None`
+/// when no item is pending (the same at every later `as_of`). Dashboard figures do not
+/// depend on `as_of` once the rollups answer them.
+pub fn pending_until(rows: &[RollupRow], as_of: Instant) -> Option<Instant> {
+    rows.iter()
+        .filter(|r| matches!(r.kind, TallyKind::Response | TallyKind::Commitment))
+        .filter_map(|r| match item_of(r.key.a, r.key.b) {
+            Some(Item::Pending { deadline }) if deadline >= as_of => Some(deadline),
+            _ => None,
+        })
+        .min()
+}
+
 /// The step of a series of figures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
@@ -1282,6 +1297,60 @@ mod tests {
         after.norms[0].title = "Anders gezegd".into();
         after.norms[1].published = false;
         assert_eq!(fingerprint(&before), fingerprint(&after));
+    }
+
+    #[test]
+    fn a_thermometer_holds_until_the_first_pending_deadline_after_its_as_of() {
+        let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+        let row = |kind: TallyKind, a: i64, deadline: Instant| RollupRow {
+            kind,
+            grain: Grain::Day,
+            at: 0,
+            key: TallyKey {
+                a,
+                b: deadline.timestamp_micros(),
+                ..TallyKey::default()
+            },
+            n: 1,
+        };
+        let hour = TimeDelta::hours(1);
+        let rows = vec![
+            // Decided, and pending with a deadline already passed: no change ahead.
+            row(TallyKind::Response, MET, t0 + hour),
+            row(TallyKind::Response, PENDING, t0 - hour),
+            // Pending with later deadlines: the earliest counts.
+            row(TallyKind::Commitment, PENDING, t0 + 5 * hour),
+            row(TallyKind::Response, PENDING, t0 + 2 * hour),
+            // Not an item.
+            row(TallyKind::Contact, PENDING, t0 + hour),
+        ];
+        assert_eq!(pending_until(&rows, t0), Some(t0 + 2 * hour));
+        assert_eq!(pending_until(&rows, t0 + 2 * hour), Some(t0 + 2 * hour));
+        assert_eq!(pending_until(&rows, t0 + 3 * hour), Some(t0 + 5 * hour));
+        assert_eq!(pending_until(&rows, t0 + 6 * hour), None);
+        // The thermometer is the same at every as_of up to that instant.
+        let mut settings = TenantSettings::default();
+        settings
+            .norms
+            .retain(|n| matches!(n.measure, Measure::ResponseTime { .. }));
+        let norm = settings.norms[0].id.clone();
+        let rows: Vec<RollupRow> = rows
+            .into_iter()
+            .map(|mut r| {
+                r.key.topic = norm.as_str().to_owned();
+                r
+            })
+            .collect();
+        let at = |as_of| {
+            let period = Period {
+                from: t0.date_naive(),
+                to: t0.date_naive() + TimeDelta::days(1),
+                as_of,
+            };
+            thermometer_from(&rows, &period, &settings)
+        };
+        assert_eq!(at(t0), at(t0 + 2 * hour));
+        assert_ne!(at(t0), at(t0 + 2 * hour + TimeDelta::microseconds(1)));
     }
 
     /// A small deterministic generator: the proptest input is its seed.

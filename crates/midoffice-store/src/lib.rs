@@ -66,6 +66,7 @@ mod db;
 mod dburl;
 pub mod entity;
 mod facts;
+mod figure_cache;
 mod idempotency;
 mod lock;
 pub mod migration;
@@ -211,6 +212,8 @@ pub struct Store {
     settings: Option<std::sync::Arc<SettingsCache>>,
     /// The tenants whose figure state row is known to exist (`rollup::KnownStates`).
     figure_states: std::sync::Arc<rollup::KnownStates>,
+    /// Figure answers per period kept in memory (`figure_cache`).
+    figure_cache: std::sync::Arc<figure_cache::FigureCache>,
 }
 
 /// Tenant settings read before, by tenant. A read that began before an invalidation
@@ -461,6 +464,7 @@ impl Store {
             pools,
             settings,
             figure_states: Default::default(),
+            figure_cache: Default::default(),
         })
     }
 

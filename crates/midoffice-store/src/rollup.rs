@@ -17,6 +17,7 @@ use crate::convert::{instant, micros, now};
 use crate::db::{self, db_err};
 use crate::entity::{case, contact, figure_state, figure_unit};
 use crate::facts::{self, CHUNK};
+use crate::figure_cache::{PerPeriod, What};
 use crate::{Store, StoreError, rows, settings_in};
 use chrono::NaiveDate;
 use midoffice_domain::figures::{FigureFacts, Figures, Filter, LoadWindow, NormResult, Period};
@@ -507,6 +508,11 @@ async fn add_to_rollups<C: ConnectionTrait>(
     }
     totals.retain(|_, n| *n != 0);
     let t = tenant.as_str();
+    let days: BTreeSet<(i16, i64)> = delta
+        .keys()
+        .map(|(s, tally)| (*s, day_number(tally.day)))
+        .collect();
+    changed_days(c, t, &days).await?;
     for (sums, delta) in [(Sums::All, delta), (Sums::Totals, &totals)] {
         let days: Vec<SumRow> = delta
             .iter()
@@ -524,6 +530,68 @@ async fn add_to_rollups<C: ConnectionTrait>(
         .await?;
     }
     Ok(())
+}
+
+/// Adds one to the change counter of each of these days (shard, day number) of the
+/// tenant (`figure_day_version`, m0012), in the transaction that changes their sums:
+/// a figure answer kept for a run of days (`crate::figure_cache`) is exact while the
+/// counters of its days stay as they were when it was computed.
+async fn changed_days<C: ConnectionTrait>(
+    c: &C,
+    tenant: &str,
+    days: &BTreeSet<(i16, i64)>,
+) -> Result<(), StoreError> {
+    let backend = c.get_database_backend();
+    let days: Vec<&(i16, i64)> = days.iter().collect();
+    for chunk in days.chunks(UPSERT_ROWS) {
+        let mut sql =
+            String::from("INSERT INTO figure_day_version (tenant, day, shard, version) VALUES ");
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 3);
+        for (i, (shard, day)) in chunk.iter().enumerate() {
+            sql.push_str(if i == 0 {
+                "(?, ?, ?, 1)"
+            } else {
+                ", (?, ?, ?, 1)"
+            });
+            let day = i32::try_from(*day)
+                .map_err(|_| StoreError::Internal("a figure day out of range".into()))?;
+            values.extend([tenant.into(), day.into(), (*shard).into()]);
+        }
+        sql.push_str(
+            " ON CONFLICT (tenant, day, shard) DO UPDATE SET \
+             version = figure_day_version.version + 1",
+        );
+        c.execute_raw(statement(backend, &sql, values))
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// The change counters of the tenant's days in `[from, to)` (day numbers), summed
+/// over their shards; days never changed are absent (0).
+pub(crate) async fn day_versions<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    from: i64,
+    to: i64,
+) -> Result<BTreeMap<i64, i64>, StoreError> {
+    let rows = c
+        .query_all_raw(statement(
+            c.get_database_backend(),
+            "SELECT CAST(day AS BIGINT), CAST(SUM(version) AS BIGINT) FROM figure_day_version \
+             WHERE tenant = ? AND day >= ? AND day < ? GROUP BY day",
+            vec![tenant.as_str().into(), from.into(), to.into()],
+        ))
+        .await
+        .map_err(db_err)?;
+    let mut out = BTreeMap::new();
+    for r in rows {
+        let day: i64 = r.try_get_by_index(0).map_err(db_err)?;
+        let version: i64 = r.try_get_by_index(1).map_err(db_err)?;
+        out.insert(day, version);
+    }
+    Ok(out)
 }
 
 /// Day-row differences `(shard, tally, n)` summed into month rows of the same shard.
@@ -626,12 +694,13 @@ const FIGURE_TENANTS: &str = "WITH RECURSIVE t(tenant) AS ( \
 async fn state_and_latest_event<C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
-) -> Result<(Option<String>, Option<i64>), StoreError> {
+) -> Result<(Option<String>, i64, Option<i64>), StoreError> {
     let row = c
         .query_one_raw(statement(
             c.get_database_backend(),
             LATEST_EVENT_AND_STATE,
             vec![
+                tenant.as_str().into(),
                 tenant.as_str().into(),
                 tenant.as_str().into(),
                 tenant.as_str().into(),
@@ -641,14 +710,16 @@ async fn state_and_latest_event<C: ConnectionTrait>(
         .map_err(db_err)?
         .ok_or_else(|| StoreError::Internal("no row for the figure state".into()))?;
     let fingerprint: Option<String> = row.try_get("", "fingerprint").map_err(db_err)?;
+    let generation: Option<i64> = row.try_get("", "generation").map_err(db_err)?;
     let started: Option<i64> = row.try_get("", "started").map_err(db_err)?;
     let ended: Option<i64> = row.try_get("", "ended").map_err(db_err)?;
-    Ok((fingerprint, started.max(ended)))
+    Ok((fingerprint, generation.unwrap_or(0), started.max(ended)))
 }
 
 /// [`state_and_latest_event`]'s statement.
 const LATEST_EVENT_AND_STATE: &str = "SELECT \
      (SELECT fingerprint FROM figure_state WHERE tenant = ?) AS fingerprint, \
+     (SELECT CAST(generation AS BIGINT) FROM figure_state WHERE tenant = ?) AS generation, \
      (SELECT MAX(started_at) FROM contact WHERE tenant = ?) AS started, \
      (SELECT MAX(ended_at) FROM contact WHERE tenant = ?) AS ended";
 
@@ -677,21 +748,21 @@ pub(crate) async fn rollups_current<C: ConnectionTrait>(
 /// Which computation answers these periods (`rollup::series_path`, one period or a
 /// series): the tenant's figure state and latest event, read in the call's transaction
 /// in one statement.
-async fn path_of<C: ConnectionTrait>(
+pub(crate) async fn path_of<C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
     settings: &TenantSettings,
     periods: &[Period],
-) -> Result<Path, StoreError> {
-    let (fingerprint, latest) = state_and_latest_event(c, tenant).await?;
+) -> Result<(Path, i64), StoreError> {
+    let (fingerprint, generation, latest) = state_and_latest_event(c, tenant).await?;
     if !current(fingerprint.as_deref(), settings) {
-        return Ok(Path::Facts);
+        return Ok((Path::Facts, generation));
     }
     let latest = match latest {
         Some(us) => Some(instant(us)?),
         None => None,
     };
-    Ok(rollup::series_path(periods, true, latest))
+    Ok((rollup::series_path(periods, true, latest), generation))
 }
 
 /// Which rollup rows a figure call reads: the kinds other than entries it needs, with
@@ -774,7 +845,7 @@ impl Scope {
     }
 
     /// The exact answer seconds of these buckets, for the filters of this scope.
-    fn seconds(&self, kinds: Vec<TallyKind>) -> Self {
+    pub(crate) fn seconds(&self, kinds: Vec<TallyKind>) -> Self {
         Scope {
             kinds,
             entries: Vec::new(),
@@ -797,7 +868,7 @@ impl Scope {
 ///
 /// With `only`, the kinds are read only on the days or months it names for each (the
 /// exact seconds a call asks after reading its other rows).
-async fn span_rows<C: ConnectionTrait>(
+pub(crate) async fn span_rows<C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
     spans: &[Span],
@@ -1173,7 +1244,7 @@ impl Store {
                 let result = async {
                     let settings = settings_in(&txn, tenant).await?;
                     let path = if allow {
-                        path_of(&txn, tenant, &settings, &ask.periods).await?
+                        path_of(&txn, tenant, &settings, &ask.periods).await?.0
                     } else {
                         Path::Facts
                     };
@@ -1284,6 +1355,26 @@ impl Store {
         tenant: &TenantId,
         periods: Vec<Period>,
     ) -> Result<Answered<(TenantSettings, Vec<Vec<NormResult>>)>, StoreError> {
+        let kept = self
+            .per_period(
+                tenant,
+                &periods,
+                PerPeriod {
+                    what: What::Thermometer,
+                    scope: Scope::thermometer(),
+                    seconds: None,
+                    compute: Arc::new(|rows, periods, settings| {
+                        rollup::thermometer_series_from(rows, periods, settings)
+                    }),
+                },
+            )
+            .await?;
+        if let Some(answer) = kept {
+            return Ok(Answered {
+                answer,
+                path: FigurePath::Rollups,
+            });
+        }
         let shared = Arc::new(periods.clone());
         let again = shared.clone();
         self.figure_answer(
@@ -1365,6 +1456,31 @@ impl Store {
         from_facts_only: bool,
     ) -> Result<Answered<Vec<(Period, Figures)>>, StoreError> {
         let scope = Scope::of(std::slice::from_ref(&filter));
+        if !from_facts_only {
+            let (f1, f2) = (filter.clone(), filter.clone());
+            let kept = self
+                .per_period(
+                    tenant,
+                    &periods,
+                    PerPeriod {
+                        what: What::figures(&filter),
+                        scope: scope.clone(),
+                        seconds: Some(Arc::new(move |rows, periods| {
+                            rollup::series_seconds_wanted(rows, periods, &f1)
+                        })),
+                        compute: Arc::new(move |rows, periods, _| {
+                            rollup::series_from(rows, periods, &f2)
+                        }),
+                    },
+                )
+                .await?;
+            if let Some((_, figures)) = kept {
+                return Ok(Answered {
+                    answer: periods.iter().copied().zip(figures).collect(),
+                    path: FigurePath::Rollups,
+                });
+            }
+        }
         let shared = Arc::new((periods.clone(), filter));
         let again = shared.clone();
         let wanted = shared.clone();

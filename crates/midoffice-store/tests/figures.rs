@@ -1166,3 +1166,67 @@ async fn a_settings_replacement_waits_for_the_writes_that_read_the_old_ones() {
         assert_eq!(fast.answer, reference.answer);
     });
 }
+
+database_test!(kept_answers_stay_exact_through_writes_and_time);
+/// Series and thermometer trends kept per period in memory (`figure_cache`): a second
+/// call with no write between is answered from memory for every period, and after more
+/// writes on the same days, or with a later `as_of` that passes pending deadlines, every
+/// answer still equals the facts.
+async fn kept_answers_stay_exact_through_writes_and_time(backend: Backend) {
+    on_backend!(backend, |_db, store| {
+        let t = tenant();
+        let mut rng = Rng(808);
+        let ps = periods(&mut rng, 3);
+        for round in 0..3u64 {
+            play(&store, &t, 500 + round, 50).await;
+            for p in &ps {
+                for step in [Step::Day, Step::Week, Step::Month] {
+                    let filter = if round == 1 {
+                        random_filter(&mut rng)
+                    } else {
+                        Filter::default()
+                    };
+                    let periods = rollup::series_periods(p.from, p.to, step, now());
+                    let first = store
+                        .figure_series(&t, periods.clone(), filter.clone(), false)
+                        .await
+                        .unwrap();
+                    let hits = store.kept_figure_hits();
+                    let again = store
+                        .figure_series(&t, periods.clone(), filter.clone(), false)
+                        .await
+                        .unwrap();
+                    assert_eq!(
+                        store.kept_figure_hits() - hits,
+                        periods.len() as u64,
+                        "the second call is answered from memory"
+                    );
+                    let slow = store
+                        .figure_series(&t, periods.clone(), filter.clone(), true)
+                        .await
+                        .unwrap();
+                    assert_eq!(first.path, FigurePath::Rollups);
+                    assert_eq!(
+                        first.answer, slow.answer,
+                        "series {p:?} {step:?} {filter:?}"
+                    );
+                    assert_eq!(again.answer, slow.answer, "kept {p:?} {step:?} {filter:?}");
+                }
+            }
+        }
+        // The thermometer trend as time moves on (commitments and answers still pending
+        // count as missed once their deadline passed), twice at each moment.
+        let mut moments = vec![now()];
+        moments.extend([1, 3, 20, 45].map(|d| now() + Duration::days(d)));
+        for as_of in moments {
+            let trend: Vec<Period> = ps.iter().map(|p| Period { as_of, ..*p }).collect();
+            for _ in 0..2 {
+                let kept = store.thermometer_trend(&t, trend.clone()).await.unwrap();
+                for (p, results) in trend.iter().zip(&kept.answer.1) {
+                    let slow = store.thermometer(&t, *p, true).await.unwrap();
+                    assert_eq!(*results, slow.answer, "thermometer {p:?}");
+                }
+            }
+        }
+    });
+}

@@ -322,6 +322,38 @@ async fn rebuild_stale_figures(store: Store) {
             Err(e) => tracing::warn!(tenant = %tenant, error = %e, "figure rollups not rebuilt"),
         }
     }
+    warm_pages(&store).await;
+}
+
+/// How many tenants' first pages are read at start-up.
+const WARM_TENANTS: u64 = 1_000;
+
+/// Reads the first page of the dashboard and of the public thermometer of each tenant
+/// with figures (at most [`WARM_TENANTS`]), one after the other, so their figures are
+/// kept in memory before the first manager or citizen opens them (after a restart, a
+/// dashboard at national scale would otherwise compute every period on its first view).
+async fn warm_pages(store: &Store) {
+    let tenants = match store.figure_tenants(WARM_TENANTS).await {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list the tenants to read their first pages");
+            return;
+        }
+    };
+    let started = std::time::Instant::now();
+    for tenant in &tenants {
+        if let Err(e) = midoffice_api::dashboard::warm(store, tenant).await {
+            tracing::warn!(tenant = %tenant, error = %e, "the dashboard's first page was not read");
+        }
+        if let Err(e) = midoffice_api::thermometer::warm(store, tenant).await {
+            tracing::warn!(tenant = %tenant, error = %e, "the thermometer's first page was not read");
+        }
+    }
+    info!(
+        tenants = tenants.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "the pages' first figures are kept in memory"
+    );
 }
 
 async fn serve(args: ServeArgs) -> ExitCode {

@@ -484,6 +484,24 @@ where
     }
 }
 
+/// Reads the page a manager opens first (the current month, weekly, unfiltered), so its
+/// figures are kept in memory per period (the store's figure cache) before anyone asks:
+/// `serve` runs it for each tenant with figures after it starts.
+pub async fn warm(store: &Store, tenant: &TenantId) -> Result<(), StoreError> {
+    let ask = Ask {
+        tenant: tenant.clone(),
+        csv: false,
+        days: None,
+        step: None,
+        filter: Filter::default(),
+        lang: crate::thermometer::text::Lang::Nl,
+    };
+    match view(store, &ask, Utc::now()).await {
+        Ok(_) | Err(Failure::TooMany(_)) => Ok(()),
+        Err(Failure::Store(e)) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -378,3 +378,16 @@ where
         })
     }
 }
+/// Reads the public page of the current month, so its figures are kept in memory per
+/// period (the store's figure cache) before anyone asks: `serve` runs it for each
+/// tenant with figures after it starts.
+pub async fn warm(store: &Store, tenant: &TenantId) -> Result<(), StoreError> {
+    let ask = Ask {
+        tenant: tenant.clone(),
+        format: Format::Html,
+        days: None,
+        lang: Lang::Nl,
+        embed: false,
+    };
+    view(store, &ask, Utc::now()).await.map(|_| ())
+}

@@ -1,0 +1,364 @@
+//! Figure answers kept in memory per period, exact: a dashboard series or a
+//! thermometer trend computes only the periods whose days changed since they were
+//! last computed.
+//!
+//! An answer for one period (a day, a week, a month; one filter's dashboard figures, or
+//! the thermometer) is kept with what it was computed under ([`Basis`]): the rollups'
+//! fingerprint and generation (`figure_state`) and the sum of the change counters of
+//! the period's days (`figure_day_version`, m0012), which every write that changes a
+//! day's sums raises in its own transaction (`rollup::add_to_rollups`). A later call
+//! reads the counters first, then the rows of the periods it does not hold, in one read
+//! transaction: a write that commits between the two makes the kept basis older than the
+//! counters, never newer, so a kept answer is never stale. The counters only rise, so an
+//! equal sum means no day of the period changed.
+//!
+//! Dashboard figures from the rollups do not depend on `as_of`; a thermometer does (an
+//! item still pending counts as missed once its deadline passes): it is kept with the
+//! `as_of` it was computed at and `rollup::pending_until`, and with the settings it was
+//! judged by (titles, targets and explanations are not in the fingerprint).
+//!
+//! Each process keeps its own ([`CAPACITY`] answers, the least recently used half
+//! dropped when full); several servers on one database each check the shared
+//! counters, so none answers from a stale copy.
+
+use crate::db;
+use crate::rollup::{Scope, day_versions, path_of, span_rows};
+use crate::{Store, StoreError, settings_in};
+use chrono::NaiveDate;
+use midoffice_domain::figures::{Figures, Filter, NormResult, Period};
+use midoffice_domain::rollup::{self, Path, RollupRow, SecondsAt, day_number};
+use midoffice_domain::settings::TenantSettings;
+use midoffice_domain::{Instant, TenantId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// How many period answers a process keeps.
+pub const CAPACITY: usize = 20_000;
+
+/// What is kept for a period.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum What {
+    /// Dashboard figures with a filter (channel, topic, department; `""`: any).
+    Figures(String, String, String),
+    Thermometer,
+}
+
+impl What {
+    pub(crate) fn figures(filter: &Filter) -> Self {
+        What::Figures(
+            filter
+                .channel
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or_default(),
+            filter
+                .topic
+                .as_ref()
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or_default(),
+            filter
+                .department
+                .as_ref()
+                .map(|c| c.as_str().to_owned())
+                .unwrap_or_default(),
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Key {
+    tenant: String,
+    what: What,
+    from: NaiveDate,
+    to: NaiveDate,
+}
+
+/// What an answer was computed under.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Basis {
+    fingerprint: String,
+    generation: i64,
+    /// The sum of the change counters of the period's days.
+    versions: i64,
+}
+
+/// A kept answer.
+#[derive(Clone, Debug)]
+pub(crate) enum Value {
+    Figures(Figures),
+    Norms {
+        results: Vec<NormResult>,
+        settings: Arc<TenantSettings>,
+        as_of: Instant,
+        until: Option<Instant>,
+    },
+}
+
+struct Entry {
+    basis: Basis,
+    value: Value,
+    used: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    map: HashMap<Key, Entry>,
+    tick: u64,
+    /// Periods answered from memory since the start.
+    hits: u64,
+}
+
+/// The answers a process keeps.
+#[derive(Default)]
+pub(crate) struct FigureCache {
+    inner: Mutex<Inner>,
+}
+
+impl std::fmt::Debug for FigureCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FigureCache")
+            .field("kept", &self.len())
+            .finish()
+    }
+}
+
+/// Under what a kept value is looked up or kept.
+pub(crate) struct Context<'a> {
+    settings: &'a Arc<TenantSettings>,
+    as_of: Instant,
+    /// For a value kept now: until when it holds as `as_of` moves on.
+    until: Option<Instant>,
+}
+
+/// A per-period answer the cache can keep.
+pub(crate) trait Kept: Clone + Send + 'static {
+    #[doc(hidden)]
+    fn wrap(self, ctx: &Context<'_>) -> Value;
+    #[doc(hidden)]
+    fn unwrap(value: &Value, ctx: &Context<'_>) -> Option<Self>;
+}
+
+impl Kept for Figures {
+    fn wrap(self, _: &Context<'_>) -> Value {
+        Value::Figures(self)
+    }
+
+    fn unwrap(value: &Value, _: &Context<'_>) -> Option<Self> {
+        match value {
+            Value::Figures(f) => Some(f.clone()),
+            Value::Norms { .. } => None,
+        }
+    }
+}
+
+impl Kept for Vec<NormResult> {
+    fn wrap(self, ctx: &Context<'_>) -> Value {
+        Value::Norms {
+            results: self,
+            settings: ctx.settings.clone(),
+            as_of: ctx.as_of,
+            until: ctx.until,
+        }
+    }
+
+    fn unwrap(value: &Value, ctx: &Context<'_>) -> Option<Self> {
+        match value {
+            Value::Norms {
+                results,
+                settings,
+                as_of,
+                until,
+            } if **settings == **ctx.settings
+                && *as_of <= ctx.as_of
+                && until.is_none_or(|u| ctx.as_of <= u) =>
+            {
+                Some(results.clone())
+            }
+            _ => None,
+        }
+    }
+}
+
+impl FigureCache {
+    fn get<U: Kept>(&self, key: &Key, basis: &Basis, ctx: &Context<'_>) -> Option<U> {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.tick += 1;
+        let tick = inner.tick;
+        let entry = inner.map.get_mut(key)?;
+        if entry.basis != *basis {
+            return None;
+        }
+        let value = U::unwrap(&entry.value, ctx)?;
+        entry.used = tick;
+        inner.hits += 1;
+        Some(value)
+    }
+
+    fn put(&self, key: Key, basis: Basis, value: Value) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if inner.map.len() >= CAPACITY && !inner.map.contains_key(&key) {
+            // Drop the least recently used half.
+            let mut used: Vec<u64> = inner.map.values().map(|e| e.used).collect();
+            let middle = used.len() / 2;
+            let (_, cut, _) = used.select_nth_unstable(middle);
+            let cut = *cut;
+            inner.map.retain(|_, e| e.used > cut);
+        }
+        inner.tick += 1;
+        let used = inner.tick;
+        inner.map.insert(key, Entry { basis, value, used });
+    }
+
+    /// How many periods were answered from memory since the start.
+    pub(crate) fn hits(&self) -> u64 {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner()).hits
+    }
+
+    /// How many answers are kept.
+    pub(crate) fn len(&self) -> usize {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map
+            .len()
+    }
+}
+
+/// How a per-period answer is read and computed.
+pub(crate) struct PerPeriod<U> {
+    pub what: What,
+    pub scope: Scope,
+    /// The exact answer seconds to read beside the rows of these periods.
+    pub seconds: Option<Arc<dyn Fn(&[RollupRow], &[Period]) -> SecondsAt + Send + Sync>>,
+    /// Each period's answer from its rows (each on its own day or month).
+    #[allow(clippy::type_complexity)]
+    pub compute:
+        Arc<dyn Fn(&[RollupRow], &[Period], &TenantSettings) -> Option<Vec<U>> + Send + Sync>,
+}
+
+/// A period not kept: its key, itself, and the basis it is computed under.
+type Missing = (Key, Period, Basis);
+
+impl Store {
+    /// How many figure periods this process answered from memory (a dashboard series
+    /// or thermometer trend period whose days had not changed), since it started.
+    pub fn kept_figure_hits(&self) -> u64 {
+        self.figure_cache.hits()
+    }
+
+    /// Each period's answer from the rollups, the kept ones from memory and the others
+    /// computed from their rows (and kept), with the settings they were judged by; all
+    /// read in one transaction. `None` when the rollups do not answer (the caller
+    /// computes from the facts, or refuses).
+    pub(crate) async fn per_period<U: Kept>(
+        &self,
+        tenant: &TenantId,
+        periods: &[Period],
+        plan: PerPeriod<U>,
+    ) -> Result<Option<(TenantSettings, Vec<U>)>, StoreError> {
+        let Some(as_of) = periods.first().map(|p| p.as_of) else {
+            return Ok(None);
+        };
+        let cache = &self.figure_cache;
+        let read = db::bounded_figures(&self.pools, async |txn| {
+            let result = async {
+                let settings = Arc::new(settings_in(&txn, tenant).await?);
+                let (path, generation) = path_of(&txn, tenant, &settings, periods).await?;
+                if !matches!(path, Path::Rollups(_)) {
+                    return Ok(None);
+                }
+                // The counters before the rows (see the module's text).
+                let from = periods.iter().map(|p| day_number(p.from)).min();
+                let to = periods.iter().map(|p| day_number(p.to)).max();
+                let versions = match (from, to) {
+                    (Some(from), Some(to)) => day_versions(&txn, tenant, from, to).await?,
+                    _ => Default::default(),
+                };
+                let fingerprint = rollup::fingerprint(&settings);
+                let ctx = Context {
+                    settings: &settings,
+                    as_of,
+                    until: None,
+                };
+                let mut kept: Vec<Option<U>> = Vec::with_capacity(periods.len());
+                let mut missing: Vec<Missing> = Vec::new();
+                for p in periods {
+                    let basis = Basis {
+                        fingerprint: fingerprint.clone(),
+                        generation,
+                        versions: versions
+                            .range(day_number(p.from)..day_number(p.to))
+                            .map(|(_, v)| *v)
+                            .sum(),
+                    };
+                    let key = Key {
+                        tenant: tenant.as_str().to_owned(),
+                        what: plan.what.clone(),
+                        from: p.from,
+                        to: p.to,
+                    };
+                    let found = cache.get::<U>(&key, &basis, &ctx);
+                    if found.is_none() {
+                        missing.push((key, *p, basis));
+                    }
+                    kept.push(found);
+                }
+                let mut rows = Vec::new();
+                if !missing.is_empty() {
+                    let asked: Vec<Period> = missing.iter().map(|m| m.1).collect();
+                    let Some(spans) = rollup::series_spans(&asked) else {
+                        return Ok(None);
+                    };
+                    rows = span_rows(&txn, tenant, &spans, &plan.scope, true, None).await?;
+                    if let Some(wanted) = &plan.seconds {
+                        let at = wanted(&rows, &asked);
+                        if !at.is_empty() {
+                            let scope = plan.scope.seconds(at.keys().copied().collect());
+                            rows.extend(
+                                span_rows(&txn, tenant, &spans, &scope, true, Some(&at)).await?,
+                            );
+                        }
+                    }
+                }
+                Ok(Some((settings, kept, missing, rows)))
+            }
+            .await;
+            db::finish(txn, result).await
+        })
+        .await?;
+        let Some((settings, mut kept, missing, rows)) = read else {
+            return Ok(None);
+        };
+        if !missing.is_empty() {
+            let asked: Vec<Period> = missing.iter().map(|m| m.1).collect();
+            let compute = plan.compute.clone();
+            let for_compute = settings.clone();
+            let computed = tokio::task::spawn_blocking(move || {
+                let values = compute(&rows, &asked, &for_compute)?;
+                Some((values, rollup::pending_until(&rows, as_of)))
+            })
+            .await
+            .map_err(|e| StoreError::Internal(format!("figure computation failed: {e}")))?;
+            let Some((values, until)) = computed else {
+                return Ok(None);
+            };
+            if values.len() != missing.len() {
+                return Ok(None);
+            }
+            let ctx = Context {
+                settings: &settings,
+                as_of,
+                until,
+            };
+            let mut fresh = missing.into_iter().zip(values);
+            for slot in kept.iter_mut().filter(|k| k.is_none()) {
+                let Some(((key, _, basis), value)) = fresh.next() else {
+                    break;
+                };
+                cache.put(key, basis, value.clone().wrap(&ctx));
+                *slot = Some(value);
+            }
+        }
+        let answers: Option<Vec<U>> = kept.into_iter().collect();
+        Ok(answers.map(|a| (TenantSettings::clone(&settings), a)))
+    }
+}
