@@ -258,6 +258,11 @@ impl Store {
         let Some(as_of) = periods.first().map(|p| p.as_of) else {
             return Ok(None);
         };
+        // One `as_of` for all (as every caller asks; a kept thermometer records it), and
+        // no period that ends before it starts.
+        if periods.iter().any(|p| p.as_of != as_of || p.to < p.from) {
+            return Ok(None);
+        }
         let cache = &self.figure_cache;
         let read = db::bounded_figures(&self.pools, async |txn| {
             let result = async {

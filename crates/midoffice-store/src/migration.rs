@@ -1284,7 +1284,9 @@ mod m0012_figure_day_versions {
     //! the counter of that day in the same transaction, on the shard of its sum rows (so
     //! writers of one tenant do not meet on one row). A figure answer kept in memory for
     //! a run of days (`crate::figure_cache`) stays exact while the counters of its days
-    //! are unchanged. A new table, empty: nothing kept from before counts.
+    //! are unchanged. A new table, empty: nothing kept from before counts. A later
+    //! migration that rewrites the sums of a served store must also raise each tenant's
+    //! figure generation (`figure_state`), or kept answers would outlive it.
 
     use super::shared::{long, text};
     use sea_orm::{ConnectionTrait, DbBackend};

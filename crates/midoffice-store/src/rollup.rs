@@ -508,11 +508,6 @@ async fn add_to_rollups<C: ConnectionTrait>(
     }
     totals.retain(|_, n| *n != 0);
     let t = tenant.as_str();
-    let days: BTreeSet<(i16, i64)> = delta
-        .keys()
-        .map(|(s, tally)| (*s, day_number(tally.day)))
-        .collect();
-    changed_days(c, t, &days).await?;
     for (sums, delta) in [(Sums::All, delta), (Sums::Totals, &totals)] {
         let days: Vec<SumRow> = delta
             .iter()
@@ -529,6 +524,12 @@ async fn add_to_rollups<C: ConnectionTrait>(
         )
         .await?;
     }
+    // The days' change counters last: their rows are held for the shortest time.
+    let days: BTreeSet<(i16, i64)> = delta
+        .keys()
+        .map(|(s, tally)| (*s, day_number(tally.day)))
+        .collect();
+    changed_days(c, t, &days).await?;
     Ok(())
 }
 

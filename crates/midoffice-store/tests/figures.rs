@@ -1220,13 +1220,34 @@ async fn kept_answers_stay_exact_through_writes_and_time(backend: Backend) {
         moments.extend([1, 3, 20, 45].map(|d| now() + Duration::days(d)));
         for as_of in moments {
             let trend: Vec<Period> = ps.iter().map(|p| Period { as_of, ..*p }).collect();
-            for _ in 0..2 {
+            for again in [false, true] {
+                let hits = store.kept_figure_hits();
                 let kept = store.thermometer_trend(&t, trend.clone()).await.unwrap();
+                if again {
+                    assert_eq!(
+                        store.kept_figure_hits() - hits,
+                        trend.len() as u64,
+                        "the second trend at {as_of} is answered from memory"
+                    );
+                }
                 for (p, results) in trend.iter().zip(&kept.answer.1) {
                     let slow = store.thermometer(&t, *p, true).await.unwrap();
                     assert_eq!(*results, slow.answer, "thermometer {p:?}");
                 }
             }
+        }
+        // A title changes no tally, but the page shows it: not from memory.
+        let mut settings = store.settings(&t).await.unwrap();
+        settings.norms[0].title = "Anders gezegd".into();
+        store.replace_settings(&t, settings).await.unwrap();
+        let trend: Vec<Period> = ps.iter().map(|p| Period { as_of: now(), ..*p }).collect();
+        let hits = store.kept_figure_hits();
+        let kept = store.thermometer_trend(&t, trend.clone()).await.unwrap();
+        assert_eq!(store.kept_figure_hits(), hits, "new settings, nothing kept");
+        for (p, results) in trend.iter().zip(&kept.answer.1) {
+            assert_eq!(results[0].title, "Anders gezegd");
+            let slow = store.thermometer(&t, *p, true).await.unwrap();
+            assert_eq!(*results, slow.answer, "thermometer {p:?}");
         }
     });
 }

@@ -325,8 +325,10 @@ async fn rebuild_stale_figures(store: Store) {
     warm_pages(&store).await;
 }
 
-/// How many tenants' first pages are read at start-up.
-const WARM_TENANTS: u64 = 1_000;
+/// How many tenants' first pages are read at start-up: each keeps about 35 period
+/// answers, so these fill at most half of what the store keeps in memory
+/// (`figure_cache::CAPACITY`, 20,000).
+const WARM_TENANTS: u64 = 250;
 
 /// Reads the first page of the dashboard and of the public thermometer of each tenant
 /// with figures (at most [`WARM_TENANTS`]), one after the other, so their figures are
