@@ -1,5 +1,6 @@
-//! A minimal HTTP/1.1 client for the pages served beside gRPC (the thermometer and the
-//! dashboard): one request per fresh connection, the whole answer read.
+//! A minimal HTTP/1.1 client for the pages (the thermometer and the dashboard), served
+//! beside gRPC or on their own address: one request per fresh connection, the whole
+//! answer read.
 
 use crate::Backend;
 use std::io::{Read, Write};
@@ -23,9 +24,15 @@ impl Answer {
 }
 
 /// Sends one HTTP/1.1 request with `extra` header lines (each ending in `\r\n`) on a
-/// fresh connection and reads the whole answer.
+/// fresh connection to where `b` serves its pages ([`Backend::pages_addr`]) and reads
+/// the whole answer.
 pub async fn send_with(b: &Backend, method: &str, target: &str, extra: &str) -> Answer {
-    let addr = b.addr().to_owned();
+    send_to(b.pages_addr(), method, target, extra).await
+}
+
+/// [`send_with`] to the address `addr` (`127.0.0.1:PORT`), whatever it serves.
+pub async fn send_to(addr: &str, method: &str, target: &str, extra: &str) -> Answer {
+    let addr = addr.to_owned();
     let text = format!(
         "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nAccept: */*\r\n{extra}Connection: close\r\n\r\n"
     );

@@ -57,6 +57,8 @@ pub struct Backend {
     /// The database under the server.
     pub kind: Kind,
     url: String,
+    /// The pages' own address, when they have one.
+    pages_addr: Option<String>,
     db_url: String,
     channel: Channel,
     client_tls: Option<ClientTlsConfig>,
@@ -93,6 +95,9 @@ pub struct Setup {
     pub tls: Option<Tls>,
     /// How the shared channel connects when the server has TLS (CA, client identity).
     pub client_tls: Option<ClientTlsConfig>,
+    /// The pages (thermometer, dashboard) on a second address of their own
+    /// ([`Backend::pages_addr`]) instead of the gRPC port.
+    pub pages_apart: bool,
 }
 
 /// [`on_backend`] with a server started as `setup` says (configured access, TLS).
@@ -130,13 +135,14 @@ impl Backend {
             .unwrap_or_else(|e| panic!("Store::connect on {kind:?} failed: {e}"));
         let pseudonymiser = Pseudonymiser::new(&test_secret());
         let tls = setup.tls.is_some();
-        let server = midoffice_api::server::spawn_with(
+        let server = midoffice_api::server::spawn_on(
             AppState {
                 store,
                 pseudonymiser,
                 access: setup.access,
             },
             setup.tls,
+            setup.pages_apart,
         )
         .await
         .unwrap_or_else(|e| panic!("the server did not start on {kind:?}: {e}"));
@@ -146,9 +152,11 @@ impl Backend {
             server.url()
         };
         let channel = connect_with(&url, setup.client_tls.clone()).await;
+        let pages_addr = server.pages_addr.map(|a| a.to_string());
         Backend {
             kind,
             url,
+            pages_addr,
             db_url: db.url.clone(),
             channel,
             client_tls: setup.client_tls,
@@ -167,6 +175,12 @@ impl Backend {
         self.url
             .trim_start_matches("http://")
             .trim_start_matches("https://")
+    }
+
+    /// Where the pages are served: their own address when the setup gave them one,
+    /// else the gRPC port's ([`Backend::addr`]).
+    pub fn pages_addr(&self) -> &str {
+        self.pages_addr.as_deref().unwrap_or_else(|| self.addr())
     }
 
     /// The URL of the database under the server.

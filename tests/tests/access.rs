@@ -954,6 +954,7 @@ async fn tls_with_client_certificates_for_channel_adapters(database: TestDatabas
             client_ca_pem: Some(pki.ca_pem.clone().into_bytes()),
         }),
         client_tls: Some(client_tls(&pki, None)),
+        ..Setup::default()
     };
     on_backend_with(database, setup, move |b| async move {
         // Plain HTTP/2 to the TLS port gets nowhere.

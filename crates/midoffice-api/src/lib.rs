@@ -22,6 +22,7 @@ pub mod error;
 pub mod limits;
 pub mod metrics;
 pub mod oidc;
+pub mod page;
 pub mod server;
 pub mod service;
 pub mod tenant;
@@ -29,4 +30,6 @@ pub mod thermometer;
 pub mod trace;
 
 pub use error::ApiError;
-pub use server::{AppState, RunningServer, Tls, serve, serve_with, spawn, spawn_with};
+pub use server::{
+    AppState, Listeners, RunningServer, Tls, serve, serve_on, serve_with, spawn, spawn_with,
+};

@@ -1,10 +1,12 @@
 //! The gRPC server: the midoffice services, `grpc.health.v1.Health`, server
-//! reflection (v1 and v1alpha), gRPC-Web and the public thermometer page
-//! (`crate::thermometer`), all on one port, with limits.
+//! reflection (v1 and v1alpha), gRPC-Web and the pages (the public thermometer,
+//! `crate::thermometer`, and the managers' dashboard, `crate::dashboard`), all on one
+//! port, with limits; or the pages on an address of their own ([`Listeners::pages`]).
 
 use crate::auth::{Access, AuthLayer};
-use crate::dashboard::DashboardLayer;
+use crate::dashboard::Dashboard;
 use crate::limits::{self, GuardLayer};
+use crate::page::{NotFoundLayer, PageLayer};
 use crate::pb;
 use crate::pb::contact_service_server::ContactServiceServer;
 use crate::pb::figure_service_server::FigureServiceServer;
@@ -12,7 +14,7 @@ use crate::pb::party_service_server::PartyServiceServer;
 use crate::pb::processing_log_service_server::ProcessingLogServiceServer;
 use crate::pb::tenant_service_server::TenantServiceServer;
 use crate::service::{ContactApi, FigureApi, PartyApi, ProcessingLogApi, TenantApi};
-use crate::thermometer::ThermometerLayer;
+use crate::thermometer::Thermometer;
 use midoffice_domain::identifier::Pseudonymiser;
 use midoffice_store::Store;
 use std::future::Future;
@@ -20,7 +22,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
@@ -93,6 +95,17 @@ impl Tls {
     }
 }
 
+/// Where the server listens.
+#[derive(Debug)]
+pub struct Listeners {
+    /// gRPC, gRPC-Web, health, reflection; and the pages unless [`Listeners::pages`].
+    pub grpc: TcpListener,
+    /// The pages' own address: when given, the thermometer and the dashboard are served
+    /// here (HTTP/1.1 and HTTP/2, over the server's TLS when it has TLS), every other
+    /// path is `404`, and their paths on the gRPC port are `404`.
+    pub pages: Option<TcpListener>,
+}
+
 /// Serves every service on `listener` until `shutdown` completes; then health turns
 /// NOT_SERVING, new connections are refused and calls in flight finish.
 pub async fn serve(
@@ -110,9 +123,25 @@ pub async fn serve_with(
     tls: Option<Tls>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), tonic::transport::Error> {
+    let listeners = Listeners {
+        grpc: listener,
+        pages: None,
+    };
+    serve_on(listeners, state, tls, shutdown).await
+}
+
+/// [`serve_with`] on `listeners`: with the pages on their own address when it is given.
+/// Both stop together, gracefully, when `shutdown` completes.
+pub async fn serve_on(
+    listeners: Listeners,
+    state: AppState,
+    tls: Option<Tls>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), tonic::transport::Error> {
     let auth = AuthLayer::new(state.access.clone());
-    let thermometer = ThermometerLayer::new(state.store.clone());
-    let dashboard = DashboardLayer::new(state.store.clone(), state.access.clone());
+    // One layer per page, each with its own budget, on whichever address serves them.
+    let thermometer = PageLayer::new(Thermometer::new(state.store.clone()));
+    let dashboard = PageLayer::new(Dashboard::new(state.store.clone(), state.access.clone()));
     let state = Arc::new(state);
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, ServingStatus::Serving).await;
@@ -135,18 +164,35 @@ pub async fn serve_with(
         .inspect_err(|e| tracing::error!(error = %e, "server reflection v1alpha is not available"))
         .ok();
 
-    let incoming = limits::capped_incoming(listener);
+    // One shutdown for both addresses: the gRPC port's future tells the pages'.
+    let (stop, stopped) = watch::channel(false);
     let shutdown = async move {
         shutdown.await;
         set_health(&reporter, ServingStatus::NotServing).await;
         tracing::info!("shutting down: finishing calls in flight");
+        let _ = stop.send(true);
     };
+    // On the gRPC port, the pages' paths are 404 when the pages are served elsewhere.
+    let moved = if listeners.pages.is_some() {
+        vec![crate::thermometer::PREFIX, crate::dashboard::PREFIX]
+    } else {
+        Vec::new()
+    };
+    let pages = listeners.pages.map(|listener| {
+        serve_pages(
+            listener,
+            thermometer.clone(),
+            dashboard.clone(),
+            tls.clone(),
+            stopped,
+        )
+    });
 
     let mut builder = tonic::transport::Server::builder();
     if let Some(tls) = &tls {
         builder = builder.tls_config(tls.config())?;
     }
-    builder
+    let grpc = builder
         .accept_http1(true)
         .concurrency_limit_per_connection(limits::STREAMS_PER_CONNECTION as usize)
         .max_concurrent_streams(limits::STREAMS_PER_CONNECTION)
@@ -159,6 +205,8 @@ pub async fn serve_with(
         .trace_fn(|req| tracing::info_span!("grpc", path = %req.uri().path()))
         // Outermost: every call is measured, also those refused by the layers inside.
         .layer(crate::metrics::RpcMetricsLayer::default())
+        // The pages' paths, when the pages have an address of their own: 404.
+        .layer(NotFoundLayer::below(moved))
         // The public thermometer page: plain GETs of `/thermometer/...`, answered before
         // gRPC-Web (which refuses other HTTP/1.1 requests) and without a credential.
         .layer(thermometer)
@@ -195,7 +243,45 @@ pub async fn serve_with(
             FigureServiceServer::new(FigureApi::new(state))
                 .max_decoding_message_size(limits::MAX_MESSAGE_BYTES),
         )
-        .serve_with_incoming_shutdown(incoming, shutdown)
+        .serve_with_incoming_shutdown(limits::capped_incoming(listeners.grpc), shutdown);
+    match pages {
+        None => grpc.await,
+        Some(pages) => tokio::try_join!(grpc, pages).map(|_| ()),
+    }
+}
+
+/// Serves the pages on `listener` until `stopped` says so (or its sender is gone): the
+/// same page layers (and budgets) as the gRPC port would have, the same TLS and limits,
+/// its own connection cap; no gRPC, every other path `404`.
+async fn serve_pages(
+    listener: TcpListener,
+    thermometer: PageLayer<Thermometer>,
+    dashboard: PageLayer<Dashboard>,
+    tls: Option<Tls>,
+    mut stopped: watch::Receiver<bool>,
+) -> Result<(), tonic::transport::Error> {
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = &tls {
+        builder = builder.tls_config(tls.config())?;
+    }
+    builder
+        .accept_http1(true)
+        .concurrency_limit_per_connection(limits::STREAMS_PER_CONNECTION as usize)
+        .max_concurrent_streams(limits::STREAMS_PER_CONNECTION)
+        .http2_max_header_list_size(limits::MAX_HEADER_LIST_BYTES)
+        .load_shed(LOAD_SHED)
+        .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
+        .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
+        .trace_fn(|req| tracing::info_span!("page", path = %req.uri().path()))
+        .layer(thermometer)
+        .layer(dashboard)
+        // Innermost: what the pages did not answer. The routes behind it are empty.
+        .layer(NotFoundLayer::everything())
+        .add_routes(tonic::service::Routes::default())
+        .serve_with_incoming_shutdown(limits::capped_incoming(listener), async move {
+            // An error (the sender dropped) means the gRPC port has stopped: stop too.
+            let _ = stopped.wait_for(|stop| *stop).await;
+        })
         .await
 }
 
@@ -203,6 +289,8 @@ pub async fn serve_with(
 #[derive(Debug)]
 pub struct RunningServer {
     pub addr: SocketAddr,
+    /// The pages' own address, when they have one.
+    pub pages_addr: Option<SocketAddr>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<Result<(), tonic::transport::Error>>,
 }
@@ -232,15 +320,35 @@ pub async fn spawn(state: AppState) -> std::io::Result<RunningServer> {
 
 /// [`spawn`], over TLS when `tls` is given.
 pub async fn spawn_with(state: AppState, tls: Option<Tls>) -> std::io::Result<RunningServer> {
+    spawn_on(state, tls, false).await
+}
+
+/// [`spawn_with`], with the pages on a second address of their own (`127.0.0.1:0`,
+/// [`RunningServer::pages_addr`]) when `pages_apart`.
+pub async fn spawn_on(
+    state: AppState,
+    tls: Option<Tls>,
+    pages_apart: bool,
+) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
     let addr = listener.local_addr()?;
+    let pages = match pages_apart {
+        true => Some(TcpListener::bind(("127.0.0.1", 0)).await?),
+        false => None,
+    };
+    let pages_addr = pages.as_ref().map(TcpListener::local_addr).transpose()?;
+    let listeners = Listeners {
+        grpc: listener,
+        pages,
+    };
     let (shutdown, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(serve_with(listener, state, tls, async move {
+    let task = tokio::spawn(serve_on(listeners, state, tls, async move {
         // A dropped sender also stops the server.
         let _ = stopped.await;
     }));
     Ok(RunningServer {
         addr,
+        pages_addr,
         shutdown,
         task,
     })

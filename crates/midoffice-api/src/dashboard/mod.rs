@@ -1,10 +1,11 @@
 //! The managers' dashboard: `GET /dashboard/{tenant}` as an HTML page of line charts
 //! (SVG drawn on the server, each with a table of its figures) and
-//! `/dashboard/{tenant}.csv`, on the gRPC port beside the services. `docs/dashboard.md`
-//! describes the URLs, the query and the formats.
+//! `/dashboard/{tenant}.csv`, on the gRPC port beside the services, or on the pages' own
+//! address when one is configured. `docs/dashboard.md` describes the URLs, the query and
+//! the formats.
 //!
-//! [`DashboardLayer`] answers these paths before gRPC-Web (which would refuse a plain
-//! HTTP/1.1 GET). Unlike the public thermometer the figures need the `dashboard` role,
+//! [`DashboardLayer`] (a [`PageLayer`] of [`Dashboard`], with a budget of its own)
+//! answers these paths before gRPC-Web (which would refuse a plain HTTP/1.1 GET). Unlike the public thermometer the figures need the `dashboard` role,
 //! read from the same credential as GetFigureSeries (`authorization: Bearer <API key or
 //! token>`, `x-api-key`, or a configured TLS client certificate); in development mode
 //! (no credentials configured, served on loopback only) the page is open. Without a
@@ -19,25 +20,23 @@ pub mod html;
 pub mod request;
 
 use crate::auth::{Access, Authenticated, Role};
+use crate::page::{Failure, Page, PageLayer, PageRequest, refuse, respond};
 use crate::thermometer::data::{Cell, row};
 use crate::thermometer::request::{Days, Refusal, month_of};
-use crate::thermometer::{PAGE_CALLS, PAGE_DEADLINE, PAGE_WAIT, refuse, respond};
-use chrono::Utc;
+use crate::thermometer::text::Lang;
 use http::header::{self, HeaderValue};
-use http::{Method, Request, Response, StatusCode};
+use http::{Response, StatusCode};
 use midoffice_domain::contact::Channel;
 use midoffice_domain::figures::{Figures, Filter, NormResult, Period};
 use midoffice_domain::limits::MAX_SERIES_POINTS;
 use midoffice_domain::rollup::series_periods;
 use midoffice_domain::{Instant, TenantId};
-use midoffice_store::{Store, StoreError};
+use midoffice_store::Store;
 use request::Ask;
 use sha2::{Digest, Sha256};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
-use tokio::sync::Semaphore;
+use std::task::Poll;
 use tonic::body::Body;
 
 /// The path of the dashboard; a tenant's dashboard is below it.
@@ -60,19 +59,6 @@ pub struct View {
     pub norms: Option<Vec<(Period, Vec<NormResult>)>>,
 }
 
-/// Why a page could not be read.
-enum Failure {
-    /// 400: the period gives too many points for the step.
-    TooMany(usize),
-    Store(StoreError),
-}
-
-impl From<StoreError> for Failure {
-    fn from(e: StoreError) -> Self {
-        Failure::Store(e)
-    }
-}
-
 /// Reads what a page shows.
 async fn view(store: &Store, ask: &Ask, now: Instant) -> Result<View, Failure> {
     let days = match ask.days {
@@ -85,7 +71,14 @@ async fn view(store: &Store, ask: &Ask, now: Instant) -> Result<View, Failure> {
     let step = ask.step.unwrap_or_else(|| request::default_step(days));
     let periods = series_periods(days.from, days.end(), step, now);
     if periods.len() > MAX_SERIES_POINTS {
-        return Err(Failure::TooMany(periods.len()));
+        return Err(Failure::Answer(refuse(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "{}:\n- step: {} > {MAX_SERIES_POINTS} (day, week, month)",
+                ask.lang.texts().bad_request,
+                periods.len()
+            ),
+        )));
     }
     let tenant = &ask.tenant;
     let overall = store.figure_series(tenant, periods.clone(), ask.filter.clone(), false);
@@ -280,224 +273,126 @@ async fn check(
     }
 }
 
-/// The answer to a GET or HEAD of `rest` (after the prefix).
-async fn answer(
-    layer: &DashboardLayer,
-    rest: &str,
-    query: Option<&str>,
-    headers: &http::HeaderMap,
-    certs: Option<&[Vec<u8>]>,
-    peer: Option<std::net::SocketAddr>,
-) -> Response<Body> {
-    let (store, access, budget) = (&layer.store, &layer.access, &*layer.budget);
-    let ask = match request::parse(rest, query) {
-        Ok(ask) => ask,
-        Err(Refusal::NotFound(lang)) => {
-            return refuse(StatusCode::NOT_FOUND, lang.texts().not_found.to_owned());
-        }
-        Err(Refusal::BadQuery(lang, why)) => {
-            // The credential first: a stranger learns nothing from the query's checks.
-            if let Ok(tenant) = TenantId::parse(rest.trim_end_matches(".csv"))
-                && let Err(r) = check(access, headers, certs, peer, &tenant).await
-            {
-                return r;
-            }
-            let t = lang.texts();
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                format!("{}:\n- {}", t.bad_request, why.join("\n- ")),
-            );
-        }
-    };
-    if let Err(r) = check(access, headers, certs, peer, &ask.tenant).await {
-        return r;
-    }
-    let t = ask.lang.texts();
-    let busy = || {
-        let mut r = refuse(StatusCode::SERVICE_UNAVAILABLE, t.busy.to_owned());
-        r.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
-        r
-    };
-    let Ok(Ok(_permit)) = tokio::time::timeout(PAGE_WAIT, budget.acquire()).await else {
-        tracing::warn!("the dashboard's budget stayed full");
-        return busy();
-    };
-    let view = match tokio::time::timeout(PAGE_DEADLINE, view(store, &ask, Utc::now())).await {
-        Ok(Ok(view)) => view,
-        Ok(Err(Failure::TooMany(n))) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "{}:\n- step: {n} > {MAX_SERIES_POINTS} (day, week, month)",
-                    t.bad_request
-                ),
-            );
-        }
-        Ok(Err(Failure::Store(StoreError::Unavailable(e)))) => {
-            tracing::warn!(error = %e, "the dashboard: store unavailable");
-            return busy();
-        }
-        Ok(Err(Failure::Store(e))) => {
-            tracing::error!(error = %e, "the dashboard failed");
-            return refuse(StatusCode::INTERNAL_SERVER_ERROR, t.failed.to_owned());
-        }
-        Err(_) => {
-            tracing::warn!("the dashboard took too long");
-            return busy();
-        }
-    };
-    let mut r = if ask.csv {
-        let mut r = respond(
-            StatusCode::OK,
-            "text/csv; charset=utf-8; header=present",
-            csv(&view),
-        );
-        r.headers_mut().insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-        );
-        let name = format!(
-            "attachment; filename=\"dashboard-{}-{}-{}.csv\"",
-            view.tenant, view.days.from, view.days.to
-        );
-        if let Ok(v) = HeaderValue::from_str(&name) {
-            r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
-        }
-        r
-    } else {
-        let page = html::html(&view, ask.lang);
-        let mut r = respond(StatusCode::OK, "text/html; charset=utf-8", page.page);
-        let hash = base64::Engine::encode(
-            &base64::engine::general_purpose::STANDARD,
-            Sha256::digest(page.style.as_bytes()),
-        );
-        // No script; the one style block by its hash; the filter form submits to
-        // this page only; never framed.
-        let csp = format!(
-            "default-src 'none'; style-src 'sha256-{hash}'; base-uri 'none'; \
-             form-action 'self'; frame-ancestors 'none'"
-        );
-        if let Ok(v) = HeaderValue::from_str(&csp) {
-            r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
-        }
-        r.headers_mut()
-            .insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-        r
-    };
-    // Figures behind a credential: kept by no cache (`respond` says `no-store`).
-    r.headers_mut().insert(
-        header::CONTENT_LANGUAGE,
-        HeaderValue::from_static(ask.lang.code()),
-    );
-    r
-}
-
-/// The tower layer that answers the dashboard's paths and passes every other request on.
+/// The managers' dashboard as a [`Page`]: behind the `dashboard` credential, never
+/// cached.
 #[derive(Clone, Debug)]
-pub struct DashboardLayer {
+pub struct Dashboard {
     store: Store,
     access: Access,
-    budget: Arc<Semaphore>,
 }
 
-impl DashboardLayer {
+impl Dashboard {
     /// The dashboard over `store`, with the server's `access`.
     pub fn new(store: Store, access: Access) -> Self {
-        Self {
-            store,
-            access,
-            budget: Arc::new(Semaphore::new(PAGE_CALLS)),
-        }
+        Self { store, access }
     }
 }
 
-impl<S> tower_layer::Layer<S> for DashboardLayer {
-    type Service = Dashboard<S>;
+/// The layer that answers the dashboard's paths (see [`crate::page`]).
+pub type DashboardLayer = PageLayer<Dashboard>;
 
-    fn layer(&self, inner: S) -> Self::Service {
-        Dashboard {
-            layer: self.clone(),
-            inner,
-        }
-    }
-}
+impl Page for Dashboard {
+    type Ask = Ask;
+    type View = View;
+    const PREFIX: &'static str = PREFIX;
+    const NAME: &'static str = "dashboard";
 
-/// See [`DashboardLayer`].
-#[derive(Clone, Debug)]
-pub struct Dashboard<S> {
-    layer: DashboardLayer,
-    inner: S,
-}
-
-impl<S, B> tower_service::Service<Request<B>> for Dashboard<S>
-where
-    S: tower_service::Service<Request<B>, Response = Response<Body>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    B: Send + 'static,
-{
-    type Response = Response<Body>;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request<B>) -> Self::Future {
-        let path = request.uri().path();
-        let rest = crate::thermometer::below(path, PREFIX);
-        let Some(rest) = rest else {
-            // The service that was ready is the one that is called (tower's contract).
-            let clone = self.inner.clone();
-            let mut inner = std::mem::replace(&mut self.inner, clone);
-            return Box::pin(inner.call(request));
-        };
-        let rest = rest.to_owned();
-        let query = request.uri().query().map(str::to_owned);
-        let method = request.method().clone();
-        let headers = request.headers().clone();
-        let certs = crate::auth::peer_certs(request.extensions());
-        let peer = crate::auth::peer_addr(request.extensions());
-        let layer = self.layer.clone();
-        Box::pin(async move {
-            if method != Method::GET && method != Method::HEAD {
-                let mut r = refuse(
-                    StatusCode::METHOD_NOT_ALLOWED,
-                    crate::thermometer::text::Lang::Nl.texts().method.to_owned(),
-                );
-                r.headers_mut()
-                    .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
-                return Ok(r);
+    async fn ask(&self, r: &PageRequest) -> Result<Ask, Response<Body>> {
+        let (rest, certs) = (r.rest.as_str(), r.certs.as_deref());
+        let ask = match request::parse(rest, r.query.as_deref()) {
+            Ok(ask) => ask,
+            Err(Refusal::NotFound(lang)) => {
+                return Err(refuse(
+                    StatusCode::NOT_FOUND,
+                    lang.texts().not_found.to_owned(),
+                ));
             }
-            Ok(answer(
-                &layer,
-                &rest,
-                query.as_deref(),
-                &headers,
-                certs.as_deref(),
-                peer,
-            )
-            .await)
-        })
+            Err(Refusal::BadQuery(lang, why)) => {
+                // The credential first: a stranger learns nothing from the query's checks.
+                if let Ok(tenant) = TenantId::parse(rest.trim_end_matches(".csv")) {
+                    check(&self.access, &r.headers, certs, r.peer, &tenant).await?;
+                }
+                let t = lang.texts();
+                return Err(refuse(
+                    StatusCode::BAD_REQUEST,
+                    format!("{}:\n- {}", t.bad_request, why.join("\n- ")),
+                ));
+            }
+        };
+        check(&self.access, &r.headers, certs, r.peer, &ask.tenant).await?;
+        Ok(ask)
+    }
+
+    fn lang(ask: &Ask) -> Lang {
+        ask.lang
+    }
+
+    async fn read(&self, ask: &Ask, now: Instant) -> Result<View, Failure> {
+        view(&self.store, ask, now).await
+    }
+
+    fn render(&self, ask: &Ask, view: View) -> Response<Body> {
+        let mut r = if ask.csv {
+            let mut r = respond(
+                StatusCode::OK,
+                "text/csv; charset=utf-8; header=present",
+                csv(&view),
+            );
+            r.headers_mut().insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+            );
+            let name = format!(
+                "attachment; filename=\"dashboard-{}-{}-{}.csv\"",
+                view.tenant, view.days.from, view.days.to
+            );
+            if let Ok(v) = HeaderValue::from_str(&name) {
+                r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+            }
+            r
+        } else {
+            let page = html::html(&view, ask.lang);
+            let mut r = respond(StatusCode::OK, "text/html; charset=utf-8", page.page);
+            let hash = base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                Sha256::digest(page.style.as_bytes()),
+            );
+            // No script; the one style block by its hash; the filter form submits to
+            // this page only; never framed.
+            let csp = format!(
+                "default-src 'none'; style-src 'sha256-{hash}'; base-uri 'none'; \
+                 form-action 'self'; frame-ancestors 'none'"
+            );
+            if let Ok(v) = HeaderValue::from_str(&csp) {
+                r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+            }
+            r.headers_mut()
+                .insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+            r
+        };
+        // Figures behind a credential: kept by no cache (`respond` says `no-store`).
+        r.headers_mut().insert(
+            header::CONTENT_LANGUAGE,
+            HeaderValue::from_static(ask.lang.code()),
+        );
+        r
     }
 }
 
 /// Reads the page a manager opens first (the current month, weekly, unfiltered), so its
 /// figures are kept in memory per period (the store's figure cache) before anyone asks:
 /// `serve` runs it for each tenant with figures after it starts.
-pub async fn warm(store: &Store, tenant: &TenantId) -> Result<(), StoreError> {
+pub async fn warm(store: &Store, tenant: &TenantId) -> Result<(), midoffice_store::StoreError> {
     let ask = Ask {
         tenant: tenant.clone(),
         csv: false,
         days: None,
         step: None,
         filter: Filter::default(),
-        lang: crate::thermometer::text::Lang::Nl,
+        lang: Lang::Nl,
     };
-    match view(store, &ask, Utc::now()).await {
-        Ok(_) | Err(Failure::TooMany(_)) => Ok(()),
+    match view(store, &ask, chrono::Utc::now()).await {
+        Ok(_) | Err(Failure::Answer(_)) => Ok(()),
         Err(Failure::Store(e)) => Err(e),
     }
 }

@@ -1,0 +1,388 @@
+//! The one tower layer behind every HTML page the server answers (the public
+//! thermometer, the managers' dashboard): [`PageLayer`] answers the paths below a
+//! page's prefix and passes every other request on; [`NotFoundLayer`] answers `404` for
+//! what is not served here.
+//!
+//! A page is a [`Page`]: how it reads a request (parse, access), what it reads from the
+//! store and how it renders it. The layer does the rest, the same for every page: only
+//! `GET` and `HEAD` (else `405`), its own budget ([`PAGE_CALLS`] at a time, a wait of at
+//! most [`PAGE_WAIT`] for a place), a deadline ([`PAGE_DEADLINE`]), `503` with
+//! `Retry-After` when busy or the store is unavailable, `500` (logged) on another store
+//! error. Each page layer has a budget of its own, so a crowd on the public page cannot
+//! take the dashboard's places, and neither takes the gRPC calls' budgets.
+//!
+//! The same layers serve the pages on the gRPC port (HTTP/1.1 beside gRPC) or on an
+//! address of their own (`server.pages_listen`, [`crate::server::Listeners`]).
+
+use crate::thermometer::text::Lang;
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use midoffice_domain::Instant;
+use midoffice_store::StoreError;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tonic::body::Body;
+
+/// Pages of one kind computed at one time; more wait at most [`PAGE_WAIT`], then 503.
+pub const PAGE_CALLS: usize = 4;
+/// How long a page waits for its budget.
+pub const PAGE_WAIT: Duration = Duration::from_secs(2);
+/// The longest a page may take; then 503.
+pub const PAGE_DEADLINE: Duration = Duration::from_secs(10);
+
+/// What a page reads of a request below its prefix.
+#[derive(Debug)]
+pub struct PageRequest {
+    /// The path after the prefix and its `/` (`gemeente-a.csv`); empty for the prefix.
+    pub rest: String,
+    /// The query, without `?`.
+    pub query: Option<String>,
+    pub headers: http::HeaderMap,
+    /// The TLS client certificates of the connection, DER, the leaf first.
+    pub certs: Option<Vec<Vec<u8>>>,
+    /// The peer's address.
+    pub peer: Option<SocketAddr>,
+}
+
+/// Why a page's read gave no view.
+#[derive(Debug)]
+pub enum Failure {
+    /// A complete answer instead (such as a 400 the read found).
+    Answer(Response<Body>),
+    /// The store failed: 503 when unavailable, else 500.
+    Store(StoreError),
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::Store(e)
+    }
+}
+
+/// A page: what [`PageLayer`] needs to answer it.
+pub trait Page: Send + Sync + 'static {
+    /// A request, read and allowed.
+    type Ask: Send + Sync;
+    /// What the page shows, read from the store.
+    type View: Send;
+    /// The page's path; its answers are this and the paths below it.
+    const PREFIX: &'static str;
+    /// Its name in the log.
+    const NAME: &'static str;
+
+    /// Reads the request and checks access; a complete answer (404, 400, 401, 403) when
+    /// the request goes no further. Takes no place in the budget.
+    fn ask(
+        &self,
+        request: &PageRequest,
+    ) -> impl Future<Output = Result<Self::Ask, Response<Body>>> + Send;
+
+    /// The language of the layer's own answers (503, 500) to `ask`.
+    fn lang(ask: &Self::Ask) -> Lang;
+
+    /// Reads what the page shows as of `now`; within the budget and the deadline.
+    fn read(
+        &self,
+        ask: &Self::Ask,
+        now: Instant,
+    ) -> impl Future<Output = Result<Self::View, Failure>> + Send;
+
+    /// The answer showing `view`.
+    fn render(&self, ask: &Self::Ask, view: Self::View) -> Response<Body>;
+}
+
+/// A response with a body and the headers every answer of a page carries.
+pub(crate) fn respond(
+    status: StatusCode,
+    content_type: &'static str,
+    body: String,
+) -> Response<Body> {
+    let mut r = Response::new(Body::new(http_body_util::Full::new(
+        tonic::codegen::Bytes::from(body),
+    )));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// A plain-text refusal.
+pub(crate) fn refuse(status: StatusCode, text: String) -> Response<Body> {
+    let mut r = respond(status, "text/plain; charset=utf-8", text + "\n");
+    // Nothing to frame, nothing to run.
+    r.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+    r
+}
+
+/// What follows `prefix` in `path`: `prefix` itself and everything below it
+/// (`/thermometer`, `/thermometer/a`), not a longer name (`/thermometerx`).
+pub(crate) fn below<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    let rest = path.strip_prefix(prefix)?;
+    if rest.is_empty() {
+        Some(rest)
+    } else {
+        rest.strip_prefix('/')
+    }
+}
+
+/// The answer to a request below the page's prefix.
+async fn answer<P: Page>(
+    page: &P,
+    budget: &Semaphore,
+    method: Method,
+    request: PageRequest,
+) -> Response<Body> {
+    if method != Method::GET && method != Method::HEAD {
+        let mut r = refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            Lang::Nl.texts().method.to_owned(),
+        );
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return r;
+    }
+    let ask = match page.ask(&request).await {
+        Ok(ask) => ask,
+        Err(r) => return r,
+    };
+    let t = P::lang(&ask).texts();
+    let busy = || {
+        let mut r = refuse(StatusCode::SERVICE_UNAVAILABLE, t.busy.to_owned());
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        r
+    };
+    let Ok(Ok(_permit)) = tokio::time::timeout(PAGE_WAIT, budget.acquire()).await else {
+        tracing::warn!(page = P::NAME, "the page's budget stayed full");
+        return busy();
+    };
+    let read = page.read(&ask, chrono::Utc::now());
+    let view = match tokio::time::timeout(PAGE_DEADLINE, read).await {
+        Ok(Ok(view)) => view,
+        Ok(Err(Failure::Answer(r))) => return r,
+        Ok(Err(Failure::Store(StoreError::Unavailable(e)))) => {
+            tracing::warn!(page = P::NAME, error = %e, "a page: store unavailable");
+            return busy();
+        }
+        Ok(Err(Failure::Store(e))) => {
+            tracing::error!(page = P::NAME, error = %e, "a page failed");
+            return refuse(StatusCode::INTERNAL_SERVER_ERROR, t.failed.to_owned());
+        }
+        Err(_) => {
+            tracing::warn!(page = P::NAME, "a page took too long");
+            return busy();
+        }
+    };
+    page.render(&ask, view)
+}
+
+/// The tower layer that answers a page's paths and passes every other request on.
+pub struct PageLayer<P> {
+    page: Arc<P>,
+    budget: Arc<Semaphore>,
+}
+
+impl<P: Page> PageLayer<P> {
+    /// `page`, with a budget of its own.
+    pub fn new(page: P) -> Self {
+        Self {
+            page: Arc::new(page),
+            budget: Arc::new(Semaphore::new(PAGE_CALLS)),
+        }
+    }
+}
+
+impl<P> Clone for PageLayer<P> {
+    fn clone(&self) -> Self {
+        Self {
+            page: self.page.clone(),
+            budget: self.budget.clone(),
+        }
+    }
+}
+
+impl<P: Page> std::fmt::Debug for PageLayer<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageLayer")
+            .field("page", &P::NAME)
+            .field("free", &self.budget.available_permits())
+            .finish()
+    }
+}
+
+impl<P, S> tower_layer::Layer<S> for PageLayer<P> {
+    type Service = PageService<P, S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        PageService {
+            layer: self.clone(),
+            inner,
+        }
+    }
+}
+
+/// See [`PageLayer`].
+pub struct PageService<P, S> {
+    layer: PageLayer<P>,
+    inner: S,
+}
+
+impl<P, S: Clone> Clone for PageService<P, S> {
+    fn clone(&self) -> Self {
+        Self {
+            layer: self.layer.clone(),
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+impl<P: Page, S> std::fmt::Debug for PageService<P, S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageService")
+            .field("layer", &self.layer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<P, S, B> tower_service::Service<Request<B>> for PageService<P, S>
+where
+    P: Page,
+    S: tower_service::Service<Request<B>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let Some(rest) = below(request.uri().path(), P::PREFIX) else {
+            // The service that was ready is the one that is called (tower's contract).
+            let clone = self.inner.clone();
+            let mut inner = std::mem::replace(&mut self.inner, clone);
+            return Box::pin(inner.call(request));
+        };
+        let asked = PageRequest {
+            rest: rest.to_owned(),
+            query: request.uri().query().map(str::to_owned),
+            headers: request.headers().clone(),
+            certs: crate::auth::peer_certs(request.extensions()),
+            peer: crate::auth::peer_addr(request.extensions()),
+        };
+        let method = request.method().clone();
+        let layer = self.layer.clone();
+        Box::pin(async move { Ok(answer(&*layer.page, &layer.budget, method, asked).await) })
+    }
+}
+
+/// What the server's `404` says: no page here (the same words on the gRPC port and on
+/// the pages' own address, which names no other address).
+pub const NOT_FOUND: &str = "Niet gevonden. / Not found.";
+
+/// Answers `404` (plain text) for what is not served here and passes the rest on:
+/// [`NotFoundLayer::below`] the prefixes of pages served on another address (on the
+/// gRPC port), or [`NotFoundLayer::everything`] (innermost on the pages' own address,
+/// which serves no gRPC).
+#[derive(Clone, Debug)]
+pub struct NotFoundLayer {
+    /// `None`: every request.
+    prefixes: Option<Vec<&'static str>>,
+}
+
+impl NotFoundLayer {
+    /// 404 for every request.
+    pub fn everything() -> Self {
+        Self { prefixes: None }
+    }
+
+    /// 404 for the requests below one of `prefixes` (none: every request passes).
+    pub fn below(prefixes: Vec<&'static str>) -> Self {
+        Self {
+            prefixes: Some(prefixes),
+        }
+    }
+}
+
+impl<S> tower_layer::Layer<S> for NotFoundLayer {
+    type Service = NotFound<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        NotFound {
+            prefixes: self.prefixes.clone(),
+            inner,
+        }
+    }
+}
+
+/// See [`NotFoundLayer`].
+#[derive(Clone, Debug)]
+pub struct NotFound<S> {
+    prefixes: Option<Vec<&'static str>>,
+    inner: S,
+}
+
+impl<S, B> tower_service::Service<Request<B>> for NotFound<S>
+where
+    S: tower_service::Service<Request<B>, Response = Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response<Body>, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request<B>) -> Self::Future {
+        let path = request.uri().path();
+        let not_here = match &self.prefixes {
+            None => true,
+            Some(prefixes) => prefixes.iter().any(|p| below(path, p).is_some()),
+        };
+        if not_here {
+            return Box::pin(async { Ok(refuse(StatusCode::NOT_FOUND, NOT_FOUND.to_owned())) });
+        }
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        Box::pin(inner.call(request))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn below_takes_the_prefix_and_its_paths_only() {
+        assert_eq!(below("/thermometer", "/thermometer"), Some(""));
+        assert_eq!(below("/thermometer/a", "/thermometer"), Some("a"));
+        assert_eq!(below("/thermometer/", "/thermometer"), Some(""));
+        assert_eq!(below("/thermometerx", "/thermometer"), None);
+        assert_eq!(below("/midoffice.v1.X/Y", "/thermometer"), None);
+    }
+}
