@@ -86,6 +86,13 @@ pub struct ServeArgs {
     /// on loopback (the network in between is trusted). [default: false]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub otlp_plaintext: Option<String>,
+
+    /// A second address for the pages (the thermometer and the dashboard), such as
+    /// `127.0.0.1:8080`: they are then served there, over the server's TLS if it has
+    /// TLS, and no longer on the gRPC port. [default: none, the pages are on the gRPC
+    /// port]
+    #[arg(long, value_name = "ADDR")]
+    pub pages_listen: Option<String>,
 }
 
 impl From<StoreArgs> for ServeArgs {
@@ -123,8 +130,9 @@ const OTLP_ENDPOINT: usize = 4;
 const MODE: usize = 5;
 const TLS_TERMINATED_BY_PROXY: usize = 6;
 const OTLP_PLAINTEXT: usize = 7;
+const PAGES_LISTEN: usize = 8;
 /// How many settings there are.
-const N: usize = 8;
+const N: usize = 9;
 
 /// Every setting, in the order of [`ServeArgs`].
 pub const SPECS: [Spec; N] = [
@@ -184,6 +192,13 @@ pub const SPECS: [Spec; N] = [
         alias: None,
         flag: "--otlp-plaintext",
     },
+    Spec {
+        section: "server",
+        key: "pages_listen",
+        env: "MIDOFFICE__SERVER__PAGES_LISTEN",
+        alias: None,
+        flag: "--pages-listen",
+    },
 ];
 
 /// Whether the service runs for development or with real data.
@@ -210,6 +225,8 @@ impl Mode {
 pub struct Settings {
     /// The address to serve on.
     pub listen: SocketAddr,
+    /// The pages' own address (`server.pages_listen`); `None`: on the gRPC port.
+    pub pages_listen: Option<SocketAddr>,
     /// The data folder.
     pub data_dir: PathBuf,
     /// The database URL, with its password: show it only through [`redact_url`].
@@ -244,6 +261,7 @@ impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
             .field("listen", &self.listen)
+            .field("pages_listen", &self.pages_listen)
             .field("data_dir", &self.data_dir)
             .field("database_url", &redact_url(&self.database_url))
             .field("secret_file", &self.secret_file)
@@ -358,6 +376,12 @@ pub enum ConfigError {
         value: String,
         reason: String,
     },
+    #[error(
+        "{origin}: {value:?} is the gRPC address (server.listen) itself; leave \
+         server.pages_listen unset to serve the pages on the gRPC port, or give it an \
+         address of its own"
+    )]
+    PagesOnGrpcAddress { origin: String, value: String },
 }
 
 /// The file's layout; any key not named here is refused.
@@ -416,6 +440,7 @@ impl Default for Retention {
 #[serde(deny_unknown_fields, expecting = "a table [server]")]
 struct ServerTable {
     listen: Option<String>,
+    pages_listen: Option<String>,
     mode: Option<String>,
     tls_terminated_by_proxy: Option<bool>,
 }
@@ -555,6 +580,7 @@ pub fn parse_file(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
     values[MODE] = file.server.mode;
     values[TLS_TERMINATED_BY_PROXY] = file.server.tls_terminated_by_proxy.map(|b| b.to_string());
     values[OTLP_PLAINTEXT] = file.telemetry.otlp_plaintext.map(|b| b.to_string());
+    values[PAGES_LISTEN] = file.server.pages_listen;
     let access = file
         .access
         .config()
@@ -672,6 +698,7 @@ pub fn resolve(
         &flags.store.mode,
         &flags.tls_terminated_by_proxy,
         &flags.otlp_plaintext,
+        &flags.pages_listen,
     ];
     let mut warnings = Vec::new();
     // The winning value of each setting and where it came from; `None` for the default.
@@ -711,19 +738,33 @@ pub fn resolve(
         mode,
         tls_terminated_by_proxy,
         otlp_plaintext,
+        pages_listen,
     ] = chosen;
 
-    let listen = match listen {
-        None => DEFAULT_LISTEN,
-        Some((value, origin)) => value
+    let address = |(value, origin): (String, String)| {
+        value
             .trim()
-            .parse()
-            .map_err(|e: std::net::AddrParseError| ConfigError::Listen {
+            .parse::<SocketAddr>()
+            .map_err(|e| ConfigError::Listen {
                 origin,
                 value,
                 reason: e.to_string(),
-            })?,
+            })
     };
+    let listen = listen.map_or(Ok(DEFAULT_LISTEN), address)?;
+    let pages_listen = match pages_listen {
+        None => None,
+        Some((value, origin)) => {
+            let pages = address((value.clone(), origin.clone()))?;
+            // Port 0 (any free port) twice is two addresses; the same port is one.
+            if pages == listen && pages.port() != 0 {
+                return Err(ConfigError::PagesOnGrpcAddress { origin, value });
+            }
+            Some(pages)
+        }
+    };
+    // Every address the server listens on; the mode and the checks look at all.
+    let addresses: Vec<SocketAddr> = std::iter::once(listen).chain(pages_listen).collect();
     let data_dir = PathBuf::from(data_dir.map_or(DEFAULT_DATA_DIR.to_owned(), |(v, _)| v));
     let database_url = database_url.map_or_else(
         || format!("sqlite://{}/midoffice.db?mode=rwc", data_dir.display()),
@@ -733,9 +774,9 @@ pub fn resolve(
     let (mode, mode_reason) = match mode {
         Some((value, origin)) => match value.trim() {
             "development" => {
-                if !listen.ip().is_loopback() {
+                for address in addresses.iter().filter(|a| !a.ip().is_loopback()) {
                     warnings.push(format!(
-                        "{origin} says development, yet the service listens on {listen}, \
+                        "{origin} says development, yet the service listens on {address}, \
                          which is not loopback: a secret generated in the data folder is \
                          fit for a trial only"
                     ));
@@ -745,12 +786,13 @@ pub fn resolve(
             "production" => (Mode::Production, format!("set by {origin}")),
             _ => return Err(ConfigError::Mode { origin, value }),
         },
-        None => infer_mode(listen, &database_url),
+        None => infer_mode(&addresses, &database_url),
     };
     let tls_terminated_by_proxy = parse_bool(tls_terminated_by_proxy)?;
     let otlp_plaintext = parse_bool(otlp_plaintext)?;
     Ok(Settings {
         listen,
+        pages_listen,
         data_dir,
         database_url,
         secret_file,
@@ -783,13 +825,13 @@ fn parse_bool(chosen: Option<(String, String)>) -> Result<bool, ConfigError> {
 }
 
 /// The mode when none is set: production when the service listens on a non-loopback
-/// address (others can reach it) or uses PostgreSQL (a shared database), else
-/// development. Returns the reason for the log.
-fn infer_mode(listen: SocketAddr, database_url: &str) -> (Mode, String) {
-    if !listen.ip().is_loopback() {
+/// address (the gRPC port or the pages': others can reach it) or uses PostgreSQL (a
+/// shared database), else development. Returns the reason for the log.
+fn infer_mode(addresses: &[SocketAddr], database_url: &str) -> (Mode, String) {
+    if let Some(open) = addresses.iter().find(|a| !a.ip().is_loopback()) {
         (
             Mode::Production,
-            format!("inferred: {listen} is not a loopback address"),
+            format!("inferred: {open} is not a loopback address"),
         )
     } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
         (
@@ -966,6 +1008,79 @@ mod tests {
         assert!(
             err.starts_with("--mode") && err.contains("production"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn the_pages_may_have_an_address_of_their_own_named_in_every_error() {
+        let none = ServeArgs::default();
+        assert_eq!(resolve(None, &env(&[]), &none).unwrap().pages_listen, None);
+        let f = || file("[server]\npages_listen = \"127.0.0.1:8080\"\n");
+        let s = resolve(Some(f()), &env(&[]), &none).unwrap();
+        assert_eq!(s.pages_listen, Some("127.0.0.1:8080".parse().unwrap()));
+        assert_eq!(s.mode, Mode::Development, "loopback pages keep development");
+        let e = env(&[("MIDOFFICE__SERVER__PAGES_LISTEN", "[::1]:8081")]);
+        let s = resolve(Some(f()), &e, &none).unwrap();
+        assert_eq!(s.pages_listen, Some("[::1]:8081".parse().unwrap()));
+        let flags = ServeArgs {
+            pages_listen: Some("127.0.0.1:8082".into()),
+            ..ServeArgs::default()
+        };
+        let s = resolve(Some(f()), &e, &flags).unwrap();
+        assert_eq!(s.pages_listen, Some("127.0.0.1:8082".parse().unwrap()));
+        // Empty: the default, the pages on the gRPC port.
+        let e = env(&[("MIDOFFICE__SERVER__PAGES_LISTEN", " ")]);
+        assert_eq!(resolve(Some(f()), &e, &none).unwrap().pages_listen, None);
+
+        // A bad value names where it came from.
+        let bad = file("[server]\npages_listen = \"localhost:8080\"\n");
+        let err = resolve(Some(bad), &env(&[]), &none)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("server.pages_listen in test.toml"), "{err}");
+        let e = env(&[("MIDOFFICE__SERVER__PAGES_LISTEN", "8080")]);
+        let err = resolve(None, &e, &none).unwrap_err().to_string();
+        assert!(err.starts_with("MIDOFFICE__SERVER__PAGES_LISTEN"), "{err}");
+        let flags = ServeArgs {
+            pages_listen: Some("nope".into()),
+            ..ServeArgs::default()
+        };
+        let err = resolve(None, &env(&[]), &flags).unwrap_err().to_string();
+        assert!(err.starts_with("--pages-listen"), "{err}");
+        // The gRPC address itself is not a second address.
+        let flags = ServeArgs {
+            listen: Some("127.0.0.1:50051".into()),
+            pages_listen: Some("127.0.0.1:50051".into()),
+            ..ServeArgs::default()
+        };
+        let err = resolve(None, &env(&[]), &flags).unwrap_err().to_string();
+        assert!(
+            err.starts_with("--pages-listen") && err.contains("server.listen"),
+            "{err}"
+        );
+        let any_port = ServeArgs {
+            listen: Some("127.0.0.1:0".into()),
+            pages_listen: Some("127.0.0.1:0".into()),
+            ..ServeArgs::default()
+        };
+        resolve(None, &env(&[]), &any_port).unwrap();
+
+        // Pages open to others make the inferred mode production, as the gRPC port does;
+        // development said outright is warned about.
+        let e = env(&[("MIDOFFICE__SERVER__PAGES_LISTEN", "0.0.0.0:8080")]);
+        let s = resolve(None, &e, &none).unwrap();
+        assert_eq!(s.mode, Mode::Production);
+        assert!(s.mode_reason.contains("0.0.0.0:8080"), "{}", s.mode_reason);
+        let e = env(&[
+            ("MIDOFFICE__SERVER__PAGES_LISTEN", "0.0.0.0:8080"),
+            ("MIDOFFICE__SERVER__MODE", "development"),
+        ]);
+        let s = resolve(None, &e, &none).unwrap();
+        assert_eq!(s.mode, Mode::Development);
+        assert!(
+            s.warnings.iter().any(|w| w.contains("0.0.0.0:8080")),
+            "{:?}",
+            s.warnings
         );
     }
 
@@ -1213,6 +1328,7 @@ mod tests {
         let s = resolve(Some(example), &env(&[]), &ServeArgs::default()).unwrap();
         let d = resolve(None, &env(&[]), &ServeArgs::default()).unwrap();
         assert_eq!(s.listen, d.listen);
+        assert_eq!(s.pages_listen, d.pages_listen);
         assert_eq!(s.data_dir, d.data_dir);
         assert_eq!(s.database_url, d.database_url);
         assert_eq!(s.secret_file, d.secret_file);

@@ -33,6 +33,10 @@ An empty value means the built-in default.
 
   flag             file key                 environment
   --listen         server.listen            MIDOFFICE__SERVER__LISTEN, MIDOFFICE_LISTEN
+  --pages-listen   server.pages_listen      MIDOFFICE__SERVER__PAGES_LISTEN
+                   a second address for the pages (/thermometer, /dashboard): served
+                   there (with the server's TLS) and no longer on the gRPC port;
+                   unset: on the gRPC port. Loopback only without credentials.
   --data-dir       data.dir                 MIDOFFICE__DATA__DIR, MIDOFFICE_DATA_DIR
   --database-url   database.url             MIDOFFICE__DATABASE__URL,
                                             MIDOFFICE_DATABASE_URL
@@ -80,7 +84,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the gRPC API, gRPC-Web, health and reflection on one port (the default).
+    /// Serve the gRPC API, gRPC-Web, health, reflection and the pages on one port (the
+    /// default); the pages on a second address with --pages-listen.
     #[command(after_help = CONFIGURATION_HELP)]
     Serve(ServeArgs),
     /// Play scenario files against a fresh in-process server each; exits 1 if any fails.
@@ -461,6 +466,12 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
     let addr = listener.local_addr()?;
+    let pages = match settings.pages_listen {
+        None => None,
+        Some(at) => Some(tokio::net::TcpListener::bind(at).await.map_err(|e| {
+            format!("cannot listen on {at} (server.pages_listen, the pages' address): {e}")
+        })?),
+    };
     info!(
         listen = %addr,
         database = %shown_url,
@@ -469,6 +480,13 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
             + usize::from(settings.access.oidc.is_some()),
         "midoffice serving gRPC, gRPC-Web, health and reflection"
     );
+    if let Some(pages) = &pages {
+        info!(
+            pages = %pages.local_addr()?,
+            "midoffice serving the pages (/thermometer, /dashboard) on their own address, \
+             not on the gRPC port"
+        );
+    }
     // The processing log goes to the same collector as the traces, when there is one.
     let (stop_export, stopped) = tokio::sync::watch::channel(false);
     let export = match exported_to(settings) {
@@ -506,8 +524,11 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
             stop_export.subscribe(),
         ))
     });
-    let served = midoffice_api::serve_with(
-        listener,
+    let served = midoffice_api::serve_on(
+        midoffice_api::Listeners {
+            grpc: listener,
+            pages,
+        },
         AppState {
             store,
             pseudonymiser,
@@ -603,6 +624,14 @@ fn check_access(settings: &Settings) -> Result<midoffice_api::auth::Access, BoxE
             )
             .into());
         }
+        // The dashboard on the pages' address is open to loopback peers only without
+        // credentials; the address itself stays on loopback, as the gRPC port does.
+        if let Some(pages) = settings.pages_listen.filter(|a| !a.ip().is_loopback()) {
+            return Err(format!(
+                "refusing to serve the pages on {pages} (server.pages_listen): {NO_CREDENTIALS}"
+            )
+            .into());
+        }
         // A proxy in front of a loopback address serves others all the same: without
         // credentials that would open the API to whoever reaches the proxy.
         if settings.tls_terminated_by_proxy {
@@ -623,12 +652,15 @@ fn check_access(settings: &Settings) -> Result<midoffice_api::auth::Access, BoxE
     settings.check_server_tls()?;
     if settings.tls.is_none() && settings.tls_terminated_by_proxy {
         info!("TLS is terminated in front of midoffice (server.tls_terminated_by_proxy)");
-    } else if settings.tls.is_none() && !settings.listen.ip().is_loopback() {
-        warn!(
-            listen = %settings.listen,
-            "serving without TLS on a non-loopback address: credentials travel in clear \
-             unless a proxy in front terminates TLS ([tls] in the configuration)"
-        );
+    } else if settings.tls.is_none() {
+        let open = std::iter::once(settings.listen).chain(settings.pages_listen);
+        for listen in open.filter(|a| !a.ip().is_loopback()) {
+            warn!(
+                %listen,
+                "serving without TLS on a non-loopback address: credentials travel in clear \
+                 unless a proxy in front terminates TLS ([tls] in the configuration)"
+            );
+        }
     }
     Ok(access)
 }

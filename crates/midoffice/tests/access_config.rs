@@ -319,3 +319,92 @@ fn production_refuses_a_plain_otlp_endpoint_off_loopback_unless_allowed() {
         .args(["--otlp-endpoint", "https://collector.invalid:4317"]);
     drop(serving(cmd));
 }
+
+#[tokio::test]
+async fn the_pages_address_is_checked_and_then_serves_the_pages_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let serve = ["serve", "--data-dir", "data", "--listen", "127.0.0.1:0"];
+    // A value that is no address is refused, naming where it came from.
+    let out = midoffice(dir.path())
+        .args(serve)
+        .args(["--pages-listen", "localhost:8080"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(said(&out).contains("--pages-listen"), "{}", said(&out));
+    let out = midoffice(dir.path())
+        .args(serve)
+        .env("MIDOFFICE__SERVER__PAGES_LISTEN", "8080")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        said(&out).contains("MIDOFFICE__SERVER__PAGES_LISTEN"),
+        "{}",
+        said(&out)
+    );
+    // Without credentials the pages stay on loopback, as the gRPC port does.
+    let out = midoffice(dir.path())
+        .args(serve)
+        .args(["--pages-listen", "0.0.0.0:0", "--mode", "development"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "the pages were served to others");
+    let text = said(&out);
+    assert!(
+        text.contains("server.pages_listen") && text.contains("no credentials"),
+        "{text}"
+    );
+
+    // Served: the pages on their address, 404 on the gRPC port.
+    let mut child = midoffice(dir.path())
+        .args(serve)
+        .args(["--pages-listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let running = Running(child);
+    let (tx, rx) = std::sync::mpsc::channel();
+    for stream in [
+        Box::new(stdout) as Box<dyn std::io::Read + Send>,
+        Box::new(stderr),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut log = String::new();
+    let value = |line: &str, key: &str| {
+        line.split(key)
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .map(str::to_owned)
+    };
+    let (mut grpc, mut pages) = (None, None);
+    while grpc.is_none() || pages.is_none() {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or_else(|_| panic!("the server did not say where it serves:\n{log}"));
+        log.push_str(&line);
+        log.push('\n');
+        grpc = grpc.or_else(|| value(&line, " listen="));
+        pages = pages.or_else(|| value(&line, " pages="));
+    }
+    let (grpc, pages) = (grpc.unwrap(), pages.unwrap());
+    assert_ne!(grpc, pages);
+    let a = midoffice_tests::http::send_to(&pages, "GET", "/thermometer/gemeente-a.json", "").await;
+    assert_eq!(a.status, 200, "{}", a.body);
+    assert!(a.body.contains("\"tenant\""), "{}", a.body);
+    let a = midoffice_tests::http::send_to(&grpc, "GET", "/thermometer/gemeente-a.json", "").await;
+    assert_eq!(a.status, 404, "{}", a.body);
+    let a = midoffice_tests::http::send_to(&pages, "GET", "/", "").await;
+    assert_eq!(a.status, 404, "{}", a.body);
+    drop(running);
+}
