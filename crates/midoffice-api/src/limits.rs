@@ -303,7 +303,20 @@ impl AsyncWrite for CappedStream {
 /// is accepted only when one has closed (meanwhile it waits in the kernel's backlog).
 /// Accepting stops when the returned stream is dropped.
 pub fn capped_incoming(listener: TcpListener) -> ReceiverStream<io::Result<CappedStream>> {
-    let places = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    capped_incoming_in(listener, connection_places())
+}
+
+/// The [`MAX_CONNECTIONS`] places of one server, to share between its listeners (the
+/// gRPC port and the pages' own address), so that the memory bound holds for both.
+pub fn connection_places() -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(MAX_CONNECTIONS))
+}
+
+/// [`capped_incoming`], each connection taking one of `places`.
+pub fn capped_incoming_in(
+    listener: TcpListener,
+    places: Arc<Semaphore>,
+) -> ReceiverStream<io::Result<CappedStream>> {
     let (tx, rx) = mpsc::channel(1);
     tokio::spawn(async move {
         loop {

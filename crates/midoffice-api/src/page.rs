@@ -376,6 +376,160 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tower_layer::Layer;
+    use tower_service::Service;
+
+    /// Page 0 at `/a` waits in its read until `gate` lets it go; page 1 at `/b` does
+    /// not wait. Each read adds a permit to `entered`.
+    struct TestPage<const N: u8> {
+        gate: Arc<Semaphore>,
+        entered: Arc<Semaphore>,
+    }
+
+    impl<const N: u8> Page for TestPage<N> {
+        type Ask = ();
+        type View = ();
+        const PREFIX: &'static str = if N == 0 { "/a" } else { "/b" };
+        const NAME: &'static str = "test";
+
+        async fn ask(&self, request: &PageRequest) -> Result<(), Response<Body>> {
+            match request.rest.as_str() {
+                "missing" => Err(refuse(StatusCode::NOT_FOUND, "no such page".into())),
+                _ => Ok(()),
+            }
+        }
+
+        fn lang(_: &()) -> Lang {
+            Lang::En
+        }
+
+        async fn read(&self, _: &(), _: Instant) -> Result<(), Failure> {
+            self.entered.add_permits(1);
+            if N == 0 {
+                self.gate.acquire().await.expect("the gate").forget();
+            }
+            Ok(())
+        }
+
+        fn render(&self, _: &(), _: ()) -> Response<Body> {
+            respond(StatusCode::OK, "text/plain", "page".into())
+        }
+    }
+
+    /// What passes every layer: 418.
+    #[derive(Clone)]
+    struct Teapot;
+
+    impl Service<Request<()>> for Teapot {
+        type Response = Response<Body>;
+        type Error = std::convert::Infallible;
+        type Future = std::future::Ready<Result<Response<Body>, Self::Error>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: Request<()>) -> Self::Future {
+            let mut r = Response::new(Body::empty());
+            *r.status_mut() = StatusCode::IM_A_TEAPOT;
+            std::future::ready(Ok(r))
+        }
+    }
+
+    async fn call<S>(mut service: S, method: Method, path: &str) -> Response<Body>
+    where
+        S: Service<Request<()>, Response = Response<Body>, Error = std::convert::Infallible>,
+    {
+        std::future::poll_fn(|cx| service.poll_ready(cx))
+            .await
+            .expect("ready");
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(())
+            .expect("a request");
+        match service.call(request).await {
+            Ok(r) => r,
+        }
+    }
+
+    #[tokio::test]
+    async fn each_page_has_its_own_budget_and_answers_only_below_its_prefix() {
+        let gate = Arc::new(Semaphore::new(0));
+        let entered = Arc::new(Semaphore::new(0));
+        let a = PageLayer::new(TestPage::<0> {
+            gate: gate.clone(),
+            entered: entered.clone(),
+        });
+        let b = PageLayer::new(TestPage::<1> {
+            gate: gate.clone(),
+            entered: entered.clone(),
+        });
+        let service = a.layer(b.layer(Teapot));
+
+        // Page a's budget full: every place is in a read that waits.
+        let held: Vec<_> = (0..PAGE_CALLS)
+            .map(|_| tokio::spawn(call(service.clone(), Method::GET, "/a/x")))
+            .collect();
+        entered
+            .acquire_many(PAGE_CALLS as u32)
+            .await
+            .expect("the reads")
+            .forget();
+        // Page b answers at once all the same.
+        let r = call(service.clone(), Method::GET, "/b/x").await;
+        assert_eq!(r.status(), StatusCode::OK);
+        // Page a's next request waits for a place, then is told to come back.
+        let r = call(service.clone(), Method::GET, "/a/y").await;
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            r.headers().get(header::RETRY_AFTER).map(|v| v.as_bytes()),
+            Some(&b"2"[..])
+        );
+        // A refusal of the page's own and a wrong method take no place.
+        let r = call(service.clone(), Method::GET, "/a/missing").await;
+        assert_eq!(r.status(), StatusCode::NOT_FOUND);
+        let r = call(service.clone(), Method::POST, "/a/x").await;
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+        gate.add_permits(PAGE_CALLS);
+        for h in held {
+            assert_eq!(h.await.expect("a held page").status(), StatusCode::OK);
+        }
+        // Everything else passes on.
+        for path in ["/", "/ab", "/c/a"] {
+            let r = call(service.clone(), Method::GET, path).await;
+            assert_eq!(r.status(), StatusCode::IM_A_TEAPOT, "{path}");
+        }
+    }
+
+    #[tokio::test]
+    async fn not_found_answers_below_its_prefixes_or_everything() {
+        let moved = NotFoundLayer::below(vec!["/a", "/b"]).layer(Teapot);
+        for (path, status) in [
+            ("/a", StatusCode::NOT_FOUND),
+            ("/b/x.csv", StatusCode::NOT_FOUND),
+            ("/ab", StatusCode::IM_A_TEAPOT),
+            (
+                "/midoffice.v1.FigureService/GetFigures",
+                StatusCode::IM_A_TEAPOT,
+            ),
+        ] {
+            let r = call(moved.clone(), Method::GET, path).await;
+            assert_eq!(r.status(), status, "{path}");
+        }
+        let none = NotFoundLayer::below(Vec::new()).layer(Teapot);
+        let r = call(none, Method::GET, "/a").await;
+        assert_eq!(r.status(), StatusCode::IM_A_TEAPOT);
+        let all = NotFoundLayer::everything().layer(Teapot);
+        for path in ["/", "/a", "/midoffice.v1.FigureService/GetFigures"] {
+            let r = call(all.clone(), Method::POST, path).await;
+            assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+            assert_eq!(
+                r.headers().get(header::CONTENT_TYPE).map(|v| v.as_bytes()),
+                Some(&b"text/plain; charset=utf-8"[..])
+            );
+        }
+    }
 
     #[test]
     fn below_takes_the_prefix_and_its_paths_only() {

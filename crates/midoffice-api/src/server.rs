@@ -178,9 +178,11 @@ pub async fn serve_on(
     } else {
         Vec::new()
     };
+    // One connection cap for both addresses: the memory bound (`limits`) holds for all.
+    let places = limits::connection_places();
     let pages = listeners.pages.map(|listener| {
         serve_pages(
-            listener,
+            limits::capped_incoming_in(listener, places.clone()),
             thermometer.clone(),
             dashboard.clone(),
             tls.clone(),
@@ -243,18 +245,18 @@ pub async fn serve_on(
             FigureServiceServer::new(FigureApi::new(state))
                 .max_decoding_message_size(limits::MAX_MESSAGE_BYTES),
         )
-        .serve_with_incoming_shutdown(limits::capped_incoming(listeners.grpc), shutdown);
+        .serve_with_incoming_shutdown(limits::capped_incoming_in(listeners.grpc, places), shutdown);
     match pages {
         None => grpc.await,
         Some(pages) => tokio::try_join!(grpc, pages).map(|_| ()),
     }
 }
 
-/// Serves the pages on `listener` until `stopped` says so (or its sender is gone): the
-/// same page layers (and budgets) as the gRPC port would have, the same TLS and limits,
-/// its own connection cap; no gRPC, every other path `404`.
+/// Serves the pages on `incoming` until `stopped` says so (or its sender is gone): the
+/// same page layers (and budgets) as the gRPC port would have, the same TLS, limits and
+/// connection cap; no gRPC, every other path `404`.
 async fn serve_pages(
-    listener: TcpListener,
+    incoming: impl tokio_stream::Stream<Item = std::io::Result<limits::CappedStream>> + Send + 'static,
     thermometer: PageLayer<Thermometer>,
     dashboard: PageLayer<Dashboard>,
     tls: Option<Tls>,
@@ -268,6 +270,8 @@ async fn serve_pages(
         .accept_http1(true)
         .concurrency_limit_per_connection(limits::STREAMS_PER_CONNECTION as usize)
         .max_concurrent_streams(limits::STREAMS_PER_CONNECTION)
+        .initial_connection_window_size(limits::CONNECTION_WINDOW)
+        .initial_stream_window_size(limits::STREAM_WINDOW)
         .http2_max_header_list_size(limits::MAX_HEADER_LIST_BYTES)
         .load_shed(LOAD_SHED)
         .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
@@ -278,7 +282,7 @@ async fn serve_pages(
         // Innermost: what the pages did not answer. The routes behind it are empty.
         .layer(NotFoundLayer::everything())
         .add_routes(tonic::service::Routes::default())
-        .serve_with_incoming_shutdown(limits::capped_incoming(listener), async move {
+        .serve_with_incoming_shutdown(incoming, async move {
             // An error (the sender dropped) means the gRPC port has stopped: stop too.
             let _ = stopped.wait_for(|stop| *stop).await;
         })
