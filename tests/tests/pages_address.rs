@@ -2,7 +2,8 @@
 //! both backends: the thermometer and the dashboard answer there (HTTP/1.1, and HTTP/2
 //! for a client that speaks it) and nothing else does (404, plain text, also for gRPC);
 //! on the gRPC port their paths are 404 while gRPC works as before; the dashboard keeps
-//! its credential there; both addresses stop with the server.
+//! its credential there (a key, or a TLS client certificate over the server's TLS, which
+//! the pages' address speaks too); both addresses stop with the server.
 
 use midoffice_api::auth::{Access, AccessConfig, ApiKey, Grant, Role, key_hash, new_key};
 use midoffice_domain::TenantId;
@@ -195,6 +196,142 @@ async fn the_dashboard_needs_its_credential_on_the_pages_address(database: TestD
         )
         .await;
         assert_not_found(&a, &page);
+    })
+    .await;
+}
+
+/// A CA, a server certificate for `localhost` and a client certificate, PEM; and the
+/// client certificate's SHA-256.
+struct Pki {
+    ca: String,
+    server: (String, String),
+    client: (String, String),
+    client_sha256: [u8; 32],
+}
+
+fn pki() -> Pki {
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
+    };
+    use sha2::Digest;
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name
+        .push(DnType::CommonName, "midoffice test CA");
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca = CertifiedIssuer::self_signed(ca, KeyPair::generate().unwrap()).unwrap();
+    let server_key = KeyPair::generate().unwrap();
+    let mut server = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let server = server.signed_by(&server_key, &ca).unwrap();
+    let client_key = KeyPair::generate().unwrap();
+    let mut client = CertificateParams::new(Vec::<String>::new()).unwrap();
+    client
+        .distinguished_name
+        .push(DnType::CommonName, "dashboard proxy");
+    client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let client = client.signed_by(&client_key, &ca).unwrap();
+    Pki {
+        ca: ca.pem(),
+        server: (server.pem(), server_key.serialize_pem()),
+        client_sha256: sha2::Sha256::digest(client.der()).into(),
+        client: (client.pem(), client_key.serialize_pem()),
+    }
+}
+
+/// One HTTP/1.1 GET over TLS (no ALPN offered, so HTTP/1.1 it is), with the client
+/// certificate when `identity`; the status, or `None` when the connection failed.
+async fn tls_get(addr: &str, target: &str, pki: &Pki, identity: bool) -> Option<u16> {
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(CertificateDer::from_pem_slice(pki.ca.as_bytes()).unwrap())
+        .unwrap();
+    let builder = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots);
+    let config = if identity {
+        let chain = vec![CertificateDer::from_pem_slice(pki.client.0.as_bytes()).unwrap()];
+        let key = PrivateKeyDer::from_pem_slice(pki.client.1.as_bytes()).unwrap();
+        builder.with_client_auth_cert(chain, key).unwrap()
+    } else {
+        builder.with_no_client_auth()
+    };
+    let tcp = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut tls = connector.connect(name, tcp).await.ok()?;
+    let text = format!("GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    tls.write_all(text.as_bytes()).await.ok()?;
+    let mut raw = Vec::new();
+    // The answer is complete before the peer closes, with or without close_notify.
+    let _ = tls.read_to_end(&mut raw).await;
+    let head = String::from_utf8_lossy(&raw);
+    head.strip_prefix("HTTP/1.1 ")?.get(..3)?.parse().ok()
+}
+
+database_test!(the_pages_address_speaks_the_servers_tls_and_takes_its_client_certificates);
+async fn the_pages_address_speaks_the_servers_tls_and_takes_its_client_certificates(
+    database: TestDatabase,
+) {
+    let pki = pki();
+    let access = Access::configured(AccessConfig {
+        client_certs: vec![midoffice_api::auth::ClientCert {
+            name: "dashboard proxy".into(),
+            sha256: pki.client_sha256,
+            grant: Grant {
+                tenants: vec![TenantId::parse(TENANT).unwrap()],
+                roles: vec![Role::Dashboard],
+                channels: None,
+            },
+        }],
+        ..Default::default()
+    });
+    let setup = Setup {
+        access,
+        tls: Some(midoffice_tests::Tls {
+            cert_pem: pki.server.0.clone().into_bytes(),
+            key_pem: pki.server.1.clone().into_bytes(),
+            client_ca_pem: Some(pki.ca.clone().into_bytes()),
+        }),
+        client_tls: Some(
+            tonic::transport::ClientTlsConfig::new()
+                .ca_certificate(tonic::transport::Certificate::from_pem(&pki.ca))
+                .domain_name("localhost"),
+        ),
+        pages_apart: true,
+    };
+    on_backend_with(database, setup, move |b| async move {
+        let pages = b.pages_addr().to_owned();
+        let dashboard = format!("/dashboard/{TENANT}");
+        let thermometer = format!("/thermometer/{TENANT}.json");
+        // The public page over TLS, no certificate needed.
+        assert_eq!(tls_get(&pages, &thermometer, &pki, false).await, Some(200));
+        // The dashboard: its client certificate is the credential there.
+        assert_eq!(tls_get(&pages, &dashboard, &pki, false).await, Some(401));
+        assert_eq!(tls_get(&pages, &dashboard, &pki, true).await, Some(200));
+        assert_eq!(tls_get(&pages, "/", &pki, true).await, Some(404));
+        // On the gRPC port, over the same TLS: 404.
+        assert_eq!(tls_get(b.addr(), &dashboard, &pki, true).await, Some(404));
+        // No plain HTTP on the pages' address.
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut plain = tokio::net::TcpStream::connect(&pages).await.unwrap();
+        let text = format!("GET {thermometer} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let _ = plain.write_all(text.as_bytes()).await;
+        let mut raw = Vec::new();
+        let _ = plain.read_to_end(&mut raw).await;
+        assert!(
+            !raw.starts_with(b"HTTP/1.1 200"),
+            "a plain connection was served"
+        );
     })
     .await;
 }
