@@ -205,62 +205,70 @@ pub struct Erased {
 #[derive(Clone, Debug)]
 pub struct Store {
     pools: db::Pools,
-    /// Tenant settings kept in memory, on SQLite only: one process owns a SQLite file
-    /// and every change of settings goes through [`Store::replace_settings`] of that
-    /// process, which invalidates them. On PostgreSQL several servers may share the
-    /// database, so settings are read in each transaction.
-    settings: Option<std::sync::Arc<SettingsCache>>,
+    /// Tenant settings kept in memory with the version of their row, checked by every
+    /// transaction that uses them (`Store::settings_of`): another process may change
+    /// them (`midoffice demo` beside a running server on SQLite, another server on the
+    /// same PostgreSQL).
+    settings: std::sync::Arc<SettingsCache>,
     /// The tenants whose figure state row is known to exist (`rollup::KnownStates`).
     figure_states: std::sync::Arc<rollup::KnownStates>,
     /// Figure answers per period kept in memory (`figure_cache`).
     figure_cache: std::sync::Arc<figure_cache::FigureCache>,
 }
 
-/// Tenant settings read before, by tenant. A read that began before an invalidation
-/// does not fill the cache (`generation`), so an old value read while settings were
-/// being replaced is never kept.
+/// Tenant settings read before, by tenant, each with its row's version
+/// (`tenant_settings.updated_at`, which every replacement moves forward: see
+/// [`next_settings_version`]; `None`: no row, the defaults). Only ever used after the
+/// caller's transaction read the row's version and found it the same, so what is kept
+/// can be old but is never used when old, whoever changed the row.
 #[derive(Debug, Default)]
 struct SettingsCache {
-    inner: std::sync::Mutex<CachedSettings>,
+    by_tenant: std::sync::Mutex<KeptSettings>,
 }
 
-#[derive(Debug, Default)]
-struct CachedSettings {
-    generation: u64,
-    by_tenant: std::collections::HashMap<String, TenantSettings>,
-}
+/// By tenant: the version of the row read and the settings it held.
+type KeptSettings = std::collections::HashMap<String, (Option<i64>, TenantSettings)>;
 
 impl SettingsCache {
-    fn lock(&self) -> std::sync::MutexGuard<'_, CachedSettings> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, KeptSettings> {
+        self.by_tenant.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The cached settings of `tenant`, or the generation a read must present to fill
-    /// the cache.
-    fn get(&self, tenant: &TenantId) -> Result<TenantSettings, u64> {
-        let cached = self.lock();
-        cached
-            .by_tenant
+    /// The version kept for `tenant` (the one a transaction asks the row to differ
+    /// from), or `None` when nothing is kept.
+    fn version(&self, tenant: &TenantId) -> Option<Option<i64>> {
+        self.lock().get(tenant.as_str()).map(|(v, _)| *v)
+    }
+
+    /// The settings kept for `tenant` if they are of `version`.
+    fn get(&self, tenant: &TenantId, version: Option<i64>) -> Option<TenantSettings> {
+        self.lock()
             .get(tenant.as_str())
-            .cloned()
-            .ok_or(cached.generation)
+            .filter(|(v, _)| *v == version)
+            .map(|(_, s)| s.clone())
     }
 
-    fn fill(&self, tenant: &TenantId, generation: u64, settings: &TenantSettings) {
-        let mut cached = self.lock();
-        if cached.generation == generation {
-            cached
-                .by_tenant
-                .insert(tenant.as_str().to_owned(), settings.clone());
-        }
-    }
-
-    fn invalidate(&self, tenant: &TenantId) {
-        let mut cached = self.lock();
-        cached.generation += 1;
-        cached.by_tenant.remove(tenant.as_str());
+    fn keep(&self, tenant: &TenantId, version: Option<i64>, settings: &TenantSettings) {
+        self.lock()
+            .insert(tenant.as_str().to_owned(), (version, settings.clone()));
     }
 }
+
+/// The version a replacement gives a settings row: its time in microseconds, but always
+/// past the version it replaces (a clock that went back, or another process's clock
+/// ahead), so a row never returns to a version a cache may hold.
+fn next_settings_version(before: Option<i64>, now: i64) -> i64 {
+    match before {
+        Some(b) if b >= now => b.saturating_add(1),
+        _ => now,
+    }
+}
+
+/// A tenant's settings row in one statement by primary key: its version, and its
+/// settings unless the version is `known` (then `NULL`: the caller keeps them).
+const SETTINGS_UNLESS_KNOWN: &str = "SELECT updated_at, \
+     CASE WHEN updated_at = ? THEN NULL ELSE settings END AS settings \
+     FROM tenant_settings WHERE tenant = ?";
 
 /// The operation names under which idempotency keys are kept.
 const OP_START: &str = "start";
@@ -458,34 +466,56 @@ impl Store {
     /// migrations. SQLite runs in WAL mode with one writer connection.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
         let pools = db::connect(url).await?;
-        let settings = (pools.backend == sea_orm::DbBackend::Sqlite)
-            .then(|| std::sync::Arc::new(SettingsCache::default()));
         Ok(Store {
             pools,
-            settings,
+            settings: Default::default(),
             figure_states: Default::default(),
             figure_cache: Default::default(),
         })
     }
 
-    /// A tenant's settings through `c` (a transaction of the caller), or from memory on
-    /// SQLite (see the `settings` field): one statement less in every write.
+    /// A tenant's settings through `c` (a transaction of the caller): one statement that
+    /// reads the row's version (a primary-key look-up of one integer) and the settings
+    /// only when they are not the ones kept in memory, so no transaction decodes them
+    /// again and none uses settings another process (or this one) has replaced since.
+    /// On SQLite a write transaction holds the one write lock and a read transaction its
+    /// snapshot; on PostgreSQL a write holds the settings' shared lock (`lock.rs`): the
+    /// version read is the one that stays in force until the transaction ends.
     async fn settings_of<C: ConnectionTrait>(
         &self,
         c: &C,
         tenant: &TenantId,
     ) -> Result<TenantSettings, StoreError> {
-        let Some(cache) = &self.settings else {
-            return settings_in(c, tenant).await;
+        let known = self.settings.version(tenant).flatten();
+        let row = c
+            .query_one_raw(rollup::statement(
+                c.get_database_backend(),
+                SETTINGS_UNLESS_KNOWN,
+                vec![known.into(), tenant.as_str().into()],
+            ))
+            .await
+            .map_err(db::db_err)?;
+        let (version, json) = match &row {
+            None => (None, None),
+            Some(r) => (
+                Some(r.try_get::<i64>("", "updated_at").map_err(db::db_err)?),
+                r.try_get::<Option<String>>("", "settings")
+                    .map_err(db::db_err)?,
+            ),
         };
-        match cache.get(tenant) {
-            Ok(settings) => Ok(settings),
-            Err(generation) => {
-                let settings = settings_in(c, tenant).await?;
-                cache.fill(tenant, generation, &settings);
-                Ok(settings)
-            }
+        if let Some(kept) = self.settings.get(tenant, version) {
+            return Ok(kept);
         }
+        let settings = match json {
+            None if version.is_none() => TenantSettings::default(),
+            // Kept settings of this version were dropped meanwhile (another call kept
+            // another version): read them whole.
+            None => settings_in(c, tenant).await?,
+            Some(json) => rows::settings::decode(&json)
+                .map_err(|e| rows::unreadable("tenant_settings.settings", &e))?,
+        };
+        self.settings.keep(tenant, version, &settings);
+        Ok(settings)
     }
 
     /// A tenant's settings (the defaults until an admin replaced them), as stored: read
@@ -540,48 +570,38 @@ impl Store {
             tracing::error!(error = %e, "cannot write the settings row");
             StoreError::Internal("cannot store the settings".into())
         })?;
-        let replaced = in_write!(self, |txn, locks| {
-            let result = async {
-                locks.settings(txn, tenant).await?;
-                use entity::tenant_settings as ts;
-                let before = settings_in(txn, tenant).await?;
-                rollup::settings_replaced(txn, tenant, &before, &settings).await?;
-                let row = ts::Model {
-                    tenant: tenant.as_str().to_owned(),
-                    settings: json.clone(),
-                    updated_at: micros(convert::now()),
-                };
-                let exists = ts::Entity::find_by_id(row.tenant.clone())
-                    .one(txn)
+        // Nothing kept is forgotten: the next transaction that reads the settings reads
+        // the new version, and with it the new settings, in this process as in any other.
+        in_write!(self, |txn, locks| {
+            locks.settings(txn, tenant).await?;
+            use entity::tenant_settings as ts;
+            let before = settings_in(txn, tenant).await?;
+            rollup::settings_replaced(txn, tenant, &before, &settings).await?;
+            let version_before = ts::Entity::find_by_id(tenant.as_str().to_owned())
+                .select_only()
+                .column(ts::Column::UpdatedAt)
+                .into_tuple::<i64>()
+                .one(txn)
+                .await
+                .map_err(db::db_err)?;
+            let row = ts::Model {
+                tenant: tenant.as_str().to_owned(),
+                settings: json.clone(),
+                updated_at: next_settings_version(version_before, micros(convert::now())),
+            };
+            if version_before.is_some() {
+                ts::Entity::update(row.into_active_model().reset_all())
+                    .exec(txn)
                     .await
-                    .map_err(db::db_err)?
-                    .is_some();
-                if exists {
-                    ts::Entity::update(row.into_active_model().reset_all())
-                        .exec(txn)
-                        .await
-                        .map_err(db::db_err)?;
-                } else {
-                    ts::Entity::insert(row.into_active_model())
-                        .exec_without_returning(txn)
-                        .await
-                        .map_err(db::db_err)?;
-                }
-                Ok(settings.clone())
+                    .map_err(db::db_err)?;
+            } else {
+                ts::Entity::insert(row.into_active_model())
+                    .exec_without_returning(txn)
+                    .await
+                    .map_err(db::db_err)?;
             }
-            .await;
-            // Before the commit (no read from now on fills the cache with what it
-            // read before) and after it, below (the next read loads what was
-            // committed).
-            if let Some(cache) = &self.settings {
-                cache.invalidate(tenant);
-            }
-            result
-        });
-        if let Some(cache) = &self.settings {
-            cache.invalidate(tenant);
-        }
-        replaced
+            Ok(settings.clone())
+        })
     }
 
     /// A contact begins: find the party, merge, choose the case and store the contact,
@@ -1245,5 +1265,19 @@ impl Store {
             db::finish(txn, result).await
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_settings_version;
+
+    #[test]
+    fn a_settings_version_only_moves_forward() {
+        assert_eq!(next_settings_version(None, 1_000), 1_000);
+        assert_eq!(next_settings_version(Some(900), 1_000), 1_000);
+        // The clock went back, or stood still: one past the row's version.
+        assert_eq!(next_settings_version(Some(1_000), 1_000), 1_001);
+        assert_eq!(next_settings_version(Some(5_000), 1_000), 5_001);
     }
 }
