@@ -20,6 +20,11 @@ const WHO: &str = "midoffice demo";
 /// The name the demo tenant's public page shows.
 const DISPLAY_NAME: &str = "Gemeente Voorbeeld";
 
+/// Contacts per saved batch: small, so that a server already serving the same SQLite
+/// file waits for the write lock one short save at a time (well under its 5 s), not for
+/// the whole quarter in one transaction.
+const BATCH_CONTACTS: usize = 1_000;
+
 /// Contacts per citizen on average (the default of `--parties`).
 const CONTACTS_PER_PARTY: usize = 5;
 
@@ -117,6 +122,7 @@ async fn demo(args: DemoArgs) -> Result<(), BoxError> {
             from: Some(from),
             to: Some(to),
             random_seed: args.random_seed,
+            batch_contacts: BATCH_CONTACTS,
         },
         WHO,
     )
@@ -153,7 +159,10 @@ async fn demo(args: DemoArgs) -> Result<(), BoxError> {
     );
     println!();
     println!("Next:");
-    println!("  1. serve this store:  {}", serve_command(&args.store));
+    println!(
+        "  1. serve this store:  {}  (unless a server already does: it sees the demo)",
+        serve_command(&args.store)
+    );
     println!(
         "  2. open the page:     {}",
         page_url(&opened.settings, &tenant)

@@ -3,10 +3,14 @@
 //! uses it), then the test opens the store: every kind of norm has items in the quarter,
 //! the norms not met carry an explanation, every channel has contacts, the calendar has
 //! the organisation's closing days, the rollups answer without a rebuild; and a second
-//! run into the same tenant is refused. An ignored test, `browser_on_the_demo`, serves
+//! run into the same tenant is refused. And in the README's order: a server serves the
+//! data folder (and has read the demo tenant's settings), the demo fills it beside the
+//! server, and the server's page and GetTenantSettings show the demo without a restart.
+//! An ignored test, `browser_on_the_demo`, serves
 //! the demo's store with the real binary and runs the browser checks of the managers'
 //! dashboard and the public thermometer on it (`tests/browser`; `.ci/run` runs it).
 
+use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
@@ -15,7 +19,9 @@ use midoffice_domain::calendar::Calendar;
 use midoffice_domain::contact::Channel;
 use midoffice_domain::figures::{Filter, NormStatus, Period};
 use midoffice_store::{FigurePath, Store};
-use midoffice_tests::{TestDatabase, database_test};
+use midoffice_tests::pb::party_service_client::PartyServiceClient;
+use midoffice_tests::pb::tenant_service_client::TenantServiceClient;
+use midoffice_tests::{TestDatabase, bsn, database_test, request};
 
 mod common;
 
@@ -239,4 +245,82 @@ async fn browser_on_the_demo() {
         );
     }
     drop(server);
+}
+
+/// The body of `GET path` from the server at `url` (`http://127.0.0.1:PORT`), with its
+/// status line.
+fn page(url: &str, path: &str) -> (String, String) {
+    let addr = url.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("read");
+    let status = raw.lines().next().unwrap_or_default().to_owned();
+    (status, raw)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_beside_a_running_server_shows_on_its_page_without_a_restart() {
+    let binary = Path::new(env!("CARGO_BIN_EXE_midoffice"));
+    let dir = tempfile::tempdir().expect("a temp folder");
+    let db = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("data").join("midoffice.db").display()
+    );
+    let server = common::launch(binary, &db, dir.path()).await;
+    // The server reads the demo tenant's settings (the defaults) before the demo runs.
+    let channel = common::channel(&server.url).await;
+    PartyServiceClient::new(channel.clone())
+        .get_context(request(
+            DEMO,
+            midoffice_tests::pb::GetContextRequest {
+                identifiers: Some(bsn("999990019")),
+                as_of: None,
+            },
+        ))
+        .await
+        .expect("a look-up in the empty tenant");
+    let (_, before) = page(&server.url, "/thermometer/demo");
+    assert!(!before.contains("Gemeente Voorbeeld"), "{before}");
+
+    let binary_path = binary.to_owned();
+    let folder = dir.path().to_owned();
+    let out = tokio::task::spawn_blocking(move || demo(&binary_path, &folder, None))
+        .await
+        .expect("the demo ran");
+    assert!(
+        out.status.success(),
+        "demo failed beside a server:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let (status, after) = page(&server.url, "/thermometer/demo");
+    assert!(status.contains(" 200 "), "{status}\n{after}");
+    assert!(
+        after.contains("Gemeente Voorbeeld"),
+        "the page's name: {after}"
+    );
+    let settings = TenantServiceClient::new(channel)
+        .get_tenant_settings(request(
+            DEMO,
+            midoffice_tests::pb::GetTenantSettingsRequest {},
+        ))
+        .await
+        .expect("GetTenantSettings")
+        .into_inner()
+        .settings
+        .expect("settings");
+    assert!(
+        settings.norms.iter().any(|n| !n.explanation.is_empty()),
+        "the demo's explanations: {settings:?}"
+    );
+    let closing_days = settings
+        .calendar
+        .map(|c| c.closing_days.len())
+        .unwrap_or_default();
+    assert!(closing_days > 0, "the demo's closing days");
 }

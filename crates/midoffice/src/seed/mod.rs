@@ -27,8 +27,8 @@ use shape::{Citizen, Clock, Identity, Planner};
 use std::process::ExitCode;
 use std::time::{Duration, Instant as Wall};
 
-/// Contacts per batch: one write transaction each.
-const BATCH_CONTACTS: usize = 20_000;
+/// Contacts per batch: one write transaction each (the seed's; the demo's are smaller).
+pub(crate) const BATCH_CONTACTS: usize = 20_000;
 /// The most contacts one citizen has.
 const MAX_CONTACTS_PER_CITIZEN: usize = 150;
 /// The share of contacts without identifiers, in thousandths.
@@ -130,6 +130,7 @@ async fn seed(args: SeedArgs) -> Result<(), BoxError> {
             from: args.from,
             to: args.to,
             random_seed: args.random_seed,
+            batch_contacts: BATCH_CONTACTS,
         },
         SEED,
     )
@@ -180,6 +181,10 @@ pub(crate) struct Fill {
     /// Exclusive. [default: tomorrow]
     pub to: Option<NaiveDate>,
     pub random_seed: u64,
+    /// Contacts per saved batch, each one write transaction (whole citizens, so a batch
+    /// may hold a few more): on SQLite, how long the fill holds the one write lock at a
+    /// time.
+    pub batch_contacts: usize,
 }
 
 /// What a fill saved.
@@ -274,6 +279,7 @@ pub(crate) async fn fill(opened: &Opened, fill: Fill, who: &str) -> Result<Fille
         parties: fill.parties,
         named,
         anonymous,
+        batch_contacts: fill.batch_contacts.max(1),
     };
     let worker = std::thread::spawn(move || generator.run(&generated));
 
@@ -409,6 +415,7 @@ struct Generator {
     parties: usize,
     named: usize,
     anonymous: usize,
+    batch_contacts: usize,
 }
 
 /// The stream of the random generator of anonymous contact `j` (citizens use 1..).
@@ -513,7 +520,7 @@ impl Generator {
                     batch.append(rows);
                 }
             }
-            if batch.contact_count() >= BATCH_CONTACTS {
+            if batch.contact_count() >= self.batch_contacts {
                 let full = std::mem::replace(&mut batch, Batch::new(&self.tenant));
                 if !send(Ok(Message::Batch(full))) {
                     return Ok(refusals);
