@@ -20,6 +20,19 @@ fn apart() -> Setup {
     }
 }
 
+/// The tenant publishes its thermometer (a page is off until it does), through a
+/// second store on the server's database: the tests with configured access have no
+/// admin credential, and the server sees settings changed elsewhere.
+async fn publish(b: &Backend) {
+    let tenant = TenantId::parse(TENANT).unwrap();
+    let elsewhere = midoffice_store::Store::connect(b.db_url())
+        .await
+        .expect("a second store");
+    let mut settings = elsewhere.settings(&tenant).await.unwrap();
+    settings.public_page.published = true;
+    elsewhere.replace_settings(&tenant, settings).await.unwrap();
+}
+
 /// A plain-text 404 that shows nothing of a page.
 fn assert_not_found(a: &Answer, what: &str) {
     assert_eq!(a.status, 404, "{what}: {}", a.body);
@@ -52,6 +65,7 @@ async fn get_thermometer(b: &Backend) -> Result<pb::GetThermometerResponse, toni
 database_test!(the_pages_answer_on_their_own_address_and_not_on_the_grpc_port);
 async fn the_pages_answer_on_their_own_address_and_not_on_the_grpc_port(database: TestDatabase) {
     on_backend_with(database, apart(), |b| async move {
+        publish(&b).await;
         assert_ne!(b.pages_addr(), b.addr(), "a second address");
         let october = "from=2026-10-01&to=2026-10-31";
 
@@ -175,6 +189,7 @@ async fn the_dashboard_needs_its_credential_on_the_pages_address(database: TestD
     });
     let setup = Setup { access, ..apart() };
     on_backend_with(database, setup, move |b| async move {
+        publish(&b).await;
         let page = format!("/dashboard/{TENANT}?from=2026-07-01&to=2026-10-31");
         let a = get(&b, &page).await;
         assert_eq!(a.status, 401, "{}", a.body);
@@ -310,6 +325,7 @@ async fn the_pages_address_speaks_the_servers_tls_and_takes_its_client_certifica
         pages_apart: true,
     };
     on_backend_with(database, setup, move |b| async move {
+        publish(&b).await;
         let pages = b.pages_addr().to_owned();
         let dashboard = format!("/dashboard/{TENANT}");
         let thermometer = format!("/thermometer/{TENANT}.json");
