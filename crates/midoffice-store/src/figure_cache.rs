@@ -17,9 +17,11 @@
 //! `as_of` it was computed at and `rollup::pending_until`, and with the settings it was
 //! judged by (titles, targets and explanations are not in the fingerprint).
 //!
-//! Each process keeps its own ([`CAPACITY`] answers, the least recently used half
-//! dropped when full); several servers on one database each check the shared
-//! counters, so none answers from a stale copy.
+//! Each process keeps its own ([`CAPACITY`] dashboard answers and [`THERMOMETERS`]
+//! thermometers, each apart, so that anonymous readers of the public page asking many
+//! periods cannot push the dashboards' answers out; of a kind that is full, the least
+//! recently used half is dropped); several servers on one database each check the
+//! shared counters, so none answers from a stale copy.
 
 use crate::db;
 use crate::rollup::{Scope, day_versions, path_of, span_rows};
@@ -34,6 +36,8 @@ use std::sync::{Arc, Mutex};
 
 /// How many period answers a process keeps.
 pub const CAPACITY: usize = 20_000;
+/// How many thermometer period answers a process keeps.
+pub const THERMOMETERS: usize = 5_000;
 
 /// What is kept for a period.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -105,6 +109,8 @@ struct Inner {
     tick: u64,
     /// Periods answered from memory since the start.
     hits: u64,
+    /// How many of the kept answers are thermometers.
+    thermometers: usize,
 }
 
 /// The answers a process keeps.
@@ -195,17 +201,40 @@ impl FigureCache {
 
     fn put(&self, key: Key, basis: Basis, value: Value) {
         let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if inner.map.len() >= CAPACITY && !inner.map.contains_key(&key) {
-            // Drop the least recently used half.
-            let mut used: Vec<u64> = inner.map.values().map(|e| e.used).collect();
+        let thermometer = key.what == What::Thermometer;
+        let same_kind = |k: &Key| (k.what == What::Thermometer) == thermometer;
+        let (kept, cap) = if thermometer {
+            (inner.thermometers, THERMOMETERS)
+        } else {
+            (inner.map.len() - inner.thermometers, CAPACITY)
+        };
+        if kept >= cap && !inner.map.contains_key(&key) {
+            // Drop the least recently used half of this kind.
+            let mut used: Vec<u64> = inner
+                .map
+                .iter()
+                .filter(|(k, _)| same_kind(k))
+                .map(|(_, e)| e.used)
+                .collect();
             let middle = used.len() / 2;
             let (_, cut, _) = used.select_nth_unstable(middle);
             let cut = *cut;
-            inner.map.retain(|_, e| e.used > cut);
+            inner.map.retain(|k, e| !same_kind(k) || e.used > cut);
+            inner.thermometers = inner
+                .map
+                .keys()
+                .filter(|k| k.what == What::Thermometer)
+                .count();
         }
         inner.tick += 1;
         let used = inner.tick;
-        inner.map.insert(key, Entry { basis, value, used });
+        let new = inner
+            .map
+            .insert(key, Entry { basis, value, used })
+            .is_none();
+        if new && thermometer {
+            inner.thermometers += 1;
+        }
     }
 
     /// How many periods were answered from memory since the start.
@@ -365,5 +394,80 @@ impl Store {
         }
         let answers: Option<Vec<U>> = kept.into_iter().collect();
         Ok(answers.map(|a| (TenantSettings::clone(&settings), a)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(what: What, day: u32) -> Key {
+        let from = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap() + chrono::Days::new(day.into());
+        Key {
+            tenant: "t".into(),
+            what,
+            from,
+            to: from + chrono::Days::new(1),
+        }
+    }
+
+    fn basis() -> Basis {
+        Basis {
+            fingerprint: "f".into(),
+            generation: 1,
+            versions: 0,
+        }
+    }
+
+    fn norms() -> Value {
+        Value::Norms {
+            results: Vec::new(),
+            settings: Arc::new(TenantSettings::default()),
+            as_of: chrono::DateTime::UNIX_EPOCH,
+            until: None,
+        }
+    }
+
+    #[test]
+    fn a_full_kind_drops_its_least_recently_used_half_and_leaves_the_other_kind() {
+        let cache = FigureCache::default();
+        let dash = || What::Figures(String::new(), String::new(), String::new());
+        cache.put(key(dash(), 0), basis(), norms());
+        let settings = Arc::new(TenantSettings::default());
+        let ctx = Context {
+            settings: &settings,
+            as_of: chrono::Utc::now(),
+            until: None,
+        };
+        for day in 0..THERMOMETERS as u32 {
+            cache.put(key(What::Thermometer, day), basis(), norms());
+        }
+        // Day 1 used recently: it stays when the next one makes the kind overflow.
+        assert!(
+            cache
+                .get::<Vec<NormResult>>(&key(What::Thermometer, 1), &basis(), &ctx)
+                .is_some()
+        );
+        cache.put(key(What::Thermometer, 99_999), basis(), norms());
+        let kept = cache.len();
+        assert_eq!(
+            kept,
+            1 + THERMOMETERS / 2,
+            "half of the thermometers, and the other kind"
+        );
+        let inner = cache.inner.lock().unwrap();
+        assert!(
+            inner.map.contains_key(&key(dash(), 0)),
+            "the dashboard's answer stays"
+        );
+        assert!(
+            inner.map.contains_key(&key(What::Thermometer, 1)),
+            "recently used"
+        );
+        assert!(
+            !inner.map.contains_key(&key(What::Thermometer, 0)),
+            "least recently used"
+        );
+        assert_eq!(inner.thermometers, THERMOMETERS / 2);
     }
 }

@@ -608,3 +608,108 @@ async fn figures_of_a_seeded_store() {
         Err(e) => eprintln!("month GetFigures overall + 4 channels from the facts: {e}"),
     }
 }
+
+#[tokio::test]
+#[ignore = "a measurement of a seeded store: run by hand, see the module docs"]
+async fn dashboard_reads_of_a_seeded_store() {
+    use midoffice_domain::rollup::{Step, series_periods};
+    let url = std::env::var("MIDOFFICE_SCALE_URL").expect("MIDOFFICE_SCALE_URL");
+    let tenant = midoffice_domain::TenantId::parse(
+        &std::env::var("MIDOFFICE_SCALE_TENANT").unwrap_or_else(|_| "default".into()),
+    )
+    .unwrap();
+    let store = midoffice_store::Store::connect(&url).await.unwrap();
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).unwrap();
+    // What `/dashboard/{tenant}` reads for a period and step: the series overall and per
+    // channel and the thermometer of the last (at most 13) periods, at once.
+    let page = |from: NaiveDate, to: NaiveDate, step: Step| {
+        let store = &store;
+        let tenant = &tenant;
+        async move {
+            let periods = series_periods(from, to, step, Utc::now());
+            let recent = periods[periods.len().saturating_sub(13)..].to_vec();
+            let clock = Clock::now();
+            let channels = Channel::ALL.map(|channel| {
+                store.figure_series(
+                    tenant,
+                    periods.clone(),
+                    Filter {
+                        channel: Some(channel),
+                        ..Filter::default()
+                    },
+                    false,
+                )
+            });
+            let [a, b, c, e] = channels;
+            let (overall, a, b, c, e, norms) = tokio::join!(
+                store.figure_series(tenant, periods.clone(), Filter::default(), false),
+                a,
+                b,
+                c,
+                e,
+                store.thermometer_trend(tenant, recent)
+            );
+            let took = clock.elapsed();
+            for r in [&overall, &a, &b, &c, &e] {
+                assert_eq!(r.as_ref().unwrap().path, FigurePath::Rollups);
+            }
+            norms.unwrap();
+            (took, periods.len())
+        }
+    };
+    for (label, from, to, step) in [
+        (
+            "one week (what a write to its days costs)",
+            d(2026, 11, 23),
+            d(2026, 11, 30),
+            Step::Week,
+        ),
+        (
+            "November 2026 by week (the default view)",
+            d(2026, 11, 1),
+            d(2026, 12, 1),
+            Step::Week,
+        ),
+        (
+            "September to November by week",
+            d(2026, 9, 1),
+            d(2026, 12, 1),
+            Step::Week,
+        ),
+        ("November by day", d(2026, 11, 1), d(2026, 12, 1), Step::Day),
+        (
+            "the year by month",
+            d(2025, 12, 1),
+            d(2026, 12, 1),
+            Step::Month,
+        ),
+        (
+            "the year by week",
+            d(2025, 12, 1),
+            d(2026, 12, 1),
+            Step::Week,
+        ),
+        ("the year by day", d(2025, 12, 1), d(2026, 12, 1), Step::Day),
+    ] {
+        let hits = store.kept_figure_hits();
+        let (cold, n) = page(from, to, step).await;
+        let mut warm = Vec::new();
+        for _ in 0..5 {
+            warm.push(page(from, to, step).await.0);
+        }
+        warm.sort();
+        eprintln!(
+            "dashboard, {label} ({n} points): first {cold:.1?}, then {:.2?} (max {:.2?}); {} periods from memory",
+            warm[2],
+            warm[4],
+            store.kept_figure_hits() - hits
+        );
+    }
+    let month = Period {
+        from: d(2026, 11, 1),
+        to: d(2026, 12, 1),
+        as_of: Utc::now(),
+    };
+    let (_, med, max) = timed(5, || store.thermometer_trend(&tenant, page_periods(month))).await;
+    eprintln!("public page's read (November + 3 months before): {med:.2?} (max {max:.2?})");
+}
