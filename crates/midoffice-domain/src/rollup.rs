@@ -1319,15 +1319,15 @@ mod tests {
             row(TallyKind::Response, MET, t0 + hour),
             row(TallyKind::Response, PENDING, t0 - hour),
             // Pending with later deadlines: the earliest counts.
-            row(TallyKind::Commitment, PENDING, t0 + 5 * hour),
-            row(TallyKind::Response, PENDING, t0 + 2 * hour),
+            row(TallyKind::Commitment, PENDING, t0 + hour * 5),
+            row(TallyKind::Response, PENDING, t0 + hour * 2),
             // Not an item.
             row(TallyKind::Contact, PENDING, t0 + hour),
         ];
-        assert_eq!(pending_until(&rows, t0), Some(t0 + 2 * hour));
-        assert_eq!(pending_until(&rows, t0 + 2 * hour), Some(t0 + 2 * hour));
-        assert_eq!(pending_until(&rows, t0 + 3 * hour), Some(t0 + 5 * hour));
-        assert_eq!(pending_until(&rows, t0 + 6 * hour), None);
+        assert_eq!(pending_until(&rows, t0), Some(t0 + hour * 2));
+        assert_eq!(pending_until(&rows, t0 + hour * 2), Some(t0 + hour * 2));
+        assert_eq!(pending_until(&rows, t0 + hour * 3), Some(t0 + hour * 5));
+        assert_eq!(pending_until(&rows, t0 + hour * 6), None);
         // The thermometer is the same at every as_of up to that instant.
         let mut settings = TenantSettings::default();
         settings
@@ -1349,8 +1349,8 @@ mod tests {
             };
             thermometer_from(&rows, &period, &settings)
         };
-        assert_eq!(at(t0), at(t0 + 2 * hour));
-        assert_ne!(at(t0), at(t0 + 2 * hour + TimeDelta::microseconds(1)));
+        assert_eq!(at(t0), at(t0 + hour * 2));
+        assert_ne!(at(t0), at(t0 + hour * 2 + TimeDelta::microseconds(1)));
     }
 
     /// A small deterministic generator: the proptest input is its seed.

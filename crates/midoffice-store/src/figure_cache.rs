@@ -252,16 +252,19 @@ impl FigureCache {
     }
 }
 
+/// The exact answer seconds to read beside the rows of these periods.
+pub(crate) type SecondsOf = Arc<dyn Fn(&[RollupRow], &[Period]) -> SecondsAt + Send + Sync>;
+
+/// Each period's answer from its rows (each on its own day or month).
+pub(crate) type Compute<U> =
+    Arc<dyn Fn(&[RollupRow], &[Period], &TenantSettings) -> Option<Vec<U>> + Send + Sync>;
+
 /// How a per-period answer is read and computed.
 pub(crate) struct PerPeriod<U> {
     pub what: What,
     pub scope: Scope,
-    /// The exact answer seconds to read beside the rows of these periods.
-    pub seconds: Option<Arc<dyn Fn(&[RollupRow], &[Period]) -> SecondsAt + Send + Sync>>,
-    /// Each period's answer from its rows (each on its own day or month).
-    #[allow(clippy::type_complexity)]
-    pub compute:
-        Arc<dyn Fn(&[RollupRow], &[Period], &TenantSettings) -> Option<Vec<U>> + Send + Sync>,
+    pub seconds: Option<SecondsOf>,
+    pub compute: Compute<U>,
 }
 
 /// A period not kept: its key, itself, and the basis it is computed under.
