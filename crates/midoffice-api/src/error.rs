@@ -102,6 +102,10 @@ impl From<StoreError> for ApiError {
             StoreError::ChannelNotGranted(channel) => ApiError::channel_not_granted(channel),
             StoreError::Unavailable(detail) => ApiError::Unavailable(detail),
             StoreError::Internal(detail) => ApiError::Internal(detail),
+            StoreError::NewerDatabase(names) => ApiError::Internal(format!(
+                "the database is newer than this midoffice: {}",
+                names.join(", ")
+            )),
         }
     }
 }

@@ -683,7 +683,134 @@ fn postgres_options(url: &str, connections: u32) -> ConnectOptions {
     opt
 }
 
-/// Connects and migrates.
+/// The migrations recorded in the database (`seaql_migrations`), none when the table
+/// does not exist yet (a new database); nothing is created.
+async fn recorded_migrations<C: ConnectionTrait>(conn: &C) -> Result<Vec<String>, StoreError> {
+    let backend = conn.get_database_backend();
+    let exists = match backend {
+        DbBackend::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'seaql_migrations'"
+        }
+        _ => {
+            "SELECT c.relname AS name FROM pg_catalog.pg_class c \
+              WHERE c.relname = 'seaql_migrations' AND c.relkind IN ('r', 'p') \
+              AND pg_catalog.pg_table_is_visible(c.oid)"
+        }
+    };
+    if conn
+        .query_one_raw(Statement::from_string(backend, exists))
+        .await
+        .map_err(db_err)?
+        .is_none()
+    {
+        return Ok(Vec::new());
+    }
+    conn.query_all_raw(Statement::from_string(
+        backend,
+        "SELECT version FROM seaql_migrations ORDER BY version",
+    ))
+    .await
+    .map_err(db_err)?
+    .iter()
+    .map(|row| row.try_get::<String>("", "version").map_err(db_err))
+    .collect()
+}
+
+/// The migrations this binary knows, oldest first.
+fn known_migrations() -> Vec<String> {
+    Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect()
+}
+
+/// A migration run that stopped: the migrations applied before it stopped, and why.
+#[derive(Debug)]
+pub struct MigrationFailure {
+    /// The migrations applied before the failure, oldest first.
+    pub applied: Vec<String>,
+    /// Why it stopped: [`StoreError::NewerDatabase`] when the database holds migrations
+    /// this binary does not know (then nothing was applied).
+    pub error: StoreError,
+}
+
+/// Refuses a database newer than this binary (a migration recorded in
+/// `seaql_migrations` that [`Migrator`] does not know: nothing is applied or written),
+/// then applies the pending migrations one at a time and returns their names, oldest
+/// first (empty when none were pending).
+pub(crate) async fn migrate<'c, C>(conn: &'c C) -> Result<Vec<String>, MigrationFailure>
+where
+    C: ConnectionTrait,
+    &'c C: sea_orm_migration::IntoSchemaManagerConnection<'c>,
+{
+    let failed = |applied: &[String], error| MigrationFailure {
+        applied: applied.to_vec(),
+        error,
+    };
+    let known = known_migrations();
+    let recorded = recorded_migrations(conn)
+        .await
+        .map_err(|e| failed(&[], e))?;
+    let unknown: Vec<String> = recorded
+        .iter()
+        .filter(|v| !known.contains(v))
+        .cloned()
+        .collect();
+    if !unknown.is_empty() {
+        return Err(failed(&[], StoreError::NewerDatabase(unknown)));
+    }
+    let mut applied = Vec::new();
+    for name in known.into_iter().filter(|k| !recorded.contains(k)) {
+        // One step at a time, so a failure names the migration that failed and the
+        // ones applied before it.
+        if let Err(e) = Migrator::up(conn, Some(1)).await {
+            tracing::error!(migration = %name, "migration failed");
+            return Err(failed(&applied, db_err(e)));
+        }
+        tracing::info!(migration = %name, "migration applied");
+        applied.push(name);
+    }
+    Ok(applied)
+}
+
+/// Connects to `url` with one connection and runs [`migrate`] on it, for `midoffice
+/// migrate`.
+pub async fn migrate_url(url: &str) -> Result<Vec<String>, MigrationFailure> {
+    let failed = |error| MigrationFailure {
+        applied: Vec::new(),
+        error,
+    };
+    if url.starts_with("sqlite:") {
+        let file = sqlite_path(url);
+        if let Some(parent) = file.as_deref().and_then(std::path::Path::parent)
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                tracing::error!(error = %e, "cannot create the database directory");
+                failed(StoreError::Unavailable(
+                    "cannot create the database directory".into(),
+                ))
+            })?;
+        }
+        let writer =
+            open_sqlite(file.as_deref(), 1, BUSY_TIMEOUT, None).map_err(|e| failed(db_err(e)))?;
+        let conn = writer.lend().await.map_err(|e| failed(db_err(e)))?;
+        migrate(&*conn).await
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        let db = Database::connect(postgres_options(url, 1))
+            .await
+            .map_err(|e| failed(db_err(e)))?;
+        let result = migrate(&db).await;
+        let _ = db.close().await;
+        result
+    } else {
+        Err(failed(StoreError::Internal(
+            "the database URL must start with sqlite: or postgres:".into(),
+        )))
+    }
+}
+
+/// Connects and migrates (refusing a database newer than this binary: [`migrate`]).
 pub async fn connect(url: &str) -> Result<Pools, StoreError> {
     let pools = if url.starts_with("sqlite:") {
         let file = sqlite_path(url);
@@ -700,7 +827,7 @@ pub async fn connect(url: &str) -> Result<Pools, StoreError> {
             // The migrations run on the writer's connection, lent to them, waiting up to
             // BUSY_TIMEOUT inside SQLite for another process's write; then it serves.
             let conn = writer.lend().await.map_err(db_err)?;
-            Migrator::up(&*conn, None).await.map_err(db_err)?;
+            migrate(&*conn).await.map_err(|f| f.error)?;
             conn.execute_unprepared(&format!(
                 "PRAGMA busy_timeout = {}",
                 SQLITE_BUSY_WAIT.as_millis()
@@ -749,7 +876,7 @@ pub async fn connect(url: &str) -> Result<Pools, StoreError> {
         let db = Database::connect(postgres_options(url, POSTGRES_CONNECTIONS))
             .await
             .map_err(db_err)?;
-        Migrator::up(&db, None).await.map_err(db_err)?;
+        migrate(&db).await.map_err(|f| f.error)?;
         let figures = Database::connect(postgres_options(url, FIGURE_CONNECTIONS))
             .await
             .map_err(db_err)?;

@@ -81,8 +81,8 @@ use convert::{micros, trunc};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QuerySelect};
 
 pub use db::{
-    ACQUIRE_TIMEOUT, BUSY_TIMEOUT, FIGURE_CONNECTIONS, LOCK_TIMEOUT, POSTGRES_CONNECTIONS,
-    STATEMENT_TIMEOUT,
+    ACQUIRE_TIMEOUT, BUSY_TIMEOUT, FIGURE_CONNECTIONS, LOCK_TIMEOUT, MigrationFailure,
+    POSTGRES_CONNECTIONS, STATEMENT_TIMEOUT, migrate_url,
 };
 pub use dburl::{redact_url, sqlite_path};
 pub use lock::{identifier_lock_key, party_lock_key};
@@ -108,6 +108,14 @@ pub enum StoreError {
     /// Anything else; details are logged, not shown to clients.
     #[error("store error: {0}")]
     Internal(String),
+    /// The database holds migrations this binary does not know (these names): a newer
+    /// midoffice migrated it. Nothing was applied or written.
+    #[error(
+        "the database was migrated by a newer midoffice: it holds the migration(s) {} that \
+         this midoffice does not know; run a newer midoffice (nothing was changed)",
+        .0.join(", ")
+    )]
+    NewerDatabase(Vec<String>),
 }
 
 /// An idempotency key (AIP-155) with the fingerprint of the request it came with.
@@ -439,9 +447,9 @@ impl Store {
             Err(StoreError::Domain(_) | StoreError::ChannelNotGranted(_)) => {
                 (refused, ProcessingStatus::Unset)
             }
-            Err(StoreError::Internal(_) | StoreError::Unavailable(_)) => {
-                (planned, ProcessingStatus::Error)
-            }
+            Err(
+                StoreError::Internal(_) | StoreError::Unavailable(_) | StoreError::NewerDatabase(_),
+            ) => (planned, ProcessingStatus::Error),
         };
         let Some(processing) = processing else {
             return;

@@ -132,7 +132,7 @@ const TLS_TERMINATED_BY_PROXY: usize = 6;
 const OTLP_PLAINTEXT: usize = 7;
 const PAGES_LISTEN: usize = 8;
 /// How many settings there are.
-const N: usize = 9;
+pub const N: usize = 9;
 
 /// Every setting, in the order of [`ServeArgs`].
 pub const SPECS: [Spec; N] = [
@@ -244,6 +244,9 @@ pub struct Settings {
     pub otlp_plaintext: bool,
     /// The configuration file that was read, if any.
     pub file: Option<PathBuf>,
+    /// Where each setting of [`SPECS`] came from (`--listen`, `MIDOFFICE__…`, `server.listen
+    /// in FILE`), in their order; `None`: the built-in default.
+    pub origins: [Option<String>; N],
     /// Things to warn about once logging is up.
     pub warnings: Vec<String>,
     /// The credentials; none: development access, loopback only.
@@ -729,6 +732,9 @@ pub fn resolve(
             .or(from_file)
             .filter(|(v, _)| !v.trim().is_empty());
     }
+    let origins = chosen
+        .each_ref()
+        .map(|c| c.as_ref().map(|(_, origin)| origin.clone()));
     let [
         listen,
         data_dir,
@@ -809,6 +815,7 @@ pub fn resolve(
             std::time::Duration::from_secs(DEFAULT_METRICS_INTERVAL_SECS),
         ),
         file: file.map(|f| f.path),
+        origins,
     })
 }
 

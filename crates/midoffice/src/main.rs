@@ -1,8 +1,9 @@
 //! The midoffice service binary: `serve` (the default), `play`, `seed`, `demo`, `key new`,
-//! `bench` and `retention run`.
+//! `bench`, `retention run`, `migrate` and `config check`.
 
 mod access;
 mod bench;
+mod check;
 mod config;
 mod demo;
 mod metrics;
@@ -25,7 +26,8 @@ const CONFIGURATION_HELP: &str = "\
 Configuration, each layer overriding the one before:
   1. the built-in defaults shown above;
   2. a TOML file: --config, else MIDOFFICE_CONFIG, else ./midoffice.toml if it exists
-     (see deploy/midoffice.example.toml; an unknown key is an error);
+     (see deploy/midoffice.example.toml; an unknown key is an error; `midoffice
+     config check FILE` checks one and prints the effective settings);
   3. environment variables MIDOFFICE__SECTION__KEY, or the older flat names: when
      both are set, the MIDOFFICE__ one wins;
   4. flags.
@@ -111,6 +113,29 @@ enum Command {
     /// Retention: deleting contacts older than each tenant's retention period.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Run the pending database migrations now (on the database `serve` would open,
+    /// read from the same configuration) and print which ran; `serve` runs them at
+    /// start too, so this is for running them ahead, such as in a Kubernetes init job.
+    /// Refuses a database migrated by a newer midoffice. Exits 1 on failure.
+    #[command(after_help = CONFIGURATION_HELP)]
+    Migrate(StoreArgs),
+    /// The configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Load FILE as `serve` would (with the environment), check everything `serve`
+    /// checks before it opens the database (no database is connected to, the secret
+    /// file is not read), and print the effective settings and where each came from,
+    /// secrets masked. Exits 0 when valid, 1 with the errors otherwise.
+    #[command(after_help = CONFIGURATION_HELP)]
+    Check {
+        /// The configuration file (TOML; see deploy/midoffice.example.toml).
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -198,6 +223,8 @@ async fn main() -> ExitCode {
             }
         },
         Some(Command::Retention(RetentionCommand::Run(args))) => retention_run(args).await,
+        Some(Command::Migrate(args)) => migrate(args).await,
+        Some(Command::Config(ConfigCommand::Check { file })) => check::run(file).await,
         None => serve(cli.serve).await,
     }
 }
@@ -310,6 +337,90 @@ async fn retention_run(args: RetentionRunArgs) -> ExitCode {
     };
     telemetry.shutdown().await;
     code
+}
+
+async fn migrate(args: StoreArgs) -> ExitCode {
+    let settings =
+        match config::environment().and_then(|env| config::load(&ServeArgs::from(args), &env)) {
+            Ok(settings) => settings,
+            Err(e) => {
+                eprintln!("midoffice: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+    let telemetry = match telemetry::init(None, tracing::Level::WARN) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("midoffice: cannot set up logging: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let shown_url = redact_url(&settings.database_url);
+    let code = match migrate_database(&settings).await {
+        Ok(applied) if applied.is_empty() => {
+            println!("{shown_url}: no migration was pending; the database is up to date");
+            ExitCode::SUCCESS
+        }
+        Ok(applied) => {
+            for name in &applied {
+                println!("applied {name}");
+            }
+            println!("{shown_url}: {} migration(s) applied", applied.len());
+            ExitCode::SUCCESS
+        }
+        Err(failure) => {
+            for name in &failure.applied {
+                println!("applied {name}");
+            }
+            eprintln!("midoffice: cannot migrate the database {shown_url}: {failure}");
+            ExitCode::FAILURE
+        }
+    };
+    telemetry.shutdown().await;
+    code
+}
+
+/// Why `midoffice migrate` stopped, and what it applied before.
+struct MigrateFailure {
+    applied: Vec<String>,
+    why: String,
+}
+
+impl std::fmt::Display for MigrateFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.why)
+    }
+}
+
+/// The pending migrations of the database of `settings` applied, its SQLite file (and
+/// folder) created private first as `serve` creates them.
+async fn migrate_database(settings: &Settings) -> Result<Vec<String>, MigrateFailure> {
+    let failed = |why: String| MigrateFailure {
+        applied: Vec::new(),
+        why,
+    };
+    if let Some(file) = sqlite_path(&settings.database_url) {
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            create_private_dir(dir).map_err(|e| {
+                failed(format!(
+                    "cannot create the database folder {}: {e}",
+                    dir.display()
+                ))
+            })?;
+        }
+        create_private_file(&file).map_err(|e| {
+            failed(format!(
+                "cannot create the database {}: {e}",
+                file.display()
+            ))
+        })?;
+    }
+    midoffice_store::migrate_url(&settings.database_url)
+        .await
+        .map_err(|f| MigrateFailure {
+            applied: f.applied,
+            why: f.error.to_string(),
+        })
 }
 
 /// Rebuilds the figure rollups of every tenant whose rollups are stale, one at a time.

@@ -95,6 +95,19 @@ pub fn load_for_mode(
     file: &Path,
     place: DataPlace<'_>,
 ) -> Result<Secret, SecretError> {
+    check_for_mode(production, env_value, file, place)?;
+    load(env_value, file, place.database_file)
+}
+
+/// The rule of the mode [`load_for_mode`] applies before reading: in production without
+/// `MIDOFFICE_SECRET`, the file must exist outside the data folder and the database's
+/// folder. Reads nothing (`midoffice config check` uses it alone).
+pub fn check_for_mode(
+    production: bool,
+    env_value: Option<&str>,
+    file: &Path,
+    place: DataPlace<'_>,
+) -> Result<(), SecretError> {
     let from_env = env_value.is_some_and(|v| !v.trim().is_empty());
     if production && !from_env {
         let folders = std::iter::once(place.data_dir)
@@ -114,7 +127,7 @@ pub fn load_for_mode(
             });
         }
     }
-    load(env_value, file, place.database_file)
+    Ok(())
 }
 
 /// Whether `file` lies in `folder` or below it, comparing real paths: absolute, `..`

@@ -1,0 +1,152 @@
+//! `midoffice config check FILE` on the real binary: every shipped example
+//! configuration passes; a broken file fails naming the key; the effective settings
+//! are printed with where they came from, and no secret is shown (the database
+//! password, the secret file's content, the API key hashes).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// A secret for the tests, from the environment, as a deployment gives it.
+const SECRET: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+fn check(dir: &Path, file: &Path, env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_midoffice"))
+        .env_clear()
+        .env("MIDOFFICE_SECRET", SECRET)
+        .envs(env.iter().copied())
+        .args(["config", "check"])
+        .arg(file)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the binary runs")
+}
+
+fn said(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Every `*.toml` under `dir`, at any depth.
+fn tomls(dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("a readable folder") {
+        let path = entry.expect("an entry").path();
+        if path.is_dir() {
+            tomls(&path, found);
+        } else if path.extension().is_some_and(|e| e == "toml") {
+            found.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_shipped_example_configuration_passes() {
+    let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
+    let mut examples = Vec::new();
+    tomls(&deploy, &mut examples);
+    assert!(
+        !examples.is_empty(),
+        "no example under {}",
+        deploy.display()
+    );
+    for example in examples {
+        let dir = tempfile::tempdir().expect("a temp folder");
+        let out = check(dir.path(), &example, &[]);
+        let text = said(&out);
+        assert!(out.status.success(), "{}: {text}", example.display());
+        assert!(text.contains("server.listen = "), "{text}");
+        assert!(text.contains(": valid"), "{text}");
+        // Checked without connecting: no database was created.
+        assert!(
+            !dir.path().join("data").exists(),
+            "config check created the data folder"
+        );
+    }
+}
+
+#[test]
+fn a_broken_file_fails_naming_the_key() {
+    let dir = tempfile::tempdir().expect("a temp folder");
+    for (text, key) in [
+        ("[server]\nlisten = \"not an address\"\n", "server.listen"),
+        ("[server]\nlistn = \"127.0.0.1:1\"\n", "listn"),
+        ("[server]\nmode = \"staging\"\n", "server.mode"),
+        (
+            "[telemetry]\nmetrics_interval_seconds = 0\n",
+            "telemetry.metrics_interval_seconds",
+        ),
+        // Valid alone, refused by serve: no credentials off loopback.
+        ("[server]\nlisten = \"0.0.0.0:50051\"\n", "no credentials"),
+    ] {
+        let file = dir.path().join("broken.toml");
+        std::fs::write(&file, text).expect("the file is written");
+        let out = check(dir.path(), &file, &[]);
+        let said = said(&out);
+        assert_eq!(out.status.code(), Some(1), "{text} passed: {said}");
+        assert!(said.contains(key), "{key} missing in {said}");
+    }
+    let missing = check(dir.path(), &dir.path().join("absent.toml"), &[]);
+    assert_eq!(missing.status.code(), Some(1), "{}", said(&missing));
+}
+
+#[test]
+fn the_effective_settings_show_their_origin_and_no_secret() {
+    let dir = tempfile::tempdir().expect("a temp folder");
+    let key_hash = "5f".repeat(32);
+    let secret_content = "0123456789abcdef".repeat(4);
+    let secret_file = dir.path().join("secret.key");
+    std::fs::write(&secret_file, &secret_content).expect("the secret is written");
+    let file = dir.path().join("midoffice.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[server]\nmode = \"development\"\n\
+             [database]\nurl = \"postgres://midoffice:FilePassw0rd@db.example.invalid:5432/midoffice\"\n\
+             [secret]\nfile = \"{}\"\n\
+             [[access.keys]]\nname = \"kcc-telefonie\"\nsha256 = \"{key_hash}\"\n\
+             tenants = [\"gemeente-a\"]\nroles = [\"channel\"]\n",
+            secret_file.display()
+        ),
+    )
+    .expect("the file is written");
+
+    // From the file; the secret from the file (MIDOFFICE_SECRET empty is unset).
+    let out = check(dir.path(), &file, &[("MIDOFFICE_SECRET", "")]);
+    let text = said(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("database.url = postgres://midoffice:***@db.example.invalid:5432/midoffice"),
+        "{text}"
+    );
+    assert!(text.contains("database.url in "), "no origin: {text}");
+    assert!(
+        text.contains("server.listen = 127.0.0.1:50051  (default)"),
+        "{text}"
+    );
+    assert!(text.contains("access.keys: 1"), "{text}");
+    assert!(text.contains("kcc-telefonie"), "{text}");
+    for secret in ["FilePassw0rd", key_hash.as_str(), secret_content.as_str()] {
+        assert!(!text.contains(secret), "{secret} shown: {text}");
+    }
+
+    // The environment overrides the file, and says so; its password is masked too.
+    let out = check(
+        dir.path(),
+        &file,
+        &[(
+            "MIDOFFICE__DATABASE__URL",
+            "postgres://midoffice:EnvPassw0rd@db2.example.invalid/midoffice?password=QueryPassw0rd",
+        )],
+    );
+    let text = said(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("(MIDOFFICE__DATABASE__URL)"), "{text}");
+    assert!(text.contains("db2.example.invalid"), "{text}");
+    assert!(text.contains("from MIDOFFICE_SECRET (not shown)"), "{text}");
+    for secret in ["FilePassw0rd", "EnvPassw0rd", "QueryPassw0rd", SECRET] {
+        assert!(!text.contains(secret), "{secret} shown: {text}");
+    }
+}
