@@ -1,5 +1,5 @@
 // The managers' dashboard in a real browser: headless Chromium loads the dashboard from
-// a running server (started with data by tests/tests/thermometer_page.rs, in development
+// a running server (started with data by crates/midoffice/tests/demo.rs, test `browser_on_the_demo`, in development
 // mode, which opens the dashboard to loopback), axe-core reports no WCAG 2.1 A/AA
 // violation, the page body does not scroll sideways at 320 and 1280 CSS pixels (a chart
 // or table wider than the screen scrolls inside its own box), the keyboard reaches a

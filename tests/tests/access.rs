@@ -371,7 +371,9 @@ async fn api_keys_authenticate_and_choose_the_tenant(database: TestDatabase) {
             .await
             .unwrap();
 
-        // The public thermometer needs no credential, but names its tenant.
+        // The public thermometer needs no credential, but names its tenant; of a tenant
+        // that publishes nothing, an anonymous caller learns no more than of an unknown
+        // one, while a dashboard credential for it sees its norms.
         let thermometer = |t: Option<&str>| {
             req(
                 None,
@@ -381,10 +383,34 @@ async fn api_keys_authenticate_and_choose_the_tenant(database: TestDatabase) {
                 },
             )
         };
-        figures
+        let unpublished = figures
             .get_thermometer(thermometer(Some(TENANT)))
             .await
-            .unwrap();
+            .unwrap_err();
+        let unknown = figures
+            .get_thermometer(thermometer(Some("gemeente-onbekend")))
+            .await
+            .unwrap_err();
+        for s in [&unpublished, &unknown] {
+            assert_eq!(s.code(), Code::Unauthenticated, "{s:?}");
+            assert_eq!(s.message(), unpublished.message());
+            assert!(s.message().contains("publishes no thermometer"), "{s:?}");
+        }
+        let seen = figures
+            .get_thermometer(req(
+                Some(&one),
+                Some(TENANT),
+                pb::GetThermometerRequest {
+                    period: Some(period_2026()),
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(
+            !seen.norms.is_empty(),
+            "a dashboard credential sees every norm"
+        );
         let s = figures
             .get_thermometer(thermometer(None))
             .await

@@ -225,6 +225,25 @@ async fn typed<T: Message + Default>(
 async fn fixture(channel: GrpcChannel, keys: &Keys) -> Fixture {
     let ch = keys.key(Caller::Role(R::Channel)).unwrap();
     let admin = keys.key(Caller::Role(R::Admin)).unwrap();
+    // The tenant publishes its thermometer, so GetThermometer is public for anyone.
+    let shown: pb::GetTenantSettingsResponse = typed(
+        channel.clone(),
+        "/midoffice.v1.TenantService/GetTenantSettings",
+        pb::GetTenantSettingsRequest {},
+        admin,
+    )
+    .await;
+    let mut settings = shown.settings.unwrap_or_default();
+    settings.public_page.get_or_insert_default().published = true;
+    let _: pb::ReplaceTenantSettingsResponse = typed(
+        channel.clone(),
+        "/midoffice.v1.TenantService/ReplaceTenantSettings",
+        pb::ReplaceTenantSettingsRequest {
+            settings: Some(settings),
+        },
+        admin,
+    )
+    .await;
     let started: pb::StartContactResponse = typed(
         channel.clone(),
         "/midoffice.v1.ContactService/StartContact",

@@ -66,12 +66,13 @@ async fn settings_another_store_replaces_are_used_by_the_running_server_at_once(
         assert_eq!(before.active_case_count, 1, "{before:?}");
 
         // Another store on the same database (as another process would) shortens the
-        // repeat window to an hour and names the tenant.
+        // repeat window to an hour, names the tenant and publishes its page.
         let tenant = TenantId::parse(TENANT).unwrap();
         let elsewhere = Store::connect(b.db_url()).await.expect("a second store");
         let mut settings = elsewhere.settings(&tenant).await.unwrap();
         settings.repeat_window_secs = 3600;
         settings.public_page.display_name = Some(NAME.to_owned());
+        settings.public_page.published = true;
         elsewhere
             .replace_settings(&tenant, settings)
             .await

@@ -156,6 +156,10 @@ pub struct Call {
     pub rpc: Rpc,
     /// When the call was authorised: the start of its processing.
     pub started_at: midoffice_domain::Instant,
+    /// A public call (GetThermometer) by a caller without a dashboard credential for the
+    /// tenant, on a server with configured access: it sees only what the tenant
+    /// publishes (`TenantSettings::shows_publicly`).
+    pub public: bool,
 }
 
 impl Call {
@@ -173,6 +177,9 @@ impl Call {
 
 /// UNAUTHENTICATED: the call carries no credential.
 pub const CREDENTIAL_MISSING: &str = "CREDENTIAL_MISSING";
+/// UNAUTHENTICATED: GetThermometer without a dashboard credential, of a tenant that does
+/// not publish its thermometer (or of no such tenant: the two answer alike).
+pub const NOT_PUBLISHED: &str = "THERMOMETER_NOT_PUBLISHED";
 /// UNAUTHENTICATED: the credential is unknown, malformed, expired or its signature fails.
 pub const CREDENTIAL_INVALID: &str = "CREDENTIAL_INVALID";
 /// PERMISSION_DENIED: the credential lacks the role the RPC needs.
@@ -439,6 +446,7 @@ impl Access {
                 channels: None,
                 rpc,
                 started_at,
+                public: false,
             });
         };
         let Some(role) = rpc.role() else {
@@ -446,9 +454,21 @@ impl Access {
             let tenant = named_tenant(metadata)?.ok_or_else(|| {
                 ApiError::invalid(TENANT_KEY, "name the tenant whose figures to show")
             })?;
+            // A dashboard credential for the tenant sees every norm; anyone else what the
+            // tenant publishes.
+            let dashboard = match request.extensions().get::<Authenticated>() {
+                Some(Authenticated::Principal(p))
+                    if p.grant.roles.contains(&Role::Dashboard)
+                        && p.grant.tenants.contains(&tenant) =>
+                {
+                    Some(p.subject.clone())
+                }
+                _ => None,
+            };
             return Ok(Call {
                 tenant,
-                subject: PUBLIC_SUBJECT.to_owned(),
+                public: dashboard.is_none(),
+                subject: dashboard.unwrap_or_else(|| PUBLIC_SUBJECT.to_owned()),
                 trace,
                 channels: None,
                 rpc,
@@ -504,6 +524,7 @@ impl Access {
             channels: principal.grant.channels.clone(),
             rpc,
             started_at,
+            public: false,
         })
     }
 }
@@ -663,6 +684,7 @@ mod tests {
             channels: Some(vec![Channel::Phone]),
             rpc: Rpc::StartContact,
             started_at: chrono::Utc::now(),
+            public: false,
         };
         assert!(call.check_channel(Channel::Phone).is_ok());
         let s = tonic::Status::from(call.check_channel(Channel::Web).unwrap_err());

@@ -284,7 +284,9 @@ async fn the_demo_beside_a_running_server_shows_on_its_page_without_a_restart() 
         ))
         .await
         .expect("a look-up in the empty tenant");
-    let (_, before) = page(&server.url, "/thermometer/demo");
+    // Not published yet: the page is the answer for an unknown tenant.
+    let (status, before) = page(&server.url, "/thermometer/demo");
+    assert!(status.contains(" 404 "), "{status}");
     assert!(!before.contains("Gemeente Voorbeeld"), "{before}");
 
     let binary_path = binary.to_owned();

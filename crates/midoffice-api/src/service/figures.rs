@@ -48,8 +48,29 @@ impl pb::figure_service_server::FigureService for FigureApi {
             .await
             .map_err(ApiError::from)?;
         debug!(tenant = %tenant, path = ?answered.path, "GetThermometer answered");
+        let mut norms = answered.answer;
+        if call.public {
+            // Without a dashboard credential: what the tenant publishes, as its public
+            // page shows it; a tenant that publishes nothing answers as an unknown one.
+            let settings = self
+                .state
+                .store
+                .figure_settings(&tenant)
+                .await
+                .map_err(ApiError::from)?;
+            if !settings.public_page.published {
+                return Err(ApiError::Unauthenticated {
+                    reason: crate::auth::NOT_PUBLISHED,
+                    message: "this tenant publishes no thermometer: its figures need a \
+                              credential with the dashboard role"
+                        .to_owned(),
+                }
+                .into());
+            }
+            norms.retain(|n| settings.shows_publicly(&n.norm_id));
+        }
         Ok(Response::new(pb::GetThermometerResponse {
-            norms: answered.answer.iter().map(pb::NormResult::from).collect(),
+            norms: norms.iter().map(pb::NormResult::from).collect(),
         }))
     }
 
