@@ -227,7 +227,19 @@ async fn check(
 ) -> Result<(), Response<Body>> {
     if !access.requires_credentials() {
         // Development mode: open on loopback only (the binary listens only there; this
-        // holds even if it did not).
+        // holds even if it did not), and not through a proxy on loopback, which would
+        // make every visitor a loopback peer.
+        let proxied = ["forwarded", "x-forwarded-for", "x-real-ip"]
+            .iter()
+            .any(|h| headers.contains_key(*h));
+        if proxied {
+            tracing::warn!(reason = "PROXIED", "dashboard refused");
+            return Err(denied(
+                StatusCode::UNAUTHORIZED,
+                "without configured credentials this page is open to local clients only, \
+                 not through a proxy",
+            ));
+        }
         return if peer.is_some_and(|a| a.ip().is_loopback()) {
             Ok(())
         } else {
@@ -423,6 +435,19 @@ mod tests {
                 .unwrap_err();
             assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
             assert!(r.headers().contains_key(header::WWW_AUTHENTICATE));
+        }
+        // A proxy on loopback forwards the world: refused.
+        for (name, value) in [
+            ("x-forwarded-for", "203.0.113.9"),
+            ("forwarded", "for=203.0.113.9"),
+            ("x-real-ip", "203.0.113.9"),
+        ] {
+            let mut proxied = http::HeaderMap::new();
+            proxied.insert(name, HeaderValue::from_static(value));
+            let r = check(&dev, &proxied, None, at("127.0.0.1:5000"), &tenant)
+                .await
+                .unwrap_err();
+            assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{name}");
         }
     }
 }
