@@ -1,11 +1,12 @@
 //! The midoffice service binary: `serve` (the default), `play`, `seed`, `demo`, `key new`,
-//! `bench`, `retention run`, `migrate` and `config check`.
+//! `bench`, `retention run`, `migrate`, `config check` and `health`.
 
 mod access;
 mod bench;
 mod check;
 mod config;
 mod demo;
+mod health;
 mod metrics;
 mod processing_export;
 mod retention;
@@ -122,6 +123,10 @@ enum Command {
     /// The configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Ask a running server's gRPC health service (plaintext) whether it is serving:
+    /// exits 0 on SERVING, 1 otherwise, with a line saying why (for a container's
+    /// HEALTHCHECK).
+    Health(health::HealthArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -225,6 +230,7 @@ async fn main() -> ExitCode {
         Some(Command::Retention(RetentionCommand::Run(args))) => retention_run(args).await,
         Some(Command::Migrate(args)) => migrate(args).await,
         Some(Command::Config(ConfigCommand::Check { file })) => check::run(file).await,
+        Some(Command::Health(args)) => health::run(args).await,
         None => serve(cli.serve).await,
     }
 }

@@ -5,8 +5,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tonic::transport::Endpoint;
 
-/// A free port on the loopback interface.
-fn free_port() -> u16 {
+/// A free port on the loopback interface (nothing listens there once this returns).
+#[allow(dead_code)] // Each test binary compiles this module; not every one uses each.
+pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
     listener.local_addr().expect("an address").port()
 }
