@@ -4,6 +4,8 @@
 //! the operator's word that a proxy terminates it) and an OTLP collector reached over
 //! TLS or on loopback.
 
+mod common;
+
 use midoffice_api::pb;
 use midoffice_api::pb::figure_service_client::FigureServiceClient;
 use std::io::{BufRead, BufReader};
@@ -22,14 +24,6 @@ fn midoffice(dir: &Path) -> Command {
         .current_dir(dir)
         .stdin(Stdio::null());
     cmd
-}
-
-fn said(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 #[test]
@@ -57,7 +51,7 @@ fn without_credentials_only_loopback_is_served_and_the_refusal_says_how_to_confi
             !out.status.success(),
             "{args:?} started without credentials"
         );
-        let text = said(&out);
+        let text = common::said(&out);
         for needed in [
             "no credentials",
             "loopback",
@@ -124,7 +118,7 @@ async fn the_printed_key_and_entry_work_as_configuration() {
         "--role",
         "dashboard",
     ]);
-    assert!(out.status.success(), "{}", said(&out));
+    assert!(out.status.success(), "{}", common::said(&out));
     let text = String::from_utf8(out.stdout).unwrap();
     let key = text
         .lines()
@@ -265,7 +259,7 @@ fn production_refuses_to_serve_without_tls_unless_a_proxy_terminates_it() {
     ];
     let out = midoffice(dir.path()).args(args).output().unwrap();
     assert!(!out.status.success(), "production started without TLS");
-    let text = said(&out);
+    let text = common::said(&out);
     for needed in ["without TLS", "[tls]", "server.tls_terminated_by_proxy"] {
         assert!(text.contains(needed), "{needed} missing in {text}");
     }
@@ -304,7 +298,7 @@ fn production_refuses_a_plain_otlp_endpoint_off_loopback_unless_allowed() {
         .output()
         .unwrap();
     assert!(!out.status.success(), "exported in clear in production");
-    let text = said(&out);
+    let text = common::said(&out);
     assert!(
         text.contains("OTLP endpoint") && text.contains("telemetry.otlp_plaintext"),
         "{text}"
@@ -331,7 +325,11 @@ async fn the_pages_address_is_checked_and_then_serves_the_pages_apart() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(said(&out).contains("--pages-listen"), "{}", said(&out));
+    assert!(
+        common::said(&out).contains("--pages-listen"),
+        "{}",
+        common::said(&out)
+    );
     let out = midoffice(dir.path())
         .args(serve)
         .env("MIDOFFICE__SERVER__PAGES_LISTEN", "8080")
@@ -339,9 +337,9 @@ async fn the_pages_address_is_checked_and_then_serves_the_pages_apart() {
         .unwrap();
     assert!(!out.status.success());
     assert!(
-        said(&out).contains("MIDOFFICE__SERVER__PAGES_LISTEN"),
+        common::said(&out).contains("MIDOFFICE__SERVER__PAGES_LISTEN"),
         "{}",
-        said(&out)
+        common::said(&out)
     );
     // Without credentials the pages stay on loopback, as the gRPC port does.
     let out = midoffice(dir.path())
@@ -350,7 +348,7 @@ async fn the_pages_address_is_checked_and_then_serves_the_pages_apart() {
         .output()
         .unwrap();
     assert!(!out.status.success(), "the pages were served to others");
-    let text = said(&out);
+    let text = common::said(&out);
     assert!(
         text.contains("server.pages_listen") && text.contains("no credentials"),
         "{text}"

@@ -3,7 +3,9 @@
 //! are printed with where they came from, and no secret is shown (the database
 //! password, the secret file's content, the API key hashes).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 /// A secret for the tests, from the environment, as a deployment gives it.
@@ -22,31 +24,10 @@ fn check(dir: &Path, file: &Path, env: &[(&str, &str)]) -> Output {
         .expect("the binary runs")
 }
 
-fn said(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-/// Every `*.toml` under `dir`, at any depth.
-fn tomls(dir: &Path, found: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("a readable folder") {
-        let path = entry.expect("an entry").path();
-        if path.is_dir() {
-            tomls(&path, found);
-        } else if path.extension().is_some_and(|e| e == "toml") {
-            found.push(path);
-        }
-    }
-}
-
 #[test]
 fn every_shipped_example_configuration_passes() {
     let deploy = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy");
-    let mut examples = Vec::new();
-    tomls(&deploy, &mut examples);
+    let examples = common::files(&deploy, &["toml"]);
     assert!(
         !examples.is_empty(),
         "no example under {}",
@@ -55,7 +36,7 @@ fn every_shipped_example_configuration_passes() {
     for example in examples {
         let dir = tempfile::tempdir().expect("a temp folder");
         let out = check(dir.path(), &example, &[]);
-        let text = said(&out);
+        let text = common::said(&out);
         assert!(out.status.success(), "{}: {text}", example.display());
         assert!(text.contains("server.listen = "), "{text}");
         assert!(text.contains(": valid"), "{text}");
@@ -84,12 +65,12 @@ fn a_broken_file_fails_naming_the_key() {
         let file = dir.path().join("broken.toml");
         std::fs::write(&file, text).expect("the file is written");
         let out = check(dir.path(), &file, &[]);
-        let said = said(&out);
+        let said = common::said(&out);
         assert_eq!(out.status.code(), Some(1), "{text} passed: {said}");
         assert!(said.contains(key), "{key} missing in {said}");
     }
     let missing = check(dir.path(), &dir.path().join("absent.toml"), &[]);
-    assert_eq!(missing.status.code(), Some(1), "{}", said(&missing));
+    assert_eq!(missing.status.code(), Some(1), "{}", common::said(&missing));
 }
 
 #[test]
@@ -115,7 +96,7 @@ fn the_effective_settings_show_their_origin_and_no_secret() {
 
     // From the file; the secret from the file (MIDOFFICE_SECRET empty is unset).
     let out = check(dir.path(), &file, &[("MIDOFFICE_SECRET", "")]);
-    let text = said(&out);
+    let text = common::said(&out);
     assert!(out.status.success(), "{text}");
     assert!(
         text.contains("database.url = postgres://midoffice:***@db.example.invalid:5432/midoffice"),
@@ -141,7 +122,7 @@ fn the_effective_settings_show_their_origin_and_no_secret() {
             "postgres://midoffice:EnvPassw0rd@db2.example.invalid/midoffice?password=QueryPassw0rd",
         )],
     );
-    let text = said(&out);
+    let text = common::said(&out);
     assert!(out.status.success(), "{text}");
     assert!(text.contains("(MIDOFFICE__DATABASE__URL)"), "{text}");
     assert!(text.contains("db2.example.invalid"), "{text}");

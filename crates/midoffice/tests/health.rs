@@ -18,14 +18,6 @@ fn health(args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
-fn said(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 database_test!(
     health_says_serving_for_a_running_server,
     flavor = "multi_thread",
@@ -50,35 +42,39 @@ async fn health_says_serving_for_a_running_server(database: TestDatabase) {
         .to_owned();
 
     let out = health(&["--addr", &addr]);
-    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", common::said(&out));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         format!("{addr}: SERVING")
     );
 
     let out = health(&["--addr", &addr, "--service", "midoffice.v1.ContactService"]);
-    assert_eq!(out.status.code(), Some(0), "{}", said(&out));
+    assert_eq!(out.status.code(), Some(0), "{}", common::said(&out));
 
     let out = health(&["--addr", &addr, "--service", "midoffice.v1.NoSuchService"]);
-    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", common::said(&out));
     assert!(
-        said(&out).contains("does not know this service"),
+        common::said(&out).contains("does not know this service"),
         "{}",
-        said(&out)
+        common::said(&out)
     );
-    assert!(out.stdout.is_empty(), "{}", said(&out));
+    assert!(out.stdout.is_empty(), "{}", common::said(&out));
 
     let out = health(&["--addr", &format!("http://{addr}")]);
-    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
-    assert!(said(&out).contains("HOST:PORT"), "{}", said(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", common::said(&out));
+    assert!(
+        common::said(&out).contains("HOST:PORT"),
+        "{}",
+        common::said(&out)
+    );
 }
 
 #[test]
 fn health_fails_on_a_closed_port() {
     let addr = format!("127.0.0.1:{}", common::free_port());
     let out = health(&["--addr", &addr]);
-    assert_eq!(out.status.code(), Some(1), "{}", said(&out));
-    let text = said(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", common::said(&out));
+    let text = common::said(&out);
     assert!(
         text.contains(&format!("midoffice health: {addr}: cannot connect")),
         "{text}"

@@ -26,14 +26,6 @@ fn midoffice(dir: &Path) -> Command {
     cmd
 }
 
-fn said(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 fn migrate(dir: &Path, database_url: &str) -> Output {
     midoffice(dir)
         .args([
@@ -55,7 +47,7 @@ async fn migrate_on_a_fresh_data_dir_applies_every_migration_once_then_serve_sta
         .args(["migrate", "--data-dir", "data"])
         .output()
         .expect("the binary runs");
-    let text = said(&out);
+    let text = common::said(&out);
     assert!(out.status.success(), "migrate failed: {text}");
     for name in ["applied m0001_initial", "applied m0012_figure_day_versions"] {
         assert!(text.contains(name), "{name} missing in {text}");
@@ -65,7 +57,7 @@ async fn migrate_on_a_fresh_data_dir_applies_every_migration_once_then_serve_sta
     assert!(file.is_file(), "no database at {}", file.display());
 
     let again = migrate(dir.path(), &format!("sqlite://{}?mode=rwc", file.display()));
-    let text = said(&again);
+    let text = common::said(&again);
     assert!(again.status.success(), "a second migrate failed: {text}");
     assert!(text.contains("no migration was pending"), "{text}");
     assert!(!text.contains("applied m0"), "{text}");
@@ -79,7 +71,7 @@ async fn migrate_on_a_fresh_data_dir_applies_every_migration_once_then_serve_sta
 fn migrate_on_an_unusable_database_url_fails_with_a_message() {
     let dir = tempfile::tempdir().expect("a temp folder");
     let out = migrate(dir.path(), "mysql://nobody:hunter22@127.0.0.1/none");
-    let text = said(&out);
+    let text = common::said(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("cannot migrate the database"), "{text}");
     assert!(text.contains("sqlite: or postgres:"), "{text}");
@@ -147,7 +139,11 @@ async fn a_database_migrated_by_a_newer_midoffice_is_refused_and_left_as_it_was(
     let url = scratch.url.clone();
 
     let out = migrate(dir.path(), &url);
-    assert!(out.status.success(), "migrate failed: {}", said(&out));
+    assert!(
+        out.status.success(),
+        "migrate failed: {}",
+        common::said(&out)
+    );
     let insert = format!(
         "INSERT INTO seaql_migrations (version, applied_at) VALUES ('{FUTURE}', 1893456000)"
     );
@@ -180,7 +176,7 @@ async fn a_database_migrated_by_a_newer_midoffice_is_refused_and_left_as_it_was(
             .arg(&url)
             .output()
             .expect("the binary runs");
-        let text = said(&out);
+        let text = common::said(&out);
         assert_eq!(
             out.status.code(),
             Some(1),
