@@ -59,6 +59,21 @@ pub enum NormStatus {
     NoData,
 }
 
+/// What anyone without a credential sees of a tenant's thermometer: `None` when the
+/// tenant does not publish its page (the same answer as for an unknown tenant, so
+/// that nobody learns which tenants exist), else the results of its published norms
+/// only (`TenantSettings::shows_publicly`).
+pub fn shown_publicly(
+    settings: &TenantSettings,
+    mut results: Vec<NormResult>,
+) -> Option<Vec<NormResult>> {
+    if !settings.public_page.published {
+        return None;
+    }
+    results.retain(|r| settings.shows_publicly(&r.norm_id));
+    Some(results)
+}
+
 /// One norm on the thermometer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct NormResult {
@@ -626,6 +641,39 @@ fn figures_known(
 mod tests {
     use super::*;
     use crate::case::tests::{case, contact, ended, t};
+
+    #[test]
+    fn the_public_sees_published_norms_of_a_published_page_and_nothing_else() {
+        let mut s = TenantSettings::default();
+        let result = |n: &Norm| NormResult {
+            norm_id: n.id.clone(),
+            title: n.title.clone(),
+            measure: n.measure.clone(),
+            target_percent: n.target_percent,
+            met: 1,
+            items: 2,
+            status: NormStatus::Red,
+            explanation: None,
+        };
+        let all: Vec<NormResult> = s.norms.iter().map(result).collect();
+        assert!(all.len() >= 2);
+        // A page not published: as an unknown tenant, not an empty page.
+        assert_eq!(shown_publicly(&s, all.clone()), None);
+        s.public_page.published = true;
+        assert_eq!(shown_publicly(&s, all.clone()), Some(all.clone()));
+        s.norms[1].published = false;
+        let shown = shown_publicly(&s, all.clone()).unwrap();
+        assert_eq!(shown.len(), all.len() - 1);
+        assert!(shown.iter().all(|r| r.norm_id != s.norms[1].id));
+        // A result of a norm no longer in the settings is not shown either.
+        s.norms.remove(0);
+        assert!(
+            shown_publicly(&s, all)
+                .unwrap()
+                .iter()
+                .all(|r| r.norm_id != shown[0].norm_id)
+        );
+    }
 
     const DAY: i64 = 24 * 60;
 

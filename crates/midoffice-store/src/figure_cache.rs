@@ -12,6 +12,12 @@
 //! counters, never newer, so a kept answer is never stale. The counters only rise, so an
 //! equal sum means no day of the period changed.
 //!
+//! A period that must be computed again (one of its days changed: the current week,
+//! after every write) does not read all its days again: the rows of each recent day
+//! ([`RECENT_DAYS`] around `as_of`) are kept per scope under that day's counter, with
+//! the exact answer seconds read for the day so far, and only the days whose counter
+//! moved are read ([`FigureCache::rows_of`]).
+//!
 //! Dashboard figures from the rollups do not depend on `as_of`; a thermometer does (an
 //! item still pending counts as missed once its deadline passes): it is kept with the
 //! `as_of` it was computed at and `rollup::pending_until`, and with the settings it was
@@ -28,7 +34,9 @@ use crate::rollup::{Scope, day_versions, path_of, span_rows};
 use crate::{Store, StoreError, settings_in};
 use chrono::NaiveDate;
 use midoffice_domain::figures::{Figures, Filter, NormResult, Period};
-use midoffice_domain::rollup::{self, Path, RollupRow, SecondsAt, day_number};
+use midoffice_domain::rollup::{
+    self, Grain, Path, RollupRow, SecondsAt, Span, TallyKind, day_number,
+};
 use midoffice_domain::settings::TenantSettings;
 use midoffice_domain::{Instant, TenantId};
 use std::collections::HashMap;
@@ -117,6 +125,8 @@ struct Inner {
 #[derive(Default)]
 pub(crate) struct FigureCache {
     inner: Mutex<Inner>,
+    /// The rows of recent days.
+    days: Mutex<DayInner>,
 }
 
 impl std::fmt::Debug for FigureCache {
@@ -252,6 +262,246 @@ impl FigureCache {
     }
 }
 
+/// How many days before `as_of`'s day (and after) a day's rows are kept for: the days
+/// of the periods still being written to (the current week and month, and the days a
+/// late completion or answer changes), which are computed again after each write.
+pub const RECENT_DAYS: i64 = 62;
+/// How many rows of recent days a process keeps at most (over all tenants and scopes).
+pub const DAY_ROWS: usize = 500_000;
+
+/// The rows of one day for one scope, as read from the sums, with the exact answer
+/// seconds read for it so far (per bucket kind).
+struct DayEntry {
+    basis: Basis,
+    rows: Arc<Vec<RollupRow>>,
+    seconds: HashMap<TallyKind, Arc<Vec<RollupRow>>>,
+    used: u64,
+}
+
+impl DayEntry {
+    fn len(&self) -> usize {
+        self.rows.len() + self.seconds.values().map(|r| r.len()).sum::<usize>()
+    }
+}
+
+#[derive(Default)]
+struct DayInner {
+    map: HashMap<(String, What, i64), DayEntry>,
+    tick: u64,
+    /// Rows held in `map`.
+    rows: usize,
+    /// Days whose rows were taken from memory since the start.
+    hits: u64,
+}
+
+/// A day's rows, and its exact answer seconds read so far per bucket kind.
+type DayRows = (Arc<Vec<RollupRow>>, HashMap<TallyKind, Arc<Vec<RollupRow>>>);
+
+/// What the rows of a day are kept under.
+pub(crate) struct DayBasis<'a> {
+    pub tenant: &'a str,
+    pub what: &'a What,
+    pub fingerprint: &'a str,
+    pub generation: i64,
+    pub versions: &'a std::collections::BTreeMap<i64, i64>,
+    /// Days from this one on are kept.
+    pub recent_from: i64,
+}
+
+impl DayBasis<'_> {
+    fn of(&self, day: i64) -> Basis {
+        Basis {
+            fingerprint: self.fingerprint.to_owned(),
+            generation: self.generation,
+            versions: self.versions.get(&day).copied().unwrap_or(0),
+        }
+    }
+
+    fn key(&self, day: i64) -> (String, What, i64) {
+        (self.tenant.to_owned(), self.what.clone(), day)
+    }
+}
+
+/// Consecutive day numbers as day spans.
+fn day_spans(days: impl IntoIterator<Item = i64>) -> Vec<Span> {
+    let mut out: Vec<Span> = Vec::new();
+    for d in days {
+        match out.last_mut() {
+            Some(last) if last.to == d => last.to = d + 1,
+            _ => out.push(Span {
+                grain: Grain::Day,
+                from: d,
+                to: d + 1,
+            }),
+        }
+    }
+    out
+}
+
+impl FigureCache {
+    /// The rows of these spans (each row on its own day or month) for a plan, with the
+    /// exact answer seconds its periods need: the rows of a recent day whose change
+    /// counter did not move are taken from memory, the others read in `c` (one
+    /// statement per run of days, as before) and, for recent days, kept. The rows are
+    /// those [`span_rows`] returns for the whole spans: a day's rows do not depend on
+    /// the other days read with it.
+    pub(crate) async fn rows_of<C: sea_orm::ConnectionTrait, U>(
+        &self,
+        c: &C,
+        tenant: &TenantId,
+        spans: &[Span],
+        plan: &PerPeriod<U>,
+        asked: &[Period],
+        days: &DayBasis<'_>,
+    ) -> Result<Vec<RollupRow>, StoreError> {
+        let months: Vec<Span> = spans
+            .iter()
+            .filter(|s| s.grain == Grain::Month)
+            .copied()
+            .collect();
+        let all_days: Vec<i64> = spans
+            .iter()
+            .filter(|s| s.grain == Grain::Day)
+            .flat_map(|s| s.from..s.to)
+            .collect();
+        // Days kept, by day: their rows and seconds.
+        let mut held: HashMap<i64, DayRows> = HashMap::new();
+        {
+            let mut inner = self.days.lock().unwrap_or_else(|p| p.into_inner());
+            inner.tick += 1;
+            let tick = inner.tick;
+            let mut hits = 0;
+            for d in all_days.iter().filter(|d| **d >= days.recent_from) {
+                if let Some(e) = inner.map.get_mut(&days.key(*d))
+                    && e.basis == days.of(*d)
+                {
+                    e.used = tick;
+                    held.insert(*d, (e.rows.clone(), e.seconds.clone()));
+                    hits += 1;
+                }
+            }
+            inner.hits += hits;
+        }
+        let to_read: Vec<i64> = all_days
+            .iter()
+            .copied()
+            .filter(|d| !held.contains_key(d))
+            .collect();
+        let mut read_spans = day_spans(to_read.iter().copied());
+        read_spans.extend(months.iter().copied());
+        let mut rows = if read_spans.is_empty() {
+            Vec::new()
+        } else {
+            span_rows(c, tenant, &read_spans, &plan.scope, true, None).await?
+        };
+        // The rows read of recent days, by day, to keep.
+        let mut fresh: HashMap<i64, Vec<RollupRow>> = to_read
+            .iter()
+            .filter(|d| **d >= days.recent_from)
+            .map(|d| (*d, Vec::new()))
+            .collect();
+        for r in &rows {
+            if r.grain == Grain::Day
+                && let Some(v) = fresh.get_mut(&r.at)
+            {
+                v.push(r.clone());
+            }
+        }
+        for (kept, _) in held.values() {
+            rows.extend(kept.iter().cloned());
+        }
+        let mut fresh: HashMap<i64, DayRows> = fresh
+            .into_iter()
+            .map(|(d, r)| (d, (Arc::new(r), HashMap::new())))
+            .collect();
+        if let Some(wanted) = &plan.seconds {
+            let at = wanted(&rows, asked);
+            // Seconds of a day kept (or just read) with that kind: from memory; the
+            // others read.
+            let mut read_at = rollup::SecondsAt::new();
+            let mut seconds = Vec::new();
+            for (kind, ats) in &at {
+                for (grain, a) in ats {
+                    let known = (*grain == Grain::Day)
+                        .then(|| held.get(a).and_then(|(_, s)| s.get(kind)))
+                        .flatten();
+                    match known {
+                        Some(r) => seconds.extend(r.iter().cloned()),
+                        None => {
+                            read_at.entry(*kind).or_default().insert((*grain, *a));
+                        }
+                    }
+                }
+            }
+            if !read_at.is_empty() {
+                let scope = plan.scope.seconds(read_at.keys().copied().collect());
+                let read = span_rows(c, tenant, spans, &scope, true, Some(&read_at)).await?;
+                // Each recent day's seconds of each kind read (maybe none), to keep.
+                for (kind, ats) in &read_at {
+                    for (grain, a) in ats {
+                        if *grain != Grain::Day || *a < days.recent_from {
+                            continue;
+                        }
+                        let mine: Vec<RollupRow> = read
+                            .iter()
+                            .filter(|r| r.kind == *kind && r.grain == Grain::Day && r.at == *a)
+                            .cloned()
+                            .collect();
+                        let mine = Arc::new(mine);
+                        if let Some((_, s)) = fresh.get_mut(a) {
+                            s.insert(*kind, mine);
+                        } else if let Some((r, s)) = held.get(a) {
+                            let mut s = s.clone();
+                            s.insert(*kind, mine);
+                            fresh.insert(*a, (r.clone(), s));
+                        }
+                    }
+                }
+                seconds.extend(read);
+            }
+            rows.extend(seconds);
+        }
+        self.keep_days(days, fresh);
+        Ok(rows)
+    }
+
+    /// Keeps the rows of these days (as read under `days`).
+    fn keep_days(&self, days: &DayBasis<'_>, fresh: HashMap<i64, DayRows>) {
+        if fresh.is_empty() {
+            return;
+        }
+        let mut inner = self.days.lock().unwrap_or_else(|p| p.into_inner());
+        for (d, (rows, seconds)) in fresh {
+            inner.tick += 1;
+            let entry = DayEntry {
+                basis: days.of(d),
+                rows,
+                seconds,
+                used: inner.tick,
+            };
+            let added = entry.len();
+            if let Some(old) = inner.map.insert(days.key(d), entry) {
+                inner.rows -= old.len();
+            }
+            inner.rows += added;
+        }
+        if inner.rows > DAY_ROWS {
+            // Drop the least recently used half of the days.
+            let mut used: Vec<u64> = inner.map.values().map(|e| e.used).collect();
+            let middle = used.len() / 2;
+            let (_, cut, _) = used.select_nth_unstable(middle);
+            let cut = *cut;
+            inner.map.retain(|_, e| e.used > cut);
+            inner.rows = inner.map.values().map(DayEntry::len).sum();
+        }
+    }
+
+    /// How many days' rows were taken from memory since the start.
+    pub(crate) fn day_hits(&self) -> u64 {
+        self.days.lock().unwrap_or_else(|p| p.into_inner()).hits
+    }
+}
+
 /// The exact answer seconds to read beside the rows of these periods.
 pub(crate) type SecondsOf = Arc<dyn Fn(&[RollupRow], &[Period]) -> SecondsAt + Send + Sync>;
 
@@ -275,6 +525,12 @@ impl Store {
     /// or thermometer trend period whose days had not changed), since it started.
     pub fn kept_figure_hits(&self) -> u64 {
         self.figure_cache.hits()
+    }
+
+    /// How many recent days' rows this process took from memory for a period it
+    /// computed again (a period holding a day that changed), since it started.
+    pub fn kept_day_hits(&self) -> u64 {
+        self.figure_cache.day_hits()
     }
 
     /// Each period's answer from the rollups, the kept ones from memory and the others
@@ -345,16 +601,17 @@ impl Store {
                     let Some(spans) = rollup::series_spans(&asked) else {
                         return Ok(None);
                     };
-                    rows = span_rows(&txn, tenant, &spans, &plan.scope, true, None).await?;
-                    if let Some(wanted) = &plan.seconds {
-                        let at = wanted(&rows, &asked);
-                        if !at.is_empty() {
-                            let scope = plan.scope.seconds(at.keys().copied().collect());
-                            rows.extend(
-                                span_rows(&txn, tenant, &spans, &scope, true, Some(&at)).await?,
-                            );
-                        }
-                    }
+                    let days = DayBasis {
+                        tenant: tenant.as_str(),
+                        what: &plan.what,
+                        fingerprint: &fingerprint,
+                        generation,
+                        versions: &versions,
+                        recent_from: day_number(as_of.date_naive()) - RECENT_DAYS,
+                    };
+                    rows = cache
+                        .rows_of(&txn, tenant, &spans, &plan, &asked, &days)
+                        .await?;
                 }
                 Ok(Some((settings, kept, missing, rows)))
             }

@@ -1170,8 +1170,9 @@ async fn a_settings_replacement_waits_for_the_writes_that_read_the_old_ones() {
 database_test!(kept_answers_stay_exact_through_writes_and_time);
 /// Series and thermometer trends kept per period in memory (`figure_cache`): a second
 /// call with no write between is answered from memory for every period, and after more
-/// writes on the same days, or with a later `as_of` that passes pending deadlines, every
-/// answer still equals the facts.
+/// writes on the same days (a period computed again from the rows of its unchanged
+/// recent days kept in memory and those of its changed days read), or with a later
+/// `as_of` that passes pending deadlines, every answer still equals the facts.
 async fn kept_answers_stay_exact_through_writes_and_time(backend: Backend) {
     on_backend!(backend, |_db, store| {
         let t = tenant();
@@ -1214,6 +1215,12 @@ async fn kept_answers_stay_exact_through_writes_and_time(backend: Backend) {
                 }
             }
         }
+        // A period computed again after a write to some of its days took the rows of
+        // its other recent days from memory (and still equals the facts, above).
+        assert!(
+            store.kept_day_hits() > 0,
+            "no recent day's rows were taken from memory"
+        );
         // The thermometer trend as time moves on (commitments and answers still pending
         // count as missed once their deadline passed), twice at each moment.
         let mut moments = vec![now()];

@@ -10,8 +10,10 @@
 //!
 //! On PostgreSQL with `MIDOFFICE_SCALE_BACKEND=postgres` (and the test database URL).
 //!
-//! `figures_of_a_seeded_store` measures a store `midoffice seed` filled (its rollups
-//! written by the seed), read-only:
+//! `figures_of_a_seeded_store` and `dashboard_reads_of_a_seeded_store` measure a store
+//! `midoffice seed` filled (its rollups written by the seed), read-only;
+//! `current_periods_after_writes_of_a_seeded_store` writes contacts to today in it (use
+//! a copy) and measures the current views read after each:
 //!
 //! ```text
 //! MIDOFFICE_SCALE_URL=sqlite://data/midoffice.db MIDOFFICE_SCALE_TENANT=default \
@@ -609,6 +611,40 @@ async fn figures_of_a_seeded_store() {
     }
 }
 
+/// The dashboard's series of these periods overall and per channel, at once (as
+/// `/dashboard/{tenant}` reads them), all answered from the rollups: how long it took.
+async fn dashboard_series(
+    store: &midoffice_store::Store,
+    tenant: &midoffice_domain::TenantId,
+    periods: &[Period],
+) -> std::time::Duration {
+    let clock = Clock::now();
+    let channels = Channel::ALL.map(|channel| {
+        store.figure_series(
+            tenant,
+            periods.to_vec(),
+            Filter {
+                channel: Some(channel),
+                ..Filter::default()
+            },
+            false,
+        )
+    });
+    let [a, b, c, e] = channels;
+    let (overall, a, b, c, e) = tokio::join!(
+        store.figure_series(tenant, periods.to_vec(), Filter::default(), false),
+        a,
+        b,
+        c,
+        e,
+    );
+    let took = clock.elapsed();
+    for r in [&overall, &a, &b, &c, &e] {
+        assert_eq!(r.as_ref().unwrap().path, FigurePath::Rollups);
+    }
+    took
+}
+
 #[tokio::test]
 #[ignore = "a measurement of a seeded store: run by hand, see the module docs"]
 async fn dashboard_reads_of_a_seeded_store() {
@@ -629,30 +665,11 @@ async fn dashboard_reads_of_a_seeded_store() {
             let periods = series_periods(from, to, step, Utc::now());
             let recent = periods[periods.len().saturating_sub(13)..].to_vec();
             let clock = Clock::now();
-            let channels = Channel::ALL.map(|channel| {
-                store.figure_series(
-                    tenant,
-                    periods.clone(),
-                    Filter {
-                        channel: Some(channel),
-                        ..Filter::default()
-                    },
-                    false,
-                )
-            });
-            let [a, b, c, e] = channels;
-            let (overall, a, b, c, e, norms) = tokio::join!(
-                store.figure_series(tenant, periods.clone(), Filter::default(), false),
-                a,
-                b,
-                c,
-                e,
+            let (_, norms) = tokio::join!(
+                dashboard_series(store, tenant, &periods),
                 store.thermometer_trend(tenant, recent)
             );
             let took = clock.elapsed();
-            for r in [&overall, &a, &b, &c, &e] {
-                assert_eq!(r.as_ref().unwrap().path, FigurePath::Rollups);
-            }
             norms.unwrap();
             (took, periods.len())
         }
@@ -712,4 +729,123 @@ async fn dashboard_reads_of_a_seeded_store() {
     };
     let (_, med, max) = timed(5, || store.thermometer_trend(&tenant, page_periods(month))).await;
     eprintln!("public page's read (November + 3 months before): {med:.2?} (max {max:.2?})");
+}
+
+#[tokio::test]
+#[ignore = "a measurement of a seeded store: run by hand, see the module docs"]
+/// The views that hold today, read again after each write to today (a contact
+/// started and completed on the seeded store, which this measurement changes): the
+/// dashboard's current month by week (whose current week is computed again, the rows
+/// of its earlier recent days kept in memory) and the public page's read of the current
+/// month (its month's rows read again).
+async fn current_periods_after_writes_of_a_seeded_store() {
+    use chrono::Datelike;
+    use midoffice_domain::rollup::{Step, series_periods};
+    let url = std::env::var("MIDOFFICE_SCALE_URL").expect("MIDOFFICE_SCALE_URL");
+    let tenant = midoffice_domain::TenantId::parse(
+        &std::env::var("MIDOFFICE_SCALE_TENANT").unwrap_or_else(|_| "default".into()),
+    )
+    .unwrap();
+    let store = midoffice_store::Store::connect(&url).await.unwrap();
+    let today = Utc::now().date_naive();
+    let month_start = today.with_day(1).unwrap();
+    let next_month = month_start + chrono::Months::new(1);
+    let dashboard = || {
+        let store = &store;
+        let tenant = &tenant;
+        async move {
+            let periods = series_periods(month_start, next_month, Step::Week, Utc::now());
+            dashboard_series(store, tenant, &periods).await
+        }
+    };
+    let public = || {
+        let store = &store;
+        let tenant = &tenant;
+        async move {
+            let month = Period {
+                from: month_start,
+                to: next_month,
+                as_of: Utc::now(),
+            };
+            let clock = Clock::now();
+            store
+                .thermometer_trend(tenant, page_periods(month))
+                .await
+                .unwrap();
+            clock.elapsed()
+        }
+    };
+    let write = || {
+        let store = &store;
+        let tenant = &tenant;
+        async move {
+            let minute = 2 * 24 * 60 - 2;
+            let started = store
+                .start_contact(
+                    tenant,
+                    &caller(),
+                    start(vec![bsn(BSN_A)], Some("paspoort"), minute),
+                    None,
+                )
+                .await
+                .unwrap();
+            store
+                .complete_contact(
+                    tenant,
+                    &caller(),
+                    started.contact.contact.id,
+                    Ok(end(
+                        midoffice_domain::contact::Outcome::Resolved,
+                        minute,
+                        minute + 1,
+                        None,
+                    )),
+                    None,
+                    Utc::now(),
+                )
+                .await
+                .unwrap();
+        }
+    };
+    // A week whose last day is today (the current week on a Sunday).
+    let week = || {
+        let store = &store;
+        let tenant = &tenant;
+        async move {
+            let period = Period {
+                from: today - Duration::days(6),
+                to: today + Duration::days(1),
+                as_of: Utc::now(),
+            };
+            dashboard_series(store, tenant, &[period]).await
+        }
+    };
+    let first_week = week().await;
+    let first_dashboard = dashboard().await;
+    let first_public = public().await;
+    let (mut dash, mut weeks, mut page) = (Vec::new(), Vec::new(), Vec::new());
+    let days = store.kept_day_hits();
+    for _ in 0..5 {
+        write().await;
+        dash.push(dashboard().await);
+        weeks.push(week().await);
+        page.push(public().await);
+    }
+    dash.sort();
+    weeks.sort();
+    page.sort();
+    eprintln!(
+        "the current month by week: first {first_dashboard:.1?}; after a write to today {:.1?} (max {:.1?})",
+        dash[2], dash[4],
+    );
+    eprintln!(
+        "the seven days up to today: first {first_week:.1?}; after a write to today {:.1?} (max {:.1?}); {} recent days' rows from memory in all",
+        weeks[2],
+        weeks[4],
+        store.kept_day_hits() - days
+    );
+    eprintln!(
+        "the public page's read of the current month: first {first_public:.1?}; after a write to today {:.1?} (max {:.1?})",
+        page[2], page[4]
+    );
 }

@@ -451,6 +451,9 @@ async fn rebuild_stale_figures(store: Store) {
 /// answers, so these fill at most half of what the store keeps in memory
 /// (`figure_cache::CAPACITY`, 20,000).
 const WARM_TENANTS: u64 = 250;
+/// Of those, how many also have the pages their first pages link to read (the month,
+/// quarter and year before): about 160 more dashboard answers each.
+const WARM_LINKS: usize = 50;
 
 /// Reads the first page of the dashboard and of the public thermometer of each tenant
 /// with figures (at most [`WARM_TENANTS`]), one after the other, so their figures are
@@ -465,19 +468,23 @@ async fn warm_pages(store: &Store) {
         }
     };
     let started = std::time::Instant::now();
-    for tenant in &tenants {
-        if let Err(e) = midoffice_api::dashboard::warm(store, tenant).await {
-            tracing::warn!(tenant = %tenant, error = %e, "the dashboard's first page was not read");
+    // First every tenant's first pages, then the pages they link to.
+    for (pass, links) in [(tenants.len(), false), (WARM_LINKS, true)] {
+        for tenant in tenants.iter().take(pass) {
+            if let Err(e) = midoffice_api::dashboard::warm(store, tenant, links).await {
+                tracing::warn!(tenant = %tenant, error = %e, "the dashboard's pages were not read");
+            }
+            if let Err(e) = midoffice_api::thermometer::warm(store, tenant, links).await {
+                tracing::warn!(tenant = %tenant, error = %e, "the thermometer's pages were not read");
+            }
         }
-        if let Err(e) = midoffice_api::thermometer::warm(store, tenant).await {
-            tracing::warn!(tenant = %tenant, error = %e, "the thermometer's first page was not read");
-        }
+        info!(
+            tenants = tenants.len().min(pass),
+            links,
+            ms = started.elapsed().as_millis() as u64,
+            "the pages' figures are kept in memory"
+        );
     }
-    info!(
-        tenants = tenants.len(),
-        ms = started.elapsed().as_millis() as u64,
-        "the pages' first figures are kept in memory"
-    );
 }
 
 async fn serve(args: ServeArgs) -> ExitCode {

@@ -391,11 +391,16 @@ impl Page for Dashboard {
     }
 }
 
-/// Reads the page a manager opens first (the current month, weekly, unfiltered), so its
-/// figures are kept in memory per period (the store's figure cache) before anyone asks:
-/// `serve` runs it for each tenant with figures after it starts.
-pub async fn warm(store: &Store, tenant: &TenantId) -> Result<(), midoffice_store::StoreError> {
-    let ask = Ask {
+/// Reads the page a manager opens first (the current month, weekly, unfiltered) and,
+/// with `links`, the month, quarter and year before it (unfiltered, each by its own
+/// step), so their figures are kept in memory per period (the store's figure cache)
+/// before anyone asks: `serve` runs it for each tenant with figures after it starts.
+pub async fn warm(
+    store: &Store,
+    tenant: &TenantId,
+    links: bool,
+) -> Result<(), midoffice_store::StoreError> {
+    let mut ask = Ask {
         tenant: tenant.clone(),
         csv: false,
         days: None,
@@ -403,10 +408,23 @@ pub async fn warm(store: &Store, tenant: &TenantId) -> Result<(), midoffice_stor
         filter: Filter::default(),
         lang: Lang::Nl,
     };
-    match view(store, &ask, chrono::Utc::now()).await {
-        Ok(_) | Err(Failure::Answer(_)) => Ok(()),
-        Err(Failure::Store(e)) => Err(e),
+    let now = chrono::Utc::now();
+    let first = match view(store, &ask, now).await {
+        Ok(v) => v,
+        Err(Failure::Answer(_)) => return Ok(()),
+        Err(Failure::Store(e)) => return Err(e),
+    };
+    if links {
+        let texts = ask.lang.texts();
+        for (_, days) in crate::thermometer::request::links(first.days, first.days, texts) {
+            ask.days = Some(days);
+            match view(store, &ask, now).await {
+                Ok(_) | Err(Failure::Answer(_)) => {}
+                Err(Failure::Store(e)) => return Err(e),
+            }
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -58,16 +58,15 @@ impl pb::figure_service_server::FigureService for FigureApi {
                 .figure_settings(&tenant)
                 .await
                 .map_err(ApiError::from)?;
-            if !settings.public_page.published {
-                return Err(ApiError::Unauthenticated {
-                    reason: crate::auth::NOT_PUBLISHED,
-                    message: "this tenant publishes no thermometer: its figures need a \
+            norms =
+                midoffice_domain::figures::shown_publicly(&settings, norms).ok_or_else(|| {
+                    ApiError::Unauthenticated {
+                        reason: crate::auth::NOT_PUBLISHED,
+                        message: "this tenant publishes no thermometer: its figures need a \
                               credential with the dashboard role"
-                        .to_owned(),
-                }
-                .into());
-            }
-            norms.retain(|n| settings.shows_publicly(&n.norm_id));
+                            .to_owned(),
+                    }
+                })?;
         }
         Ok(Response::new(pb::GetThermometerResponse {
             norms: norms.iter().map(pb::NormResult::from).collect(),

@@ -98,14 +98,15 @@ async fn view(store: &Store, ask: &Ask, now: Instant) -> Result<Option<View>, St
 
     let answered = store.thermometer_trend(&ask.tenant, periods).await?;
     tracing::debug!(tenant = %ask.tenant, path = ?answered.path, "thermometer page answered");
-    let (settings, mut each) = answered.answer;
+    let (settings, each) = answered.answer;
     // The settings as the figures were read: published then, and only published norms.
-    if !settings.public_page.published {
+    let Some(mut each) = each
+        .into_iter()
+        .map(|results| midoffice_domain::figures::shown_publicly(&settings, results))
+        .collect::<Option<Vec<_>>>()
+    else {
         return Ok(None);
-    }
-    for results in &mut each {
-        results.retain(|r| settings.shows_publicly(&r.norm_id));
-    }
+    };
     let rest = each.split_off(1.min(each.len()));
     let norms = each.into_iter().next().unwrap_or_default();
     Ok(Some(View {
@@ -249,16 +250,27 @@ fn open_data(r: &mut Response<Body>) {
     );
 }
 
-/// Reads the public page of the current month, so its figures are kept in memory per
+/// Reads the public page of the current month (and, with `links`, the pages it links
+/// to: the month, quarter and year before), so their figures are kept in memory per
 /// period (the store's figure cache) before anyone asks: `serve` runs it for each
 /// tenant with figures after it starts.
-pub async fn warm(store: &Store, tenant: &TenantId) -> Result<(), StoreError> {
-    let ask = Ask {
+pub async fn warm(store: &Store, tenant: &TenantId, links: bool) -> Result<(), StoreError> {
+    let mut ask = Ask {
         tenant: tenant.clone(),
         format: Format::Html,
         days: None,
         lang: Lang::Nl,
         embed: false,
     };
-    view(store, &ask, chrono::Utc::now()).await.map(|_| ())
+    let now = chrono::Utc::now();
+    let Some(first) = view(store, &ask, now).await? else {
+        return Ok(());
+    };
+    if links {
+        for (_, days) in request::links(first.days, first.this_month, &text::NL) {
+            ask.days = Some(days);
+            view(store, &ask, now).await?;
+        }
+    }
+    Ok(())
 }
