@@ -14,7 +14,8 @@
 //!
 //! A period that must be computed again (one of its days changed: the current week,
 //! after every write) does not read all its days again: the rows of each recent day
-//! ([`RECENT_DAYS`] around `as_of`) are kept per scope under that day's counter, with
+//! (the [`RECENT_DAYS`] before `as_of`'s day, that day and the next, as a tenant's
+//! local day may be ahead of UTC's) are kept per scope under that day's counter, with
 //! the exact answer seconds read for the day so far, and only the days whose counter
 //! moved are read ([`FigureCache::rows_of`]).
 //!
@@ -262,7 +263,7 @@ impl FigureCache {
     }
 }
 
-/// How many days before `as_of`'s day (and after) a day's rows are kept for: the days
+/// How many days before `as_of`'s day (and that day) a day's rows are kept for: the days
 /// of the periods still being written to (the current week and month, and the days a
 /// late completion or answer changes), which are computed again after each write.
 pub const RECENT_DAYS: i64 = 62;
@@ -279,8 +280,10 @@ struct DayEntry {
 }
 
 impl DayEntry {
+    /// What the entry counts against [`DAY_ROWS`]: its rows, and at least one (a day
+    /// without rows is kept too).
     fn len(&self) -> usize {
-        self.rows.len() + self.seconds.values().map(|r| r.len()).sum::<usize>()
+        (self.rows.len() + self.seconds.values().map(|r| r.len()).sum::<usize>()).max(1)
     }
 }
 
@@ -304,11 +307,17 @@ pub(crate) struct DayBasis<'a> {
     pub fingerprint: &'a str,
     pub generation: i64,
     pub versions: &'a std::collections::BTreeMap<i64, i64>,
-    /// Days from this one on are kept.
-    pub recent_from: i64,
+    /// The days kept: from `as_of`'s day (in UTC) back [`RECENT_DAYS`], and the next
+    /// (a tenant's local day may be ahead); no later day, so that nobody can fill
+    /// memory with days to come.
+    pub recent: std::ops::RangeInclusive<i64>,
 }
 
 impl DayBasis<'_> {
+    fn recent(&self, day: i64) -> bool {
+        self.recent.contains(&day)
+    }
+
     fn of(&self, day: i64) -> Basis {
         Basis {
             fingerprint: self.fingerprint.to_owned(),
@@ -371,7 +380,7 @@ impl FigureCache {
             inner.tick += 1;
             let tick = inner.tick;
             let mut hits = 0;
-            for d in all_days.iter().filter(|d| **d >= days.recent_from) {
+            for d in all_days.iter().filter(|d| days.recent(**d)) {
                 if let Some(e) = inner.map.get_mut(&days.key(*d))
                     && e.basis == days.of(*d)
                 {
@@ -397,7 +406,7 @@ impl FigureCache {
         // The rows read of recent days, by day, to keep.
         let mut fresh: HashMap<i64, Vec<RollupRow>> = to_read
             .iter()
-            .filter(|d| **d >= days.recent_from)
+            .filter(|d| days.recent(**d))
             .map(|d| (*d, Vec::new()))
             .collect();
         for r in &rows {
@@ -439,7 +448,7 @@ impl FigureCache {
                 // Each recent day's seconds of each kind read (maybe none), to keep.
                 for (kind, ats) in &read_at {
                     for (grain, a) in ats {
-                        if *grain != Grain::Day || *a < days.recent_from {
+                        if *grain != Grain::Day || !days.recent(*a) {
                             continue;
                         }
                         let mine: Vec<RollupRow> = read
@@ -485,8 +494,8 @@ impl FigureCache {
             }
             inner.rows += added;
         }
-        if inner.rows > DAY_ROWS {
-            // Drop the least recently used half of the days.
+        // Over the bound: drop the least recently used half of the days, until under it.
+        while inner.rows > DAY_ROWS && !inner.map.is_empty() {
             let mut used: Vec<u64> = inner.map.values().map(|e| e.used).collect();
             let middle = used.len() / 2;
             let (_, cut, _) = used.select_nth_unstable(middle);
@@ -607,7 +616,10 @@ impl Store {
                         fingerprint: &fingerprint,
                         generation,
                         versions: &versions,
-                        recent_from: day_number(as_of.date_naive()) - RECENT_DAYS,
+                        recent: {
+                            let today = day_number(as_of.date_naive());
+                            today - RECENT_DAYS..=today + 1
+                        },
                     };
                     rows = cache
                         .rows_of(&txn, tenant, &spans, &plan, &asked, &days)
@@ -686,6 +698,48 @@ mod tests {
             as_of: chrono::DateTime::UNIX_EPOCH,
             until: None,
         }
+    }
+
+    #[test]
+    fn recent_days_beyond_the_row_bound_drop_the_least_recently_used_and_no_later_day_is_kept() {
+        let cache = FigureCache::default();
+        let what = What::Thermometer;
+        let versions = std::collections::BTreeMap::new();
+        let days = DayBasis {
+            tenant: "t",
+            what: &what,
+            fingerprint: "f",
+            generation: 1,
+            versions: &versions,
+            recent: 100..=200,
+        };
+        assert!(days.recent(100) && days.recent(200));
+        assert!(!days.recent(99) && !days.recent(201), "no day to come");
+        let row = RollupRow {
+            kind: TallyKind::Contact,
+            grain: Grain::Day,
+            at: 100,
+            key: Default::default(),
+            n: 1,
+        };
+        let half: DayRows = (Arc::new(vec![row; DAY_ROWS / 2]), HashMap::new());
+        let keep = |day: i64, rows: &DayRows| {
+            cache.keep_days(&days, HashMap::from([(day, rows.clone())]));
+        };
+        keep(100, &half);
+        keep(101, &half);
+        let inner = |f: &dyn Fn(&DayInner)| f(&cache.days.lock().unwrap());
+        inner(&|i| assert_eq!(i.rows, DAY_ROWS, "at the bound, nothing dropped"));
+        keep(102, &half);
+        inner(&|i| {
+            assert!(i.rows <= DAY_ROWS, "under the bound again: {}", i.rows);
+            assert!(i.map.contains_key(&days.key(102)), "the newest stays");
+            assert!(!i.map.contains_key(&days.key(100)), "the oldest goes");
+        });
+        // A day without rows counts too.
+        let empty: DayRows = (Arc::new(Vec::new()), HashMap::new());
+        keep(103, &empty);
+        inner(&|i| assert_eq!(i.rows, DAY_ROWS / 2 + 1));
     }
 
     #[test]
