@@ -418,6 +418,11 @@ impl Access {
     /// is logged with its reason and the RPC (never the credential).
     pub fn authorise<T>(&self, request: &Request<T>, rpc: Rpc) -> Result<Call, ApiError> {
         let result = self.decide(request, rpc);
+        if let Ok(call) = &result {
+            // The call's span (the call layer's, when it is the current one) names the
+            // tenant, for the access log and the trace.
+            tracing::Span::current().record("tenant", call.tenant.as_str());
+        }
         match &result {
             Err(ApiError::Unauthenticated { reason, message }) => {
                 tracing::warn!(rpc = rpc.name(), reason, why = %message, "call refused")
@@ -436,7 +441,13 @@ impl Access {
 
     fn decide<T>(&self, request: &Request<T>, rpc: Rpc) -> Result<Call, ApiError> {
         let started_at = chrono::Utc::now();
-        let trace = TraceContext::continued(request.metadata());
+        // The call layer made it once for the call (`TraceContext::for_call`); a handler
+        // called without that layer continues the caller's trace itself.
+        let trace = request
+            .extensions()
+            .get::<TraceContext>()
+            .copied()
+            .unwrap_or_else(|| TraceContext::continued(request.metadata()));
         let metadata = request.metadata();
         let Access::Configured(_) = self else {
             return Ok(Call {

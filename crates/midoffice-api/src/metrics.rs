@@ -1,10 +1,14 @@
-//! Operational metrics of the gRPC server: every call's duration, by service, method and
-//! gRPC status code (`rpc.server.call.duration`, a histogram, so its count is the calls).
-//! Recorded through the OpenTelemetry API: a no-op until the binary installs a meter
-//! provider (an OTLP endpoint is configured).
+//! What is measured of every call, in one layer: its span (`call`, continuing the
+//! caller's W3C trace, [`crate::trace`]), its duration by service, method and gRPC
+//! status code (`rpc.server.call.duration`, a histogram, so its count is the calls), and
+//! its access log line (target `midoffice::access`: method, status, duration; the tenant
+//! is a field of the call's span once the call is authorised; never a request's body or
+//! path). The histogram is recorded through the OpenTelemetry API: a no-op until the
+//! binary installs a meter provider (an OTLP endpoint is configured).
 //!
 //! The label set is bounded: a path that is not a method of a served service (anyone
-//! can send any path) is counted under service and method `other`.
+//! can send any path) is counted and logged under service and method `other`; a page is
+//! logged by its name (`thermometer`, `dashboard`).
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Histogram;
@@ -15,6 +19,19 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 use tonic::codegen::http;
+use tracing::Instrument;
+
+/// The health service, whose calls (probes) are logged at debug only.
+const HEALTH: &str = "grpc.health.v1.Health";
+
+/// The gRPC codes that mark a server span as failed (OpenTelemetry's conventions:
+/// UNKNOWN, DEADLINE_EXCEEDED, UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS); the
+/// others are the caller's doing.
+const SERVER_ERRORS: [i64; 6] = [2, 4, 12, 13, 14, 15];
+
+/// The target of the access log lines, so they can be filtered on their own
+/// (`midoffice::access=off`).
+pub const ACCESS_TARGET: &str = "midoffice::access";
 
 /// The histogram's name (in Prometheus: `rpc_server_call_duration_seconds`).
 pub const RPC_DURATION: &str = "rpc.server.call.duration";
@@ -127,6 +144,21 @@ impl RpcMetricsLayer {
     }
 }
 
+/// The page a path asks for, if any: its name for the access log.
+fn page_of(path: &str) -> Option<&'static str> {
+    let below = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    if below(crate::thermometer::PREFIX) {
+        Some("thermometer")
+    } else if below(crate::dashboard::PREFIX) {
+        Some("dashboard")
+    } else {
+        None
+    }
+}
+
 /// The gRPC status code in a response head: `grpc-status`, else 0 (OK) for a gRPC
 /// response; an HTTP error without it counts as UNKNOWN (2), as gRPC clients read it.
 fn status_code<B>(response: &http::Response<B>) -> i64 {
@@ -160,28 +192,99 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         // The service that was ready is the one that is called (tower's contract).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        let (service, method) = self.layer.labels(request.uri().path());
+        let path = request.uri().path();
+        let (service, method) = self.layer.labels(path);
+        let page = page_of(path);
+        let name: Arc<str> = match page {
+            Some(page) => page.into(),
+            None if &*service == "other" => service.clone(),
+            None => format!("{service}/{method}").into(),
+        };
+        // Probes ask for health every few seconds: their lines only at debug.
+        let probe = &*service == HEALTH;
+        let span = tracing::info_span!(
+            "call",
+            otel.name = %name,
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            rpc.grpc.status_code = tracing::field::Empty,
+            http.response.status_code = tracing::field::Empty,
+            tenant = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
+            span_id = tracing::field::Empty,
+        );
+        let trace = crate::trace::TraceContext::for_call(request.headers(), &span);
+        span.record("trace_id", crate::trace::hex(&trace.trace_id).as_str());
+        span.record("span_id", crate::trace::hex(&trace.span_id).as_str());
+        request.extensions_mut().insert(trace);
         let duration = self.layer.duration.clone();
         let started = Instant::now();
-        Box::pin(async move {
-            let result = inner.call(request).await;
-            // A transport error has no status; it is counted as UNAVAILABLE (14).
-            let code = result.as_ref().map_or(14, status_code);
-            duration.record(
-                started.elapsed().as_secs_f64(),
-                &[
-                    KeyValue::new("rpc.system", "grpc"),
-                    KeyValue::new("rpc.service", service.to_string()),
-                    KeyValue::new("rpc.method", method.to_string()),
-                    KeyValue::new("rpc.grpc.status_code", code),
-                ],
-            );
-            result
-        })
+        Box::pin(
+            async move {
+                let result = inner.call(request).await;
+                let elapsed = started.elapsed();
+                // A transport error has no status; it is counted as UNAVAILABLE (14).
+                let code = result.as_ref().map_or(14, status_code);
+                duration.record(
+                    elapsed.as_secs_f64(),
+                    &[
+                        KeyValue::new("rpc.system", "grpc"),
+                        KeyValue::new("rpc.service", service.to_string()),
+                        KeyValue::new("rpc.method", method.to_string()),
+                        KeyValue::new("rpc.grpc.status_code", code),
+                    ],
+                );
+                // Milliseconds to the microsecond.
+                let duration_ms = elapsed.as_micros() as f64 / 1000.0;
+                match (page, &result) {
+                    (Some(_), Ok(response)) => tracing::info!(
+                        target: ACCESS_TARGET,
+                        page = %name,
+                        http_status = response.status().as_u16(),
+                        duration_ms,
+                        "page"
+                    ),
+                    _ if probe => tracing::debug!(
+                        target: ACCESS_TARGET,
+                        rpc = %name,
+                        grpc_status = code,
+                        duration_ms,
+                        "call"
+                    ),
+                    _ => tracing::info!(
+                        target: ACCESS_TARGET,
+                        rpc = %name,
+                        grpc_status = code,
+                        duration_ms,
+                        "call"
+                    ),
+                }
+                // The span's outcome, after the access line (whose span shows it
+                // already): OpenTelemetry's conventions for a server span.
+                let span = tracing::Span::current();
+                match (page, &result) {
+                    (Some(_), Ok(response)) => {
+                        let status = response.status();
+                        span.record("http.response.status_code", status.as_u16());
+                        if status.is_server_error() {
+                            span.record("otel.status_code", "error");
+                        }
+                    }
+                    _ => {
+                        span.record("rpc.grpc.status_code", code);
+                        if SERVER_ERRORS.contains(&code) {
+                            span.record("otel.status_code", "error");
+                        }
+                    }
+                }
+                result
+            }
+            .instrument(span),
+        )
     }
 }
 
@@ -201,6 +304,14 @@ mod tests {
             let (service, method) = layer.labels(path);
             assert_eq!((&*service, &*method), ("other", "other"), "{path}");
         }
+    }
+
+    #[test]
+    fn pages_are_named_by_their_prefix_only() {
+        assert_eq!(page_of("/thermometer/demo.json"), Some("thermometer"));
+        assert_eq!(page_of("/dashboard/demo"), Some("dashboard"));
+        assert_eq!(page_of("/thermometerx"), None);
+        assert_eq!(page_of("/midoffice.v1.ContactService/StartContact"), None);
     }
 
     #[test]

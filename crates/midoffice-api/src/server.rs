@@ -204,8 +204,8 @@ pub async fn serve_on(
         .load_shed(LOAD_SHED)
         .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
-        .trace_fn(|req| tracing::info_span!("grpc", path = %req.uri().path()))
-        // Outermost: every call is measured, also those refused by the layers inside.
+        // Outermost: every call gets its span (continuing the caller's trace), and is
+        // measured and logged, also those refused by the layers inside.
         .layer(crate::metrics::RpcMetricsLayer::default())
         // The pages' paths, when the pages have an address of their own: 404.
         .layer(NotFoundLayer::below(moved))
@@ -276,7 +276,8 @@ async fn serve_pages(
         .load_shed(LOAD_SHED)
         .http2_keepalive_interval(Some(KEEPALIVE_INTERVAL))
         .http2_keepalive_timeout(Some(KEEPALIVE_TIMEOUT))
-        .trace_fn(|req| tracing::info_span!("page", path = %req.uri().path()))
+        // As on the gRPC port: each request's span, duration and access log line.
+        .layer(crate::metrics::RpcMetricsLayer::default())
         .layer(thermometer)
         .layer(dashboard)
         // Innermost: what the pages did not answer. The routes behind it are empty.

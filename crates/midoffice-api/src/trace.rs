@@ -1,7 +1,15 @@
 //! The W3C trace context of a call (`traceparent`): the caller's trace is continued, with
 //! a new span for this call; without a valid `traceparent` a new trace starts.
+//!
+//! One context per call, made once ([`TraceContext::for_call`], by the layer that
+//! measures every call): the call's tracing span gets the caller's span as its
+//! OpenTelemetry parent, and when traces are exported the call's ids are that span's, so
+//! the exported trace, the log lines and the processing log name the same trace and span.
 
+use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use tonic::codegen::http::HeaderMap;
 use tonic::metadata::MetadataMap;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// The metadata key of the W3C trace context.
 pub const TRACEPARENT: &str = "traceparent";
@@ -18,12 +26,48 @@ pub struct TraceContext {
 }
 
 impl TraceContext {
-    /// Continues the caller's `traceparent`, or starts a new trace.
+    /// Continues the caller's `traceparent`, or starts a new trace, with a random span
+    /// id: for a call that did not pass the call layer (a handler called directly).
     pub fn continued(metadata: &MetadataMap) -> Self {
-        let parent = metadata
-            .get(TRACEPARENT)
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_traceparent);
+        Self::random_span(caller_of(metadata.as_ref()).map(|(t, s, _)| (t, s)))
+    }
+
+    /// The context of the call whose request carries `headers` and whose tracing span is
+    /// `span`: the caller's `traceparent` (if valid) becomes the span's OpenTelemetry
+    /// parent (a remote one), and when the span is exported its trace and span id are
+    /// the call's; otherwise (no exporter, the span filtered out) the caller's trace, or
+    /// a new one, with a random span id.
+    pub fn for_call(headers: &HeaderMap, span: &tracing::Span) -> Self {
+        let caller = caller_of(headers);
+        if let Some((trace_id, span_id, sampled)) = caller {
+            let flags = if sampled {
+                TraceFlags::SAMPLED
+            } else {
+                TraceFlags::default()
+            };
+            let remote = SpanContext::new(
+                TraceId::from_bytes(trace_id),
+                SpanId::from_bytes(span_id),
+                flags,
+                true,
+                TraceState::default(),
+            );
+            // Fails only without the OpenTelemetry layer: nothing to continue then.
+            let _ = span.set_parent(opentelemetry::Context::new().with_remote_span_context(remote));
+        }
+        let exported = span.context();
+        let own = exported.span().span_context().clone();
+        if own.is_valid() {
+            return TraceContext {
+                trace_id: own.trace_id().to_bytes(),
+                span_id: own.span_id().to_bytes(),
+                parent_span_id: caller.map(|(_, s, _)| s),
+            };
+        }
+        Self::random_span(caller.map(|(t, s, _)| (t, s)))
+    }
+
+    fn random_span(parent: Option<([u8; 16], [u8; 8])>) -> Self {
         let span_id = random_nonzero::<8>();
         match parent {
             Some((trace_id, parent_span_id)) => TraceContext {
@@ -43,6 +87,20 @@ impl TraceContext {
     pub fn traceparent(&self) -> String {
         format!("00-{}-{}-01", hex(&self.trace_id), hex(&self.span_id))
     }
+}
+
+/// The caller's trace id, span id and sampled flag, from a valid `traceparent` header.
+fn caller_of(headers: &HeaderMap) -> Option<([u8; 16], [u8; 8], bool)> {
+    let value = headers.get(TRACEPARENT)?.to_str().ok()?;
+    let (trace_id, span_id) = parse_traceparent(value)?;
+    // The flags were checked by the parse: two lower-case hex digits at the fourth place.
+    let sampled = value
+        .trim()
+        .split('-')
+        .nth(3)
+        .and_then(|f| u8::from_str_radix(f, 16).ok())
+        .is_some_and(|f| f & 1 == 1);
+    Some((trace_id, span_id, sampled))
 }
 
 /// The trace id and parent span id of a valid version-00 `traceparent`

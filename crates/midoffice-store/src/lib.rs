@@ -528,6 +528,7 @@ impl Store {
 
     /// A tenant's settings (the defaults until an admin replaced them), as stored: read
     /// from the database, not from the write path's memory.
+    #[tracing::instrument(name = "store.settings", skip_all, fields(tenant = %tenant))]
     pub async fn settings(&self, tenant: &TenantId) -> Result<TenantSettings, StoreError> {
         db::bounded(settings_in(&self.pools.reader, tenant)).await
     }
@@ -567,6 +568,7 @@ impl Store {
     }
 
     /// Replaces a tenant's settings.
+    #[tracing::instrument(name = "store.replace_settings", skip_all, fields(tenant = %tenant))]
     pub async fn replace_settings(
         &self,
         tenant: &TenantId,
@@ -614,6 +616,7 @@ impl Store {
 
     /// A contact begins: find the party, merge, choose the case and store the contact,
     /// in one transaction; answer with the contact and its context.
+    #[tracing::instrument(name = "store.start_contact", skip_all, fields(tenant = %tenant))]
     pub async fn start_contact(
         &self,
         tenant: &TenantId,
@@ -667,6 +670,7 @@ impl Store {
     /// The contact as stored now (NOT_FOUND if unknown); [`StoreError::ChannelNotGranted`]
     /// when `channels` (a credential limited to some channels) does not hold its channel,
     /// logged `Unset` like every refusal after the data subject was known.
+    #[tracing::instrument(name = "store.get_contact", skip_all, fields(tenant = %tenant))]
     pub async fn get_contact(
         &self,
         tenant: &TenantId,
@@ -725,6 +729,7 @@ impl Store {
     /// server clock. The completion records personal data about the contact's party and
     /// answers the contact: a contact recording, logged with it (also when a kept answer
     /// is replayed), `Unset` when refused after the contact was found.
+    #[tracing::instrument(name = "store.complete_contact", skip_all, fields(tenant = %tenant))]
     pub async fn complete_contact(
         &self,
         tenant: &TenantId,
@@ -746,6 +751,7 @@ impl Store {
         clippy::too_many_arguments,
         reason = "the completion's own parts, and the call it is logged under"
     )]
+    #[tracing::instrument(name = "store.complete_contact_within", skip_all, fields(tenant = %tenant))]
     pub async fn complete_contact_within(
         &self,
         tenant: &TenantId,
@@ -821,6 +827,7 @@ impl Store {
         clippy::too_many_arguments,
         reason = "the start, the completion and how it was seen are the request's own parts"
     )]
+    #[tracing::instrument(name = "store.record_contact", skip_all, fields(tenant = %tenant))]
     pub async fn record_contact(
         &self,
         tenant: &TenantId,
@@ -883,6 +890,7 @@ impl Store {
     /// The context of the party these identifiers lead to, as of `as_of`: the start plan
     /// of a contact with them, not saved. No identifiers find nothing (the API refuses an
     /// empty look-up before this).
+    #[tracing::instrument(name = "store.lookup_context", skip_all, fields(tenant = %tenant))]
     pub async fn lookup_context(
         &self,
         tenant: &TenantId,
@@ -959,6 +967,7 @@ impl Store {
         clippy::too_many_arguments,
         reason = "the page's own parts, and the call it is logged under"
     )]
+    #[tracing::instrument(name = "store.list_party_contacts", skip_all, fields(tenant = %tenant))]
     pub async fn list_party_contacts(
         &self,
         tenant: &TenantId,
@@ -1018,6 +1027,7 @@ impl Store {
     /// comment above all) is personal data about the contact's party: a contact
     /// recording, logged with it (also when a kept answer is replayed), `Unset` when
     /// refused after the contact was found.
+    #[tracing::instrument(name = "store.submit_feedback", skip_all, fields(tenant = %tenant))]
     pub async fn submit_feedback(
         &self,
         tenant: &TenantId,
@@ -1034,6 +1044,7 @@ impl Store {
     /// channel): feedback on a contact of another channel is refused
     /// ([`StoreError::ChannelNotGranted`]) after an unknown contact (NOT_FOUND) and
     /// before anything else, a replayed answer included.
+    #[tracing::instrument(name = "store.submit_feedback_within", skip_all, fields(tenant = %tenant))]
     pub async fn submit_feedback_within(
         &self,
         tenant: &TenantId,
@@ -1103,6 +1114,7 @@ impl Store {
     /// Erases the party these identifiers lead to, with every answer kept for an
     /// idempotency key that concerns it. No identifiers find nobody: NOT_FOUND (the API
     /// refuses an empty erasure before this).
+    #[tracing::instrument(name = "store.erase_party", skip_all, fields(tenant = %tenant))]
     pub async fn erase_party(
         &self,
         tenant: &TenantId,
@@ -1142,6 +1154,7 @@ impl Store {
     /// more than one party are FAILED_PRECONDITION (`PartyAmbiguous`), never the records
     /// of every owner. Listing one data subject's records is itself a processing of
     /// that subject (an access request): logged with it, in the same transaction.
+    #[tracing::instrument(name = "store.processing_records", skip_all, fields(tenant = %tenant))]
     pub async fn processing_records(
         &self,
         tenant: &TenantId,
@@ -1210,6 +1223,7 @@ impl Store {
     }
 
     /// A page of the audit records: of one trace (and span), or of `listing`'s period.
+    #[tracing::instrument(name = "store.audit_records", skip_all, fields(tenant = %tenant))]
     pub async fn audit_records(
         &self,
         tenant: &TenantId,

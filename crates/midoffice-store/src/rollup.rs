@@ -1228,6 +1228,9 @@ type Wanted = Arc<dyn Fn(&[RollupRow], &[Span]) -> rollup::SecondsAt + Send + Sy
 type FromRows<T> = Arc<dyn Fn(&[RollupRow], &TenantSettings) -> Option<T> + Send + Sync>;
 type FromFacts<T> = Arc<dyn Fn(&FigureFacts, &TenantSettings) -> T + Send + Sync>;
 
+/// The settings a trend was judged by, and each period's norm results.
+pub type Trend = (TenantSettings, Vec<Vec<NormResult>>);
+
 impl Store {
     /// A figure answer: from the rollups when the domain's path says they answer it
     /// (`rollup::path`), else from the facts; computed off the async workers. Rows that
@@ -1321,6 +1324,7 @@ impl Store {
 
     /// The thermometer of a period: from the rollups when they answer it, else from the
     /// facts (`from_facts_only`: always from the facts, the reference).
+    #[tracing::instrument(name = "store.thermometer", skip_all, fields(tenant = %tenant))]
     pub async fn thermometer(
         &self,
         tenant: &TenantId,
@@ -1351,11 +1355,12 @@ impl Store {
     /// answer every period (settings being rebuilt, an event ahead of the clock, a
     /// period of another shape), UNAVAILABLE, never the facts (a public page must not
     /// cause that work).
+    #[tracing::instrument(name = "store.thermometer_trend", skip_all, fields(tenant = %tenant))]
     pub async fn thermometer_trend(
         &self,
         tenant: &TenantId,
         periods: Vec<Period>,
-    ) -> Result<Answered<(TenantSettings, Vec<Vec<NormResult>>)>, StoreError> {
+    ) -> Result<Answered<Trend>, StoreError> {
         let kept = self
             .per_period(
                 tenant,
@@ -1406,6 +1411,7 @@ impl Store {
     /// The dashboard figures of a period for each filter, read once: from the rollups
     /// when they answer it, else from the facts (`from_facts_only`: always from the
     /// facts, the reference).
+    #[tracing::instrument(name = "store.figures", skip_all, fields(tenant = %tenant))]
     pub async fn figures(
         &self,
         tenant: &TenantId,
@@ -1449,6 +1455,7 @@ impl Store {
     /// day, ISO week or month of a run, all as known at one `as_of`) with a filter, read
     /// once: from the rollups when they answer every period, else from the facts
     /// (`from_facts_only`: always from the facts, the reference).
+    #[tracing::instrument(name = "store.figure_series", skip_all, fields(tenant = %tenant))]
     pub async fn figure_series(
         &self,
         tenant: &TenantId,
@@ -1591,6 +1598,7 @@ impl Store {
     /// changed or another rebuild started meanwhile (that one finishes the work). Writes
     /// go on meanwhile and keep their units current. A bulk load that writes rows
     /// without the store's writes calls this afterwards.
+    #[tracing::instrument(name = "store.rebuild_figures", skip_all, fields(tenant = %tenant))]
     pub async fn rebuild_figures(&self, tenant: &TenantId) -> Result<bool, StoreError> {
         let (fingerprint, generation) = db::bounded(async {
             let txn = self.pools.begin_write().await?;

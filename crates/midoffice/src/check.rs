@@ -92,6 +92,11 @@ fn effective(settings: &Settings, env_secret: Option<&str>) -> String {
         settings
             .pages_listen
             .map_or("none (on server.listen)".to_owned(), |a| a.to_string()),
+        settings
+            .log_level
+            .clone()
+            .unwrap_or_else(|| "RUST_LOG, else info".to_owned()),
+        settings.log_format.as_str().to_owned(),
     ];
     for ((spec, value), origin) in SPECS.iter().zip(values).zip(&settings.origins) {
         let origin = match (origin, spec.key) {

@@ -93,6 +93,17 @@ pub struct ServeArgs {
     /// port]
     #[arg(long, value_name = "ADDR")]
     pub pages_listen: Option<String>,
+
+    /// What is logged: a level (`error`, `warn`, `info`, `debug`, `trace`) or filter
+    /// directives such as `info,midoffice_store=debug`. A SIGHUP reads the file's
+    /// log.level again. [default: RUST_LOG, else info]
+    #[arg(long, value_name = "FILTER")]
+    pub log_level: Option<String>,
+
+    /// `text` (one line per event) or `json` (one JSON object a line, with the call's
+    /// trace_id and span_id). [default: text]
+    #[arg(long, value_name = "FORMAT")]
+    pub log_format: Option<String>,
 }
 
 impl From<StoreArgs> for ServeArgs {
@@ -131,8 +142,10 @@ const MODE: usize = 5;
 const TLS_TERMINATED_BY_PROXY: usize = 6;
 const OTLP_PLAINTEXT: usize = 7;
 const PAGES_LISTEN: usize = 8;
+const LOG_LEVEL: usize = 9;
+const LOG_FORMAT: usize = 10;
 /// How many settings there are.
-pub const N: usize = 9;
+pub const N: usize = 11;
 
 /// Every setting, in the order of [`ServeArgs`].
 pub const SPECS: [Spec; N] = [
@@ -199,6 +212,20 @@ pub const SPECS: [Spec; N] = [
         alias: None,
         flag: "--pages-listen",
     },
+    Spec {
+        section: "log",
+        key: "level",
+        env: "MIDOFFICE__LOG__LEVEL",
+        alias: None,
+        flag: "--log-level",
+    },
+    Spec {
+        section: "log",
+        key: "format",
+        env: "MIDOFFICE__LOG__FORMAT",
+        alias: None,
+        flag: "--log-format",
+    },
 ];
 
 /// Whether the service runs for development or with real data.
@@ -258,6 +285,10 @@ pub struct Settings {
     /// Between two metric exports, and two refreshes of the domain figures they carry
     /// (`telemetry.metrics_interval_seconds`, default a minute).
     pub metrics_interval: std::time::Duration,
+    /// What is logged (`log.level`, checked); `None`: `RUST_LOG`, else the default.
+    pub log_level: Option<String>,
+    /// How log lines are written (`log.format`).
+    pub log_format: crate::telemetry::LogFormat,
 }
 
 impl std::fmt::Debug for Settings {
@@ -371,6 +402,14 @@ pub enum ConfigError {
     Telemetry { path: PathBuf, message: String },
     #[error("{origin}: {value:?} is not a mode: use \"development\" or \"production\"")]
     Mode { origin: String, value: String },
+    #[error("{origin}: {value:?} is not a log level or filter: {reason}")]
+    LogLevel {
+        origin: String,
+        value: String,
+        reason: String,
+    },
+    #[error("{origin}: {value:?} is not a log format: use \"text\" or \"json\"")]
+    LogFormat { origin: String, value: String },
     #[error("{origin}: {value:?} is not a yes or no: use true or false")]
     Bool { origin: String, value: String },
     #[error("{origin}: {value:?} is not an address such as 127.0.0.1:50051 ({reason})")]
@@ -407,6 +446,16 @@ struct File {
     tls: crate::access::TlsTable,
     #[serde(default)]
     retention: RetentionTable,
+    #[serde(default)]
+    log: LogTable,
+}
+
+/// `[log]`: what is logged and how.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table [log]")]
+struct LogTable {
+    level: Option<String>,
+    format: Option<String>,
 }
 
 /// `[retention]`: the background job that deletes contacts older than each tenant's
@@ -584,6 +633,8 @@ pub fn parse_file(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
     values[TLS_TERMINATED_BY_PROXY] = file.server.tls_terminated_by_proxy.map(|b| b.to_string());
     values[OTLP_PLAINTEXT] = file.telemetry.otlp_plaintext.map(|b| b.to_string());
     values[PAGES_LISTEN] = file.server.pages_listen;
+    values[LOG_LEVEL] = file.log.level;
+    values[LOG_FORMAT] = file.log.format;
     let access = file
         .access
         .config()
@@ -702,6 +753,8 @@ pub fn resolve(
         &flags.tls_terminated_by_proxy,
         &flags.otlp_plaintext,
         &flags.pages_listen,
+        &flags.log_level,
+        &flags.log_format,
     ];
     let mut warnings = Vec::new();
     // The winning value of each setting and where it came from; `None` for the default.
@@ -745,6 +798,8 @@ pub fn resolve(
         tls_terminated_by_proxy,
         otlp_plaintext,
         pages_listen,
+        log_level,
+        log_format,
     ] = chosen;
 
     let address = |(value, origin): (String, String)| {
@@ -796,6 +851,27 @@ pub fn resolve(
     };
     let tls_terminated_by_proxy = parse_bool(tls_terminated_by_proxy)?;
     let otlp_plaintext = parse_bool(otlp_plaintext)?;
+    let log_level = match log_level {
+        None => None,
+        Some((value, origin)) => match crate::telemetry::log_filter(value.trim()) {
+            Ok(_) => Some(value.trim().to_owned()),
+            Err(reason) => {
+                return Err(ConfigError::LogLevel {
+                    origin,
+                    value,
+                    reason,
+                });
+            }
+        },
+    };
+    let log_format = match log_format {
+        None => crate::telemetry::LogFormat::Text,
+        Some((value, origin)) => match value.trim().to_ascii_lowercase().as_str() {
+            "text" => crate::telemetry::LogFormat::Text,
+            "json" => crate::telemetry::LogFormat::Json,
+            _ => return Err(ConfigError::LogFormat { origin, value }),
+        },
+    };
     Ok(Settings {
         listen,
         pages_listen,
@@ -816,6 +892,8 @@ pub fn resolve(
         ),
         file: file.map(|f| f.path),
         origins,
+        log_level,
+        log_format,
     })
 }
 
@@ -1138,6 +1216,42 @@ mod tests {
             err.starts_with("MIDOFFICE__SERVER__TLS_TERMINATED_BY_PROXY"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_log_level_and_format_come_from_every_layer_and_are_checked() {
+        use crate::telemetry::LogFormat;
+        let none = ServeArgs::default();
+        let s = resolve(None, &env(&[]), &none).unwrap();
+        assert_eq!((s.log_level, s.log_format), (None, LogFormat::Text));
+        let f = || file("[log]\nlevel = \"warn\"\nformat = \"json\"\n");
+        let s = resolve(Some(f()), &env(&[]), &none).unwrap();
+        assert_eq!(s.log_level.as_deref(), Some("warn"));
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(
+            s.origins[LOG_LEVEL].as_deref(),
+            Some("log.level in test.toml")
+        );
+        let e = env(&[("MIDOFFICE__LOG__LEVEL", "info,midoffice_store=debug")]);
+        let s = resolve(Some(f()), &e, &none).unwrap();
+        assert_eq!(s.log_level.as_deref(), Some("info,midoffice_store=debug"));
+        let flags = ServeArgs {
+            log_level: Some("error".into()),
+            log_format: Some("TEXT".into()),
+            ..ServeArgs::default()
+        };
+        let s = resolve(Some(f()), &e, &flags).unwrap();
+        assert_eq!(s.log_level.as_deref(), Some("error"));
+        assert_eq!(s.log_format, LogFormat::Text);
+        for (key, value) in [
+            ("MIDOFFICE__LOG__LEVEL", "midoffice=loud"),
+            ("MIDOFFICE__LOG__FORMAT", "xml"),
+        ] {
+            let err = resolve(None, &env(&[(key, value)]), &none)
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with(key), "{err}");
+        }
     }
 
     #[test]

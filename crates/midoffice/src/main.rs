@@ -60,12 +60,19 @@ An empty value means the built-in default.
   --otlp-plaintext telemetry.otlp_plaintext MIDOFFICE__TELEMETRY__OTLP_PLAINTEXT
                    true to let production export over http:// to a collector off
                    loopback (a trusted network); else https:// or loopback only.
+  --log-level      log.level                MIDOFFICE__LOG__LEVEL
+                   a level (error, warn, info, debug, trace) or filter directives,
+                   such as info,midoffice_store=debug; unset: RUST_LOG, else info.
+                   A SIGHUP reads it again (from the file) while serving.
+  --log-format     log.format               MIDOFFICE__LOG__FORMAT
+                   text (default), or json: one JSON object a line, with the call's
+                   trace_id, span_id and tenant.
 
 Environment only:
   MIDOFFICE_SECRET  the identifier-hashing secret itself, in hex (at least 32 hex
                     characters); when set, the secret file is not used
-  RUST_LOG          log filter, such as `info` (the default for serve) or
-                    `midoffice_api=debug,info`
+  RUST_LOG          log filter when log.level is unset, such as `info` (the
+                    default for serve) or `midoffice_api=debug,info`
 
 Credentials ([access] in the file; see docs/operations/access.md): API keys made by
 `midoffice key new`, an OIDC issuer, client certificates; TLS in [tls]. With none
@@ -505,14 +512,26 @@ async fn serve(args: ServeArgs) -> ExitCode {
         eprintln!("midoffice: {e}");
         return ExitCode::FAILURE;
     }
-    let mut telemetry =
-        match telemetry::init(settings.otlp_endpoint.as_deref(), tracing::Level::INFO) {
-            Ok(t) => t,
-            Err(e) => {
-                eprintln!("midoffice: cannot set up logging and tracing: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
+    let logging = telemetry::Logging {
+        filter: settings.log_level.clone(),
+        format: settings.log_format,
+    };
+    let endpoint = settings.otlp_endpoint.as_deref();
+    let mut telemetry = match telemetry::init_with(endpoint, tracing::Level::INFO, &logging) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("midoffice: cannot set up logging and tracing: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // SIGHUP: log.level read again (file, environment, flags), as `serve` read it.
+    #[cfg(unix)]
+    telemetry::reload_on_hangup(telemetry.log_control(), move || {
+        config::environment()
+            .and_then(|env| config::load(&args, &env))
+            .map(|settings| settings.log_level)
+            .map_err(|e| e.to_string())
+    });
     // Before the server and the store make their instruments: until the provider is
     // installed they would stay no-ops.
     if let Some(endpoint) = exported_to(&settings)

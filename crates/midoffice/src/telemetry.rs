@@ -1,7 +1,12 @@
-//! Logging (tracing-subscriber fmt, `RUST_LOG`) and, only when an OTLP endpoint is
-//! configured, OpenTelemetry trace and metric export over gRPC: over TLS (rustls with ring, the
-//! webpki roots) for an `https://` endpoint, in clear for `http://` (which production
-//! allows only to loopback or when the operator says so, see `config`).
+//! Logging (tracing-subscriber fmt to stderr: text, or JSON lines with the call's trace
+//! and span id; the level from `log.level`, else `RUST_LOG`, changeable while running) and,
+//! only when an OTLP endpoint is configured, OpenTelemetry trace and metric export over
+//! gRPC: over TLS (rustls with ring, the webpki roots) for an `https://` endpoint, in clear
+//! for `http://` (which production allows only to loopback or when the operator says so,
+//! see `config`).
+//!
+//! The log level filters the log only: the exported traces always carry midoffice's
+//! spans at `info` (a call's span, the store's spans under it), whatever is logged.
 
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
@@ -10,36 +15,160 @@ use opentelemetry_sdk::metrics::{PeriodicReader, SdkMeterProvider};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use std::io::IsTerminal;
 use tonic::transport::ClientTlsConfig;
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::layer::SubscriberExt;
+use tracing::Subscriber;
+use tracing::field::{Field, Visit};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, Registry, reload};
+
+/// How log lines are written (`log.format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One human-readable line per event, the spans' fields in front.
+    #[default]
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `target`, `message`, the event's
+    /// fields, `span`, and the call's `trace_id`, `span_id` and `tenant`).
+    Json,
+}
+
+impl LogFormat {
+    /// The name as configured.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Text => "text",
+            LogFormat::Json => "json",
+        }
+    }
+}
+
+/// What is logged and how: `filter` (a level or filter directives, `log.level`), else
+/// `RUST_LOG`, else the command's default level.
+#[derive(Clone, Debug, Default)]
+pub struct Logging {
+    pub filter: Option<String>,
+    pub format: LogFormat,
+}
+
+/// The log filter of `directives` (`info`, `warn,midoffice_store=debug`), refused when
+/// a directive does not parse, so a typo is an error and not silence.
+pub fn log_filter(directives: &str) -> Result<EnvFilter, String> {
+    if directives.trim().is_empty() {
+        return Err("empty".to_owned());
+    }
+    EnvFilter::builder()
+        .parse(directives)
+        .map_err(|e| e.to_string())
+}
+
+/// The running log filter, to change while the service runs.
+#[derive(Clone)]
+pub struct LogControl {
+    handle: reload::Handle<EnvFilter, Registry>,
+    default_level: tracing::Level,
+}
+
+impl LogControl {
+    /// Replaces the log filter by `logging.filter` (else `RUST_LOG`, else the default).
+    /// Answers the filter now in force.
+    pub fn set(&self, filter: Option<&str>) -> Result<String, String> {
+        let filter = filter_of(filter, self.default_level)?;
+        let shown = filter.to_string();
+        self.handle.reload(filter).map_err(|e| e.to_string())?;
+        Ok(shown)
+    }
+}
+
+fn filter_of(filter: Option<&str>, default_level: tracing::Level) -> Result<EnvFilter, String> {
+    match filter {
+        Some(directives) => log_filter(directives),
+        None => Ok(EnvFilter::builder()
+            .with_default_directive(
+                tracing::level_filters::LevelFilter::from_level(default_level).into(),
+            )
+            .from_env_lossy()),
+    }
+}
+
+/// Reads `log.level` again on each SIGHUP (`reread`: the configuration's filter, or why
+/// it cannot be read) and puts it in force; a configuration that does not read keeps the
+/// filter in force, with a warning. Listens from this call on, so a SIGHUP right after
+/// start no longer ends the process.
+#[cfg(unix)]
+pub fn reload_on_hangup(
+    control: LogControl,
+    reread: impl Fn() -> Result<Option<String>, String> + Send + 'static,
+) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for SIGHUP: the log level stays as started");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            match reread().and_then(|filter| control.set(filter.as_deref())) {
+                Ok(filter) => tracing::warn!(%filter, "SIGHUP: log level set"),
+                Err(e) => tracing::warn!(
+                    error = %e,
+                    "SIGHUP: the configuration does not read, the log level is unchanged"
+                ),
+            }
+        }
+    });
+}
 
 /// What must be shut down on exit.
 pub struct Telemetry {
     provider: Option<SdkTracerProvider>,
     meter_provider: Option<SdkMeterProvider>,
+    log: LogControl,
 }
 
-/// Installs the global subscriber. `default_level` applies when `RUST_LOG` is unset.
-/// Must run inside the tokio runtime: the OTLP exporter's gRPC client needs it.
+/// Installs the global subscriber: text logs at `default_level` unless `RUST_LOG` says
+/// otherwise. Must run inside the tokio runtime: the OTLP exporter's gRPC client needs it.
 pub fn init(
     otlp_endpoint: Option<&str>,
     default_level: tracing::Level,
 ) -> Result<Telemetry, Box<dyn std::error::Error + Send + Sync>> {
-    let filter = EnvFilter::builder()
-        .with_default_directive(
-            tracing::level_filters::LevelFilter::from_level(default_level).into(),
-        )
-        .from_env_lossy();
-    let fmt = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    let registry = tracing_subscriber::registry().with(filter).with(fmt);
+    init_with(otlp_endpoint, default_level, &Logging::default())
+}
+
+/// [`init`] with the configured [`Logging`].
+pub fn init_with(
+    otlp_endpoint: Option<&str>,
+    default_level: tracing::Level,
+    logging: &Logging,
+) -> Result<Telemetry, Box<dyn std::error::Error + Send + Sync>> {
+    let (filter, handle) = reload::Layer::new(filter_of(logging.filter.as_deref(), default_level)?);
+    let fmt = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let fmt: Box<dyn Layer<Registry> + Send + Sync> = match logging.format {
+        LogFormat::Text => fmt.with_ansi(std::io::stderr().is_terminal()).boxed(),
+        LogFormat::Json => fmt.with_ansi(false).event_format(JsonLines).boxed(),
+    };
+    // Only the call's span is looked at (it names the trace); static interest, so a
+    // disabled level stays a no-op.
+    let call_fields = CallFieldsLayer
+        .with_filter(Targets::new().with_target("midoffice_api", tracing::Level::INFO));
+    let registry = tracing_subscriber::registry()
+        .with(fmt.with_filter(filter))
+        .with(call_fields);
+    let log = LogControl {
+        handle,
+        default_level,
+    };
     let Some(endpoint) = otlp_endpoint.filter(|e| !e.trim().is_empty()) else {
         registry.try_init()?;
         return Ok(Telemetry {
             provider: None,
             meter_provider: None,
+            log,
         });
     };
     let exporter = otlp_exporter(endpoint)?;
@@ -48,14 +177,164 @@ pub fn init(
         .with_resource(Resource::builder().with_service_name("midoffice").build())
         .build();
     let tracer = provider.tracer("midoffice");
+    // midoffice's own spans and events at info, whatever the log's level: the crates
+    // below (the HTTP/2 stack, the database driver) stay out of the traces.
+    let traced = Targets::new().with_target("midoffice", tracing::Level::INFO);
     registry
-        .with(tracing_opentelemetry::layer().with_tracer(tracer))
+        .with(
+            tracing_opentelemetry::layer()
+                .with_tracer(tracer)
+                .with_filter(traced),
+        )
         .try_init()?;
     tracing::info!(endpoint, "exporting traces over OTLP");
     Ok(Telemetry {
         provider: Some(provider),
         meter_provider: None,
+        log,
     })
+}
+
+/// The call's place in its trace, kept with its span for the JSON log lines: the fields
+/// `trace_id`, `span_id` and `tenant` of the span that declares `trace_id` (the call's,
+/// made by the API's call layer).
+#[derive(Debug, Default)]
+struct CallFields {
+    trace_id: Option<String>,
+    span_id: Option<String>,
+    tenant: Option<String>,
+}
+
+impl Visit for CallFields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        let slot = match field.name() {
+            "trace_id" => &mut self.trace_id,
+            "span_id" => &mut self.span_id,
+            "tenant" => &mut self.tenant,
+            _ => return,
+        };
+        *slot = Some(value.to_owned());
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if matches!(field.name(), "trace_id" | "span_id" | "tenant") {
+            self.record_str(field, format!("{value:?}").trim_matches('"'));
+        }
+    }
+}
+
+/// Keeps [`CallFields`] in the extensions of every span that declares `trace_id`.
+struct CallFieldsLayer;
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> Layer<S> for CallFieldsLayer {
+    fn on_new_span(
+        &self,
+        attrs: &tracing::span::Attributes<'_>,
+        id: &tracing::span::Id,
+        ctx: Context<'_, S>,
+    ) {
+        if attrs.metadata().fields().field("trace_id").is_none() {
+            return;
+        }
+        let Some(span) = ctx.span(id) else { return };
+        let mut fields = CallFields::default();
+        attrs.record(&mut fields);
+        span.extensions_mut().insert(fields);
+    }
+
+    fn on_record(
+        &self,
+        id: &tracing::span::Id,
+        values: &tracing::span::Record<'_>,
+        ctx: Context<'_, S>,
+    ) {
+        let Some(span) = ctx.span(id) else { return };
+        if let Some(fields) = span.extensions_mut().get_mut::<CallFields>() {
+            values.record(fields);
+        }
+    }
+}
+
+/// JSON lines: one object per event, flat, so a log pipeline can index `trace_id`.
+struct JsonLines;
+
+/// An event's fields as JSON values.
+struct JsonFields<'a>(&'a mut serde_json::Map<String, serde_json::Value>);
+
+impl Visit for JsonFields<'_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.0
+            .insert(field.name().to_owned(), value.to_string().into());
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        self.0
+            .insert(field.name().to_owned(), format!("{value:?}").into());
+    }
+}
+
+impl<S, N> FormatEvent<S, N> for JsonLines
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &tracing::Event<'_>,
+    ) -> std::fmt::Result {
+        let meta = event.metadata();
+        let mut line = serde_json::Map::new();
+        line.insert(
+            "timestamp".to_owned(),
+            chrono::Utc::now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                .into(),
+        );
+        line.insert("level".to_owned(), meta.level().as_str().into());
+        line.insert("target".to_owned(), meta.target().into());
+        event.record(&mut JsonFields(&mut line));
+        if let Some(scope) = ctx.event_scope() {
+            let mut innermost = true;
+            for span in scope {
+                if innermost {
+                    line.insert("span".to_owned(), span.name().into());
+                    innermost = false;
+                }
+                let extensions = span.extensions();
+                let Some(call) = extensions.get::<CallFields>() else {
+                    continue;
+                };
+                for (key, value) in [
+                    ("trace_id", &call.trace_id),
+                    ("span_id", &call.span_id),
+                    ("tenant", &call.tenant),
+                ] {
+                    if let Some(value) = value {
+                        line.insert(key.to_owned(), value.as_str().into());
+                    }
+                }
+                break;
+            }
+        }
+        let text = serde_json::to_string(&line).map_err(|_| std::fmt::Error)?;
+        writeln!(writer, "{text}")
+    }
 }
 
 /// An OTLP/gRPC metric exporter to `endpoint`, over TLS for `https://` as
@@ -101,6 +380,11 @@ pub fn otlp_exporter(
 }
 
 impl Telemetry {
+    /// The running log filter, to change while the service runs.
+    pub fn log_control(&self) -> LogControl {
+        self.log.clone()
+    }
+
     /// Exports metrics every `interval` over OTLP to `endpoint` (cumulative, as
     /// Prometheus wants them) and installs the meter provider globally, so the
     /// instruments of the API and the store record. Without this call they stay no-ops.

@@ -10,42 +10,17 @@
 use midoffice_tests::pb::contact_service_client::ContactServiceClient;
 use midoffice_tests::pb::{self, Channel, Outcome, referral_target};
 use midoffice_tests::{TENANT, bsn, request, resolved, start};
-use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
-    MetricsService, MetricsServiceServer,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{Metric, metric, number_data_point};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 mod common;
-use common::{channel, launch_with_env};
+use common::{Received, channel, launch_with_env, otlp_receiver};
 
-/// What the receiver got.
-#[derive(Clone, Default)]
-struct Receiver {
-    requests: Arc<Mutex<Vec<ExportMetricsServiceRequest>>>,
-}
-
-#[tonic::async_trait]
-impl MetricsService for Receiver {
-    async fn export(
-        &self,
-        request: tonic::Request<ExportMetricsServiceRequest>,
-    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
-        self.requests
-            .lock()
-            .expect("the receiver's lock")
-            .push(request.into_inner());
-        Ok(tonic::Response::new(ExportMetricsServiceResponse {
-            partial_success: None,
-        }))
-    }
-}
+/// What the receiver's metrics service got.
+type Receiver = Received<ExportMetricsServiceRequest>;
 
 fn text(kv: &KeyValue) -> Option<String> {
     match kv.value.as_ref()?.value.as_ref()? {
@@ -138,14 +113,8 @@ fn has(point: &[(String, String)], key: &str, value: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_otlp_receiver_sees_rpc_durations_and_the_domain_gauges() {
     // The receiver.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let receiver_addr = listener.local_addr().unwrap();
-    let receiver = Receiver::default();
-    let serving = tokio::spawn(
-        tonic::transport::Server::builder()
-            .add_service(MetricsServiceServer::new(receiver.clone()))
-            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
-    );
+    let otlp = otlp_receiver().await;
+    let receiver = otlp.metrics.clone();
 
     // midoffice, exporting every second (./midoffice.toml in its working folder).
     let dir = tempfile::tempdir().unwrap();
@@ -155,7 +124,7 @@ async fn an_otlp_receiver_sees_rpc_durations_and_the_domain_gauges() {
     )
     .unwrap();
     let db = format!("sqlite://{}/m.db?mode=rwc", dir.path().display());
-    let endpoint = format!("http://{receiver_addr}");
+    let endpoint = otlp.endpoint.clone();
     let server = launch_with_env(
         Path::new(env!("CARGO_BIN_EXE_midoffice")),
         &db,
@@ -300,5 +269,4 @@ async fn an_otlp_receiver_sees_rpc_durations_and_the_domain_gauges() {
         assert!(!all.contains(secret), "a BSN reached the metrics");
     }
     drop(server);
-    serving.abort();
 }

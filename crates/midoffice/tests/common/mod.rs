@@ -1,7 +1,21 @@
-//! What the tests of the real binary share: the server as a child process.
+//! What the tests of the real binary share: the server as a child process, and a real
+//! OTLP receiver (the trace and metrics services) on loopback for it to export to.
 
+use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
+    MetricsService, MetricsServiceServer,
+};
+use opentelemetry_proto::tonic::collector::metrics::v1::{
+    ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tonic::transport::Endpoint;
 
@@ -138,4 +152,99 @@ pub fn files(dir: &Path, extensions: &[&str]) -> Vec<PathBuf> {
     }
     found.sort();
     found
+}
+
+/// What an OTLP receiver got, export call by export call.
+#[derive(Clone)]
+pub struct Received<T> {
+    pub requests: Arc<Mutex<Vec<T>>>,
+}
+
+impl<T> Default for Received<T> {
+    fn default() -> Self {
+        Received {
+            requests: Arc::default(),
+        }
+    }
+}
+
+impl<T: Clone> Received<T> {
+    /// Every export request received so far.
+    #[allow(dead_code)] // As `launch`: not every test binary uses it.
+    pub fn all(&self) -> Vec<T> {
+        self.requests.lock().expect("the receiver's lock").clone()
+    }
+
+    fn push(&self, request: T) {
+        self.requests
+            .lock()
+            .expect("the receiver's lock")
+            .push(request);
+    }
+}
+
+#[tonic::async_trait]
+impl MetricsService for Received<ExportMetricsServiceRequest> {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportMetricsServiceRequest>,
+    ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        self.push(request.into_inner());
+        Ok(tonic::Response::new(ExportMetricsServiceResponse {
+            partial_success: None,
+        }))
+    }
+}
+
+#[tonic::async_trait]
+impl TraceService for Received<ExportTraceServiceRequest> {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.push(request.into_inner());
+        Ok(tonic::Response::new(ExportTraceServiceResponse {
+            partial_success: None,
+        }))
+    }
+}
+
+/// A real OTLP/gRPC receiver on loopback: the metrics and the trace service, each
+/// keeping what it gets. Stops when dropped.
+#[allow(dead_code)] // Each test binary reads the service it tests, or none.
+pub struct OtlpReceiver {
+    /// `http://127.0.0.1:PORT`, the endpoint to configure.
+    pub endpoint: String,
+    pub metrics: Received<ExportMetricsServiceRequest>,
+    pub traces: Received<ExportTraceServiceRequest>,
+    task: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+}
+
+impl Drop for OtlpReceiver {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts an [`OtlpReceiver`] on `127.0.0.1:0`.
+#[allow(dead_code)] // As `launch`: not every test binary uses it.
+pub async fn otlp_receiver() -> OtlpReceiver {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port for the receiver");
+    let addr = listener.local_addr().expect("the receiver's address");
+    let metrics = Received::default();
+    let traces = Received::default();
+    let task = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(MetricsServiceServer::new(metrics.clone()))
+            .add_service(TraceServiceServer::new(traces.clone()))
+            .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+    );
+    OtlpReceiver {
+        endpoint: format!("http://{addr}"),
+        metrics,
+        traces,
+        task,
+    }
 }
