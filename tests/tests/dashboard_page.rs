@@ -76,6 +76,8 @@ async fn the_dashboard_needs_the_dashboard_credential(database: TestDatabase) {
         let a = get_with(&b, &page, &format!("Authorization: Bearer {dash}\r\n")).await;
         assert_eq!(a.status, 200, "{}", a.body);
         assert!(a.body.contains("<svg"), "charts");
+        // No display name in its settings: the heading names the tenant by its code.
+        assert!(a.body.contains(&format!(" – {TENANT}</h1>")), "{}", a.body);
         assert_eq!(a.header("cache-control"), Some("no-store"));
         let a = get_with(
             &b,
@@ -237,6 +239,20 @@ async fn the_csv_equals_get_figure_series_for_the_same_query(database: TestDatab
         let web = rows[0].iter().position(|h| h == "contacts_web").unwrap();
         assert_eq!((rows[1][phone].as_str(), rows[1][web].as_str()), ("4", "2"));
         assert_eq!(rows[1][2], "6");
+        // The hops by the assisted channel they went to add up to the hops.
+        let at = |name: &str| rows[0].iter().position(|h| h == name).unwrap();
+        assert!(!rows[0].iter().any(|h| h == "channel_hops_web"));
+        for row in &rows[1..] {
+            let by_channel: u64 = ["phone", "counter", "email"]
+                .iter()
+                .map(|c| {
+                    row[at(&format!("channel_hops_{c}"))]
+                        .parse::<u64>()
+                        .unwrap()
+                })
+                .sum();
+            assert_eq!(by_channel.to_string(), row[at("channel_hops")]);
+        }
 
         // Filtered by channel and topic, weekly (the default for four months is monthly).
         let a = get(

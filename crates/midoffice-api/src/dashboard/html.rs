@@ -224,6 +224,7 @@ pub fn html(view: &View, lang: Lang) -> Html {
     let w = if lang == Lang::En { &EN } else { &NL };
     let style = format!("{STYLE}{CHART_STYLE}");
     let tenant = escape(view.tenant.as_str());
+    let name = escape(&view.name);
     let labels: Vec<String> = view
         .series
         .iter()
@@ -342,14 +343,20 @@ pub fn html(view: &View, lang: Lang) -> Html {
         })],
         Kind::Count,
     );
-    family(
-        &mut body,
-        w.hops,
-        w.period,
-        &labels,
-        &[line(w.hops, s, |f| Some(f.channel_hops as f64))],
-        Kind::Count,
+    // Where self-service fails citizens: the hops by the assisted channel they went to
+    // (a hop is an inbound contact on an assisted channel after a web contact), beside
+    // the total.
+    let mut hops = vec![line(w.hops, s, |f| Some(f.channel_hops as f64))];
+    hops.extend(
+        view.by_channel
+            .iter()
+            .filter(|(c, _)| *c != Channel::Web)
+            .map(|(c, each)| Line {
+                name: c.as_str().to_owned(),
+                values: each.iter().map(|f| Some(f.channel_hops as f64)).collect(),
+            }),
     );
+    family(&mut body, w.hops, w.period, &labels, &hops, Kind::Count);
     let mix: Vec<Line> = if view.by_channel.is_empty() {
         vec![line(w.contacts, s, |f| Some(f.contacts as f64))]
     } else {
@@ -437,8 +444,8 @@ pub fn html(view: &View, lang: Lang) -> Html {
         "<!DOCTYPE html><html lang=\"{}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"robots\" content=\"noindex\">\
-         <title>{} – {tenant}</title><style>{style}</style></head>\
-         <body><main class=\"page\"><h1>{} – {tenant}</h1>{body}</main></body></html>",
+         <title>{} – {name}</title><style>{style}</style></head>\
+         <body><main class=\"page\"><h1>{} – {name}</h1>{body}</main></body></html>",
         lang.code(),
         w.title,
         w.title

@@ -48,6 +48,9 @@ pub const NORM_PERIODS: usize = 13;
 #[derive(Clone, Debug)]
 pub struct View {
     pub tenant: TenantId,
+    /// The tenant's name as its settings give it (`public_page.display_name`), else its
+    /// code.
+    pub name: String,
     pub days: Days,
     pub step: midoffice_domain::rollup::Step,
     pub filter: Filter,
@@ -109,16 +112,23 @@ async fn view(store: &Store, ask: &Ask, now: Instant) -> Result<View, Failure> {
             answered?.answer.into_iter().map(|(_, f)| f).collect(),
         ));
     }
-    let norms = match norms {
-        Ok(a) => Some(recent.into_iter().zip(a.answer.1).collect()),
+    let (name, norms) = match norms {
+        Ok(a) => {
+            let (settings, each) = a.answer;
+            (
+                settings.public_page.display_name,
+                Some(recent.into_iter().zip(each).collect()),
+            )
+        }
         Err(e) => {
             // The rest of the page still answers; the norms section says so.
             tracing::warn!(error = %e, "the dashboard's norms are not available");
-            None
+            (None, None)
         }
     };
     Ok(View {
         tenant: ask.tenant.clone(),
+        name: name.unwrap_or_else(|| ask.tenant.as_str().to_owned()),
         days,
         step,
         filter: ask.filter.clone(),
@@ -174,6 +184,12 @@ pub fn csv(view: &View) -> String {
         header.push_str(",contacts_");
         header.push_str(&c.as_str().to_ascii_lowercase());
     }
+    // The hops by the assisted channel they went to (none go to the web).
+    let assisted = || view.by_channel.iter().filter(|(c, _)| *c != Channel::Web);
+    for (c, _) in assisted() {
+        header.push_str(",channel_hops_");
+        header.push_str(&c.as_str().to_ascii_lowercase());
+    }
     let mut out = header + "\r\n";
     let ratio = Cell::optional_number;
     for (i, (period, f)) in view.series.iter().enumerate() {
@@ -198,6 +214,11 @@ pub fn csv(view: &View) -> String {
         }
         for (_, each) in &view.by_channel {
             fields.push(Cell::number(each.get(i).map(|f| f.contacts).unwrap_or(0)));
+        }
+        for (_, each) in assisted() {
+            fields.push(Cell::number(
+                each.get(i).map(|f| f.channel_hops).unwrap_or(0),
+            ));
         }
         row(&mut out, &fields);
     }
