@@ -405,6 +405,7 @@ impl Pool {
     async fn begin(&self, how: Begin) -> Result<Txn, DbErr> {
         match self {
             Pool::Sqlx(db) => Ok(Txn {
+                began: None,
                 txn: how.on(db).await?,
                 _lent: None,
             }),
@@ -426,6 +427,7 @@ impl Pool {
                 Ok(Txn {
                     txn,
                     _lent: Some(lent),
+                    began: None,
                 })
             }
         }
@@ -467,12 +469,18 @@ pub struct Txn {
     txn: DatabaseTransaction,
     // ...which then goes back to its pool.
     _lent: Option<Lent>,
+    /// Its kind and when it began, for [`transaction_latency`] (set by the timed begins).
+    began: Option<(&'static str, std::time::Instant)>,
 }
 
 /// A transaction on a pooled connection (PostgreSQL, tests): nothing lent.
 impl From<DatabaseTransaction> for Txn {
     fn from(txn: DatabaseTransaction) -> Txn {
-        Txn { txn, _lent: None }
+        Txn {
+            txn,
+            _lent: None,
+            began: None,
+        }
     }
 }
 
@@ -1007,6 +1015,25 @@ pub fn begin_latency() -> &'static opentelemetry::metrics::Histogram<f64> {
     })
 }
 
+/// How long a store transaction took from its begin to its end (commit or rollback
+/// done), by kind (as [`begin_latency`]) and outcome (`commit`, `rollback`, `error`: the
+/// commit failed): the store's latency as a call sees it, beside the wait to begin.
+pub fn transaction_latency() -> &'static opentelemetry::metrics::Histogram<f64> {
+    static HISTOGRAM: std::sync::OnceLock<opentelemetry::metrics::Histogram<f64>> =
+        std::sync::OnceLock::new();
+    HISTOGRAM.get_or_init(|| {
+        opentelemetry::global::meter("midoffice")
+            .f64_histogram("midoffice.store.transaction.duration")
+            .with_unit("s")
+            .with_description("Time of a store transaction, from its begin to its end")
+            .with_boundaries(vec![
+                0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+                5.0,
+            ])
+            .build()
+    })
+}
+
 async fn timed(
     kind: &'static str,
     begin: impl std::future::Future<Output = Result<Txn, StoreError>>,
@@ -1020,7 +1047,10 @@ async fn timed(
             opentelemetry::KeyValue::new("outcome", if result.is_ok() { "ok" } else { "error" }),
         ],
     );
-    result
+    result.map(|mut txn| {
+        txn.began = Some((kind, std::time::Instant::now()));
+        txn
+    })
 }
 
 /// The rewrite of each table an erasure changes, after it on PostgreSQL.
@@ -1157,16 +1187,30 @@ pub async fn finish<T>(
     result: Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     // The connection goes back to its pool when `_lent` drops, after the end.
-    let Txn { txn, _lent } = txn.into();
+    let Txn { txn, _lent, began } = txn.into();
+    let record = |outcome: &'static str| {
+        if let Some((kind, at)) = began {
+            transaction_latency().record(
+                at.elapsed().as_secs_f64(),
+                &[
+                    opentelemetry::KeyValue::new("kind", kind),
+                    opentelemetry::KeyValue::new("outcome", outcome),
+                ],
+            );
+        }
+    };
     match result {
         Ok(v) => {
-            txn.commit().await.map_err(db_err)?;
+            let committed = txn.commit().await.map_err(db_err);
+            record(if committed.is_ok() { "commit" } else { "error" });
+            committed?;
             Ok(v)
         }
         Err(e) => {
             if let Err(re) = txn.rollback().await {
                 tracing::error!(error = %re, "rollback failed");
             }
+            record("rollback");
             Err(e)
         }
     }

@@ -243,7 +243,10 @@ async fn an_otlp_receiver_sees_rpc_durations_and_the_domain_gauges() {
         let norms = received(&receiver, "midoffice.norm.items")
             .iter()
             .any(|p| has(p, "tenant", TENANT) && p.iter().any(|(k, _)| k == "norm_id"));
-        let store = !received(&receiver, "midoffice.store.begin.duration").is_empty();
+        let store = !received(&receiver, "midoffice.store.begin.duration").is_empty()
+            && received(&receiver, "midoffice.store.transaction.duration")
+                .iter()
+                .any(|p| has(p, "kind", "write") && has(p, "outcome", "commit"));
         // The dashboard's numbers, once the refresh has read every contact above.
         let figures = expected
             .iter()
