@@ -232,21 +232,7 @@ impl Backend {
 
     /// The dashboard figures of `tenant` over the whole of 2026, as known now.
     pub async fn figures_2026(&self, tenant: &str) -> pb::Figures {
-        let answer = self
-            .figures()
-            .get_figures(request(
-                tenant,
-                pb::GetFiguresRequest {
-                    period: Some(period_2026()),
-                    ..Default::default()
-                },
-            ))
-            .await
-            .unwrap_or_else(|s| panic!("GetFigures failed: {s:?}"));
-        answer
-            .into_inner()
-            .figures
-            .expect("GetFigures answered without figures")
+        figures_2026_on(self.channel(), tenant).await
     }
 
     /// How many contacts `tenant` has in 2026.
@@ -254,38 +240,15 @@ impl Backend {
         self.figures_2026(tenant).await.contacts
     }
 
-    /// A contact as stored now.
+    /// The contact `id` of `tenant`, as stored now; panics on an error.
     pub async fn contact(&self, tenant: &str, id: &str) -> pb::Contact {
-        self.contacts()
-            .get_contact(request(
-                tenant,
-                pb::GetContactRequest {
-                    contact_id: id.to_owned(),
-                },
-            ))
-            .await
-            .unwrap_or_else(|s| panic!("GetContact {id} failed: {s:?}"))
-            .into_inner()
-            .contact
-            .expect("GetContact answered without a contact")
+        contact_on(self.channel(), tenant, id).await
     }
 
     /// The context GetContext answers for `ids` in `tenant`, as of now; panics on an
     /// error.
     pub async fn context(&self, tenant: &str, ids: pb::Identifiers) -> pb::Context {
-        self.parties()
-            .get_context(request(
-                tenant,
-                pb::GetContextRequest {
-                    identifiers: Some(ids),
-                    as_of: None,
-                },
-            ))
-            .await
-            .unwrap_or_else(|s| panic!("GetContext in {tenant} failed: {s:?}"))
-            .into_inner()
-            .context
-            .expect("GetContext answered without a context")
+        context_on(self.channel(), tenant, ids).await
     }
 
     /// Starts a contact and panics on an error.
@@ -476,6 +439,83 @@ pub fn period_2026() -> pb::Period {
         start_date: Some(date(2026, 1, 1)),
         end_date: Some(date(2027, 1, 1)),
         as_of: None,
+    }
+}
+
+/// Valid BSNs (the eleven test) `9999xxxxx` from number `from` on, as many as asked.
+pub fn valid_bsns(from: u32, n: usize) -> Vec<String> {
+    (from..100_000u32)
+        .map(|i| format!("9999{i:05}"))
+        .filter(|s| {
+            let d: Vec<i64> = s.bytes().map(|b| i64::from(b - b'0')).collect();
+            let sum: i64 = (0..8).map(|k| d[k] * (9 - k as i64)).sum::<i64>() - d[8];
+            sum % 11 == 0
+        })
+        .take(n)
+        .collect()
+}
+
+/// The dashboard figures of `tenant` over the whole of 2026, as known now, asked over
+/// `channel` (of any server).
+pub async fn figures_2026_on(channel: Channel, tenant: &str) -> pb::Figures {
+    FigureServiceClient::new(channel)
+        .get_figures(request(
+            tenant,
+            pb::GetFiguresRequest {
+                period: Some(period_2026()),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_or_else(|s| panic!("GetFigures failed: {s:?}"))
+        .into_inner()
+        .figures
+        .expect("GetFigures answered without figures")
+}
+
+/// The contact `id` of `tenant`, as stored now, asked over `channel` (of any server);
+/// panics on an error.
+pub async fn contact_on(channel: Channel, tenant: &str, id: &str) -> pb::Contact {
+    ContactServiceClient::new(channel)
+        .get_contact(request(
+            tenant,
+            pb::GetContactRequest {
+                contact_id: id.to_owned(),
+            },
+        ))
+        .await
+        .unwrap_or_else(|s| panic!("GetContact {id} failed: {s:?}"))
+        .into_inner()
+        .contact
+        .expect("GetContact answered without a contact")
+}
+
+/// The context GetContext answers for `ids` in `tenant`, as of now, asked over
+/// `channel` (of any server); panics on an error.
+pub async fn context_on(channel: Channel, tenant: &str, ids: pb::Identifiers) -> pb::Context {
+    PartyServiceClient::new(channel)
+        .get_context(request(
+            tenant,
+            pb::GetContextRequest {
+                identifiers: Some(ids),
+                as_of: None,
+            },
+        ))
+        .await
+        .unwrap_or_else(|s| panic!("GetContext in {tenant} failed: {s:?}"))
+        .into_inner()
+        .context
+        .expect("GetContext answered without a context")
+}
+
+/// Identifiers with a BSN, an e-mail address and a phone number; empty ones are not
+/// given.
+pub fn identifiers(bsn: &str, email: &str, phone: &str) -> pb::Identifiers {
+    pb::Identifiers {
+        bsn: bsn.to_owned(),
+        email: email.to_owned(),
+        phone: phone.to_owned(),
+        ..Default::default()
     }
 }
 

@@ -18,27 +18,14 @@ use midoffice_tests::pb::figure_service_client::FigureServiceClient;
 use midoffice_tests::pb::{self, Channel};
 use midoffice_tests::{
     Backend, TENANT, TestDatabase, bsn, database_test, on_backend, period_2026, request, resolved,
-    start,
+    start, valid_bsns,
 };
 use tonic::Code;
 use tonic_types::StatusExt;
 
-/// Valid BSNs (the eleven test) `99999xxxx`, as many as asked.
-fn bsns(n: usize) -> Vec<String> {
-    (0..100_000u32)
-        .map(|i| format!("9999{i:05}"))
-        .filter(|s| {
-            let d: Vec<i64> = s.bytes().map(|b| i64::from(b - b'0')).collect();
-            let sum: i64 = (0..8).map(|k| d[k] * (9 - k as i64)).sum::<i64>() - d[8];
-            sum % 11 == 0
-        })
-        .take(n)
-        .collect()
-}
-
 /// Records `n` completed contacts over a few connections.
 async fn seed(b: &Backend, n: usize) {
-    let citizens = Arc::new(bsns(200));
+    let citizens = Arc::new(valid_bsns(0, 200));
     let mut tasks = Vec::new();
     for worker in 0..4 {
         let mut client = ContactServiceClient::new(b.new_channel().await);
@@ -122,7 +109,7 @@ async fn storm(b: &Backend, figure_calls: usize, starts: usize) -> Report {
     tokio::time::sleep(Duration::from_millis(20)).await;
     let mut report = Report::default();
     let mut agent = ContactServiceClient::new(b.new_channel().await);
-    let citizens = bsns(starts);
+    let citizens = valid_bsns(0, starts);
     for (i, citizen) in citizens.iter().enumerate() {
         let began = Instant::now();
         let answer = agent

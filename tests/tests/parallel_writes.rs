@@ -18,31 +18,10 @@ use std::time::{Duration, Instant};
 use midoffice_tests::pb::contact_service_client::ContactServiceClient;
 use midoffice_tests::pb::{self, Channel, PartyStatus};
 use midoffice_tests::{
-    Backend, TestDatabase, bsn, database_test, on_backend, party_status, request, resolved, start,
+    Backend, TestDatabase, bsn, database_test, identifiers, on_backend, party_status, request,
+    resolved, start, valid_bsns,
 };
 use tokio::sync::Barrier;
-
-/// Valid BSNs (the eleven test) `99999xxxx` from `from`, as many as asked.
-fn bsns(from: u32, n: usize) -> Vec<String> {
-    (from..100_000u32)
-        .map(|i| format!("9999{i:05}"))
-        .filter(|s| {
-            let d: Vec<i64> = s.bytes().map(|b| i64::from(b - b'0')).collect();
-            let sum: i64 = (0..8).map(|k| d[k] * (9 - k as i64)).sum::<i64>() - d[8];
-            sum % 11 == 0
-        })
-        .take(n)
-        .collect()
-}
-
-fn ids(bsn: &str, email: &str, phone: &str) -> pb::Identifiers {
-    pb::Identifiers {
-        bsn: bsn.to_owned(),
-        email: email.to_owned(),
-        phone: phone.to_owned(),
-        ..Default::default()
-    }
-}
 
 /// Starts a contact and completes it; answers the start's contact.
 async fn start_and_complete(
@@ -97,8 +76,8 @@ async fn many_writers_on_different_and_the_same_citizens_keep_one_party_and_one_
         // Writers use every combination, so weak-only parties are made and then merged
         // into the BSN's party while other writers act on them. Own citizens: one per
         // writer, by BSN only, so writers of different citizens run side by side.
-        let shared = bsns(0, CITIZENS);
-        let own = bsns(50_000, WRITERS);
+        let shared = valid_bsns(0, CITIZENS);
+        let own = valid_bsns(50_000, WRITERS);
         let barrier = Arc::new(Barrier::new(WRITERS));
         let mut tasks = Vec::new();
         for (w, mine) in own.iter().cloned().enumerate() {
@@ -117,12 +96,12 @@ async fn many_writers_on_different_and_the_same_citizens_keep_one_party_and_one_
                     // its own number on), which together link all three identifiers
                     // whatever the order they are carried out in.
                     let given = match (w + 2 * round) % 6 {
-                        0 => ids("", &email, ""),
-                        1 => ids("", "", &phone),
-                        2 => ids("", &email, &phone),
-                        3 => ids(&shared[c], &email, ""),
-                        4 => ids(&shared[c], "", &phone),
-                        _ => ids(&shared[c], &email, &phone),
+                        0 => identifiers("", &email, ""),
+                        1 => identifiers("", "", &phone),
+                        2 => identifiers("", &email, &phone),
+                        3 => identifiers(&shared[c], &email, ""),
+                        4 => identifiers(&shared[c], "", &phone),
+                        _ => identifiers(&shared[c], &email, &phone),
                     };
                     let channel = if w % 2 == 0 {
                         Channel::Phone
@@ -167,8 +146,8 @@ async fn many_writers_on_different_and_the_same_citizens_keep_one_party_and_one_
             let mut found = BTreeSet::new();
             for given in [
                 bsn(number),
-                ids("", &format!("burger{c}@example.nl"), ""),
-                ids("", "", &format!("06 1000 00{c:02}")),
+                identifiers("", &format!("burger{c}@example.nl"), ""),
+                identifiers("", "", &format!("06 1000 00{c:02}")),
             ] {
                 let context = b.context(tenant, given).await;
                 assert_eq!(party_status(&context), PartyStatus::Known, "citizen {c}");
@@ -308,7 +287,7 @@ async fn closed_loop(b: &Backend, concurrency: usize, run: Duration, citizens: A
 #[ignore = "a benchmark: run with --ignored --nocapture, on PostgreSQL"]
 async fn bench_start_complete_closed_loop_on_postgres() {
     on_backend(TestDatabase::postgres(), |b| async move {
-        let citizens = Arc::new(bsns(0, 4000));
+        let citizens = Arc::new(valid_bsns(0, 4000));
         let run = Duration::from_secs(
             std::env::var("BENCH_SECONDS")
                 .ok()

@@ -24,7 +24,11 @@
 //! back and run again ([`Attempts`]).
 //!
 //! Figures (dashboards) read through a small pool of their own ([`Pools::figures`]), so
-//! a storm of them cannot take the connections contact calls need.
+//! a storm of them cannot take the connections contact calls need. On PostgreSQL that
+//! pool may connect to a hot standby instead of the primary (`database.read_url`,
+//! [`connect_with`]): figure reads are read-only transactions that write nothing, not
+//! even the kept answers' basis, which lives in the process; every write, and every read
+//! that decides a write ([`Pools::begin_read`]), stays on the primary.
 //!
 //! A stalled database answers UNAVAILABLE within seconds, not after the caller's
 //! patience: a connection is waited for at most [`ACQUIRE_TIMEOUT`]; on PostgreSQL a
@@ -191,7 +195,9 @@ pub const FIGURE_CONNECTIONS: u32 = 4;
 pub struct Pools {
     pub writer: Pool,
     pub reader: Pool,
-    /// Figures only: a pool of their own, so dashboards cannot starve contact calls.
+    /// Figures only: a pool of their own, so dashboards cannot starve contact calls;
+    /// on a hot standby when one is configured ([`connect_with`]). Nothing that writes,
+    /// or decides a write, reads through it.
     pub figures: Pool,
     pub backend: DbBackend,
 }
@@ -818,8 +824,49 @@ pub async fn migrate_url(url: &str) -> Result<Vec<String>, MigrationFailure> {
     }
 }
 
-/// Connects and migrates (refusing a database newer than this binary: [`migrate`]).
-pub async fn connect(url: &str) -> Result<Pools, StoreError> {
+/// Connects and migrates (refusing a database newer than this binary: [`migrate`]),
+/// with the figures' pool on `figures_url` when it is given: a PostgreSQL
+/// hot standby of the primary `url` (PostgreSQL too), read-only. Its transactions are
+/// `REPEATABLE READ, READ ONLY`, which a standby serves; it shows what it has replayed,
+/// so figures lag the primary by the standby's replay delay, consistently (one snapshot
+/// per figure read, the kept answers' day counters included: see `figure_cache`).
+pub async fn connect_with(url: &str, figures_url: Option<&str>) -> Result<Pools, StoreError> {
+    let mut pools = connect_primary(url).await?;
+    if let Some(figures_url) = figures_url {
+        let postgres = |u: &str| u.starts_with("postgres:") || u.starts_with("postgresql:");
+        if pools.backend != DbBackend::Postgres || !postgres(figures_url) {
+            return Err(StoreError::Internal(
+                "a read database for figures (database.read_url) needs PostgreSQL, both \
+                 it and the primary database"
+                    .into(),
+            ));
+        }
+        let standby = Database::connect(postgres_options(figures_url, FIGURE_CONNECTIONS))
+            .await
+            .map_err(db_err)?;
+        let recovering = standby
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                "SELECT pg_is_in_recovery() AS standby",
+            ))
+            .await
+            .map_err(db_err)?
+            .and_then(|row| row.try_get::<bool>("", "standby").ok());
+        if recovering == Some(true) {
+            tracing::info!("figures read from a hot standby (database.read_url)");
+        } else {
+            tracing::warn!(
+                "database.read_url is not a server in recovery (a hot standby): figures \
+                 read from it all the same; nothing is written there"
+            );
+        }
+        pools.figures = Pool::Sqlx(standby);
+    }
+    Ok(pools)
+}
+
+/// [`connect_with`] on the primary alone.
+async fn connect_primary(url: &str) -> Result<Pools, StoreError> {
     let pools = if url.starts_with("sqlite:") {
         let file = sqlite_path(url);
         if let Some(parent) = file.as_deref().and_then(std::path::Path::parent)
@@ -973,12 +1020,14 @@ impl Pools {
         }
     }
 
-    /// Begins a read transaction: one consistent snapshot for all its queries.
+    /// Begins a read transaction: one consistent snapshot for all its queries, on the
+    /// primary (a read that decides a write reads here, never on a standby).
     pub async fn begin_read(&self) -> Result<Txn, StoreError> {
         timed("read", self.begin_read_on(&self.reader)).await
     }
 
-    /// Begins a read transaction on the figures' own pool.
+    /// Begins a read transaction on the figures' own pool (a hot standby when one is
+    /// configured): for figure answers only, which write nothing and decide no write.
     pub async fn begin_figures_read(&self) -> Result<Txn, StoreError> {
         timed("figures", self.begin_read_on(&self.figures)).await
     }

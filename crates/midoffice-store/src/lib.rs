@@ -473,7 +473,15 @@ impl Store {
     /// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://...`) and runs the
     /// migrations. SQLite runs in WAL mode with one writer connection.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        let pools = db::connect(url).await?;
+        Store::connect_with(url, None).await
+    }
+
+    /// [`Store::connect`], with the figure reads (GetFigures, GetFigureSeries,
+    /// GetThermometer, the pages, the domain metrics) on `figures_url` when it is given:
+    /// a PostgreSQL hot standby of `url` (`database.read_url`). Writes, and the reads that
+    /// decide writes, stay on `url`.
+    pub async fn connect_with(url: &str, figures_url: Option<&str>) -> Result<Store, StoreError> {
+        let pools = db::connect_with(url, figures_url).await?;
         Ok(Store {
             pools,
             settings: Default::default(),

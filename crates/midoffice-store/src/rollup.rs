@@ -1520,10 +1520,12 @@ impl Store {
         .await
     }
 
-    /// Whether the tenant's rollups were built with its current settings.
+    /// Whether the tenant's rollups were built with its current settings. On the
+    /// primary: it decides whether to rebuild (a standby may not show the latest
+    /// settings yet).
     pub async fn figures_current(&self, tenant: &TenantId) -> Result<bool, StoreError> {
         db::bounded(async {
-            let txn = self.pools.begin_figures_read().await?;
+            let txn = self.pools.begin_read().await?;
             let result = async {
                 let settings = settings_in(&txn, tenant).await?;
                 rollups_current(&txn, tenant, &settings).await

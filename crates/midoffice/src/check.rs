@@ -97,6 +97,10 @@ fn effective(settings: &Settings, env_secret: Option<&str>) -> String {
             .clone()
             .unwrap_or_else(|| "RUST_LOG, else info".to_owned()),
         settings.log_format.as_str().to_owned(),
+        settings.read_url.as_deref().map_or_else(
+            || "none (figures read from database.url)".to_owned(),
+            redact_url,
+        ),
     ];
     for ((spec, value), origin) in SPECS.iter().zip(values).zip(&settings.origins) {
         let origin = match (origin, spec.key) {

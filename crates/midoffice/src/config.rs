@@ -104,6 +104,14 @@ pub struct ServeArgs {
     /// trace_id and span_id). [default: text]
     #[arg(long, value_name = "FORMAT")]
     pub log_format: Option<String>,
+
+    /// A PostgreSQL hot standby of the database to read figures from (GetFigures,
+    /// GetFigureSeries, GetThermometer, the pages, the domain metrics), such as
+    /// `postgres://USER:PASSWORD@STANDBY/DB`; they then show what the standby has
+    /// replayed. Nothing is written there. Needs PostgreSQL as the database.
+    /// [default: none, figures read from the database]
+    #[arg(long, value_name = "URL")]
+    pub database_read_url: Option<String>,
 }
 
 impl From<StoreArgs> for ServeArgs {
@@ -144,8 +152,9 @@ const OTLP_PLAINTEXT: usize = 7;
 const PAGES_LISTEN: usize = 8;
 const LOG_LEVEL: usize = 9;
 const LOG_FORMAT: usize = 10;
+const READ_URL: usize = 11;
 /// How many settings there are.
-pub const N: usize = 11;
+pub const N: usize = 12;
 
 /// Every setting, in the order of [`ServeArgs`].
 pub const SPECS: [Spec; N] = [
@@ -226,6 +235,13 @@ pub const SPECS: [Spec; N] = [
         alias: None,
         flag: "--log-format",
     },
+    Spec {
+        section: "database",
+        key: "read_url",
+        env: "MIDOFFICE__DATABASE__READ_URL",
+        alias: None,
+        flag: "--database-read-url",
+    },
 ];
 
 /// Whether the service runs for development or with real data.
@@ -258,6 +274,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// The database URL, with its password: show it only through [`redact_url`].
     pub database_url: String,
+    /// The hot standby figures read from (`database.read_url`), with its password: show
+    /// it only through [`redact_url`]. PostgreSQL, as `database_url` then is.
+    pub read_url: Option<String>,
     /// The file of the identifier-hashing secret.
     pub secret_file: PathBuf,
     /// The OTLP collector, if traces are exported.
@@ -298,6 +317,7 @@ impl std::fmt::Debug for Settings {
             .field("pages_listen", &self.pages_listen)
             .field("data_dir", &self.data_dir)
             .field("database_url", &redact_url(&self.database_url))
+            .field("read_url", &self.read_url.as_deref().map(redact_url))
             .field("secret_file", &self.secret_file)
             .field("otlp_endpoint", &self.otlp_endpoint)
             .field("mode", &self.mode)
@@ -418,6 +438,11 @@ pub enum ConfigError {
         value: String,
         reason: String,
     },
+    #[error("{origin}: {reason}")]
+    ReadUrl {
+        origin: String,
+        reason: &'static str,
+    },
     #[error(
         "{origin}: {value:?} is the gRPC address (server.listen) itself; leave \
          server.pages_listen unset to serve the pages on the gRPC port, or give it an \
@@ -507,6 +532,7 @@ struct DataTable {
 #[serde(deny_unknown_fields, expecting = "a table [database]")]
 struct DatabaseTable {
     url: Option<String>,
+    read_url: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -635,6 +661,7 @@ pub fn parse_file(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
     values[PAGES_LISTEN] = file.server.pages_listen;
     values[LOG_LEVEL] = file.log.level;
     values[LOG_FORMAT] = file.log.format;
+    values[READ_URL] = file.database.read_url;
     let access = file
         .access
         .config()
@@ -755,6 +782,7 @@ pub fn resolve(
         &flags.pages_listen,
         &flags.log_level,
         &flags.log_format,
+        &flags.database_read_url,
     ];
     let mut warnings = Vec::new();
     // The winning value of each setting and where it came from; `None` for the default.
@@ -800,6 +828,7 @@ pub fn resolve(
         pages_listen,
         log_level,
         log_format,
+        read_url,
     ] = chosen;
 
     let address = |(value, origin): (String, String)| {
@@ -831,6 +860,29 @@ pub fn resolve(
         || format!("sqlite://{}/midoffice.db?mode=rwc", data_dir.display()),
         |(v, _)| v.trim().to_owned(),
     );
+    let read_url = match read_url {
+        None => None,
+        Some((value, origin)) => {
+            let value = value.trim().to_owned();
+            if !is_postgres(&value) {
+                return Err(ConfigError::ReadUrl {
+                    origin,
+                    reason: "a read database for figures must be a PostgreSQL URL \
+                             (postgres://USER:PASSWORD@HOST/DB), a hot standby of \
+                             database.url",
+                });
+            }
+            if !is_postgres(&database_url) {
+                return Err(ConfigError::ReadUrl {
+                    origin,
+                    reason: "a read database for figures (a PostgreSQL hot standby) needs \
+                             PostgreSQL as database.url too; with SQLite, leave \
+                             database.read_url unset",
+                });
+            }
+            Some(value)
+        }
+    };
     let secret_file = secret_file.map_or_else(|| data_dir.join("secret.key"), |(v, _)| v.into());
     let (mode, mode_reason) = match mode {
         Some((value, origin)) => match value.trim() {
@@ -877,6 +929,7 @@ pub fn resolve(
         pages_listen,
         data_dir,
         database_url,
+        read_url,
         secret_file,
         otlp_endpoint: otlp_endpoint.map(|(v, _)| v.trim().to_owned()),
         mode,
@@ -909,6 +962,11 @@ fn parse_bool(chosen: Option<(String, String)>) -> Result<bool, ConfigError> {
     }
 }
 
+/// Whether a database URL names PostgreSQL.
+fn is_postgres(url: &str) -> bool {
+    url.starts_with("postgres:") || url.starts_with("postgresql:")
+}
+
 /// The mode when none is set: production when the service listens on a non-loopback
 /// address (the gRPC port or the pages': others can reach it) or uses PostgreSQL (a
 /// shared database), else development. Returns the reason for the log.
@@ -918,7 +976,7 @@ fn infer_mode(addresses: &[SocketAddr], database_url: &str) -> (Mode, String) {
             Mode::Production,
             format!("inferred: {open} is not a loopback address"),
         )
-    } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
+    } else if is_postgres(database_url) {
         (
             Mode::Production,
             "inferred: the database is PostgreSQL".to_owned(),
@@ -1008,6 +1066,46 @@ mod tests {
         assert_eq!(s.listen, "127.0.0.1:3000".parse().unwrap());
         assert_eq!(s.data_dir, Path::new("/srv/env"));
         assert_eq!(s.database_url, "sqlite://flag.db");
+    }
+
+    #[test]
+    fn a_read_database_for_figures_is_a_postgresql_standby_of_a_postgresql_database() {
+        let s = resolve(Some(file(FULL_FILE)), &env(&[]), &ServeArgs::default()).unwrap();
+        assert_eq!(s.read_url, None);
+        let standby = "postgres://mo:standbypw@standby/mo";
+        let e = env(&[("MIDOFFICE__DATABASE__READ_URL", standby)]);
+        let s = resolve(Some(file(FULL_FILE)), &e, &ServeArgs::default()).unwrap();
+        assert_eq!(s.read_url.as_deref(), Some(standby));
+        assert_eq!(
+            s.origins[READ_URL].as_deref(),
+            Some("MIDOFFICE__DATABASE__READ_URL")
+        );
+        assert!(!format!("{s:?}").contains("standbypw"), "{s:?}");
+        let flags = ServeArgs {
+            database_read_url: Some("postgresql://flag/mo".into()),
+            ..ServeArgs::default()
+        };
+        let s = resolve(Some(file(FULL_FILE)), &e, &flags).unwrap();
+        assert_eq!(s.read_url.as_deref(), Some("postgresql://flag/mo"));
+
+        // On SQLite there is no standby; a read URL that is not PostgreSQL is refused.
+        let err = resolve(None, &e, &ServeArgs::default())
+            .err()
+            .expect("a read database beside SQLite is refused");
+        assert!(
+            err.to_string()
+                .starts_with("MIDOFFICE__DATABASE__READ_URL: a read database"),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("standbypw"), "{err}");
+        let e = env(&[("MIDOFFICE__DATABASE__READ_URL", "sqlite://copy.db")]);
+        let err = resolve(Some(file(FULL_FILE)), &e, &ServeArgs::default())
+            .err()
+            .expect("a SQLite read database is refused");
+        assert!(
+            err.to_string().contains("must be a PostgreSQL URL"),
+            "{err}"
+        );
     }
 
     #[test]

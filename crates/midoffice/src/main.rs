@@ -304,7 +304,7 @@ async fn retention_run(args: RetentionRunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let code = match open_store(&settings, None).await {
+    let code = match open_store(&settings, None, None).await {
         Err(e) => {
             eprintln!("midoffice: {e}");
             ExitCode::FAILURE
@@ -594,7 +594,12 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
         .transpose()?;
     access.warm_up().await;
 
-    let store = open_store(settings, sqlite_file.as_deref()).await?;
+    let store = open_store(
+        settings,
+        sqlite_file.as_deref(),
+        settings.read_url.as_deref(),
+    )
+    .await?;
     let shown_url = redact_url(&settings.database_url);
     // Tenants whose figure rollups are stale (settings changed, a store from before
     // them) are answered from the facts until this rebuild has run.
@@ -620,6 +625,7 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
     info!(
         listen = %addr,
         database = %shown_url,
+        read_database = %settings.read_url.as_deref().map_or_else(|| "none".to_owned(), redact_url),
         tls = settings.tls.is_some(),
         credentials = settings.access.keys.len() + settings.access.client_certs.len()
             + usize::from(settings.access.oidc.is_some()),
@@ -734,19 +740,25 @@ pub(crate) fn store_secret(
 }
 
 /// The store of `settings`, its SQLite file (from [`store_secret`]) created private
-/// (0600) first, the migrations run.
+/// (0600) first, the migrations run; its figures read from `read_url` (a hot standby,
+/// `database.read_url`) when given. Only `serve` gives it: a command that decides what
+/// to write from figures (`demo`) reads them where it writes.
 pub(crate) async fn open_store(
     settings: &Settings,
     sqlite_file: Option<&Path>,
+    read_url: Option<&str>,
 ) -> Result<Store, BoxError> {
     if let Some(file) = sqlite_file {
         create_private_file(file)
             .map_err(|e| format!("cannot create the database {}: {e}", file.display()))?;
     }
     let shown_url = redact_url(&settings.database_url);
-    Store::connect(&settings.database_url)
+    let shown_read = read_url.map_or_else(String::new, |u| {
+        format!(" (figures from the read database {})", redact_url(u))
+    });
+    Store::connect_with(&settings.database_url, read_url)
         .await
-        .map_err(|e| format!("cannot open the database {shown_url}: {e}").into())
+        .map_err(|e| format!("cannot open the database {shown_url}{shown_read}: {e}").into())
 }
 
 /// What `serve` says when it will not serve without credentials.

@@ -86,6 +86,7 @@ fn the_effective_settings_show_their_origin_and_no_secret() {
         format!(
             "[server]\nmode = \"development\"\n\
              [database]\nurl = \"postgres://midoffice:FilePassw0rd@db.example.invalid:5432/midoffice\"\n\
+             read_url = \"postgres://midoffice:ReadPassw0rd@standby.example.invalid/midoffice\"\n\
              [secret]\nfile = \"{}\"\n\
              [[access.keys]]\nname = \"kcc-telefonie\"\nsha256 = \"{key_hash}\"\n\
              tenants = [\"gemeente-a\"]\nroles = [\"channel\"]\n",
@@ -104,12 +105,23 @@ fn the_effective_settings_show_their_origin_and_no_secret() {
     );
     assert!(text.contains("database.url in "), "no origin: {text}");
     assert!(
+        text.contains(
+            "database.read_url = postgres://midoffice:***@standby.example.invalid/midoffice"
+        ),
+        "{text}"
+    );
+    assert!(
         text.contains("server.listen = 127.0.0.1:50051  (default)"),
         "{text}"
     );
     assert!(text.contains("access.keys: 1"), "{text}");
     assert!(text.contains("kcc-telefonie"), "{text}");
-    for secret in ["FilePassw0rd", key_hash.as_str(), secret_content.as_str()] {
+    for secret in [
+        "FilePassw0rd",
+        "ReadPassw0rd",
+        key_hash.as_str(),
+        secret_content.as_str(),
+    ] {
         assert!(!text.contains(secret), "{secret} shown: {text}");
     }
 

@@ -16,7 +16,7 @@ use midoffice_tests::pb::contact_service_client::ContactServiceClient;
 use midoffice_tests::pb::figure_service_client::FigureServiceClient;
 use midoffice_tests::pb::{self, Channel};
 use midoffice_tests::{
-    TENANT, TestDatabase, bsn, database_test, period_2026, request, resolved, start,
+    TENANT, TestDatabase, bsn, database_test, period_2026, request, resolved, start, valid_bsns,
 };
 use tokio::sync::Mutex;
 
@@ -33,19 +33,6 @@ const KILL_AFTER: usize = 60;
 /// storm's clients still reach for it (seen once in CI: the two servers' writes mixed).
 static ONE_STORM: Mutex<()> = Mutex::const_new(());
 
-/// Four BSNs `9999xxxxx` that pass the eleven test.
-fn valid_bsns() -> Vec<String> {
-    (0..100_000u32)
-        .map(|i| format!("9999{i:05}"))
-        .filter(|s| {
-            let d: Vec<i64> = s.bytes().map(|b| i64::from(b - b'0')).collect();
-            let sum: i64 = (0..8).map(|k| d[k] * (9 - k as i64)).sum::<i64>() - d[8];
-            sum % 11 == 0
-        })
-        .take(4)
-        .collect()
-}
-
 /// One write of the storm.
 #[derive(Clone, Debug)]
 enum Write {
@@ -57,7 +44,7 @@ impl Write {
     fn new(client: usize, i: usize) -> Write {
         let request_id = format!("crash-{client}-{i}");
         // Four citizens per client, so writes also meet existing parties and cases.
-        let citizens = valid_bsns();
+        let citizens = valid_bsns(0, 4);
         let citizen = &citizens[(client + i) % citizens.len()];
         let minute = i % 50;
         let at = |m: usize| format!("2026-03-{:02}T10:{:02}:00+01:00", 2 + client, m);

@@ -161,7 +161,7 @@ pub(crate) async fn open(args: &StoreArgs) -> Result<Opened, BoxError> {
     let (sqlite_file, secret) = crate::store_secret(&settings, env_secret)?;
     let pseudonymiser = Pseudonymiser::new(&secret.key);
     drop(secret);
-    let store = crate::open_store(&settings, sqlite_file.as_deref()).await?;
+    let store = crate::open_store(&settings, sqlite_file.as_deref(), None).await?;
     let shown = redact_url(&settings.database_url);
     Ok(Opened {
         store,
