@@ -25,7 +25,7 @@ use midoffice_tests::{
 use tokio::sync::Barrier;
 
 mod common;
-use common::{channel, launch};
+use common::{channel, launch, on_scratch_postgres};
 
 /// The tenant of this test.
 const TENANT: &str = "gemeente-r";
@@ -121,20 +121,22 @@ async fn monthly_contacts(channel: tonic::transport::Channel) -> Vec<u64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(postgres_skipped, ignore = "no MIDOFFICE_TEST_DATABASE_URL")]
 async fn two_processes_on_one_postgresql_keep_one_party_per_citizen_and_counts_that_add_up() {
-    let database = TestDatabase::postgres();
+    let TestDatabase::Postgres(base_url) = TestDatabase::postgres() else {
+        unreachable!("TestDatabase::postgres is PostgreSQL");
+    };
+    on_scratch_postgres(&base_url, |url, _| two_processes(url)).await;
+}
+
+async fn two_processes(url: String) {
     let binary = Path::new(env!("CARGO_BIN_EXE_midoffice"));
-    let db = database
-        .scratch()
-        .await
-        .unwrap_or_else(|e| panic!("a scratch database on {database}: {e}"));
     let dirs = [
         tempfile::tempdir().expect("a temp folder"),
         tempfile::tempdir().expect("a temp folder"),
     ];
     // One after the other: the first migrates the new database, the second finds it
     // up to date.
-    let first = launch(binary, &db.url, dirs[0].path()).await;
-    let second = launch(binary, &db.url, dirs[1].path()).await;
+    let first = launch(binary, &url, dirs[0].path()).await;
+    let second = launch(binary, &url, dirs[1].path()).await;
     let urls = [first.url.clone(), second.url.clone()];
 
     let shared = valid_bsns(0, CITIZENS);
@@ -306,5 +308,4 @@ async fn two_processes_on_one_postgresql_keep_one_party_per_citizen_and_counts_t
     assert_eq!(after[..2], before[..2]);
 
     drop((first, second));
-    db.drop_db().await;
 }

@@ -13,6 +13,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
+use midoffice_scenarios::ScratchDb;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
@@ -246,5 +247,29 @@ pub async fn otlp_receiver() -> OtlpReceiver {
         metrics,
         traces,
         task,
+
+/// Runs `test` with the URL and the name of a fresh database on the PostgreSQL server
+/// of `base_url`, on a task of its own, then drops the database, also when the test
+/// panicked (the panic is passed on).
+#[allow(dead_code)] // As `launch`: not every test binary uses it.
+pub async fn on_scratch_postgres<F, Fut>(base_url: &str, test: F)
+where
+    F: FnOnce(String, String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let db = ScratchDb::postgres(base_url)
+        .await
+        .unwrap_or_else(|e| panic!("a scratch database: {e}"));
+    let name = db
+        .postgres_name()
+        .expect("a PostgreSQL database")
+        .to_owned();
+    let outcome = tokio::spawn(test(db.url.clone(), name)).await;
+    db.drop_db().await;
+    if let Err(e) = outcome {
+        match e.try_into_panic() {
+            Ok(payload) => std::panic::resume_unwind(payload),
+            Err(e) => panic!("the test did not finish: {e}"),
+        }
     }
 }
