@@ -104,6 +104,22 @@ pub struct Listeners {
     /// here (HTTP/1.1 and HTTP/2, over the server's TLS when it has TLS), every other
     /// path is `404`, and their paths on the gRPC port are `404`.
     pub pages: Option<TcpListener>,
+    /// How long a client's connection lives (`server.max_connection_age_seconds`):
+    /// then the server sends HTTP/2 GOAWAY, the client opens a new connection (which a
+    /// load balancer may send to a replica added since) for its next calls, and the
+    /// connection closes once its calls in flight have ended: each within the limit of a
+    /// call ([`crate::limits`]), that is the grace. `None`: as long as the client keeps
+    /// it. (tonic's own `max_connection_age_grace` is not set: in tonic 0.14.9 it
+    /// replaces the GOAWAY by a hard close at age plus grace, cutting calls in flight.)
+    pub max_connection_age: Option<Duration>,
+}
+
+/// A server builder whose connections live at most `age`, if set.
+fn aged(builder: tonic::transport::Server, age: Option<Duration>) -> tonic::transport::Server {
+    match age {
+        Some(age) => builder.max_connection_age(age),
+        None => builder,
+    }
 }
 
 /// Serves every service on `listener` until `shutdown` completes; then health turns
@@ -126,6 +142,7 @@ pub async fn serve_with(
     let listeners = Listeners {
         grpc: listener,
         pages: None,
+        max_connection_age: None,
     };
     serve_on(listeners, state, tls, shutdown).await
 }
@@ -186,11 +203,15 @@ pub async fn serve_on(
             thermometer.clone(),
             dashboard.clone(),
             tls.clone(),
+            listeners.max_connection_age,
             stopped,
         )
     });
 
-    let mut builder = tonic::transport::Server::builder();
+    let mut builder = aged(
+        tonic::transport::Server::builder(),
+        listeners.max_connection_age,
+    );
     if let Some(tls) = &tls {
         builder = builder.tls_config(tls.config())?;
     }
@@ -260,9 +281,10 @@ async fn serve_pages(
     thermometer: PageLayer<Thermometer>,
     dashboard: PageLayer<Dashboard>,
     tls: Option<Tls>,
+    max_connection_age: Option<Duration>,
     mut stopped: watch::Receiver<bool>,
 ) -> Result<(), tonic::transport::Error> {
-    let mut builder = tonic::transport::Server::builder();
+    let mut builder = aged(tonic::transport::Server::builder(), max_connection_age);
     if let Some(tls) = &tls {
         builder = builder.tls_config(tls.config())?;
     }
@@ -345,6 +367,7 @@ pub async fn spawn_on(
     let listeners = Listeners {
         grpc: listener,
         pages,
+        max_connection_age: None,
     };
     let (shutdown, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(serve_on(listeners, state, tls, async move {

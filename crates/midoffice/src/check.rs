@@ -101,6 +101,10 @@ fn effective(settings: &Settings, env_secret: Option<&str>) -> String {
             || "none (figures read from database.url)".to_owned(),
             redact_url,
         ),
+        settings.max_connection_age.map_or_else(
+            || "none (as long as the client keeps it)".to_owned(),
+            |a| a.as_secs().to_string(),
+        ),
     ];
     for ((spec, value), origin) in SPECS.iter().zip(values).zip(&settings.origins) {
         let origin = match (origin, spec.key) {

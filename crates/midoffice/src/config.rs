@@ -112,6 +112,13 @@ pub struct ServeArgs {
     /// [default: none, figures read from the database]
     #[arg(long, value_name = "URL")]
     pub database_read_url: Option<String>,
+
+    /// Seconds a client's connection lives: then the server asks the client to open a
+    /// new one (HTTP/2 GOAWAY), so clients spread over replicas added since; the calls
+    /// in flight finish first (each within the 30 s limit of a call). [default: none, a
+    /// connection lives as long as the client keeps it]
+    #[arg(long, value_name = "SECONDS")]
+    pub max_connection_age_seconds: Option<String>,
 }
 
 impl From<StoreArgs> for ServeArgs {
@@ -153,8 +160,9 @@ const PAGES_LISTEN: usize = 8;
 const LOG_LEVEL: usize = 9;
 const LOG_FORMAT: usize = 10;
 const READ_URL: usize = 11;
+const MAX_CONNECTION_AGE: usize = 12;
 /// How many settings there are.
-pub const N: usize = 12;
+pub const N: usize = 13;
 
 /// Every setting, in the order of [`ServeArgs`].
 pub const SPECS: [Spec; N] = [
@@ -242,7 +250,17 @@ pub const SPECS: [Spec; N] = [
         alias: None,
         flag: "--database-read-url",
     },
+    Spec {
+        section: "server",
+        key: "max_connection_age_seconds",
+        env: "MIDOFFICE__SERVER__MAX_CONNECTION_AGE_SECONDS",
+        alias: None,
+        flag: "--max-connection-age-seconds",
+    },
 ];
+
+/// The longest age of a connection: a week.
+const MAX_CONNECTION_AGE_SECS: u64 = 7 * 86_400;
 
 /// Whether the service runs for development or with real data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -270,6 +288,9 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// The pages' own address (`server.pages_listen`); `None`: on the gRPC port.
     pub pages_listen: Option<SocketAddr>,
+    /// How long a client's connection lives (`server.max_connection_age_seconds`);
+    /// `None`: as long as the client keeps it.
+    pub max_connection_age: Option<std::time::Duration>,
     /// The data folder.
     pub data_dir: PathBuf,
     /// The database URL, with its password: show it only through [`redact_url`].
@@ -315,6 +336,7 @@ impl std::fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("listen", &self.listen)
             .field("pages_listen", &self.pages_listen)
+            .field("max_connection_age", &self.max_connection_age)
             .field("data_dir", &self.data_dir)
             .field("database_url", &redact_url(&self.database_url))
             .field("read_url", &self.read_url.as_deref().map(redact_url))
@@ -443,6 +465,8 @@ pub enum ConfigError {
         origin: String,
         reason: &'static str,
     },
+    #[error("{origin}: {value:?} is not a number of seconds from 1 to {MAX_CONNECTION_AGE_SECS}")]
+    Seconds { origin: String, value: String },
     #[error(
         "{origin}: {value:?} is the gRPC address (server.listen) itself; leave \
          server.pages_listen unset to serve the pages on the gRPC port, or give it an \
@@ -520,6 +544,7 @@ struct ServerTable {
     pages_listen: Option<String>,
     mode: Option<String>,
     tls_terminated_by_proxy: Option<bool>,
+    max_connection_age_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -662,6 +687,10 @@ pub fn parse_file(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
     values[LOG_LEVEL] = file.log.level;
     values[LOG_FORMAT] = file.log.format;
     values[READ_URL] = file.database.read_url;
+    values[MAX_CONNECTION_AGE] = file
+        .server
+        .max_connection_age_seconds
+        .map(|n| n.to_string());
     let access = file
         .access
         .config()
@@ -783,6 +812,7 @@ pub fn resolve(
         &flags.log_level,
         &flags.log_format,
         &flags.database_read_url,
+        &flags.max_connection_age_seconds,
     ];
     let mut warnings = Vec::new();
     // The winning value of each setting and where it came from; `None` for the default.
@@ -829,6 +859,7 @@ pub fn resolve(
         log_level,
         log_format,
         read_url,
+        max_connection_age,
     ] = chosen;
 
     let address = |(value, origin): (String, String)| {
@@ -924,9 +955,11 @@ pub fn resolve(
             _ => return Err(ConfigError::LogFormat { origin, value }),
         },
     };
+    let max_connection_age = parse_seconds(max_connection_age)?;
     Ok(Settings {
         listen,
         pages_listen,
+        max_connection_age,
         data_dir,
         database_url,
         read_url,
@@ -959,6 +992,21 @@ fn parse_bool(chosen: Option<(String, String)>) -> Result<bool, ConfigError> {
         "true" => Ok(true),
         "false" => Ok(false),
         _ => Err(ConfigError::Bool { origin, value }),
+    }
+}
+
+/// A number of seconds from 1 to [`MAX_CONNECTION_AGE_SECS`]; unset is `None`.
+fn parse_seconds(
+    chosen: Option<(String, String)>,
+) -> Result<Option<std::time::Duration>, ConfigError> {
+    let Some((value, origin)) = chosen else {
+        return Ok(None);
+    };
+    match value.trim().parse::<u64>() {
+        Ok(n) if (1..=MAX_CONNECTION_AGE_SECS).contains(&n) => {
+            Ok(Some(std::time::Duration::from_secs(n)))
+        }
+        _ => Err(ConfigError::Seconds { origin, value }),
     }
 }
 
@@ -1106,6 +1154,36 @@ mod tests {
             err.to_string().contains("must be a PostgreSQL URL"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_connection_age_is_a_number_of_seconds() {
+        let s = resolve(None, &env(&[]), &ServeArgs::default()).unwrap();
+        assert_eq!(s.max_connection_age, None);
+        let s = resolve(
+            Some(file("[server]\nmax_connection_age_seconds = 300\n")),
+            &env(&[]),
+            &ServeArgs::default(),
+        )
+        .unwrap();
+        assert_eq!(s.max_connection_age.map(|a| a.as_secs()), Some(300));
+        let e = env(&[("MIDOFFICE__SERVER__MAX_CONNECTION_AGE_SECONDS", "60")]);
+        let s = resolve(None, &e, &ServeArgs::default()).unwrap();
+        assert_eq!(s.max_connection_age.map(|a| a.as_secs()), Some(60));
+        for bad in ["0", "-5", "ten", "604801"] {
+            let flags = ServeArgs {
+                max_connection_age_seconds: Some(bad.into()),
+                ..ServeArgs::default()
+            };
+            let err = resolve(None, &env(&[]), &flags)
+                .err()
+                .unwrap_or_else(|| panic!("{bad} is refused"));
+            assert!(
+                err.to_string()
+                    .starts_with("--max-connection-age-seconds: "),
+                "{err}"
+            );
+        }
     }
 
     #[test]

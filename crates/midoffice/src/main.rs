@@ -679,6 +679,7 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
         midoffice_api::Listeners {
             grpc: listener,
             pages,
+            max_connection_age: settings.max_connection_age,
         },
         AppState {
             store,
