@@ -1138,8 +1138,7 @@ mod tests {
 
         // On SQLite there is no standby; a read URL that is not PostgreSQL is refused.
         let err = resolve(None, &e, &ServeArgs::default())
-            .err()
-            .expect("a read database beside SQLite is refused");
+            .expect_err("a read database beside SQLite is refused");
         assert!(
             err.to_string()
                 .starts_with("MIDOFFICE__DATABASE__READ_URL: a read database"),
@@ -1148,8 +1147,7 @@ mod tests {
         assert!(!err.to_string().contains("standbypw"), "{err}");
         let e = env(&[("MIDOFFICE__DATABASE__READ_URL", "sqlite://copy.db")]);
         let err = resolve(Some(file(FULL_FILE)), &e, &ServeArgs::default())
-            .err()
-            .expect("a SQLite read database is refused");
+            .expect_err("a SQLite read database is refused");
         assert!(
             err.to_string().contains("must be a PostgreSQL URL"),
             "{err}"
