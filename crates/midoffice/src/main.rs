@@ -40,9 +40,20 @@ An empty value means the built-in default.
                    a second address for the pages (/thermometer, /dashboard): served
                    there (with the server's TLS) and no longer on the gRPC port;
                    unset: on the gRPC port. Loopback only without credentials.
+  --max-connection-age-seconds
+                   server.max_connection_age_seconds
+                                            MIDOFFICE__SERVER__MAX_CONNECTION_AGE_SECONDS
+                   after this many seconds a client's connection gets a GOAWAY and
+                   the client connects again (to any replica); calls in flight finish.
+                   Unset: a connection lives as long as the client keeps it.
   --data-dir       data.dir                 MIDOFFICE__DATA__DIR, MIDOFFICE_DATA_DIR
   --database-url   database.url             MIDOFFICE__DATABASE__URL,
                                             MIDOFFICE_DATABASE_URL
+  --database-read-url
+                   database.read_url        MIDOFFICE__DATABASE__READ_URL
+                   a PostgreSQL hot standby of database.url that the figures, the
+                   thermometer and the pages read from; nothing is written there.
+                   Unset: they read from database.url. See docs/scaling.md.
   --secret-file    secret.file              MIDOFFICE__SECRET__FILE, MIDOFFICE_SECRET_FILE
   --otlp-endpoint  telemetry.otlp_endpoint  MIDOFFICE__TELEMETRY__OTLP_ENDPOINT,
                                             MIDOFFICE_OTLP_ENDPOINT
