@@ -519,6 +519,38 @@ pub fn identifiers(bsn: &str, email: &str, phone: &str) -> pb::Identifiers {
     }
 }
 
+/// Citizen `c` of the concurrency tests, known by `bsn`, an e-mail address and a phone
+/// number of its own, given the `variant`-th way (mod 6): e-mail only, phone only,
+/// e-mail + phone, BSN + e-mail, BSN + phone, all three. Any four variants in a row
+/// link all three identifiers, whatever the order they are carried out in.
+pub fn citizen_identifiers(bsn: &str, c: usize, variant: usize) -> pb::Identifiers {
+    let (email, phone) = citizen_contact_points(c);
+    match variant % 6 {
+        0 => identifiers("", &email, ""),
+        1 => identifiers("", "", &phone),
+        2 => identifiers("", &email, &phone),
+        3 => identifiers(bsn, &email, ""),
+        4 => identifiers(bsn, "", &phone),
+        _ => identifiers(bsn, &email, &phone),
+    }
+}
+
+/// Each identifier of citizen `c` (see [`citizen_identifiers`]) on its own: the BSN,
+/// the e-mail address, the phone number.
+pub fn citizen_identifiers_apart(bsn: &str, c: usize) -> [pb::Identifiers; 3] {
+    let (email, phone) = citizen_contact_points(c);
+    [
+        identifiers(bsn, "", ""),
+        identifiers("", &email, ""),
+        identifiers("", "", &phone),
+    ]
+}
+
+/// The e-mail address and phone number of citizen `c`.
+fn citizen_contact_points(c: usize) -> (String, String) {
+    (format!("burger{c}@example.nl"), format!("06 1000 00{c:02}"))
+}
+
 /// Identifiers with only a BSN.
 pub fn bsn(bsn: &str) -> pb::Identifiers {
     pb::Identifiers {

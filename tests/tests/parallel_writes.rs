@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use midoffice_tests::pb::contact_service_client::ContactServiceClient;
 use midoffice_tests::pb::{self, Channel, PartyStatus};
 use midoffice_tests::{
-    Backend, TestDatabase, bsn, database_test, identifiers, on_backend, party_status, request,
-    resolved, start, valid_bsns,
+    Backend, TestDatabase, bsn, citizen_identifiers, citizen_identifiers_apart, database_test,
+    on_backend, party_status, request, resolved, start, valid_bsns,
 };
 use tokio::sync::Barrier;
 
@@ -89,20 +89,10 @@ async fn many_writers_on_different_and_the_same_citizens_keep_one_party_and_one_
                 let mut made = Vec::new();
                 for round in 0..ROUNDS {
                     let c = (w + round) % CITIZENS;
-                    let email = format!("burger{c}@example.nl");
-                    let phone = format!("06 1000 00{c:02}");
-                    // Rotates over: e-mail only, phone only, e-mail + phone, BSN + e-mail,
-                    // BSN + phone, all three. Each citizen gets four of these (those from
-                    // its own number on), which together link all three identifiers
-                    // whatever the order they are carried out in.
-                    let given = match (w + 2 * round) % 6 {
-                        0 => identifiers("", &email, ""),
-                        1 => identifiers("", "", &phone),
-                        2 => identifiers("", &email, &phone),
-                        3 => identifiers(&shared[c], &email, ""),
-                        4 => identifiers(&shared[c], "", &phone),
-                        _ => identifiers(&shared[c], &email, &phone),
-                    };
+                    // Rotates over the six ways of giving a citizen's identifiers; each
+                    // citizen gets four of them (those from its own number on), which
+                    // together link all three whatever the order they are carried out in.
+                    let given = citizen_identifiers(&shared[c], c, w + 2 * round);
                     let channel = if w % 2 == 0 {
                         Channel::Phone
                     } else {
@@ -144,11 +134,7 @@ async fn many_writers_on_different_and_the_same_citizens_keep_one_party_and_one_
         let mut shared_parties = BTreeSet::new();
         for (c, number) in shared.iter().enumerate() {
             let mut found = BTreeSet::new();
-            for given in [
-                bsn(number),
-                identifiers("", &format!("burger{c}@example.nl"), ""),
-                identifiers("", "", &format!("06 1000 00{c:02}")),
-            ] {
+            for given in citizen_identifiers_apart(number, c) {
                 let context = b.context(tenant, given).await;
                 assert_eq!(party_status(&context), PartyStatus::Known, "citizen {c}");
                 found.insert(context.party.expect("a party").id);

@@ -27,7 +27,7 @@ use midoffice_tests::{
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
 
 mod common;
-use common::{channel, free_port, launch_with_env, on_scratch_postgres};
+use common::{channel, free_port, launch_with_env, monthly_contacts, on_scratch_postgres};
 
 /// The OS user PostgreSQL runs as when the test runs as root (root cannot run it).
 const DB_USER: &str = "postgres";
@@ -248,28 +248,6 @@ async fn record(client: &mut ContactServiceClient<tonic::transport::Channel>, ci
         .unwrap_or_else(|s| panic!("a write failed while figures read from the standby: {s:?}"));
 }
 
-/// March's contacts in the monthly series of the first half of 2026.
-async fn march_in_series(channel: tonic::transport::Channel) -> u64 {
-    let points = FigureServiceClient::new(channel)
-        .get_figure_series(request(
-            TENANT,
-            pb::GetFigureSeriesRequest {
-                period: Some(pb::Period {
-                    start_date: Some(date(2026, 1, 1)),
-                    end_date: Some(date(2026, 7, 1)),
-                    as_of: None,
-                }),
-                step: pb::SeriesStep::Month as i32,
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap_or_else(|s| panic!("GetFigureSeries failed: {s:?}"))
-        .into_inner()
-        .points;
-    points[2].figures.as_ref().map_or(0, |f| f.contacts)
-}
-
 /// The thermometer of March: every norm's items and met, as answered.
 async fn thermometer(channel: tonic::transport::Channel) -> Vec<(u64, u64)> {
     FigureServiceClient::new(channel)
@@ -290,6 +268,22 @@ async fn thermometer(channel: tonic::transport::Channel) -> Vec<(u64, u64)> {
         .iter()
         .map(|n| (n.items, n.met))
         .collect()
+}
+
+/// Waits (at most two minutes: replay on a busy machine) until the standby behind
+/// `control` has replayed all the primary at `primary_url` has written so far.
+async fn until_replayed(primary_url: &str, control: &DatabaseConnection) {
+    let primary = Database::connect(primary_url).await.expect("the primary");
+    let written = scalar(&primary, "SELECT pg_current_wal_lsn()::text").await;
+    let _ = primary.close().await;
+    let replayed = format!("SELECT (pg_last_wal_replay_lsn() >= '{written}'::pg_lsn)::text");
+    for _ in 0..1200 {
+        if scalar(control, &replayed).await == "true" {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the standby did not replay up to {written}");
 }
 
 /// Waits (at most two minutes: replay on a busy machine) until the figures read
@@ -377,6 +371,9 @@ async fn on_a_standby(base_url: String, url: String, name: String, bin: PathBuf,
         &[("MIDOFFICE__DATABASE__READ_URL", &read_url)],
     )
     .await;
+    // The server has migrated the primary: figures read from the standby once it has
+    // the tables too.
+    until_replayed(&url, &control).await;
     let channel = channel(&server.url).await;
     let mut contacts = ContactServiceClient::new(channel.clone());
     let citizens = valid_bsns(0, 3);
@@ -410,7 +407,7 @@ async fn on_a_standby(base_url: String, url: String, name: String, bin: PathBuf,
         scalar(&control, "SELECT pg_get_wal_replay_pause_state()").await,
         "paused"
     );
-    let series_before = march_in_series(channel.clone()).await;
+    let series_before = monthly_contacts(channel.clone(), TENANT).await[2];
     let thermometer_before = thermometer(channel.clone()).await;
     assert_eq!(series_before, 1);
     record(&mut contacts, &citizens[1]).await;
@@ -427,7 +424,7 @@ async fn on_a_standby(base_url: String, url: String, name: String, bin: PathBuf,
         1,
         "figures read where replay is paused show only the first contact"
     );
-    assert_eq!(march_in_series(channel.clone()).await, 1);
+    assert_eq!(monthly_contacts(channel.clone(), TENANT).await[2], 1);
     assert_eq!(thermometer(channel.clone()).await, thermometer_before);
 
     // Replay resumed: the figures catch up, the kept series with them.
@@ -436,7 +433,7 @@ async fn on_a_standby(base_url: String, url: String, name: String, bin: PathBuf,
         .await
         .expect("replay resumed");
     until_figures_show(&channel, 3).await;
-    assert_eq!(march_in_series(channel.clone()).await, 3);
+    assert_eq!(monthly_contacts(channel.clone(), TENANT).await[2], 3);
     let items = |t: &[(u64, u64)]| t.iter().map(|(items, _)| items).sum::<u64>();
     assert!(
         items(&thermometer(channel.clone()).await) > items(&thermometer_before),

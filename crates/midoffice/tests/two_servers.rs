@@ -16,16 +16,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use midoffice_tests::pb::contact_service_client::ContactServiceClient;
-use midoffice_tests::pb::figure_service_client::FigureServiceClient;
 use midoffice_tests::pb::{self, Channel, PartyStatus, referral_target};
 use midoffice_tests::{
-    TestDatabase, bsn, contact_on, context_on, date, figures_2026_on, identifiers, party_status,
-    request, resolved, start, valid_bsns,
+    TestDatabase, bsn, citizen_identifiers, citizen_identifiers_apart, contact_on, context_on,
+    figures_2026_on, party_status, request, resolved, start, valid_bsns,
 };
 use tokio::sync::Barrier;
 
 mod common;
-use common::{channel, launch, on_scratch_postgres};
+use common::{channel, launch, monthly_contacts, on_scratch_postgres};
 
 /// The tenant of this test.
 const TENANT: &str = "gemeente-r";
@@ -94,30 +93,6 @@ async fn start_here_complete_there(
     contact.id
 }
 
-/// The monthly series of 2026 (all channels), asked of one process.
-async fn monthly_contacts(channel: tonic::transport::Channel) -> Vec<u64> {
-    FigureServiceClient::new(channel)
-        .get_figure_series(request(
-            TENANT,
-            pb::GetFigureSeriesRequest {
-                period: Some(pb::Period {
-                    start_date: Some(date(2026, 1, 1)),
-                    end_date: Some(date(2026, 7, 1)),
-                    as_of: None,
-                }),
-                step: pb::SeriesStep::Month as i32,
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap_or_else(|s| panic!("GetFigureSeries failed: {s:?}"))
-        .into_inner()
-        .points
-        .iter()
-        .map(|p| p.figures.as_ref().map_or(0, |f| f.contacts))
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(postgres_skipped, ignore = "no MIDOFFICE_TEST_DATABASE_URL")]
 async fn two_processes_on_one_postgresql_keep_one_party_per_citizen_and_counts_that_add_up() {
@@ -158,19 +133,10 @@ async fn two_processes(url: String) {
             let mut made = Vec::new();
             for round in 0..ROUNDS {
                 let c = (w + round) % CITIZENS;
-                let email = format!("burger{c}@example.nl");
-                let phone = format!("06 2000 00{c:02}");
-                // As in parallel_writes: e-mail only, phone only, both, and the BSN with
-                // either or both, so weak parties are made on one process and merged
-                // into the BSN's party by a write on the other.
-                let given = match (w + 2 * round) % 6 {
-                    0 => identifiers("", &email, ""),
-                    1 => identifiers("", "", &phone),
-                    2 => identifiers("", &email, &phone),
-                    3 => identifiers(&shared[c], &email, ""),
-                    4 => identifiers(&shared[c], "", &phone),
-                    _ => identifiers(&shared[c], &email, &phone),
-                };
+                // As in parallel_writes: the six ways of giving a citizen's identifiers
+                // in turn, so weak parties are made on one process and merged into the
+                // BSN's party by a write on the other.
+                let given = citizen_identifiers(&shared[c], c, w + 2 * round);
                 let referred = (w + round) % 3 == 0;
                 let s = start(
                     Channel::Phone,
@@ -217,11 +183,7 @@ async fn two_processes(url: String) {
     let mut shared_parties = BTreeMap::new();
     for (c, number) in shared.iter().enumerate() {
         let mut found = BTreeSet::new();
-        for given in [
-            bsn(number),
-            identifiers("", &format!("burger{c}@example.nl"), ""),
-            identifiers("", "", &format!("06 2000 00{c:02}")),
-        ] {
+        for given in citizen_identifiers_apart(number, c) {
             for ch in &channels {
                 let context = context_on(ch.clone(), TENANT, given.clone()).await;
                 assert_eq!(party_status(&context), PartyStatus::Known, "citizen {c}");
@@ -288,7 +250,7 @@ async fn two_processes(url: String) {
 
     // A series the first process keeps in memory shows a contact the second writes
     // next: each process checks the shared day counters, not only its own writes.
-    let before = monthly_contacts(channels[0].clone()).await;
+    let before = monthly_contacts(channels[0].clone(), TENANT).await;
     assert_eq!(before[2], made.len() as u64, "March: {before:?}");
     let mut on_second = ContactServiceClient::new(channels[1].clone());
     let mut again = ContactServiceClient::new(channels[1].clone());
@@ -299,7 +261,7 @@ async fn two_processes(url: String) {
         TOPIC,
     );
     start_here_complete_there(&mut on_second, &mut again, s, false).await;
-    let after = monthly_contacts(channels[0].clone()).await;
+    let after = monthly_contacts(channels[0].clone(), TENANT).await;
     assert_eq!(
         after[2],
         before[2] + 1,

@@ -273,3 +273,30 @@ where
         }
     }
 }
+
+/// The contacts of each month from January to June 2026 (GetFigureSeries by month, all
+/// channels) of `tenant`, asked over `channel`.
+#[allow(dead_code)] // As `launch`: not every test binary uses it.
+pub async fn monthly_contacts(channel: tonic::transport::Channel, tenant: &str) -> Vec<u64> {
+    use midoffice_tests::pb;
+    pb::figure_service_client::FigureServiceClient::new(channel)
+        .get_figure_series(midoffice_tests::request(
+            tenant,
+            pb::GetFigureSeriesRequest {
+                period: Some(pb::Period {
+                    start_date: Some(midoffice_tests::date(2026, 1, 1)),
+                    end_date: Some(midoffice_tests::date(2026, 7, 1)),
+                    as_of: None,
+                }),
+                step: pb::SeriesStep::Month as i32,
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap_or_else(|s| panic!("GetFigureSeries failed: {s:?}"))
+        .into_inner()
+        .points
+        .iter()
+        .map(|p| p.figures.as_ref().map_or(0, |f| f.contacts))
+        .collect()
+}
