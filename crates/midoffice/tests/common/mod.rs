@@ -1,6 +1,7 @@
 //! What the tests of the real binary share: the server as a child process, and a real
 //! OTLP receiver (the trace and metrics services) on loopback for it to export to.
 
+use midoffice_scenarios::ScratchDb;
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
 };
@@ -13,7 +14,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use midoffice_scenarios::ScratchDb;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
@@ -247,6 +247,8 @@ pub async fn otlp_receiver() -> OtlpReceiver {
         metrics,
         traces,
         task,
+    }
+}
 
 /// Runs `test` with the URL and the name of a fresh database on the PostgreSQL server
 /// of `base_url`, on a task of its own, then drops the database, also when the test
