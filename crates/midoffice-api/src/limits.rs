@@ -87,6 +87,8 @@ pub const REQUEST_MEMORY_BOUND: usize =
 
 /// The path prefix of the figure service's calls.
 const FIGURES_PATH: &str = "/midoffice.v1.FigureService/";
+/// The gRPC health service's calls (the probes): in no budget.
+const HEALTH_PATH: &str = "/grpc.health.v1.Health/";
 
 /// The budgets shared by every connection of one server.
 #[derive(Clone, Debug)]
@@ -224,6 +226,16 @@ where
         let timeout = grpc_timeout(request.headers())
             .map(|t| t.saturating_sub(ahead_of_caller(t)))
             .map_or(LONGEST_CALL, |t| t.min(LONGEST_CALL));
+        if request.uri().path().starts_with(HEALTH_PATH) {
+            // A probe asks whether the process serves, not for a place among the calls:
+            // it takes none, so that a busy server is not restarted as a broken one.
+            return Box::pin(async move {
+                match tokio::time::timeout(timeout, inner.call(request)).await {
+                    Ok(answer) => answer.map(rewrite_response),
+                    Err(_) => Ok(deadline_status(timeout).into_http()),
+                }
+            });
+        }
         let (budget, wait, reason) = if request.uri().path().starts_with(FIGURES_PATH) {
             (self.budgets.figures.clone(), FIGURE_WAIT, FIGURES_BUSY)
         } else {
@@ -357,6 +369,56 @@ pub fn capped_incoming_in(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tower_service::Service as _;
+
+    /// A service that answers every call at once.
+    #[derive(Clone)]
+    struct Answers;
+
+    impl tower_service::Service<http::Request<()>> for Answers {
+        type Response = http::Response<Body>;
+        type Error = std::convert::Infallible;
+        type Future = std::future::Ready<Result<http::Response<Body>, Self::Error>>;
+
+        fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn call(&mut self, _: http::Request<()>) -> Self::Future {
+            std::future::ready(Ok(http::Response::new(Body::empty())))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_probe_is_answered_when_every_place_is_taken() {
+        let layer = GuardLayer::default();
+        let held = layer
+            .budgets
+            .other
+            .clone()
+            .acquire_many_owned(OTHER_CALLS as u32)
+            .await
+            .unwrap();
+        let mut guard = tower_layer::Layer::layer(&layer, Answers);
+        let call = |path: &str| http::Request::builder().uri(path).body(()).unwrap();
+        let probe = guard
+            .call(call("/grpc.health.v1.Health/Check"))
+            .await
+            .unwrap();
+        assert!(probe.headers().get("grpc-status").is_none(), "answered");
+        let busy = guard
+            .call(call("/midoffice.v1.ContactService/StartContact"))
+            .await
+            .unwrap();
+        assert_eq!(
+            busy.headers()
+                .get("grpc-status")
+                .map(|v| v.to_str().unwrap()),
+            Some("8"),
+            "another call waits for a place, then RESOURCE_EXHAUSTED"
+        );
+        drop(held);
+    }
 
     fn headers(value: &str) -> http::HeaderMap {
         let mut h = http::HeaderMap::new();

@@ -95,8 +95,8 @@ pub struct ServeArgs {
     pub pages_listen: Option<String>,
 
     /// What is logged: a level (`error`, `warn`, `info`, `debug`, `trace`) or filter
-    /// directives such as `info,midoffice_store=debug`. A SIGHUP reads the file's
-    /// log.level again. [default: RUST_LOG, else info]
+    /// directives such as `info,midoffice_store=debug`. A SIGHUP, or a change of the
+    /// file, reads its log.level again. [default: RUST_LOG, else info]
     #[arg(long, value_name = "FILTER")]
     pub log_level: Option<String>,
 

@@ -74,7 +74,7 @@ An empty value means the built-in default.
   --log-level      log.level                MIDOFFICE__LOG__LEVEL
                    a level (error, warn, info, debug, trace) or filter directives,
                    such as info,midoffice_store=debug; unset: RUST_LOG, else info.
-                   A SIGHUP reads it again (from the file) while serving.
+                   A SIGHUP or a change of the file reads it again while serving.
   --log-format     log.format               MIDOFFICE__LOG__FORMAT
                    text (default), or json: one JSON object a line, with the call's
                    trace_id, span_id and tenant.
@@ -535,9 +535,10 @@ async fn serve(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // SIGHUP: log.level read again (file, environment, flags), as `serve` read it.
+    // SIGHUP, or a change of the configuration file: log.level read again (file,
+    // environment, flags), as `serve` read it.
     #[cfg(unix)]
-    telemetry::reload_on_hangup(telemetry.log_control(), move || {
+    telemetry::reload_on_hangup(telemetry.log_control(), settings.file.clone(), move || {
         config::environment()
             .and_then(|env| config::load(&args, &env))
             .map(|settings| settings.log_level)

@@ -17,7 +17,8 @@ use std::io::IsTerminal;
 use tonic::transport::ClientTlsConfig;
 use tracing::Subscriber;
 use tracing::field::{Field, Visit};
-use tracing_subscriber::filter::Targets;
+use tracing::subscriber::Interest;
+use tracing_subscriber::filter::{DynFilterFn, FilterExt, Targets};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::{Context, SubscriberExt};
@@ -94,30 +95,60 @@ fn filter_of(filter: Option<&str>, default_level: tracing::Level) -> Result<EnvF
     }
 }
 
-/// Reads `log.level` again on each SIGHUP (`reread`: the configuration's filter, or why
-/// it cannot be read) and puts it in force; a configuration that does not read keeps the
-/// filter in force, with a warning. Listens from this call on, so a SIGHUP right after
-/// start no longer ends the process.
+/// How often the configuration file is looked at for a new `log.level`.
+pub const FILE_CHECK: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Sets the log level again from the configuration (`reread`: file, environment and
+/// flags, as at the start) on SIGHUP, and when the configuration file `watched` changes
+/// (looked at every [`FILE_CHECK`]: a Kubernetes ConfigMap mounted as a file changes in
+/// place, and a container without a shell cannot be sent a signal). A configuration
+/// that does not read leaves the level in force, and says so.
 #[cfg(unix)]
 pub fn reload_on_hangup(
     control: LogControl,
+    watched: Option<std::path::PathBuf>,
     reread: impl Fn() -> Result<Option<String>, String> + Send + 'static,
 ) {
     use tokio::signal::unix::{SignalKind, signal};
     let mut hangups = match signal(SignalKind::hangup()) {
-        Ok(s) => s,
+        Ok(s) => Some(s),
         Err(e) => {
-            tracing::warn!(error = %e, "cannot listen for SIGHUP: the log level stays as started");
-            return;
+            tracing::warn!(error = %e, "cannot listen for SIGHUP: only a changed configuration file sets the log level");
+            None
         }
     };
+    if hangups.is_none() && watched.is_none() {
+        return;
+    }
     tokio::spawn(async move {
-        while hangups.recv().await.is_some() {
+        let read =
+            |p: &Option<std::path::PathBuf>| p.as_deref().and_then(|p| std::fs::read(p).ok());
+        let mut last = read(&watched);
+        let mut tick = tokio::time::interval(FILE_CHECK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            let why = tokio::select! {
+                got = async { hangups.as_mut()?.recv().await }, if hangups.is_some() => {
+                    if got.is_none() {
+                        hangups = None;
+                        continue;
+                    }
+                    "SIGHUP"
+                }
+                _ = tick.tick(), if watched.is_some() => {
+                    let now = read(&watched);
+                    if now == last {
+                        continue;
+                    }
+                    last = now;
+                    "configuration file changed"
+                }
+            };
             match reread().and_then(|filter| control.set(filter.as_deref())) {
-                Ok(filter) => tracing::warn!(%filter, "SIGHUP: log level set"),
+                Ok(filter) => tracing::warn!(%filter, "{why}: log level set"),
                 Err(e) => tracing::warn!(
                     error = %e,
-                    "SIGHUP: the configuration does not read, the log level is unchanged"
+                    "{why}: the configuration does not read, the log level is unchanged"
                 ),
             }
         }
@@ -156,8 +187,19 @@ pub fn init_with(
     // disabled level stays a no-op.
     let call_fields = CallFieldsLayer
         .with_filter(Targets::new().with_target("midoffice_api", tracing::Level::INFO));
+    // midoffice's own spans always reach the log layer, whatever its level, so that a
+    // line logged within a call (a warning, an access line) carries the call's trace
+    // even when the call's span is below the level; decided per callsite, once.
+    let ours = |m: &tracing::Metadata<'_>| m.is_span() && m.target().starts_with("midoffice");
+    let our_spans = DynFilterFn::new(move |m, _| ours(m)).with_callsite_filter(move |m| {
+        if ours(m) {
+            Interest::always()
+        } else {
+            Interest::never()
+        }
+    });
     let registry = tracing_subscriber::registry()
-        .with(fmt.with_filter(filter))
+        .with(fmt.with_filter(filter.or(our_spans)))
         .with(call_fields);
     let log = LogControl {
         handle,
@@ -174,7 +216,7 @@ pub fn init_with(
     let exporter = otlp_exporter(endpoint)?;
     let provider = SdkTracerProvider::builder()
         .with_batch_exporter(exporter)
-        .with_resource(Resource::builder().with_service_name("midoffice").build())
+        .with_resource(resource())
         .build();
     let tracer = provider.tracer("midoffice");
     // midoffice's own spans and events at info, whatever the log's level: the crates
@@ -193,6 +235,27 @@ pub fn init_with(
         meter_provider: None,
         log,
     })
+}
+
+/// What every exported span and metric says of its source: the service's name and
+/// this process's instance (a UUID made at start, unless `OTEL_RESOURCE_ATTRIBUTES`
+/// names `service.instance.id`, as a pod's name), so that a collector keeps the series
+/// of several replicas apart instead of one overwriting the other.
+fn resource() -> Resource {
+    static INSTANCE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let named =
+        std::env::var("OTEL_RESOURCE_ATTRIBUTES").is_ok_and(|v| v.contains("service.instance.id="));
+    let builder = Resource::builder().with_service_name("midoffice");
+    if named {
+        return builder.build();
+    }
+    let id = INSTANCE.get_or_init(|| uuid::Uuid::now_v7().to_string());
+    builder
+        .with_attribute(opentelemetry::KeyValue::new(
+            "service.instance.id",
+            id.clone(),
+        ))
+        .build()
 }
 
 /// The call's place in its trace, kept with its span for the JSON log lines: the fields
@@ -399,7 +462,7 @@ impl Telemetry {
             .build();
         let provider = SdkMeterProvider::builder()
             .with_reader(reader)
-            .with_resource(Resource::builder().with_service_name("midoffice").build())
+            .with_resource(resource())
             .build();
         opentelemetry::global::set_meter_provider(provider.clone());
         tracing::info!(

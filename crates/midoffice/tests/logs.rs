@@ -92,7 +92,12 @@ async fn json_lines_carry_the_calls_trace_and_each_call_has_an_access_line() {
         binary(),
         &db,
         dir.path(),
-        &[("MIDOFFICE__LOG__FORMAT", "json")],
+        // Only warnings and the access lines: the call's span, at info, is not logged
+        // itself, yet every line within it still carries its trace.
+        &[
+            ("MIDOFFICE__LOG__FORMAT", "json"),
+            ("MIDOFFICE__LOG__LEVEL", "warn,midoffice::access=info"),
+        ],
     )
     .await;
     let mut contacts = ContactServiceClient::new(channel(&server.url).await);
@@ -159,6 +164,35 @@ async fn json_lines_carry_the_calls_trace_and_each_call_has_an_access_line() {
     for secret in [CITIZEN, "123456789", PHONE, "06-12345678"] {
         assert!(!log.contains(secret), "{secret} is in the log:\n{log}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_configuration_file_sets_the_log_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("midoffice.toml");
+    let level = |l: &str| std::fs::write(&config, format!("[log]\nlevel = \"{l}\"\n")).unwrap();
+    level("info");
+    let db = format!("sqlite://{}/l.db?mode=rwc", dir.path().display());
+    let server = launch_with_env(binary(), &db, dir.path(), &[]).await;
+    let mut contacts = ContactServiceClient::new(channel(&server.url).await);
+    let debug = |l: &str| l.contains("DEBUG") && l.contains("contact started");
+    let access = |l: &str| l.contains("midoffice::access") && l.contains("StartContact");
+    start_contact(&mut contacts, "file-1", CITIZEN, false)
+        .await
+        .unwrap();
+    let log = wait_for(dir.path(), 1, access).await;
+    assert_eq!(log.lines().filter(|l| debug(l)).count(), 0, "{log}");
+    // No signal: the file alone.
+    level("info,midoffice_api=debug");
+    wait_for(dir.path(), 1, |l| {
+        l.contains("configuration file changed: log level set")
+    })
+    .await;
+    start_contact(&mut contacts, "file-2", CITIZEN, false)
+        .await
+        .unwrap();
+    let log = wait_for(dir.path(), 2, access).await;
+    assert_eq!(log.lines().filter(|l| debug(l)).count(), 1, "{log}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

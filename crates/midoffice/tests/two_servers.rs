@@ -119,8 +119,10 @@ async fn two_processes(url: String) {
     let barrier = Arc::new(Barrier::new(WRITERS));
     let mut tasks = Vec::new();
     for (w, mine) in own.iter().cloned().enumerate() {
-        // Writer `w` starts on process `w % 2` and completes on the other.
-        let here = w % 2;
+        // Writer `w` starts on process `(w / CITIZENS) % 2` and completes on the other:
+        // the two writers that act on one citizen in a round (`w` and `w + CITIZENS`)
+        // start on different processes, so first contacts for one BSN race across them.
+        let here = (w / CITIZENS) % 2;
         let mut clients = [
             ContactServiceClient::new(channel(&urls[0]).await),
             ContactServiceClient::new(channel(&urls[1]).await),
