@@ -4,9 +4,9 @@
 //! ConfigMap and compose give midoffice passes the real binary's `config check` with
 //! the environment the containers set, and every `MIDOFFICE…` variable they set is one
 //! the binary uses; every command line of the image (Dockerfile ENTRYPOINT, CMD and
-//! HEALTHCHECK, the Deployment's containers, compose's services) parses with the
-//! binary's flags and names the configuration where it is mounted; and the ports, the
-//! user and the kustomization agree with each other.
+//! HEALTHCHECK, the Deployment's and the retention CronJob's containers, compose's
+//! services) parses with the binary's flags and names the configuration where it is
+//! mounted; and the ports, the user and the kustomization agree with each other.
 //!
 //! `kubernetes-validate` runs as `python3 -m kubernetes_validate` (whatever folder pip
 //! put its script in). Without it (`pip install kubernetes-validate`, as `.ci/run` does)
@@ -354,14 +354,26 @@ fn the_manifests_pass_the_kubernetes_schemas() {
     );
 }
 
-#[test]
-fn the_deployment_runs_the_image_with_the_configmap_and_the_secret() {
-    let manifests = manifests();
-    let image = image();
-    let deployment = one(&manifests, "Deployment");
-    let config_map = one(&manifests, "ConfigMap");
-    let secret = one(&manifests, "Secret");
-    let pod = &deployment["spec"]["template"]["spec"];
+/// What a pod of deploy/kubernetes runs midoffice with.
+struct Pod {
+    /// The configuration file its containers read (the ConfigMap's value).
+    config: String,
+    /// The environment its containers set, with the Secret's values.
+    env: BTreeMap<String, String>,
+}
+
+/// The pod `pod` (of `owner`) runs the image as the Deployment does: every container's
+/// command line parses and names the ConfigMap's file where the container mounts it,
+/// every variable comes from a value or from the Secret, the pod runs as the image's
+/// user, not root, and no container may write its root file system.
+fn pod_of_the_image(
+    manifests: &[(PathBuf, Value)],
+    image: &Image,
+    pod: &Value,
+    owner: &str,
+) -> Pod {
+    let config_map = one(manifests, "ConfigMap");
+    let secret = one(manifests, "Secret");
     let config_map_name = text(&config_map["metadata"]["name"], "the ConfigMap's name");
     let secret_name = text(&secret["metadata"]["name"], "the Secret's name");
 
@@ -373,7 +385,7 @@ fn the_deployment_runs_the_image_with_the_configmap_and_the_secret() {
         .collect();
     assert!(
         !config_volumes.is_empty(),
-        "the pod does not mount the ConfigMap"
+        "the pod of {owner} does not mount the ConfigMap"
     );
 
     let containers: Vec<&Value> = list(&pod["initContainers"])
@@ -384,8 +396,8 @@ fn the_deployment_runs_the_image_with_the_configmap_and_the_secret() {
     let mut config_file = None;
     for container in &containers {
         let name = text(&container["name"], "a container's name");
-        let what = format!("the Deployment's container {name}");
-        let config = runs(&image, &container["command"], &container["args"], &what);
+        let what = format!("{owner}'s container {name}");
+        let config = runs(image, &container["command"], &container["args"], &what);
         // The file named is the ConfigMap's key, where the container mounts it.
         let (folder, key) = config.rsplit_once('/').expect("an absolute path");
         assert!(
@@ -423,10 +435,44 @@ fn the_deployment_runs_the_image_with_the_configmap_and_the_secret() {
         }
     }
 
+    // The pod runs as the image's user.
+    let security = &pod["securityContext"];
+    let user = format!(
+        "{}:{}",
+        security["runAsUser"].as_u64().expect("runAsUser"),
+        security["runAsGroup"].as_u64().expect("runAsGroup")
+    );
+    assert_eq!(
+        image.user, user,
+        "the Dockerfile's USER vs the pod of {owner}"
+    );
+    assert_eq!(security["runAsNonRoot"].as_bool(), Some(true));
+    for container in &containers {
+        assert_eq!(
+            container["securityContext"]["readOnlyRootFilesystem"].as_bool(),
+            Some(true),
+            "{:?} may write its root file system",
+            container["name"]
+        );
+    }
+    Pod {
+        config: config_file.expect("a container"),
+        env,
+    }
+}
+
+#[test]
+fn the_deployment_runs_the_image_with_the_configmap_and_the_secret() {
+    let manifests = manifests();
+    let image = image();
+    let deployment = one(&manifests, "Deployment");
+    let pod = &deployment["spec"]["template"]["spec"];
+    let Pod { config, env } = pod_of_the_image(&manifests, &image, pod, "the Deployment");
+
     // The configuration, with the environment of the pod's containers.
     let dir = tempfile::tempdir().expect("a temp folder");
     let file = dir.path().join("midoffice.toml");
-    std::fs::write(&file, config_file.expect("a container")).expect("the file is written");
+    std::fs::write(&file, config).expect("the file is written");
     let checked = config_check(&file, &env, "the Deployment");
     assert!(checked.contains("server.mode = production"), "{checked}");
 
@@ -481,24 +527,87 @@ fn the_deployment_runs_the_image_with_the_configmap_and_the_secret() {
         image.exposed.contains(&port),
         "the image does not EXPOSE {port}"
     );
+}
 
-    // The pod runs as the image's user.
-    let security = &pod["securityContext"];
-    let user = format!(
-        "{}:{}",
-        security["runAsUser"].as_u64().expect("runAsUser"),
-        security["runAsGroup"].as_u64().expect("runAsGroup")
+#[test]
+fn the_retention_cronjob_runs_a_pass_with_the_servers_configuration() {
+    let manifests = manifests();
+    let image = image();
+    let deployment = one(&manifests, "Deployment");
+    let cron_job = one(&manifests, "CronJob");
+    let server = pod_of_the_image(
+        &manifests,
+        &image,
+        &deployment["spec"]["template"]["spec"],
+        "the Deployment",
     );
-    assert_eq!(image.user, user, "the Dockerfile's USER vs the pod's");
-    assert_eq!(security["runAsNonRoot"].as_bool(), Some(true));
-    for container in &containers {
+    let pod = &cron_job["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    let job = pod_of_the_image(&manifests, &image, pod, "the retention CronJob");
+
+    // It runs one retention pass.
+    for container in list(&pod["containers"]) {
+        let args = strings(&container["args"], "the CronJob's args");
         assert_eq!(
-            container["securityContext"]["readOnlyRootFilesystem"].as_bool(),
-            Some(true),
-            "{:?} may write its root file system",
-            container["name"]
+            args.get(..2),
+            Some(&["retention".to_owned(), "run".to_owned()][..]),
+            "the CronJob's container runs {args:?}, not `retention run`"
         );
     }
+    // With the servers' configuration, and the same value for each variable it sets
+    // (so each is one midoffice uses: the Deployment's test checks that). It needs no
+    // identifier secret, which `config check` asks for in production, so the file is
+    // checked with the Deployment's environment.
+    assert_eq!(job.config, server.config, "the CronJob reads another file");
+    for (name, value) in &job.env {
+        assert_eq!(
+            server.env.get(name),
+            Some(value),
+            "the CronJob sets {name} otherwise than the Deployment"
+        );
+    }
+    let dir = tempfile::tempdir().expect("a temp folder");
+    let file = dir.path().join("midoffice.toml");
+    std::fs::write(&file, &job.config).expect("the file is written");
+    let checked = config_check(&file, &server.env, "the retention CronJob");
+    // The serving replicas leave retention to it.
+    assert!(checked.contains("retention.enabled = false"), "{checked}");
+
+    // Its pods are not the server's: the Service sends them no calls, and the
+    // NetworkPolicy holds for them too.
+    let labels = pod_labels(cron_job);
+    let service = one(&manifests, "Service");
+    let selector = service["spec"]["selector"]
+        .as_mapping()
+        .expect("the Service's selector");
+    let selected = selector
+        .iter()
+        .all(|(k, v)| labels.get(&text(k, "a label")) == Some(&text(v, "a label's value")));
+    assert!(
+        !selected,
+        "the Service selects the CronJob's pods ({labels:?})"
+    );
+    let policy = one(&manifests, "NetworkPolicy");
+    let name = labels
+        .get("app.kubernetes.io/name")
+        .expect("the CronJob's pods carry app.kubernetes.io/name");
+    assert!(
+        list(&policy["spec"]["podSelector"]["matchExpressions"])
+            .iter()
+            .any(|e| e["key"].as_str() == Some("app.kubernetes.io/name")
+                && e["operator"].as_str() == Some("In")
+                && list(&e["values"]).iter().any(|v| v.as_str() == Some(name))),
+        "the NetworkPolicy does not select the CronJob's pods ({name})"
+    );
+}
+
+/// The labels of a CronJob's pods.
+fn pod_labels(cron_job: &Value) -> BTreeMap<String, String> {
+    cron_job["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+        .as_mapping()
+        .expect("the CronJob's pods have labels")
+        .iter()
+        .map(|(k, v)| (text(k, "a label"), text(v, "a label's value")))
+        .collect()
 }
 
 /// `text` with each `${NAME:?message}` of compose replaced by a stand-in; a variable
