@@ -13,6 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "midoffice/v1/tenants.proto",
         "midoffice/v1/figures.proto",
         "midoffice/v1/processing_log.proto",
+        "midoffice/v1/commitments.proto",
     ];
     // tonic-prost-build does not print these itself (grpc-rust #2511).
     for file in &files {

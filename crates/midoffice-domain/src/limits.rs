@@ -63,3 +63,8 @@ pub const DEFAULT_PAGE_SIZE: usize = 20;
 /// The largest page of `ListPartyContacts`, in contacts: with [`MAX_STORY_CHARS`] a
 /// page stays under 1 MB. A larger `page_size` is read as this (AIP-158).
 pub const MAX_PAGE_SIZE: usize = 20;
+/// The default page of `ListCommitments`, in commitments.
+pub const DEFAULT_WORKLIST_PAGE_SIZE: usize = 50;
+/// The largest page of `ListCommitments`: an item holds no free text, so a page of
+/// these stays far under 1 MB. A larger `page_size` is read as this (AIP-158).
+pub const MAX_WORKLIST_PAGE_SIZE: usize = 100;

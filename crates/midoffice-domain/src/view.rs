@@ -110,6 +110,24 @@ pub struct ContextView {
     pub as_of: Instant,
 }
 
+/// The commitments made on `case` that are not fulfilled as known at `t`, soonest due
+/// first (ties: by the promising contact), each overdue once its due time is before `t`.
+pub fn open_commitments(case: &CaseFacts, t: Instant) -> Vec<CommitmentView> {
+    let mut open: Vec<CommitmentView> = signals::commitments(case, t)
+        .into_iter()
+        .filter(|c| c.fulfilment.is_none())
+        .map(|c| CommitmentView {
+            contact_id: c.contact_id,
+            kind: c.kind,
+            promised_at: c.promised_at,
+            due_at: c.due_at,
+            overdue: c.due_at < t,
+        })
+        .collect();
+    open.sort_by_key(|c| (c.due_at, c.contact_id));
+    open
+}
+
 /// A case as seen by a contact starting as `probe` says.
 pub fn case_view(case: &CaseFacts, probe: &Probe, settings: &TenantSettings) -> CaseView {
     let t = probe.at;
@@ -131,18 +149,8 @@ pub fn case_view(case: &CaseFacts, probe: &Probe, settings: &TenantSettings) -> 
     stories.sort_by_key(|s| std::cmp::Reverse((s.started_at, s.contact_id)));
     let story_count = count(stories.len());
     stories.truncate(MAX_STORIES_SHOWN);
-    let mut open_commitments: Vec<CommitmentView> = signals::commitments(case, t)
-        .into_iter()
-        .filter(|c| c.fulfilment.is_none() && Some(c.contact_id) != probe.contact_id)
-        .map(|c| CommitmentView {
-            contact_id: c.contact_id,
-            kind: c.kind,
-            promised_at: c.promised_at,
-            due_at: c.due_at,
-            overdue: c.due_at < t,
-        })
-        .collect();
-    open_commitments.sort_by_key(|c| (c.due_at, c.contact_id));
+    let mut open_commitments = open_commitments(case, t);
+    open_commitments.retain(|c| Some(c.contact_id) != probe.contact_id);
     let open_commitment_count = count(open_commitments.len());
     open_commitments.truncate(MAX_COMMITMENTS_SHOWN);
     CaseView {
@@ -286,6 +294,63 @@ pub fn contact_page(
             .collect(),
         next,
     }
+}
+
+/// Where a page of the commitments worklist ends: the last commitment shown. The next
+/// page holds those due after it (ties: by the promising contact's id).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CommitmentCursor {
+    pub due_at: Instant,
+    pub contact_id: Uuid,
+}
+
+/// One open commitment as the back office's worklist shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorklistItem {
+    pub commitment: CommitmentView,
+    pub case_id: Uuid,
+    /// The case's topic.
+    pub topic: Option<Code>,
+    /// The promising contact's department as known at the page's moment.
+    pub department: Option<Code>,
+    pub party: PartyView,
+}
+
+impl WorklistItem {
+    /// The position of this item in the worklist's order.
+    pub fn cursor(&self) -> CommitmentCursor {
+        CommitmentCursor {
+            due_at: self.commitment.due_at,
+            contact_id: self.commitment.contact_id,
+        }
+    }
+}
+
+/// The commitment the contact `contact_id` made on `case` (of `party`) as the worklist
+/// shows it at `t`; `None` when it made none or it is fulfilled as known at `t`, or
+/// when `department` is asked and the promising contact's is another.
+pub fn worklist_item(
+    case: &CaseFacts,
+    party: &PartySummary,
+    contact_id: Uuid,
+    department: Option<&Code>,
+    t: Instant,
+) -> Option<WorklistItem> {
+    let commitment = open_commitments(case, t)
+        .into_iter()
+        .find(|c| c.contact_id == contact_id)?;
+    let promising = case.contacts.iter().find(|c| c.id == contact_id)?;
+    let shown_department = promising.department_at(t).cloned();
+    if department.is_some_and(|d| shown_department.as_ref() != Some(d)) {
+        return None;
+    }
+    Some(WorklistItem {
+        commitment,
+        case_id: case.id,
+        topic: case.topic.clone(),
+        department: shown_department,
+        party: PartyView::of(party, PartyStatus::Known),
+    })
 }
 
 #[cfg(test)]
@@ -547,6 +612,49 @@ mod tests {
         assert!(
             only.next.is_none(),
             "a page that holds the rest is the last"
+        );
+    }
+
+    #[test]
+    fn the_worklist_shows_an_open_commitment_until_a_later_contact_fulfils_it() {
+        let mut promise = ended(contact(1, 0), 10, Outcome::Callback);
+        let e = promise.completion.as_mut().unwrap();
+        e.due_at = Some(t(DAY));
+        e.department = Some(Code::parse("wijkteam").unwrap());
+        let party = PartySummary {
+            id: Uuid::from_u128(1000),
+            created_at: t(0),
+            strong: None,
+        };
+        let wijkteam = Code::parse("wijkteam").unwrap();
+        let kcc = Code::parse("kcc").unwrap();
+        let open = case(500, "afval", 0, vec![promise.clone()]);
+        let item = worklist_item(&open, &party, Uuid::from_u128(1), None, t(2 * DAY)).unwrap();
+        assert!(item.commitment.overdue);
+        assert_eq!(item.department.as_ref(), Some(&wijkteam));
+        assert_eq!(item.topic, Some(Code::parse("afval").unwrap()));
+        assert_eq!(item.party.id, Some(party.id));
+        assert_eq!(item.cursor().due_at, t(DAY));
+        // Not yet due: shown, not overdue; another department: left out.
+        let pending = worklist_item(&open, &party, Uuid::from_u128(1), Some(&wijkteam), t(60));
+        assert!(!pending.unwrap().commitment.overdue);
+        assert_eq!(
+            worklist_item(&open, &party, Uuid::from_u128(1), Some(&kcc), t(60)),
+            None
+        );
+        // A contact that made no commitment is no item.
+        assert_eq!(
+            worklist_item(&open, &party, Uuid::from_u128(2), None, t(60)),
+            None
+        );
+        // An outbound call back fulfils it, from the call's end on.
+        let mut back = ended(contact(2, 100), 110, Outcome::Referred);
+        back.direction = Direction::Outbound;
+        let kept = case(500, "afval", 0, vec![promise, back]);
+        assert!(worklist_item(&kept, &party, Uuid::from_u128(1), None, t(105)).is_some());
+        assert_eq!(
+            worklist_item(&kept, &party, Uuid::from_u128(1), None, t(110)),
+            None
         );
     }
 }

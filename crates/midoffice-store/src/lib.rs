@@ -14,7 +14,7 @@
 //! error mapping, running a conflicted write again), `lock` (what a write locks on
 //! PostgreSQL), `facts` (loading; `facts::query`, the look-ups, and `plans`, their
 //! plans), `write` (saving a plan, one file per seam),
-//! `idempotency` (AIP-155 keys), `convert` (rows to facts), [`rows`] (the versioned JSON
+//! `idempotency` (AIP-155 keys), `worklist` (the open commitments), `convert` (rows to facts), [`rows`] (the versioned JSON
 //! formats of settings and kept answers), `dburl` (the SQLite file of a database URL,
 //! and URLs with their password masked).
 
@@ -75,6 +75,7 @@ pub mod processing_log;
 mod retention;
 mod rollup;
 pub mod rows;
+mod worklist;
 mod write;
 
 use convert::{micros, trunc};
@@ -91,6 +92,7 @@ pub use midoffice_domain::plan::erase::ERASED_STORY as ERASED_TEXT;
 pub use processing_log::{AuditRecord, Caller, Cursor, Listing, Page, ProcessingRecord};
 pub use retention::{RETENTION_BATCH, RetentionReport};
 pub use rollup::{Answered, FigurePath, REBUILD_BATCH};
+pub use worklist::CommitmentPage;
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]

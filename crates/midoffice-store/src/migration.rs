@@ -23,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0010_figure_totals::Migration),
             Box::new(m0011_figure_total_parts::Migration),
             Box::new(m0012_figure_day_versions::Migration),
+            Box::new(m0013_contact_case_started::Migration),
         ]
     }
 }
@@ -1338,6 +1339,79 @@ mod m0012_figure_day_versions {
                         .to_owned(),
                 )
                 .await
+        }
+
+        fn use_transaction(&self) -> Option<bool> {
+            Some(true)
+        }
+    }
+}
+
+mod m0013_contact_case_started {
+    //! The commitments worklist asks, per open commitment, whether a contact on its case
+    //! started after the promise (`tenant = ? AND case_id = ? AND started_at > ?`):
+    //! with the start in the index the case's own contacts are the plan. And it walks
+    //! the commitments in the order (due time, id): with the id in the index of the due
+    //! time, the walk stops after a page instead of sorting every commitment first.
+    //! Each new index replaces the one that was its prefix (`(tenant, case_id)`,
+    //! `(tenant, due_at)`), whose every search it serves.
+
+    use sea_orm_migration::prelude::*;
+
+    /// Creates the indexes, then drops those they replace.
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0013_contact_case_started"
+        }
+    }
+
+    /// Each new index: its name, its columns, and the index it replaces.
+    const REPLACED: [(&str, &[&str], &str); 2] = [
+        (
+            "ix_contact_tenant_case_started",
+            &["tenant", "case_id", "started_at"],
+            "ix_contact_tenant_case",
+        ),
+        (
+            "ix_contact_tenant_due_id",
+            &["tenant", "due_at", "id"],
+            "ix_contact_tenant_due",
+        ),
+    ];
+
+    fn create(name: &str, cols: &[&str]) -> IndexCreateStatement {
+        let mut ix = Index::create();
+        ix.name(name).table("contact");
+        for c in cols {
+            ix.col(Alias::new(*c));
+        }
+        ix.to_owned()
+    }
+
+    fn drop(name: &str) -> IndexDropStatement {
+        Index::drop().name(name).table("contact").to_owned()
+    }
+
+    #[sea_orm_migration::async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            for (new, cols, old) in REPLACED {
+                manager.create_index(create(new, cols)).await?;
+                manager.drop_index(drop(old)).await?;
+            }
+            Ok(())
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            for (new, cols, old) in REPLACED {
+                manager
+                    .create_index(create(old, &cols[..cols.len() - 1]))
+                    .await?;
+                manager.drop_index(drop(new)).await?;
+            }
+            Ok(())
         }
 
         fn use_transaction(&self) -> Option<bool> {

@@ -1,13 +1,15 @@
 //! The database's plans of the look-ups on the paths of a start, a completion, a
-//! context and a satisfaction answer, so a test (or an operator) can check that each
+//! context and a satisfaction answer, and of the commitments worklist's walk, so a test (or an operator) can check that each
 //! is a search by the primary key or by an index that leads with the tenant, and none
 //! reads all of a tenant's rows: the cost of a write must not grow with the store.
 
 use crate::entity::{case, contact, party};
 use crate::facts::query;
-use crate::{Store, StoreError, db};
+use crate::{Store, StoreError, convert, db, worklist};
+use midoffice_domain::Code;
 use midoffice_domain::TenantId;
 use midoffice_domain::identifier::IdentKey;
+use midoffice_domain::view::CommitmentCursor;
 use sea_orm::{ConnectionTrait, DbBackend, QueryTrait, Statement};
 use uuid::Uuid;
 
@@ -24,6 +26,8 @@ impl Store {
         contact_id: Uuid,
     ) -> Result<Vec<(&'static str, String)>, StoreError> {
         let b = self.pools.backend;
+        let now = convert::now();
+        let department = Code::parse("kcc").map_err(StoreError::Internal)?;
         let statements: Vec<(&'static str, Statement)> = vec![
             ("identifier owners", query::owners(b, tenant, identifiers)),
             (
@@ -62,6 +66,24 @@ impl Store {
             (
                 "contacts of parties",
                 query::party_contacts(tenant, &[party_id]).build(b),
+            ),
+            (
+                "open commitments",
+                worklist::candidates(tenant, None, None, now, 51).build(b),
+            ),
+            (
+                "open commitments of a department after a position",
+                worklist::candidates(
+                    tenant,
+                    Some(&department),
+                    Some(CommitmentCursor {
+                        due_at: now,
+                        contact_id,
+                    }),
+                    now,
+                    51,
+                )
+                .build(b),
             ),
         ];
         db::bounded(async {

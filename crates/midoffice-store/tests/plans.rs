@@ -113,7 +113,7 @@ async fn every_look_up_of_a_write_searches_an_index_in_a_large_store(backend: Ba
             .query_plans(&t, &given, Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7())
             .await
             .expect("the plans");
-        assert_eq!(plans.len(), 10, "every look-up has its plan");
+        assert_eq!(plans.len(), 12, "every look-up has its plan");
         for (name, plan) in &plans {
             eprintln!("{name}:\n{plan}\n");
             let steps: Vec<&str> = plan
@@ -168,6 +168,23 @@ async fn every_look_up_of_a_write_searches_an_index_in_a_large_store(backend: Ba
                     }
                 }
             }
+        }
+        // The worklist's walk: the tenant's commitments by due time, and for each
+        // only the contacts of its case.
+        for (name, plan) in plans
+            .iter()
+            .filter(|(n, _)| n.starts_with("open commitments"))
+        {
+            assert!(plan.contains("ix_contact_tenant_due_id"), "{name}:\n{plan}");
+            assert!(
+                plan.contains("ix_contact_tenant_case_started"),
+                "{name}:\n{plan}"
+            );
+            // In the index's order: a page stops early, no commitment is sorted.
+            assert!(
+                !plan.contains("TEMP B-TREE") && !plan.contains("Sort"),
+                "{name}:\n{plan}"
+            );
         }
         // The identifiers: one search of the primary key per identifier.
         let owners = &plans[0].1;
