@@ -29,7 +29,8 @@ use tonic::metadata::MetadataMap;
 /// What a credential may do. A credential holds one or more roles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
-    /// A channel's frontend: start, complete, record, read contacts and contexts, feedback.
+    /// A channel's frontend (and a back office): start, complete, record, read contacts,
+    /// contexts and the commitments worklist, feedback.
     Channel,
     /// Figures and the thermometer only.
     Dashboard,
@@ -69,6 +70,7 @@ pub enum Rpc {
     SubmitFeedback,
     GetContext,
     ListPartyContacts,
+    ListCommitments,
     EraseParty,
     GetTenantSettings,
     ReplaceTenantSettings,
@@ -81,7 +83,7 @@ pub enum Rpc {
 
 impl Rpc {
     /// Every RPC, for tests that walk them all.
-    pub const ALL: [Rpc; 15] = [
+    pub const ALL: [Rpc; 16] = [
         Rpc::StartContact,
         Rpc::CompleteContact,
         Rpc::RecordContact,
@@ -89,6 +91,7 @@ impl Rpc {
         Rpc::SubmitFeedback,
         Rpc::GetContext,
         Rpc::ListPartyContacts,
+        Rpc::ListCommitments,
         Rpc::EraseParty,
         Rpc::GetTenantSettings,
         Rpc::ReplaceTenantSettings,
@@ -108,7 +111,8 @@ impl Rpc {
             | Rpc::GetContact
             | Rpc::SubmitFeedback
             | Rpc::GetContext
-            | Rpc::ListPartyContacts => Some(Role::Channel),
+            | Rpc::ListPartyContacts
+            | Rpc::ListCommitments => Some(Role::Channel),
             Rpc::GetFigures | Rpc::GetFigureSeries => Some(Role::Dashboard),
             Rpc::EraseParty | Rpc::GetTenantSettings | Rpc::ReplaceTenantSettings => {
                 Some(Role::Admin)
@@ -128,6 +132,7 @@ impl Rpc {
             Rpc::SubmitFeedback => "SubmitFeedback",
             Rpc::GetContext => "GetContext",
             Rpc::ListPartyContacts => "ListPartyContacts",
+            Rpc::ListCommitments => "ListCommitments",
             Rpc::EraseParty => "EraseParty",
             Rpc::GetTenantSettings => "GetTenantSettings",
             Rpc::ReplaceTenantSettings => "ReplaceTenantSettings",

@@ -8,12 +8,13 @@ use crate::dashboard::Dashboard;
 use crate::limits::{self, GuardLayer};
 use crate::page::{NotFoundLayer, PageLayer};
 use crate::pb;
+use crate::pb::commitment_service_server::CommitmentServiceServer;
 use crate::pb::contact_service_server::ContactServiceServer;
 use crate::pb::figure_service_server::FigureServiceServer;
 use crate::pb::party_service_server::PartyServiceServer;
 use crate::pb::processing_log_service_server::ProcessingLogServiceServer;
 use crate::pb::tenant_service_server::TenantServiceServer;
-use crate::service::{ContactApi, FigureApi, PartyApi, ProcessingLogApi, TenantApi};
+use crate::service::{CommitmentApi, ContactApi, FigureApi, PartyApi, ProcessingLogApi, TenantApi};
 use crate::thermometer::Thermometer;
 use midoffice_domain::identifier::Pseudonymiser;
 use midoffice_store::Store;
@@ -46,9 +47,10 @@ pub struct AppState {
 }
 
 /// The names health answers SERVING for: each midoffice service.
-const SERVICE_NAMES: [&str; 5] = [
+const SERVICE_NAMES: [&str; 6] = [
     <ContactServiceServer<ContactApi> as tonic::server::NamedService>::NAME,
     <PartyServiceServer<PartyApi> as tonic::server::NamedService>::NAME,
+    <CommitmentServiceServer<CommitmentApi> as tonic::server::NamedService>::NAME,
     <TenantServiceServer<TenantApi> as tonic::server::NamedService>::NAME,
     <FigureServiceServer<FigureApi> as tonic::server::NamedService>::NAME,
     <ProcessingLogServiceServer<ProcessingLogApi> as tonic::server::NamedService>::NAME,
@@ -252,6 +254,10 @@ pub async fn serve_on(
         )
         .add_service(
             PartyServiceServer::new(PartyApi::new(state.clone()))
+                .max_decoding_message_size(limits::MAX_MESSAGE_BYTES),
+        )
+        .add_service(
+            CommitmentServiceServer::new(CommitmentApi::new(state.clone()))
                 .max_decoding_message_size(limits::MAX_MESSAGE_BYTES),
         )
         .add_service(

@@ -1,20 +1,25 @@
-//! Paging through a party's contacts (AIP-158): `page_size` and an opaque, tamper-evident
+//! Paging (AIP-158) through a party's contacts (`ListPartyContacts`) and through the
+//! commitments worklist (`ListCommitments`): `page_size` and an opaque, tamper-evident
 //! `page_token`.
 //!
-//! A token names the last contact of the page before (its start and id) and carries a
-//! keyed MAC (the deployment secret, through `Pseudonymiser::fingerprint`) over that
-//! position, the tenant, the identifiers' keyed hashes and the case asked for. A token
-//! changed by hand, or used with other identifiers, another case or another tenant, is
-//! INVALID_ARGUMENT on `page_token`; it never reveals an identifier.
+//! A token names the last item of the page before (its instant in the list's order,
+//! a contact's start or a commitment's due time, and its id) and carries a keyed MAC
+//! (the deployment secret, through `Pseudonymiser::fingerprint`) over that position,
+//! the list it belongs to and what the request asked for (the tenant, and the
+//! identifiers' keyed hashes and the case, or the department). A token changed by
+//! hand, or used with another list, other identifiers, another case or department or
+//! another tenant, is INVALID_ARGUMENT on `page_token`; it never reveals an identifier.
 
 use crate::convert::command::required_identifiers;
-use crate::convert::{collect, nested, optional_uuid};
+use crate::convert::{collect, nested, optional_code, optional_uuid};
 use crate::pb;
 use chrono::DateTime;
 use midoffice_domain::identifier::{IdentKey, Pseudonymiser};
-use midoffice_domain::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
-use midoffice_domain::view::ContactCursor;
-use midoffice_domain::{TenantId, Violations};
+use midoffice_domain::limits::{
+    DEFAULT_PAGE_SIZE, DEFAULT_WORKLIST_PAGE_SIZE, MAX_PAGE_SIZE, MAX_WORKLIST_PAGE_SIZE,
+};
+use midoffice_domain::view::{CommitmentCursor, ContactCursor};
+use midoffice_domain::{Code, Instant, TenantId, Violations};
 use uuid::Uuid;
 
 /// A `ListPartyContacts` request, checked.
@@ -26,7 +31,10 @@ pub struct ContactQuery {
     pub after: Option<ContactCursor>,
 }
 
-const TOKEN_PURPOSE: &str = "ListPartyContacts.page_token";
+/// The purpose of the MAC of each list's tokens: a token of one list is refused by
+/// another.
+const CONTACTS: &str = "ListPartyContacts.page_token";
+const COMMITMENTS: &str = "ListCommitments.page_token";
 /// Hex characters of the MAC kept in a token: 128 bits.
 const MAC_CHARS: usize = 32;
 
@@ -51,14 +59,7 @@ pub fn contact_query(
             None
         }
     };
-    let size = match usize::try_from(req.page_size) {
-        Err(_) => {
-            v.add("page_size", "must not be negative");
-            0
-        }
-        Ok(0) => DEFAULT_PAGE_SIZE,
-        Ok(n) => n.min(MAX_PAGE_SIZE),
-    };
+    let size = page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, &mut v);
     let (Some(identifiers), true) = (identifiers, v.is_empty()) else {
         return Err(v);
     };
@@ -66,8 +67,11 @@ pub fn contact_query(
         None
     } else {
         let scope = scope(tenant, &identifiers, case_id);
-        match read_token(&req.page_token, &scope, pseudonymiser) {
-            Some(cursor) => Some(cursor),
+        match read_token(CONTACTS, &req.page_token, &scope, pseudonymiser) {
+            Some((started_at, contact_id)) => Some(ContactCursor {
+                started_at,
+                contact_id,
+            }),
             None => {
                 return Err(Violations::one(
                     "page_token",
@@ -100,22 +104,39 @@ fn scope(tenant: &TenantId, identifiers: &[IdentKey], case_id: Option<Uuid>) -> 
     )
 }
 
-fn position(cursor: &ContactCursor) -> String {
-    format!(
-        "{}.{}",
-        cursor.started_at.timestamp_micros(),
-        cursor.contact_id.simple()
-    )
+/// `page_size`: 0 is `default`, larger than `max` is `max`, negative is refused.
+fn page_size(raw: i32, default: usize, max: usize, v: &mut Violations) -> usize {
+    match usize::try_from(raw) {
+        Err(_) => {
+            v.add("page_size", "must not be negative");
+            0
+        }
+        Ok(0) => default,
+        Ok(n) => n.min(max),
+    }
 }
 
-fn mac(pseudonymiser: &Pseudonymiser, scope: &str, position: &str) -> String {
-    let mut mac =
-        pseudonymiser.fingerprint(TOKEN_PURPOSE, format!("{scope}\0{position}").as_bytes());
+/// A position in a list's order: an instant and an id.
+type Position = (Instant, Uuid);
+
+fn position((at, id): Position) -> String {
+    format!("{}.{}", at.timestamp_micros(), id.simple())
+}
+
+fn mac(pseudonymiser: &Pseudonymiser, purpose: &str, scope: &str, position: &str) -> String {
+    let mut mac = pseudonymiser.fingerprint(purpose, format!("{scope}\0{position}").as_bytes());
     mac.truncate(MAC_CHARS);
     mac
 }
 
-/// The `next_page_token` for a page that ends at `cursor`.
+/// The token of `at` in the list `purpose`, for a request of `scope`.
+fn token(purpose: &str, at: Position, scope: &str, pseudonymiser: &Pseudonymiser) -> String {
+    let position = position(at);
+    let mac = mac(pseudonymiser, purpose, scope, &position);
+    format!("{position}.{mac}")
+}
+
+/// The `next_page_token` for a page of a party's contacts that ends at `cursor`.
 pub fn next_token(
     cursor: &ContactCursor,
     tenant: &TenantId,
@@ -123,26 +144,101 @@ pub fn next_token(
     case_id: Option<Uuid>,
     pseudonymiser: &Pseudonymiser,
 ) -> String {
-    let position = position(cursor);
-    let mac = mac(
-        pseudonymiser,
+    token(
+        CONTACTS,
+        (cursor.started_at, cursor.contact_id),
         &scope(tenant, identifiers, case_id),
-        &position,
-    );
-    format!("{position}.{mac}")
+        pseudonymiser,
+    )
 }
 
-fn read_token(token: &str, scope: &str, pseudonymiser: &Pseudonymiser) -> Option<ContactCursor> {
+/// The position a token of the list `purpose` names, if this service wrote it for a
+/// request of `scope`.
+fn read_token(
+    purpose: &str,
+    token: &str,
+    scope: &str,
+    pseudonymiser: &Pseudonymiser,
+) -> Option<Position> {
     let (given_position, given) = token.rsplit_once('.')?;
     let (micros, id) = given_position.split_once('.')?;
-    let cursor = ContactCursor {
-        started_at: DateTime::from_timestamp_micros(micros.parse().ok()?)?,
-        contact_id: Uuid::try_parse(id).ok()?,
-    };
+    let at: Position = (
+        DateTime::from_timestamp_micros(micros.parse().ok()?)?,
+        Uuid::try_parse(id).ok()?,
+    );
     // Compared on the canonical form, so only a token this service wrote passes.
-    let canonical = position(&cursor);
-    let expected = mac(pseudonymiser, scope, &canonical);
-    (given_position == canonical && constant_time_eq(given, &expected)).then_some(cursor)
+    let canonical = position(at);
+    let expected = mac(pseudonymiser, purpose, scope, &canonical);
+    (given_position == canonical && constant_time_eq(given, &expected)).then_some(at)
+}
+
+/// A `ListCommitments` request, checked.
+#[derive(Debug)]
+pub struct CommitmentQuery {
+    pub department: Option<Code>,
+    pub size: usize,
+    pub after: Option<CommitmentCursor>,
+}
+
+/// What a worklist token is bound to: the tenant and the department asked for.
+fn worklist_scope(tenant: &TenantId, department: Option<&Code>) -> String {
+    format!(
+        "{}\0{}",
+        tenant.as_str(),
+        department.map(Code::as_str).unwrap_or_default()
+    )
+}
+
+/// Checks every field of a `ListCommitments` request; every violation at once.
+pub fn commitment_query(
+    req: &pb::ListCommitmentsRequest,
+    tenant: &TenantId,
+    pseudonymiser: &Pseudonymiser,
+) -> Result<CommitmentQuery, Violations> {
+    let mut v = Violations::default();
+    let department = optional_code(&req.department, "department", &mut v);
+    let size = page_size(
+        req.page_size,
+        DEFAULT_WORKLIST_PAGE_SIZE,
+        MAX_WORKLIST_PAGE_SIZE,
+        &mut v,
+    );
+    let (Ok(department), true) = (department, v.is_empty()) else {
+        return Err(v);
+    };
+    let after = if req.page_token.is_empty() {
+        None
+    } else {
+        let scope = worklist_scope(tenant, department.as_ref());
+        let (due_at, contact_id) = read_token(COMMITMENTS, &req.page_token, &scope, pseudonymiser)
+            .ok_or_else(|| {
+                Violations::one(
+                    "page_token",
+                    "is not a next_page_token given for this department",
+                )
+            })?;
+        Some(CommitmentCursor { due_at, contact_id })
+    };
+    Ok(CommitmentQuery {
+        department,
+        size,
+        after,
+    })
+}
+
+/// The `next_page_token` for a page of the worklist that ends at `cursor`.
+pub fn next_commitment_token(
+    cursor: &CommitmentCursor,
+    tenant: &TenantId,
+    department: Option<&Code>,
+    pseudonymiser: &Pseudonymiser,
+) -> String {
+    token(
+        COMMITMENTS,
+        (cursor.due_at, cursor.contact_id),
+        &worklist_scope(tenant, department),
+        pseudonymiser,
+    )
 }
 
 /// Equality that takes as long whatever the first difference.
@@ -181,21 +277,50 @@ mod tests {
         let ids = [key("h1")];
         let token = next_token(&cursor(), &t, &ids, None, &p);
         let scope_of = |t: &TenantId, ids: &[IdentKey], case| scope(t, ids, case);
-        assert_eq!(
-            read_token(&token, &scope_of(&t, &ids, None), &p),
-            Some(cursor())
-        );
+        let read = |token: &str, scope: &str, p: &Pseudonymiser| {
+            read_token(CONTACTS, token, scope, p).map(|(started_at, contact_id)| ContactCursor {
+                started_at,
+                contact_id,
+            })
+        };
+        assert_eq!(read(&token, &scope_of(&t, &ids, None), &p), Some(cursor()));
         // Another party, case, tenant or secret: refused.
+        assert_eq!(read(&token, &scope_of(&t, &[key("h2")], None), &p), None);
+        let case = Some(Uuid::from_u128(7));
+        assert_eq!(read(&token, &scope_of(&t, &ids, case), &p), None);
+        let other = TenantId::parse("gemeente-b").unwrap();
+        assert_eq!(read(&token, &scope_of(&other, &ids, None), &p), None);
+        let q = Pseudonymiser::new(b"another secret of enough length!");
+        assert_eq!(read(&token, &scope_of(&t, &ids, None), &q), None);
+        // The same position in another list: refused.
         assert_eq!(
-            read_token(&token, &scope_of(&t, &[key("h2")], None), &p),
+            read_token(COMMITMENTS, &token, &scope_of(&t, &ids, None), &p),
             None
         );
-        let case = Some(Uuid::from_u128(7));
-        assert_eq!(read_token(&token, &scope_of(&t, &ids, case), &p), None);
-        let other = TenantId::parse("gemeente-b").unwrap();
-        assert_eq!(read_token(&token, &scope_of(&other, &ids, None), &p), None);
-        let q = Pseudonymiser::new(b"another secret of enough length!");
-        assert_eq!(read_token(&token, &scope_of(&t, &ids, None), &q), None);
+    }
+
+    #[test]
+    fn a_worklist_token_reads_back_only_for_its_department() {
+        let p = Pseudonymiser::new(b"a test secret of enough length!!");
+        let t = TenantId::parse("gemeente-a").unwrap();
+        let kcc = Code::parse("kcc").unwrap();
+        let c = CommitmentCursor {
+            due_at: cursor().started_at,
+            contact_id: Uuid::from_u128(9),
+        };
+        let token = next_commitment_token(&c, &t, Some(&kcc), &p);
+        let ask = |department: &str, token: &str| pb::ListCommitmentsRequest {
+            department: department.into(),
+            page_size: 0,
+            page_token: token.into(),
+        };
+        let q = commitment_query(&ask("kcc", &token), &t, &p).unwrap();
+        assert_eq!(q.after, Some(c));
+        assert_eq!(q.size, DEFAULT_WORKLIST_PAGE_SIZE);
+        for other in ["", "wijkteam"] {
+            let e = commitment_query(&ask(other, &token), &t, &p).unwrap_err();
+            assert_eq!(e.0[0].field, "page_token");
+        }
     }
 
     #[test]
@@ -217,7 +342,7 @@ mod tests {
             &format!("{token}0"),
             &format!("0{token}"),
         ] {
-            assert_eq!(read_token(bad, &s, &p), None, "{bad:?}");
+            assert_eq!(read_token(CONTACTS, bad, &s, &p), None, "{bad:?}");
         }
     }
 }

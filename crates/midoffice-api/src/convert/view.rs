@@ -8,6 +8,7 @@ use midoffice_domain::contact::{Completion, ContactFacts, Outcome, ReferralTarge
 use midoffice_domain::signals::Signal;
 use midoffice_domain::view::{
     CaseView, CommitmentView, ContactView, ContextView, PartyStatus, PartyView, StoryView,
+    WorklistItem,
 };
 use std::collections::BTreeSet;
 use uuid::Uuid;
@@ -92,6 +93,27 @@ impl From<&CommitmentView> for pb::Commitment {
             promised_at: Some(timestamp(c.promised_at)),
             due_at: Some(timestamp(c.due_at)),
             overdue: c.overdue,
+        }
+    }
+}
+
+/// An item of the commitments worklist.
+impl From<&WorklistItem> for pb::WorklistItem {
+    fn from(i: &WorklistItem) -> Self {
+        pb::WorklistItem {
+            commitment: Some(pb::Commitment::from(&i.commitment)),
+            case_id: i.case_id.to_string(),
+            topic: i
+                .topic
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            department: i
+                .department
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+            party: Some(pb::Party::from(&i.party)),
         }
     }
 }

@@ -7,12 +7,14 @@
 //! request path unwraps. Requests are logged at debug with the tenant and ids only:
 //! never an identifier, a story or a comment.
 
+mod commitments;
 mod contacts;
 mod figures;
 mod parties;
 mod processing_log;
 mod tenants;
 
+pub use commitments::CommitmentApi;
 pub use contacts::ContactApi;
 pub use figures::FigureApi;
 pub use parties::PartyApi;
