@@ -14,6 +14,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, Once};
 
+use midoffice_api::pb::commitment_service_client::CommitmentServiceClient;
 use midoffice_api::pb::contact_service_client::ContactServiceClient;
 use midoffice_api::pb::figure_service_client::FigureServiceClient;
 use midoffice_api::pb::party_service_client::PartyServiceClient;
@@ -213,6 +214,11 @@ impl Backend {
     /// A party client on the shared channel.
     pub fn parties(&self) -> PartyServiceClient<Channel> {
         PartyServiceClient::new(self.channel())
+    }
+
+    /// A commitment (worklist) client on the shared channel.
+    pub fn commitments(&self) -> CommitmentServiceClient<Channel> {
+        CommitmentServiceClient::new(self.channel())
     }
 
     /// A tenant client on the shared channel.

@@ -37,6 +37,7 @@ const ALLOWED: &[(&str, Who)] = &[
     ("PartyService/GetContext", Roles(&[R::Channel])),
     ("PartyService/ListPartyContacts", Roles(&[R::Channel])),
     ("PartyService/EraseParty", Roles(&[R::Admin])),
+    ("CommitmentService/ListCommitments", Roles(&[R::Channel])),
     ("TenantService/GetTenantSettings", Roles(&[R::Admin])),
     ("TenantService/ReplaceTenantSettings", Roles(&[R::Admin])),
     ("FigureService/GetThermometer", Public),
@@ -350,6 +351,11 @@ fn valid_request(method: &str, f: &Fixture) -> Option<Vec<u8>> {
         .encode_to_vec(),
         "PartyService/ListPartyContacts" => pb::ListPartyContactsRequest {
             identifiers: Some(bsn("999990019")),
+            page_size: 10,
+            ..Default::default()
+        }
+        .encode_to_vec(),
+        "CommitmentService/ListCommitments" => pb::ListCommitmentsRequest {
             page_size: 10,
             ..Default::default()
         }
