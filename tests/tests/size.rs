@@ -320,6 +320,7 @@ async fn one_citizen_with_200_long_contacts_grows_linearly_and_every_answer_stay
                 case_id: case_id.to_owned(),
                 page_size,
                 page_token: token.to_owned(),
+                ..Default::default()
             };
             async move { parties.list_party_contacts(request(TENANT, req)).await }
         };

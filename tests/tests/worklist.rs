@@ -22,6 +22,10 @@ const EVEN_LATER: &str = "2099-02-05T17:00:00+01:00";
 /// A recorded contact of citizen `citizen` on `topic` that ends `outcome` with a due
 /// time (CALLBACK or HANDED_OFF: a commitment), handled by `department`. Answers its
 /// contact and case ids.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "every part of a promise a test varies"
+)]
 async fn promise(
     b: &Backend,
     tenant: &str,
@@ -226,6 +230,50 @@ async fn the_worklist_shows_open_commitments_overdue_first_by_department(databas
         assert_eq!(second.topic, "afvalinzameling");
         // Nothing in the answer is a BSN in clear text.
         assert!(!format!("{all:?}").contains("999990"));
+
+        // From the worklist to the party's history, by its id: the promise is there.
+        let history = b
+            .parties()
+            .list_party_contacts(request(
+                TENANT,
+                pb::ListPartyContactsRequest {
+                    party_id: party.id.clone(),
+                    page_size: 1,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("the history by party id")
+            .into_inner();
+        assert_eq!(history.party.as_ref().unwrap().bsn_masked, "******068");
+        assert_eq!(history.contacts.len(), 1);
+        assert_eq!(history.contacts[0].id, overdue);
+        assert!(history.next_page_token.is_empty());
+        let by_id = |party_id: &str, ids: Option<pb::Identifiers>, token: &str| {
+            let b = Arc::clone(&b);
+            let (party_id, token) = (party_id.to_owned(), token.to_owned());
+            async move {
+                b.parties()
+                    .list_party_contacts(request(
+                        TENANT,
+                        pb::ListPartyContactsRequest {
+                            party_id,
+                            identifiers: ids,
+                            page_token: token,
+                            ..Default::default()
+                        },
+                    ))
+                    .await
+            }
+        };
+        assert_invalid(
+            by_id(&party.id, Some(bsn("999990068")), "").await,
+            "identifiers",
+            &["999990068"],
+        );
+        assert_invalid(by_id("no-uuid", None, "").await, "party_id", &[]);
+        let unknown = by_id("0190c8a0-7e1b-7c3a-9f00-0123456789ab", None, "").await;
+        assert_eq!(unknown.unwrap_err().code(), tonic::Code::NotFound);
 
         // By department: only the wijkteam's, in the same order.
         let wijkteam = page(&b, TENANT, "wijkteam", 0, "").await.unwrap();

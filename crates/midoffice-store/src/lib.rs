@@ -26,7 +26,7 @@ use midoffice_domain::plan::{Write, completion, erase, feedback as feedback_plan
 use midoffice_domain::processing::{Processing, ProcessingKind, ProcessingStatus, processing};
 use midoffice_domain::settings::TenantSettings;
 use midoffice_domain::view::{self, ContactView, ContextView};
-use midoffice_domain::{DomainError, Instant, TenantId, Violations};
+use midoffice_domain::{DomainError, Instant, Missing, TenantId, Violations};
 use uuid::Uuid;
 
 /// Runs `$body` (with `$txn`, the transaction, and `$locks`, the locks it takes) in a
@@ -93,6 +93,15 @@ pub use processing_log::{AuditRecord, Caller, Cursor, Listing, Page, ProcessingR
 pub use retention::{RETENTION_BATCH, RetentionReport};
 pub use rollup::{Answered, FigurePath, REBUILD_BATCH};
 pub use worklist::CommitmentPage;
+
+/// How a call names the party whose contacts it pages through.
+#[derive(Clone, Debug)]
+pub enum PartyAsked {
+    /// The party these identifiers lead to (at least one).
+    Identifiers(Vec<IdentKey>),
+    /// The party of this id.
+    Id(Uuid),
+}
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -970,9 +979,11 @@ impl Store {
         Ok(start::plan_lookup(&facts, identifiers, as_of)?)
     }
 
-    /// A page of the contacts of the party these identifiers lead to (as a look-up at
-    /// `as_of` finds it), on one of its cases if `case_id` is given, newest first,
-    /// after `after`, at most `size`. Changes nothing.
+    /// A page of the contacts of the party asked for: the party these identifiers lead
+    /// to (as a look-up at `as_of` finds it), or the party of this id (the one it was
+    /// merged into, if it was; an erased one is NOT_FOUND); on one of its cases if
+    /// `case_id` is given, newest first, after `after`, at most `size`. Changes nothing
+    /// but the processing log.
     #[expect(
         clippy::too_many_arguments,
         reason = "the page's own parts, and the call it is logged under"
@@ -982,12 +993,20 @@ impl Store {
         &self,
         tenant: &TenantId,
         caller: &Caller,
-        identifiers: Vec<IdentKey>,
+        party: PartyAsked,
         case_id: Option<Uuid>,
         after: Option<view::ContactCursor>,
         size: usize,
         as_of: Instant,
     ) -> Result<view::ContactPage, StoreError> {
+        let identifiers = match party {
+            PartyAsked::Identifiers(identifiers) => identifiers,
+            PartyAsked::Id(id) => {
+                return self
+                    .list_contacts_of_party(tenant, caller, id, case_id, after, size)
+                    .await;
+            }
+        };
         let (mut planned, mut refused) = (None, None);
         // The page is a context read, logged with it in the same transaction.
         let result = db::bounded(async {
@@ -1022,6 +1041,53 @@ impl Store {
                     .collect();
                 write::save(&txn, tenant, Some(caller), &writes).await?;
                 planned = logged(&writes);
+                Ok(page)
+            }
+            .await;
+            db::finish(txn, result).await
+        })
+        .await;
+        self.log_after_failure(tenant, caller, &result, planned, refused)
+            .await;
+        result
+    }
+
+    /// [`Store::list_party_contacts`] of a party asked by its id.
+    async fn list_contacts_of_party(
+        &self,
+        tenant: &TenantId,
+        caller: &Caller,
+        party_id: Uuid,
+        case_id: Option<Uuid>,
+        after: Option<view::ContactCursor>,
+        size: usize,
+    ) -> Result<view::ContactPage, StoreError> {
+        let (mut planned, mut refused) = (None, None);
+        let result = db::bounded(async {
+            let txn = self.pools.begin_logged_read().await?;
+            let result = async {
+                let settings = self.settings_of(&txn, tenant).await?;
+                let row = facts::party_row(&txn, tenant, party_id)
+                    .await?
+                    .filter(|p| p.erased_at.is_none())
+                    .ok_or(StoreError::Domain(DomainError::NotFound(Missing::Party)))?;
+                let party = convert::party_summary(&row)?;
+                let cases = facts::party_cases(&txn, tenant, row.id).await?;
+                let page = start::plan_party_page(&party, &cases, case_id, after, size, &settings)
+                    .inspect_err(|_| {
+                        // Refused after the party was found: logged `Unset`.
+                        refused = processing(&settings, ProcessingKind::ContextRead, [row.id]);
+                    })?;
+                planned = log_read(
+                    &txn,
+                    tenant,
+                    caller,
+                    &settings,
+                    ProcessingKind::ContextRead,
+                    [row.id],
+                    None,
+                )
+                .await?;
                 Ok(page)
             }
             .await;

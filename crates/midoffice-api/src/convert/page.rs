@@ -14,18 +14,19 @@ use crate::convert::command::required_identifiers;
 use crate::convert::{collect, nested, optional_code, optional_uuid};
 use crate::pb;
 use chrono::DateTime;
-use midoffice_domain::identifier::{IdentKey, Pseudonymiser};
+use midoffice_domain::identifier::Pseudonymiser;
 use midoffice_domain::limits::{
     DEFAULT_PAGE_SIZE, DEFAULT_WORKLIST_PAGE_SIZE, MAX_PAGE_SIZE, MAX_WORKLIST_PAGE_SIZE,
 };
 use midoffice_domain::view::{CommitmentCursor, ContactCursor};
 use midoffice_domain::{Code, Instant, TenantId, Violations};
+use midoffice_store::PartyAsked;
 use uuid::Uuid;
 
 /// A `ListPartyContacts` request, checked.
 #[derive(Debug)]
 pub struct ContactQuery {
-    pub identifiers: Vec<IdentKey>,
+    pub party: PartyAsked,
     pub case_id: Option<Uuid>,
     pub size: usize,
     pub after: Option<ContactCursor>,
@@ -45,13 +46,26 @@ pub fn contact_query(
     pseudonymiser: &Pseudonymiser,
 ) -> Result<ContactQuery, Violations> {
     let mut v = Violations::default();
-    let identifiers = collect(
-        &mut v,
-        nested(
-            "identifiers",
-            required_identifiers(req.identifiers.as_ref(), pseudonymiser),
-        ),
-    );
+    let party = match optional_uuid(&req.party_id) {
+        Err(why) => {
+            v.add("party_id", why);
+            None
+        }
+        Ok(Some(id)) => {
+            if req.identifiers.is_some() {
+                v.add("identifiers", "give identifiers or party_id, not both");
+            }
+            Some(PartyAsked::Id(id))
+        }
+        Ok(None) => collect(
+            &mut v,
+            nested(
+                "identifiers",
+                required_identifiers(req.identifiers.as_ref(), pseudonymiser),
+            ),
+        )
+        .map(PartyAsked::Identifiers),
+    };
     let case_id = match optional_uuid(&req.case_id) {
         Ok(id) => id,
         Err(why) => {
@@ -60,13 +74,13 @@ pub fn contact_query(
         }
     };
     let size = page_size(req.page_size, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, &mut v);
-    let (Some(identifiers), true) = (identifiers, v.is_empty()) else {
+    let (Some(party), true) = (party, v.is_empty()) else {
         return Err(v);
     };
     let after = if req.page_token.is_empty() {
         None
     } else {
-        let scope = scope(tenant, &identifiers, case_id);
+        let scope = scope(tenant, &party, case_id);
         match read_token(CONTACTS, &req.page_token, &scope, pseudonymiser) {
             Some((started_at, contact_id)) => Some(ContactCursor {
                 started_at,
@@ -75,31 +89,38 @@ pub fn contact_query(
             None => {
                 return Err(Violations::one(
                     "page_token",
-                    "is not a next_page_token given for these identifiers and case_id",
+                    "is not a next_page_token given for this party and case_id",
                 ));
             }
         }
     };
     Ok(ContactQuery {
-        identifiers,
+        party,
         case_id,
         size,
         after,
     })
 }
 
-/// What a token is bound to: the tenant, the identifiers' keyed hashes (sorted, so their
-/// order in the request does not matter) and the case asked for.
-fn scope(tenant: &TenantId, identifiers: &[IdentKey], case_id: Option<Uuid>) -> String {
-    let mut hashes: Vec<String> = identifiers
-        .iter()
-        .map(|k| format!("{}:{}", k.kind.as_str(), k.hash))
-        .collect();
-    hashes.sort();
+/// What a token is bound to: the tenant, the party asked for (the identifiers' keyed
+/// hashes, sorted so their order in the request does not matter, or the party id) and
+/// the case asked for.
+fn scope(tenant: &TenantId, party: &PartyAsked, case_id: Option<Uuid>) -> String {
+    let asked = match party {
+        PartyAsked::Identifiers(identifiers) => {
+            let mut hashes: Vec<String> = identifiers
+                .iter()
+                .map(|k| format!("{}:{}", k.kind.as_str(), k.hash))
+                .collect();
+            hashes.sort();
+            hashes.join(",")
+        }
+        PartyAsked::Id(id) => format!("party:{id}"),
+    };
     format!(
         "{}\0{}\0{}",
         tenant.as_str(),
-        hashes.join(","),
+        asked,
         case_id.map(|c| c.to_string()).unwrap_or_default()
     )
 }
@@ -140,14 +161,14 @@ fn token(purpose: &str, at: Position, scope: &str, pseudonymiser: &Pseudonymiser
 pub fn next_token(
     cursor: &ContactCursor,
     tenant: &TenantId,
-    identifiers: &[IdentKey],
+    party: &PartyAsked,
     case_id: Option<Uuid>,
     pseudonymiser: &Pseudonymiser,
 ) -> String {
     token(
         CONTACTS,
         (cursor.started_at, cursor.contact_id),
-        &scope(tenant, identifiers, case_id),
+        &scope(tenant, party, case_id),
         pseudonymiser,
     )
 }
@@ -253,7 +274,7 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use midoffice_domain::identifier::IdentifierKind;
+    use midoffice_domain::identifier::{IdentKey, IdentifierKind};
 
     fn key(hash: &str) -> IdentKey {
         IdentKey {
@@ -275,8 +296,9 @@ mod tests {
         let p = Pseudonymiser::new(b"a test secret of enough length!!");
         let t = TenantId::parse("gemeente-a").unwrap();
         let ids = [key("h1")];
-        let token = next_token(&cursor(), &t, &ids, None, &p);
-        let scope_of = |t: &TenantId, ids: &[IdentKey], case| scope(t, ids, case);
+        let asked = |ids: &[IdentKey]| PartyAsked::Identifiers(ids.to_vec());
+        let token = next_token(&cursor(), &t, &asked(&ids), None, &p);
+        let scope_of = |t: &TenantId, ids: &[IdentKey], case| scope(t, &asked(ids), case);
         let read = |token: &str, scope: &str, p: &Pseudonymiser| {
             read_token(CONTACTS, token, scope, p).map(|(started_at, contact_id)| ContactCursor {
                 started_at,
@@ -292,6 +314,9 @@ mod tests {
         assert_eq!(read(&token, &scope_of(&other, &ids, None), &p), None);
         let q = Pseudonymiser::new(b"another secret of enough length!");
         assert_eq!(read(&token, &scope_of(&t, &ids, None), &q), None);
+        // The same position for the party asked by id: refused.
+        let by_id = PartyAsked::Id(Uuid::from_u128(3));
+        assert_eq!(read(&token, &scope(&t, &by_id, None), &p), None);
         // The same position in another list: refused.
         assert_eq!(
             read_token(COMMITMENTS, &token, &scope_of(&t, &ids, None), &p),
@@ -327,7 +352,7 @@ mod tests {
     fn a_changed_or_malformed_token_is_refused() {
         let p = Pseudonymiser::new(b"a test secret of enough length!!");
         let t = TenantId::parse("gemeente-a").unwrap();
-        let ids = [key("h1")];
+        let ids = PartyAsked::Identifiers(vec![key("h1")]);
         let s = scope(&t, &ids, None);
         let token = next_token(&cursor(), &t, &ids, None, &p);
         let moved = token.replacen("1770000000123456", "1770000000123457", 1);

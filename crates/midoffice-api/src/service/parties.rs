@@ -71,7 +71,7 @@ impl pb::party_service_server::PartyService for PartyApi {
             .list_party_contacts(
                 &tenant,
                 &caller,
-                query.identifiers.clone(),
+                query.party.clone(),
                 query.case_id,
                 query.after,
                 query.size,
@@ -93,7 +93,7 @@ impl pb::party_service_server::PartyService for PartyApi {
                 next_token(
                     &cursor,
                     &tenant,
-                    &query.identifiers,
+                    &query.party,
                     query.case_id,
                     &self.state.pseudonymiser,
                 )

@@ -620,23 +620,56 @@ pub fn plan_contact_page(
             _ => DomainError::NotFound(Missing::Party),
         });
     };
+    page_of(
+        PartyView::of(party, found.status),
+        &found.cases,
+        case_id,
+        after,
+        size,
+        &facts.settings,
+    )
+}
+
+/// A page of the contacts of `party`, asked by its id (the party as stored today, with
+/// today's `cases`), as [`plan_contact_page`] answers it for identifiers: on one of its
+/// cases if `case_id` is given (another case is NOT_FOUND), newest first.
+pub fn plan_party_page(
+    party: &PartySummary,
+    cases: &[CaseFacts],
+    case_id: Option<Uuid>,
+    after: Option<view::ContactCursor>,
+    size: usize,
+    settings: &TenantSettings,
+) -> Result<view::ContactPage, DomainError> {
+    page_of(
+        PartyView::of(party, PartyStatus::Known),
+        cases,
+        case_id,
+        after,
+        size,
+        settings,
+    )
+}
+
+/// The page of a found party: all its cases, or the one asked (NOT_FOUND otherwise).
+fn page_of(
+    party: PartyView,
+    cases: &[CaseFacts],
+    case_id: Option<Uuid>,
+    after: Option<view::ContactCursor>,
+    size: usize,
+    settings: &TenantSettings,
+) -> Result<view::ContactPage, DomainError> {
     let cases: Vec<&CaseFacts> = match case_id {
-        None => found.cases.iter().collect(),
+        None => cases.iter().collect(),
         Some(id) => vec![
-            found
-                .cases
+            cases
                 .iter()
                 .find(|c| c.id == id)
                 .ok_or_else(case_not_found)?,
         ],
     };
-    Ok(view::contact_page(
-        PartyView::of(party, found.status),
-        &cases,
-        after,
-        size,
-        &facts.settings,
-    ))
+    Ok(view::contact_page(party, &cases, after, size, settings))
 }
 
 #[cfg(test)]
