@@ -60,6 +60,36 @@ macro_rules! in_write {
     };
 }
 
+/// Runs `$body` (with `$txn`, the transaction) as a logged read of `$store` under
+/// `db::bounded` (`Pools::begin_logged_read`): committed when it answers `Ok`, rolled
+/// back otherwise. The body sets `$planned` to the processing it logged and `$refused`
+/// to the one of a refusal after the data subject was known; on a failure they go to
+/// [`Store::log_after_failure`]. A macro for the reason `in_write!` is one.
+macro_rules! in_logged_read {
+    ($store:expr, $tenant:expr, $caller:expr, |$txn:ident, $planned:ident, $refused:ident| $body:block) => {{
+        // Not every read has a refusal to log.
+        #[allow(unused_mut)]
+        let (mut $planned, mut $refused): (
+            Option<midoffice_domain::processing::Processing>,
+            Option<midoffice_domain::processing::Processing>,
+        ) = (None, None);
+        let result = $crate::db::bounded(async {
+            let txn = $store.pools.begin_logged_read().await?;
+            let result = async {
+                let $txn = &txn;
+                $body
+            }
+            .await;
+            $crate::db::finish(txn, result).await
+        })
+        .await;
+        $store
+            .log_after_failure($tenant, $caller, &result, $planned, $refused)
+            .await;
+        result
+    }};
+}
+
 pub mod bulk;
 mod convert;
 mod db;
@@ -697,49 +727,39 @@ impl Store {
         id: Uuid,
         channels: Option<&[Channel]>,
     ) -> Result<ContactView, StoreError> {
-        let (mut planned, mut refused) = (None, None);
         // The read is logged with it, in the same transaction.
-        let result = db::bounded(async {
-            let txn = self.pools.begin_logged_read().await?;
-            let result = async {
-                let row = facts::contact_row(&txn, tenant, id)
-                    .await?
-                    .ok_or_else(|| StoreError::from(completion::contact_not_found()))?;
-                let settings = self.settings_of(&txn, tenant).await?;
-                let contact = facts::contact_with_feedback(&txn, tenant, &row).await?;
-                if channels.is_some_and(|allowed| !allowed.contains(&contact.channel)) {
-                    // Refused after the data subject was known: logged `Unset`, not shown.
-                    refused = processing(&settings, ProcessingKind::ContactRead, contact.party_id)
-                        .map(|p| p.for_contact(contact.id));
-                    return Err(StoreError::ChannelNotGranted(contact.channel));
-                }
-                let case = match contact.case_id {
-                    Some(id) => facts::case_facts(&txn, tenant, id).await?,
-                    None => None,
-                };
-                let stored = case
-                    .as_ref()
-                    .and_then(|k| k.contacts.iter().find(|x| x.id == contact.id))
-                    .unwrap_or(&contact);
-                planned = log_read(
-                    &txn,
-                    tenant,
-                    caller,
-                    &settings,
-                    ProcessingKind::ContactRead,
-                    contact.party_id,
-                    Some(contact.id),
-                )
-                .await?;
-                Ok(view::contact_view(stored, case.as_ref(), &settings))
+        in_logged_read!(self, tenant, caller, |txn, planned, refused| {
+            let row = facts::contact_row(txn, tenant, id)
+                .await?
+                .ok_or_else(|| StoreError::from(completion::contact_not_found()))?;
+            let settings = self.settings_of(txn, tenant).await?;
+            let contact = facts::contact_with_feedback(txn, tenant, &row).await?;
+            if channels.is_some_and(|allowed| !allowed.contains(&contact.channel)) {
+                // Refused after the data subject was known: logged `Unset`, not shown.
+                refused = processing(&settings, ProcessingKind::ContactRead, contact.party_id)
+                    .map(|p| p.for_contact(contact.id));
+                return Err(StoreError::ChannelNotGranted(contact.channel));
             }
-            .await;
-            db::finish(txn, result).await
+            let case = match contact.case_id {
+                Some(id) => facts::case_facts(txn, tenant, id).await?,
+                None => None,
+            };
+            let stored = case
+                .as_ref()
+                .and_then(|k| k.contacts.iter().find(|x| x.id == contact.id))
+                .unwrap_or(&contact);
+            planned = log_read(
+                txn,
+                tenant,
+                caller,
+                &settings,
+                ProcessingKind::ContactRead,
+                contact.party_id,
+                Some(contact.id),
+            )
+            .await?;
+            Ok(view::contact_view(stored, case.as_ref(), &settings))
         })
-        .await;
-        self.log_after_failure(tenant, caller, &result, planned, refused)
-            .await;
-        result
     }
 
     /// A contact completes. `completion` is the command, or the violations found in it
@@ -1007,23 +1027,13 @@ impl Store {
                     .await;
             }
         };
-        let (mut planned, mut refused) = (None, None);
         // The page is a context read, logged with it in the same transaction.
-        let result = db::bounded(async {
-            let txn = self.pools.begin_logged_read().await?;
-            let result = async {
-                let settings = self.settings_of(&txn, tenant).await?;
-                // Every case: a page may reach back to the first contact.
-                let facts =
-                    facts::load_start(&txn, tenant, &identifiers, None, None, settings).await?;
-                let page = match start::plan_contact_page(
-                    &facts,
-                    &identifiers,
-                    case_id,
-                    after,
-                    size,
-                    as_of,
-                ) {
+        in_logged_read!(self, tenant, caller, |txn, planned, refused| {
+            let settings = self.settings_of(txn, tenant).await?;
+            // Every case: a page may reach back to the first contact.
+            let facts = facts::load_start(txn, tenant, &identifiers, None, None, settings).await?;
+            let page =
+                match start::plan_contact_page(&facts, &identifiers, case_id, after, size, as_of) {
                     Ok(page) => page,
                     Err(e) => {
                         // Refused after the party was found (a case that is not its own):
@@ -1034,22 +1044,15 @@ impl Store {
                         return Err(e.into());
                     }
                 };
-                // The parties shown: the party and those whose cases join it.
-                let writes: Vec<Write> = start::shown_processing(&facts, &identifiers, as_of)?
-                    .map(Write::LogProcessing)
-                    .into_iter()
-                    .collect();
-                write::save(&txn, tenant, Some(caller), &writes).await?;
-                planned = logged(&writes);
-                Ok(page)
-            }
-            .await;
-            db::finish(txn, result).await
+            // The parties shown: the party and those whose cases join it.
+            let writes: Vec<Write> = start::shown_processing(&facts, &identifiers, as_of)?
+                .map(Write::LogProcessing)
+                .into_iter()
+                .collect();
+            write::save(txn, tenant, Some(caller), &writes).await?;
+            planned = logged(&writes);
+            Ok(page)
         })
-        .await;
-        self.log_after_failure(tenant, caller, &result, planned, refused)
-            .await;
-        result
     }
 
     /// [`Store::list_party_contacts`] of a party asked by its id.
@@ -1062,41 +1065,31 @@ impl Store {
         after: Option<view::ContactCursor>,
         size: usize,
     ) -> Result<view::ContactPage, StoreError> {
-        let (mut planned, mut refused) = (None, None);
-        let result = db::bounded(async {
-            let txn = self.pools.begin_logged_read().await?;
-            let result = async {
-                let settings = self.settings_of(&txn, tenant).await?;
-                let row = facts::party_row(&txn, tenant, party_id)
-                    .await?
-                    .filter(|p| p.erased_at.is_none())
-                    .ok_or(StoreError::Domain(DomainError::NotFound(Missing::Party)))?;
-                let party = convert::party_summary(&row)?;
-                let cases = facts::party_cases(&txn, tenant, row.id).await?;
-                let page = start::plan_party_page(&party, &cases, case_id, after, size, &settings)
-                    .inspect_err(|_| {
-                        // Refused after the party was found: logged `Unset`.
-                        refused = processing(&settings, ProcessingKind::ContextRead, [row.id]);
-                    })?;
-                planned = log_read(
-                    &txn,
-                    tenant,
-                    caller,
-                    &settings,
-                    ProcessingKind::ContextRead,
-                    [row.id],
-                    None,
-                )
-                .await?;
-                Ok(page)
-            }
-            .await;
-            db::finish(txn, result).await
+        in_logged_read!(self, tenant, caller, |txn, planned, refused| {
+            let settings = self.settings_of(txn, tenant).await?;
+            let row = facts::party_row(txn, tenant, party_id)
+                .await?
+                .filter(|p| p.erased_at.is_none())
+                .ok_or(StoreError::Domain(DomainError::NotFound(Missing::Party)))?;
+            let party = convert::party_summary(&row)?;
+            let cases = facts::party_cases(txn, tenant, row.id).await?;
+            let page = start::plan_party_page(&party, &cases, case_id, after, size, &settings)
+                .inspect_err(|_| {
+                    // Refused after the party was found: logged `Unset`.
+                    refused = processing(&settings, ProcessingKind::ContextRead, [row.id]);
+                })?;
+            planned = log_read(
+                txn,
+                tenant,
+                caller,
+                &settings,
+                ProcessingKind::ContextRead,
+                [row.id],
+                None,
+            )
+            .await?;
+            Ok(page)
         })
-        .await;
-        self.log_after_failure(tenant, caller, &result, planned, refused)
-            .await;
-        result
     }
 
     /// A satisfaction answer for a completed contact; one per contact. The answer (a
@@ -1238,64 +1231,53 @@ impl Store {
         subject: Option<DataSubject>,
         mut listing: Listing,
     ) -> Result<Page<ProcessingRecord>, StoreError> {
-        let mut planned = None;
-        let result = db::bounded(async {
-            let txn = self.pools.begin_logged_read().await?;
-            let result = async {
-                // The data subjects of the request (the survivors), and every party id
-                // their records may be under.
-                let mut asked = None;
-                let (persons, families) = match subject {
-                    None => (Vec::new(), None),
-                    Some(DataSubject::Identifiers(ids)) => {
-                        // One person, as an erasure finds them; shared identifiers refused.
-                        let known = facts::known_parties(&txn, tenant, &ids).await?;
-                        let persons = midoffice_domain::processing::access_subjects(&ids, &known)?;
-                        let mut all = Vec::new();
-                        for p in &persons {
-                            all.extend(facts::merged_family(&txn, tenant, *p).await?);
-                        }
-                        (persons, Some(all))
+        in_logged_read!(self, tenant, caller, |txn, planned, refused| {
+            // The data subjects of the request (the survivors), and every party id
+            // their records may be under.
+            let mut asked = None;
+            let (persons, families) = match subject {
+                None => (Vec::new(), None),
+                Some(DataSubject::Identifiers(ids)) => {
+                    // One person, as an erasure finds them; shared identifiers refused.
+                    let known = facts::known_parties(txn, tenant, &ids).await?;
+                    let persons = midoffice_domain::processing::access_subjects(&ids, &known)?;
+                    let mut all = Vec::new();
+                    for p in &persons {
+                        all.extend(facts::merged_family(txn, tenant, *p).await?);
                     }
-                    Some(DataSubject::Party(id)) => {
-                        // An unknown id lists only its own records (an erased party's).
-                        asked = Some(id);
-                        let survivor = facts::party_row(&txn, tenant, id).await?.map(|p| p.id);
-                        let family =
-                            facts::merged_family(&txn, tenant, survivor.unwrap_or(id)).await?;
-                        (survivor.into_iter().collect(), Some(family))
-                    }
-                };
-                let by_id = families.is_some();
-                listing.subjects = families;
-                let page = processing_log::list_records(&txn, tenant, &listing).await?;
-                // A known person, or an id with records (an erased party's): logged.
-                let mut logged_subjects = persons;
-                if logged_subjects.is_empty() && !page.items.is_empty() {
-                    logged_subjects.extend(asked);
+                    (persons, Some(all))
                 }
-                if by_id {
-                    let settings = self.settings_of(&txn, tenant).await?;
-                    planned = log_read(
-                        &txn,
-                        tenant,
-                        caller,
-                        &settings,
-                        ProcessingKind::AccessRequest,
-                        logged_subjects,
-                        None,
-                    )
-                    .await?;
+                Some(DataSubject::Party(id)) => {
+                    // An unknown id lists only its own records (an erased party's).
+                    asked = Some(id);
+                    let survivor = facts::party_row(txn, tenant, id).await?.map(|p| p.id);
+                    let family = facts::merged_family(txn, tenant, survivor.unwrap_or(id)).await?;
+                    (survivor.into_iter().collect(), Some(family))
                 }
-                Ok(page)
+            };
+            let by_id = families.is_some();
+            listing.subjects = families;
+            let page = processing_log::list_records(txn, tenant, &listing).await?;
+            // A known person, or an id with records (an erased party's): logged.
+            let mut logged_subjects = persons;
+            if logged_subjects.is_empty() && !page.items.is_empty() {
+                logged_subjects.extend(asked);
             }
-            .await;
-            db::finish(txn, result).await
+            if by_id {
+                let settings = self.settings_of(txn, tenant).await?;
+                planned = log_read(
+                    txn,
+                    tenant,
+                    caller,
+                    &settings,
+                    ProcessingKind::AccessRequest,
+                    logged_subjects,
+                    None,
+                )
+                .await?;
+            }
+            Ok(page)
         })
-        .await;
-        self.log_after_failure(tenant, caller, &result, planned, None)
-            .await;
-        result
     }
 
     /// A page of the audit records: of one trace (and span), or of `listing`'s period.

@@ -11,7 +11,7 @@
 //! domain decides whether it is open and what the worklist shows
 //! (`view::worklist_item`), as the context does for the same case.
 
-use crate::db::{self, db_err};
+use crate::db::db_err;
 use crate::entity::{contact, party};
 use crate::facts::{self, CHUNK};
 use crate::processing_log::Caller;
@@ -129,74 +129,63 @@ impl Store {
         as_of: Instant,
     ) -> Result<CommitmentPage, StoreError> {
         let size = size.max(1);
-        let mut planned = None;
-        let result = db::bounded(async {
-            let txn = self.pools.begin_logged_read().await?;
-            let result = async {
-                let settings = self.settings_of(&txn, tenant).await?;
-                let mut items: Vec<WorklistItem> = Vec::new();
-                let mut position = after;
-                // One more than the page, to know whether a next page exists; again
-                // from the last candidate while the domain turned candidates down.
-                loop {
-                    let want = size + 1 - items.len();
-                    let rows = candidates(tenant, department, position, as_of, want as u64)
-                        .all(&*txn)
-                        .await
-                        .map_err(db_err)?;
-                    let exhausted = rows.len() < want;
-                    let Some(last) = rows.last() else { break };
-                    position = Some(CommitmentCursor {
-                        due_at: convert::instant(last.due_at.unwrap_or_default())?,
-                        contact_id: last.id,
-                    });
-                    let case_ids: BTreeSet<Uuid> = rows.iter().filter_map(|r| r.case_id).collect();
-                    let case_ids: Vec<Uuid> = case_ids.into_iter().collect();
-                    let cases: BTreeMap<Uuid, _> = facts::cases_by_id(&*txn, tenant, &case_ids)
-                        .await?
-                        .into_iter()
-                        .map(|k| (k.id, k))
-                        .collect();
-                    let parties =
-                        parties_of(&txn, tenant, cases.values().map(|k| k.party_id)).await?;
-                    for row in &rows {
-                        let Some(case) = row.case_id.and_then(|id| cases.get(&id)) else {
-                            continue;
-                        };
-                        let Some(party) = parties.get(&case.party_id) else {
-                            continue;
-                        };
-                        items.extend(view::worklist_item(case, party, row.id, department, as_of));
-                    }
-                    if items.len() > size || exhausted {
-                        break;
-                    }
+        in_logged_read!(self, tenant, caller, |txn, planned, refused| {
+            let settings = self.settings_of(txn, tenant).await?;
+            let mut items: Vec<WorklistItem> = Vec::new();
+            let mut position = after;
+            // One more than the page, to know whether a next page exists; again
+            // from the last candidate while the domain turned candidates down.
+            loop {
+                let want = size + 1 - items.len();
+                let rows = candidates(tenant, department, position, as_of, want as u64)
+                    .all(txn)
+                    .await
+                    .map_err(db_err)?;
+                let exhausted = rows.len() < want;
+                let Some(last) = rows.last() else { break };
+                position = Some(CommitmentCursor {
+                    due_at: convert::instant(last.due_at.unwrap_or_default())?,
+                    contact_id: last.id,
+                });
+                let case_ids: BTreeSet<Uuid> = rows.iter().filter_map(|r| r.case_id).collect();
+                let case_ids: Vec<Uuid> = case_ids.into_iter().collect();
+                let cases: BTreeMap<Uuid, _> = facts::cases_by_id(txn, tenant, &case_ids)
+                    .await?
+                    .into_iter()
+                    .map(|k| (k.id, k))
+                    .collect();
+                let parties = parties_of(txn, tenant, cases.values().map(|k| k.party_id)).await?;
+                for row in &rows {
+                    let Some(case) = row.case_id.and_then(|id| cases.get(&id)) else {
+                        continue;
+                    };
+                    let Some(party) = parties.get(&case.party_id) else {
+                        continue;
+                    };
+                    items.extend(view::worklist_item(case, party, row.id, department, as_of));
                 }
-                let next = if items.len() > size {
-                    items.truncate(size);
-                    items.last().map(WorklistItem::cursor)
-                } else {
-                    None
-                };
-                planned = log_read(
-                    &txn,
-                    tenant,
-                    caller,
-                    &settings,
-                    ProcessingKind::ContextRead,
-                    items.iter().filter_map(|i| i.party.id),
-                    None,
-                )
-                .await?;
-                Ok(CommitmentPage { items, next, as_of })
+                if items.len() > size || exhausted {
+                    break;
+                }
             }
-            .await;
-            db::finish(txn, result).await
+            let next = if items.len() > size {
+                items.truncate(size);
+                items.last().map(WorklistItem::cursor)
+            } else {
+                None
+            };
+            planned = log_read(
+                txn,
+                tenant,
+                caller,
+                &settings,
+                ProcessingKind::ContextRead,
+                items.iter().filter_map(|i| i.party.id),
+                None,
+            )
+            .await?;
+            Ok(CommitmentPage { items, next, as_of })
         })
-        .await;
-        self.log_after_failure(tenant, caller, &result, planned, None)
-            .await;
-        result
     }
 }
 
