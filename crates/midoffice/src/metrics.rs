@@ -444,6 +444,7 @@ mod tests {
             .collect();
         known.push("rpc_server_call_duration_seconds".into());
         known.push("midoffice_store_begin_duration_seconds".into());
+        known.push("midoffice_store_transaction_duration_seconds".into());
         let mut exprs = Vec::new();
         fn walk(v: &serde_json::Value, out: &mut Vec<String>) {
             match v {
