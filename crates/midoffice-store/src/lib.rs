@@ -1190,6 +1190,17 @@ impl Store {
         caller: &Caller,
         identifiers: Vec<IdentKey>,
     ) -> Result<Erased, StoreError> {
+        // On the heap: the erasure's future (locks, facts, plan, save, scrub) is large,
+        // and in a debug build its span's wrapping took a caller's stack past 2 MiB.
+        Box::pin(self.erase(tenant, caller, identifiers)).await
+    }
+
+    async fn erase(
+        &self,
+        tenant: &TenantId,
+        caller: &Caller,
+        identifiers: Vec<IdentKey>,
+    ) -> Result<Erased, StoreError> {
         let mut planned = None;
         let result = in_write!(self, |txn, locks| {
             planned = None;
