@@ -163,6 +163,39 @@ async fn the_demo_fills_a_quarter_the_thermometer_shows_and_refuses_a_filled_ten
             total += figures[0].contacts;
         }
         assert_eq!(total, 1500);
+
+        // What the demo promises to show: referrals and loops, stories told again,
+        // repeats, channel hops, callbacks kept and missed, satisfaction answers.
+        let all = store
+            .figures(&tenant, period, vec![Filter::default()], false)
+            .await
+            .unwrap()
+            .answer
+            .remove(0);
+        assert!(
+            all.referral_rate.is_some_and(|r| r > 0.0),
+            "referrals: {all:?}"
+        );
+        assert!(all.cases_referred_more_than_once > 0, "loops: {all:?}");
+        assert!(
+            all.repeat_story_rate.is_some_and(|r| r > 0.0),
+            "stories again: {all:?}"
+        );
+        assert!(
+            all.repeat_contact_rate.is_some_and(|r| r > 0.0),
+            "repeats: {all:?}"
+        );
+        assert!(all.channel_hops > 0, "channel hops: {all:?}");
+        assert!(all.satisfaction_score.is_some(), "satisfaction: {all:?}");
+        assert!(all.effort_score.is_some(), "effort: {all:?}");
+        let callbacks = norms
+            .iter()
+            .find(|n| n.measure.as_str() == "commitment_on_time")
+            .expect("the callback norm");
+        assert!(
+            callbacks.met > 0 && callbacks.met < callbacks.items,
+            "callbacks kept and missed: {callbacks:?}"
+        );
     }
 
     // A second demo into the same tenant: refused, nothing added.
