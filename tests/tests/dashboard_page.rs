@@ -224,6 +224,50 @@ database_test!(the_csv_equals_get_figure_series_for_the_same_query);
 async fn the_csv_equals_get_figure_series_for_the_same_query(database: TestDatabase) {
     on_backend(database, |b| async move {
         fixture(&b).await;
+        // A citizen who tried the web in August and phoned the next day: a channel hop
+        // to the phone (the fixture's contacts are anonymous, so they hop nowhere).
+        for (channel, started, ended, outcome) in [
+            (
+                Channel::Web,
+                "2026-08-20T20:00:00Z",
+                "2026-08-20T20:05:00Z",
+                pb::Outcome::Referred,
+            ),
+            (
+                Channel::Phone,
+                "2026-08-21T09:00:00Z",
+                "2026-08-21T09:10:00Z",
+                pb::Outcome::Resolved,
+            ),
+        ] {
+            let mut contact = midoffice_tests::start(
+                channel,
+                started,
+                Some(midoffice_tests::bsn("999990019")),
+                "afval",
+            );
+            contact.department = "kcc".into();
+            let mut completion = midoffice_tests::resolved(started, ended, "Vraag over afval.");
+            completion.outcome = outcome as i32;
+            completion.department = "kcc".into();
+            if outcome == pb::Outcome::Referred {
+                completion.referred_to = Some(pb::ReferralTarget {
+                    target: Some(pb::referral_target::Target::Department(
+                        "burgerzaken".into(),
+                    )),
+                });
+            }
+            b.record(
+                TENANT,
+                pb::RecordContactRequest {
+                    request_id: String::new(),
+                    start: Some(contact),
+                    completion: Some(completion),
+                    context_seen: false,
+                },
+            )
+            .await;
+        }
         // Monthly, unfiltered: the channel mix adds a column per channel.
         let a = get(&b, &format!("/dashboard/{TENANT}.csv?{PERIOD}&step=month")).await;
         assert_eq!(a.status, 200, "{}", a.body);
@@ -253,6 +297,10 @@ async fn the_csv_equals_get_figure_series_for_the_same_query(database: TestDatab
                 .sum();
             assert_eq!(by_channel.to_string(), row[at("channel_hops")]);
         }
+        // August holds the one hop, to the phone.
+        assert_eq!(rows[2][0], "2026-08-01", "{:?}", rows[2]);
+        assert_eq!(rows[2][at("channel_hops_phone")], "1", "{:?}", rows[2]);
+        assert_eq!(rows[2][at("channel_hops")], "1", "{:?}", rows[2]);
 
         // Filtered by channel and topic, weekly (the default for four months is monthly).
         let a = get(
@@ -266,7 +314,7 @@ async fn the_csv_equals_get_figure_series_for_the_same_query(database: TestDatab
         assert_equal(&rows, &points);
         assert!(!rows[0].iter().any(|h| h == "contacts_phone"));
         let total: u64 = rows[1..].iter().map(|r| r[2].parse::<u64>().unwrap()).sum();
-        assert_eq!(total, 16, "phone contacts on afval");
+        assert_eq!(total, 17, "phone contacts on afval (16 and the hop)");
 
         // A topic nobody asked about.
         let a = get(
