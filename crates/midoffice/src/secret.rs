@@ -108,8 +108,12 @@ pub fn check_for_mode(
     file: &Path,
     place: DataPlace<'_>,
 ) -> Result<(), SecretError> {
-    let from_env = env_value.is_some_and(|v| !v.trim().is_empty());
-    if production && !from_env {
+    let from_env = env_value.filter(|v| !v.trim().is_empty());
+    // Its form (hex, long enough), as `load` will judge it; the value is never shown.
+    if let Some(value) = from_env {
+        decode(value.trim().as_bytes(), SECRET_ENV)?;
+    }
+    if production && from_env.is_none() {
         let folders = std::iter::once(place.data_dir)
             .chain(place.database_file.and_then(Path::parent))
             .filter(|d| !d.as_os_str().is_empty());
@@ -393,6 +397,32 @@ mod tests {
         let s = load_for_mode(false, None, &file, place(&data)).unwrap();
         assert_eq!(s.source, Source::Generated(file.clone()));
         assert!(file.exists());
+    }
+
+    #[test]
+    fn config_check_judges_the_environment_secret_as_loading_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("absent.key");
+        let place = DataPlace {
+            data_dir: dir.path(),
+            database_file: None,
+        };
+        for production in [false, true] {
+            let good = "ab".repeat(MIN_SECRET_BYTES);
+            assert!(check_for_mode(production, Some(&good), &file, place).is_ok());
+            let short = "ab".repeat(MIN_SECRET_BYTES - 1);
+            assert!(matches!(
+                check_for_mode(production, Some(&short), &file, place),
+                Err(SecretError::TooShort(_))
+            ));
+            let not_hex = "zz".repeat(MIN_SECRET_BYTES);
+            let e = check_for_mode(production, Some(&not_hex), &file, place).unwrap_err();
+            assert!(matches!(e, SecretError::NotHex(_)));
+            assert!(
+                !e.to_string().contains("zz"),
+                "the value is never shown: {e}"
+            );
+        }
     }
 
     #[test]
