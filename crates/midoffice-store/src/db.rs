@@ -787,8 +787,47 @@ where
     Ok(applied)
 }
 
+/// The two keys of the session advisory lock the migrations of a PostgreSQL database
+/// run under. The two-key space of advisory locks is apart from the one-key space the
+/// writes' locks use (`lock.rs`), so they never meet.
+const MIGRATION_LOCK: (i32, i32) = (0x6d69_646f, 1);
+
+/// [`migrate`] on PostgreSQL, on one session of its own that holds [`MIGRATION_LOCK`]
+/// meanwhile: two processes that start together (two replicas, each with its `migrate`
+/// init container) migrate one after the other, and the second finds nothing left to
+/// do, rather than both creating the same table. The session has no statement or lock
+/// timeout: building an index over a large table takes longer than a call may, and the
+/// second process waits for the first however long it takes.
+async fn migrate_postgres(url: &str) -> Result<Vec<String>, MigrationFailure> {
+    let failed = |error| MigrationFailure {
+        applied: Vec::new(),
+        error,
+    };
+    let db = Database::connect(postgres_options(url, 1))
+        .await
+        .map_err(|e| failed(db_err(e)))?;
+    let (a, b) = MIGRATION_LOCK;
+    let locked = db
+        .execute_unprepared(&format!(
+            "SET statement_timeout = 0; SET lock_timeout = 0; SELECT pg_advisory_lock({a}, {b})"
+        ))
+        .await
+        .map_err(|e| failed(db_err(e)));
+    let result = match locked {
+        Ok(_) => migrate(&db).await,
+        Err(e) => Err(e),
+    };
+    // Closing the session releases the lock too; unlock first, so that a pool that
+    // keeps the connection a moment longer does not hold the next process up.
+    let _ = db
+        .execute_unprepared(&format!("SELECT pg_advisory_unlock({a}, {b})"))
+        .await;
+    let _ = db.close().await;
+    result
+}
+
 /// Connects to `url` with one connection and runs [`migrate`] on it, for `midoffice
-/// migrate`.
+/// migrate` (on PostgreSQL under the migration lock: [`migrate_postgres`]).
 pub async fn migrate_url(url: &str) -> Result<Vec<String>, MigrationFailure> {
     let failed = |error| MigrationFailure {
         applied: Vec::new(),
@@ -811,12 +850,7 @@ pub async fn migrate_url(url: &str) -> Result<Vec<String>, MigrationFailure> {
         let conn = writer.lend().await.map_err(|e| failed(db_err(e)))?;
         migrate(&*conn).await
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        let db = Database::connect(postgres_options(url, 1))
-            .await
-            .map_err(|e| failed(db_err(e)))?;
-        let result = migrate(&db).await;
-        let _ = db.close().await;
-        result
+        migrate_postgres(url).await
     } else {
         Err(failed(StoreError::Internal(
             "the database URL must start with sqlite: or postgres:".into(),
@@ -928,10 +962,11 @@ async fn connect_primary(url: &str) -> Result<Pools, StoreError> {
             backend: DbBackend::Sqlite,
         }
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        // First the migrations, on their own session under the migration lock.
+        migrate_postgres(url).await.map_err(|f| f.error)?;
         let db = Database::connect(postgres_options(url, POSTGRES_CONNECTIONS))
             .await
             .map_err(db_err)?;
-        migrate(&db).await.map_err(|f| f.error)?;
         let figures = Database::connect(postgres_options(url, FIGURE_CONNECTIONS))
             .await
             .map_err(db_err)?;

@@ -90,6 +90,36 @@ async fn migrations_run_and_run_again(backend: Backend) {
     });
 }
 
+database_test!(processes_that_migrate_together_migrate_once);
+/// Four processes' migrations at once on a new database (replicas starting together,
+/// each with its `migrate` step): each succeeds, and each migration is applied by
+/// exactly one of them.
+async fn processes_that_migrate_together_migrate_once(backend: Backend) {
+    let db = database(backend).await;
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let url = db.url.clone();
+            tokio::spawn(async move { midoffice_store::migrate_url(&url).await })
+        })
+        .collect();
+    let mut applied = Vec::new();
+    for run in runs {
+        let names = run
+            .await
+            .unwrap()
+            .unwrap_or_else(|f| panic!("a migration run failed: {:?}", f.error));
+        applied.extend(names);
+    }
+    applied.sort();
+    let known: Vec<String> = midoffice_store::migration::Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    assert_eq!(applied, known, "each migration applied once");
+    let store = db.store().await;
+    drop(store);
+}
+
 #[tokio::test]
 async fn an_in_memory_database_works_for_quick_runs() {
     let store = Store::connect("sqlite::memory:").await.unwrap();
