@@ -305,8 +305,14 @@ fn the_kustomization_names_every_manifest() {
         .iter()
         .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
         .filter(|n| n != "kustomization.yaml")
+        // Examples (the Secret) are validated but not applied: created once by hand.
+        .filter(|n| !n.ends_with(".example.yaml"))
         .collect();
     assert_eq!(named, present, "kustomization.yaml resources vs the files");
+    assert!(
+        !named.iter().any(|n| n.contains("secret")),
+        "applying again would put the Secret's placeholders back"
+    );
 }
 
 #[test]
@@ -424,10 +430,21 @@ fn pod_of_the_image(
                     "{what}: {var_name} comes from no Secret of deploy/kubernetes"
                 );
                 let key = text(&from["key"], "a secretKeyRef key");
-                text(
+                let example = text(
                     &secret["stringData"][key.as_str()],
                     &format!("{what}: {var_name}: the Secret's key {key}"),
-                )
+                );
+                // The Secret is an example: an operator's value stands in for its
+                // placeholder identifier secret, which midoffice refuses (below).
+                if var_name == "MIDOFFICE_SECRET" {
+                    assert!(
+                        example.contains("REPLACE-ME"),
+                        "{example:?} is no placeholder"
+                    );
+                    SECRET.to_owned()
+                } else {
+                    example
+                }
             };
             if let Some(before) = env.insert(var_name.clone(), value.clone()) {
                 assert_eq!(before, value, "{var_name} differs between the containers");
@@ -475,6 +492,28 @@ fn the_deployment_runs_the_image_with_the_configmap_and_the_secret() {
     std::fs::write(&file, config).expect("the file is written");
     let checked = config_check(&file, &env, "the Deployment");
     assert!(checked.contains("server.mode = production"), "{checked}");
+    // With the example Secret's placeholder left in, the check fails (as serve would),
+    // and never shows the value.
+    let secret = one(&manifests, "Secret");
+    let placeholder = text(
+        &secret["stringData"]["identifier-secret"],
+        "the placeholder",
+    );
+    let out = midoffice()
+        .envs(&env)
+        .env("MIDOFFICE_SECRET", &placeholder)
+        .args(["config", "check"])
+        .arg(&file)
+        .current_dir(dir.path())
+        .output()
+        .expect("the binary runs");
+    let said = common::said(&out);
+    assert!(
+        !out.status.success(),
+        "the placeholder secret passed:\n{said}"
+    );
+    assert!(said.contains("MIDOFFICE_SECRET"), "{said}");
+    assert!(!said.contains(&placeholder), "{said}");
 
     // One port everywhere: the server's, the container's, the probes', the Service's,
     // the NetworkPolicy's, the image's.
