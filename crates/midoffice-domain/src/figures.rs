@@ -118,6 +118,35 @@ pub struct Figures {
     pub response_times: Vec<ResponseTimes>,
     pub satisfaction_score: Option<f64>,
     pub effort_score: Option<f64>,
+    /// The counts behind the ratios above (what a benchmark compares, `crate::benchmark`).
+    pub counts: FigureCounts,
+}
+
+/// The whole numbers each ratio of [`Figures`] divides: a share is `met / items` of its
+/// pair, a mean `sum / answers`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FigureCounts {
+    /// Cases counted for first-contact resolution, and those resolved in it.
+    pub first_contact_resolution: Share,
+    /// Contacts with a case, and those that carry `REPEAT_CONTACT`.
+    pub repeat_contacts: Share,
+    /// Completed, not abandoned contacts, and those `REFERRED`.
+    pub referrals: Share,
+    /// Follow-ups, and those `story_repeated`.
+    pub repeated_stories: Share,
+    /// Satisfaction answers.
+    pub answers: u64,
+    /// The sum of the answers' scores (1–5 each).
+    pub score_sum: u64,
+    /// The sum of the answers' efforts (1–7 each).
+    pub effort_sum: u64,
+}
+
+/// `met` of `items`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Share {
+    pub met: u64,
+    pub items: u64,
 }
 
 /// `num / den`, or `None` when `den` is 0.
@@ -620,6 +649,8 @@ fn figures_known(
         .collect();
     let scores: Vec<u8> = answers.iter().map(|f| f.score).collect();
     let efforts: Vec<u8> = answers.iter().map(|f| f.effort).collect();
+    let sum = |v: &[u8]| v.iter().map(|x| u64::from(*x)).sum();
+    let share = |met, items| Share { met, items };
 
     Figures {
         contacts: contacts.len() as u64,
@@ -634,6 +665,15 @@ fn figures_known(
         response_times,
         satisfaction_score: mean(&scores),
         effort_score: mean(&efforts),
+        counts: FigureCounts {
+            first_contact_resolution: share(fcr_met, fcr_items),
+            repeat_contacts: share(repeats, with_case),
+            referrals: share(referred, completed),
+            repeated_stories: share(repeated_stories, follow_ups),
+            answers: scores.len() as u64,
+            score_sum: sum(&scores),
+            effort_sum: sum(&efforts),
+        },
     }
 }
 

@@ -2,6 +2,7 @@
 //! plain data. No I/O, no async, no generated types: the store loads facts, these
 //! functions decide, the store saves the decision.
 
+pub mod benchmark;
 pub mod calendar;
 pub mod case;
 pub mod code;

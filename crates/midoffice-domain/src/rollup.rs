@@ -33,8 +33,8 @@ use crate::calendar::Calendar;
 use crate::case::CaseFacts;
 use crate::contact::{Channel, ContactFacts, Direction};
 use crate::figures::{
-    self, Dims, Figures, Filter, Item, NormResult, Period, ResponseTimes, day_of, norm_result,
-    ratio,
+    self, Dims, FigureCounts, Figures, Filter, Item, NormResult, Period, ResponseTimes, Share,
+    day_of, norm_result, ratio,
 };
 use crate::settings::{Measure, TenantSettings};
 use crate::signals;
@@ -1020,6 +1020,27 @@ fn figures_of(rows: &[&RollupRow], period: &Period, filter: &Filter) -> Option<F
         response_times,
         satisfaction_score: ratio(score_sum, answers),
         effort_score: ratio(effort_sum, answers),
+        counts: FigureCounts {
+            first_contact_resolution: Share {
+                met: fcr_met,
+                items: fcr_items,
+            },
+            repeat_contacts: Share {
+                met: repeats,
+                items: with_case,
+            },
+            referrals: Share {
+                met: referred,
+                items: completed,
+            },
+            repeated_stories: Share {
+                met: repeated,
+                items: follow_ups,
+            },
+            answers,
+            score_sum,
+            effort_sum,
+        },
     })
 }
 

@@ -302,6 +302,8 @@ async fn read_tenant(
         response_times,
         satisfaction_score,
         effort_score,
+        // The counts behind the ratios: exported as the ratios above.
+        counts: _,
     } = all;
     for r in response_times {
         let labels = vec![t(), KeyValue::new("channel", r.channel.as_str())];

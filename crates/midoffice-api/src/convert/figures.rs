@@ -295,6 +295,7 @@ mod tests {
             response_times: Vec::new(),
             satisfaction_score: None,
             effort_score: None,
+            counts: Default::default(),
         };
         let point = pb::SeriesPoint::from(&(period, figures.clone()));
         assert_eq!(point.start_date, d(2026, 3, 2));

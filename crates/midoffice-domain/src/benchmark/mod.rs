@@ -1,0 +1,23 @@
+//! The benchmark between organisations (`docs/benchmark.md`): published, versioned
+//! metric definitions (`metric`), a participant's counts for a period and how complete
+//! its registration is (`participant`), and group figures with disclosure control and a
+//! participant's position (`group`). Pure: the store loads the participants' figures and
+//! a group's fixed membership, these functions decide what may be shown.
+
+pub mod group;
+pub mod metric;
+pub mod participant;
+
+pub use group::{
+    Disclosure, GroupFigure, GroupFigures, GroupPeriod, GroupValue, MIN_PARTICIPANTS_FLOOR, Own,
+    OwnFigure, OwnView, PublicView, Quarter, Quartiles, group_figures, own_view, public_view,
+    quantile, quartiles,
+};
+pub use metric::{
+    Basis, Direction, ItemKind, MIN_ANSWERS_FLOOR, MIN_CONTACTS_FLOOR, Metric, MetricRef, Unit,
+    metric, metrics, norms, settings_for,
+};
+pub use participant::{
+    BenchmarkPeriod, Count, Flag, MAX_ANONYMOUS_PERCENT, MAX_WITHOUT_OUTCOME_PERCENT, Participant,
+    Registration, counts, registration,
+};
