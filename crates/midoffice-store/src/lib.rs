@@ -90,6 +90,7 @@ macro_rules! in_logged_read {
     }};
 }
 
+pub mod benchmark_summary;
 pub mod bulk;
 mod convert;
 mod db;
