@@ -367,3 +367,106 @@ async fn every_measure_round_trips_through_its_oneof(database: TestDatabase) {
     })
     .await;
 }
+
+database_test!(benchmark_participation_is_kept_per_tenant_and_validated);
+async fn benchmark_participation_is_kept_per_tenant_and_validated(database: TestDatabase) {
+    on_backend(database, |b| async move {
+        let defaults = b.settings(A).await;
+        assert_eq!(
+            defaults.benchmark,
+            Some(pb::BenchmarkParticipation::default()),
+            "a new tenant does not take part"
+        );
+        let replace = |settings: pb::TenantSettings| {
+            let b = &b;
+            async move {
+                b.tenants()
+                    .replace_tenant_settings(request(
+                        A,
+                        pb::ReplaceTenantSettingsRequest {
+                            settings: Some(settings),
+                        },
+                    ))
+                    .await
+            }
+        };
+        let taking_part = pb::BenchmarkParticipation {
+            opted_in: true,
+            size: 81_000,
+            stated_population: false,
+            peer_group: "g4-plus".into(),
+            named: true,
+        };
+        let sent = pb::TenantSettings {
+            benchmark: Some(taking_part.clone()),
+            ..defaults.clone()
+        };
+        let stored = replace(sent.clone())
+            .await
+            .expect("ReplaceTenantSettings")
+            .into_inner()
+            .settings
+            .expect("settings");
+        assert_eq!(stored, sent);
+        assert_eq!(b.settings(A).await.benchmark, Some(taking_part.clone()));
+        assert_eq!(
+            b.settings(B).await.benchmark,
+            Some(pb::BenchmarkParticipation::default()),
+            "b's settings unchanged"
+        );
+
+        // Taking part without a size or a peer group, a group that is not a code, a
+        // size out of range: each refused by its field, and nothing changes.
+        for (benchmark, field) in [
+            (
+                pb::BenchmarkParticipation {
+                    size: 0,
+                    ..taking_part.clone()
+                },
+                "settings.benchmark.size",
+            ),
+            (
+                pb::BenchmarkParticipation {
+                    peer_group: String::new(),
+                    ..taking_part.clone()
+                },
+                "settings.benchmark.peer_group",
+            ),
+            (
+                pb::BenchmarkParticipation {
+                    peer_group: "G4 Plus".into(),
+                    ..taking_part.clone()
+                },
+                "settings.benchmark.peer_group",
+            ),
+            (
+                pb::BenchmarkParticipation {
+                    size: 100_000_001,
+                    ..taking_part.clone()
+                },
+                "settings.benchmark.size",
+            ),
+        ] {
+            let result = replace(pb::TenantSettings {
+                benchmark: Some(benchmark),
+                ..defaults.clone()
+            })
+            .await;
+            midoffice_tests::assert_invalid(result, field, &[]);
+        }
+        assert_eq!(b.settings(A).await.benchmark, Some(taking_part));
+
+        // Absent is not taking part.
+        replace(pb::TenantSettings {
+            benchmark: None,
+            ..defaults.clone()
+        })
+        .await
+        .expect("ReplaceTenantSettings without benchmark");
+        assert_eq!(
+            b.settings(A).await.benchmark,
+            Some(pb::BenchmarkParticipation::default())
+        );
+    })
+    .await;
+}

@@ -104,6 +104,51 @@ pub struct TenantSettings {
     pub retention_months: u32,
     /// How the public thermometer page presents the tenant; changes no figure.
     pub public_page: PublicPage,
+    /// Whether and how the tenant takes part in the benchmark between organisations;
+    /// changes no figure of its own.
+    pub benchmark: BenchmarkSettings,
+}
+
+/// The largest size of a benchmark participant (inhabitants or stated population).
+pub const MAX_BENCHMARK_SIZE: u64 = 100_000_000;
+
+/// Taking part in the benchmark between organisations (`crate::benchmark`,
+/// `docs/benchmark.md`). Off by default: a public body decides itself to take part.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BenchmarkSettings {
+    /// Whether the tenant takes part (default false).
+    pub opted_in: bool,
+    /// Its inhabitants, or for an agency its stated population: what volumes per 1,000
+    /// inhabitants divide by. Required to take part; 0 is unset.
+    pub size: u64,
+    /// Whether `size` is a stated population (an agency) rather than inhabitants.
+    pub stated_population: bool,
+    /// The peer group it asks to be compared in. Required to take part. A group's
+    /// membership is fixed per period when the period's group is composed: a change
+    /// counts from the next period on.
+    pub peer_group: Option<Code>,
+    /// Whether public pages may name it with its own values (default false: the public
+    /// sees only group figures).
+    pub named: bool,
+}
+
+impl BenchmarkSettings {
+    /// What is wrong with each field (`size`, `peer_group`).
+    pub fn violations(&self) -> Violations {
+        let mut v = Violations::default();
+        if self.size > MAX_BENCHMARK_SIZE {
+            v.add("size", format!("must be at most {MAX_BENCHMARK_SIZE}"));
+        } else if self.opted_in && self.size == 0 {
+            v.add(
+                "size",
+                "must be given (inhabitants or stated population, more than 0) to take part",
+            );
+        }
+        if self.opted_in && self.peer_group.is_none() {
+            v.add("peer_group", "must be given to take part");
+        }
+        v
+    }
 }
 
 /// The longest public display name, in characters.
@@ -265,6 +310,7 @@ impl Default for TenantSettings {
             processing_activities: ProcessingActivities::default(),
             retention_months: DEFAULT_RETENTION_MONTHS,
             public_page: PublicPage::default(),
+            benchmark: BenchmarkSettings::default(),
         }
     }
 }
@@ -372,6 +418,7 @@ impl TenantSettings {
                 .0,
         );
         v.0.extend(self.public_page.violations().prefixed("public_page").0);
+        v.0.extend(self.benchmark.violations().prefixed("benchmark").0);
         if v.is_empty() { Ok(()) } else { Err(v) }
     }
 }
@@ -502,6 +549,33 @@ pub fn default_norms() -> Vec<Norm> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn taking_part_in_the_benchmark_needs_a_size_and_a_peer_group() {
+        let mut s = TenantSettings::default();
+        assert_eq!(s.benchmark, BenchmarkSettings::default());
+        assert!(!s.benchmark.opted_in);
+        assert!(s.validate().is_ok());
+        s.benchmark.opted_in = true;
+        let fields = |s: &TenantSettings| -> Vec<String> {
+            s.validate()
+                .err()
+                .map(|v| v.0.into_iter().map(|f| f.field).collect())
+                .unwrap_or_default()
+        };
+        assert_eq!(fields(&s), ["benchmark.size", "benchmark.peer_group"]);
+        s.benchmark.size = 81_000;
+        s.benchmark.peer_group = Some(Code::parse("g4-plus").unwrap());
+        assert!(s.validate().is_ok());
+        s.benchmark.size = MAX_BENCHMARK_SIZE + 1;
+        assert_eq!(fields(&s), ["benchmark.size"]);
+        // Not taking part, a size and group may stay set (but not out of range).
+        s.benchmark.opted_in = false;
+        assert_eq!(fields(&s), ["benchmark.size"]);
+        s.benchmark.size = 0;
+        s.benchmark.peer_group = None;
+        assert!(s.validate().is_ok());
+    }
 
     #[test]
     fn targets_round_to_whole_percent_and_refuse_out_of_range() {

@@ -29,7 +29,9 @@ use midoffice_domain::contact::{
 };
 use midoffice_domain::processing::ProcessingActivities;
 use midoffice_domain::rollup;
-use midoffice_domain::settings::{Measure, Norm, PublicPage, TenantSettings, Within};
+use midoffice_domain::settings::{
+    BenchmarkSettings, Measure, Norm, PublicPage, TenantSettings, Within,
+};
 use midoffice_domain::signals::Signal;
 use midoffice_domain::view::{
     CaseView, CommitmentView, ContactView, ContextView, PartyStatus, PartyView, StoryView,
@@ -49,7 +51,7 @@ fn golden_dir() -> PathBuf {
 
 /// The samples: `settings` and one answer per idempotency key of the scenario; an
 /// answer's key starts with the operation it was kept for.
-const SAMPLES: [&str; 19] = [
+const SAMPLES: [&str; 20] = [
     "settings",
     "figure-unit",
     "settings-processing-activities",
@@ -57,6 +59,7 @@ const SAMPLES: [&str; 19] = [
     "settings-retention",
     "settings-public-page",
     "settings-published",
+    "settings-benchmark",
     "answer-start-known-party",
     "answer-start-anonymous",
     "answer-start-ambiguous",
@@ -109,6 +112,9 @@ fn versions_of(sample: &str) -> &'static [u64] {
     } else if sample == "settings-published" {
         // `public_page.published` and a norm's `published` added compatibly within
         // version 1.
+        &[1]
+    } else if sample == "settings-benchmark" {
+        // `benchmark` added compatibly within version 1.
         &[1]
     } else if sample == "settings" {
         &settings_rows::VERSIONS
@@ -778,6 +784,7 @@ fn settings() -> TenantSettings {
         processing_activities: ProcessingActivities::default(),
         retention_months: 24,
         public_page: PublicPage::default(),
+        benchmark: BenchmarkSettings::default(),
     }
 }
 
@@ -910,6 +917,45 @@ fn settings_with_publishing_read_and_write_their_golden_row() {
             assert!(!row.to_string().contains("published"), "{sample}-v{v}");
         }
     }
+}
+
+/// `benchmark` (an optional field added to version 1 with the benchmark between
+/// organisations) reads and writes as its golden row; every older row reads as not
+/// taking part.
+#[test]
+fn settings_with_benchmark_participation_read_and_write_their_golden_row() {
+    let files = golden_files();
+    let text = &files[&("settings-benchmark".to_owned(), 1)];
+    let with = TenantSettings {
+        benchmark: BenchmarkSettings {
+            opted_in: true,
+            size: 81_000,
+            stated_population: false,
+            peer_group: Some(c("g4-plus")),
+            named: true,
+        },
+        ..settings()
+    };
+    assert_eq!(settings_rows::decode(text).unwrap(), with);
+    let json = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+    assert_eq!(json(&settings_rows::encode(&with).unwrap()), json(text));
+    // Only what differs from the default is written.
+    let row = json(text);
+    assert!(row["benchmark"].get("stated_population").is_none(), "{row}");
+    for ((sample, v), text) in &files {
+        if sample.starts_with("settings") && sample != "settings-benchmark" {
+            let read = settings_rows::decode(text).unwrap();
+            assert_eq!(
+                read.benchmark,
+                BenchmarkSettings::default(),
+                "{sample}-v{v}"
+            );
+            assert!(json(text).get("benchmark").is_none(), "{sample}-v{v}");
+        }
+    }
+    // A peer group that is not a code does not read.
+    let bad = text.replace("g4-plus", "G4 Plus");
+    assert!(settings_rows::decode(&bad).is_err());
 }
 
 /// Settings with processing-activity URIs (an optional field of version 1) read as

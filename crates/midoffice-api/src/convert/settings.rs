@@ -9,8 +9,9 @@ use midoffice_domain::calendar::{Calendar, HolidaySet};
 use midoffice_domain::limits::MAX_CLOSING_DAYS;
 use midoffice_domain::processing::{ProcessingActivities, ProcessingKind};
 use midoffice_domain::settings::{
-    DEFAULT_CHANNEL_HOP_WINDOW_SECS, DEFAULT_REPEAT_WINDOW_SECS, DEFAULT_RETENTION_MONTHS, Measure,
-    Norm, PublicPage, TenantSettings, Within, default_title, target_percent,
+    BenchmarkSettings, DEFAULT_CHANNEL_HOP_WINDOW_SECS, DEFAULT_REPEAT_WINDOW_SECS,
+    DEFAULT_RETENTION_MONTHS, Measure, Norm, PublicPage, TenantSettings, Within, default_title,
+    target_percent,
 };
 use midoffice_domain::text::check_characters;
 use midoffice_domain::{Code, Violations};
@@ -45,8 +46,34 @@ impl TryFrom<&pb::TenantSettings> for TenantSettings {
             "channel_hop_window",
             &mut v,
         );
-        let (Some(calendar), Some(repeat_window_secs), Some(channel_hop_window_secs), true) =
-            (calendar, repeat_window, channel_hop_window, v.is_empty())
+        let benchmark = match &s.benchmark {
+            None => Some(BenchmarkSettings::default()),
+            Some(b) => take(
+                Code::parse_optional(b.peer_group.trim()),
+                "benchmark.peer_group",
+                &mut v,
+            )
+            .map(|peer_group| BenchmarkSettings {
+                opted_in: b.opted_in,
+                size: b.size,
+                stated_population: b.stated_population,
+                peer_group,
+                named: b.named,
+            }),
+        };
+        let (
+            Some(calendar),
+            Some(repeat_window_secs),
+            Some(channel_hop_window_secs),
+            Some(benchmark),
+            true,
+        ) = (
+            calendar,
+            repeat_window,
+            channel_hop_window,
+            benchmark,
+            v.is_empty(),
+        )
         else {
             return Err(v);
         };
@@ -90,6 +117,7 @@ impl TryFrom<&pb::TenantSettings> for TenantSettings {
                 m => m,
             },
             public_page,
+            benchmark,
         };
         settings.validate()?;
         Ok(settings)
@@ -262,6 +290,18 @@ impl From<&TenantSettings> for pb::TenantSettings {
                     .clone()
                     .unwrap_or_default(),
                 primary_colour: s.public_page.primary_colour.clone().unwrap_or_default(),
+            }),
+            benchmark: Some(pb::BenchmarkParticipation {
+                opted_in: s.benchmark.opted_in,
+                size: s.benchmark.size,
+                stated_population: s.benchmark.stated_population,
+                peer_group: s
+                    .benchmark
+                    .peer_group
+                    .as_ref()
+                    .map(|g| g.as_str().to_owned())
+                    .unwrap_or_default(),
+                named: s.benchmark.named,
             }),
         }
     }
@@ -516,6 +556,7 @@ mod tests {
             channel_hop_window: None,
             retention_months: 0,
             public_page: None,
+            benchmark: None,
         };
         let v = TenantSettings::try_from(&proto).unwrap_err();
         assert_eq!(
@@ -544,6 +585,61 @@ mod tests {
         proto.norms[2].explanation = "Drukte.\r\nWe werven.\t".into();
         let v = TenantSettings::try_from(&proto).unwrap_err();
         assert_eq!(fields(&v), ["norms[0].title", "norms[1].explanation"]);
+    }
+
+    #[test]
+    fn benchmark_participation_goes_round_and_is_validated() {
+        let mut proto = pb::TenantSettings::from(&TenantSettings::default());
+        assert_eq!(proto.benchmark, Some(pb::BenchmarkParticipation::default()));
+        proto.benchmark = None;
+        assert_eq!(
+            TenantSettings::try_from(&proto).unwrap().benchmark,
+            BenchmarkSettings::default()
+        );
+        let taking_part = pb::BenchmarkParticipation {
+            opted_in: true,
+            size: 81_000,
+            stated_population: true,
+            peer_group: " g4-plus ".into(),
+            named: true,
+        };
+        proto.benchmark = Some(taking_part.clone());
+        let s = TenantSettings::try_from(&proto).unwrap();
+        assert_eq!(
+            s.benchmark,
+            BenchmarkSettings {
+                opted_in: true,
+                size: 81_000,
+                stated_population: true,
+                peer_group: Some(Code::parse("g4-plus").unwrap()),
+                named: true,
+            }
+        );
+        assert_eq!(
+            pb::TenantSettings::from(&s).benchmark,
+            Some(pb::BenchmarkParticipation {
+                peer_group: "g4-plus".into(),
+                ..taking_part.clone()
+            })
+        );
+        proto.benchmark = Some(pb::BenchmarkParticipation {
+            peer_group: "G4 Plus".into(),
+            ..taking_part.clone()
+        });
+        let v = TenantSettings::try_from(&proto).unwrap_err();
+        assert_eq!(fields(&v), ["benchmark.peer_group"]);
+        proto.benchmark = Some(pb::BenchmarkParticipation {
+            opted_in: true,
+            ..Default::default()
+        });
+        let v = TenantSettings::try_from(&proto).unwrap_err();
+        assert_eq!(fields(&v), ["benchmark.size", "benchmark.peer_group"]);
+        proto.benchmark = Some(pb::BenchmarkParticipation {
+            size: 100_000_001,
+            ..taking_part
+        });
+        let v = TenantSettings::try_from(&proto).unwrap_err();
+        assert_eq!(fields(&v), ["benchmark.size"]);
     }
 
     #[test]

@@ -150,6 +150,7 @@ impl From<SettingsV0> for SettingsRowV1 {
             processing_activities: None,
             retention_months: None,
             public_page: None,
+            benchmark: None,
         }
     }
 }

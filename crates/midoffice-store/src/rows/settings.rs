@@ -4,8 +4,9 @@
 //! "channel_hop_window_secs": ..}`; a norm's measure is tagged by `"kind"`, a threshold
 //! is `{"seconds": n}` or `{"working_days": n}`. Fields added compatibly within version
 //! 1 are optional and absent when they hold their default: `processing_activities`,
-//! `retention_months`, `public_page` (with its `published`, absent is false) and a
-//! norm's `published` (absent is true, so every norm stored before it stays public).
+//! `retention_months`, `public_page` (with its `published`, absent is false), a
+//! norm's `published` (absent is true, so every norm stored before it stays public)
+//! and `benchmark` (absent is not taking part).
 
 use super::names_v1::ChannelV1;
 use super::{RowError, Tag, code, from_value, legacy, parse, stored_names, to_text, version_of};
@@ -14,7 +15,7 @@ use chrono_tz::Tz;
 use midoffice_domain::calendar::Calendar;
 use midoffice_domain::processing::ProcessingActivities;
 use midoffice_domain::settings::{
-    DEFAULT_RETENTION_MONTHS, Measure, Norm, PublicPage, TenantSettings, Within,
+    BenchmarkSettings, DEFAULT_RETENTION_MONTHS, Measure, Norm, PublicPage, TenantSettings, Within,
 };
 use serde::{Deserialize, Serialize};
 
@@ -92,6 +93,42 @@ pub(crate) struct SettingsRowV1 {
         skip_serializing_if = "Option::is_none"
     )]
     pub public_page: Option<PublicPageV1>,
+    /// Added compatibly within version 1, with the benchmark between organisations:
+    /// absent in rows written before it, and absent when no field of it is set.
+    #[serde(rename = "benchmark", default, skip_serializing_if = "Option::is_none")]
+    pub benchmark: Option<BenchmarkV1>,
+}
+
+/// Taking part in the benchmark, version 1 (each absent when false, 0 or unset).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BenchmarkV1 {
+    #[serde(
+        rename = "opted_in",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub opted_in: bool,
+    #[serde(rename = "size", default, skip_serializing_if = "is_zero")]
+    pub size: u64,
+    #[serde(
+        rename = "stated_population",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub stated_population: bool,
+    #[serde(
+        rename = "peer_group",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub peer_group: Option<String>,
+    #[serde(rename = "named", default, skip_serializing_if = "std::ops::Not::not")]
+    pub named: bool,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// How the public thermometer page presents the tenant, version 1 (each absent when
@@ -345,6 +382,16 @@ impl From<&TenantSettings> for SettingsRowV1 {
                     primary_colour: p.primary_colour.clone(),
                 })
             },
+            benchmark: {
+                let b = &s.benchmark;
+                (*b != BenchmarkSettings::default()).then(|| BenchmarkV1 {
+                    opted_in: b.opted_in,
+                    size: b.size,
+                    stated_population: b.stated_population,
+                    peer_group: b.peer_group.as_ref().map(|g| g.as_str().to_owned()),
+                    named: b.named,
+                })
+            },
         }
     }
 }
@@ -412,6 +459,19 @@ impl TryFrom<SettingsRowV1> for TenantSettings {
                     primary_colour: p.primary_colour,
                 })
                 .unwrap_or_default(),
+            benchmark: match row.benchmark {
+                None => BenchmarkSettings::default(),
+                Some(b) => BenchmarkSettings {
+                    opted_in: b.opted_in,
+                    size: b.size,
+                    stated_population: b.stated_population,
+                    peer_group: b
+                        .peer_group
+                        .map(|g| code(g, "benchmark.peer_group"))
+                        .transpose()?,
+                    named: b.named,
+                },
+            },
         })
     }
 }
