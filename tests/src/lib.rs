@@ -92,6 +92,8 @@ where
 pub struct Setup {
     /// How calls are authenticated.
     pub access: Access,
+    /// The origins allowed to call the JSON API from a browser (CORS).
+    pub cors: midoffice_api::json::Cors,
     /// TLS on the server.
     pub tls: Option<Tls>,
     /// How the shared channel connects when the server has TLS (CA, client identity).
@@ -141,6 +143,7 @@ impl Backend {
                 store,
                 pseudonymiser,
                 access: setup.access,
+                cors: setup.cors,
             },
             setup.tls,
             setup.pages_apart,

@@ -513,6 +513,7 @@ async fn a_silent_postgresql_answers_unavailable_before_the_call_limit_and_then_
                 &midoffice_scenarios::scratch::test_secret(),
             ),
             access: midoffice_tests::Access::default(),
+            cors: Default::default(),
         })
         .await
         .expect("a server through the proxy");

@@ -19,6 +19,7 @@ pub mod codec;
 pub mod convert;
 pub mod dashboard;
 pub mod error;
+pub mod json;
 pub mod limits;
 pub mod metrics;
 pub mod oidc;

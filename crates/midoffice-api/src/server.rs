@@ -1,10 +1,12 @@
 //! The gRPC server: the midoffice services, `grpc.health.v1.Health`, server
 //! reflection (v1 and v1alpha), gRPC-Web and the pages (the public thermometer,
-//! `crate::thermometer`, and the managers' dashboard, `crate::dashboard`), all on one
+//! `crate::thermometer`, and the managers' dashboard, `crate::dashboard`), the JSON API
+//! (`crate::json`), all on one
 //! port, with limits; or the pages on an address of their own ([`Listeners::pages`]).
 
 use crate::auth::{Access, AuthLayer};
 use crate::dashboard::Dashboard;
+use crate::json::JsonApiLayer;
 use crate::limits::{self, GuardLayer};
 use crate::page::{NotFoundLayer, PageLayer};
 use crate::pb;
@@ -44,6 +46,8 @@ pub struct AppState {
     pub pseudonymiser: Pseudonymiser,
     /// How calls are authenticated and authorised.
     pub access: Access,
+    /// The origins whose browsers may call the JSON API (none: no CORS).
+    pub cors: crate::json::Cors,
 }
 
 /// The names health answers SERVING for: each midoffice service.
@@ -161,6 +165,7 @@ pub async fn serve_on(
     // One layer per page, each with its own budget, on whichever address serves them.
     let thermometer = PageLayer::new(Thermometer::new(state.store.clone()));
     let dashboard = PageLayer::new(Dashboard::new(state.store.clone(), state.access.clone()));
+    let json_api = JsonApiLayer::new(state.cors.clone());
     let state = Arc::new(state);
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, ServingStatus::Serving).await;
@@ -238,6 +243,9 @@ pub async fn serve_on(
         // The managers' dashboard: plain GETs of `/dashboard/...`, before gRPC-Web; it
         // checks the `dashboard` credential itself (as GetFigureSeries does).
         .layer(dashboard)
+        // The JSON API: requests below `/api/v1/` become gRPC requests to the services
+        // below (through gRPC-Web, the credential check and the limits, as any call).
+        .layer(json_api)
         .layer(tonic_web::GrpcWebLayer::new())
         .layer(auth)
         // Budgets, deadlines (DEADLINE_EXCEEDED, not tonic's CANCELLED) and the statuses

@@ -31,6 +31,7 @@ async fn start() -> Server {
         store,
         pseudonymiser,
         access: midoffice_api::auth::Access::development(),
+        cors: Default::default(),
     })
     .await
     .unwrap();

@@ -228,6 +228,7 @@ async fn run_on(name: &str, scenario: &Scenario, url: &str) -> Result<usize, Vec
         store,
         pseudonymiser,
         access: midoffice_api::auth::Access::development(),
+        cors: Default::default(),
     })
     .await
     .map_err(|e| fail(format!("cannot start the server: {e}")))?;

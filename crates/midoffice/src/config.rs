@@ -119,6 +119,12 @@ pub struct ServeArgs {
     /// connection lives as long as the client keeps it]
     #[arg(long, value_name = "SECONDS")]
     pub max_connection_age_seconds: Option<String>,
+
+    /// The origins whose browsers may call the JSON API (`/api/v1/`), comma-separated,
+    /// each `scheme://host[:port]` (`https://kcc.gemeente.nl`); preflights from them are
+    /// answered and `API-Version` is exposed to them. [default: none, no CORS]
+    #[arg(long, value_name = "ORIGINS")]
+    pub cors_allowed_origins: Option<String>,
 }
 
 impl From<StoreArgs> for ServeArgs {
@@ -161,8 +167,9 @@ const LOG_LEVEL: usize = 9;
 const LOG_FORMAT: usize = 10;
 const READ_URL: usize = 11;
 const MAX_CONNECTION_AGE: usize = 12;
+const CORS_ALLOWED_ORIGINS: usize = 13;
 /// How many settings there are.
-pub const N: usize = 13;
+pub const N: usize = 14;
 
 /// Every setting, in the order of [`ServeArgs`].
 pub const SPECS: [Spec; N] = [
@@ -257,6 +264,13 @@ pub const SPECS: [Spec; N] = [
         alias: None,
         flag: "--max-connection-age-seconds",
     },
+    Spec {
+        section: "server",
+        key: "cors_allowed_origins",
+        env: "MIDOFFICE__SERVER__CORS_ALLOWED_ORIGINS",
+        alias: None,
+        flag: "--cors-allowed-origins",
+    },
 ];
 
 /// The longest age of a connection: a week.
@@ -291,6 +305,9 @@ pub struct Settings {
     /// How long a client's connection lives (`server.max_connection_age_seconds`);
     /// `None`: as long as the client keeps it.
     pub max_connection_age: Option<std::time::Duration>,
+    /// The origins whose browsers may call the JSON API (`server.cors_allowed_origins`);
+    /// none: no CORS.
+    pub cors: midoffice_api::json::Cors,
     /// The data folder.
     pub data_dir: PathBuf,
     /// The database URL, with its password: show it only through [`redact_url`].
@@ -467,6 +484,8 @@ pub enum ConfigError {
     },
     #[error("{origin}: {value:?} is not a number of seconds from 1 to {MAX_CONNECTION_AGE_SECS}")]
     Seconds { origin: String, value: String },
+    #[error("{origin}: {reason}")]
+    Cors { origin: String, reason: String },
     #[error(
         "{origin}: {value:?} is the gRPC address (server.listen) itself; leave \
          server.pages_listen unset to serve the pages on the gRPC port, or give it an \
@@ -545,6 +564,7 @@ struct ServerTable {
     mode: Option<String>,
     tls_terminated_by_proxy: Option<bool>,
     max_connection_age_seconds: Option<u64>,
+    cors_allowed_origins: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -691,6 +711,7 @@ pub fn parse_file(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
         .server
         .max_connection_age_seconds
         .map(|n| n.to_string());
+    values[CORS_ALLOWED_ORIGINS] = file.server.cors_allowed_origins.map(|o| o.join(","));
     let access = file
         .access
         .config()
@@ -813,6 +834,7 @@ pub fn resolve(
         &flags.log_format,
         &flags.database_read_url,
         &flags.max_connection_age_seconds,
+        &flags.cors_allowed_origins,
     ];
     let mut warnings = Vec::new();
     // The winning value of each setting and where it came from; `None` for the default.
@@ -860,6 +882,7 @@ pub fn resolve(
         log_format,
         read_url,
         max_connection_age,
+        cors_allowed_origins,
     ] = chosen;
 
     let address = |(value, origin): (String, String)| {
@@ -956,10 +979,22 @@ pub fn resolve(
         },
     };
     let max_connection_age = parse_seconds(max_connection_age)?;
+    let cors = match cors_allowed_origins {
+        None => midoffice_api::json::Cors::default(),
+        Some((value, origin)) => midoffice_api::json::Cors::new(
+            value
+                .split(',')
+                .map(|o| o.trim().to_owned())
+                .filter(|o| !o.is_empty())
+                .collect(),
+        )
+        .map_err(|reason| ConfigError::Cors { origin, reason })?,
+    };
     Ok(Settings {
         listen,
         pages_listen,
         max_connection_age,
+        cors,
         data_dir,
         database_url,
         read_url,
@@ -1182,6 +1217,41 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn cors_origins_are_a_list_in_the_file_and_comma_separated_elsewhere() {
+        let s = resolve(None, &env(&[]), &ServeArgs::default()).unwrap();
+        assert!(s.cors.allowed_origins.is_empty());
+        let s = resolve(
+            Some(file(
+                "[server]\ncors_allowed_origins = [\"https://kcc.example.nl\"]\n",
+            )),
+            &env(&[]),
+            &ServeArgs::default(),
+        )
+        .unwrap();
+        assert_eq!(s.cors.allowed_origins, ["https://kcc.example.nl"]);
+        let e = env(&[(
+            "MIDOFFICE__SERVER__CORS_ALLOWED_ORIGINS",
+            "https://a.example.nl, http://localhost:5173",
+        )]);
+        let s = resolve(None, &e, &ServeArgs::default()).unwrap();
+        assert_eq!(
+            s.cors.allowed_origins,
+            ["https://a.example.nl", "http://localhost:5173"]
+        );
+        let flags = ServeArgs {
+            cors_allowed_origins: Some("*".into()),
+            ..ServeArgs::default()
+        };
+        let err = resolve(None, &env(&[]), &flags)
+            .err()
+            .expect("* is refused");
+        assert!(
+            err.to_string().starts_with("--cors-allowed-origins: "),
+            "{err}"
+        );
     }
 
     #[test]

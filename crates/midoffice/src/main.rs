@@ -46,6 +46,11 @@ An empty value means the built-in default.
                    after this many seconds a client's connection gets a GOAWAY and
                    the client connects again (to any replica); calls in flight finish.
                    Unset: a connection lives as long as the client keeps it.
+  --cors-allowed-origins
+                   server.cors_allowed_origins
+                                            MIDOFFICE__SERVER__CORS_ALLOWED_ORIGINS
+                   the origins (scheme://host[:port], comma-separated; a list in the
+                   file) whose browsers may call the JSON API (/api/v1/). Unset: none.
   --data-dir       data.dir                 MIDOFFICE__DATA__DIR, MIDOFFICE_DATA_DIR
   --database-url   database.url             MIDOFFICE__DATABASE__URL,
                                             MIDOFFICE_DATABASE_URL
@@ -697,6 +702,7 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
             store,
             pseudonymiser,
             access,
+            cors: settings.cors.clone(),
         },
         tls,
         shutdown_signal(),

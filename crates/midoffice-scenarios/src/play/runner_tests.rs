@@ -32,6 +32,7 @@ impl Served {
             store,
             pseudonymiser: Pseudonymiser::new(&test_secret()),
             access: midoffice_api::auth::Access::development(),
+            cors: Default::default(),
         })
         .await
         .expect("the server starts");
