@@ -32,13 +32,29 @@ pub async fn send_with(b: &Backend, method: &str, target: &str, extra: &str) -> 
 
 /// [`send_with`] to the address `addr` (`127.0.0.1:PORT`), whatever it serves.
 pub async fn send_to(addr: &str, method: &str, target: &str, extra: &str) -> Answer {
+    send_body(addr, method, target, extra, None).await
+}
+
+/// [`send_to`] with a body (sent with its `Content-Length`; say its type in `extra`).
+pub async fn send_body(
+    addr: &str,
+    method: &str,
+    target: &str,
+    extra: &str,
+    body: Option<&[u8]>,
+) -> Answer {
     let addr = addr.to_owned();
-    let text = format!(
-        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nAccept: */*\r\n{extra}Connection: close\r\n\r\n"
-    );
+    let length = body.map_or(String::new(), |b| {
+        format!("Content-Length: {}\r\n", b.len())
+    });
+    let mut text = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nAccept: */*\r\n{extra}{length}Connection: close\r\n\r\n"
+    )
+    .into_bytes();
+    text.extend_from_slice(body.unwrap_or_default());
     let raw = tokio::task::spawn_blocking(move || {
         let mut s = std::net::TcpStream::connect(&addr).expect("connect");
-        s.write_all(text.as_bytes()).expect("write");
+        s.write_all(&text).expect("write");
         let mut raw = Vec::new();
         s.read_to_end(&mut raw).expect("read");
         raw

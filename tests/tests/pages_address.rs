@@ -323,6 +323,7 @@ async fn the_pages_address_speaks_the_servers_tls_and_takes_its_client_certifica
                 .domain_name("localhost"),
         ),
         pages_apart: true,
+        cors: Default::default(),
     };
     on_backend_with(database, setup, move |b| async move {
         publish(&b).await;

@@ -1247,7 +1247,7 @@ mod tests {
         };
         let err = resolve(None, &env(&[]), &flags)
             .err()
-            .expect("* is refused");
+            .unwrap_or_else(|| panic!("* is refused"));
         assert!(
             err.to_string().starts_with("--cors-allowed-origins: "),
             "{err}"

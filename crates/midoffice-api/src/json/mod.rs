@@ -299,6 +299,13 @@ fn problem(
     )
 }
 
+fn invalid(name: &str, reason: &str) -> InvalidParam {
+    InvalidParam {
+        name: name.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
 /// A 400 naming one field.
 fn bad(name: impl Into<String>, reason: impl Into<String>) -> Response<Body> {
     problem(
@@ -371,8 +378,8 @@ where
     let mut fields = Map::new();
     match bound.route.input {
         Input::Query => {
-            if let Err(r) = read_query(&input, query.as_deref().unwrap_or(""), &mut fields) {
-                return Ok(r);
+            if let Err(p) = read_query(&input, query.as_deref().unwrap_or(""), &mut fields) {
+                return Ok(bad(p.name, p.reason));
             }
         }
         Input::Body | Input::BodyField(_) => {
@@ -596,7 +603,7 @@ fn read_query(
     input: &MessageDescriptor,
     query: &str,
     fields: &mut Map<String, Value>,
-) -> Result<(), Response<Body>> {
+) -> Result<(), InvalidParam> {
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (raw_name, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
         let name = percent_decode(&raw_name.replace('+', " "));
@@ -609,7 +616,7 @@ fn read_query(
                 .get_field_by_json_name(seg)
                 .or_else(|| desc.get_field_by_name(seg))
             else {
-                return Err(bad(name.clone(), "is not a parameter of this operation"));
+                return Err(invalid(&name, "is not a parameter of this operation"));
             };
             let key = field.json_name().to_owned();
             let last = i + 1 == segments.len();
@@ -617,20 +624,20 @@ fn read_query(
                 Kind::Message(m) if !last && !field.is_list() && !field.is_map() => {
                     let entry = map.entry(key).or_insert_with(|| Value::Object(Map::new()));
                     let Value::Object(next) = entry else {
-                        return Err(bad(name.clone(), "is given twice"));
+                        return Err(invalid(&name, "is given twice"));
                     };
                     map = next;
                     desc = m;
                 }
                 _ if !last => {
-                    return Err(bad(name.clone(), "is not a parameter of this operation"));
+                    return Err(invalid(&name, "is not a parameter of this operation"));
                 }
                 kind => {
                     let v = match kind {
                         Kind::Bool => match value.as_str() {
                             "true" => Value::Bool(true),
                             "false" => Value::Bool(false),
-                            _ => return Err(bad(name.clone(), "must be true or false")),
+                            _ => return Err(invalid(&name, "must be true or false")),
                         },
                         _ => Value::String(value.clone()),
                     };
@@ -638,10 +645,10 @@ fn read_query(
                         let entry = map.entry(key).or_insert_with(|| Value::Array(Vec::new()));
                         match entry {
                             Value::Array(a) => a.push(v),
-                            _ => return Err(bad(name.clone(), "is given twice")),
+                            _ => return Err(invalid(&name, "is given twice")),
                         }
                     } else if map.insert(key, v).is_some() {
-                        return Err(bad(name.clone(), "is given twice"));
+                        return Err(invalid(&name, "is given twice"));
                     }
                 }
             }
