@@ -20,6 +20,8 @@
 //!   or on HTTP/1 (gRPC-Web) at most [`HTTP1_READ_BUFFER`]; a running call holds at
 //!   most one message of [`MAX_MESSAGE_BYTES`] and its decoded form. See
 //!   [`REQUEST_MEMORY_BOUND`].
+//!   The JSON API reads bodies before its calls reach these budgets; it has a bound
+//!   of its own ([`crate::json::JSON_CALLS`] bodies of [`crate::json::MAX_BODY_BYTES`]).
 
 use crate::error::{
     FIGURES_BUSY, SERVER_BUSY, busy_status, deadline_status, malformed_status, too_large_status,

@@ -52,6 +52,10 @@ pub const API_VERSION_HEADER: &str = "api-version";
 /// largest protobuf message; the protobuf it becomes is bounded by the gRPC limit itself
 /// ([`MAX_MESSAGE_BYTES`]).
 pub const MAX_BODY_BYTES: usize = 2 * MAX_MESSAGE_BYTES;
+/// JSON calls transcoded at one time: as many as the gRPC budgets run
+/// ([`crate::limits`]), so the bodies read and their decoded forms stay within the
+/// server's memory bound; more wait at most [`crate::limits::OTHER_WAIT`], then 429.
+pub const JSON_CALLS: usize = crate::limits::OTHER_CALLS + crate::limits::FIGURE_CALLS;
 /// How long a browser may keep a preflight's answer.
 const PREFLIGHT_MAX_AGE: &str = "600";
 
@@ -112,6 +116,8 @@ struct Bound {
 
 struct Shared {
     routes: Vec<Bound>,
+    /// [`JSON_CALLS`] places.
+    budget: tokio::sync::Semaphore,
     cors: Cors,
     openapi: Bytes,
 }
@@ -167,6 +173,7 @@ impl JsonApiLayer {
         Self {
             shared: Arc::new(Shared {
                 routes,
+                budget: tokio::sync::Semaphore::new(JSON_CALLS),
                 cors,
                 openapi,
             }),
@@ -371,6 +378,19 @@ where
         .map(|(n, v)| (n, percent_decode(v)))
         .collect();
     let query = request.uri().query().map(str::to_owned);
+    // A place before the body is read: what JSON calls hold is bounded.
+    let wait = tokio::time::timeout(crate::limits::OTHER_WAIT, shared.budget.acquire()).await;
+    let Ok(Ok(_place)) = wait else {
+        let mut r = problem(
+            StatusCode::TOO_MANY_REQUESTS,
+            "the server is busy; try again shortly",
+            Some(crate::error::SERVER_BUSY),
+            &[],
+        );
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+        return Ok(r);
+    };
     let (parts, body) = request.into_parts();
 
     // The request message, from the path, the query or the body.
