@@ -77,7 +77,8 @@ fn effective(settings: &Settings, env_secret: Option<&str>) -> String {
         .as_ref()
         .map_or("none".to_owned(), |f| f.display().to_string());
     let _ = writeln!(out, "configuration file: {file}");
-    let values = [
+    // One value per setting: a setting added to SPECS and not here fails to build.
+    let values: [String; config::N] = [
         settings.listen.to_string(),
         settings.data_dir.display().to_string(),
         redact_url(&settings.database_url),
@@ -105,6 +106,11 @@ fn effective(settings: &Settings, env_secret: Option<&str>) -> String {
             || "none (as long as the client keeps it)".to_owned(),
             |a| a.as_secs().to_string(),
         ),
+        if settings.cors.allowed_origins.is_empty() {
+            "none (no CORS)".to_owned()
+        } else {
+            settings.cors.allowed_origins.join(", ")
+        },
     ];
     for ((spec, value), origin) in SPECS.iter().zip(values).zip(&settings.origins) {
         let origin = match (origin, spec.key) {
