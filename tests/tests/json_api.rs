@@ -449,10 +449,12 @@ async fn every_operation_answers_as_its_grpc_twin(database: TestDatabase) {
         .await;
         assert_twin("GetFigureSeries", ok("GetFigureSeriesResponse", grpc), &a);
 
-        // The logs, up to a moment before either call, so neither call's own records
-        // are in them.
-        let until = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        // The logs, up to a moment after every record so far and before either call,
+        // so neither call's own records are in them: the next whole second (the end
+        // is given in seconds; truncating now would leave out this second's records).
+        let until = (chrono::Utc::now() + chrono::Duration::seconds(1))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
         let processing = pb::ListProcessingRecordsRequest {
             identifiers: Some(bsn(BSN)),
             end_time: Some(at(&until)),
