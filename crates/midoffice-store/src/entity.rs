@@ -2,6 +2,7 @@
 //! enums are short upper-case text; identifiers are only ever keyed hashes.
 
 pub mod audit_record;
+pub mod benchmark_import;
 pub mod case;
 pub mod contact;
 pub mod feedback;

@@ -90,6 +90,7 @@ macro_rules! in_logged_read {
     }};
 }
 
+mod benchmark;
 pub mod benchmark_summary;
 pub mod bulk;
 mod convert;
@@ -112,6 +113,7 @@ mod write;
 use convert::{micros, trunc};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QuerySelect};
 
+pub use benchmark::{BenchmarkCounts, Imported};
 pub use db::{
     ACQUIRE_TIMEOUT, BUSY_TIMEOUT, FIGURE_CONNECTIONS, LOCK_TIMEOUT, MigrationFailure,
     POSTGRES_CONNECTIONS, STATEMENT_TIMEOUT, migrate_url,

@@ -24,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_figure_total_parts::Migration),
             Box::new(m0012_figure_day_versions::Migration),
             Box::new(m0013_contact_case_started::Migration),
+            Box::new(m0015_benchmark_import::Migration),
         ]
     }
 }
@@ -1412,6 +1413,62 @@ mod m0013_contact_case_started {
                 manager.drop_index(drop(new)).await?;
             }
             Ok(())
+        }
+
+        fn use_transaction(&self) -> Option<bool> {
+            Some(true)
+        }
+    }
+}
+
+mod m0015_benchmark_import {
+    //! Benchmark summaries imported from other deployments (`benchmark_import`,
+    //! `crate::benchmark`): one row per peer group, period and participant, holding the
+    //! summary's canonical line and signature as verified. A group's rows, not a
+    //! tenant's: the group code leads the key. A new table, empty.
+
+    use super::shared::{long, text};
+    use sea_orm_migration::prelude::*;
+
+    /// One table.
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0015_benchmark_import"
+        }
+    }
+
+    #[sea_orm_migration::async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let mut key = Index::create();
+            key.col("peer_group").col("period").col("participant");
+            manager
+                .create_table(
+                    Table::create()
+                        .table(Alias::new("benchmark_import"))
+                        .col(text("peer_group"))
+                        .col(text("period"))
+                        .col(text("participant"))
+                        .col(long("as_of"))
+                        .col(ColumnDef::new("line").text().not_null())
+                        .col(text("signature"))
+                        .col(long("imported_at"))
+                        .primary_key(&mut key)
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .drop_table(
+                    Table::drop()
+                        .table(Alias::new("benchmark_import"))
+                        .to_owned(),
+                )
+                .await
         }
 
         fn use_transaction(&self) -> Option<bool> {
