@@ -145,6 +145,17 @@ fn effective(settings: &Settings, env_secret: Option<&str>) -> String {
         "retention.interval_seconds = {}",
         settings.retention.interval.as_secs()
     );
+    let participants: Vec<&str> = settings.benchmark_keys.keys().map(|c| c.as_str()).collect();
+    let _ = writeln!(
+        out,
+        "benchmark.participants: {} public key(s){}",
+        participants.len(),
+        if participants.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", participants.join(", "))
+        }
+    );
     let access = &settings.access;
     let names = |names: Vec<&str>| {
         if names.is_empty() {

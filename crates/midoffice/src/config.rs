@@ -346,6 +346,8 @@ pub struct Settings {
     pub log_level: Option<String>,
     /// How log lines are written (`log.format`).
     pub log_format: crate::telemetry::LogFormat,
+    /// The benchmark participants' public keys (`[benchmark.participants]`).
+    pub benchmark_keys: BenchmarkKeys,
 }
 
 impl std::fmt::Debug for Settings {
@@ -459,6 +461,8 @@ pub enum ConfigError {
     Retention { path: PathBuf, message: String },
     #[error("in the configuration file {path}: {message}")]
     Telemetry { path: PathBuf, message: String },
+    #[error("in the configuration file {path}: {message}")]
+    Benchmark { path: PathBuf, message: String },
     #[error("{origin}: {value:?} is not a mode: use \"development\" or \"production\"")]
     Mode { origin: String, value: String },
     #[error("{origin}: {value:?} is not a log level or filter: {reason}")]
@@ -516,7 +520,24 @@ struct File {
     retention: RetentionTable,
     #[serde(default)]
     log: LogTable,
+    #[serde(default)]
+    benchmark: BenchmarkTable,
 }
+
+/// `[benchmark]`: the benchmark between organisations (docs/benchmark.md). File only.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table [benchmark]")]
+struct BenchmarkTable {
+    /// `[benchmark.participants]`: participant id = its Ed25519 public key (base64), the
+    /// keys `midoffice benchmark import` checks summaries' signatures against.
+    #[serde(default)]
+    participants: BTreeMap<String, String>,
+}
+
+/// The participants' public keys of `[benchmark.participants]`, checked: each id a code,
+/// each key an Ed25519 public key.
+pub type BenchmarkKeys =
+    BTreeMap<midoffice_domain::Code, midoffice_store::benchmark_summary::PublicKey>;
 
 /// `[log]`: what is logged and how.
 #[derive(Debug, Default, Deserialize)]
@@ -613,6 +634,8 @@ pub struct FileLayer {
     retention: Retention,
     /// `telemetry.metrics_interval_seconds`, checked.
     metrics_interval: Option<std::time::Duration>,
+    /// `[benchmark.participants]`, checked.
+    benchmark_keys: BenchmarkKeys,
 }
 
 /// The variables of the process that configuration may use. Only these are read, and
@@ -764,6 +787,26 @@ pub fn parse_file(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
         }
         n => n.map(std::time::Duration::from_secs),
     };
+    let mut benchmark_keys = BenchmarkKeys::new();
+    for (id, key) in file.benchmark.participants {
+        let bad = |message: String| ConfigError::Benchmark {
+            path: path.to_path_buf(),
+            message,
+        };
+        let code = midoffice_domain::Code::parse(&id).map_err(|e| {
+            bad(format!(
+                "benchmark.participants: the participant id {id:?} {e}"
+            ))
+        })?;
+        let key =
+            midoffice_store::benchmark_summary::PublicKey::from_base64(&key).map_err(|_| {
+                bad(format!(
+                    "benchmark.participants.{id}: not an Ed25519 public key (its 32 bytes, \
+                     or its SubjectPublicKeyInfo, in base64)"
+                ))
+            })?;
+        benchmark_keys.insert(code, key);
+    }
     Ok(FileLayer {
         path: path.to_path_buf(),
         values,
@@ -771,6 +814,7 @@ pub fn parse_file(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
         tls,
         retention,
         metrics_interval,
+        benchmark_keys,
     })
 }
 
@@ -1008,6 +1052,10 @@ pub fn resolve(
         access: file.as_ref().map(|f| f.access.clone()).unwrap_or_default(),
         tls: file.as_ref().and_then(|f| f.tls.clone()),
         retention: file.as_ref().map(|f| f.retention).unwrap_or_default(),
+        benchmark_keys: file
+            .as_ref()
+            .map(|f| f.benchmark_keys.clone())
+            .unwrap_or_default(),
         metrics_interval: file.as_ref().and_then(|f| f.metrics_interval).unwrap_or(
             std::time::Duration::from_secs(DEFAULT_METRICS_INTERVAL_SECS),
         ),
@@ -1574,6 +1622,39 @@ mod tests {
             .to_string();
             assert!(err.contains("telemetry.metrics_interval_seconds"), "{err}");
         }
+    }
+
+    #[test]
+    fn benchmark_participants_keys_are_checked_when_the_file_is_read() {
+        // 32 bytes of 7, base64.
+        let key = "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=";
+        let f = file(&format!(
+            "[benchmark.participants]\ngemeente-a = \"{key}\"\n"
+        ));
+        assert_eq!(
+            f.benchmark_keys
+                .keys()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>(),
+            ["gemeente-a"]
+        );
+        assert!(file("").benchmark_keys.is_empty());
+        let err = |text: &str| {
+            parse_file(text, Path::new("m.toml"))
+                .unwrap_err()
+                .to_string()
+        };
+        let bad_key = err("[benchmark.participants]\ngemeente-a = \"bm90IGEga2V5\"\n");
+        assert!(
+            bad_key.contains("benchmark.participants.gemeente-a: not an Ed25519 public key"),
+            "{bad_key}"
+        );
+        let bad_id = err(&format!(
+            "[benchmark.participants]\n\"Gemeente A\" = \"{key}\"\n"
+        ));
+        assert!(bad_id.contains("participant id"), "{bad_id}");
+        let unknown = err("[benchmark]\nkey = 1\n");
+        assert!(unknown.contains("unknown key"), "{unknown}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod access;
 mod bench;
+mod benchmark;
 mod check;
 mod config;
 mod demo;
@@ -23,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tracing::{error, info, warn};
 
-const CONFIGURATION_HELP: &str = "\
+pub(crate) const CONFIGURATION_HELP: &str = "\
 Configuration, each layer overriding the one before:
   1. the built-in defaults shown above;
   2. a TOML file: --config, else MIDOFFICE_CONFIG, else ./midoffice.toml if it exists
@@ -150,6 +151,10 @@ enum Command {
     /// exits 0 on SERVING, 1 otherwise, with a line saying why (for a container's
     /// HEALTHCHECK).
     Health(health::HealthArgs),
+    /// The benchmark between organisations: signed summaries exchanged between
+    /// deployments (docs/benchmark.md).
+    #[command(subcommand)]
+    Benchmark(benchmark::BenchmarkCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -254,6 +259,7 @@ async fn main() -> ExitCode {
         Some(Command::Migrate(args)) => migrate(args).await,
         Some(Command::Config(ConfigCommand::Check { file })) => check::run(file).await,
         Some(Command::Health(args)) => health::run(args).await,
+        Some(Command::Benchmark(command)) => benchmark::run(command).await,
         None => serve(cli.serve).await,
     }
 }
