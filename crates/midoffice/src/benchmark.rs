@@ -69,11 +69,27 @@ pub struct KeygenArgs {
 }
 
 pub async fn run(command: BenchmarkCommand) -> ExitCode {
+    if let BenchmarkCommand::Keygen(args) = &command {
+        return finish("keygen", keygen(&args.private_key));
+    }
+    // The store's warnings (a busy database) on stderr; the output is the command's own.
+    let telemetry = match crate::telemetry::init(None, tracing::Level::WARN) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("midoffice: cannot set up logging: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let (what, result) = match command {
         BenchmarkCommand::Export(args) => ("export", export(args).await),
         BenchmarkCommand::Import(args) => ("import", import(args).await),
         BenchmarkCommand::Keygen(args) => ("keygen", keygen(&args.private_key)),
     };
+    telemetry.shutdown().await;
+    finish(what, result)
+}
+
+fn finish(what: &str, result: Result<(), String>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
