@@ -9,6 +9,7 @@ pub mod code;
 pub mod command;
 pub mod contact;
 pub mod error;
+pub mod events;
 pub mod feedback;
 pub mod figures;
 pub mod identifier;
