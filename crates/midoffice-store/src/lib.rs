@@ -97,6 +97,7 @@ mod convert;
 mod db;
 mod dburl;
 pub mod entity;
+mod events;
 mod facts;
 mod figure_cache;
 mod idempotency;
@@ -125,6 +126,7 @@ pub use midoffice_domain::plan::erase::ERASED_STORY as ERASED_TEXT;
 pub use processing_log::{AuditRecord, Caller, Cursor, Listing, Page, ProcessingRecord};
 pub use retention::{RETENTION_BATCH, RetentionReport};
 pub use rollup::{Answered, FigurePath, REBUILD_BATCH};
+pub use events::Delivery;
 pub use worklist::CommitmentPage;
 
 /// How a call names the party whose contacts it pages through.
@@ -184,7 +186,8 @@ impl Store {
         settings: &TenantSettings,
     ) -> Result<(), StoreError> {
         write::save(txn, tenant, caller, writes).await?;
-        rollup::after_writes(txn, tenant, writes, units, settings, &self.figure_states).await
+        rollup::after_writes(txn, tenant, writes, units, settings, &self.figure_states).await?;
+        events::after_writes(self, txn, tenant, writes, units).await
     }
 
     /// A start's or a record's plan carried out: its writes saved, the figure units
@@ -266,6 +269,8 @@ pub struct Store {
     figure_states: std::sync::Arc<rollup::KnownStates>,
     /// Figure answers per period kept in memory (`figure_cache`).
     figure_cache: std::sync::Arc<figure_cache::FigureCache>,
+    /// The event subscribers' names per tenant (`events`).
+    subscribers: std::sync::Arc<events::Subscribers>,
 }
 
 /// Tenant settings read before, by tenant, each with its row's version
@@ -531,6 +536,7 @@ impl Store {
             settings: Default::default(),
             figure_states: Default::default(),
             figure_cache: Default::default(),
+            subscribers: Default::default(),
         })
     }
 

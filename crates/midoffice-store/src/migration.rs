@@ -24,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_figure_total_parts::Migration),
             Box::new(m0012_figure_day_versions::Migration),
             Box::new(m0013_contact_case_started::Migration),
+            Box::new(m0014_event_outbox::Migration),
             Box::new(m0015_benchmark_import::Migration),
         ]
     }
@@ -1411,6 +1412,103 @@ mod m0013_contact_case_started {
                     .create_index(create(old, &cols[..cols.len() - 1]))
                     .await?;
                 manager.drop_index(drop(new)).await?;
+            }
+            Ok(())
+        }
+
+        fn use_transaction(&self) -> Option<bool> {
+            Some(true)
+        }
+    }
+}
+
+mod m0014_event_outbox {
+    //! The event outbox (docs/api/events.md). `event`: one row per event a write or the
+    //! overdue pass produced (ids, codes and instants only), unique per tenant, type and
+    //! subject, so an event happens once (the overdue pass inserts again and again, and
+    //! only the first stays). `event_delivery`: one row per event and subscriber still
+    //! to deliver, inserted in the same transaction as the event; the dispatcher deletes
+    //! it once delivered, and marks it failed (`failed_at`) when it gives up. Both are
+    //! keyed by tenant first.
+
+    use super::shared::{index, long, text};
+    use sea_orm_migration::prelude::*;
+
+    /// Two tables.
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0014_event_outbox"
+        }
+    }
+
+    fn id(name: &'static str) -> ColumnDef {
+        ColumnDef::new(name).uuid().not_null().to_owned()
+    }
+
+    #[sea_orm_migration::async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let mut key = Index::create();
+            key.col("tenant").col("id");
+            manager
+                .create_table(
+                    Table::create()
+                        .table("event")
+                        .col(text("tenant"))
+                        .col(id("id"))
+                        .col(text("event_type"))
+                        .col(id("subject"))
+                        .col(long("time"))
+                        .col(ColumnDef::new("data").text().not_null())
+                        .col(long("created_at"))
+                        .primary_key(&mut key)
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_index(
+                    index(
+                        "ux_event_tenant_type_subject",
+                        "event",
+                        &["tenant", "event_type", "subject"],
+                    )
+                    .unique()
+                    .to_owned(),
+                )
+                .await?;
+            let mut key = Index::create();
+            key.col("tenant").col("subscriber").col("event_id");
+            manager
+                .create_table(
+                    Table::create()
+                        .table("event_delivery")
+                        .col(text("tenant"))
+                        .col(text("subscriber"))
+                        .col(id("event_id"))
+                        .col(ColumnDef::new("attempts").integer().not_null())
+                        .col(long("next_at"))
+                        .col(ColumnDef::new("claimed_until").big_integer().null())
+                        .col(ColumnDef::new("failed_at").big_integer().null())
+                        .primary_key(&mut key)
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .create_index(index(
+                    "ix_event_delivery_tenant_next",
+                    "event_delivery",
+                    &["tenant", "next_at"],
+                ))
+                .await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            for t in ["event_delivery", "event"] {
+                manager
+                    .drop_table(Table::drop().table(Alias::new(t)).to_owned())
+                    .await?;
             }
             Ok(())
         }
