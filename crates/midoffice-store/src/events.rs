@@ -342,7 +342,9 @@ impl Store {
                     .await
                     .map_err(db_err)?;
                 match row {
-                    Some(r) => Ok(u64::try_from(r.try_get::<i64>("", "n").map_err(db_err)?).unwrap_or(0)),
+                    Some(r) => {
+                        Ok(u64::try_from(r.try_get::<i64>("", "n").map_err(db_err)?).unwrap_or(0))
+                    }
                     None => Ok(0),
                 }
             }

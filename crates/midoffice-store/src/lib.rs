@@ -120,13 +120,13 @@ pub use db::{
     POSTGRES_CONNECTIONS, STATEMENT_TIMEOUT, migrate_url,
 };
 pub use dburl::{redact_url, sqlite_path};
+pub use events::Delivery;
 pub use lock::{identifier_lock_key, party_lock_key};
 /// What replaces the story of a contact of an erased party.
 pub use midoffice_domain::plan::erase::ERASED_STORY as ERASED_TEXT;
 pub use processing_log::{AuditRecord, Caller, Cursor, Listing, Page, ProcessingRecord};
 pub use retention::{RETENTION_BATCH, RetentionReport};
 pub use rollup::{Answered, FigurePath, REBUILD_BATCH};
-pub use events::Delivery;
 pub use worklist::CommitmentPage;
 
 /// How a call names the party whose contacts it pages through.

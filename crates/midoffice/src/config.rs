@@ -342,6 +342,8 @@ pub struct Settings {
     /// Between two metric exports, and two refreshes of the domain figures they carry
     /// (`telemetry.metrics_interval_seconds`, default a minute).
     pub metrics_interval: std::time::Duration,
+    /// Events to webhook subscribers (`[events]`); no subscribers: none kept or sent.
+    pub events: crate::events::EventsConfig,
     /// What is logged (`log.level`, checked); `None`: `RUST_LOG`, else the default.
     pub log_level: Option<String>,
     /// How log lines are written (`log.format`).
@@ -463,6 +465,7 @@ pub enum ConfigError {
     Telemetry { path: PathBuf, message: String },
     #[error("in the configuration file {path}: {message}")]
     Benchmark { path: PathBuf, message: String },
+    Events { path: PathBuf, message: String },
     #[error("{origin}: {value:?} is not a mode: use \"development\" or \"production\"")]
     Mode { origin: String, value: String },
     #[error("{origin}: {value:?} is not a log level or filter: {reason}")]
@@ -522,6 +525,7 @@ struct File {
     log: LogTable,
     #[serde(default)]
     benchmark: BenchmarkTable,
+    events: crate::events::EventsTable,
 }
 
 /// `[benchmark]`: the benchmark between organisations (docs/benchmark.md). File only.
@@ -636,6 +640,8 @@ pub struct FileLayer {
     metrics_interval: Option<std::time::Duration>,
     /// `[benchmark.participants]`, checked.
     benchmark_keys: BenchmarkKeys,
+    /// The event subscribers (`[events]`), checked, their secrets read.
+    events: crate::events::EventsConfig,
 }
 
 /// The variables of the process that configuration may use. Only these are read, and
@@ -807,6 +813,13 @@ pub fn parse_file(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
             })?;
         benchmark_keys.insert(code, key);
     }
+    let events = file
+        .events
+        .config(|name| std::env::var(name).ok())
+        .map_err(|message| ConfigError::Events {
+            path: path.to_path_buf(),
+            message,
+        })?;
     Ok(FileLayer {
         path: path.to_path_buf(),
         values,
@@ -815,6 +828,7 @@ pub fn parse_file(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
         retention,
         metrics_interval,
         benchmark_keys,
+        events,
     })
 }
 
@@ -1059,6 +1073,7 @@ pub fn resolve(
         metrics_interval: file.as_ref().and_then(|f| f.metrics_interval).unwrap_or(
             std::time::Duration::from_secs(DEFAULT_METRICS_INTERVAL_SECS),
         ),
+        events: file.as_ref().map(|f| f.events.clone()).unwrap_or_default(),
         file: file.map(|f| f.path),
         origins,
         log_level,

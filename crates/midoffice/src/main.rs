@@ -7,6 +7,7 @@ mod benchmark;
 mod check;
 mod config;
 mod demo;
+mod events;
 mod health;
 mod metrics;
 mod processing_export;
@@ -698,6 +699,26 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
             stop_export.subscribe(),
         ))
     });
+    // Events to webhook subscribers: only with subscribers configured.
+    let events_job = (!settings.events.subscribers.is_empty()).then(|| {
+        let mut names: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for s in &settings.events.subscribers {
+            names
+                .entry(s.tenant.as_str().to_owned())
+                .or_default()
+                .push(s.name.clone());
+        }
+        info!(
+            subscribers = settings.events.subscribers.len(),
+            "event dispatcher"
+        );
+        store.set_event_subscribers(names);
+        tokio::spawn(events::run(
+            store.clone(),
+            settings.events.clone(),
+            stop_export.subscribe(),
+        ))
+    });
     let served = midoffice_api::serve_on(
         midoffice_api::Listeners {
             grpc: listener,
@@ -715,6 +736,11 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
     )
     .await;
     let _ = stop_export.send(true);
+    if let Some(task) = events_job
+        && let Err(e) = task.await
+    {
+        tracing::warn!(error = %e, "the event dispatcher stopped abnormally");
+    }
     if let Some(task) = retention_job
         && let Err(e) = task.await
     {
