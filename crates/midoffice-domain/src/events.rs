@@ -201,9 +201,10 @@ fn commitment_event(
             .and_then(|e| e.department.clone())
             .or_else(|| p.department.clone())
     });
-    let fulfilled = (kind == EventKind::CommitmentFulfilled)
-        .then(|| c.fulfilment.as_ref())
-        .flatten();
+    let fulfilled = c
+        .fulfilment
+        .as_ref()
+        .filter(|_| kind == EventKind::CommitmentFulfilled);
     Event {
         kind,
         subject: c.contact_id,
