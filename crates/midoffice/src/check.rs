@@ -156,6 +156,30 @@ fn effective(settings: &Settings, env_secret: Option<&str>) -> String {
             format!(": {}", participants.join(", "))
         }
     );
+    let events = &settings.events;
+    let _ = writeln!(
+        out,
+        "events.subscribers: {} (secrets not shown){}",
+        events.subscribers.len(),
+        events
+            .subscribers
+            .iter()
+            .map(|s| format!(" {}/{} -> {}", s.tenant, s.name, s.url))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    if !events.subscribers.is_empty() {
+        let _ = writeln!(
+            out,
+            "events.source = {}\nevents.retry_initial_seconds = {}\nevents.retry_max_seconds = {}\n\
+             events.max_attempts = {}\nevents.overdue_interval_seconds = {}",
+            events.source,
+            events.retry_initial.as_secs(),
+            events.retry_max.as_secs(),
+            events.max_attempts,
+            events.overdue_interval.as_secs()
+        );
+    }
     let access = &settings.access;
     let names = |names: Vec<&str>| {
         if names.is_empty() {

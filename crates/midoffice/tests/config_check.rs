@@ -59,6 +59,17 @@ fn a_broken_file_fails_naming_the_key() {
             "[telemetry]\nmetrics_interval_seconds = 0\n",
             "telemetry.metrics_interval_seconds",
         ),
+        (
+            "[[events.subscribers]]\ntenant = \"gemeente-a\"\nname = \"crm\"\n\
+             url = \"http://crm.example.nl/hooks\"\nsecret_env = \"HOOK\"\n",
+            "https://",
+        ),
+        (
+            "[[events.subscribers]]\ntenant = \"gemeente-a\"\nname = \"crm\"\n\
+             url = \"https://crm.example.nl/hooks\"\nsecret = \"inline\"\n",
+            "secret",
+        ),
+        ("[events]\nmax_attempts = 0\n", "events.max_attempts"),
         // Valid alone, refused by serve: no credentials off loopback.
         ("[server]\nlisten = \"0.0.0.0:50051\"\n", "no credentials"),
     ] {
@@ -69,6 +80,26 @@ fn a_broken_file_fails_naming_the_key() {
         assert_eq!(out.status.code(), Some(1), "{text} passed: {said}");
         assert!(said.contains(key), "{key} missing in {said}");
     }
+    // A subscriber whose secret is in the environment passes; the secret is not shown.
+    let file = dir.path().join("events.toml");
+    std::fs::write(
+        &file,
+        "[[events.subscribers]]\ntenant = \"gemeente-a\"\nname = \"crm\"\n\
+         url = \"https://crm.example.nl/hooks\"\nsecret_env = \"HOOK\"\n",
+    )
+    .expect("the file is written");
+    let out = check(dir.path(), &file, &[("HOOK", "a-hook-secret-of-20-bytes")]);
+    let said = common::said(&out);
+    assert!(out.status.success(), "{said}");
+    assert!(said.contains("events.subscribers: 1"), "{said}");
+    assert!(!said.contains("a-hook-secret"), "{said}");
+    let out = check(dir.path(), &file, &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", common::said(&out));
+    assert!(
+        common::said(&out).contains("HOOK"),
+        "{}",
+        common::said(&out)
+    );
     let missing = check(dir.path(), &dir.path().join("absent.toml"), &[]);
     assert_eq!(missing.status.code(), Some(1), "{}", common::said(&missing));
 }
