@@ -221,6 +221,47 @@ async fn read_units<C: ConnectionTrait>(
     Ok(out)
 }
 
+/// Deletes at most `limit` of the tenant's events that happened before `before`, with
+/// their deliveries (retention). Answers how many events went.
+pub(crate) async fn delete_before<C: ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    before: Instant,
+    limit: u64,
+) -> Result<u64, StoreError> {
+    let backend = c.get_database_backend();
+    let rows = c
+        .query_all_raw(statement(
+            backend,
+            "SELECT id FROM event WHERE tenant = ? AND time < ? ORDER BY time LIMIT ?",
+            vec![
+                tenant.as_str().into(),
+                micros(before).into(),
+                (limit as i64).into(),
+            ],
+        ))
+        .await
+        .map_err(db_err)?;
+    let mut n = 0;
+    for r in rows {
+        let id: Uuid = r.try_get("", "id").map_err(db_err)?;
+        for sql in [
+            "DELETE FROM event_delivery WHERE tenant = ? AND event_id = ?",
+            "DELETE FROM event WHERE tenant = ? AND id = ?",
+        ] {
+            c.execute_raw(statement(
+                backend,
+                sql,
+                vec![tenant.as_str().into(), id.into()],
+            ))
+            .await
+            .map_err(db_err)?;
+        }
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// Overdue candidates looked at per transaction of the overdue pass.
 const OVERDUE_BATCH: u64 = 200;
 

@@ -1428,8 +1428,9 @@ mod m0014_event_outbox {
     //! subject, so an event happens once (the overdue pass inserts again and again, and
     //! only the first stays). `event_delivery`: one row per event and subscriber still
     //! to deliver, inserted in the same transaction as the event; the dispatcher deletes
-    //! it once delivered, and marks it failed (`failed_at`) when it gives up. Both are
-    //! keyed by tenant first.
+    //! it once delivered, and marks it failed (`failed_at`) when it gives up. The
+    //! retention pass deletes events older than the tenant's horizon (`time`, indexed)
+    //! with their deliveries. Both are keyed by tenant first.
 
     use super::shared::{index, long, text};
     use sea_orm_migration::prelude::*;
@@ -1477,6 +1478,9 @@ mod m0014_event_outbox {
                     .unique()
                     .to_owned(),
                 )
+                .await?;
+            manager
+                .create_index(index("ix_event_tenant_time", "event", &["tenant", "time"]))
                 .await?;
             let mut key = Index::create();
             key.col("tenant").col("subscriber").col("event_id");

@@ -41,6 +41,8 @@ pub struct RetentionReport {
     pub idempotency_records: u64,
     pub processing_records: u64,
     pub audit_records: u64,
+    /// Events (`event`, with their deliveries) that happened before the horizon.
+    pub events: u64,
     /// Write transactions it took.
     pub batches: u64,
     /// The longest of them, begin to commit: how long a write of the tenant waited for
@@ -187,7 +189,38 @@ impl Store {
                 }
             }
         }
+        report.events = self
+            .sweep_events(tenant, plan.contacts_before, &mut report)
+            .await?;
         Ok(report)
+    }
+
+    /// The tenant's events that happened before `before` go, with their deliveries
+    /// (delivered ones are gone already; failed or pending ones this old go too), a
+    /// batch at a time, each its own write transaction.
+    async fn sweep_events(
+        &self,
+        tenant: &TenantId,
+        before: Instant,
+        report: &mut RetentionReport,
+    ) -> Result<u64, StoreError> {
+        let mut total = 0;
+        loop {
+            let began = std::time::Instant::now();
+            let n = db::bounded(async {
+                let txn = self.pools.begin_write().await?;
+                let result =
+                    crate::events::delete_before(&txn, tenant, before, RETENTION_BATCH).await;
+                db::finish(txn, result).await
+            })
+            .await?;
+            report.longest_batch = report.longest_batch.max(began.elapsed());
+            report.batches += 1;
+            total += n;
+            if n < RETENTION_BATCH {
+                return Ok(total);
+            }
+        }
     }
 
     /// The next contacts of the tenant that started before `before`, after `cursor` in

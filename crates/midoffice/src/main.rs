@@ -344,17 +344,20 @@ async fn retention_run(args: RetentionRunArgs) -> ExitCode {
                 }
                 Ok(reports) => {
                     let mut failed = false;
-                    println!("tenant\tcases\tcontacts\tparties\tidempotency\tprocessing\taudit");
+                    println!(
+                        "tenant\tcases\tcontacts\tparties\tidempotency\tprocessing\taudit\tevents"
+                    );
                     for (tenant, report) in reports {
                         match report {
                             Ok(r) => println!(
-                                "{tenant}\t{}\t{}\t{}\t{}\t{}\t{}",
+                                "{tenant}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
                                 r.cases,
                                 r.contacts,
                                 r.parties,
                                 r.idempotency_records,
                                 r.processing_records,
-                                r.audit_records
+                                r.audit_records,
+                                r.events
                             ),
                             Err(e) => {
                                 failed = true;

@@ -29,6 +29,7 @@ pub async fn pass(
                 idempotency_records = r.idempotency_records,
                 processing_records = r.processing_records,
                 audit_records = r.audit_records,
+                events = r.events,
                 batches = r.batches,
                 longest_batch_ms = r.longest_batch.as_millis() as u64,
                 waited_for_figures = r.waited_for_figures,

@@ -422,6 +422,25 @@ async fn scenario(db_url: String) {
     let fulfilled = body_of("commitment.fulfilled", &kept_id);
     assert_eq!(fulfilled["data"]["fulfilled_by_contact_id"], call_id);
     assert_eq!(fulfilled["data"]["on_time"], true);
+    // The retention pass takes the events before the horizon with it (24 months after
+    // March 2026), and runs cleanly over the outbox (with the server's configuration,
+    // ./midoffice.toml, which it reads and checks as well).
+    let out = std::process::Command::new(binary)
+        .env_clear()
+        .env("HOOK_B_SECRET", SECRET_B)
+        .current_dir(dir.path())
+        .args(["retention", "run", "--database-url", &db_url])
+        .args(["--as-of", "2028-06-01T00:00:00Z"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::said(&out));
+    let said = common::said(&out);
+    assert!(said.contains(&format!("{TENANT_A}\t2\t3\t2\t")), "{said}");
+    assert!(
+        said.lines().next().is_some_and(|h| h.ends_with("\tevents")),
+        "{said}"
+    );
+    assert!(said.contains("\t7\n"), "A's seven events go: {said}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
