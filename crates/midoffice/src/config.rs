@@ -465,6 +465,7 @@ pub enum ConfigError {
     Telemetry { path: PathBuf, message: String },
     #[error("in the configuration file {path}: {message}")]
     Benchmark { path: PathBuf, message: String },
+    #[error("in the configuration file {path}: {message}")]
     Events { path: PathBuf, message: String },
     #[error("{origin}: {value:?} is not a mode: use \"development\" or \"production\"")]
     Mode { origin: String, value: String },
@@ -525,6 +526,7 @@ struct File {
     log: LogTable,
     #[serde(default)]
     benchmark: BenchmarkTable,
+    #[serde(default)]
     events: crate::events::EventsTable,
 }
 
