@@ -35,6 +35,13 @@ pub async fn send_to(addr: &str, method: &str, target: &str, extra: &str) -> Ans
     send_body(addr, method, target, extra, None).await
 }
 
+/// A POST of a form (`application/x-www-form-urlencoded`) to `addr` with `extra`
+/// header lines.
+pub async fn post_form(addr: &str, target: &str, extra: &str, form: &str) -> Answer {
+    let extra = format!("{extra}Content-Type: application/x-www-form-urlencoded\r\n");
+    send_body(addr, "POST", target, &extra, Some(form.as_bytes())).await
+}
+
 /// [`send_to`] with a body (sent with its `Content-Length`; say its type in `extra`).
 pub async fn send_body(
     addr: &str,

@@ -16,6 +16,7 @@ pub mod pb {
 
 pub mod auth;
 pub mod codec;
+pub mod console;
 pub mod convert;
 pub mod dashboard;
 pub mod error;

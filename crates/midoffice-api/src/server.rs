@@ -5,6 +5,7 @@
 //! port, with limits; or the pages on an address of their own ([`Listeners::pages`]).
 
 use crate::auth::{Access, AuthLayer};
+use crate::console::{Console, ConsoleLayer};
 use crate::dashboard::Dashboard;
 use crate::json::JsonApiLayer;
 use crate::limits::{self, GuardLayer};
@@ -166,6 +167,10 @@ pub async fn serve_on(
     let thermometer = PageLayer::new(Thermometer::new(state.store.clone()));
     let dashboard = PageLayer::new(Dashboard::new(state.store.clone(), state.access.clone()));
     let json_api = JsonApiLayer::new(state.cors.clone());
+    let console = ConsoleLayer::new(Console::new(
+        state.access.clone(),
+        state.pseudonymiser.clone(),
+    ));
     let state = Arc::new(state);
     let (reporter, health) = tonic_health::server::health_reporter();
     set_health(&reporter, ServingStatus::Serving).await;
@@ -246,6 +251,9 @@ pub async fn serve_on(
         // The JSON API: requests below `/api/v1/` become gRPC requests to the services
         // below (through gRPC-Web, the credential check and the limits, as any call).
         .layer(json_api)
+        // The reference console: `/console/...` on the gRPC port only; it checks the
+        // `channel` credential itself and calls the services below through gRPC.
+        .layer(console)
         .layer(tonic_web::GrpcWebLayer::new())
         .layer(auth)
         // Budgets, deadlines (DEADLINE_EXCEEDED, not tonic's CANCELLED) and the statuses
