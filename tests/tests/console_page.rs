@@ -503,3 +503,39 @@ async fn a_referral_and_a_return_visit_walk_through_the_console(database: TestDa
     })
     .await;
 }
+
+/// The console in headless Chromium with axe-core (`tests/browser/console.mjs`): a
+/// referral and a return visit walked with the keyboard alone, no WCAG 2.1 A/AA
+/// violation on any screen, no sideways scrolling at 320 px, the BSN in no URL or
+/// request header; screenshots go to `target/browser-artifacts` (or
+/// `THERMOMETER_ARTIFACTS`). Ignored by default, as it needs Chromium (`CHROMIUM`,
+/// default `/usr/bin/chromium`) and `npm ci` in `tests/browser`; `.ci/run` runs it.
+#[tokio::test]
+#[ignore = "needs Chromium and the npm packages of tests/browser; .ci/run runs it"]
+async fn browser() {
+    on_backend(TestDatabase::Sqlite, |b| async move {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let artifacts = std::env::var("THERMOMETER_ARTIFACTS").unwrap_or_else(|_| {
+            dir.join("../target/browser-artifacts")
+                .to_string_lossy()
+                .into_owned()
+        });
+        let script = dir.join("browser/console.mjs");
+        let url = b.url().to_owned();
+        let bsn = valid_bsns(700, 1)[0].clone();
+        let status = tokio::task::spawn_blocking(move || {
+            std::process::Command::new("node")
+                .arg(script)
+                .arg(url)
+                .arg(TENANT)
+                .arg(bsn)
+                .arg(artifacts)
+                .status()
+        })
+        .await
+        .expect("the browser task")
+        .expect("node runs");
+        assert!(status.success(), "the browser checks failed: {status}");
+    })
+    .await;
+}
