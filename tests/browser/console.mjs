@@ -109,7 +109,9 @@ try {
   await tabTo(page, "#identifiers-bsn");
   await page.keyboard.type(bsn);
   await submitWith(page);
-  if (!page.url().endsWith(`/console/${tenant}/new`)) fail(`after the look-up: ${page.url()}`);
+  if (!page.url().endsWith(`/console/${tenant}/new`)) {
+    fail(`after the look-up: ${page.url()}: ${(await text(page)).slice(0, 500)}`);
+  }
   visited.push(["new", page.url()]);
 
   // Start a contact about a parking permit.

@@ -42,7 +42,8 @@ background:var(--midoffice-thermometer-amber-color)}\
 .story{margin:.5rem 0;padding-inline-start:.75rem;\
 border-inline-start:3px solid var(--midoffice-thermometer-border-color);overflow-wrap:anywhere}\
 .story p{margin:0}\
-td,th{overflow-wrap:anywhere;vertical-align:top}\
+td,th{vertical-align:top}\
+.scroll table{min-inline-size:40rem}\
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}\
 dt{font-weight:700}dd{margin:0;overflow-wrap:anywhere}";
 
@@ -714,7 +715,9 @@ fn case_block(out: &mut String, c: &pb::Case, heading: &str) {
         out.push_str("</ul>");
     }
     if c.story_count > 0 {
-        let _ = write!(out, "<h4>Eerder verteld ({} verhalen)</h4>", c.story_count);
+        let n = c.story_count;
+        let word = if n == 1 { "verhaal" } else { "verhalen" };
+        let _ = write!(out, "<h4>Eerder verteld ({n} {word})</h4>");
         stories(out, &c.stories);
     }
     out.push_str("</section>");
@@ -726,7 +729,8 @@ fn history_table(out: &mut String, contacts: &[pb::Contact], tenant: &TenantId) 
         return;
     }
     out.push_str(
-        "<div class=\"scroll\"><table><caption>Contacten, nieuwste eerst</caption><thead><tr>\
+        "<div class=\"scroll\" tabindex=\"0\" role=\"region\" aria-label=\"Geschiedenis\">\
+         <table><caption>Contacten, nieuwste eerst</caption><thead><tr>\
          <th scope=\"col\">Begonnen</th><th scope=\"col\">Kanaal</th>\
          <th scope=\"col\">Onderwerp</th><th scope=\"col\">Resultaat</th>\
          <th scope=\"col\">Verhaal</th><th scope=\"col\">Signalen</th></tr></thead><tbody>",
@@ -931,7 +935,8 @@ pub fn worklist(
             body.push_str("<p>Geen open toezeggingen.</p>");
         } else {
             body.push_str(
-                "<div class=\"scroll\"><table><caption>Open toezeggingen, eerst de \
+                "<div class=\"scroll\" tabindex=\"0\" role=\"region\" \
+                 aria-label=\"Werkvoorraad\"><table><caption>Open toezeggingen, eerst de \
                  vroegste</caption><thead><tr><th scope=\"col\">Uiterlijk</th>\
                  <th scope=\"col\">Soort</th><th scope=\"col\">Onderwerp</th>\
                  <th scope=\"col\">Burger</th></tr></thead><tbody>",

@@ -283,6 +283,13 @@ fn html_answer(status: StatusCode, screen: Screen) -> Response<Body> {
     if let Ok(v) = HeaderValue::from_str(&csp) {
         r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
     }
+    // Not `no-referrer` as the other pages: with it a browser sends `Origin: null` on
+    // the console's own forms. A Referer goes to this origin only, and no URL of the
+    // console holds an identifier.
+    r.headers_mut().insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     r
 }
 
