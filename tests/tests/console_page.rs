@@ -496,6 +496,39 @@ async fn a_referral_and_a_return_visit_walk_through_the_console(database: TestDa
         let party = get(&b, &party_path, &jar).await;
         assert!(party.body.contains("Terugbelverzoek"), "{}", party.body);
 
+        // Record whole contacts from the klantbeeld (its second form), until the history
+        // has a second page.
+        for i in 0..11 {
+            let party = get(&b, &party_path, &jar).await;
+            let body = form(&[
+                ("csrf", &token(&party.body, 1)),
+                ("start.channel", "CHANNEL_EMAIL"),
+                ("start.topic", "afval"),
+                ("completion.outcome", "OUTCOME_RESOLVED"),
+                ("completion.story", &format!("Vraag {i} over de container")),
+            ]);
+            let a = post_form(b.addr(), &format!("{base}/record"), &with, &body).await;
+            assert_eq!(a.status, 303, "{}", a.body);
+            let recorded = get(&b, a.header("location").unwrap(), &jar).await;
+            assert!(recorded.body.contains("Afgerond op"), "{}", recorded.body);
+            answers.push(a);
+        }
+        // 13 contacts: the first page has the newest 10, the second the 3 first.
+        let first = get(&b, &party_path, &jar).await;
+        assert!(!first.body.contains(&contact_path), "{}", first.body);
+        let marker = "?page=";
+        let at = first.body.find(marker).expect("a link to the next page") + marker.len();
+        let next = &first.body[at..at + first.body[at..].find('#').unwrap()];
+        assert!(!next.contains(&bsn));
+        let older = get(&b, &format!("{party_path}?page={next}"), &jar).await;
+        assert_eq!(older.status, 200, "{}", older.body);
+        assert!(older.body.contains(&contact_path), "{}", older.body);
+        assert!(older.body.contains("Nieuwste contacten"), "{}", older.body);
+        assert!(!older.body.contains(marker), "a third page: {}", older.body);
+        // A page token changed by hand is the API's INVALID_ARGUMENT: 400.
+        let bad = get(&b, &format!("{party_path}?page=x{next}"), &jar).await;
+        assert_eq!(bad.status, 400, "{}", bad.body);
+
         for a in &answers {
             no_bsn_in_headers(a, &bsn);
             assert!(!a.body.contains(&bsn));

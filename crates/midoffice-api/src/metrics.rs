@@ -8,7 +8,7 @@
 //!
 //! The label set is bounded: a path that is not a method of a served service (anyone
 //! can send any path) is counted and logged under service and method `other`; a page is
-//! logged by its name (`thermometer`, `dashboard`).
+//! logged by its name (`thermometer`, `dashboard`, `console`).
 
 use opentelemetry::KeyValue;
 use opentelemetry::metrics::Histogram;
@@ -154,6 +154,8 @@ fn page_of(path: &str) -> Option<&'static str> {
         Some("thermometer")
     } else if below(crate::dashboard::PREFIX) {
         Some("dashboard")
+    } else if below(crate::console::PREFIX) {
+        Some("console")
     } else {
         None
     }
@@ -310,6 +312,7 @@ mod tests {
     fn pages_are_named_by_their_prefix_only() {
         assert_eq!(page_of("/thermometer/demo.json"), Some("thermometer"));
         assert_eq!(page_of("/dashboard/demo"), Some("dashboard"));
+        assert_eq!(page_of("/console/demo/party/x"), Some("console"));
         assert_eq!(page_of("/thermometerx"), None);
         assert_eq!(page_of("/midoffice.v1.ContactService/StartContact"), None);
     }

@@ -907,11 +907,11 @@ where
         )
     }
 
-    fn start_of(&self, ids: pb::Identifiers) -> pb::ContactStart {
+    fn start_of(&self, ids: pb::Identifiers, at: prost_types::Timestamp) -> pb::ContactStart {
         pb::ContactStart {
             channel: channel_of(&field(&self.form, "start.channel")),
             direction: 0,
-            started_at: Some(now()),
+            started_at: Some(at),
             identifiers: Some(ids),
             topic: field(&self.form, "start.topic"),
             case_id: String::new(),
@@ -922,10 +922,12 @@ where
 
     /// The completion of the form, and the violations the console found itself (a due
     /// time it cannot read).
-    fn completion_of(&self) -> (pb::ContactCompletion, Vec<(String, String)>) {
+    fn completion_of(
+        &self,
+        ended: prost_types::Timestamp,
+    ) -> (pb::ContactCompletion, Vec<(String, String)>) {
         let f = &self.form;
         let outcome = outcome_of(&field(f, "completion.outcome"));
-        let ended = now();
         let answered = (outcome != pb::Outcome::Abandoned as i32).then_some(ended);
         let mut errors = Vec::new();
         let due_at = match local_time(&field(f, "completion.due_at")) {
@@ -997,7 +999,7 @@ where
         };
         let asked = pb::StartContactRequest {
             request_id: format!("console-{}", self.nonce),
-            start: Some(self.start_of(ids)),
+            start: Some(self.start_of(ids, now())),
         };
         match self
             .calls
@@ -1022,7 +1024,9 @@ where
         let Some(ids) = self.cookie.clone() else {
             return self.not_looked_up();
         };
-        let (completion, errors) = self.completion_of();
+        // One instant for both: a contact recorded after the fact starts and ends now.
+        let at = now();
+        let (completion, errors) = self.completion_of(at);
         if !errors.is_empty() {
             return html_answer(
                 StatusCode::BAD_REQUEST,
@@ -1031,7 +1035,7 @@ where
         }
         let asked = pb::RecordContactRequest {
             request_id: format!("console-{}", self.nonce),
-            start: Some(self.start_of(ids)),
+            start: Some(self.start_of(ids, at)),
             completion: Some(completion),
             context_seen: true,
         };
@@ -1055,7 +1059,7 @@ where
     }
 
     async fn complete(&self, id: &str) -> Response<Body> {
-        let (completion, errors) = self.completion_of();
+        let (completion, errors) = self.completion_of(now());
         if !errors.is_empty() {
             return html_answer(
                 StatusCode::BAD_REQUEST,
