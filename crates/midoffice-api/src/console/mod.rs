@@ -381,8 +381,9 @@ async fn check(
 }
 
 /// Whether a POST comes from this console's own pages, as far as the browser says:
-/// `Sec-Fetch-Site` (when sent) is `same-origin`, and `Origin` (when sent) is this host.
-fn same_origin(headers: &http::HeaderMap) -> bool {
+/// `Sec-Fetch-Site` (when sent) is `same-origin`, and `Origin` (when sent) is this host
+/// (`Host`, or over HTTP/2 the request's `:authority`).
+fn same_origin(headers: &http::HeaderMap, authority: Option<&str>) -> bool {
     if let Some(site) = headers.get("sec-fetch-site")
         && site.as_bytes() != b"same-origin"
     {
@@ -392,6 +393,7 @@ fn same_origin(headers: &http::HeaderMap) -> bool {
         let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
+            .or(authority)
             .unwrap_or("");
         let Ok(origin) = origin.to_str() else {
             return false;
@@ -632,7 +634,8 @@ where
     let mut form = Vec::new();
     let mut nonce = String::new();
     if post {
-        if !same_origin(&parts.headers) {
+        let authority = parts.uri.authority().map(|a| a.as_str());
+        if !same_origin(&parts.headers, authority) {
             tracing::warn!(reason = "CROSS_SITE", "console form refused");
             return refuse(
                 StatusCode::FORBIDDEN,
@@ -1267,19 +1270,25 @@ mod tests {
     #[test]
     fn cross_site_posts_are_told_apart() {
         let mut h = http::HeaderMap::new();
+        h.insert("origin", "https://console.example:8443".parse().unwrap());
+        // HTTP/2: no Host, the authority of the request.
+        assert!(same_origin(&h, Some("console.example:8443")));
+        assert!(!same_origin(&h, Some("other.example:8443")));
+        assert!(!same_origin(&h, None));
         h.insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
-        assert!(same_origin(&h));
+        h.remove("origin");
+        assert!(same_origin(&h, None));
         h.insert("origin", "http://127.0.0.1:8080".parse().unwrap());
-        assert!(same_origin(&h));
+        assert!(same_origin(&h, None));
         h.insert("sec-fetch-site", "same-origin".parse().unwrap());
-        assert!(same_origin(&h));
+        assert!(same_origin(&h, None));
         h.insert("sec-fetch-site", "cross-site".parse().unwrap());
-        assert!(!same_origin(&h));
+        assert!(!same_origin(&h, None));
         h.remove("sec-fetch-site");
         h.insert("origin", "http://evil.example".parse().unwrap());
-        assert!(!same_origin(&h));
+        assert!(!same_origin(&h, None));
         h.insert("origin", "null".parse().unwrap());
-        assert!(!same_origin(&h));
+        assert!(!same_origin(&h, None));
     }
 
     #[test]
