@@ -493,6 +493,40 @@ async fn another_tenant_sees_nothing_and_cannot_use_a_token(database: TestDataba
     .await;
 }
 
+database_test!(an_erased_partys_commitments_leave_the_worklist);
+async fn an_erased_partys_commitments_leave_the_worklist(database: TestDatabase) {
+    on_backend(database, |b| async move {
+        for (i, citizen) in ["999990019", "999990068"].into_iter().enumerate() {
+            promise(
+                &b,
+                TENANT,
+                citizen,
+                2 + u32::try_from(i).unwrap(),
+                "paspoort",
+                pb::Outcome::Callback,
+                PAST_DUE,
+                "kcc",
+            )
+            .await;
+        }
+        let (before, _) = all_pages(&b, "", 10).await;
+        assert_eq!(before.len(), 2);
+        b.parties()
+            .erase_party(request(
+                TENANT,
+                pb::ErasePartyRequest {
+                    identifiers: Some(bsn("999990068")),
+                },
+            ))
+            .await
+            .expect("EraseParty");
+        let (after, _) = all_pages(&b, "", 10).await;
+        assert_eq!(after.len(), 1, "{after:?}");
+        assert_eq!(after[0].party.as_ref().unwrap().bsn_masked, "******019");
+    })
+    .await;
+}
+
 database_test!(invalid_fields_are_named);
 async fn invalid_fields_are_named(database: TestDatabase) {
     on_backend(database, |b| async move {

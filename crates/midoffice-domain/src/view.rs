@@ -328,14 +328,21 @@ impl WorklistItem {
 
 /// The commitment the contact `contact_id` made on `case` (of `party`) as the worklist
 /// shows it at `t`; `None` when it made none or it is fulfilled as known at `t`, or
-/// when `department` is asked and the promising contact's is another.
+/// when `department` is asked and the promising contact's is another, or when the party
+/// was erased on request (`party_erased`): nobody is called back who asked to be
+/// forgotten, and the back office could not reach them anyway (its contacts stay,
+/// without personal data, for the counts).
 pub fn worklist_item(
     case: &CaseFacts,
     party: &PartySummary,
+    party_erased: bool,
     contact_id: Uuid,
     department: Option<&Code>,
     t: Instant,
 ) -> Option<WorklistItem> {
+    if party_erased {
+        return None;
+    }
     let commitment = open_commitments(case, t)
         .into_iter()
         .find(|c| c.contact_id == contact_id)?;
@@ -629,31 +636,44 @@ mod tests {
         let wijkteam = Code::parse("wijkteam").unwrap();
         let kcc = Code::parse("kcc").unwrap();
         let open = case(500, "afval", 0, vec![promise.clone()]);
-        let item = worklist_item(&open, &party, Uuid::from_u128(1), None, t(2 * DAY)).unwrap();
+        let item =
+            worklist_item(&open, &party, false, Uuid::from_u128(1), None, t(2 * DAY)).unwrap();
         assert!(item.commitment.overdue);
         assert_eq!(item.department.as_ref(), Some(&wijkteam));
         assert_eq!(item.topic, Some(Code::parse("afval").unwrap()));
         assert_eq!(item.party.id, Some(party.id));
         assert_eq!(item.cursor().due_at, t(DAY));
         // Not yet due: shown, not overdue; another department: left out.
-        let pending = worklist_item(&open, &party, Uuid::from_u128(1), Some(&wijkteam), t(60));
+        let pending = worklist_item(
+            &open,
+            &party,
+            false,
+            Uuid::from_u128(1),
+            Some(&wijkteam),
+            t(60),
+        );
         assert!(!pending.unwrap().commitment.overdue);
         assert_eq!(
-            worklist_item(&open, &party, Uuid::from_u128(1), Some(&kcc), t(60)),
+            worklist_item(&open, &party, false, Uuid::from_u128(1), Some(&kcc), t(60)),
+            None
+        );
+        // A party erased on request is called back no more.
+        assert_eq!(
+            worklist_item(&open, &party, true, Uuid::from_u128(1), None, t(60)),
             None
         );
         // A contact that made no commitment is no item.
         assert_eq!(
-            worklist_item(&open, &party, Uuid::from_u128(2), None, t(60)),
+            worklist_item(&open, &party, false, Uuid::from_u128(2), None, t(60)),
             None
         );
         // An outbound call back fulfils it, from the call's end on.
         let mut back = ended(contact(2, 100), 110, Outcome::Referred);
         back.direction = Direction::Outbound;
         let kept = case(500, "afval", 0, vec![promise, back]);
-        assert!(worklist_item(&kept, &party, Uuid::from_u128(1), None, t(105)).is_some());
+        assert!(worklist_item(&kept, &party, false, Uuid::from_u128(1), None, t(105)).is_some());
         assert_eq!(
-            worklist_item(&kept, &party, Uuid::from_u128(1), None, t(110)),
+            worklist_item(&kept, &party, false, Uuid::from_u128(1), None, t(110)),
             None
         );
     }

@@ -159,10 +159,12 @@ impl Store {
                     let Some(case) = row.case_id.and_then(|id| cases.get(&id)) else {
                         continue;
                     };
-                    let Some(party) = parties.get(&case.party_id) else {
+                    let Some((party, erased)) = parties.get(&case.party_id) else {
                         continue;
                     };
-                    items.extend(view::worklist_item(case, party, row.id, department, as_of));
+                    items.extend(view::worklist_item(
+                        case, party, *erased, row.id, department, as_of,
+                    ));
                 }
                 if items.len() > size || exhausted {
                     break;
@@ -189,12 +191,13 @@ impl Store {
     }
 }
 
-/// The rows of these parties (as stored: a case's party is never a merged one), by id.
+/// The rows of these parties (as stored: a case's party is never a merged one), by id,
+/// each with whether it was erased on request.
 async fn parties_of(
     txn: &sea_orm::DatabaseTransaction,
     tenant: &TenantId,
     ids: impl IntoIterator<Item = Uuid>,
-) -> Result<BTreeMap<Uuid, midoffice_domain::party::PartySummary>, StoreError> {
+) -> Result<BTreeMap<Uuid, (midoffice_domain::party::PartySummary, bool)>, StoreError> {
     let ids: Vec<Uuid> = ids
         .into_iter()
         .collect::<BTreeSet<_>>()
@@ -209,7 +212,10 @@ async fn parties_of(
             .await
             .map_err(db_err)?
         {
-            out.insert(row.id, convert::party_summary(&row)?);
+            out.insert(
+                row.id,
+                (convert::party_summary(&row)?, row.erased_at.is_some()),
+            );
         }
     }
     Ok(out)
