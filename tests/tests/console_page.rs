@@ -157,6 +157,14 @@ async fn the_console_needs_the_channel_credential(database: TestDatabase) {
             a.header("location"),
             Some(format!("/console/{TENANT}/new").as_str())
         );
+        // With credentials the console is not loopback development: the cookie is
+        // `Secure` (a proxy in front ends TLS).
+        assert!(
+            a.header("set-cookie")
+                .is_some_and(|c| c.contains("; Secure")),
+            "{:?}",
+            a.headers
+        );
         no_bsn_in_headers(&a, bsn);
         // The other tenant's console is another tenant's: its key sees only its own.
         let a = get(&b, "/console/gemeente-b", &auth).await;
@@ -321,6 +329,14 @@ async fn a_referral_and_a_return_visit_walk_through_the_console(database: TestDa
         let a = post_form(b.addr(), &format!("{base}/lookup"), &origin, &body).await;
         assert_eq!(a.status, 303, "{}", a.body);
         assert_eq!(a.header("location"), Some(format!("{base}/new").as_str()));
+        // Plain HTTP from loopback in development: no `Secure` (the browser would drop
+        // the cookie on `http://` elsewhere than localhost).
+        assert!(
+            a.header("set-cookie")
+                .is_some_and(|c| !c.contains("Secure")),
+            "{:?}",
+            a.headers
+        );
         let jar = cookie(&a);
         answers.push(a);
         let with = format!("{jar}{origin}");
@@ -399,6 +415,12 @@ async fn a_referral_and_a_return_visit_walk_through_the_console(database: TestDa
         answers.push(a);
         let done = get(&b, &contact_path, &jar).await;
         assert!(done.body.contains("Afgerond op"), "{}", done.body);
+        // Answered when it started (the agent took it), not when it was completed.
+        let id = contact_path.rsplit('/').next().unwrap();
+        let c = b.contact(TENANT, id).await;
+        let completion = c.completion.clone().expect("completed");
+        assert!(c.started_at.is_some());
+        assert_eq!(completion.answered_at, c.started_at, "{c:?}");
         assert!(!done.body.contains("Contact afronden"), "{}", done.body);
 
         // The return visit: looked up again by BSN, now known.
@@ -528,6 +550,86 @@ async fn a_referral_and_a_return_visit_walk_through_the_console(database: TestDa
         // A page token changed by hand is the API's INVALID_ARGUMENT: 400.
         let bad = get(&b, &format!("{party_path}?page=x{next}"), &jar).await;
         assert_eq!(bad.status, 400, "{}", bad.body);
+
+        // A contact recorded afterwards with its own times (Amsterdam time, CET on
+        // 2 March 2026): kept as given, answered at its start, the klantbeeld not seen
+        // unless ticked. An end before the start is the API's violation beside the end.
+        let party = get(&b, &party_path, &jar).await;
+        assert!(
+            party.body.contains("id=\"start-started_at\""),
+            "{}",
+            party.body
+        );
+        assert!(
+            party.body.contains("name=\"context_seen\""),
+            "{}",
+            party.body
+        );
+        let record = |t: String, end: &str, seen: Option<&str>| {
+            let mut pairs = vec![
+                ("csrf", t),
+                ("start.channel", "CHANNEL_PHONE".to_owned()),
+                ("start.topic", "afval".to_owned()),
+                ("start.started_at", "2026-03-02T09:15".to_owned()),
+                ("completion.ended_at", end.to_owned()),
+                ("completion.outcome", "OUTCOME_RESOLVED".to_owned()),
+                ("completion.story", "Vroeg naar de ophaaldag".to_owned()),
+            ];
+            if let Some(v) = seen {
+                pairs.push(("context_seen", v.to_owned()));
+            }
+            let pairs: Vec<(&str, &str)> = pairs.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            form(&pairs)
+        };
+        let a = post_form(
+            b.addr(),
+            &format!("{base}/record"),
+            &with,
+            &record(token(&party.body, 1), "2026-03-02T09:00", None),
+        )
+        .await;
+        assert_eq!(a.status, 400, "{}", a.body);
+        assert!(
+            a.body.contains("id=\"completion-ended_at-error\""),
+            "{}",
+            a.body
+        );
+        assert!(a.body.contains("value=\"2026-03-02T09:00\""), "{}", a.body);
+        let a = post_form(
+            b.addr(),
+            &format!("{base}/record"),
+            &with,
+            &record(token(&a.body, 0), "2026-03-02T09:40", None),
+        )
+        .await;
+        assert_eq!(a.status, 303, "{}", a.body);
+        let id = a.header("location").unwrap().rsplit('/').next().unwrap();
+        let c = b.contact(TENANT, id).await;
+        let completion = c.completion.clone().expect("completed");
+        assert_eq!(
+            c.started_at,
+            Some(midoffice_tests::at("2026-03-02T08:15:00Z")),
+            "{c:?}"
+        );
+        assert_eq!(
+            completion.ended_at,
+            Some(midoffice_tests::at("2026-03-02T08:40:00Z"))
+        );
+        assert_eq!(completion.answered_at, c.started_at);
+        assert!(!c.context_seen, "not ticked: {c:?}");
+        answers.push(a);
+        let party = get(&b, &party_path, &jar).await;
+        let a = post_form(
+            b.addr(),
+            &format!("{base}/record"),
+            &with,
+            &record(token(&party.body, 1), "2026-03-02T09:40", Some("on")),
+        )
+        .await;
+        assert_eq!(a.status, 303, "{}", a.body);
+        let id = a.header("location").unwrap().rsplit('/').next().unwrap();
+        assert!(b.contact(TENANT, id).await.context_seen);
+        answers.push(a);
 
         for a in &answers {
             no_bsn_in_headers(a, &bsn);

@@ -598,6 +598,11 @@ pub(crate) fn peer_addr(extensions: &http::Extensions) -> Option<std::net::Socke
         })
 }
 
+/// Whether the request came over TLS (this server's own).
+pub(crate) fn over_tls(extensions: &http::Extensions) -> bool {
+    extensions.get::<TlsInfo>().is_some()
+}
+
 /// The TLS client certificates of the connection a request came on, DER, the leaf first.
 pub(crate) fn peer_certs(extensions: &http::Extensions) -> Option<Vec<Vec<u8>>> {
     extensions

@@ -568,10 +568,32 @@ fn complete_form(out: &mut String, tenant: &TenantId, id: &str, form: &Form) {
     out.push_str("<button type=\"submit\">Contact afronden</button></form>");
 }
 
+/// Now in the tenant's local time (Europe/Amsterdam, as the console reads the times it is
+/// given), as a `datetime-local` value.
+fn local_now() -> String {
+    chrono::Utc::now()
+        .with_timezone(&chrono_tz::Europe::Amsterdam)
+        .format("%Y-%m-%dT%H:%M")
+        .to_string()
+}
+
 fn record_form(out: &mut String, tenant: &TenantId, form: &Form) {
-    let mut labels = vec![("start.channel", "Kanaal"), ("start.topic", "Onderwerp")];
+    let mut labels = vec![
+        ("start.channel", "Kanaal"),
+        ("start.topic", "Onderwerp"),
+        ("start.started_at", "Begin"),
+        ("completion.ended_at", "Einde"),
+    ];
     labels.extend(COMPLETION_LABELS);
-    let form = &form.placed(&labels);
+    labels.push(("context_seen", "Klantbeeld vooraf gezien"));
+    let mut form = form.placed(&labels);
+    // The times default to now; a form sent back keeps what the agent gave.
+    for name in ["start.started_at", "completion.ended_at"] {
+        if !form.values.iter().any(|(n, _)| n == name) {
+            form.values.push((name.to_owned(), local_now()));
+        }
+    }
+    let form = &form;
     summary(out, form, &labels);
     let _ = write!(
         out,
@@ -590,7 +612,31 @@ fn record_form(out: &mut String, tenant: &TenantId, form: &Form) {
         "",
     );
     input(out, form, "start.topic", "Onderwerp", Input::Text, "");
+    input(
+        out,
+        form,
+        "start.started_at",
+        "Begin van het contact",
+        Input::Time,
+        "Leeg: nu",
+    );
+    input(
+        out,
+        form,
+        "completion.ended_at",
+        "Einde van het contact",
+        Input::Time,
+        "Leeg: nu",
+    );
     completion_fields(out, form);
+    input(
+        out,
+        form,
+        "context_seen",
+        "De medewerker zag het klantbeeld vóór het contact",
+        Input::Check,
+        "",
+    );
     out.push_str("<button type=\"submit\">Vastleggen</button></form></details>");
 }
 

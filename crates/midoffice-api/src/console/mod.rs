@@ -695,6 +695,7 @@ where
         query,
         form,
         nonce,
+        secure: secure_cookie(&console.access, &parts.extensions),
     };
     let work = async {
         match route.as_slice() {
@@ -751,6 +752,17 @@ struct Ctx<'a, S> {
     form: Vec<(String, String)>,
     /// The nonce of the form's token (POST only): the write's `request_id`.
     nonce: String,
+    /// Whether the cookie is `Secure`: see [`secure_cookie`].
+    secure: bool,
+}
+
+/// Whether the console's cookie gets `Secure`: always, except for plain HTTP from
+/// loopback in development mode (the one case a browser may be on `http://`; behind a
+/// proxy that ends TLS the request is plain HTTP, but credentials are configured).
+fn secure_cookie(access: &Access, extensions: &http::Extensions) -> bool {
+    crate::auth::over_tls(extensions)
+        || access.requires_credentials()
+        || !crate::auth::peer_addr(extensions).is_some_and(|a| a.ip().is_loopback())
 }
 
 fn now() -> prost_types::Timestamp {
@@ -879,8 +891,9 @@ where
             format!("{}/party/{}", self.base(), party.id)
         };
         let mut r = see_other(&location);
+        let secure = if self.secure { "; Secure" } else { "" };
         let cookie = format!(
-            "{COOKIE}={sealed}; Path={}; HttpOnly; SameSite=Strict; Max-Age={}",
+            "{COOKIE}={sealed}; Path={}; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
             self.base(),
             TOKEN_LIFETIME.as_secs()
         );
@@ -925,13 +938,17 @@ where
 
     /// The completion of the form, and the violations the console found itself (a due
     /// time it cannot read).
+    /// The contact is answered when it starts (an agent at the counter or on the phone
+    /// answers when the contact starts; the console starts a contact when the agent
+    /// takes it); an ABANDONED contact never is.
     fn completion_of(
         &self,
+        started: prost_types::Timestamp,
         ended: prost_types::Timestamp,
     ) -> (pb::ContactCompletion, Vec<(String, String)>) {
         let f = &self.form;
         let outcome = outcome_of(&field(f, "completion.outcome"));
-        let answered = (outcome != pb::Outcome::Abandoned as i32).then_some(ended);
+        let answered = (outcome != pb::Outcome::Abandoned as i32).then_some(started);
         let mut errors = Vec::new();
         let due_at = match local_time(&field(f, "completion.due_at")) {
             Ok(t) => t,
@@ -1027,9 +1044,23 @@ where
         let Some(ids) = self.cookie.clone() else {
             return self.not_looked_up();
         };
-        // One instant for both: a contact recorded after the fact starts and ends now.
-        let at = now();
-        let (completion, errors) = self.completion_of(at);
+        // The times the agent gives (the tenant's local time), each now when left empty;
+        // whether the end lies before the start is the API's to say.
+        let mut errors = Vec::new();
+        let mut time = |name: &str| match local_time(&field(&self.form, name)) {
+            Ok(t) => t.unwrap_or_else(now),
+            Err(()) => {
+                errors.push((
+                    name.to_owned(),
+                    "geef een datum en tijd (jjjj-mm-ddTuu:mm)".to_owned(),
+                ));
+                now()
+            }
+        };
+        let started = time("start.started_at");
+        let ended = time("completion.ended_at");
+        let (completion, more) = self.completion_of(started, ended);
+        errors.extend(more);
         if !errors.is_empty() {
             return html_answer(
                 StatusCode::BAD_REQUEST,
@@ -1038,9 +1069,9 @@ where
         }
         let asked = pb::RecordContactRequest {
             request_id: format!("console-{}", self.nonce),
-            start: Some(self.start_of(ids, at)),
+            start: Some(self.start_of(ids, started)),
             completion: Some(completion),
-            context_seen: true,
+            context_seen: field(&self.form, "context_seen") == "on",
         };
         match self
             .calls
@@ -1053,16 +1084,41 @@ where
                 see_other(&format!("{}/contact/{}", self.base(), contact.id))
             }
             Err(s) if sent_before(&s) => self.to_citizen().await,
-            Err(s) if s.code() == tonic::Code::InvalidArgument => html_answer(
-                StatusCode::BAD_REQUEST,
-                html::record_again(self.tenant, &self.refused_form(violations(&s))),
-            ),
+            Err(s) if s.code() == tonic::Code::InvalidArgument => {
+                let mut errors = violations(&s);
+                // An end before the start makes the answer time (the start) lie after the
+                // end too: the agent is told of the end, the field they gave.
+                if errors.iter().any(|(f, _)| f == "completion.ended_at") {
+                    errors.retain(|(f, _)| f != "completion.answered_at");
+                }
+                html_answer(
+                    StatusCode::BAD_REQUEST,
+                    html::record_again(self.tenant, &self.refused_form(errors)),
+                )
+            }
             Err(s) => failed(&s, self.tenant),
         }
     }
 
     async fn complete(&self, id: &str) -> Response<Body> {
-        let (completion, errors) = self.completion_of(now());
+        // Answered when it started: the contact's own start.
+        let asked = pb::GetContactRequest {
+            contact_id: id.to_owned(),
+        };
+        let started = match self
+            .calls
+            .contacts()
+            .get_contact(self.calls.request(asked))
+            .await
+        {
+            Ok(r) => r
+                .into_inner()
+                .contact
+                .and_then(|c| c.started_at)
+                .unwrap_or_else(now),
+            Err(s) => return failed(&s, self.tenant),
+        };
+        let (completion, errors) = self.completion_of(started, now());
         if !errors.is_empty() {
             return html_answer(
                 StatusCode::BAD_REQUEST,
