@@ -4,7 +4,8 @@
 // shows "referred before" and the story already told), on a server started by
 // tests/tests/console_page.rs. Every screen has no WCAG 2.1 A/AA violation (axe-core),
 // no sideways scrolling at 320 px, and a screenshot kept as an artifact; the BSN typed
-// never appears in a URL or a request header (Referer included).
+// never appears in a URL or a request header (Referer included). The record form, opened,
+// has its start and end filled in with now and the klantbeeld-seen box unticked.
 //
 // node console.mjs <server URL> <tenant> <BSN> <artifacts dir>
 // CHROMIUM names the browser (default /usr/bin/chromium).
@@ -169,6 +170,28 @@ try {
   await page.keyboard.type("parkeren");
   await submitWith(page);
   visited.push(["worklist", page.url()]);
+
+  // The record form, behind its summary, opened with the keyboard: its start and end
+  // filled in with now (local time), the klantbeeld-seen box there and unticked; checked
+  // while open at both widths.
+  await page.setViewport({ width: 1280, height: 900 });
+  await page.goto(visited.find(([l]) => l === "klantbeeld")[1], { waitUntil: "load" });
+  await tabTo(page, "details > summary");
+  await page.keyboard.press("Enter");
+  const [started, ended, seen] = await page.evaluate(() => [
+    document.querySelector("#start-started_at")?.value,
+    document.querySelector("#completion-ended_at")?.value,
+    document.querySelector("#context_seen")?.checked,
+  ]);
+  const local = /^\d{4}-\d\d-\d\dT\d\d:\d\d$/;
+  if (!local.test(started ?? "") || !local.test(ended ?? "")) {
+    fail(`the record form's times are not filled in: ${started} ${ended}`);
+  }
+  if (seen !== false) fail(`the klantbeeld-seen box is missing or ticked: ${seen}`);
+  for (const width of [320, 1280]) {
+    await page.setViewport({ width, height: 900 });
+    await check(page, "record-form");
+  }
 
   for (const [label, url] of visited) {
     for (const width of [320, 1280]) {
