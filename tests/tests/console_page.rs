@@ -505,6 +505,26 @@ async fn a_referral_and_a_return_visit_walk_through_the_console(database: TestDa
             w.body
         );
         assert!(!w.body.contains(&bsn));
+        // Call back from the worklist: an outbound contact on the commitment's case.
+        let marker = "name=\"start.case_id\" value=\"";
+        let at = w.body.find(marker).expect("a call-back form") + marker.len();
+        let case_id = w.body[at..at + w.body[at..].find('"').unwrap()].to_owned();
+        let body = form(&[
+            ("csrf", &token(&w.body, 0)),
+            ("start.case_id", &case_id),
+            ("start.department", "parkeren"),
+        ]);
+        let a = post_form(b.addr(), &format!("{base}/callback"), &with, &body).await;
+        assert_eq!(a.status, 303, "{}", a.body);
+        let id = a.header("location").unwrap().rsplit('/').next().unwrap();
+        let c = b.contact(TENANT, id).await;
+        assert_eq!(
+            c.direction,
+            midoffice_api::pb::Direction::Outbound as i32,
+            "{c:?}"
+        );
+        assert_eq!(c.case_id, case_id);
+        answers.push(a);
         let w = get(
             &b,
             &format!("{base}/worklist?department=Not%20a%20code"),

@@ -960,6 +960,7 @@ pub fn worklist(
     department: &str,
     answer: Option<&pb::ListCommitmentsResponse>,
     errors: Vec<(String, String)>,
+    token: &dyn Fn() -> String,
 ) -> Screen {
     let mut body = String::new();
     let t = escape(tenant.as_str());
@@ -985,7 +986,8 @@ pub fn worklist(
                  aria-label=\"Werkvoorraad\"><table><caption>Open toezeggingen, eerst de \
                  vroegste</caption><thead><tr><th scope=\"col\">Uiterlijk</th>\
                  <th scope=\"col\">Soort</th><th scope=\"col\">Onderwerp</th>\
-                 <th scope=\"col\">Burger</th></tr></thead><tbody>",
+                 <th scope=\"col\">Burger</th><th scope=\"col\">Actie</th></tr></thead>\
+                 <tbody>",
             );
             for i in &a.commitments {
                 let m = i.commitment.as_ref();
@@ -1008,9 +1010,26 @@ pub fn worklist(
                     ),
                     None => "onbekend".to_owned(),
                 };
+                // Call back: an outbound phone contact on the commitment's case (a form
+                // token of its own per row: its nonce is the start's request id).
+                let action = if i.case_id.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "<form method=\"post\" action=\"{PREFIX}/{t}/callback\">\
+                         <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+                         <input type=\"hidden\" name=\"start.case_id\" value=\"{}\">\
+                         <input type=\"hidden\" name=\"start.department\" value=\"{}\">\
+                         <button type=\"submit\">Terugbellen</button></form>",
+                        escape(&token()),
+                        escape(&i.case_id),
+                        escape(&i.department)
+                    )
+                };
                 let _ = write!(
                     body,
-                    "<tr><td>{}{late}</td><td>{kind}</td><td>{}</td><td>{who}</td></tr>",
+                    "<tr><td>{}{late}</td><td>{kind}</td><td>{}</td><td>{who}</td>\
+                     <td>{action}</td></tr>",
                     when(m.and_then(|m| m.due_at.as_ref())),
                     escape(&i.topic)
                 );

@@ -606,7 +606,7 @@ where
     let post = parts.method == Method::POST;
     let known_post = matches!(
         route.as_slice(),
-        ["lookup"] | ["start"] | ["record"] | ["contact", _, "complete"]
+        ["lookup"] | ["start"] | ["record"] | ["callback"] | ["contact", _, "complete"]
     );
     let known_get = matches!(
         route.as_slice(),
@@ -704,6 +704,7 @@ where
             ["new"] => ctx.new_citizen(),
             ["start"] => ctx.start().await,
             ["record"] => ctx.record().await,
+            ["callback"] => ctx.callback().await,
             ["party", id] => ctx.party(id).await,
             ["contact", id] => ctx.contact(id).await,
             ["contact", id, "complete"] => ctx.complete(id).await,
@@ -1242,13 +1243,45 @@ where
         )
     }
 
+    /// Calls a citizen back from the worklist: an OUTBOUND phone contact on the
+    /// commitment's case (its party is the case's), which fulfils the callback.
+    async fn callback(&self) -> Response<Body> {
+        let asked = pb::StartContactRequest {
+            request_id: format!("console-{}", self.nonce),
+            start: Some(pb::ContactStart {
+                channel: pb::Channel::Phone as i32,
+                direction: pb::Direction::Outbound as i32,
+                started_at: Some(now()),
+                identifiers: None,
+                topic: String::new(),
+                case_id: field(&self.form, "start.case_id"),
+                case_reference: String::new(),
+                department: field(&self.form, "start.department"),
+            }),
+        };
+        match self
+            .calls
+            .contacts()
+            .start_contact(self.calls.request(asked))
+            .await
+        {
+            Ok(r) => {
+                let contact = r.into_inner().contact.unwrap_or_default();
+                see_other(&format!("{}/contact/{}", self.base(), contact.id))
+            }
+            Err(s) if sent_before(&s) => see_other(&format!("{}/worklist", self.base())),
+            Err(s) => failed(&s, self.tenant),
+        }
+    }
+
     async fn worklist(&self) -> Response<Body> {
+        let token = || self.console.token(self.tenant);
         let department = field(&self.query, "department");
         let page_token = field(&self.query, "page");
         if department.is_empty() {
             return html_answer(
                 StatusCode::OK,
-                html::worklist(self.tenant, "", None, Vec::new()),
+                html::worklist(self.tenant, "", None, Vec::new(), &token),
             );
         }
         let asked = pb::ListCommitmentsRequest {
@@ -1264,11 +1297,17 @@ where
         {
             Ok(r) => html_answer(
                 StatusCode::OK,
-                html::worklist(self.tenant, &department, Some(&r.into_inner()), Vec::new()),
+                html::worklist(
+                    self.tenant,
+                    &department,
+                    Some(&r.into_inner()),
+                    Vec::new(),
+                    &token,
+                ),
             ),
             Err(s) if s.code() == tonic::Code::InvalidArgument => html_answer(
                 StatusCode::BAD_REQUEST,
-                html::worklist(self.tenant, &department, None, violations(&s)),
+                html::worklist(self.tenant, &department, None, violations(&s), &token),
             ),
             Err(s) => failed(&s, self.tenant),
         }
