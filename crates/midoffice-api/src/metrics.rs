@@ -156,8 +156,34 @@ fn page_of(path: &str) -> Option<&'static str> {
         Some("dashboard")
     } else if below(crate::console::PREFIX) {
         Some("console")
+    } else if below(crate::json::BASE) {
+        Some("json")
     } else {
         None
+    }
+}
+
+/// The status code of a page's or JSON call's answer in gRPC's terms, for the duration
+/// metric: the JSON API's mapping read backwards (`json::http_status`), so that a
+/// client's mistake (a 4xx) is never counted as a server error. `grpc-status` wins
+/// when the answer has one.
+fn page_status_code<B>(response: &http::Response<B>) -> i64 {
+    if response.headers().contains_key("grpc-status") {
+        return status_code(response);
+    }
+    let status = response.status();
+    match status.as_u16() {
+        _ if status.is_success() || status.is_redirection() => 0,
+        401 => 16,
+        403 => 7,
+        404 => 5,
+        409 => 10,
+        429 => 8,
+        503 => 14,
+        504 => 4,
+        501 => 12,
+        400..=499 => 3,
+        _ => 13,
     }
 }
 
@@ -230,7 +256,10 @@ where
                 let result = inner.call(request).await;
                 let elapsed = started.elapsed();
                 // A transport error has no status; it is counted as UNAVAILABLE (14).
-                let code = result.as_ref().map_or(14, status_code);
+                let code = match page {
+                    Some(_) => result.as_ref().map_or(14, page_status_code),
+                    None => result.as_ref().map_or(14, status_code),
+                };
                 duration.record(
                     elapsed.as_secs_f64(),
                     &[
@@ -313,6 +342,8 @@ mod tests {
         assert_eq!(page_of("/thermometer/demo.json"), Some("thermometer"));
         assert_eq!(page_of("/dashboard/demo"), Some("dashboard"));
         assert_eq!(page_of("/console/demo/party/x"), Some("console"));
+        assert_eq!(page_of("/api/v1/contacts"), Some("json"));
+        assert_eq!(page_of("/api/v10"), None);
         assert_eq!(page_of("/thermometerx"), None);
         assert_eq!(page_of("/midoffice.v1.ContactService/StartContact"), None);
     }
@@ -330,5 +361,25 @@ mod tests {
         assert_eq!(with(200, Some("3")), 3);
         assert_eq!(with(200, Some("x")), 2);
         assert_eq!(with(404, None), 2);
+        let page = |status: u16| {
+            page_status_code(&http::Response::builder().status(status).body(()).unwrap())
+        };
+        // A client's mistake is no server error; a server's is.
+        for (http, grpc) in [
+            (200, 0),
+            (303, 0),
+            (400, 3),
+            (401, 16),
+            (403, 7),
+            (404, 5),
+            (415, 3),
+            (429, 8),
+        ] {
+            assert_eq!(page(http), grpc, "{http}");
+            assert!(!SERVER_ERRORS.contains(&page(http)), "{http}");
+        }
+        for http in [500, 503, 504] {
+            assert!(SERVER_ERRORS.contains(&page(http)), "{http}");
+        }
     }
 }
