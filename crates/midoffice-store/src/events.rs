@@ -277,8 +277,9 @@ impl Store {
     }
 
     /// The overdue pass of one tenant: an overdue event for every open commitment whose
-    /// due time is before `now` (open as the worklist says: `view::open_commitments`)
-    /// and that has none yet, a batch at a time, each batch a write transaction.
+    /// due time is before `now` (open as the worklist says: `view::open_commitments`),
+    /// that has a `commitment.made` event (commitments seeded, or made while the tenant
+    /// had no subscribers, have none and never fall overdue here) and no overdue one yet, a batch at a time, each batch a write transaction.
     /// Answers how many events it kept.
     pub async fn keep_overdue_events(
         &self,
@@ -309,7 +310,10 @@ impl Store {
     /// Claims up to `limit` deliveries of `tenant` that are due at `now` and not
     /// claimed by another dispatcher (or whose claim ran out), for `lease`: until then no
     /// other dispatcher takes them. On PostgreSQL the rows are read `FOR UPDATE SKIP
-    /// LOCKED`, so two servers claiming at once never take the same one.
+    /// LOCKED`, so two servers claiming at once never take the same one. Only the
+    /// deliveries of subscribers configured now (`set_event_subscribers`) are claimed:
+    /// those of a subscriber removed are left as they are (delivered if it comes back,
+    /// deleted with their event by retention), and never stand in the way of the others.
     pub async fn claim_deliveries(
         &self,
         tenant: &TenantId,
@@ -317,9 +321,13 @@ impl Store {
         now: Instant,
         lease: std::time::Duration,
     ) -> Result<Vec<Delivery>, StoreError> {
+        let subscribers = self.subscribers.of(tenant);
+        if subscribers.is_empty() {
+            return Ok(Vec::new());
+        }
         db::bounded(async {
             let txn = self.pools.begin_write().await?;
-            let result = claim(&txn, tenant, limit, now, lease).await;
+            let result = claim(&txn, tenant, &subscribers, limit, now, lease).await;
             db::finish(txn, result).await
         })
         .await
@@ -420,7 +428,8 @@ impl Store {
 }
 
 /// One batch of the overdue pass: the tenant's commitments due before `now` after
-/// `after` (in the worklist's order), not fulfilled and without an overdue event;
+/// `after` (in the worklist's order), not fulfilled, with a made event (made while the
+/// tenant had subscribers, not seeded) and without an overdue event;
 /// each case read and the domain asked which are overdue. Answers the events kept and
 /// where the next batch starts (`None`: done).
 async fn overdue_batch<C: ConnectionTrait>(
@@ -430,25 +439,24 @@ async fn overdue_batch<C: ConnectionTrait>(
     after: Option<midoffice_domain::view::CommitmentCursor>,
     now: Instant,
 ) -> Result<(u64, Option<midoffice_domain::view::CommitmentCursor>), StoreError> {
-    let already = Query::select()
-        .expr(Expr::val(1))
-        .from(sea_orm::sea_query::Alias::new("event"))
-        .and_where(
-            Expr::col((sea_orm::sea_query::Alias::new("event"), "tenant"))
-                .equals((contact::Entity, contact::Column::Tenant)),
-        )
-        .and_where(
-            Expr::col((sea_orm::sea_query::Alias::new("event"), "event_type"))
-                .eq(EventKind::CommitmentOverdue.type_name()),
-        )
-        .and_where(
-            Expr::col((sea_orm::sea_query::Alias::new("event"), "subject"))
-                .equals((contact::Entity, contact::Column::Id)),
-        )
-        .to_owned();
+    // Whether the commitment has an event of `kind` (on `ux_event_tenant_type_subject`).
+    let has = |kind: EventKind| {
+        let event = sea_orm::sea_query::Alias::new("event");
+        Query::select()
+            .expr(Expr::val(1))
+            .from(event.clone())
+            .and_where(
+                Expr::col((event.clone(), "tenant"))
+                    .equals((contact::Entity, contact::Column::Tenant)),
+            )
+            .and_where(Expr::col((event.clone(), "event_type")).eq(kind.type_name()))
+            .and_where(Expr::col((event, "subject")).equals((contact::Entity, contact::Column::Id)))
+            .to_owned()
+    };
     let rows = worklist::candidates(tenant, None, after, now, OVERDUE_BATCH)
         .filter(Expr::col(contact::Column::DueAt).lt(micros(now)))
-        .filter(Expr::exists(already).not())
+        .filter(Expr::exists(has(EventKind::CommitmentMade)))
+        .filter(Expr::exists(has(EventKind::CommitmentOverdue)).not())
         .all(c)
         .await
         .map_err(db_err)?;
@@ -480,10 +488,11 @@ async fn overdue_batch<C: ConnectionTrait>(
     Ok((kept, next))
 }
 
-/// Claims due deliveries (see [`Store::claim_deliveries`]).
+/// Claims due deliveries of `subscribers` (see [`Store::claim_deliveries`]).
 async fn claim<C: ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
+    subscribers: &[String],
     limit: u64,
     now: Instant,
     lease: std::time::Duration,
@@ -494,6 +503,14 @@ async fn claim<C: ConnectionTrait>(
     } else {
         ""
     };
+    let names = vec!["?"; subscribers.len()].join(", ");
+    let mut values: Vec<Value> = vec![tenant.as_str().into()];
+    values.extend(subscribers.iter().map(|s| Value::from(s.as_str())));
+    values.extend([
+        micros(now).into(),
+        micros(now).into(),
+        (limit as i64).into(),
+    ]);
     let rows = c
         .query_all_raw(statement(
             backend,
@@ -501,16 +518,12 @@ async fn claim<C: ConnectionTrait>(
                 "SELECT d.subscriber, d.event_id, d.attempts, e.event_type, e.subject, e.time, \
                  e.data FROM event_delivery d JOIN event e \
                  ON e.tenant = d.tenant AND e.id = d.event_id \
-                 WHERE d.tenant = ? AND d.next_at <= ? AND d.failed_at IS NULL \
+                 WHERE d.tenant = ? AND d.subscriber IN ({names}) AND d.next_at <= ? \
+                 AND d.failed_at IS NULL \
                  AND (d.claimed_until IS NULL OR d.claimed_until < ?) \
                  ORDER BY d.next_at, e.time, d.event_id LIMIT ?{lock}"
             ),
-            vec![
-                tenant.as_str().into(),
-                micros(now).into(),
-                micros(now).into(),
-                (limit as i64).into(),
-            ],
+            values,
         ))
         .await
         .map_err(db_err)?;

@@ -1,15 +1,15 @@
 //! Events to webhook subscribers (docs/api/events.md): the `[events]` table of the
 //! configuration file, and the dispatcher task of `serve`.
 //!
-//! The dispatcher claims the deliveries that are due from the outbox
-//! (`Store::claim_deliveries`, leased so that another server on the same database
+//! The dispatcher claims the deliveries of the configured subscribers that are due from
+//! the outbox (`Store::claim_deliveries`, leased so that another server on the same database
 //! does not send them meanwhile), POSTs each one as a structured-mode CloudEvent
 //! (`application/cloudevents+json`, NL GOV profile) over HTTP/1.1, signed the Standard
 //! Webhooks way (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64
 //! HMAC-SHA256 of id.timestamp.body>`). A 2xx answer deletes the delivery; anything
 //! else is tried again after an exponential backoff with jitter, up to a cap, and given
 //! up after `max_attempts` (kept as failed, counted and logged). A periodic pass keeps
-//! the overdue events of open commitments past due. On shutdown the deliveries in flight
+//! the overdue events of open commitments past due (those with a made event). On shutdown the deliveries in flight
 //! finish (at most the request timeout) and the claimed ones not started are released.
 //!
 //! Nothing here logs a secret or an event's data: a log line names the tenant, the
@@ -525,8 +525,8 @@ async fn deliver(
     failed: &opentelemetry::metrics::Counter<u64>,
 ) {
     let Some(subscriber) = subscriber else {
-        // A subscriber no longer configured: its delivery stays, unclaimed, for when it
-        // is configured again.
+        // Not configured here (the store claims only configured subscribers' deliveries,
+        // so only when the two lists differ): released for a server that has it.
         let _ = store.delivery_released(d).await;
         return;
     };
