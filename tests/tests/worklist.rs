@@ -437,6 +437,156 @@ async fn pages_hold_under_concurrent_writes(database: TestDatabase) {
     .await;
 }
 
+/// A recorded contact of the citizen with BSN 999990019 that started at `started`.
+async fn visit(b: &Backend, started: &str) -> String {
+    let contact = b
+        .record(
+            TENANT,
+            pb::RecordContactRequest {
+                request_id: String::new(),
+                start: Some(start(
+                    Channel::Counter,
+                    started,
+                    Some(bsn("999990019")),
+                    "paspoort",
+                )),
+                completion: Some(midoffice_tests::resolved(started, started, "Vraag.")),
+                context_seen: true,
+            },
+        )
+        .await;
+    contact.id
+}
+
+database_test!(
+    a_partys_history_pages_hold_under_concurrent_writes,
+    flavor = "multi_thread",
+    worker_threads = 2
+);
+/// ListPartyContacts by party id, a page at a time while the same citizen's contacts
+/// are written (newer ones, and ones recorded afterwards with an older start): every
+/// contact there before the first page is shown once, newest first, and whatever else
+/// is shown was written meanwhile. Another tenant does not find the party.
+async fn a_partys_history_pages_hold_under_concurrent_writes(database: TestDatabase) {
+    on_backend(database, |b| async move {
+        let mut before = BTreeSet::new();
+        for i in 0..24u32 {
+            let started = format!("2026-03-{:02}T{:02}:00:00+01:00", 2 + i % 20, 8 + i / 20);
+            before.insert(visit(&b, &started).await);
+        }
+        let party_id = b
+            .parties()
+            .list_party_contacts(request(
+                TENANT,
+                pb::ListPartyContactsRequest {
+                    identifiers: Some(bsn("999990019")),
+                    page_size: 1,
+                    ..Default::default()
+                },
+            ))
+            .await
+            .expect("the history by BSN")
+            .into_inner()
+            .party
+            .expect("its party")
+            .id;
+        let writer = {
+            let b = Arc::clone(&b);
+            tokio::spawn(async move {
+                let mut made = Vec::new();
+                for i in 0..16u32 {
+                    // Newer than all, and older than all (recorded afterwards).
+                    let started = if i % 2 == 0 {
+                        format!("2026-04-{:02}T10:00:00+02:00", 1 + i)
+                    } else {
+                        format!("2026-02-{:02}T10:00:00+01:00", 1 + i)
+                    };
+                    made.push(visit(&b, &started).await);
+                }
+                made
+            })
+        };
+        let mut shown: Vec<((i64, i32), String)> = Vec::new();
+        let mut token = String::new();
+        loop {
+            let page = b
+                .parties()
+                .list_party_contacts(request(
+                    TENANT,
+                    pb::ListPartyContactsRequest {
+                        party_id: party_id.clone(),
+                        page_size: 4,
+                        page_token: token.clone(),
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .expect("a page of the history")
+                .into_inner();
+            shown.extend(page.contacts.iter().map(|c| {
+                let s = c.started_at.expect("started_at");
+                ((s.seconds, s.nanos), c.id.clone())
+            }));
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            token = page.next_page_token;
+            tokio::task::yield_now().await;
+        }
+        let made = writer.await.expect("the writer");
+        let ids: Vec<&String> = shown.iter().map(|(_, id)| id).collect();
+        let unique: BTreeSet<&String> = ids.iter().copied().collect();
+        assert_eq!(unique.len(), ids.len(), "a contact was repeated: {ids:?}");
+        for id in &before {
+            assert!(unique.contains(id), "{id} was lost across pages");
+        }
+        for id in &unique {
+            assert!(
+                before.contains(*id) || made.contains(*id),
+                "{id} is not the party's"
+            );
+        }
+        assert!(shown.windows(2).all(|w| w[0].0 >= w[1].0), "newest first");
+        // Afterwards: every contact once.
+        let mut all = 0;
+        let mut token = String::new();
+        loop {
+            let page = b
+                .parties()
+                .list_party_contacts(request(
+                    TENANT,
+                    pb::ListPartyContactsRequest {
+                        party_id: party_id.clone(),
+                        page_token: token.clone(),
+                        ..Default::default()
+                    },
+                ))
+                .await
+                .expect("a page")
+                .into_inner();
+            all += page.contacts.len();
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            token = page.next_page_token;
+        }
+        assert_eq!(all, before.len() + made.len());
+        // Another tenant does not know the party.
+        let other = b
+            .parties()
+            .list_party_contacts(request(
+                "gemeente-b",
+                pb::ListPartyContactsRequest {
+                    party_id: party_id.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await;
+        assert_eq!(other.unwrap_err().code(), tonic::Code::NotFound);
+    })
+    .await;
+}
+
 database_test!(another_tenant_sees_nothing_and_cannot_use_a_token);
 async fn another_tenant_sees_nothing_and_cannot_use_a_token(database: TestDatabase) {
     on_backend(database, |b| async move {
