@@ -373,6 +373,90 @@ where
     }
 }
 
+/// Whether a request may see a page of `tenant` that needs `role` (the dashboard's
+/// `dashboard`, the console's `channel`): the role for the tenant, by bearer token, API
+/// key or client certificate; in development mode (no credentials configured) loopback
+/// peers only, and not through a proxy on loopback, which would make every visitor a
+/// loopback peer. A refusal is a 401 with `WWW-Authenticate` naming `page`'s realm, or
+/// a 403, logged with its reason (never the credential); nothing is read.
+pub(crate) async fn check_access(
+    access: &crate::auth::Access,
+    request: (&http::HeaderMap, Option<&[Vec<u8>]>, Option<SocketAddr>),
+    tenant: &midoffice_domain::TenantId,
+    role: crate::auth::Role,
+    page: &'static str,
+) -> Result<(), Response<Body>> {
+    use crate::auth::Authenticated;
+    let (headers, certs, peer) = request;
+    let denied = |status: StatusCode, text: &str| {
+        let mut r = refuse(status, text.to_owned());
+        if status == StatusCode::UNAUTHORIZED
+            && let Ok(v) = HeaderValue::from_str(&format!("Bearer realm=\"midoffice {page}\""))
+        {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        r
+    };
+    if !access.requires_credentials() {
+        let proxied = ["forwarded", "x-forwarded-for", "x-real-ip"]
+            .iter()
+            .any(|h| headers.contains_key(*h));
+        if proxied {
+            tracing::warn!(reason = "PROXIED", page, "page refused");
+            return Err(denied(
+                StatusCode::UNAUTHORIZED,
+                "without configured credentials this page is open to local clients only, \
+                 not through a proxy",
+            ));
+        }
+        return if peer.is_some_and(|a| a.ip().is_loopback()) {
+            Ok(())
+        } else {
+            tracing::warn!(reason = "NOT_LOOPBACK", page, "page refused");
+            Err(denied(
+                StatusCode::UNAUTHORIZED,
+                "without configured credentials this page is open on loopback only",
+            ))
+        };
+    }
+    match access.authenticate(headers, certs).await {
+        Authenticated::Nothing => {
+            tracing::warn!(reason = "CREDENTIAL_MISSING", page, "page refused");
+            Err(denied(
+                StatusCode::UNAUTHORIZED,
+                "this page needs a credential: `authorization: Bearer <API key or token>`",
+            ))
+        }
+        Authenticated::Refused(why) => {
+            tracing::warn!(reason = "CREDENTIAL_INVALID", why, page, "page refused");
+            Err(denied(
+                StatusCode::UNAUTHORIZED,
+                &format!("the credential is not valid: {why}"),
+            ))
+        }
+        Authenticated::Principal(p) => {
+            if !p.grant.roles.contains(&role) {
+                tracing::warn!(reason = "ROLE_NOT_GRANTED", subject = %p.subject, page, "page refused");
+                return Err(denied(
+                    StatusCode::FORBIDDEN,
+                    &format!(
+                        "this page needs the role {}, which this credential does not have",
+                        role.as_str()
+                    ),
+                ));
+            }
+            if !p.grant.tenants.contains(tenant) {
+                tracing::warn!(reason = "TENANT_NOT_GRANTED", subject = %p.subject, page, "page refused");
+                return Err(denied(
+                    StatusCode::FORBIDDEN,
+                    "this credential does not act for this tenant",
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,7 +28,7 @@
 
 pub mod html;
 
-use crate::auth::{API_KEY_HEADER, Access, Authenticated, Role};
+use crate::auth::{API_KEY_HEADER, Access, Role};
 use crate::page::{below, refuse, respond};
 use crate::pb;
 use crate::pb::commitment_service_client::CommitmentServiceClient;
@@ -302,82 +302,24 @@ fn see_other(location: &str) -> Response<Body> {
     r
 }
 
-fn denied(status: StatusCode, text: &str) -> Response<Body> {
-    let mut r = refuse(status, text.to_owned());
-    if status == StatusCode::UNAUTHORIZED {
-        r.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"midoffice console\""),
-        );
-    }
-    r
-}
-
-/// Whether the request may use `tenant`'s console: the `channel` role for the tenant;
-/// in development mode loopback only, not through a proxy.
+/// Whether the request may use `tenant`'s console: the `channel` role for the tenant
+/// ([`crate::page::check_access`]).
 async fn check(
     access: &Access,
     headers: &http::HeaderMap,
     extensions: &http::Extensions,
     tenant: &TenantId,
 ) -> Result<(), Response<Body>> {
-    if !access.requires_credentials() {
-        let proxied = ["forwarded", "x-forwarded-for", "x-real-ip"]
-            .iter()
-            .any(|h| headers.contains_key(*h));
-        if proxied {
-            tracing::warn!(reason = "PROXIED", "console refused");
-            return Err(denied(
-                StatusCode::UNAUTHORIZED,
-                "without configured credentials the console is open to local clients only, \
-                 not through a proxy",
-            ));
-        }
-        let peer = crate::auth::peer_addr(extensions);
-        return if peer.is_some_and(|a| a.ip().is_loopback()) {
-            Ok(())
-        } else {
-            tracing::warn!(reason = "NOT_LOOPBACK", "console refused");
-            Err(denied(
-                StatusCode::UNAUTHORIZED,
-                "without configured credentials the console is open on loopback only",
-            ))
-        };
-    }
     let certs = crate::auth::peer_certs(extensions);
-    match access.authenticate(headers, certs.as_deref()).await {
-        Authenticated::Nothing => {
-            tracing::warn!(reason = "CREDENTIAL_MISSING", "console refused");
-            Err(denied(
-                StatusCode::UNAUTHORIZED,
-                "the console needs a credential: `authorization: Bearer <API key or token>`",
-            ))
-        }
-        Authenticated::Refused(why) => {
-            tracing::warn!(reason = "CREDENTIAL_INVALID", why, "console refused");
-            Err(denied(
-                StatusCode::UNAUTHORIZED,
-                &format!("the credential is not valid: {why}"),
-            ))
-        }
-        Authenticated::Principal(p) => {
-            if !p.grant.roles.contains(&Role::Channel) {
-                tracing::warn!(reason = "ROLE_NOT_GRANTED", subject = %p.subject, "console refused");
-                return Err(denied(
-                    StatusCode::FORBIDDEN,
-                    "the console needs the role channel, which this credential does not have",
-                ));
-            }
-            if !p.grant.tenants.contains(tenant) {
-                tracing::warn!(reason = "TENANT_NOT_GRANTED", subject = %p.subject, "console refused");
-                return Err(denied(
-                    StatusCode::FORBIDDEN,
-                    "this credential does not act for this tenant",
-                ));
-            }
-            Ok(())
-        }
-    }
+    let peer = crate::auth::peer_addr(extensions);
+    crate::page::check_access(
+        access,
+        (headers, certs.as_deref(), peer),
+        tenant,
+        Role::Channel,
+        "console",
+    )
+    .await
 }
 
 /// Whether a POST comes from this console's own pages, as far as the browser says:

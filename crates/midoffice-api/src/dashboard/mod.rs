@@ -19,7 +19,7 @@ pub mod chart;
 pub mod html;
 pub mod request;
 
-use crate::auth::{Access, Authenticated, Role};
+use crate::auth::{Access, Role};
 use crate::page::{Failure, Page, PageLayer, PageRequest, refuse, respond};
 use crate::thermometer::data::{Cell, row};
 use crate::thermometer::request::{Days, Refusal, month_of};
@@ -225,20 +225,8 @@ pub fn csv(view: &View) -> String {
     out
 }
 
-/// 401 with the scheme to use, or 403; no figure is read.
-fn denied(status: StatusCode, text: &str) -> Response<Body> {
-    let mut r = refuse(status, text.to_owned());
-    if status == StatusCode::UNAUTHORIZED {
-        r.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static("Bearer realm=\"midoffice dashboard\""),
-        );
-    }
-    r
-}
-
 /// Whether the request may see `tenant`'s dashboard: the `dashboard` role for the
-/// tenant, as GetFigureSeries needs it; open to loopback in development mode.
+/// tenant, as GetFigureSeries needs it ([`crate::page::check_access`]).
 async fn check(
     access: &Access,
     headers: &http::HeaderMap,
@@ -246,64 +234,14 @@ async fn check(
     peer: Option<std::net::SocketAddr>,
     tenant: &TenantId,
 ) -> Result<(), Response<Body>> {
-    if !access.requires_credentials() {
-        // Development mode: open on loopback only (the binary listens only there; this
-        // holds even if it did not), and not through a proxy on loopback, which would
-        // make every visitor a loopback peer.
-        let proxied = ["forwarded", "x-forwarded-for", "x-real-ip"]
-            .iter()
-            .any(|h| headers.contains_key(*h));
-        if proxied {
-            tracing::warn!(reason = "PROXIED", "dashboard refused");
-            return Err(denied(
-                StatusCode::UNAUTHORIZED,
-                "without configured credentials this page is open to local clients only, \
-                 not through a proxy",
-            ));
-        }
-        return if peer.is_some_and(|a| a.ip().is_loopback()) {
-            Ok(())
-        } else {
-            tracing::warn!(reason = "NOT_LOOPBACK", "dashboard refused");
-            Err(denied(
-                StatusCode::UNAUTHORIZED,
-                "without configured credentials this page is open on loopback only",
-            ))
-        };
-    }
-    match access.authenticate(headers, certs).await {
-        Authenticated::Nothing => {
-            tracing::warn!(reason = "CREDENTIAL_MISSING", "dashboard refused");
-            Err(denied(
-                StatusCode::UNAUTHORIZED,
-                "this page needs a credential: `authorization: Bearer <API key or token>`",
-            ))
-        }
-        Authenticated::Refused(why) => {
-            tracing::warn!(reason = "CREDENTIAL_INVALID", why, "dashboard refused");
-            Err(denied(
-                StatusCode::UNAUTHORIZED,
-                &format!("the credential is not valid: {why}"),
-            ))
-        }
-        Authenticated::Principal(p) => {
-            if !p.grant.roles.contains(&Role::Dashboard) {
-                tracing::warn!(reason = "ROLE_NOT_GRANTED", subject = %p.subject, "dashboard refused");
-                return Err(denied(
-                    StatusCode::FORBIDDEN,
-                    "this page needs the role dashboard, which this credential does not have",
-                ));
-            }
-            if !p.grant.tenants.contains(tenant) {
-                tracing::warn!(reason = "TENANT_NOT_GRANTED", subject = %p.subject, "dashboard refused");
-                return Err(denied(
-                    StatusCode::FORBIDDEN,
-                    "this credential does not act for this tenant",
-                ));
-            }
-            Ok(())
-        }
-    }
+    crate::page::check_access(
+        access,
+        (headers, certs, peer),
+        tenant,
+        Role::Dashboard,
+        "dashboard",
+    )
+    .await
 }
 
 /// The managers' dashboard as a [`Page`]: behind the `dashboard` credential, never
