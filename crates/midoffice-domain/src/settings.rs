@@ -133,6 +133,13 @@ pub struct BenchmarkSettings {
 }
 
 impl BenchmarkSettings {
+    /// The peer group it takes part in: only when opted in, with a size and a group.
+    pub fn taking_part_in(&self) -> Option<&Code> {
+        self.peer_group
+            .as_ref()
+            .filter(|_| self.opted_in && self.size > 0)
+    }
+
     /// What is wrong with each field (`size`, `peer_group`).
     pub fn violations(&self) -> Violations {
         let mut v = Violations::default();
@@ -564,9 +571,15 @@ mod tests {
                 .unwrap_or_default()
         };
         assert_eq!(fields(&s), ["benchmark.size", "benchmark.peer_group"]);
+        assert_eq!(s.benchmark.taking_part_in(), None);
         s.benchmark.size = 81_000;
+        assert_eq!(s.benchmark.taking_part_in(), None);
         s.benchmark.peer_group = Some(Code::parse("g4-plus").unwrap());
         assert!(s.validate().is_ok());
+        assert_eq!(s.benchmark.taking_part_in(), s.benchmark.peer_group.as_ref());
+        s.benchmark.opted_in = false;
+        assert_eq!(s.benchmark.taking_part_in(), None);
+        s.benchmark.opted_in = true;
         s.benchmark.size = MAX_BENCHMARK_SIZE + 1;
         assert_eq!(fields(&s), ["benchmark.size"]);
         // Not taking part, a size and group may stay set (but not out of range).

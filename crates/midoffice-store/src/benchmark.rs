@@ -1,25 +1,31 @@
 //! The benchmark between organisations in the store (`docs/benchmark.md`): a tenant's
 //! counts for a benchmark period, computed from its stored facts with the benchmark's
-//! settings (`benchmark::settings_for`), with its registration completeness; and the
-//! signed summaries imported from other deployments (`benchmark_import`).
+//! settings (`benchmark::settings_for`), with its registration completeness; the
+//! signed summaries imported from other deployments (`benchmark_import`); and the
+//! fixed composition of a peer group per period (`benchmark_group`, `benchmark_member`).
+//!
+//! The benchmark's tables span tenants on purpose: a group's rows belong to the group,
+//! not to a tenant (a local member's participant id is its tenant id).
 
 use crate::benchmark_summary::{self, Summary};
+use crate::bulk::{insert_statements, rows_per_statement};
 use crate::convert::{instant, micros};
-use crate::db::{self, db_err};
-use crate::entity::{benchmark_import, contact};
-use crate::rollup::load_figure_facts;
-use crate::{Store, StoreError, settings_in};
+use crate::db::{self, Txn, db_err};
+use crate::entity::{benchmark_group, benchmark_import, benchmark_member, contact, tenant_settings};
+use crate::rollup::{load_figure_facts, statement};
+use crate::{Store, StoreError, rows, settings_in};
 use midoffice_domain::benchmark::{
-    BenchmarkPeriod, Count, MetricRef, Registration, counts, settings_for,
+    BenchmarkPeriod, Count, GroupPeriod, MetricRef, Participant, Registration, composable_from,
+    counts, settings_for,
 };
 use midoffice_domain::figures::{self, Filter};
 use midoffice_domain::settings::BenchmarkSettings;
 use midoffice_domain::{Code, Instant, TenantId};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, IntoActiveModel, PaginatorTrait,
-    QueryFilter,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A tenant's benchmark counts for a period, as known at an instant.
 #[derive(Clone, Debug, PartialEq)]
@@ -111,34 +117,59 @@ impl Store {
             signature: signature.to_owned(),
             imported_at: micros(imported_at),
         };
+        // Race-free without reading first: an insert that finds the key does nothing,
+        // and then only a summary at least as new replaces the kept one (two imports of
+        // the same key at once cannot both insert).
         db::bounded(async {
             let txn = self.pools.begin_write().await?;
             let result = async {
-                let kept = benchmark_import::Entity::find_by_id((
-                    row.peer_group.clone(),
-                    row.period.clone(),
-                    row.participant.clone(),
-                ))
-                .one(&txn)
-                .await
-                .map_err(db_err)?;
-                match kept {
-                    None => {
-                        benchmark_import::Entity::insert(row.into_active_model())
-                            .exec_without_returning(&txn)
-                            .await
-                            .map_err(db_err)?;
-                        Ok(Imported::Stored)
-                    }
-                    Some(k) if k.as_of > row.as_of => Ok(Imported::KeptNewer),
-                    Some(_) => {
-                        benchmark_import::Entity::update(row.into_active_model().reset_all())
-                            .exec(&txn)
-                            .await
-                            .map_err(db_err)?;
-                        Ok(Imported::Replaced)
-                    }
+                let backend = txn.get_database_backend();
+                let inserted = txn
+                    .execute_raw(statement(
+                        backend,
+                        "INSERT INTO benchmark_import \
+                         (peer_group, period, participant, as_of, line, signature, imported_at) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?) \
+                         ON CONFLICT (peer_group, period, participant) DO NOTHING",
+                        vec![
+                            row.peer_group.as_str().into(),
+                            row.period.as_str().into(),
+                            row.participant.as_str().into(),
+                            row.as_of.into(),
+                            row.line.as_str().into(),
+                            row.signature.as_str().into(),
+                            row.imported_at.into(),
+                        ],
+                    ))
+                    .await
+                    .map_err(db_err)?;
+                if inserted.rows_affected() == 1 {
+                    return Ok(Imported::Stored);
                 }
+                let replaced = txn
+                    .execute_raw(statement(
+                        backend,
+                        "UPDATE benchmark_import SET as_of = ?, line = ?, signature = ?, \
+                         imported_at = ? \
+                         WHERE peer_group = ? AND period = ? AND participant = ? AND as_of <= ?",
+                        vec![
+                            row.as_of.into(),
+                            row.line.as_str().into(),
+                            row.signature.as_str().into(),
+                            row.imported_at.into(),
+                            row.peer_group.as_str().into(),
+                            row.period.as_str().into(),
+                            row.participant.as_str().into(),
+                            row.as_of.into(),
+                        ],
+                    ))
+                    .await
+                    .map_err(db_err)?;
+                Ok(if replaced.rows_affected() == 1 {
+                    Imported::Replaced
+                } else {
+                    Imported::KeptNewer
+                })
             }
             .await;
             db::finish(txn, result).await
@@ -155,21 +186,7 @@ impl Store {
         period: BenchmarkPeriod,
     ) -> Result<Vec<(String, String, Instant)>, StoreError> {
         db::bounded_figures(&self.pools, async |txn| {
-            let result = async {
-                let rows = benchmark_import::Entity::find()
-                    .filter(benchmark_import::Column::PeerGroup.eq(group.as_str()))
-                    .filter(benchmark_import::Column::Period.eq(period.key()))
-                    .all(&txn)
-                    .await
-                    .map_err(db_err)?;
-                let mut out = Vec::with_capacity(rows.len());
-                for r in rows {
-                    out.push((r.line, r.signature, instant(r.imported_at)?));
-                }
-                out.sort();
-                Ok(out)
-            }
-            .await;
+            let result = imports_in(&txn, group, period).await;
             db::finish(txn, result).await
         })
         .await
@@ -214,4 +231,329 @@ async fn registration_in<C: sea_orm::ConnectionTrait>(
         anonymous,
         without_outcome,
     })
+}
+
+/// The summaries kept for a group and period: line, signature and when imported, by
+/// participant.
+async fn imports_in<C: ConnectionTrait>(
+    c: &C,
+    group: &Code,
+    period: BenchmarkPeriod,
+) -> Result<Vec<(String, String, Instant)>, StoreError> {
+    let rows = benchmark_import::Entity::find()
+        .filter(benchmark_import::Column::PeerGroup.eq(group.as_str()))
+        .filter(benchmark_import::Column::Period.eq(period.key()))
+        .all(c)
+        .await
+        .map_err(db_err)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push((r.line, r.signature, instant(r.imported_at)?));
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// A group's membership and its members' figures for a period, fixed when composed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ComposedGroup {
+    pub group: GroupPeriod,
+    pub composed_at: Instant,
+    /// Every member's figures as fixed at composition, one per member id.
+    pub participants: Vec<Participant>,
+}
+
+/// Whether a group-period is composed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum GroupState {
+    Composed(ComposedGroup),
+    /// Not composed yet, and it may not be before this instant.
+    NotYet { composable_from: Instant },
+}
+
+/// A stored line that does not read back: the store's own data is damaged.
+fn unreadable_line(e: benchmark_summary::SummaryError) -> StoreError {
+    StoreError::Internal(format!("a stored benchmark summary line is unreadable: {e}"))
+}
+
+impl Store {
+    /// The group's composition for the period; composes it first when it is due
+    /// (now >= composable_from(period, grace_days)) and not composed yet.
+    ///
+    /// The members are the local tenants taking part in `group` at that moment (their
+    /// counts as known at the composition's instant, whole seconds) and the summaries
+    /// imported for the group and period; a local tenant wins over an imported summary
+    /// of the same participant id. The counts are computed first, in read transactions;
+    /// one write transaction then inserts the group's row (the key makes it happen
+    /// once: a second composer's insert does nothing, and its members are dropped) and
+    /// the members. From then on the membership never changes.
+    #[tracing::instrument(name = "store.compose_benchmark_group", skip_all, fields(group = %group.as_str(), period = %period.key()))]
+    pub async fn compose_benchmark_group(
+        &self,
+        group: &Code,
+        period: BenchmarkPeriod,
+        now: Instant,
+        grace_days: u32,
+    ) -> Result<GroupState, StoreError> {
+        if let Some(done) = self.benchmark_group(group, period).await? {
+            return Ok(GroupState::Composed(done));
+        }
+        let from = composable_from(period, grace_days);
+        if now < from {
+            return Ok(GroupState::NotYet {
+                composable_from: from,
+            });
+        }
+        // A summary line carries whole seconds; the local members' `as_of` is this.
+        let composed_at = chrono::DateTime::from_timestamp(now.timestamp(), 0)
+            .ok_or_else(|| StoreError::Internal("the composition's instant is out of range".into()))?;
+        let (locals, imports) = db::bounded(async {
+            let txn = self.pools.begin_read().await?;
+            let result = async {
+                let locals = taking_part_in(&txn, Some(group)).await?;
+                let imports = imports_in(&txn, group, period).await?;
+                Ok((locals, imports))
+            }
+            .await;
+            db::finish(txn, result).await
+        })
+        .await?;
+        let mut members: BTreeMap<Code, (&'static str, String)> = BTreeMap::new();
+        for (line, _, _) in imports {
+            let summary = benchmark_summary::parse_canonical(&line).map_err(unreadable_line)?;
+            members.insert(summary.participant, (benchmark_member::IMPORTED, line));
+        }
+        for (tenant, _) in locals {
+            let counts = Box::pin(self.benchmark_counts(&tenant, period, composed_at)).await?;
+            // Its settings as read with its counts: it may have left the group meanwhile.
+            let part = &counts.taking_part;
+            let (Some(in_group), Ok(id)) = (part.taking_part_in(), Code::parse(tenant.as_str()))
+            else {
+                continue;
+            };
+            if in_group != group {
+                continue;
+            }
+            let summary = Summary {
+                participant: id.clone(),
+                group: group.clone(),
+                period,
+                as_of: composed_at,
+                size: part.size,
+                named: part.named,
+                registration: counts.registration,
+                counts: counts.counts,
+            };
+            members.insert(
+                id,
+                (benchmark_member::LOCAL, benchmark_summary::canonical(&summary)),
+            );
+        }
+        let key = period.key();
+        let count = i32::try_from(members.len())
+            .map_err(|_| StoreError::Internal("too many benchmark members".into()))?;
+        let rows: Vec<benchmark_member::Model> = members
+            .into_iter()
+            .map(|(id, (origin, line))| benchmark_member::Model {
+                peer_group: group.as_str().to_owned(),
+                period: key.clone(),
+                participant: id.as_str().to_owned(),
+                origin: origin.to_owned(),
+                line,
+            })
+            .collect();
+        let ours = db::bounded(async {
+            let txn = self.pools.begin_write().await?;
+            let result = insert_composition(&txn, group, &key, composed_at, count, rows).await;
+            db::finish(txn, result).await
+        })
+        .await?;
+        if ours {
+            tracing::info!(members = count, "benchmark group composed");
+        } else {
+            tracing::debug!("benchmark group composed by another meanwhile; theirs is kept");
+        }
+        self.benchmark_group(group, period)
+            .await?
+            .map(GroupState::Composed)
+            .ok_or_else(|| StoreError::Internal("a composed benchmark group is gone".into()))
+    }
+
+    /// Read only: the composition if it was made (never composes; for public pages).
+    /// Reads the group's member rows only.
+    #[tracing::instrument(name = "store.benchmark_group", skip_all, fields(group = %group.as_str(), period = %period.key()))]
+    pub async fn benchmark_group(
+        &self,
+        group: &Code,
+        period: BenchmarkPeriod,
+    ) -> Result<Option<ComposedGroup>, StoreError> {
+        let key = period.key();
+        let found = db::bounded(async {
+            let txn = self.pools.begin_read().await?;
+            let result = async {
+                let Some(row) =
+                    benchmark_group::Entity::find_by_id((group.as_str().to_owned(), key.clone()))
+                        .one(&txn)
+                        .await
+                        .map_err(db_err)?
+                else {
+                    return Ok(None);
+                };
+                let members = benchmark_member::Entity::find()
+                    .filter(benchmark_member::Column::PeerGroup.eq(group.as_str()))
+                    .filter(benchmark_member::Column::Period.eq(key.as_str()))
+                    .all(&txn)
+                    .await
+                    .map_err(db_err)?;
+                Ok(Some((row, members)))
+            }
+            .await;
+            db::finish(txn, result).await
+        })
+        .await?;
+        let Some((row, members)) = found else {
+            return Ok(None);
+        };
+        let mut participants = Vec::with_capacity(members.len());
+        for m in members {
+            let summary = benchmark_summary::parse_canonical(&m.line).map_err(unreadable_line)?;
+            participants.push(summary.participant());
+        }
+        participants.sort_by(|a, b| a.id.cmp(&b.id));
+        let ids: BTreeSet<Code> = participants.iter().map(|p| p.id.clone()).collect();
+        Ok(Some(ComposedGroup {
+            group: GroupPeriod::fixed(group.clone(), period, ids),
+            composed_at: instant(row.composed_at)?,
+            participants,
+        }))
+    }
+
+    /// The periods composed for a group, with when, newest period first (by its dates'
+    /// end, then longer periods first).
+    #[tracing::instrument(name = "store.benchmark_periods", skip_all, fields(group = %group.as_str()))]
+    pub async fn benchmark_periods(
+        &self,
+        group: &Code,
+    ) -> Result<Vec<(BenchmarkPeriod, Instant)>, StoreError> {
+        let rows = db::bounded(async {
+            let txn = self.pools.begin_read().await?;
+            let result = benchmark_group::Entity::find()
+                .filter(benchmark_group::Column::PeerGroup.eq(group.as_str()))
+                .all(&txn)
+                .await
+                .map_err(db_err);
+            db::finish(txn, result).await
+        })
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let period = BenchmarkPeriod::parse(&r.period).map_err(|e| {
+                StoreError::Internal(format!("a stored benchmark period is unreadable: {e}"))
+            })?;
+            out.push((period, instant(r.composed_at)?));
+        }
+        out.sort_by_key(|(p, _)| {
+            let (from, to) = p.dates();
+            (std::cmp::Reverse(to), from)
+        });
+        Ok(out)
+    }
+
+    /// The peer groups a deployment composes: those of its tenants taking part, and
+    /// those it holds imported summaries of.
+    #[tracing::instrument(name = "store.benchmark_groups", skip_all)]
+    pub async fn benchmark_groups(&self) -> Result<BTreeSet<Code>, StoreError> {
+        db::bounded(async {
+            let txn = self.pools.begin_read().await?;
+            let result = async {
+                let mut groups: BTreeSet<Code> = taking_part_in(&txn, None)
+                    .await?
+                    .into_iter()
+                    .map(|(_, g)| g)
+                    .collect();
+                let imported: Vec<String> = benchmark_import::Entity::find()
+                    .select_only()
+                    .column(benchmark_import::Column::PeerGroup)
+                    .distinct()
+                    .into_tuple()
+                    .all(&txn)
+                    .await
+                    .map_err(db_err)?;
+                groups.extend(imported.iter().filter_map(|g| Code::parse(g).ok()));
+                Ok(groups)
+            }
+            .await;
+            db::finish(txn, result).await
+        })
+        .await
+    }
+}
+
+/// The local tenants taking part in the benchmark (in `group`, when given), with
+/// their peer group, by their settings as stored now.
+async fn taking_part_in(
+    txn: &Txn,
+    group: Option<&Code>,
+) -> Result<Vec<(TenantId, Code)>, StoreError> {
+    let stored = tenant_settings::Entity::find()
+        .all(txn)
+        .await
+        .map_err(db_err)?;
+    let mut out = Vec::new();
+    for row in stored {
+        let settings = rows::settings::decode(&row.settings)
+            .map_err(|e| rows::unreadable("tenant_settings.settings", &e))?;
+        let Some(in_group) = settings.benchmark.taking_part_in() else {
+            continue;
+        };
+        if group.is_some_and(|g| g != in_group) {
+            continue;
+        }
+        if let Ok(tenant) = TenantId::parse(&row.tenant) {
+            out.push((tenant, in_group.clone()));
+        }
+    }
+    Ok(out)
+}
+
+/// Inserts a composition, unless one is there: answers whether it was this one. The
+/// group's row comes first, so a composer that finds another's (committed, or waited
+/// for on PostgreSQL) inserts nothing.
+async fn insert_composition(
+    txn: &Txn,
+    group: &Code,
+    period: &str,
+    composed_at: Instant,
+    members: i32,
+    rows: Vec<benchmark_member::Model>,
+) -> Result<bool, StoreError> {
+    let backend = txn.get_database_backend();
+    let inserted = txn
+        .execute_raw(statement(
+            backend,
+            "INSERT INTO benchmark_group (peer_group, period, composed_at, members) \
+             VALUES (?, ?, ?, ?) ON CONFLICT (peer_group, period) DO NOTHING",
+            vec![
+                group.as_str().into(),
+                period.into(),
+                micros(composed_at).into(),
+                members.into(),
+            ],
+        ))
+        .await
+        .map_err(db_err)?;
+    if inserted.rows_affected() != 1 {
+        return Ok(false);
+    }
+    let mut statements = Vec::new();
+    insert_statements::<benchmark_member::ActiveModel>(
+        backend,
+        rows,
+        rows_per_statement(backend, 5),
+        &mut statements,
+    );
+    for s in statements {
+        txn.execute_raw(s).await.map_err(db_err)?;
+    }
+    Ok(true)
 }

@@ -247,21 +247,42 @@ pub fn verify(text: &str, keys: &BTreeMap<Code, PublicKey>) -> Result<Summary, S
     let signature = STANDARD
         .decode(signature)
         .map_err(|_| malformed("the signature is not standard base64"))?;
-    let wire: Wire = serde_json::from_str(line)
-        .map_err(|e| SummaryError::Malformed(format!("the summary line: {e}")))?;
-    if wire.format != FORMAT {
-        return Err(malformed("its format is not midoffice-benchmark-summary"));
-    }
-    if wire.version != u64::from(VERSION) {
-        return Err(SummaryError::UnknownVersion(wire.version));
-    }
-    let participant = code("participant", &wire.participant)?;
+    let (participant, wire) = read_line(line)?;
     let key = keys
         .get(&participant)
         .ok_or_else(|| SummaryError::UnknownParticipant(participant.as_str().into()))?;
     UnparsedPublicKey::new(&ED25519, &key.0)
         .verify(line.as_bytes(), &signature)
         .map_err(|_| SummaryError::BadSignature(participant.as_str().into()))?;
+    checked(line, participant, wire)
+}
+
+/// The summary of a canonical line the store made or kept after verifying it (a
+/// composed group's members, `benchmark_member`): read as [`verify`] reads it, without
+/// a signature to check.
+pub fn parse_canonical(line: &str) -> Result<Summary, SummaryError> {
+    let (participant, wire) = read_line(line)?;
+    checked(line, participant, wire)
+}
+
+/// A summary line's wire form and participant, of the known format and version.
+fn read_line(line: &str) -> Result<(Code, Wire), SummaryError> {
+    let wire: Wire = serde_json::from_str(line)
+        .map_err(|e| SummaryError::Malformed(format!("the summary line: {e}")))?;
+    if wire.format != FORMAT {
+        return Err(SummaryError::Malformed(
+            "its format is not midoffice-benchmark-summary".into(),
+        ));
+    }
+    if wire.version != u64::from(VERSION) {
+        return Err(SummaryError::UnknownVersion(wire.version));
+    }
+    let participant = code("participant", &wire.participant)?;
+    Ok((participant, wire))
+}
+
+/// The summary `wire` says, when valid and `line` is exactly its canonical form.
+fn checked(line: &str, participant: Code, wire: Wire) -> Result<Summary, SummaryError> {
     let summary = from_wire(participant, wire)?;
     if canonical(&summary) != line {
         return Err(SummaryError::NotCanonical);
@@ -406,6 +427,18 @@ mod tests {
         assert_eq!(back.participant().counts, summary().counts);
         // The same summary signs to the same text (Ed25519 is deterministic).
         assert_eq!(sign(&back, &key), text);
+    }
+
+    #[test]
+    fn a_canonical_line_parses_back_without_a_signature() {
+        let line = canonical(&summary());
+        assert_eq!(parse_canonical(&line), Ok(summary()));
+        let spaced = line.replacen(r#""size":81000"#, r#""size": 81000"#, 1);
+        assert_eq!(parse_canonical(&spaced), Err(SummaryError::NotCanonical));
+        assert!(matches!(
+            parse_canonical(&line.replacen("g4-plus", "G4 plus", 1)),
+            Err(SummaryError::Invalid { field, .. }) if field == "group"
+        ));
     }
 
     #[test]

@@ -713,7 +713,7 @@ impl Batch {
 }
 
 /// The multi-row insert statements of `rows`, at most `per_statement` rows each.
-fn insert_statements<A>(
+pub(crate) fn insert_statements<A>(
     backend: DbBackend,
     rows: Vec<<A::Entity as EntityTrait>::Model>,
     per_statement: usize,
@@ -734,7 +734,7 @@ fn insert_statements<A>(
 }
 
 /// Rows per statement for a table of `columns` columns on `backend`.
-fn rows_per_statement(backend: DbBackend, columns: usize) -> usize {
+pub(crate) fn rows_per_statement(backend: DbBackend, columns: usize) -> usize {
     let limit = match backend {
         DbBackend::Postgres => POSTGRES_PARAMETERS,
         _ => SQLITE_PARAMETERS,

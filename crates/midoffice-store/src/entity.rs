@@ -2,7 +2,9 @@
 //! enums are short upper-case text; identifiers are only ever keyed hashes.
 
 pub mod audit_record;
+pub mod benchmark_group;
 pub mod benchmark_import;
+pub mod benchmark_member;
 pub mod case;
 pub mod contact;
 pub mod feedback;

@@ -114,7 +114,7 @@ mod write;
 use convert::{micros, trunc};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QuerySelect};
 
-pub use benchmark::{BenchmarkCounts, Imported};
+pub use benchmark::{BenchmarkCounts, ComposedGroup, GroupState, Imported};
 pub use db::{
     ACQUIRE_TIMEOUT, BUSY_TIMEOUT, FIGURE_CONNECTIONS, LOCK_TIMEOUT, MigrationFailure,
     POSTGRES_CONNECTIONS, STATEMENT_TIMEOUT, migrate_url,

@@ -26,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0013_contact_case_started::Migration),
             Box::new(m0014_event_outbox::Migration),
             Box::new(m0015_benchmark_import::Migration),
+            Box::new(m0016_benchmark_group::Migration),
         ]
     }
 }
@@ -1571,6 +1572,78 @@ mod m0015_benchmark_import {
                         .to_owned(),
                 )
                 .await
+        }
+
+        fn use_transaction(&self) -> Option<bool> {
+            Some(true)
+        }
+    }
+}
+
+mod m0016_benchmark_group {
+    //! The fixed membership of a benchmark peer group per period (`crate::benchmark`,
+    //! docs/benchmark.md "Composing a group"). `benchmark_group`: one row per peer group
+    //! and period once composed, with when and how many members; the key makes the
+    //! composition happen once (a second composer's insert finds it and does nothing).
+    //! `benchmark_member`: one row per member, with its figures frozen at composition
+    //! as a canonical summary line (`benchmark_summary::canonical`) and whether it was a
+    //! local tenant or an imported summary. Like `benchmark_import`, these tables span
+    //! tenants on purpose (a group's rows, not a tenant's): the group code leads the key;
+    //! a local member's participant id is its tenant id. New tables, empty.
+
+    use super::shared::{long, text};
+    use sea_orm_migration::prelude::*;
+
+    /// Two tables.
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0016_benchmark_group"
+        }
+    }
+
+    #[sea_orm_migration::async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let mut key = Index::create();
+            key.col("peer_group").col("period");
+            manager
+                .create_table(
+                    Table::create()
+                        .table(Alias::new("benchmark_group"))
+                        .col(text("peer_group"))
+                        .col(text("period"))
+                        .col(long("composed_at"))
+                        .col(ColumnDef::new("members").integer().not_null())
+                        .primary_key(&mut key)
+                        .to_owned(),
+                )
+                .await?;
+            let mut key = Index::create();
+            key.col("peer_group").col("period").col("participant");
+            manager
+                .create_table(
+                    Table::create()
+                        .table(Alias::new("benchmark_member"))
+                        .col(text("peer_group"))
+                        .col(text("period"))
+                        .col(text("participant"))
+                        .col(text("origin"))
+                        .col(ColumnDef::new("line").text().not_null())
+                        .primary_key(&mut key)
+                        .to_owned(),
+                )
+                .await
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            for t in ["benchmark_member", "benchmark_group"] {
+                manager
+                    .drop_table(Table::drop().table(Alias::new(t)).to_owned())
+                    .await?;
+            }
+            Ok(())
         }
 
         fn use_transaction(&self) -> Option<bool> {

@@ -135,14 +135,11 @@ async fn export(args: ExportArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot compute the figures: {e}"))?;
     let part = &counts.taking_part;
-    let group = match (&part.peer_group, part.opted_in && part.size > 0) {
-        (Some(group), true) => group.clone(),
-        _ => {
-            return Err(format!(
-                "tenant {tenant} does not take part in the benchmark: its settings need \
-                 benchmark.opted_in with a size and a peer group (ReplaceTenantSettings)"
-            ));
-        }
+    let Some(group) = part.taking_part_in().cloned() else {
+        return Err(format!(
+            "tenant {tenant} does not take part in the benchmark: its settings need \
+             benchmark.opted_in with a size and a peer group (ReplaceTenantSettings)"
+        ));
     };
     let summary = Summary {
         participant: Code::parse(tenant.as_str()).map_err(|e| format!("--tenant {e}"))?,
@@ -241,8 +238,24 @@ async fn import(args: ImportArgs) -> Result<(), String> {
             Imported::Replaced => "replaced the summary kept",
             Imported::KeptNewer => "not stored: a summary as of a later instant is kept",
         };
+        // Kept, but a composed group-period's membership and figures no longer change.
+        let composed = store
+            .benchmark_periods(&summary.group)
+            .await
+            .map_err(|e| format!("{}: cannot read the group's periods: {e}", path.display()))?
+            .into_iter()
+            .find(|(p, _)| *p == summary.period)
+            .map(|(_, at)| {
+                format!(
+                    "; the group {} for {} was composed at {}, its membership is fixed",
+                    summary.group.as_str(),
+                    summary.period.key(),
+                    at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                )
+            })
+            .unwrap_or_default();
         println!(
-            "{}: participant {}, group {}, period {}, as of {}: {what}",
+            "{}: participant {}, group {}, period {}, as of {}: {what}{composed}",
             path.display(),
             summary.participant.as_str(),
             summary.group.as_str(),
@@ -278,4 +291,57 @@ fn keygen(path: &Path) -> Result<(), String> {
         path.display()
     );
     Ok(())
+}
+
+/// One pass of the composing job at `now`: for every peer group of a local tenant
+/// taking part and every group with imported summaries, the latest month, quarter and
+/// year that are due (`benchmark::latest_composable`) are composed if they are not yet.
+/// A failed group-period is logged and tried again at the next pass.
+pub async fn compose_pass(store: &midoffice_store::Store, now: chrono::DateTime<chrono::Utc>, grace_days: u32) {
+    let groups = match store.benchmark_groups().await {
+        Ok(g) => g,
+        Err(e) => {
+            tracing::warn!(error = %e, "benchmark groups could not be listed; tried again at the next pass");
+            return;
+        }
+    };
+    for group in groups {
+        for period in midoffice_domain::benchmark::latest_composable(now, grace_days) {
+            if let Err(e) = store
+                .compose_benchmark_group(&group, period, now, grace_days)
+                .await
+            {
+                tracing::warn!(
+                    group = group.as_str(),
+                    period = %period.key(),
+                    error = %e,
+                    "benchmark group not composed; tried again at the next pass"
+                );
+            }
+        }
+    }
+}
+
+/// How often the composing job runs.
+pub const COMPOSE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Runs [`compose_pass`] now and then every [`COMPOSE_EVERY`], until `stop` turns true.
+pub async fn compose_job(
+    store: midoffice_store::Store,
+    grace_days: u32,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        tokio::select! {
+            () = compose_pass(&store, chrono::Utc::now(), grace_days) => {}
+            _ = stop.changed() => break,
+        }
+        tokio::select! {
+            () = tokio::time::sleep(COMPOSE_EVERY) => {}
+            _ = stop.changed() => {}
+        }
+    }
 }

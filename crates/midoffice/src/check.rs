@@ -156,6 +156,16 @@ fn effective(settings: &Settings, env_secret: Option<&str>) -> String {
             format!(": {}", participants.join(", "))
         }
     );
+    let rules = &settings.benchmark_rules;
+    let _ = writeln!(
+        out,
+        "benchmark.min_participants = {}, min_contacts = {}, min_answers = {}, \
+         compose_after_days = {}",
+        rules.min_participants(),
+        rules.min_contacts(),
+        rules.min_answers(),
+        settings.benchmark_grace_days
+    );
     let events = &settings.events;
     let _ = writeln!(
         out,

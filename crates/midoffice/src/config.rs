@@ -350,6 +350,12 @@ pub struct Settings {
     pub log_format: crate::telemetry::LogFormat,
     /// The benchmark participants' public keys (`[benchmark.participants]`).
     pub benchmark_keys: BenchmarkKeys,
+    /// The benchmark's disclosure rules (`benchmark.min_participants`, `min_contacts`,
+    /// `min_answers`), never below the floors.
+    pub benchmark_rules: midoffice_domain::benchmark::Disclosure,
+    /// Days after a period is over before its groups are composed
+    /// (`benchmark.compose_after_days`).
+    pub benchmark_grace_days: u32,
 }
 
 impl std::fmt::Debug for Settings {
@@ -538,7 +544,19 @@ struct BenchmarkTable {
     /// keys `midoffice benchmark import` checks summaries' signatures against.
     #[serde(default)]
     participants: BTreeMap<String, String>,
+    /// The fewest participants a group figure rests on (default and floor 5).
+    min_participants: Option<u64>,
+    /// The fewest contacts (cases, follow-ups, commitments) a value rests on (default
+    /// and floor 30).
+    min_contacts: Option<u64>,
+    /// The fewest satisfaction answers a value rests on (default and floor 50).
+    min_answers: Option<u64>,
+    /// Days after a period is over before its groups are composed (default 7).
+    compose_after_days: Option<u64>,
 }
+
+/// Days after a period is over before its groups are composed, unless configured.
+pub const DEFAULT_COMPOSE_AFTER_DAYS: u32 = 7;
 
 /// The participants' public keys of `[benchmark.participants]`, checked: each id a code,
 /// each key an Ed25519 public key.
@@ -642,6 +660,10 @@ pub struct FileLayer {
     metrics_interval: Option<std::time::Duration>,
     /// `[benchmark.participants]`, checked.
     benchmark_keys: BenchmarkKeys,
+    /// `benchmark.min_*`, checked against the floors.
+    benchmark_rules: midoffice_domain::benchmark::Disclosure,
+    /// `benchmark.compose_after_days`, checked.
+    benchmark_grace_days: u32,
     /// The event subscribers (`[events]`), checked, their secrets read.
     events: crate::events::EventsConfig,
 }
@@ -815,6 +837,12 @@ pub fn parse_file(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
             })?;
         benchmark_keys.insert(code, key);
     }
+    let (benchmark_rules, benchmark_grace_days) = benchmark_rules(&file.benchmark).map_err(
+        |message| ConfigError::Benchmark {
+            path: path.to_path_buf(),
+            message,
+        },
+    )?;
     let events = file
         .events
         .config(|name| std::env::var(name).ok())
@@ -830,8 +858,48 @@ pub fn parse_file(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
         retention,
         metrics_interval,
         benchmark_keys,
+        benchmark_rules,
+        benchmark_grace_days,
         events,
     })
+}
+
+/// `[benchmark]`'s disclosure rules (each refused below its floor, naming the key) and
+/// days before composing (at most `benchmark::MAX_GRACE_DAYS`).
+fn benchmark_rules(
+    table: &BenchmarkTable,
+) -> Result<(midoffice_domain::benchmark::Disclosure, u32), String> {
+    use midoffice_domain::benchmark::{
+        Disclosure, MAX_GRACE_DAYS, MIN_ANSWERS_FLOOR, MIN_CONTACTS_FLOOR,
+        MIN_PARTICIPANTS_FLOOR,
+    };
+    let participants = table
+        .min_participants
+        .map_or(MIN_PARTICIPANTS_FLOOR, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    let rules = Disclosure::new(
+        participants,
+        table.min_contacts.unwrap_or(MIN_CONTACTS_FLOOR),
+        table.min_answers.unwrap_or(MIN_ANSWERS_FLOOR),
+    )
+    .map_err(|v| {
+        v.0.iter()
+            .map(|f| format!("benchmark.{} {}", f.field, f.description))
+            .collect::<Vec<_>>()
+            .join("; ")
+    })?;
+    let grace = match table.compose_after_days {
+        None => DEFAULT_COMPOSE_AFTER_DAYS,
+        Some(n) => u32::try_from(n)
+            .ok()
+            .filter(|n| *n <= MAX_GRACE_DAYS)
+            .ok_or_else(|| {
+                format!(
+                    "benchmark.compose_after_days must be from 0 to {MAX_GRACE_DAYS} (days \
+                     after a period before its groups are composed), not {n}"
+                )
+            })?,
+    };
+    Ok((rules, grace))
 }
 
 /// `message` with every double-quoted string (serde quotes values that way) shown as
@@ -1072,6 +1140,13 @@ pub fn resolve(
             .as_ref()
             .map(|f| f.benchmark_keys.clone())
             .unwrap_or_default(),
+        benchmark_rules: file
+            .as_ref()
+            .map(|f| f.benchmark_rules)
+            .unwrap_or_default(),
+        benchmark_grace_days: file
+            .as_ref()
+            .map_or(DEFAULT_COMPOSE_AFTER_DAYS, |f| f.benchmark_grace_days),
         metrics_interval: file.as_ref().and_then(|f| f.metrics_interval).unwrap_or(
             std::time::Duration::from_secs(DEFAULT_METRICS_INTERVAL_SECS),
         ),
@@ -1672,6 +1747,52 @@ mod tests {
         assert!(bad_id.contains("participant id"), "{bad_id}");
         let unknown = err("[benchmark]\nkey = 1\n");
         assert!(unknown.contains("unknown key"), "{unknown}");
+    }
+
+    #[test]
+    fn benchmark_disclosure_rules_default_to_the_floors_and_never_go_below() {
+        use midoffice_domain::benchmark::{Disclosure, MetricRef, metric};
+        let none = resolve(None, &BTreeMap::new(), &ServeArgs::default()).unwrap();
+        assert_eq!(none.benchmark_rules, Disclosure::default());
+        assert_eq!(none.benchmark_grace_days, 7);
+        let s = resolve(Some(file("")), &BTreeMap::new(), &ServeArgs::default()).unwrap();
+        assert_eq!(s.benchmark_rules, Disclosure::default());
+        assert_eq!(s.benchmark_grace_days, 7);
+        let f = file(
+            "[benchmark]\nmin_participants = 7\nmin_contacts = 40\nmin_answers = 60\n\
+             compose_after_days = 0\n",
+        );
+        let s = resolve(Some(f), &BTreeMap::new(), &ServeArgs::default()).unwrap();
+        assert_eq!(s.benchmark_rules, Disclosure::new(7, 40, 60).unwrap());
+        assert_eq!(s.benchmark_rules.min_participants(), 7);
+        let satisfaction = metric(&MetricRef {
+            id: "satisfaction".into(),
+            version: 1,
+        })
+        .unwrap();
+        assert_eq!(s.benchmark_rules.min_items(&satisfaction), 60);
+        assert_eq!(s.benchmark_grace_days, 0);
+        let err = |text: &str| {
+            parse_file(text, Path::new("m.toml"))
+                .unwrap_err()
+                .to_string()
+        };
+        for (text, key) in [
+            ("[benchmark]\nmin_participants = 4\n", "benchmark.min_participants"),
+            ("[benchmark]\nmin_contacts = 29\n", "benchmark.min_contacts"),
+            ("[benchmark]\nmin_answers = 49\n", "benchmark.min_answers"),
+            ("[benchmark]\ncompose_after_days = 367\n", "benchmark.compose_after_days"),
+        ] {
+            let e = err(text);
+            assert!(e.contains(key), "{text}: {e}");
+        }
+        let both = err("[benchmark]\nmin_participants = 1\nmin_answers = 0\n");
+        assert!(
+            both.contains("benchmark.min_participants must be at least 5")
+                && both.contains("benchmark.min_answers must be at least 50"),
+            "{both}"
+        );
+        assert!(err("[benchmark]\nmin_contacts = -1\n").contains("min_contacts"));
     }
 
     #[test]

@@ -702,6 +702,12 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
             stop_export.subscribe(),
         ))
     });
+    // Benchmark groups composed once their periods are due (docs/benchmark.md).
+    let benchmark_job = tokio::spawn(benchmark::compose_job(
+        store.clone(),
+        settings.benchmark_grace_days,
+        stop_export.subscribe(),
+    ));
     // Events to webhook subscribers: only with subscribers configured.
     let events_job = (!settings.events.subscribers.is_empty()).then(|| {
         let mut names: std::collections::BTreeMap<String, Vec<String>> = Default::default();
@@ -743,6 +749,9 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
         && let Err(e) = task.await
     {
         tracing::warn!(error = %e, "the event dispatcher stopped abnormally");
+    }
+    if let Err(e) = benchmark_job.await {
+        tracing::warn!(error = %e, "the benchmark composing job stopped abnormally");
     }
     if let Some(task) = retention_job
         && let Err(e) = task.await

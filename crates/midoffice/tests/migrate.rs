@@ -53,6 +53,7 @@ async fn migrate_on_a_fresh_data_dir_applies_every_migration_once_then_serve_sta
         "applied m0001_initial",
         "applied m0013_contact_case_started",
         "applied m0015_benchmark_import",
+        "applied m0016_benchmark_group",
     ] {
         assert!(text.contains(name), "{name} missing in {text}");
     }

@@ -70,6 +70,16 @@ impl Disclosure {
         self.min_participants
     }
 
+    /// The least contacts (cases, follow-ups, commitments) a value rests on.
+    pub fn min_contacts(&self) -> u64 {
+        self.min_contacts
+    }
+
+    /// The least satisfaction answers a value rests on.
+    pub fn min_answers(&self) -> u64 {
+        self.min_answers
+    }
+
     /// The least items a value of `metric` must rest on to be shown.
     pub fn min_items(&self, metric: &Metric) -> u64 {
         let configured = match metric.items {
@@ -111,6 +121,36 @@ impl GroupPeriod {
     pub fn members(&self) -> &BTreeSet<Code> {
         &self.members
     }
+}
+
+/// The most days a deployment may wait for other deployments' summaries before a
+/// group-period is composed.
+pub const MAX_GRACE_DAYS: u32 = 366;
+
+/// The first instant a group's membership for `period` may be composed: once the
+/// period is over everywhere (participants count in their own calendars, the latest
+/// of which is at most 14 hours ahead of UTC), the day after its exclusive end date at
+/// 00:00 UTC, plus `grace_days` days for other deployments' summaries to arrive.
+pub fn composable_from(period: BenchmarkPeriod, grace_days: u32) -> crate::Instant {
+    let after = period.dates().1 + chrono::Days::new(1 + u64::from(grace_days));
+    after.and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
+/// The latest month, quarter and year whose groups may be composed at `now`
+/// ([`composable_from`]): what a deployment composes by itself.
+pub fn latest_composable(now: crate::Instant, grace_days: u32) -> [BenchmarkPeriod; 3] {
+    let today = now.date_naive();
+    [
+        BenchmarkPeriod::month_of(today),
+        BenchmarkPeriod::quarter_of(today),
+        BenchmarkPeriod::year_of(today),
+    ]
+    .map(|mut p| {
+        while composable_from(p, grace_days) > now {
+            p = p.previous();
+        }
+        p
+    })
 }
 
 /// Median and quartiles.
@@ -433,6 +473,73 @@ mod tests {
             .find(|f| f.metric.id == "referral-rate")
             .unwrap()
             .value
+    }
+
+    #[test]
+    fn a_group_period_is_composable_the_day_after_its_end_plus_the_grace() {
+        let at = |y, m, d| {
+            chrono::NaiveDate::from_ymd_opt(y, m, d)
+                .unwrap()
+                .and_time(chrono::NaiveTime::MIN)
+                .and_utc()
+        };
+        let q1 = BenchmarkPeriod::Quarter {
+            year: 2026,
+            quarter: 1,
+        };
+        // Q1 ends (exclusive) on 1 April; over everywhere on 2 April 00:00 UTC.
+        assert_eq!(composable_from(q1, 0), at(2026, 4, 2));
+        assert_eq!(composable_from(q1, 7), at(2026, 4, 9));
+        let december = BenchmarkPeriod::Month {
+            year: 2026,
+            month: 12,
+        };
+        assert_eq!(composable_from(december, 7), at(2027, 1, 9));
+        let year = BenchmarkPeriod::Year { year: 2026 };
+        assert_eq!(composable_from(year, 30), at(2027, 2, 1));
+        assert_eq!(
+            composable_from(BenchmarkPeriod::Year { year: 2999 }, MAX_GRACE_DAYS),
+            at(3001, 1, 3)
+        );
+        // Never before the period is over in the calendar furthest ahead of UTC (+14 h).
+        let feb = BenchmarkPeriod::Month {
+            year: 2026,
+            month: 2,
+        };
+        assert!(composable_from(feb, 0) > at(2026, 3, 1) + chrono::TimeDelta::hours(14));
+    }
+
+    #[test]
+    fn the_latest_composable_periods_are_the_last_ones_over_and_past_the_grace() {
+        let at = |y, m, d, h| {
+            chrono::NaiveDate::from_ymd_opt(y, m, d)
+                .unwrap()
+                .and_hms_opt(h, 0, 0)
+                .unwrap()
+                .and_utc()
+        };
+        let keys = |now, grace| latest_composable(now, grace).map(|p| p.key());
+        assert_eq!(keys(at(2026, 4, 9, 0), 7), ["2026-03", "2026-Q1", "2025"]);
+        assert_eq!(keys(at(2026, 4, 8, 23), 7), ["2026-02", "2025-Q4", "2025"]);
+        assert_eq!(keys(at(2026, 1, 5, 12), 0), ["2025-12", "2025-Q4", "2025"]);
+        assert_eq!(keys(at(2026, 1, 1, 12), 0), ["2025-11", "2025-Q3", "2024"]);
+        // A long grace reaches further back.
+        assert_eq!(keys(at(2026, 4, 9, 0), 366), ["2025-03", "2025-Q1", "2024"]);
+        let next = |p: BenchmarkPeriod| {
+            let end = p.dates().1;
+            match p {
+                BenchmarkPeriod::Month { .. } => BenchmarkPeriod::month_of(end),
+                BenchmarkPeriod::Quarter { .. } => BenchmarkPeriod::quarter_of(end),
+                BenchmarkPeriod::Year { .. } => BenchmarkPeriod::year_of(end),
+            }
+        };
+        for grace in [0, 7, 31, MAX_GRACE_DAYS] {
+            let now = at(2026, 6, 15, 8);
+            for p in latest_composable(now, grace) {
+                assert!(composable_from(p, grace) <= now);
+                assert!(composable_from(next(p), grace) > now, "{}", p.key());
+            }
+        }
     }
 
     #[test]

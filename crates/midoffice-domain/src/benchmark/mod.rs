@@ -9,7 +9,7 @@ pub mod metric;
 pub mod participant;
 
 pub use group::{
-    Disclosure, GroupFigure, GroupFigures, GroupPeriod, GroupValue, MIN_PARTICIPANTS_FLOOR, Own,
+    Disclosure, GroupFigure,MAX_GRACE_DAYS,composable_from,latest_composable, GroupFigures, GroupPeriod, GroupValue, MIN_PARTICIPANTS_FLOOR, Own,
     OwnFigure, OwnView, PublicView, Quarter, Quartiles, group_figures, own_view, public_view,
     quantile, quartiles,
 };

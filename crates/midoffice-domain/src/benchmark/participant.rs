@@ -114,6 +114,42 @@ impl BenchmarkPeriod {
             month: date.month(),
         }
     }
+
+    /// The quarter that holds `date`.
+    pub fn quarter_of(date: NaiveDate) -> Self {
+        BenchmarkPeriod::Quarter {
+            year: date.year(),
+            quarter: date.month0() / 3 + 1,
+        }
+    }
+
+    /// The year that holds `date`.
+    pub fn year_of(date: NaiveDate) -> Self {
+        BenchmarkPeriod::Year { year: date.year() }
+    }
+
+    /// The period of the same kind just before this one.
+    pub fn previous(self) -> Self {
+        match self {
+            BenchmarkPeriod::Month { year, month: 1 } => BenchmarkPeriod::Month {
+                year: year - 1,
+                month: 12,
+            },
+            BenchmarkPeriod::Month { year, month } => BenchmarkPeriod::Month {
+                year,
+                month: month - 1,
+            },
+            BenchmarkPeriod::Quarter { year, quarter: 1 } => BenchmarkPeriod::Quarter {
+                year: year - 1,
+                quarter: 4,
+            },
+            BenchmarkPeriod::Quarter { year, quarter } => BenchmarkPeriod::Quarter {
+                year,
+                quarter: quarter - 1,
+            },
+            BenchmarkPeriod::Year { year } => BenchmarkPeriod::Year { year: year - 1 },
+        }
+    }
 }
 
 /// The counts behind one metric's value.
@@ -290,6 +326,20 @@ mod tests {
             assert!(BenchmarkPeriod::parse(bad).is_err(), "{bad}");
         }
         assert_eq!(BenchmarkPeriod::month_of(d(2026, 2, 28)).key(), "2026-02");
+        assert_eq!(BenchmarkPeriod::quarter_of(d(2026, 3, 31)).key(), "2026-Q1");
+        assert_eq!(BenchmarkPeriod::quarter_of(d(2026, 10, 1)).key(), "2026-Q4");
+        assert_eq!(BenchmarkPeriod::year_of(d(2026, 10, 1)).key(), "2026");
+        for (key, before) in [
+            ("2026-01", "2025-12"),
+            ("2026-03", "2026-02"),
+            ("2026-Q1", "2025-Q4"),
+            ("2026-Q3", "2026-Q2"),
+            ("2026", "2025"),
+        ] {
+            let p = BenchmarkPeriod::parse(key).unwrap();
+            assert_eq!(p.previous().key(), before);
+            assert_eq!(p.previous().dates().1, p.dates().0);
+        }
     }
 
     #[test]
