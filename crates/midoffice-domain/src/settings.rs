@@ -576,7 +576,10 @@ mod tests {
         assert_eq!(s.benchmark.taking_part_in(), None);
         s.benchmark.peer_group = Some(Code::parse("g4-plus").unwrap());
         assert!(s.validate().is_ok());
-        assert_eq!(s.benchmark.taking_part_in(), s.benchmark.peer_group.as_ref());
+        assert_eq!(
+            s.benchmark.taking_part_in(),
+            s.benchmark.peer_group.as_ref()
+        );
         s.benchmark.opted_in = false;
         assert_eq!(s.benchmark.taking_part_in(), None);
         s.benchmark.opted_in = true;

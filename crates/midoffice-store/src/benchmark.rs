@@ -11,7 +11,9 @@ use crate::benchmark_summary::{self, Summary};
 use crate::bulk::{insert_statements, rows_per_statement};
 use crate::convert::{instant, micros};
 use crate::db::{self, Txn, db_err};
-use crate::entity::{benchmark_group, benchmark_import, benchmark_member, contact, tenant_settings};
+use crate::entity::{
+    benchmark_group, benchmark_import, benchmark_member, contact, tenant_settings,
+};
 use crate::rollup::{load_figure_facts, statement};
 use crate::{Store, StoreError, rows, settings_in};
 use midoffice_domain::benchmark::{
@@ -22,8 +24,7 @@ use midoffice_domain::figures::{self, Filter};
 use midoffice_domain::settings::BenchmarkSettings;
 use midoffice_domain::{Code, Instant, TenantId};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -268,12 +269,16 @@ pub struct ComposedGroup {
 pub enum GroupState {
     Composed(ComposedGroup),
     /// Not composed yet, and it may not be before this instant.
-    NotYet { composable_from: Instant },
+    NotYet {
+        composable_from: Instant,
+    },
 }
 
 /// A stored line that does not read back: the store's own data is damaged.
 fn unreadable_line(e: benchmark_summary::SummaryError) -> StoreError {
-    StoreError::Internal(format!("a stored benchmark summary line is unreadable: {e}"))
+    StoreError::Internal(format!(
+        "a stored benchmark summary line is unreadable: {e}"
+    ))
 }
 
 impl Store {
@@ -305,8 +310,10 @@ impl Store {
             });
         }
         // A summary line carries whole seconds; the local members' `as_of` is this.
-        let composed_at = chrono::DateTime::from_timestamp(now.timestamp(), 0)
-            .ok_or_else(|| StoreError::Internal("the composition's instant is out of range".into()))?;
+        let composed_at =
+            chrono::DateTime::from_timestamp(now.timestamp(), 0).ok_or_else(|| {
+                StoreError::Internal("the composition's instant is out of range".into())
+            })?;
         let (locals, imports) = db::bounded(async {
             let txn = self.pools.begin_read().await?;
             let result = async {
@@ -346,7 +353,10 @@ impl Store {
             };
             members.insert(
                 id,
-                (benchmark_member::LOCAL, benchmark_summary::canonical(&summary)),
+                (
+                    benchmark_member::LOCAL,
+                    benchmark_summary::canonical(&summary),
+                ),
             );
         }
         let key = period.key();

@@ -203,12 +203,17 @@ async fn seed(store: &Store, t: &TenantId, first: i64, n: i64, referred: i64) {
     for i in 0..n {
         let minute = first + i;
         let who = email(&format!("burger{}@example.nl", first + i));
-        let id = Box::pin(store.start_contact(t, &caller(), start(vec![who], Some("paspoort"), minute), None))
-            .await
-            .unwrap()
-            .contact
-            .contact
-            .id;
+        let id = Box::pin(store.start_contact(
+            t,
+            &caller(),
+            start(vec![who], Some("paspoort"), minute),
+            None,
+        ))
+        .await
+        .unwrap()
+        .contact
+        .contact
+        .id;
         let mut e = end(Outcome::Resolved, minute, minute, None);
         if i < referred {
             e.outcome = Outcome::Referred;
@@ -308,14 +313,25 @@ async fn a_composed_groups_figures_equal_a_direct_computation(backend: Backend) 
         let period = this_year();
         let group = code("g-direct");
         // Three local tenants taking part, with enough contacts to contribute.
-        let locals: Vec<(TenantId, u64)> = [("gemeente-l1", 31), ("gemeente-l2", 36), ("gemeente-l3", 40)]
-            .iter()
-            .enumerate()
-            .map(|(i, (t, n))| (TenantId::parse(t).unwrap(), *n + i as u64))
-            .collect();
+        let locals: Vec<(TenantId, u64)> = [
+            ("gemeente-l1", 31),
+            ("gemeente-l2", 36),
+            ("gemeente-l3", 40),
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, (t, n))| (TenantId::parse(t).unwrap(), *n + i as u64))
+        .collect();
         for (i, (t, n)) in locals.iter().enumerate() {
             take_part(&store, t, "g-direct", 20_000 + 5_000 * i as u64).await;
-            Box::pin(seed(&store, t, 1000 * i as i64, *n as i64, 3 * i as i64 + 2)).await;
+            Box::pin(seed(
+                &store,
+                t,
+                1000 * i as i64,
+                *n as i64,
+                3 * i as i64 + 2,
+            ))
+            .await;
         }
         // Not members: another group's tenant, and a tenant not taking part.
         let elsewhere = TenantId::parse("gemeente-elders").unwrap();
@@ -328,31 +344,75 @@ async fn a_composed_groups_figures_equal_a_direct_computation(backend: Backend) 
         let as_of = due(period) - chrono::TimeDelta::days(3);
         let mut imported = Vec::new();
         for (i, per_mille) in [120, 340, 80, 560].into_iter().enumerate() {
-            imported.push(summary(&format!("extern-{i}"), "g-direct", period, as_of, COMPLETE, 40 + i as u64, per_mille));
+            imported.push(summary(
+                &format!("extern-{i}"),
+                "g-direct",
+                period,
+                as_of,
+                COMPLETE,
+                40 + i as u64,
+                per_mille,
+            ));
         }
         let flagged = Registration {
             contacts: 100,
             anonymous: 60,
             without_outcome: 0,
         };
-        imported.push(summary("extern-vlag", "g-direct", period, as_of, flagged, 50, 990));
+        imported.push(summary(
+            "extern-vlag",
+            "g-direct",
+            period,
+            as_of,
+            flagged,
+            50,
+            990,
+        ));
         for s in &imported {
-            assert_eq!(store.import_benchmark_summary(s, "c2ln", now()).await.unwrap(), Imported::Stored);
+            assert_eq!(
+                store
+                    .import_benchmark_summary(s, "c2ln", now())
+                    .await
+                    .unwrap(),
+                Imported::Stored
+            );
         }
         let other_period = BenchmarkPeriod::Year { year: 2001 };
         store
-            .import_benchmark_summary(&summary("extern-oud", "g-direct", other_period, as_of, COMPLETE, 40, 500), "c2ln", now())
+            .import_benchmark_summary(
+                &summary(
+                    "extern-oud",
+                    "g-direct",
+                    other_period,
+                    as_of,
+                    COMPLETE,
+                    40,
+                    500,
+                ),
+                "c2ln",
+                now(),
+            )
             .await
             .unwrap();
         store
-            .import_benchmark_summary(&summary("gemeente-l1", "g-direct", period, as_of, COMPLETE, 99, 900), "c2ln", now())
+            .import_benchmark_summary(
+                &summary("gemeente-l1", "g-direct", period, as_of, COMPLETE, 99, 900),
+                "c2ln",
+                now(),
+            )
             .await
             .unwrap();
 
-        let got = composed(Box::pin(store.compose_benchmark_group(&group, period, due(period), 7)).await.unwrap());
+        let got = composed(
+            Box::pin(store.compose_benchmark_group(&group, period, due(period), 7))
+                .await
+                .unwrap(),
+        );
         let composed_at = got.composed_at;
         assert_eq!(composed_at.timestamp_subsec_nanos(), 0, "whole seconds");
-        assert!(composed_at <= due(period) && composed_at > due(period) - chrono::TimeDelta::seconds(1));
+        assert!(
+            composed_at <= due(period) && composed_at > due(period) - chrono::TimeDelta::seconds(1)
+        );
         let expected_members: BTreeSet<Code> = locals
             .iter()
             .map(|(t, _)| code(t.as_str()))
@@ -367,7 +427,9 @@ async fn a_composed_groups_figures_equal_a_direct_computation(backend: Backend) 
         // the composition, the imports as imported.
         let mut direct: BTreeMap<Code, Participant> = BTreeMap::new();
         for (i, (t, n)) in locals.iter().enumerate() {
-            let c = Box::pin(store.benchmark_counts(t, period, composed_at)).await.unwrap();
+            let c = Box::pin(store.benchmark_counts(t, period, composed_at))
+                .await
+                .unwrap();
             assert_eq!(c.registration.contacts, *n);
             direct.insert(
                 code(t.as_str()),
@@ -392,22 +454,37 @@ async fn a_composed_groups_figures_equal_a_direct_computation(backend: Backend) 
         assert_eq!(figures.participants, expected_members.len());
         let mut shown = 0;
         for f in &figures.figures {
-            let min = if f.metric.id == "satisfaction" { 50 } else { 30 };
+            let min = if f.metric.id == "satisfaction" {
+                50
+            } else {
+                30
+            };
             let values: Vec<f64> = direct
                 .values()
                 .filter(|p| p.registration.anonymous * 2 <= p.registration.contacts)
                 .filter_map(|p| {
                     let c = p.counts[&f.metric.reference()];
                     let v = c.numerator as f64 / c.denominator as f64;
-                    let v = if f.metric.id.ends_with("-per-1000") { 1000.0 * v } else { v };
+                    let v = if f.metric.id.ends_with("-per-1000") {
+                        1000.0 * v
+                    } else {
+                        v
+                    };
                     (c.items >= min && c.denominator > 0).then_some(v)
                 })
                 .collect();
             match f.value {
-                GroupValue::Shown { contributors, quartiles } => {
+                GroupValue::Shown {
+                    contributors,
+                    quartiles,
+                } => {
                     shown += 1;
                     assert_eq!(contributors, values.len(), "{}", f.metric.id);
-                    for (q, p) in [(quartiles.q1, 0.25), (quartiles.median, 0.5), (quartiles.q3, 0.75)] {
+                    for (q, p) in [
+                        (quartiles.q1, 0.25),
+                        (quartiles.median, 0.5),
+                        (quartiles.q3, 0.75),
+                    ] {
                         assert!((q - q7(&values, p)).abs() < 1e-9, "{} at {p}", f.metric.id);
                     }
                 }
@@ -416,12 +493,31 @@ async fn a_composed_groups_figures_equal_a_direct_computation(backend: Backend) 
         }
         // Locals and imports together make groups of at least 5 for some metrics.
         assert!(shown > 0);
-        let contacts = figures.figures.iter().find(|f| f.metric.id == "contacts-per-1000").unwrap();
-        assert!(matches!(contacts.value, GroupValue::Shown { contributors: 7, .. }), "{contacts:?}");
+        let contacts = figures
+            .figures
+            .iter()
+            .find(|f| f.metric.id == "contacts-per-1000")
+            .unwrap();
+        assert!(
+            matches!(
+                contacts.value,
+                GroupValue::Shown {
+                    contributors: 7,
+                    ..
+                }
+            ),
+            "{contacts:?}"
+        );
 
         // Read back without composing: the same; the periods list it.
-        assert_eq!(store.benchmark_group(&group, period).await.unwrap(), Some(got.clone()));
-        assert_eq!(store.benchmark_periods(&group).await.unwrap(), vec![(period, composed_at)]);
+        assert_eq!(
+            store.benchmark_group(&group, period).await.unwrap(),
+            Some(got.clone())
+        );
+        assert_eq!(
+            store.benchmark_periods(&group).await.unwrap(),
+            vec![(period, composed_at)]
+        );
         assert_eq!(
             store.benchmark_groups().await.unwrap(),
             [code("g-direct"), code("g-other")].into_iter().collect()
@@ -432,7 +528,10 @@ async fn a_composed_groups_figures_equal_a_direct_computation(backend: Backend) 
 database_test!(every_disclosure_rule_holds_on_a_composed_group);
 async fn every_disclosure_rule_holds_on_a_composed_group(backend: Backend) {
     on_backend!(backend, |_db, store| {
-        let period = BenchmarkPeriod::Month { year: 2025, month: 3 };
+        let period = BenchmarkPeriod::Month {
+            year: 2025,
+            month: 3,
+        };
         let group = code("g-rules");
         let as_of = at(0);
         // Four complete participants on 30 items each; a fifth on 29; a sixth flagged
@@ -444,39 +543,96 @@ async fn every_disclosure_rule_holds_on_a_composed_group(backend: Backend) {
         };
         let mut all = Vec::new();
         for (i, per_mille) in [100, 300, 500, 700].into_iter().enumerate() {
-            all.push(summary(&format!("p{i}"), "g-rules", period, as_of, COMPLETE, 30, per_mille));
+            all.push(summary(
+                &format!("p{i}"),
+                "g-rules",
+                period,
+                as_of,
+                COMPLETE,
+                30,
+                per_mille,
+            ));
         }
         all.push(summary("p-29", "g-rules", period, as_of, COMPLETE, 29, 900));
-        all.push(summary("p-vlag", "g-rules", period, as_of, flagged, 30, 950));
+        all.push(summary(
+            "p-vlag", "g-rules", period, as_of, flagged, 30, 950,
+        ));
         for s in &all {
-            store.import_benchmark_summary(s, "c2ln", now()).await.unwrap();
+            store
+                .import_benchmark_summary(s, "c2ln", now())
+                .await
+                .unwrap();
         }
-        let got = composed(store.compose_benchmark_group(&group, period, due(period), 7).await.unwrap());
-        assert_eq!(got.group.members().len(), 6, "the flagged one is still a member");
+        let got = composed(
+            store
+                .compose_benchmark_group(&group, period, due(period), 7)
+                .await
+                .unwrap(),
+        );
+        assert_eq!(
+            got.group.members().len(),
+            6,
+            "the flagged one is still a member"
+        );
         let rules = Disclosure::default();
         let figures = group_figures(&got.group, &got.participants, &rules);
         assert_eq!(figures.participants, 6);
-        let referral = figures.figures.iter().find(|f| f.metric.id == "referral-rate").unwrap();
+        let referral = figures
+            .figures
+            .iter()
+            .find(|f| f.metric.id == "referral-rate")
+            .unwrap();
         // Four contribute (29 items is too few, the flagged one is left out): nothing shown.
         assert_eq!(referral.value, GroupValue::Withheld);
 
         // With a fifth participant on exactly 30 items, in a group of its own, it shows.
-        let other = BenchmarkPeriod::Month { year: 2025, month: 4 };
+        let other = BenchmarkPeriod::Month {
+            year: 2025,
+            month: 4,
+        };
         for (i, per_mille) in [100, 300, 500, 700, 900].into_iter().enumerate() {
             store
-                .import_benchmark_summary(&summary(&format!("p{i}"), "g-rules", other, as_of, COMPLETE, 30, per_mille), "c2ln", now())
+                .import_benchmark_summary(
+                    &summary(
+                        &format!("p{i}"),
+                        "g-rules",
+                        other,
+                        as_of,
+                        COMPLETE,
+                        30,
+                        per_mille,
+                    ),
+                    "c2ln",
+                    now(),
+                )
                 .await
                 .unwrap();
         }
         store
-            .import_benchmark_summary(&summary("p-vlag", "g-rules", other, as_of, flagged, 30, 10), "c2ln", now())
+            .import_benchmark_summary(
+                &summary("p-vlag", "g-rules", other, as_of, flagged, 30, 10),
+                "c2ln",
+                now(),
+            )
             .await
             .unwrap();
-        let five = composed(store.compose_benchmark_group(&group, other, due(other), 7).await.unwrap());
+        let five = composed(
+            store
+                .compose_benchmark_group(&group, other, due(other), 7)
+                .await
+                .unwrap(),
+        );
         let figures = group_figures(&five.group, &five.participants, &rules);
-        let referral = figures.figures.iter().find(|f| f.metric.id == "referral-rate").unwrap();
+        let referral = figures
+            .figures
+            .iter()
+            .find(|f| f.metric.id == "referral-rate")
+            .unwrap();
         match referral.value {
-            GroupValue::Shown { contributors, quartiles } => {
+            GroupValue::Shown {
+                contributors,
+                quartiles,
+            } => {
                 assert_eq!(contributors, 5, "the flagged one does not contribute");
                 // 0.1, 0.3, 0.5, 0.7, 0.9: the flagged one's 0.0 would move Q1 to 0.15.
                 assert!((quartiles.q1 - 0.3).abs() < 1e-9, "{quartiles:?}");
@@ -488,16 +644,28 @@ async fn every_disclosure_rule_holds_on_a_composed_group(backend: Backend) {
         // The one on 29 items sees its value withheld, the flagged one sees its own
         // value, why it is flagged, and no position.
         let mine = own_view(&got.group, &got.participants, &rules, &code("p-29")).unwrap();
-        let r = mine.figures.iter().find(|f| f.metric.id == "referral-rate").unwrap();
+        let r = mine
+            .figures
+            .iter()
+            .find(|f| f.metric.id == "referral-rate")
+            .unwrap();
         assert_eq!(r.own, Own::TooFewItems { items: 29, min: 30 });
         assert_eq!(r.position, None);
         let theirs = own_view(&five.group, &five.participants, &rules, &code("p-vlag")).unwrap();
         assert!(!theirs.flags.is_empty());
         assert!(theirs.figures.iter().all(|f| f.position.is_none()));
-        let r = theirs.figures.iter().find(|f| f.metric.id == "referral-rate").unwrap();
+        let r = theirs
+            .figures
+            .iter()
+            .find(|f| f.metric.id == "referral-rate")
+            .unwrap();
         assert!(matches!(r.own, Own::Shown { .. }));
         let p0 = own_view(&five.group, &five.participants, &rules, &code("p0")).unwrap();
-        let r = p0.figures.iter().find(|f| f.metric.id == "referral-rate").unwrap();
+        let r = p0
+            .figures
+            .iter()
+            .find(|f| f.metric.id == "referral-rate")
+            .unwrap();
         assert!(r.position.is_some());
     });
 }
@@ -512,7 +680,11 @@ async fn a_composed_group_is_fixed(backend: Backend) {
         Box::pin(seed(&store, &t1, 0, 2, 1)).await;
         let as_of = at(0);
         store
-            .import_benchmark_summary(&summary("extern-a", "g-vast", period, as_of, COMPLETE, 40, 200), "c2ln", now())
+            .import_benchmark_summary(
+                &summary("extern-a", "g-vast", period, as_of, COMPLETE, 40, 200),
+                "c2ln",
+                now(),
+            )
             .await
             .unwrap();
 
@@ -520,18 +692,36 @@ async fn a_composed_group_is_fixed(backend: Backend) {
         let from = composable_from(period, 7);
         let early = from - chrono::TimeDelta::seconds(1);
         assert_eq!(
-            store.compose_benchmark_group(&group, period, early, 7).await.unwrap(),
-            GroupState::NotYet { composable_from: from }
+            store
+                .compose_benchmark_group(&group, period, early, 7)
+                .await
+                .unwrap(),
+            GroupState::NotYet {
+                composable_from: from
+            }
         );
         assert_eq!(store.benchmark_group(&group, period).await.unwrap(), None);
         assert!(store.benchmark_periods(&group).await.unwrap().is_empty());
         let raw = db.raw().await;
         assert_eq!(count(&raw, "SELECT COUNT(*) FROM benchmark_group").await, 0);
-        assert_eq!(count(&raw, "SELECT COUNT(*) FROM benchmark_member").await, 0);
+        assert_eq!(
+            count(&raw, "SELECT COUNT(*) FROM benchmark_member").await,
+            0
+        );
 
-        let first = composed(Box::pin(store.compose_benchmark_group(&group, period, from, 7)).await.unwrap());
+        let first = composed(
+            Box::pin(store.compose_benchmark_group(&group, period, from, 7))
+                .await
+                .unwrap(),
+        );
         assert_eq!(first.composed_at, from);
-        let members = |c: &ComposedGroup| c.group.members().iter().map(|m| m.as_str().to_owned()).collect::<Vec<_>>();
+        let members = |c: &ComposedGroup| {
+            c.group
+                .members()
+                .iter()
+                .map(|m| m.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(members(&first), ["extern-a", "gemeente-een"]);
 
         // After: a tenant that opts in, a new import, a newer import of a member, the
@@ -539,30 +729,55 @@ async fn a_composed_group_is_fixed(backend: Backend) {
         let t2 = TenantId::parse("gemeente-twee").unwrap();
         take_part(&store, &t2, "g-vast", 10_000).await;
         store
-            .import_benchmark_summary(&summary("extern-b", "g-vast", period, as_of, COMPLETE, 40, 300), "c2ln", now())
+            .import_benchmark_summary(
+                &summary("extern-b", "g-vast", period, as_of, COMPLETE, 40, 300),
+                "c2ln",
+                now(),
+            )
             .await
             .unwrap();
         assert_eq!(
             store
-                .import_benchmark_summary(&summary("extern-a", "g-vast", period, at(10), COMPLETE, 80, 900), "c2ln", now())
+                .import_benchmark_summary(
+                    &summary("extern-a", "g-vast", period, at(10), COMPLETE, 80, 900),
+                    "c2ln",
+                    now()
+                )
                 .await
                 .unwrap(),
             Imported::Replaced
         );
         Box::pin(seed(&store, &t1, 100, 3, 0)).await;
-        store.replace_settings(&t1, TenantSettings::default()).await.unwrap();
+        store
+            .replace_settings(&t1, TenantSettings::default())
+            .await
+            .unwrap();
         let later = from + chrono::TimeDelta::days(40);
-        let again = composed(Box::pin(store.compose_benchmark_group(&group, period, later, 7)).await.unwrap());
+        let again = composed(
+            Box::pin(store.compose_benchmark_group(&group, period, later, 7))
+                .await
+                .unwrap(),
+        );
         assert_eq!(again, first);
-        assert_eq!(store.benchmark_group(&group, period).await.unwrap(), Some(first.clone()));
+        assert_eq!(
+            store.benchmark_group(&group, period).await.unwrap(),
+            Some(first.clone())
+        );
         // The imports are still kept.
-        assert_eq!(store.benchmark_imports(&group, period).await.unwrap().len(), 2);
+        assert_eq!(
+            store.benchmark_imports(&group, period).await.unwrap().len(),
+            2
+        );
 
         // Periods: newest end first, then the longer.
         let mut composed_periods = vec![(period, first.composed_at)];
         for key in ["2025-11", "2025", "2025-Q4", "2025-12"] {
             let p = BenchmarkPeriod::parse(key).unwrap();
-            let c = composed(Box::pin(store.compose_benchmark_group(&group, p, due(p), 7)).await.unwrap());
+            let c = composed(
+                Box::pin(store.compose_benchmark_group(&group, p, due(p), 7))
+                    .await
+                    .unwrap(),
+            );
             composed_periods.push((p, c.composed_at));
         }
         let listed: Vec<String> = store
@@ -572,7 +787,16 @@ async fn a_composed_group_is_fixed(backend: Backend) {
             .iter()
             .map(|(p, _)| p.key())
             .collect();
-        assert_eq!(listed, [period.key().as_str(), "2025", "2025-Q4", "2025-12", "2025-11"]);
+        assert_eq!(
+            listed,
+            [
+                period.key().as_str(),
+                "2025",
+                "2025-Q4",
+                "2025-12",
+                "2025-11"
+            ]
+        );
         for (p, at) in store.benchmark_periods(&group).await.unwrap() {
             assert!(composed_periods.contains(&(p, at)));
         }
@@ -590,58 +814,125 @@ async fn concurrent_compositions_make_one(backend: Backend) {
             Box::pin(seed(&store, &t, 100 * i as i64, 3, 1)).await;
         }
         store
-            .import_benchmark_summary(&summary("extern-r", "g-race", period, at(0), COMPLETE, 40, 200), "c2ln", now())
+            .import_benchmark_summary(
+                &summary("extern-r", "g-race", period, at(0), COMPLETE, 40, 200),
+                "c2ln",
+                now(),
+            )
             .await
             .unwrap();
         // Four stores, as four processes would have (pools of their own), each at its
         // own instant: each finds nothing composed, computes, and races to insert.
-        let stores = [db.store().await, db.store().await, db.store().await, db.store().await];
+        let stores = [
+            db.store().await,
+            db.store().await,
+            db.store().await,
+            db.store().await,
+        ];
         let base = due(period);
         let go = |i: usize| {
             let s = stores[i].clone();
             let g = group.clone();
             tokio::spawn(async move {
-                Box::pin(s.compose_benchmark_group(&g, period, base + chrono::TimeDelta::seconds(i as i64), 7))
-                    .await
-                    .map(composed)
+                Box::pin(s.compose_benchmark_group(
+                    &g,
+                    period,
+                    base + chrono::TimeDelta::seconds(i as i64),
+                    7,
+                ))
+                .await
+                .map(composed)
             })
         };
         let (a, b, c, d) = tokio::join!(go(0), go(1), go(2), go(3));
-        let all: Vec<ComposedGroup> = [a, b, c, d].into_iter().map(|r| r.unwrap().unwrap()).collect();
+        let all: Vec<ComposedGroup> = [a, b, c, d]
+            .into_iter()
+            .map(|r| r.unwrap().unwrap())
+            .collect();
         for c in &all {
             assert_eq!(c, &all[0]);
         }
         assert_eq!(all[0].group.members().len(), 3);
         let raw = db.raw().await;
         assert_eq!(count(&raw, "SELECT COUNT(*) FROM benchmark_group").await, 1);
-        assert_eq!(count(&raw, "SELECT COUNT(*) FROM benchmark_member").await, 3);
-        assert_eq!(store.benchmark_group(&group, period).await.unwrap(), Some(all[0].clone()));
+        assert_eq!(
+            count(&raw, "SELECT COUNT(*) FROM benchmark_member").await,
+            3
+        );
+        assert_eq!(
+            store.benchmark_group(&group, period).await.unwrap(),
+            Some(all[0].clone())
+        );
     });
 }
 
 database_test!(concurrent_imports_of_one_summary_do_not_fail);
 async fn concurrent_imports_of_one_summary_do_not_fail(backend: Backend) {
     on_backend!(backend, |db, store| {
-        let period = BenchmarkPeriod::Quarter { year: 2025, quarter: 1 };
-        let stores: Vec<Store> = vec![db.store().await, db.store().await, db.store().await, store.clone()];
+        let period = BenchmarkPeriod::Quarter {
+            year: 2025,
+            quarter: 1,
+        };
+        let stores: Vec<Store> = vec![
+            db.store().await,
+            db.store().await,
+            db.store().await,
+            store.clone(),
+        ];
         let go = |i: usize| {
             let s = stores[i].clone();
             // As of different instants, the last the newest.
-            let sum = summary("extern-x", "g-import", period, at(i as i64 * 60), COMPLETE, 40 + i as u64, 100);
+            let sum = summary(
+                "extern-x",
+                "g-import",
+                period,
+                at(i as i64 * 60),
+                COMPLETE,
+                40 + i as u64,
+                100,
+            );
             tokio::spawn(async move { s.import_benchmark_summary(&sum, "c2ln", now()).await })
         };
         let (a, b, c, d) = tokio::join!(go(0), go(1), go(2), go(3));
-        let done: Vec<Imported> = [a, b, c, d].into_iter().map(|r| r.unwrap().unwrap()).collect();
-        assert_eq!(done.iter().filter(|d| **d == Imported::Stored).count(), 1, "{done:?}");
-        let kept = store.benchmark_imports(&code("g-import"), period).await.unwrap();
+        let done: Vec<Imported> = [a, b, c, d]
+            .into_iter()
+            .map(|r| r.unwrap().unwrap())
+            .collect();
+        assert_eq!(
+            done.iter().filter(|d| **d == Imported::Stored).count(),
+            1,
+            "{done:?}"
+        );
+        let kept = store
+            .benchmark_imports(&code("g-import"), period)
+            .await
+            .unwrap();
         assert_eq!(kept.len(), 1);
         let newest = summary("extern-x", "g-import", period, at(180), COMPLETE, 43, 100);
-        assert_eq!(kept[0].0, midoffice_store::benchmark_summary::canonical(&newest));
+        assert_eq!(
+            kept[0].0,
+            midoffice_store::benchmark_summary::canonical(&newest)
+        );
         // Sequentially: older is not stored, equal replaces.
         let older = summary("extern-x", "g-import", period, at(0), COMPLETE, 40, 100);
-        assert_eq!(store.import_benchmark_summary(&older, "c2ln", now()).await.unwrap(), Imported::KeptNewer);
-        assert_eq!(store.import_benchmark_summary(&newest, "c2ln", now()).await.unwrap(), Imported::Replaced);
+        assert_eq!(
+            store
+                .import_benchmark_summary(&older, "c2ln", now())
+                .await
+                .unwrap(),
+            Imported::KeptNewer
+        );
+        assert_eq!(
+            store
+                .import_benchmark_summary(&newest, "c2ln", now())
+                .await
+                .unwrap(),
+            Imported::Replaced
+        );
         let raw = db.raw().await;
-        assert_eq!(count(&raw, "SELECT COUNT(*) FROM benchmark_import").await, 1);
+        assert_eq!(
+            count(&raw, "SELECT COUNT(*) FROM benchmark_import").await,
+            1
+        );
     });
 }

@@ -297,7 +297,11 @@ fn keygen(path: &Path) -> Result<(), String> {
 /// taking part and every group with imported summaries, the latest month, quarter and
 /// year that are due (`benchmark::latest_composable`) are composed if they are not yet.
 /// A failed group-period is logged and tried again at the next pass.
-pub async fn compose_pass(store: &midoffice_store::Store, now: chrono::DateTime<chrono::Utc>, grace_days: u32) {
+pub async fn compose_pass(
+    store: &midoffice_store::Store,
+    now: chrono::DateTime<chrono::Utc>,
+    grace_days: u32,
+) {
     let groups = match store.benchmark_groups().await {
         Ok(g) => g,
         Err(e) => {

@@ -837,12 +837,11 @@ pub fn parse_file(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
             })?;
         benchmark_keys.insert(code, key);
     }
-    let (benchmark_rules, benchmark_grace_days) = benchmark_rules(&file.benchmark).map_err(
-        |message| ConfigError::Benchmark {
+    let (benchmark_rules, benchmark_grace_days) =
+        benchmark_rules(&file.benchmark).map_err(|message| ConfigError::Benchmark {
             path: path.to_path_buf(),
             message,
-        },
-    )?;
+        })?;
     let events = file
         .events
         .config(|name| std::env::var(name).ok())
@@ -870,12 +869,11 @@ fn benchmark_rules(
     table: &BenchmarkTable,
 ) -> Result<(midoffice_domain::benchmark::Disclosure, u32), String> {
     use midoffice_domain::benchmark::{
-        Disclosure, MAX_GRACE_DAYS, MIN_ANSWERS_FLOOR, MIN_CONTACTS_FLOOR,
-        MIN_PARTICIPANTS_FLOOR,
+        Disclosure, MAX_GRACE_DAYS, MIN_ANSWERS_FLOOR, MIN_CONTACTS_FLOOR, MIN_PARTICIPANTS_FLOOR,
     };
-    let participants = table
-        .min_participants
-        .map_or(MIN_PARTICIPANTS_FLOOR, |n| usize::try_from(n).unwrap_or(usize::MAX));
+    let participants = table.min_participants.map_or(MIN_PARTICIPANTS_FLOOR, |n| {
+        usize::try_from(n).unwrap_or(usize::MAX)
+    });
     let rules = Disclosure::new(
         participants,
         table.min_contacts.unwrap_or(MIN_CONTACTS_FLOOR),
@@ -1140,10 +1138,7 @@ pub fn resolve(
             .as_ref()
             .map(|f| f.benchmark_keys.clone())
             .unwrap_or_default(),
-        benchmark_rules: file
-            .as_ref()
-            .map(|f| f.benchmark_rules)
-            .unwrap_or_default(),
+        benchmark_rules: file.as_ref().map(|f| f.benchmark_rules).unwrap_or_default(),
         benchmark_grace_days: file
             .as_ref()
             .map_or(DEFAULT_COMPOSE_AFTER_DAYS, |f| f.benchmark_grace_days),
@@ -1778,10 +1773,16 @@ mod tests {
                 .to_string()
         };
         for (text, key) in [
-            ("[benchmark]\nmin_participants = 4\n", "benchmark.min_participants"),
+            (
+                "[benchmark]\nmin_participants = 4\n",
+                "benchmark.min_participants",
+            ),
             ("[benchmark]\nmin_contacts = 29\n", "benchmark.min_contacts"),
             ("[benchmark]\nmin_answers = 49\n", "benchmark.min_answers"),
-            ("[benchmark]\ncompose_after_days = 367\n", "benchmark.compose_after_days"),
+            (
+                "[benchmark]\ncompose_after_days = 367\n",
+                "benchmark.compose_after_days",
+            ),
         ] {
             let e = err(text);
             assert!(e.contains(key), "{text}: {e}");
