@@ -817,6 +817,11 @@ pub fn parse_file(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
         }
         n => n.map(std::time::Duration::from_secs),
     };
+    let (benchmark_rules, benchmark_grace_days) =
+        benchmark_rules(&file.benchmark).map_err(|message| ConfigError::Benchmark {
+            path: path.to_path_buf(),
+            message,
+        })?;
     let mut benchmark_keys = BenchmarkKeys::new();
     for (id, key) in file.benchmark.participants {
         let bad = |message: String| ConfigError::Benchmark {
@@ -837,11 +842,6 @@ pub fn parse_file(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
             })?;
         benchmark_keys.insert(code, key);
     }
-    let (benchmark_rules, benchmark_grace_days) =
-        benchmark_rules(&file.benchmark).map_err(|message| ConfigError::Benchmark {
-            path: path.to_path_buf(),
-            message,
-        })?;
     let events = file
         .events
         .config(|name| std::env::var(name).ok())
@@ -1793,7 +1793,9 @@ mod tests {
                 && both.contains("benchmark.min_answers must be at least 50"),
             "{both}"
         );
-        assert!(err("[benchmark]\nmin_contacts = -1\n").contains("min_contacts"));
+        // Not a number of the kind: refused where it stands.
+        let negative = err("[benchmark]\nmin_contacts = -1\n");
+        assert!(negative.contains("line 2"), "{negative}");
     }
 
     #[test]
