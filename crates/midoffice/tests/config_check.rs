@@ -70,6 +70,14 @@ fn a_broken_file_fails_naming_the_key() {
             "secret",
         ),
         ("[events]\nmax_attempts = 0\n", "events.max_attempts"),
+        (
+            "[benchmark]\nmin_participants = 4\n",
+            "benchmark.min_participants must be at least 5",
+        ),
+        (
+            "[benchmark]\ncompose_after_days = 400\n",
+            "benchmark.compose_after_days",
+        ),
         // Valid alone, refused by serve: no credentials off loopback.
         ("[server]\nlisten = \"0.0.0.0:50051\"\n", "no credentials"),
     ] {
@@ -93,6 +101,14 @@ fn a_broken_file_fails_naming_the_key() {
     assert!(out.status.success(), "{said}");
     assert!(said.contains("events.subscribers: 1"), "{said}");
     assert!(!said.contains("a-hook-secret"), "{said}");
+    // The benchmark's disclosure rules: the floors unless the file asks for more.
+    assert!(
+        said.contains(
+            "benchmark.min_participants = 5, min_contacts = 30, min_answers = 50, \
+             compose_after_days = 7"
+        ),
+        "{said}"
+    );
     let out = check(dir.path(), &file, &[]);
     assert_eq!(out.status.code(), Some(1), "{}", common::said(&out));
     assert!(
