@@ -2,7 +2,9 @@
 //! server (SQLite, and PostgreSQL when the URL is set) that recorded contacts for a
 //! tenant taking part. Export then import round-trips to the same stored line and
 //! signature; a tampered byte, or a valid signature from another key, is refused with
-//! nothing stored; a newer summary replaces, an older does not; exit codes and messages.
+//! nothing stored; a newer summary replaces, an older does not; one imported after its
+//! group-period was composed is kept and said to be too late for the fixed membership;
+//! exit codes and messages.
 
 use midoffice_domain::Code;
 use midoffice_domain::benchmark::BenchmarkPeriod;
@@ -258,6 +260,48 @@ async fn a_summary_exported_and_imported_is_kept_and_a_tampered_one_is_refused(
         let (ok, out, err) = import(d, &db, &["a.summary"]);
         assert!(ok && out.contains("not stored"), "{out}{err}");
         assert_eq!(kept(&db).await, vec![lines(&newer)]);
+
+        // Once the group-period is composed, a summary imported after is kept, and the
+        // command says the membership is fixed; the composition does not change.
+        let store = midoffice_store::Store::connect(&db).await.unwrap();
+        let group = Code::parse("g4-plus").unwrap();
+        let q1 = BenchmarkPeriod::parse("2025-Q1").unwrap();
+        let due = midoffice_domain::benchmark::composable_from(q1, 7);
+        let composed = match store
+            .compose_benchmark_group(&group, q1, due, 7)
+            .await
+            .unwrap()
+        {
+            midoffice_store::GroupState::Composed(c) => c,
+            other => panic!("not composed: {other:?}"),
+        };
+        // The tenant is local here: its own counts, not its imported summary.
+        assert_eq!(
+            composed
+                .group
+                .members()
+                .iter()
+                .map(|m| m.as_str())
+                .collect::<Vec<_>>(),
+            [TENANT]
+        );
+        let (ok, latest, err) = export(d, &db, "own.key", "2025-04-05T03:00:00Z");
+        assert!(ok, "{err}");
+        std::fs::write(d.join("latest.summary"), &latest).unwrap();
+        let (ok, out, err) = import(d, &db, &["latest.summary"]);
+        assert!(ok, "{out}{err}");
+        assert!(
+            out.contains(
+                "replaced the summary kept; the group g4-plus for 2025-Q1 was composed at \
+                 2025-04-09T00:00:00Z, its membership is fixed"
+            ),
+            "{out}"
+        );
+        assert_eq!(kept(&db).await, vec![lines(&latest)]);
+        assert_eq!(
+            store.benchmark_group(&group, q1).await.unwrap(),
+            Some(composed)
+        );
 
         // Bad input: exit 1 with a message naming it.
         let (ok, _, err) = midoffice(
