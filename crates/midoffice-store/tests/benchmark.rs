@@ -243,7 +243,7 @@ fn summary(
         period,
         as_of: chrono::DateTime::from_timestamp(as_of.timestamp(), 0).unwrap(),
         size,
-        named: met_per_mille % 2 == 0,
+        named: met_per_mille.is_multiple_of(2),
         registration,
         counts: metrics()
             .iter()
