@@ -2,6 +2,12 @@
 //! to the domain's computation over the same contacts with the benchmark's settings
 //! (`benchmark::settings_for`), whatever the tenant's own windows; the registration
 //! counted by the database as the domain counts it; other tenants' contacts left out.
+//!
+//! Groups composed per period: their figures equal a direct computation over the
+//! members' own counts and imported summaries; every disclosure rule holds on them; the
+//! membership is fixed (nothing joins after, nothing is stored before it is due); four
+//! composers at once make one composition, and imports of one summary at once all
+//! succeed.
 
 mod common;
 
