@@ -33,6 +33,14 @@ async fn fixture(b: &Backend) {
             accessibility_statement_url: "https://www.toegankelijkheidsverklaring.nl/register/1"
                 .into(),
             primary_colour: "#0b5394".into(),
+            // A house font and darker text, over the defaults.
+            design_tokens: [
+                ("font-family", "\"Gemeente Sans\", Arial, sans-serif"),
+                ("text-color", "#000000"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
         });
         s.norms[0].explanation = HOSTILE_EXPLANATION.into();
         // The counter has no data: not green, so its explanation is shown.
@@ -260,7 +268,22 @@ async fn html_json_and_csv_agree_with_get_thermometer(database: TestDatabase) {
             .unwrap();
         let hash = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(style));
         assert!(csp.contains(&format!("style-src 'sha256-{hash}'")), "{csp}");
-        assert!(style.contains("--midoffice-thermometer-primary-color:#0b5394"));
+        // The tenant's theme, declared after the defaults so that it wins.
+        let theme = style.rsplit_once(":root{").unwrap().1;
+        assert!(
+            theme.contains("--midoffice-thermometer-primary-color:#0b5394;"),
+            "{style}"
+        );
+        assert!(
+            theme.contains("--midoffice-thermometer-text-color:#000000;"),
+            "{style}"
+        );
+        assert!(
+            theme.contains(
+                "--midoffice-thermometer-font-family:\"Gemeente Sans\", Arial, sans-serif;"
+            ),
+            "{style}"
+        );
         let html = &a.body;
         assert!(html.contains("<html lang=\"nl\">"));
         assert!(

@@ -1311,7 +1311,8 @@ mod tests {
             display_name: Some("Gemeente Voorbeeld".into()),
             logo_url: Some("https://voorbeeld.nl/logo.svg".into()),
             accessibility_statement_url: Some("https://voorbeeld.nl/toegankelijkheid".into()),
-            primary_colour: Some("#01689b".into()),
+            primary_colour: None,
+            design_tokens: [("primary-color".to_owned(), "#01689b".to_owned())].into(),
         };
         assert_eq!(fingerprint(&before), fingerprint(&after));
         after.norms[0].explanation = Some("Druk".into());

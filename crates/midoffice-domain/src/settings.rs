@@ -9,7 +9,7 @@ use crate::limits::{
 use crate::processing::ProcessingActivities;
 use crate::{Code, Instant, Violations};
 use chrono::TimeDelta;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// A threshold: elapsed time, or working days as in DOMAIN.md.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,7 +183,115 @@ pub struct PublicPage {
     /// The primary colour of bars, links and headings, `#rrggbb` in lower case, with a
     /// contrast of at least [`MIN_PRIMARY_CONTRAST`] against white.
     pub primary_colour: Option<String>,
+    /// The tenant's own values of the page's design tokens ([`DESIGN_TOKENS`], by name
+    /// without the `--midoffice-thermometer-` prefix), such as its NL Design System
+    /// theme's colours and font: each checked for its kind, and every pair of colours
+    /// that must stay readable checked for contrast ([`TOKEN_CONTRASTS`]).
+    pub design_tokens: BTreeMap<String, String>,
 }
+
+/// What a design token holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    /// `#rrggbb` in lower case.
+    Colour,
+    /// A CSS font-family list of names: letters, digits, spaces, hyphens, quotes and
+    /// commas only.
+    FontFamily,
+}
+
+/// A design token of the public page that a tenant may set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DesignToken {
+    /// Its name without the `--midoffice-thermometer-` prefix.
+    pub name: &'static str,
+    pub kind: TokenKind,
+    /// Its value when the tenant sets none.
+    pub default: &'static str,
+}
+
+/// The design tokens a tenant may set, with their defaults (the page's style declares
+/// these defaults; a test in the API crate holds them equal).
+pub const DESIGN_TOKENS: &[DesignToken] = &[
+    DesignToken {
+        name: "font-family",
+        kind: TokenKind::FontFamily,
+        default: "system-ui,-apple-system,\"Segoe UI\",Roboto,Arial,sans-serif",
+    },
+    DesignToken {
+        name: "text-color",
+        kind: TokenKind::Colour,
+        default: "#1a1a1a",
+    },
+    DesignToken {
+        name: "background-color",
+        kind: TokenKind::Colour,
+        default: "#ffffff",
+    },
+    DesignToken {
+        name: "primary-color",
+        kind: TokenKind::Colour,
+        default: "#01689b",
+    },
+    DesignToken {
+        name: "border-color",
+        kind: TokenKind::Colour,
+        default: "#595959",
+    },
+    DesignToken {
+        name: "target-color",
+        kind: TokenKind::Colour,
+        default: "#1a1a1a",
+    },
+    DesignToken {
+        name: "focus-color",
+        kind: TokenKind::Colour,
+        default: "#1a1a1a",
+    },
+    DesignToken {
+        name: "focus-background-color",
+        kind: TokenKind::Colour,
+        default: "#ffdd00",
+    },
+    DesignToken {
+        name: "green-color",
+        kind: TokenKind::Colour,
+        default: "#0b6b32",
+    },
+    DesignToken {
+        name: "amber-color",
+        kind: TokenKind::Colour,
+        default: "#8a4b00",
+    },
+    DesignToken {
+        name: "red-color",
+        kind: TokenKind::Colour,
+        default: "#b3141d",
+    },
+    DesignToken {
+        name: "no-data-color",
+        kind: TokenKind::Colour,
+        default: "#595959",
+    },
+];
+
+/// The pairs of colours that must stay readable (WCAG 2.1 AA): a foreground token, a
+/// background token (or `#ffffff`, the status icons' white text) and the least
+/// contrast: 4.5:1 for text, 3:1 for borders and marks (non-text contrast, 1.4.11).
+pub const TOKEN_CONTRASTS: &[(&str, &str, f64)] = &[
+    ("text-color", "background-color", 4.5),
+    ("primary-color", "background-color", 4.5),
+    ("border-color", "background-color", 3.0),
+    ("target-color", "background-color", 3.0),
+    ("focus-color", "focus-background-color", 4.5),
+    ("green-color", "#ffffff", 4.5),
+    ("amber-color", "#ffffff", 4.5),
+    ("red-color", "#ffffff", 4.5),
+    ("no-data-color", "#ffffff", 4.5),
+];
+
+/// The longest value of a design token, in bytes.
+pub const MAX_TOKEN_VALUE_LEN: usize = 200;
 
 impl PublicPage {
     /// What is wrong with each field (`display_name`, `logo_url`,
@@ -235,7 +343,131 @@ impl PublicPage {
                 Some(_) => {}
             }
         }
+        for (name, value) in &self.design_tokens {
+            let field = format!("design_tokens.{name}");
+            match DESIGN_TOKENS.iter().find(|t| t.name == name) {
+                None => v.add(
+                    &field,
+                    format!(
+                        "is not a design token of the page; the tokens are {}",
+                        DESIGN_TOKENS
+                            .iter()
+                            .map(|t| t.name)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+                Some(t) => {
+                    if let Err(why) = check_token(t.kind, value) {
+                        v.add(&field, why);
+                    }
+                }
+            }
+        }
+        if self.primary_colour.is_some() && self.design_tokens.contains_key("primary-color") {
+            v.add(
+                "design_tokens.primary-color",
+                "must not be set together with primary_colour: set one of them",
+            );
+        }
+        // Contrast only between colours that are valid; the others are named above.
+        if v.is_empty() {
+            for (fg, bg, least) in TOKEN_CONTRASTS {
+                let (Some(a), Some(b)) = (
+                    self.token(fg).and_then(rgb),
+                    self.token(bg).or(Some(bg)).and_then(rgb),
+                ) else {
+                    continue;
+                };
+                let ratio = contrast(a, b);
+                if ratio < *least {
+                    let set = if self.design_tokens.contains_key(*fg) {
+                        fg
+                    } else {
+                        bg
+                    };
+                    v.add(
+                        format!("design_tokens.{set}"),
+                        format!(
+                            "{fg} on {bg} must have a contrast of at least {least}:1 (WCAG 2.1 \
+                             AA); these colours have {ratio:.2}:1"
+                        ),
+                    );
+                }
+            }
+        }
         v
+    }
+
+    /// A design token's value on the page: the tenant's, else (for `primary-color`) its
+    /// `primary_colour`, else the default; `None` for a name that is not a token.
+    pub fn token(&self, name: &str) -> Option<&str> {
+        let token = DESIGN_TOKENS.iter().find(|t| t.name == name)?;
+        Some(
+            self.design_tokens
+                .get(name)
+                .map(String::as_str)
+                .or(if name == "primary-color" {
+                    self.primary_colour.as_deref()
+                } else {
+                    None
+                })
+                .unwrap_or(token.default),
+        )
+    }
+
+    /// The tokens the tenant set (its `primary_colour` as `primary-color`), by name:
+    /// what the page declares over its defaults.
+    pub fn token_overrides(&self) -> Vec<(&'static str, &str)> {
+        DESIGN_TOKENS
+            .iter()
+            .filter_map(|t| {
+                let own = self.design_tokens.get(t.name).map(String::as_str).or(
+                    if t.name == "primary-color" {
+                        self.primary_colour.as_deref()
+                    } else {
+                        None
+                    },
+                )?;
+                Some((t.name, own))
+            })
+            .collect()
+    }
+}
+
+/// Whether `value` is a valid value of a token of `kind`.
+fn check_token(kind: TokenKind, value: &str) -> Result<(), String> {
+    match kind {
+        TokenKind::Colour => rgb(value).map(|_| ()).ok_or_else(|| {
+            "must be a colour written #rrggbb in lower case, such as #01689b".into()
+        }),
+        TokenKind::FontFamily => {
+            if value.trim().is_empty() || value.len() > MAX_TOKEN_VALUE_LEN {
+                return Err(format!(
+                    "must be a font-family list of 1 to {MAX_TOKEN_VALUE_LEN} characters"
+                ));
+            }
+            if !value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | ',' | '"' | '\''))
+            {
+                return Err(
+                    "must be a font-family list of names: letters, digits, spaces, hyphens, \
+                     quotes and commas only, such as \"RijksoverheidSans\",Arial,sans-serif"
+                        .into(),
+                );
+            }
+            if value.split(',').any(|f| f.trim().is_empty()) {
+                return Err("must not hold an empty name between commas".into());
+            }
+            // Quotes must pair, so a value cannot leave its declaration.
+            if !value.matches('"').count().is_multiple_of(2)
+                || !value.matches('\'').count().is_multiple_of(2)
+            {
+                return Err("must close every quote it opens".into());
+            }
+            Ok(())
+        }
     }
 }
 
@@ -282,8 +514,8 @@ pub fn rgb(colour: &str) -> Option<[u8; 3]> {
     Some([part(0)?, part(2)?, part(4)?])
 }
 
-/// The contrast ratio of a colour against white (WCAG 2.1, relative luminance).
-pub fn contrast_with_white([r, g, b]: [u8; 3]) -> f64 {
+/// The relative luminance of a colour (WCAG 2.1).
+fn luminance([r, g, b]: [u8; 3]) -> f64 {
     let channel = |c: u8| {
         let c = f64::from(c) / 255.0;
         if c <= 0.04045 {
@@ -292,8 +524,18 @@ pub fn contrast_with_white([r, g, b]: [u8; 3]) -> f64 {
             ((c + 0.055) / 1.055).powf(2.4)
         }
     };
-    let luminance = 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
-    1.05 / (luminance + 0.05)
+    0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b)
+}
+
+/// The contrast ratio of two colours (WCAG 2.1), 1 to 21, whichever is lighter.
+pub fn contrast(a: [u8; 3], b: [u8; 3]) -> f64 {
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
+/// The contrast ratio of a colour against white (WCAG 2.1, relative luminance).
+pub fn contrast_with_white(c: [u8; 3]) -> f64 {
+    contrast(c, [255, 255, 255])
 }
 
 /// The default repeat window: 7 days.
@@ -655,6 +897,86 @@ mod tests {
     }
 
     #[test]
+    fn design_tokens_are_known_valid_and_keep_their_contrast() {
+        let page = |tokens: &[(&str, &str)]| PublicPage {
+            design_tokens: tokens
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..PublicPage::default()
+        };
+        let fields = |p: &PublicPage| -> Vec<String> {
+            p.violations().0.into_iter().map(|f| f.field).collect()
+        };
+        // A dark theme: light text on a dark background, a light primary colour.
+        let dark = page(&[
+            ("background-color", "#1a1a1a"),
+            ("text-color", "#f5f5f5"),
+            ("primary-color", "#8fcaff"),
+            ("border-color", "#a0a0a0"),
+            ("target-color", "#ffffff"),
+            ("font-family", "\"RijksoverheidSans\", Arial, sans-serif"),
+        ]);
+        assert!(dark.violations().is_empty(), "{:?}", dark.violations());
+        assert_eq!(dark.token("text-color"), Some("#f5f5f5"));
+        assert_eq!(dark.token("focus-color"), Some("#1a1a1a"));
+        assert_eq!(dark.token("nope"), None);
+        assert_eq!(dark.token_overrides().len(), 6);
+        // A dark background alone leaves the default dark text unreadable.
+        assert_eq!(
+            fields(&page(&[("background-color", "#1a1a1a")])),
+            [
+                "design_tokens.background-color",
+                "design_tokens.background-color",
+                "design_tokens.background-color",
+                "design_tokens.background-color"
+            ]
+        );
+        // A light status colour under the icons' white text.
+        assert_eq!(
+            fields(&page(&[("green-color", "#66ff66")])),
+            ["design_tokens.green-color"]
+        );
+        for (name, value) in [
+            ("text-colour", "#000000"),
+            ("text-color", "black"),
+            ("text-color", "#FFFFFF"),
+            ("font-family", "Arial;}body{display:none"),
+            ("font-family", "\"Arial"),
+            ("font-family", "Arial,,serif"),
+            ("font-family", ""),
+        ] {
+            assert_eq!(
+                fields(&page(&[(name, value)])),
+                [format!("design_tokens.{name}")],
+                "{name}: {value}"
+            );
+        }
+        // primary_colour and its token: one or the other.
+        let both = PublicPage {
+            primary_colour: Some("#01689b".into()),
+            ..page(&[("primary-color", "#01689b")])
+        };
+        assert_eq!(fields(&both), ["design_tokens.primary-color"]);
+        let old = PublicPage {
+            primary_colour: Some("#154273".into()),
+            ..PublicPage::default()
+        };
+        assert_eq!(old.token("primary-color"), Some("#154273"));
+        assert_eq!(old.token_overrides(), [("primary-color", "#154273")]);
+        // Every default passes its own checks and contrasts.
+        assert!(page(&[]).violations().is_empty());
+        for t in DESIGN_TOKENS {
+            assert!(check_token(t.kind, t.default).is_ok(), "{}", t.name);
+        }
+        assert!((contrast([0, 0, 0], [255, 255, 255]) - 21.0).abs() < 1e-9);
+        assert_eq!(
+            contrast([1, 2, 3], [200, 100, 50]),
+            contrast([200, 100, 50], [1, 2, 3])
+        );
+    }
+
+    #[test]
     fn a_public_page_takes_https_urls_and_a_readable_colour() {
         let good = PublicPage {
             published: true,
@@ -664,6 +986,7 @@ mod tests {
                 "https://www.toegankelijkheidsverklaring.nl/register/1".into(),
             ),
             primary_colour: Some("#01689b".into()),
+            design_tokens: BTreeMap::new(),
         };
         assert!(good.violations().is_empty());
         let bad = PublicPage {
@@ -672,6 +995,7 @@ mod tests {
             logo_url: Some("http://www.voorbeeld.nl/logo.svg".into()),
             accessibility_statement_url: Some("https://x.nl/\"><script>".into()),
             primary_colour: Some("#ffff00".into()),
+            design_tokens: BTreeMap::new(),
         };
         let v = bad.violations();
         let fields: Vec<&str> = v.0.iter().map(|f| f.field.as_str()).collect();

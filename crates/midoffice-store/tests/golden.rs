@@ -51,7 +51,7 @@ fn golden_dir() -> PathBuf {
 
 /// The samples: `settings` and one answer per idempotency key of the scenario; an
 /// answer's key starts with the operation it was kept for.
-const SAMPLES: [&str; 20] = [
+const SAMPLES: [&str; 21] = [
     "settings",
     "figure-unit",
     "settings-processing-activities",
@@ -60,6 +60,7 @@ const SAMPLES: [&str; 20] = [
     "settings-public-page",
     "settings-published",
     "settings-benchmark",
+    "settings-design-tokens",
     "answer-start-known-party",
     "answer-start-anonymous",
     "answer-start-ambiguous",
@@ -115,6 +116,9 @@ fn versions_of(sample: &str) -> &'static [u64] {
         &[1]
     } else if sample == "settings-benchmark" {
         // `benchmark` added compatibly within version 1.
+        &[1]
+    } else if sample == "settings-design-tokens" {
+        // `public_page.design_tokens` added compatibly within version 1.
         &[1]
     } else if sample == "settings" {
         &settings_rows::VERSIONS
@@ -866,6 +870,7 @@ fn settings_with_a_public_page_read_and_write_their_golden_row() {
                 "https://www.toegankelijkheidsverklaring.nl/register/12345".into(),
             ),
             primary_colour: Some("#01689b".into()),
+            design_tokens: BTreeMap::new(),
         },
         ..settings()
     };
@@ -874,10 +879,58 @@ fn settings_with_a_public_page_read_and_write_their_golden_row() {
     assert_eq!(json(&settings_rows::encode(&with).unwrap()), json(text));
     for ((sample, v), text) in &files {
         if sample.starts_with("settings")
-            && !["settings-public-page", "settings-published"].contains(&sample.as_str())
+            && ![
+                "settings-public-page",
+                "settings-published",
+                "settings-design-tokens",
+            ]
+            .contains(&sample.as_str())
         {
             let read = settings_rows::decode(text).unwrap();
             assert_eq!(read.public_page, PublicPage::default(), "{sample}-v{v}");
+        }
+    }
+}
+
+/// `public_page.design_tokens` (an optional field added to version 1: the tenant's
+/// theme) reads and writes as its golden row; every other row reads as no tokens set and
+/// writes none.
+#[test]
+fn settings_with_design_tokens_read_and_write_their_golden_row() {
+    let files = golden_files();
+    let text = &files[&("settings-design-tokens".to_owned(), 1)];
+    let with = TenantSettings {
+        public_page: PublicPage {
+            published: false,
+            display_name: Some("Gemeente Golden".into()),
+            logo_url: Some("https://www.gemeente-golden.example/logo.svg".into()),
+            accessibility_statement_url: Some(
+                "https://www.toegankelijkheidsverklaring.nl/register/12345".into(),
+            ),
+            primary_colour: None,
+            design_tokens: [
+                ("font-family", "\"Gemeente Sans\",Arial,sans-serif"),
+                ("primary-color", "#01689b"),
+                ("text-color", "#000000"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        },
+        ..settings()
+    };
+    assert_eq!(settings_rows::decode(text).unwrap(), with);
+    let json = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+    assert_eq!(json(&settings_rows::encode(&with).unwrap()), json(text));
+    for ((sample, v), text) in &files {
+        if sample.starts_with("settings") && sample != "settings-design-tokens" {
+            let read = settings_rows::decode(text).unwrap();
+            assert!(read.public_page.design_tokens.is_empty(), "{sample}-v{v}");
+            let written = json(&settings_rows::encode(&read).unwrap());
+            assert!(
+                written["public_page"].get("design_tokens").is_none(),
+                "{sample}-v{v}"
+            );
         }
     }
 }

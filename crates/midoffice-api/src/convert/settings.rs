@@ -103,6 +103,11 @@ impl TryFrom<&pb::TenantSettings> for TenantSettings {
                 logo_url: text(&p.logo_url),
                 accessibility_statement_url: text(&p.accessibility_statement_url),
                 primary_colour: text(&p.primary_colour),
+                design_tokens: p
+                    .design_tokens
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
             })
             .unwrap_or_default();
         let settings = TenantSettings {
@@ -290,6 +295,12 @@ impl From<&TenantSettings> for pb::TenantSettings {
                     .clone()
                     .unwrap_or_default(),
                 primary_colour: s.public_page.primary_colour.clone().unwrap_or_default(),
+                design_tokens: s
+                    .public_page
+                    .design_tokens
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
             }),
             benchmark: Some(pb::BenchmarkParticipation {
                 opted_in: s.benchmark.opted_in,
@@ -651,6 +662,7 @@ mod tests {
         proto.public_page = Some(pb::PublicPage {
             logo_url: "javascript:alert(1)".into(),
             primary_colour: "#FFFFFF".into(),
+            design_tokens: [("text-colour".to_owned(), "#000000".to_owned())].into(),
             ..Default::default()
         });
         let v = TenantSettings::try_from(&proto).unwrap_err();
@@ -661,8 +673,33 @@ mod tests {
                 "norms[1].id",
                 "channel_hop_window",
                 "public_page.logo_url",
-                "public_page.primary_colour"
+                "public_page.primary_colour",
+                "public_page.design_tokens.text-colour"
             ]
         );
+    }
+
+    #[test]
+    fn design_tokens_go_both_ways() {
+        let mut proto = pb::TenantSettings::from(&TenantSettings::default());
+        let tokens: std::collections::HashMap<String, String> = [
+            ("background-color", "#1a1a1a"),
+            ("text-color", "#f5f5f5"),
+            ("primary-color", "#8fcaff"),
+            ("border-color", "#a0a0a0"),
+            ("target-color", "#ffffff"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        proto.public_page = Some(pb::PublicPage {
+            published: true,
+            design_tokens: tokens.clone(),
+            ..Default::default()
+        });
+        let s = TenantSettings::try_from(&proto).unwrap();
+        assert_eq!(s.public_page.token("text-color"), Some("#f5f5f5"));
+        let back = pb::TenantSettings::from(&s);
+        assert_eq!(back.public_page.map(|p| p.design_tokens), Some(tokens));
     }
 }

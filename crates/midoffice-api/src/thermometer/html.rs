@@ -308,11 +308,16 @@ fn status_class(status: NormStatus) -> &'static str {
 /// target mark (rules, not style attributes, which the CSP does not allow).
 fn style(view: &View) -> String {
     let mut s = String::from(STYLE);
-    if let Some(colour) = &view.public.primary_colour {
-        // Validated as #rrggbb when the settings were stored.
-        if midoffice_domain::settings::rgb(colour).is_some() {
-            let _ = write!(s, ":root{{--midoffice-thermometer-primary-color:{colour}}}");
+    // The tenant's theme over the defaults; each value was checked for its kind (a
+    // colour, or a font list that cannot leave its declaration) when the settings were
+    // stored.
+    let overrides = view.public.token_overrides();
+    if !overrides.is_empty() {
+        s.push_str(":root{");
+        for (name, value) in overrides {
+            let _ = write!(s, "--midoffice-thermometer-{name}:{value};");
         }
+        s.push('}');
     }
     for (i, n) in view.norms.iter().enumerate() {
         let tenths = if n.items == 0 {
@@ -346,5 +351,26 @@ mod tests {
             "Gemeente Súdwest-Fryslân"
         );
         assert_eq!(escape_lines("a<b\nc"), "a&lt;b<br>c");
+    }
+
+    #[test]
+    fn the_style_declares_every_design_token_with_its_default() {
+        let root = STYLE
+            .strip_prefix(":root{")
+            .and_then(|r| r.split_once('}'))
+            .map(|(decls, _)| decls)
+            .unwrap();
+        let declared: std::collections::BTreeMap<&str, &str> = root
+            .split(';')
+            .filter_map(|d| d.strip_prefix("--midoffice-thermometer-")?.split_once(':'))
+            .collect();
+        for token in midoffice_domain::settings::DESIGN_TOKENS {
+            assert_eq!(
+                declared.get(token.name),
+                Some(&token.default),
+                "{}",
+                token.name
+            );
+        }
     }
 }

@@ -18,6 +18,7 @@ use midoffice_domain::settings::{
     BenchmarkSettings, DEFAULT_RETENTION_MONTHS, Measure, Norm, PublicPage, TenantSettings, Within,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Every version a settings row was ever written in, oldest first; the last is written.
 pub const VERSIONS: [u64; 2] = [0, 1];
@@ -164,6 +165,13 @@ pub(crate) struct PublicPageV1 {
         skip_serializing_if = "Option::is_none"
     )]
     pub primary_colour: Option<String>,
+    /// Added to version 1 (absent: none set).
+    #[serde(
+        rename = "design_tokens",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub design_tokens: BTreeMap<String, String>,
 }
 
 /// The tenant's processing-activity URIs, version 1 (each absent for the default).
@@ -380,6 +388,7 @@ impl From<&TenantSettings> for SettingsRowV1 {
                     logo_url: p.logo_url.clone(),
                     accessibility_statement_url: p.accessibility_statement_url.clone(),
                     primary_colour: p.primary_colour.clone(),
+                    design_tokens: p.design_tokens.clone(),
                 })
             },
             benchmark: {
@@ -457,6 +466,7 @@ impl TryFrom<SettingsRowV1> for TenantSettings {
                     logo_url: p.logo_url,
                     accessibility_statement_url: p.accessibility_statement_url,
                     primary_colour: p.primary_colour,
+                    design_tokens: p.design_tokens,
                 })
                 .unwrap_or_default(),
             benchmark: match row.benchmark {
