@@ -14,6 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "midoffice/v1/figures.proto",
         "midoffice/v1/processing_log.proto",
         "midoffice/v1/commitments.proto",
+        "midoffice/v1/benchmark.proto",
     ];
     // tonic-prost-build does not print these itself (grpc-rust #2511).
     for file in &files {

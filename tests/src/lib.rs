@@ -144,6 +144,7 @@ impl Backend {
                 pseudonymiser,
                 access: setup.access,
                 cors: setup.cors,
+                benchmark: Default::default(),
             },
             setup.tls,
             setup.pages_apart,

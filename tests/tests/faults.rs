@@ -514,6 +514,7 @@ async fn a_silent_postgresql_answers_unavailable_before_the_call_limit_and_then_
             ),
             access: midoffice_tests::Access::default(),
             cors: Default::default(),
+            benchmark: Default::default(),
         })
         .await
         .expect("a server through the proxy");

@@ -43,6 +43,7 @@ const ALLOWED: &[(&str, Who)] = &[
     ("FigureService/GetThermometer", Public),
     ("FigureService/GetFigures", Roles(&[R::Dashboard])),
     ("FigureService/GetFigureSeries", Roles(&[R::Dashboard])),
+    ("BenchmarkService/GetBenchmark", Roles(&[R::Dashboard])),
     (
         "ProcessingLogService/ListProcessingRecords",
         Roles(&[R::Privacy]),
@@ -226,7 +227,8 @@ async fn typed<T: Message + Default>(
 async fn fixture(channel: GrpcChannel, keys: &Keys) -> Fixture {
     let ch = keys.key(Caller::Role(R::Channel)).unwrap();
     let admin = keys.key(Caller::Role(R::Admin)).unwrap();
-    // The tenant publishes its thermometer, so GetThermometer is public for anyone.
+    // The tenant publishes its thermometer, so GetThermometer is public for anyone, and
+    // takes part in the benchmark, so GetBenchmark has a group (of one) to answer.
     let shown: pb::GetTenantSettingsResponse = typed(
         channel.clone(),
         "/midoffice.v1.TenantService/GetTenantSettings",
@@ -236,6 +238,12 @@ async fn fixture(channel: GrpcChannel, keys: &Keys) -> Fixture {
     .await;
     let mut settings = shown.settings.unwrap_or_default();
     settings.public_page.get_or_insert_default().published = true;
+    settings.benchmark = Some(pb::BenchmarkParticipation {
+        opted_in: true,
+        size: 50_000,
+        peer_group: "matrix".into(),
+        ..Default::default()
+    });
     let _: pb::ReplaceTenantSettingsResponse = typed(
         channel.clone(),
         "/midoffice.v1.TenantService/ReplaceTenantSettings",
@@ -382,6 +390,11 @@ fn valid_request(method: &str, f: &Fixture) -> Option<Vec<u8>> {
             period: Some(period_2026()),
             step: pb::SeriesStep::Month as i32,
             ..Default::default()
+        }
+        .encode_to_vec(),
+        "BenchmarkService/GetBenchmark" => pb::GetBenchmarkRequest {
+            period: "2026-03".into(),
+            peer_group: String::new(),
         }
         .encode_to_vec(),
         "ProcessingLogService/ListProcessingRecords" => pb::ListProcessingRecordsRequest {

@@ -12,11 +12,12 @@ use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
 use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
 use tonic_reflection::pb::v1::{ServerReflectionRequest, ServerReflectionResponse};
 
-const SERVICES: [&str; 4] = [
+const SERVICES: [&str; 5] = [
     "midoffice.v1.ContactService",
     "midoffice.v1.PartyService",
     "midoffice.v1.TenantService",
     "midoffice.v1.FigureService",
+    "midoffice.v1.BenchmarkService",
 ];
 
 database_test!(health_check_says_serving);

@@ -528,6 +528,71 @@ async fn only_published_norms_of_a_published_page_are_public(database: TestDatab
     .await;
 }
 
+database_test!(a_tenant_taking_part_links_to_its_benchmark_group);
+async fn a_tenant_taking_part_links_to_its_benchmark_group(database: TestDatabase) {
+    on_backend(database, |b| async move {
+        fixture(&b).await;
+        let page = |lang: &'static str| {
+            let b = b.clone();
+            async move {
+                get(&b, &format!("/thermometer/{TENANT}?{OCTOBER}{lang}"))
+                    .await
+                    .body
+            }
+        };
+        let named = format!("href=\"/benchmark/g-link#deelnemer-{TENANT}\"");
+        // Not taking part: no link.
+        assert!(!page("").await.contains("/benchmark/"));
+        b.change_settings(TENANT, |s| {
+            s.benchmark = Some(pb::BenchmarkParticipation {
+                opted_in: true,
+                size: 40_000,
+                peer_group: "g-link".into(),
+                named: true,
+                ..Default::default()
+            });
+        })
+        .await;
+        // Taking part, but no period of its group is composed yet: no page to link to.
+        assert!(!page("").await.contains("/benchmark/"));
+        pb::benchmark_service_client::BenchmarkServiceClient::new(b.channel())
+            .get_benchmark(request(
+                TENANT,
+                pb::GetBenchmarkRequest {
+                    period: "2026-10".into(),
+                    peer_group: String::new(),
+                },
+            ))
+            .await
+            .expect("GetBenchmark composes October's group");
+        // Named: to its own row, in Dutch and in English; the row is there.
+        let nl = page("").await;
+        assert!(nl.contains(&named), "{nl}");
+        assert!(nl.contains("Onze cijfers naast die van vergelijkbare organisaties"));
+        let en = page("&lang=en").await;
+        assert!(
+            en.contains(&format!(
+                "href=\"/benchmark/g-link?lang=en#deelnemer-{TENANT}\""
+            )),
+            "{en}"
+        );
+        assert!(en.contains("Our figures beside those of similar organisations"));
+        let group = get(&b, "/benchmark/g-link").await;
+        assert_eq!(group.status, 200);
+        assert!(group.body.contains(&format!("id=\"deelnemer-{TENANT}\"")));
+        // Not named: to the group's figures.
+        b.change_settings(TENANT, |s| {
+            s.benchmark.as_mut().unwrap().named = false;
+        })
+        .await;
+        let nl = page("").await;
+        assert!(nl.contains("href=\"/benchmark/g-link\""), "{nl}");
+        assert!(!nl.contains("#deelnemer-"));
+        assert!(nl.contains("De cijfers van vergelijkbare organisaties"));
+    })
+    .await;
+}
+
 /// The page in headless Chromium with axe-core (`tests/browser/thermometer.mjs`): no
 /// WCAG 2.1 A/AA violation, readable at 320 and 1280 px, a visible focus, no script
 /// needed; screenshots go to `target/browser-artifacts` (or `THERMOMETER_ARTIFACTS`).

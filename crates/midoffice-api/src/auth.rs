@@ -77,13 +77,14 @@ pub enum Rpc {
     GetThermometer,
     GetFigures,
     GetFigureSeries,
+    GetBenchmark,
     ListProcessingRecords,
     ListAuditRecords,
 }
 
 impl Rpc {
     /// Every RPC, for tests that walk them all.
-    pub const ALL: [Rpc; 16] = [
+    pub const ALL: [Rpc; 17] = [
         Rpc::StartContact,
         Rpc::CompleteContact,
         Rpc::RecordContact,
@@ -98,6 +99,7 @@ impl Rpc {
         Rpc::GetThermometer,
         Rpc::GetFigures,
         Rpc::GetFigureSeries,
+        Rpc::GetBenchmark,
         Rpc::ListProcessingRecords,
         Rpc::ListAuditRecords,
     ];
@@ -113,7 +115,7 @@ impl Rpc {
             | Rpc::GetContext
             | Rpc::ListPartyContacts
             | Rpc::ListCommitments => Some(Role::Channel),
-            Rpc::GetFigures | Rpc::GetFigureSeries => Some(Role::Dashboard),
+            Rpc::GetFigures | Rpc::GetFigureSeries | Rpc::GetBenchmark => Some(Role::Dashboard),
             Rpc::EraseParty | Rpc::GetTenantSettings | Rpc::ReplaceTenantSettings => {
                 Some(Role::Admin)
             }
@@ -139,6 +141,7 @@ impl Rpc {
             Rpc::GetThermometer => "GetThermometer",
             Rpc::GetFigures => "GetFigures",
             Rpc::GetFigureSeries => "GetFigureSeries",
+            Rpc::GetBenchmark => "GetBenchmark",
             Rpc::ListProcessingRecords => "ListProcessingRecords",
             Rpc::ListAuditRecords => "ListAuditRecords",
         }

@@ -61,6 +61,17 @@ pub enum ApiError {
         reason: &'static str,
         message: String,
     },
+    /// The request is valid but the state it needs is not there (FAILED_PRECONDITION),
+    /// for a refusal the API decides itself (the benchmark's: not taking part, not
+    /// composed yet, not a member).
+    #[error("{message}")]
+    Precondition {
+        /// The ErrorInfo reason, such as `BENCHMARK_NOT_TAKING_PART`.
+        reason: &'static str,
+        /// The request field concerned, for the ErrorInfo metadata.
+        field: &'static str,
+        message: String,
+    },
     /// A valid credential that may not do this (PERMISSION_DENIED).
     #[error("{message}")]
     PermissionDenied {
@@ -133,6 +144,16 @@ impl From<ApiError> for Status {
             ApiError::PermissionDenied { reason, message } => {
                 status(Code::PermissionDenied, reason, message, HashMap::new())
             }
+            ApiError::Precondition {
+                reason,
+                field,
+                message,
+            } => status(
+                Code::FailedPrecondition,
+                reason,
+                format!("{field}: {message}"),
+                field_metadata(field),
+            ),
             ApiError::Internal(detail) => {
                 let reference = Uuid::now_v7();
                 tracing::error!(%reference, error = %detail, "internal error");

@@ -15,6 +15,7 @@ pub mod pb {
 }
 
 pub mod auth;
+pub mod benchmark;
 pub mod codec;
 pub mod console;
 pub mod convert;

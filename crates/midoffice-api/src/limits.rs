@@ -89,6 +89,8 @@ pub const REQUEST_MEMORY_BOUND: usize =
 
 /// The path prefix of the figure service's calls.
 const FIGURES_PATH: &str = "/midoffice.v1.FigureService/";
+/// The path prefix of the benchmark service's calls: figures too, in the same budget.
+const BENCHMARK_PATH: &str = "/midoffice.v1.BenchmarkService/";
 /// The gRPC health service's calls (the probes): in no budget.
 const HEALTH_PATH: &str = "/grpc.health.v1.Health/";
 
@@ -238,7 +240,10 @@ where
                 }
             });
         }
-        let (budget, wait, reason) = if request.uri().path().starts_with(FIGURES_PATH) {
+        let (budget, wait, reason) = if [FIGURES_PATH, BENCHMARK_PATH]
+            .iter()
+            .any(|p| request.uri().path().starts_with(p))
+        {
             (self.budgets.figures.clone(), FIGURE_WAIT, FIGURES_BUSY)
         } else {
             (self.budgets.other.clone(), OTHER_WAIT, SERVER_BUSY)

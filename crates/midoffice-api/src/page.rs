@@ -120,6 +120,60 @@ pub(crate) fn respond(
     r
 }
 
+/// How long a browser or proxy may keep a public page (`Cache-Control: public, max-age`).
+pub const PUBLIC_MAX_AGE_SECS: u32 = 60;
+
+/// A public HTML page (the thermometer, the benchmark): no script at all, the one style
+/// block allowed by its hash, images only over https (a logo), framed only when
+/// `embed`.
+pub(crate) fn public_html(page: String, style: &str, embed: bool) -> Response<Body> {
+    use sha2::{Digest, Sha256};
+    let mut r = respond(StatusCode::OK, "text/html; charset=utf-8", page);
+    let hash = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        Sha256::digest(style.as_bytes()),
+    );
+    let csp = format!(
+        "default-src 'none'; style-src 'sha256-{hash}'; img-src https:; \
+         base-uri 'none'; form-action 'none'; frame-ancestors {}",
+        if embed { "https:" } else { "'none'" }
+    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    if !embed {
+        r.headers_mut()
+            .insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    r
+}
+
+/// Open data may be read by any site's script; it is nothing to run or frame.
+pub(crate) fn open_data(r: &mut Response<Body>) {
+    let h = r.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
+    );
+}
+
+/// What every answer of a public page carries besides: it may be cached for
+/// [`PUBLIC_MAX_AGE_SECS`], and its language.
+pub(crate) fn public(r: &mut Response<Body>, lang: Lang) {
+    let cache = format!("public, max-age={PUBLIC_MAX_AGE_SECS}");
+    if let Ok(v) = HeaderValue::from_str(&cache) {
+        r.headers_mut().insert(header::CACHE_CONTROL, v);
+    }
+    r.headers_mut().insert(
+        header::CONTENT_LANGUAGE,
+        HeaderValue::from_static(lang.code()),
+    );
+}
+
 /// A plain-text refusal.
 pub(crate) fn refuse(status: StatusCode, text: String) -> Response<Body> {
     let mut r = respond(status, "text/plain; charset=utf-8", text + "\n");

@@ -1,23 +1,28 @@
 //! The gRPC server: the midoffice services, `grpc.health.v1.Health`, server
 //! reflection (v1 and v1alpha), gRPC-Web and the pages (the public thermometer,
-//! `crate::thermometer`, and the managers' dashboard, `crate::dashboard`), the JSON API
+//! `crate::thermometer`, the public benchmark, `crate::benchmark`, and the managers'
+//! dashboard, `crate::dashboard`), the JSON API
 //! (`crate::json`), all on one
 //! port, with limits; or the pages on an address of their own ([`Listeners::pages`]).
 
 use crate::auth::{Access, AuthLayer};
+use crate::benchmark::BenchmarkPage;
 use crate::console::{Console, ConsoleLayer};
 use crate::dashboard::Dashboard;
 use crate::json::JsonApiLayer;
 use crate::limits::{self, GuardLayer};
 use crate::page::{NotFoundLayer, PageLayer};
 use crate::pb;
+use crate::pb::benchmark_service_server::BenchmarkServiceServer;
 use crate::pb::commitment_service_server::CommitmentServiceServer;
 use crate::pb::contact_service_server::ContactServiceServer;
 use crate::pb::figure_service_server::FigureServiceServer;
 use crate::pb::party_service_server::PartyServiceServer;
 use crate::pb::processing_log_service_server::ProcessingLogServiceServer;
 use crate::pb::tenant_service_server::TenantServiceServer;
-use crate::service::{CommitmentApi, ContactApi, FigureApi, PartyApi, ProcessingLogApi, TenantApi};
+use crate::service::{
+    BenchmarkApi, CommitmentApi, ContactApi, FigureApi, PartyApi, ProcessingLogApi, TenantApi,
+};
 use crate::thermometer::Thermometer;
 use midoffice_domain::identifier::Pseudonymiser;
 use midoffice_store::Store;
@@ -49,15 +54,18 @@ pub struct AppState {
     pub access: Access,
     /// The origins whose browsers may call the JSON API (none: no CORS).
     pub cors: crate::json::Cors,
+    /// The benchmark's disclosure rules and grace (`[benchmark]` in the configuration).
+    pub benchmark: crate::service::BenchmarkOptions,
 }
 
 /// The names health answers SERVING for: each midoffice service.
-const SERVICE_NAMES: [&str; 6] = [
+const SERVICE_NAMES: [&str; 7] = [
     <ContactServiceServer<ContactApi> as tonic::server::NamedService>::NAME,
     <PartyServiceServer<PartyApi> as tonic::server::NamedService>::NAME,
     <CommitmentServiceServer<CommitmentApi> as tonic::server::NamedService>::NAME,
     <TenantServiceServer<TenantApi> as tonic::server::NamedService>::NAME,
     <FigureServiceServer<FigureApi> as tonic::server::NamedService>::NAME,
+    <BenchmarkServiceServer<BenchmarkApi> as tonic::server::NamedService>::NAME,
     <ProcessingLogServiceServer<ProcessingLogApi> as tonic::server::NamedService>::NAME,
 ];
 
@@ -166,6 +174,7 @@ pub async fn serve_on(
     // One layer per page, each with its own budget, on whichever address serves them.
     let thermometer = PageLayer::new(Thermometer::new(state.store.clone()));
     let dashboard = PageLayer::new(Dashboard::new(state.store.clone(), state.access.clone()));
+    let benchmark = PageLayer::new(BenchmarkPage::new(state.store.clone(), state.benchmark));
     let json_api = JsonApiLayer::new(state.cors.clone());
     let console = ConsoleLayer::new(Console::new(
         state.access.clone(),
@@ -203,7 +212,11 @@ pub async fn serve_on(
     };
     // On the gRPC port, the pages' paths are 404 when the pages are served elsewhere.
     let moved = if listeners.pages.is_some() {
-        vec![crate::thermometer::PREFIX, crate::dashboard::PREFIX]
+        vec![
+            crate::thermometer::PREFIX,
+            crate::dashboard::PREFIX,
+            crate::benchmark::PREFIX,
+        ]
     } else {
         Vec::new()
     };
@@ -214,6 +227,7 @@ pub async fn serve_on(
             limits::capped_incoming_in(listener, places.clone()),
             thermometer.clone(),
             dashboard.clone(),
+            benchmark.clone(),
             tls.clone(),
             listeners.max_connection_age,
             stopped,
@@ -245,6 +259,8 @@ pub async fn serve_on(
         // The public thermometer page: plain GETs of `/thermometer/...`, answered before
         // gRPC-Web (which refuses other HTTP/1.1 requests) and without a credential.
         .layer(thermometer)
+        // The public benchmark page: `/benchmark/...`, as the thermometer.
+        .layer(benchmark)
         // The managers' dashboard: plain GETs of `/dashboard/...`, before gRPC-Web; it
         // checks the `dashboard` credential itself (as GetFigureSeries does).
         .layer(dashboard)
@@ -285,6 +301,10 @@ pub async fn serve_on(
                 .max_decoding_message_size(limits::MAX_MESSAGE_BYTES),
         )
         .add_service(
+            BenchmarkServiceServer::new(BenchmarkApi::new(state.clone()))
+                .max_decoding_message_size(limits::MAX_MESSAGE_BYTES),
+        )
+        .add_service(
             FigureServiceServer::new(FigureApi::new(state))
                 .max_decoding_message_size(limits::MAX_MESSAGE_BYTES),
         )
@@ -302,6 +322,7 @@ async fn serve_pages(
     incoming: impl tokio_stream::Stream<Item = std::io::Result<limits::CappedStream>> + Send + 'static,
     thermometer: PageLayer<Thermometer>,
     dashboard: PageLayer<Dashboard>,
+    benchmark: PageLayer<BenchmarkPage>,
     tls: Option<Tls>,
     max_connection_age: Option<Duration>,
     mut stopped: watch::Receiver<bool>,
@@ -323,6 +344,7 @@ async fn serve_pages(
         // As on the gRPC port: each request's span, duration and access log line.
         .layer(crate::metrics::RpcMetricsLayer::default())
         .layer(thermometer)
+        .layer(benchmark)
         .layer(dashboard)
         // Innermost: what the pages did not answer. The routes behind it are empty.
         .layer(NotFoundLayer::everything())

@@ -32,6 +32,7 @@ async fn start() -> Server {
         pseudonymiser,
         access: midoffice_api::auth::Access::development(),
         cors: Default::default(),
+        benchmark: Default::default(),
     })
     .await
     .unwrap();
@@ -109,6 +110,7 @@ async fn health_reflection_and_grpc_web_are_served() {
         "",
         "midoffice.v1.ContactService",
         "midoffice.v1.FigureService",
+        "midoffice.v1.BenchmarkService",
     ] {
         let answer = health
             .check(tonic_health::pb::HealthCheckRequest {
@@ -152,6 +154,7 @@ async fn health_reflection_and_grpc_web_are_served() {
         "midoffice.v1.PartyService",
         "midoffice.v1.TenantService",
         "midoffice.v1.FigureService",
+        "midoffice.v1.BenchmarkService",
         "grpc.health.v1.Health",
     ] {
         assert!(

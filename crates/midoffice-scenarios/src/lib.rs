@@ -229,6 +229,7 @@ async fn run_on(name: &str, scenario: &Scenario, url: &str) -> Result<usize, Vec
         pseudonymiser,
         access: midoffice_api::auth::Access::development(),
         cors: Default::default(),
+        benchmark: Default::default(),
     })
     .await
     .map_err(|e| fail(format!("cannot start the server: {e}")))?;

@@ -9,6 +9,7 @@
 //!
 //! [`FieldViolation`]: midoffice_domain::FieldViolation
 
+pub mod benchmark;
 pub mod command;
 pub mod figures;
 pub mod page;

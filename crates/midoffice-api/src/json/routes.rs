@@ -45,6 +45,7 @@ const COMMITMENTS: &str = "midoffice.v1.CommitmentService";
 const TENANTS: &str = "midoffice.v1.TenantService";
 const FIGURES: &str = "midoffice.v1.FigureService";
 const PROCESSING: &str = "midoffice.v1.ProcessingLogService";
+const BENCHMARK: &str = "midoffice.v1.BenchmarkService";
 
 const fn route(
     method: Method,
@@ -72,7 +73,7 @@ const fn public(mut r: Route) -> Route {
 }
 
 /// Every unary RPC of the public services, once.
-pub static ROUTES: [Route; 16] = [
+pub static ROUTES: [Route; 17] = [
     route(
         Method::POST,
         "/contacts",
@@ -184,6 +185,14 @@ pub static ROUTES: [Route; 16] = [
         "GetFigureSeries",
         Input::Query,
         "The dashboard figures per day, week or month of a period",
+    ),
+    route(
+        Method::GET,
+        "/benchmark",
+        BENCHMARK,
+        "GetBenchmark",
+        Input::Query,
+        "The tenant's figures beside its peer group's, for a period whose group is composed",
     ),
     route(
         Method::POST,

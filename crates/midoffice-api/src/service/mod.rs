@@ -7,6 +7,7 @@
 //! request path unwraps. Requests are logged at debug with the tenant and ids only:
 //! never an identifier, a story or a comment.
 
+mod benchmark;
 mod commitments;
 mod contacts;
 mod figures;
@@ -14,6 +15,9 @@ mod parties;
 mod processing_log;
 mod tenants;
 
+pub use benchmark::{
+    BenchmarkApi, BenchmarkOptions, DEFAULT_GRACE_DAYS, NOT_A_MEMBER, NOT_COMPOSED, NOT_TAKING_PART,
+};
 pub use commitments::CommitmentApi;
 pub use contacts::ContactApi;
 pub use figures::FigureApi;

@@ -101,6 +101,32 @@ border-block-start:1px solid var(--midoffice-thermometer-border-color)}\
 @media (forced-colors:active){.fill{background:CanvasText}.mark{background:Highlight}\
 .icon{border:1px solid CanvasText}}";
 
+/// Opens a public page: the document's head with its `title` (escaped HTML) and one
+/// style block, the body, the page's frame, and unless `embed` the skip link to
+/// `#main`.
+pub(crate) fn open(h: &mut String, lang: Lang, title: &str, style: &str, embed: bool) {
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title}</title>\n<style>{style}</style>\n</head>\n<body{}>\n<div class=\"page\">\n",
+        lang.code(),
+        if embed { " class=\"embed\"" } else { "" },
+    );
+    if !embed {
+        let _ = writeln!(
+            h,
+            "<a class=\"skip\" href=\"#main\">{}</a>",
+            lang.texts().skip_link
+        );
+    }
+}
+
+/// Closes what [`open`] opened.
+pub(crate) fn close(h: &mut String) {
+    h.push_str("</div>\n</body>\n</html>\n");
+}
+
 /// The page and the contents of its one `<style>` block (for the CSP hash).
 pub struct Html {
     pub page: String,
@@ -127,24 +153,10 @@ pub fn html(view: &View, lang: Lang, embed: bool) -> Html {
         q
     };
     let mut h = String::with_capacity(16 * 1024);
-    let _ = write!(
-        h,
-        "<!DOCTYPE html>\n<html lang=\"{}\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{} {} – {}</title>\n<style>{}</style>\n</head>\n<body{}>\n<div class=\"page\">\n",
-        lang.code(),
-        t.title,
-        escape(&period),
-        name,
-        style,
-        if embed { " class=\"embed\"" } else { "" },
-    );
+    let title = format!("{} {} – {}", t.title, escape(&period), name);
+    open(&mut h, lang, &title, &style, embed);
     if !embed {
-        let _ = write!(
-            h,
-            "<a class=\"skip\" href=\"#main\">{}</a>\n<header class=\"masthead\">",
-            t.skip_link
-        );
+        h.push_str("<header class=\"masthead\">");
         if let Some(logo) = &view.public.logo_url {
             // The name is beside it in text: the logo itself is decoration.
             let _ = write!(h, "<img src=\"{}\" alt=\"\">", escape(logo));
@@ -178,6 +190,27 @@ pub fn html(view: &View, lang: Lang, embed: bool) -> Html {
     for (i, n) in view.norms.iter().enumerate() {
         norm(&mut h, view, i, n, t, tenant_lang);
     }
+    if let Some((group, named)) = &view.benchmark {
+        let mut href = format!("{}/{}", crate::benchmark::PREFIX, group.as_str());
+        if lang == Lang::En {
+            href.push_str("?lang=en");
+        }
+        if *named {
+            href.push('#');
+            href.push_str(&crate::benchmark::anchor(view.tenant.as_str()));
+        }
+        let _ = writeln!(
+            h,
+            "<h2 class=\"benchmark\">{}</h2>\n<p><a href=\"{}\">{}</a></p>",
+            t.benchmark,
+            escape(&href),
+            if *named {
+                t.benchmark_named
+            } else {
+                t.benchmark_group
+            }
+        );
+    }
     let _ = write!(h, "<p>{}: ", t.open_data);
     for (k, format) in [Format::Json, Format::Csv].into_iter().enumerate() {
         let _ = write!(
@@ -199,7 +232,7 @@ pub fn html(view: &View, lang: Lang, embed: bool) -> Html {
             t.accessibility
         );
     }
-    h.push_str("</div>\n</body>\n</html>\n");
+    close(&mut h);
     Html { page: h, style }
 }
 

@@ -17,22 +17,23 @@ pub mod html;
 pub mod request;
 pub mod text;
 
-use crate::page::{Failure, Page, PageLayer, PageRequest, refuse, respond};
+use crate::page::{
+    Failure, Page, PageLayer, PageRequest, open_data, public, public_html, refuse, respond,
+};
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
 use midoffice_domain::figures::{NormResult, Period};
 use midoffice_domain::settings::PublicPage;
-use midoffice_domain::{Instant, TenantId};
+use midoffice_domain::{Code, Instant, TenantId};
 use midoffice_store::{Store, StoreError};
 use request::{Ask, Days, Format, Refusal};
-use sha2::{Digest, Sha256};
 use text::Lang;
 use tonic::body::Body;
 
 /// The path of the page; a tenant's page is below it.
 pub const PREFIX: &str = "/thermometer";
 /// How long a browser or proxy may keep a page (`Cache-Control: public, max-age`).
-pub const MAX_AGE_SECS: u32 = 60;
+pub const MAX_AGE_SECS: u32 = crate::page::PUBLIC_MAX_AGE_SECS;
 
 /// What the page shows: everything the HTML, JSON and CSV are made from.
 #[derive(Clone, Debug)]
@@ -46,6 +47,9 @@ pub struct View {
     pub earlier: Vec<(Days, Vec<NormResult>)>,
     /// The current month, for the link to it.
     pub this_month: Days,
+    /// The tenant's benchmark group, when it takes part and the group has a composed
+    /// period, and whether it chose to be named there.
+    pub benchmark: Option<(Code, bool)>,
 }
 
 impl View {
@@ -109,6 +113,14 @@ async fn view(store: &Store, ask: &Ask, now: Instant) -> Result<Option<View>, St
     };
     let rest = each.split_off(1.min(each.len()));
     let norms = each.into_iter().next().unwrap_or_default();
+    // The link to its benchmark group: only to a group with a composed period (a page
+    // that exists).
+    let benchmark = match settings.benchmark.taking_part_in() {
+        Some(group) if !store.benchmark_periods(group).await?.is_empty() => {
+            Some((group.clone(), settings.benchmark.named))
+        }
+        _ => None,
+    };
     Ok(Some(View {
         tenant: ask.tenant.clone(),
         public: settings.public_page,
@@ -117,6 +129,7 @@ async fn view(store: &Store, ask: &Ask, now: Instant) -> Result<Option<View>, St
         norms,
         earlier: earlier.into_iter().zip(rest).collect(),
         this_month,
+        benchmark,
     }))
 }
 
@@ -178,26 +191,7 @@ impl Page for Thermometer {
         let mut r = match ask.format {
             Format::Html => {
                 let page = html::html(&view, ask.lang, ask.embed);
-                let mut r = respond(StatusCode::OK, "text/html; charset=utf-8", page.page);
-                let hash = base64::Engine::encode(
-                    &base64::engine::general_purpose::STANDARD,
-                    Sha256::digest(page.style.as_bytes()),
-                );
-                // No script at all; the one style block by its hash; images only over
-                // https (the logo); framed only in the embedded view.
-                let csp = format!(
-                    "default-src 'none'; style-src 'sha256-{hash}'; img-src https:; \
-                     base-uri 'none'; form-action 'none'; frame-ancestors {}",
-                    if ask.embed { "https:" } else { "'none'" }
-                );
-                if let Ok(v) = HeaderValue::from_str(&csp) {
-                    r.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
-                }
-                if !ask.embed {
-                    r.headers_mut()
-                        .insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-                }
-                r
+                public_html(page.page, &page.style, ask.embed)
             }
             Format::Json => {
                 let mut r = respond(
@@ -225,29 +219,9 @@ impl Page for Thermometer {
                 r
             }
         };
-        let cache = format!("public, max-age={MAX_AGE_SECS}");
-        if let Ok(v) = HeaderValue::from_str(&cache) {
-            r.headers_mut().insert(header::CACHE_CONTROL, v);
-        }
-        r.headers_mut().insert(
-            header::CONTENT_LANGUAGE,
-            HeaderValue::from_static(if ask.lang == Lang::En { "en" } else { "nl" }),
-        );
+        public(&mut r, ask.lang);
         r
     }
-}
-
-/// Open data may be read by any site's script; it is nothing to run or frame.
-fn open_data(r: &mut Response<Body>) {
-    let h = r.headers_mut();
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    h.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'"),
-    );
 }
 
 /// Reads the public page of the current month (and, with `links`, the pages it links

@@ -83,29 +83,60 @@ pub enum Refusal {
     BadQuery(Lang, Vec<String>),
 }
 
+/// The query of a public page: its `lang` read first, so that every other message is
+/// in it, its other values one at a time, and what is wrong with any of them.
+pub(crate) struct Query {
+    pairs: Vec<(String, String)>,
+    pub lang: Lang,
+    pub wrong: Vec<String>,
+}
+
+impl Query {
+    /// The query (without `?`) and its language.
+    pub fn read(query: Option<&str>) -> Query {
+        let mut q = Query {
+            pairs: pairs(query),
+            lang: Lang::Nl,
+            wrong: Vec::new(),
+        };
+        if let Some(raw) = q.single("lang") {
+            q.lang = Lang::parse(&raw).unwrap_or_else(|| {
+                q.wrong.push(Lang::Nl.texts().bad_lang.to_owned());
+                Lang::Nl
+            });
+        }
+        q
+    }
+
+    /// The one value of `key`, if given; given more than once is wrong.
+    pub fn single(&mut self, key: &str) -> Option<String> {
+        let mut values = self.pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v);
+        let one = values.next().cloned();
+        if values.next().is_some() {
+            self.wrong
+                .push(format!("{key} {}", self.lang.texts().repeated));
+            return None;
+        }
+        one
+    }
+
+    /// `embed`: `1` embeds, `0` or none does not.
+    pub fn embed(&mut self) -> bool {
+        match self.single("embed").as_deref() {
+            None | Some("0") => false,
+            Some("1") => true,
+            Some(_) => {
+                self.wrong.push(self.lang.texts().bad_embed.to_owned());
+                false
+            }
+        }
+    }
+}
+
 /// Reads the path after `/thermometer/` and the query (without `?`).
 pub fn parse(rest: &str, query: Option<&str>) -> Result<Ask, Refusal> {
-    let pairs = pairs(query);
-    let value = |key: &str| -> Vec<&str> {
-        pairs
-            .iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .collect()
-    };
-    // The language first, so that every other message is in it.
-    let mut wrong = Vec::new();
-    let lang = match value("lang").as_slice() {
-        [] => Lang::Nl,
-        [one] => Lang::parse(one).unwrap_or_else(|| {
-            wrong.push(Lang::Nl.texts().bad_lang.to_owned());
-            Lang::Nl
-        }),
-        _ => {
-            wrong.push(format!("lang {}", Lang::Nl.texts().repeated));
-            Lang::Nl
-        }
-    };
+    let mut q = Query::read(query);
+    let lang = q.lang;
     let t = lang.texts();
     let (format, tenant) = if let Some(t) = rest.strip_suffix(".json") {
         (Format::Json, t)
@@ -117,27 +148,10 @@ pub fn parse(rest: &str, query: Option<&str>) -> Result<Ask, Refusal> {
     let Ok(tenant) = TenantId::parse(tenant) else {
         return Err(Refusal::NotFound(lang));
     };
-    let mut single = |key: &str| -> Option<String> {
-        match value(key).as_slice() {
-            [] => None,
-            [one] => Some((*one).to_owned()),
-            _ => {
-                wrong.push(format!("{key} {}", t.repeated));
-                None
-            }
-        }
-    };
-    let embed = single("embed");
-    let from = single("from");
-    let to = single("to");
-    let embed = match embed.as_deref() {
-        None | Some("0") => false,
-        Some("1") => true,
-        Some(_) => {
-            wrong.push(t.bad_embed.to_owned());
-            false
-        }
-    };
+    let embed = q.embed();
+    let from = q.single("from");
+    let to = q.single("to");
+    let mut wrong = q.wrong;
     let days = period(from, to, t, &mut wrong);
     if !wrong.is_empty() {
         return Err(Refusal::BadQuery(lang, wrong));

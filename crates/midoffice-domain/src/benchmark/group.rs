@@ -1,7 +1,9 @@
 //! Group figures (median and quartiles), disclosure control and a participant's
 //! position, over a peer group whose membership is fixed per period.
 
-use super::metric::{ItemKind, MIN_ANSWERS_FLOOR, MIN_CONTACTS_FLOOR, Metric, MetricRef, metrics};
+use super::metric::{
+    Direction, ItemKind, MIN_ANSWERS_FLOOR, MIN_CONTACTS_FLOOR, Metric, MetricRef, metrics,
+};
 use super::participant::{BenchmarkPeriod, Count, Flag, Participant};
 use crate::{Code, Violations};
 use std::collections::{BTreeMap, BTreeSet};
@@ -204,6 +206,24 @@ impl Quartiles {
             Quarter::UpperMiddle
         } else {
             Quarter::Highest
+        }
+    }
+}
+
+impl Quarter {
+    /// The quarter counted from the better end (1 the best, 4 the worst), by the
+    /// metric's direction; `None` for a volume, where neither way is better.
+    pub fn from_better_end(self, direction: Direction) -> Option<u8> {
+        let from_lowest = match self {
+            Quarter::Lowest => 1,
+            Quarter::LowerMiddle => 2,
+            Quarter::UpperMiddle => 3,
+            Quarter::Highest => 4,
+        };
+        match direction {
+            Direction::LowerIsBetter => Some(from_lowest),
+            Direction::HigherIsBetter => Some(5 - from_lowest),
+            Direction::Neither => None,
         }
     }
 }
@@ -586,6 +606,16 @@ mod tests {
         assert_eq!(q.quarter_of(3.0), Quarter::UpperMiddle);
         assert_eq!(q.quarter_of(4.0), Quarter::UpperMiddle);
         assert_eq!(q.quarter_of(4.1), Quarter::Highest);
+    }
+
+    #[test]
+    fn the_better_end_follows_the_direction() {
+        use Direction::*;
+        assert_eq!(Quarter::Highest.from_better_end(HigherIsBetter), Some(1));
+        assert_eq!(Quarter::Lowest.from_better_end(HigherIsBetter), Some(4));
+        assert_eq!(Quarter::Lowest.from_better_end(LowerIsBetter), Some(1));
+        assert_eq!(Quarter::UpperMiddle.from_better_end(LowerIsBetter), Some(3));
+        assert_eq!(Quarter::LowerMiddle.from_better_end(Neither), None);
     }
 
     #[test]

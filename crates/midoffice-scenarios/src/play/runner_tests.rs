@@ -33,6 +33,7 @@ impl Served {
             pseudonymiser: Pseudonymiser::new(&test_secret()),
             access: midoffice_api::auth::Access::development(),
             cors: Default::default(),
+            benchmark: Default::default(),
         })
         .await
         .expect("the server starts");
