@@ -108,14 +108,13 @@ async fn take_part(b: &Backend, m: &Member, group: &str) {
 /// Records the member's October contacts: phone calls answered within 10 seconds, the
 /// first `referred` REFERRED, then `abandoned` ABANDONED, the rest RESOLVED.
 async fn record(b: &Backend, m: &Member, first_bsn: u32) {
-    let bsns = valid_bsns(first_bsn, m.contacts);
-    for i in 0..m.contacts {
+    for (i, bsn) in valid_bsns(first_bsn, m.contacts).iter().enumerate() {
         let day = 1 + i % 28;
         let minute = i / 28;
         let started = format!("2026-10-{day:02}T09:{minute:02}:00Z");
         let answered = format!("2026-10-{day:02}T09:{minute:02}:10Z");
         let ended = format!("2026-10-{day:02}T09:{minute:02}:50Z");
-        let ids = (i >= m.anonymous).then(|| midoffice_tests::bsn(&bsns[i]));
+        let ids = (i >= m.anonymous).then(|| midoffice_tests::bsn(bsn));
         let mut completion = midoffice_tests::resolved(&answered, &ended, "Vraag beantwoord.");
         if i < m.referred {
             completion.outcome = pb::Outcome::Referred as i32;
@@ -251,7 +250,7 @@ async fn group_figures_equal_a_direct_computation_and_the_rules_hold(database: T
         for v in views.values() {
             assert_eq!(v.composed_at, a.composed_at);
             let groups = |r: &pb::GetBenchmarkResponse| -> Vec<_> {
-                r.figures.iter().map(|f| f.group.clone()).collect()
+                r.figures.iter().map(|f| f.group).collect()
             };
             assert_eq!(groups(v), groups(a));
         }
