@@ -69,7 +69,7 @@ pub fn html(view: &View, lang: Lang, embed: bool) -> Html {
         h,
         "<main id=\"main\">\n<h1>{}: {group}</h1>\n\
          <p>{}: <strong>{period}</strong></p>\n\
-         <dl class=\"figures\"><dt>{}</dt><dd>{group}</dd><dt>{}</dt><dd>{}</dd>\
+         <dl class=\"definition\"><dt>{}</dt><dd>{group}</dd><dt>{}</dt><dd>{}</dd>\
          <dt>{}</dt><dd>{}</dd></dl>\n<p>{}</p>\n",
         w.title,
         t.period,
