@@ -556,7 +556,7 @@ struct BenchmarkTable {
 }
 
 /// Days after a period is over before its groups are composed, unless configured.
-pub const DEFAULT_COMPOSE_AFTER_DAYS: u32 = 7;
+pub use midoffice_domain::benchmark::DEFAULT_GRACE_DAYS as DEFAULT_COMPOSE_AFTER_DAYS;
 
 /// The participants' public keys of `[benchmark.participants]`, checked: each id a code,
 /// each key an Ed25519 public key.

@@ -739,9 +739,11 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
             pseudonymiser,
             access,
             cors: settings.cors.clone(),
-            // The disclosure rules and grace of `[benchmark]` (min_participants,
-            // min_contacts, min_answers, compose_after_days) go here once configured.
-            benchmark: Default::default(),
+            // The disclosure rules and grace of `[benchmark]`.
+            benchmark: midoffice_api::service::BenchmarkOptions {
+                disclosure: settings.benchmark_rules,
+                grace_days: settings.benchmark_grace_days,
+            },
         },
         tls,
         shutdown_signal(),

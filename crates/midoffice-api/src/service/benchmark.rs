@@ -31,8 +31,7 @@ pub struct BenchmarkOptions {
     pub grace_days: u32,
 }
 
-/// The days after a period's end before its groups are composed, unless configured.
-pub const DEFAULT_GRACE_DAYS: u32 = 7;
+pub use midoffice_domain::benchmark::DEFAULT_GRACE_DAYS;
 
 impl Default for BenchmarkOptions {
     fn default() -> Self {

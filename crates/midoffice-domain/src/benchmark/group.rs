@@ -128,6 +128,9 @@ impl GroupPeriod {
 /// The most days a deployment may wait for other deployments' summaries before a
 /// group-period is composed.
 pub const MAX_GRACE_DAYS: u32 = 366;
+/// The days a deployment waits after a period before composing its groups, unless
+/// configured (`[benchmark] compose_after_days`).
+pub const DEFAULT_GRACE_DAYS: u32 = 7;
 
 /// The first instant a group's membership for `period` may be composed: once the
 /// period is over everywhere (participants count in their own calendars, the latest

@@ -9,9 +9,10 @@ pub mod metric;
 pub mod participant;
 
 pub use group::{
-    Disclosure, GroupFigure, GroupFigures, GroupPeriod, GroupValue, MAX_GRACE_DAYS,
-    MIN_PARTICIPANTS_FLOOR, Own, OwnFigure, OwnView, PublicView, Quarter, Quartiles,
-    composable_from, group_figures, latest_composable, own_view, public_view, quantile, quartiles,
+    DEFAULT_GRACE_DAYS, Disclosure, GroupFigure, GroupFigures, GroupPeriod, GroupValue,
+    MAX_GRACE_DAYS, MIN_PARTICIPANTS_FLOOR, Own, OwnFigure, OwnView, PublicView, Quarter,
+    Quartiles, composable_from, group_figures, latest_composable, own_view, public_view, quantile,
+    quartiles,
 };
 pub use metric::{
     Basis, Direction, ItemKind, MIN_ANSWERS_FLOOR, MIN_CONTACTS_FLOOR, Metric, MetricRef, Unit,
