@@ -181,7 +181,9 @@ async fn reflection_shows_a_field_behavior_on_every_field(database: TestDatabase
         assert!(messages.len() > 30, "{} messages", messages.len());
         let mut fields = 0;
         let mut missing = Vec::new();
-        for m in &messages {
+        // A map's entry is a message protoc makes for it (key and value): its field
+        // carries the behavior.
+        for m in messages.iter().filter(|m| !m.is_map_entry()) {
             for field in m.fields() {
                 fields += 1;
                 let options = field.options();
