@@ -528,8 +528,8 @@ async fn only_published_norms_of_a_published_page_are_public(database: TestDatab
     .await;
 }
 
-database_test!(a_tenant_taking_part_links_to_its_benchmark_group);
-async fn a_tenant_taking_part_links_to_its_benchmark_group(database: TestDatabase) {
+database_test!(a_named_tenant_taking_part_links_to_its_benchmark_group);
+async fn a_named_tenant_taking_part_links_to_its_benchmark_group(database: TestDatabase) {
     on_backend(database, |b| async move {
         fixture(&b).await;
         let page = |lang: &'static str| {
@@ -579,16 +579,22 @@ async fn a_tenant_taking_part_links_to_its_benchmark_group(database: TestDatabas
         assert!(en.contains("Our figures beside those of similar organisations"));
         let group = get(&b, "/benchmark/g-link").await;
         assert_eq!(group.status, 200);
-        assert!(group.body.contains(&format!("id=\"deelnemer-{TENANT}\"")));
-        // Not named: to the group's figures.
+        // A group of one: its page shows neither the count nor the named value (fewer
+        // than 5 others would stand beside it).
+        assert!(!group.body.contains("deelnemer-"), "{}", group.body);
+        assert!(
+            group.body.contains("te weinig om te tonen"),
+            "{}",
+            group.body
+        );
+        // Not named: no link at all, so the page does not tell that it takes part.
         b.change_settings(TENANT, |s| {
             s.benchmark.as_mut().unwrap().named = false;
         })
         .await;
         let nl = page("").await;
-        assert!(nl.contains("href=\"/benchmark/g-link\""), "{nl}");
-        assert!(!nl.contains("#deelnemer-"));
-        assert!(nl.contains("De cijfers van vergelijkbare organisaties"));
+        assert!(!nl.contains("/benchmark/"), "{nl}");
+        assert!(!nl.contains("vergelijkbare organisaties"), "{nl}");
     })
     .await;
 }

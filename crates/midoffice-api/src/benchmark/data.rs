@@ -10,7 +10,9 @@ struct OpenData<'a> {
     group: &'a str,
     period: String,
     composed_at: String,
-    participants: usize,
+    /// The group's members in the period; null for a group smaller than the least
+    /// allowed, of which nothing is said.
+    participants: Option<usize>,
     /// The group's composed periods, newest first.
     periods: Vec<String>,
     metrics: Vec<Figure<'a>>,
@@ -91,7 +93,7 @@ pub fn json(view: &View) -> String {
         composed_at: view
             .composed_at
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        participants: figures.participants,
+        participants: view.public.participants,
         periods: view.periods.iter().map(|p| p.key()).collect(),
         metrics: figures
             .figures

@@ -75,7 +75,10 @@ pub fn html(view: &View, lang: Lang, embed: bool) -> Html {
         t.period,
         w.group,
         w.participants,
-        t.count(view.public.figures.participants as u64),
+        match view.public.participants {
+            Some(n) => t.count(n as u64),
+            None => w.too_few.to_owned(),
+        },
         w.composed,
         escape(&t.date(view.composed_at.date_naive())),
         w.intro,

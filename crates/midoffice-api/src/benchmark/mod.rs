@@ -127,7 +127,11 @@ async fn view(
     for p in composed
         .participants
         .iter()
-        .filter(|p| p.named && composed.group.members().contains(&p.id))
+        // Named members of a group large enough to be spoken of (each shown with the
+        // values the public view shows, maybe none).
+        .filter(|p| {
+            public.participants.is_some() && p.named && composed.group.members().contains(&p.id)
+        })
     {
         // A local tenant is shown by its public page's name; another participant by id.
         let name = match TenantId::parse(p.id.as_str()) {

@@ -81,14 +81,41 @@ impl pb::benchmark_service_server::BenchmarkService for BenchmarkApi {
             }
             .into());
         };
-        let group = asked.peer_group.unwrap_or(own_group);
+        let group = asked.peer_group.unwrap_or_else(|| own_group.clone());
         let period = asked.period;
         debug!(tenant = %tenant, group = %group.as_str(), period = %period.key(), "GetBenchmark");
-        let composed = match store
-            .compose_benchmark_group(&group, period, Utc::now(), options.grace_days)
-            .await
-            .map_err(ApiError::from)?
-        {
+        // Only the tenant's own group may be composed by its call (when due); another
+        // group (one it was a member of before) is only read, so no caller composes a
+        // group of its choosing, or at a moment of its choosing.
+        let state = if group == own_group {
+            store
+                .compose_benchmark_group(&group, period, Utc::now(), options.grace_days)
+                .await
+                .map_err(ApiError::from)?
+        } else {
+            match store
+                .benchmark_group(&group, period)
+                .await
+                .map_err(ApiError::from)?
+            {
+                Some(c) => GroupState::Composed(c),
+                None => {
+                    return Err(ApiError::Precondition {
+                        reason: NOT_A_MEMBER,
+                        field: "peer_group",
+                        message: format!(
+                            "the group {} of {} is not composed, and this tenant's call \
+                             composes only its own group ({})",
+                            group.as_str(),
+                            period.key(),
+                            own_group.as_str()
+                        ),
+                    }
+                    .into());
+                }
+            }
+        };
+        let composed = match state {
             GroupState::Composed(c) => c,
             GroupState::NotYet { composable_from } => {
                 return Err(ApiError::Precondition {

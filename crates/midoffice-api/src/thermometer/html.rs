@@ -190,25 +190,21 @@ pub fn html(view: &View, lang: Lang, embed: bool) -> Html {
     for (i, n) in view.norms.iter().enumerate() {
         norm(&mut h, view, i, n, t, tenant_lang);
     }
-    if let Some((group, named)) = &view.benchmark {
+    if let Some(group) = &view.benchmark {
         let mut href = format!("{}/{}", crate::benchmark::PREFIX, group.as_str());
         if lang == Lang::En {
             href.push_str("?lang=en");
         }
-        if *named {
-            href.push('#');
-            href.push_str(&crate::benchmark::anchor(view.tenant.as_str()));
-        }
+        href.push('#');
+        href.push_str(&crate::benchmark::anchor(view.tenant.as_str()));
+        // The benchmark page is not framed: from an embedded page it opens in the
+        // window, not in the frame.
         let _ = writeln!(
             h,
-            "<h2 class=\"benchmark\">{}</h2>\n<p><a href=\"{}\">{}</a></p>",
+            "<h2 class=\"benchmark\">{}</h2>\n<p><a href=\"{}\" target=\"_top\">{}</a></p>",
             t.benchmark,
             escape(&href),
-            if *named {
-                t.benchmark_named
-            } else {
-                t.benchmark_group
-            }
+            t.benchmark_named
         );
     }
     let _ = write!(h, "<p>{}: ", t.open_data);

@@ -47,9 +47,9 @@ pub struct View {
     pub earlier: Vec<(Days, Vec<NormResult>)>,
     /// The current month, for the link to it.
     pub this_month: Days,
-    /// The tenant's benchmark group, when it takes part and the group has a composed
-    /// period, and whether it chose to be named there.
-    pub benchmark: Option<(Code, bool)>,
+    /// The tenant's benchmark group, when it takes part, chose to be named, and the
+    /// group has a composed period.
+    pub benchmark: Option<Code>,
 }
 
 impl View {
@@ -113,11 +113,14 @@ async fn view(store: &Store, ask: &Ask, now: Instant) -> Result<Option<View>, St
     };
     let rest = each.split_off(1.min(each.len()));
     let norms = each.into_iter().next().unwrap_or_default();
-    // The link to its benchmark group: only to a group with a composed period (a page
-    // that exists).
+    // The link to its position in its benchmark group: only when it chose to be named
+    // (otherwise the link would tell the public that it takes part, which it did not
+    // choose to show), and only to a group with a composed period (a page that exists).
     let benchmark = match settings.benchmark.taking_part_in() {
-        Some(group) if !store.benchmark_periods(group).await?.is_empty() => {
-            Some((group.clone(), settings.benchmark.named))
+        Some(group)
+            if settings.benchmark.named && !store.benchmark_periods(group).await?.is_empty() =>
+        {
+            Some(group.clone())
         }
         _ => None,
     };

@@ -64,7 +64,6 @@ pub struct Texts {
     /// own row when it is named, else to the group's figures.
     pub benchmark: &'static str,
     pub benchmark_named: &'static str,
-    pub benchmark_group: &'static str,
     pub accessibility: &'static str,
     pub no_share: &'static str,
     pub through: &'static str,
@@ -117,7 +116,6 @@ pub static NL: Texts = Texts {
     open_data: "Deze cijfers als open data",
     benchmark: "Vergeleken met andere organisaties",
     benchmark_named: "Onze cijfers naast die van vergelijkbare organisaties",
-    benchmark_group: "De cijfers van vergelijkbare organisaties",
     accessibility: "Toegankelijkheidsverklaring",
     no_share: "geen gegevens",
     through: "t/m",
@@ -181,7 +179,6 @@ pub static EN: Texts = Texts {
     open_data: "These figures as open data",
     benchmark: "Compared with other organisations",
     benchmark_named: "Our figures beside those of similar organisations",
-    benchmark_group: "The figures of similar organisations",
     accessibility: "Accessibility statement",
     no_share: "no data",
     through: "to",

@@ -409,10 +409,18 @@ pub fn own_view(
 #[derive(Clone, Debug, PartialEq)]
 pub struct PublicView {
     pub figures: GroupFigures,
+    /// How many members the group has for the period, when at least the least allowed
+    /// (`None` for a smaller group: nothing is said of it).
+    pub participants: Option<usize>,
     /// By metric id and version: the named members' shown values.
     pub named: BTreeMap<MetricRef, BTreeMap<Code, f64>>,
 }
 
+/// What the public sees of `group`. A named member's value of a metric is shown only
+/// when at least `rules.min_participants` contributors to that metric are NOT named:
+/// the quartiles are (or lie between) members' values, so with the named values beside
+/// them a small rest could be told apart (of 5 contributors with 2 named, Q1 and Q3 are
+/// the values of two of the other three).
 pub fn public_view(
     group: &GroupPeriod,
     participants: &[Participant],
@@ -427,13 +435,19 @@ pub fn public_view(
         .iter()
         .map(|metric| {
             let mut values = contributions(group, participants, metric, rules);
+            let unnamed = values.keys().filter(|id| !named_ids.contains(id)).count();
+            if unnamed < rules.min_participants {
+                values.clear();
+            }
             values.retain(|id, _| named_ids.contains(id));
             (metric.reference(), values)
         })
         .filter(|(_, v)| !v.is_empty())
         .collect();
+    let members = group.members.len();
     PublicView {
         figures: group_figures(group, participants, rules),
+        participants: (members >= rules.min_participants).then_some(members),
         named,
     }
 }
@@ -763,12 +777,15 @@ mod tests {
 
     #[test]
     fn the_public_sees_group_figures_and_named_participants_only() {
-        let mut six: Vec<Participant> = (0..6).map(|n| referrals(n, 10 * n as u64, 100)).collect();
-        six[2].named = true;
-        six[3].named = true;
-        six[3].registration.anonymous = 999;
-        let view = public_view(&group_of(&six), &six, &Disclosure::default());
+        // Seven members, one flagged: 6 contributors, 1 named, so 5 not named.
+        let mut seven: Vec<Participant> =
+            (0..7).map(|n| referrals(n, 10 * n as u64, 100)).collect();
+        seven[2].named = true;
+        seven[3].named = true;
+        seven[3].registration.anonymous = 999;
+        let view = public_view(&group_of(&seven), &seven, &Disclosure::default());
         let rr = metric_of("referral-rate").reference();
+        assert_eq!(view.participants, Some(7));
         assert_eq!(view.named.len(), 1);
         assert_eq!(
             view.named[&rr],
@@ -777,10 +794,34 @@ mod tests {
         assert!(matches!(
             referral_figure(&view.figures),
             GroupValue::Shown {
-                contributors: 5,
+                contributors: 6,
                 ..
             }
         ));
+        // Five contributors, two named: Q1 and Q3 (type 7 of five values: the second
+        // and fourth) would be two of the other three's values, told apart by the named
+        // ones beside them. No named value is shown; the group figure is.
+        let mut five: Vec<Participant> = (0..5).map(|n| referrals(n, 10 * n as u64, 100)).collect();
+        five[0].named = true;
+        five[2].named = true;
+        let view = public_view(&group_of(&five), &five, &Disclosure::default());
+        assert!(view.named.is_empty(), "{:?}", view.named);
+        assert!(matches!(
+            referral_figure(&view.figures),
+            GroupValue::Shown { .. }
+        ));
+        // Six contributors, one named: 5 not named, shown.
+        let mut six: Vec<Participant> = (0..6).map(|n| referrals(n, 10 * n as u64, 100)).collect();
+        six[4].named = true;
+        let view = public_view(&group_of(&six), &six, &Disclosure::default());
+        assert_eq!(view.named[&rr].len(), 1);
+        // A group of four: no count, no figure, no named value.
+        let mut four: Vec<Participant> = (0..4).map(|n| referrals(n, 10 * n as u64, 100)).collect();
+        four[1].named = true;
+        let view = public_view(&group_of(&four), &four, &Disclosure::default());
+        assert_eq!(view.participants, None);
+        assert!(view.named.is_empty());
+        assert_eq!(referral_figure(&view.figures), GroupValue::Withheld);
     }
 
     /// One arbitrary participant: counts of every metric, a registration, maybe named.
