@@ -287,6 +287,32 @@ async fn group_figures_equal_a_direct_computation_and_the_rules_hold(database: T
             }
         }
 
+        // From what was recorded, not from the answers: every member's volume is its
+        // contacts per its size, and every call not abandoned was answered within 10 s
+        // (the norm: 20 s).
+        for m in members() {
+            let v = &views[m.tenant];
+            let volume = own(figure(v, "contacts-per-1000")).expect("30 or more contacts");
+            assert_eq!(
+                (volume.numerator, volume.denominator),
+                (m.contacts as u64, m.size),
+                "{}",
+                m.tenant
+            );
+            assert!(close(
+                volume.value,
+                m.contacts as f64 * 1000.0 / m.size as f64
+            ));
+            // An abandoned call (after 50 s, not within 5 s) counts, unanswered.
+            let phone = own(figure(v, "phone-answered-20s")).expect("30 or more calls");
+            let answered = (m.contacts - m.abandoned) as f64 / m.contacts as f64;
+            assert!(
+                close(phone.value, answered),
+                "{}: {}",
+                m.tenant,
+                phone.value
+            );
+        }
         // The referral rate from what was recorded: a..e contribute (f on 29 items, g
         // flagged): 2, 5, 9, 14, 20 of 40.
         let rr = figure(a, "referral-rate");
@@ -492,7 +518,10 @@ async fn page_agrees(
         .nth(1)
         .and_then(|rest| rest.split("</section>").next())
         .unwrap();
-    assert!(!a_section.contains("<table"), "a's values are shown: {a_section}");
+    assert!(
+        !a_section.contains("<table"),
+        "a's values are shown: {a_section}"
+    );
     // b's 12,5% is Q1 (shown as such); e's 50,0% is nobody's group figure: not shown.
     assert!(
         !html.body.contains("50,0%"),
