@@ -124,8 +124,8 @@ pub struct BenchmarkSettings {
     /// Whether `size` is a stated population (an agency) rather than inhabitants.
     pub stated_population: bool,
     /// The peer group it asks to be compared in. Required to take part. A group's
-    /// membership is fixed per period when the period's group is composed: a change
-    /// counts from the next period on.
+    /// membership is taken when the period's group is composed (after the period's end
+    /// plus the grace) and then fixed: a change before that applies to the period.
     pub peer_group: Option<Code>,
     /// Whether public pages may name it with its own values (default false: the public
     /// sees only group figures).

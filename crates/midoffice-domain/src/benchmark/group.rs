@@ -133,12 +133,42 @@ pub const MAX_GRACE_DAYS: u32 = 366;
 pub const DEFAULT_GRACE_DAYS: u32 = 7;
 
 /// The first instant a group's membership for `period` may be composed: once the
-/// period is over everywhere (participants count in their own calendars, the latest
-/// of which is at most 14 hours ahead of UTC), the day after its exclusive end date at
-/// 00:00 UTC, plus `grace_days` days for other deployments' summaries to arrive.
+/// period is over everywhere (participants count in their own calendars, the last of
+/// which to finish a day is UTC−12), at 00:00 UTC of the day after its exclusive end
+/// date (2 April for the first quarter, whose exclusive end is 1 April), plus
+/// `grace_days` days for other deployments' summaries to arrive.
 pub fn composable_from(period: BenchmarkPeriod, grace_days: u32) -> crate::Instant {
     let after = period.dates().1 + chrono::Days::new(1 + u64::from(grace_days));
     after.and_time(chrono::NaiveTime::MIN).and_utc()
+}
+
+/// How long after [`composable_from`] a group-period not composed yet may still be
+/// composed: a quarter of a year and a day (92 days). Its members are the tenants
+/// taking part when it is composed, so composing long after the period would fill it
+/// with today's members (a never-composed 2001 composed now); 92 days lets a
+/// deployment that was down, or a group whose first member joined late in a quarter,
+/// catch up on the months of the last quarter, while the membership stays close to
+/// the period's.
+pub const COMPOSE_WINDOW_DAYS: u64 = 92;
+
+/// The instant from which a group-period not composed yet is never composed:
+/// [`composable_from`] plus [`COMPOSE_WINDOW_DAYS`].
+pub fn compose_deadline(period: BenchmarkPeriod, grace_days: u32) -> crate::Instant {
+    composable_from(period, grace_days) + chrono::Days::new(COMPOSE_WINDOW_DAYS)
+}
+
+/// Every month, quarter and year whose group may be composed at `now`: from its
+/// [`composable_from`] on and before its [`compose_deadline`]; newest first, by kind
+/// (months, then quarters, then years).
+pub fn composable_periods(now: crate::Instant, grace_days: u32) -> Vec<BenchmarkPeriod> {
+    let mut out = Vec::new();
+    for mut p in latest_composable(now, grace_days) {
+        while now < compose_deadline(p, grace_days) {
+            out.push(p);
+            p = p.previous();
+        }
+    }
+    out
 }
 
 /// The latest month, quarter and year whose groups may be composed at `now`
@@ -538,12 +568,68 @@ mod tests {
             composable_from(BenchmarkPeriod::Year { year: 2999 }, MAX_GRACE_DAYS),
             at(3001, 1, 3)
         );
-        // Never before the period is over in the calendar furthest ahead of UTC (+14 h).
+        // Never before the period is over in the last calendar to finish a day (UTC−12):
+        // its exclusive end (1 March) at 00:00 there is 1 March 12:00 UTC.
         let feb = BenchmarkPeriod::Month {
             year: 2026,
             month: 2,
         };
-        assert!(composable_from(feb, 0) > at(2026, 3, 1) + chrono::TimeDelta::hours(14));
+        assert!(composable_from(feb, 0) >= at(2026, 3, 1) + chrono::TimeDelta::hours(12));
+    }
+
+    #[test]
+    fn a_group_period_is_composable_for_92_days_and_every_one_in_that_window_is_listed() {
+        let at = |y, m, d| {
+            chrono::NaiveDate::from_ymd_opt(y, m, d)
+                .unwrap()
+                .and_time(chrono::NaiveTime::MIN)
+                .and_utc()
+        };
+        let march = BenchmarkPeriod::Month {
+            year: 2026,
+            month: 3,
+        };
+        assert_eq!(composable_from(march, 7), at(2026, 4, 9));
+        assert_eq!(compose_deadline(march, 7), at(2026, 7, 10));
+        let keys = |now, grace| {
+            composable_periods(now, grace)
+                .into_iter()
+                .map(|p| p.key())
+                .collect::<Vec<_>>()
+        };
+        // 9 July: June and Q2 are due from today; March (deadline 10 July) is still in
+        // its window, February (9 June) is not; 2025's window ended on 9 April.
+        assert_eq!(
+            keys(at(2026, 7, 9), 7),
+            [
+                "2026-06", "2026-05", "2026-04", "2026-03", "2026-Q2", "2026-Q1"
+            ]
+        );
+        // A day later March and the first quarter (both from 9 April) are out of it.
+        assert_eq!(
+            keys(at(2026, 7, 10), 7),
+            ["2026-06", "2026-05", "2026-04", "2026-Q2"]
+        );
+        assert_eq!(
+            keys(at(2027, 1, 20), 7),
+            ["2026-12", "2026-11", "2026-10", "2026-Q4", "2026"]
+        );
+        // Every period listed is due and not past its deadline; the one before each
+        // kind's oldest is past it.
+        for grace in [0, 7, 31, MAX_GRACE_DAYS] {
+            let now = at(2026, 6, 15);
+            let listed = composable_periods(now, grace);
+            for p in &listed {
+                assert!(composable_from(*p, grace) <= now && now < compose_deadline(*p, grace));
+            }
+            for latest in latest_composable(now, grace) {
+                let mut p = latest;
+                while listed.contains(&p) {
+                    p = p.previous();
+                }
+                assert!(now >= compose_deadline(p, grace), "{}", p.key());
+            }
+        }
     }
 
     #[test]

@@ -5,15 +5,17 @@
 //! a group's fixed membership, these functions decide what may be shown.
 
 pub mod group;
+pub mod membership;
 pub mod metric;
 pub mod participant;
 
 pub use group::{
-    DEFAULT_GRACE_DAYS, Disclosure, GroupFigure, GroupFigures, GroupPeriod, GroupValue,
-    MAX_GRACE_DAYS, MIN_PARTICIPANTS_FLOOR, Own, OwnFigure, OwnView, PublicView, Quarter,
-    Quartiles, composable_from, group_figures, latest_composable, own_view, public_view, quantile,
-    quartiles,
+    COMPOSE_WINDOW_DAYS, DEFAULT_GRACE_DAYS, Disclosure, GroupFigure, GroupFigures, GroupPeriod,
+    GroupValue, MAX_GRACE_DAYS, MIN_PARTICIPANTS_FLOOR, Own, OwnFigure, OwnView, PublicView,
+    Quarter, Quartiles, composable_from, composable_periods, compose_deadline, group_figures,
+    latest_composable, own_view, public_view, quantile, quartiles,
 };
+pub use membership::{Membership, Origin, members, named_now};
 pub use metric::{
     Basis, Direction, ItemKind, MIN_ANSWERS_FLOOR, MIN_CONTACTS_FLOOR, Metric, MetricRef, Unit,
     metric, metrics, norms, settings_for,
