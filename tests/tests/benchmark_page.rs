@@ -1,7 +1,9 @@
 //! The benchmark over real sockets, on both backends: `BenchmarkService.GetBenchmark`
 //! for the dashboard credential and the public page `/benchmark/{group}` (HTML and
-//! `.json`). Seven local tenants take part in one group for October 2026 (recorded
-//! after the fact through RecordContact), four in another, one does not take part.
+//! `.json`). Seven local tenants take part in one group for the last month whose group
+//! is due today (recorded after the fact through RecordContact; relative to today, so
+//! the test never falls out of the window in which a group-period may be composed),
+//! four in another, one does not take part.
 //!
 //! Checked: every group figure equals a direct computation (type 7 quartiles) over the
 //! members' own counts as each sees them; a group of four shows nothing (RPC and page);
@@ -9,9 +11,10 @@
 //! a flagged participant sees its values but is left out and has no position; the page
 //! and its JSON agree with the RPC; a participant that did not choose to be named
 //! appears nowhere on the page or in its JSON, nor does a value of its own that is not a
-//! group figure; the errors (field violations, not taking part, not composed yet, not a
-//! member); a public request never composes a group; unknown groups are 404.
+//! group figure; the errors (field violations, not taking part, not composed yet, too
+//! late, not a member); a public request never composes a group; unknown groups are 404.
 
+use midoffice_domain::benchmark::{BenchmarkPeriod, DEFAULT_GRACE_DAYS, latest_composable};
 use midoffice_tests::http::{get, send_to};
 use midoffice_tests::pb::{self, Channel};
 use midoffice_tests::{
@@ -23,7 +26,17 @@ use tonic_types::StatusExt;
 
 const GROUP: &str = "g-proef";
 const SMALL: &str = "g-klein";
-const PERIOD: &str = "2026-10";
+
+/// The period of the fixture: the last complete month whose group is due today (with
+/// the default grace), so it stays composable whenever the test runs.
+fn month() -> BenchmarkPeriod {
+    latest_composable(chrono::Utc::now(), DEFAULT_GRACE_DAYS)[0]
+}
+
+/// [`month`]'s key, such as `2026-10`.
+fn period() -> String {
+    month().key()
+}
 
 /// One participant of the fixture.
 struct Member {
@@ -31,7 +44,7 @@ struct Member {
     size: u64,
     named: bool,
     display_name: &'static str,
-    /// Contacts recorded in October 2026: identified unless anonymous.
+    /// Contacts recorded in the fixture's month: identified unless anonymous.
     contacts: usize,
     referred: usize,
     anonymous: usize,
@@ -105,15 +118,16 @@ async fn take_part(b: &Backend, m: &Member, group: &str) {
     .await;
 }
 
-/// Records the member's October contacts: phone calls answered within 10 seconds, the
+/// Records the member's contacts of the fixture's month: phone calls answered within 10 seconds, the
 /// first `referred` REFERRED, then `abandoned` ABANDONED, the rest RESOLVED.
 async fn record(b: &Backend, m: &Member, first_bsn: u32) {
+    let ym = period();
     for (i, bsn) in valid_bsns(first_bsn, m.contacts).iter().enumerate() {
         let day = 1 + i % 28;
         let minute = i / 28;
-        let started = format!("2026-10-{day:02}T09:{minute:02}:00Z");
-        let answered = format!("2026-10-{day:02}T09:{minute:02}:10Z");
-        let ended = format!("2026-10-{day:02}T09:{minute:02}:50Z");
+        let started = format!("{ym}-{day:02}T09:{minute:02}:00Z");
+        let answered = format!("{ym}-{day:02}T09:{minute:02}:10Z");
+        let ended = format!("{ym}-{day:02}T09:{minute:02}:50Z");
         let ids = (i >= m.anonymous).then(|| midoffice_tests::bsn(bsn));
         let mut completion = midoffice_tests::resolved(&answered, &ended, "Vraag beantwoord.");
         if i < m.referred {
@@ -178,7 +192,7 @@ async fn benchmark(
 }
 
 async fn ok(b: &Backend, tenant: &str) -> pb::GetBenchmarkResponse {
-    benchmark(b, tenant, PERIOD, "")
+    benchmark(b, tenant, &period(), "")
         .await
         .unwrap_or_else(|s| panic!("GetBenchmark for {tenant}: {s:?}"))
 }
@@ -243,7 +257,7 @@ async fn group_figures_equal_a_direct_computation_and_the_rules_hold(database: T
         };
         let a = &views["bm-a"];
         assert_eq!(a.peer_group, GROUP);
-        assert_eq!(a.period, PERIOD);
+        assert_eq!(a.period, period());
         assert_eq!(a.participants, 7);
         assert!(a.composed_at.is_some());
         // Fixed: every member sees the same composition and the same group figures.
@@ -373,7 +387,7 @@ async fn group_figures_equal_a_direct_computation_and_the_rules_hold(database: T
         let api = send_to(
             b.addr(),
             "GET",
-            &format!("/api/v1/benchmark?period={PERIOD}"),
+            &format!("/api/v1/benchmark?period={}", period()),
             "x-tenant: bm-a\r\n",
         )
         .await;
@@ -408,9 +422,9 @@ async fn page_agrees(
     assert_eq!(json.header("access-control-allow-origin"), Some("*"));
     let data: serde_json::Value = serde_json::from_str(&json.body).unwrap();
     assert_eq!(data["group"], GROUP);
-    assert_eq!(data["period"], PERIOD);
+    assert_eq!(data["period"], period());
     assert_eq!(data["participants"], 7);
-    assert_eq!(data["periods"], serde_json::json!([PERIOD]));
+    assert_eq!(data["periods"], serde_json::json!([period()]));
     let metrics = data["metrics"].as_array().unwrap();
     assert_eq!(metrics.len(), a.figures.len());
     for (j, f) in metrics.iter().zip(&a.figures) {
@@ -619,7 +633,7 @@ async fn refusals_say_why(database: TestDatabase) {
         };
         // Not taking part.
         let s = assert_code(
-            benchmark(&b, "bm-z", PERIOD, "").await,
+            benchmark(&b, "bm-z", &period(), "").await,
             tonic::Code::FailedPrecondition,
             &[],
         );
@@ -629,32 +643,40 @@ async fn refusals_say_why(database: TestDatabase) {
         assert_eq!(s.code(), tonic::Code::FailedPrecondition);
         assert_eq!(reason(&s), "BENCHMARK_NOT_COMPOSED");
         assert!(s.message().contains("3000-01"), "{}", s.message());
-        // Composed with a..g; h joins afterwards: not a member of October's group.
+        // Never composed and past its window: never will be, says until when.
+        let s = benchmark(&b, "bm-a", "2001", "").await.unwrap_err();
+        assert_eq!(s.code(), tonic::Code::FailedPrecondition);
+        assert_eq!(reason(&s), "BENCHMARK_TOO_LATE");
+        assert!(s.message().contains("2002-04-11"), "{}", s.message());
+        // Composed with a..g; h joins afterwards: not a member of the month's group.
         ok(&b, "bm-a").await;
         take_part(&b, &member("bm-h", 10_000, 0, 0), GROUP).await;
-        let s = benchmark(&b, "bm-h", PERIOD, "").await.unwrap_err();
+        let s = benchmark(&b, "bm-h", &period(), "").await.unwrap_err();
         assert_eq!(s.code(), tonic::Code::FailedPrecondition);
         assert_eq!(reason(&s), "BENCHMARK_NOT_A_MEMBER");
         // Nor of another group it names.
-        let s = benchmark(&b, "bm-a", PERIOD, SMALL).await.unwrap_err();
+        let s = benchmark(&b, "bm-a", &period(), SMALL).await.unwrap_err();
         assert_eq!(reason(&s), "BENCHMARK_NOT_A_MEMBER");
         // ... and its call composed nothing: a caller composes only its own group.
         assert_eq!(
-            get(&b, &format!("/benchmark/{SMALL}?period={PERIOD}"))
+            get(&b, &format!("/benchmark/{SMALL}?period={}", period()))
                 .await
                 .status,
             404
         );
-        // h's later membership changes nothing of October's group.
+        // h's later membership changes nothing of the month's group.
         assert_eq!(ok(&b, "bm-b").await.participants, 7);
 
         // The page: unknown group, a period not composed, a bad query.
         assert_eq!(get(&b, "/benchmark/g-onbekend").await.status, 404);
         assert_eq!(get(&b, "/benchmark/Niet_Een_Code").await.status, 404);
         assert_eq!(
-            get(&b, &format!("/benchmark/{GROUP}?period=2026-09"))
-                .await
-                .status,
+            get(
+                &b,
+                &format!("/benchmark/{GROUP}?period={}", month().previous().key())
+            )
+            .await
+            .status,
             404
         );
         assert_eq!(
@@ -664,7 +686,7 @@ async fn refusals_say_why(database: TestDatabase) {
             400
         );
         assert_eq!(
-            get(&b, &format!("/benchmark/{GROUP}?period={PERIOD}"))
+            get(&b, &format!("/benchmark/{GROUP}?period={}", period()))
                 .await
                 .status,
             200

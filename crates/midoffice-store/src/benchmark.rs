@@ -17,8 +17,8 @@ use crate::entity::{
 use crate::rollup::{load_figure_facts, statement};
 use crate::{Store, StoreError, rows, settings_in};
 use midoffice_domain::benchmark::{
-    BenchmarkPeriod, Count, GroupPeriod, MetricRef, Participant, Registration, composable_from,
-    counts, settings_for,
+    BenchmarkPeriod, Count, GroupPeriod, MetricRef, Origin, Participant, Registration,
+    composable_from, compose_deadline, counts, members, named_now, settings_for,
 };
 use midoffice_domain::figures::{self, Filter};
 use midoffice_domain::settings::BenchmarkSettings;
@@ -58,7 +58,8 @@ impl Store {
     /// the period's contacts, with the benchmark's norms and windows in the tenant's own
     /// calendar (`benchmark::settings_for`), never from its rollups (built with its own
     /// settings); and its registration completeness, counted by the database over the
-    /// same contacts. One read-only transaction on the figures' pool.
+    /// same contacts. One read-only transaction on the figures' pool (for an export;
+    /// a composition reads on the primary, `compose_benchmark_group`).
     #[tracing::instrument(name = "store.benchmark_counts", skip_all, fields(tenant = %tenant))]
     pub async fn benchmark_counts(
         &self,
@@ -66,36 +67,29 @@ impl Store {
         period: BenchmarkPeriod,
         as_of: Instant,
     ) -> Result<BenchmarkCounts, StoreError> {
-        let (own, facts, registration) = db::bounded_figures(&self.pools, async |txn| {
-            let result = async {
-                let own = settings_in(&txn, tenant).await?;
-                let settings = settings_for(&own);
-                let window = figures::load_window(&period.period(as_of), &settings);
-                let facts = load_figure_facts(&txn, tenant, window).await?;
-                let registration = registration_in(&txn, tenant, window, as_of).await?;
-                Ok((own, facts, registration))
-            }
-            .await;
+        let loaded = db::bounded_figures(&self.pools, async |txn| {
+            let result = counts_facts_in(&txn, tenant, period, as_of).await;
             db::finish(txn, result).await
         })
         .await?;
-        let computed = tokio::task::spawn_blocking(move || {
-            let settings = settings_for(&own);
-            let p = period.period(as_of);
-            let f = figures::figures(&facts, &p, &Filter::default(), &settings);
-            let norms = figures::thermometer(&facts, &p, &settings);
-            let counts = counts(&f, &norms, own.benchmark.size);
-            (own.benchmark, counts)
+        compute_counts(period, as_of, loaded).await
+    }
+
+    /// [`Store::benchmark_counts`] read on the primary: what a composition, fixed
+    /// forever, rests on (never a standby that may lag).
+    async fn benchmark_counts_on_primary(
+        &self,
+        tenant: &TenantId,
+        period: BenchmarkPeriod,
+        as_of: Instant,
+    ) -> Result<BenchmarkCounts, StoreError> {
+        let loaded = db::bounded(async {
+            let txn = self.pools.begin_read().await?;
+            let result = counts_facts_in(&txn, tenant, period, as_of).await;
+            db::finish(txn, result).await
         })
-        .await
-        .map_err(|e| StoreError::Internal(format!("benchmark computation failed: {e}")))?;
-        Ok(BenchmarkCounts {
-            period,
-            as_of,
-            taking_part: computed.0,
-            registration,
-            counts: computed.1,
-        })
+        .await?;
+        compute_counts(period, as_of, loaded).await
     }
 
     /// Keeps a summary whose signature was verified (`benchmark_summary::verify`), under
@@ -194,6 +188,54 @@ impl Store {
     }
 }
 
+/// What a tenant's benchmark counts are computed from: its settings, the facts of the
+/// period's contacts (with the benchmark's settings) and its registration, read in one
+/// transaction.
+type CountsFacts = (
+    midoffice_domain::settings::TenantSettings,
+    figures::FigureFacts,
+    Registration,
+);
+
+async fn counts_facts_in(
+    txn: &Txn,
+    tenant: &TenantId,
+    period: BenchmarkPeriod,
+    as_of: Instant,
+) -> Result<CountsFacts, StoreError> {
+    let own = settings_in(txn, tenant).await?;
+    let settings = settings_for(&own);
+    let window = figures::load_window(&period.period(as_of), &settings);
+    let facts = load_figure_facts(txn, tenant, window).await?;
+    let registration = registration_in(txn, tenant, window, as_of).await?;
+    Ok((own, facts, registration))
+}
+
+/// The counts from what [`counts_facts_in`] read, computed off the async threads.
+async fn compute_counts(
+    period: BenchmarkPeriod,
+    as_of: Instant,
+    (own, facts, registration): CountsFacts,
+) -> Result<BenchmarkCounts, StoreError> {
+    let computed = tokio::task::spawn_blocking(move || {
+        let settings = settings_for(&own);
+        let p = period.period(as_of);
+        let f = figures::figures(&facts, &p, &Filter::default(), &settings);
+        let norms = figures::thermometer(&facts, &p, &settings);
+        let counts = counts(&f, &norms, own.benchmark.size);
+        (own.benchmark, counts)
+    })
+    .await
+    .map_err(|e| StoreError::Internal(format!("benchmark computation failed: {e}")))?;
+    Ok(BenchmarkCounts {
+        period,
+        as_of,
+        taking_part: computed.0,
+        registration,
+        counts: computed.1,
+    })
+}
+
 /// The registration of the contacts that started in the window and by `as_of`:
 /// counted by the database (the tenant's index on the start leads).
 async fn registration_in<C: sea_orm::ConnectionTrait>(
@@ -272,6 +314,11 @@ pub enum GroupState {
     NotYet {
         composable_from: Instant,
     },
+    /// Never composed, and past the instant it could be (`benchmark::compose_deadline`):
+    /// it never will be, so it is never filled with later members.
+    TooLate {
+        deadline: Instant,
+    },
 }
 
 /// A stored line that does not read back: the store's own data is damaged.
@@ -283,15 +330,17 @@ fn unreadable_line(e: benchmark_summary::SummaryError) -> StoreError {
 
 impl Store {
     /// The group's composition for the period; composes it first when it is due
-    /// (now >= composable_from(period, grace_days)) and not composed yet.
+    /// (`composable_from(period, grace_days) <= now < compose_deadline(period,
+    /// grace_days)`) and not composed yet. Past the deadline it stores nothing.
     ///
-    /// The members are the local tenants taking part in `group` at that moment (their
-    /// counts as known at the composition's instant, whole seconds) and the summaries
-    /// imported for the group and period; a local tenant wins over an imported summary
-    /// of the same participant id. The counts are computed first, in read transactions;
-    /// one write transaction then inserts the group's row (the key makes it happen
-    /// once: a second composer's insert does nothing, and its members are dropped) and
-    /// the members. From then on the membership never changes.
+    /// The members (`benchmark::members`) are the local tenants taking part in `group`
+    /// at that moment (their counts as known at the composition's instant, whole
+    /// seconds) and the summaries imported for the group and period, less any of a
+    /// tenant of this deployment. Every read is on the primary: the counts first, a
+    /// read transaction each; one write transaction then inserts the group's row (the
+    /// key makes it happen once: a second composer's insert does nothing, and its
+    /// members are dropped) and the members. From then on the membership never
+    /// changes; whether a member is named is taken when read ([`Store::benchmark_group`]).
     #[tracing::instrument(name = "store.compose_benchmark_group", skip_all, fields(group = %group.as_str(), period = %period.key()))]
     pub async fn compose_benchmark_group(
         &self,
@@ -309,36 +358,44 @@ impl Store {
                 composable_from: from,
             });
         }
+        let deadline = compose_deadline(period, grace_days);
+        if now >= deadline {
+            return Ok(GroupState::TooLate { deadline });
+        }
         // A summary line carries whole seconds; the local members' `as_of` is this.
         let composed_at =
             chrono::DateTime::from_timestamp(now.timestamp(), 0).ok_or_else(|| {
                 StoreError::Internal("the composition's instant is out of range".into())
             })?;
-        let (locals, imports) = db::bounded(async {
+        let (tenants, imports) = db::bounded(async {
             let txn = self.pools.begin_read().await?;
             let result = async {
-                let locals = taking_part_in(&txn, Some(group)).await?;
+                let tenants = local_tenants(&txn).await?;
                 let imports = imports_in(&txn, group, period).await?;
-                Ok((locals, imports))
+                Ok((tenants, imports))
             }
             .await;
             db::finish(txn, result).await
         })
         .await?;
-        let mut members: BTreeMap<Code, (&'static str, String)> = BTreeMap::new();
+        let mut imported = Vec::with_capacity(imports.len());
         for (line, _, _) in imports {
             let summary = benchmark_summary::parse_canonical(&line).map_err(unreadable_line)?;
-            members.insert(summary.participant, (benchmark_member::IMPORTED, line));
+            imported.push((summary.participant, line));
         }
-        for (tenant, _) in locals {
-            let counts = Box::pin(self.benchmark_counts(&tenant, period, composed_at)).await?;
-            // Its settings as read with its counts: it may have left the group meanwhile.
-            let part = &counts.taking_part;
-            let (Some(in_group), Ok(id)) = (part.taking_part_in(), Code::parse(tenant.as_str()))
-            else {
+        let mut locals = Vec::new();
+        for (id, settings) in &tenants {
+            if settings.taking_part_in() != Some(group) {
+                continue;
+            }
+            let Ok(tenant) = TenantId::parse(id.as_str()) else {
                 continue;
             };
-            if in_group != group {
+            let counts =
+                Box::pin(self.benchmark_counts_on_primary(&tenant, period, composed_at)).await?;
+            // Its settings as read with its counts: it may have left the group meanwhile.
+            let part = &counts.taking_part;
+            if part.taking_part_in() != Some(group) {
                 continue;
             }
             let summary = Summary {
@@ -351,24 +408,31 @@ impl Store {
                 registration: counts.registration,
                 counts: counts.counts,
             };
-            members.insert(
-                id,
-                (
-                    benchmark_member::LOCAL,
-                    benchmark_summary::canonical(&summary),
-                ),
+            locals.push((id.clone(), benchmark_summary::canonical(&summary)));
+        }
+        let ids: BTreeSet<Code> = tenants.into_keys().collect();
+        let composition = members(locals, imported, &ids);
+        for id in &composition.dropped {
+            tracing::warn!(
+                participant = %id.as_str(),
+                "an imported benchmark summary of a tenant of this deployment is left out"
             );
         }
         let key = period.key();
-        let count = i32::try_from(members.len())
+        let count = i32::try_from(composition.members.len())
             .map_err(|_| StoreError::Internal("too many benchmark members".into()))?;
-        let rows: Vec<benchmark_member::Model> = members
+        let rows: Vec<benchmark_member::Model> = composition
+            .members
             .into_iter()
             .map(|(id, (origin, line))| benchmark_member::Model {
                 peer_group: group.as_str().to_owned(),
                 period: key.clone(),
                 participant: id.as_str().to_owned(),
-                origin: origin.to_owned(),
+                origin: match origin {
+                    Origin::Local => benchmark_member::LOCAL,
+                    Origin::Imported => benchmark_member::IMPORTED,
+                }
+                .to_owned(),
                 line,
             })
             .collect();
@@ -390,7 +454,10 @@ impl Store {
     }
 
     /// Read only: the composition if it was made (never composes; for public pages).
-    /// Reads the group's member rows only.
+    /// The members' figures as fixed at composition; whether each is named as of now
+    /// (`benchmark::named_now`: a local member by its current settings, an imported
+    /// one by the summary kept of it for the group and period). One read transaction
+    /// on the primary.
     #[tracing::instrument(name = "store.benchmark_group", skip_all, fields(group = %group.as_str(), period = %period.key()))]
     pub async fn benchmark_group(
         &self,
@@ -415,19 +482,47 @@ impl Store {
                     .all(&txn)
                     .await
                     .map_err(db_err)?;
-                Ok(Some((row, members)))
+                let locals: Vec<&str> = members
+                    .iter()
+                    .filter(|m| m.origin == benchmark_member::LOCAL)
+                    .map(|m| m.participant.as_str())
+                    .collect();
+                let settings = tenant_settings::Entity::find()
+                    .filter(tenant_settings::Column::Tenant.is_in(locals))
+                    .all(&txn)
+                    .await
+                    .map_err(db_err)?;
+                let imports = imports_in(&txn, group, period).await?;
+                Ok(Some((row, members, settings, imports)))
             }
             .await;
             db::finish(txn, result).await
         })
         .await?;
-        let Some((row, members)) = found else {
+        let Some((row, members, settings, imports)) = found else {
             return Ok(None);
         };
+        let mut local = BTreeMap::new();
+        for r in settings {
+            let s = rows::settings::decode(&r.settings)
+                .map_err(|e| rows::unreadable("tenant_settings.settings", &e))?;
+            local.insert(r.tenant, s.benchmark);
+        }
+        let mut imported = BTreeMap::new();
+        for (line, _, _) in imports {
+            let summary = benchmark_summary::parse_canonical(&line).map_err(unreadable_line)?;
+            imported.insert(summary.participant, summary.named);
+        }
         let mut participants = Vec::with_capacity(members.len());
         for m in members {
             let summary = benchmark_summary::parse_canonical(&m.line).map_err(unreadable_line)?;
-            participants.push(summary.participant());
+            let mut p = summary.participant();
+            p.named = if m.origin == benchmark_member::LOCAL {
+                named_now(Origin::Local, local.get(&m.participant), None)
+            } else {
+                named_now(Origin::Imported, None, imported.get(&p.id).copied())
+            };
+            participants.push(p);
         }
         participants.sort_by(|a, b| a.id.cmp(&b.id));
         let ids: BTreeSet<Code> = participants.iter().map(|p| p.id.clone()).collect();
@@ -476,10 +571,10 @@ impl Store {
         db::bounded(async {
             let txn = self.pools.begin_read().await?;
             let result = async {
-                let mut groups: BTreeSet<Code> = taking_part_in(&txn, None)
+                let mut groups: BTreeSet<Code> = local_tenants(&txn)
                     .await?
-                    .into_iter()
-                    .map(|(_, g)| g)
+                    .into_values()
+                    .filter_map(|s| s.taking_part_in().cloned())
                     .collect();
                 let imported: Vec<String> = benchmark_import::Entity::find()
                     .select_only()
@@ -499,28 +594,26 @@ impl Store {
     }
 }
 
-/// The local tenants taking part in the benchmark (in `group`, when given), with
-/// their peer group, by their settings as stored now.
-async fn taking_part_in(
-    txn: &Txn,
-    group: Option<&Code>,
-) -> Result<Vec<(TenantId, Code)>, StoreError> {
+/// Every tenant of this deployment with settings, by its id as a participant id, with
+/// its benchmark settings as stored now. A tenant id that is not a valid participant
+/// code is skipped (and logged): it cannot take part.
+async fn local_tenants(txn: &Txn) -> Result<BTreeMap<Code, BenchmarkSettings>, StoreError> {
     let stored = tenant_settings::Entity::find()
         .all(txn)
         .await
         .map_err(db_err)?;
-    let mut out = Vec::new();
+    let mut out = BTreeMap::new();
     for row in stored {
         let settings = rows::settings::decode(&row.settings)
             .map_err(|e| rows::unreadable("tenant_settings.settings", &e))?;
-        let Some(in_group) = settings.benchmark.taking_part_in() else {
-            continue;
-        };
-        if group.is_some_and(|g| g != in_group) {
-            continue;
-        }
-        if let Ok(tenant) = TenantId::parse(&row.tenant) {
-            out.push((tenant, in_group.clone()));
+        match Code::parse(&row.tenant) {
+            Ok(id) => {
+                out.insert(id, settings.benchmark);
+            }
+            Err(_) => tracing::warn!(
+                tenant = %row.tenant,
+                "a tenant id that is not a valid benchmark participant code is skipped"
+            ),
         }
     }
     Ok(out)

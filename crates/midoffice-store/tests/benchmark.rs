@@ -5,9 +5,10 @@
 //!
 //! Groups composed per period: their figures equal a direct computation over the
 //! members' own counts and imported summaries; every disclosure rule holds on them; the
-//! membership is fixed (nothing joins after, nothing is stored before it is due); four
-//! composers at once make one composition, and imports of one summary at once all
-//! succeed.
+//! membership is fixed (nothing joins after, nothing is stored before it is due nor
+//! after its deadline); whether a member is named is taken when read; an imported
+//! summary of a tenant of this deployment never makes it a member; four composers at
+//! once make one composition, and imports of one summary at once all succeed.
 
 mod common;
 
@@ -186,8 +187,8 @@ async fn benchmark_counts_equal_the_domain_computation(backend: Backend) {
 
 use midoffice_domain::Code;
 use midoffice_domain::benchmark::{
-    Count, Disclosure, GroupValue, Own, Participant, composable_from, group_figures, metrics,
-    own_view,
+    Count, Disclosure, GroupValue, Own, Participant, composable_from, compose_deadline,
+    group_figures, metrics, own_view,
 };
 use midoffice_domain::contact::ReferralTarget;
 use midoffice_store::benchmark_summary::Summary;
@@ -304,6 +305,7 @@ fn composed(state: GroupState) -> ComposedGroup {
         GroupState::NotYet { composable_from } => {
             panic!("not composed: not before {composable_from}")
         }
+        GroupState::TooLate { deadline } => panic!("not composed: too late since {deadline}"),
     }
 }
 
@@ -939,6 +941,172 @@ async fn concurrent_imports_of_one_summary_do_not_fail(backend: Backend) {
         assert_eq!(
             count(&raw, "SELECT COUNT(*) FROM benchmark_import").await,
             1
+        );
+    });
+}
+
+database_test!(naming_is_taken_when_read_and_imports_of_local_tenants_are_left_out);
+async fn naming_is_taken_when_read_and_imports_of_local_tenants_are_left_out(backend: Backend) {
+    on_backend!(backend, |db, store| {
+        let period = this_year();
+        let group = code("g-naam");
+        // A named local member; a tenant of this deployment that does not take part (it
+        // exported once, and someone imported its summary here); another deployment's.
+        let named = TenantId::parse("gemeente-genoemd").unwrap();
+        let mut settings = TenantSettings::default();
+        settings.benchmark.opted_in = true;
+        settings.benchmark.size = 10_000;
+        settings.benchmark.peer_group = Some(group.clone());
+        settings.benchmark.named = true;
+        store
+            .replace_settings(&named, settings.clone())
+            .await
+            .unwrap();
+        Box::pin(seed(&store, &named, 0, 2, 1)).await;
+        let away = TenantId::parse("gemeente-weg").unwrap();
+        store
+            .replace_settings(&away, TenantSettings::default())
+            .await
+            .unwrap();
+        for (id, per_mille) in [
+            ("gemeente-weg", 200),
+            ("gemeente-genoemd", 400),
+            ("extern-n", 600),
+        ] {
+            store
+                .import_benchmark_summary(
+                    &summary(id, "g-naam", period, at(0), COMPLETE, 40, per_mille),
+                    "c2ln",
+                    now(),
+                )
+                .await
+                .unwrap();
+        }
+        let first = composed(
+            Box::pin(store.compose_benchmark_group(&group, period, due(period), 7))
+                .await
+                .unwrap(),
+        );
+        let named_ids = |c: &ComposedGroup| {
+            c.participants
+                .iter()
+                .filter(|p| p.named)
+                .map(|p| p.id.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        let ids: Vec<&str> = first.group.members().iter().map(|m| m.as_str()).collect();
+        assert_eq!(ids, ["extern-n", "gemeente-genoemd"]);
+        assert_eq!(named_ids(&first), ["extern-n", "gemeente-genoemd"]);
+        // The local tenant's own counts, not the summary imported of it.
+        let raw = db.raw().await;
+        assert_eq!(
+            count(
+                &raw,
+                "SELECT COUNT(*) FROM benchmark_member WHERE participant = 'gemeente-genoemd' \
+                 AND origin = 'local'"
+            )
+            .await,
+            1
+        );
+        let figures = |c: &ComposedGroup| {
+            c.participants
+                .iter()
+                .map(|p| (p.id.clone(), p.size, p.registration, p.counts.clone()))
+                .collect::<Vec<_>>()
+        };
+        let read = || async {
+            store
+                .benchmark_group(&group, period)
+                .await
+                .unwrap()
+                .unwrap()
+        };
+
+        // It withdraws its choice: no longer named, its figures as composed.
+        settings.benchmark.named = false;
+        store
+            .replace_settings(&named, settings.clone())
+            .await
+            .unwrap();
+        let now_read = read().await;
+        assert_eq!(named_ids(&now_read), ["extern-n"]);
+        assert_eq!(figures(&now_read), figures(&first));
+        // And chooses to be named again later: named.
+        settings.benchmark.named = true;
+        store
+            .replace_settings(&named, settings.clone())
+            .await
+            .unwrap();
+        assert_eq!(named_ids(&read().await), ["extern-n", "gemeente-genoemd"]);
+        // Named, but no longer taking part: named nowhere.
+        settings.benchmark.opted_in = false;
+        store
+            .replace_settings(&named, settings.clone())
+            .await
+            .unwrap();
+        assert_eq!(named_ids(&read().await), ["extern-n"]);
+        // The imported member follows its newest kept summary; its figures stay.
+        assert_eq!(
+            store
+                .import_benchmark_summary(
+                    &summary("extern-n", "g-naam", period, at(10), COMPLETE, 80, 901),
+                    "c2ln",
+                    now()
+                )
+                .await
+                .unwrap(),
+            Imported::Replaced
+        );
+        let after = read().await;
+        assert!(named_ids(&after).is_empty());
+        assert_eq!(figures(&after), figures(&first));
+        assert_eq!(after.composed_at, first.composed_at);
+    });
+}
+
+database_test!(a_group_period_past_its_deadline_is_never_composed);
+async fn a_group_period_past_its_deadline_is_never_composed(backend: Backend) {
+    on_backend!(backend, |db, store| {
+        let period = BenchmarkPeriod::parse("2001").unwrap();
+        let group = code("g-laat");
+        let t = TenantId::parse("gemeente-laat").unwrap();
+        take_part(&store, &t, "g-laat", 10_000).await;
+        let deadline = compose_deadline(period, 7);
+        assert_eq!(
+            deadline,
+            composable_from(period, 7) + chrono::TimeDelta::days(92)
+        );
+        for late in [deadline, deadline + chrono::TimeDelta::days(9000)] {
+            assert_eq!(
+                store
+                    .compose_benchmark_group(&group, period, late, 7)
+                    .await
+                    .unwrap(),
+                GroupState::TooLate { deadline }
+            );
+        }
+        assert_eq!(store.benchmark_group(&group, period).await.unwrap(), None);
+        let raw = db.raw().await;
+        assert_eq!(count(&raw, "SELECT COUNT(*) FROM benchmark_group").await, 0);
+        assert_eq!(
+            count(&raw, "SELECT COUNT(*) FROM benchmark_member").await,
+            0
+        );
+        // A second before it: composed, and from then on read as composed even later.
+        let last = deadline - chrono::TimeDelta::seconds(1);
+        let c = composed(
+            Box::pin(store.compose_benchmark_group(&group, period, last, 7))
+                .await
+                .unwrap(),
+        );
+        assert_eq!(c.composed_at, last);
+        assert_eq!(
+            composed(
+                Box::pin(store.compose_benchmark_group(&group, period, deadline, 7))
+                    .await
+                    .unwrap()
+            ),
+            c
         );
     });
 }

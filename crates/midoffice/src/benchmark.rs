@@ -294,8 +294,9 @@ fn keygen(path: &Path) -> Result<(), String> {
 }
 
 /// One pass of the composing job at `now`: for every peer group of a local tenant
-/// taking part and every group with imported summaries, the latest month, quarter and
-/// year that are due (`benchmark::latest_composable`) are composed if they are not yet.
+/// taking part and every group with imported summaries, every month, quarter and year
+/// that is due and not past its deadline (`benchmark::composable_periods`) is composed
+/// if it is not yet, so a pass catches up on periods missed while no server ran.
 /// A failed group-period is logged and tried again at the next pass.
 pub async fn compose_pass(
     store: &midoffice_store::Store,
@@ -310,7 +311,7 @@ pub async fn compose_pass(
         }
     };
     for group in groups {
-        for period in midoffice_domain::benchmark::latest_composable(now, grace_days) {
+        for period in midoffice_domain::benchmark::composable_periods(now, grace_days) {
             if let Err(e) = store
                 .compose_benchmark_group(&group, period, now, grace_days)
                 .await

@@ -1,12 +1,15 @@
 //! `serve` composes the benchmark's groups by itself: the real binary, started on the
 //! database of a server whose tenant takes part and which holds an imported summary of
-//! another group, composes at start the latest month, quarter and year that are due
-//! for both groups (SQLite, and PostgreSQL when the URL is set).
+//! another group, composes at start every month, quarter and year that is due and
+//! within its window for both groups, the missed earlier month too (SQLite, and
+//! PostgreSQL when the URL is set).
 
 mod common;
 
 use midoffice_domain::Code;
-use midoffice_domain::benchmark::{BenchmarkPeriod, Registration, latest_composable};
+use midoffice_domain::benchmark::{
+    BenchmarkPeriod, Registration, composable_periods, latest_composable,
+};
 use midoffice_store::benchmark_summary::Summary;
 use midoffice_tests::pb;
 use midoffice_tests::{TENANT, database_test, on_backend};
@@ -32,11 +35,13 @@ async fn serve_composes_the_due_periods_of_every_group_at_start(
         let now = chrono::Utc::now();
         let due = latest_composable(now, 7);
         // A summary of another deployment's participant, for a group with no local
-        // tenant: its group is composed too.
+        // tenant, of the month before the latest due one (never composed: missed while
+        // no server ran): its group is composed too, that month included.
+        let missed = due[0].previous();
         let imported = Summary {
             participant: Code::parse("extern-a").unwrap(),
             group: Code::parse("g-elders").unwrap(),
-            period: due[0],
+            period: missed,
             as_of: chrono::DateTime::from_timestamp(now.timestamp(), 0).unwrap(),
             size: 50_000,
             named: false,
@@ -51,8 +56,9 @@ async fn serve_composes_the_due_periods_of_every_group_at_start(
         let _server =
             common::launch(Path::new(env!("CARGO_BIN_EXE_midoffice")), &db, dir.path()).await;
 
-        let mut want: Vec<BenchmarkPeriod> = due.to_vec();
+        let mut want: Vec<BenchmarkPeriod> = composable_periods(now, 7);
         want.sort();
+        assert!(want.contains(&missed) && due.iter().all(|p| want.contains(p)));
         let periods = |group: &'static str| {
             let store = store.clone();
             async move {
@@ -77,7 +83,7 @@ async fn serve_composes_the_due_periods_of_every_group_at_start(
         assert_eq!(periods("g-serve").await, want);
         assert_eq!(periods("g-elders").await, want);
         let month = store
-            .benchmark_group(&Code::parse("g-elders").unwrap(), due[0])
+            .benchmark_group(&Code::parse("g-elders").unwrap(), missed)
             .await
             .unwrap()
             .unwrap();

@@ -19,6 +19,9 @@ pub const NOT_TAKING_PART: &str = "BENCHMARK_NOT_TAKING_PART";
 /// FAILED_PRECONDITION: the period's group is not composed yet (the period is not over,
 /// or its grace has not passed); the metadata says from when.
 pub const NOT_COMPOSED: &str = "BENCHMARK_NOT_COMPOSED";
+/// FAILED_PRECONDITION: the period's group was never composed and its window to be
+/// composed has passed (`benchmark::compose_deadline`): it never will be.
+pub const TOO_LATE: &str = "BENCHMARK_TOO_LATE";
 /// FAILED_PRECONDITION: the tenant is not a member of the period's fixed group (it
 /// joined later, or asks for another group).
 pub const NOT_A_MEMBER: &str = "BENCHMARK_NOT_A_MEMBER";
@@ -131,6 +134,21 @@ impl pb::benchmark_service_server::BenchmarkService for BenchmarkApi {
                 }
                 .into());
             }
+            GroupState::TooLate { deadline } => {
+                return Err(ApiError::Precondition {
+                    reason: TOO_LATE,
+                    field: "period",
+                    message: format!(
+                        "the group {} of {} was never composed and no longer will be: a \
+                         group-period may be composed until {}, so that it is not filled \
+                         with later members",
+                        group.as_str(),
+                        period.key(),
+                        deadline.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    ),
+                }
+                .into());
+            }
         };
         let me = Code::parse(tenant.as_str()).map_err(ApiError::Internal)?;
         let view = own_view(
@@ -144,8 +162,8 @@ impl pb::benchmark_service_server::BenchmarkService for BenchmarkApi {
             field: "peer_group",
             message: format!(
                 "this tenant is not a member of the group {} of {}: a group's membership \
-                 is fixed when the period's group is composed, and a tenant that joined \
-                 later takes part from the next period on",
+                 is taken when the period's group is composed (after the period's end and \
+                 the grace) and then fixed: a tenant that joined after that is not in it",
                 group.as_str(),
                 period.key()
             ),

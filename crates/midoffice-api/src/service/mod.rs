@@ -16,7 +16,8 @@ mod processing_log;
 mod tenants;
 
 pub use benchmark::{
-    BenchmarkApi, BenchmarkOptions, DEFAULT_GRACE_DAYS, NOT_A_MEMBER, NOT_COMPOSED, NOT_TAKING_PART,
+    BenchmarkApi, BenchmarkOptions, DEFAULT_GRACE_DAYS, NOT_A_MEMBER, NOT_COMPOSED,
+    NOT_TAKING_PART, TOO_LATE,
 };
 pub use commitments::CommitmentApi;
 pub use contacts::ContactApi;
