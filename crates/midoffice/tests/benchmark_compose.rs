@@ -58,7 +58,9 @@ async fn serve_composes_the_due_periods_of_every_group_at_start(
 
         let mut want: Vec<BenchmarkPeriod> = composable_periods(now, 7);
         want.sort();
-        assert!(want.contains(&missed) && due.iter().all(|p| want.contains(p)));
+        // The latest month and quarter are always in their window (92 days is at least
+        // a quarter); the latest year only in its first 92 days.
+        assert!(want.contains(&missed) && want.contains(&due[0]) && want.contains(&due[1]));
         let periods = |group: &'static str| {
             let store = store.clone();
             async move {
@@ -97,7 +99,7 @@ async fn serve_composes_the_due_periods_of_every_group_at_start(
             ["extern-a"]
         );
         let local = store
-            .benchmark_group(&Code::parse("g-serve").unwrap(), due[2])
+            .benchmark_group(&Code::parse("g-serve").unwrap(), due[1])
             .await
             .unwrap()
             .unwrap();
