@@ -28,7 +28,10 @@ use std::collections::BTreeMap;
 
 /// The `format` of a summary.
 pub const FORMAT: &str = "midoffice-benchmark-summary";
-/// The version of the summary format this build writes and reads.
+/// The version of the summary format this build writes and reads. Version 1 lines are
+/// also kept for good as composed groups' members (`benchmark_member.line`, golden
+/// sample `tests/golden/benchmark-member-v1.json`): a future version must keep a
+/// reader for version 1 lines.
 pub const VERSION: u32 = 1;
 /// The largest summary read, in bytes (a summary of every metric is about 3 KB).
 pub const MAX_SUMMARY_BYTES: usize = 64 * 1024;

@@ -51,8 +51,9 @@ fn golden_dir() -> PathBuf {
 
 /// The samples: `settings` and one answer per idempotency key of the scenario; an
 /// answer's key starts with the operation it was kept for.
-const SAMPLES: [&str; 21] = [
+const SAMPLES: [&str; 22] = [
     "settings",
+    "benchmark-member",
     "figure-unit",
     "settings-processing-activities",
     "settings-processing-activities-recording",
@@ -119,6 +120,9 @@ fn versions_of(sample: &str) -> &'static [u64] {
         &[1]
     } else if sample == "settings-design-tokens" {
         // `public_page.design_tokens` added compatibly within version 1.
+        &[1]
+    } else if sample == "benchmark-member" {
+        // `benchmark_member.line`: a summary line of the summary format's version 1.
         &[1]
     } else if sample == "settings" {
         &settings_rows::VERSIONS
@@ -1487,4 +1491,62 @@ fn answer(key: &str) -> Answer {
         })),
         other => panic!("no expected answer for {other}"),
     }
+}
+
+/// The figures of the golden member line (`benchmark-member-v1.json`).
+fn member_summary() -> midoffice_store::benchmark_summary::Summary {
+    use midoffice_domain::benchmark::{BenchmarkPeriod, Count, MetricRef, Registration};
+    let count = |numerator, denominator, items| Count {
+        numerator,
+        denominator,
+        items,
+    };
+    let metric = |id: &str| MetricRef {
+        id: id.to_owned(),
+        version: 1,
+    };
+    midoffice_store::benchmark_summary::Summary {
+        participant: c("gemeente-golden"),
+        group: c("g4-plus"),
+        period: BenchmarkPeriod::Quarter {
+            year: 2026,
+            quarter: 1,
+        },
+        as_of: t("2026-04-09T00:00:00Z"),
+        size: 81_000,
+        named: true,
+        registration: Registration {
+            contacts: 12_000,
+            anonymous: 3_000,
+            without_outcome: 120,
+        },
+        counts: BTreeMap::from([
+            (metric("cases-per-1000"), count(4_100, 81_000, 12_000)),
+            (metric("phone-answered-20s"), count(5_300, 6_000, 6_000)),
+            (metric("satisfaction"), count(820, 200, 200)),
+        ]),
+    }
+}
+
+/// A stored member line (`benchmark_member.line`, the canonical line of the summary
+/// format's version 1) is kept for good: a composed group is never composed again. It
+/// reads back as the participant it was written for, and the current build writes the
+/// same line. A future summary version must keep a reader for version 1 lines, or the
+/// compositions stored so far no longer read.
+#[test]
+fn a_stored_benchmark_member_line_of_version_1_reads_as_written() {
+    use midoffice_store::benchmark_summary::{canonical, parse_canonical};
+    let files = golden_files();
+    let text = &files[&("benchmark-member".to_owned(), 1)];
+    let line = text.strip_suffix('\n').unwrap_or(text);
+    let expected = member_summary();
+    let read = parse_canonical(line).unwrap();
+    assert_eq!(read, expected);
+    let p = read.participant();
+    assert_eq!(p.id, c("gemeente-golden"));
+    assert_eq!(p.size, 81_000);
+    assert!(p.named);
+    assert_eq!(p.registration, expected.registration);
+    assert_eq!(p.counts, expected.counts);
+    assert_eq!(canonical(&expected), line);
 }

@@ -1,7 +1,11 @@
 //! A member of a composed benchmark group-period, with its figures as fixed at
 //! composition: the canonical summary line (`benchmark_summary::canonical`) of a local
 //! tenant's counts (its participant id is its tenant id) or of an imported summary.
-//! Counts only, no personal data. A group's row, not a tenant's.
+//! Counts only, no personal data. A group's row, not a tenant's. The line is the
+//! summary format's version 1, kept forever (golden sample
+//! `tests/golden/benchmark-member-v1.json`): a later summary version must keep a
+//! reader for version 1 lines. Its `named` is what the member chose at composition;
+//! whether it is named is taken when read (`Store::benchmark_group`).
 
 use sea_orm::entity::prelude::*;
 
