@@ -393,7 +393,12 @@ fn valid_request(method: &str, f: &Fixture) -> Option<Vec<u8>> {
         }
         .encode_to_vec(),
         "BenchmarkService/GetBenchmark" => pb::GetBenchmarkRequest {
-            period: "2026-03".into(),
+            // The last month whose group is due today: composable whenever this runs.
+            period: midoffice_domain::benchmark::latest_composable(
+                chrono::Utc::now(),
+                midoffice_domain::benchmark::DEFAULT_GRACE_DAYS,
+            )[0]
+            .key(),
             peer_group: String::new(),
         }
         .encode_to_vec(),
