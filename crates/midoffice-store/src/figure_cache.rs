@@ -31,7 +31,8 @@
 //! shared counters, so none answers from a stale copy.
 
 use crate::db;
-use crate::rollup::{Scope, day_versions, path_of, span_rows};
+use crate::db::db_err;
+use crate::rollup::{Scope, day_versions, path_of, span_rows, statement};
 use crate::{Store, StoreError, settings_in};
 use chrono::NaiveDate;
 use midoffice_domain::figures::{Figures, Filter, NormResult, Period};
@@ -41,6 +42,7 @@ use midoffice_domain::rollup::{
 use midoffice_domain::settings::TenantSettings;
 use midoffice_domain::{Instant, TenantId};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// How many period answers a process keeps.
@@ -57,6 +59,17 @@ pub(crate) enum What {
 }
 
 impl What {
+    /// The `what` of a `figure_answer` row: the filter's channel, topic and department
+    /// joined by `/` (none of them holds one); `None`: not kept in the table.
+    fn stored(&self) -> Option<String> {
+        match self {
+            What::Figures(channel, topic, department) => {
+                Some(format!("{channel}/{topic}/{department}"))
+            }
+            What::Thermometer => None,
+        }
+    }
+
     pub(crate) fn figures(filter: &Filter) -> Self {
         What::Figures(
             filter
@@ -128,6 +141,10 @@ pub(crate) struct FigureCache {
     inner: Mutex<Inner>,
     /// The rows of recent days.
     days: Mutex<DayInner>,
+    /// Periods answered from `figure_answer` since the start.
+    stored_hits: AtomicU64,
+    /// Answers written to `figure_answer` since the start.
+    stored_writes: AtomicU64,
 }
 
 impl std::fmt::Debug for FigureCache {
@@ -152,6 +169,20 @@ pub(crate) trait Kept: Clone + Send + 'static {
     fn wrap(self, ctx: &Context<'_>) -> Value;
     #[doc(hidden)]
     fn unwrap(value: &Value, ctx: &Context<'_>) -> Option<Self>;
+    /// Whether answers of this kind are also kept in `figure_answer`: only those that
+    /// do not depend on `as_of` or on what the fingerprint leaves out.
+    #[doc(hidden)]
+    const STORED: bool = false;
+    /// The `figure_answer.body` of an answer ([`Kept::STORED`] only).
+    #[doc(hidden)]
+    fn encode(&self) -> Option<String> {
+        None
+    }
+    /// An answer from its `figure_answer.body`; `None` when it cannot be read.
+    #[doc(hidden)]
+    fn decode(_: &str) -> Option<Self> {
+        None
+    }
 }
 
 impl Kept for Figures {
@@ -164,6 +195,16 @@ impl Kept for Figures {
             Value::Figures(f) => Some(f.clone()),
             Value::Norms { .. } => None,
         }
+    }
+
+    const STORED: bool = true;
+
+    fn encode(&self) -> Option<String> {
+        crate::rows::figure_answer::encode(self).ok()
+    }
+
+    fn decode(text: &str) -> Option<Self> {
+        crate::rows::figure_answer::decode(text).ok()
     }
 }
 
@@ -529,11 +570,156 @@ pub(crate) struct PerPeriod<U> {
 /// A period not kept: its key, itself, and the basis it is computed under.
 type Missing = (Key, Period, Basis);
 
+/// An answer to keep in `figure_answer`: its days (day numbers, `to` exclusive), basis
+/// and body.
+struct Stored {
+    from: i64,
+    to: i64,
+    basis: Basis,
+    body: String,
+}
+
+/// Rows per statement of [`upsert_answers`] (nine values each).
+const UPSERT_ROWS: usize = 500;
+
+/// The kept answers (basis and body) of a tenant's `what` whose first day is one of the
+/// missing periods' range of first days, by first and next day: one range of the key.
+async fn stored_answers<C: sea_orm::ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    what: &str,
+    missing: &[Missing],
+) -> Result<HashMap<(i64, i64), (Basis, String)>, StoreError> {
+    let froms = missing.iter().map(|(k, _, _)| day_number(k.from));
+    let (Some(first), Some(last)) = (froms.clone().min(), froms.max()) else {
+        return Ok(HashMap::new());
+    };
+    let rows = c
+        .query_all_raw(statement(
+            c.get_database_backend(),
+            "SELECT CAST(from_day AS BIGINT), CAST(to_day AS BIGINT), fingerprint, \
+             CAST(generation AS BIGINT), CAST(versions AS BIGINT), body FROM figure_answer \
+             WHERE tenant = ? AND what = ? AND from_day >= ? AND from_day <= ?",
+            vec![
+                tenant.as_str().into(),
+                what.into(),
+                first.into(),
+                last.into(),
+            ],
+        ))
+        .await
+        .map_err(db_err)?;
+    let mut out = HashMap::with_capacity(rows.len());
+    for r in rows {
+        let from: i64 = r.try_get_by_index(0).map_err(db_err)?;
+        let to: i64 = r.try_get_by_index(1).map_err(db_err)?;
+        let basis = Basis {
+            fingerprint: r.try_get_by_index(2).map_err(db_err)?,
+            generation: r.try_get_by_index(3).map_err(db_err)?,
+            versions: r.try_get_by_index(4).map_err(db_err)?,
+        };
+        let body: String = r.try_get_by_index(5).map_err(db_err)?;
+        out.insert((from, to), (basis, body));
+    }
+    Ok(out)
+}
+
+/// Inserts the answers, or replaces a kept row unless it holds the same fingerprint
+/// and a later basis (another process computed it after the counters moved on), or
+/// the same basis and the same body.
+async fn upsert_answers<C: sea_orm::ConnectionTrait>(
+    c: &C,
+    tenant: &TenantId,
+    what: &str,
+    answers: &[Stored],
+) -> Result<(), StoreError> {
+    let now = crate::convert::micros(chrono::Utc::now());
+    for chunk in answers.chunks(UPSERT_ROWS) {
+        let mut sql = String::from(
+            "INSERT INTO figure_answer (tenant, what, from_day, to_day, fingerprint, \
+             generation, versions, body, computed_at) VALUES ",
+        );
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 9);
+        for (i, a) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str("(?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            values.extend([
+                tenant.as_str().into(),
+                what.into(),
+                a.from.into(),
+                a.to.into(),
+                a.basis.fingerprint.as_str().into(),
+                a.basis.generation.into(),
+                a.basis.versions.into(),
+                a.body.as_str().into(),
+                now.into(),
+            ]);
+        }
+        sql.push_str(
+            " ON CONFLICT (tenant, what, from_day, to_day) DO UPDATE SET \
+             fingerprint = excluded.fingerprint, generation = excluded.generation, \
+             versions = excluded.versions, body = excluded.body, \
+             computed_at = excluded.computed_at \
+             WHERE figure_answer.fingerprint <> excluded.fingerprint \
+             OR figure_answer.generation < excluded.generation \
+             OR (figure_answer.generation = excluded.generation \
+             AND (figure_answer.versions < excluded.versions \
+             OR (figure_answer.versions = excluded.versions \
+             AND figure_answer.body <> excluded.body)))",
+        );
+        c.execute_raw(statement(c.get_database_backend(), &sql, values))
+            .await
+            .map_err(db_err)?;
+    }
+    Ok(())
+}
+
 impl Store {
     /// How many figure periods this process answered from memory (a dashboard series
     /// or thermometer trend period whose days had not changed), since it started.
     pub fn kept_figure_hits(&self) -> u64 {
         self.figure_cache.hits()
+    }
+
+    /// How many figure periods this process answered from the answers kept in the
+    /// database (`figure_answer`: computed before by any process, its days unchanged
+    /// since), since it started.
+    pub fn stored_figure_hits(&self) -> u64 {
+        self.figure_cache.stored_hits.load(Ordering::Relaxed)
+    }
+
+    /// How many figure period answers this process wrote to `figure_answer` since it
+    /// started (they are written after the answer, beside it).
+    pub fn stored_figure_writes(&self) -> u64 {
+        self.figure_cache.stored_writes.load(Ordering::Relaxed)
+    }
+
+    /// Writes freshly computed answers to `figure_answer` in one short write
+    /// transaction, replacing rows of an older basis; a failure is logged, never
+    /// returned: the answers were given already and are computed again when needed.
+    async fn keep_answers(&self, tenant: &TenantId, what: &str, answers: Vec<Stored>) {
+        let n = answers.len() as u64;
+        let result = db::bounded(async {
+            let txn = self.pools.begin_write().await?;
+            let result = upsert_answers(&txn, tenant, what, &answers).await;
+            db::finish(txn, result).await
+        })
+        .await;
+        match result {
+            Ok(()) => {
+                self.figure_cache
+                    .stored_writes
+                    .fetch_add(n, Ordering::Relaxed);
+            }
+            Err(e) => tracing::warn!(
+                tenant = %tenant,
+                answers = n,
+                error = %e,
+                "figure answers not kept in the database"
+            ),
+        }
     }
 
     /// How many recent days' rows this process took from memory for a period it
@@ -604,6 +790,43 @@ impl Store {
                     }
                     kept.push(found);
                 }
+                // Of the periods not in memory, those kept in the table under this
+                // basis (read after the counters, as the rows are).
+                if U::STORED
+                    && !missing.is_empty()
+                    && let Some(what) = plan.what.stored()
+                {
+                    let mut stored = stored_answers(&txn, tenant, &what, &missing).await?;
+                    let mut still = Vec::with_capacity(missing.len());
+                    let slots = kept.iter_mut().filter(|k| k.is_none());
+                    for (slot, m) in slots.zip(missing) {
+                        let (key, _, basis) = &m;
+                        let found = stored
+                            .remove(&(day_number(key.from), day_number(key.to)))
+                            .filter(|(b, _)| b == basis)
+                            .and_then(|(_, body)| {
+                                let value = U::decode(&body);
+                                if value.is_none() {
+                                    tracing::warn!(
+                                        tenant = %tenant,
+                                        from = %key.from,
+                                        to = %key.to,
+                                        "a kept figure answer cannot be read: computed again"
+                                    );
+                                }
+                                value
+                            });
+                        match found {
+                            Some(value) => {
+                                cache.put(key.clone(), basis.clone(), value.clone().wrap(&ctx));
+                                cache.stored_hits.fetch_add(1, Ordering::Relaxed);
+                                *slot = Some(value);
+                            }
+                            None => still.push(m),
+                        }
+                    }
+                    missing = still;
+                }
                 let mut rows = Vec::new();
                 if !missing.is_empty() {
                     let asked: Vec<Period> = missing.iter().map(|m| m.1).collect();
@@ -655,13 +878,36 @@ impl Store {
                 as_of,
                 until,
             };
+            // Periods that end by today in the tenant's calendar go to the table too;
+            // one that holds today (or a later day) changes with nearly every write.
+            let today = settings.calendar.local_date(as_of.max(chrono::Utc::now()));
+            let mut to_store = Vec::new();
             let mut fresh = missing.into_iter().zip(values);
             for slot in kept.iter_mut().filter(|k| k.is_none()) {
                 let Some(((key, _, basis), value)) = fresh.next() else {
                     break;
                 };
+                if U::STORED
+                    && key.to <= today
+                    && let Some(body) = value.encode()
+                {
+                    to_store.push(Stored {
+                        from: day_number(key.from),
+                        to: day_number(key.to),
+                        basis: basis.clone(),
+                        body,
+                    });
+                }
                 cache.put(key, basis, value.clone().wrap(&ctx));
                 *slot = Some(value);
+            }
+            if let Some(what) = plan.what.stored()
+                && !to_store.is_empty()
+            {
+                // Best effort, beside the answer: a read never waits for the writer.
+                let store = self.clone();
+                let tenant = tenant.clone();
+                tokio::spawn(async move { store.keep_answers(&tenant, &what, to_store).await });
             }
         }
         let answers: Option<Vec<U>> = kept.into_iter().collect();

@@ -27,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0014_event_outbox::Migration),
             Box::new(m0015_benchmark_import::Migration),
             Box::new(m0016_benchmark_group::Migration),
+            Box::new(m0017_figure_answers::Migration),
         ]
     }
 }
@@ -1651,3 +1652,72 @@ mod m0016_benchmark_group {
         }
     }
 }
+
+mod m0017_figure_answers {
+    //! Dashboard figure answers kept per period (`figure_answer`, `crate::figure_cache`):
+    //! one row per tenant, filter (`what`: channel, topic and department joined by `/`,
+    //! empty where open), first day and day after the last (day numbers), with what it
+    //! was computed under (the rollups' fingerprint and generation, the sum of the
+    //! period's day change counters) and the answer (`crate::rows::figure_answer`). A
+    //! row is used only while that basis holds; anything else is computed again. A new
+    //! table, empty: nothing kept from before counts.
+
+    use super::shared::{long, text};
+    use sea_orm::{ConnectionTrait, DbBackend};
+    use sea_orm_migration::prelude::*;
+
+    /// One table.
+    pub struct Migration;
+
+    impl MigrationName for Migration {
+        fn name(&self) -> &str {
+            "m0017_figure_answers"
+        }
+    }
+
+    fn table() -> TableCreateStatement {
+        let mut key = Index::create();
+        key.col("tenant").col("what").col("from_day").col("to_day");
+        Table::create()
+            .table(Alias::new("figure_answer"))
+            .col(text("tenant"))
+            .col(text("what"))
+            .col(ColumnDef::new("from_day").integer().not_null())
+            .col(ColumnDef::new("to_day").integer().not_null())
+            .col(text("fingerprint"))
+            .col(long("generation"))
+            .col(long("versions"))
+            .col(ColumnDef::new("body").text().not_null())
+            .col(long("computed_at"))
+            .primary_key(&mut key)
+            .to_owned()
+    }
+
+    #[sea_orm_migration::async_trait::async_trait]
+    impl MigrationTrait for Migration {
+        async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            let db = manager.get_connection();
+            if db.get_database_backend() == DbBackend::Sqlite {
+                db.execute_unprepared(&format!(
+                    "{} WITHOUT ROWID",
+                    table().to_string(SqliteQueryBuilder)
+                ))
+                .await?;
+                Ok(())
+            } else {
+                manager.create_table(table()).await
+            }
+        }
+
+        async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+            manager
+                .drop_table(Table::drop().table(Alias::new("figure_answer")).to_owned())
+                .await
+        }
+
+        fn use_transaction(&self) -> Option<bool> {
+            Some(true)
+        }
+    }
+}
+

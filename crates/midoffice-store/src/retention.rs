@@ -43,6 +43,9 @@ pub struct RetentionReport {
     pub audit_records: u64,
     /// Events (`event`, with their deliveries) that happened before the horizon.
     pub events: u64,
+    /// Dashboard figure answers kept in the database (`figure_answer`) of periods that
+    /// ended before the horizon's day.
+    pub figure_answers: u64,
     /// Write transactions it took.
     pub batches: u64,
     /// The longest of them, begin to commit: how long a write of the tenant waited for
@@ -56,7 +59,7 @@ pub struct RetentionReport {
 
 impl Store {
     /// The tenants with anything a retention pass may delete (contacts, kept answers,
-    /// processing or audit records), found with one index probe per tenant.
+    /// processing or audit records, kept figure answers), found with one index probe per tenant.
     pub async fn tenants_with_data(&self) -> Result<Vec<TenantId>, StoreError> {
         let mut all = std::collections::BTreeSet::new();
         for table in [
@@ -64,6 +67,7 @@ impl Store {
             "idempotency",
             "processing_record",
             "audit_record",
+            "figure_answer",
         ] {
             let mut after: Option<String> = None;
             loop {
@@ -192,7 +196,56 @@ impl Store {
         report.events = self
             .sweep_events(tenant, plan.contacts_before, &mut report)
             .await?;
+        report.figure_answers = self
+            .sweep_figure_answers(tenant, plan.contacts_before, &mut report)
+            .await?;
         Ok(report)
+    }
+
+    /// The tenant's kept dashboard answers (`figure_answer`) of periods that ended
+    /// before `before`'s day (in UTC; a day early or late only means an answer computed
+    /// again), a batch at a time, each its own write transaction. The sums they were
+    /// computed from stay: such a period asked again is computed and kept again.
+    async fn sweep_figure_answers(
+        &self,
+        tenant: &TenantId,
+        before: Instant,
+        report: &mut RetentionReport,
+    ) -> Result<u64, StoreError> {
+        let day = midoffice_domain::rollup::day_number(before.date_naive());
+        let t = tenant.as_str();
+        let mut total = 0;
+        loop {
+            let began = std::time::Instant::now();
+            let n = db::bounded(async {
+                let txn = self.pools.begin_write().await?;
+                let result = txn
+                    .execute_raw(rollup::statement(
+                        txn.get_database_backend(),
+                        "DELETE FROM figure_answer WHERE tenant = ? AND to_day <= ? \
+                         AND (what, from_day, to_day) IN (SELECT what, from_day, to_day \
+                         FROM figure_answer WHERE tenant = ? AND to_day <= ? LIMIT ?)",
+                        vec![
+                            t.into(),
+                            day.into(),
+                            t.into(),
+                            day.into(),
+                            (RETENTION_BATCH as i64).into(),
+                        ],
+                    ))
+                    .await
+                    .map(|r| r.rows_affected())
+                    .map_err(db_err);
+                db::finish(txn, result).await
+            })
+            .await?;
+            report.longest_batch = report.longest_batch.max(began.elapsed());
+            report.batches += 1;
+            total += n;
+            if n < RETENTION_BATCH {
+                return Ok(total);
+            }
+        }
     }
 
     /// The tenant's events that happened before `before` go, with their deliveries

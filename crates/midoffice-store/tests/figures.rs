@@ -1321,3 +1321,197 @@ async fn kept_answers_stay_exact_through_writes_and_time(backend: Backend) {
         }
     });
 }
+
+/// Waits until `store` has written at least `n` answers to `figure_answer` (it writes
+/// them beside the answer, not before it).
+async fn until_stored(store: &Store, n: u64) {
+    for _ in 0..500 {
+        if store.stored_figure_writes() >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!(
+        "{} answers written to figure_answer, {n} expected",
+        store.stored_figure_writes()
+    );
+}
+
+database_test!(answers_kept_in_the_database_serve_a_restarted_store_while_their_basis_holds);
+/// Dashboard answers kept in `figure_answer`: a second store on the same database (a
+/// restart, another replica) answers a period the first computed from its row alone
+/// (shown by deleting the sums under it), until a write to one of its days, a settings
+/// change and rebuild, or an unreadable row makes it compute the period again (equal to
+/// the facts) and keep it anew; a retention pass removes the rows of old periods.
+async fn answers_kept_in_the_database_serve_a_restarted_store_while_their_basis_holds(
+    backend: Backend,
+) {
+    on_backend!(backend, |db, store| {
+        let t = tenant();
+        let raw = db.raw().await;
+        Box::pin(play(&store, &t, 77, 80)).await;
+        // Days before today in the tenant's calendar, whatever the hour: periods a store
+        // keeps in the table (one holding today it does not).
+        let d = at(0).date_naive();
+        let (from, to) = (d - Duration::days(1), d + Duration::days(2));
+        let phone = Filter {
+            channel: Some(Channel::Phone),
+            ..Filter::default()
+        };
+        let mut views: Vec<(Filter, Vec<Period>)> = Vec::new();
+        for filter in [Filter::default(), phone] {
+            for step in [Step::Day, Step::Week] {
+                views.push((
+                    filter.clone(),
+                    rollup::series_periods(from, to, step, now()),
+                ));
+            }
+            views.push((
+                filter,
+                vec![Period {
+                    from,
+                    to,
+                    as_of: now(),
+                }],
+            ));
+        }
+        // Distinct periods (a view's period may be another's: answered from memory).
+        let distinct: std::collections::BTreeSet<(Option<Channel>, NaiveDate, NaiveDate)> = views
+            .iter()
+            .flat_map(|(f, ps)| ps.iter().map(|p| (f.channel, p.from, p.to)))
+            .collect();
+        let all: u64 = views.iter().map(|(_, p)| p.len() as u64).sum();
+        let n = distinct.len() as u64;
+        // Every view, asserted equal to the facts; the periods answered from the table.
+        let read = async |store: &Store| {
+            let hits = store.stored_figure_hits();
+            let mut answers = Vec::new();
+            for (filter, periods) in &views {
+                let fast =
+                    Box::pin(store.figure_series(&t, periods.clone(), filter.clone(), false))
+                        .await
+                        .unwrap();
+                assert_eq!(fast.path, FigurePath::Rollups);
+                answers.push(fast.answer);
+            }
+            (answers, store.stored_figure_hits() - hits)
+        };
+        let facts = async |store: &Store| {
+            let mut answers = Vec::new();
+            for (filter, periods) in &views {
+                let slow = Box::pin(store.figure_series(&t, periods.clone(), filter.clone(), true))
+                    .await
+                    .unwrap();
+                answers.push(slow.answer);
+            }
+            answers
+        };
+        let rows = async || count(&raw, "SELECT COUNT(*) FROM figure_answer").await;
+
+        let (first, hits) = read(&store).await;
+        assert_eq!(hits, 0, "nothing kept yet");
+        assert_eq!(first, facts(&store).await);
+        until_stored(&store, n).await;
+        let kept = rows().await;
+        assert!(kept > 0 && kept <= n as i64, "{kept} rows for {n} periods");
+
+        // A restart: every period from the table, none computed.
+        let second = db.store().await;
+        let (again, hits) = Box::pin(read(&second)).await;
+        assert_eq!(again, first);
+        assert_eq!(hits, n, "every period from the table");
+        assert_eq!(second.kept_figure_hits(), all - n, "only repeated periods");
+        assert_eq!(second.kept_day_hits(), 0);
+
+        // A write to the first day: the periods holding it are computed again (equal to
+        // the facts), the others still come from the table; what was computed replaces
+        // its row.
+        let started = Box::pin(second.start_contact(
+            &t,
+            &caller(),
+            start(vec![bsn(BSN_A)], Some("paspoort"), 1),
+            None,
+        ))
+        .await
+        .unwrap();
+        Box::pin(second.complete_contact(
+            &t,
+            &caller(),
+            started.contact.contact.id,
+            Ok(end(Outcome::Resolved, 1, 3, None)),
+            None,
+            now(),
+        ))
+        .await
+        .unwrap();
+        let day = second
+            .settings(&t)
+            .await
+            .unwrap()
+            .calendar
+            .local_date(at(1));
+        let changed = distinct
+            .iter()
+            .filter(|(_, from, to)| *from <= day && day < *to)
+            .count() as u64;
+        assert!(changed > 0);
+        let third = db.store().await;
+        let (after, hits) = read(&third).await;
+        assert_eq!(
+            hits,
+            n - changed,
+            "the periods holding the changed day computed again"
+        );
+        assert_ne!(after, first, "the new contact counts");
+        assert_eq!(after, facts(&third).await);
+        until_stored(&third, changed).await;
+        assert_eq!(rows().await, kept, "replaced, not added");
+        let (kept_after, hits) = read(&db.store().await).await;
+        assert_eq!((kept_after, hits), (after.clone(), n));
+
+        // New settings, rebuilt: another fingerprint and generation, nothing from the table.
+        Box::pin(store.replace_settings(&t, other_settings()))
+            .await
+            .unwrap();
+        assert!(Box::pin(store.rebuild_stale_figures(&t)).await.unwrap());
+        let fourth = db.store().await;
+        let (rebuilt, hits) = read(&fourth).await;
+        assert_eq!(hits, 0, "new settings, nothing from the table");
+        assert_eq!(rebuilt, facts(&fourth).await);
+        until_stored(&fourth, n).await;
+
+        // A row that cannot be read (another version, damaged) is computed again and
+        // replaced.
+        exec(&raw, "UPDATE figure_answer SET body = '{\"v\": 99}'").await;
+        let fifth = db.store().await;
+        let (read_again, hits) = read(&fifth).await;
+        assert_eq!(hits, 0, "an unreadable row is not used");
+        assert_eq!(read_again, rebuilt);
+        until_stored(&fifth, n).await;
+
+        // From the table alone: with the sums gone (which no store ever does without
+        // raising the counters), a restarted store still answers every period as before.
+        for table in [
+            "figure_rollup",
+            "figure_month",
+            "figure_day_total",
+            "figure_month_total",
+        ] {
+            exec(&raw, &format!("DELETE FROM {table}")).await;
+        }
+        let sixth = db.store().await;
+        let (from_table, hits) = read(&sixth).await;
+        assert_eq!(hits, n, "every period from the table");
+        assert_eq!(from_table, rebuilt);
+        assert!(from_table[0].iter().any(|(_, f)| f.contacts > 0));
+
+        // Retention: the rows of periods before the horizon go (the sums stay, so such a
+        // period asked again is computed and kept again).
+        let kept = rows().await;
+        let report = Box::pin(store.retention_pass(&t, now() + Duration::days(366 * 30), false))
+            .await
+            .unwrap();
+        assert_eq!(report.figure_answers, kept as u64);
+        assert_eq!(rows().await, 0);
+    });
+}

@@ -30,6 +30,7 @@ pub async fn pass(
                 processing_records = r.processing_records,
                 audit_records = r.audit_records,
                 events = r.events,
+                figure_answers = r.figure_answers,
                 batches = r.batches,
                 longest_batch_ms = r.longest_batch.as_millis() as u64,
                 waited_for_figures = r.waited_for_figures,

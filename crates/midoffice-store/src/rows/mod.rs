@@ -1,6 +1,7 @@
 //! The store's own formats for what it keeps as JSON in one column: a tenant's settings
 //! (`tenant_settings.settings`) and the answers kept for idempotency keys
-//! (`idempotency.response`).
+//! (`idempotency.response`), and the figure rows (`figure_unit.tallies`,
+//! `figure_answer.body`).
 //!
 //! Each format is a set of row types that belong to the store, with explicit names
 //! (`#[serde(rename)]` on every field and variant) and a version tag `"v"`, converted
@@ -20,6 +21,7 @@
 //! version tag.
 
 pub mod answers;
+pub mod figure_answer;
 pub mod figures;
 mod legacy;
 pub mod settings;
