@@ -29,6 +29,20 @@
 //! periods cannot push the dashboards' answers out; of a kind that is full, the least
 //! recently used half is dropped); several servers on one database each check the
 //! shared counters, so none answers from a stale copy.
+//!
+//! Dashboard figures are also kept in the database (`figure_answer`, m0017), so that a
+//! restarted process or another replica answers a period any process computed before
+//! without reading its sums. A period not in memory is looked up there in the same read
+//! transaction, after the counters (so a kept row is never newer than the counters it
+//! is checked against), and used when its basis equals the current one and its body
+//! can be read (`rows::figure_answer`); it is then kept in memory too. The periods
+//! computed are written afterwards, beside the answer (a spawned task: a read never
+//! waits for the writer), in one write transaction that replaces rows of an older
+//! basis; a failure is logged and changes no answer. A period that holds today (or a
+//! later day) in the tenant's calendar is not written: nearly every write changes its
+//! basis, so its row would be rewritten after almost every write and rarely read.
+//! Thermometers are not written: they depend on `as_of` and on settings the
+//! fingerprint leaves out.
 
 use crate::db;
 use crate::db::db_err;
@@ -173,7 +187,8 @@ pub(crate) trait Kept: Clone + Send + 'static {
     /// do not depend on `as_of` or on what the fingerprint leaves out.
     #[doc(hidden)]
     const STORED: bool = false;
-    /// The `figure_answer.body` of an answer ([`Kept::STORED`] only).
+    /// The `figure_answer.body` of an answer ([`Kept::STORED`] only), if it is worth
+    /// a row.
     #[doc(hidden)]
     fn encode(&self) -> Option<String> {
         None
@@ -200,7 +215,8 @@ impl Kept for Figures {
     const STORED: bool = true;
 
     fn encode(&self) -> Option<String> {
-        crate::rows::figure_answer::encode(self).ok()
+        use crate::rows::figure_answer::{encode, worth_keeping};
+        worth_keeping(self).then(|| encode(self).ok()).flatten()
     }
 
     fn decode(text: &str) -> Option<Self> {

@@ -10,7 +10,7 @@
 //! the tenant's figure rollups current (`rollup`), else it deletes no contact, since one
 //! whose tallies the rebuild has not summed yet would take its figures with it. Then the
 //! sweeps of the domain's schedule (`plan::retention::schedule`: kept answers, the
-//! processing log, audit records) go, a batch at a time, by their own time: this file
+//! processing log, audit records, kept dashboard answers) go, a batch at a time, by their own time: this file
 //! only says which table and column each kind of row is.
 
 use crate::convert::micros;
@@ -191,28 +191,32 @@ impl Store {
                     report.audit_records +=
                         self.sweep::<Entity>(old, Column::At, &mut report).await?;
                 }
+                AgedRows::FigureAnswers => {
+                    // The horizon is 00:00 local on its day: a period whose day after
+                    // its last (`to_day`) is at most that day ended before it.
+                    let day = settings.calendar.local_date(sweep.before);
+                    report.figure_answers +=
+                        self.sweep_figure_answers(tenant, day, &mut report).await?;
+                }
             }
         }
         report.events = self
             .sweep_events(tenant, plan.contacts_before, &mut report)
             .await?;
-        report.figure_answers = self
-            .sweep_figure_answers(tenant, plan.contacts_before, &mut report)
-            .await?;
         Ok(report)
     }
 
-    /// The tenant's kept dashboard answers (`figure_answer`) of periods that ended
-    /// before `before`'s day (in UTC; a day early or late only means an answer computed
-    /// again), a batch at a time, each its own write transaction. The sums they were
-    /// computed from stay: such a period asked again is computed and kept again.
+    /// The tenant's kept dashboard answers (`figure_answer`) of periods whose day after
+    /// their last is at most `until`, a batch at a time, each its own write
+    /// transaction. The sums they were computed from stay: such a period asked again is
+    /// computed and kept again.
     async fn sweep_figure_answers(
         &self,
         tenant: &TenantId,
-        before: Instant,
+        until: chrono::NaiveDate,
         report: &mut RetentionReport,
     ) -> Result<u64, StoreError> {
-        let day = midoffice_domain::rollup::day_number(before.date_naive());
+        let day = midoffice_domain::rollup::day_number(until);
         let t = tenant.as_str();
         let mut total = 0;
         loop {

@@ -849,3 +849,91 @@ async fn current_periods_after_writes_of_a_seeded_store() {
         page[2], page[4]
     );
 }
+
+#[tokio::test]
+#[ignore = "a measurement of a seeded store: run by hand, see the module docs"]
+/// The first read after a restart (a new `Store`) of a dashboard view computed before
+/// it: computed again from the sums (no kept answer in `figure_answer`: what a restart
+/// cost before m0017) against read from the answers the earlier store kept. Each view
+/// is the dashboard's five series (overall and per channel) of the quarter
+/// `MIDOFFICE_SCALE_FROM`..`MIDOFFICE_SCALE_TO` (default 2026-09-01..2026-12-01) by day
+/// and by week, three rounds each. Deletes the tenant's `figure_answer` rows (nothing
+/// else) of the store it reads.
+async fn a_restart_reads_kept_answers_of_a_seeded_store() {
+    use midoffice_domain::rollup::{Step, series_periods};
+    use sea_orm::ConnectionTrait;
+    let url = std::env::var("MIDOFFICE_SCALE_URL").expect("MIDOFFICE_SCALE_URL");
+    let tenant = midoffice_domain::TenantId::parse(
+        &std::env::var("MIDOFFICE_SCALE_TENANT").unwrap_or_else(|_| "default".into()),
+    )
+    .unwrap();
+    let day = |name: &str, default: &str| {
+        NaiveDate::parse_from_str(
+            &std::env::var(name).unwrap_or_else(|_| default.into()),
+            "%Y-%m-%d",
+        )
+        .unwrap()
+    };
+    let from = day("MIDOFFICE_SCALE_FROM", "2026-09-01");
+    let to = day("MIDOFFICE_SCALE_TO", "2026-12-01");
+    let raw = sea_orm::Database::connect(&url).await.unwrap();
+    for (label, step) in [("by day", Step::Day), ("by week", Step::Week)] {
+        let periods = series_periods(from, to, step, Utc::now());
+        let answers = 5 * periods.len() as u64;
+        let (mut computed, mut kept, mut norms) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..3 {
+            raw.execute_unprepared(&format!(
+                "DELETE FROM figure_answer WHERE tenant = '{}'",
+                tenant.as_str()
+            ))
+            .await
+            .unwrap();
+            // Before: a restarted store finds nothing kept and computes every period.
+            let before = midoffice_store::Store::connect(&url).await.unwrap();
+            computed.push(dashboard_series(&before, &tenant, &periods).await);
+            for _ in 0..1000 {
+                if before.stored_figure_writes() >= answers {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            assert_eq!(before.stored_figure_writes(), answers, "all kept");
+            // Now: another restarted store reads them.
+            let after = midoffice_store::Store::connect(&url).await.unwrap();
+            kept.push(dashboard_series(&after, &tenant, &periods).await);
+            assert_eq!(after.stored_figure_hits(), answers, "all from the table");
+            assert_eq!(after.stored_figure_writes(), 0, "nothing computed");
+            // The page's norms trend beside them stays in memory only: computed.
+            let recent = periods[periods.len().saturating_sub(13)..].to_vec();
+            let clock = Clock::now();
+            after.thermometer_trend(&tenant, recent).await.unwrap();
+            norms.push(clock.elapsed());
+        }
+        computed.sort();
+        kept.sort();
+        norms.sort();
+        eprintln!(
+            "the quarter {label} ({} points, {answers} answers): after a restart, computed \
+             {:.1?} (runs {computed:.1?}); from figure_answer {:.2?} (runs {kept:.2?}); the \
+             norms trend beside it (computed) {:.1?}",
+            periods.len(),
+            computed[1],
+            kept[1],
+            norms[1],
+        );
+    }
+    let rows: i64 = raw
+        .query_one_raw(sea_orm::Statement::from_string(
+            raw.get_database_backend(),
+            format!(
+                "SELECT COUNT(*) FROM figure_answer WHERE tenant = '{}'",
+                tenant.as_str()
+            ),
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index(0)
+        .unwrap();
+    eprintln!("figure_answer rows of the tenant: {rows}");
+}

@@ -27,6 +27,7 @@ use midoffice_domain::case::CaseStatus;
 use midoffice_domain::contact::{
     Channel, Completion, ContactFacts, Direction, Feedback, Outcome, ReferralTarget,
 };
+use midoffice_domain::figures::{FigureCounts, Figures, ResponseTimes, Share};
 use midoffice_domain::processing::ProcessingActivities;
 use midoffice_domain::rollup;
 use midoffice_domain::settings::{
@@ -51,10 +52,11 @@ fn golden_dir() -> PathBuf {
 
 /// The samples: `settings` and one answer per idempotency key of the scenario; an
 /// answer's key starts with the operation it was kept for.
-const SAMPLES: [&str; 22] = [
+const SAMPLES: [&str; 23] = [
     "settings",
     "benchmark-member",
     "figure-unit",
+    "figure-answer",
     "settings-processing-activities",
     "settings-processing-activities-recording",
     "settings-retention",
@@ -128,6 +130,8 @@ fn versions_of(sample: &str) -> &'static [u64] {
         &settings_rows::VERSIONS
     } else if sample == "figure-unit" {
         &midoffice_store::rows::figures::VERSIONS
+    } else if sample == "figure-answer" {
+        &midoffice_store::rows::figure_answer::VERSIONS
     } else {
         &answers::VERSIONS
     }
@@ -318,6 +322,68 @@ fn golden_figure_units_of_every_version_read_as_written() {
     );
 }
 
+/// The figures of the `figure-answer` sample: ratios with and without a value (ratios
+/// whose decimal form would round), two channels' response times.
+fn figure_answer() -> Figures {
+    let share = |met, items| Share { met, items };
+    Figures {
+        contacts: 7,
+        cases: 5,
+        first_contact_resolution: Some(2.0 / 3.0),
+        repeat_contact_rate: None,
+        referral_rate: Some(0.1),
+        cases_referred_more_than_once: 1,
+        repeat_story_rate: Some(1.0),
+        channel_hops: 2,
+        response_times: vec![
+            ResponseTimes {
+                channel: Channel::Email,
+                answered: 3,
+                p50_seconds: 3600,
+                p90_seconds: 86_400,
+            },
+            ResponseTimes {
+                channel: Channel::Phone,
+                answered: 4,
+                p50_seconds: 20,
+                p90_seconds: 95,
+            },
+        ],
+        satisfaction_score: Some(13.0 / 3.0),
+        effort_score: None,
+        counts: FigureCounts {
+            first_contact_resolution: share(2, 3),
+            repeat_contacts: share(0, 0),
+            referrals: share(1, 10),
+            repeated_stories: share(1, 1),
+            answers: 3,
+            score_sum: 13,
+            effort_sum: 0,
+        },
+    }
+}
+
+#[test]
+fn golden_figure_answers_of_every_version_read_as_written() {
+    use midoffice_store::rows::figure_answer;
+    let files = golden_files();
+    for v in figure_answer::VERSIONS {
+        let text = &files[&("figure-answer".to_owned(), v)];
+        assert_eq!(
+            figure_answer::decode(text).unwrap(),
+            figure_answer(),
+            "figure-answer-v{v}"
+        );
+    }
+    let v = *figure_answer::VERSIONS.last().unwrap();
+    let json = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+    assert_eq!(
+        json(&figure_answer::encode(&figure_answer()).unwrap()),
+        json(&files[&("figure-answer".to_owned(), v)]),
+        "the current version writes its golden row"
+    );
+}
+
 #[test]
 fn a_row_of_one_kind_is_not_read_as_another() {
     let files = golden_files();
@@ -389,6 +455,9 @@ fn write_golden_rows_of_the_current_version() {
         } else if sample == "figure-unit" {
             let rows = midoffice_store::rows::figures::decode(newest).unwrap();
             midoffice_store::rows::figures::encode(&rows).unwrap()
+        } else if sample == "figure-answer" {
+            let figures = midoffice_store::rows::figure_answer::decode(newest).unwrap();
+            midoffice_store::rows::figure_answer::encode(&figures).unwrap()
         } else {
             encode(&answers::decode(newest, operation(sample).1).unwrap())
         };

@@ -22,7 +22,11 @@
 //! - every audit record from before the horizon whose processing record has gone: an
 //!   audit record says who did a processing (an employee's identity, and the contact)
 //!   and serves only to answer that for its processing record, so it is kept as long
-//!   as that record and no longer.
+//!   as that record and no longer;
+//! - every dashboard answer the store keeps for a period that ended by the horizon's
+//!   day: not personal data (counts of a period), but a cache that would otherwise grow
+//!   with every period ever asked; the sums it came from stay, so such a period asked
+//!   again is computed again.
 //!
 //! The figures already derived stay: a deleted unit's per-unit tallies go with it, its
 //! contributions to the per-day sums stay (`crate::rollup`), so no later refresh can
@@ -59,6 +63,9 @@ pub enum AgedRows {
     /// Audit records, by their own time, once their processing record (the same trace
     /// and span) has gone.
     AuditRecords,
+    /// Dashboard figure answers kept for periods whose last day is before the horizon's
+    /// local date.
+    FigureAnswers,
 }
 
 /// One sweep of a pass: the rows of a kind from before an instant.
@@ -92,6 +99,7 @@ pub fn schedule(settings: &TenantSettings, now: Instant, exporting: bool) -> Ret
             }),
             // After the processing records: those that just went take theirs along.
             sweep(AgedRows::AuditRecords),
+            sweep(AgedRows::FigureAnswers),
         ],
     }
 }
@@ -326,7 +334,8 @@ mod tests {
                 AgedRows::ProcessingRecords {
                     exported_only: true
                 },
-                AgedRows::AuditRecords
+                AgedRows::AuditRecords,
+                AgedRows::FigureAnswers
             ]
         );
         // Without the export, every old processing record goes.

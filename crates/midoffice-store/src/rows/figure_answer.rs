@@ -43,6 +43,18 @@ struct FigureAnswerV1 {
     counts: [u64; 11],
 }
 
+/// Whether a period's figures are worth a row: not when nothing at all was counted.
+/// Such a period has (nearly) no sum rows, so computing it again costs next to
+/// nothing, and a filter of made-up codes (any caller may ask one) then adds no rows.
+pub fn worth_keeping(figures: &Figures) -> bool {
+    figures.contacts > 0
+        || figures.cases > 0
+        || figures.channel_hops > 0
+        || figures.cases_referred_more_than_once > 0
+        || !figures.response_times.is_empty()
+        || figures.counts != FigureCounts::default()
+}
+
 /// The row to store for a period's figures.
 pub fn encode(figures: &Figures) -> Result<String, RowError> {
     // No `..`: a field added to `Figures` fails to compile here (and needs a version).
@@ -210,6 +222,35 @@ mod tests {
     fn figures_read_back_exactly_as_written() {
         let text = encode(&figures()).unwrap();
         assert_eq!(decode(&text).unwrap(), figures());
+    }
+
+    #[test]
+    fn only_a_period_with_anything_counted_is_worth_a_row() {
+        assert!(worth_keeping(&figures()));
+        let empty = Figures {
+            contacts: 0,
+            cases: 0,
+            first_contact_resolution: None,
+            repeat_contact_rate: None,
+            referral_rate: None,
+            cases_referred_more_than_once: 0,
+            repeat_story_rate: None,
+            channel_hops: 0,
+            response_times: Vec::new(),
+            satisfaction_score: None,
+            effort_score: None,
+            counts: FigureCounts::default(),
+        };
+        assert!(!worth_keeping(&empty));
+        let answered = FigureCounts {
+            answers: 1,
+            score_sum: 4,
+            ..FigureCounts::default()
+        };
+        assert!(worth_keeping(&Figures {
+            counts: answered,
+            ..empty
+        }));
     }
 
     #[test]
