@@ -187,8 +187,12 @@ pub(crate) trait Kept: Clone + Send + 'static {
     /// do not depend on `as_of` or on what the fingerprint leaves out.
     #[doc(hidden)]
     const STORED: bool = false;
-    /// The `figure_answer.body` of an answer ([`Kept::STORED`] only), if it is worth
-    /// a row.
+    /// Whether anything at all was counted in the answer.
+    #[doc(hidden)]
+    fn counted(&self) -> bool {
+        true
+    }
+    /// The `figure_answer.body` of an answer ([`Kept::STORED`] only).
     #[doc(hidden)]
     fn encode(&self) -> Option<String> {
         None
@@ -215,8 +219,11 @@ impl Kept for Figures {
     const STORED: bool = true;
 
     fn encode(&self) -> Option<String> {
-        use crate::rows::figure_answer::{encode, worth_keeping};
-        worth_keeping(self).then(|| encode(self).ok()).flatten()
+        crate::rows::figure_answer::encode(self).ok()
+    }
+
+    fn counted(&self) -> bool {
+        crate::rows::figure_answer::worth_keeping(self)
     }
 
     fn decode(text: &str) -> Option<Self> {
@@ -898,6 +905,10 @@ impl Store {
             // one that holds today (or a later day) changes with nearly every write.
             let today = settings.calendar.local_date(as_of.max(chrono::Utc::now()));
             let mut to_store = Vec::new();
+            // A filter of a topic or department (any code a caller makes up) keeps only
+            // answers with anything counted, so made-up codes add no rows.
+            let by_code =
+                matches!(&plan.what, What::Figures(_, t, d) if !t.is_empty() || !d.is_empty());
             let mut fresh = missing.into_iter().zip(values);
             for slot in kept.iter_mut().filter(|k| k.is_none()) {
                 let Some(((key, _, basis), value)) = fresh.next() else {
@@ -905,6 +916,7 @@ impl Store {
                 };
                 if U::STORED
                     && key.to <= today
+                    && (!by_code || value.counted())
                     && let Some(body) = value.encode()
                 {
                     to_store.push(Stored {

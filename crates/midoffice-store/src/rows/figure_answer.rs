@@ -43,9 +43,9 @@ struct FigureAnswerV1 {
     counts: [u64; 11],
 }
 
-/// Whether a period's figures are worth a row: not when nothing at all was counted.
-/// Such a period has (nearly) no sum rows, so computing it again costs next to
-/// nothing, and a filter of made-up codes (any caller may ask one) then adds no rows.
+/// Whether anything at all was counted in a period's figures: a period filtered by a
+/// topic or department code (any caller may make one up) gets a row only then, so
+/// made-up codes add no rows.
 pub fn worth_keeping(figures: &Figures) -> bool {
     figures.contacts > 0
         || figures.cases > 0
