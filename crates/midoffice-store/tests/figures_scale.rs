@@ -923,8 +923,7 @@ async fn a_restart_reads_kept_answers_of_a_seeded_store() {
         kept.sort();
         norms.sort();
         eprintln!(
-            "the quarter {label} ({} points, {answers} answers, {written} with anything \
-             counted and kept): after a restart, computed \
+            "the quarter {label} ({} points, {answers} answers, {written} kept): after a restart, computed \
              {:.1?} (runs {computed:.1?}); from figure_answer {:.2?} (runs {kept:.2?}); the \
              norms trend beside it (computed) {:.1?}",
             periods.len(),
