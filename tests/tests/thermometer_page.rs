@@ -540,60 +540,72 @@ async fn a_named_tenant_taking_part_links_to_its_benchmark_group(database: TestD
                     .body
             }
         };
-        let named = format!("href=\"/benchmark/g-link#deelnemer-{TENANT}\"");
+        // The last month whose group is due today: composable whenever this runs.
+        let month = midoffice_domain::benchmark::latest_composable(
+            chrono::Utc::now(),
+            midoffice_domain::benchmark::DEFAULT_GRACE_DAYS,
+        )[0]
+        .key();
+        let row = format!("/benchmark/g-link?period={month}#deelnemer-{TENANT}");
         // Not taking part: no link.
         assert!(!page("").await.contains("/benchmark/"));
-        b.change_settings(TENANT, |s| {
-            s.benchmark = Some(pb::BenchmarkParticipation {
-                opted_in: true,
-                size: 40_000,
-                peer_group: "g-link".into(),
-                named: true,
-                ..Default::default()
-            });
-        })
-        .await;
+        let take_part = |tenant: &'static str, named: bool| {
+            let b = b.clone();
+            async move {
+                b.change_settings(tenant, |s| {
+                    s.benchmark = Some(pb::BenchmarkParticipation {
+                        opted_in: true,
+                        size: 40_000,
+                        peer_group: "g-link".into(),
+                        named,
+                        ..Default::default()
+                    });
+                })
+                .await;
+            }
+        };
+        take_part(TENANT, true).await;
+        // Four others, not named: a group of five, large enough to be spoken of.
+        for other in ["g-link-b", "g-link-c", "g-link-d", "g-link-e"] {
+            take_part(other, false).await;
+        }
         // Taking part, but no period of its group is composed yet: no page to link to.
         assert!(!page("").await.contains("/benchmark/"));
         pb::benchmark_service_client::BenchmarkServiceClient::new(b.channel())
             .get_benchmark(request(
                 TENANT,
                 pb::GetBenchmarkRequest {
-                    // The last month whose group is due today: composable whenever
-                    // this runs.
-                    period: midoffice_domain::benchmark::latest_composable(
-                        chrono::Utc::now(),
-                        midoffice_domain::benchmark::DEFAULT_GRACE_DAYS,
-                    )[0]
-                    .key(),
+                    period: month.clone(),
                     peer_group: String::new(),
                 },
             ))
             .await
             .expect("GetBenchmark composes the month's group");
-        // Named: to its own row, in Dutch and in English; the row is there.
+        // Named: to its own row of that month, in Dutch and in English, outside a frame;
+        // the row is there.
         let nl = page("").await;
-        assert!(nl.contains(&named), "{nl}");
+        assert!(
+            nl.contains(&format!("href=\"{row}\" target=\"_top\"")),
+            "{nl}"
+        );
         assert!(nl.contains("Onze cijfers naast die van vergelijkbare organisaties"));
         let en = page("&lang=en").await;
         assert!(
             en.contains(&format!(
-                "href=\"/benchmark/g-link?lang=en#deelnemer-{TENANT}\""
+                "href=\"/benchmark/g-link?period={month}&amp;lang=en#deelnemer-{TENANT}\""
             )),
             "{en}"
         );
         assert!(en.contains("Our figures beside those of similar organisations"));
-        let group = get(&b, "/benchmark/g-link").await;
+        let group = get(&b, &format!("/benchmark/g-link?period={month}")).await;
         assert_eq!(group.status, 200);
-        // A group of one: its page shows neither the count nor the named value (fewer
-        // than 5 others would stand beside it).
-        assert!(!group.body.contains("deelnemer-"), "{}", group.body);
         assert!(
-            group.body.contains("te weinig om te tonen"),
+            group.body.contains(&format!("id=\"deelnemer-{TENANT}\"")),
             "{}",
             group.body
         );
-        // Not named: no link at all, so the page does not tell that it takes part.
+        // Not named: no link at all, so the page does not tell that it takes part; and
+        // its row is gone from the group's page (the choice is taken when read).
         b.change_settings(TENANT, |s| {
             s.benchmark.as_mut().unwrap().named = false;
         })
@@ -601,6 +613,8 @@ async fn a_named_tenant_taking_part_links_to_its_benchmark_group(database: TestD
         let nl = page("").await;
         assert!(!nl.contains("/benchmark/"), "{nl}");
         assert!(!nl.contains("vergelijkbare organisaties"), "{nl}");
+        let group = get(&b, &format!("/benchmark/g-link?period={month}")).await;
+        assert!(!group.body.contains("deelnemer-"), "{}", group.body);
     })
     .await;
 }

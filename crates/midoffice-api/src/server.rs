@@ -172,7 +172,10 @@ pub async fn serve_on(
 ) -> Result<(), tonic::transport::Error> {
     let auth = AuthLayer::new(state.access.clone());
     // One layer per page, each with its own budget, on whichever address serves them.
-    let thermometer = PageLayer::new(Thermometer::new(state.store.clone()));
+    let thermometer = PageLayer::new(Thermometer::new(
+        state.store.clone(),
+        state.benchmark.disclosure,
+    ));
     let dashboard = PageLayer::new(Dashboard::new(state.store.clone(), state.access.clone()));
     let benchmark = PageLayer::new(BenchmarkPage::new(state.store.clone(), state.benchmark));
     let json_api = JsonApiLayer::new(state.cors.clone());

@@ -284,6 +284,8 @@ pub const TOKEN_CONTRASTS: &[(&str, &str, f64)] = &[
     ("border-color", "background-color", 3.0),
     ("target-color", "background-color", 3.0),
     ("focus-color", "focus-background-color", 4.5),
+    // The focus outline is drawn on the page's background too (non-text contrast).
+    ("focus-color", "background-color", 3.0),
     ("green-color", "#ffffff", 4.5),
     ("amber-color", "#ffffff", 4.5),
     ("red-color", "#ffffff", 4.5),
@@ -370,8 +372,12 @@ impl PublicPage {
                 "must not be set together with primary_colour: set one of them",
             );
         }
-        // Contrast only between colours that are valid; the others are named above.
-        if v.is_empty() {
+        // Contrast only between colours that are valid (the others are named above); a
+        // violation elsewhere (a URL, say) does not hide it.
+        let theme_ok =
+            !v.0.iter()
+                .any(|f| f.field.starts_with("design_tokens") || f.field == "primary_colour");
+        if theme_ok {
             for (fg, bg, least) in TOKEN_CONTRASTS {
                 let (Some(a), Some(b)) = (
                     self.token(fg).and_then(rgb),
@@ -381,10 +387,14 @@ impl PublicPage {
                 };
                 let ratio = contrast(a, b);
                 if ratio < *least {
+                    // The token the tenant set; with neither set (primary_colour on the
+                    // default background) its own check above has spoken.
                     let set = if self.design_tokens.contains_key(*fg) {
                         fg
-                    } else {
+                    } else if self.design_tokens.contains_key(*bg) {
                         bg
+                    } else {
+                        continue;
                     };
                     v.add(
                         format!("design_tokens.{set}"),
@@ -915,13 +925,16 @@ mod tests {
             ("primary-color", "#8fcaff"),
             ("border-color", "#a0a0a0"),
             ("target-color", "#ffffff"),
+            ("focus-color", "#ffdd00"),
+            ("focus-background-color", "#1a1a1a"),
             ("font-family", "\"RijksoverheidSans\", Arial, sans-serif"),
         ]);
         assert!(dark.violations().is_empty(), "{:?}", dark.violations());
         assert_eq!(dark.token("text-color"), Some("#f5f5f5"));
-        assert_eq!(dark.token("focus-color"), Some("#1a1a1a"));
+        assert_eq!(dark.token("focus-color"), Some("#ffdd00"));
+        assert_eq!(dark.token("red-color"), Some("#b3141d"));
         assert_eq!(dark.token("nope"), None);
-        assert_eq!(dark.token_overrides().len(), 6);
+        assert_eq!(dark.token_overrides().len(), 8);
         // A dark background alone leaves the default dark text unreadable.
         assert_eq!(
             fields(&page(&[("background-color", "#1a1a1a")])),
@@ -929,8 +942,18 @@ mod tests {
                 "design_tokens.background-color",
                 "design_tokens.background-color",
                 "design_tokens.background-color",
+                "design_tokens.background-color",
                 "design_tokens.background-color"
             ]
+        );
+        // A bad logo URL does not hide an unreadable theme.
+        let both_wrong = PublicPage {
+            logo_url: Some("http://x.nl/logo.svg".into()),
+            ..page(&[("green-color", "#66ff66")])
+        };
+        assert_eq!(
+            fields(&both_wrong),
+            ["logo_url", "design_tokens.green-color"]
         );
         // A light status colour under the icons' white text.
         assert_eq!(

@@ -688,6 +688,8 @@ mod tests {
             ("primary-color", "#8fcaff"),
             ("border-color", "#a0a0a0"),
             ("target-color", "#ffffff"),
+            ("focus-color", "#ffdd00"),
+            ("focus-background-color", "#1a1a1a"),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v.to_owned()))

@@ -190,10 +190,15 @@ pub fn html(view: &View, lang: Lang, embed: bool) -> Html {
     for (i, n) in view.norms.iter().enumerate() {
         norm(&mut h, view, i, n, t, tenant_lang);
     }
-    if let Some(group) = &view.benchmark {
-        let mut href = format!("{}/{}", crate::benchmark::PREFIX, group.as_str());
+    if let Some((group, period)) = &view.benchmark {
+        let mut href = format!(
+            "{}/{}?period={}",
+            crate::benchmark::PREFIX,
+            group.as_str(),
+            period.key()
+        );
         if lang == Lang::En {
-            href.push_str("?lang=en");
+            href.push_str("&lang=en");
         }
         href.push('#');
         href.push_str(&crate::benchmark::anchor(view.tenant.as_str()));

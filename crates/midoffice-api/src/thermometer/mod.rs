@@ -22,6 +22,7 @@ use crate::page::{
 };
 use http::header::{self, HeaderValue};
 use http::{Response, StatusCode};
+use midoffice_domain::benchmark::{BenchmarkPeriod, Disclosure, public_view};
 use midoffice_domain::figures::{NormResult, Period};
 use midoffice_domain::settings::PublicPage;
 use midoffice_domain::{Code, Instant, TenantId};
@@ -47,9 +48,9 @@ pub struct View {
     pub earlier: Vec<(Days, Vec<NormResult>)>,
     /// The current month, for the link to it.
     pub this_month: Days,
-    /// The tenant's benchmark group, when it takes part, chose to be named, and the
-    /// group has a composed period.
-    pub benchmark: Option<Code>,
+    /// The tenant's benchmark group and the newest composed period whose page shows
+    /// its row: when it takes part and chose to be named.
+    pub benchmark: Option<(Code, BenchmarkPeriod)>,
 }
 
 impl View {
@@ -76,7 +77,37 @@ impl View {
 }
 
 /// Reads what a page shows; `None` when the tenant does not publish its page.
-async fn view(store: &Store, ask: &Ask, now: Instant) -> Result<Option<View>, StoreError> {
+/// The newest composed period of `group` of which `tenant` is a member and whose public
+/// page shows it as named (a group large enough to be spoken of), if any.
+async fn shown_row(
+    store: &Store,
+    group: &Code,
+    tenant: &TenantId,
+    rules: &Disclosure,
+) -> Result<Option<BenchmarkPeriod>, StoreError> {
+    let Ok(me) = Code::parse(tenant.as_str()) else {
+        return Ok(None);
+    };
+    for (period, _) in store.benchmark_periods(group).await? {
+        let Some(composed) = store.benchmark_group(group, period).await? else {
+            continue;
+        };
+        if !composed.group.members().contains(&me) {
+            continue;
+        }
+        let public = public_view(&composed.group, &composed.participants, rules);
+        let named = composed.participants.iter().any(|p| p.id == me && p.named);
+        return Ok((public.participants.is_some() && named).then_some(period));
+    }
+    Ok(None)
+}
+
+async fn view(
+    store: &Store,
+    rules: &Disclosure,
+    ask: &Ask,
+    now: Instant,
+) -> Result<Option<View>, StoreError> {
     // The current month is the tenant's: its calendar says which day it is.
     let settings = store.figure_settings(&ask.tenant).await?;
     if !settings.public_page.published {
@@ -115,13 +146,11 @@ async fn view(store: &Store, ask: &Ask, now: Instant) -> Result<Option<View>, St
     let norms = each.into_iter().next().unwrap_or_default();
     // The link to its position in its benchmark group: only when it chose to be named
     // (otherwise the link would tell the public that it takes part, which it did not
-    // choose to show), and only to a group with a composed period (a page that exists).
+    // choose to show), and only to a period whose page shows its row.
     let benchmark = match settings.benchmark.taking_part_in() {
-        Some(group)
-            if settings.benchmark.named && !store.benchmark_periods(group).await?.is_empty() =>
-        {
-            Some(group.clone())
-        }
+        Some(group) if settings.benchmark.named => shown_row(store, group, &ask.tenant, rules)
+            .await?
+            .map(|period| (group.clone(), period)),
         _ => None,
     };
     Ok(Some(View {
@@ -140,12 +169,14 @@ async fn view(store: &Store, ask: &Ask, now: Instant) -> Result<Option<View>, St
 #[derive(Clone, Debug)]
 pub struct Thermometer {
     store: Store,
+    /// The benchmark's disclosure rules, for the link to a named tenant's row.
+    rules: Disclosure,
 }
 
 impl Thermometer {
     /// The page over `store`.
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(store: Store, rules: Disclosure) -> Self {
+        Self { store, rules }
     }
 }
 
@@ -180,7 +211,7 @@ impl Page for Thermometer {
     }
 
     async fn read(&self, ask: &Ask, now: Instant) -> Result<View, Failure> {
-        match view(&self.store, ask, now).await? {
+        match view(&self.store, &self.rules, ask, now).await? {
             Some(view) => Ok(view),
             // Not published: the same answer as an unknown tenant's page.
             None => Err(Failure::Answer(refuse(
@@ -240,13 +271,15 @@ pub async fn warm(store: &Store, tenant: &TenantId, links: bool) -> Result<(), S
         embed: false,
     };
     let now = chrono::Utc::now();
-    let Some(first) = view(store, &ask, now).await? else {
+    // The benchmark link's rules do not matter for what is kept.
+    let rules = Disclosure::default();
+    let Some(first) = view(store, &rules, &ask, now).await? else {
         return Ok(());
     };
     if links {
         for (_, days) in request::links(first.days, first.this_month, &text::NL) {
             ask.days = Some(days);
-            view(store, &ask, now).await?;
+            view(store, &rules, &ask, now).await?;
         }
     }
     Ok(())
