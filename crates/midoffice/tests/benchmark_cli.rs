@@ -352,3 +352,132 @@ async fn a_summary_exported_and_imported_is_kept_and_a_tampered_one_is_refused(
     })
     .await;
 }
+
+database_test!(a_summary_imported_into_another_deployment_makes_its_participant_a_member_there);
+async fn a_summary_imported_into_another_deployment_makes_its_participant_a_member_there(
+    database: midoffice_tests::TestDatabase,
+) {
+    let other = database.clone();
+    on_backend(database, move |a| async move {
+        // Deployment B: a database of its own, without the tenant of deployment A.
+        let b_scratch = other
+            .scratch()
+            .await
+            .unwrap_or_else(|e| panic!("no second database on {other}: {e}"));
+        let b_db = b_scratch.url.clone();
+        let outcome = tokio::spawn(across_deployments(a, b_db)).await;
+        b_scratch.drop_db().await;
+        if let Err(e) = outcome {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    })
+    .await;
+}
+
+/// A's tenant takes part and exports its summary; B imports it and composes the group.
+async fn across_deployments(a: std::sync::Arc<midoffice_tests::Backend>, b_db: String) {
+    // Two contacts in the quarter (one anonymous), one after it.
+    for (i, day) in ["2025-01-20", "2025-03-31", "2025-04-01"]
+        .into_iter()
+        .enumerate()
+    {
+        a.record(
+            TENANT,
+            pb::RecordContactRequest {
+                request_id: format!("across-{i}"),
+                start: Some(start(
+                    Channel::Phone,
+                    &format!("{day}T10:00:00+01:00"),
+                    (i != 0).then(|| bsn("999990019")),
+                    "paspoort",
+                )),
+                completion: Some(resolved(
+                    &format!("{day}T10:00:10+01:00"),
+                    &format!("{day}T10:03:00+01:00"),
+                    "Paspoort verlopen.",
+                )),
+                context_seen: true,
+            },
+        )
+        .await;
+    }
+    a.change_settings(TENANT, |s| {
+        s.benchmark = Some(pb::BenchmarkParticipation {
+            opted_in: true,
+            size: 35_000,
+            peer_group: "g4-plus".into(),
+            named: false,
+            ..Default::default()
+        });
+    })
+    .await;
+    let a_dir = tempfile::tempdir().unwrap();
+    let public = keygen(a_dir.path(), "a.key");
+    let (ok, summary, err) = export(a_dir.path(), a.db_url(), "a.key", "2025-04-03T08:00:00Z");
+    assert!(ok, "{err}");
+    let exported = midoffice_store::benchmark_summary::parse_canonical(&lines(&summary).0)
+        .unwrap_or_else(|e| panic!("the export does not read back: {e}\n{summary}"));
+    assert_eq!(exported.participant.as_str(), TENANT);
+    assert_eq!(
+        (
+            exported.registration.contacts,
+            exported.registration.anonymous
+        ),
+        (2, 1),
+        "{summary}"
+    );
+
+    // B lists A's participant with A's public key; B has no tenant of that id.
+    let b_dir = tempfile::tempdir().unwrap();
+    let b = b_dir.path();
+    std::fs::write(
+        b.join("midoffice.toml"),
+        format!("[benchmark.participants]\n{TENANT} = \"{public}\"\n"),
+    )
+    .unwrap();
+    let b_store = midoffice_store::Store::connect(&b_db).await.unwrap();
+
+    // A byte changed on the way: refused by B, nothing kept.
+    let tampered = summary.replacen("\"size\":35000", "\"size\":35001", 1);
+    assert_ne!(tampered, summary);
+    std::fs::write(b.join("tampered.summary"), &tampered).unwrap();
+    let (ok, out, err) = import(b, &b_db, &["tampered.summary"]);
+    assert!(!ok, "{out}{err}");
+    assert!(err.contains("does not verify with participant"), "{err}");
+    assert_eq!(kept(&b_db).await, vec![]);
+
+    // The summary as exported: stored by B.
+    std::fs::write(b.join("a.summary"), &summary).unwrap();
+    let (ok, out, err) = import(b, &b_db, &["a.summary"]);
+    assert!(ok && out.contains(": stored"), "{out}{err}");
+    assert_eq!(kept(&b_db).await, vec![lines(&summary)]);
+
+    // B composes the group once the quarter is due: A's participant is a member, with
+    // the counts of its summary (B has no local tenant of that id, so they can only
+    // come from the import).
+    let group = Code::parse("g4-plus").unwrap();
+    let q1 = BenchmarkPeriod::parse("2025-Q1").unwrap();
+    let due = midoffice_domain::benchmark::composable_from(q1, 7);
+    let composed = match b_store
+        .compose_benchmark_group(&group, q1, due, 7)
+        .await
+        .unwrap()
+    {
+        midoffice_store::GroupState::Composed(c) => c,
+        other => panic!("not composed: {other:?}"),
+    };
+    assert_eq!(
+        composed
+            .group
+            .members()
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>(),
+        [TENANT]
+    );
+    assert_eq!(composed.participants, vec![exported.participant()]);
+    assert_eq!(
+        b_store.benchmark_group(&group, q1).await.unwrap(),
+        Some(composed)
+    );
+}
