@@ -1,6 +1,6 @@
 //! The benchmark over real sockets, on both backends: `BenchmarkService.GetBenchmark`
 //! for the dashboard credential and the public page `/benchmark/{group}` (HTML and
-//! `.json`). Seven local tenants take part in one group for the last month whose group
+//! `.json`). Ten local tenants take part in one group for the last month whose group
 //! is due today (recorded after the fact through RecordContact; relative to today, so
 //! the test never falls out of the window in which a group-period may be composed),
 //! four in another, one does not take part.
@@ -26,6 +26,8 @@ use tonic_types::StatusExt;
 
 const GROUP: &str = "g-proef";
 const SMALL: &str = "g-klein";
+/// The members of the main group that did not choose to be named.
+const UNNAMED: [&str; 7] = ["bm-b", "bm-d", "bm-e", "bm-f", "bm-p", "bm-q", "bm-r"];
 
 /// The period of the fixture: the last complete month whose group is due today (with
 /// the default grace), so it stays composable whenever the test runs.
@@ -64,9 +66,11 @@ const fn member(tenant: &'static str, size: u64, contacts: usize, referred: usiz
     }
 }
 
-/// The group of seven: a, c named (a with a display name); f has 30 contacts of which
+/// The group of ten: a, c named (a with a display name); f has 30 contacts of which
 /// one abandoned (29 for the referral rate, 30 for the volumes); g mostly anonymous
-/// (flagged) and named.
+/// (flagged) and named; p, q, r not named, so that at least five contributors not named
+/// stand beside a and c (b, d, e, p, q, r for the referral rate) and their values are
+/// shown by name.
 fn members() -> Vec<Member> {
     vec![
         Member {
@@ -90,6 +94,9 @@ fn members() -> Vec<Member> {
             anonymous: 25,
             ..member("bm-g", 50_000, 40, 10)
         },
+        member("bm-p", 15_000, 40, 3),
+        member("bm-q", 50_000, 40, 11),
+        member("bm-r", 60_000, 40, 18),
     ]
 }
 
@@ -258,7 +265,7 @@ async fn group_figures_equal_a_direct_computation_and_the_rules_hold(database: T
         let a = &views["bm-a"];
         assert_eq!(a.peer_group, GROUP);
         assert_eq!(a.period, period());
-        assert_eq!(a.participants, 7);
+        assert_eq!(a.participants, 10);
         assert!(a.composed_at.is_some());
         // Fixed: every member sees the same composition and the same group figures.
         for v in views.values() {
@@ -327,12 +334,25 @@ async fn group_figures_equal_a_direct_computation_and_the_rules_hold(database: T
                 phone.value
             );
         }
-        // The referral rate from what was recorded: a..e contribute (f on 29 items, g
-        // flagged): 2, 5, 9, 14, 20 of 40.
+        // The referral rate from what was recorded: all but f (29 items, not abandoned)
+        // and g (mostly anonymous, flagged) contribute.
+        let mut rates: Vec<f64> = members()
+            .iter()
+            .filter(|m| m.anonymous == 0 && m.contacts - m.abandoned >= 30)
+            .map(|m| m.referred as f64 / (m.contacts - m.abandoned) as f64)
+            .collect();
+        rates.sort_by(f64::total_cmp);
         let rr = figure(a, "referral-rate");
         let g = group(rr).expect("the referral rate is shown");
-        assert_eq!(g.contributors, 5);
-        assert!(close(g.q1, 5.0 / 40.0) && close(g.median, 9.0 / 40.0) && close(g.q3, 14.0 / 40.0));
+        assert_eq!(g.contributors as usize, rates.len());
+        assert_eq!(rates.len(), 8);
+        assert!(close(g.q1, quantile(&rates, 0.25)), "q1 {}", g.q1);
+        assert!(
+            close(g.median, quantile(&rates, 0.5)),
+            "median {}",
+            g.median
+        );
+        assert!(close(g.q3, quantile(&rates, 0.75)), "q3 {}", g.q3);
         let def = rr.metric.as_ref().unwrap();
         assert_eq!((def.version, def.min_items), (1, 30));
         assert_eq!(def.direction, pb::MetricDirection::LowerIsBetter as i32);
@@ -359,8 +379,8 @@ async fn group_figures_equal_a_direct_computation_and_the_rules_hold(database: T
         assert_eq!(own(volume).map(|o| (o.numerator, o.items)), Some((30, 30)));
         assert_ne!(volume.position, 0);
         assert_eq!(volume.standing, 0, "neither way is better for a volume");
-        // The volume rests on a..f (g flagged): six.
-        assert_eq!(group(volume).unwrap().contributors, 6);
+        // The volume rests on all but g (flagged): nine.
+        assert_eq!(group(volume).unwrap().contributors, 9);
 
         // g: flagged, sees its values, no position anywhere, counted nowhere.
         let flagged = &views["bm-g"];
@@ -394,7 +414,7 @@ async fn group_figures_equal_a_direct_computation_and_the_rules_hold(database: T
         assert_eq!(api.status, 200, "{}", api.body);
         let api: serde_json::Value = serde_json::from_str(&api.body).unwrap();
         assert_eq!(api["peerGroup"], GROUP);
-        assert_eq!(api["participants"], 7);
+        assert_eq!(api["participants"], 10);
         let rr_api = api["figures"]
             .as_array()
             .unwrap()
@@ -423,7 +443,7 @@ async fn page_agrees(
     let data: serde_json::Value = serde_json::from_str(&json.body).unwrap();
     assert_eq!(data["group"], GROUP);
     assert_eq!(data["period"], period());
-    assert_eq!(data["participants"], 7);
+    assert_eq!(data["participants"], 10);
     assert_eq!(data["periods"], serde_json::json!([period()]));
     let metrics = data["metrics"].as_array().unwrap();
     assert_eq!(metrics.len(), a.figures.len());
@@ -459,8 +479,8 @@ async fn page_agrees(
             })
             .collect();
         // A named value is shown only beside at least 5 contributors not named (the
-        // quartiles would single out a smaller rest): here the referral rate has a..e
-        // (b, d, e not named) and the volume a..f: too few, so no named value at all.
+        // quartiles would single out a smaller rest): the referral rate has b, d, e, p,
+        // q, r not named and the volume b, d, e, f, p, q, r, so a's and c's are shown.
         let contributors: Vec<&str> = views
             .iter()
             .filter(|(_, v)| v.flags.is_empty() && own(figure(v, &m.id)).is_some())
@@ -500,9 +520,30 @@ async fn page_agrees(
             assert_eq!(n["name"], "Gemeente Aadorp");
         }
     }
-    for hidden in ["bm-b", "bm-d", "bm-e", "bm-f"] {
+    for hidden in UNNAMED {
         assert!(!json.body.contains(hidden), "{hidden} in the JSON");
     }
+    // a's referral rate (2 of 40) and c's (9 of 40) are named values.
+    let rr_json = metrics
+        .iter()
+        .find(|j| j["metric"]["id"] == "referral-rate")
+        .unwrap();
+    let named_rr: BTreeMap<&str, f64> = rr_json["named"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["participant"].as_str().unwrap(),
+                n["value"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        named_rr,
+        BTreeMap::from([("bm-a", 2.0 / 40.0), ("bm-c", 9.0 / 40.0)]),
+        "{rr_json}"
+    );
 
     let html = get(b, &format!("/benchmark/{GROUP}")).await;
     assert_eq!(html.status, 200, "{}", html.body);
@@ -514,7 +555,7 @@ async fn page_agrees(
     assert_eq!(html.header("x-frame-options"), Some("DENY"));
     assert!(html.body.contains("<html lang=\"nl\">"));
     assert!(html.body.contains("href=\"#main\""));
-    for hidden in ["bm-b", "bm-d", "bm-e", "bm-f"] {
+    for hidden in UNNAMED {
         assert!(!html.body.contains(hidden), "{hidden} on the page");
     }
     // Named, with an anchor each: a by its display name, c by its id; g (flagged) named
@@ -523,20 +564,29 @@ async fn page_agrees(
     assert!(html.body.contains("Gemeente Aadorp"));
     assert!(html.body.contains("id=\"deelnemer-bm-c\""));
     assert!(html.body.contains("id=\"deelnemer-bm-g\""));
-    // The referral rate's median (9 of 40); a's own 5% is not shown beside only three
-    // contributors not named: a is listed as named, without values.
-    assert!(html.body.contains("22,5%"), "the median");
-    let a_section = html
-        .body
-        .split("id=\"deelnemer-bm-a\"")
-        .nth(1)
-        .and_then(|rest| rest.split("</section>").next())
-        .unwrap();
+    // The referral rate's median (10 of 40, between 9 and 11); a's own 5,0% and c's
+    // 22,5% are shown in a table in their own sections, beside six contributors not
+    // named.
+    assert!(html.body.contains("25,0%"), "the median");
+    let section = |id: &str| {
+        html.body
+            .split(&format!("id=\"deelnemer-{id}\""))
+            .nth(1)
+            .and_then(|rest| rest.split("</section>").next())
+            .unwrap_or_else(|| panic!("no section of {id}"))
+            .to_owned()
+    };
+    let a_section = section("bm-a");
     assert!(
-        !a_section.contains("<table"),
-        "a's values are shown: {a_section}"
+        a_section.contains("<table") && shows_percent(&a_section, "5,0%"),
+        "a's values are not shown: {a_section}"
     );
-    // b's 12,5% is Q1 (shown as such); e's 50,0% is nobody's group figure: not shown.
+    let c_section = section("bm-c");
+    assert!(
+        c_section.contains("<table") && shows_percent(&c_section, "22,5%"),
+        "c's values are not shown: {c_section}"
+    );
+    // e's 50,0% is nobody's group figure nor named: not shown.
     assert!(
         !html.body.contains("50,0%"),
         "e's referral rate is on the page"
@@ -555,7 +605,7 @@ async fn page_agrees(
     let en = get(b, &format!("/benchmark/{GROUP}?lang=en&embed=1")).await;
     assert_eq!(en.status, 200);
     assert!(en.body.contains("<html lang=\"en\">"));
-    assert!(en.body.contains("22.5%"));
+    assert!(en.body.contains("25.0%"));
     assert!(
         !en.body.contains("href=\"#main\""),
         "no skip link when embedded"
@@ -566,6 +616,13 @@ async fn page_agrees(
             .unwrap()
             .contains("frame-ancestors https:")
     );
+}
+
+/// Whether `text` holds the percentage `pct` on its own (not the tail of a larger
+/// number, such as 5,0% in 25,0%).
+fn shows_percent(text: &str, pct: &str) -> bool {
+    text.match_indices(pct)
+        .any(|(i, _)| i == 0 || !text.as_bytes()[i - 1].is_ascii_digit())
 }
 
 /// Every number in a JSON value.
@@ -593,6 +650,12 @@ async fn small_page(b: &Backend) {
     assert!(!html.body.contains("<svg"), "a withheld figure is drawn");
     let json = get(b, &format!("/benchmark/{SMALL}.json")).await;
     let data: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    assert_eq!(
+        data["participants"],
+        serde_json::Value::Null,
+        "{}",
+        json.body
+    );
     for m in data["metrics"].as_array().unwrap() {
         assert_eq!(m["withheld"], true);
         assert!(m.get("group").is_none());
@@ -648,7 +711,7 @@ async fn refusals_say_why(database: TestDatabase) {
         assert_eq!(s.code(), tonic::Code::FailedPrecondition);
         assert_eq!(reason(&s), "BENCHMARK_TOO_LATE");
         assert!(s.message().contains("2002-04-11"), "{}", s.message());
-        // Composed with a..g; h joins afterwards: not a member of the month's group.
+        // Composed with a..g and p..r; h joins afterwards: not a member of the month's group.
         ok(&b, "bm-a").await;
         take_part(&b, &member("bm-h", 10_000, 0, 0), GROUP).await;
         let s = benchmark(&b, "bm-h", &period(), "").await.unwrap_err();
@@ -665,7 +728,7 @@ async fn refusals_say_why(database: TestDatabase) {
             404
         );
         // h's later membership changes nothing of the month's group.
-        assert_eq!(ok(&b, "bm-b").await.participants, 7);
+        assert_eq!(ok(&b, "bm-b").await.participants, 10);
 
         // The page: unknown group, a period not composed, a bad query.
         assert_eq!(get(&b, "/benchmark/g-onbekend").await.status, 404);
