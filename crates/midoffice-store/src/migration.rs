@@ -1720,4 +1720,3 @@ mod m0017_figure_answers {
         }
     }
 }
-
