@@ -85,6 +85,38 @@ async fn kept(db: &str) -> Vec<(String, String)> {
 }
 
 /// The summary file's two lines, without `ed25519 `.
+/// The group and period the tests export and import: g4-plus, 2025-Q1.
+fn g4_plus_q1() -> (Code, BenchmarkPeriod) {
+    (
+        Code::parse("g4-plus").unwrap(),
+        BenchmarkPeriod::parse("2025-Q1").unwrap(),
+    )
+}
+
+/// g4-plus for 2025-Q1 composed on `store` at the instant it falls due (grace 7 days).
+async fn compose_when_due(store: &midoffice_store::Store) -> midoffice_store::ComposedGroup {
+    let (group, q1) = g4_plus_q1();
+    let due = midoffice_domain::benchmark::composable_from(q1, 7);
+    match store
+        .compose_benchmark_group(&group, q1, due, 7)
+        .await
+        .unwrap()
+    {
+        midoffice_store::GroupState::Composed(c) => c,
+        other => panic!("not composed: {other:?}"),
+    }
+}
+
+/// The ids of a composed group's members.
+fn member_ids(composed: &midoffice_store::ComposedGroup) -> Vec<&str> {
+    composed
+        .group
+        .members()
+        .iter()
+        .map(|m| m.as_str())
+        .collect()
+}
+
 fn lines(text: &str) -> (String, String) {
     let (line, rest) = text.split_once('\n').unwrap();
     let sig = rest.trim_end().strip_prefix("ed25519 ").unwrap();
@@ -264,27 +296,10 @@ async fn a_summary_exported_and_imported_is_kept_and_a_tampered_one_is_refused(
         // Once the group-period is composed, a summary imported after is kept, and the
         // command says the membership is fixed; the composition does not change.
         let store = midoffice_store::Store::connect(&db).await.unwrap();
-        let group = Code::parse("g4-plus").unwrap();
-        let q1 = BenchmarkPeriod::parse("2025-Q1").unwrap();
-        let due = midoffice_domain::benchmark::composable_from(q1, 7);
-        let composed = match store
-            .compose_benchmark_group(&group, q1, due, 7)
-            .await
-            .unwrap()
-        {
-            midoffice_store::GroupState::Composed(c) => c,
-            other => panic!("not composed: {other:?}"),
-        };
+        let (group, q1) = g4_plus_q1();
+        let composed = compose_when_due(&store).await;
         // The tenant is local here: its own counts, not its imported summary.
-        assert_eq!(
-            composed
-                .group
-                .members()
-                .iter()
-                .map(|m| m.as_str())
-                .collect::<Vec<_>>(),
-            [TENANT]
-        );
+        assert_eq!(member_ids(&composed), [TENANT]);
         let (ok, latest, err) = export(d, &db, "own.key", "2025-04-05T03:00:00Z");
         assert!(ok, "{err}");
         std::fs::write(d.join("latest.summary"), &latest).unwrap();
@@ -455,26 +470,9 @@ async fn across_deployments(a: std::sync::Arc<midoffice_tests::Backend>, b_db: S
     // B composes the group once the quarter is due: A's participant is a member, with
     // the counts of its summary (B has no local tenant of that id, so they can only
     // come from the import).
-    let group = Code::parse("g4-plus").unwrap();
-    let q1 = BenchmarkPeriod::parse("2025-Q1").unwrap();
-    let due = midoffice_domain::benchmark::composable_from(q1, 7);
-    let composed = match b_store
-        .compose_benchmark_group(&group, q1, due, 7)
-        .await
-        .unwrap()
-    {
-        midoffice_store::GroupState::Composed(c) => c,
-        other => panic!("not composed: {other:?}"),
-    };
-    assert_eq!(
-        composed
-            .group
-            .members()
-            .iter()
-            .map(|m| m.as_str())
-            .collect::<Vec<_>>(),
-        [TENANT]
-    );
+    let (group, q1) = g4_plus_q1();
+    let composed = compose_when_due(&b_store).await;
+    assert_eq!(member_ids(&composed), [TENANT]);
     assert_eq!(composed.participants, vec![exported.participant()]);
     assert_eq!(
         b_store.benchmark_group(&group, q1).await.unwrap(),
