@@ -232,6 +232,15 @@ async fn seed(store: &Store, t: &TenantId, first: i64, n: i64, referred: i64) {
     }
 }
 
+/// Keeps a summary as if its signature had been verified (the store takes the
+/// signature as given; the CLI's tests check real ones).
+async fn import(store: &Store, summary: &Summary) -> Imported {
+    store
+        .import_benchmark_summary(summary, "c2ln", now())
+        .await
+        .unwrap()
+}
+
 /// A summary of participant `id` in `group` for `period`: every metric with `items`
 /// items, `met_per_mille`‰ of them met (and the volumes over `size`).
 fn summary(
@@ -386,30 +395,24 @@ async fn a_composed_groups_figures_equal_a_direct_computation(backend: Backend) 
             );
         }
         let other_period = BenchmarkPeriod::Year { year: 2001 };
-        store
-            .import_benchmark_summary(
-                &summary(
-                    "extern-oud",
-                    "g-direct",
-                    other_period,
-                    as_of,
-                    COMPLETE,
-                    40,
-                    500,
-                ),
-                "c2ln",
-                now(),
-            )
-            .await
-            .unwrap();
-        store
-            .import_benchmark_summary(
-                &summary("gemeente-l1", "g-direct", period, as_of, COMPLETE, 99, 900),
-                "c2ln",
-                now(),
-            )
-            .await
-            .unwrap();
+        import(
+            &store,
+            &summary(
+                "extern-oud",
+                "g-direct",
+                other_period,
+                as_of,
+                COMPLETE,
+                40,
+                500,
+            ),
+        )
+        .await;
+        import(
+            &store,
+            &summary("gemeente-l1", "g-direct", period, as_of, COMPLETE, 99, 900),
+        )
+        .await;
 
         let got = composed(
             Box::pin(store.compose_benchmark_group(&group, period, due(period), 7))
@@ -566,10 +569,7 @@ async fn every_disclosure_rule_holds_on_a_composed_group(backend: Backend) {
             "p-vlag", "g-rules", period, as_of, flagged, 30, 950,
         ));
         for s in &all {
-            store
-                .import_benchmark_summary(s, "c2ln", now())
-                .await
-                .unwrap();
+            import(&store, s).await;
         }
         let got = composed(
             store
@@ -599,31 +599,25 @@ async fn every_disclosure_rule_holds_on_a_composed_group(backend: Backend) {
             month: 4,
         };
         for (i, per_mille) in [100, 300, 500, 700, 900].into_iter().enumerate() {
-            store
-                .import_benchmark_summary(
-                    &summary(
-                        &format!("p{i}"),
-                        "g-rules",
-                        other,
-                        as_of,
-                        COMPLETE,
-                        30,
-                        per_mille,
-                    ),
-                    "c2ln",
-                    now(),
-                )
-                .await
-                .unwrap();
-        }
-        store
-            .import_benchmark_summary(
-                &summary("p-vlag", "g-rules", other, as_of, flagged, 30, 10),
-                "c2ln",
-                now(),
+            import(
+                &store,
+                &summary(
+                    &format!("p{i}"),
+                    "g-rules",
+                    other,
+                    as_of,
+                    COMPLETE,
+                    30,
+                    per_mille,
+                ),
             )
-            .await
-            .unwrap();
+            .await;
+        }
+        import(
+            &store,
+            &summary("p-vlag", "g-rules", other, as_of, flagged, 30, 10),
+        )
+        .await;
         let five = composed(
             store
                 .compose_benchmark_group(&group, other, due(other), 7)
@@ -687,14 +681,11 @@ async fn a_composed_group_is_fixed(backend: Backend) {
         take_part(&store, &t1, "g-vast", 10_000).await;
         Box::pin(seed(&store, &t1, 0, 2, 1)).await;
         let as_of = at(0);
-        store
-            .import_benchmark_summary(
-                &summary("extern-a", "g-vast", period, as_of, COMPLETE, 40, 200),
-                "c2ln",
-                now(),
-            )
-            .await
-            .unwrap();
+        import(
+            &store,
+            &summary("extern-a", "g-vast", period, as_of, COMPLETE, 40, 200),
+        )
+        .await;
 
         // Before it is due: not composed, nothing stored.
         let from = composable_from(period, 7);
@@ -736,14 +727,11 @@ async fn a_composed_group_is_fixed(backend: Backend) {
         // member tenant leaving, more contacts: nothing changes.
         let t2 = TenantId::parse("gemeente-twee").unwrap();
         take_part(&store, &t2, "g-vast", 10_000).await;
-        store
-            .import_benchmark_summary(
-                &summary("extern-b", "g-vast", period, as_of, COMPLETE, 40, 300),
-                "c2ln",
-                now(),
-            )
-            .await
-            .unwrap();
+        import(
+            &store,
+            &summary("extern-b", "g-vast", period, as_of, COMPLETE, 40, 300),
+        )
+        .await;
         assert_eq!(
             store
                 .import_benchmark_summary(
@@ -821,14 +809,11 @@ async fn concurrent_compositions_make_one(backend: Backend) {
             take_part(&store, &t, "g-race", 10_000).await;
             Box::pin(seed(&store, &t, 100 * i as i64, 3, 1)).await;
         }
-        store
-            .import_benchmark_summary(
-                &summary("extern-r", "g-race", period, at(0), COMPLETE, 40, 200),
-                "c2ln",
-                now(),
-            )
-            .await
-            .unwrap();
+        import(
+            &store,
+            &summary("extern-r", "g-race", period, at(0), COMPLETE, 40, 200),
+        )
+        .await;
         // Four stores, as four processes would have (pools of their own), each at its
         // own instant: each finds nothing composed, computes, and races to insert.
         let stores = [
@@ -973,14 +958,11 @@ async fn naming_is_taken_when_read_and_imports_of_local_tenants_are_left_out(bac
             ("gemeente-genoemd", 400),
             ("extern-n", 600),
         ] {
-            store
-                .import_benchmark_summary(
-                    &summary(id, "g-naam", period, at(0), COMPLETE, 40, per_mille),
-                    "c2ln",
-                    now(),
-                )
-                .await
-                .unwrap();
+            import(
+                &store,
+                &summary(id, "g-naam", period, at(0), COMPLETE, 40, per_mille),
+            )
+            .await;
         }
         let first = composed(
             Box::pin(store.compose_benchmark_group(&group, period, due(period), 7))
