@@ -1157,6 +1157,47 @@ pub fn series_periods(from: NaiveDate, to: NaiveDate, step: Step, as_of: Instant
     out
 }
 
+/// How many calendar months before today's a deployment keeps dashboard answers ready
+/// for ([`kept_periods`]): the dashboard's links reach back a year from the current
+/// month, and the month before that is its first comparison.
+pub const KEPT_MONTHS: u32 = 13;
+
+/// The periods whose dashboard answers are computed ahead of any reader and kept
+/// (a series of any view asks them, so its first read finds them): per step, every
+/// day, every whole ISO week and every calendar month that starts on or after the
+/// first of the month `months` before `today`'s and ends by `today` (exclusive end at
+/// or before it), as known at `as_of`. A period holding `today` changes with nearly
+/// every write and is computed when read; the cut first and last periods of a view
+/// that does not start or end on the step's boundary are too (a one-day cut is a day
+/// kept here).
+pub fn kept_periods(today: NaiveDate, months: u32, as_of: Instant) -> Vec<(Step, Vec<Period>)> {
+    let Some(from) = month_start(month_number(today) - i64::from(months)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for step in [Step::Day, Step::Week, Step::Month] {
+        // A week is kept only whole: from the first Monday on or after `from`.
+        let first = match step {
+            Step::Week => from
+                .checked_add_days(chrono::Days::new(
+                    (7 - u64::from(from.weekday().num_days_from_monday())) % 7,
+                ))
+                .unwrap_or(from),
+            Step::Day | Step::Month => from,
+        };
+        let periods: Vec<Period> = series_periods(first, today, step, as_of)
+            .into_iter()
+            .filter(|p| match step {
+                Step::Day => true,
+                Step::Week => (p.to - p.from).num_days() == 7,
+                Step::Month => p.to.day() == 1,
+            })
+            .collect();
+        out.push((step, periods));
+    }
+    out
+}
+
 /// The spans a series reads: those of each period, adjacent ones of one grain joined;
 /// `None` when a period has none.
 pub fn series_spans(periods: &[Period]) -> Option<Vec<Span>> {
@@ -1299,6 +1340,45 @@ mod tests {
     use chrono::{TimeDelta, TimeZone, Utc};
     use proptest::prelude::*;
     use uuid::Uuid;
+
+    #[test]
+    fn kept_periods_are_the_whole_days_weeks_and_months_that_ended_by_today() {
+        let as_of = Utc.with_ymd_and_hms(2026, 12, 7, 10, 0, 0).unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let d = |m: u32, day: u32| {
+            NaiveDate::from_ymd_opt(if m > 12 { 2026 } else { 2025 }, (m - 1) % 12 + 1, day)
+                .unwrap()
+        };
+        let kept = kept_periods(today, 13, as_of);
+        let steps: Vec<Step> = kept.iter().map(|(s, _)| *s).collect();
+        assert_eq!(steps, [Step::Day, Step::Week, Step::Month]);
+        let (days, weeks, months) = (&kept[0].1, &kept[1].1, &kept[2].1);
+        // From 1 November 2025 up to and including 6 December 2026.
+        assert_eq!(
+            days.first().map(|p| (p.from, p.to)),
+            Some((d(11, 1), d(11, 2)))
+        );
+        assert_eq!(days.last().map(|p| p.to), Some(today));
+        assert_eq!(days.len(), 30 + 365 + 6);
+        // Whole ISO weeks only: the first Monday on or after 1 November 2025 is the 3rd;
+        // the last whole week ended on Sunday 6 December 2026.
+        assert_eq!(weeks.first().map(|p| p.from), Some(d(11, 3)));
+        assert_eq!(weeks.last().map(|p| p.to), Some(today));
+        assert!(
+            weeks.iter().all(
+                |p| (p.to - p.from).num_days() == 7 && p.from.weekday() == chrono::Weekday::Mon
+            )
+        );
+        // Thirteen whole months, November 2025 to November 2026; not December so far.
+        assert_eq!(months.len(), 13);
+        assert_eq!(months.first().map(|p| p.from), Some(d(11, 1)));
+        assert_eq!(months.last().map(|p| p.to), Some(d(24, 1)));
+        assert!(
+            kept.iter()
+                .flat_map(|(_, p)| p)
+                .all(|p| p.as_of == as_of && p.to <= today)
+        );
+    }
 
     #[test]
     fn the_public_page_is_not_in_the_fingerprint() {

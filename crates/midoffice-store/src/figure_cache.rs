@@ -590,6 +590,15 @@ pub(crate) struct PerPeriod<U> {
     pub compute: Compute<U>,
 }
 
+/// For whom answers are computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum For {
+    /// A caller waiting for them: kept in memory too, written to the table beside.
+    Reader,
+    /// Ahead of any reader, for the table only (`Store::keep_figure_series`).
+    Table,
+}
+
 /// A period not kept: its key, itself, and the basis it is computed under.
 type Missing = (Key, Period, Basis);
 
@@ -761,6 +770,24 @@ impl Store {
         periods: &[Period],
         plan: PerPeriod<U>,
     ) -> Result<Option<(TenantSettings, Vec<U>)>, StoreError> {
+        Ok(self
+            .answers(tenant, periods, plan, For::Reader)
+            .await?
+            .map(|(settings, answers, _)| (settings, answers)))
+    }
+
+    /// [`Store::per_period`] for a reader, or ahead of readers for the table: then the
+    /// memory is neither asked nor filled, and the periods computed are written to
+    /// `figure_answer` before this returns. With the answers, how many periods were
+    /// computed from their rows.
+    pub(crate) async fn answers<U: Kept>(
+        &self,
+        tenant: &TenantId,
+        periods: &[Period],
+        plan: PerPeriod<U>,
+        asked_for: For,
+    ) -> Result<Option<(TenantSettings, Vec<U>, usize)>, StoreError> {
+        let reader = asked_for == For::Reader;
         let Some(as_of) = periods.first().map(|p| p.as_of) else {
             return Ok(None);
         };
@@ -807,7 +834,7 @@ impl Store {
                         from: p.from,
                         to: p.to,
                     };
-                    let found = cache.get::<U>(&key, &basis, &ctx);
+                    let found = reader.then(|| cache.get::<U>(&key, &basis, &ctx)).flatten();
                     if found.is_none() {
                         missing.push((key, *p, basis));
                     }
@@ -841,8 +868,10 @@ impl Store {
                             });
                         match found {
                             Some(value) => {
-                                cache.put(key.clone(), basis.clone(), value.clone().wrap(&ctx));
-                                cache.stored_hits.fetch_add(1, Ordering::Relaxed);
+                                if reader {
+                                    cache.put(key.clone(), basis.clone(), value.clone().wrap(&ctx));
+                                    cache.stored_hits.fetch_add(1, Ordering::Relaxed);
+                                }
                                 *slot = Some(value);
                             }
                             None => still.push(m),
@@ -880,6 +909,7 @@ impl Store {
         let Some((settings, mut kept, missing, rows)) = read else {
             return Ok(None);
         };
+        let computed = missing.len();
         if !missing.is_empty() {
             let asked: Vec<Period> = missing.iter().map(|m| m.1).collect();
             let compute = plan.compute.clone();
@@ -926,20 +956,26 @@ impl Store {
                         body,
                     });
                 }
-                cache.put(key, basis, value.clone().wrap(&ctx));
+                if reader {
+                    cache.put(key, basis, value.clone().wrap(&ctx));
+                }
                 *slot = Some(value);
             }
             if let Some(what) = plan.what.stored()
                 && !to_store.is_empty()
             {
-                // Best effort, beside the answer: a read never waits for the writer.
-                let store = self.clone();
-                let tenant = tenant.clone();
-                tokio::spawn(async move { store.keep_answers(&tenant, &what, to_store).await });
+                if reader {
+                    // Best effort, beside the answer: a read never waits for the writer.
+                    let store = self.clone();
+                    let tenant = tenant.clone();
+                    tokio::spawn(async move { store.keep_answers(&tenant, &what, to_store).await });
+                } else {
+                    self.keep_answers(tenant, &what, to_store).await;
+                }
             }
         }
         let answers: Option<Vec<U>> = kept.into_iter().collect();
-        Ok(answers.map(|a| (TenantSettings::clone(&settings), a)))
+        Ok(answers.map(|a| (TenantSettings::clone(&settings), a, computed)))
     }
 }
 

@@ -17,7 +17,7 @@ use crate::convert::{instant, micros, now};
 use crate::db::{self, db_err};
 use crate::entity::{case, contact, figure_state, figure_unit};
 use crate::facts::{self, CHUNK};
-use crate::figure_cache::{PerPeriod, What};
+use crate::figure_cache::{For, PerPeriod, What};
 use crate::{Store, StoreError, rows, settings_in};
 use chrono::NaiveDate;
 use midoffice_domain::figures::{FigureFacts, Figures, Filter, LoadWindow, NormResult, Period};
@@ -1465,22 +1465,8 @@ impl Store {
     ) -> Result<Answered<Vec<(Period, Figures)>>, StoreError> {
         let scope = Scope::of(std::slice::from_ref(&filter));
         if !from_facts_only {
-            let (f1, f2) = (filter.clone(), filter.clone());
             let kept = self
-                .per_period(
-                    tenant,
-                    &periods,
-                    PerPeriod {
-                        what: What::figures(&filter),
-                        scope: scope.clone(),
-                        seconds: Some(Arc::new(move |rows, periods| {
-                            rollup::series_seconds_wanted(rows, periods, &f1)
-                        })),
-                        compute: Arc::new(move |rows, periods, _| {
-                            rollup::series_from(rows, periods, &f2)
-                        }),
-                    },
-                )
+                .per_period(tenant, &periods, series_plan(&filter))
                 .await?;
             if let Some((_, figures)) = kept {
                 return Ok(Answered {
@@ -1520,6 +1506,25 @@ impl Store {
         .await
     }
 
+    /// Computes ahead of any reader the dashboard figures of these periods (as
+    /// [`Store::figure_series`] from the rollups) that `figure_answer` does not hold under
+    /// their current basis, and writes them there before returning, so a series that asks
+    /// them later reads them instead of their rows. Nothing is kept in this process's
+    /// memory. How many periods were computed; 0 when all were kept, or when the rollups
+    /// do not answer these periods (stale settings, a period they do not fit).
+    #[tracing::instrument(name = "store.keep_figure_series", skip_all, fields(tenant = %tenant))]
+    pub async fn keep_figure_series(
+        &self,
+        tenant: &TenantId,
+        periods: &[Period],
+        filter: &Filter,
+    ) -> Result<usize, StoreError> {
+        Ok(self
+            .answers(tenant, periods, series_plan(filter), For::Table)
+            .await?
+            .map_or(0, |(_, _, computed)| computed))
+    }
+
     /// Whether the tenant's rollups were built with its current settings. On the
     /// primary: it decides whether to rebuild (a standby may not show the latest
     /// settings yet).
@@ -1556,6 +1561,54 @@ impl Store {
             let tenant: String = r.try_get_by_index(0).map_err(db_err)?;
             if let Ok(tenant) = TenantId::parse(&tenant) {
                 out.push(tenant);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The topics and the departments (at most `limit` of each, in code order) of the
+    /// contacts of these calendar months (`rollup::month_number`), from the contact
+    /// tallies of the monthly totals' topic and department parts: the filters whose
+    /// dashboard answers are worth computing ahead.
+    pub async fn figure_codes(
+        &self,
+        tenant: &TenantId,
+        months: std::ops::Range<i64>,
+        limit: u64,
+    ) -> Result<(Vec<Code>, Vec<Code>), StoreError> {
+        let kind = i64::from(TallyKind::Contact.code());
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut out = (Vec::new(), Vec::new());
+        for (column, other, found) in [
+            ("topic", "department", &mut out.0),
+            ("department", "topic", &mut out.1),
+        ] {
+            let rows = db::bounded(async {
+                let c = &self.pools.reader;
+                c.query_all_raw(statement(
+                    c.get_database_backend(),
+                    &format!(
+                        "SELECT DISTINCT {column} FROM figure_month_total WHERE tenant = ? \
+                         AND month >= ? AND month < ? AND kind = ? AND {column} <> '' \
+                         AND {other} = '' ORDER BY {column} LIMIT ?"
+                    ),
+                    vec![
+                        tenant.as_str().into(),
+                        months.start.into(),
+                        months.end.into(),
+                        kind.into(),
+                        limit.into(),
+                    ],
+                ))
+                .await
+                .map_err(db_err)
+            })
+            .await?;
+            for r in rows {
+                let code: String = r.try_get_by_index(0).map_err(db_err)?;
+                if let Ok(code) = Code::parse(&code) {
+                    found.push(code);
+                }
             }
         }
         Ok(out)
@@ -1719,4 +1772,17 @@ pub(crate) async fn mark_stale<C: ConnectionTrait>(
     .await
     .map_err(db_err)?;
     Ok(())
+}
+
+/// How a dashboard series is read from the rollups and computed, per period.
+fn series_plan(filter: &Filter) -> PerPeriod<Figures> {
+    let (f1, f2) = (filter.clone(), filter.clone());
+    PerPeriod {
+        what: What::figures(filter),
+        scope: Scope::of(std::slice::from_ref(filter)),
+        seconds: Some(Arc::new(move |rows, periods| {
+            rollup::series_seconds_wanted(rows, periods, &f1)
+        })),
+        compute: Arc::new(move |rows, periods, _| rollup::series_from(rows, periods, &f2)),
+    }
 }

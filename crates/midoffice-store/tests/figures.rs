@@ -1554,3 +1554,120 @@ async fn answers_kept_in_the_database_serve_a_restarted_store_while_their_basis_
         assert_eq!(rows().await, 0);
     });
 }
+
+database_test!(answers_computed_ahead_are_read_by_a_later_view_and_only_changed_periods_again);
+/// `Store::keep_figure_series` (the answers `serve` computes ahead): it writes to
+/// `figure_answer` the periods the table does not hold under their basis, and nothing
+/// to this process's memory; a later view (this store, or a restarted one) reads every
+/// one of them from the table, equal to the facts; a second pass computes nothing, and
+/// after a write only the periods holding the changed day.
+async fn answers_computed_ahead_are_read_by_a_later_view_and_only_changed_periods_again(
+    backend: Backend,
+) {
+    on_backend!(backend, |db, store| {
+        let t = tenant();
+        let raw = db.raw().await;
+        Box::pin(play(&store, &t, 91, 60)).await;
+        let as_of = now();
+        let settings = store.settings(&t).await.unwrap();
+        let today = settings.calendar.local_date(as_of);
+        let kept = rollup::kept_periods(today, 1, as_of);
+        let phone = Filter {
+            channel: Some(Channel::Phone),
+            ..Filter::default()
+        };
+        let filters = [Filter::default(), phone];
+        let pass = async |store: &Store| {
+            let mut computed = 0;
+            for filter in &filters {
+                for (_, periods) in &kept {
+                    computed += Box::pin(store.keep_figure_series(&t, periods, filter))
+                        .await
+                        .unwrap();
+                }
+            }
+            computed
+        };
+        let periods: usize = kept.iter().map(|(_, p)| p.len()).sum();
+        assert!(
+            periods > 30,
+            "a month of days at least, its weeks and month"
+        );
+        let rows = async || count(&raw, "SELECT COUNT(*) FROM figure_answer").await;
+
+        assert_eq!(pass(&store).await, 2 * periods, "everything computed");
+        assert_eq!(
+            rows().await,
+            2 * periods as i64,
+            "and written before returning"
+        );
+        assert_eq!(store.kept_figure_hits(), 0);
+        assert_eq!(pass(&store).await, 0, "a second pass computes nothing");
+
+        // A view asks them: from the table, not from memory (the pass kept none there),
+        // equal to the facts.
+        let view = async |store: &Store| {
+            let hits = store.stored_figure_hits();
+            let mut counted = false;
+            for filter in &filters {
+                for (_, periods) in &kept {
+                    let fast =
+                        Box::pin(store.figure_series(&t, periods.clone(), filter.clone(), false))
+                            .await
+                            .unwrap();
+                    let slow =
+                        Box::pin(store.figure_series(&t, periods.clone(), filter.clone(), true))
+                            .await
+                            .unwrap();
+                    assert_eq!(fast.path, FigurePath::Rollups);
+                    assert_eq!(fast.answer, slow.answer);
+                    counted |= fast.answer.iter().any(|(_, f)| f.contacts > 0);
+                }
+            }
+            assert!(counted, "some periods hold contacts");
+            store.stored_figure_hits() - hits
+        };
+        assert_eq!(view(&store).await, 2 * periods as u64);
+        assert_eq!(
+            view(&db.store().await).await,
+            2 * periods as u64,
+            "after a restart"
+        );
+
+        // A write to a kept day: the next pass computes the periods holding it, per filter
+        // (the contact is by phone, so both filters' periods change).
+        let started = Box::pin(store.start_contact(
+            &t,
+            &caller(),
+            start(vec![bsn(BSN_A)], Some("paspoort"), 1),
+            None,
+        ))
+        .await
+        .unwrap();
+        Box::pin(store.complete_contact(
+            &t,
+            &caller(),
+            started.contact.contact.id,
+            Ok(end(Outcome::Resolved, 1, 3, None)),
+            None,
+            now(),
+        ))
+        .await
+        .unwrap();
+        let day = settings.calendar.local_date(at(1));
+        let holding = kept
+            .iter()
+            .flat_map(|(_, p)| p)
+            .filter(|p| p.from <= day && day < p.to)
+            .count();
+        assert!(holding > 0, "the day is kept");
+        let again = pass(&store).await;
+        assert!(
+            again >= 2 * holding,
+            "the periods holding the day, per filter: {again} < {}",
+            2 * holding
+        );
+        assert_eq!(pass(&store).await, 0);
+        assert_eq!(view(&db.store().await).await, 2 * periods as u64);
+    });
+}

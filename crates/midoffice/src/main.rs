@@ -2,6 +2,7 @@
 //! `bench`, `retention run`, `migrate`, `config check` and `health`.
 
 mod access;
+mod ahead;
 mod bench;
 mod benchmark;
 mod check;
@@ -462,8 +463,22 @@ async fn migrate_database(settings: &Settings) -> Result<Vec<String>, MigrateFai
         })
 }
 
+/// The figures' start-up, then their job: rebuilds stale rollups, reads the first
+/// pages, then computes dashboard answers ahead (`ahead`) until `stop`.
+async fn figures_job(store: Store, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let start = async {
+        rebuild_stale_figures(&store).await;
+        warm_pages(&store).await;
+    };
+    tokio::select! {
+        () = start => {}
+        _ = stop.changed() => return,
+    }
+    ahead::run(store, stop).await;
+}
+
 /// Rebuilds the figure rollups of every tenant whose rollups are stale, one at a time.
-async fn rebuild_stale_figures(store: Store) {
+async fn rebuild_stale_figures(store: &Store) {
     let tenants = match store.stale_figure_tenants().await {
         Ok(t) => t,
         Err(e) => {
@@ -477,7 +492,6 @@ async fn rebuild_stale_figures(store: Store) {
             Err(e) => tracing::warn!(tenant = %tenant, error = %e, "figure rollups not rebuilt"),
         }
     }
-    warm_pages(&store).await;
 }
 
 /// How many tenants' first pages are read at start-up: each keeps about 35 dashboard
@@ -628,9 +642,11 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
     )
     .await?;
     let shown_url = redact_url(&settings.database_url);
+    // Stops the background jobs when the server stops.
+    let (stop_export, stopped) = tokio::sync::watch::channel(false);
     // Tenants whose figure rollups are stale (settings changed, a store from before
     // them) are answered from the facts until this rebuild has run.
-    tokio::spawn(rebuild_stale_figures(store.clone()));
+    let figures = tokio::spawn(figures_job(store.clone(), stop_export.subscribe()));
     if settings.mode == config::Mode::Production {
         let named = settings
             .access
@@ -666,7 +682,6 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
         );
     }
     // The processing log goes to the same collector as the traces, when there is one.
-    let (stop_export, stopped) = tokio::sync::watch::channel(false);
     let export = match exported_to(settings) {
         None => None,
         Some(endpoint) => {
@@ -754,6 +769,9 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
         && let Err(e) = task.await
     {
         tracing::warn!(error = %e, "the event dispatcher stopped abnormally");
+    }
+    if let Err(e) = figures.await {
+        tracing::warn!(error = %e, "the figures job stopped abnormally");
     }
     if let Err(e) = benchmark_job.await {
         tracing::warn!(error = %e, "the benchmark composing job stopped abnormally");
