@@ -466,7 +466,7 @@ fn tally(results: impl IntoIterator<Item = bool>) -> (u64, u64) {
 }
 
 /// A norm's line on the thermometer from its counts.
-pub(crate) fn norm_result(norm: &Norm, met: u64, items: u64) -> NormResult {
+pub fn norm_result(norm: &Norm, met: u64, items: u64) -> NormResult {
     let status = status(met, items, norm.target_percent);
     NormResult {
         norm_id: norm.id.clone(),

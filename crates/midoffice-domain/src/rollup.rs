@@ -1124,6 +1124,46 @@ pub fn pending_until(rows: &[RollupRow], as_of: Instant) -> Option<Instant> {
         .min()
 }
 
+/// Whether a thermometer computed from a period's rows at some `as_of` is the same at
+/// every later moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Settled {
+    /// An item is still pending with a deadline at or after `as_of`: once it passes, the
+    /// item counts as missed.
+    No,
+    /// Every item was decided, or counts as missed since its deadline passed: the same
+    /// at every `as_of` after this instant (the latest such deadline; `None`: no item
+    /// was pending at all, the same at every `as_of`).
+    After(Option<Instant>),
+}
+
+/// [`Settled`] for each period of a series, from the rows of its [`series_spans`]
+/// (each row on its own day or month) and the periods' `as_of`; `None` when the rows
+/// cannot answer a period.
+pub fn settled_each(rows: &[RollupRow], periods: &[Period]) -> Option<Vec<Settled>> {
+    Some(
+        rows_per_period(rows, periods)?
+            .iter()
+            .zip(periods)
+            .map(|(mine, p)| {
+                let mut after: Option<Instant> = None;
+                for r in mine
+                    .iter()
+                    .filter(|r| matches!(r.kind, TallyKind::Response | TallyKind::Commitment))
+                {
+                    if let Some(Item::Pending { deadline }) = item_of(r.key.a, r.key.b) {
+                        if deadline >= p.as_of {
+                            return Settled::No;
+                        }
+                        after = after.max(Some(deadline));
+                    }
+                }
+                Settled::After(after)
+            })
+            .collect(),
+    )
+}
+
 /// The step of a series of figures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {

@@ -41,8 +41,15 @@
 //! basis; a failure is logged and changes no answer. A period that holds today (or a
 //! later day) in the tenant's calendar is not written: nearly every write changes its
 //! basis, so its row would be rewritten after almost every write and rarely read.
-//! Thermometers are not written: they depend on `as_of` and on settings the
-//! fingerprint leaves out.
+//! A thermometer depends on `as_of` (an item still pending counts as missed once its
+//! deadline passes) and on titles, targets and explanations the fingerprint leaves out:
+//! it is written only for a settled period (`rollup::Settled`: no item pending past
+//! `as_of`), as each norm's counts with the instant after which they hold, and read
+//! only by a reader after that instant, judged under the reader's settings
+//! (`rows::thermometer_answer`).
+//!
+//! `serve` also computes answers ahead of any reader (`Store::keep_figure_series`,
+//! `Store::keep_thermometers`: written before they return, nothing kept in memory).
 
 use crate::db;
 use crate::db::db_err;
@@ -74,13 +81,13 @@ pub(crate) enum What {
 
 impl What {
     /// The `what` of a `figure_answer` row: the filter's channel, topic and department
-    /// joined by `/` (none of them holds one); `None`: not kept in the table.
-    fn stored(&self) -> Option<String> {
+    /// joined by `/` (none of them holds one), or `thermometer`.
+    fn stored(&self) -> String {
         match self {
             What::Figures(channel, topic, department) => {
-                Some(format!("{channel}/{topic}/{department}"))
+                format!("{channel}/{topic}/{department}")
             }
-            What::Thermometer => None,
+            What::Thermometer => "thermometer".to_owned(),
         }
     }
 
@@ -183,25 +190,25 @@ pub(crate) trait Kept: Clone + Send + 'static {
     fn wrap(self, ctx: &Context<'_>) -> Value;
     #[doc(hidden)]
     fn unwrap(value: &Value, ctx: &Context<'_>) -> Option<Self>;
-    /// Whether answers of this kind are also kept in `figure_answer`: only those that
-    /// do not depend on `as_of` or on what the fingerprint leaves out.
+    /// Whether an answer depends on `as_of` (an item still pending counts as missed
+    /// once its deadline passed): then only a settled period is kept in
+    /// `figure_answer` (`rollup::Settled`), with the instant after which it holds.
     #[doc(hidden)]
-    const STORED: bool = false;
+    const AS_OF: bool = false;
     /// Whether anything at all was counted in the answer.
     #[doc(hidden)]
     fn counted(&self) -> bool {
         true
     }
-    /// The `figure_answer.body` of an answer ([`Kept::STORED`] only).
+    /// The `figure_answer.body` of an answer that holds at every `as_of` after
+    /// `after` (for an answer that does not depend on `as_of`, always `None`).
     #[doc(hidden)]
-    fn encode(&self) -> Option<String> {
-        None
-    }
-    /// An answer from its `figure_answer.body`; `None` when it cannot be read.
+    fn encode(&self, after: Option<Instant>) -> Option<String>;
+    /// An answer from its `figure_answer.body` for a reader under `ctx`: `None` when
+    /// the row cannot be read, `Some(None)` when it does not answer at `ctx`'s `as_of`
+    /// (or under its settings).
     #[doc(hidden)]
-    fn decode(_: &str) -> Option<Self> {
-        None
-    }
+    fn decode(text: &str, ctx: &Context<'_>) -> Option<Option<Self>>;
 }
 
 impl Kept for Figures {
@@ -216,9 +223,7 @@ impl Kept for Figures {
         }
     }
 
-    const STORED: bool = true;
-
-    fn encode(&self) -> Option<String> {
+    fn encode(&self, _: Option<Instant>) -> Option<String> {
         crate::rows::figure_answer::encode(self).ok()
     }
 
@@ -226,8 +231,8 @@ impl Kept for Figures {
         crate::rows::figure_answer::worth_keeping(self)
     }
 
-    fn decode(text: &str) -> Option<Self> {
-        crate::rows::figure_answer::decode(text).ok()
+    fn decode(text: &str, _: &Context<'_>) -> Option<Option<Self>> {
+        crate::rows::figure_answer::decode(text).ok().map(Some)
     }
 }
 
@@ -256,6 +261,23 @@ impl Kept for Vec<NormResult> {
             }
             _ => None,
         }
+    }
+
+    const AS_OF: bool = true;
+
+    fn encode(&self, after: Option<Instant>) -> Option<String> {
+        crate::rows::thermometer_answer::encode(self, after).ok()
+    }
+
+    fn decode(text: &str, ctx: &Context<'_>) -> Option<Option<Self>> {
+        let counts = crate::rows::thermometer_answer::decode(text).ok()?;
+        Some(
+            counts
+                .after
+                .is_none_or(|after| after < ctx.as_of)
+                .then(|| counts.judged(ctx.settings))
+                .flatten(),
+        )
     }
 }
 
@@ -842,10 +864,8 @@ impl Store {
                 }
                 // Of the periods not in memory, those kept in the table under this
                 // basis (read after the counters, as the rows are).
-                if U::STORED
-                    && !missing.is_empty()
-                    && let Some(what) = plan.what.stored()
-                {
+                if !missing.is_empty() {
+                    let what = plan.what.stored();
                     let mut stored = stored_answers(&txn, tenant, &what, &missing).await?;
                     let mut still = Vec::with_capacity(missing.len());
                     let slots = kept.iter_mut().filter(|k| k.is_none());
@@ -855,7 +875,7 @@ impl Store {
                             .remove(&(day_number(key.from), day_number(key.to)))
                             .filter(|(b, _)| b == basis)
                             .and_then(|(_, body)| {
-                                let value = U::decode(&body);
+                                let value = U::decode(&body, &ctx);
                                 if value.is_none() {
                                     tracing::warn!(
                                         tenant = %tenant,
@@ -864,7 +884,7 @@ impl Store {
                                         "a kept figure answer cannot be read: computed again"
                                     );
                                 }
-                                value
+                                value.flatten()
                             });
                         match found {
                             Some(value) => {
@@ -916,14 +936,20 @@ impl Store {
             let for_compute = settings.clone();
             let computed = tokio::task::spawn_blocking(move || {
                 let values = compute(&rows, &asked, &for_compute)?;
-                Some((values, rollup::pending_until(&rows, as_of)))
+                // Which of them hold at every later moment, and after when.
+                let settled = if U::AS_OF {
+                    rollup::settled_each(&rows, &asked)?
+                } else {
+                    vec![rollup::Settled::After(None); asked.len()]
+                };
+                Some((values, settled, rollup::pending_until(&rows, as_of)))
             })
             .await
             .map_err(|e| StoreError::Internal(format!("figure computation failed: {e}")))?;
-            let Some((values, until)) = computed else {
+            let Some((values, settled, until)) = computed else {
                 return Ok(None);
             };
-            if values.len() != missing.len() {
+            if values.len() != missing.len() || settled.len() != missing.len() {
                 return Ok(None);
             }
             let ctx = Context {
@@ -939,15 +965,15 @@ impl Store {
             // answers with anything counted, so made-up codes add no rows.
             let by_code =
                 matches!(&plan.what, What::Figures(_, t, d) if !t.is_empty() || !d.is_empty());
-            let mut fresh = missing.into_iter().zip(values);
+            let mut fresh = missing.into_iter().zip(values).zip(settled);
             for slot in kept.iter_mut().filter(|k| k.is_none()) {
-                let Some(((key, _, basis), value)) = fresh.next() else {
+                let Some((((key, _, basis), value), settled)) = fresh.next() else {
                     break;
                 };
-                if U::STORED
-                    && key.to <= today
+                if key.to <= today
                     && (!by_code || value.counted())
-                    && let Some(body) = value.encode()
+                    && let rollup::Settled::After(after) = settled
+                    && let Some(body) = value.encode(after)
                 {
                     to_store.push(Stored {
                         from: day_number(key.from),
@@ -961,9 +987,8 @@ impl Store {
                 }
                 *slot = Some(value);
             }
-            if let Some(what) = plan.what.stored()
-                && !to_store.is_empty()
-            {
+            if !to_store.is_empty() {
+                let what = plan.what.stored();
                 if reader {
                     // Best effort, beside the answer: a read never waits for the writer.
                     let store = self.clone();

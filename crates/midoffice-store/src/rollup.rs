@@ -1362,18 +1362,7 @@ impl Store {
         periods: Vec<Period>,
     ) -> Result<Answered<Trend>, StoreError> {
         let kept = self
-            .per_period(
-                tenant,
-                &periods,
-                PerPeriod {
-                    what: What::Thermometer,
-                    scope: Scope::thermometer(),
-                    seconds: None,
-                    compute: Arc::new(|rows, periods, settings| {
-                        rollup::thermometer_series_from(rows, periods, settings)
-                    }),
-                },
-            )
+            .per_period(tenant, &periods, thermometer_plan())
             .await?;
         if let Some(answer) = kept {
             return Ok(Answered {
@@ -1521,6 +1510,21 @@ impl Store {
     ) -> Result<usize, StoreError> {
         Ok(self
             .answers(tenant, periods, series_plan(filter), For::Table)
+            .await?
+            .map_or(0, |(_, _, computed)| computed))
+    }
+
+    /// [`Store::keep_figure_series`] for the thermometer of each period (as
+    /// [`Store::thermometer_trend`]): only a settled period is written (no item pending
+    /// past its `as_of`). How many periods were computed.
+    #[tracing::instrument(name = "store.keep_thermometers", skip_all, fields(tenant = %tenant))]
+    pub async fn keep_thermometers(
+        &self,
+        tenant: &TenantId,
+        periods: &[Period],
+    ) -> Result<usize, StoreError> {
+        Ok(self
+            .answers(tenant, periods, thermometer_plan(), For::Table)
             .await?
             .map_or(0, |(_, _, computed)| computed))
     }
@@ -1784,5 +1788,17 @@ fn series_plan(filter: &Filter) -> PerPeriod<Figures> {
             rollup::series_seconds_wanted(rows, periods, &f1)
         })),
         compute: Arc::new(move |rows, periods, _| rollup::series_from(rows, periods, &f2)),
+    }
+}
+
+/// How a thermometer is read from the rollups and computed, per period.
+fn thermometer_plan() -> PerPeriod<Vec<NormResult>> {
+    PerPeriod {
+        what: What::Thermometer,
+        scope: Scope::thermometer(),
+        seconds: None,
+        compute: Arc::new(|rows, periods, settings| {
+            rollup::thermometer_series_from(rows, periods, settings)
+        }),
     }
 }

@@ -1671,3 +1671,91 @@ async fn answers_computed_ahead_are_read_by_a_later_view_and_only_changed_period
         assert_eq!(view(&db.store().await).await, 2 * periods as u64);
     });
 }
+
+database_test!(thermometers_kept_in_the_database_hold_only_when_settled);
+/// Thermometer answers kept in `figure_answer` (`Store::keep_thermometers`, and beside
+/// a trend): only a settled period is kept (no item pending past `as_of`), with the
+/// instant after which it holds; a restarted store reads each from the table only for a
+/// moment after that instant and under the current settings' titles, always equal to
+/// the facts.
+async fn thermometers_kept_in_the_database_hold_only_when_settled(backend: Backend) {
+    on_backend!(backend, |db, store| {
+        let t = tenant();
+        let raw = db.raw().await;
+        Box::pin(play(&store, &t, 57, 80)).await;
+        let settings = store.settings(&t).await.unwrap();
+        let at_moment = |as_of: chrono::DateTime<chrono::Utc>| -> Vec<Period> {
+            let today = settings.calendar.local_date(now());
+            rollup::kept_periods(today, 1, as_of)
+                .into_iter()
+                .flat_map(|(_, p)| p)
+                .collect()
+        };
+        let rows = async || {
+            count(
+                &raw,
+                "SELECT COUNT(*) FROM figure_answer WHERE what = 'thermometer'",
+            )
+            .await
+        };
+        // Each period from a restarted store, equal to the facts; how many from the table.
+        let trend = async |periods: &[Period]| {
+            let fresh = db.store().await;
+            let kept = Box::pin(fresh.thermometer_trend(&t, periods.to_vec()))
+                .await
+                .unwrap();
+            for (p, results) in periods.iter().zip(&kept.answer.1) {
+                let slow = Box::pin(fresh.thermometer(&t, *p, true)).await.unwrap();
+                assert_eq!(*results, slow.answer, "thermometer {p:?}");
+            }
+            fresh.stored_figure_hits()
+        };
+
+        let periods = at_moment(now());
+        let computed = Box::pin(store.keep_thermometers(&t, &periods))
+            .await
+            .unwrap();
+        assert_eq!(computed, periods.len());
+        let settled_now = rows().await;
+        assert!(settled_now > 0, "the empty days are settled");
+        assert_eq!(trend(&periods).await, settled_now as u64);
+
+        // Forty-five days on every deadline has passed: every period is settled, and
+        // those kept now hold for that moment too.
+        let later = at_moment(now() + Duration::days(45));
+        assert_eq!(
+            Box::pin(store.keep_thermometers(&t, &later)).await.unwrap() as i64,
+            later.len() as i64 - settled_now,
+            "the settled ones were kept already"
+        );
+        assert_eq!(rows().await, later.len() as i64);
+        assert_eq!(trend(&later).await, later.len() as u64);
+        let pending = count(
+            &raw,
+            "SELECT COUNT(*) FROM figure_answer WHERE what = 'thermometer' \
+             AND body NOT LIKE '%\"after\":null%'",
+        )
+        .await;
+        assert!(
+            pending > 0,
+            "some periods held items pending when first asked"
+        );
+        // Now again: a row that holds only after a later deadline is not used now.
+        assert_eq!(
+            trend(&periods).await,
+            (rows().await - pending) as u64,
+            "only the rows that hold now"
+        );
+
+        // A title changes no tally: the kept counts are judged under the new one.
+        let mut changed = settings.clone();
+        changed.norms[0].title = "Anders gezegd".into();
+        Box::pin(store.replace_settings(&t, changed)).await.unwrap();
+        let fresh = db.store().await;
+        let kept = Box::pin(fresh.thermometer_trend(&t, later.clone()))
+            .await
+            .unwrap();
+        assert_eq!(fresh.stored_figure_hits(), later.len() as u64);
+        assert!(kept.answer.1.iter().all(|r| r[0].title == "Anders gezegd"));
+    });
+}

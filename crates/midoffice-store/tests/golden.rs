@@ -52,11 +52,12 @@ fn golden_dir() -> PathBuf {
 
 /// The samples: `settings` and one answer per idempotency key of the scenario; an
 /// answer's key starts with the operation it was kept for.
-const SAMPLES: [&str; 23] = [
+const SAMPLES: [&str; 24] = [
     "settings",
     "benchmark-member",
     "figure-unit",
     "figure-answer",
+    "thermometer-answer",
     "settings-processing-activities",
     "settings-processing-activities-recording",
     "settings-retention",
@@ -132,6 +133,8 @@ fn versions_of(sample: &str) -> &'static [u64] {
         &midoffice_store::rows::figures::VERSIONS
     } else if sample == "figure-answer" {
         &midoffice_store::rows::figure_answer::VERSIONS
+    } else if sample == "thermometer-answer" {
+        &midoffice_store::rows::thermometer_answer::VERSIONS
     } else {
         &answers::VERSIONS
     }
@@ -380,6 +383,48 @@ fn golden_figure_answers_of_every_version_read_as_written() {
     assert_eq!(
         json(&figure_answer::encode(&figure_answer()).unwrap()),
         json(&files[&("figure-answer".to_owned(), v)]),
+        "the current version writes its golden row"
+    );
+}
+
+/// The `thermometer-answer` sample: two norms' counts, one of them with no items, kept
+/// after a deadline that passed.
+#[test]
+fn golden_thermometer_answers_of_every_version_read_as_written() {
+    use midoffice_store::rows::thermometer_answer::{self, ThermometerCounts};
+    let files = golden_files();
+    let after = chrono::DateTime::from_timestamp_micros(1_780_000_000_123_456).unwrap();
+    let want = ThermometerCounts {
+        norms: vec![
+            (Code::parse("telefoon-30s").unwrap(), 3, 4),
+            (Code::parse("terugbellen").unwrap(), 0, 0),
+        ],
+        after: Some(after),
+    };
+    for v in thermometer_answer::VERSIONS {
+        let text = &files[&("thermometer-answer".to_owned(), v)];
+        assert_eq!(
+            thermometer_answer::decode(text).unwrap(),
+            want,
+            "thermometer-answer-v{v}"
+        );
+    }
+    // Written from the norms' lines: only their ids and counts are kept.
+    let settings = TenantSettings::default();
+    let lines: Vec<_> = want
+        .norms
+        .iter()
+        .map(|(id, met, items)| {
+            let mut norm = settings.norms[0].clone();
+            norm.id = id.clone();
+            midoffice_domain::figures::norm_result(&norm, *met, *items)
+        })
+        .collect();
+    let v = *thermometer_answer::VERSIONS.last().unwrap();
+    let json = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+    assert_eq!(
+        json(&thermometer_answer::encode(&lines, Some(after)).unwrap()),
+        json(&files[&("thermometer-answer".to_owned(), v)]),
         "the current version writes its golden row"
     );
 }

@@ -1,8 +1,9 @@
 //! Dashboard answers computed ahead of any reader (docs/operations/figures.md,
 //! "Answers computed ahead"): every day, whole ISO week and calendar month of the last
-//! [`KEPT_MONTHS`] months that has ended, for no filter, each channel, and each topic
-//! and department that had contacts, so that a dashboard view nobody opened before
-//! reads kept answers instead of computing them from the sums on its first view.
+//! [`KEPT_MONTHS`] months that has ended, the thermometer (when settled) and the
+//! figures for no filter, each channel, and each topic and department that had
+//! contacts, so that a dashboard view or public page nobody opened before reads kept
+//! answers instead of computing them from the sums on its first view.
 //!
 //! A pass computes only what `figure_answer` does not hold under the current basis:
 //! on a store that kept up, the days changed since the last pass (a late recording, an
@@ -132,6 +133,12 @@ pub async fn tenant_pass(
     let today = settings.calendar.local_date(now);
     let kept = rollup::kept_periods(today, KEPT_MONTHS, now);
     let mut computed = 0;
+    // The thermometers first: the dashboard's norms and the public page read them.
+    for (step, periods) in &kept {
+        for part in periods.rchunks(chunk(*step)) {
+            computed += store.keep_thermometers(tenant, part).await?;
+        }
+    }
     for filter in filters(store, tenant, &kept).await? {
         for (step, periods) in &kept {
             for part in periods.rchunks(chunk(*step)) {

@@ -25,6 +25,7 @@ pub mod figure_answer;
 pub mod figures;
 mod legacy;
 pub mod settings;
+pub mod thermometer_answer;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use midoffice_domain::{Code, Instant};
