@@ -1204,38 +1204,69 @@ pub const KEPT_MONTHS: u32 = 13;
 
 /// The periods whose dashboard answers are computed ahead of any reader and kept
 /// (a series of any view asks them, so its first read finds them): per step, every
-/// day, every whole ISO week and every calendar month that starts on or after the
-/// first of the month `months` before `today`'s and ends by `today` (exclusive end at
-/// or before it), as known at `as_of`. A period holding `today` changes with nearly
-/// every write and is computed when read; the cut first and last periods of a view
-/// that does not start or end on the step's boundary are too (a one-day cut is a day
-/// kept here).
+/// day, every ISO week and every calendar month that starts on or after the first of
+/// the month `months` before `today`'s and ends by `today` (exclusive end at or before
+/// it), as known at `as_of`. The weeks are the whole ones and, where a month starts on
+/// another day than a Monday, the two parts of the week it cuts: a view from the first
+/// of a month to the end of one, by week, starts and ends with such parts. A period
+/// holding `today` changes with nearly every write and is computed when read; so is a
+/// cut first or last period of a view that starts or ends in the middle of a month (a
+/// one-day cut is a day kept here). No period is listed twice.
 pub fn kept_periods(today: NaiveDate, months: u32, as_of: Instant) -> Vec<(Step, Vec<Period>)> {
-    let Some(from) = month_start(month_number(today) - i64::from(months)) else {
+    let first_month = month_number(today) - i64::from(months);
+    let Some(from) = month_start(first_month) else {
         return Vec::new();
     };
-    let mut out = Vec::new();
-    for step in [Step::Day, Step::Week, Step::Month] {
-        // A week is kept only whole: from the first Monday on or after `from`.
-        let first = match step {
-            Step::Week => from
-                .checked_add_days(chrono::Days::new(
-                    (7 - u64::from(from.weekday().num_days_from_monday())) % 7,
-                ))
-                .unwrap_or(from),
-            Step::Day | Step::Month => from,
-        };
-        let periods: Vec<Period> = series_periods(first, today, step, as_of)
-            .into_iter()
-            .filter(|p| match step {
-                Step::Day => true,
-                Step::Week => (p.to - p.from).num_days() == 7,
-                Step::Month => p.to.day() == 1,
-            })
-            .collect();
-        out.push((step, periods));
+    let days: Vec<Period> = series_periods(from, today, Step::Day, as_of);
+    let months: Vec<Period> = series_periods(from, today, Step::Month, as_of)
+        .into_iter()
+        .filter(|p| p.to.day() == 1)
+        .collect();
+    let monday = |d: NaiveDate| {
+        d.checked_sub_days(chrono::Days::new(u64::from(
+            d.weekday().num_days_from_monday(),
+        )))
+    };
+    let week_after = |d: NaiveDate| d.checked_add_days(chrono::Days::new(7));
+    let mut weeks: BTreeSet<(NaiveDate, NaiveDate)> = BTreeSet::new();
+    // The whole weeks, from the first Monday on or after `from`.
+    let mut start = if from.weekday() == chrono::Weekday::Mon {
+        Some(from)
+    } else {
+        monday(from).and_then(week_after)
+    };
+    while let Some(s) = start
+        && let Some(end) = week_after(s)
+        && end <= today
+    {
+        weeks.insert((s, end));
+        start = Some(end);
     }
-    out
+    // The two parts of each week a month after `from` starts in (not on its Monday).
+    for first in (first_month + 1..=month_number(today)).filter_map(month_start) {
+        let (Some(monday), Some(next)) = (monday(first), monday(first).and_then(week_after)) else {
+            continue;
+        };
+        if monday == first {
+            continue;
+        }
+        // A part of one day is that day's period, kept with the days.
+        if monday >= from && first <= today && first - monday > chrono::TimeDelta::days(1) {
+            weeks.insert((monday, first));
+        }
+        if next <= today && next - first > chrono::TimeDelta::days(1) {
+            weeks.insert((first, next));
+        }
+    }
+    let weeks = weeks
+        .into_iter()
+        .map(|(from, to)| Period { from, to, as_of })
+        .collect();
+    vec![
+        (Step::Day, days),
+        (Step::Week, weeks),
+        (Step::Month, months),
+    ]
 }
 
 /// The spans a series reads: those of each period, adjacent ones of one grain joined;
@@ -1400,15 +1431,58 @@ mod tests {
         );
         assert_eq!(days.last().map(|p| p.to), Some(today));
         assert_eq!(days.len(), 30 + 365 + 6);
-        // Whole ISO weeks only: the first Monday on or after 1 November 2025 is the 3rd;
-        // the last whole week ended on Sunday 6 December 2026.
+        // ISO weeks: the whole ones from the first Monday on or after 1 November 2025
+        // (the 3rd) to the last, which ended on Sunday 6 December 2026; and the two
+        // parts of each week a month starts in.
         assert_eq!(weeks.first().map(|p| p.from), Some(d(11, 3)));
         assert_eq!(weeks.last().map(|p| p.to), Some(today));
+        let whole: Vec<&Period> = weeks
+            .iter()
+            .filter(|p| (p.to - p.from).num_days() == 7)
+            .collect();
         assert!(
-            weeks.iter().all(
-                |p| (p.to - p.from).num_days() == 7 && p.from.weekday() == chrono::Weekday::Mon
-            )
+            whole
+                .iter()
+                .all(|p| p.from.weekday() == chrono::Weekday::Mon)
         );
+        assert_eq!(whole.len(), 57);
+        let cut: Vec<(NaiveDate, NaiveDate)> = weeks
+            .iter()
+            .filter(|p| (p.to - p.from).num_days() < 7)
+            .map(|p| (p.from, p.to))
+            .collect();
+        // October 2026 ends on a Saturday: 26 to 31 October (1 November, a Sunday, is a
+        // day).
+        assert!(cut.contains(&(d(22, 26), d(23, 1))));
+        // 1 December 2026 is a Tuesday: 1 to 6 December (the Monday before is a day).
+        assert!(cut.contains(&(d(24, 1), today)));
+        // Thirteen months start in the window after its first day; two of them
+        // (December 2025, June 2026) on a Monday: two parts for each of the eleven
+        // others, but for the five parts of one day, which are days (1 February, 1 March
+        // and 1 November 2026 are Sundays; 31 August and 30 November 2026 Mondays).
+        assert_eq!(cut.len(), 2 * 11 - 5);
+        assert!(!cut.contains(&(d(23, 1), d(23, 2))), "a day, listed once");
+        let all: Vec<(NaiveDate, NaiveDate)> = kept
+            .iter()
+            .flat_map(|(_, p)| p)
+            .map(|p| (p.from, p.to))
+            .collect();
+        let distinct: BTreeSet<_> = all.iter().collect();
+        assert_eq!(distinct.len(), all.len(), "no period twice");
+        assert!(cut.iter().all(|(f, t)| (*t - *f).num_days() > 1));
+        // A view of a month, a quarter or the year by week asks only kept periods.
+        // (A part of one day among the days.)
+        let kept_weeks: Vec<(NaiveDate, NaiveDate)> =
+            weeks.iter().chain(days).map(|p| (p.from, p.to)).collect();
+        for (from, to) in [
+            (d(22, 1), d(23, 1)),
+            (d(14, 1), d(17, 1)),
+            (d(12, 1), d(24, 1)),
+        ] {
+            for p in series_periods(from, to, Step::Week, as_of) {
+                assert!(kept_weeks.contains(&(p.from, p.to)), "{p:?}");
+            }
+        }
         // Thirteen whole months, November 2025 to November 2026; not December so far.
         assert_eq!(months.len(), 13);
         assert_eq!(months.first().map(|p| p.from), Some(d(11, 1)));

@@ -961,6 +961,7 @@ impl Store {
             // one that holds today (or a later day) changes with nearly every write.
             let today = settings.calendar.local_date(as_of.max(chrono::Utc::now()));
             let mut to_store = Vec::new();
+            let mut listed = std::collections::HashSet::new();
             // A filter of a topic or department (any code a caller makes up) keeps only
             // answers with anything counted, so made-up codes add no rows.
             let by_code =
@@ -970,14 +971,18 @@ impl Store {
                 let Some((((key, _, basis), value), settled)) = fresh.next() else {
                     break;
                 };
+                let days = (day_number(key.from), day_number(key.to));
                 if key.to <= today
                     && (!by_code || value.counted())
+                    // A period asked twice is written once (one statement may not
+                    // upsert a row twice).
+                    && listed.insert(days)
                     && let rollup::Settled::After(after) = settled
                     && let Some(body) = value.encode(after)
                 {
                     to_store.push(Stored {
-                        from: day_number(key.from),
-                        to: day_number(key.to),
+                        from: days.0,
+                        to: days.1,
                         basis: basis.clone(),
                         body,
                     });

@@ -1603,6 +1603,18 @@ async fn answers_computed_ahead_are_read_by_a_later_view_and_only_changed_period
         );
         assert_eq!(store.kept_figure_hits(), 0);
         assert_eq!(pass(&store).await, 0, "a second pass computes nothing");
+        // A period asked twice in one call is written once (PostgreSQL refuses a
+        // statement that upserts one row twice); no kept period has eight days.
+        let eight = Period {
+            from: today - Duration::days(9),
+            to: today - Duration::days(1),
+            as_of,
+        };
+        let twice = Box::pin(store.keep_figure_series(&t, &[eight, eight], &Filter::default()))
+            .await
+            .unwrap();
+        assert_eq!(twice, 2);
+        assert_eq!(rows().await, 2 * periods as i64 + 1);
 
         // A view asks them: from the table, not from memory (the pass kept none there),
         // equal to the facts.
