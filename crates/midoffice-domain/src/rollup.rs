@@ -1202,17 +1202,31 @@ pub fn series_periods(from: NaiveDate, to: NaiveDate, step: Step, as_of: Instant
 /// month, and the month before that is its first comparison.
 pub const KEPT_MONTHS: u32 = 13;
 
+/// Which parts of ISO weeks [`kept_periods`] lists beside the whole weeks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeekParts {
+    /// The two parts of each week a month starts in (not on its Monday): a view from
+    /// the first of a month to the end of one, by week, starts and ends with them.
+    AtMonths,
+    /// Every part of every week that starts on its Monday or ends on its Sunday: the
+    /// first and last period of any view by week, from and to any day.
+    Every,
+}
+
 /// The periods whose dashboard answers are computed ahead of any reader and kept
 /// (a series of any view asks them, so its first read finds them): per step, every
 /// day, every ISO week and every calendar month that starts on or after the first of
 /// the month `months` before `today`'s and ends by `today` (exclusive end at or before
-/// it), as known at `as_of`. The weeks are the whole ones and, where a month starts on
-/// another day than a Monday, the two parts of the week it cuts: a view from the first
-/// of a month to the end of one, by week, starts and ends with such parts. A period
-/// holding `today` changes with nearly every write and is computed when read; so is a
-/// cut first or last period of a view that starts or ends in the middle of a month (a
-/// one-day cut is a day kept here). No period is listed twice.
-pub fn kept_periods(today: NaiveDate, months: u32, as_of: Instant) -> Vec<(Step, Vec<Period>)> {
+/// it), as known at `as_of`. The weeks are the whole ones and the parts `parts` says.
+/// A period holding `today` changes with nearly every write and is computed when read;
+/// so is any other cut first or last period of a view (a part of one day is a day, kept
+/// here). No period is listed twice.
+pub fn kept_periods(
+    today: NaiveDate,
+    months: u32,
+    as_of: Instant,
+    parts: WeekParts,
+) -> Vec<(Step, Vec<Period>)> {
     let first_month = month_number(today) - i64::from(months);
     let Some(from) = month_start(first_month) else {
         return Vec::new();
@@ -1222,44 +1236,44 @@ pub fn kept_periods(today: NaiveDate, months: u32, as_of: Instant) -> Vec<(Step,
         .into_iter()
         .filter(|p| p.to.day() == 1)
         .collect();
-    let monday = |d: NaiveDate| {
-        d.checked_sub_days(chrono::Days::new(u64::from(
-            d.weekday().num_days_from_monday(),
-        )))
-    };
-    let week_after = |d: NaiveDate| d.checked_add_days(chrono::Days::new(7));
+    let month_starts: BTreeSet<NaiveDate> = (first_month..=month_number(today))
+        .filter_map(month_start)
+        .collect();
     let mut weeks: BTreeSet<(NaiveDate, NaiveDate)> = BTreeSet::new();
-    // The whole weeks, from the first Monday on or after `from`.
-    let mut start = if from.weekday() == chrono::Weekday::Mon {
-        Some(from)
-    } else {
-        monday(from).and_then(week_after)
-    };
-    while let Some(s) = start
-        && let Some(end) = week_after(s)
-        && end <= today
+    let first_monday = from.checked_sub_days(chrono::Days::new(u64::from(
+        from.weekday().num_days_from_monday(),
+    )));
+    let mut monday = first_monday;
+    while let Some(m) = monday
+        && m < today
     {
-        weeks.insert((s, end));
-        start = Some(end);
-    }
-    // The two parts of each week a month after `from` starts in (not on its Monday).
-    for first in (first_month + 1..=month_number(today)).filter_map(month_start) {
-        let (Some(monday), Some(next)) = (monday(first), monday(first).and_then(week_after)) else {
-            continue;
-        };
-        if monday == first {
-            continue;
+        let day = |k: u64| m.checked_add_days(chrono::Days::new(k));
+        for k in 1..7 {
+            let Some(cut) = day(k) else { continue };
+            let wanted = match parts {
+                WeekParts::Every => true,
+                WeekParts::AtMonths => month_starts.contains(&cut),
+            };
+            if wanted {
+                // The part before the cut and the part from it, each of two days or more.
+                if k >= 2 {
+                    weeks.insert((m, cut));
+                }
+                if k <= 5
+                    && let Some(next) = day(7)
+                {
+                    weeks.insert((cut, next));
+                }
+            }
         }
-        // A part of one day is that day's period, kept with the days.
-        if monday >= from && first <= today && first - monday > chrono::TimeDelta::days(1) {
-            weeks.insert((monday, first));
+        if let Some(next) = day(7) {
+            weeks.insert((m, next));
         }
-        if next <= today && next - first > chrono::TimeDelta::days(1) {
-            weeks.insert((first, next));
-        }
+        monday = day(7);
     }
     let weeks = weeks
         .into_iter()
+        .filter(|(f, t)| *f >= from && *t <= today)
         .map(|(from, to)| Period { from, to, as_of })
         .collect();
     vec![
@@ -1420,7 +1434,7 @@ mod tests {
             NaiveDate::from_ymd_opt(if m > 12 { 2026 } else { 2025 }, (m - 1) % 12 + 1, day)
                 .unwrap()
         };
-        let kept = kept_periods(today, 13, as_of);
+        let kept = kept_periods(today, 13, as_of, WeekParts::AtMonths);
         let steps: Vec<Step> = kept.iter().map(|(s, _)| *s).collect();
         assert_eq!(steps, [Step::Day, Step::Week, Step::Month]);
         let (days, weeks, months) = (&kept[0].1, &kept[1].1, &kept[2].1);
@@ -1433,8 +1447,12 @@ mod tests {
         assert_eq!(days.len(), 30 + 365 + 6);
         // ISO weeks: the whole ones from the first Monday on or after 1 November 2025
         // (the 3rd) to the last, which ended on Sunday 6 December 2026; and the two
-        // parts of each week a month starts in.
-        assert_eq!(weeks.first().map(|p| p.from), Some(d(11, 3)));
+        // parts of each week a month starts in (1 November 2025, a Saturday, begins
+        // the first).
+        assert_eq!(
+            weeks.first().map(|p| (p.from, p.to)),
+            Some((d(11, 1), d(11, 3)))
+        );
         assert_eq!(weeks.last().map(|p| p.to), Some(today));
         let whole: Vec<&Period> = weeks
             .iter()
@@ -1459,8 +1477,9 @@ mod tests {
         // Thirteen months start in the window after its first day; two of them
         // (December 2025, June 2026) on a Monday: two parts for each of the eleven
         // others, but for the five parts of one day, which are days (1 February, 1 March
-        // and 1 November 2026 are Sundays; 31 August and 30 November 2026 Mondays).
-        assert_eq!(cut.len(), 2 * 11 - 5);
+        // and 1 November 2026 are Sundays; 31 August and 30 November 2026 Mondays); and
+        // the part of the window's first week from 1 November 2025.
+        assert_eq!(cut.len(), 2 * 11 - 5 + 1);
         assert!(!cut.contains(&(d(23, 1), d(23, 2))), "a day, listed once");
         let all: Vec<(NaiveDate, NaiveDate)> = kept
             .iter()
@@ -1485,6 +1504,29 @@ mod tests {
         }
         // Thirteen whole months, November 2025 to November 2026; not December so far.
         assert_eq!(months.len(), 13);
+        // Every part: any view by week from and to any day of the window (its last day
+        // included, so not holding today) asks only kept periods; the parts at months
+        // are among them, and nothing else is added.
+        let every = kept_periods(today, 13, as_of, WeekParts::Every);
+        let every_weeks: BTreeSet<(NaiveDate, NaiveDate)> = every[1]
+            .1
+            .iter()
+            .chain(&every[0].1)
+            .map(|p| (p.from, p.to))
+            .collect();
+        assert!(kept_weeks.iter().all(|w| every_weeks.contains(w)));
+        assert_eq!((&every[0].1, &every[2].1), (days, months));
+        let window: Vec<NaiveDate> = days.iter().map(|p| p.from).collect();
+        for (i, from) in window.iter().enumerate().step_by(3) {
+            for to in window[i..].iter().step_by(5) {
+                let to = to.succ_opt().unwrap();
+                for p in series_periods(*from, to, Step::Week, as_of) {
+                    assert!(every_weeks.contains(&(p.from, p.to)), "{p:?}");
+                }
+            }
+        }
+        // Per week at most the whole, five parts from its Monday and five to its Sunday.
+        assert!(every[1].1.len() <= 11 * 58);
         assert_eq!(months.first().map(|p| p.from), Some(d(11, 1)));
         assert_eq!(months.last().map(|p| p.to), Some(d(24, 1)));
         assert!(

@@ -1571,7 +1571,7 @@ async fn answers_computed_ahead_are_read_by_a_later_view_and_only_changed_period
         let as_of = now();
         let settings = store.settings(&t).await.unwrap();
         let today = settings.calendar.local_date(as_of);
-        let kept = rollup::kept_periods(today, 1, as_of);
+        let kept = rollup::kept_periods(today, 1, as_of, rollup::WeekParts::AtMonths);
         let phone = Filter {
             channel: Some(Channel::Phone),
             ..Filter::default()
@@ -1698,7 +1698,7 @@ async fn thermometers_kept_in_the_database_hold_only_when_settled(backend: Backe
         let settings = store.settings(&t).await.unwrap();
         let at_moment = |as_of: chrono::DateTime<chrono::Utc>| -> Vec<Period> {
             let today = settings.calendar.local_date(now());
-            rollup::kept_periods(today, 1, as_of)
+            rollup::kept_periods(today, 1, as_of, rollup::WeekParts::AtMonths)
                 .into_iter()
                 .flat_map(|(_, p)| p)
                 .collect()

@@ -1,5 +1,6 @@
 //! Dashboard answers computed ahead of any reader (docs/operations/figures.md,
-//! "Answers computed ahead"): every day, whole ISO week and calendar month of the last
+//! "Answers computed ahead"): every day, ISO week (and parts of weeks) and calendar
+//! month of the last
 //! [`KEPT_MONTHS`] months that has ended, the thermometer (when settled) and the
 //! figures for no filter, each channel, and each topic and department that had
 //! contacts, so that a dashboard view or public page nobody opened before reads kept
@@ -13,7 +14,7 @@ use chrono::{DateTime, Utc};
 use midoffice_domain::TenantId;
 use midoffice_domain::contact::Channel;
 use midoffice_domain::figures::{Filter, Period};
-use midoffice_domain::rollup::{self, KEPT_MONTHS, Step};
+use midoffice_domain::rollup::{self, KEPT_MONTHS, Step, WeekParts};
 use midoffice_store::{Store, StoreError};
 use std::time::Duration;
 use tracing::info;
@@ -25,13 +26,28 @@ pub const AHEAD_TENANTS: u64 = 250;
 /// How many topics and how many departments per tenant get their own answers.
 pub const AHEAD_CODES: u64 = 50;
 
-/// Periods per store call, by step: one read transaction each (about a month of days).
-fn chunk(step: Step) -> usize {
-    match step {
-        Step::Day => 31,
-        Step::Week => 5,
-        Step::Month => 13,
+/// The days one store call's periods span at most (one read transaction each), except
+/// a month's or several months' periods, which read month rows.
+const CHUNK_DAYS: i64 = 35;
+
+/// The periods of one step (in order of their first day) in runs for one store call
+/// each, the newest first: a run spans at most [`CHUNK_DAYS`] days, or is the months.
+fn runs(step: Step, periods: &[Period]) -> Vec<&[Period]> {
+    if step == Step::Month {
+        return vec![periods];
     }
+    let mut out = Vec::new();
+    let mut end = periods.len();
+    while end > 0 {
+        let last = periods[end - 1].to;
+        let mut start = end - 1;
+        while start > 0 && (last - periods[start - 1].from).num_days() <= CHUNK_DAYS {
+            start -= 1;
+        }
+        out.push(&periods[start..end]);
+        end = start;
+    }
+    out
 }
 
 /// What a pass did.
@@ -131,20 +147,56 @@ pub async fn tenant_pass(
 ) -> Result<usize, StoreError> {
     let settings = store.figure_settings(tenant).await?;
     let today = settings.calendar.local_date(now);
-    let kept = rollup::kept_periods(today, KEPT_MONTHS, now);
+    // Every part of every week for the views with no filter or a channel (the
+    // dashboard's five series, its norms), the parts at months for the others.
+    let every = rollup::kept_periods(today, KEPT_MONTHS, now, WeekParts::Every);
+    let at_months = rollup::kept_periods(today, KEPT_MONTHS, now, WeekParts::AtMonths);
     let mut computed = 0;
     // The thermometers first: the dashboard's norms and the public page read them.
-    for (step, periods) in &kept {
-        for part in periods.rchunks(chunk(*step)) {
-            computed += store.keep_thermometers(tenant, part).await?;
+    for (step, periods) in &every {
+        for run in runs(*step, periods) {
+            computed += store.keep_thermometers(tenant, run).await?;
         }
     }
-    for filter in filters(store, tenant, &kept).await? {
-        for (step, periods) in &kept {
-            for part in periods.rchunks(chunk(*step)) {
-                computed += store.keep_figure_series(tenant, part, &filter).await?;
+    for filter in filters(store, tenant, &at_months).await? {
+        let kept = if filter.topic.is_none() && filter.department.is_none() {
+            &every
+        } else {
+            &at_months
+        };
+        for (step, periods) in kept {
+            for run in runs(*step, periods) {
+                computed += store.keep_figure_series(tenant, run, &filter).await?;
             }
         }
     }
     Ok(computed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, TimeZone};
+
+    #[test]
+    fn runs_span_at_most_the_chunk_newest_first_and_cover_every_period_once() {
+        let as_of = Utc.with_ymd_and_hms(2026, 12, 7, 10, 0, 0).unwrap();
+        let today = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        for (step, periods) in rollup::kept_periods(today, KEPT_MONTHS, as_of, WeekParts::Every) {
+            let runs = runs(step, &periods);
+            let joined: Vec<Period> = runs.iter().rev().flat_map(|r| r.iter().copied()).collect();
+            assert_eq!(joined, periods, "{step:?}");
+            assert!(
+                runs.windows(2).all(|w| w[0][0].from >= w[1][0].from),
+                "newest first"
+            );
+            if step != Step::Month {
+                for run in runs {
+                    let first = run.iter().map(|p| p.from).min().unwrap();
+                    let last = run.iter().map(|p| p.to).max().unwrap();
+                    assert!((last - first).num_days() <= CHUNK_DAYS + 7, "{run:?}");
+                }
+            }
+        }
+    }
 }

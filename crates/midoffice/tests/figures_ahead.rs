@@ -1,5 +1,5 @@
 //! `serve` computes dashboard answers ahead of any reader: the real binary, started on
-//! a database with a month of contacts, writes to `figure_answer` every day, whole ISO
+//! a database with a month of contacts, writes to `figure_answer` every day, ISO
 //! week and month of its window that has ended, for no filter and each channel, and for
 //! the topic and department of the contacts; a view then reads them all from there
 //! (SQLite, and PostgreSQL when the URL is set).
@@ -8,7 +8,7 @@ mod common;
 
 use chrono::{Duration as Days, Utc};
 use midoffice_domain::figures::{Filter, Period};
-use midoffice_domain::rollup::{KEPT_MONTHS, Step, day_number, kept_periods};
+use midoffice_domain::rollup::{KEPT_MONTHS, Step, WeekParts, day_number, kept_periods};
 use midoffice_domain::{Code, TenantId};
 use midoffice_store::Store;
 use midoffice_tests::pb;
@@ -80,8 +80,9 @@ async fn serve_computes_dashboard_answers_ahead_at_start(database: midoffice_tes
         let store = Store::connect(&url).await.unwrap();
         let tenant = TenantId::parse(TENANT).unwrap();
         let calendar = store.figure_settings(&tenant).await.unwrap().calendar;
-        let kept_at =
-            |at: chrono::DateTime<Utc>| kept_periods(calendar.local_date(at), KEPT_MONTHS, at);
+        let kept_at = |at: chrono::DateTime<Utc>| {
+            kept_periods(calendar.local_date(at), KEPT_MONTHS, at, WeekParts::Every)
+        };
         assert!(
             kept_per_filter(&raw).await.is_empty(),
             "nothing kept before"
