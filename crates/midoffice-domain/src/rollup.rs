@@ -1202,6 +1202,13 @@ pub fn series_periods(from: NaiveDate, to: NaiveDate, step: Step, as_of: Instant
 /// month, and the month before that is its first comparison.
 pub const KEPT_MONTHS: u32 = 13;
 
+/// How many months before the current one a tenant's answers are computed ahead:
+/// [`KEPT_MONTHS`], but never back to where its retention horizon is (`now` minus
+/// `retention_months`), where the retention pass deletes the answers again.
+pub fn kept_months(retention_months: u32) -> u32 {
+    KEPT_MONTHS.min(retention_months.saturating_sub(1))
+}
+
 /// Which parts of ISO weeks [`kept_periods`] lists beside the whole weeks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WeekParts {
@@ -1425,6 +1432,25 @@ mod tests {
     use chrono::{TimeDelta, TimeZone, Utc};
     use proptest::prelude::*;
     use uuid::Uuid;
+
+    #[test]
+    fn answers_are_computed_ahead_only_after_the_retention_horizon() {
+        assert_eq!(kept_months(24), KEPT_MONTHS);
+        assert_eq!(kept_months(14), 13);
+        // Six months kept: from the first of the month five months back, which is after
+        // the horizon of six months back.
+        assert_eq!(kept_months(6), 5);
+        assert_eq!(kept_months(1), 0);
+        let as_of = Utc.with_ymd_and_hms(2026, 12, 31, 23, 0, 0).unwrap();
+        let today = as_of.date_naive();
+        let first = kept_periods(today, kept_months(6), as_of, WeekParts::Every)
+            .iter()
+            .flat_map(|(_, p)| p)
+            .map(|p| p.from)
+            .min();
+        assert_eq!(first, NaiveDate::from_ymd_opt(2026, 7, 1));
+        assert!(first.unwrap() > (as_of - chrono::Months::new(6)).date_naive());
+    }
 
     #[test]
     fn kept_periods_are_the_whole_days_weeks_and_months_that_ended_by_today() {

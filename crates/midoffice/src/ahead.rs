@@ -1,7 +1,7 @@
 //! Dashboard answers computed ahead of any reader (docs/operations/figures.md,
 //! "Answers computed ahead"): every day, ISO week (and parts of weeks) and calendar
-//! month of the last
-//! [`KEPT_MONTHS`] months that has ended, the thermometer (when settled) and the
+//! month of the last [`rollup::KEPT_MONTHS`] months (fewer when the tenant's retention keeps
+//! less) that has ended, the thermometer (when settled) and the
 //! figures for no filter, each channel, and each topic and department that had
 //! contacts, so that a dashboard view or public page nobody opened before reads kept
 //! answers instead of computing them from the sums on its first view.
@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use midoffice_domain::TenantId;
 use midoffice_domain::contact::Channel;
 use midoffice_domain::figures::{Filter, Period};
-use midoffice_domain::rollup::{self, KEPT_MONTHS, Step, WeekParts};
+use midoffice_domain::rollup::{self, Step, WeekParts};
 use midoffice_store::{Store, StoreError};
 use std::time::Duration;
 use tracing::info;
@@ -149,8 +149,9 @@ pub async fn tenant_pass(
     let today = settings.calendar.local_date(now);
     // Every part of every week for the views with no filter or a channel (the
     // dashboard's five series, its norms), the parts at months for the others.
-    let every = rollup::kept_periods(today, KEPT_MONTHS, now, WeekParts::Every);
-    let at_months = rollup::kept_periods(today, KEPT_MONTHS, now, WeekParts::AtMonths);
+    let months = rollup::kept_months(settings.retention_months);
+    let every = rollup::kept_periods(today, months, now, WeekParts::Every);
+    let at_months = rollup::kept_periods(today, months, now, WeekParts::AtMonths);
     let mut computed = 0;
     // The thermometers first: the dashboard's norms and the public page read them.
     for (step, periods) in &every {
@@ -182,7 +183,9 @@ mod tests {
     fn runs_span_at_most_the_chunk_newest_first_and_cover_every_period_once() {
         let as_of = Utc.with_ymd_and_hms(2026, 12, 7, 10, 0, 0).unwrap();
         let today = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
-        for (step, periods) in rollup::kept_periods(today, KEPT_MONTHS, as_of, WeekParts::Every) {
+        for (step, periods) in
+            rollup::kept_periods(today, rollup::KEPT_MONTHS, as_of, WeekParts::Every)
+        {
             let runs = runs(step, &periods);
             let joined: Vec<Period> = runs.iter().rev().flat_map(|r| r.iter().copied()).collect();
             assert_eq!(joined, periods, "{step:?}");
