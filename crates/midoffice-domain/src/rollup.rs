@@ -1637,6 +1637,52 @@ mod tests {
         assert_ne!(at(t0), at(t0 + hour * 2 + TimeDelta::microseconds(1)));
     }
 
+    #[test]
+    fn a_period_is_settled_when_no_item_is_pending_at_or_after_its_as_of() {
+        let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+        let day = t0.date_naive();
+        let row = |kind: TallyKind, a: i64, deadline: Instant| RollupRow {
+            kind,
+            grain: Grain::Day,
+            at: day_number(day),
+            key: TallyKey {
+                a,
+                b: deadline.timestamp_micros(),
+                ..TallyKey::default()
+            },
+            n: 1,
+        };
+        let period = |from: NaiveDate, as_of| Period {
+            from,
+            to: from + TimeDelta::days(1),
+            as_of,
+        };
+        let hour = TimeDelta::hours(1);
+        let rows = vec![
+            row(TallyKind::Response, MET, t0 + hour),
+            row(TallyKind::Response, PENDING, t0 - hour),
+            row(TallyKind::Commitment, PENDING, t0 + hour * 2),
+            // Not an item.
+            row(TallyKind::Contact, PENDING, t0 + hour * 9),
+        ];
+        let settled = |as_of| settled_each(&rows, &[period(day, as_of)]).unwrap()[0];
+        assert_eq!(settled(t0), Settled::No);
+        // A deadline equal to `as_of` has not passed (`Item::at`).
+        assert_eq!(settled(t0 + hour * 2), Settled::No);
+        let just_after = t0 + hour * 2 + TimeDelta::microseconds(1);
+        assert_eq!(settled(just_after), Settled::After(Some(t0 + hour * 2)));
+        assert_eq!(settled(t0 + hour * 50), Settled::After(Some(t0 + hour * 2)));
+        // No item pending at all: the same at every moment.
+        let decided = settled_each(&rows[..1], &[period(day, t0)]).unwrap();
+        assert_eq!(decided, [Settled::After(None)]);
+        // Per period: another day's period holds none of these rows.
+        let both = settled_each(
+            &rows,
+            &[period(day, t0), period(day.succ_opt().unwrap(), t0)],
+        );
+        assert_eq!(both, Some(vec![Settled::No, Settled::After(None)]));
+    }
+
     /// A small deterministic generator: the proptest input is its seed.
     struct Rng(u64);
 

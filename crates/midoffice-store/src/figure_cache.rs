@@ -636,13 +636,15 @@ struct Stored {
 /// Rows per statement of [`upsert_answers`] (nine values each).
 const UPSERT_ROWS: usize = 500;
 
-/// The kept answers (basis and body) of a tenant's `what` whose first day is one of the
-/// missing periods' range of first days, by first and next day: one range of the key.
+/// The kept answers (basis and body; without `bodies` an empty body) of a tenant's
+/// `what` whose first day is one of the missing periods' range of first days, by first
+/// and next day: one range of the key.
 async fn stored_answers<C: sea_orm::ConnectionTrait>(
     c: &C,
     tenant: &TenantId,
     what: &str,
     missing: &[Missing],
+    bodies: bool,
 ) -> Result<HashMap<(i64, i64), (Basis, String)>, StoreError> {
     let froms = missing.iter().map(|(k, _, _)| day_number(k.from));
     let (Some(first), Some(last)) = (froms.clone().min(), froms.max()) else {
@@ -651,9 +653,12 @@ async fn stored_answers<C: sea_orm::ConnectionTrait>(
     let rows = c
         .query_all_raw(statement(
             c.get_database_backend(),
-            "SELECT CAST(from_day AS BIGINT), CAST(to_day AS BIGINT), fingerprint, \
-             CAST(generation AS BIGINT), CAST(versions AS BIGINT), body FROM figure_answer \
-             WHERE tenant = ? AND what = ? AND from_day >= ? AND from_day <= ?",
+            &format!(
+                "SELECT CAST(from_day AS BIGINT), CAST(to_day AS BIGINT), fingerprint, \
+                 CAST(generation AS BIGINT), CAST(versions AS BIGINT), {} FROM figure_answer \
+                 WHERE tenant = ? AND what = ? AND from_day >= ? AND from_day <= ?",
+                if bodies { "body" } else { "''" }
+            ),
             vec![
                 tenant.as_str().into(),
                 what.into(),
@@ -866,26 +871,34 @@ impl Store {
                 // basis (read after the counters, as the rows are).
                 if !missing.is_empty() {
                     let what = plan.what.stored();
-                    let mut stored = stored_answers(&txn, tenant, &what, &missing).await?;
+                    // The job needs only the basis of each: not the bodies.
+                    let mut stored = stored_answers(&txn, tenant, &what, &missing, reader).await?;
                     let mut still = Vec::with_capacity(missing.len());
                     let slots = kept.iter_mut().filter(|k| k.is_none());
                     for (slot, m) in slots.zip(missing) {
                         let (key, _, basis) = &m;
-                        let found = stored
+                        let row = stored
                             .remove(&(day_number(key.from), day_number(key.to)))
-                            .filter(|(b, _)| b == basis)
-                            .and_then(|(_, body)| {
-                                let value = U::decode(&body, &ctx);
-                                if value.is_none() {
-                                    tracing::warn!(
-                                        tenant = %tenant,
-                                        from = %key.from,
-                                        to = %key.to,
-                                        "a kept figure answer cannot be read: computed again"
-                                    );
-                                }
-                                value.flatten()
-                            });
+                            .filter(|(b, _)| b == basis);
+                        if !reader {
+                            // Kept under the current basis: nothing to compute.
+                            if row.is_none() {
+                                still.push(m);
+                            }
+                            continue;
+                        }
+                        let found = row.and_then(|(_, body)| {
+                            let value = U::decode(&body, &ctx);
+                            if value.is_none() {
+                                tracing::warn!(
+                                    tenant = %tenant,
+                                    from = %key.from,
+                                    to = %key.to,
+                                    "a kept figure answer cannot be read: computed again"
+                                );
+                            }
+                            value.flatten()
+                        });
                         match found {
                             Some(value) => {
                                 if reader {
@@ -911,9 +924,12 @@ impl Store {
                         fingerprint: &fingerprint,
                         generation,
                         versions: &versions,
-                        recent: {
+                        // The job keeps no day's rows in memory (none is recent to it).
+                        recent: if reader {
                             let today = day_number(as_of.date_naive());
                             today - RECENT_DAYS..=today + 1
+                        } else {
+                            std::ops::RangeInclusive::new(1, 0)
                         },
                     };
                     rows = cache
@@ -972,7 +988,10 @@ impl Store {
                     break;
                 };
                 let days = (day_number(key.from), day_number(key.to));
-                if key.to <= today
+                // A reader's thermometer is not written: the public page's anonymous
+                // readers must cause no writes; the job keeps the periods views ask.
+                if !(reader && U::AS_OF)
+                    && key.to <= today
                     && (!by_code || value.counted())
                     // A period asked twice is written once (one statement may not
                     // upsert a row twice).
@@ -1003,6 +1022,14 @@ impl Store {
                     self.keep_answers(tenant, &what, to_store).await;
                 }
             }
+        }
+        if !reader {
+            // The job asks no answers back; the periods kept already have none here.
+            return Ok(Some((
+                TenantSettings::clone(&settings),
+                Vec::new(),
+                computed,
+            )));
         }
         let answers: Option<Vec<U>> = kept.into_iter().collect();
         Ok(answers.map(|a| (TenantSettings::clone(&settings), a, computed)))

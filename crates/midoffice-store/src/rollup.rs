@@ -1499,34 +1499,36 @@ impl Store {
     /// [`Store::figure_series`] from the rollups) that `figure_answer` does not hold under
     /// their current basis, and writes them there before returning, so a series that asks
     /// them later reads them instead of their rows. Nothing is kept in this process's
-    /// memory. How many periods were computed; 0 when all were kept, or when the rollups
-    /// do not answer these periods (stale settings, a period they do not fit).
+    /// memory. How many periods were computed (0: all were kept); `None` when the
+    /// rollups do not answer these periods (settings being rebuilt, an event after the
+    /// periods' `as_of`, a period they do not fit).
     #[tracing::instrument(name = "store.keep_figure_series", skip_all, fields(tenant = %tenant))]
     pub async fn keep_figure_series(
         &self,
         tenant: &TenantId,
         periods: &[Period],
         filter: &Filter,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Option<usize>, StoreError> {
         Ok(self
             .answers(tenant, periods, series_plan(filter), For::Table)
             .await?
-            .map_or(0, |(_, _, computed)| computed))
+            .map(|(_, _, computed)| computed))
     }
 
     /// [`Store::keep_figure_series`] for the thermometer of each period (as
     /// [`Store::thermometer_trend`]): only a settled period is written (no item pending
-    /// past its `as_of`). How many periods were computed.
+    /// past its `as_of`); a reader's thermometers are never written. How many periods
+    /// were computed; `None` when the rollups do not answer.
     #[tracing::instrument(name = "store.keep_thermometers", skip_all, fields(tenant = %tenant))]
     pub async fn keep_thermometers(
         &self,
         tenant: &TenantId,
         periods: &[Period],
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Option<usize>, StoreError> {
         Ok(self
             .answers(tenant, periods, thermometer_plan(), For::Table)
             .await?
-            .map_or(0, |(_, _, computed)| computed))
+            .map(|(_, _, computed)| computed))
     }
 
     /// Whether the tenant's rollups were built with its current settings. On the
@@ -1570,8 +1572,8 @@ impl Store {
         Ok(out)
     }
 
-    /// The topics and the departments (at most `limit` of each, in code order) of the
-    /// contacts of these calendar months (`rollup::month_number`), from the contact
+    /// The topics and the departments (at most `limit` of each, those with the most
+    /// contacts first) of the contacts of these calendar months (`rollup::month_number`), from the contact
     /// tallies of the monthly totals' topic and department parts: the filters whose
     /// dashboard answers are worth computing ahead.
     pub async fn figure_codes(
@@ -1592,9 +1594,10 @@ impl Store {
                 c.query_all_raw(statement(
                     c.get_database_backend(),
                     &format!(
-                        "SELECT DISTINCT {column} FROM figure_month_total WHERE tenant = ? \
+                        "SELECT {column} FROM figure_month_total WHERE tenant = ? \
                          AND month >= ? AND month < ? AND kind = ? AND {column} <> '' \
-                         AND {other} = '' ORDER BY {column} LIMIT ?"
+                         AND {other} = '' GROUP BY {column} \
+                         ORDER BY SUM(n) DESC, {column} LIMIT ?"
                     ),
                     vec![
                         tenant.as_str().into(),

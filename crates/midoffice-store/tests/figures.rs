@@ -1583,7 +1583,8 @@ async fn answers_computed_ahead_are_read_by_a_later_view_and_only_changed_period
                 for (_, periods) in &kept {
                     computed += Box::pin(store.keep_figure_series(&t, periods, filter))
                         .await
-                        .unwrap();
+                        .unwrap()
+                        .expect("the rollups answer");
                 }
             }
             computed
@@ -1613,8 +1614,39 @@ async fn answers_computed_ahead_are_read_by_a_later_view_and_only_changed_period
         let twice = Box::pin(store.keep_figure_series(&t, &[eight, eight], &Filter::default()))
             .await
             .unwrap();
-        assert_eq!(twice, 2);
+        assert_eq!(twice, Some(2));
+        // Periods as known before the latest event: the rollups do not answer them, and
+        // the call says so (the job then counts it as not answered, not as kept).
+        let before = Period {
+            as_of: at(0),
+            ..eight
+        };
+        let refused = Box::pin(store.keep_figure_series(&t, &[before], &Filter::default()))
+            .await
+            .unwrap();
+        assert_eq!(refused, None);
         assert_eq!(rows().await, 2 * periods as i64 + 1);
+        // The job kept no day's rows in memory: a reader's period of eight other days
+        // (recent ones, which a reader keeps) reads every day's rows from the database.
+        let other = Period {
+            from: today - Duration::days(10),
+            to: today - Duration::days(2),
+            as_of,
+        };
+        Box::pin(store.figure_series(&t, vec![other], Filter::default(), false))
+            .await
+            .unwrap();
+        assert_eq!(store.kept_day_hits(), 0, "no day's rows from the job");
+        // A reader's are kept: another eight days, seven of them read just before.
+        let shifted = Period {
+            from: other.from - Duration::days(1),
+            to: other.to - Duration::days(1),
+            as_of,
+        };
+        Box::pin(store.figure_series(&t, vec![shifted], Filter::default(), false))
+            .await
+            .unwrap();
+        assert_eq!(store.kept_day_hits(), 7, "but a reader's are kept");
 
         // A view asks them: from the table, not from memory (the pass kept none there),
         // equal to the facts.
@@ -1724,10 +1756,21 @@ async fn thermometers_kept_in_the_database_hold_only_when_settled(backend: Backe
         };
 
         let periods = at_moment(now());
+        // A reader's trend writes none (the public page's readers must cause no writes),
+        // while its figures are written beside the answer.
+        Box::pin(store.thermometer_trend(&t, periods.clone()))
+            .await
+            .unwrap();
+        Box::pin(store.figure_series(&t, periods.clone(), Filter::default(), false))
+            .await
+            .unwrap();
+        until_stored(&store, 1).await;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(rows().await, 0, "a reader's thermometer is not written");
         let computed = Box::pin(store.keep_thermometers(&t, &periods))
             .await
             .unwrap();
-        assert_eq!(computed, periods.len());
+        assert_eq!(computed, Some(periods.len()));
         let settled_now = rows().await;
         assert!(settled_now > 0, "the empty days are settled");
         assert_eq!(trend(&periods).await, settled_now as u64);
@@ -1736,26 +1779,39 @@ async fn thermometers_kept_in_the_database_hold_only_when_settled(backend: Backe
         // those kept now hold for that moment too.
         let later = at_moment(now() + Duration::days(45));
         assert_eq!(
-            Box::pin(store.keep_thermometers(&t, &later)).await.unwrap() as i64,
-            later.len() as i64 - settled_now,
+            Box::pin(store.keep_thermometers(&t, &later)).await.unwrap(),
+            Some(later.len() - settled_now as usize),
             "the settled ones were kept already"
         );
         assert_eq!(rows().await, later.len() as i64);
         assert_eq!(trend(&later).await, later.len() as u64);
-        let pending = count(
-            &raw,
-            "SELECT COUNT(*) FROM figure_answer WHERE what = 'thermometer' \
-             AND body NOT LIKE '%\"after\":null%'",
-        )
-        .await;
+        // Now again: only a row that holds from before that moment is used (one kept
+        // after a deadline that passed later is not).
+        let t0 = periods[0].as_of;
+        let bodies = raw
+            .query_all_raw(Statement::from_string(
+                raw.get_database_backend(),
+                "SELECT body FROM figure_answer WHERE what = 'thermometer'",
+            ))
+            .await
+            .unwrap();
+        let afters: Vec<Option<chrono::DateTime<chrono::Utc>>> = bodies
+            .iter()
+            .map(|r| {
+                let body: String = r.try_get_by_index(0).unwrap();
+                midoffice_store::rows::thermometer_answer::decode(&body)
+                    .unwrap()
+                    .after
+            })
+            .collect();
+        let usable = afters.iter().filter(|a| a.is_none_or(|a| a < t0)).count();
         assert!(
-            pending > 0,
+            (settled_now as usize) < periods.len() && usable < afters.len(),
             "some periods held items pending when first asked"
         );
-        // Now again: a row that holds only after a later deadline is not used now.
         assert_eq!(
             trend(&periods).await,
-            (rows().await - pending) as u64,
+            usable as u64,
             "only the rows that hold now"
         );
 

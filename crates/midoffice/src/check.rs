@@ -139,6 +139,7 @@ fn effective(settings: &Settings, env_secret: Option<&str>) -> String {
         "telemetry.metrics_interval_seconds = {}",
         settings.metrics_interval.as_secs()
     );
+    let _ = writeln!(out, "figures.compute_ahead = {}", settings.compute_ahead);
     let _ = writeln!(out, "retention.enabled = {}", settings.retention.enabled);
     let _ = writeln!(
         out,

@@ -339,6 +339,9 @@ pub struct Settings {
     pub tls: Option<crate::access::TlsFiles>,
     /// The retention job.
     pub retention: Retention,
+    /// Whether `serve`'s figures job computes dashboard answers ahead
+    /// (`figures.compute_ahead`, default yes).
+    pub compute_ahead: bool,
     /// Between two metric exports, and two refreshes of the domain figures they carry
     /// (`telemetry.metrics_interval_seconds`, default a minute).
     pub metrics_interval: std::time::Duration,
@@ -529,6 +532,8 @@ struct File {
     #[serde(default)]
     retention: RetentionTable,
     #[serde(default)]
+    figures: FiguresTable,
+    #[serde(default)]
     log: LogTable,
     #[serde(default)]
     benchmark: BenchmarkTable,
@@ -569,6 +574,15 @@ pub type BenchmarkKeys =
 struct LogTable {
     level: Option<String>,
     format: Option<String>,
+}
+
+/// `[figures]`: the figures job (docs/operations/figures.md, "Answers computed ahead").
+/// File only.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, expecting = "a table [figures]")]
+struct FiguresTable {
+    /// Whether `serve` computes dashboard answers ahead of readers (default: yes).
+    compute_ahead: Option<bool>,
 }
 
 /// `[retention]`: the background job that deletes contacts older than each tenant's
@@ -656,6 +670,8 @@ pub struct FileLayer {
     tls: Option<crate::access::TlsFiles>,
     /// The retention job (`[retention]`), checked.
     retention: Retention,
+    /// `figures.compute_ahead`.
+    compute_ahead: Option<bool>,
     /// `telemetry.metrics_interval_seconds`, checked.
     metrics_interval: Option<std::time::Duration>,
     /// `[benchmark.participants]`, checked.
@@ -855,6 +871,7 @@ pub fn parse_file(text: &str, path: &Path) -> Result<FileLayer, ConfigError> {
         access,
         tls,
         retention,
+        compute_ahead: file.figures.compute_ahead,
         metrics_interval,
         benchmark_keys,
         benchmark_rules,
@@ -1134,6 +1151,7 @@ pub fn resolve(
         access: file.as_ref().map(|f| f.access.clone()).unwrap_or_default(),
         tls: file.as_ref().and_then(|f| f.tls.clone()),
         retention: file.as_ref().map(|f| f.retention).unwrap_or_default(),
+        compute_ahead: file.as_ref().and_then(|f| f.compute_ahead).unwrap_or(true),
         benchmark_keys: file
             .as_ref()
             .map(|f| f.benchmark_keys.clone())
@@ -1796,6 +1814,19 @@ mod tests {
         // Not a number of the kind: refused where it stands.
         let negative = err("[benchmark]\nmin_contacts = -1\n");
         assert!(negative.contains("line 2"), "{negative}");
+    }
+
+    #[test]
+    fn answers_are_computed_ahead_unless_the_file_says_otherwise() {
+        let none = resolve(None, &BTreeMap::new(), &ServeArgs::default()).unwrap();
+        assert!(none.compute_ahead);
+        let f = file("[figures]\ncompute_ahead = false\n");
+        let s = resolve(Some(f), &BTreeMap::new(), &ServeArgs::default()).unwrap();
+        assert!(!s.compute_ahead);
+        let err = parse_file("[figures]\nahead = false\n", Path::new("m.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ahead"), "{err}");
     }
 
     #[test]

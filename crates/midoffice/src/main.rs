@@ -464,8 +464,13 @@ async fn migrate_database(settings: &Settings) -> Result<Vec<String>, MigrateFai
 }
 
 /// The figures' start-up, then their job: rebuilds stale rollups, reads the first
-/// pages, then computes dashboard answers ahead (`ahead`) until `stop`.
-async fn figures_job(store: Store, mut stop: tokio::sync::watch::Receiver<bool>) {
+/// pages, then (unless `figures.compute_ahead = false`) computes dashboard answers
+/// ahead (`ahead`) until `stop`.
+async fn figures_job(
+    store: Store,
+    compute_ahead: bool,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     let start = async {
         rebuild_stale_figures(&store).await;
         warm_pages(&store).await;
@@ -474,7 +479,9 @@ async fn figures_job(store: Store, mut stop: tokio::sync::watch::Receiver<bool>)
         () = start => {}
         _ = stop.changed() => return,
     }
-    ahead::run(store, stop).await;
+    if compute_ahead {
+        ahead::run(store, stop).await;
+    }
 }
 
 /// Rebuilds the figure rollups of every tenant whose rollups are stale, one at a time.
@@ -646,7 +653,11 @@ async fn run_server(settings: &Settings, env_secret: Option<&str>) -> Result<(),
     let (stop_export, stopped) = tokio::sync::watch::channel(false);
     // Tenants whose figure rollups are stale (settings changed, a store from before
     // them) are answered from the facts until this rebuild has run.
-    let figures = tokio::spawn(figures_job(store.clone(), stop_export.subscribe()));
+    let figures = tokio::spawn(figures_job(
+        store.clone(),
+        settings.compute_ahead,
+        stop_export.subscribe(),
+    ));
     if settings.mode == config::Mode::Production {
         let named = settings
             .access

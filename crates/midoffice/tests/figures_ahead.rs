@@ -106,7 +106,7 @@ async fn serve_computes_dashboard_answers_ahead_at_start(database: midoffice_tes
         );
         let filters = ["//", "PHONE//", "WEB//", "COUNTER//", "EMAIL//"];
         let done = |got: &BTreeMap<String, BTreeSet<(i64, i64)>>| {
-            filters.iter().all(|f| {
+            filters.iter().chain(&["thermometer"]).all(|f| {
                 got.get(*f)
                     .is_some_and(|kept| wanted.iter().any(|w| w.is_subset(kept)))
             }) && ["/afval/", "//kcc"]
@@ -129,6 +129,14 @@ async fn serve_computes_dashboard_answers_ahead_at_start(database: midoffice_tes
                 wanted[0].len()
             );
         }
+        // The thermometers (all settled: every contact was answered).
+        let thermometers = got.get("thermometer").cloned().unwrap_or_default();
+        assert!(
+            wanted.iter().any(|w| w.is_subset(&thermometers)),
+            "thermometer: {} of the window's {} periods kept",
+            wanted[0].intersection(&thermometers).count(),
+            wanted[0].len()
+        );
         // A topic's or department's periods with anything counted: the 15 days, and the
         // weeks and months holding them.
         for f in ["/afval/", "//kcc"] {
