@@ -43,6 +43,8 @@ for path in \
     '/thermometer/default?from=2026-06-01&to=2026-06-30' \
     '/thermometer/default.json?from=2026-02-01&to=2026-02-28' \
     '/dashboard/default?from=2026-03-15&to=2026-04-14' \
+    '/dashboard/default?from=2026-01-15&to=2026-06-14&step=month' \
+    '/dashboard/default?from=2026-06-02&to=2026-06-04' \
     '/dashboard/default?from=2026-07-01&to=2026-09-30&channel=phone&topic=paspoort'; do
     first=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' "$base$path")
     then=""
