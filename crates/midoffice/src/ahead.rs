@@ -3,7 +3,7 @@
 //! month of the last [`rollup::KEPT_MONTHS`] months (fewer when the tenant's retention keeps
 //! less) that has ended, the thermometer (when settled) and the
 //! figures for no filter, each channel, and each topic and department that had
-//! contacts, so that a dashboard view or public page nobody opened before reads kept
+//! contacts (alone and with each channel), so that a dashboard view or public page nobody opened before reads kept
 //! answers instead of computing them from the sums on its first view.
 //!
 //! A pass computes only what `figure_answer` does not hold under the current basis:
@@ -109,7 +109,8 @@ pub async fn pass(store: &Store, now: DateTime<Utc>) -> Done {
 }
 
 /// The filters a tenant's answers are computed ahead for: none, each channel, and each
-/// topic and department of its contacts in the months kept.
+/// topic and department of its contacts in the months kept, alone and with each
+/// channel (the dashboard's series of a topic or department).
 async fn filters(
     store: &Store,
     tenant: &TenantId,
@@ -127,14 +128,24 @@ async fn filters(
     };
     let months = rollup::month_number(first)..rollup::month_number(last) + 1;
     let (topics, departments) = store.figure_codes(tenant, months, AHEAD_CODES).await?;
-    out.extend(topics.into_iter().map(|t| Filter {
-        topic: Some(t),
-        ..Filter::default()
-    }));
-    out.extend(departments.into_iter().map(|d| Filter {
-        department: Some(d),
-        ..Filter::default()
-    }));
+    let codes = topics
+        .into_iter()
+        .map(|t| Filter {
+            topic: Some(t),
+            ..Filter::default()
+        })
+        .chain(departments.into_iter().map(|d| Filter {
+            department: Some(d),
+            ..Filter::default()
+        }));
+    // The dashboard filtered by a topic or department shows it per channel too.
+    for code in codes {
+        out.extend(Channel::ALL.iter().map(|c| Filter {
+            channel: Some(*c),
+            ..code.clone()
+        }));
+        out.push(code);
+    }
     Ok(out)
 }
 

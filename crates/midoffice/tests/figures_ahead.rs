@@ -109,9 +109,14 @@ async fn serve_computes_dashboard_answers_ahead_at_start(database: midoffice_tes
             filters.iter().chain(&["thermometer"]).all(|f| {
                 got.get(*f)
                     .is_some_and(|kept| wanted.iter().any(|w| w.is_subset(kept)))
-            }) && ["/afval/", "//kcc"]
-                .iter()
-                .all(|f| got.get(*f).is_some_and(|k| k.len() > 15))
+            }) && [
+                ("/afval/", 15),
+                ("//kcc", 15),
+                ("PHONE/afval/", 7),
+                ("WEB//kcc", 8),
+            ]
+            .iter()
+            .all(|(f, n)| got.get(*f).is_some_and(|k| k.len() > *n))
         };
         let mut waited = 0;
         let mut got = kept_per_filter(&raw).await;
@@ -138,10 +143,16 @@ async fn serve_computes_dashboard_answers_ahead_at_start(database: midoffice_tes
             wanted[0].len()
         );
         // A topic's or department's periods with anything counted: the 15 days, and the
-        // weeks and months holding them.
-        for f in ["/afval/", "//kcc"] {
+        // weeks and months holding them; with a channel, that channel's 7 or 8 days and
+        // theirs.
+        for (f, least) in [
+            ("/afval/", 15),
+            ("//kcc", 15),
+            ("PHONE/afval/", 7),
+            ("WEB//kcc", 8),
+        ] {
             let n = got.get(f).map_or(0, BTreeSet::len);
-            assert!(n > 15, "{f}: {n} periods kept");
+            assert!(n > least, "{f}: {n} periods kept");
         }
 
         // A view of the window's months and a topic's days reads them from the table.
