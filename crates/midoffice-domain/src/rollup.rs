@@ -1586,17 +1586,7 @@ mod tests {
     #[test]
     fn a_thermometer_holds_until_the_first_pending_deadline_after_its_as_of() {
         let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
-        let row = |kind: TallyKind, a: i64, deadline: Instant| RollupRow {
-            kind,
-            grain: Grain::Day,
-            at: 0,
-            key: TallyKey {
-                a,
-                b: deadline.timestamp_micros(),
-                ..TallyKey::default()
-            },
-            n: 1,
-        };
+        let row = |kind, a, deadline| item_row(kind, a, deadline, 0);
         let hour = TimeDelta::hours(1);
         let rows = vec![
             // Decided, and pending with a deadline already passed: no change ahead.
@@ -1637,21 +1627,26 @@ mod tests {
         assert_ne!(at(t0), at(t0 + hour * 2 + TimeDelta::microseconds(1)));
     }
 
-    #[test]
-    fn a_period_is_settled_when_no_item_is_pending_at_or_after_its_as_of() {
-        let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
-        let day = t0.date_naive();
-        let row = |kind: TallyKind, a: i64, deadline: Instant| RollupRow {
+    /// A day row of one item (`a`: met, missed or pending) with its deadline.
+    fn item_row(kind: TallyKind, a: i64, deadline: Instant, at: i64) -> RollupRow {
+        RollupRow {
             kind,
             grain: Grain::Day,
-            at: day_number(day),
+            at,
             key: TallyKey {
                 a,
                 b: deadline.timestamp_micros(),
                 ..TallyKey::default()
             },
             n: 1,
-        };
+        }
+    }
+
+    #[test]
+    fn a_period_is_settled_when_no_item_is_pending_at_or_after_its_as_of() {
+        let t0 = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+        let day = t0.date_naive();
+        let row = |kind, a, deadline| item_row(kind, a, deadline, day_number(day));
         let period = |from: NaiveDate, as_of| Period {
             from,
             to: from + TimeDelta::days(1),

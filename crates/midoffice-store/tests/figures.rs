@@ -1338,6 +1338,28 @@ async fn until_stored(store: &Store, n: u64) {
     );
 }
 
+/// A phone call of citizen A about `paspoort`, started at minute 1 and resolved at 3.
+async fn phone_call_at_minute_one(store: &Store, t: &TenantId) {
+    let started = Box::pin(store.start_contact(
+        t,
+        &caller(),
+        start(vec![bsn(BSN_A)], Some("paspoort"), 1),
+        None,
+    ))
+    .await
+    .unwrap();
+    Box::pin(store.complete_contact(
+        t,
+        &caller(),
+        started.contact.contact.id,
+        Ok(end(Outcome::Resolved, 1, 3, None)),
+        None,
+        now(),
+    ))
+    .await
+    .unwrap();
+}
+
 database_test!(answers_kept_in_the_database_serve_a_restarted_store_while_their_basis_holds);
 /// Dashboard answers kept in `figure_answer`: a second store on the same database (a
 /// restart, another replica) answers a period the first computed from its row alone
@@ -1463,24 +1485,7 @@ async fn answers_kept_in_the_database_serve_a_restarted_store_while_their_basis_
         // A write to the first day: the periods holding it are computed again (equal to
         // the facts), the others still come from the table; what was computed replaces
         // its row.
-        let started = Box::pin(second.start_contact(
-            &t,
-            &caller(),
-            start(vec![bsn(BSN_A)], Some("paspoort"), 1),
-            None,
-        ))
-        .await
-        .unwrap();
-        Box::pin(second.complete_contact(
-            &t,
-            &caller(),
-            started.contact.contact.id,
-            Ok(end(Outcome::Resolved, 1, 3, None)),
-            None,
-            now(),
-        ))
-        .await
-        .unwrap();
+        Box::pin(phone_call_at_minute_one(&second, &t)).await;
         let day = second
             .settings(&t)
             .await
@@ -1680,24 +1685,7 @@ async fn answers_computed_ahead_are_read_by_a_later_view_and_only_changed_period
 
         // A write to a kept day: the next pass computes the periods holding it, per filter
         // (the contact is by phone, so both filters' periods change).
-        let started = Box::pin(store.start_contact(
-            &t,
-            &caller(),
-            start(vec![bsn(BSN_A)], Some("paspoort"), 1),
-            None,
-        ))
-        .await
-        .unwrap();
-        Box::pin(store.complete_contact(
-            &t,
-            &caller(),
-            started.contact.contact.id,
-            Ok(end(Outcome::Resolved, 1, 3, None)),
-            None,
-            now(),
-        ))
-        .await
-        .unwrap();
+        Box::pin(phone_call_at_minute_one(&store, &t)).await;
         let day = settings.calendar.local_date(at(1));
         let holding = kept
             .iter()
