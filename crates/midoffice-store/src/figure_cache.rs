@@ -871,8 +871,10 @@ impl Store {
                 // basis (read after the counters, as the rows are).
                 if !missing.is_empty() {
                     let what = plan.what.stored();
-                    // The job needs only the basis of each: not the bodies.
-                    let mut stored = stored_answers(&txn, tenant, &what, &missing, reader).await?;
+                    // The job needs only the basis of each, not the bodies, except of
+                    // thermometers, which only it writes: one it cannot read it replaces.
+                    let mut stored =
+                        stored_answers(&txn, tenant, &what, &missing, reader || U::AS_OF).await?;
                     let mut still = Vec::with_capacity(missing.len());
                     let slots = kept.iter_mut().filter(|k| k.is_none());
                     for (slot, m) in slots.zip(missing) {
@@ -881,8 +883,12 @@ impl Store {
                             .remove(&(day_number(key.from), day_number(key.to)))
                             .filter(|(b, _)| b == basis);
                         if !reader {
-                            // Kept under the current basis: nothing to compute.
-                            if row.is_none() {
+                            // Kept under the current basis (and readable, if it is a
+                            // thermometer): nothing to compute.
+                            let kept = row.is_some_and(|(_, body)| {
+                                !U::AS_OF || U::decode(&body, &ctx).is_some()
+                            });
+                            if !kept {
                                 still.push(m);
                             }
                             continue;

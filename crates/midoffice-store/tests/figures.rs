@@ -921,8 +921,13 @@ async fn the_migration_sums_the_totals_the_writes_make(backend: Backend) {
         let mut rng = Rng(47);
         let ps = periods(&mut rng, 2);
         // The unfiltered figures, a topic alone and the thermometer read the totals, a
-        // topic and a department together the sums.
-        let p = ps[0];
+        // topic and a department together the sums. Over every day the play wrote to
+        // (whatever the hour: a random period may hold only minutes of it).
+        let p = Period {
+            from: (at(0) - Duration::days(1)).date_naive(),
+            to: (now() + Duration::days(1)).date_naive(),
+            as_of: now(),
+        };
         let by = |topic: Option<&str>, department: Option<&str>| {
             vec![Filter {
                 topic: topic.map(code),
@@ -1813,5 +1818,18 @@ async fn thermometers_kept_in_the_database_hold_only_when_settled(backend: Backe
             .unwrap();
         assert_eq!(fresh.stored_figure_hits(), later.len() as u64);
         assert!(kept.answer.1.iter().all(|r| r[0].title == "Anders gezegd"));
+
+        // A row the job cannot read (another version, damaged) it computes again and
+        // replaces (readers write no thermometers, so nobody else would).
+        exec(
+            &raw,
+            "UPDATE figure_answer SET body = '{\"v\": 99}' WHERE what = 'thermometer'",
+        )
+        .await;
+        assert_eq!(
+            Box::pin(store.keep_thermometers(&t, &later)).await.unwrap(),
+            Some(later.len())
+        );
+        assert_eq!(trend(&later).await, later.len() as u64);
     });
 }

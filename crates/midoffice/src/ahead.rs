@@ -33,6 +33,9 @@ const CHUNK_DAYS: i64 = 35;
 /// The periods of one step (in order of their first day) in runs for one store call
 /// each, the newest first: a run spans at most [`CHUNK_DAYS`] days, or is the months.
 fn runs(step: Step, periods: &[Period]) -> Vec<&[Period]> {
+    if periods.is_empty() {
+        return Vec::new();
+    }
     if step == Step::Month {
         return vec![periods];
     }
@@ -170,6 +173,9 @@ pub async fn tenant_pass(
     // The thermometers first: the dashboard's norms and the public page read them.
     for (step, periods) in &every {
         for run in runs(*step, periods) {
+            if done.given_up() {
+                break;
+            }
             let run = at_now(run);
             done.add(store.keep_thermometers(tenant, &run).await);
         }
@@ -182,6 +188,9 @@ pub async fn tenant_pass(
         };
         for (step, periods) in kept {
             for run in runs(*step, periods) {
+                if done.given_up() {
+                    break;
+                }
                 let run = at_now(run);
                 done.add(store.keep_figure_series(tenant, &run, &filter).await);
             }
@@ -215,21 +224,39 @@ struct TenantDone {
     /// Calls the rollups did not answer.
     not_answered: usize,
     failed: usize,
+    /// Failed calls since the last that did not fail.
+    failed_in_a_row: usize,
     /// The first error.
     error: Option<String>,
 }
+
+/// Failed calls in a row after which a tenant's pass gives up (the database is down,
+/// say): the next pass tries again.
+const GIVE_UP_AFTER: usize = 3;
 
 impl TenantDone {
     fn add(&mut self, result: Result<Option<usize>, StoreError>) {
         self.calls += 1;
         match result {
-            Ok(Some(n)) => self.computed += n,
-            Ok(None) => self.not_answered += 1,
+            Ok(Some(n)) => {
+                self.computed += n;
+                self.failed_in_a_row = 0;
+            }
+            Ok(None) => {
+                self.not_answered += 1;
+                self.failed_in_a_row = 0;
+            }
             Err(e) => {
                 self.failed += 1;
+                self.failed_in_a_row += 1;
                 self.error.get_or_insert_with(|| e.to_string());
             }
         }
+    }
+
+    /// Whether the pass gives the tenant up ([`GIVE_UP_AFTER`] failures in a row).
+    fn given_up(&self) -> bool {
+        self.failed_in_a_row >= GIVE_UP_AFTER
     }
 }
 
@@ -237,6 +264,24 @@ impl TenantDone {
 mod tests {
     use super::*;
     use chrono::{NaiveDate, TimeZone};
+
+    #[test]
+    fn no_period_no_run_and_three_failures_in_a_row_give_up() {
+        assert!(runs(Step::Month, &[]).is_empty());
+        assert!(runs(Step::Day, &[]).is_empty());
+        let mut done = TenantDone::default();
+        let failed = || Err(StoreError::Internal("down".into()));
+        done.add(failed());
+        done.add(failed());
+        done.add(Ok(Some(1)));
+        done.add(failed());
+        done.add(failed());
+        assert!(!done.given_up(), "not in a row");
+        done.add(failed());
+        assert!(done.given_up());
+        assert_eq!((done.calls, done.failed, done.computed), (6, 5, 1));
+        assert_eq!(done.error.as_deref(), Some("store error: down"));
+    }
 
     #[test]
     fn runs_span_at_most_the_chunk_newest_first_and_cover_every_period_once() {
