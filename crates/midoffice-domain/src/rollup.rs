@@ -1115,13 +1115,20 @@ pub fn thermometer_from(
 /// when no item is pending (the same at every later `as_of`). Dashboard figures do not
 /// depend on `as_of` once the rollups answer them.
 pub fn pending_until(rows: &[RollupRow], as_of: Instant) -> Option<Instant> {
-    rows.iter()
+    pending_deadlines(rows).filter(|d| *d >= as_of).min()
+}
+
+/// The deadlines of the items still pending among these rows (response items and
+/// commitments).
+fn pending_deadlines<'a>(
+    rows: impl IntoIterator<Item = &'a RollupRow>,
+) -> impl Iterator<Item = Instant> {
+    rows.into_iter()
         .filter(|r| matches!(r.kind, TallyKind::Response | TallyKind::Commitment))
         .filter_map(|r| match item_of(r.key.a, r.key.b) {
-            Some(Item::Pending { deadline }) if deadline >= as_of => Some(deadline),
+            Some(Item::Pending { deadline }) => Some(deadline),
             _ => None,
         })
-        .min()
 }
 
 /// Whether a thermometer computed from a period's rows at some `as_of` is the same at
@@ -1146,19 +1153,14 @@ pub fn settled_each(rows: &[RollupRow], periods: &[Period]) -> Option<Vec<Settle
             .iter()
             .zip(periods)
             .map(|(mine, p)| {
-                let mut after: Option<Instant> = None;
-                for r in mine
-                    .iter()
-                    .filter(|r| matches!(r.kind, TallyKind::Response | TallyKind::Commitment))
-                {
-                    if let Some(Item::Pending { deadline }) = item_of(r.key.a, r.key.b) {
-                        if deadline >= p.as_of {
-                            return Settled::No;
-                        }
-                        after = after.max(Some(deadline));
-                    }
+                let deadlines = pending_deadlines(mine.iter().copied());
+                let (later, passed): (Vec<Instant>, Vec<Instant>) =
+                    deadlines.partition(|d| *d >= p.as_of);
+                if later.is_empty() {
+                    Settled::After(passed.into_iter().max())
+                } else {
+                    Settled::No
                 }
-                Settled::After(after)
             })
             .collect(),
     )
